@@ -4,10 +4,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <rocksdb/c.h>
@@ -18,6 +20,9 @@
 #define BLOOM_BITS_PER_KEY 10.0
 #define MAX_OPEN_FILES 512
 #define MAX_CFS 256
+/* Opening needs room for RocksDB's log header, a new write-ahead log and a
+ * manifest record; below this we refuse with "disk full" (see free_space). */
+#define MIN_FREE_BYTES ((uint64_t)1 << 20)
 
 struct arb_store {
     rocksdb_t *db;
@@ -32,6 +37,10 @@ struct arb_store {
     size_t n_cfs;
     char *dir;
     arb_logger log;
+    /* Set after a write failed: RocksDB is then in a background-error state in
+     * which a further write can trip an internal assertion (Debian builds keep
+     * them), so we refuse writes ourselves until the store is reopened. */
+    atomic_int write_failed;
 };
 
 struct arb_store_batch {
@@ -249,6 +258,24 @@ static arb_err inspect_dir(const char *dir, int create, int *exists_db, arb_errb
     return err;
 }
 
+/* RocksDB writes its LOG header while opening, and in the Debian build a second
+ * append to a log file whose previous append failed trips an assertion (an
+ * abort, not an error). So on a (nearly) full disk we refuse to open. */
+static arb_err free_space(const char *dir, arb_errbuf *eb)
+{
+    struct statvfs vfs;
+    uint64_t avail;
+
+    if (statvfs(dir, &vfs) != 0)
+        return arb_errf(eb, ARB_ERR_IO, "data directory %s: %s", dir, strerror(errno));
+    avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+    if (avail < MIN_FREE_BYTES)
+        return arb_errf(eb, ARB_ERR_IO,
+                        "data directory %s: disk full (%llu bytes free, at least %llu needed)",
+                        dir, (unsigned long long)avail, (unsigned long long)MIN_FREE_BYTES);
+    return ARB_OK;
+}
+
 static void set_options(arb_store *s, rocksdb_options_t *o, int compress)
 {
     rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
@@ -265,7 +292,11 @@ static void set_options(arb_store *s, rocksdb_options_t *o, int compress)
     rocksdb_options_set_bytes_per_sync(o, 1 << 20);
     rocksdb_options_set_keep_log_file_num(o, 4);
     rocksdb_options_set_max_log_file_size(o, 4 << 20);
-    rocksdb_options_set_info_log_level(o, 2 /* WARN */);
+    /* RocksDB's own LOG (in the data directory) gets only the header written
+     * at open: in the Debian build an append after a failed append (disk full)
+     * aborts, and runtime messages at any level could be that append. Our own
+     * failures go to the arb_logger. */
+    rocksdb_options_set_info_log_level(o, 5 /* HEADER_LEVEL */);
     if (compress) {
         rocksdb_options_set_compression(o, rocksdb_lz4_compression);
         rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
@@ -441,6 +472,8 @@ arb_err arb_store_open(arb_store **out, const char *dir, const char *const *cf_n
     }
 
     if ((err = inspect_dir(dir, !opts->no_create, &existed, eb)) != ARB_OK)
+        return err;
+    if ((err = free_space(dir, eb)) != ARB_OK)
         return err;
 
     if ((s = calloc(1, sizeof *s)) == NULL || (s->dir = strdup(dir)) == NULL) {
@@ -717,9 +750,21 @@ void arb_store_batch_put_u64(arb_store_batch *b, unsigned cf, const uint8_t *key
     arb_store_batch_put(b, cf, key, key_len, le, sizeof le);
 }
 
+/* Refuses writes after an earlier write failure (see write_failed). */
+static arb_err check_writable(arb_store *s, arb_errbuf *eb)
+{
+    if (atomic_load(&s->write_failed))
+        return arb_errf(eb, ARB_ERR_IO,
+                        "data directory %s: writes disabled after an earlier write error "
+                        "(reopen the store)",
+                        s->dir);
+    return ARB_OK;
+}
+
 arb_err arb_store_write(arb_store *s, const arb_store_batch *b, unsigned flags, arb_errbuf *eb)
 {
     char *rerr = NULL;
+    arb_err err;
 
     if (b->s != s)
         return arb_errf(eb, ARB_ERR_INVALID_ARG, "data directory %s: batch of another store",
@@ -727,7 +772,13 @@ arb_err arb_store_write(arb_store *s, const arb_store_batch *b, unsigned flags, 
     if (b->bad_cf)
         return arb_errf(eb, ARB_ERR_INVALID_ARG,
                         "data directory %s: batch names a column family out of range", s->dir);
+    if ((err = check_writable(s, eb)) != ARB_OK)
+        return err;
     rocksdb_write(s->db, (flags & ARB_STORE_SYNC) ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
+    if (rerr != NULL) {
+        atomic_store(&s->write_failed, 1);
+        arb_logf(&s->log, ARB_LOG_ERROR, "store %s: write failed: %s", s->dir, rerr);
+    }
     return take_error(eb, s->dir, "write", &rerr);
 }
 
@@ -901,6 +952,10 @@ arb_err arb_store_flush(arb_store *s, arb_errbuf *eb)
     char *rerr = NULL;
     arb_err err = ARB_OK;
 
+    if ((err = check_writable(s, eb)) != ARB_OK) {
+        rocksdb_flushoptions_destroy(fo);
+        return err;
+    }
     rocksdb_flushoptions_set_wait(fo, 1);
     for (size_t i = 0; i < s->n_all && err == ARB_OK; i++) {
         rocksdb_flush_cf(s->db, fo, s->all[i], &rerr);
@@ -921,6 +976,8 @@ arb_err arb_store_checkpoint(arb_store *s, const char *dir, arb_errbuf *eb)
         return arb_errf(eb, ARB_ERR_INVALID_ARG, "no checkpoint directory given");
     if (stat(dir, &st) == 0)
         return arb_errf(eb, ARB_ERR_EXISTS, "checkpoint directory %s already exists", dir);
+    if ((err = check_writable(s, eb)) != ARB_OK)
+        return err;
     cp = rocksdb_checkpoint_object_create(s->db, &rerr);
     if ((err = take_error(eb, s->dir, "checkpoint", &rerr)) != ARB_OK)
         return err;

@@ -4,8 +4,8 @@
  *   store_helper writer DIR        write synced batches forever, reporting each
  *                                  committed batch number (8 bytes, little-endian)
  *                                  on stdout
- *   store_helper fill DIR BYTES    cap the file size at BYTES (RLIMIT_FSIZE) and
- *                                  write until the store reports an error; print
+ *   store_helper fill DIR BYTES    cap the file size at BYTES (RLIMIT_FSIZE; 0: no
+ *                                  cap) and write until the store reports an error; print
  *                                  "err CODE" and the message on the next line
  * Exit status 0 on success, 1 when the store could not be opened (the message
  * goes to stdout as "error CODE MSG"). */
@@ -20,6 +20,13 @@
 #include "tests/unit/store/kill_format.h"
 
 static const char *const cfs[] = {"a", "b"};
+
+/* Key of the i-th fill write: be64(i). */
+static void fill_key(uint8_t key[8], uint64_t i)
+{
+    for (int k = 0; k < 8; k++)
+        key[k] = (uint8_t)(i >> (56 - 8 * k));
+}
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -96,15 +103,17 @@ static int fill(arb_store *s)
     arb_errbuf eb;
     arb_err err = ARB_OK;
     uint8_t key[8];
+    uint64_t i;
 
     memset(val, 0x5a, sizeof val);
     if (arb_store_batch_new(&b, s) != ARB_OK)
         return 1;
-    for (uint32_t i = 0; i < 100000 && err == ARB_OK; i++) {
-        memcpy(key, &i, sizeof i);
+    for (i = 0; i < 100000; i++) {
+        fill_key(key, i);
         arb_store_batch_clear(b);
         arb_store_batch_put(b, 0, key, sizeof key, val, sizeof val);
-        err = arb_store_write(s, b, ARB_STORE_SYNC, &eb);
+        if ((err = arb_store_write(s, b, ARB_STORE_SYNC, &eb)) != ARB_OK)
+            break;
     }
     if (err == ARB_OK) {
         printf("noerr\n");
@@ -113,8 +122,10 @@ static int fill(arb_store *s)
         /* The store stays usable for reads and keeps refusing writes. */
         arb_err err2 = arb_store_write(s, b, ARB_STORE_SYNC, &eb);
         int found = 0;
+        fill_key(key, 0);
         arb_err err3 = arb_store_exists(s, NULL, 0, key, sizeof key, &found, &eb);
-        printf("again %d read %d\n", (int)err2, (int)err3);
+        printf("again %d read %d found %d committed %llu\n", (int)err2, (int)err3, found,
+               (unsigned long long)i);
     }
     fflush(stdout);
     arb_store_batch_free(b);
@@ -130,7 +141,7 @@ int main(int argc, char **argv)
 
     if (argc < 3)
         return 2;
-    if (strcmp(argv[1], "fill") == 0 && argc == 4) {
+    if (strcmp(argv[1], "fill") == 0 && argc == 4 && strcmp(argv[3], "0") != 0) {
         struct rlimit rl;
         rl.rlim_cur = rl.rlim_max = (rlim_t)strtoull(argv[3], NULL, 10);
         signal(SIGXFSZ, SIG_IGN);

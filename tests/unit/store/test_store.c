@@ -1,10 +1,14 @@
 /* The storage core against the real RocksDB: opening and its errors (locked,
  * foreign, corrupt, not a directory), reads, atomic batches, iteration
  * boundaries checked against a naive sorted-array model, snapshots,
- * checkpoints, the error mapping, and a write that fails for lack of space. */
+ * checkpoints, the error mapping, a write that fails (file size limit) and a
+ * full disk (a small tmpfs, when mounting is allowed). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <rocksdb/c.h>
@@ -827,29 +831,117 @@ static void test_error_mapping(void)
     CHECK(arb_store_map_error(NULL, "/d", "open", NULL) == ARB_ERR_DB);
 }
 
-/* A real failing write: the helper caps its file size (RLIMIT_FSIZE), so the
- * log append fails inside RocksDB the way a full disk does. */
-static void test_write_error(void)
+/* Runs "store_helper fill DIR LIMIT", which writes synced 64 KiB batches into
+ * cf 0 until a write fails, then checks what it reports: an I/O error naming
+ * the directory, further writes refused, reads still served. Then reopens the
+ * store here (without the limit) and checks every committed write is there. */
+static void check_fill(const char *dir, const char *limit, const char *want_text,
+                       int (*before_reopen)(void *), void *ud)
 {
-    char tmp[256], line[512], limit[32];
+    char line[512];
     helper_proc hp;
-    int code = -1, again = -1, rd = -1;
+    int code = -1, again = -1, rd = -1, found = -1, st;
+    unsigned long long committed = 0;
+    arb_store *s;
+    arb_errbuf eb;
 
-    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
-    snprintf(limit, sizeof limit, "%d", 1 << 20);
-    CHECK(helper_start(&hp, "fill", tmp, limit) == 0);
+    CHECK(helper_start(&hp, "fill", dir, limit) == 0);
     CHECK(helper_line(&hp, line, sizeof line));
     CHECK(sscanf(line, "err %d", &code) == 1);
     CHECK_EQ(code, ARB_ERR_IO);
     CHECK(helper_line(&hp, line, sizeof line));
-    CHECK(strstr(line, tmp) != NULL);
-    CHECK(strstr(line, "I/O error") != NULL || strstr(line, "disk full") != NULL);
+    CHECK(strstr(line, dir) != NULL);
+    CHECK(strstr(line, want_text) != NULL);
     CHECK(helper_line(&hp, line, sizeof line));
-    CHECK(sscanf(line, "again %d read %d", &again, &rd) == 2);
+    CHECK(sscanf(line, "again %d read %d found %d committed %llu", &again, &rd, &found,
+                 &committed) == 4);
     CHECK(again != ARB_OK);
     CHECK_EQ(rd, ARB_OK);
-    int st = helper_finish(&hp);
+    CHECK(committed > 0);
+    CHECK_EQ(found, 1);
+    st = helper_finish(&hp);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    if (before_reopen != NULL)
+        CHECK(before_reopen(ud));
+    CHECK(arb_store_open(&s, dir, ab, 2, NULL, &eb) == ARB_OK);
+    for (unsigned long long i = 0; i < committed; i++) {
+        uint8_t key[8];
+        uint8_t *v;
+        size_t len;
+        for (int k = 0; k < 8; k++)
+            key[k] = (uint8_t)(i >> (56 - 8 * k));
+        CHECK(arb_store_get(s, NULL, 0, key, sizeof key, &v, &len, &eb) == ARB_OK);
+        CHECK(len == 64 * 1024 && v[0] == 0x5a && v[len - 1] == 0x5a);
+        free(v);
+    }
+    arb_store_close(s);
+}
+
+/* A real failing write: the helper caps its file size (RLIMIT_FSIZE), so the
+ * log append fails inside RocksDB (EFBIG) the way it does on a full disk. */
+static void test_write_error(void)
+{
+    char tmp[256];
+
+    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
+    check_fill(tmp, "1048576", "I/O error during write", NULL, NULL);
+    arb_test_rmtree(tmp);
+}
+
+/* Fills what is left of the file system, checks that opening the store on
+ * the full disk is refused with a clear message (not an abort), then frees
+ * the space and grows the file system. */
+static int full_then_grow(void *ud)
+{
+    const char *mnt = ud;
+    char filler[400], db[400];
+    static uint8_t chunk[64 * 1024];
+    arb_store *s;
+    arb_errbuf eb;
+    arb_err err;
+    FILE *f;
+
+    path_join(filler, sizeof filler, mnt, "filler");
+    path_join(db, sizeof db, mnt, "db");
+    if ((f = fopen(filler, "w")) == NULL)
+        return 0;
+    setvbuf(f, NULL, _IONBF, 0);
+    while (fwrite(chunk, 1, sizeof chunk, f) == sizeof chunk) {
+    }
+    while (fwrite(chunk, 1, 512, f) == 512) {
+    }
+    fclose(f);
+    err = arb_store_open(&s, db, ab, 2, NULL, &eb);
+    if (err == ARB_OK)
+        arb_store_close(s);
+    if (err != ARB_ERR_IO || strstr(eb.msg, "disk full") == NULL || strstr(eb.msg, db) == NULL) {
+        fprintf(stderr, "open on a full disk: %s: %s\n", arb_err_str(err), eb.msg);
+        return 0;
+    }
+    unlink(filler);
+    return mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=16m") == 0;
+}
+
+/* A real full disk: a 4 MiB tmpfs. Needs the right to mount (root or
+ * CAP_SYS_ADMIN); skipped otherwise. A write fails with "disk full", opening
+ * on the full disk is refused, and after the file system grows (as when an
+ * operator frees space) the store reopens with every committed write. */
+static void test_disk_full(void)
+{
+    char tmp[256], mnt[300], dir[320];
+
+    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
+    path_join(mnt, sizeof mnt, tmp, "mnt");
+    path_join(dir, sizeof dir, mnt, "db");
+    CHECK(mkdir(mnt, 0700) == 0);
+    if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m") != 0) {
+        printf("disk-full test skipped: cannot mount a tmpfs (%s)\n", strerror(errno));
+        arb_test_rmtree(tmp);
+        return;
+    }
+    check_fill(dir, "0", "disk full during write", full_then_grow, mnt);
+    umount2(mnt, MNT_DETACH);
     arb_test_rmtree(tmp);
 }
 
@@ -873,5 +965,6 @@ int main(void)
     test_checkpoint();
     test_error_mapping();
     test_write_error();
+    test_disk_full();
     return arb_test_done();
 }

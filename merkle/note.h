@@ -202,6 +202,23 @@ arb_err arb_note_signer_sign(uint8_t **sig_out, size_t *sig_len, const arb_note_
 arb_err arb_note_sign(arb_note *n, const arb_note_signer *s, uint64_t now_ms, arb_errbuf *eb)
     ARB_WARN_UNUSED;
 
+/* ---- RFC6962NoteSignature bytes ---- */
+
+/* Splits a type 0x05 signature (the bytes after the key ID) into the STH
+ * timestamp (ms) and the TLS DigitallySigned struct that /ct/v1/get-sth would
+ * return as tree_head_signature. Checks the layout strictly: hash SHA-256 (4),
+ * signature ECDSA (3), a non-empty u16-length DER signature, no trailing bytes.
+ * *ds points into sig. Returns 1, or 0 when malformed. Does not verify. */
+int arb_note_rfc6962_sig_split(const uint8_t *sig, size_t sig_len, uint64_t *timestamp_ms,
+                               const uint8_t **ds, size_t *ds_len);
+
+/* The reverse: *out (free()) = timestamp_ms (u64 BE) || ds, so a log can put
+ * the signature of its get-sth tree head into its checkpoint unchanged. ds
+ * must pass the same layout checks. Returns ARB_OK, ARB_ERR_INVALID_ARG,
+ * ARB_ERR_NOMEM. */
+arb_err arb_note_rfc6962_sig_join(uint8_t **out, size_t *out_len, uint64_t timestamp_ms,
+                                  const uint8_t *ds, size_t ds_len) ARB_WARN_UNUSED;
+
 /* ---- verification ---- */
 
 /* What arb_note_verify found for one verifier. */

@@ -167,23 +167,66 @@ static arb_err spki_of(EVP_PKEY *pkey, uint8_t **der_out, size_t *der_len, uint8
     return ARB_OK;
 }
 
+/* Checks a DigitallySigned{SHA-256, ECDSA, opaque<1..2^16-1>} with nothing after it. */
+static int ds_split(const uint8_t *ds, size_t len, const uint8_t **der, size_t *der_len)
+{
+    arb_cur c = arb_cur_make(ds, len);
+    uint8_t hash_alg, sig_alg;
+
+    return arb_cur_u8(&c, &hash_alg) && arb_cur_u8(&c, &sig_alg) &&
+           arb_cur_tls_vec(&c, 2, der, der_len) && c.len == 0 && hash_alg == TLS_HASH_SHA256 &&
+           sig_alg == TLS_SIG_ECDSA && *der_len > 0;
+}
+
+int arb_note_rfc6962_sig_split(const uint8_t *sig, size_t sig_len, uint64_t *timestamp_ms,
+                               const uint8_t **ds, size_t *ds_len)
+{
+    const uint8_t *der;
+    size_t der_len;
+
+    /* static-ct-api: struct { uint64 timestamp; TreeHeadSignature signature; } */
+    if (sig_len < 8 || !ds_split(sig + 8, sig_len - 8, &der, &der_len))
+        return 0;
+    *timestamp_ms = get_u64be(sig);
+    *ds = sig + 8;
+    *ds_len = sig_len - 8;
+    return 1;
+}
+
+arb_err arb_note_rfc6962_sig_join(uint8_t **out, size_t *out_len, uint64_t timestamp_ms,
+                                  const uint8_t *ds, size_t ds_len)
+{
+    const uint8_t *der;
+    size_t der_len;
+    uint8_t *p;
+
+    *out = NULL;
+    *out_len = 0;
+    if (ds == NULL || !ds_split(ds, ds_len, &der, &der_len))
+        return ARB_ERR_INVALID_ARG;
+    p = malloc(8 + ds_len);
+    if (p == NULL)
+        return ARB_ERR_NOMEM;
+    put_u64be(p, timestamp_ms);
+    memcpy(p + 8, ds, ds_len);
+    *out = p;
+    *out_len = 8 + ds_len;
+    return ARB_OK;
+}
+
 static int rfc6962_verify(const arb_note_verifier *v, const uint8_t *text, size_t len,
                           const uint8_t *sig, size_t sig_len, uint64_t *ts_out)
 {
-    arb_cur c = arb_cur_make(sig, sig_len);
     uint64_t ts;
-    uint8_t hash_alg, sig_alg, tbs[50];
-    const uint8_t *der;
-    size_t der_len;
+    uint8_t tbs[50];
+    const uint8_t *ds, *der;
+    size_t ds_len, der_len;
     arb_checkpoint *cp;
     EVP_MD_CTX *ctx;
     int ok;
 
-    /* struct { uint64 timestamp; TreeHeadSignature signature; } where the
-     * signature is a DigitallySigned: hash, signature, opaque<0..2^16-1>. */
-    if (!arb_cur_u64be(&c, &ts) || !arb_cur_u8(&c, &hash_alg) || !arb_cur_u8(&c, &sig_alg) ||
-        !arb_cur_tls_vec(&c, 2, &der, &der_len) || c.len != 0 || hash_alg != TLS_HASH_SHA256 ||
-        sig_alg != TLS_SIG_ECDSA || der_len == 0)
+    if (!arb_note_rfc6962_sig_split(sig, sig_len, &ts, &ds, &ds_len) ||
+        !ds_split(ds, ds_len, &der, &der_len))
         return 0;
     cp = checkpoint_for(v->type, v->name, text, len);
     if (cp == NULL)

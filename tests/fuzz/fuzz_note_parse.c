@@ -34,6 +34,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcmp(out, data, size) != 0)
         abort();
     free(out);
+    for (size_t k = 0; k < n->nsigs; k++) {
+        const uint8_t *ds;
+        size_t ds_len, jl;
+        uint64_t ts;
+        uint8_t *j;
+        /* split then join gives the same bytes */
+        if (arb_note_rfc6962_sig_split(n->sigs[k].sig, n->sigs[k].sig_len, &ts, &ds, &ds_len)) {
+            if (arb_note_rfc6962_sig_join(&j, &jl, ts, ds, ds_len) != ARB_OK ||
+                jl != n->sigs[k].sig_len || memcmp(j, n->sigs[k].sig, jl) != 0)
+                abort();
+            free(j);
+        }
+    }
     for (int i = 0; i < 2; i++)
         if (arb_note_verifier_from_vkey(&vs[i], vkeys[i], strlen(vkeys[i]), NULL) != ARB_OK)
             abort();

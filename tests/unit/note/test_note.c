@@ -566,6 +566,24 @@ static void test_rfc6962_independent(void)
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(pk);
 
+    /* split / join give back the get-sth DigitallySigned and the same bytes. */
+    const uint8_t *ds = NULL;
+    size_t ds_len = 0;
+    uint64_t ts2 = 0;
+    uint8_t *joined = NULL;
+    size_t joined_len = 0;
+    CHECK(arb_note_rfc6962_sig_split(sig, sl, &ts2, &ds, &ds_len));
+    CHECK(ts2 == ts);
+    CHECK(ds == sig + 8 && ds_len == sl - 8);
+    CHECK(arb_note_rfc6962_sig_join(&joined, &joined_len, ts2, ds, ds_len) == ARB_OK);
+    CHECK_EQ(joined_len, sl);
+    CHECK_MEM(joined, sig, sl);
+    free(joined);
+    CHECK(!arb_note_rfc6962_sig_split(sig, sl - 1, &ts2, &ds, &ds_len));
+    CHECK(!arb_note_rfc6962_sig_split(sig, 11, &ts2, &ds, &ds_len));
+    CHECK(arb_note_rfc6962_sig_join(&joined, &joined_len, 1, sig + 9, sl - 9) ==
+          ARB_ERR_INVALID_ARG);
+
     /* Our verifier built from the SPKI accepts it through checkpoint_open. */
     arb_note_verifier *v = NULL;
     CHECK(arb_note_verifier_rfc6962(&v, origin, spki, spki_len, &eb) == ARB_OK);
@@ -625,6 +643,18 @@ static void test_rfc6962_independent(void)
     CHECK_EQ(arb_note_signer_key_id(s2), arb_note_signer_key_id(s));
     OPENSSL_cleanse(pder, (size_t)pl);
     OPENSSL_free(pder);
+    arb_note_signer_free(s2);
+    s2 = NULL;
+    /* An encrypted PEM key is refused, without prompting for a pass phrase. */
+    BIO *enc = BIO_new(BIO_s_mem());
+    char *ep = NULL;
+    CHECK(enc != NULL && PEM_write_bio_PrivateKey(enc, priv, EVP_aes_128_cbc(),
+                                                  (const unsigned char *)"pass", 4, NULL, NULL));
+    long el = BIO_get_mem_data(enc, &ep);
+    CHECK(arb_note_signer_rfc6962(&s2, origin, (const uint8_t *)ep, (size_t)el, &eb) ==
+          ARB_ERR_PARSE);
+    CHECK(s2 == NULL);
+    BIO_free(enc);
     EVP_PKEY_free(priv);
     BIO_free(bio);
 

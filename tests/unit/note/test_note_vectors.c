@@ -238,6 +238,14 @@ static void test_rfc6962_checkpoint(void)
     free(root);
     CHECK_EQ(cp->ext_len, 0);
     CHECK_EQ(n->nsigs, 1);
+    /* The signature's layout: timestamp, then a DigitallySigned 0x04 0x03. */
+    const uint8_t *ds = NULL;
+    size_t ds_len = 0;
+    uint64_t ts = 0;
+    CHECK(arb_note_rfc6962_sig_split(n->sigs[0].sig, n->sigs[0].sig_len, &ts, &ds, &ds_len));
+    CHECK(ts == (uint64_t)json_integer_value(json_object_get(c, "sth_timestamp_ms")));
+    CHECK(strcmp(jstr(c, "digitally_signed_hash_sig_bytes"), "0403") == 0);
+    CHECK(ds[0] == 0x04 && ds[1] == 0x03);
     arb_checkpoint_free(cp);
     arb_note_free(n);
     /* Wrong expected origin. */

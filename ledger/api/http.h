@@ -37,8 +37,9 @@ typedef struct {
     const char *listen_host; /* numeric, e.g. "127.0.0.1" or "0.0.0.0" */
     int port;                /* 0: pick a free port; see arb_http_server_port */
     int workers;             /* worker threads; 0: a default (2 x cores, at least 4) */
-    size_t max_body_default; /* default body limit for POST routes (bytes) */
+    size_t max_body_default; /* default body limit for POST routes (bytes); 0: 1 MiB */
     arb_logger log;
+    size_t max_header;       /* cap on the request line + headers (bytes); 0: 8192, max 65535 */
 } arb_http_config;
 
 /* Creates a server (not yet listening). Returns ARB_OK, ARB_ERR_NOMEM,
@@ -62,6 +63,8 @@ void arb_http_server_stop(arb_http_server *s);
 void arb_http_server_free(arb_http_server *s);
 
 /* Request accessors (valid until the response is sent). */
+/* The server the request arrived on (e.g. to bump metrics from a handler). */
+arb_http_server *arb_http_req_server(const arb_http_req *r);
 arb_http_method arb_http_req_method(const arb_http_req *r);
 /* The path without the query string, e.g. "/ct/v1/get-sth". */
 const char *arb_http_req_path(const arb_http_req *r);

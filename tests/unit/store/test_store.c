@@ -3,6 +3,7 @@
  * boundaries checked against a naive sorted-array model, snapshots,
  * checkpoints, the error mapping, a write that fails (file size limit) and a
  * full disk (a small tmpfs, when mounting is allowed). */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -106,6 +107,52 @@ static void test_open_reopen(void)
     CHECK(arb_store_open(&s, dir, NULL, 0, NULL, &eb) == ARB_OK);
     arb_store_close(s);
     arb_store_close(NULL);
+    arb_test_rmtree(tmp);
+}
+
+/* 1 if one of dir's OPTIONS-* files (RocksDB's record of the options in
+ * force) contains `text`. */
+static int options_have(const char *dir, const char *text)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+
+    if (d == NULL)
+        return 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[600];
+        size_t len;
+        uint8_t *data;
+        if (strncmp(e->d_name, "OPTIONS-", 8) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if ((data = arb_test_read_file(path, &len)) != NULL) {
+            found = strstr((const char *)data, text) != NULL;
+            free(data);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* The options documented in docs/store.md are the ones RocksDB runs with. */
+static void test_options_in_force(void)
+{
+    char tmp[256];
+    arb_store *s;
+    arb_errbuf eb;
+
+    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
+    CHECK(arb_store_open(&s, tmp, ab, 2, NULL, &eb) == ARB_OK);
+    arb_store_close(s);
+    CHECK(options_have(tmp, "compression=kLZ4Compression"));
+    CHECK(options_have(tmp, "bottommost_compression=kZSTD"));
+    CHECK(options_have(tmp, "filter_policy=bloomfilter"));
+    CHECK(options_have(tmp, "whole_key_filtering=true"));
+    CHECK(options_have(tmp, "cache_index_and_filter_blocks=true"));
+    CHECK(options_have(tmp, "wal_recovery_mode=kPointInTimeRecovery"));
+    CHECK(options_have(tmp, "max_open_files=512"));
     arb_test_rmtree(tmp);
 }
 
@@ -1076,6 +1123,7 @@ int main(void)
 {
     arb_test_seed_init();
     test_open_reopen();
+    test_options_in_force();
     test_open_bad_args();
     test_no_create();
     test_not_a_directory();

@@ -1,0 +1,289 @@
+/* arbord: the arbor server. Thin wiring: parse the settings, prepare the data
+ * directory, open the store, load the log key, start the HTTP server with each
+ * module's routes, then sleep until SIGINT/SIGTERM and shut down in order.
+ *
+ * Adding a module: write `static arb_err x_init(arbord *d, arb_errbuf *eb)` (and
+ * optionally `x_stop`) that calls the module's library with d->http, d->store,
+ * &d->cfg, d->log_key, and add a line to `modules[]` below. Init runs before
+ * the server starts listening (register routes there); stop runs after the
+ * server has stopped accepting and its workers are joined, in reverse order.
+ * See docs/arbord.md. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "ledger/api/http.h"
+#include "ledger/config.h"
+#include "ledger/logkey.h"
+#ifdef ARB_HAVE_STORE
+#include "ledger/store/store.h"
+#endif
+
+typedef struct arbord {
+    arb_config cfg;
+    arb_logger log;
+    arb_http_server *http;
+    EVP_PKEY *log_key;
+#ifdef ARB_HAVE_STORE
+    arb_store *store;
+#endif
+    char datadir_abs[PATH_MAX];
+    int lock_fd;
+    struct timespec started;
+} arbord;
+
+typedef struct {
+    const char *name;
+    arb_err (*init)(arbord *d, arb_errbuf *eb);
+    void (*stop)(arbord *d);
+} arbord_module;
+
+/* ---------------------------------------------------------------- logging */
+
+static void log_stderr(void *ud, int level, const char *msg)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    (void)ud;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "%s arbord %s: %s\n", ts, names[level >= 0 && level <= 3 ? level : 3], msg);
+}
+
+/* ---------------------------------------------------------------- GET /status */
+
+static long uptime_s(const arbord *d)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - d->started.tv_sec);
+}
+
+static void status_handler(void *ud, arb_http_req *req)
+{
+    arbord *d = ud;
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "version", ARB_VERSION, "network",
+                          d->cfg.network, "uptime", (json_int_t)uptime_s(d), "datadir",
+                          d->datadir_abs, "listen", d->cfg.listen,
+#ifdef ARB_HAVE_STORE
+                          "store", 1
+#else
+                          "store", 0
+#endif
+    );
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    (void)arb_http_respond(req, 200, NULL, "Cache-Control: no-store\r\n", text, strlen(text));
+    free(text);
+}
+
+static arb_err status_init(arbord *d, arb_errbuf *eb)
+{
+    arb_err err = arb_http_route_add(d->http, ARB_HTTP_GET, "/status", 0, status_handler, d);
+    if (err != ARB_OK)
+        return arb_errf(eb, err, "cannot register /status");
+    return ARB_OK;
+}
+
+static arb_err peers_init(arbord *d, arb_errbuf *eb)
+{
+    (void)eb;
+    if (d->cfg.n_connect > 0)
+        arb_logf(&d->log, ARB_LOG_WARN, "p2p is not built in yet: ignoring %zu --connect peer(s)",
+                 d->cfg.n_connect);
+    return ARB_OK;
+}
+
+/* The modules, in start order. */
+static const arbord_module modules[] = {
+    {"status", status_init, NULL},
+    {"p2p", peers_init, NULL},
+};
+#define N_MODULES (sizeof modules / sizeof *modules)
+
+/* ---------------------------------------------------------------- startup */
+
+static int fail(arbord *d, const char *msg)
+{
+    (void)d;
+    fprintf(stderr, "arbord: error: %s\n", msg);
+    return 1;
+}
+
+static arb_err open_datadir(arbord *d, arb_errbuf *eb)
+{
+    char keypath[PATH_MAX + 32];
+    int generated = 0;
+    arb_err err;
+
+    if ((err = arb_datadir_create(d->cfg.datadir, eb)) != ARB_OK)
+        return err;
+    if (realpath(d->cfg.datadir, d->datadir_abs) == NULL)
+        snprintf(d->datadir_abs, sizeof d->datadir_abs, "%s", d->cfg.datadir);
+    if ((err = arb_datadir_lock(d->datadir_abs, &d->lock_fd, eb)) != ARB_OK)
+        return err;
+#ifdef ARB_HAVE_STORE
+    {
+        static const char *const cfs[] = {"default"};
+        char dbdir[PATH_MAX + 8];
+        arb_store_opts so;
+        memset(&so, 0, sizeof so);
+        so.log = d->log;
+        snprintf(dbdir, sizeof dbdir, "%s/db", d->datadir_abs);
+        err = arb_store_open(&d->store, dbdir, cfs, sizeof cfs / sizeof *cfs, &so, eb);
+        if (err == ARB_ERR_BUSY)
+            return arb_errf(eb, err, "data directory %s is in use by another arbord (%s)",
+                            d->datadir_abs, eb->msg);
+        if (err != ARB_OK)
+            return err;
+    }
+#endif
+    if (d->cfg.log_key != NULL) {
+        err = arb_logkey_load(&d->log_key, d->cfg.log_key, 0, NULL, eb);
+    } else {
+        snprintf(keypath, sizeof keypath, "%s/log-key.pem", d->datadir_abs);
+        err = arb_logkey_load(&d->log_key, keypath, 1, &generated, eb);
+        if (err == ARB_OK && generated)
+            arb_logf(&d->log, ARB_LOG_INFO, "generated a new log key in %s", keypath);
+    }
+    if (err != ARB_OK)
+        return err;
+    if (d->cfg.log_roots != NULL && access(d->cfg.log_roots, R_OK) != 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot read --log-roots %s: %s", d->cfg.log_roots,
+                        strerror(errno));
+    return ARB_OK;
+}
+
+static void print_json_event(const char *event, const arbord *d)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "event", event, "host",
+                          d->cfg.listen_host, "port", d->http ? arb_http_server_port(d->http) : 0,
+                          "network", d->cfg.network, "datadir", d->datadir_abs);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (text != NULL) {
+        printf("%s\n", text);
+        fflush(stdout);
+    }
+    free(text);
+    json_decref(o);
+}
+
+int main(int argc, char **argv)
+{
+    arbord d;
+    arb_errbuf eb;
+    arb_err err;
+    sigset_t sigs;
+    int sig = 0, rc = 1;
+    size_t started_modules = 0;
+
+    memset(&d, 0, sizeof d);
+    d.lock_fd = -1;
+    d.log.fn = log_stderr;
+    clock_gettime(CLOCK_MONOTONIC, &d.started);
+
+    err = arb_config_parse(&d.cfg, argc, argv, &eb);
+    if (err != ARB_OK) {
+        fprintf(stderr, "arbord: error: %s%s\n", eb.msg,
+                err == ARB_ERR_INVALID_ARG ? " (see arbord --help)" : "");
+        return err == ARB_ERR_INVALID_ARG ? 2 : 1;
+    }
+    if (d.cfg.help) {
+        fputs(arb_config_usage(), stdout);
+        arb_config_free(&d.cfg);
+        return 0;
+    }
+    if (d.cfg.version) {
+        if (d.cfg.json)
+            printf("{\"program\":\"arbord\",\"version\":\"%s\"}\n", ARB_VERSION);
+        else
+            printf("arbord %s\n", ARB_VERSION);
+        arb_config_free(&d.cfg);
+        return 0;
+    }
+
+    /* Signals are taken by sigwait() in this thread only: block them before any
+     * thread starts so every thread inherits the mask. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if ((err = open_datadir(&d, &eb)) != ARB_OK) {
+        rc = fail(&d, eb.msg);
+        goto out;
+    }
+    {
+        arb_http_config hc;
+        memset(&hc, 0, sizeof hc);
+        hc.listen_host = d.cfg.listen_host;
+        hc.port = d.cfg.listen_port;
+        hc.workers = d.cfg.http_workers;
+        hc.log = d.log;
+        if (arb_http_server_new(&d.http, &hc) != ARB_OK) {
+            rc = fail(&d, "cannot create the HTTP server");
+            goto out;
+        }
+    }
+    for (; started_modules < N_MODULES; started_modules++) {
+        if ((err = modules[started_modules].init(&d, &eb)) != ARB_OK) {
+            char msg[sizeof eb.msg + 64];
+            snprintf(msg, sizeof msg, "%s: %s", modules[started_modules].name, eb.msg);
+            rc = fail(&d, msg);
+            goto out;
+        }
+    }
+    if ((err = arb_http_server_start(d.http, &eb)) != ARB_OK) {
+        rc = fail(&d, eb.msg);
+        goto out;
+    }
+    arb_logf(&d.log, ARB_LOG_INFO, "arbord %s (%s) listening on %s:%d, data in %s", ARB_VERSION,
+             d.cfg.network, d.cfg.listen_host, arb_http_server_port(d.http), d.datadir_abs);
+    if (d.cfg.json)
+        print_json_event("listening", &d);
+
+    while (sigwait(&sigs, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
+        ;
+    arb_logf(&d.log, ARB_LOG_INFO, "%s received, shutting down",
+             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = 0;
+
+out:
+    /* Stop order: no new requests, then the modules (which may still answer
+     * requests they hold), then free the server, then the store. */
+    arb_http_server_stop(d.http);
+    while (started_modules > 0) {
+        started_modules--;
+        if (modules[started_modules].stop)
+            modules[started_modules].stop(&d);
+    }
+    arb_http_server_free(d.http);
+#ifdef ARB_HAVE_STORE
+    arb_store_close(d.store);
+#endif
+    EVP_PKEY_free(d.log_key);
+    if (rc == 0 && d.cfg.json) {
+        printf("{\"event\":\"stopped\"}\n");
+        fflush(stdout);
+    }
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
+    arb_config_free(&d.cfg);
+    return rc;
+}

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ledger/api/http_internal.h"
+#include "ledger/api/http_ws_internal.h"
 
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DEFAULT_MAX_HEADER 8192
@@ -65,7 +66,7 @@ struct arb_http_req {
     char *extra;
     uint8_t *rbody;
     size_t rlen, roff;
-    int hdr_sent, close_after;
+    int hdr_sent, close_after, close_pending;
 
     arb_http_req *next; /* link in the job or the done queue */
 };
@@ -114,6 +115,7 @@ struct arb_http_server {
     size_t nmetrics;
 
     time_t started_at;
+    arb_http_ws_hub *ws; /* websocket extension, NULL if unused */
 };
 
 /* ---------------------------------------------------------------- metrics */
@@ -665,7 +667,9 @@ static int on_writeable(arb_http_server *s, struct lws *wsi, struct pss *pss)
     if (!ready)
         return 0;
 
-    if (!r->hdr_sent) {
+    if (r->close_pending) {
+        /* fall through to the end */
+    } else if (!r->hdr_sent) {
         unsigned char *start = s->wbuf + LWS_PRE, *p = start,
                       *end = s->wbuf + LWS_PRE + WRITE_CHUNK + HDR_ROOM - 1;
         if (lws_add_http_common_headers(wsi, (unsigned)r->status,
@@ -699,7 +703,15 @@ static int on_writeable(arb_http_server *s, struct lws *wsi, struct pss *pss)
             return 0;
         }
     }
-    /* Done: release the connection's reference and get ready for the next request. */
+    /* Done. A response that ends the connection waits for one more writeable
+     * callback, which lws gives only once its own send buffer is drained, so
+     * the close does not cut the response short. */
+    if (r->close_after && !r->close_pending) {
+        r->close_pending = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    /* Release the connection's reference and get ready for the next request. */
     s->writing--;
     close_after = r->close_after;
     pss->req = NULL;
@@ -735,14 +747,16 @@ static void drain_done(arb_http_server *s)
     pthread_mutex_lock(&s->mu);
     r = s->done_head;
     s->done_head = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    /* conn_gone and wsi change only on this thread, so they can be read
+     * without the lock; the lock is needed for the reference count. */
     while (r != NULL) {
         arb_http_req *next = r->next;
         if (!r->conn_gone)
             lws_callback_on_writable(r->wsi);
-        req_unref_locked(r); /* the handler's reference */
+        req_unref(r); /* the handler's reference */
         r = next;
     }
-    pthread_mutex_unlock(&s->mu);
 }
 
 static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -768,7 +782,11 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         drain_done(s);
+        if (s->ws)
+            arb_http_ws_hub_service(s->ws);
         return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return -1; /* a websocket without a registered subprotocol */
     default:
         break;
     }
@@ -933,7 +951,7 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
             return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     }
     s->wbuf = malloc(LWS_PRE + WRITE_CHUNK + HDR_ROOM);
-    nws = 0;
+    nws = arb_http_ws_hub_nprotocols(s->ws);
     s->protocols = calloc(2 + nws, sizeof *s->protocols);
     s->workers = calloc((size_t)s->cfg.workers, sizeof *s->workers);
     if (s->wbuf == NULL || s->protocols == NULL || s->workers == NULL)
@@ -942,6 +960,8 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
     s->protocols[np].callback = http_cb;
     s->protocols[np].per_session_data_size = sizeof(struct pss);
     np++;
+    if (s->ws)
+        np += arb_http_ws_hub_fill_protocols(s->ws, &s->protocols[np]);
 
     /* lws logs through a process-wide hook; keep it quiet (errors come back to
      * us as return values and are reported through the logger). */
@@ -964,6 +984,8 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
     {
         struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "default");
         s->port = vh ? lws_get_vhost_port(vh) : -1;
+        if (s->ws)
+            arb_http_ws_hub_attach(s->ws, s->ctx, vh);
     }
     if (s->port <= 0) {
         lws_context_destroy(s->ctx);
@@ -1039,6 +1061,7 @@ void arb_http_server_free(arb_http_server *s)
     if (s->live_reqs != 0)
         arb_logf(&s->cfg.log, ARB_LOG_ERROR,
                  "http: %ld requests still held by handlers at free (they leak)", s->live_reqs);
+    arb_http_ws_hub_free(s->ws);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->mmu);
     pthread_cond_destroy(&s->cv);
@@ -1050,3 +1073,27 @@ void arb_http_server_free(arb_http_server *s)
     free(s);
 }
 
+
+/* ---------------------------------------------------------------- websocket glue */
+
+arb_http_ws_hub *arb_http_server_ws_hub(arb_http_server *s, int create)
+{
+    if (s == NULL)
+        return NULL;
+    if (s->ws == NULL && create && s->ctx == NULL && !s->stopped)
+        s->ws = arb_http_ws_hub_new(&s->cfg.log);
+    if (create && (s->ctx != NULL || s->stopped))
+        return NULL; /* too late to add subprotocols */
+    return s->ws;
+}
+
+int arb_http_server_wake(arb_http_server *s)
+{
+    int alive;
+    pthread_mutex_lock(&s->mu);
+    alive = s->ctx_alive;
+    if (alive)
+        lws_cancel_service(s->ctx);
+    pthread_mutex_unlock(&s->mu);
+    return alive;
+}

@@ -90,4 +90,56 @@ arb_err arb_http_respond_error(arb_http_req *r, int status, const char *counter,
 void arb_http_metric_add(arb_http_server *s, const char *name, uint64_t delta);
 void arb_http_metric_set(arb_http_server *s, const char *name, uint64_t value);
 
+/* ---- Websockets (optional) ----
+ * A module (the peer network) can serve websocket subprotocols on the same port
+ * and open outgoing websocket connections from the same service loop. HTTP
+ * requests are unaffected.
+ *
+ * A connection is named by a 64-bit id (never 0, never reused during the
+ * server's life), so any thread can send to or close a connection that may
+ * already be gone: it then gets ARB_ERR_NOT_FOUND. The callbacks run on the
+ * service thread and must not block (hand heavy work to your own threads);
+ * they may call arb_http_ws_send / arb_http_ws_close. Incoming fragments are
+ * joined into whole messages; outgoing messages are queued (copied) and sent
+ * in order, one per frame. */
+typedef struct {
+    const char *name;   /* the subprotocol, e.g. "arbor-p2p.1": letters, digits and "._-"
+                           only (an HTTP token; no '/'); must outlive the server */
+    size_t max_message; /* a longer incoming message closes the connection; 0: 1 MiB */
+    size_t max_queue;   /* bytes queued for sending per connection before
+                           arb_http_ws_send refuses with ARB_ERR_BUSY; 0: 16 MiB */
+    /* The handshake completed. outgoing: 1 if we dialled. peer: "ip" text. */
+    void (*on_open)(void *ud, uint64_t conn, int outgoing, const char *peer);
+    /* One whole message (binary 1: a binary frame, 0: text). */
+    void (*on_message)(void *ud, uint64_t conn, const uint8_t *data, size_t len, int binary);
+    /* Optional (NULL): the send queue has become empty. */
+    void (*on_writeable)(void *ud, uint64_t conn);
+    /* The connection is gone (or an outgoing one failed before opening). Called
+     * exactly once per id, also for connections closed by arb_http_server_stop. */
+    void (*on_close)(void *ud, uint64_t conn);
+    void *ud;
+} arb_http_ws_proto;
+
+/* Registers a subprotocol. Only before arb_http_server_start. Returns ARB_OK,
+ * ARB_ERR_INVALID_ARG (bad name, missing callbacks, already started),
+ * ARB_ERR_EXISTS (name taken), ARB_ERR_NOMEM. */
+arb_err arb_http_ws_add(arb_http_server *s, const arb_http_ws_proto *p) ARB_WARN_UNUSED;
+
+/* Opens an outgoing connection to "HOST:PORT" (numeric IPv4/IPv6 host; no DNS)
+ * speaking subprotocol `name`, at path "/". Any thread, after start. On ARB_OK
+ * *conn gets the id; on_open or on_close follows. Returns ARB_ERR_INVALID_ARG
+ * (bad address, unknown subprotocol, server not running) or ARB_ERR_NOMEM. */
+arb_err arb_http_ws_connect(arb_http_server *s, const char *name, const char *hostport,
+                            uint64_t *conn) ARB_WARN_UNUSED;
+
+/* Queues one message (copied) on a connection. Any thread. Returns ARB_OK,
+ * ARB_ERR_NOT_FOUND (no such open connection), ARB_ERR_BUSY (queue full),
+ * ARB_ERR_NOMEM. */
+arb_err arb_http_ws_send(arb_http_server *s, uint64_t conn, const void *data, size_t len,
+                         int binary);
+
+/* Closes a connection after its queued messages are sent. Any thread.
+ * Returns ARB_OK or ARB_ERR_NOT_FOUND. on_close follows. */
+arb_err arb_http_ws_close(arb_http_server *s, uint64_t conn);
+
 #endif

@@ -32,7 +32,8 @@ typedef struct arbord {
     arb_config cfg;
     arb_logger log;
     arb_http_server *http;
-    EVP_PKEY *log_key;
+    EVP_PKEY *log_key;           /* checked ECDSA P-256 key */
+    char log_key_path[PATH_MAX + 32]; /* where it was read from (for modules that load PEM) */
 #ifdef ARB_HAVE_STORE
     arb_store *store;
 #endif
@@ -73,9 +74,12 @@ static long uptime_s(const arbord *d)
 static void status_handler(void *ud, arb_http_req *req)
 {
     arbord *d = ud;
+    char listen[96];
+    snprintf(listen, sizeof listen, strchr(d->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
+             d->cfg.listen_host, arb_http_server_port(d->http));
     json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "version", ARB_VERSION, "network",
                           d->cfg.network, "uptime", (json_int_t)uptime_s(d), "datadir",
-                          d->datadir_abs, "listen", d->cfg.listen,
+                          d->datadir_abs, "listen", listen,
 #ifdef ARB_HAVE_STORE
                           "store", 1
 #else
@@ -127,7 +131,7 @@ static int fail(arbord *d, const char *msg)
 
 static arb_err open_datadir(arbord *d, arb_errbuf *eb)
 {
-    char keypath[PATH_MAX + 32];
+    char *keypath = d->log_key_path;
     int generated = 0;
     arb_err err;
 
@@ -154,9 +158,10 @@ static arb_err open_datadir(arbord *d, arb_errbuf *eb)
     }
 #endif
     if (d->cfg.log_key != NULL) {
+        snprintf(keypath, sizeof d->log_key_path, "%s", d->cfg.log_key);
         err = arb_logkey_load(&d->log_key, d->cfg.log_key, 0, NULL, eb);
     } else {
-        snprintf(keypath, sizeof keypath, "%s/log-key.pem", d->datadir_abs);
+        snprintf(keypath, sizeof d->log_key_path, "%s/log-key.pem", d->datadir_abs);
         err = arb_logkey_load(&d->log_key, keypath, 1, &generated, eb);
         if (err == ARB_OK && generated)
             arb_logf(&d->log, ARB_LOG_INFO, "generated a new log key in %s", keypath);

@@ -570,6 +570,12 @@ static int on_http(arb_http_server *s, struct lws *wsi, struct pss *pss, const c
             respond_local(r, 404, "not_found", "not found", NULL, cl > 0 || chunked);
         return 0;
     }
+    if (chunked) {
+        /* libwebsockets 4.1 hands chunked request bodies over undecoded and
+         * never signals their end: require a Content-Length (RFC 9110 15.5.12). */
+        respond_local(r, 411, "length_required", "a Content-Length is required", NULL, 1);
+        return 0;
+    }
     if (r->method == ARB_HTTP_GET) {
         if (cl > 0 || chunked) {
             respond_local(r, 400, "bad_request", "GET with a body", NULL, 1);

@@ -157,6 +157,12 @@ static void test_serve(void)
     CHECK_STR(json_string_value(json_object_get(j, "network")), "regtest");
     CHECK(json_string_value(json_object_get(j, "version")) != NULL);
     CHECK(json_is_integer(json_object_get(j, "uptime")));
+    {
+        char want[64];
+        snprintf(want, sizeof want, "127.0.0.1:%d", port);
+        CHECK_STR(json_string_value(json_object_get(j, "listen")), want);
+        CHECK(json_is_true(json_object_get(j, "store")));
+    }
     CHECK(strstr(json_string_value(json_object_get(j, "datadir")), "/node1/data") != NULL);
     json_decref(j);
     free(body);
@@ -166,6 +172,13 @@ static void test_serve(void)
     CHECK_EQ(http_get(port, "/nope", &body), 404);
     free(body);
 
+    /* The store lives in DIR/db. */
+    {
+        char db[1300];
+        struct stat dbst;
+        snprintf(db, sizeof db, "%s/db/CURRENT", dir);
+        CHECK(stat(db, &dbst) == 0);
+    }
     /* The generated log key: mode 0600, an ECDSA P-256 private key per OpenSSL. */
     snprintf(key, sizeof key, "%s/log-key.pem", dir);
     CHECK(stat(key, &st) == 0);

@@ -284,6 +284,18 @@ static void test_post(void)
     do_req(NULL, &r, "POST", "/echo", b, cap, 0);
     CHECK_EQ(r.status, 413);
     resp_free(&r);
+    /* Chunked request bodies: 411, a Content-Length is required. */
+    {
+        CURL *h = curl_easy_init();
+        struct curl_slist *hl = curl_slist_append(NULL, "Transfer-Encoding: chunked");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+        do_req(h, &r, "POST", "/echo", b, 100, 0);
+        CHECK_EQ(r.status, 411);
+        CHECK(r.body.data && strstr(r.body.data, "Content-Length") != NULL);
+        resp_free(&r);
+        curl_easy_cleanup(h);
+        curl_slist_free_all(hl);
+    }
     do_req(NULL, &r, "POST", "/small", b, 16, 0);
     CHECK_EQ(r.status, 200);
     CHECK_EQ(r.body.len, 16);
@@ -539,6 +551,7 @@ static void test_metrics(void)
     CHECK(metric(r.body.data, "arbor_http_errors_method_not_allowed") >= 3);
     CHECK(metric(r.body.data, "arbor_http_errors_body_too_large") >= 2);
     CHECK(metric(r.body.data, "arbor_http_errors_bad_json") == 1);
+    CHECK(metric(r.body.data, "arbor_http_errors_length_required") >= 1);
     CHECK(metric(r.body.data, "arbor_http_responses_dropped") >= 1);
     CHECK(metric(r.body.data, "arbor_http_requests") > 8 * 50);
     arb_http_metric_add(srv, "test_things_total", 5);

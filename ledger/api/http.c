@@ -87,6 +87,7 @@ struct arb_http_server {
     struct route *routes;
     size_t nroutes;
     size_t max_header;
+    int timeout_s;
 
     struct lws_context *ctx;
     struct lws_protocols *protocols;
@@ -860,9 +861,8 @@ arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg)
     s->cfg.listen_host = s->host;
     if (s->cfg.max_body_default == 0)
         s->cfg.max_body_default = DEFAULT_MAX_BODY;
-    s->max_header = cfg->max_header ? cfg->max_header : DEFAULT_MAX_HEADER;
-    if (s->max_header > 65535)
-        s->max_header = 65535;
+    s->max_header = DEFAULT_MAX_HEADER;
+    s->timeout_s = 30;
     if (s->cfg.workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.workers = n > 2 ? (int)(2 * n) : 4;
@@ -873,6 +873,16 @@ arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg)
     atomic_init(&s->svc_stop, 0);
     s->started_at = time(NULL);
     *out = s;
+    return ARB_OK;
+}
+
+arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header, int timeout_s)
+{
+    if (s == NULL || s->ctx != NULL || s->stopped || max_header > 65535 || timeout_s < 0 ||
+        (max_header != 0 && max_header < 256))
+        return ARB_ERR_INVALID_ARG;
+    s->max_header = max_header ? max_header : DEFAULT_MAX_HEADER;
+    s->timeout_s = timeout_s ? timeout_s : 30;
     return ARB_OK;
 }
 
@@ -980,8 +990,8 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
     info.options = ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
     info.max_http_header_data = (unsigned short)s->max_header;
     info.max_http_header_pool = 256;
-    info.timeout_secs = 30;
-    info.timeout_secs_ah_idle = 60;
+    info.timeout_secs = (unsigned)s->timeout_s;
+    info.timeout_secs_ah_idle = info.timeout_secs;
     info.keepalive_timeout = 30;
     info.pt_serv_buf_size = 16384;
     s->ctx = lws_create_context(&info);
@@ -1025,6 +1035,16 @@ void arb_http_server_stop(arb_http_server *s)
 
     if (s == NULL || s->stopped)
         return;
+    /* From the service thread or a handler this would join itself. */
+    if (s->svc_started && pthread_equal(pthread_self(), s->svc)) {
+        arb_logf(&s->cfg.log, ARB_LOG_ERROR, "http: stop called from the service thread: ignored");
+        return;
+    }
+    for (int i = 0; i < s->nworkers_started; i++)
+        if (pthread_equal(pthread_self(), s->workers[i])) {
+            arb_logf(&s->cfg.log, ARB_LOG_ERROR, "http: stop called from a handler: ignored");
+            return;
+        }
     s->stopped = 1;
     /* 1. Workers finish what they run and take nothing more. */
     pthread_mutex_lock(&s->mu);

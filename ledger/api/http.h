@@ -39,12 +39,19 @@ typedef struct {
     int workers;             /* worker threads; 0: a default (2 x cores, at least 4) */
     size_t max_body_default; /* default body limit for POST routes (bytes); 0: 1 MiB */
     arb_logger log;
-    size_t max_header;       /* cap on the request line + headers (bytes); 0: 8192, max 65535 */
 } arb_http_config;
 
 /* Creates a server (not yet listening). Returns ARB_OK, ARB_ERR_NOMEM,
  * ARB_ERR_INVALID_ARG. Free with arb_http_server_free. */
 arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg) ARB_WARN_UNUSED;
+
+/* Optional limits, before arb_http_server_start (defaults apply otherwise):
+ * max_header caps the request line plus headers in bytes (0: 8192; at most
+ * 65535; larger requests are refused); timeout_s closes a connection stalled
+ * that long, and also a request whose handler has not answered by then (the
+ * late answer is dropped) (0: 30). Returns ARB_OK or ARB_ERR_INVALID_ARG. */
+arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header,
+                                   int timeout_s) ARB_WARN_UNUSED;
 
 /* Registers a route. `path` is matched as a prefix when it ends in '/', else
  * exactly (query string excluded). max_body 0 means the config default.
@@ -58,8 +65,12 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb) ARB_WARN_UNUSE
 /* The port actually bound (after start). */
 int arb_http_server_port(const arb_http_server *s);
 /* Stops accepting, finishes or drops in-flight requests, joins all threads.
- * Safe to call once from any thread other than the service thread. */
+ * Safe to call once from any thread other than the service thread and the
+ * worker threads (from those it logs an error and does nothing). Handlers
+ * still holding requests may answer them afterwards (the answers are dropped)
+ * until arb_http_server_free. */
 void arb_http_server_stop(arb_http_server *s);
+/* Stops (if needed) and frees. Every handler must have answered by now. */
 void arb_http_server_free(arb_http_server *s);
 
 /* Request accessors (valid until the response is sent). */

@@ -91,7 +91,7 @@ static void run(const char *name, const char *path, int fresh, int nthreads, dou
 
 int main(int argc, char **argv)
 {
-    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {NULL, NULL}, 0};
+    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {NULL, NULL}};
     arb_http_server *s;
     arb_errbuf eb;
     double secs = argc > 1 ? atof(argv[1]) : 3.0;

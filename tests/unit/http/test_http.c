@@ -586,7 +586,7 @@ static void test_stop_with_parked(void)
 static void test_bind_conflict(void)
 {
     arb_http_server *s2 = NULL;
-    arb_http_config cfg = {"127.0.0.1", port, 1, 0, {NULL, NULL}, 0};
+    arb_http_config cfg = {"127.0.0.1", port, 1, 0, {NULL, NULL}};
     arb_errbuf eb;
     CHECK(arb_http_server_new(&s2, &cfg) == ARB_OK);
     CHECK(arb_http_server_start(s2, &eb) == ARB_ERR_NET);
@@ -594,9 +594,47 @@ static void test_bind_conflict(void)
     arb_http_server_free(s2);
 }
 
+static void h_stuck(void *ud, arb_http_req *req)
+{
+    struct timespec ts = {2, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    (void)arb_http_respond(req, 200, "text/plain", NULL, "late", 4);
+}
+
+/* A handler slower than the server's timeout: the client's connection is
+ * closed, the late answer is dropped, the server carries on. */
+static void test_handler_timeout(void)
+{
+    arb_http_server *s2 = NULL;
+    arb_http_config cfg = {"127.0.0.1", 0, 2, 0, {NULL, NULL}};
+    arb_errbuf eb;
+    int saved = port;
+    resp r;
+    CHECK(arb_http_server_new(&s2, &cfg) == ARB_OK);
+    CHECK(arb_http_server_set_limits(s2, 100, 1) == ARB_ERR_INVALID_ARG);
+    CHECK(arb_http_server_set_limits(s2, 70000, 1) == ARB_ERR_INVALID_ARG);
+    CHECK(arb_http_server_set_limits(s2, 0, 1) == ARB_OK);
+    CHECK(arb_http_route_add(s2, ARB_HTTP_GET, "/stuck", 0, h_stuck, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s2, ARB_HTTP_GET, "/hello", 0, h_hello, NULL) == ARB_OK);
+    CHECK(arb_http_server_start(s2, &eb) == ARB_OK);
+    port = arb_http_server_port(s2);
+    do_req(NULL, &r, "GET", "/stuck", NULL, 0, 10000);
+    CHECK(r.status != 200);
+    resp_free(&r);
+    {
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL); /* the handler answers into the void meanwhile */
+    }
+    do_req(NULL, &r, "GET", "/hello", NULL, 0, 0);
+    port = saved;
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
+    arb_http_server_free(s2);
+}
+
 int main(void)
 {
-    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {NULL, NULL}, 0};
+    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {NULL, NULL}};
     arb_errbuf eb;
 
     arb_test_seed_init();
@@ -621,6 +659,7 @@ int main(void)
     test_malformed();
     test_metrics();
     test_bind_conflict();
+    test_handler_timeout();
     test_stop_with_parked();
     arb_http_server_free(srv);
     curl_global_cleanup();

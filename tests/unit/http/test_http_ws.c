@@ -282,7 +282,7 @@ static void log_stderr(void *ud, int level, const char *msg)
 
 int main(void)
 {
-    arb_http_config cfg = {"127.0.0.1", 0, 2, 0, {log_stderr, NULL}, 0};
+    arb_http_config cfg = {"127.0.0.1", 0, 2, 0, {log_stderr, NULL}};
     arb_http_ws_proto p;
     arb_errbuf eb;
     uint64_t a = 0, b = 0;

@@ -188,6 +188,16 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
     return ARB_OK;
 }
 
+/* Messages quote user input: keep them one printable line. */
+static arb_err one_line(arb_errbuf *eb, arb_err err)
+{
+    if (eb != NULL)
+        for (char *p = eb->msg; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    return err;
+}
+
 static char *trim(char *s)
 {
     char *e;
@@ -199,15 +209,12 @@ static char *trim(char *s)
     return s;
 }
 
-static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
+arb_err arb_config_load_stream(arb_config *cfg, FILE *f, const char *path, arb_errbuf *eb)
 {
-    FILE *f = fopen(path, "r");
     char line[4096], where[300];
     unsigned lineno = 0;
     arb_err err = ARB_OK;
 
-    if (f == NULL)
-        return arb_errf(eb, ARB_ERR_IO, "cannot read config file %s: %s", path, strerror(errno));
     while (fgets(line, sizeof line, f) != NULL) {
         char *s, *eq, *key, *val;
         lineno++;
@@ -236,6 +243,17 @@ static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
     }
     if (err == ARB_OK && ferror(f))
         err = arb_errf(eb, ARB_ERR_IO, "cannot read config file %s", path);
+    return err == ARB_OK ? err : one_line(eb, err);
+}
+
+static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
+{
+    FILE *f = fopen(path, "r");
+    arb_err err;
+
+    if (f == NULL)
+        return arb_errf(eb, ARB_ERR_IO, "cannot read config file %s: %s", path, strerror(errno));
+    err = arb_config_load_stream(cfg, f, path, eb);
     fclose(f);
     return err;
 }
@@ -333,7 +351,7 @@ arb_err arb_config_parse(arb_config *cfg, int argc, char *const argv[], arb_errb
     return ARB_OK;
 fail:
     arb_config_free(cfg);
-    return err;
+    return one_line(eb, err);
 }
 
 arb_err arb_datadir_create(const char *dir, arb_errbuf *eb)

@@ -11,6 +11,7 @@
 #define ARB_LEDGER_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "merkle/error.h"
 
@@ -43,6 +44,13 @@ typedef struct {
  *   ARB_ERR_NOMEM. */
 arb_err arb_config_parse(arb_config *cfg, int argc, char *const argv[],
                          arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Applies the `key = value` lines read from f (named `path` in messages) on
+ * top of cfg, as --config does. For tests and fuzzing; arb_config_parse is the
+ * normal entry. Returns ARB_OK, ARB_ERR_INVALID_ARG (bad line), ARB_ERR_IO,
+ * ARB_ERR_NOMEM; cfg may be partly updated on failure (free it as usual). */
+arb_err arb_config_load_stream(arb_config *cfg, FILE *f, const char *path,
+                               arb_errbuf *eb) ARB_WARN_UNUSED;
 
 /* Frees what arb_config_parse allocated; cfg is left zeroed. NULL is fine. */
 void arb_config_free(arb_config *cfg);

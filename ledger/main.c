@@ -122,10 +122,14 @@ static const arbord_module modules[] = {
 
 /* ---------------------------------------------------------------- startup */
 
+/* Prints a one-line error (control characters from user input become '?'). */
 static int fail(arbord *d, const char *msg)
 {
     (void)d;
-    fprintf(stderr, "arbord: error: %s\n", msg);
+    fputs("arbord: error: ", stderr);
+    for (const char *p = msg; *p; p++)
+        fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, stderr);
+    fputc('\n', stderr);
     return 1;
 }
 

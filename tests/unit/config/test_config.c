@@ -67,6 +67,8 @@ static void test_usage_errors(void)
         {"--http-workers", "0", NULL}, {"--json=1", NULL, NULL},
         {"positional", NULL, NULL},    {"--datadir=", NULL, NULL},
         {"--listen", "[::1]80", NULL},
+        {"--network", "a\nb", NULL},  {"--x\ny", NULL, NULL},
+        {"stray\nline", NULL, NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         arb_config c;

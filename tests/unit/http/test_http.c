@@ -202,8 +202,30 @@ static void h_park(void *ud, arb_http_req *req)
     parked = req;
 }
 
+/* Sleeps 0..30 ms, then answers directly or from a fresh thread. */
+static void *rand_later(void *arg)
+{
+    (void)arb_http_respond(arg, 200, "text/plain", NULL, "r", 1);
+    return NULL;
+}
+
+static void h_rand(void *ud, arb_http_req *req)
+{
+    const char *v = arb_http_req_query(req, "v");
+    unsigned x = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+    struct timespec ts = {0, (long)(x % 31) * 1000 * 1000};
+    pthread_t t;
+    nanosleep(&ts, NULL);
+    if ((x & 64) && pthread_create(&t, NULL, rand_later, req) == 0) {
+        pthread_detach(t);
+        return;
+    }
+    (void)arb_http_respond(req, 200, "text/plain", NULL, "r", 1);
+}
+
 static void register_routes(arb_http_server *s)
 {
+    CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/rand", 0, h_rand, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/hello", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/q", 0, h_query, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/echo", 256 * 1024, h_echo, NULL) == ARB_OK);
@@ -413,6 +435,50 @@ static void test_concurrent(void)
         bad += a[i].bad;
     }
     CHECK_EQ(bad, 0);
+}
+
+/* Clients that give up at random moments against handlers that answer at
+ * random moments, some from other threads: every request object must be
+ * freed exactly once (ASan/LSan, and the server's own count at free). */
+struct churn_arg {
+    unsigned long n;
+    uint64_t seed;
+};
+
+static void *churn_main(void *arg)
+{
+    struct churn_arg *a = arg;
+    uint64_t st = a->seed;
+    for (unsigned long i = 0; i < a->n; i++) {
+        char path[64];
+        resp r;
+        unsigned x;
+        st = st * 6364136223846793005ull + 1442695040888963407ull; /* per-thread LCG */
+        x = (unsigned)(st >> 33);
+        snprintf(path, sizeof path, "/rand?v=%u", x);
+        do_req(NULL, &r, "GET", path, NULL, 0, 1 + (long)((x >> 8) % 40));
+        resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_churn(void)
+{
+    pthread_t t[4];
+    struct churn_arg a[4];
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    resp r;
+    for (int i = 0; i < 4; i++) {
+        a[i].n = arb_test_count(SANITIZED ? 20 : 40);
+        a[i].seed = arb_test_rand();
+        CHECK(pthread_create(&t[i], NULL, churn_main, &a[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    nanosleep(&ts, NULL);
+    do_req(NULL, &r, "GET", "/hello", NULL, 0, 0);
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
 }
 
 static void test_disconnect(void)
@@ -632,9 +698,19 @@ static void test_handler_timeout(void)
     arb_http_server_free(s2);
 }
 
+/* Error-level messages from the server (e.g. requests still held at free). */
+static int server_errors;
+static void log_errors(void *ud, int level, const char *msg)
+{
+    if (level == ARB_LOG_ERROR) {
+        server_errors++;
+        fprintf(stderr, "server error: %s\n", msg);
+    }
+}
+
 int main(void)
 {
-    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {NULL, NULL}};
+    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {log_errors, NULL}};
     arb_errbuf eb;
 
     arb_test_seed_init();
@@ -656,12 +732,14 @@ int main(void)
     test_keepalive();
     test_concurrent();
     test_disconnect();
+    test_churn();
     test_malformed();
     test_metrics();
     test_bind_conflict();
     test_handler_timeout();
     test_stop_with_parked();
     arb_http_server_free(srv);
+    CHECK_OR(server_errors == 0, 1);
     curl_global_cleanup();
     return arb_test_done();
 }

@@ -2,12 +2,13 @@
  * directory, open the store, load the log key, start the HTTP server with each
  * module's routes, then sleep until SIGINT/SIGTERM and shut down in order.
  *
- * Adding a module: write `static arb_err x_init(arbord *d, arb_errbuf *eb)` (and
- * optionally `x_stop`) that calls the module's library with d->http, d->store,
- * &d->cfg, d->log_key, and add a line to `modules[]` below. Init runs before
- * the server starts listening (register routes there); stop runs after the
- * server has stopped accepting and its workers are joined, in reverse order.
- * See docs/arbord.md. */
+ * Adding a module: write `static arb_err x_init(arbord *d, const unsigned *cf,
+ * arb_errbuf *eb)` (and optionally `x_stop`) that calls the module's library
+ * with d->http, d->store, &d->cfg, d->log_key_path and the store column
+ * families it asked for (cf[i] is the store index of the module's i-th name),
+ * then add a line to `modules[]` below. Init runs before the server starts
+ * listening (register routes there); stop runs after the server has stopped
+ * accepting and its workers are joined, in reverse order. See docs/arbord.md. */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -24,9 +25,10 @@
 #include "ledger/api/http.h"
 #include "ledger/config.h"
 #include "ledger/logkey.h"
-#ifdef ARB_HAVE_STORE
 #include "ledger/store/store.h"
-#endif
+
+#define MAX_CFS 64
+#define MAX_MODULES 16
 
 typedef struct arbord {
     arb_config cfg;
@@ -34,17 +36,23 @@ typedef struct arbord {
     arb_http_server *http;
     EVP_PKEY *log_key;           /* checked ECDSA P-256 key */
     char log_key_path[PATH_MAX + 32]; /* where it was read from (for modules that load PEM) */
-#ifdef ARB_HAVE_STORE
     arb_store *store;
-#endif
     char datadir_abs[PATH_MAX];
     int lock_fd;
     struct timespec started;
+    /* Column families: every module's names, "default" first; cf_start[m] is
+     * where module m's list starts in cf_names (cf_all[i] == i). */
+    const char *cf_names[MAX_CFS];
+    unsigned cf_all[MAX_CFS];
+    size_t n_cf;
+    size_t cf_start[MAX_MODULES];
 } arbord;
 
 typedef struct {
     const char *name;
-    arb_err (*init)(arbord *d, arb_errbuf *eb);
+    const char *const *cfs; /* store column families the module uses (NULL: none) */
+    size_t n_cfs;
+    arb_err (*init)(arbord *d, const unsigned *cf, arb_errbuf *eb);
     void (*stop)(arbord *d);
 } arbord_module;
 
@@ -80,12 +88,7 @@ static void status_handler(void *ud, arb_http_req *req)
     json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "version", ARB_VERSION, "network",
                           d->cfg.network, "uptime", (json_int_t)uptime_s(d), "datadir",
                           d->datadir_abs, "listen", listen,
-#ifdef ARB_HAVE_STORE
-                          "store", 1
-#else
-                          "store", 0
-#endif
-    );
+                          "store", d->store != NULL);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (text == NULL) {
@@ -96,17 +99,19 @@ static void status_handler(void *ud, arb_http_req *req)
     free(text);
 }
 
-static arb_err status_init(arbord *d, arb_errbuf *eb)
+static arb_err status_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
+    (void)cf;
     arb_err err = arb_http_route_add(d->http, ARB_HTTP_GET, "/status", 0, status_handler, d);
     if (err != ARB_OK)
         return arb_errf(eb, err, "cannot register /status");
     return ARB_OK;
 }
 
-static arb_err peers_init(arbord *d, arb_errbuf *eb)
+static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     (void)eb;
+    (void)cf;
     if (d->cfg.n_connect > 0)
         arb_logf(&d->log, ARB_LOG_WARN, "p2p is not built in yet: ignoring %zu --connect peer(s)",
                  d->cfg.n_connect);
@@ -115,10 +120,34 @@ static arb_err peers_init(arbord *d, arb_errbuf *eb)
 
 /* The modules, in start order. */
 static const arbord_module modules[] = {
-    {"status", status_init, NULL},
-    {"p2p", peers_init, NULL},
+    {"status", NULL, 0, status_init, NULL},
+    {"p2p", NULL, 0, peers_init, NULL},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)
+_Static_assert(N_MODULES <= MAX_MODULES, "raise MAX_MODULES");
+
+/* Collects every module's column families (after "default"). Returns ARB_OK
+ * or ARB_ERR_INTERNAL if two modules claim the same name or there are too many. */
+static arb_err collect_cfs(arbord *d, arb_errbuf *eb)
+{
+    d->cf_names[0] = "default";
+    d->n_cf = 1;
+    for (size_t m = 0; m < N_MODULES; m++) {
+        d->cf_start[m] = d->n_cf;
+        for (size_t i = 0; i < modules[m].n_cfs; i++) {
+            const char *n = modules[m].cfs[i];
+            for (size_t k = 0; k < d->n_cf; k++)
+                if (strcmp(d->cf_names[k], n) == 0)
+                    return arb_errf(eb, ARB_ERR_INTERNAL, "column family %s claimed twice", n);
+            if (d->n_cf == MAX_CFS)
+                return arb_errf(eb, ARB_ERR_INTERNAL, "too many column families");
+            d->cf_names[d->n_cf] = n;
+            d->cf_all[d->n_cf] = (unsigned)d->n_cf;
+            d->n_cf++;
+        }
+    }
+    return ARB_OK;
+}
 
 /* ---------------------------------------------------------------- startup */
 
@@ -145,22 +174,21 @@ static arb_err open_datadir(arbord *d, arb_errbuf *eb)
         snprintf(d->datadir_abs, sizeof d->datadir_abs, "%s", d->cfg.datadir);
     if ((err = arb_datadir_lock(d->datadir_abs, &d->lock_fd, eb)) != ARB_OK)
         return err;
-#ifdef ARB_HAVE_STORE
     {
-        static const char *const cfs[] = {"default"};
         char dbdir[PATH_MAX + 8];
         arb_store_opts so;
         memset(&so, 0, sizeof so);
         so.log = d->log;
         snprintf(dbdir, sizeof dbdir, "%s/db", d->datadir_abs);
-        err = arb_store_open(&d->store, dbdir, cfs, sizeof cfs / sizeof *cfs, &so, eb);
+        if ((err = collect_cfs(d, eb)) != ARB_OK)
+            return err;
+        err = arb_store_open(&d->store, dbdir, d->cf_names, d->n_cf, &so, eb);
         if (err == ARB_ERR_BUSY)
             return arb_errf(eb, err, "data directory %s is in use by another arbord (%s)",
                             d->datadir_abs, eb->msg);
         if (err != ARB_OK)
             return err;
     }
-#endif
     if (d->cfg.log_key != NULL) {
         snprintf(keypath, sizeof d->log_key_path, "%s", d->cfg.log_key);
         err = arb_logkey_load(&d->log_key, d->cfg.log_key, 0, NULL, eb);
@@ -251,7 +279,8 @@ int main(int argc, char **argv)
         }
     }
     for (; started_modules < N_MODULES; started_modules++) {
-        if ((err = modules[started_modules].init(&d, &eb)) != ARB_OK) {
+        if ((err = modules[started_modules].init(&d, &d.cf_all[d.cf_start[started_modules]],
+                                                 &eb)) != ARB_OK) {
             char msg[sizeof eb.msg + 64];
             snprintf(msg, sizeof msg, "%s: %s", modules[started_modules].name, eb.msg);
             rc = fail(&d, msg);
@@ -283,9 +312,7 @@ out:
             modules[started_modules].stop(&d);
     }
     arb_http_server_free(d.http);
-#ifdef ARB_HAVE_STORE
     arb_store_close(d.store);
-#endif
     EVP_PKEY_free(d.log_key);
     if (rc == 0 && d.cfg.json) {
         printf("{\"event\":\"stopped\"}\n");

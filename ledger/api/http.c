@@ -293,7 +293,7 @@ arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
     arb_http_server *s = r->s;
     arb_err err;
 
-    if (status < 100 || status > 999)
+    if (status < 200 || status > 599) /* 1xx would break the framing; not ours to send */
         status = 500;
     pthread_mutex_lock(&s->mu);
     if (r->responded) {

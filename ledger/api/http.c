@@ -50,6 +50,7 @@ struct arb_http_req {
     struct lws *wsi; /* service thread only; NULL once the connection is gone */
     arb_http_method method;
     char *path;
+    char peer[64];
     arb_http_query query;
     uint8_t *body;
     size_t body_len, body_cap, max_body;
@@ -245,6 +246,11 @@ const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len)
 {
     *len = r->body_len;
     return r->body ? r->body : (const uint8_t *)"";
+}
+
+const char *arb_http_req_peer(const arb_http_req *r)
+{
+    return r->peer;
 }
 
 arb_http_server *arb_http_req_server(const arb_http_req *r)
@@ -532,6 +538,7 @@ static int on_http(arb_http_server *s, struct lws *wsi, struct pss *pss, const c
     pthread_mutex_unlock(&s->mu);
     pss->req = r;
 
+    lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
     meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
     r->method = meth == LWSHUMETH_POST ? ARB_HTTP_POST : ARB_HTTP_GET;
     r->path = malloc(len + 1);

@@ -82,6 +82,8 @@ const char *arb_http_req_path(const arb_http_req *r);
 /* The value of query parameter `name`, URL-decoded, or NULL if absent.
  * The string is owned by the request. */
 const char *arb_http_req_query(const arb_http_req *r, const char *name);
+/* The client's address as text ("127.0.0.1", "::1"), or "" if unknown. */
+const char *arb_http_req_peer(const arb_http_req *r);
 /* The request body (POST), possibly empty; not NUL-terminated. */
 const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len);
 

@@ -141,6 +141,8 @@ static void h_echo(void *ud, arb_http_req *req)
 static void h_path(void *ud, arb_http_req *req)
 {
     const char *p = arb_http_req_path(req);
+    if (strcmp(p, "/tile/peer") == 0)
+        p = arb_http_req_peer(req);
     (void)arb_http_respond(req, 200, "text/plain", NULL, p, strlen(p));
 }
 
@@ -259,6 +261,10 @@ static void test_basic(void)
     do_req(NULL, &r, "GET", "/tile/1/002", NULL, 0, 0);
     CHECK_EQ(r.status, 200);
     CHECK_STR(r.body.data, "/tile/1/002");
+    resp_free(&r);
+    do_req(NULL, &r, "GET", "/tile/peer", NULL, 0, 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body.data, "127.0.0.1");
     resp_free(&r);
     do_req(NULL, &r, "GET", "/tile/data/000", NULL, 0, 0);
     CHECK_EQ(r.status, 200);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -600,6 +601,19 @@ static int on_http(arb_http_server *s, struct lws *wsi, struct pss *pss, const c
     if (cl == 0 && !chunked) {
         dispatch(s, r);
         return 0;
+    }
+    /* "Expect: 100-continue" (RFC 9110 10.1.1): the client waits for a go-ahead
+     * before sending the body; libwebsockets does not send one, so we do. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) > 0) {
+        char ex[32];
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (lws_hdr_copy(wsi, ex, sizeof ex, WSI_TOKEN_HTTP_EXPECT) > 0 &&
+            strcasecmp(ex, "100-continue") == 0) {
+            memcpy(s->wbuf + LWS_PRE, cont, sizeof cont - 1);
+            if (lws_write(wsi, s->wbuf + LWS_PRE, sizeof cont - 1,
+                          LWS_WRITE_HTTP_HEADERS_CONTINUATION) < 0)
+                return -1;
+        }
     }
     r->body_cap = cl > 0 ? (size_t)cl : 4096;
     if (r->body_cap > r->max_body)

@@ -232,6 +232,7 @@ static void register_routes(arb_http_server *s)
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/q", 0, h_query, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/echo", 256 * 1024, h_echo, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/small", 16, h_echo, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/bigpost", 4u << 20, h_echo, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/", 0, h_path, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/data/", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/big", 0, h_big, NULL) == ARB_OK);
@@ -373,6 +374,37 @@ static void test_later_and_big(void)
             break;
         }
     resp_free(&r);
+}
+
+/* libcurl sends "Expect: 100-continue" for bodies over 1 MiB and waits up to
+ * a second for the go-ahead: the server must give it at once. */
+static void test_expect_continue(void)
+{
+    size_t n = 1536 * 1024;
+    uint8_t *b = malloc(n);
+    CURL *h = curl_easy_init();
+    resp r;
+    double secs = 0;
+    CHECK(b != NULL);
+    arb_test_rand_bytes(b, n);
+    do_req(h, &r, "POST", "/bigpost", b, n, 0);
+    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &secs);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(r.body.len, n);
+    CHECK_MEM(r.body.data, b, n);
+    CHECK(ci_find(r.hdrs.data, "100 Continue") != NULL);
+    CHECK(secs < 0.9);
+    resp_free(&r);
+    /* The connection is fine afterwards, and a refused body gets no go-ahead. */
+    do_req(h, &r, "GET", "/hello", NULL, 0, 0);
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
+    do_req(h, &r, "POST", "/echo", b, n, 0);
+    CHECK_EQ(r.status, 413);
+    CHECK(ci_find(r.hdrs.data, "100 Continue") == NULL);
+    resp_free(&r);
+    curl_easy_cleanup(h);
+    free(b);
 }
 
 static void test_keepalive(void)
@@ -736,6 +768,7 @@ int main(void)
     test_errors();
     test_later_and_big();
     test_keepalive();
+    test_expect_continue();
     test_concurrent();
     test_disconnect();
     test_churn();

@@ -959,6 +959,8 @@ static void *service_main(void *arg)
     pthread_mutex_unlock(&s->mu);
     lws_context_destroy(s->ctx); /* closes every connection: CLOSED_HTTP for each */
     drain_done(s);               /* answers that arrived meanwhile: all conn_gone now */
+    if (s->ws)
+        arb_http_ws_hub_shutdown(s->ws);
     return NULL;
 }
 

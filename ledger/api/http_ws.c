@@ -374,6 +374,23 @@ void arb_http_ws_hub_service(arb_http_ws_hub *h)
     }
 }
 
+void arb_http_ws_hub_shutdown(arb_http_ws_hub *h)
+{
+    for (;;) {
+        struct wsconn *c;
+        pthread_mutex_lock(&h->mu);
+        c = h->conns;
+        if (c != NULL)
+            h->conns = c->next;
+        h->ctx = NULL; /* no more dials */
+        pthread_mutex_unlock(&h->mu);
+        if (c == NULL)
+            return;
+        c->proto->p.on_close(c->proto->p.ud, c->id);
+        conn_free(c);
+    }
+}
+
 /* ---------------------------------------------------------------- public API */
 
 /* "a.b.c.d:port" or "[v6]:port" with a numeric host. Returns 1 or 0. */
@@ -488,17 +505,24 @@ arb_err arb_http_ws_connect(arb_http_server *s, const char *name, const char *ho
     *conn = c->id;
     pthread_mutex_unlock(&h->mu);
     if (!arb_http_server_wake(s)) {
-        /* Not running (stopped): no service thread will ever look at it. */
+        /* Stopping: take the record back unless the shutdown already has
+         * (then it has reported on_close for it, and the id stands). */
+        int found = 0;
+        uint64_t id = *conn;
         pthread_mutex_lock(&h->mu);
         for (struct wsconn **pp = &h->conns; *pp != NULL; pp = &(*pp)->next)
-            if (*pp == c) {
+            if ((*pp)->id == id) {
+                c = *pp;
                 *pp = c->next;
+                found = 1;
                 break;
             }
         pthread_mutex_unlock(&h->mu);
-        conn_free(c);
-        *conn = 0;
-        return ARB_ERR_INVALID_ARG;
+        if (found) {
+            conn_free(c);
+            *conn = 0;
+            return ARB_ERR_INVALID_ARG;
+        }
     }
     return ARB_OK;
 }

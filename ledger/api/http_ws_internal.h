@@ -26,5 +26,8 @@ size_t arb_http_ws_hub_fill_protocols(arb_http_ws_hub *h, struct lws_protocols *
 void arb_http_ws_hub_attach(arb_http_ws_hub *h, struct lws_context *ctx, struct lws_vhost *vh);
 /* Runs queued connects and write requests (on LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
 void arb_http_ws_hub_service(arb_http_ws_hub *h);
+/* After the context is destroyed: reports on_close for every connection still
+ * known (dials that never started) and frees them. */
+void arb_http_ws_hub_shutdown(arb_http_ws_hub *h);
 
 #endif

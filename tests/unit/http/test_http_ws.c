@@ -316,8 +316,36 @@ int main(void)
 
     /* Stop with two connections open: every open gets its close. */
     CHECK_OR(dial(&a) != 0 && dial(&b) != 0, 1);
+    /* Dials still in flight at stop get their on_close too. */
+    uint64_t late[5];
+    {
+        char addr[32];
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+        for (int i = 0; i < 5; i++)
+            CHECK_OR(arb_http_ws_connect(srv, PROTO, addr, &late[i]) == ARB_OK, 1);
+    }
     arb_http_server_stop(srv);
     CHECK_OR(count_kind(EV_CLOSE) >= count_kind(EV_OPEN), 1);
+    for (int i = 0; i < 5; i++)
+        CHECK_OR(wait_event(EV_CLOSE, late[i], 0) >= 0, 1);
+    {
+        /* exactly once per id */
+        size_t closes[5] = {0};
+        for (size_t i = 0; i < nevents; i++)
+            for (int k = 0; k < 5; k++)
+                closes[k] += events[i].kind == EV_CLOSE && events[i].conn == late[k];
+        for (int k = 0; k < 5; k++)
+            CHECK_OR(closes[k] == 1, 1);
+    }
+    /* Every connection that opened was closed exactly once. */
+    for (size_t i = 0; i < nevents; i++) {
+        size_t closes = 0;
+        if (events[i].kind != EV_OPEN)
+            continue;
+        for (size_t k = 0; k < nevents; k++)
+            closes += events[k].kind == EV_CLOSE && events[k].conn == events[i].conn;
+        CHECK_OR(closes == 1, 1);
+    }
     {
         uint64_t x;
         char addr[32];

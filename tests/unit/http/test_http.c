@@ -622,6 +622,24 @@ static void test_malformed(void)
         out = raw_exchange(junk, sizeof junk, 100);
         free(out);
     }
+    /* Pipelined requests are answered in order; HTTP/1.0 closes after one. */
+    {
+        static const char pipe3[] = "GET /tile/x HTTP/1.1\r\nHost: a\r\n\r\n"
+                                    "GET /tile/y HTTP/1.1\r\nHost: a\r\n\r\n"
+                                    "GET /tile/z HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        const char *x, *y, *z;
+        out = raw_exchange(pipe3, sizeof pipe3 - 1, 2000);
+        CHECK(out != NULL);
+        x = strstr(out, "/tile/x");
+        y = strstr(out, "/tile/y");
+        z = strstr(out, "/tile/z");
+        CHECK(x != NULL && y != NULL && z != NULL && x < y && y < z);
+        free(out);
+        static const char http10[] = "GET /hello HTTP/1.0\r\n\r\n";
+        out = raw_exchange(http10, sizeof http10 - 1, 2000);
+        CHECK(out != NULL && strncmp(out, "HTTP/1.0 200", 12) == 0 && strstr(out, "hello"));
+        free(out);
+    }
     /* A well-formed raw request still works. */
     out = raw_exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 51, 2000);
     CHECK(out != NULL);

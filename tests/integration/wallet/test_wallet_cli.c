@@ -1,0 +1,266 @@
+/* arbor-wallet as a program: create, address, show, export-xpub, restore,
+ * passphrase sources, exit statuses (0 ok, 1 failure, 2 usage). Addresses the
+ * program prints are checked against the library's derivation from the
+ * printed mnemonic. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "tests/test.h"
+#include "wallet/address.h"
+#include "wallet/bip32.h"
+#include "wallet/bip39.h"
+#include "wallet/wallet.h"
+
+static char g_bin[512], g_dir[512], g_out[16384];
+
+/* Runs arbor-wallet with args (NULL-terminated); pass (if non-NULL) goes in
+ * ARBOR_PASSPHRASE; in (if non-NULL) is written to stdin. Captures stdout
+ * into g_out and returns the exit status (or -1). */
+static int run(const char *pass, const char *in, const char *const *args)
+{
+    int inp[2], outp[2], status = 0;
+    size_t n = 0;
+    ssize_t r;
+    pid_t pid;
+
+    if (pipe(inp) != 0 || pipe(outp) != 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        const char *argv[32];
+        int i = 0;
+        argv[i++] = g_bin;
+        for (; *args != NULL && i < 31; args++)
+            argv[i++] = *args;
+        argv[i] = NULL;
+        dup2(inp[0], 0);
+        dup2(outp[1], 1);
+        close(inp[1]);
+        close(outp[0]);
+        if (chdir(g_dir) != 0)
+            _exit(99);
+        if (pass != NULL)
+            setenv("ARBOR_PASSPHRASE", pass, 1);
+        else
+            unsetenv("ARBOR_PASSPHRASE");
+        /* No controlling terminal: a prompt must fail instead of hanging. */
+        setsid();
+        execv(g_bin, (char *const *)argv);
+        _exit(98);
+    }
+    close(inp[0]);
+    close(outp[1]);
+    if (in != NULL && write(inp[1], in, strlen(in)) != (ssize_t)strlen(in))
+        n = 0;
+    close(inp[1]);
+    while ((r = read(outp[0], g_out + n, sizeof(g_out) - 1 - n)) > 0)
+        n += (size_t)r;
+    g_out[n] = '\0';
+    close(outp[0]);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    return (char *)arb_test_read_file(path, len);
+}
+
+/* The library's address at receive index i for a mnemonic. */
+static int lib_address(char *out, const char *mnemonic, const char *network, uint32_t i)
+{
+    arb_keyctx *ctx = NULL;
+    arb_wallet_secret s;
+    arb_bip32_key acct;
+    arb_errbuf eb;
+    int ok = arb_keyctx_new(&ctx) == ARB_OK &&
+             arb_wallet_secret_from_mnemonic(&s, mnemonic, "", &eb) == ARB_OK &&
+             arb_wallet_account(ctx, &acct, &s, network, &eb) == ARB_OK &&
+             arb_wallet_address_at(ctx, out, ARB_ADDRESS_MAX, NULL, &acct, network, 0, i) ==
+                 ARB_OK;
+    arb_keyctx_free(ctx);
+    return ok;
+}
+
+static void test_create_and_address(void)
+{
+    json_t *j;
+    json_error_t jerr;
+    char mnemonic[ARB_BIP39_MNEMONIC_MAX], want[ARB_ADDRESS_MAX];
+    uint8_t ent[32];
+    size_t el = 0, blen = 0, alen = 0;
+    char *before, *after;
+    struct stat st;
+    char path[700];
+
+    CHECK_EQ(run("s3cret pass", NULL,
+                 ARGS("--wallet", "w.json", "--network", "regtest", "--scrypt-log2n", "4", "--json",
+                      "create")),
+             0);
+    j = json_loads(g_out, 0, &jerr);
+    CHECK(j != NULL);
+    snprintf(mnemonic, sizeof(mnemonic), "%s", json_string_value(json_object_get(j, "mnemonic")));
+    CHECK_EQ(arb_bip39_to_entropy(ent, &el, mnemonic, NULL), ARB_OK);
+    CHECK_EQ(el, 32);
+    CHECK(lib_address(want, mnemonic, "regtest", 0));
+    CHECK_STR(json_string_value(json_object_get(j, "address")), want);
+    CHECK_STR(json_string_value(json_object_get(j, "network")), "regtest");
+    json_decref(j);
+    snprintf(path, sizeof(path), "%s/w.json", g_dir);
+    CHECK(stat(path, &st) == 0);
+    CHECK_EQ(st.st_mode & 0777, 0600);
+
+    /* The next addresses, in order. */
+    CHECK_EQ(run("s3cret pass", NULL, ARGS("--wallet", "w.json", "address")), 0);
+    CHECK(lib_address(want, mnemonic, "regtest", 1));
+    CHECK(strncmp(g_out, want, strlen(want)) == 0 && g_out[strlen(want)] == '\n');
+    CHECK_EQ(run("s3cret pass", NULL, ARGS("address", "--wallet", "w.json", "--json")), 0);
+    j = json_loads(g_out, 0, &jerr);
+    CHECK(j != NULL);
+    CHECK(lib_address(want, mnemonic, "regtest", 2));
+    CHECK_STR(json_string_value(json_object_get(j, "address")), want);
+    CHECK_EQ(json_integer_value(json_object_get(j, "index")), 2);
+    CHECK_STR(json_string_value(json_object_get(j, "path")), "m/86'/1'/0'/0/2");
+    json_decref(j);
+
+    /* show lists them; export-xpub gives a tpub that derives the same address. */
+    CHECK_EQ(run("s3cret pass", NULL, ARGS("--wallet", "w.json", "--json", "show")), 0);
+    j = json_loads(g_out, 0, &jerr);
+    CHECK(j != NULL);
+    CHECK_EQ(json_array_size(json_object_get(j, "receive_addresses")), 3);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(j, "receive_addresses"), 2)), want);
+    json_decref(j);
+    CHECK_EQ(run("s3cret pass", NULL, ARGS("--wallet", "w.json", "export-xpub")), 0);
+    {
+        arb_keyctx *ctx = NULL;
+        arb_bip32_key pub;
+        arb_bip32_net net;
+        char a[ARB_ADDRESS_MAX];
+        arb_errbuf eb;
+        g_out[strcspn(g_out, "\n")] = '\0';
+        CHECK(strncmp(g_out, "tpub", 4) == 0);
+        CHECK_EQ(arb_keyctx_new(&ctx), ARB_OK);
+        CHECK_EQ(arb_bip32_decode(ctx, &pub, &net, g_out, &eb), ARB_OK);
+        CHECK(!pub.is_private && net == ARB_BIP32_TESTNET && pub.depth == 3);
+        CHECK_EQ(arb_wallet_address_at(ctx, a, sizeof(a), NULL, &pub, "regtest", 0, 2), ARB_OK);
+        CHECK_STR(a, want);
+        arb_keyctx_free(ctx);
+    }
+
+    /* A wrong passphrase fails with status 1 and changes nothing. */
+    before = slurp("w.json", &blen);
+    CHECK(before != NULL);
+    CHECK_EQ(run("wrong pass", NULL, ARGS("--wallet", "w.json", "address")), 1);
+    CHECK_EQ(run("", NULL, ARGS("--wallet", "w.json", "address")), 1);
+    /* No passphrase and no terminal: status 1. */
+    CHECK_EQ(run(NULL, NULL, ARGS("--wallet", "w.json", "address")), 1);
+    /* A wallet for another network. */
+    CHECK_EQ(run("s3cret pass", NULL, ARGS("--wallet", "w.json", "--network", "main", "address")),
+             1);
+    /* create never overwrites. */
+    CHECK_EQ(run("s3cret pass", NULL,
+                 ARGS("--wallet", "w.json", "--scrypt-log2n", "4", "create")),
+             1);
+    after = slurp("w.json", &alen);
+    CHECK(after != NULL && alen == blen && memcmp(before, after, blen) == 0);
+    free(before);
+    free(after);
+
+    /* The passphrase from a file (first line). */
+    {
+        FILE *f;
+        char pf[700];
+        snprintf(pf, sizeof(pf), "%s/pass.txt", g_dir);
+        f = fopen(pf, "w");
+        CHECK(f != NULL);
+        fputs("s3cret pass\nignored\n", f);
+        fclose(f);
+        CHECK_EQ(run("wrong", NULL,
+                     ARGS("--wallet", "w.json", "--passphrase-file", "pass.txt", "address")),
+                 0);
+        CHECK(lib_address(want, mnemonic, "regtest", 3));
+        CHECK(strncmp(g_out, want, strlen(want)) == 0);
+        CHECK_EQ(run("s3cret pass", NULL,
+                     ARGS("--wallet", "w.json", "--passphrase-file", "missing.txt", "address")),
+                 1);
+    }
+}
+
+static void test_restore(void)
+{
+    static const char MN[] = "legal winner thank year wave sausage worth useful legal winner "
+                             "thank yellow\n";
+    char want[ARB_ADDRESS_MAX];
+    json_t *j;
+    json_error_t jerr;
+    struct stat st;
+    char path[700];
+
+    CHECK_EQ(run("pw-restore", MN,
+                 ARGS("--wallet", "r.json", "--network", "test", "--scrypt-log2n", "4", "--json",
+                      "restore")),
+             0);
+    j = json_loads(g_out, 0, &jerr);
+    CHECK(j != NULL);
+    CHECK(json_object_get(j, "mnemonic") == NULL); /* never echoed back */
+    CHECK(lib_address(want, MN, "test", 0));
+    CHECK_STR(json_string_value(json_object_get(j, "address")), want);
+    CHECK(strncmp(want, "tarb1", 5) == 0);
+    json_decref(j);
+    /* Bad mnemonics: status 1, no file. */
+    CHECK_EQ(run("pw", "legal winner thank year wave sausage worth useful legal winner thank "
+                       "yard\n",
+                 ARGS("--wallet", "bad.json", "--scrypt-log2n", "4", "restore")),
+             1);
+    CHECK_EQ(run("pw", "not words at all\n",
+                 ARGS("--wallet", "bad.json", "--scrypt-log2n", "4", "restore")),
+             1);
+    snprintf(path, sizeof(path), "%s/bad.json", g_dir);
+    CHECK(stat(path, &st) != 0);
+    /* An empty passphrase is refused for a new wallet. */
+    CHECK_EQ(run("", MN, ARGS("--wallet", "bad.json", "--scrypt-log2n", "4", "restore")), 1);
+    CHECK(stat(path, &st) != 0);
+}
+
+static void test_usage(void)
+{
+    CHECK_EQ(run("pw", NULL, ARGS("--version")), 0);
+    CHECK(strncmp(g_out, "arbor-wallet ", 13) == 0);
+    CHECK_EQ(run("pw", NULL, ARGS("--help")), 0);
+    CHECK(strstr(g_out, "export-xpub") != NULL);
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet", "x.json")), 2);
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet", "x.json", "frobnicate")), 2);
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet", "x.json", "--bogus", "show")), 2);
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet")), 2);
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet", "x.json", "create", "extra")), 2);
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet", "x.json", "--network", "moon", "create")), 2);
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet", "x.json", "--scrypt-log2n", "0", "create")), 2);
+    CHECK_EQ(run("pw", NULL, ARGS("--scrypt-log2n", "4", "create")), 2); /* no --wallet */
+    /* A missing wallet file is a failure, not a usage error. */
+    CHECK_EQ(run("pw", NULL, ARGS("--wallet", "none.json", "address")), 1);
+}
+
+int main(void)
+{
+    arb_test_bin(g_bin, sizeof(g_bin), "arbor-wallet");
+    if (arb_test_tmpdir(g_dir, sizeof(g_dir)) != 0)
+        return 1;
+    test_create_and_address();
+    test_restore();
+    test_usage();
+    arb_test_rmtree(g_dir);
+    return arb_test_done();
+}

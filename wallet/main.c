@@ -260,7 +260,7 @@ static int write_new_wallet(const options *o, arb_wallet_secret *s, int show_mne
     arb_bip32_key acct;
     arb_errbuf eb = {{0}};
     char pass[PASS_MAX + 2], mn[ARB_BIP39_MNEMONIC_MAX], xpub[ARB_BIP32_XKEY_MAX];
-    char addr[ARB_ADDRESS_MAX];
+    char addr[ARB_ADDR_MAX];
     const char *network = o->network ? o->network : "main";
     int rc = EXIT_FAIL;
     arb_err err;
@@ -409,7 +409,7 @@ static int cmd_address(const options *o, int argc, char **argv)
     arb_keyctx *ctx = NULL;
     arb_bip32_key acct;
     arb_errbuf eb = {{0}};
-    char pass[PASS_MAX + 2], addr[ARB_ADDRESS_MAX];
+    char pass[PASS_MAX + 2], addr[ARB_ADDR_MAX];
     uint32_t index;
     int rc = EXIT_FAIL;
     arb_err err;
@@ -504,7 +504,7 @@ static int show_common(const options *o, int argc, int xpub_only)
     if (addrs == NULL)
         goto out;
     for (i = 0; i < ks.next_receive && i < 1000; i++) {
-        char addr[ARB_ADDRESS_MAX];
+        char addr[ARB_ADDR_MAX];
         if (arb_wallet_address_at(ctx, addr, sizeof(addr), NULL, &acct, ks.network, 0, i) !=
             ARB_OK) {
             errmsg("key derivation failed");

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "merkle/error.h"
+#include "wallet/address.h"
 #include "wallet/bip32.h"
 #include "wallet/keystore.h"
 

@@ -3,6 +3,7 @@
  * program prints are checked against the library's derivation from the
  * printed mnemonic. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,13 +12,18 @@
 
 #include <jansson.h>
 
+#include "ledger/chain/header.h"
+#include "ledger/chain/params.h"
+#include "ledger/chain/schnorr.h"
+#include "ledger/chain/tx.h"
+#include "merkle/buf.h"
 #include "tests/test.h"
 #include "wallet/address.h"
 #include "wallet/bip32.h"
 #include "wallet/bip39.h"
 #include "wallet/wallet.h"
 
-static char g_bin[512], g_dir[512], g_out[16384];
+static char g_bin[PATH_MAX], g_dir[512], g_out[16384];
 
 /* Runs arbor-wallet with args (NULL-terminated); pass (if non-NULL) goes in
  * ARBOR_PASSPHRASE; in (if non-NULL) is written to stdin. Captures stdout
@@ -235,6 +241,103 @@ static void test_restore(void)
     CHECK(stat(path, &st) != 0);
 }
 
+/* sign: the printed transaction decodes, pays what was asked, sends the rest
+ * to the wallet's first change address, and its signature verifies against
+ * the ledger's signature hash. */
+static void test_sign(void)
+{
+    static const char MN[] = "legal winner thank year wave sausage worth useful legal winner "
+                             "thank yellow\n";
+    char a0[ARB_ADDR_MAX], coin[300], to[200], dest_addr[ARB_ADDR_MAX];
+    uint8_t dest_key[32], key0[32], *raw = NULL, msg[32];
+    size_t raw_len = 0;
+    json_t *j;
+    json_error_t jerr;
+    arb_tx tx;
+    arb_errbuf eb;
+    arb_hash txid, netid;
+    char txid_hex[65];
+    arb_sha256 *sha = NULL;
+    arb_schnorr *sch = NULL;
+    arb_sighash_cache cache;
+    arb_txout spent;
+
+    CHECK_EQ(run("pw-sign", MN,
+                 ARGS("--wallet", "s.json", "--network", "regtest", "--scrypt-log2n", "4",
+                      "restore")),
+             0);
+    CHECK(lib_address(a0, MN, "regtest", 0));
+    CHECK_EQ(arb_address_decode(key0, "rarb", a0, &eb), ARB_OK);
+    arb_test_rand_bytes(dest_key, 32);
+    CHECK(arb_address_encode(dest_addr, "rarb", dest_key));
+    snprintf(coin, sizeof(coin), "%064x:3:5000000000:%s", 77u, a0);
+    snprintf(to, sizeof(to), "%s:1200000000", dest_addr);
+    CHECK_EQ(run("pw-sign", NULL,
+                 ARGS("--wallet", "s.json", "--json", "sign", "--coin", coin, "--to", to, "--fee",
+                      "1000")),
+             0);
+    j = json_loads(g_out, 0, &jerr);
+    CHECK(j != NULL);
+    CHECK_EQ(arb_hex_decode_alloc(&raw, &raw_len, json_string_value(json_object_get(j, "hex"))),
+             ARB_OK);
+    arb_tx_init(&tx);
+    CHECK_EQ(arb_tx_decode(&tx, raw, raw_len, &eb), ARB_OK);
+    free(raw);
+    CHECK_EQ(tx.n_in, 1);
+    CHECK_EQ(tx.in[0].index, 3);
+    CHECK_EQ(tx.in[0].txid.b[0], 77); /* display hex is byte-reversed */
+    CHECK_EQ(tx.n_out, 2);
+    CHECK_EQ(tx.out[0].amount, 1200000000);
+    CHECK_MEM(tx.out[0].key, dest_key, 32);
+    CHECK_EQ(tx.out[1].amount, 5000000000ULL - 1200000000ULL - 1000);
+    CHECK_EQ(json_integer_value(json_object_get(j, "change")), 5000000000LL - 1200000000LL - 1000);
+    {
+        uint8_t ck[32];
+        CHECK_EQ(arb_address_decode(ck, "rarb",
+                                    json_string_value(json_object_get(j, "change_address")), &eb),
+                 ARB_OK);
+        CHECK_MEM(tx.out[1].key, ck, 32);
+    }
+    CHECK_EQ(arb_sha256_new(&sha), ARB_OK);
+    CHECK_EQ(arb_schnorr_new(&sch), ARB_OK);
+    CHECK_EQ(arb_tx_txid(sha, &txid, &tx), ARB_OK);
+    arb_chain_hash_hex(txid_hex, &txid);
+    CHECK_STR(json_string_value(json_object_get(j, "txid")), txid_hex);
+    json_decref(j);
+    spent.amount = 5000000000ULL;
+    memcpy(spent.key, key0, 32);
+    arb_chain_network_id(arb_chain_params_get("regtest"), &netid);
+    CHECK_EQ(arb_tx_sighash_prepare(sha, &cache, &tx, &spent), ARB_OK);
+    arb_tx_sighash(sha, msg, &netid, &cache, 0);
+    CHECK(arb_schnorr_verify(sch, tx.sig[0], msg, 32, key0));
+    arb_schnorr_free(sch);
+    arb_sha256_free(sha);
+    arb_tx_clear(&tx);
+
+    /* Not enough money, a coin the wallet cannot sign: failures. */
+    snprintf(coin, sizeof(coin), "%064x:0:100:%s", 1u, a0);
+    CHECK_EQ(run("pw-sign", NULL,
+                 ARGS("--wallet", "s.json", "sign", "--coin", coin, "--to", to, "--fee", "1")),
+             1);
+    snprintf(coin, sizeof(coin), "%064x:0:5000000000:%s", 1u, dest_addr);
+    CHECK_EQ(run("pw-sign", NULL,
+                 ARGS("--wallet", "s.json", "sign", "--coin", coin, "--to", to, "--fee", "1")),
+             1);
+    /* Malformed arguments: usage errors. */
+    CHECK_EQ(run("pw-sign", NULL, ARGS("--wallet", "s.json", "sign", "--to", to, "--fee", "1")), 2);
+    CHECK_EQ(run("pw-sign", NULL,
+                 ARGS("--wallet", "s.json", "sign", "--coin", "zz:0:1:x", "--to", to, "--fee",
+                      "1")),
+             2);
+    CHECK_EQ(run("pw-sign", NULL,
+                 ARGS("--wallet", "s.json", "sign", "--coin", coin, "--to", to, "--fee", "-1")),
+             2);
+    CHECK_EQ(run("pw-sign", NULL,
+                 ARGS("--wallet", "s.json", "sign", "--coin", coin, "--to", "tarb1qqq:5", "--fee",
+                      "1")),
+             2);
+}
+
 static void test_usage(void)
 {
     CHECK_EQ(run("pw", NULL, ARGS("--version")), 0);
@@ -255,11 +358,19 @@ static void test_usage(void)
 
 int main(void)
 {
-    arb_test_bin(g_bin, sizeof(g_bin), "arbor-wallet");
+    char rel[512];
+
+    /* The program runs in the temporary directory: make its path absolute. */
+    arb_test_bin(rel, sizeof(rel), "arbor-wallet");
+    if (realpath(rel, g_bin) == NULL) {
+        fprintf(stderr, "%s: not found\n", rel);
+        return 1;
+    }
     if (arb_test_tmpdir(g_dir, sizeof(g_dir)) != 0)
         return 1;
     test_create_and_address();
     test_restore();
+    test_sign();
     test_usage();
     arb_test_rmtree(g_dir);
     return arb_test_done();

@@ -203,11 +203,13 @@ static int need_wallet(const options *o)
     return 1;
 }
 
-/* Loads the wallet file and checks it against --network. */
-static int load_wallet(const options *o, arb_keystore *ks)
+/* Loads the wallet file and checks it against --network. With lock_fd, the
+ * file stays locked (until arb_keystore_unlock) for a read-modify-write. */
+static int load_wallet(const options *o, arb_keystore *ks, int *lock_fd)
 {
     arb_errbuf eb = {{0}};
-    arb_err err = arb_keystore_load(ks, o->wallet, &eb);
+    arb_err err = lock_fd != NULL ? arb_keystore_load_locked(ks, lock_fd, o->wallet, &eb)
+                                  : arb_keystore_load(ks, o->wallet, &eb);
 
     if (err != ARB_OK) {
         errmsg("%s", eb.msg[0] ? eb.msg : arb_err_str(err));
@@ -216,32 +218,43 @@ static int load_wallet(const options *o, arb_keystore *ks)
     if (o->network != NULL && strcmp(o->network, ks->network) != 0) {
         errmsg("%s is a %s wallet, not %s", o->wallet, ks->network, o->network);
         arb_keystore_clear(ks);
+        if (lock_fd != NULL) {
+            arb_keystore_unlock(*lock_fd);
+            *lock_fd = -1;
+        }
         return 0;
     }
     return 1;
 }
 
-/* Loads, asks for the passphrase and decrypts. */
+/* Loads (locked if lock_fd is non-NULL), asks for the passphrase and
+ * decrypts. On failure nothing is held. */
 static int unlock_wallet(const options *o, arb_keystore *ks, arb_wallet_secret *s, char *pass,
-                         size_t pass_size)
+                         size_t pass_size, int *lock_fd)
 {
     arb_errbuf eb = {{0}};
     arb_err err;
 
-    if (!load_wallet(o, ks))
+    if (!load_wallet(o, ks, lock_fd))
         return 0;
     if (!get_passphrase(o, 0, pass, pass_size)) {
-        arb_keystore_clear(ks);
-        return 0;
+        err = ARB_ERR_INVALID_ARG;
+        goto fail;
     }
     err = arb_keystore_open(ks, pass, strlen(pass), s, &eb);
     if (err != ARB_OK) {
         errmsg("%s", eb.msg[0] ? eb.msg : arb_err_str(err));
-        arb_keystore_clear(ks);
-        OPENSSL_cleanse(pass, pass_size);
-        return 0;
+        goto fail;
     }
     return 1;
+fail:
+    arb_keystore_clear(ks);
+    OPENSSL_cleanse(pass, pass_size);
+    if (lock_fd != NULL) {
+        arb_keystore_unlock(*lock_fd);
+        *lock_fd = -1;
+    }
+    return 0;
 }
 
 static int account_xpub(const arb_keyctx *ctx, const arb_bip32_key *acct, const char *network,
@@ -413,7 +426,7 @@ static int cmd_address(const options *o, int argc, char **argv)
     arb_errbuf eb = {{0}};
     char pass[PASS_MAX + 2], addr[ARB_ADDR_MAX];
     uint32_t index;
-    int rc = EXIT_FAIL;
+    int rc = EXIT_FAIL, lock_fd = -1;
     arb_err err;
 
     (void)argv;
@@ -424,7 +437,7 @@ static int cmd_address(const options *o, int argc, char **argv)
     if (!need_wallet(o))
         return EXIT_USAGE;
     memset(&acct, 0, sizeof(acct));
-    if (!unlock_wallet(o, &ks, &s, pass, sizeof(pass)))
+    if (!unlock_wallet(o, &ks, &s, pass, sizeof(pass), &lock_fd))
         return EXIT_FAIL;
     index = ks.next_receive;
     if (index >= ARB_BIP32_HARDENED - 1) {
@@ -456,6 +469,7 @@ static int cmd_address(const options *o, int argc, char **argv)
         rc = EXIT_OK;
     }
 out:
+    arb_keystore_unlock(lock_fd);
     OPENSSL_cleanse(pass, sizeof(pass));
     arb_wallet_secret_wipe(&s);
     arb_bip32_key_wipe(&acct);
@@ -485,7 +499,7 @@ static int show_common(const options *o, int argc, int xpub_only)
     if (!need_wallet(o))
         return EXIT_USAGE;
     memset(&acct, 0, sizeof(acct));
-    if (!unlock_wallet(o, &ks, &s, pass, sizeof(pass)))
+    if (!unlock_wallet(o, &ks, &s, pass, sizeof(pass), NULL))
         return EXIT_FAIL;
     if ((err = arb_keyctx_new(&ctx)) != ARB_OK ||
         (err = arb_wallet_account(ctx, &acct, &s, ks.network, &eb)) != ARB_OK ||
@@ -628,7 +642,7 @@ static int cmd_sign(const options *o, int argc, char **argv)
     arb_txout *dests = NULL;
     size_t n_coins = 0, n_dests = 0;
     uint64_t fee = 0, change = 0;
-    int have_fee = 0, i, rc = EXIT_FAIL;
+    int have_fee = 0, i, rc = EXIT_FAIL, lock_fd = -1;
     arb_keystore ks;
     arb_wallet_secret s;
     arb_keyctx *ctx = NULL;
@@ -653,7 +667,7 @@ static int cmd_sign(const options *o, int argc, char **argv)
     memset(&acct, 0, sizeof(acct));
     arb_tx_init(&tx);
     /* The network (and so the address prefix) comes from the file. */
-    if (!load_wallet(o, &ks)) {
+    if (!load_wallet(o, &ks, NULL)) {
         free(coins);
         free(dests);
         return EXIT_FAIL;
@@ -695,7 +709,7 @@ static int cmd_sign(const options *o, int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (!unlock_wallet(o, &ks, &s, pass, sizeof(pass)))
+    if (!unlock_wallet(o, &ks, &s, pass, sizeof(pass), &lock_fd))
         goto out;
     if ((err = arb_keyctx_new(&ctx)) != ARB_OK ||
         (err = arb_wallet_account(ctx, &acct, &s, ks.network, &eb)) != ARB_OK ||
@@ -750,6 +764,7 @@ static int cmd_sign(const options *o, int argc, char **argv)
         free(hex);
     }
 out_locked:
+    arb_keystore_unlock(lock_fd);
     OPENSSL_cleanse(pass, sizeof(pass));
     arb_wallet_secret_wipe(&s);
     arb_keystore_clear(&ks);

@@ -338,6 +338,66 @@ static void test_sign(void)
              2);
 }
 
+/* Several processes handing out addresses at once get different addresses,
+ * and the file counts all of them (the file lock serializes the
+ * read-modify-write). */
+static void test_concurrent_address(void)
+{
+    enum { K = 6 };
+    pid_t pids[K];
+    char addrs[K][ARB_ADDR_MAX];
+    int k, m;
+    json_t *j;
+    json_error_t jerr;
+
+    CHECK_EQ(run("pw-conc", NULL,
+                 ARGS("--wallet", "c.json", "--network", "regtest", "--scrypt-log2n", "3",
+                      "create")),
+             0);
+    for (k = 0; k < K; k++) {
+        pids[k] = fork();
+        CHECK(pids[k] >= 0);
+        if (pids[k] == 0) {
+            char out[64];
+            int fd;
+            if (chdir(g_dir) != 0)
+                _exit(99);
+            snprintf(out, sizeof(out), "addr%d.txt", k);
+            fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fd < 0)
+                _exit(99);
+            dup2(fd, 1);
+            setenv("ARBOR_PASSPHRASE", "pw-conc", 1);
+            execl(g_bin, g_bin, "--wallet", "c.json", "address", (char *)NULL);
+            _exit(98);
+        }
+    }
+    for (k = 0; k < K; k++) {
+        int status = 0;
+        CHECK(waitpid(pids[k], &status, 0) == pids[k]);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    for (k = 0; k < K; k++) {
+        char name[64];
+        size_t len = 0;
+        char *txt;
+        snprintf(name, sizeof(name), "addr%d.txt", k);
+        txt = slurp(name, &len);
+        CHECK(txt != NULL);
+        txt[strcspn(txt, "\n")] = '\0';
+        snprintf(addrs[k], sizeof(addrs[k]), "%s", txt);
+        free(txt);
+        CHECK(strncmp(addrs[k], "rarb1p", 6) == 0);
+        for (m = 0; m < k; m++)
+            CHECK(strcmp(addrs[k], addrs[m]) != 0);
+    }
+    CHECK_EQ(run("pw-conc", NULL, ARGS("--wallet", "c.json", "--json", "show")), 0);
+    j = json_loads(g_out, 0, &jerr);
+    CHECK(j != NULL);
+    CHECK_EQ(json_integer_value(json_object_get(j, "next_receive")), K + 1);
+    json_decref(j);
+}
+
 static void test_usage(void)
 {
     CHECK_EQ(run("pw", NULL, ARGS("--version")), 0);
@@ -371,6 +431,7 @@ int main(void)
     test_create_and_address();
     test_restore();
     test_sign();
+    test_concurrent_address();
     test_usage();
     arb_test_rmtree(g_dir);
     return arb_test_done();

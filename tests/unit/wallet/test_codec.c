@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+
 #include "merkle/buf.h"
 #include "tests/test.h"
 #include "wallet/address.h"
@@ -79,6 +81,54 @@ static void test_base58_reject(void)
             CHECK(e == ARB_ERR_VERIFY || e == ARB_ERR_PARSE);
             CHECK_EQ(n, 0);
         }
+    }
+}
+
+/* A second, independent Base58 encoder: OpenSSL big numbers divided by 58
+ * until zero, one '1' per leading zero byte. */
+static int bn_base58(char *out, size_t out_size, const uint8_t *in, size_t len)
+{
+    static const char A[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    BIGNUM *bn = BN_bin2bn(in, (int)len, NULL);
+    char tmp[2048];
+    size_t n = 0, z = 0, i;
+
+    if (bn == NULL)
+        return 0;
+    while (!BN_is_zero(bn) && n < sizeof(tmp)) {
+        BN_ULONG r = BN_div_word(bn, 58);
+        tmp[n++] = A[r];
+    }
+    BN_free(bn);
+    while (z < len && in[z] == 0)
+        z++;
+    if (z + n + 1 > out_size)
+        return 0;
+    for (i = 0; i < z; i++)
+        out[i] = '1';
+    for (i = 0; i < n; i++)
+        out[z + i] = tmp[n - 1 - i];
+    out[z + n] = '\0';
+    return 1;
+}
+
+static void test_base58_reference(void)
+{
+    unsigned long count = arb_test_count(500), it;
+
+    for (it = 0; it < count; it++) {
+        uint8_t in[200];
+        char a[400], b[400];
+        size_t n = (size_t)arb_test_rand_below(sizeof(in) + 1), z, i;
+        arb_test_rand_bytes(in, n);
+        z = (size_t)arb_test_rand_below(6);
+        for (i = 0; i < z && i < n; i++)
+            in[i] = 0;
+        if (n > 0 && arb_test_rand_below(4) == 0)
+            in[n - 1] = 0; /* trailing zeros too */
+        CHECK_EQ(arb_base58_encode(a, sizeof(a), in, n), ARB_OK);
+        CHECK(bn_base58(b, sizeof(b), in, n));
+        CHECK_STR(a, b);
     }
 }
 
@@ -161,6 +211,7 @@ int main(void)
     test_base58_known();
     test_base58_reject();
     test_base58_random();
+    test_base58_reference();
     test_bip86_address();
     test_address_roundtrip();
     return arb_test_done();

@@ -85,20 +85,26 @@ static char *slurp(const char *name, size_t *len)
     return (char *)arb_test_read_file(path, len);
 }
 
-/* The library's address at receive index i for a mnemonic. */
-static int lib_address(char *out, const char *mnemonic, const char *network, uint32_t i)
+/* The library's address at receive index i for a mnemonic and BIP39 passphrase. */
+static int lib_address_pp(char *out, const char *mnemonic, const char *pp, const char *network,
+                          uint32_t i)
 {
     arb_keyctx *ctx = NULL;
     arb_wallet_secret s;
     arb_bip32_key acct;
     arb_errbuf eb;
     int ok = arb_keyctx_new(&ctx) == ARB_OK &&
-             arb_wallet_secret_from_mnemonic(&s, mnemonic, "", &eb) == ARB_OK &&
+             arb_wallet_secret_from_mnemonic(&s, mnemonic, pp, &eb) == ARB_OK &&
              arb_wallet_account(ctx, &acct, &s, network, &eb) == ARB_OK &&
              arb_wallet_address_at(ctx, out, ARB_ADDR_MAX, NULL, &acct, network, 0, i) ==
                  ARB_OK;
     arb_keyctx_free(ctx);
     return ok;
+}
+
+static int lib_address(char *out, const char *mnemonic, const char *network, uint32_t i)
+{
+    return lib_address_pp(out, mnemonic, "", network, i);
 }
 
 static void test_create_and_address(void)
@@ -226,6 +232,29 @@ static void test_restore(void)
     CHECK_STR(json_string_value(json_object_get(j, "address")), want);
     CHECK(strncmp(want, "tarb1p", 6) == 0);
     json_decref(j);
+    /* With a BIP39 passphrase from a file: other keys. */
+    {
+        char pf[700], plain[ARB_ADDR_MAX];
+        FILE *f;
+        snprintf(pf, sizeof(pf), "%s/bip39pass.txt", g_dir);
+        f = fopen(pf, "w");
+        CHECK(f != NULL);
+        fputs("TREZOR\n", f);
+        fclose(f);
+        CHECK_EQ(run("pw-restore", MN,
+                     ARGS("--wallet", "rp.json", "--network", "test", "--scrypt-log2n", "4",
+                          "--bip39-passphrase-file", "bip39pass.txt", "--json", "restore")),
+                 0);
+        j = json_loads(g_out, 0, &jerr);
+        CHECK(j != NULL);
+        CHECK(lib_address_pp(want, MN, "TREZOR", "test", 0));
+        CHECK(lib_address(plain, MN, "test", 0));
+        CHECK(strcmp(want, plain) != 0);
+        CHECK_STR(json_string_value(json_object_get(j, "address")), want);
+        json_decref(j);
+        CHECK_EQ(run("pw-restore", NULL, ARGS("--wallet", "rp.json", "--json", "show")), 0);
+        CHECK(strstr(g_out, want) != NULL);
+    }
     /* Bad mnemonics: status 1, no file. */
     CHECK_EQ(run("pw", "legal winner thank year wave sausage worth useful legal winner thank "
                        "yard\n",

@@ -445,10 +445,18 @@ static int cmd_address(const options *o, int argc, char **argv)
         goto out;
     }
     if ((err = arb_keyctx_new(&ctx)) != ARB_OK ||
-        (err = arb_wallet_account(ctx, &acct, &s, ks.network, &eb)) != ARB_OK ||
-        (err = arb_wallet_address_at(ctx, addr, sizeof(addr), NULL, &acct, ks.network, 0,
-                                     index)) != ARB_OK) {
+        (err = arb_wallet_account(ctx, &acct, &s, ks.network, &eb)) != ARB_OK) {
         errmsg("key derivation failed: %s", eb.msg[0] ? eb.msg : arb_err_str(err));
+        goto out;
+    }
+    /* BIP32: an index whose key would be invalid (probability below 2^-127)
+     * is skipped. */
+    while ((err = arb_wallet_address_at(ctx, addr, sizeof(addr), NULL, &acct, ks.network, 0,
+                                        index)) == ARB_ERR_VERIFY &&
+           index < ARB_BIP32_HARDENED - 2)
+        index++;
+    if (err != ARB_OK) {
+        errmsg("key derivation failed: %s", arb_err_str(err));
         goto out;
     }
     /* Record the index before handing the address out. */

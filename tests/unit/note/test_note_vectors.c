@@ -318,6 +318,44 @@ static void test_cosignatures(void)
     free(msg);
 }
 
+/* A witness adds its cosignature to the log's published checkpoint: the log's
+ * line stays byte-identical and both verify. */
+static void test_add_cosignature(void)
+{
+    char *msg = read_cp("checkpoint");
+    arb_note_verifier *log = rome_log_verifier(), *wv = NULL;
+    arb_note_signer *w = NULL;
+    arb_note *n = NULL;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    arb_note_result res[2];
+    arb_errbuf eb;
+
+    CHECK(msg != NULL && log != NULL);
+    CHECK(arb_note_signer_generate(&w, "witness.test", ARB_NOTE_COSIG_V1, NULL, NULL, &eb) ==
+          ARB_OK);
+    CHECK(arb_note_signer_verifier(&wv, w) == ARB_OK);
+    CHECK(arb_note_parse(&n, (const uint8_t *)msg, strlen(msg), &eb) == ARB_OK);
+    CHECK(arb_note_sign(n, w, UINT64_C(1767139260000), &eb) == ARB_OK);
+    CHECK(arb_note_format(&out, &out_len, n) == ARB_OK);
+    CHECK(out_len > strlen(msg));
+    CHECK_MEM(out, msg, strlen(msg)); /* appended after the log's line */
+    arb_note_free(n);
+    n = NULL;
+    arb_note_verifier *both[2] = {log, wv};
+    CHECK(arb_note_parse(&n, out, out_len, &eb) == ARB_OK);
+    CHECK(arb_note_verify(n, (const arb_note_verifier *const *)both, 2, res, &eb) == ARB_OK);
+    CHECK(res[0].verified && res[1].verified);
+    CHECK(res[0].timestamp == UINT64_C(1767139200000));
+    CHECK(res[1].timestamp == UINT64_C(1767139260));
+    arb_note_free(n);
+    free(out);
+    arb_note_signer_free(w);
+    arb_note_verifier_free(wv);
+    arb_note_verifier_free(log);
+    free(msg);
+}
+
 static void test_tree_note(void)
 {
     json_t *c = json_object_get(vec, "tree_note_golang_sumdb");
@@ -357,6 +395,7 @@ int main(void)
     test_bad_vkeys();
     test_rfc6962_checkpoint();
     test_cosignatures();
+    test_add_cosignature();
     test_tree_note();
     json_decref(vec);
     return arb_test_done();

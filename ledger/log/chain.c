@@ -1,0 +1,595 @@
+/* Chain validation and precertificates over OpenSSL's X.509 API. See chain.h. */
+#include "ledger/log/chain.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#define DEFAULT_MAX_CHAIN 10
+#define DEFAULT_MAX_CERT (64 * 1024)
+
+struct arb_ct_roots {
+    X509_STORE *store;
+    arb_ct_cert_ref *der; /* owned copies, bundle order */
+    size_t n;
+};
+
+void arb_ct_roots_free(arb_ct_roots *r)
+{
+    size_t i;
+
+    if (r == NULL)
+        return;
+    X509_STORE_free(r->store);
+    for (i = 0; i < r->n; i++)
+        free((void *)r->der[i].der);
+    free(r->der);
+    free(r);
+}
+
+size_t arb_ct_roots_count(const arb_ct_roots *r)
+{
+    return r->n;
+}
+
+void arb_ct_roots_get(const arb_ct_roots *r, size_t i, const uint8_t **der, size_t *der_len)
+{
+    *der = r->der[i].der;
+    *der_len = r->der[i].len;
+}
+
+/* Encodes x to a malloc'd DER copy (unmodified certificates keep their
+ * original encoding). */
+static arb_err cert_der(X509 *x, arb_ct_cert_ref *out)
+{
+    unsigned char *p = NULL;
+    int n = i2d_X509(x, &p);
+    uint8_t *copy;
+
+    out->der = NULL;
+    out->len = 0;
+    if (n <= 0) {
+        ERR_clear_error();
+        return ARB_ERR_CRYPTO;
+    }
+    if ((copy = malloc((size_t)n)) == NULL) {
+        OPENSSL_free(p);
+        return ARB_ERR_NOMEM;
+    }
+    memcpy(copy, p, (size_t)n);
+    OPENSSL_free(p);
+    out->der = copy;
+    out->len = (size_t)n;
+    return ARB_OK;
+}
+
+arb_err arb_ct_roots_from_pem(arb_ct_roots **out, const char *pem, size_t pem_len, arb_errbuf *eb)
+{
+    arb_ct_roots *r = NULL;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    size_t cap = 0;
+    arb_err err = ARB_OK;
+
+    *out = NULL;
+    if (pem_len > INT_MAX)
+        return arb_errf(eb, ARB_ERR_PARSE, "roots file too large");
+    if ((r = calloc(1, sizeof(*r))) == NULL || (r->store = X509_STORE_new()) == NULL ||
+        (bio = BIO_new_mem_buf(pem, (int)pem_len)) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (;;) {
+        arb_ct_cert_ref ref;
+        size_t i;
+        int dup = 0;
+
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (x == NULL) {
+            unsigned long e = ERR_peek_last_error();
+            ERR_clear_error();
+            /* PEM_R_NO_START_LINE is the normal end of the bundle. */
+            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+                break;
+            err = arb_errf(eb, ARB_ERR_PARSE, "bad PEM certificate after %zu roots", r->n);
+            goto out;
+        }
+        if ((err = cert_der(x, &ref)) != ARB_OK)
+            goto out;
+        for (i = 0; i < r->n; i++)
+            if (r->der[i].len == ref.len && memcmp(r->der[i].der, ref.der, ref.len) == 0)
+                dup = 1;
+        if (dup) {
+            free((void *)ref.der);
+        } else {
+            if (r->n == cap) {
+                size_t ncap = cap ? 2 * cap : 8;
+                arb_ct_cert_ref *v = realloc(r->der, ncap * sizeof(*v));
+                if (v == NULL) {
+                    free((void *)ref.der);
+                    err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+                    goto out;
+                }
+                r->der = v;
+                cap = ncap;
+            }
+            r->der[r->n++] = ref;
+            if (!X509_STORE_add_cert(r->store, x)) {
+                ERR_clear_error();
+                err = arb_errf(eb, ARB_ERR_CRYPTO, "cannot add a root to the store");
+                goto out;
+            }
+        }
+        X509_free(x);
+        x = NULL;
+    }
+    if (r->n == 0)
+        err = arb_errf(eb, ARB_ERR_PARSE, "no certificate in the roots bundle");
+out:
+    X509_free(x);
+    BIO_free(bio);
+    if (err != ARB_OK)
+        arb_ct_roots_free(r);
+    else
+        *out = r;
+    return err;
+}
+
+/* Parses exactly one DER certificate. */
+static X509 *parse_der(const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x;
+
+    if (len == 0 || len > LONG_MAX)
+        return NULL;
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x != NULL && p != der + len) {
+        X509_free(x);
+        x = NULL;
+    }
+    ERR_clear_error();
+    return x;
+}
+
+/* Returns 1 if x carries the CT poison extension, 0 if not, -1 if it is
+ * malformed (repeated, not critical, or its value is not ASN.1 NULL). */
+static int poison_state(X509 *x)
+{
+    int idx = X509_get_ext_by_NID(x, NID_ct_precert_poison, -1);
+    X509_EXTENSION *ext;
+    const ASN1_OCTET_STRING *val;
+
+    if (idx < 0)
+        return 0;
+    if (X509_get_ext_by_NID(x, NID_ct_precert_poison, idx) >= 0)
+        return -1;
+    ext = X509_get_ext(x, idx);
+    val = X509_EXTENSION_get_data(ext);
+    if (!X509_EXTENSION_get_critical(ext) || ASN1_STRING_length(val) != 2 ||
+        memcmp(ASN1_STRING_get0_data(val), "\x05\x00", 2) != 0)
+        return -1;
+    return 1;
+}
+
+/* Returns 1 if x has the precertificate signing EKU (RFC 6962 3.1). */
+static int is_precert_signer(X509 *x)
+{
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+    int i, found = 0;
+
+    ERR_clear_error();
+    if (eku == NULL)
+        return 0;
+    for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+        if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_ct_precert_signer)
+            found = 1;
+    EXTENDED_KEY_USAGE_free(eku);
+    return found;
+}
+
+/* Every critical extension of x is one OpenSSL handles, or the poison. */
+static int only_poison_unhandled(X509 *x)
+{
+    int i, n = X509_get_ext_count(x);
+
+    for (i = 0; i < n; i++) {
+        X509_EXTENSION *ext = X509_get_ext(x, i);
+        if (!X509_EXTENSION_get_critical(ext))
+            continue;
+        if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) == NID_ct_precert_poison)
+            continue;
+        if (!X509_supported_extension(ext))
+            return 0;
+    }
+    return 1;
+}
+
+/* Lets the CT poison through as the leaf's only unknown critical extension
+ * (leaves with poison only reach verification on add-pre-chain). */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION &&
+        X509_STORE_CTX_get_error_depth(ctx) == 0) {
+        X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+        if (x != NULL && poison_state(x) == 1 && only_poison_unhandled(x)) {
+            X509_STORE_CTX_set_error(ctx, X509_V_OK);
+            return 1;
+        }
+    }
+    return ok;
+}
+
+static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    time_t v;
+
+    memset(&tm, 0, sizeof(tm));
+    if (!ASN1_TIME_to_tm(t, &tm))
+        return 0;
+    v = timegm(&tm);
+    *out = (int64_t)v;
+    return 1;
+}
+
+static arb_err spki_hash(uint8_t out32[static 32], X509 *x)
+{
+    unsigned char *der = NULL;
+    unsigned int mdlen = 0;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+    int ok;
+
+    if (n <= 0) {
+        ERR_clear_error();
+        return ARB_ERR_PARSE;
+    }
+    ok = EVP_Digest(der, (size_t)n, out32, &mdlen, EVP_sha256(), NULL);
+    OPENSSL_free(der);
+    return ok ? ARB_OK : ARB_ERR_CRYPTO;
+}
+
+arb_err arb_ct_issuer_key_hash(uint8_t out32[static 32], const uint8_t *cert_der, size_t cert_len)
+{
+    X509 *x = parse_der(cert_der, cert_len);
+    arb_err err;
+
+    memset(out32, 0, 32);
+    if (x == NULL)
+        return ARB_ERR_PARSE;
+    err = spki_hash(out32, x);
+    X509_free(x);
+    return err;
+}
+
+/* i2d_re_X509_tbs into a malloc'd buffer. */
+static arb_err tbs_der(X509 *x, uint8_t **tbs, size_t *tbs_len)
+{
+    unsigned char *p = NULL;
+    int n = i2d_re_X509_tbs(x, &p);
+
+    if (n <= 0) {
+        ERR_clear_error();
+        return ARB_ERR_PARSE;
+    }
+    if ((*tbs = malloc((size_t)n)) == NULL) {
+        OPENSSL_free(p);
+        return ARB_ERR_NOMEM;
+    }
+    memcpy(*tbs, p, (size_t)n);
+    *tbs_len = (size_t)n;
+    OPENSSL_free(p);
+    return ARB_OK;
+}
+
+/* RFC 6962 3.2 TBS rewriting on a copy of precert. Follows the reference
+ * implementation (certificate-transparency-go x509.BuildPrecertTBS) for the
+ * authority key identifier: replaced in place (keeping its position and
+ * criticality), removed when the pre-issuer has none, appended non-critical
+ * when only the pre-issuer has one. */
+static arb_err precert_tbs_x509(uint8_t **tbs, size_t *tbs_len, X509 *precert, X509 *pre_issuer,
+                                arb_errbuf *eb)
+{
+    X509 *dup = X509_dup(precert);
+    int idx;
+    arb_err err = ARB_OK;
+
+    if (dup == NULL) {
+        ERR_clear_error();
+        return arb_errf(eb, ARB_ERR_NOMEM, "cannot copy the precertificate");
+    }
+    idx = X509_get_ext_by_NID(dup, NID_ct_precert_poison, -1);
+    if (idx < 0) {
+        err = arb_errf(eb, ARB_ERR_VERIFY, "precertificate without the CT poison extension");
+        goto out;
+    }
+    X509_EXTENSION_free(X509_delete_ext(dup, idx));
+    if (pre_issuer != NULL) {
+        int aki = X509_get_ext_by_NID(dup, NID_authority_key_identifier, -1);
+        int pre_aki = X509_get_ext_by_NID(pre_issuer, NID_authority_key_identifier, -1);
+
+        if (!X509_set_issuer_name(dup, X509_get_issuer_name(pre_issuer))) {
+            err = arb_errf(eb, ARB_ERR_NOMEM, "cannot set the issuer");
+            goto out;
+        }
+        if (aki >= 0 && pre_aki >= 0) {
+            X509_EXTENSION *pe = X509_get_ext(pre_issuer, pre_aki);
+            if (!X509_EXTENSION_set_data(X509_get_ext(dup, aki), X509_EXTENSION_get_data(pe))) {
+                err = arb_errf(eb, ARB_ERR_NOMEM, "cannot set the authority key identifier");
+                goto out;
+            }
+        } else if (aki >= 0) {
+            X509_EXTENSION_free(X509_delete_ext(dup, aki));
+        } else if (pre_aki >= 0) {
+            if (!X509_add_ext(dup, X509_get_ext(pre_issuer, pre_aki), -1) ||
+                !X509_EXTENSION_set_critical(X509_get_ext(dup, X509_get_ext_count(dup) - 1), 0)) {
+                err = arb_errf(eb, ARB_ERR_NOMEM, "cannot add the authority key identifier");
+                goto out;
+            }
+        }
+    }
+    if ((err = tbs_der(dup, tbs, tbs_len)) != ARB_OK)
+        arb_errf(eb, err, "cannot encode the TBSCertificate");
+out:
+    ERR_clear_error();
+    X509_free(dup);
+    return err;
+}
+
+arb_err arb_ct_precert_tbs(uint8_t **tbs, size_t *tbs_len, const uint8_t *precert_der,
+                           size_t precert_len, const uint8_t *pre_issuer_der,
+                           size_t pre_issuer_len, arb_errbuf *eb)
+{
+    X509 *pre = NULL, *issuer = NULL;
+    arb_err err;
+
+    *tbs = NULL;
+    *tbs_len = 0;
+    if ((pre = parse_der(precert_der, precert_len)) == NULL)
+        return arb_errf(eb, ARB_ERR_PARSE, "precertificate is not a DER certificate");
+    if (pre_issuer_der != NULL && (issuer = parse_der(pre_issuer_der, pre_issuer_len)) == NULL) {
+        X509_free(pre);
+        return arb_errf(eb, ARB_ERR_PARSE, "pre-issuer is not a DER certificate");
+    }
+    err = precert_tbs_x509(tbs, tbs_len, pre, issuer, eb);
+    X509_free(pre);
+    X509_free(issuer);
+    return err;
+}
+
+void arb_ct_chain_free(arb_ct_chain *c)
+{
+    size_t i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < c->path_len; i++)
+        free((void *)c->path[i].der);
+    free(c->path);
+    free(c->tbs);
+    free(c);
+}
+
+arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
+                              const arb_ct_chain_opts *opts, int precert,
+                              const arb_ct_cert_ref *chain, size_t n, arb_errbuf *eb)
+{
+    size_t max_chain = DEFAULT_MAX_CHAIN, max_cert = DEFAULT_MAX_CERT, i;
+    X509 *leaf = NULL;
+    STACK_OF(X509) *untrusted = NULL, *path = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    arb_ct_chain *c = NULL;
+    arb_err err = ARB_OK;
+    int poison;
+
+    *out = NULL;
+    if (opts != NULL && opts->max_chain_len != 0)
+        max_chain = opts->max_chain_len;
+    if (opts != NULL && opts->max_cert_size != 0)
+        max_cert = opts->max_cert_size;
+    if (n == 0)
+        return arb_errf(eb, ARB_ERR_PARSE, "empty chain");
+    if (n > max_chain)
+        return arb_errf(eb, ARB_ERR_PARSE, "chain of %zu certificates (at most %zu)", n, max_chain);
+    for (i = 0; i < n; i++)
+        if (chain[i].len > max_cert)
+            return arb_errf(eb, ARB_ERR_PARSE, "certificate %zu is %zu bytes (at most %zu)", i,
+                            chain[i].len, max_cert);
+
+    if ((leaf = parse_der(chain[0].der, chain[0].len)) == NULL)
+        return arb_errf(eb, ARB_ERR_PARSE, "certificate 0 is not a DER certificate");
+    if ((untrusted = sk_X509_new_null()) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 1; i < n; i++) {
+        X509 *x = parse_der(chain[i].der, chain[i].len);
+        if (x == NULL) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "certificate %zu is not a DER certificate", i);
+            goto out;
+        }
+        if (!sk_X509_push(untrusted, x)) {
+            X509_free(x);
+            err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+
+    poison = poison_state(leaf);
+    if (poison < 0) {
+        err = arb_errf(eb, ARB_ERR_VERIFY, "malformed CT poison extension");
+        goto out;
+    }
+    if (precert && poison == 0) {
+        err = arb_errf(eb, ARB_ERR_VERIFY, "add-pre-chain: leaf is not a precertificate");
+        goto out;
+    }
+    if (!precert && poison == 1) {
+        err = arb_errf(eb, ARB_ERR_VERIFY, "add-chain: leaf is a precertificate");
+        goto out;
+    }
+    if (opts != NULL && opts->not_after_end > opts->not_after_start) {
+        int64_t na;
+        if (!asn1_time_unix(X509_get0_notAfter(leaf), &na)) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "unreadable notAfter");
+            goto out;
+        }
+        if (na < opts->not_after_start || na >= opts->not_after_end) {
+            err = arb_errf(eb, ARB_ERR_VERIFY, "notAfter %lld outside this log's window",
+                           (long long)na);
+            goto out;
+        }
+    }
+
+    if ((ctx = X509_STORE_CTX_new()) == NULL ||
+        !X509_STORE_CTX_init(ctx, roots->store, leaf, untrusted)) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "cannot set up verification");
+        goto out;
+    }
+    /* Logs accept expired certificates: only the shard window bounds time.
+     * Any accepted root is a trust anchor, self-signed or not. */
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
+    X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    if (X509_verify_cert(ctx) != 1) {
+        int e = X509_STORE_CTX_get_error(ctx);
+        err = arb_errf(eb, ARB_ERR_VERIFY, "chain does not verify to an accepted root: %s (depth %d)",
+                       X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
+        goto out;
+    }
+    if ((path = X509_STORE_CTX_get1_chain(ctx)) == NULL || sk_X509_num(path) < 1) {
+        err = arb_errf(eb, ARB_ERR_INTERNAL, "verified chain missing");
+        goto out;
+    }
+
+    if ((c = calloc(1, sizeof(*c))) == NULL ||
+        (c->path = calloc((size_t)sk_X509_num(path), sizeof(*c->path))) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < (size_t)sk_X509_num(path); i++) {
+        if ((err = cert_der(sk_X509_value(path, (int)i), &c->path[i])) != ARB_OK) {
+            arb_errf(eb, err, "cannot encode certificate");
+            goto out;
+        }
+        c->path_len = i + 1;
+    }
+    c->is_precert = precert;
+    if (!precert) {
+        c->entry.entry_type = ARB_CT_ENTRY_X509;
+        c->entry.cert = c->path[0].der;
+        c->entry.cert_len = c->path[0].len;
+    } else {
+        X509 *pre_issuer = NULL, *issuer;
+
+        if (c->path_len < 2) {
+            err = arb_errf(eb, ARB_ERR_VERIFY, "precertificate without an issuer");
+            goto out;
+        }
+        issuer = sk_X509_value(path, 1);
+        if (is_precert_signer(issuer)) {
+            /* RFC 6962 3.1: the precertificate signing certificate must be
+             * directly certified by the real issuer, which signs the final
+             * certificate; it must be in the path. */
+            if (c->path_len < 3) {
+                err = arb_errf(eb, ARB_ERR_VERIFY,
+                               "precertificate signing certificate without its issuer");
+                goto out;
+            }
+            pre_issuer = issuer;
+            issuer = sk_X509_value(path, 2);
+            c->has_precert_signer = 1;
+        }
+        if ((err = spki_hash(c->entry.issuer_key_hash, issuer)) != ARB_OK) {
+            arb_errf(eb, err, "cannot hash the issuer's public key");
+            goto out;
+        }
+        if ((err = precert_tbs_x509(&c->tbs, &c->tbs_len, leaf, pre_issuer, eb)) != ARB_OK)
+            goto out;
+        c->entry.entry_type = ARB_CT_ENTRY_PRECERT;
+        c->entry.cert = c->tbs;
+        c->entry.cert_len = c->tbs_len;
+    }
+out:
+    ERR_clear_error();
+    if (path != NULL)
+        sk_X509_pop_free(path, X509_free);
+    X509_STORE_CTX_free(ctx);
+    if (untrusted != NULL)
+        sk_X509_pop_free(untrusted, X509_free);
+    X509_free(leaf);
+    if (err != ARB_OK)
+        arb_ct_chain_free(c);
+    else
+        *out = c;
+    return err;
+}
+
+arb_err arb_ct_embedded_scts(uint8_t **scts, size_t *scts_len, uint8_t **tbs, size_t *tbs_len,
+                             const uint8_t *cert_der, size_t cert_len, arb_errbuf *eb)
+{
+    X509 *x = NULL, *dup = NULL;
+    ASN1_OCTET_STRING *inner = NULL;
+    const unsigned char *p;
+    const ASN1_OCTET_STRING *val;
+    int idx;
+    arb_err err = ARB_OK;
+
+    *scts = NULL;
+    *scts_len = 0;
+    *tbs = NULL;
+    *tbs_len = 0;
+    if ((x = parse_der(cert_der, cert_len)) == NULL)
+        return arb_errf(eb, ARB_ERR_PARSE, "not a DER certificate");
+    idx = X509_get_ext_by_NID(x, NID_ct_precert_scts, -1);
+    if (idx < 0) {
+        err = arb_errf(eb, ARB_ERR_NOT_FOUND, "no embedded SCT list");
+        goto out;
+    }
+    if (X509_get_ext_by_NID(x, NID_ct_precert_scts, idx) >= 0) {
+        err = arb_errf(eb, ARB_ERR_PARSE, "repeated SCT list extension");
+        goto out;
+    }
+    /* The extnValue holds an OCTET STRING that holds the TLS list. */
+    val = X509_EXTENSION_get_data(X509_get_ext(x, idx));
+    p = ASN1_STRING_get0_data(val);
+    inner = d2i_ASN1_OCTET_STRING(NULL, &p, ASN1_STRING_length(val));
+    if (inner == NULL || p != ASN1_STRING_get0_data(val) + ASN1_STRING_length(val) ||
+        ASN1_STRING_length(inner) <= 0) {
+        err = arb_errf(eb, ARB_ERR_PARSE, "SCT list extension is not an OCTET STRING");
+        goto out;
+    }
+    if ((*scts = malloc((size_t)ASN1_STRING_length(inner))) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*scts, ASN1_STRING_get0_data(inner), (size_t)ASN1_STRING_length(inner));
+    *scts_len = (size_t)ASN1_STRING_length(inner);
+    if ((dup = X509_dup(x)) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "cannot copy the certificate");
+        goto out;
+    }
+    X509_EXTENSION_free(X509_delete_ext(dup, idx));
+    if ((err = tbs_der(dup, tbs, tbs_len)) != ARB_OK)
+        arb_errf(eb, err, "cannot encode the TBSCertificate");
+out:
+    ERR_clear_error();
+    ASN1_OCTET_STRING_free(inner);
+    X509_free(dup);
+    X509_free(x);
+    if (err != ARB_OK) {
+        free(*scts);
+        *scts = NULL;
+        *scts_len = 0;
+    }
+    return err;
+}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ledger/chain/hdrcheck.h"
+#include "ledger/chain/mine.h"
 #include "tests/test.h"
 
 static arb_sha256 *H;
@@ -191,6 +192,26 @@ static void test_boundary(void)
           ARB_OK);
 }
 
+static void test_mine_helper(void)
+{
+    const arb_chain_params *p = arb_chain_params_get("test");
+    arb_block g;
+    arb_hash hash;
+    const char *reason;
+    arb_errbuf eb;
+    /* The midstate miner finds the test genesis nonce from zero. */
+    CHECK(arb_chain_genesis_build(p, H, 0, &g) == ARB_OK);
+    CHECK(arb_chain_mine_header(H, &g.header, 0, 1u << 20));
+    CHECK_EQ(g.header.nonce, p->genesis_nonce);
+    arb_header_hash(H, &hash, &g.header);
+    CHECK(arb_header_check_pow(p, &hash, &g.header, &reason, &eb) == ARB_OK);
+    /* Too few tries, and impossible bits. */
+    CHECK(!arb_chain_mine_header(H, &g.header, 0, 10));
+    g.header.bits = 0x01800000;
+    CHECK(!arb_chain_mine_header(H, &g.header, 0, 10));
+    arb_block_clear(&g);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -199,6 +220,7 @@ int main(void)
     test_regtest_rules();
     test_test_rules();
     test_boundary();
+    test_mine_helper();
     arb_sha256_free(H);
     return arb_test_done();
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ledger/chain/chainstate.h"
+#include "ledger/chain/mine.h"
 #include "tests/test.h"
 
 static arb_sha256 *H;
@@ -372,6 +373,187 @@ static void test_chainstate(void)
     arb_store_close(st);
 }
 
+/* ---- randomized reorgs ----
+ * A trunk of TRUNK blocks, then random blocks on random recent parents, each
+ * spending some trunk coinbases not yet spent on its branch (sometimes also
+ * the new output within the same block). After every block the tip must be
+ * the first-seen block of greatest height (all regtest blocks weigh the
+ * same), and at the end the UTXO set and address index must equal those of a
+ * fresh store fed only the winning chain. */
+enum { TRUNK = 125, SPENDABLE = 24, RANDOM_BLOCKS = 60 };
+
+typedef struct {
+    arb_hash hash;
+    uint32_t height, time;
+    int parent;
+    uint32_t spent; /* bit k: trunk coinbase at height k+1 spent on this branch */
+    uint8_t *raw;
+    size_t raw_len;
+} rblock;
+
+static arb_hash TRUNK_CB[SPENDABLE];
+
+static int rsubmit(arb_chainstate *cs, rblock *rb, arb_block *b)
+{
+    arb_buf buf = ARB_BUF_INIT;
+    arb_block_outcome oc;
+    arb_check_result r;
+    arb_block_write(&buf, b);
+    rb->raw = arb_buf_take(&buf, &rb->raw_len);
+    arb_header_hash(H, &rb->hash, &b->header);
+    rb->time = b->header.time;
+    arb_err err = arb_chainstate_submit(cs, b, NOW, &oc, &r);
+    arb_block_clear(b);
+    if (err != ARB_OK)
+        arb_test_fail(__FILE__, __LINE__, "submit: %s %s", arb_err_str(err),
+                      err == ARB_ERR_VERIFY ? r.detail.msg : "");
+    return err == ARB_OK;
+}
+
+/* Adds a random block on blocks[par] as blocks[*nb]; updates *best. */
+static void add_random_block(arb_chainstate *cs, rblock *blocks, size_t *nbp, size_t *bestp,
+                             size_t par, unsigned long it)
+{
+    size_t nb = *nbp, best = *bestp;
+    rblock *pb = &blocks[par], *rb = &blocks[nb];
+    uint32_t h = pb->height + 1;
+    arb_tx txs[2];
+    size_t ntx = 0;
+    uint64_t fees = 0;
+    rb->spent = pb->spent;
+    int k = (int)arb_test_rand_below(SPENDABLE);
+    if (!(rb->spent & (1u << k)) && arb_test_rand_below(3) != 0) {
+        spend_cb(&txs[0], &TRUNK_CB[k], 0);
+        rb->spent |= 1u << k;
+        fees += ARB_COIN;
+        ntx = 1;
+        if (arb_test_rand_below(2)) {
+            /* Spend its 30-coin output to PK[2] in the same block. */
+            arb_hash id;
+            arb_txout sp;
+            CHECK(arb_tx_txid(H, &id, &txs[0]) == ARB_OK);
+            arb_tx_init(&txs[1]);
+            CHECK(arb_tx_alloc(&txs[1], 1, 1) == ARB_OK);
+            txs[1].version = 1;
+            txs[1].in[0].txid = id;
+            txs[1].in[0].index = 0;
+            txs[1].out[0].amount = 29 * ARB_COIN;
+            memcpy(txs[1].out[0].key, PK[2], 32);
+            sp.amount = 30 * ARB_COIN;
+            memcpy(sp.key, PK[1], 32);
+            CHECK(arb_chain_sign_input(P, H, S, &txs[1], 0, &sp, SK[1], NULL) == ARB_OK);
+            fees += ARB_COIN;
+            ntx = 2;
+        }
+    }
+    arb_block b;
+    CHECK(arb_chain_block_build(P, H, &b, &pb->hash, pb->time, h, 0x207fffff, 0, PK[0], txs,
+                                ntx, fees) == ARB_OK);
+    b.tx[0].sig[0][8] = (uint8_t)it; /* distinct coinbases across branches */
+    b.tx[0].sig[0][9] = (uint8_t)(it >> 8);
+    CHECK(arb_block_merkle_root(H, &b.header.merkle_root, b.tx, b.n_tx) == ARB_OK);
+    CHECK(arb_chain_mine_header(H, &b.header, 0, 1000000));
+    rb->height = h;
+    rb->parent = (int)par;
+    CHECK(rsubmit(cs, rb, &b));
+    if (h > blocks[best].height)
+        best = nb;
+    *nbp = nb + 1;
+    *bestp = best;
+}
+
+static void test_random_reorgs(void)
+{
+    arb_store *st, *st2;
+    arb_chainstate *cs, *cs2;
+    rblock *blocks = calloc(TRUNK + RANDOM_BLOCKS + 4, sizeof *blocks);
+    size_t nb = 0, best = 0;
+    arb_chain_tip tip;
+    uint8_t d1[32], d2[32];
+    unsigned long n = arb_test_count(RANDOM_BLOCKS), reorgs = 0;
+
+    if (n > RANDOM_BLOCKS)
+        n = RANDOM_BLOCKS;
+    CHECK(blocks != NULL);
+    CHECK(open_cs("r", &st, &cs) == ARB_OK);
+    arb_chainstate_tip(cs, &tip);
+    blocks[0].hash = tip.hash;
+    blocks[0].height = 0;
+    blocks[0].time = P->genesis_time;
+    blocks[0].parent = -1;
+    nb = 1;
+    for (uint32_t h = 1; h <= TRUNK; h++) {
+        arb_block b;
+        rblock *rb = &blocks[nb];
+        CHECK(arb_chain_block_build(P, H, &b, &blocks[nb - 1].hash, blocks[nb - 1].time, h,
+                                    0x207fffff, 0, PK[0], NULL, 0, 0) == ARB_OK);
+        CHECK(arb_chain_mine_header(H, &b.header, 0, 1000000));
+        if (h <= SPENDABLE)
+            CHECK(arb_tx_txid(H, &TRUNK_CB[h - 1], &b.tx[0]) == ARB_OK);
+        rb->height = h;
+        rb->parent = (int)nb - 1;
+        CHECK(rsubmit(cs, rb, &b));
+        best = nb++;
+    }
+    for (unsigned long it = 0; it < n; it++) {
+        /* A parent among the blocks within 3 of the best height. */
+        size_t par;
+        do
+            par = TRUNK + arb_test_rand_below(nb - TRUNK);
+        while (blocks[par].height + 3 < blocks[best].height);
+        {
+            size_t before = best;
+            add_random_block(cs, blocks, &nb, &best, par, it);
+            if (best != before && (size_t)blocks[best].parent != before)
+                reorgs++;
+        }
+        arb_chainstate_tip(cs, &tip);
+        CHECK(arb_hash_eq(&tip.hash, &blocks[best].hash));
+        CHECK_EQ(tip.height, blocks[best].height);
+    }
+    /* A forced two-block-deep reorg: three blocks from the best's grandparent. */
+    {
+        size_t par = (size_t)blocks[blocks[best].parent].parent, before = best;
+        for (int i = 0; i < 3; i++) {
+            add_random_block(cs, blocks, &nb, &best, par, 1000 + (unsigned long)i);
+            par = nb - 1;
+        }
+        CHECK(best == nb - 1 && best != before);
+        reorgs++;
+        arb_chainstate_tip(cs, &tip);
+        CHECK(arb_hash_eq(&tip.hash, &blocks[best].hash));
+    }
+    CHECK(reorgs >= 1);
+    state_digest(st, d1);
+    /* Replay only the winning chain into a fresh store. */
+    {
+        size_t path[TRUNK + RANDOM_BLOCKS + 4], np = 0;
+        for (int i = (int)best; i > 0; i = blocks[i].parent)
+            path[np++] = (size_t)i;
+        CHECK(open_cs("r2", &st2, &cs2) == ARB_OK);
+        for (size_t i = np; i-- > 0;) {
+            arb_block b;
+            arb_errbuf eb;
+            arb_block_outcome oc;
+            arb_check_result r;
+            arb_block_init(&b);
+            CHECK(arb_block_decode(&b, blocks[path[i]].raw, blocks[path[i]].raw_len, &eb) == ARB_OK);
+            CHECK(arb_chainstate_submit(cs2, &b, NOW, &oc, &r) == ARB_OK);
+            CHECK_EQ(oc, ARB_BLOCK_CONNECTED);
+            arb_block_clear(&b);
+        }
+        state_digest(st2, d2);
+        CHECK_MEM(d1, d2, 32);
+        arb_chainstate_close(cs2);
+        arb_store_close(st2);
+    }
+    arb_chainstate_close(cs);
+    arb_store_close(st);
+    for (size_t i = 0; i < nb; i++)
+        free(blocks[i].raw);
+    free(blocks);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -386,6 +568,7 @@ int main(void)
         while (!arb_schnorr_pubkey(S, PK[k], SK[k]));
     }
     test_chainstate();
+    test_random_reorgs();
     arb_test_rmtree(DIR_);
     arb_schnorr_free(S);
     arb_sha256_free(H);

@@ -68,8 +68,20 @@ static size_t sink(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
+static long http_raw(int port, const char *path, const char *body, char **raw);
+
 /* GET (body NULL) or POST; returns the status (0: no answer) and the parsed JSON. */
 static long http(int port, const char *path, const char *body, json_t **out)
+{
+    char *resp = NULL;
+    long status = http_raw(port, path, body, &resp);
+    if (out)
+        *out = resp ? json_loads(resp, 0, NULL) : NULL;
+    free(resp);
+    return status;
+}
+
+static long http_raw(int port, const char *path, const char *body, char **raw)
 {
     char url[2048], *resp = NULL;
     long status = 0;
@@ -89,9 +101,7 @@ static long http(int port, const char *path, const char *body, json_t **out)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
-    if (out)
-        *out = resp ? json_loads(resp, 0, NULL) : NULL;
-    free(resp);
+    *raw = resp;
     return status;
 }
 
@@ -607,8 +617,13 @@ static void test_flow(void)
         CHECK_EQ(mine(port, &k1, NULL, NULL), 200);
         CHECK_EQ(bal(port, &k3, "unconfirmed"), 0);
     }
-    CHECK_EQ(http(port, "/metrics", NULL, &j), 200); /* text, not JSON */
-    json_decref(j);
+    {
+        char *m = NULL;
+        CHECK_EQ(http_raw(port, "/metrics", NULL, &m), 200);
+        CHECK(m && strstr(m, "chain_bad_address") && strstr(m, "chain_tx_rejected") &&
+              strstr(m, "chain_block_rejected") && strstr(m, "chain_bad_hex"));
+        free(m);
+    }
     stop(p);
     /* The stored state equals one rebuilt from the stored main chain. */
     check_rebuild(dir, NULL);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,36 @@ static uint64_t bal(int port, const key *k, const char *field)
     return v;
 }
 
+/* Readers hammering GET routes while blocks are mined: every answer is 200. */
+typedef struct {
+    int port;
+    const char *addr;
+    atomic_int *stop;
+    int bad, n;
+} reader;
+
+static void *read_loop(void *ud)
+{
+    reader *r = ud;
+    char path[256];
+    static const char *fixed[] = {"/chain/v1/tip", "/chain/v1/mempool",
+                                  "/chain/v1/headers?start=0&count=50"};
+    while (!atomic_load(r->stop)) {
+        json_t *j = NULL;
+        int k = r->n % 5;
+        if (k < 3)
+            snprintf(path, sizeof path, "%s", fixed[k]);
+        else
+            snprintf(path, sizeof path, "/chain/v1/address/%s/%s", r->addr,
+                     k == 3 ? "utxos" : "balance");
+        if (http(r->port, path, NULL, &j) != 200 || j == NULL)
+            r->bad++;
+        json_decref(j);
+        r->n++;
+    }
+    return NULL;
+}
+
 static void test_flow(void)
 {
     char dir[1200], path[512], hx[65];
@@ -616,6 +647,23 @@ static void test_flow(void)
         /* Mining again confirms the re-added transactions. */
         CHECK_EQ(mine(port, &k1, NULL, NULL), 200);
         CHECK_EQ(bal(port, &k3, "unconfirmed"), 0);
+    }
+    {
+        atomic_int stop_flag = 0;
+        reader rd[3];
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++) {
+            rd[i] = (reader){port, k1.addr, &stop_flag, 0, 0};
+            CHECK(pthread_create(&th[i], NULL, read_loop, &rd[i]) == 0);
+        }
+        for (int i = 0; i < 10; i++)
+            CHECK_EQ(mine(port, &k2, NULL, NULL), 200);
+        atomic_store(&stop_flag, 1);
+        for (int i = 0; i < 3; i++) {
+            pthread_join(th[i], NULL);
+            CHECK_EQ(rd[i].bad, 0);
+            CHECK(rd[i].n > 0);
+        }
     }
     {
         char *m = NULL;

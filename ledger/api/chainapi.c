@@ -305,32 +305,22 @@ static void h_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         reply(req, json_pack("{s:o, s:o*, s:b}", "txid", jhash(&txid), "hex", hex, "confirmed", 0));
         return;
     }
-    /* No transaction index yet: search the active chain from the tip down. */
     arb_block blk;
     arb_block_init(&blk);
     arb_hash bhash;
     arb_block_header hdr;
-    uint32_t height = 0;
+    uint32_t height = 0, idx32 = 0;
     size_t index = SIZE_MAX;
-    arb_err err = ARB_OK;
     pthread_mutex_lock(&a->mu);
-    arb_chain_tip tip;
-    arb_chainstate_tip(a->cs, &tip);
-    for (int64_t h = tip.height; h >= 1 && index == SIZE_MAX && err == ARB_OK; h--) {
-        if ((err = arb_chainstate_hash_at(a->cs, (uint32_t)h, &bhash)) != ARB_OK ||
-            (err = arb_chainstate_get_block(a->cs, &bhash, &hdr, &blk, NULL, NULL)) != ARB_OK)
-            break;
-        height = (uint32_t)h;
-        for (size_t i = 0; i < blk.n_tx; i++) {
-            arb_hash id;
-            if ((err = arb_tx_txid(sha, &id, &blk.tx[i])) != ARB_OK)
-                break;
-            if (memcmp(id.b, txid.b, 32) == 0) {
-                index = i;
-                break;
-            }
-        }
-    }
+    arb_err err = arb_chainstate_find_tx(a->cs, &txid, &height, &idx32);
+    if (err == ARB_OK)
+        err = arb_chainstate_hash_at(a->cs, height, &bhash);
+    if (err == ARB_OK)
+        err = arb_chainstate_get_block(a->cs, &bhash, &hdr, &blk, NULL, NULL);
+    if (err == ARB_OK && idx32 < blk.n_tx)
+        index = idx32;
+    else if (err == ARB_OK)
+        err = ARB_ERR_PARSE;
     pthread_mutex_unlock(&a->mu);
     if (err != ARB_OK || index == SIZE_MAX) {
         arb_block_clear(&blk);
@@ -471,7 +461,11 @@ typedef struct {
     int oom;
     const uint8_t *key;
     arb_sha256 *sha;
+    arb_chainstate *cs; /* spent coins not in `own` are looked up here */
 } hist;
+
+static int hist_add(hist *h, const arb_hash *txid, int64_t height, uint64_t recv,
+                    uint64_t sent);
 
 static void hist_tx(hist *h, const arb_tx *tx, int64_t height)
 {
@@ -482,11 +476,21 @@ static void hist_tx(hist *h, const arb_tx *tx, int64_t height)
         return;
     }
     if (!arb_tx_is_coinbase(tx))
-        for (size_t i = 0; i < tx->n_in; i++)
+        for (size_t i = 0; i < tx->n_in; i++) {
             for (size_t k = 0; k < h->n_own; k++)
                 if (h->own[k].index == tx->in[i].index &&
-                    memcmp(h->own[k].txid.b, tx->in[i].txid.b, 32) == 0)
+                    memcmp(h->own[k].txid.b, tx->in[i].txid.b, 32) == 0) {
                     sent += h->own_amount[k];
+                    goto next_in;
+                }
+            if (h->cs != NULL) {
+                arb_coin c;
+                if (arb_chainstate_get_coin(h->cs, &tx->in[i], &c) == ARB_OK &&
+                    memcmp(c.key, h->key, 32) == 0)
+                    sent += c.amount;
+            }
+        next_in:;
+        }
     for (size_t o = 0; o < tx->n_out; o++) {
         if (memcmp(tx->out[o].key, h->key, 32) != 0)
             continue;
@@ -511,56 +515,84 @@ static void hist_tx(hist *h, const arb_tx *tx, int64_t height)
     }
     if (recv == 0 && sent == 0)
         return;
+    (void)hist_add(h, &id, height, recv, sent);
+}
+
+static int hist_add(hist *h, const arb_hash *txid, int64_t height, uint64_t recv,
+                    uint64_t sent)
+{
     if (h->n == h->cap) {
         size_t c = h->cap ? h->cap * 2 : 16;
         hist_entry *nv = realloc(h->v, c * sizeof *nv);
         if (nv == NULL) {
             h->oom = 1;
-            return;
+            return 1;
         }
         h->v = nv;
         h->cap = c;
     }
-    h->v[h->n].txid = id;
+    h->v[h->n].txid = *txid;
     h->v[h->n].height = height;
     h->v[h->n].received = recv;
     h->v[h->n].sent = sent;
     h->n++;
+    return 0;
 }
 
-static int hist_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+static int hist_chain(void *ud, const arb_hash *txid, uint32_t height, uint64_t recv, uint64_t sent)
 {
+    return hist_add(ud, txid, height, recv, sent);
+}
+
+typedef struct {
+    arb_tx *v;
+    size_t n, cap;
+    int oom;
+} tx_list;
+
+static int copy_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+{
+    tx_list *l = ud;
     (void)txid;
     (void)fee;
-    hist_tx(ud, tx, -1);
-    return ((hist *)ud)->oom;
+    if (l->n == l->cap) {
+        size_t c = l->cap ? l->cap * 2 : 16;
+        arb_tx *nv = realloc(l->v, c * sizeof *nv);
+        if (nv == NULL) {
+            l->oom = 1;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = c;
+    }
+    arb_tx_init(&l->v[l->n]);
+    if (arb_tx_copy(&l->v[l->n], tx) != ARB_OK) {
+        arb_tx_clear(&l->v[l->n]);
+        l->oom = 1;
+        return 1;
+    }
+    l->n++;
+    return 0;
 }
 
-/* History by scanning the active chain (no per-address transaction index yet). */
+/* History: the chain's address-history index, then the mempool (arrival order). */
 static arb_err addr_history(arb_chainapi *a, const uint8_t key[32], arb_sha256 *sha, hist *h)
 {
     memset(h, 0, sizeof *h);
     h->key = key;
     h->sha = sha;
-    arb_err err = ARB_OK;
-    arb_block blk;
-    arb_block_init(&blk);
+    tx_list pool = {0};
+    arb_mempool_foreach(a->mp, copy_pool, &pool);
     pthread_mutex_lock(&a->mu);
-    arb_chain_tip tip;
-    arb_chainstate_tip(a->cs, &tip);
-    for (uint32_t ht = 1; ht <= tip.height && err == ARB_OK && !h->oom; ht++) {
-        arb_hash bh;
-        if ((err = arb_chainstate_hash_at(a->cs, ht, &bh)) != ARB_OK ||
-            (err = arb_chainstate_get_block(a->cs, &bh, NULL, &blk, NULL, NULL)) != ARB_OK)
-            break;
-        for (size_t i = 0; i < blk.n_tx; i++)
-            hist_tx(h, &blk.tx[i], ht);
-    }
+    arb_err err = arb_chainstate_addr_history(a->cs, key, hist_chain, h);
+    h->cs = a->cs;
+    for (size_t i = 0; err == ARB_OK && !h->oom && !pool.oom && i < pool.n; i++)
+        hist_tx(h, &pool.v[i], -1);
     pthread_mutex_unlock(&a->mu);
-    arb_block_clear(&blk);
-    if (err == ARB_OK && !h->oom)
-        arb_mempool_foreach(a->mp, hist_pool, h);
-    if (err == ARB_OK && h->oom)
+    for (size_t i = 0; i < pool.n; i++)
+        arb_tx_clear(&pool.v[i]);
+    free(pool.v);
+    if (err == ARB_OK && (h->oom || pool.oom))
         err = ARB_ERR_NOMEM;
     return err;
 }

@@ -5,11 +5,11 @@
 
 #include "ledger/chain/hdrcheck.h"
 
-enum { CF_INDEX, CF_BLOCKS, CF_UNDO, CF_UTXO, CF_HEIGHT, CF_ADDR, CF_META };
+enum { CF_INDEX, CF_BLOCKS, CF_UNDO, CF_UTXO, CF_HEIGHT, CF_ADDR, CF_META, CF_TX, CF_HIST };
 
 static const char *const CF_NAMES[ARB_CHAINSTATE_NCF] = {
-    "chain_index", "chain_blocks", "chain_undo", "chain_utxo",
-    "chain_height", "chain_addr", "chain_meta"};
+    "chain_index", "chain_blocks", "chain_undo", "chain_utxo", "chain_height",
+    "chain_addr",  "chain_meta",   "chain_tx",   "chain_hist"};
 
 const char *const *arb_chainstate_cf_names(void)
 {
@@ -413,8 +413,66 @@ static int cmp_created(const void *a, const void *b)
 
 /* Validates the stored block `hash` on top of the current tip and applies it
  * in one synced batch. ARB_ERR_VERIFY with res on a rule failure. */
+/* One address-history record of a block: key, transaction index, amounts. */
+typedef struct {
+    uint8_t key[32];
+    uint32_t t;
+    uint64_t recv, sent;
+} hist_rec;
+
+static int cmp_hist(const void *a, const void *b)
+{
+    const hist_rec *x = a, *y = b;
+    int c = memcmp(x->key, y->key, 32);
+    return c ? c : (x->t > y->t) - (x->t < y->t);
+}
+
+static void hist_key(uint8_t out[40], const uint8_t key[32], uint32_t height, uint32_t t)
+{
+    memcpy(out, key, 32);
+    put32be(out + 32, height);
+    put32be(out + 36, t);
+}
+
+/* Puts the transaction index and the address history of a connected block. */
+static void put_tx_and_history(arb_chainstate *cs, arb_store_batch *b, uint32_t height,
+                               const arb_hash *txids, size_t n_tx, hist_rec *h, size_t nh)
+{
+    uint8_t v[48], k[40];
+    for (size_t t = 0; t < n_tx; t++) {
+        put32be(v, height);
+        put32be(v + 4, (uint32_t)t);
+        arb_store_batch_put(b, cs->cf + CF_TX, txids[t].b, 32, v, 8);
+    }
+    qsort(h, nh, sizeof *h, cmp_hist);
+    for (size_t i = 0; i < nh;) {
+        hist_rec r = h[i++];
+        while (i < nh && cmp_hist(&h[i], &r) == 0) {
+            r.recv += h[i].recv;
+            r.sent += h[i].sent;
+            i++;
+        }
+        hist_key(k, r.key, height, r.t);
+        memcpy(v, txids[r.t].b, 32);
+        put64le(v + 32, r.recv);
+        put64le(v + 40, r.sent);
+        arb_store_batch_put(b, cs->cf + CF_HIST, k, 40, v, 48);
+    }
+}
+
+static void del_history(arb_chainstate *cs, arb_store_batch *b, const uint8_t key[32],
+                        uint32_t height)
+{
+    uint8_t lo[40], hi[40];
+    hist_key(lo, key, height, 0);
+    hist_key(hi, key, height + 1, 0);
+    arb_store_batch_delete_range(b, cs->cf + CF_HIST, lo, 40, hi, 40);
+}
+
 static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
 {
+    hist_rec *hist = NULL;
+    size_t nhist = 0;
     arb_block blk;
     idx_entry e;
     arb_chain_checker chk = {cs->sha, cs->schnorr, cs->threads};
@@ -449,9 +507,10 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
         n_in += blk.tx[t].n_in;
     }
     cr = malloc(n_out * sizeof *cr);
+    hist = malloc((n_out + n_in) * sizeof *hist);
     undo_cap = 4 + n_in * UNDO_REC;
     undo = malloc(undo_cap);
-    if (txids == NULL || cr == NULL || undo == NULL || (err = arb_store_batch_new(&b, cs->st)) != ARB_OK) {
+    if (txids == NULL || cr == NULL || undo == NULL || hist == NULL || (err = arb_store_batch_new(&b, cs->st)) != ARB_OK) {
         err = ARB_ERR_NOMEM;
         goto out;
     }
@@ -467,6 +526,11 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
             c->coin.height = e.height;
             c->coin.coinbase = t == 0;
             c->spent = 0;
+            hist_rec *hr = &hist[nhist++];
+            memcpy(hr->key, blk.tx[t].out[o].key, 32);
+            hr->t = (uint32_t)t;
+            hr->recv = blk.tx[t].out[o].amount;
+            hr->sent = 0;
         }
     }
     qsort(cr, ncr, sizeof *cr, cmp_created);
@@ -477,14 +541,21 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
             const arb_outpoint *op = &blk.tx[t].in[i];
             created *c = bsearch(op, cr, ncr, sizeof *cr, cmp_created);
             arb_coin coin;
+            hist_rec *hr = &hist[nhist++];
+            hr->t = (uint32_t)t;
+            hr->recv = 0;
             if (c != NULL) {
                 c->spent = 1;
+                memcpy(hr->key, c->coin.key, 32);
+                hr->sent = c->coin.amount;
                 continue;
             }
             if (!arb_chainstate_utxo_lookup(cs, op, &coin)) {
                 err = cs->lookup_err != ARB_OK ? cs->lookup_err : ARB_ERR_INTERNAL;
                 goto out;
             }
+            memcpy(hr->key, coin.key, 32);
+            hr->sent = coin.amount;
             uint8_t *r = undo + 4 + nundo * UNDO_REC;
             op_key(r, op);
             coin_enc(r + 36, &coin);
@@ -508,6 +579,7 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     }
     put32le(undo, (uint32_t)nundo);
     arb_store_batch_put(b, cs->cf + CF_UNDO, hash->b, 32, undo, 4 + nundo * UNDO_REC);
+    put_tx_and_history(cs, b, e.height, txids, blk.n_tx, hist, nhist);
     put32be(hk, e.height);
     arb_store_batch_put(b, cs->cf + CF_HEIGHT, hk, 4, hash->b, 32);
     arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, hash->b, 32);
@@ -520,6 +592,7 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     cs->tip.work = e.work;
 out:
     arb_store_batch_free(b);
+    free(hist);
     free(undo);
     free(cr);
     free(txids);
@@ -556,12 +629,14 @@ static arb_err disconnect(arb_chainstate *cs)
         arb_hash id;
         if ((err = arb_tx_txid(cs->sha, &id, &blk.tx[t])) != ARB_OK)
             goto out;
+        arb_store_batch_delete(b, cs->cf + CF_TX, id.b, 32);
         for (size_t o = 0; o < blk.tx[t].n_out; o++) {
             arb_outpoint op = {id, (uint32_t)o};
             op_key(k, &op);
             arb_store_batch_delete(b, cs->cf + CF_UTXO, k, 36);
             addr_key(k, blk.tx[t].out[o].key, &op);
             arb_store_batch_delete(b, cs->cf + CF_ADDR, k, 68);
+            del_history(cs, b, blk.tx[t].out[o].key, e.height);
         }
     }
     for (size_t i = 0; i < get32le(undo); i++) {
@@ -574,6 +649,7 @@ static arb_err disconnect(arb_chainstate *cs)
         memcpy(k + 32, r, 36);
         put64le(amt, coin.amount);
         arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
+        del_history(cs, b, coin.key, e.height);
     }
     arb_store_batch_delete(b, cs->cf + CF_UNDO, hash.b, 32);
     put32be(hk, e.height);
@@ -797,5 +873,46 @@ arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *
     arb_store_iter_free(it);
     if (count)
         *count = n;
+    return err;
+}
+
+arb_err arb_chainstate_find_tx(arb_chainstate *cs, const arb_hash *txid, uint32_t *height,
+                               uint32_t *index)
+{
+    uint8_t v[8];
+    size_t n;
+    arb_err err = arb_store_get_into(cs->st, NULL, cs->cf + CF_TX, txid->b, 32, v, sizeof v, &n,
+                                     NULL);
+    if (err != ARB_OK)
+        return err;
+    if (n != 8)
+        return ARB_ERR_PARSE;
+    *height = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+    *index = (uint32_t)v[4] << 24 | (uint32_t)v[5] << 16 | (uint32_t)v[6] << 8 | v[7];
+    return ARB_OK;
+}
+
+arb_err arb_chainstate_addr_history(arb_chainstate *cs, const uint8_t key32[static 32],
+                                    arb_chain_hist_fn fn, void *ud)
+{
+    arb_store_iter *it;
+    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_HIST, key32, 32, NULL);
+    if (err != ARB_OK)
+        return err;
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        arb_hash txid;
+        if (kl != 40 || vl != 48) {
+            arb_store_iter_free(it);
+            return ARB_ERR_PARSE;
+        }
+        memcpy(txid.b, v, 32);
+        uint32_t h = (uint32_t)k[32] << 24 | (uint32_t)k[33] << 16 | (uint32_t)k[34] << 8 | k[35];
+        if (fn(ud, &txid, h, get64le(v + 32), get64le(v + 40)))
+            break;
+    }
+    err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
     return err;
 }

@@ -20,6 +20,9 @@
  *   chain_height  height u32 BE -> block hash (active chain only)
  *   chain_addr    key 32 | txid | index u32 BE -> amount u64 (unspent outputs per key)
  *   chain_meta    "tip" -> block hash
+ *   chain_tx      txid -> height u32 BE | index in block u32 BE (active chain)
+ *   chain_hist    key 32 | height u32 BE | tx index u32 BE -> txid | received u64 |
+ *                 sent u64 (every active-chain transaction paying or spending the key)
  *
  * Not thread-safe: one thread submits blocks and reads (the node's chain
  * thread); readers on other threads should use their own store snapshots. */
@@ -34,12 +37,12 @@
 
 typedef struct arb_chainstate arb_chainstate;
 
-#define ARB_CHAINSTATE_NCF 7
+#define ARB_CHAINSTATE_NCF 9
 /* The column family names, in the order the caller must list them. */
 const char *const *arb_chainstate_cf_names(void);
 
 /* Opens the chain state on an open store whose column families
- * cf_base .. cf_base+6 are the ones named above. A new state starts with the
+ * cf_base .. cf_base+8 are the ones named above. A new state starts with the
  * network's genesis block as tip (its coinbase is not spendable). The store
  * stays owned by the caller and must outlive the chain state. sig_threads:
  * signature verification threads (>= 1). Returns ARB_OK, ARB_ERR_PARSE
@@ -100,5 +103,16 @@ arb_err arb_chainstate_get_block(arb_chainstate *cs, const arb_hash *hash, arb_b
  * count: equal states give equal digests (for tests and audits). */
 arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
     ARB_WARN_UNUSED;
+
+/* Where the active chain holds txid: ARB_OK, ARB_ERR_NOT_FOUND or a storage error. */
+arb_err arb_chainstate_find_tx(arb_chainstate *cs, const arb_hash *txid, uint32_t *height,
+                               uint32_t *index) ARB_WARN_UNUSED;
+/* Calls fn for each active-chain transaction paying key32 (received: sum of
+ * its outputs to the key) or spending its outputs (sent: sum of those coins),
+ * oldest first; stops early when fn returns non-zero. */
+typedef int (*arb_chain_hist_fn)(void *ud, const arb_hash *txid, uint32_t height,
+                                 uint64_t received, uint64_t sent);
+arb_err arb_chainstate_addr_history(arb_chainstate *cs, const uint8_t key32[static 32],
+                                    arb_chain_hist_fn fn, void *ud) ARB_WARN_UNUSED;
 
 #endif

@@ -644,9 +644,42 @@ static void test_flow(void)
         json_decref(j);
         arb_block_clear(&f1);
         arb_block_clear(&f2);
+        /* k2's history: both transactions back in the mempool (height -1). */
+        snprintf(q, sizeof q, "/chain/v1/address/%s/history", k2.addr);
+        CHECK_EQ(http(port, q, NULL, &j), 200);
+        {
+            json_t *txs = json_object_get(j, "txs");
+            CHECK_EQ(json_array_size(txs), 2);
+            CHECK_EQ(jint(json_array_get(txs, 0), "height"), -1);
+            CHECK_EQ(jint(json_array_get(txs, 0), "received"), 30 * ARB_COIN);
+            CHECK_EQ(jint(json_array_get(txs, 1), "height"), -1);
+            CHECK_EQ(jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
+        }
+        json_decref(j);
+        /* tx1 is no longer confirmed. */
+        display(hx, &id1);
+        snprintf(q, sizeof q, "/chain/v1/tx?txid=%s", hx);
+        CHECK_EQ(http(port, q, NULL, &j), 200);
+        CHECK(json_is_false(json_object_get(j, "confirmed")));
+        json_decref(j);
         /* Mining again confirms the re-added transactions. */
         CHECK_EQ(mine(port, &k1, NULL, NULL), 200);
         CHECK_EQ(bal(port, &k3, "unconfirmed"), 0);
+        snprintf(q, sizeof q, "/chain/v1/address/%s/history", k2.addr);
+        CHECK_EQ(http(port, q, NULL, &j), 200);
+        {
+            json_t *txs = json_object_get(j, "txs");
+            CHECK_EQ(json_array_size(txs), 2);
+            CHECK_EQ(jint(json_array_get(txs, 0), "height"), n_blocks + 3);
+            CHECK_EQ(jint(json_array_get(txs, 1), "height"), n_blocks + 3);
+            CHECK_EQ(jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
+        }
+        json_decref(j);
+        /* k3's history on the winning branch: two coinbases, then tx3. */
+        snprintf(q, sizeof q, "/chain/v1/address/%s/history", k3.addr);
+        CHECK_EQ(http(port, q, NULL, &j), 200);
+        CHECK_EQ(json_array_size(json_object_get(j, "txs")), 3);
+        json_decref(j);
     }
     {
         atomic_int stop_flag = 0;

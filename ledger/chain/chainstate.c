@@ -852,25 +852,47 @@ arb_err arb_chainstate_get_block(arb_chainstate *cs, const arb_hash *hash, arb_b
     return load_block(cs, hash, blk);
 }
 
-arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+static arb_err digest_cf(arb_chainstate *cs, unsigned cf, uint64_t *n)
 {
     arb_store_iter *it;
-    arb_sha256 *sha = cs->sha;
-    uint64_t n = 0;
-    arb_err err = arb_store_iter_new(&it, cs->st, NULL, cs->cf + CF_UTXO, NULL, 0, NULL, 0, NULL);
+    arb_err err = arb_store_iter_new(&it, cs->st, NULL, cs->cf + cf, NULL, 0, NULL, 0, NULL);
     if (err != ARB_OK)
         return err;
-    arb_sha256_init(sha);
     for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
         size_t kl, vl;
         const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
-        arb_sha256_update(sha, k, kl);
-        arb_sha256_update(sha, v, vl);
-        n++;
+        uint8_t len[8];
+        put32le(len, (uint32_t)kl);
+        put32le(len + 4, (uint32_t)vl);
+        arb_sha256_update(cs->sha, len, 8);
+        arb_sha256_update(cs->sha, k, kl);
+        arb_sha256_update(cs->sha, v, vl);
+        (*n)++;
     }
-    arb_sha256_final(sha, out->b);
     err = arb_store_iter_error(it, NULL);
     arb_store_iter_free(it);
+    return err;
+}
+
+arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+{
+    uint64_t n = 0;
+    arb_sha256_init(cs->sha);
+    arb_err err = digest_cf(cs, CF_UTXO, &n);
+    arb_sha256_final(cs->sha, out->b);
+    if (count)
+        *count = n;
+    return err;
+}
+
+arb_err arb_chainstate_index_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+{
+    uint64_t n = 0;
+    arb_err err;
+    arb_sha256_init(cs->sha);
+    if ((err = digest_cf(cs, CF_ADDR, &n)) == ARB_OK && (err = digest_cf(cs, CF_TX, &n)) == ARB_OK)
+        err = digest_cf(cs, CF_HIST, &n);
+    arb_sha256_final(cs->sha, out->b);
     if (count)
         *count = n;
     return err;

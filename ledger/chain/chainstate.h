@@ -99,9 +99,13 @@ int arb_chainstate_utxo_lookup(void *ud, const arb_outpoint *op, arb_coin *out);
  * storage / parse error. */
 arb_err arb_chainstate_get_block(arb_chainstate *cs, const arb_hash *hash, arb_block_header *hdr,
                                  arb_block *blk, uint32_t *height, int *in_main) ARB_WARN_UNUSED;
-/* SHA-256 over the UTXO set's records (key || value, in key order) and their
- * count: equal states give equal digests (for tests and audits). */
+/* SHA-256 over the UTXO set's records (lengths, key, value; in key order) and
+ * their count: equal states give equal digests (for tests and audits). */
 arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+    ARB_WARN_UNUSED;
+/* The same over the address index, the transaction index and the address
+ * history (chain_addr, chain_tx, chain_hist). */
+arb_err arb_chainstate_index_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
     ARB_WARN_UNUSED;
 
 /* Where the active chain holds txid: ARB_OK, ARB_ERR_NOT_FOUND or a storage error. */

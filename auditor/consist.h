@@ -1,0 +1,25 @@
+/* The one place the auditor checks RFC 6962 consistency proofs (RFC 6962
+ * 2.1.2; RFC 9162 2.1.4.2 verification). The trivial cases are decided here;
+ * everything else is handed to the project's Merkle proof verifier. */
+#ifndef ARB_AUDITOR_CONSIST_H
+#define ARB_AUDITOR_CONSIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "merkle/error.h"
+#include "merkle/hash.h"
+
+/* Checks that the tree of new_size with new_root extends the tree of old_size
+ * with old_root, given proof[0..n).
+ *   old_size == 0:        any tree extends the empty tree; the proof must be empty.
+ *   old_size == new_size: the proof must be empty and the roots equal.
+ *   old_size >  new_size: never consistent.
+ * Returns ARB_OK, ARB_ERR_VERIFY (reason in eb), or ARB_ERR_INTERNAL when
+ * this build has no general proof verifier (reason in eb). */
+arb_err arb_audit_consistency_verify(uint64_t old_size, const arb_hash *old_root,
+                                     uint64_t new_size, const arb_hash *new_root,
+                                     const arb_hash *proof, size_t n, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+
+#endif

@@ -16,10 +16,3 @@ int cli_witness(int argc, char **argv, int json)
     fprintf(stderr, "arbor-audit: witness: not available yet\n");
     return CLI_FAIL;
 }
-
-int cli_follow(int argc, char **argv, int json)
-{
-    (void)argc; (void)argv; (void)json;
-    fprintf(stderr, "arbor-audit: follow: not available yet\n");
-    return CLI_FAIL;
-}

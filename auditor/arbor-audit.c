@@ -210,10 +210,12 @@ static const command COMMANDS[] = {
      "re-check a misbehaviour report offline (exit 0 when it proves misbehaviour)"},
     {"verify-sth", cmd_audit, "--key PEM [--json] FILE", "check a get-sth tree head's signature"},
     {"check-sct", cmd_audit,
-     "--cert PEM [--issuer PEM] [--sct FILE] (--key PEM --log URL | --log-list FILE) [--json]",
+     "--cert PEM [--issuer PEM] [--sct FILE] (--key PEM --log URL | --log-list FILE) "
+     "[--no-inclusion] [--json]",
      "verify a certificate's SCTs (embedded or given) and, past the merge delay, inclusion"},
     {"witness", cmd_audit,
-     "--state DIR --key SKEYFILE --listen HOST:PORT (--log-vkey VKEY | --log ORIGIN=PEM)...",
+     "--state DIR --key SKEYFILE --listen HOST:PORT (--log-vkey VKEY | --log ORIGIN=PEM | "
+     "--log-list FILE)...  |  --key SKEYFILE --generate NAME",
      "serve c2sp.org/tlog-witness add-checkpoint: cosign consistent checkpoints"},
 };
 

@@ -8,6 +8,7 @@
 #include "auditor/cli_util.h"
 #include "auditor/evidence.h"
 #include "auditor/sth.h"
+#include "merkle/buf.h"
 
 int cli_verify_evidence(int argc, char **argv, int json)
 {
@@ -47,12 +48,17 @@ int cli_verify_evidence(int argc, char **argv, int json)
     }
     err = arb_audit_evidence_check(&res, (const char *)data, len, NULL, &eb);
     free(data);
-    if (json) {
-        cli_print_json(json_pack("{s:b, s:s, s:s}", "proves_misbehaviour", err == ARB_OK, "kind",
-                                 res.kind ? arb_audit_ev_kind_name(res.kind) : "",
-                                 "reason", res.reason));
-    } else if (err == ARB_OK) {
-        printf("misbehaviour proven (%s): %s\n", arb_audit_ev_kind_name(res.kind), res.reason);
+    {
+        char *id = arb_base64_encode(res.log_id, 32);
+        if (json) {
+            cli_print_json(json_pack("{s:b, s:s, s:s, s:s}", "proves_misbehaviour", err == ARB_OK,
+                                     "kind", res.kind ? arb_audit_ev_kind_name(res.kind) : "",
+                                     "log_id", id ? id : "", "reason", res.reason));
+        } else if (err == ARB_OK) {
+            printf("misbehaviour proven (%s) by log %s: %s\n", arb_audit_ev_kind_name(res.kind),
+                   id ? id : "?", res.reason);
+        }
+        free(id);
     }
     if (err != ARB_OK) {
         fprintf(stderr, "arbor-audit: %s: does not prove misbehaviour: %s\n", argv[optind],

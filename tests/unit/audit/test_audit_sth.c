@@ -101,9 +101,51 @@ static void test_parse_strict(void)
     }
 }
 
+/* A published static-ct-api checkpoint (RFC6962NoteSignature by the log's
+ * ECDSA key) read as a tree head: the fields match the log list's final tree
+ * head and the signature verifies as a get-sth signature. */
+static void test_checkpoint(void)
+{
+    size_t nl, ll;
+    uint8_t *note = arb_test_read_vector("ct/static_ct/rome2026h1_test/checkpoint", &nl);
+    uint8_t *lj = arb_test_read_vector("ct/static_ct/rome2026h1_test/log.v3.json", &ll);
+    json_t *log = lj ? json_loadb((const char *)lj, ll, 0, NULL) : NULL, *fth, *o;
+    uint8_t *spki = NULL;
+    size_t spki_len = 0;
+    const char *k;
+    arb_ct_verifier *v = NULL;
+    arb_audit_sth sth;
+    arb_errbuf eb;
+
+    CHECK_OR(note && log, );
+    k = json_string_value(json_object_get(log, "key"));
+    CHECK_EQ(arb_base64_decode(&spki, &spki_len, k, strlen(k)), ARB_OK);
+    CHECK_EQ(arb_audit_sth_from_checkpoint(&sth, note, nl, "rome2026h1.example.org", spki, spki_len,
+                                           &eb),
+             ARB_OK);
+    fth = json_object_get(log, "final_tree_head");
+    o = arb_audit_sth_to_json(&sth);
+    CHECK(json_equal(json_object_get(o, "tree_size"), json_object_get(fth, "tree_size")));
+    CHECK(json_equal(json_object_get(o, "sha256_root_hash"), json_object_get(fth, "sha256_root_hash")));
+    CHECK(json_equal(json_object_get(o, "timestamp"), json_object_get(fth, "timestamp")));
+    json_decref(o);
+    CHECK_EQ(arb_ct_verifier_from_spki(&v, spki, spki_len, &eb), ARB_OK);
+    CHECK_EQ(arb_audit_sth_verify(v, &sth, &eb), ARB_OK);
+    /* the wrong origin is refused */
+    CHECK_EQ(arb_audit_sth_from_checkpoint(&sth, note, nl, "milan2026h1.example.org", spki,
+                                           spki_len, &eb),
+             ARB_ERR_VERIFY);
+    arb_ct_verifier_free(v);
+    free(spki);
+    json_decref(log);
+    free(lj);
+    free(note);
+}
+
 int main(void)
 {
     test_pilot();
+    test_checkpoint();
     test_parse_strict();
     return arb_test_done();
 }

@@ -198,9 +198,57 @@ static void test_unknown_origin(const char *dir)
     CHECK_EQ(arb_audit_witness_open(&w, dir, log_key, &eb), ARB_ERR_INVALID_ARG);
 }
 
+/* The published rome2026h1 checkpoint (signed by the log's ECDSA key as an
+ * RFC6962NoteSignature) is cosigned as a first checkpoint. */
+static void test_real_checkpoint(const char *dir)
+{
+    size_t nl, ll;
+    uint8_t *note = arb_test_read_vector("ct/static_ct/rome2026h1_test/checkpoint", &nl);
+    uint8_t *lj = arb_test_read_vector("ct/static_ct/rome2026h1_test/log.v3.json", &ll);
+    char *log = (char *)lj, *k, *e;
+    uint8_t *spki = NULL, *body;
+    size_t spki_len = 0;
+    arb_note_verifier *v = NULL;
+    arb_audit_witness *w = NULL;
+    arb_audit_witness_reply r;
+    arb_errbuf eb;
+    uint64_t size;
+    arb_hash root;
+
+    CHECK_OR(note && log, );
+    k = strstr(log, "\"key\": \"");
+    CHECK_OR(k != NULL, );
+    k += 8;
+    e = strchr(k, '"');
+    CHECK_OR(e != NULL, );
+    CHECK_EQ(arb_base64_decode(&spki, &spki_len, k, (size_t)(e - k)), ARB_OK);
+    CHECK_EQ(arb_note_verifier_rfc6962(&v, "rome2026h1.example.org", spki, spki_len, &eb), ARB_OK);
+    CHECK_EQ(arb_audit_witness_open(&w, dir, wit_key, &eb), ARB_OK);
+    CHECK_EQ(arb_audit_witness_add_log(w, v), ARB_OK);
+    body = malloc(nl + 7);
+    CHECK_OR(body != NULL, );
+    memcpy(body, "old 0\n\n", 7);
+    memcpy(body + 7, note, nl);
+    CHECK_EQ(arb_audit_witness_add_checkpoint(w, body, nl + 7, 1700000001000ULL, &r), ARB_OK);
+    CHECK_EQ(r.status, 200);
+    free(r.body);
+    CHECK_EQ(arb_audit_witness_state(w, "rome2026h1.example.org", &size, &root, &eb), ARB_OK);
+    CHECK_EQ(size, 300);
+    /* the same note with its signature damaged: 403 */
+    body[nl + 7 - 3] ^= 1;
+    CHECK_EQ(arb_audit_witness_add_checkpoint(w, body, nl + 7, 1700000001000ULL, &r), ARB_OK);
+    CHECK(r.status == 403 || r.status == 400);
+    free(r.body);
+    arb_audit_witness_close(w);
+    free(body);
+    free(spki);
+    free(lj);
+    free(note);
+}
+
 int main(void)
 {
-    char dir[512], d1[600], d2[600];
+    char dir[512], d1[600], d2[600], d3[600];
     arb_errbuf eb;
 
     CHECK_OR(arb_test_tmpdir(dir, sizeof dir) == 0, 1);
@@ -216,6 +264,8 @@ int main(void)
     snprintf(d2, sizeof d2, "%s/w2", dir);
     test_witness(d1);
     test_unknown_origin(d2);
+    snprintf(d3, sizeof d3, "%s/w3", dir);
+    test_real_checkpoint(d3);
     arb_note_signer_free(log_key);
     arb_note_signer_free(impostor);
     arb_note_signer_free(wit_key);

@@ -158,6 +158,22 @@ arb_err arb_audit_log_from_key(arb_audit_log *out, const char *url, int tiled, c
         memcpy(out->key, key, key_len);
         out->key_len = key_len;
     }
+    /* The log ID is SHA-256 of the key's DER as published (RFC 6962 3.2):
+     * refuse a key OpenSSL reads but would encode differently. */
+    {
+        arb_sha256 *h = NULL;
+        uint8_t id[32];
+        if (arb_sha256_new(&h) != ARB_OK) {
+            arb_audit_log_clear(out);
+            return ARB_ERR_NOMEM;
+        }
+        arb_sha256_digest(h, id, out->key, out->key_len);
+        arb_sha256_free(h);
+        if (memcmp(id, out->log_id, 32) != 0) {
+            arb_audit_log_clear(out);
+            return arb_errf(eb, ARB_ERR_PARSE, "key: not in canonical DER form");
+        }
+    }
     if ((err = norm_url(&out->url, &out->origin, url, eb)) != ARB_OK) {
         arb_audit_log_clear(out);
         return err;
@@ -188,8 +204,10 @@ static arb_err parse_log(arb_audit_log *out, const json_t *lj, const char *opnam
                         tiled ? "monitoring_url" : "url");
     if (!json_is_integer(mmdj) || json_integer_value(mmdj) <= 0)
         return arb_errf(eb, ARB_ERR_PARSE, "mmd: missing or not a positive integer");
-    if (arb_base64_decode(&key, &key_len, key_b64, strlen(key_b64)) != ARB_OK || key_len == 0)
+    if (arb_base64_decode(&key, &key_len, key_b64, strlen(key_b64)) != ARB_OK || key_len == 0) {
+        free(key);
         return arb_errf(eb, ARB_ERR_PARSE, "key: not base64");
+    }
     if (arb_base64_decode(&id, &id_len, id_b64, strlen(id_b64)) != ARB_OK || id_len != 32) {
         free(key);
         free(id);

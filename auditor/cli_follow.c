@@ -233,7 +233,7 @@ static size_t gossip_pull(arb_audit_follower *f, arb_audit_client *c, const char
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: arbor-audit follow (--log URL --key PEM [--tiled] | --log-list FILE)\n"
+            "usage: arbor-audit follow (--log URL --key PEM [--tiled [--origin O]] | --log-list FILE)\n"
             "         --state DIR [--download] [--watch DOMAIN]... [--exec CMD]\n"
             "         [--gossip-listen HOST:PORT] [--gossip-peer URL]... [--evidence-dir DIR]\n"
             "         [--interval SECONDS] [--once | --rounds N] [--json]\n");
@@ -242,11 +242,12 @@ static void usage(FILE *f)
 int cli_follow(int argc, char **argv, int json)
 {
     enum { O_LOG = 256, O_KEY, O_LIST, O_STATE, O_DL, O_WATCH, O_EXEC, O_GL, O_GP, O_EVD, O_INT,
-           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD };
+           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN };
     static const struct option opts[] = {
         {"log", required_argument, NULL, O_LOG},
         {"key", required_argument, NULL, O_KEY},
         {"tiled", no_argument, NULL, O_TILED},
+        {"origin", required_argument, NULL, O_ORIGIN},
         {"mmd", required_argument, NULL, O_MMD},
         {"log-list", required_argument, NULL, O_LIST},
         {"state", required_argument, NULL, O_STATE},
@@ -264,6 +265,7 @@ int cli_follow(int argc, char **argv, int json)
         {NULL, 0, NULL, 0},
     };
     const char *log_url = NULL, *key_file = NULL, *list_file = NULL, *gossip_listen = NULL;
+    const char *origin = NULL;
     const char *watch[256], *peers[64];
     size_t nwatch = 0, npeers = 0, total_problems = 0;
     uint64_t interval = 60, rounds = 0, mmd = 86400;
@@ -288,6 +290,7 @@ int cli_follow(int argc, char **argv, int json)
         case O_LOG: log_url = optarg; break;
         case O_KEY: key_file = optarg; break;
         case O_TILED: tiled = 1; break;
+        case O_ORIGIN: origin = optarg; tiled = 1; break;
         case O_LIST: list_file = optarg; break;
         case O_STATE: cfg.state_dir = optarg; break;
         case O_DL: cfg.download = 1; break;
@@ -378,6 +381,13 @@ int cli_follow(int argc, char **argv, int json)
             goto out;
         }
         logs.n = 1;
+        if (origin) {
+            char *d = strdup(origin);
+            if (d == NULL)
+                goto out;
+            free(logs.logs[0].origin);
+            logs.logs[0].origin = d;
+        }
     }
     o.json = json;
     o.tty = isatty(STDERR_FILENO);

@@ -223,6 +223,18 @@ static arb_err parse_log(arb_audit_log *out, const json_t *lj, const char *opnam
     free(id);
     if (err != ARB_OK)
         return err;
+    /* static-ct-api: the origin is the submission prefix without the scheme
+     * (and without a final '/'); it may differ from the monitoring URL. */
+    if (tiled && json_is_string(json_object_get(lj, "submission_url"))) {
+        char *u = NULL, *o = NULL;
+        if (norm_url(&u, &o, str_or(lj, "submission_url", ""), eb) != ARB_OK) {
+            arb_audit_log_clear(out);
+            return ARB_ERR_PARSE;
+        }
+        free(u);
+        free(out->origin);
+        out->origin = o;
+    }
     free(out->operator_name);
     free(out->description);
     out->operator_name = dupstr(opname);

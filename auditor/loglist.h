@@ -23,7 +23,8 @@ typedef struct {
     char *description;        /* may be "" */
     char *url;                /* base URL, always ending in '/' */
     int tiled;                /* 1: static-ct-api (tiles + /checkpoint), 0: RFC 6962 API */
-    char *origin;             /* tiled: the checkpoint origin (URL without scheme and final '/') */
+    char *origin;             /* tiled: the checkpoint origin (submission URL, else the
+                                 monitoring URL, without scheme and final '/') */
     uint8_t *key;             /* DER SubjectPublicKeyInfo */
     size_t key_len;
     uint8_t log_id[32];       /* SHA-256(key) */

@@ -421,12 +421,66 @@ static void test_entries(const char *url, const char *dir)
     arb_ct_signer_free(s);
 }
 
+/* A static-ct-api log: its published checkpoint served at /checkpoint. */
+static char *ckpt_body;
+static int ckpt_status = 200;
+
+static void h_ckpt(void *ud, arb_http_req *req)
+{
+    (void)ud;
+    serve(req, &ckpt_body, &ckpt_status);
+}
+
+static void test_tiled(const char *url, const char *dir)
+{
+    size_t nl, ll;
+    uint8_t *note = arb_test_read_vector("ct/static_ct/rome2026h1_test/checkpoint", &nl);
+    uint8_t *lj = arb_test_read_vector("ct/static_ct/rome2026h1_test/log.v3.json", &ll);
+    json_t *log = lj ? json_loadb((const char *)lj, ll, 0, NULL) : NULL, *list;
+    char *text, *bad;
+    arb_audit_loglist l;
+    arb_errbuf eb;
+    arb_audit_follower *f;
+    arb_audit_sth got;
+    events e;
+
+    memset(&e, 0, sizeof e);
+    CHECK_OR(note && log, );
+    /* the log list entry, pointed at this test's server */
+    json_object_set_new(log, "monitoring_url", json_string(url));
+    list = json_pack("{s:[{s:s, s:[O]}]}", "operators", "name", "Geomys", "tiled_logs", log);
+    text = json_dumps(list, 0);
+    CHECK_EQ(arb_audit_loglist_parse(&l, text, strlen(text), &eb), ARB_OK);
+    free(text);
+    CHECK_STR(l.logs[0].origin, "rome2026h1.example.org");
+    set_body(&ckpt_body, &ckpt_status, 200, (const char *)note);
+    f = mk(&l, dir, &e, 0, NULL, 0);
+    CHECK_OR(f != NULL, );
+    CHECK_EQ(poll1(f), 0);
+    CHECK_EQ(e.heads, 1);
+    CHECK_EQ(arb_audit_follower_head(f, l.logs[0].log_id, &got), ARB_OK);
+    CHECK_EQ(got.tree_size, 300);
+    /* a damaged signature */
+    bad = strdup((const char *)note);
+    bad[strlen(bad) - 5] = bad[strlen(bad) - 5] == 'A' ? 'B' : 'A';
+    set_body(&ckpt_body, &ckpt_status, 200, bad);
+    free(bad);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_problem, "bad-signature");
+    arb_audit_follower_free(f);
+    arb_audit_loglist_free(&l);
+    json_decref(list);
+    json_decref(log);
+    free(lj);
+    free(note);
+}
+
 int main(void)
 {
     arb_http_config hc;
     arb_http_server *srv = NULL;
     arb_errbuf eb;
-    char url[64], tmp[512], d1[600], d2[600];
+    char url[64], tmp[512], d1[600], d2[600], d3[600];
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     memset(&hc, 0, sizeof hc);
@@ -440,6 +494,7 @@ int main(void)
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/get-entries", 0, h_entries, NULL) ==
                  ARB_OK,
              1);
+    CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/checkpoint", 0, h_ckpt, NULL) == ARB_OK, 1);
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, 1);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", arb_http_server_port(srv));
     CHECK_OR(arb_test_tmpdir(tmp, sizeof tmp) == 0, 1);
@@ -447,12 +502,15 @@ int main(void)
     snprintf(d2, sizeof d2, "%s/b", tmp);
     test_heads(url, d1);
     test_entries(url, d2);
+    snprintf(d3, sizeof d3, "%s/c", tmp);
+    test_tiled(url, d3);
     arb_http_server_stop(srv);
     arb_http_server_free(srv);
     arb_test_rmtree(tmp);
     free(sth_body);
     free(cons_body);
     free(ent_body);
+    free(ckpt_body);
     curl_global_cleanup();
     return arb_test_done();
 }

@@ -27,6 +27,11 @@
 #include "merkle/checkpoint.h"
 #include "tests/test.h"
 #include "tests/unit/audit/common.h"
+#include "ledger/log/ct.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 static char bin[512], tmp[512];
 
@@ -247,7 +252,9 @@ static void set_sth(fake_log *l, const arb_audit_sth *s)
     json_decref(o);
 }
 
-static arb_http_server *start_log(fake_log *l)
+static void h_entries(void *ud, arb_http_req *req);
+
+static arb_http_server *start_log(fake_log *l, int with_entries)
 {
     arb_http_config hc;
     arb_http_server *s = NULL;
@@ -258,6 +265,8 @@ static arb_http_server *start_log(fake_log *l)
     pthread_mutex_init(&l->lock, NULL);
     if (arb_http_server_new(&s, &hc) != ARB_OK ||
         arb_http_route_add(s, ARB_HTTP_GET, "/ct/v1/get-sth", 0, h_sth, l) != ARB_OK ||
+        (with_entries &&
+         arb_http_route_add(s, ARB_HTTP_GET, "/ct/v1/get-entries", 0, h_entries, l) != ARB_OK) ||
         arb_http_server_start(s, &eb) != ARB_OK)
         return NULL;
     return s;
@@ -323,8 +332,8 @@ static void test_follow_and_gossip(void)
     /* a forked log: two endpoints, one key, different trees of size 5 */
     CHECK(tlog_sth(&h5a, s, 5, 1000, &ra));
     CHECK(tlog_sth(&h5b, s, 5, 1001, &rb));
-    sa = start_log(&la);
-    sb = start_log(&lb);
+    sa = start_log(&la, 0);
+    sb = start_log(&lb, 0);
     CHECK_OR(sa && sb, );
     set_sth(&la, &h5a);
     set_sth(&lb, &h5b);
@@ -426,6 +435,121 @@ static void test_follow_and_gossip(void)
     arb_ct_signer_free(s);
 }
 
+/* ---- download, watch and --exec ---- */
+
+static char *entries_body;
+
+static void h_entries(void *ud, arb_http_req *req)
+{
+    (void)ud;
+    (void)arb_http_respond(req, 200, NULL, NULL, entries_body, strlen(entries_body));
+}
+
+static json_t *cert_entry(const char *cn, const char *san, long serial)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *n = X509_NAME_new();
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    unsigned char *der = NULL;
+    int dl;
+    arb_ct_leaf leaf;
+    arb_buf b = ARB_BUF_INIT;
+    char *li;
+    json_t *o = NULL;
+
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_subject_name(x, n);
+    X509_set_issuer_name(x, n);
+    X509_NAME_free(n);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, k);
+    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    X509_sign(x, k, EVP_sha256());
+    dl = i2d_X509(x, &der);
+    memset(&leaf, 0, sizeof leaf);
+    leaf.timestamp = 1000;
+    leaf.entry.entry_type = ARB_CT_ENTRY_X509;
+    leaf.entry.cert = der;
+    leaf.entry.cert_len = dl > 0 ? (size_t)dl : 0;
+    if (dl > 0 && arb_ct_leaf_encode(&b, &leaf) == ARB_OK) {
+        li = arb_base64_encode(b.data, b.len);
+        o = json_pack("{s:s, s:s}", "leaf_input", li, "extra_data", "");
+        free(li);
+    }
+    arb_buf_free(&b);
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return o;
+}
+
+static void test_download_exec(void)
+{
+    arb_ct_signer *s = NULL;
+    arb_audit_log lg;
+    char *pem = NULL;
+    size_t pem_len;
+    fake_log lc = {PTHREAD_MUTEX_INITIALIZER, NULL};
+    arb_http_server *sc;
+    arb_audit_sth h2;
+    arb_hash r = thash(0x2c);
+    char keyfile[600], url[64], st[600], out[600], hits[600], cmd[800], *t;
+    json_t *ents;
+    FILE *f;
+    arb_errbuf eb;
+
+    CHECK_OR(tlog_new(&s, &lg, "http://127.0.0.1:1/"), );
+    CHECK_OR(arb_ct_signer_public_pem(s, &pem, &pem_len) == ARB_OK, );
+    snprintf(keyfile, sizeof keyfile, "%s/log-c.pem", tmp);
+    f = fopen(keyfile, "w");
+    CHECK_OR(f != NULL, );
+    fwrite(pem, 1, pem_len, f);
+    fclose(f);
+    ents = json_pack("{s:[o, o]}", "entries", cert_entry("mail.example.org", "DNS:mail.example.org", 1),
+                     cert_entry("www.example.com", "DNS:www.example.com,DNS:example.com", 2));
+    entries_body = json_dumps(ents, JSON_COMPACT);
+    json_decref(ents);
+    CHECK(tlog_sth(&h2, s, 2, 1000, &r));
+    sc = start_log(&lc, 1);
+    CHECK_OR(sc != NULL, );
+    set_sth(&lc, &h2);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", arb_http_server_port(sc));
+    snprintf(st, sizeof st, "%s/auditor-c", tmp);
+    snprintf(out, sizeof out, "%s/c.out", tmp);
+    snprintf(hits, sizeof hits, "%s/hits.txt", tmp);
+    snprintf(cmd, sizeof cmd, "printf '%%s %%s\\n' \"$ARB_ENTRY_INDEX\" \"$ARB_MATCH_NAME\" >> %s", hits);
+    {
+        char *args[] = {bin, "follow", "--log", url, "--key", keyfile, "--state", st,
+                        "--download", "--watch", "example.com", "--exec", cmd, "--once", NULL};
+        CHECK_EQ(run(out, args), 0);
+    }
+    t = slurp(out);
+    CHECK_OR(t != NULL, );
+    CHECK(strstr(t, "match ") != NULL && strstr(t, " entry 1 ") != NULL);
+    CHECK(strstr(t, "mail.example.org") == NULL);
+    free(t);
+    t = slurp(hits);
+    CHECK_OR(t != NULL, );
+    CHECK(strncmp(t, "1 ", 2) == 0 && strstr(t, "example.com") != NULL);
+    free(t);
+    arb_http_server_stop(sc);
+    arb_http_server_free(sc);
+    free(lc.sth);
+    free(entries_body);
+    free(pem);
+    arb_audit_log_clear(&lg);
+    arb_ct_signer_free(s);
+    (void)eb;
+}
+
 static void test_verify_sth(void)
 {
     char path[600], key[600], other[600];
@@ -461,6 +585,7 @@ int main(void)
     test_verify_sth();
     test_witness(c);
     test_follow_and_gossip();
+    test_download_exec();
     arb_audit_client_free(c);
     arb_test_rmtree(tmp);
     curl_global_cleanup();

@@ -424,6 +424,7 @@ int cli_follow(int argc, char **argv, int json)
         sa.sa_handler = on_signal;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
     }
     for (uint64_t r = 0; !stop_flag && (rounds == 0 || r < rounds); r++) {
         size_t problems = 0;

@@ -256,6 +256,7 @@ int cli_witness(int argc, char **argv, int json)
         sa.sa_handler = on_signal;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
     }
     fprintf(stderr, "arbor-audit: witness %s for %zu log key(s) listening on %s:%d\n",
             arb_note_signer_name(signer), nlogs, host, arb_http_server_port(srv));

@@ -55,6 +55,18 @@ static pid_t spawn(const char *out_path, char *const args[])
     return pid;
 }
 
+static pid_t spawn_prog(const char *out_path, const char *prog, char *const args[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (out_path && !freopen(out_path, "w", stdout))
+            _exit(126);
+        execv(prog, args);
+        _exit(127);
+    }
+    return pid;
+}
+
 static int wait_exit(pid_t pid)
 {
     int st;
@@ -540,6 +552,30 @@ static void test_download_exec(void)
     CHECK_OR(t != NULL, );
     CHECK(strncmp(t, "1 ", 2) == 0 && strstr(t, "example.com") != NULL);
     free(t);
+    /* On a terminal (script(1) gives it one) the download shows progress on
+     * stderr; in --json mode it does not. */
+    if (access("/usr/bin/script", X_OK) == 0) {
+        char line[2400], st2[700], st3[700], typescript[700];
+        snprintf(st2, sizeof st2, "%s/auditor-tty", tmp);
+        snprintf(st3, sizeof st3, "%s/auditor-tty-json", tmp);
+        snprintf(typescript, sizeof typescript, "%s/tty.out", tmp);
+        snprintf(line, sizeof line, "%s follow --log %s --key %s --state %s --download --once",
+                 bin, url, keyfile, st2);
+        {
+            char *args[] = {"/usr/bin/script", "-qec", line, "/dev/null", NULL};
+            CHECK_EQ(wait_exit(spawn_prog(typescript, "/usr/bin/script", args)), 0);
+        }
+        CHECK(count_lines(typescript, "2/2 entries verified") == 1);
+        snprintf(line, sizeof line,
+                 "%s follow --log %s --key %s --state %s --download --once --json", bin, url,
+                 keyfile, st3);
+        {
+            char *args[] = {"/usr/bin/script", "-qec", line, "/dev/null", NULL};
+            CHECK_EQ(wait_exit(spawn_prog(typescript, "/usr/bin/script", args)), 0);
+        }
+        CHECK_EQ(count_lines(typescript, "entries verified"), 0);
+        CHECK_EQ(count_lines(typescript, "\"event\":\"head\""), 1);
+    }
     arb_http_server_stop(sc);
     arb_http_server_free(sc);
     free(lc.sth);

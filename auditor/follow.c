@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auditor/client.h"
 #include "auditor/consist.h"
@@ -135,12 +136,28 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
 
     arb_hex_encode(idhex, log->log_id, 32);
     idhex[16] = '\0';
-    snprintf(path, sizeof path, "%s/%s-%s-%llu.json", f->evidence_dir,
-             arb_audit_ev_kind_name(kind), idhex, (unsigned long long)t);
     if (o != NULL) {
         mkdir(f->evidence_dir, 0755);
-        if (json_dump_file(o, path, JSON_INDENT(2)) == 0)
-            written = path;
+        /* Never overwrite an earlier report. */
+        for (int k = 0; k < 100 && written == NULL; k++) {
+            FILE *fp;
+            if (k == 0)
+                snprintf(path, sizeof path, "%s/%s-%s-%llu.json", f->evidence_dir,
+                         arb_audit_ev_kind_name(kind), idhex, (unsigned long long)t);
+            else
+                snprintf(path, sizeof path, "%s/%s-%s-%llu-%d.json", f->evidence_dir,
+                         arb_audit_ev_kind_name(kind), idhex, (unsigned long long)t, k);
+            fp = fopen(path, "wx");
+            if (fp == NULL) {
+                if (errno == EEXIST)
+                    continue;
+                break;
+            }
+            if (json_dumpf(o, fp, JSON_INDENT(2)) == 0 && fputc('\n', fp) != EOF &&
+                fflush(fp) == 0 && fsync(fileno(fp)) == 0)
+                written = path;
+            fclose(fp);
+        }
     }
     memset(&ev, 0, sizeof ev);
     ev.type = ARB_AUDIT_EVENT_MISBEHAVIOUR;

@@ -22,4 +22,14 @@ arb_err arb_audit_consistency_verify(uint64_t old_size, const arb_hash *old_root
                                      const arb_hash *proof, size_t n, arb_errbuf *eb)
     ARB_WARN_UNUSED;
 
+/* Verifies an RFC 6962 2.1.1 inclusion proof of leaf_hash at index in the
+ * tree of size leaves with the given root. Returns ARB_OK, ARB_ERR_VERIFY, or
+ * ARB_ERR_INTERNAL when this build has no proof verifier. */
+arb_err arb_audit_inclusion_verify(uint64_t index, uint64_t size, const arb_hash *leaf_hash,
+                                   const arb_hash *proof, size_t n, const arb_hash *root,
+                                   arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* 1 when this build verifies general Merkle proofs (merkle/proof.h), else 0. */
+int arb_audit_have_proofs(void);
+
 #endif

@@ -18,8 +18,18 @@
 #include "ledger/store/store.h"
 #include "merkle/buf.h"
 
-static const char *const CFS[] = {"default", "heads", "pos", "seen"};
-enum { CF_HEADS = 1, CF_POS = 2, CF_SEEN = 3 };
+#if defined(__has_include)
+#if __has_include("merkle/range.h")
+#include "merkle/range.h"
+#define HAVE_RANGE 1
+#endif
+#endif
+
+/* heads: log ID -> last verified head; pos: log ID -> entries downloaded;
+ * range: log ID -> compact range frontier of the downloaded entries;
+ * seen: certificate identity -> reported. */
+static const char *const CFS[] = {"default", "heads", "pos", "seen", "range"};
+enum { CF_HEADS = 1, CF_POS = 2, CF_SEEN = 3, CF_RANGE = 4 };
 
 struct arb_audit_follower {
     const arb_audit_loglist *logs;
@@ -202,7 +212,7 @@ arb_err arb_audit_follower_new(arb_audit_follower **out, const arb_audit_loglist
         if ((err = arb_ct_verifier_from_spki(&f->keys[i], logs->logs[i].key, logs->logs[i].key_len,
                                              eb)) != ARB_OK)
             goto fail;
-    if ((err = arb_store_open(&f->store, cfg->state_dir, CFS, 4, NULL, eb)) != ARB_OK)
+    if ((err = arb_store_open(&f->store, cfg->state_dir, CFS, 5, NULL, eb)) != ARB_OK)
         goto fail;
     if ((err = arb_audit_client_new(&f->client, cfg->timeout_ms)) != ARB_OK)
         goto fail;
@@ -316,6 +326,10 @@ typedef struct {
     arb_audit_follower *f;
     const arb_audit_log *log;
     arb_store_batch *batch;
+#ifdef HAVE_RANGE
+    arb_merkle_range range; /* the entries [0, pos) as a compact range */
+    arb_sha256 *h;
+#endif
     arb_err fail;
     char why[300];
 } entry_ctx;
@@ -339,6 +353,10 @@ static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, siz
                  (unsigned long long)index);
         return ARB_ERR_PARSE;
     }
+#ifdef HAVE_RANGE
+    if (arb_merkle_range_append_leaf(&x->range, x->h, leaf_bytes, leaf_len) != ARB_OK)
+        return ARB_ERR_INTERNAL;
+#endif
     if (f->cfg.nwatch == 0)
         return ARB_OK;
     if (arb_audit_certinfo_read(&ci, leaf.entry.cert, leaf.entry.cert_len,
@@ -378,10 +396,38 @@ static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, siz
     return ARB_OK;
 }
 
+#ifdef HAVE_RANGE
+/* Loads the compact range of the entries downloaded so far; a position
+ * without a matching frontier (state from an older build) starts over. */
+static void load_range(arb_audit_follower *f, const arb_audit_log *log, uint64_t *pos,
+                       arb_merkle_range *r)
+{
+    uint8_t *val = NULL;
+    size_t len = 0;
+    arb_hash hs[ARB_MERKLE_MAX_FRONTIER];
+    size_t n;
+
+    arb_merkle_range_init(r);
+    if (*pos == 0)
+        return;
+    if (arb_store_get(f->store, NULL, CF_RANGE, log->log_id, 32, &val, &len, NULL) == ARB_OK &&
+        len % 32 == 0 && (n = len / 32) <= ARB_MERKLE_MAX_FRONTIER) {
+        memcpy(hs, val, len);
+        if (arb_merkle_range_from_frontier(r, *pos, hs, n) == ARB_OK) {
+            free(val);
+            return;
+        }
+    }
+    free(val);
+    *pos = 0;
+    arb_merkle_range_init(r);
+}
+#endif
+
 static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const arb_audit_sth *head,
                         size_t *problems)
 {
-    uint64_t pos = 0, got = 0, start_pos;
+    uint64_t pos = 0, got = 0;
     arb_errbuf eb;
     arb_err err;
     entry_ctx x;
@@ -390,12 +436,16 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
     err = arb_store_get_u64(f->store, NULL, CF_POS, log->log_id, 32, &pos, &eb);
     if (err != ARB_OK && err != ARB_ERR_NOT_FOUND)
         return err;
-    start_pos = pos;
     memset(&x, 0, sizeof x);
     x.f = f;
     x.log = log;
+#ifdef HAVE_RANGE
+    load_range(f, log, &pos, &x.range);
+    if (arb_sha256_new(&x.h) != ARB_OK)
+        return ARB_ERR_NOMEM;
+#endif
     if ((err = arb_store_batch_new(&x.batch, f->store)) != ARB_OK)
-        return err;
+        goto out;
     while (pos < head->tree_size) {
         x.why[0] = '\0';
         err = arb_audit_get_entries(f->client, log, pos, head->tree_size - 1, on_entry, &x, &got,
@@ -411,6 +461,13 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
         }
         pos += got;
         arb_store_batch_put_u64(x.batch, CF_POS, log->log_id, 32, pos);
+#ifdef HAVE_RANGE
+        {
+            arb_hash fr[ARB_MERKLE_MAX_FRONTIER];
+            size_t nf = arb_merkle_range_frontier(&x.range, fr);
+            arb_store_batch_put(x.batch, CF_RANGE, log->log_id, 32, (const uint8_t *)fr, nf * 32);
+        }
+#endif
         if ((err = arb_store_write(f->store, x.batch, ARB_STORE_SYNC, &eb)) != ARB_OK)
             break;
         arb_store_batch_clear(x.batch);
@@ -424,7 +481,33 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
         emit(f, &ev);
         pthread_mutex_unlock(&f->lock);
     }
-    (void)start_pos;
+#ifdef HAVE_RANGE
+    /* Every entry is in: the entries must hash to the signed root. */
+    if (err == ARB_OK && pos == head->tree_size && x.range.size == pos) {
+        arb_hash root;
+        arb_merkle_range_root(&x.range, x.h, &root);
+        if (!arb_hash_eq(&root, &head->root)) {
+            char a[65], b[65];
+            arb_hex_encode(a, root.b, 32);
+            arb_hex_encode(b, head->root.b, 32);
+            pthread_mutex_lock(&f->lock);
+            problem(f, log, head, "root-mismatch",
+                    "the %llu entries served hash to %s, the signed tree head says %s",
+                    (unsigned long long)pos, a, b);
+            pthread_mutex_unlock(&f->lock);
+            (*problems)++;
+            /* Start the download over next round. */
+            arb_store_batch_clear(x.batch);
+            arb_store_batch_delete(x.batch, CF_POS, log->log_id, 32);
+            arb_store_batch_delete(x.batch, CF_RANGE, log->log_id, 32);
+            err = arb_store_write(f->store, x.batch, ARB_STORE_SYNC, &eb);
+        }
+    }
+#endif
+out:
+#ifdef HAVE_RANGE
+    arb_sha256_free(x.h);
+#endif
     arb_store_batch_free(x.batch);
     return err;
 }

@@ -457,7 +457,7 @@ static void h_entries(void *ud, arb_http_req *req)
     (void)arb_http_respond(req, 200, NULL, NULL, entries_body, strlen(entries_body));
 }
 
-static json_t *cert_entry(const char *cn, const char *san, long serial)
+static json_t *cert_entry(const char *cn, const char *san, long serial, arb_hash *lh)
 {
     EVP_PKEY *k = EVP_EC_gen("P-256");
     X509 *x = X509_new();
@@ -492,6 +492,10 @@ static json_t *cert_entry(const char *cn, const char *san, long serial)
     leaf.entry.cert = der;
     leaf.entry.cert_len = dl > 0 ? (size_t)dl : 0;
     if (dl > 0 && arb_ct_leaf_encode(&b, &leaf) == ARB_OK) {
+        arb_sha256 *h = NULL;
+        if (arb_sha256_new(&h) == ARB_OK)
+            arb_merkle_leaf_hash(h, lh, b.data, b.len);
+        arb_sha256_free(h);
         li = arb_base64_encode(b.data, b.len);
         o = json_pack("{s:s, s:s}", "leaf_input", li, "extra_data", "");
         free(li);
@@ -512,7 +516,7 @@ static void test_download_exec(void)
     fake_log lc = {PTHREAD_MUTEX_INITIALIZER, NULL};
     arb_http_server *sc;
     arb_audit_sth h2;
-    arb_hash r = thash(0x2c);
+    arb_hash r = thash(0x2c), lh[2];
     char keyfile[600], url[64], st[600], out[600], hits[600], cmd[800], *t;
     json_t *ents;
     FILE *f;
@@ -525,10 +529,14 @@ static void test_download_exec(void)
     CHECK_OR(f != NULL, );
     fwrite(pem, 1, pem_len, f);
     fclose(f);
-    ents = json_pack("{s:[o, o]}", "entries", cert_entry("mail.example.org", "DNS:mail.example.org", 1),
-                     cert_entry("www.example.com", "DNS:www.example.com,DNS:example.com", 2));
+    ents = json_pack("{s:[o, o]}", "entries",
+                     cert_entry("mail.example.org", "DNS:mail.example.org", 1, &lh[0]),
+                     cert_entry("www.example.com", "DNS:www.example.com,DNS:example.com", 2, &lh[1]));
     entries_body = json_dumps(ents, JSON_COMPACT);
     json_decref(ents);
+#ifdef TEST_HAVE_PROOFS
+    tree_root(lh, 2, &r); /* the entries must hash to the signed root */
+#endif
     CHECK(tlog_sth(&h2, s, 2, 1000, &r));
     sc = start_log(&lc, 1);
     CHECK_OR(sc != NULL, );

@@ -3,6 +3,7 @@
 #ifndef ARB_TESTS_UNIT_AUDIT_COMMON_H
 #define ARB_TESTS_UNIT_AUDIT_COMMON_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,5 +52,74 @@ static inline arb_hash thash(uint8_t fill)
     memset(h.b, fill, 32);
     return h;
 }
+
+/* With the Merkle library's proofs and compact ranges: real roots and
+ * consistency proofs over a list of leaf hashes, made by that library (the
+ * auditor only verifies). */
+#if defined(__has_include)
+#if __has_include("merkle/proof.h") && __has_include("merkle/range.h")
+#include "merkle/proof.h"
+#include "merkle/range.h"
+#define TEST_HAVE_PROOFS 1
+
+typedef struct {
+    const arb_hash *leaves;
+    uint64_t n;
+    arb_sha256 *h;
+} tleaves;
+
+static inline arb_err tleaves_node(void *ud, uint64_t level, uint64_t index, arb_hash *out)
+{
+    tleaves *t = ud;
+    arb_merkle_range r;
+    uint64_t start = index << level, cnt = (uint64_t)1 << level;
+    arb_merkle_range_init(&r);
+    if (start + cnt > t->n ||
+        arb_merkle_range_append_many(&r, t->h, t->leaves + start, (size_t)cnt) != ARB_OK)
+        return ARB_ERR_INVALID_ARG;
+    arb_merkle_range_root(&r, t->h, out);
+    return ARB_OK;
+}
+
+/* Leaf hashes of "leaf 0", "leaf 1", ... (salt changes the data). */
+static inline void tree_leaves(arb_hash *out, size_t n, int salt)
+{
+    arb_sha256 *h = NULL;
+    if (arb_sha256_new(&h) != ARB_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char d[64];
+        int l = snprintf(d, sizeof d, "leaf %zu salt %d", i, salt);
+        arb_merkle_leaf_hash(h, &out[i], d, (size_t)l);
+    }
+    arb_sha256_free(h);
+}
+
+static inline void tree_root(const arb_hash *leaves, uint64_t n, arb_hash *root)
+{
+    arb_sha256 *h = NULL;
+    arb_merkle_range r;
+    arb_merkle_range_init(&r);
+    if (arb_sha256_new(&h) != ARB_OK)
+        return;
+    if (arb_merkle_range_append_many(&r, h, leaves, (size_t)n) == ARB_OK)
+        arb_merkle_range_root(&r, h, root);
+    arb_sha256_free(h);
+}
+
+static inline int tree_consistency(const arb_hash *leaves, uint64_t m, uint64_t n,
+                                   arb_hash proof[static ARB_MERKLE_MAX_PROOF], size_t *len)
+{
+    tleaves t = {leaves, n, NULL};
+    arb_merkle_source src = {tleaves_node, &t};
+    int ok;
+    if (arb_sha256_new(&t.h) != ARB_OK)
+        return 0;
+    ok = arb_merkle_consistency_build(t.h, &src, m, n, proof, len) == ARB_OK;
+    arb_sha256_free(t.h);
+    return ok;
+}
+#endif
+#endif
 
 #endif

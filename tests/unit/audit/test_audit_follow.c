@@ -330,7 +330,7 @@ static X509 *make_cert(EVP_PKEY *k, const char *cn, const char *san, int poison,
 }
 
 /* {"leaf_input": b64(MerkleTreeLeaf), "extra_data": ""} */
-static json_t *entry_json(const uint8_t *der, size_t len, int precert)
+static json_t *entry_json(const uint8_t *der, size_t len, int precert, arb_hash *lh)
 {
     arb_ct_leaf leaf;
     arb_buf b = ARB_BUF_INIT;
@@ -343,6 +343,12 @@ static json_t *entry_json(const uint8_t *der, size_t len, int precert)
     leaf.entry.cert_len = len;
     if (arb_ct_leaf_encode(&b, &leaf) != ARB_OK)
         return NULL;
+    {
+        arb_sha256 *h = NULL;
+        if (arb_sha256_new(&h) == ARB_OK)
+            arb_merkle_leaf_hash(h, lh, b.data, b.len);
+        arb_sha256_free(h);
+    }
     li = arb_base64_encode(b.data, b.len);
     o = json_pack("{s:s, s:s}", "leaf_input", li, "extra_data", "");
     free(li);
@@ -355,7 +361,7 @@ static void test_entries(const char *url, const char *dir)
     arb_ct_signer *s = NULL;
     arb_audit_loglist l = {NULL, 0};
     arb_audit_sth h3;
-    arb_hash r = thash(7);
+    arb_hash r = thash(7), lh[3];
     EVP_PKEY *k = pki_key();
     X509 *pre = make_cert(k, "www.example.com", "DNS:www.example.com", 1, 9);
     X509 *fin = make_cert(k, "www.example.com", "DNS:www.example.com", 0, 9);
@@ -374,12 +380,15 @@ static void test_entries(const char *url, const char *dir)
     l.n = 1;
     CHECK_OR(tlog_new(&s, &l.logs[0], url), );
     CHECK_OR(pd && fd && od && pki_raw_tbs(pd, pl, &tbs, &tl), );
-    ents = json_pack("{s:[o, o, o]}", "entries", entry_json(tbs, tl, 1), entry_json(od, ol, 0),
-                     entry_json(fd, fl, 0));
+    ents = json_pack("{s:[o, o, o]}", "entries", entry_json(tbs, tl, 1, &lh[0]),
+                     entry_json(od, ol, 0, &lh[1]), entry_json(fd, fl, 0, &lh[2]));
     t = json_dumps(ents, JSON_COMPACT);
     set_body(&ent_body, &ent_status, 200, t);
     free(t);
     json_decref(ents);
+#ifdef TEST_HAVE_PROOFS
+    tree_root(lh, 3, &r); /* the entries must hash to the signed root */
+#endif
     CHECK(tlog_sth(&h3, s, 3, 1000, &r));
     serve_sth(&h3);
     f = mk(&l, dir, &e, 1, watch, 1);
@@ -399,6 +408,25 @@ static void test_entries(const char *url, const char *dir)
     CHECK_EQ(e.matches, 1);
     arb_audit_follower_free(f);
 
+#ifdef TEST_HAVE_PROOFS
+    /* entries that do not hash to the signed root are named, and fetched again */
+    {
+        char d3[700];
+        arb_audit_sth wrong;
+        arb_hash other = thash(9);
+        snprintf(d3, sizeof d3, "%s3", dir);
+        CHECK(tlog_sth(&wrong, s, 3, 1000, &other));
+        serve_sth(&wrong);
+        f = mk(&l, d3, &e, 1, watch, 1);
+        CHECK_OR(f != NULL, );
+        CHECK_EQ(poll1(f), 1);
+        CHECK_STR(e.last_problem, "root-mismatch");
+        CHECK_EQ(poll1(f), 1);
+        CHECK_STR(e.last_problem, "root-mismatch");
+        arb_audit_follower_free(f);
+        serve_sth(&h3);
+    }
+#endif
     /* a log that answers entries with garbage is named */
     {
         char d2[700];
@@ -420,6 +448,79 @@ static void test_entries(const char *url, const char *dir)
     arb_audit_loglist_free(&l);
     arb_ct_signer_free(s);
 }
+
+#ifdef TEST_HAVE_PROOFS
+/* A growing tree with real roots: 5 -> 8 with the log's correct proof is
+ * accepted; 8 -> 10 with one proof hash changed is an "inconsistent" report
+ * that verify-evidence's check accepts. */
+static void test_growth(const char *url, const char *dir)
+{
+    arb_ct_signer *s = NULL;
+    arb_audit_loglist l = {NULL, 0};
+    arb_hash leaves[10], r5, r8, r10, p[ARB_MERKLE_MAX_PROOF];
+    size_t pn = 0;
+    arb_audit_sth h5, h8, h10, got;
+    arb_audit_follower *f;
+    events e;
+    json_t *o, *arr;
+    char *t;
+
+    memset(&e, 0, sizeof e);
+    l.logs = calloc(1, sizeof *l.logs);
+    l.n = 1;
+    CHECK_OR(tlog_new(&s, &l.logs[0], url), );
+    tree_leaves(leaves, 10, 0);
+    tree_root(leaves, 5, &r5);
+    tree_root(leaves, 8, &r8);
+    tree_root(leaves, 10, &r10);
+    CHECK(tlog_sth(&h5, s, 5, 1000, &r5));
+    CHECK(tlog_sth(&h8, s, 8, 2000, &r8));
+    CHECK(tlog_sth(&h10, s, 10, 3000, &r10));
+    f = mk(&l, dir, &e, 0, NULL, 0);
+    CHECK_OR(f != NULL, );
+    serve_sth(&h5);
+    CHECK_EQ(poll1(f), 0);
+    CHECK(tree_consistency(leaves, 5, 8, p, &pn));
+    arr = json_array();
+    for (size_t i = 0; i < pn; i++) {
+        char *b = arb_base64_encode(p[i].b, 32);
+        json_array_append_new(arr, json_string(b));
+        free(b);
+    }
+    o = json_pack("{s:o}", "consistency", arr);
+    t = json_dumps(o, 0);
+    set_body(&cons_body, &cons_status, 200, t);
+    free(t);
+    json_decref(o);
+    serve_sth(&h8);
+    CHECK_EQ(poll1(f), 0);
+    CHECK_EQ(arb_audit_follower_head(f, l.logs[0].log_id, &got), ARB_OK);
+    CHECK(arb_audit_sth_equal(&got, &h8));
+    /* 8 -> 10 with a changed hash */
+    CHECK(tree_consistency(leaves, 8, 10, p, &pn));
+    p[0].b[5] ^= 1;
+    arr = json_array();
+    for (size_t i = 0; i < pn; i++) {
+        char *b = arb_base64_encode(p[i].b, 32);
+        json_array_append_new(arr, json_string(b));
+        free(b);
+    }
+    o = json_pack("{s:o}", "consistency", arr);
+    t = json_dumps(o, 0);
+    set_body(&cons_body, &cons_status, 200, t);
+    free(t);
+    json_decref(o);
+    serve_sth(&h10);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_kind, "inconsistent");
+    CHECK(evidence_proves(&e, l.logs[0].log_id));
+    CHECK_EQ(arb_audit_follower_head(f, l.logs[0].log_id, &got), ARB_OK);
+    CHECK(arb_audit_sth_equal(&got, &h8));
+    arb_audit_follower_free(f);
+    arb_audit_loglist_free(&l);
+    arb_ct_signer_free(s);
+}
+#endif
 
 /* A static-ct-api log: its published checkpoint served at /checkpoint. */
 static char *ckpt_body;
@@ -504,6 +605,10 @@ int main(void)
     test_entries(url, d2);
     snprintf(d3, sizeof d3, "%s/c", tmp);
     test_tiled(url, d3);
+#ifdef TEST_HAVE_PROOFS
+    snprintf(d3, sizeof d3, "%s/d", tmp);
+    test_growth(url, d3);
+#endif
     arb_http_server_stop(srv);
     arb_http_server_free(srv);
     arb_test_rmtree(tmp);

@@ -12,6 +12,7 @@
 #include "merkle/buf.h"
 #include "merkle/checkpoint.h"
 #include "tests/test.h"
+#include "tests/unit/audit/common.h"
 
 #define ORIGIN "example.com/log"
 
@@ -246,6 +247,87 @@ static void test_real_checkpoint(const char *dir)
     free(note);
 }
 
+#ifdef TEST_HAVE_PROOFS
+/* A real tree: the witness cosigns 5 -> 8 with a correct consistency proof,
+ * refuses the same step with one hash changed (422), and a fork of the
+ * first 5 leaves (422). */
+static uint8_t *ext_request(size_t *len, uint64_t old, const arb_hash *proof, size_t n,
+                            uint64_t size, const arb_hash *root)
+{
+    arb_checkpoint cp;
+    uint8_t *note = NULL;
+    size_t note_len = 0;
+    arb_buf b = ARB_BUF_INIT;
+    char line[64];
+    arb_errbuf eb;
+
+    memset(&cp, 0, sizeof cp);
+    cp.origin = (char *)ORIGIN;
+    cp.size = size;
+    cp.root = *root;
+    cp.ext = (char *)"";
+    if (arb_checkpoint_sign(&note, &note_len, &cp, (const arb_note_signer *const *)&log_key, 1,
+                            1700000000000ULL, &eb) != ARB_OK)
+        return NULL;
+    snprintf(line, sizeof line, "old %llu\n", (unsigned long long)old);
+    arb_buf_put(&b, line, strlen(line));
+    for (size_t i = 0; i < n; i++) {
+        char *h = arb_base64_encode(proof[i].b, 32);
+        arb_buf_put(&b, h, strlen(h));
+        arb_buf_u8(&b, '\n');
+        free(h);
+    }
+    arb_buf_u8(&b, '\n');
+    arb_buf_put(&b, note, note_len);
+    free(note);
+    return arb_buf_take(&b, len);
+}
+
+/* Posts the request ext_request made (body and *len). */
+static int post_raw(arb_audit_witness *w, uint8_t *body, const size_t *len)
+{
+    arb_audit_witness_reply r;
+    int st = -1;
+    if (body && arb_audit_witness_add_checkpoint(w, body, *len, 1700000001000ULL, &r) == ARB_OK) {
+        st = r.status;
+        free(r.body);
+    }
+    free(body);
+    return st;
+}
+
+static void test_extension(const char *dir)
+{
+    arb_audit_witness *w = open_witness(dir);
+    arb_hash leaves[8], fork[8], r5, r8, f8, p[ARB_MERKLE_MAX_PROOF], pf[ARB_MERKLE_MAX_PROOF];
+    size_t pn = 0, pfn = 0, len;
+    uint64_t size;
+    arb_hash root;
+    arb_errbuf eb;
+
+    CHECK_OR(w != NULL, );
+    tree_leaves(leaves, 8, 0);
+    tree_leaves(fork, 8, 1);
+    tree_root(leaves, 5, &r5);
+    tree_root(leaves, 8, &r8);
+    memcpy(fork, leaves, 3 * sizeof fork[0]); /* shares 3 leaves, then differs */
+    tree_root(fork, 8, &f8);
+    CHECK(tree_consistency(leaves, 5, 8, p, &pn));
+    CHECK(tree_consistency(fork, 5, 8, pf, &pfn));
+    CHECK_EQ(post_raw(w, ext_request(&len, 0, NULL, 0, 5, &r5), &len), 200);
+    /* the forked tree's own proof does not lead from our size-5 root */
+    CHECK_EQ(post_raw(w, ext_request(&len, 5, pf, pfn, 8, &f8), &len), 422);
+    p[1].b[3] ^= 0x10;
+    CHECK_EQ(post_raw(w, ext_request(&len, 5, p, pn, 8, &r8), &len), 422);
+    p[1].b[3] ^= 0x10;
+    CHECK_EQ(post_raw(w, ext_request(&len, 5, p, pn, 8, &r8), &len), 200);
+    CHECK_EQ(arb_audit_witness_state(w, ORIGIN, &size, &root, &eb), ARB_OK);
+    CHECK_EQ(size, 8);
+    CHECK(arb_hash_eq(&root, &r8));
+    arb_audit_witness_close(w);
+}
+#endif
+
 int main(void)
 {
     char dir[512], d1[600], d2[600], d3[600];
@@ -266,6 +348,13 @@ int main(void)
     test_unknown_origin(d2);
     snprintf(d3, sizeof d3, "%s/w3", dir);
     test_real_checkpoint(d3);
+#ifdef TEST_HAVE_PROOFS
+    {
+        char d4[600];
+        snprintf(d4, sizeof d4, "%s/w4", dir);
+        test_extension(d4);
+    }
+#endif
     arb_note_signer_free(log_key);
     arb_note_signer_free(impostor);
     arb_note_signer_free(wit_key);

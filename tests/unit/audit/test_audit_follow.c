@@ -576,6 +576,125 @@ static void test_tiled(const char *url, const char *dir)
     free(note);
 }
 
+#ifdef TEST_HAVE_PROOFS
+#include "merkle/checkpoint.h"
+#include "merkle/tile.h"
+
+/* Level-0 hash tiles of the tree the test serves (sizes < 256). */
+static const arb_hash *tile_leaves;
+static size_t tile_count;
+
+static void h_tile(void *ud, arb_http_req *req)
+{
+    const char *path = arb_http_req_path(req) + 1; /* "tile/0/000.p/9" */
+    arb_tile t;
+    const arb_hash *lv;
+    size_t n;
+    (void)ud;
+    pthread_mutex_lock(&script_lock);
+    lv = tile_leaves;
+    n = tile_count;
+    pthread_mutex_unlock(&script_lock);
+    if (arb_tile_path_parse(&t, path, strlen(path)) != ARB_OK || t.kind != ARB_TILE_HASH ||
+        t.level != 0 || t.index != 0 || t.width > n) {
+        (void)arb_http_respond_error(req, 404, "no_tile", "no such tile");
+        return;
+    }
+    (void)arb_http_respond(req, 200, "application/octet-stream", NULL, lv, (size_t)t.width * 32);
+}
+
+static void serve_checkpoint(const arb_note_signer *ns, const char *origin, uint64_t size,
+                             const arb_hash *root, uint64_t ms)
+{
+    arb_checkpoint cp;
+    uint8_t *note = NULL;
+    size_t nl = 0;
+    arb_errbuf eb;
+    char *t;
+    memset(&cp, 0, sizeof cp);
+    cp.origin = (char *)origin;
+    cp.size = size;
+    cp.root = *root;
+    cp.ext = (char *)"";
+    if (arb_checkpoint_sign(&note, &nl, &cp, &ns, 1, ms, &eb) != ARB_OK)
+        return;
+    t = malloc(nl + 1);
+    memcpy(t, note, nl);
+    t[nl] = 0;
+    set_body(&ckpt_body, &ckpt_status, 200, t);
+    free(t);
+    free(note);
+}
+
+static void test_tiled_growth(const char *url, const char *dir)
+{
+    arb_ct_signer *s = NULL;
+    arb_note_signer *ns = NULL;
+    arb_audit_loglist l = {NULL, 0};
+    static arb_hash leaves[12], fork[12];
+    arb_hash r5, r9, f12;
+    char *pem = NULL;
+    size_t pem_len, spki_len;
+    uint8_t *spki = NULL;
+    arb_errbuf eb;
+    arb_audit_follower *f;
+    arb_audit_sth got;
+    events e;
+
+    memset(&e, 0, sizeof e);
+    l.logs = calloc(1, sizeof *l.logs);
+    l.n = 1;
+    CHECK_OR(arb_ct_signer_generate(&s, &eb) == ARB_OK &&
+                 arb_ct_signer_private_pem(s, &pem, &pem_len) == ARB_OK &&
+                 arb_ct_signer_spki(s, &spki, &spki_len) == ARB_OK, );
+    CHECK_OR(arb_audit_log_from_key(&l.logs[0], url, 1, spki, spki_len, 60, &eb) == ARB_OK, );
+    CHECK_OR(arb_note_signer_rfc6962(&ns, l.logs[0].origin, (const uint8_t *)pem, pem_len, &eb) ==
+                 ARB_OK, );
+    tree_leaves(leaves, 12, 0);
+    memcpy(fork, leaves, sizeof fork);
+    tree_leaves(fork + 7, 5, 9); /* leaves 7.. differ */
+    tree_root(leaves, 5, &r5);
+    tree_root(leaves, 9, &r9);
+    tree_root(fork, 12, &f12);
+    pthread_mutex_lock(&script_lock);
+    tile_leaves = leaves;
+    tile_count = 12;
+    pthread_mutex_unlock(&script_lock);
+    f = mk(&l, dir, &e, 0, NULL, 0);
+    CHECK_OR(f != NULL, );
+    serve_checkpoint(ns, l.logs[0].origin, 5, &r5, 1000);
+    CHECK_EQ(poll1(f), 0);
+    serve_checkpoint(ns, l.logs[0].origin, 9, &r9, 2000);
+    CHECK_EQ(poll1(f), 0);
+    CHECK_EQ(arb_audit_follower_head(f, l.logs[0].log_id, &got), ARB_OK);
+    CHECK_EQ(got.tree_size, 9);
+    /* the log now serves a tree that rewrote leaf 7 and up */
+    pthread_mutex_lock(&script_lock);
+    tile_leaves = fork;
+    pthread_mutex_unlock(&script_lock);
+    serve_checkpoint(ns, l.logs[0].origin, 12, &f12, 3000);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_kind, "inconsistent");
+    CHECK(evidence_proves(&e, l.logs[0].log_id));
+    /* tiles that are missing are named, not taken as proof */
+    pthread_mutex_lock(&script_lock);
+    tile_count = 3;
+    pthread_mutex_unlock(&script_lock);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_problem, "unreachable");
+    arb_audit_follower_free(f);
+    pthread_mutex_lock(&script_lock);
+    tile_leaves = NULL;
+    tile_count = 0;
+    pthread_mutex_unlock(&script_lock);
+    arb_audit_loglist_free(&l);
+    arb_note_signer_free(ns);
+    arb_ct_signer_free(s);
+    free(pem);
+    free(spki);
+}
+#endif
+
 int main(void)
 {
     arb_http_config hc;
@@ -596,6 +715,9 @@ int main(void)
                  ARB_OK,
              1);
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/checkpoint", 0, h_ckpt, NULL) == ARB_OK, 1);
+#ifdef TEST_HAVE_PROOFS
+    CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/tile/", 0, h_tile, NULL) == ARB_OK, 1);
+#endif
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, 1);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", arb_http_server_port(srv));
     CHECK_OR(arb_test_tmpdir(tmp, sizeof tmp) == 0, 1);
@@ -608,6 +730,8 @@ int main(void)
 #ifdef TEST_HAVE_PROOFS
     snprintf(d3, sizeof d3, "%s/d", tmp);
     test_growth(url, d3);
+    snprintf(d3, sizeof d3, "%s/e", tmp);
+    test_tiled_growth(url, d3);
 #endif
     arb_http_server_stop(srv);
     arb_http_server_free(srv);

@@ -579,6 +579,97 @@ static void test_tiled(const char *url, const char *dir)
 #ifdef TEST_HAVE_PROOFS
 #include "merkle/checkpoint.h"
 #include "merkle/tile.h"
+#include "auditor/sct.h"
+
+static char *pbh_body;
+static int pbh_status = 200;
+
+static void h_pbh(void *ud, arb_http_req *req)
+{
+    (void)ud;
+    serve(req, &pbh_body, &pbh_status);
+}
+
+/* check-sct's inclusion step: an SCT signed by the test log for a
+ * certificate, the log's tree holding its leaf at index 3 of 7, and the
+ * log's inclusion proof (made by the Merkle library) - proven; with one hash
+ * changed - failed; before the merge delay - pending. */
+static void test_sct_inclusion(const char *url)
+{
+    arb_ct_signer *s = NULL;
+    arb_audit_loglist l = {NULL, 0};
+    uint8_t sigbuf[ARB_CT_SIG_MAX];
+    arb_ct_sct sct;
+    arb_ct_signed_entry entry;
+    const uint8_t cert[] = {0x30, 0x03, 0x02, 0x01, 0x07}; /* any bytes: the log signs them */
+    arb_buf sb = ARB_BUF_INIT;
+    arb_audit_sct_result r;
+    arb_hash leaves[7], root, path[ARB_MERKLE_MAX_PROOF];
+    size_t pn = 0;
+    arb_audit_sth sth;
+    arb_audit_client *c = NULL;
+    arb_errbuf eb;
+    uint64_t ts = 1000000;
+
+    l.logs = calloc(1, sizeof *l.logs);
+    l.n = 1;
+    CHECK_OR(tlog_new(&s, &l.logs[0], url), );
+    memset(&entry, 0, sizeof entry);
+    entry.entry_type = ARB_CT_ENTRY_X509;
+    entry.cert = cert;
+    entry.cert_len = sizeof cert;
+    CHECK_OR(arb_ct_sct_sign(s, &sct, sigbuf, ts, &entry, NULL, 0) == ARB_OK, );
+    CHECK_OR(arb_ct_sct_encode(&sb, &sct) == ARB_OK, );
+    CHECK_EQ(arb_audit_sct_check_x509(&r, cert, sizeof cert, sb.data, sb.len, &l, &eb), ARB_OK);
+    CHECK(r.sig_ok);
+    tree_leaves(leaves, 7, 3);
+    leaves[3] = r.leaf_hash;
+    tree_root(leaves, 7, &root);
+    {
+        tleaves t = {leaves, 7, NULL};
+        arb_merkle_source src = {tleaves_node, &t};
+        CHECK_OR(arb_sha256_new(&t.h) == ARB_OK, );
+        CHECK(arb_merkle_inclusion_build(t.h, &src, 3, 7, path, &pn) == ARB_OK);
+        arb_sha256_free(t.h);
+    }
+    CHECK(tlog_sth(&sth, s, 7, ts + 120000, &root));
+    serve_sth(&sth);
+    for (int round = 0; round < 2; round++) {
+        json_t *arr = json_array(), *o;
+        char *t;
+        for (size_t i = 0; i < pn; i++) {
+            char *b = arb_base64_encode(path[i].b, 32);
+            json_array_append_new(arr, json_string(b));
+            free(b);
+        }
+        o = json_pack("{s:i, s:o}", "leaf_index", 3, "audit_path", arr);
+        t = json_dumps(o, 0);
+        set_body(&pbh_body, &pbh_status, 200, t);
+        free(t);
+        json_decref(o);
+        CHECK_OR(arb_audit_client_new(&c, 5000) == ARB_OK, );
+        CHECK_EQ(arb_audit_sct_inclusion(c, &r, ts + 61000), ARB_OK);
+        arb_audit_client_free(c);
+        if (round == 0) {
+            CHECK_EQ(r.inclusion, ARB_AUDIT_INCL_PROVEN);
+            CHECK_EQ(r.leaf_index, 3);
+            path[1].b[0] ^= 1;
+        } else {
+            CHECK_EQ(r.inclusion, ARB_AUDIT_INCL_FAILED);
+        }
+    }
+    CHECK_OR(arb_audit_client_new(&c, 5000) == ARB_OK, );
+    CHECK_EQ(arb_audit_sct_inclusion(c, &r, ts + 59000), ARB_OK);
+    CHECK_EQ(r.inclusion, ARB_AUDIT_INCL_PENDING);
+    /* the log does not know the leaf */
+    set_body(&pbh_body, &pbh_status, 404, "{\"error\":\"not found\"}");
+    CHECK_EQ(arb_audit_sct_inclusion(c, &r, ts + 61000), ARB_OK);
+    CHECK_EQ(r.inclusion, ARB_AUDIT_INCL_FAILED);
+    arb_audit_client_free(c);
+    arb_buf_free(&sb);
+    arb_audit_loglist_free(&l);
+    arb_ct_signer_free(s);
+}
 
 /* Level-0 hash tiles of the tree the test serves (sizes < 256). */
 static const arb_hash *tile_leaves;
@@ -717,6 +808,9 @@ int main(void)
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/checkpoint", 0, h_ckpt, NULL) == ARB_OK, 1);
 #ifdef TEST_HAVE_PROOFS
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/tile/", 0, h_tile, NULL) == ARB_OK, 1);
+    CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/get-proof-by-hash", 0, h_pbh, NULL) ==
+                 ARB_OK,
+             1);
 #endif
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, 1);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", arb_http_server_port(srv));
@@ -732,6 +826,8 @@ int main(void)
     test_growth(url, d3);
     snprintf(d3, sizeof d3, "%s/e", tmp);
     test_tiled_growth(url, d3);
+    test_sct_inclusion(url);
+    free(pbh_body);
 #endif
     arb_http_server_stop(srv);
     arb_http_server_free(srv);

@@ -343,7 +343,15 @@ static void follow_once(const char *url, const char *state, const char *out, int
     char *args[] = {audit_bin, "follow", "--log", (char *)url, "--key", pub_pem, "--state",
                     (char *)state, "--download", "--watch", "watched.test", "--once", "--json",
                     NULL};
-    CHECK_EQ(audit(out, args), want_exit);
+    int rc = audit(out, args);
+    if (rc != want_exit || (want && count(out, want) < 1)) {
+        /* show what the auditor said */
+        size_t len;
+        char *t = (char *)arb_test_read_file(out, &len);
+        fprintf(stderr, "follow %s: exit %d, output:\n%s\n", url, rc, t ? t : "(none)");
+        free(t);
+    }
+    CHECK_EQ(rc, want_exit);
     if (want)
         CHECK(count(out, want) >= 1);
 }

@@ -109,6 +109,9 @@ static int evidence_file(const char *path, char *out, size_t cap)
 
 /* ---- arbord ---- */
 
+/* ctest's SKIP_RETURN_CODE: an arbord built without the log module. */
+#define SKIP_NO_LOG_API 77
+
 typedef struct {
     pid_t pid;
     int port;
@@ -135,10 +138,11 @@ static int start_node(node *n, const char *name)
         long st = 0;
         arb_errbuf eb;
         snprintf(url, sizeof url, "%sct/v1/get-sth", n->url);
-        if (arb_audit_http(c, url, NULL, 0, NULL, &st, &b, &bl, &eb) == ARB_OK && st == 200) {
+        if (arb_audit_http(c, url, NULL, 0, NULL, &st, &b, &bl, &eb) == ARB_OK &&
+            (st == 200 || st == 404)) {
             free(b);
             arb_audit_client_free(c);
-            return 1;
+            return st == 200 ? 1 : 2; /* 404: this arbord has no log API */
         }
         free(b);
         msleep(50);
@@ -432,7 +436,10 @@ static void test_fork(node *n1)
     arb_audit_client_free(c);
     size = s.tree_size;
     /* the same key, other entries, the same size */
-    CHECK_OR(start_node(&n2, "node2"), );
+    if (start_node(&n2, "node2") != 1) {
+        stop_node(&n2);
+        CHECK_OR(0, );
+    }
     for (uint64_t i = 0; i < size; i++) {
         char cn[64];
         snprintf(cn, sizeof cn, "fork%llu.example.net", (unsigned long long)i);
@@ -502,7 +509,18 @@ int main(void)
     pem = pki_pem(ca, &pem_len);
     CHECK_OR(pem && write_file(roots_pem, pem, pem_len), 1);
     free(pem);
-    CHECK_OR(start_node(&n1, "node1"), 1);
+    {
+        int started = start_node(&n1, "node1");
+        if (started == 2) {
+            fprintf(stderr, "skipped: this arbord serves no /ct/v1/ API yet\n");
+            stop_node(&n1);
+            arb_test_rmtree(tmp);
+            return SKIP_NO_LOG_API;
+        }
+        if (started != 1)
+            stop_node(&n1); /* never leave a server running */
+        CHECK_OR(started == 1, 1);
+    }
     test_follow_and_lies(&n1);
     test_fork(&n1);
     stop_node(&n1);

@@ -1,25 +1,10 @@
-/* Consistency proof checks; see consist.h. The general case is the Merkle
- * library's RFC 9162 2.1.4.2 verifier (merkle/proof.h); a build without it
- * reports ARB_ERR_INTERNAL instead of guessing. */
+/* Consistency and inclusion proof checks; see consist.h. The general case is
+ * the Merkle library's RFC 9162 verifier (merkle/proof.h). */
 #include "auditor/consist.h"
 
 #include <string.h>
 
-#if defined(__has_include)
-#if __has_include("merkle/proof.h")
 #include "merkle/proof.h"
-#define HAVE_PROOF 1
-#endif
-#endif
-
-int arb_audit_have_proofs(void)
-{
-#ifdef HAVE_PROOF
-    return 1;
-#else
-    return 0;
-#endif
-}
 
 arb_err arb_audit_consistency_verify(uint64_t old_size, const arb_hash *old_root,
                                      uint64_t new_size, const arb_hash *new_root,
@@ -41,7 +26,6 @@ arb_err arb_audit_consistency_verify(uint64_t old_size, const arb_hash *old_root
                             (unsigned long long)old_size);
         return ARB_OK;
     }
-#ifdef HAVE_PROOF
     {
         arb_sha256 *h = NULL;
         arb_errbuf sub;
@@ -56,12 +40,6 @@ arb_err arb_audit_consistency_verify(uint64_t old_size, const arb_hash *old_root
         return arb_errf(eb, ARB_ERR_VERIFY, "consistency proof %llu -> %llu: %s",
                         (unsigned long long)old_size, (unsigned long long)new_size, sub.msg);
     }
-#else
-    (void)proof;
-    return arb_errf(eb, ARB_ERR_INTERNAL,
-                    "consistency proof %llu -> %llu: no Merkle proof verifier in this build",
-                    (unsigned long long)old_size, (unsigned long long)new_size);
-#endif
 }
 
 arb_err arb_audit_inclusion_verify(uint64_t index, uint64_t size, const arb_hash *leaf_hash,
@@ -71,7 +49,6 @@ arb_err arb_audit_inclusion_verify(uint64_t index, uint64_t size, const arb_hash
     if (index >= size)
         return arb_errf(eb, ARB_ERR_VERIFY, "leaf index %llu is outside a tree of %llu",
                         (unsigned long long)index, (unsigned long long)size);
-#ifdef HAVE_PROOF
     {
         arb_sha256 *h = NULL;
         arb_errbuf sub;
@@ -85,13 +62,4 @@ arb_err arb_audit_inclusion_verify(uint64_t index, uint64_t size, const arb_hash
         return arb_errf(eb, ARB_ERR_VERIFY, "inclusion proof for leaf %llu of %llu: %s",
                         (unsigned long long)index, (unsigned long long)size, sub.msg);
     }
-#else
-    (void)leaf_hash;
-    (void)proof;
-    (void)n;
-    (void)root;
-    return arb_errf(eb, ARB_ERR_INTERNAL,
-                    "inclusion proof for leaf %llu of %llu: no Merkle proof verifier in this build",
-                    (unsigned long long)index, (unsigned long long)size);
-#endif
 }

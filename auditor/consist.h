@@ -1,6 +1,6 @@
 /* The one place the auditor checks RFC 6962 consistency proofs (RFC 6962
  * 2.1.2; RFC 9162 2.1.4.2 verification). The trivial cases are decided here;
- * everything else is handed to the project's Merkle proof verifier. */
+ * everything else is handed to the Merkle library (merkle/proof.h). */
 #ifndef ARB_AUDITOR_CONSIST_H
 #define ARB_AUDITOR_CONSIST_H
 
@@ -15,21 +15,17 @@
  *   old_size == 0:        any tree extends the empty tree; the proof must be empty.
  *   old_size == new_size: the proof must be empty and the roots equal.
  *   old_size >  new_size: never consistent.
- * Returns ARB_OK, ARB_ERR_VERIFY (reason in eb), or ARB_ERR_INTERNAL when
- * this build has no general proof verifier (reason in eb). */
+ * Returns ARB_OK, ARB_ERR_VERIFY (reason in eb) or ARB_ERR_NOMEM. */
 arb_err arb_audit_consistency_verify(uint64_t old_size, const arb_hash *old_root,
                                      uint64_t new_size, const arb_hash *new_root,
                                      const arb_hash *proof, size_t n, arb_errbuf *eb)
     ARB_WARN_UNUSED;
 
 /* Verifies an RFC 6962 2.1.1 inclusion proof of leaf_hash at index in the
- * tree of size leaves with the given root. Returns ARB_OK, ARB_ERR_VERIFY, or
- * ARB_ERR_INTERNAL when this build has no proof verifier. */
+ * tree of size leaves with the given root. Returns ARB_OK, ARB_ERR_VERIFY or
+ * ARB_ERR_NOMEM. */
 arb_err arb_audit_inclusion_verify(uint64_t index, uint64_t size, const arb_hash *leaf_hash,
                                    const arb_hash *proof, size_t n, const arb_hash *root,
                                    arb_errbuf *eb) ARB_WARN_UNUSED;
-
-/* 1 when this build verifies general Merkle proofs (merkle/proof.h), else 0. */
-int arb_audit_have_proofs(void);
 
 #endif

@@ -78,7 +78,7 @@ typedef struct {
  *   ARB_ERR_VERIFY  well-formed but proves nothing (a bad signature, heads
  *                   that agree, a proof that verifies...)
  *   ARB_ERR_PARSE   not a report
- *   ARB_ERR_INTERNAL the report needs a proof check this build cannot do.
+ *   ARB_ERR_NOMEM   out of memory.
  * eb gets the same one-line reason. */
 arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, size_t len,
                                  const uint8_t *expect_log_id, arb_errbuf *eb) ARB_WARN_UNUSED;

@@ -18,17 +18,9 @@
 #include "ledger/store/store.h"
 #include "merkle/buf.h"
 
-#if defined(__has_include)
-#if __has_include("merkle/range.h")
-#include "merkle/range.h"
-#define HAVE_RANGE 1
-#endif
-#if __has_include("merkle/tile.h") && __has_include("merkle/proof.h")
 #include "merkle/proof.h"
+#include "merkle/range.h"
 #include "merkle/tile.h"
-#define HAVE_TILES 1
-#endif
-#endif
 
 /* heads: log ID -> last verified head; pos: log ID -> entries downloaded;
  * range: log ID -> compact range frontier of the downloaded entries;
@@ -242,7 +234,6 @@ void arb_audit_follower_free(arb_audit_follower *f)
     free(f);
 }
 
-#ifdef HAVE_TILES
 typedef struct {
     arb_audit_client *c;
     const arb_audit_log *log;
@@ -325,7 +316,6 @@ static arb_err tiles_consistency(arb_audit_client *c, const arb_audit_log *log, 
     free(ts);
     return err;
 }
-#endif
 
 /* ---- comparing two verified heads ---- */
 
@@ -380,7 +370,6 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
     if (small->tree_size == 0) {
         n = 0;
     } else if (log->tiled) {
-#ifdef HAVE_TILES
         /* tlog-tiles: build the proof from the log's hash tiles at the larger
          * size, then verify it like a served proof. */
         err = tiles_consistency(c, log, small->tree_size, big->tree_size, proof, &n, &eb);
@@ -388,12 +377,6 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
             problem(f, log, got, err == ARB_ERR_PARSE ? "bad-answer" : "unreachable", "%s", eb.msg);
             return -1;
         }
-#else
-        problem(f, log, got, "unverifiable",
-                "consistency %llu -> %llu of a tiled log: tile proofs not supported in this build",
-                (unsigned long long)small->tree_size, (unsigned long long)big->tree_size);
-        return -1;
-#endif
     } else {
         err = arb_audit_get_consistency(c, log, small->tree_size, big->tree_size, proof,
                                         ARB_AUDIT_PROOF_MAX, &n, &eb);
@@ -425,10 +408,8 @@ typedef struct {
     arb_audit_follower *f;
     const arb_audit_log *log;
     arb_store_batch *batch;
-#ifdef HAVE_RANGE
     arb_merkle_range range; /* the entries [0, pos) as a compact range */
     arb_sha256 *h;
-#endif
     arb_err fail;
     char why[300];
 } entry_ctx;
@@ -452,10 +433,8 @@ static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, siz
                  (unsigned long long)index);
         return ARB_ERR_PARSE;
     }
-#ifdef HAVE_RANGE
     if (arb_merkle_range_append_leaf(&x->range, x->h, leaf_bytes, leaf_len) != ARB_OK)
         return ARB_ERR_INTERNAL;
-#endif
     if (f->cfg.nwatch == 0)
         return ARB_OK;
     if (arb_audit_certinfo_read(&ci, leaf.entry.cert, leaf.entry.cert_len,
@@ -495,7 +474,6 @@ static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, siz
     return ARB_OK;
 }
 
-#ifdef HAVE_RANGE
 /* Loads the compact range of the entries downloaded so far; a position
  * without a matching frontier (state from an older build) starts over. */
 static void load_range(arb_audit_follower *f, const arb_audit_log *log, uint64_t *pos,
@@ -521,7 +499,6 @@ static void load_range(arb_audit_follower *f, const arb_audit_log *log, uint64_t
     *pos = 0;
     arb_merkle_range_init(r);
 }
-#endif
 
 static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const arb_audit_sth *head,
                         size_t *problems)
@@ -538,11 +515,9 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
     memset(&x, 0, sizeof x);
     x.f = f;
     x.log = log;
-#ifdef HAVE_RANGE
     load_range(f, log, &pos, &x.range);
     if (arb_sha256_new(&x.h) != ARB_OK)
         return ARB_ERR_NOMEM;
-#endif
     if ((err = arb_store_batch_new(&x.batch, f->store)) != ARB_OK)
         goto out;
     while (pos < head->tree_size) {
@@ -560,13 +535,11 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
         }
         pos += got;
         arb_store_batch_put_u64(x.batch, CF_POS, log->log_id, 32, pos);
-#ifdef HAVE_RANGE
         {
             arb_hash fr[ARB_MERKLE_MAX_FRONTIER];
             size_t nf = arb_merkle_range_frontier(&x.range, fr);
             arb_store_batch_put(x.batch, CF_RANGE, log->log_id, 32, (const uint8_t *)fr, nf * 32);
         }
-#endif
         if ((err = arb_store_write(f->store, x.batch, ARB_STORE_SYNC, &eb)) != ARB_OK)
             break;
         arb_store_batch_clear(x.batch);
@@ -580,7 +553,6 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
         emit(f, &ev);
         pthread_mutex_unlock(&f->lock);
     }
-#ifdef HAVE_RANGE
     /* Every entry is in: the entries must hash to the signed root. */
     if (err == ARB_OK && pos == head->tree_size && x.range.size == pos) {
         arb_hash root;
@@ -602,11 +574,8 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
             err = arb_store_write(f->store, x.batch, ARB_STORE_SYNC, &eb);
         }
     }
-#endif
 out:
-#ifdef HAVE_RANGE
     arb_sha256_free(x.h);
-#endif
     arb_store_batch_free(x.batch);
     return err;
 }

@@ -386,9 +386,7 @@ static void test_entries(const char *url, const char *dir)
     set_body(&ent_body, &ent_status, 200, t);
     free(t);
     json_decref(ents);
-#ifdef TEST_HAVE_PROOFS
     tree_root(lh, 3, &r); /* the entries must hash to the signed root */
-#endif
     CHECK(tlog_sth(&h3, s, 3, 1000, &r));
     serve_sth(&h3);
     f = mk(&l, dir, &e, 1, watch, 1);
@@ -408,7 +406,6 @@ static void test_entries(const char *url, const char *dir)
     CHECK_EQ(e.matches, 1);
     arb_audit_follower_free(f);
 
-#ifdef TEST_HAVE_PROOFS
     /* entries that do not hash to the signed root are named, and fetched again */
     {
         char d3[700];
@@ -426,7 +423,6 @@ static void test_entries(const char *url, const char *dir)
         arb_audit_follower_free(f);
         serve_sth(&h3);
     }
-#endif
     /* a log that answers entries with garbage is named */
     {
         char d2[700];
@@ -449,7 +445,6 @@ static void test_entries(const char *url, const char *dir)
     arb_ct_signer_free(s);
 }
 
-#ifdef TEST_HAVE_PROOFS
 /* A growing tree with real roots: 5 -> 8 with the log's correct proof is
  * accepted; 8 -> 10 with one proof hash changed is an "inconsistent" report
  * that verify-evidence's check accepts. */
@@ -520,7 +515,6 @@ static void test_growth(const char *url, const char *dir)
     arb_audit_loglist_free(&l);
     arb_ct_signer_free(s);
 }
-#endif
 
 /* A static-ct-api log: its published checkpoint served at /checkpoint. */
 static char *ckpt_body;
@@ -576,7 +570,6 @@ static void test_tiled(const char *url, const char *dir)
     free(note);
 }
 
-#ifdef TEST_HAVE_PROOFS
 #include "merkle/checkpoint.h"
 #include "merkle/tile.h"
 #include "auditor/sct.h"
@@ -784,7 +777,6 @@ static void test_tiled_growth(const char *url, const char *dir)
     free(pem);
     free(spki);
 }
-#endif
 
 int main(void)
 {
@@ -806,12 +798,10 @@ int main(void)
                  ARB_OK,
              1);
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/checkpoint", 0, h_ckpt, NULL) == ARB_OK, 1);
-#ifdef TEST_HAVE_PROOFS
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/tile/", 0, h_tile, NULL) == ARB_OK, 1);
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/get-proof-by-hash", 0, h_pbh, NULL) ==
                  ARB_OK,
              1);
-#endif
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, 1);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", arb_http_server_port(srv));
     CHECK_OR(arb_test_tmpdir(tmp, sizeof tmp) == 0, 1);
@@ -821,14 +811,12 @@ int main(void)
     test_entries(url, d2);
     snprintf(d3, sizeof d3, "%s/c", tmp);
     test_tiled(url, d3);
-#ifdef TEST_HAVE_PROOFS
     snprintf(d3, sizeof d3, "%s/d", tmp);
     test_growth(url, d3);
     snprintf(d3, sizeof d3, "%s/e", tmp);
     test_tiled_growth(url, d3);
     test_sct_inclusion(url);
     free(pbh_body);
-#endif
     arb_http_server_stop(srv);
     arb_http_server_free(srv);
     arb_test_rmtree(tmp);

@@ -1,0 +1,102 @@
+/* The encrypted wallet file (keystore).
+ *
+ * A keystore is a small JSON document:
+ *
+ *   {"format": "arbor-wallet-keystore", "version": 1, "network": "regtest",
+ *    "next_receive": 3, "next_change": 0,
+ *    "kdf": {"name": "scrypt", "log2_n": 15, "r": 8, "p": 1, "salt": "<16 bytes hex>"},
+ *    "cipher": {"name": "aes-256-gcm", "nonce": "<12 bytes hex>", "tag": "<16 bytes hex>"},
+ *    "ciphertext": "<hex>"}
+ *
+ * The secret (BIP39 entropy and the optional BIP39 passphrase) is encrypted
+ * with AES-256-GCM under a key derived from the user's passphrase with scrypt.
+ * The wallet's bookkeeping (network, next address indices, KDF parameters)
+ * stays readable but is bound to the ciphertext as GCM associated data, so
+ * changing any byte of the file makes decryption fail. Every save draws a
+ * fresh salt and nonce.
+ *
+ * Files are written atomically (temporary file in the same directory, fsync,
+ * rename or link, fsync of the directory) with mode 0600.
+ *
+ * Functions are thread-safe as long as different threads use different
+ * arb_keystore objects. */
+#ifndef ARB_WALLET_KEYSTORE_H
+#define ARB_WALLET_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "merkle/error.h"
+
+#define ARB_KEYSTORE_VERSION 1
+#define ARB_KEYSTORE_LOG2N_DEFAULT 15 /* N = 2^15, r = 8, p = 1: 32 MiB */
+#define ARB_KEYSTORE_LOG2N_MAX 20
+#define ARB_KEYSTORE_FILE_MAX 65536   /* larger files are refused unread */
+#define ARB_KEYSTORE_PASS_MAX 1024    /* longest BIP39 passphrase stored */
+
+/* What the keystore protects. */
+typedef struct {
+    uint8_t entropy[32];
+    size_t entropy_len;          /* 16..32, a multiple of 4 */
+    char bip39_pass[ARB_KEYSTORE_PASS_MAX + 1]; /* ASCII, "" for none */
+} arb_wallet_secret;
+
+/* A keystore as read from or written to a file. */
+typedef struct {
+    char network[16];            /* "main", "test" or "regtest" */
+    uint32_t next_receive;       /* next unused index on the receive chain */
+    uint32_t next_change;        /* next unused index on the change chain */
+    unsigned log2_n;             /* scrypt cost: N = 2^log2_n, 1..20 */
+    uint32_t r, p;               /* scrypt block size 1..32, parallelism 1..16 */
+    uint8_t salt[16];
+    uint8_t nonce[12];
+    uint8_t tag[16];
+    uint8_t *ct;                 /* ciphertext (malloc'd) */
+    size_t ct_len;
+} arb_keystore;
+
+/* Wipes a secret (OPENSSL_cleanse). */
+void arb_wallet_secret_wipe(arb_wallet_secret *s);
+
+/* Frees ks->ct and wipes ks (ks itself is caller storage; NULL is fine). */
+void arb_keystore_clear(arb_keystore *ks);
+
+/* Encrypts secret under passphrase with fresh salt and nonce; the public
+ * fields (network, indices, log2_n, r, p) are taken from ks as the caller set
+ * them, and ks->salt/nonce/tag/ct are filled in (an old ct is freed).
+ * Returns ARB_OK, ARB_ERR_INVALID_ARG (bad parameters or network, non-ASCII
+ * BIP39 passphrase), ARB_ERR_NOMEM or ARB_ERR_CRYPTO. */
+arb_err arb_keystore_seal(arb_keystore *ks, const arb_wallet_secret *secret, const char *pass,
+                          size_t pass_len, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Decrypts ks with passphrase into *secret. Returns ARB_OK; ARB_ERR_VERIFY
+ * for a wrong passphrase or any change to the file; ARB_ERR_PARSE if the
+ * authenticated plaintext is malformed; ARB_ERR_NOMEM / ARB_ERR_CRYPTO.
+ * *secret is wiped on failure. */
+arb_err arb_keystore_open(const arb_keystore *ks, const char *pass, size_t pass_len,
+                          arb_wallet_secret *secret, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Parses keystore JSON strictly (known keys only, no duplicates, exact hex
+ * lengths, parameters in range). Returns ARB_OK or ARB_ERR_PARSE (eb says
+ * why), or ARB_ERR_NOMEM; on failure ks is cleared. */
+arb_err arb_keystore_parse(arb_keystore *ks, const char *json, size_t len, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+
+/* Serializes ks as JSON (a malloc'd NUL-terminated string; free()). Returns
+ * ARB_OK or ARB_ERR_NOMEM. */
+arb_err arb_keystore_format(char **out, const arb_keystore *ks) ARB_WARN_UNUSED;
+
+/* Reads and parses a keystore file. Returns ARB_OK, ARB_ERR_NOT_FOUND (no such
+ * file), ARB_ERR_IO, ARB_ERR_PARSE (including files over
+ * ARB_KEYSTORE_FILE_MAX bytes). */
+arb_err arb_keystore_load(arb_keystore *ks, const char *path, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Writes ks to path atomically with mode 0600. With create_new the call fails
+ * with ARB_ERR_EXISTS if path exists (and leaves it alone); otherwise it
+ * replaces path. On any failure the previous file is untouched and no
+ * temporary file is left behind. Returns ARB_OK, ARB_ERR_EXISTS, ARB_ERR_IO
+ * or ARB_ERR_NOMEM. */
+arb_err arb_keystore_save(const arb_keystore *ks, const char *path, int create_new,
+                          arb_errbuf *eb) ARB_WARN_UNUSED;
+
+#endif

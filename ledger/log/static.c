@@ -300,3 +300,95 @@ out:
     free(root);
     return err;
 }
+
+/* Parses a canonical decimal of 1..max_digits digits (no leading zeros). */
+static int parse_dec(const char *p, size_t n, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+
+    if (!parse_u64(p, n, &v) || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+arb_err arb_ct_tile_path_parse(const char *path, int *is_data, unsigned *level, uint64_t *n,
+                               unsigned *width)
+{
+    const char *p = path, *slash;
+    uint64_t v = 0, lv = 0, w = 0;
+    int groups = 0;
+
+    *is_data = 0;
+    *level = 0;
+    *n = 0;
+    *width = 0;
+    if (strncmp(p, "data/", 5) == 0) {
+        *is_data = 1;
+        p += 5;
+    } else {
+        if ((slash = strchr(p, '/')) == NULL || !parse_dec(p, (size_t)(slash - p), 63, &lv))
+            return ARB_ERR_PARSE;
+        p = slash + 1;
+    }
+    /* x### groups, then a final ### group. */
+    for (;;) {
+        int x = (*p == 'x');
+        size_t i;
+        if (x)
+            p++;
+        for (i = 0; i < 3; i++)
+            if (p[i] < '0' || p[i] > '9')
+                return ARB_ERR_PARSE;
+        if (v > (UINT64_MAX - 999) / 1000 || ++groups > 7)
+            return ARB_ERR_PARSE;
+        v = v * 1000 + (uint64_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
+        p += 3;
+        if (x) {
+            if (*p != '/')
+                return ARB_ERR_PARSE;
+            p++;
+            continue;
+        }
+        break;
+    }
+    if (*p == '.') {
+        if (strncmp(p, ".p/", 3) != 0 || !parse_dec(p + 3, strlen(p + 3), 255, &w) || w == 0)
+            return ARB_ERR_PARSE;
+    } else if (*p != 0) {
+        return ARB_ERR_PARSE;
+    }
+    /* Canonical form: no leading all-zero x groups. */
+    {
+        char canon[64];
+        arb_ct_tile_path_format(canon, *is_data, (unsigned)lv, v, (unsigned)w);
+        if (strcmp(canon, path) != 0)
+            return ARB_ERR_PARSE;
+    }
+    *level = (unsigned)lv;
+    *n = v;
+    *width = (unsigned)w;
+    return ARB_OK;
+}
+
+void arb_ct_tile_path_format(char out[static 64], int is_data, unsigned level, uint64_t n,
+                             unsigned width)
+{
+    char groups[8][4];
+    int k = 0, i;
+    size_t off;
+
+    do {
+        snprintf(groups[k++], sizeof(groups[0]), "%03u", (unsigned)(n % 1000));
+        n /= 1000;
+    } while (n > 0 && k < 8);
+    if (is_data)
+        off = (size_t)snprintf(out, 64, "data/");
+    else
+        off = (size_t)snprintf(out, 64, "%u/", level);
+    for (i = k - 1; i >= 0 && off < 64; i--)
+        off += (size_t)snprintf(out + off, 64 - off, "%s%s%s", i > 0 ? "x" : "", groups[i],
+                                i > 0 ? "/" : "");
+    if (width > 0 && off < 64)
+        snprintf(out + off, 64 - off, ".p/%u", width);
+}

@@ -10,6 +10,7 @@
 #include "ledger/log/tree_internal.h"
 #include "merkle/buf.h"
 #include "tests/test.h"
+#include "proofcheck.h"
 
 #define MAXN 700
 
@@ -56,80 +57,6 @@ static void naive_mth(const arb_hash *l, uint64_t n, arb_hash *out)
     naive_mth(l, k, &a);
     naive_mth(l + k, n - k, &b);
     arb_merkle_node_hash(sha, out, &a, &b);
-}
-
-/* RFC 9162 2.1.3.2. */
-static int verify_inclusion(uint64_t index, uint64_t size, const arb_hash *leaf, const arb_hash *path,
-                            size_t n, const arb_hash *root)
-{
-    uint64_t fn = index, sn = size - 1;
-    arb_hash r = *leaf;
-    size_t i;
-
-    if (index >= size)
-        return 0;
-    for (i = 0; i < n; i++) {
-        if (sn == 0)
-            return 0;
-        if ((fn & 1) || fn == sn) {
-            arb_merkle_node_hash(sha, &r, &path[i], &r);
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
-        } else {
-            arb_merkle_node_hash(sha, &r, &r, &path[i]);
-        }
-        fn >>= 1;
-        sn >>= 1;
-    }
-    return sn == 0 && arb_hash_eq(&r, root);
-}
-
-/* RFC 9162 2.1.4.2. */
-static int verify_consistency(uint64_t m, uint64_t n, const arb_hash *r1, const arb_hash *r2,
-                              const arb_hash *proof, size_t len)
-{
-    uint64_t fn, sn;
-    arb_hash fr, sr;
-    size_t i = 0;
-
-    if (m == n)
-        return len == 0 && arb_hash_eq(r1, r2);
-    if (m == 0 || m > n || len == 0)
-        return 0;
-    /* If m is a power of two, prepend first_hash to the proof. */
-    if ((m & (m - 1)) == 0) {
-        fr = sr = *r1;
-    } else {
-        fr = sr = proof[0];
-        i = 1;
-    }
-    fn = m - 1;
-    sn = n - 1;
-    while (fn & 1) {
-        fn >>= 1;
-        sn >>= 1;
-    }
-    for (; i < len; i++) {
-        if (sn == 0)
-            return 0;
-        if ((fn & 1) || fn == sn) {
-            arb_merkle_node_hash(sha, &fr, &proof[i], &fr);
-            arb_merkle_node_hash(sha, &sr, &proof[i], &sr);
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
-        } else {
-            arb_merkle_node_hash(sha, &sr, &sr, &proof[i]);
-        }
-        fn >>= 1;
-        sn >>= 1;
-    }
-    return sn == 0 && arb_hash_eq(&fr, r1) && arb_hash_eq(&sr, r2);
 }
 
 static int hex_hash(const char *s, arb_hash *h)
@@ -307,26 +234,26 @@ static void test_random(void)
         size_t pl;
 
         CHECK(log_inclusion_proof(sha, mem_get, NULL, m, size, &p, &pl) == ARB_OK);
-        CHECK(verify_inclusion(m, size, &leaves[m], p, pl, &roots[size]));
+        CHECK(pc_verify_inclusion(sha, m, size, &leaves[m], p, pl, &roots[size]));
         if (pl > 0) {
             size_t k = (size_t)arb_test_rand_below(pl);
             bad = p[k];
             p[k].b[0] ^= 1;
-            CHECK(!verify_inclusion(m, size, &leaves[m], p, pl, &roots[size]));
+            CHECK(!pc_verify_inclusion(sha, m, size, &leaves[m], p, pl, &roots[size]));
             p[k] = bad;
-            CHECK(!verify_inclusion(m, size, &leaves[(m + 1) % size], p, pl, &roots[size]) ||
+            CHECK(!pc_verify_inclusion(sha, m, size, &leaves[(m + 1) % size], p, pl, &roots[size]) ||
                   size == 1);
         }
         free(p);
         p = NULL;
         CHECK(log_consistency_proof(sha, mem_get, NULL, old, size, &p, &pl) == ARB_OK);
         if (old > 0)
-            CHECK(verify_consistency(old, size, &roots[old], &roots[size], p, pl));
+            CHECK(pc_verify_consistency(sha, old, size, &roots[old], &roots[size], p, pl));
         else
             CHECK_EQ(pl, 0);
         if (pl > 0) {
             p[0].b[5] ^= 0x10;
-            CHECK(!verify_consistency(old, size, &roots[old], &roots[size], p, pl));
+            CHECK(!pc_verify_consistency(sha, old, size, &roots[old], &roots[size], p, pl));
         }
         free(p);
     }

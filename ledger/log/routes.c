@@ -130,6 +130,10 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
     arb_err err;
 
     eb.msg[0] = 0;
+    if (rt->cfg.roots == NULL) {
+        arb_http_respond_error(r, 503, "no_roots", "this log accepts no submissions (no roots)");
+        return;
+    }
     if ((err = arb_ct_json_chain_parse(&l, (const char *)body, len, max_certs, max_cert, &eb)) !=
         ARB_OK) {
         arb_http_respond_error(r, status_of(err), "bad_request", eb.msg);
@@ -314,7 +318,7 @@ static void h_get_roots(void *ud, arb_http_req *r)
 {
     arb_log_routes *rt = ud;
     json_t *o = json_object(), *arr = json_array();
-    size_t i, n = arb_ct_roots_count(rt->cfg.roots);
+    size_t i, n = rt->cfg.roots != NULL ? arb_ct_roots_count(rt->cfg.roots) : 0;
 
     for (i = 0; o != NULL && arr != NULL && i < n; i++) {
         const uint8_t *der;

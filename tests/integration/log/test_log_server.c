@@ -30,6 +30,7 @@
 #include "ledger/log/key.h"
 #include "ledger/log/log.h"
 #include "ledger/log/routes.h"
+#include "ledger/log/service.h"
 #include "ledger/log/static.h"
 #include "ledger/store/store.h"
 #include "merkle/buf.h"
@@ -39,23 +40,26 @@
 
 #define ORIGIN "arbor.test/log"
 
-/* ---- the server side (--serve DIR PORT KEY ROOTS) ---- */
+/* ---- the server side (--serve DIR PORT KEY|- ROOTS) ---- */
 
+static void log_stderr(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    if (level <= ARB_LOG_WARN)
+        fprintf(stderr, "server: %s\n", msg);
+}
+
+/* Wired as arbord wires the log: store, HTTP server, log service. */
 static int serve(const char *dir, int port, const char *key_file, const char *roots_file)
 {
     unsigned cfs[ARB_LOG_CF_COUNT];
     arb_store *store = NULL;
-    arb_ct_signer *signer = NULL;
-    arb_ct_roots *roots = NULL;
-    arb_log *log = NULL;
     arb_http_server *http = NULL;
-    arb_log_routes *routes = NULL;
+    arb_log_service *svc = NULL;
     arb_http_config hc;
-    arb_log_config lc;
-    arb_log_routes_config rc;
+    arb_log_service_config sc;
     arb_errbuf eb;
-    uint8_t *key, *pem;
-    size_t key_len, pem_len, i;
+    size_t i;
     sigset_t set;
     int sig, rc_exit = 1;
 
@@ -63,38 +67,29 @@ static int serve(const char *dir, int port, const char *key_file, const char *ro
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    key = arb_test_read_file(key_file, &key_len);
-    pem = arb_test_read_file(roots_file, &pem_len);
-    if (key == NULL || pem == NULL ||
-        arb_ct_signer_from_pem(&signer, (const char *)key, key_len, &eb) != ARB_OK ||
-        arb_ct_roots_from_pem(&roots, (const char *)pem, pem_len, &eb) != ARB_OK ||
-        arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK) {
-        fprintf(stderr, "serve: setup failed: %s\n", eb.msg);
+    eb.msg[0] = 0;
+    if (arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK) {
+        fprintf(stderr, "serve: store: %s\n", eb.msg);
         goto out;
     }
     for (i = 0; i < ARB_LOG_CF_COUNT; i++)
         cfs[i] = (unsigned)i;
-    memset(&lc, 0, sizeof(lc));
-    lc.store = store;
-    lc.cfs = cfs;
-    lc.signer = signer;
-    lc.origin = ORIGIN;
-    lc.batch_ms = 10;
-    if (arb_log_open(&log, &lc, &eb) != ARB_OK) {
-        fprintf(stderr, "serve: log: %s\n", eb.msg);
-        goto out;
-    }
     memset(&hc, 0, sizeof(hc));
     hc.listen_host = "127.0.0.1";
     hc.port = port;
     hc.workers = 4;
     hc.max_body_default = 1 << 20;
-    memset(&rc, 0, sizeof(rc));
-    rc.log = log;
-    rc.roots = roots;
-    if (arb_http_server_new(&http, &hc) != ARB_OK || arb_log_routes_add(&routes, http, &rc) != ARB_OK ||
+    memset(&sc, 0, sizeof(sc));
+    sc.datadir = dir;
+    sc.key_file = strcmp(key_file, "-") == 0 ? NULL : key_file;
+    sc.roots_file = roots_file;
+    sc.origin = ORIGIN;
+    sc.batch_ms = 10;
+    sc.log.fn = log_stderr;
+    if (arb_http_server_new(&http, &hc) != ARB_OK ||
+        arb_log_service_start(&svc, store, cfs, http, &sc, &eb) != ARB_OK ||
         arb_http_server_start(http, &eb) != ARB_OK) {
-        fprintf(stderr, "serve: http: %s\n", eb.msg);
+        fprintf(stderr, "serve: %s\n", eb.msg);
         goto out;
     }
     sigwait(&set, &sig);
@@ -102,14 +97,9 @@ static int serve(const char *dir, int port, const char *key_file, const char *ro
 out:
     if (http != NULL)
         arb_http_server_stop(http);
+    arb_log_service_stop(svc);
     arb_http_server_free(http);
-    arb_log_routes_free(routes);
-    arb_log_close(log);
     arb_store_close(store);
-    arb_ct_roots_free(roots);
-    arb_ct_signer_free(signer);
-    free(key);
-    free(pem);
     return rc_exit;
 }
 
@@ -167,11 +157,24 @@ static long http(const char *path, const char *post, body *out)
     return status;
 }
 
+static void stop_server(int sig)
+{
+    int status;
+
+    if (child > 0) {
+        kill(child, sig);
+        waitpid(child, &status, 0);
+        child = 0;
+    }
+}
+
 static int start_server(void)
 {
     char portbuf[16];
     int i;
 
+    if (child > 0)
+        stop_server(SIGKILL);
     port = arb_test_free_port();
     snprintf(portbuf, sizeof(portbuf), "%d", port);
     child = fork();
@@ -190,17 +193,6 @@ static int start_server(void)
         usleep(50000);
     }
     return 0;
-}
-
-static void stop_server(int sig)
-{
-    int status;
-
-    if (child > 0) {
-        kill(child, sig);
-        waitpid(child, &status, 0);
-        child = 0;
-    }
 }
 
 /* The test PKI. */
@@ -311,7 +303,13 @@ static void submit(cert_case *c)
     leaf.ext = c->sct.ext;
     leaf.ext_len = c->sct.ext_len;
     CHECK(arb_ct_leaf_encode(&enc, &leaf) == ARB_OK);
-    arb_merkle_leaf_hash(sha, &c->leaf_hash, enc.data, enc.len);
+    {
+        /* submit() runs on several threads: a hash engine each. */
+        arb_sha256 *h = NULL;
+        CHECK(arb_sha256_new(&h) == ARB_OK);
+        arb_merkle_leaf_hash(h, &c->leaf_hash, enc.data, enc.len);
+        arb_sha256_free(h);
+    }
     arb_buf_free(&enc);
     c->have_sct = 1;
 }
@@ -691,6 +689,9 @@ static void test_server(void)
     for (i = 0; i < N_CASES; i++) {
         uint64_t idx;
         CHECK(arb_ct_leaf_index_find(&idx, cases[i].sct.ext, cases[i].sct.ext_len) == ARB_OK);
+        if (!arb_hash_eq(&cases[i].leaf_hash, &leaf_hashes[idx]))
+            fprintf(stderr, "case %zu (precert %d signer %d) index %llu\n", i, cases[i].precert,
+                    cases[i].via_signer, (unsigned long long)idx);
         CHECK(arb_hash_eq(&cases[i].leaf_hash, &leaf_hashes[idx]));
         check_inclusion(&cases[i].leaf_hash, idx, &s2);
     }
@@ -813,6 +814,48 @@ static void test_crash(void)
         free_case(&cases[i]);
 }
 
+/* Without --log-key the server generates its key into the data directory
+ * (mode 0600) and keeps it across restarts. */
+static void test_generated_key(void)
+{
+    char saved[sizeof(keyfile)], path[700];
+    uint8_t *pem;
+    size_t len;
+    struct stat st;
+    arb_ct_verifier *saved_v = verifier;
+    arb_ct_signer *s = NULL;
+    arb_errbuf eb;
+    sth_t a, b;
+
+    arb_test_rmtree(datadir);
+    memcpy(saved, keyfile, sizeof(saved));
+    snprintf(keyfile, sizeof(keyfile), "-");
+    verifier = NULL;
+    CHECK(start_server());
+    snprintf(path, sizeof(path), "%s/log-key.pem", datadir);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK((pem = arb_test_read_file(path, &len)) != NULL);
+    CHECK(arb_ct_signer_from_pem(&s, (const char *)pem, len, &eb) == ARB_OK);
+    free(pem);
+    {
+        char *pub = NULL;
+        size_t pub_len;
+        CHECK(arb_ct_signer_public_pem(s, &pub, &pub_len) == ARB_OK);
+        CHECK(arb_ct_verifier_from_pem(&verifier, pub, pub_len, &eb) == ARB_OK);
+        free(pub);
+    }
+    arb_ct_signer_free(s);
+    CHECK(get_sth(&a));
+    stop_server(SIGTERM);
+    CHECK(start_server());
+    CHECK(get_sth(&b)); /* still signed by the same key */
+    CHECK_EQ(a.ts, b.ts);
+    stop_server(SIGTERM);
+    arb_ct_verifier_free(verifier);
+    verifier = saved_v;
+    memcpy(keyfile, saved, sizeof(saved));
+}
+
 static int write_file(const char *path, const void *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -882,6 +925,7 @@ int main(int argc, char **argv)
     if (setup()) {
         test_server();
         test_crash();
+        test_generated_key();
     } else {
         arb_test_fail(__FILE__, __LINE__, "setup failed");
     }

@@ -221,6 +221,16 @@ static void h_get_proof_by_hash(void *ud, arb_http_req *r)
     arb_err err;
     json_t *o;
 
+    char fixed[64];
+    size_t k;
+
+    /* A client that did not percent-encode '+' sent it as a space. */
+    if (hs != NULL && strlen(hs) < sizeof(fixed)) {
+        for (k = 0; hs[k]; k++)
+            fixed[k] = hs[k] == ' ' ? '+' : hs[k];
+        fixed[k] = 0;
+        hs = fixed;
+    }
     if (hs == NULL || !query_u64(r, "tree_size", &size) ||
         arb_base64_decode(&h, &hl, hs, strlen(hs)) != ARB_OK || hl != 32) {
         free(h);

@@ -17,7 +17,14 @@
 
 struct arb_log_routes {
     arb_log_routes_config cfg;
+    arb_http_server *http; /* for metrics */
 };
+
+/* One submission in flight: the request and where to count the answer. */
+typedef struct {
+    arb_log_routes *rt;
+    arb_http_req *req;
+} submission;
 
 /* jansson helpers ------------------------------------------------------- */
 
@@ -102,13 +109,20 @@ static int status_of(arb_err err)
 
 static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg)
 {
-    arb_http_req *r = ud;
+    submission *sub = ud;
+    arb_http_req *r = sub->req;
+    arb_log_routes *rt = sub->rt;
+    arb_log_sth sth;
     char *s;
 
+    free(sub);
+    arb_log_get_sth(rt->cfg.log, &sth);
+    arb_http_metric_set(rt->http, "log_tree_size", sth.tree_size);
     if (err != ARB_OK) {
         arb_http_respond_error(r, status_of(err), "log_store", msg ? msg : arb_err_str(err));
         return;
     }
+    arb_http_metric_add(rt->http, "log_scts_issued", 1);
     if ((s = arb_ct_json_sct(sct)) == NULL) {
         arb_http_respond_error(r, 500, "internal", "out of memory");
         return;
@@ -145,7 +159,17 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
         arb_http_respond_error(r, status_of(err), "bad_chain", eb.msg);
         return;
     }
-    arb_log_submit(rt->cfg.log, chain, submitted, r);
+    {
+        submission *sub = malloc(sizeof(*sub));
+        if (sub == NULL) {
+            arb_ct_chain_free(chain);
+            arb_http_respond_error(r, 500, "internal", "out of memory");
+            return;
+        }
+        sub->rt = rt;
+        sub->req = r;
+        arb_log_submit(rt->cfg.log, chain, submitted, sub);
+    }
 }
 
 static void h_add_chain(void *ud, arb_http_req *r)
@@ -484,6 +508,7 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
     if ((rt = calloc(1, sizeof(*rt))) == NULL)
         return ARB_ERR_NOMEM;
     rt->cfg = *cfg;
+    rt->http = s;
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         err = arb_http_route_add(s, routes[i].m, routes[i].path,
                                  routes[i].m == ARB_HTTP_POST ? MAX_BODY : 0, routes[i].fn, rt);

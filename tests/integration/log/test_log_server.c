@@ -720,6 +720,11 @@ static void test_server(void)
     }
     check_static(&s2, leaf_hashes);
     test_bad_inputs(&cases[0], &cases[1]);
+    /* The log's counters are in the server's metrics. */
+    CHECK_EQ(http("/metrics", NULL, &b), 200);
+    CHECK(b.data != NULL && strstr(b.data, "arbor_log_scts_issued") != NULL &&
+          strstr(b.data, "arbor_log_tree_size") != NULL);
+    free(b.data);
 
     /* A clean restart keeps everything. */
     stop_server(SIGTERM);

@@ -29,6 +29,7 @@ enum { CF_META, CF_ENTRIES, CF_NODES, CF_LEAFHASH, CF_DEDUP, CF_ISSUERS };
 
 #define DEFAULT_BATCH_MS 25
 #define DEFAULT_BATCH_MAX 512
+#define DEFAULT_REFRESH_S 3600
 
 typedef struct pending {
     struct pending *next;
@@ -53,6 +54,8 @@ struct arb_log {
     char *origin;
     unsigned batch_ms;
     size_t batch_max;
+    uint64_t refresh_ms;
+    uint64_t retry_at; /* after a failed refresh: not before this time (ms) */
     arb_logger lg;
 
     pthread_mutex_t mu; /* guards the queue, the published head, broken, stop */
@@ -484,6 +487,49 @@ out:
     arb_store_batch_free(b);
 }
 
+/* Signs and durably stores a new tree head for the same tree (new timestamp). */
+static void refresh_head(arb_log *l)
+{
+    arb_store_batch *b = NULL;
+    arb_buf scratch = ARB_BUF_INIT;
+    arb_log_sth sth;
+    arb_hash root;
+    uint8_t *cp = NULL;
+    size_t cp_len = 0;
+    uint64_t ts = now_ms();
+    arb_errbuf eb;
+    arb_err err;
+
+    eb.msg[0] = 0;
+    if (ts <= l->last_ts)
+        ts = l->last_ts + 1;
+    log_range_root(&l->range, l->sha, &root);
+    if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) == ARB_OK &&
+        (err = arb_store_batch_new(&b, l->store)) == ARB_OK) {
+        put_head(l, b, &sth, cp, cp_len, &scratch);
+        err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb);
+    }
+    arb_store_batch_free(b);
+    arb_buf_free(&scratch);
+    pthread_mutex_lock(&l->mu);
+    if (err == ARB_OK) {
+        l->last_ts = ts;
+        l->sth = sth;
+        free(l->checkpoint);
+        l->checkpoint = cp;
+        l->checkpoint_len = cp_len;
+        cp = NULL;
+    } else {
+        if (err == ARB_ERR_IO || err == ARB_ERR_DB)
+            l->broken = 1;
+        l->retry_at = ts + l->refresh_ms; /* try again one interval later */
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (err != ARB_OK)
+        arb_logf(&l->lg, ARB_LOG_ERROR, "log: cannot refresh the tree head: %s", eb.msg);
+    free(cp);
+}
+
 static void *sequencer_main(void *arg)
 {
     arb_log *l = arg;
@@ -494,8 +540,23 @@ static void *sequencer_main(void *arg)
         size_t n;
         struct timespec deadline;
 
-        while (l->head == NULL && !l->stop)
-            pthread_cond_wait(&l->cv, &l->mu);
+        while (l->head == NULL && !l->stop) {
+            /* Idle: re-sign the tree head when it gets old, so monitors see a
+             * fresh one at least every refresh interval (RFC 6962 3.5). */
+            uint64_t due = l->sth.timestamp + l->refresh_ms, now = now_ms();
+            if (l->retry_at > due)
+                due = l->retry_at;
+            struct timespec until;
+            if (!l->broken && now >= due) {
+                pthread_mutex_unlock(&l->mu);
+                refresh_head(l);
+                pthread_mutex_lock(&l->mu);
+                continue;
+            }
+            until.tv_sec = (time_t)(due / 1000);
+            until.tv_nsec = (long)(due % 1000) * 1000000L;
+            pthread_cond_timedwait(&l->cv, &l->mu, &until);
+        }
         if (l->head == NULL && l->stop)
             break;
         /* Pool submissions for a short window (or until the batch is full). */
@@ -580,6 +641,7 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     arb_ct_signer_log_id(l->signer, l->log_id);
     l->batch_ms = cfg->batch_ms ? cfg->batch_ms : DEFAULT_BATCH_MS;
     l->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
+    l->refresh_ms = (uint64_t)(cfg->sth_refresh_s ? cfg->sth_refresh_s : DEFAULT_REFRESH_S) * 1000u;
     l->lg = cfg->log;
     if ((l->origin = strdup(cfg->origin)) == NULL || arb_sha256_new(&l->sha) != ARB_OK) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");

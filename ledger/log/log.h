@@ -42,6 +42,7 @@ typedef struct {
     const char *origin;   /* checkpoint origin, e.g. "log.example.org/2026"; copied */
     unsigned batch_ms;    /* pooling window; 0: 25 ms */
     size_t batch_max;     /* most entries per batch; 0: 512 */
+    unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
     arb_logger log;
 } arb_log_config;
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ledger/log/chain.h"
 #include "ledger/log/key.h"
@@ -55,7 +56,7 @@ static void wait_answers(long n)
     pthread_mutex_unlock(&mu);
 }
 
-static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s)
+static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsigned refresh_s)
 {
     static const unsigned cfs[ARB_LOG_CF_COUNT] = {0, 1, 2, 3, 4, 5};
     arb_log_config lc;
@@ -68,6 +69,7 @@ static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s)
     lc.origin = "unit.example/log";
     lc.batch_ms = 5;
     lc.batch_max = 100;
+    lc.sth_refresh_s = refresh_s;
     return arb_log_open(log, &lc, &eb);
 }
 
@@ -99,7 +101,7 @@ int main(void)
         arb_ct_signer_generate(&s, &eb) != ARB_OK || arb_ct_signer_generate(&s2, &eb) != ARB_OK ||
         arb_sha256_new(&sha) != ARB_OK || arb_test_tmpdir(dir, sizeof(dir)) != 0 ||
         arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK ||
-        open_log(&log, store, s) != ARB_OK) {
+        open_log(&log, store, s, 0) != ARB_OK) {
         arb_test_fail(__FILE__, __LINE__, "setup failed");
         return arb_test_done();
     }
@@ -219,12 +221,41 @@ int main(void)
     /* Reopen: same tree; another key is refused. */
     arb_log_close(log);
     log = NULL;
-    CHECK_OR(open_log(&log, store, s2) == ARB_ERR_PARSE && log == NULL, arb_test_done());
-    CHECK_OR(open_log(&log, store, s) == ARB_OK, arb_test_done());
+    CHECK_OR(open_log(&log, store, s2, 0) == ARB_ERR_PARSE && log == NULL, arb_test_done());
+    CHECK_OR(open_log(&log, store, s, 1) == ARB_OK, arb_test_done());
     {
-        arb_log_sth again;
+        arb_log_sth again, fresh;
+        arb_ct_verifier *v = NULL;
+        arb_ct_dsig d;
+        char *pub = NULL;
+        size_t pub_len;
+        uint8_t *cp = NULL;
+        size_t cp_len;
+        uint64_t cs, cts;
+        uint8_t croot[32];
+
         arb_log_get_sth(log, &again);
         CHECK_OR(again.tree_size == N && memcmp(again.root, sth.root, 32) == 0, arb_test_done());
+        /* An idle log re-signs its head every sth_refresh_s (1 s here). */
+        usleep(1600 * 1000);
+        arb_log_get_sth(log, &fresh);
+        CHECK_OR(fresh.timestamp > again.timestamp && fresh.tree_size == N &&
+                     memcmp(fresh.root, sth.root, 32) == 0,
+                 arb_test_done());
+        CHECK_OR(arb_ct_signer_public_pem(s, &pub, &pub_len) == ARB_OK &&
+                     arb_ct_verifier_from_pem(&v, pub, pub_len, &eb) == ARB_OK,
+                 arb_test_done());
+        CHECK_OR(arb_ct_dsig_decode(&d, fresh.sig, fresh.sig_len) == ARB_OK &&
+                     arb_ct_sth_verify(v, &d, fresh.timestamp, fresh.tree_size, fresh.root) == ARB_OK,
+                 arb_test_done());
+        CHECK_OR(arb_log_get_checkpoint(log, &cp, &cp_len) == ARB_OK &&
+                     arb_ct_checkpoint_verify(v, "unit.example/log", (const char *)cp, cp_len, &cs,
+                                              croot, &cts) == ARB_OK &&
+                     cs == N && cts == fresh.timestamp,
+                 arb_test_done());
+        free(cp);
+        free(pub);
+        arb_ct_verifier_free(v);
     }
     arb_log_close(log);
     arb_store_close(store);

@@ -574,6 +574,20 @@ static void test_bad_inputs(cert_case *x509_case, cert_case *pre_case)
     check_status("/ct/v1/add-chain", sb, 400);      /* not from an accepted root */
     check_status("/ct/v1/add-chain", body_p, 400);  /* a precertificate */
     check_status("/ct/v1/add-pre-chain", body_x, 400); /* not a precertificate */
+    {
+        /* A body over the 1 MiB limit. */
+        size_t big = (1u << 20) + 100;
+        char *huge = malloc(big + 1);
+        CHECK(huge != NULL);
+        memset(huge, 'A', big);
+        memcpy(huge, "{\"chain\": [\"", 11);
+        huge[big - 3] = '"';
+        huge[big - 2] = ']';
+        huge[big - 1] = '}';
+        huge[big] = 0;
+        check_status("/ct/v1/add-chain", huge, 413);
+        free(huge);
+    }
     check_status("/ct/v1/get-entries?start=5&end=2", NULL, 400);
     check_status("/ct/v1/get-entries?start=100000&end=100001", NULL, 400);
     check_status("/ct/v1/get-entries?start=-1&end=2", NULL, 400);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,24 +277,35 @@ static int expected_entry(const cert_case *c, arb_ct_signed_entry *e)
 }
 
 /* Submits c and checks the SCT. */
-static void submit(cert_case *c)
+/* Sends c's chain and keeps the answer; no checks, so that it can run on
+ * several threads (the test counters are not thread-safe). Returns the status. */
+static long post_case(cert_case *c)
 {
     char *req = chain_body(c);
     body b;
     long st;
+
+    if (req == NULL)
+        return 0;
+    st = http(c->precert ? "/ct/v1/add-pre-chain" : "/ct/v1/add-chain", req, &b);
+    free(req);
+    if (st != 200)
+        fprintf(stderr, "submit: %ld %s\n", st, b.data ? b.data : "");
+    if (st == 200 && arb_ct_json_sct_parse(&c->sct, &c->sct_store, b.data, b.len) == ARB_OK)
+        c->have_sct = 1;
+    free(b.data);
+    return st;
+}
+
+/* Checks c's SCT against the certificates and computes its leaf hash. */
+static void check_sct(cert_case *c)
+{
     arb_ct_signed_entry e;
     arb_ct_leaf leaf;
     arb_buf enc = ARB_BUF_INIT;
     uint64_t idx;
 
-    CHECK(req != NULL);
-    st = http(c->precert ? "/ct/v1/add-pre-chain" : "/ct/v1/add-chain", req, &b);
-    free(req);
-    if (st != 200)
-        fprintf(stderr, "submit: %ld %s\n", st, b.data ? b.data : "");
-    CHECK_EQ(st, 200);
-    CHECK(arb_ct_json_sct_parse(&c->sct, &c->sct_store, b.data, b.len) == ARB_OK);
-    free(b.data);
+    CHECK(c->have_sct);
     CHECK(expected_entry(c, &e));
     CHECK(arb_ct_sct_verify(verifier, &c->sct, &e) == ARB_OK);
     CHECK(arb_ct_leaf_index_find(&idx, c->sct.ext, c->sct.ext_len) == ARB_OK);
@@ -303,15 +315,14 @@ static void submit(cert_case *c)
     leaf.ext = c->sct.ext;
     leaf.ext_len = c->sct.ext_len;
     CHECK(arb_ct_leaf_encode(&enc, &leaf) == ARB_OK);
-    {
-        /* submit() runs on several threads: a hash engine each. */
-        arb_sha256 *h = NULL;
-        CHECK(arb_sha256_new(&h) == ARB_OK);
-        arb_merkle_leaf_hash(h, &c->leaf_hash, enc.data, enc.len);
-        arb_sha256_free(h);
-    }
+    arb_merkle_leaf_hash(sha, &c->leaf_hash, enc.data, enc.len);
     arb_buf_free(&enc);
-    c->have_sct = 1;
+}
+
+static void submit(cert_case *c)
+{
+    CHECK_EQ(post_case(c), 200);
+    check_sct(c);
 }
 
 typedef struct {
@@ -630,7 +641,7 @@ static void *worker(void *arg)
     size_t i;
 
     for (i = w->from; i < w->to; i++)
-        submit(&w->cases[i]);
+        post_case(&w->cases[i]);
     return NULL;
 }
 
@@ -683,8 +694,8 @@ static void test_server(void)
     }
     for (i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
-    for (i = 0; i < N_CASES; i++)
-        CHECK(cases[i].have_sct);
+    for (i = N_CASES / 2; i < N_CASES; i++)
+        check_sct(&cases[i]);
     CHECK(get_sth(&s2));
     CHECK_EQ(s2.size, N_CASES);
     check_consistency(&s1, &s2);
@@ -755,7 +766,7 @@ static void test_server(void)
 typedef struct {
     cert_case *cases;
     size_t n;
-    volatile size_t done;
+    _Atomic size_t done;
 } crash_arg;
 
 static void *crash_worker(void *arg)
@@ -764,17 +775,9 @@ static void *crash_worker(void *arg)
     size_t i;
 
     for (i = 0; i < a->n; i++) {
-        char *req = chain_body(&a->cases[i]);
-        body b;
-        long st = http(a->cases[i].precert ? "/ct/v1/add-pre-chain" : "/ct/v1/add-chain", req, &b);
-        free(req);
-        if (st == 200 && arb_ct_json_sct_parse(&a->cases[i].sct, &a->cases[i].sct_store, b.data,
-                                               b.len) == ARB_OK)
-            a->cases[i].have_sct = 1;
-        free(b.data);
-        if (st != 200)
+        if (post_case(&a->cases[i]) != 200)
             break; /* the server is gone */
-        a->done = i + 1;
+        atomic_store(&a->done, i + 1);
     }
     return NULL;
 }
@@ -796,7 +799,7 @@ static void test_crash(void)
     a.n = N;
     a.done = 0;
     CHECK(pthread_create(&th, NULL, crash_worker, &a) == 0);
-    while (a.done < 15)
+    while (atomic_load(&a.done) < 15)
         usleep(2000);
     CHECK(get_sth(&before));
     stop_server(SIGKILL);

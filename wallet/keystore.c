@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -429,26 +430,17 @@ out:
     return err;
 }
 
-arb_err arb_keystore_load(arb_keystore *ks, const char *path, arb_errbuf *eb)
+/* Reads all of fd (at most ARB_KEYSTORE_FILE_MAX bytes) and parses it. */
+static arb_err load_fd(arb_keystore *ks, int fd, const char *path, arb_errbuf *eb)
 {
     char *buf;
     size_t n = 0;
     ssize_t r;
-    int fd;
     arb_err err;
 
-    memset(ks, 0, sizeof(*ks));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return arb_errf(eb, ARB_ERR_NOT_FOUND, "%s: no such wallet file", path);
-        return arb_errf(eb, ARB_ERR_IO, "%s: %s", path, strerror(errno));
-    }
     buf = malloc(ARB_KEYSTORE_FILE_MAX + 1);
-    if (buf == NULL) {
-        close(fd);
+    if (buf == NULL)
         return ARB_ERR_NOMEM;
-    }
     for (;;) {
         r = read(fd, buf + n, ARB_KEYSTORE_FILE_MAX + 1 - n);
         if (r < 0 && errno == EINTR)
@@ -467,9 +459,72 @@ arb_err arb_keystore_load(arb_keystore *ks, const char *path, arb_errbuf *eb)
     }
     err = arb_keystore_parse(ks, buf, n, eb);
 out:
-    close(fd);
     free(buf);
     return err;
+}
+
+static arb_err open_existing(int *fd, const char *path, arb_errbuf *eb)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd >= 0)
+        return ARB_OK;
+    if (errno == ENOENT)
+        return arb_errf(eb, ARB_ERR_NOT_FOUND, "%s: no such wallet file", path);
+    return arb_errf(eb, ARB_ERR_IO, "%s: %s", path, strerror(errno));
+}
+
+arb_err arb_keystore_load(arb_keystore *ks, const char *path, arb_errbuf *eb)
+{
+    int fd;
+    arb_err err;
+
+    memset(ks, 0, sizeof(*ks));
+    if ((err = open_existing(&fd, path, eb)) != ARB_OK)
+        return err;
+    err = load_fd(ks, fd, path, eb);
+    close(fd);
+    return err;
+}
+
+arb_err arb_keystore_load_locked(arb_keystore *ks, int *lock_fd, const char *path,
+                                 arb_errbuf *eb)
+{
+    int fd, tries;
+    arb_err err;
+
+    memset(ks, 0, sizeof(*ks));
+    *lock_fd = -1;
+    for (tries = 0; tries < 1000; tries++) {
+        struct stat a, b;
+        if ((err = open_existing(&fd, path, eb)) != ARB_OK)
+            return err;
+        while (flock(fd, LOCK_EX) != 0) {
+            if (errno != EINTR) {
+                err = arb_errf(eb, ARB_ERR_IO, "%s: cannot lock: %s", path, strerror(errno));
+                close(fd);
+                return err;
+            }
+        }
+        /* Still the file at path? A writer may have replaced it meanwhile. */
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            err = load_fd(ks, fd, path, eb);
+            if (err != ARB_OK) {
+                close(fd);
+                return err;
+            }
+            *lock_fd = fd;
+            return ARB_OK;
+        }
+        close(fd);
+    }
+    return arb_errf(eb, ARB_ERR_BUSY, "%s: the file keeps changing", path);
+}
+
+void arb_keystore_unlock(int lock_fd)
+{
+    if (lock_fd >= 0)
+        close(lock_fd); /* closing the descriptor releases the flock */
 }
 
 static int write_all(int fd, const char *p, size_t n)

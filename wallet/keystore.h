@@ -91,6 +91,18 @@ arb_err arb_keystore_format(char **out, const arb_keystore *ks) ARB_WARN_UNUSED;
  * ARB_KEYSTORE_FILE_MAX bytes). */
 arb_err arb_keystore_load(arb_keystore *ks, const char *path, arb_errbuf *eb) ARB_WARN_UNUSED;
 
+/* Like arb_keystore_load, but first takes an exclusive lock (flock) on the
+ * file, waiting for other holders, so that a read-modify-write by one
+ * process (hand out an address, record it) cannot interleave with another's.
+ * Because a save replaces the file, the lock is taken on the file that is in
+ * place after locking (re-checked by inode). *lock_fd receives the locked
+ * descriptor: keep it until the save is done, then arb_keystore_unlock.
+ * Errors as arb_keystore_load; *lock_fd is -1 on failure. */
+arb_err arb_keystore_load_locked(arb_keystore *ks, int *lock_fd, const char *path,
+                                 arb_errbuf *eb) ARB_WARN_UNUSED;
+/* Releases a lock from arb_keystore_load_locked (-1 is fine). */
+void arb_keystore_unlock(int lock_fd);
+
 /* Writes ks to path atomically with mode 0600. With create_new the call fails
  * with ARB_ERR_EXISTS if path exists (and leaves it alone); otherwise it
  * replaces path. On any failure the previous file is untouched and no

@@ -112,8 +112,10 @@ arb_err arb_wallet_address_at(const arb_keyctx *ctx, char *addr, size_t addr_siz
         goto out;
     if ((err = arb_bip32_taproot_keys(ctx, NULL, out32, &k)) != ARB_OK)
         goto out;
-    if ((err = arb_wallet_address_encode(addr, addr_size, hrp, out32)) != ARB_OK)
+    if (addr_size < ARB_ADDR_MAX || !arb_address_encode(addr, hrp, out32)) {
+        err = ARB_ERR_INVALID_ARG;
         goto out;
+    }
     if (key32 != NULL)
         memcpy(key32, out32, 32);
 out:

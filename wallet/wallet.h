@@ -9,7 +9,7 @@
  *   index   0, 1, 2, ... (non-hardened, so the account xpub derives addresses).
  * The output key of an address is the BIP86 taproot output key of the
  * derived key (x-only, BIP341 tweak with no script tree), encoded as an arbor
- * address (see address.h). */
+ * address (ledger/chain/bech32.h). */
 #ifndef ARB_WALLET_WALLET_H
 #define ARB_WALLET_WALLET_H
 
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "merkle/error.h"
+#include "wallet/address.h"
 #include "wallet/bip32.h"
 #include "wallet/keystore.h"
 
@@ -46,7 +47,7 @@ arb_err arb_wallet_account(const arb_keyctx *ctx, arb_bip32_key *account,
 
 /* The address (and, if key32 is non-NULL, the 32-byte output key) at
  * account/change/index; account may be private or public. change is 0 or 1,
- * index < 2^31. addr_size >= ARB_ADDRESS_MAX. */
+ * index < 2^31. addr_size >= ARB_ADDR_MAX. */
 arb_err arb_wallet_address_at(const arb_keyctx *ctx, char *addr, size_t addr_size,
                               uint8_t *key32, const arb_bip32_key *account, const char *network,
                               uint32_t change, uint32_t index) ARB_WARN_UNUSED;

@@ -22,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ledger/api/http_internal.h"
+#include "ledger/api/http_ws_internal.h"
 
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DEFAULT_MAX_HEADER 8192
@@ -49,6 +51,7 @@ struct arb_http_req {
     struct lws *wsi; /* service thread only; NULL once the connection is gone */
     arb_http_method method;
     char *path;
+    char peer[64];
     arb_http_query query;
     uint8_t *body;
     size_t body_len, body_cap, max_body;
@@ -65,7 +68,7 @@ struct arb_http_req {
     char *extra;
     uint8_t *rbody;
     size_t rlen, roff;
-    int hdr_sent, close_after;
+    int hdr_sent, close_after, close_pending;
 
     arb_http_req *next; /* link in the job or the done queue */
 };
@@ -86,6 +89,7 @@ struct arb_http_server {
     struct route *routes;
     size_t nroutes;
     size_t max_header;
+    int timeout_s;
 
     struct lws_context *ctx;
     struct lws_protocols *protocols;
@@ -114,6 +118,7 @@ struct arb_http_server {
     size_t nmetrics;
 
     time_t started_at;
+    arb_http_ws_hub *ws; /* websocket extension, NULL if unused */
 };
 
 /* ---------------------------------------------------------------- metrics */
@@ -244,6 +249,11 @@ const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len)
     return r->body ? r->body : (const uint8_t *)"";
 }
 
+const char *arb_http_req_peer(const arb_http_req *r)
+{
+    return r->peer;
+}
+
 arb_http_server *arb_http_req_server(const arb_http_req *r)
 {
     return r->s;
@@ -290,7 +300,7 @@ arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
     arb_http_server *s = r->s;
     arb_err err;
 
-    if (status < 100 || status > 999)
+    if (status < 200 || status > 599) /* 1xx would break the framing; not ours to send */
         status = 500;
     pthread_mutex_lock(&s->mu);
     if (r->responded) {
@@ -529,6 +539,7 @@ static int on_http(arb_http_server *s, struct lws *wsi, struct pss *pss, const c
     pthread_mutex_unlock(&s->mu);
     pss->req = r;
 
+    lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
     meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
     r->method = meth == LWSHUMETH_POST ? ARB_HTTP_POST : ARB_HTTP_GET;
     r->path = malloc(len + 1);
@@ -568,6 +579,12 @@ static int on_http(arb_http_server *s, struct lws *wsi, struct pss *pss, const c
             respond_local(r, 404, "not_found", "not found", NULL, cl > 0 || chunked);
         return 0;
     }
+    if (chunked) {
+        /* libwebsockets 4.1 hands chunked request bodies over undecoded and
+         * never signals their end: require a Content-Length (RFC 9110 15.5.12). */
+        respond_local(r, 411, "length_required", "a Content-Length is required", NULL, 1);
+        return 0;
+    }
     if (r->method == ARB_HTTP_GET) {
         if (cl > 0 || chunked) {
             respond_local(r, 400, "bad_request", "GET with a body", NULL, 1);
@@ -584,6 +601,19 @@ static int on_http(arb_http_server *s, struct lws *wsi, struct pss *pss, const c
     if (cl == 0 && !chunked) {
         dispatch(s, r);
         return 0;
+    }
+    /* "Expect: 100-continue" (RFC 9110 10.1.1): the client waits for a go-ahead
+     * before sending the body; libwebsockets does not send one, so we do. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) > 0) {
+        char ex[32];
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (lws_hdr_copy(wsi, ex, sizeof ex, WSI_TOKEN_HTTP_EXPECT) > 0 &&
+            strcasecmp(ex, "100-continue") == 0) {
+            memcpy(s->wbuf + LWS_PRE, cont, sizeof cont - 1);
+            if (lws_write(wsi, s->wbuf + LWS_PRE, sizeof cont - 1,
+                          LWS_WRITE_HTTP_HEADERS_CONTINUATION) < 0)
+                return -1;
+        }
     }
     r->body_cap = cl > 0 ? (size_t)cl : 4096;
     if (r->body_cap > r->max_body)
@@ -665,7 +695,9 @@ static int on_writeable(arb_http_server *s, struct lws *wsi, struct pss *pss)
     if (!ready)
         return 0;
 
-    if (!r->hdr_sent) {
+    if (r->close_pending) {
+        /* fall through to the end */
+    } else if (!r->hdr_sent) {
         unsigned char *start = s->wbuf + LWS_PRE, *p = start,
                       *end = s->wbuf + LWS_PRE + WRITE_CHUNK + HDR_ROOM - 1;
         if (lws_add_http_common_headers(wsi, (unsigned)r->status,
@@ -699,7 +731,15 @@ static int on_writeable(arb_http_server *s, struct lws *wsi, struct pss *pss)
             return 0;
         }
     }
-    /* Done: release the connection's reference and get ready for the next request. */
+    /* Done. A response that ends the connection waits for one more writeable
+     * callback, which lws gives only once its own send buffer is drained, so
+     * the close does not cut the response short. */
+    if (r->close_after && !r->close_pending) {
+        r->close_pending = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    /* Release the connection's reference and get ready for the next request. */
     s->writing--;
     close_after = r->close_after;
     pss->req = NULL;
@@ -735,14 +775,16 @@ static void drain_done(arb_http_server *s)
     pthread_mutex_lock(&s->mu);
     r = s->done_head;
     s->done_head = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    /* conn_gone and wsi change only on this thread, so they can be read
+     * without the lock; the lock is needed for the reference count. */
     while (r != NULL) {
         arb_http_req *next = r->next;
         if (!r->conn_gone)
             lws_callback_on_writable(r->wsi);
-        req_unref_locked(r); /* the handler's reference */
+        req_unref(r); /* the handler's reference */
         r = next;
     }
-    pthread_mutex_unlock(&s->mu);
 }
 
 static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -768,7 +810,11 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         drain_done(s);
+        if (s->ws)
+            arb_http_ws_hub_service(s->ws);
         return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return -1; /* a websocket without a registered subprotocol */
     default:
         break;
     }
@@ -836,9 +882,8 @@ arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg)
     s->cfg.listen_host = s->host;
     if (s->cfg.max_body_default == 0)
         s->cfg.max_body_default = DEFAULT_MAX_BODY;
-    s->max_header = cfg->max_header ? cfg->max_header : DEFAULT_MAX_HEADER;
-    if (s->max_header > 65535)
-        s->max_header = 65535;
+    s->max_header = DEFAULT_MAX_HEADER;
+    s->timeout_s = 30;
     if (s->cfg.workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.workers = n > 2 ? (int)(2 * n) : 4;
@@ -849,6 +894,16 @@ arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg)
     atomic_init(&s->svc_stop, 0);
     s->started_at = time(NULL);
     *out = s;
+    return ARB_OK;
+}
+
+arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header, int timeout_s)
+{
+    if (s == NULL || s->ctx != NULL || s->stopped || max_header > 65535 || timeout_s < 0 ||
+        (max_header != 0 && max_header < 256))
+        return ARB_ERR_INVALID_ARG;
+    s->max_header = max_header ? max_header : DEFAULT_MAX_HEADER;
+    s->timeout_s = timeout_s ? timeout_s : 30;
     return ARB_OK;
 }
 
@@ -904,6 +959,8 @@ static void *service_main(void *arg)
     pthread_mutex_unlock(&s->mu);
     lws_context_destroy(s->ctx); /* closes every connection: CLOSED_HTTP for each */
     drain_done(s);               /* answers that arrived meanwhile: all conn_gone now */
+    if (s->ws)
+        arb_http_ws_hub_shutdown(s->ws);
     return NULL;
 }
 
@@ -933,7 +990,7 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
             return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     }
     s->wbuf = malloc(LWS_PRE + WRITE_CHUNK + HDR_ROOM);
-    nws = 0;
+    nws = arb_http_ws_hub_nprotocols(s->ws);
     s->protocols = calloc(2 + nws, sizeof *s->protocols);
     s->workers = calloc((size_t)s->cfg.workers, sizeof *s->workers);
     if (s->wbuf == NULL || s->protocols == NULL || s->workers == NULL)
@@ -942,6 +999,8 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
     s->protocols[np].callback = http_cb;
     s->protocols[np].per_session_data_size = sizeof(struct pss);
     np++;
+    if (s->ws)
+        np += arb_http_ws_hub_fill_protocols(s->ws, &s->protocols[np]);
 
     /* lws logs through a process-wide hook; keep it quiet (errors come back to
      * us as return values and are reported through the logger). */
@@ -954,8 +1013,8 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
     info.options = ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
     info.max_http_header_data = (unsigned short)s->max_header;
     info.max_http_header_pool = 256;
-    info.timeout_secs = 30;
-    info.timeout_secs_ah_idle = 60;
+    info.timeout_secs = (unsigned)s->timeout_s;
+    info.timeout_secs_ah_idle = info.timeout_secs;
     info.keepalive_timeout = 30;
     info.pt_serv_buf_size = 16384;
     s->ctx = lws_create_context(&info);
@@ -964,6 +1023,8 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
     {
         struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "default");
         s->port = vh ? lws_get_vhost_port(vh) : -1;
+        if (s->ws)
+            arb_http_ws_hub_attach(s->ws, s->ctx, vh);
     }
     if (s->port <= 0) {
         lws_context_destroy(s->ctx);
@@ -997,6 +1058,16 @@ void arb_http_server_stop(arb_http_server *s)
 
     if (s == NULL || s->stopped)
         return;
+    /* From the service thread or a handler this would join itself. */
+    if (s->svc_started && pthread_equal(pthread_self(), s->svc)) {
+        arb_logf(&s->cfg.log, ARB_LOG_ERROR, "http: stop called from the service thread: ignored");
+        return;
+    }
+    for (int i = 0; i < s->nworkers_started; i++)
+        if (pthread_equal(pthread_self(), s->workers[i])) {
+            arb_logf(&s->cfg.log, ARB_LOG_ERROR, "http: stop called from a handler: ignored");
+            return;
+        }
     s->stopped = 1;
     /* 1. Workers finish what they run and take nothing more. */
     pthread_mutex_lock(&s->mu);
@@ -1039,6 +1110,7 @@ void arb_http_server_free(arb_http_server *s)
     if (s->live_reqs != 0)
         arb_logf(&s->cfg.log, ARB_LOG_ERROR,
                  "http: %ld requests still held by handlers at free (they leak)", s->live_reqs);
+    arb_http_ws_hub_free(s->ws);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->mmu);
     pthread_cond_destroy(&s->cv);
@@ -1050,3 +1122,27 @@ void arb_http_server_free(arb_http_server *s)
     free(s);
 }
 
+
+/* ---------------------------------------------------------------- websocket glue */
+
+arb_http_ws_hub *arb_http_server_ws_hub(arb_http_server *s, int create)
+{
+    if (s == NULL)
+        return NULL;
+    if (s->ws == NULL && create && s->ctx == NULL && !s->stopped)
+        s->ws = arb_http_ws_hub_new(&s->cfg.log);
+    if (create && (s->ctx != NULL || s->stopped))
+        return NULL; /* too late to add subprotocols */
+    return s->ws;
+}
+
+int arb_http_server_wake(arb_http_server *s)
+{
+    int alive;
+    pthread_mutex_lock(&s->mu);
+    alive = s->ctx_alive;
+    if (alive)
+        lws_cancel_service(s->ctx);
+    pthread_mutex_unlock(&s->mu);
+    return alive;
+}

@@ -39,12 +39,19 @@ typedef struct {
     int workers;             /* worker threads; 0: a default (2 x cores, at least 4) */
     size_t max_body_default; /* default body limit for POST routes (bytes); 0: 1 MiB */
     arb_logger log;
-    size_t max_header;       /* cap on the request line + headers (bytes); 0: 8192, max 65535 */
 } arb_http_config;
 
 /* Creates a server (not yet listening). Returns ARB_OK, ARB_ERR_NOMEM,
  * ARB_ERR_INVALID_ARG. Free with arb_http_server_free. */
 arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg) ARB_WARN_UNUSED;
+
+/* Optional limits, before arb_http_server_start (defaults apply otherwise):
+ * max_header caps the request line plus headers in bytes (0: 8192; at most
+ * 65535; larger requests are refused); timeout_s closes a connection stalled
+ * that long, and also a request whose handler has not answered by then (the
+ * late answer is dropped) (0: 30). Returns ARB_OK or ARB_ERR_INVALID_ARG. */
+arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header,
+                                   int timeout_s) ARB_WARN_UNUSED;
 
 /* Registers a route. `path` is matched as a prefix when it ends in '/', else
  * exactly (query string excluded). max_body 0 means the config default.
@@ -58,8 +65,12 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb) ARB_WARN_UNUSE
 /* The port actually bound (after start). */
 int arb_http_server_port(const arb_http_server *s);
 /* Stops accepting, finishes or drops in-flight requests, joins all threads.
- * Safe to call once from any thread other than the service thread. */
+ * Safe to call once from any thread other than the service thread and the
+ * worker threads (from those it logs an error and does nothing). Handlers
+ * still holding requests may answer them afterwards (the answers are dropped)
+ * until arb_http_server_free. */
 void arb_http_server_stop(arb_http_server *s);
+/* Stops (if needed) and frees. Every handler must have answered by now. */
 void arb_http_server_free(arb_http_server *s);
 
 /* Request accessors (valid until the response is sent). */
@@ -71,6 +82,8 @@ const char *arb_http_req_path(const arb_http_req *r);
 /* The value of query parameter `name`, URL-decoded, or NULL if absent.
  * The string is owned by the request. */
 const char *arb_http_req_query(const arb_http_req *r, const char *name);
+/* The client's address as text ("127.0.0.1", "::1"), or "" if unknown. */
+const char *arb_http_req_peer(const arb_http_req *r);
 /* The request body (POST), possibly empty; not NUL-terminated. */
 const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len);
 
@@ -89,5 +102,57 @@ arb_err arb_http_respond_error(arb_http_req *r, int status, const char *counter,
  * Thread-safe. */
 void arb_http_metric_add(arb_http_server *s, const char *name, uint64_t delta);
 void arb_http_metric_set(arb_http_server *s, const char *name, uint64_t value);
+
+/* ---- Websockets (optional) ----
+ * A module (the peer network) can serve websocket subprotocols on the same port
+ * and open outgoing websocket connections from the same service loop. HTTP
+ * requests are unaffected.
+ *
+ * A connection is named by a 64-bit id (never 0, never reused during the
+ * server's life), so any thread can send to or close a connection that may
+ * already be gone: it then gets ARB_ERR_NOT_FOUND. The callbacks run on the
+ * service thread and must not block (hand heavy work to your own threads);
+ * they may call arb_http_ws_send / arb_http_ws_close. Incoming fragments are
+ * joined into whole messages; outgoing messages are queued (copied) and sent
+ * in order, one per frame. */
+typedef struct {
+    const char *name;   /* the subprotocol, e.g. "arbor-p2p.1": letters, digits and "._-"
+                           only (an HTTP token; no '/'); must outlive the server */
+    size_t max_message; /* a longer incoming message closes the connection; 0: 1 MiB */
+    size_t max_queue;   /* bytes queued for sending per connection before
+                           arb_http_ws_send refuses with ARB_ERR_BUSY; 0: 16 MiB */
+    /* The handshake completed. outgoing: 1 if we dialled. peer: "ip" text. */
+    void (*on_open)(void *ud, uint64_t conn, int outgoing, const char *peer);
+    /* One whole message (binary 1: a binary frame, 0: text). */
+    void (*on_message)(void *ud, uint64_t conn, const uint8_t *data, size_t len, int binary);
+    /* Optional (NULL): the send queue has become empty. */
+    void (*on_writeable)(void *ud, uint64_t conn);
+    /* The connection is gone (or an outgoing one failed before opening). Called
+     * exactly once per id, also for connections closed by arb_http_server_stop. */
+    void (*on_close)(void *ud, uint64_t conn);
+    void *ud;
+} arb_http_ws_proto;
+
+/* Registers a subprotocol. Only before arb_http_server_start. Returns ARB_OK,
+ * ARB_ERR_INVALID_ARG (bad name, missing callbacks, already started),
+ * ARB_ERR_EXISTS (name taken), ARB_ERR_NOMEM. */
+arb_err arb_http_ws_add(arb_http_server *s, const arb_http_ws_proto *p) ARB_WARN_UNUSED;
+
+/* Opens an outgoing connection to "HOST:PORT" (numeric IPv4/IPv6 host; no DNS)
+ * speaking subprotocol `name`, at path "/". Any thread, after start. On ARB_OK
+ * *conn gets the id; on_open or on_close follows. Returns ARB_ERR_INVALID_ARG
+ * (bad address, unknown subprotocol, server not running) or ARB_ERR_NOMEM. */
+arb_err arb_http_ws_connect(arb_http_server *s, const char *name, const char *hostport,
+                            uint64_t *conn) ARB_WARN_UNUSED;
+
+/* Queues one message (copied) on a connection. Any thread. Returns ARB_OK,
+ * ARB_ERR_NOT_FOUND (no such open connection), ARB_ERR_BUSY (queue full),
+ * ARB_ERR_NOMEM. */
+arb_err arb_http_ws_send(arb_http_server *s, uint64_t conn, const void *data, size_t len,
+                         int binary);
+
+/* Closes a connection after its queued messages are sent. Any thread.
+ * Returns ARB_OK or ARB_ERR_NOT_FOUND. on_close follows. */
+arb_err arb_http_ws_close(arb_http_server *s, uint64_t conn);
 
 #endif

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ledger/chain/header.h"
+#include "ledger/chain/params.h"
 #include "tests/test.h"
 
 static char DIR_[512];
@@ -121,11 +123,78 @@ static void test_audit(void)
     free(d);
 }
 
+/* Mines n regtest headers after genesis into out (80 bytes each); header
+ * `bad` gets a time before its parent's median (re-mined, so its proof of
+ * work is valid) when bad > 0. */
+static int regtest_headers(uint8_t *out, size_t n, size_t bad)
+{
+    const arb_chain_params *p = arb_chain_params_get("regtest");
+    arb_sha256 *sha;
+    arb_block g;
+    arb_block_header h;
+    arb_u256 t;
+    arb_hash hash;
+
+    if (arb_sha256_new(&sha) != ARB_OK)
+        return 0;
+    if (arb_chain_genesis_build(p, sha, p->genesis_nonce, &g) != ARB_OK) {
+        arb_sha256_free(sha);
+        return 0;
+    }
+    h = g.header;
+    arb_block_clear(&g);
+    arb_pow_bits_to_target(&t, h.bits, NULL, NULL);
+    arb_header_encode(out, &h);
+    for (size_t i = 1; i < n; i++) {
+        arb_header_hash(sha, &h.prev, &h);
+        h.time += 600;
+        if (i == bad)
+            h.time -= 600 * 8;
+        for (h.nonce = 0;; h.nonce++) {
+            arb_header_hash(sha, &hash, &h);
+            if (arb_pow_hash_meets(&hash, &t))
+                break;
+        }
+        arb_header_encode(out + 80 * i, &h);
+    }
+    arb_sha256_free(sha);
+    return 1;
+}
+
+static void test_audit_regtest(void)
+{
+    uint8_t hdrs[40 * 80];
+    char path[600], out[4096], err[4096];
+
+    snprintf(path, sizeof path, "%s/regtest.bin", DIR_);
+    CHECK(regtest_headers(hdrs, 40, 0));
+    write_file(path, hdrs, sizeof hdrs);
+    CHECK_EQ(run((const char *[]){"verify-headers", "--rules", "regtest", path, NULL}, out, err), 0);
+    CHECK(strstr(out, "40 headers") != NULL);
+    /* The same file under the bitcoin rules: bits above that limit. */
+    CHECK_EQ(run((const char *[]){"verify-headers", "--rules", "bitcoin", path, NULL}, out, err), 1);
+    CHECK(strstr(err, "height 1 ") != NULL);
+    CHECK(strstr(err, "high-hash") != NULL);
+    /* Header 25 with a time before the median of the previous 11. */
+    CHECK(regtest_headers(hdrs, 40, 25));
+    write_file(path, hdrs, sizeof hdrs);
+    CHECK_EQ(run((const char *[]){"verify-headers", "--rules", "regtest", path, NULL}, out, err), 1);
+    CHECK(strstr(err, "height 25 ") != NULL);
+    CHECK(strstr(err, "time-too-old") != NULL);
+    /* Started at height 1000 the same run reports height 1025. */
+    CHECK_EQ(run((const char *[]){"verify-headers", "--rules", "regtest", "--start-height", "1000",
+                                  path, NULL},
+                 out, err),
+             1);
+    CHECK(strstr(err, "height 1025 ") != NULL);
+}
+
 int main(void)
 {
     if (arb_test_tmpdir(DIR_, sizeof DIR_) != 0)
         return 1;
     test_audit();
+    test_audit_regtest();
     arb_test_rmtree(DIR_);
     return arb_test_done();
 }

@@ -141,6 +141,8 @@ static void h_echo(void *ud, arb_http_req *req)
 static void h_path(void *ud, arb_http_req *req)
 {
     const char *p = arb_http_req_path(req);
+    if (strcmp(p, "/tile/peer") == 0)
+        p = arb_http_req_peer(req);
     (void)arb_http_respond(req, 200, "text/plain", NULL, p, strlen(p));
 }
 
@@ -202,12 +204,35 @@ static void h_park(void *ud, arb_http_req *req)
     parked = req;
 }
 
+/* Sleeps 0..30 ms, then answers directly or from a fresh thread. */
+static void *rand_later(void *arg)
+{
+    (void)arb_http_respond(arg, 200, "text/plain", NULL, "r", 1);
+    return NULL;
+}
+
+static void h_rand(void *ud, arb_http_req *req)
+{
+    const char *v = arb_http_req_query(req, "v");
+    unsigned x = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+    struct timespec ts = {0, (long)(x % 31) * 1000 * 1000};
+    pthread_t t;
+    nanosleep(&ts, NULL);
+    if ((x & 64) && pthread_create(&t, NULL, rand_later, req) == 0) {
+        pthread_detach(t);
+        return;
+    }
+    (void)arb_http_respond(req, 200, "text/plain", NULL, "r", 1);
+}
+
 static void register_routes(arb_http_server *s)
 {
+    CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/rand", 0, h_rand, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/hello", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/q", 0, h_query, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/echo", 256 * 1024, h_echo, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/small", 16, h_echo, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/bigpost", 4u << 20, h_echo, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/", 0, h_path, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/data/", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/big", 0, h_big, NULL) == ARB_OK);
@@ -238,6 +263,10 @@ static void test_basic(void)
     CHECK_EQ(r.status, 200);
     CHECK_STR(r.body.data, "/tile/1/002");
     resp_free(&r);
+    do_req(NULL, &r, "GET", "/tile/peer", NULL, 0, 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body.data, "127.0.0.1");
+    resp_free(&r);
     do_req(NULL, &r, "GET", "/tile/data/000", NULL, 0, 0);
     CHECK_EQ(r.status, 200);
     CHECK_STR(r.body.data, "hello");
@@ -263,10 +292,10 @@ static void test_query(void)
 static void test_post(void)
 {
     resp r;
-    size_t n = 200 * 1024;
-    uint8_t *b = malloc(n);
+    size_t n = 200 * 1024, cap = 256 * 1024 + 1;
+    uint8_t *b = malloc(cap);
     CHECK(b != NULL);
-    arb_test_rand_bytes(b, n);
+    arb_test_rand_bytes(b, cap);
     do_req(NULL, &r, "POST", "/echo", b, n, 0);
     CHECK_EQ(r.status, 200);
     CHECK_EQ(r.body.len, n);
@@ -281,9 +310,21 @@ static void test_post(void)
     CHECK_EQ(r.status, 413);
     CHECK(r.body.data && strstr(r.body.data, "\"error\"") != NULL);
     resp_free(&r);
-    do_req(NULL, &r, "POST", "/echo", b, 256 * 1024 + 1, 0);
+    do_req(NULL, &r, "POST", "/echo", b, cap, 0);
     CHECK_EQ(r.status, 413);
     resp_free(&r);
+    /* Chunked request bodies: 411, a Content-Length is required. */
+    {
+        CURL *h = curl_easy_init();
+        struct curl_slist *hl = curl_slist_append(NULL, "Transfer-Encoding: chunked");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+        do_req(h, &r, "POST", "/echo", b, 100, 0);
+        CHECK_EQ(r.status, 411);
+        CHECK(r.body.data && strstr(r.body.data, "Content-Length") != NULL);
+        resp_free(&r);
+        curl_easy_cleanup(h);
+        curl_slist_free_all(hl);
+    }
     do_req(NULL, &r, "POST", "/small", b, 16, 0);
     CHECK_EQ(r.status, 200);
     CHECK_EQ(r.body.len, 16);
@@ -333,6 +374,39 @@ static void test_later_and_big(void)
             break;
         }
     resp_free(&r);
+}
+
+/* libcurl sends "Expect: 100-continue" for bodies over 1 MiB and waits up to
+ * a second for the go-ahead: the server must give it at once. */
+static void test_expect_continue(void)
+{
+    size_t n = 1536 * 1024;
+    uint8_t *b = malloc(n);
+    CURL *h = curl_easy_init();
+    resp r;
+    double secs = 0;
+    CHECK(b != NULL);
+    arb_test_rand_bytes(b, n);
+    /* Without the server's go-ahead libcurl would now wait 10 s. */
+    curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 10000L);
+    do_req(h, &r, "POST", "/bigpost", b, n, 0);
+    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &secs);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(r.body.len, n);
+    CHECK_MEM(r.body.data, b, n);
+    CHECK(ci_find(r.hdrs.data, "100 Continue") != NULL);
+    CHECK(secs < 5.0);
+    resp_free(&r);
+    /* The connection is fine afterwards, and a refused body gets no go-ahead. */
+    do_req(h, &r, "GET", "/hello", NULL, 0, 0);
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
+    do_req(h, &r, "POST", "/echo", b, n, 0);
+    CHECK_EQ(r.status, 413);
+    CHECK(ci_find(r.hdrs.data, "100 Continue") == NULL);
+    resp_free(&r);
+    curl_easy_cleanup(h);
+    free(b);
 }
 
 static void test_keepalive(void)
@@ -401,6 +475,50 @@ static void test_concurrent(void)
         bad += a[i].bad;
     }
     CHECK_EQ(bad, 0);
+}
+
+/* Clients that give up at random moments against handlers that answer at
+ * random moments, some from other threads: every request object must be
+ * freed exactly once (ASan/LSan, and the server's own count at free). */
+struct churn_arg {
+    unsigned long n;
+    uint64_t seed;
+};
+
+static void *churn_main(void *arg)
+{
+    struct churn_arg *a = arg;
+    uint64_t st = a->seed;
+    for (unsigned long i = 0; i < a->n; i++) {
+        char path[64];
+        resp r;
+        unsigned x;
+        st = st * 6364136223846793005ull + 1442695040888963407ull; /* per-thread LCG */
+        x = (unsigned)(st >> 33);
+        snprintf(path, sizeof path, "/rand?v=%u", x);
+        do_req(NULL, &r, "GET", path, NULL, 0, 1 + (long)((x >> 8) % 40));
+        resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_churn(void)
+{
+    pthread_t t[4];
+    struct churn_arg a[4];
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    resp r;
+    for (int i = 0; i < 4; i++) {
+        a[i].n = arb_test_count(SANITIZED ? 20 : 40);
+        a[i].seed = arb_test_rand();
+        CHECK(pthread_create(&t[i], NULL, churn_main, &a[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    nanosleep(&ts, NULL);
+    do_req(NULL, &r, "GET", "/hello", NULL, 0, 0);
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
 }
 
 static void test_disconnect(void)
@@ -504,6 +622,24 @@ static void test_malformed(void)
         out = raw_exchange(junk, sizeof junk, 100);
         free(out);
     }
+    /* Pipelined requests are answered in order; HTTP/1.0 closes after one. */
+    {
+        static const char pipe3[] = "GET /tile/x HTTP/1.1\r\nHost: a\r\n\r\n"
+                                    "GET /tile/y HTTP/1.1\r\nHost: a\r\n\r\n"
+                                    "GET /tile/z HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        const char *x, *y, *z;
+        out = raw_exchange(pipe3, sizeof pipe3 - 1, 2000);
+        CHECK(out != NULL);
+        x = strstr(out, "/tile/x");
+        y = strstr(out, "/tile/y");
+        z = strstr(out, "/tile/z");
+        CHECK(x != NULL && y != NULL && z != NULL && x < y && y < z);
+        free(out);
+        static const char http10[] = "GET /hello HTTP/1.0\r\n\r\n";
+        out = raw_exchange(http10, sizeof http10 - 1, 2000);
+        CHECK(out != NULL && strncmp(out, "HTTP/1.0 200", 12) == 0 && strstr(out, "hello"));
+        free(out);
+    }
     /* A well-formed raw request still works. */
     out = raw_exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 51, 2000);
     CHECK(out != NULL);
@@ -539,6 +675,7 @@ static void test_metrics(void)
     CHECK(metric(r.body.data, "arbor_http_errors_method_not_allowed") >= 3);
     CHECK(metric(r.body.data, "arbor_http_errors_body_too_large") >= 2);
     CHECK(metric(r.body.data, "arbor_http_errors_bad_json") == 1);
+    CHECK(metric(r.body.data, "arbor_http_errors_length_required") >= 1);
     CHECK(metric(r.body.data, "arbor_http_responses_dropped") >= 1);
     CHECK(metric(r.body.data, "arbor_http_requests") > 8 * 50);
     arb_http_metric_add(srv, "test_things_total", 5);
@@ -573,7 +710,7 @@ static void test_stop_with_parked(void)
 static void test_bind_conflict(void)
 {
     arb_http_server *s2 = NULL;
-    arb_http_config cfg = {"127.0.0.1", port, 1, 0, {NULL, NULL}, 0};
+    arb_http_config cfg = {"127.0.0.1", port, 1, 0, {NULL, NULL}};
     arb_errbuf eb;
     CHECK(arb_http_server_new(&s2, &cfg) == ARB_OK);
     CHECK(arb_http_server_start(s2, &eb) == ARB_ERR_NET);
@@ -581,9 +718,57 @@ static void test_bind_conflict(void)
     arb_http_server_free(s2);
 }
 
+static void h_stuck(void *ud, arb_http_req *req)
+{
+    struct timespec ts = {3, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    (void)arb_http_respond(req, 200, "text/plain", NULL, "late", 4);
+}
+
+/* A handler slower than the server's timeout: the client's connection is
+ * closed, the late answer is dropped, the server carries on. */
+static void test_handler_timeout(void)
+{
+    arb_http_server *s2 = NULL;
+    arb_http_config cfg = {"127.0.0.1", 0, 2, 0, {NULL, NULL}};
+    arb_errbuf eb;
+    int saved = port;
+    resp r;
+    CHECK(arb_http_server_new(&s2, &cfg) == ARB_OK);
+    CHECK(arb_http_server_set_limits(s2, 100, 1) == ARB_ERR_INVALID_ARG);
+    CHECK(arb_http_server_set_limits(s2, 70000, 1) == ARB_ERR_INVALID_ARG);
+    CHECK(arb_http_server_set_limits(s2, 0, 1) == ARB_OK);
+    CHECK(arb_http_route_add(s2, ARB_HTTP_GET, "/stuck", 0, h_stuck, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s2, ARB_HTTP_GET, "/hello", 0, h_hello, NULL) == ARB_OK);
+    CHECK(arb_http_server_start(s2, &eb) == ARB_OK);
+    port = arb_http_server_port(s2);
+    do_req(NULL, &r, "GET", "/stuck", NULL, 0, 10000);
+    CHECK(r.status != 200);
+    resp_free(&r);
+    {
+        struct timespec ts = {2, 0};
+        nanosleep(&ts, NULL); /* the handler answers into the void meanwhile */
+    }
+    do_req(NULL, &r, "GET", "/hello", NULL, 0, 0);
+    port = saved;
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
+    arb_http_server_free(s2);
+}
+
+/* Error-level messages from the server (e.g. requests still held at free). */
+static int server_errors;
+static void log_errors(void *ud, int level, const char *msg)
+{
+    if (level == ARB_LOG_ERROR) {
+        server_errors++;
+        fprintf(stderr, "server error: %s\n", msg);
+    }
+}
+
 int main(void)
 {
-    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {NULL, NULL}, 0};
+    arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {log_errors, NULL}};
     arb_errbuf eb;
 
     arb_test_seed_init();
@@ -603,13 +788,17 @@ int main(void)
     test_errors();
     test_later_and_big();
     test_keepalive();
+    test_expect_continue();
     test_concurrent();
     test_disconnect();
+    test_churn();
     test_malformed();
     test_metrics();
     test_bind_conflict();
+    test_handler_timeout();
     test_stop_with_parked();
     arb_http_server_free(srv);
+    CHECK_OR(server_errors == 0, 1);
     curl_global_cleanup();
     return arb_test_done();
 }

@@ -3,7 +3,10 @@
  * boundaries checked against a naive sorted-array model, snapshots,
  * checkpoints, the error mapping, a write that fails (file size limit) and a
  * full disk (a small tmpfs, when mounting is allowed). */
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +107,52 @@ static void test_open_reopen(void)
     CHECK(arb_store_open(&s, dir, NULL, 0, NULL, &eb) == ARB_OK);
     arb_store_close(s);
     arb_store_close(NULL);
+    arb_test_rmtree(tmp);
+}
+
+/* 1 if one of dir's OPTIONS-* files (RocksDB's record of the options in
+ * force) contains `text`. */
+static int options_have(const char *dir, const char *text)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+
+    if (d == NULL)
+        return 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[600];
+        size_t len;
+        uint8_t *data;
+        if (strncmp(e->d_name, "OPTIONS-", 8) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if ((data = arb_test_read_file(path, &len)) != NULL) {
+            found = strstr((const char *)data, text) != NULL;
+            free(data);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* The options documented in docs/store.md are the ones RocksDB runs with. */
+static void test_options_in_force(void)
+{
+    char tmp[256];
+    arb_store *s;
+    arb_errbuf eb;
+
+    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
+    CHECK(arb_store_open(&s, tmp, ab, 2, NULL, &eb) == ARB_OK);
+    arb_store_close(s);
+    CHECK(options_have(tmp, "compression=kLZ4Compression"));
+    CHECK(options_have(tmp, "bottommost_compression=kZSTD"));
+    CHECK(options_have(tmp, "filter_policy=bloomfilter"));
+    CHECK(options_have(tmp, "whole_key_filtering=true"));
+    CHECK(options_have(tmp, "cache_index_and_filter_blocks=true"));
+    CHECK(options_have(tmp, "wal_recovery_mode=kPointInTimeRecovery"));
+    CHECK(options_have(tmp, "max_open_files=512"));
     arb_test_rmtree(tmp);
 }
 
@@ -787,6 +836,131 @@ static void test_snapshots(void)
     arb_test_rmtree(tmp);
 }
 
+/* ---- threads ----
+ * Writers, each with its own batch, commit (item n, counter = n + 1) together;
+ * readers take snapshots and check that in every snapshot each writer's
+ * counter matches exactly the items a prefix iteration sees. */
+
+#define NWRITERS 3
+#define NREADERS 2
+
+typedef struct {
+    arb_store *s;
+    int id;
+    int items;
+    atomic_int *stop;
+    int failed;
+} thread_arg;
+
+static void *writer_main(void *p)
+{
+    thread_arg *a = p;
+    arb_store_batch *b;
+    char key[32], ckey[16];
+
+    if (arb_store_batch_new(&b, a->s) != ARB_OK) {
+        a->failed = 1;
+        return NULL;
+    }
+    snprintf(ckey, sizeof ckey, "count%d", a->id);
+    for (int n = 0; n < a->items; n++) {
+        arb_store_batch_clear(b);
+        snprintf(key, sizeof key, "w%d:%06d", a->id, n);
+        arb_store_batch_put(b, 0, K(key), K(key));
+        arb_store_batch_put_u64(b, 1, K(ckey), (uint64_t)n + 1);
+        if (arb_store_write(a->s, b, n % 16 == 0 ? ARB_STORE_SYNC : 0, NULL) != ARB_OK) {
+            a->failed = 1;
+            break;
+        }
+    }
+    arb_store_batch_free(b);
+    return NULL;
+}
+
+static void *reader_main(void *p)
+{
+    thread_arg *a = p;
+    int rounds = 0;
+
+    while (!atomic_load(a->stop) || rounds < 3) {
+        arb_store_snapshot *snap;
+        if (arb_store_snapshot_new(&snap, a->s) != ARB_OK) {
+            a->failed = 1;
+            return NULL;
+        }
+        for (int w = 0; w < NWRITERS && !a->failed; w++) {
+            char ckey[16], prefix[8];
+            uint64_t count = 0, seen = 0;
+            arb_store_iter *it;
+            arb_err err;
+            snprintf(ckey, sizeof ckey, "count%d", w);
+            snprintf(prefix, sizeof prefix, "w%d:", w);
+            err = arb_store_get_u64(a->s, snap, 1, K(ckey), &count, NULL);
+            if (err != ARB_OK && err != ARB_ERR_NOT_FOUND) {
+                a->failed = 1;
+                break;
+            }
+            if (arb_store_iter_new_prefix(&it, a->s, snap, 0, K(prefix), NULL) != ARB_OK) {
+                a->failed = 1;
+                break;
+            }
+            for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it))
+                seen++;
+            arb_store_iter_free(it);
+            if (seen != count)
+                a->failed = 1;
+        }
+        arb_store_snapshot_free(snap);
+        if (a->failed)
+            return NULL;
+        rounds++;
+    }
+    a->items = rounds;
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    char tmp[256];
+    arb_store *s;
+    arb_errbuf eb;
+    pthread_t wt[NWRITERS], rt[NREADERS];
+    thread_arg wa[NWRITERS], ra[NREADERS];
+    atomic_int stop = 0;
+    int items = (int)arb_test_count(400);
+
+    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
+    CHECK(arb_store_open(&s, tmp, ab, 2, NULL, &eb) == ARB_OK);
+    for (int i = 0; i < NREADERS; i++) {
+        ra[i] = (thread_arg){.s = s, .id = i, .stop = &stop};
+        CHECK(pthread_create(&rt[i], NULL, reader_main, &ra[i]) == 0);
+    }
+    for (int i = 0; i < NWRITERS; i++) {
+        wa[i] = (thread_arg){.s = s, .id = i, .items = items, .stop = &stop};
+        CHECK(pthread_create(&wt[i], NULL, writer_main, &wa[i]) == 0);
+    }
+    for (int i = 0; i < NWRITERS; i++)
+        pthread_join(wt[i], NULL);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < NREADERS; i++)
+        pthread_join(rt[i], NULL);
+    for (int i = 0; i < NWRITERS; i++)
+        CHECK(!wa[i].failed);
+    for (int i = 0; i < NREADERS; i++) {
+        CHECK(!ra[i].failed);
+        CHECK(ra[i].items >= 3);
+    }
+    for (int w = 0; w < NWRITERS; w++) {
+        char ckey[16];
+        uint64_t count;
+        snprintf(ckey, sizeof ckey, "count%d", w);
+        CHECK(arb_store_get_u64(s, NULL, 1, K(ckey), &count, &eb) == ARB_OK);
+        CHECK_EQ(count, items);
+    }
+    arb_store_close(s);
+    arb_test_rmtree(tmp);
+}
+
 static void test_checkpoint(void)
 {
     char tmp[256], src[300], dst[300];
@@ -949,6 +1123,7 @@ int main(void)
 {
     arb_test_seed_init();
     test_open_reopen();
+    test_options_in_force();
     test_open_bad_args();
     test_no_create();
     test_not_a_directory();
@@ -962,6 +1137,7 @@ int main(void)
     test_iteration();
     test_prefix_end();
     test_snapshots();
+    test_threads();
     test_checkpoint();
     test_error_mapping();
     test_write_error();

@@ -91,14 +91,23 @@ static void test_kill(void)
         size_t part_len = 0;
         int bad = 0, st;
         uint64_t before = reported, head = 0;
-        /* Kill between 0 and 250 ms after the start: some kills land while
-         * the store is still opening, most in the middle of writing. */
-        int64_t deadline = now_ms() + (int64_t)arb_test_rand_below(250);
+        /* Every fourth round kills at a random moment after the start (often
+         * while the store is still opening); the others wait for the first
+         * commit and then kill within the next 0-250 ms, mid-writing. */
+        int early = r % 4 == 3;
+        int64_t deadline = now_ms() + (int64_t)arb_test_rand_below(early ? 120 : 150);
         arb_store *s;
         arb_errbuf eb;
         arb_err err;
 
         CHECK(helper_start(&hp, "writer", tmp, NULL) == 0);
+        if (!early) {
+            int64_t give_up = now_ms() + 20000;
+            while (reported == before && now_ms() < give_up)
+                if (read_reports(hp.from_child, 100, &reported, part, &part_len, &bad) < 0)
+                    break;
+            deadline = now_ms() + (int64_t)arb_test_rand_below(250);
+        }
         while (now_ms() < deadline) {
             int left = (int)(deadline - now_ms());
             if (read_reports(hp.from_child, left > 0 ? left : 0, &reported, part, &part_len,

@@ -361,7 +361,7 @@ static void test_scheme(void)
     CHECK_EQ(acct.child, ARB_BIP32_HARDENED);
     CHECK_EQ(arb_bip32_neuter(ctx, &pub, &acct), ARB_OK);
     for (i = 0; i < 5; i++) {
-        char a1[ARB_ADDRESS_MAX], a2[ARB_ADDRESS_MAX];
+        char a1[ARB_ADDR_MAX], a2[ARB_ADDR_MAX];
         uint8_t k1[32], k2[32], sk[32], sig[64], msg[32] = {1}, dec[32];
         secp256k1_keypair kp;
         secp256k1_xonly_pubkey xq;
@@ -369,8 +369,8 @@ static void test_scheme(void)
                  ARB_OK);
         CHECK_EQ(arb_wallet_address_at(ctx, a2, sizeof(a2), k2, &pub, "regtest", i & 1, i), ARB_OK);
         CHECK_STR(a1, a2);
-        CHECK(strncmp(a1, "rarb1", 5) == 0);
-        CHECK_EQ(arb_wallet_address_decode(dec, "rarb", a1), ARB_OK);
+        CHECK(strncmp(a1, "rarb1p", 6) == 0);
+        CHECK_EQ(arb_address_decode(dec, "rarb", a1, &eb), ARB_OK);
         CHECK_MEM(dec, k1, 32);
         CHECK_EQ(arb_wallet_signing_key(ctx, sk, &acct, i & 1, i), ARB_OK);
         CHECK(secp256k1_keypair_create(sc, &kp, sk));
@@ -379,7 +379,7 @@ static void test_scheme(void)
         CHECK(secp256k1_schnorrsig_verify(sc, sig, msg, 32, &xq));
     }
     {
-        char a[ARB_ADDRESS_MAX];
+        char a[ARB_ADDR_MAX];
         uint8_t sk[32];
         CHECK_EQ(arb_wallet_address_at(ctx, a, sizeof(a), NULL, &acct, "regtest", 2, 0),
                  ARB_ERR_INVALID_ARG);

@@ -1,0 +1,751 @@
+#include "ledger/chain/chainstate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/chain/hdrcheck.h"
+
+enum { CF_INDEX, CF_BLOCKS, CF_UNDO, CF_UTXO, CF_HEIGHT, CF_ADDR, CF_META };
+
+static const char *const CF_NAMES[ARB_CHAINSTATE_NCF] = {
+    "chain_index", "chain_blocks", "chain_undo", "chain_utxo",
+    "chain_height", "chain_addr", "chain_meta"};
+
+const char *const *arb_chainstate_cf_names(void)
+{
+    return CF_NAMES;
+}
+
+/* Block status bits. */
+enum { ST_HAVE_DATA = 1, ST_VALID = 2, ST_FAILED = 4, ST_FAILED_CHILD = 8 };
+
+#define IDX_SIZE (80 + 4 + 1 + 32)
+#define COIN_SIZE (8 + 32 + 4 + 1)
+#define UNDO_REC (36 + COIN_SIZE)
+
+typedef struct {
+    arb_block_header hdr;
+    uint32_t height;
+    uint8_t status;
+    arb_u256 work;
+} idx_entry;
+
+struct arb_chainstate {
+    arb_store *st;
+    unsigned cf;
+    const arb_chain_params *p;
+    arb_sha256 *sha;
+    arb_schnorr *schnorr;
+    unsigned threads;
+    arb_logger log;
+    arb_chain_tip tip;
+    arb_err lookup_err; /* a storage error seen inside a lookup callback */
+};
+
+static void put32be(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static uint32_t get32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+
+static void put64le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void op_key(uint8_t out[36], const arb_outpoint *op)
+{
+    memcpy(out, op->txid.b, 32);
+    put32be(out + 32, op->index);
+}
+
+static void addr_key(uint8_t out[68], const uint8_t key[32], const arb_outpoint *op)
+{
+    memcpy(out, key, 32);
+    op_key(out + 32, op);
+}
+
+static void coin_enc(uint8_t out[COIN_SIZE], const arb_coin *c)
+{
+    put64le(out, c->amount);
+    memcpy(out + 8, c->key, 32);
+    put32le(out + 40, c->height);
+    out[44] = (uint8_t)(c->coinbase ? 1 : 0);
+}
+
+static void coin_dec(arb_coin *c, const uint8_t in[COIN_SIZE])
+{
+    c->amount = get64le(in);
+    memcpy(c->key, in + 8, 32);
+    c->height = get32le(in + 40);
+    c->coinbase = in[44];
+}
+
+static void idx_enc(uint8_t out[IDX_SIZE], const idx_entry *e)
+{
+    arb_header_encode(out, &e->hdr);
+    put32le(out + 80, e->height);
+    out[84] = e->status;
+    arb_u256_to_be(out + 85, &e->work);
+}
+
+static arb_err idx_get(arb_chainstate *cs, const arb_hash *hash, idx_entry *e)
+{
+    uint8_t buf[IDX_SIZE];
+    size_t n;
+    arb_err err = arb_store_get_into(cs->st, NULL, cs->cf + CF_INDEX, hash->b, 32, buf, sizeof buf,
+                                     &n, NULL);
+    if (err != ARB_OK)
+        return err;
+    if (n != IDX_SIZE)
+        return ARB_ERR_PARSE;
+    arb_header_decode(&e->hdr, buf);
+    e->height = get32le(buf + 80);
+    e->status = buf[84];
+    arb_u256_from_be(&e->work, buf + 85);
+    return ARB_OK;
+}
+
+static void idx_put(arb_chainstate *cs, arb_store_batch *b, const arb_hash *hash, const idx_entry *e)
+{
+    uint8_t buf[IDX_SIZE];
+    idx_enc(buf, e);
+    arb_store_batch_put(b, cs->cf + CF_INDEX, hash->b, 32, buf, sizeof buf);
+}
+
+int arb_chainstate_utxo_lookup(void *ud, const arb_outpoint *op, arb_coin *out)
+{
+    arb_chainstate *cs = ud;
+    uint8_t k[36], buf[COIN_SIZE];
+    size_t n;
+    arb_err err;
+    op_key(k, op);
+    err = arb_store_get_into(cs->st, NULL, cs->cf + CF_UTXO, k, sizeof k, buf, sizeof buf, &n, NULL);
+    if (err == ARB_ERR_NOT_FOUND)
+        return 0;
+    if (err != ARB_OK || n != COIN_SIZE) {
+        cs->lookup_err = err != ARB_OK ? err : ARB_ERR_PARSE;
+        return 0;
+    }
+    coin_dec(out, buf);
+    return 1;
+}
+
+/* ---- ancestors for the header rules ---- */
+
+typedef struct {
+    arb_chainstate *cs;
+    uint32_t top_height; /* height of v[0] */
+    arb_hash next;       /* hash of the next entry to load (v[n]) */
+    arb_hdr_info *v;
+    size_t n, cap;
+    arb_err err;
+} anc_ctx;
+
+static int anc_lookup(void *ud, uint32_t height, arb_hdr_info *out)
+{
+    anc_ctx *a = ud;
+    size_t k;
+    if (height > a->top_height)
+        return 0;
+    k = a->top_height - height;
+    while (a->n <= k) {
+        idx_entry e;
+        if (a->n == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 16;
+            arb_hdr_info *nv = realloc(a->v, cap * sizeof *nv);
+            if (nv == NULL) {
+                a->err = ARB_ERR_NOMEM;
+                return 0;
+            }
+            a->v = nv;
+            a->cap = cap;
+        }
+        arb_err err = idx_get(a->cs, &a->next, &e);
+        if (err != ARB_OK) {
+            a->err = err;
+            return 0;
+        }
+        a->v[a->n].hash = a->next;
+        a->v[a->n].time = e.hdr.time;
+        a->v[a->n].bits = e.hdr.bits;
+        a->n++;
+        a->next = e.hdr.prev;
+    }
+    *out = a->v[k];
+    return 1;
+}
+
+static void anc_init(anc_ctx *a, arb_chainstate *cs, const arb_hash *top, uint32_t top_height)
+{
+    memset(a, 0, sizeof *a);
+    a->cs = cs;
+    a->top_height = top_height;
+    a->next = *top;
+}
+
+static int64_t mtp_of(arb_chainstate *cs, const arb_hash *hash, uint32_t height)
+{
+    anc_ctx a;
+    int64_t m;
+    anc_init(&a, cs, hash, height);
+    m = arb_header_median_time(height, anc_lookup, &a);
+    free(a.v);
+    return m;
+}
+
+/* ---- open ---- */
+
+static arb_err write_genesis(arb_chainstate *cs, arb_errbuf *eb)
+{
+    arb_block g;
+    arb_buf raw = ARB_BUF_INIT;
+    arb_store_batch *b = NULL;
+    idx_entry e;
+    arb_hash hash, want;
+    uint8_t hk[4];
+    arb_err err;
+
+    if ((err = arb_chain_genesis_build(cs->p, cs->sha, cs->p->genesis_nonce, &g)) != ARB_OK)
+        return arb_errf(eb, err, "cannot build the genesis block");
+    arb_header_hash(cs->sha, &hash, &g.header);
+    arb_chain_genesis_hash(cs->p, &want);
+    if (!arb_hash_eq(&hash, &want)) {
+        arb_block_clear(&g);
+        return arb_errf(eb, ARB_ERR_INTERNAL, "genesis block does not match its parameters");
+    }
+    arb_block_write(&raw, &g);
+    e.hdr = g.header;
+    e.height = 0;
+    e.status = ST_HAVE_DATA | ST_VALID;
+    arb_pow_work(&e.work, g.header.bits);
+    arb_block_clear(&g);
+    if (raw.oom || (err = arb_store_batch_new(&b, cs->st)) != ARB_OK) {
+        arb_buf_free(&raw);
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    }
+    idx_put(cs, b, &hash, &e);
+    arb_store_batch_put(b, cs->cf + CF_BLOCKS, hash.b, 32, raw.data, raw.len);
+    put32be(hk, 0);
+    arb_store_batch_put(b, cs->cf + CF_HEIGHT, hk, 4, hash.b, 32);
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, hash.b, 32);
+    err = arb_store_write(cs->st, b, ARB_STORE_SYNC, eb);
+    arb_store_batch_free(b);
+    arb_buf_free(&raw);
+    return err;
+}
+
+arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_base,
+                            const arb_chain_params *p, unsigned sig_threads,
+                            const arb_logger *log, arb_errbuf *eb)
+{
+    arb_chainstate *cs;
+    arb_hash tip, g0, want;
+    size_t n;
+    idx_entry e;
+    arb_err err;
+
+    *out = NULL;
+    if (!p->has_ledger || cf_base + ARB_CHAINSTATE_NCF > arb_store_cf_count(store))
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "chain state: bad parameters or column families");
+    cs = calloc(1, sizeof *cs);
+    if (cs == NULL)
+        return ARB_ERR_NOMEM;
+    cs->st = store;
+    cs->cf = cf_base;
+    cs->p = p;
+    cs->threads = sig_threads ? sig_threads : 1;
+    if (log != NULL)
+        cs->log = *log;
+    if ((err = arb_sha256_new(&cs->sha)) != ARB_OK || (err = arb_schnorr_new(&cs->schnorr)) != ARB_OK)
+        goto fail;
+    err = arb_store_get_into(store, NULL, cf_base + CF_META, (const uint8_t *)"tip", 3, tip.b, 32,
+                             &n, eb);
+    if (err == ARB_ERR_NOT_FOUND) {
+        if ((err = write_genesis(cs, eb)) != ARB_OK)
+            goto fail;
+        err = arb_store_get_into(store, NULL, cf_base + CF_META, (const uint8_t *)"tip", 3, tip.b,
+                                 32, &n, eb);
+    }
+    if (err != ARB_OK)
+        goto fail;
+    if (n != 32 || arb_chainstate_hash_at(cs, 0, &g0) != ARB_OK) {
+        err = arb_errf(eb, ARB_ERR_PARSE, "chain state: corrupt tip or height index");
+        goto fail;
+    }
+    arb_chain_genesis_hash(p, &want);
+    if (!arb_hash_eq(&g0, &want)) {
+        err = arb_errf(eb, ARB_ERR_PARSE, "chain state belongs to another network");
+        goto fail;
+    }
+    if ((err = idx_get(cs, &tip, &e)) != ARB_OK) {
+        err = arb_errf(eb, ARB_ERR_PARSE, "chain state: tip block not in the index");
+        goto fail;
+    }
+    cs->tip.hash = tip;
+    cs->tip.height = e.height;
+    cs->tip.work = e.work;
+    *out = cs;
+    return ARB_OK;
+fail:
+    arb_chainstate_close(cs);
+    return err;
+}
+
+void arb_chainstate_close(arb_chainstate *cs)
+{
+    if (cs == NULL)
+        return;
+    arb_sha256_free(cs->sha);
+    arb_schnorr_free(cs->schnorr);
+    free(cs);
+}
+
+void arb_chainstate_tip(const arb_chainstate *cs, arb_chain_tip *out)
+{
+    *out = cs->tip;
+}
+
+arb_err arb_chainstate_hash_at(arb_chainstate *cs, uint32_t height, arb_hash *out)
+{
+    uint8_t k[4];
+    size_t n;
+    arb_err err;
+    put32be(k, height);
+    err = arb_store_get_into(cs->st, NULL, cs->cf + CF_HEIGHT, k, 4, out->b, 32, &n, NULL);
+    if (err == ARB_OK && n != 32)
+        err = ARB_ERR_PARSE;
+    if (err != ARB_OK)
+        memset(out, 0, sizeof *out);
+    return err;
+}
+
+arb_err arb_chainstate_get_coin(arb_chainstate *cs, const arb_outpoint *op, arb_coin *out)
+{
+    cs->lookup_err = ARB_OK;
+    if (arb_chainstate_utxo_lookup(cs, op, out))
+        return ARB_OK;
+    memset(out, 0, sizeof *out);
+    return cs->lookup_err != ARB_OK ? cs->lookup_err : ARB_ERR_NOT_FOUND;
+}
+
+int arb_chainstate_is_invalid(arb_chainstate *cs, const arb_hash *hash)
+{
+    idx_entry e;
+    return idx_get(cs, hash, &e) == ARB_OK && (e.status & (ST_FAILED | ST_FAILED_CHILD));
+}
+
+int64_t arb_chainstate_tip_mtp(arb_chainstate *cs)
+{
+    return mtp_of(cs, &cs->tip.hash, cs->tip.height);
+}
+
+arb_err arb_chainstate_addr_coins(arb_chainstate *cs, const uint8_t key32[static 32],
+                                  arb_chain_coin_fn fn, void *ud)
+{
+    arb_store_iter *it;
+    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_ADDR, key32, 32, NULL);
+    if (err != ARB_OK)
+        return err;
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        arb_outpoint op;
+        if (kl != 68 || vl != 8) {
+            arb_store_iter_free(it);
+            return ARB_ERR_PARSE;
+        }
+        memcpy(op.txid.b, k + 32, 32);
+        op.index = (uint32_t)k[64] << 24 | (uint32_t)k[65] << 16 | (uint32_t)k[66] << 8 | k[67];
+        if (fn(ud, &op, get64le(v)))
+            break;
+    }
+    err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    return err;
+}
+
+/* ---- connect / disconnect ---- */
+
+static arb_err load_block(arb_chainstate *cs, const arb_hash *hash, arb_block *blk)
+{
+    uint8_t *raw;
+    size_t len;
+    arb_errbuf eb;
+    arb_err err = arb_store_get(cs->st, NULL, cs->cf + CF_BLOCKS, hash->b, 32, &raw, &len, NULL);
+    if (err != ARB_OK)
+        return err;
+    err = arb_block_decode(blk, raw, len, &eb);
+    free(raw);
+    return err;
+}
+
+typedef struct {
+    arb_outpoint op;
+    arb_coin coin;
+    int spent;
+} created;
+
+static int cmp_created(const void *a, const void *b)
+{
+    const arb_outpoint *x = a, *y = b;
+    int c = memcmp(x->txid.b, y->txid.b, 32);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Validates the stored block `hash` on top of the current tip and applies it
+ * in one synced batch. ARB_ERR_VERIFY with res on a rule failure. */
+static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
+{
+    arb_block blk;
+    idx_entry e;
+    arb_chain_checker chk = {cs->sha, cs->schnorr, cs->threads};
+    created *cr = NULL;
+    size_t ncr = 0, nundo = 0, undo_cap = 0;
+    uint8_t *undo = NULL, k[68], v[COIN_SIZE], hk[4];
+    arb_store_batch *b = NULL;
+    arb_hash *txids = NULL;
+    arb_err err;
+
+    arb_block_init(&blk);
+    if ((err = idx_get(cs, hash, &e)) != ARB_OK || (err = load_block(cs, hash, &blk)) != ARB_OK)
+        return err;
+    if (!arb_hash_eq(&e.hdr.prev, &cs->tip.hash)) {
+        err = ARB_ERR_INTERNAL;
+        goto out;
+    }
+    cs->lookup_err = ARB_OK;
+    err = arb_chain_check_block(cs->p, &chk, &blk, e.height, mtp_of(cs, &cs->tip.hash, cs->tip.height),
+                                arb_chainstate_utxo_lookup, cs, res);
+    if (cs->lookup_err != ARB_OK) {
+        err = cs->lookup_err;
+        goto out;
+    }
+    if (err != ARB_OK)
+        goto out;
+    /* Everything created by the block, sorted, so in-block spends are found. */
+    txids = malloc(blk.n_tx * sizeof *txids);
+    size_t n_out = 0, n_in = 0;
+    for (size_t t = 0; t < blk.n_tx; t++) {
+        n_out += blk.tx[t].n_out;
+        n_in += blk.tx[t].n_in;
+    }
+    cr = malloc(n_out * sizeof *cr);
+    undo_cap = 4 + n_in * UNDO_REC;
+    undo = malloc(undo_cap);
+    if (txids == NULL || cr == NULL || undo == NULL || (err = arb_store_batch_new(&b, cs->st)) != ARB_OK) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t t = 0; t < blk.n_tx; t++) {
+        if ((err = arb_tx_txid(cs->sha, &txids[t], &blk.tx[t])) != ARB_OK)
+            goto out;
+        for (size_t o = 0; o < blk.tx[t].n_out; o++) {
+            created *c = &cr[ncr++];
+            c->op.txid = txids[t];
+            c->op.index = (uint32_t)o;
+            c->coin.amount = blk.tx[t].out[o].amount;
+            memcpy(c->coin.key, blk.tx[t].out[o].key, 32);
+            c->coin.height = e.height;
+            c->coin.coinbase = t == 0;
+            c->spent = 0;
+        }
+    }
+    qsort(cr, ncr, sizeof *cr, cmp_created);
+    /* Spends: in-block outputs are just marked; state coins are deleted and
+     * recorded for undo. */
+    for (size_t t = 1; t < blk.n_tx; t++) {
+        for (size_t i = 0; i < blk.tx[t].n_in; i++) {
+            const arb_outpoint *op = &blk.tx[t].in[i];
+            created *c = bsearch(op, cr, ncr, sizeof *cr, cmp_created);
+            arb_coin coin;
+            if (c != NULL) {
+                c->spent = 1;
+                continue;
+            }
+            if (!arb_chainstate_utxo_lookup(cs, op, &coin)) {
+                err = cs->lookup_err != ARB_OK ? cs->lookup_err : ARB_ERR_INTERNAL;
+                goto out;
+            }
+            uint8_t *r = undo + 4 + nundo * UNDO_REC;
+            op_key(r, op);
+            coin_enc(r + 36, &coin);
+            nundo++;
+            op_key(k, op);
+            arb_store_batch_delete(b, cs->cf + CF_UTXO, k, 36);
+            addr_key(k, coin.key, op);
+            arb_store_batch_delete(b, cs->cf + CF_ADDR, k, 68);
+        }
+    }
+    for (size_t i = 0; i < ncr; i++) {
+        uint8_t amt[8];
+        if (cr[i].spent)
+            continue;
+        op_key(k, &cr[i].op);
+        coin_enc(v, &cr[i].coin);
+        arb_store_batch_put(b, cs->cf + CF_UTXO, k, 36, v, sizeof v);
+        addr_key(k, cr[i].coin.key, &cr[i].op);
+        put64le(amt, cr[i].coin.amount);
+        arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
+    }
+    put32le(undo, (uint32_t)nundo);
+    arb_store_batch_put(b, cs->cf + CF_UNDO, hash->b, 32, undo, 4 + nundo * UNDO_REC);
+    put32be(hk, e.height);
+    arb_store_batch_put(b, cs->cf + CF_HEIGHT, hk, 4, hash->b, 32);
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, hash->b, 32);
+    e.status |= ST_VALID;
+    idx_put(cs, b, hash, &e);
+    if ((err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL)) != ARB_OK)
+        goto out;
+    cs->tip.hash = *hash;
+    cs->tip.height = e.height;
+    cs->tip.work = e.work;
+out:
+    arb_store_batch_free(b);
+    free(undo);
+    free(cr);
+    free(txids);
+    arb_block_clear(&blk);
+    return err;
+}
+
+/* Undoes the tip block in one synced batch. */
+static arb_err disconnect(arb_chainstate *cs)
+{
+    arb_block blk;
+    idx_entry e, pe;
+    uint8_t *undo = NULL, k[68], hk[4];
+    size_t ulen;
+    arb_store_batch *b = NULL;
+    arb_hash hash = cs->tip.hash;
+    arb_err err;
+
+    arb_block_init(&blk);
+    if (cs->tip.height == 0)
+        return ARB_ERR_INTERNAL;
+    if ((err = idx_get(cs, &hash, &e)) != ARB_OK || (err = idx_get(cs, &e.hdr.prev, &pe)) != ARB_OK ||
+        (err = load_block(cs, &hash, &blk)) != ARB_OK)
+        goto out;
+    if ((err = arb_store_get(cs->st, NULL, cs->cf + CF_UNDO, hash.b, 32, &undo, &ulen, NULL)) != ARB_OK)
+        goto out;
+    if (ulen < 4 || ulen != 4 + (size_t)get32le(undo) * UNDO_REC) {
+        err = ARB_ERR_PARSE;
+        goto out;
+    }
+    if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+        goto out;
+    for (size_t t = 0; t < blk.n_tx; t++) {
+        arb_hash id;
+        if ((err = arb_tx_txid(cs->sha, &id, &blk.tx[t])) != ARB_OK)
+            goto out;
+        for (size_t o = 0; o < blk.tx[t].n_out; o++) {
+            arb_outpoint op = {id, (uint32_t)o};
+            op_key(k, &op);
+            arb_store_batch_delete(b, cs->cf + CF_UTXO, k, 36);
+            addr_key(k, blk.tx[t].out[o].key, &op);
+            arb_store_batch_delete(b, cs->cf + CF_ADDR, k, 68);
+        }
+    }
+    for (size_t i = 0; i < get32le(undo); i++) {
+        const uint8_t *r = undo + 4 + i * UNDO_REC;
+        arb_coin coin;
+        uint8_t amt[8];
+        coin_dec(&coin, r + 36);
+        arb_store_batch_put(b, cs->cf + CF_UTXO, r, 36, r + 36, COIN_SIZE);
+        memcpy(k, coin.key, 32);
+        memcpy(k + 32, r, 36);
+        put64le(amt, coin.amount);
+        arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
+    }
+    arb_store_batch_delete(b, cs->cf + CF_UNDO, hash.b, 32);
+    put32be(hk, e.height);
+    arb_store_batch_delete(b, cs->cf + CF_HEIGHT, hk, 4);
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, e.hdr.prev.b, 32);
+    if ((err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL)) != ARB_OK)
+        goto out;
+    cs->tip.hash = e.hdr.prev;
+    cs->tip.height = pe.height;
+    cs->tip.work = pe.work;
+out:
+    arb_store_batch_free(b);
+    free(undo);
+    arb_block_clear(&blk);
+    return err;
+}
+
+static arb_err set_status(arb_chainstate *cs, const arb_hash *hash, uint8_t bits)
+{
+    idx_entry e;
+    arb_store_batch *b;
+    arb_err err;
+    if ((err = idx_get(cs, hash, &e)) != ARB_OK)
+        return err;
+    e.status |= bits;
+    if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+        return err;
+    idx_put(cs, b, hash, &e);
+    err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
+    arb_store_batch_free(b);
+    return err;
+}
+
+/* Moves the active chain to end at `target` (which has more work). */
+static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t target_height,
+                        arb_check_result *res)
+{
+    arb_hash *path = NULL, *old = NULL, cur = *target, a = cs->tip.hash;
+    size_t npath = 0, nold = 0;
+    uint32_t h = target_height, ha = cs->tip.height;
+    idx_entry e;
+    arb_err err = ARB_OK;
+
+    path = malloc(((size_t)target_height + 1) * sizeof *path);
+    old = malloc(((size_t)cs->tip.height + 1) * sizeof *old);
+    if (path == NULL || old == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    /* Walk both back to the fork point. */
+    while (h > ha) {
+        path[npath++] = cur;
+        if ((err = idx_get(cs, &cur, &e)) != ARB_OK)
+            goto out;
+        cur = e.hdr.prev;
+        h--;
+    }
+    while (ha > h) {
+        old[nold++] = a;
+        if ((err = idx_get(cs, &a, &e)) != ARB_OK)
+            goto out;
+        a = e.hdr.prev;
+        ha--;
+    }
+    while (!arb_hash_eq(&a, &cur)) {
+        path[npath++] = cur;
+        old[nold++] = a;
+        if ((err = idx_get(cs, &cur, &e)) != ARB_OK)
+            goto out;
+        cur = e.hdr.prev;
+        if ((err = idx_get(cs, &a, &e)) != ARB_OK)
+            goto out;
+        a = e.hdr.prev;
+    }
+    for (size_t i = 0; i < nold; i++)
+        if ((err = disconnect(cs)) != ARB_OK)
+            goto out;
+    for (size_t i = npath; i-- > 0;) {
+        err = connect(cs, &path[i], res);
+        if (err == ARB_ERR_VERIFY) {
+            arb_logf(&cs->log, ARB_LOG_WARN, "block at height %lu is invalid: %s",
+                     (unsigned long)(cs->tip.height + 1), res->detail.msg);
+            arb_err e2 = set_status(cs, &path[i], ST_FAILED);
+            for (size_t j = 0; j < i && e2 == ARB_OK; j++)
+                e2 = set_status(cs, &path[j], ST_FAILED_CHILD);
+            /* Back to the chain we were on. */
+            for (size_t j = npath; j-- > i + 1 && e2 == ARB_OK;)
+                e2 = disconnect(cs);
+            for (size_t j = nold; j-- > 0 && e2 == ARB_OK;) {
+                arb_check_result r2;
+                e2 = connect(cs, &old[j], &r2);
+            }
+            if (e2 != ARB_OK)
+                err = e2;
+            goto out;
+        }
+        if (err != ARB_OK)
+            goto out;
+    }
+out:
+    free(path);
+    free(old);
+    return err;
+}
+
+arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t now,
+                              arb_block_outcome *outcome, arb_check_result *res)
+{
+    arb_hash hash;
+    idx_entry parent, e;
+    anc_ctx a;
+    arb_u256 w;
+    arb_buf raw = ARB_BUF_INIT;
+    arb_store_batch *b = NULL;
+    arb_err err;
+
+    memset(res, 0, sizeof *res);
+    res->tx_index = res->in_index = SIZE_MAX;
+    *outcome = 0;
+    arb_header_hash(cs->sha, &hash, &blk->header);
+    err = idx_get(cs, &hash, &e);
+    if (err == ARB_OK) {
+        *outcome = ARB_BLOCK_DUPLICATE;
+        return ARB_OK;
+    }
+    if (err != ARB_ERR_NOT_FOUND)
+        return err;
+    err = idx_get(cs, &blk->header.prev, &parent);
+    if (err == ARB_ERR_NOT_FOUND) {
+        res->reason = "prev-blk-not-found";
+        return arb_errf(&res->detail, ARB_ERR_VERIFY, "prev-blk-not-found: unknown parent");
+    }
+    if (err != ARB_OK)
+        return err;
+    if (parent.status & (ST_FAILED | ST_FAILED_CHILD)) {
+        res->reason = "bad-prevblk";
+        return arb_errf(&res->detail, ARB_ERR_VERIFY, "bad-prevblk: parent is invalid");
+    }
+    anc_init(&a, cs, &blk->header.prev, parent.height);
+    err = arb_header_check(cs->p, cs->sha, &blk->header, parent.height + 1, anc_lookup, &a, now,
+                           NULL, &res->reason, &res->detail);
+    free(a.v);
+    if (a.err != ARB_OK)
+        return a.err;
+    if (err != ARB_OK)
+        return err;
+    if ((err = arb_chain_check_block_basic(cs->p, cs->sha, blk, res)) != ARB_OK)
+        return err;
+    /* Store it: index entry and data, one batch. */
+    e.hdr = blk->header;
+    e.height = parent.height + 1;
+    e.status = ST_HAVE_DATA;
+    arb_pow_work(&w, blk->header.bits);
+    arb_u256_add(&e.work, &parent.work, &w);
+    arb_block_write(&raw, blk);
+    if (raw.oom || arb_store_batch_new(&b, cs->st) != ARB_OK) {
+        arb_buf_free(&raw);
+        return ARB_ERR_NOMEM;
+    }
+    idx_put(cs, b, &hash, &e);
+    arb_store_batch_put(b, cs->cf + CF_BLOCKS, hash.b, 32, raw.data, raw.len);
+    err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
+    arb_store_batch_free(b);
+    arb_buf_free(&raw);
+    if (err != ARB_OK)
+        return err;
+    if (arb_u256_cmp(&e.work, &cs->tip.work) <= 0) {
+        *outcome = ARB_BLOCK_STORED;
+        return ARB_OK;
+    }
+    if ((err = activate(cs, &hash, e.height, res)) != ARB_OK)
+        return err;
+    *outcome = ARB_BLOCK_CONNECTED;
+    return ARB_OK;
+}

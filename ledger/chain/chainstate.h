@@ -1,0 +1,93 @@
+/* The node's chain state in RocksDB (through ledger/store): a block index with
+ * cumulative work, stored blocks, the UTXO set with per-block undo data, the
+ * active chain by height, and an address index of unspent outputs per key.
+ *
+ * Blocks are accepted in any order once their parent is known. Whenever a
+ * stored block gives a chain with more cumulative work than the tip, the
+ * state reorganizes to it: blocks are disconnected back to the fork point with
+ * their undo data and the new branch is connected, each connect or disconnect
+ * being one synced atomic batch (so a crash leaves the state at a block
+ * boundary). A block that fails validation while being connected is marked
+ * invalid, every block built on it is refused, and the state returns to the
+ * best valid chain it was on.
+ *
+ * Column families (the caller lists them, consecutively, starting at cf_base,
+ * when it opens the store; arb_chainstate_cf_names gives the names):
+ *   chain_index   block hash -> header (80) | height u32 | status u8 | work (32, big-endian)
+ *   chain_blocks  block hash -> serialized block
+ *   chain_undo    block hash -> spent coins in spending order
+ *   chain_utxo    txid | index u32 BE -> amount u64 | key 32 | height u32 | coinbase u8
+ *   chain_height  height u32 BE -> block hash (active chain only)
+ *   chain_addr    key 32 | txid | index u32 BE -> amount u64 (unspent outputs per key)
+ *   chain_meta    "tip" -> block hash
+ *
+ * Not thread-safe: one thread submits blocks and reads (the node's chain
+ * thread); readers on other threads should use their own store snapshots. */
+#ifndef ARB_CHAIN_CHAINSTATE_H
+#define ARB_CHAIN_CHAINSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/chain/consensus.h"
+#include "ledger/store/store.h"
+
+typedef struct arb_chainstate arb_chainstate;
+
+#define ARB_CHAINSTATE_NCF 7
+/* The column family names, in the order the caller must list them. */
+const char *const *arb_chainstate_cf_names(void);
+
+/* Opens the chain state on an open store whose column families
+ * cf_base .. cf_base+6 are the ones named above. A new state starts with the
+ * network's genesis block as tip (its coinbase is not spendable). The store
+ * stays owned by the caller and must outlive the chain state. sig_threads:
+ * signature verification threads (>= 1). Returns ARB_OK, ARB_ERR_PARSE
+ * (corrupt or other network's state), ARB_ERR_DB/IO, ARB_ERR_NOMEM. */
+arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_base,
+                            const arb_chain_params *p, unsigned sig_threads,
+                            const arb_logger *log, arb_errbuf *eb) ARB_WARN_UNUSED;
+void arb_chainstate_close(arb_chainstate *cs);
+
+typedef struct {
+    arb_hash hash;
+    uint32_t height;
+    arb_u256 work; /* cumulative */
+} arb_chain_tip;
+
+void arb_chainstate_tip(const arb_chainstate *cs, arb_chain_tip *out);
+
+typedef enum {
+    ARB_BLOCK_CONNECTED = 1,  /* became (part of) the active chain */
+    ARB_BLOCK_STORED = 2,     /* valid header, stored on a side branch with less work */
+    ARB_BLOCK_DUPLICATE = 3,  /* already known */
+} arb_block_outcome;
+
+/* Submits a block (`now` is the current Unix time, for the header's
+ * future-time rule). Returns ARB_OK with *outcome, or ARB_ERR_VERIFY with
+ * res->reason: a header rule (hdrcheck.h), a block rule (consensus.h),
+ * `bad-prevblk` (built on an invalid block), or, when the block made a
+ * heavier chain that failed to connect, that block's reason (the tip is then
+ * unchanged). ARB_ERR_DB/IO/NOMEM on storage failures. */
+arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *b, int64_t now,
+                              arb_block_outcome *outcome, arb_check_result *res) ARB_WARN_UNUSED;
+
+/* The unspent output at op: ARB_OK, ARB_ERR_NOT_FOUND, or a storage error. */
+arb_err arb_chainstate_get_coin(arb_chainstate *cs, const arb_outpoint *op, arb_coin *out)
+    ARB_WARN_UNUSED;
+/* Hash of the active chain's block at height: ARB_OK or ARB_ERR_NOT_FOUND. */
+arb_err arb_chainstate_hash_at(arb_chainstate *cs, uint32_t height, arb_hash *out) ARB_WARN_UNUSED;
+/* Calls fn for each unspent output locking to key32 (address index), in
+ * outpoint order; stops early when fn returns non-zero. */
+typedef int (*arb_chain_coin_fn)(void *ud, const arb_outpoint *op, uint64_t amount);
+arb_err arb_chainstate_addr_coins(arb_chainstate *cs, const uint8_t key32[static 32],
+                                  arb_chain_coin_fn fn, void *ud) ARB_WARN_UNUSED;
+/* 1 if the block is known and marked invalid (or built on an invalid one). */
+int arb_chainstate_is_invalid(arb_chainstate *cs, const arb_hash *hash);
+/* Median time past of the active tip (for mempool lock-time checks). */
+int64_t arb_chainstate_tip_mtp(arb_chainstate *cs);
+/* The UTXO lookup callback for consensus checks against the active tip
+ * (ud = the arb_chainstate). */
+int arb_chainstate_utxo_lookup(void *ud, const arb_outpoint *op, arb_coin *out);
+
+#endif

@@ -1,0 +1,483 @@
+#include "ledger/chain/consensus.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static arb_err fail(arb_check_result *res, const char *reason, size_t tx, size_t in,
+                    const char *what)
+{
+    res->reason = reason;
+    res->tx_index = tx;
+    res->in_index = in;
+    if (tx != SIZE_MAX && in != SIZE_MAX)
+        return arb_errf(&res->detail, ARB_ERR_VERIFY, "%s: tx %zu input %zu: %s", reason, tx, in,
+                        what);
+    if (tx != SIZE_MAX)
+        return arb_errf(&res->detail, ARB_ERR_VERIFY, "%s: tx %zu: %s", reason, tx, what);
+    return arb_errf(&res->detail, ARB_ERR_VERIFY, "%s: %s", reason, what);
+}
+
+static void res_init(arb_check_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->tx_index = SIZE_MAX;
+    res->in_index = SIZE_MAX;
+}
+
+static int outpoint_eq(const arb_outpoint *a, const arb_outpoint *b)
+{
+    return a->index == b->index && memcmp(a->txid.b, b->txid.b, 32) == 0;
+}
+
+static int cmp_outpoint(const void *x, const void *y)
+{
+    const arb_outpoint *a = x, *b = y;
+    int c = memcmp(a->txid.b, b->txid.b, 32);
+    if (c != 0)
+        return c;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Context-free rules; tx_i is only used for messages. */
+static arb_err check_tx(const arb_tx *tx, int coinbase_ok, size_t tx_i, arb_check_result *res)
+{
+    uint64_t total = 0;
+    static const arb_hash zero;
+
+    if (tx->n_in == 0)
+        return fail(res, "bad-txns-vin-empty", tx_i, SIZE_MAX, "no inputs");
+    if (tx->n_out == 0)
+        return fail(res, "bad-txns-vout-empty", tx_i, SIZE_MAX, "no outputs");
+    if (tx->n_in > ARB_TX_MAX_INPUTS || tx->n_out > ARB_TX_MAX_OUTPUTS ||
+        arb_tx_size(tx) > ARB_BLOCK_MAX_SIZE)
+        return fail(res, "bad-txns-oversize", tx_i, SIZE_MAX, "too large");
+    for (size_t i = 0; i < tx->n_out; i++) {
+        if (tx->out[i].amount > ARB_MAX_MONEY)
+            return fail(res, "bad-txns-vout-toolarge", tx_i, SIZE_MAX,
+                        "output amount above the money supply");
+        total += tx->out[i].amount;
+        if (total > ARB_MAX_MONEY)
+            return fail(res, "bad-txns-txouttotal-toolarge", tx_i, SIZE_MAX,
+                        "outputs add up to more than the money supply");
+    }
+    if (tx->payload_type != 0 || tx->payload_len != 0)
+        return fail(res, "bad-txns-payload", tx_i, SIZE_MAX,
+                    "payloads are not accepted by these rules");
+    if (arb_tx_is_coinbase(tx)) {
+        if (!coinbase_ok)
+            return fail(res, "bad-cb-multiple", tx_i, SIZE_MAX,
+                        "coinbase-shaped transaction after the first");
+        return ARB_OK;
+    }
+    for (size_t i = 0; i < tx->n_in; i++)
+        if (memcmp(tx->in[i].txid.b, zero.b, 32) == 0)
+            return fail(res, "bad-txns-prevout-null", tx_i, i, "null previous output");
+    if (tx->n_in > 1) {
+        /* Sorting a copy finds duplicates in n log n for large inputs. */
+        arb_outpoint *ops = malloc(tx->n_in * sizeof *ops);
+        size_t dup = SIZE_MAX;
+        if (ops == NULL)
+            return ARB_ERR_NOMEM;
+        memcpy(ops, tx->in, tx->n_in * sizeof *ops);
+        qsort(ops, tx->n_in, sizeof *ops, cmp_outpoint);
+        for (size_t i = 1; i < tx->n_in && dup == SIZE_MAX; i++)
+            if (outpoint_eq(&ops[i - 1], &ops[i]))
+                dup = i;
+        free(ops);
+        if (dup != SIZE_MAX)
+            return fail(res, "bad-txns-inputs-duplicate", tx_i, SIZE_MAX,
+                        "an output is spent twice");
+    }
+    return ARB_OK;
+}
+
+arb_err arb_chain_check_tx(const arb_tx *tx, int coinbase_ok, arb_check_result *res)
+{
+    res_init(res);
+    return check_tx(tx, coinbase_ok, SIZE_MAX, res);
+}
+
+static int cmp_hash(const void *x, const void *y)
+{
+    return memcmp(x, y, 32);
+}
+
+arb_err arb_chain_check_block_basic(const arb_chain_params *p, arb_sha256 *sha,
+                                    const arb_block *b, arb_check_result *res)
+{
+    arb_hash root, *ids;
+    arb_err err;
+    size_t dup = SIZE_MAX;
+
+    (void)p;
+    res_init(res);
+    if (b->n_tx == 0 || b->n_tx > ARB_BLOCK_MAX_TXS || arb_block_size(b) > ARB_BLOCK_MAX_SIZE)
+        return fail(res, "bad-blk-length", SIZE_MAX, SIZE_MAX,
+                    "no transactions, or over the size limit");
+    if ((err = arb_block_merkle_root(sha, &root, b->tx, b->n_tx)) != ARB_OK)
+        return err;
+    if (!arb_hash_eq(&root, &b->header.merkle_root))
+        return fail(res, "bad-txnmrklroot", SIZE_MAX, SIZE_MAX, "merkle root mismatch");
+    if (b->tx[0].n_in == 0 || !arb_tx_is_coinbase(&b->tx[0]))
+        return fail(res, "bad-cb-missing", 0, SIZE_MAX, "first transaction is not a coinbase");
+    for (size_t i = 0; i < b->n_tx; i++)
+        if ((err = check_tx(&b->tx[i], i == 0, i, res)) != ARB_OK)
+            return err;
+    ids = malloc(b->n_tx * sizeof *ids);
+    if (ids == NULL)
+        return ARB_ERR_NOMEM;
+    for (size_t i = 0; i < b->n_tx; i++) {
+        if ((err = arb_tx_txid(sha, &ids[i], &b->tx[i])) != ARB_OK) {
+            free(ids);
+            return err;
+        }
+    }
+    qsort(ids, b->n_tx, sizeof *ids, cmp_hash);
+    for (size_t i = 1; i < b->n_tx && dup == SIZE_MAX; i++)
+        if (memcmp(ids[i - 1].b, ids[i].b, 32) == 0)
+            dup = i;
+    free(ids);
+    if (dup != SIZE_MAX)
+        return fail(res, "bad-txns-duplicate", SIZE_MAX, SIZE_MAX, "duplicate transaction");
+    return ARB_OK;
+}
+
+/* ---- signature verification on worker threads ---- */
+
+typedef struct {
+    const arb_schnorr *s;
+    const arb_sig_job *jobs;
+    size_t begin, end;
+    size_t first_bad;
+} sig_work;
+
+static void *verify_range(void *arg)
+{
+    sig_work *w = arg;
+    w->first_bad = SIZE_MAX;
+    for (size_t i = w->begin; i < w->end; i++) {
+        const arb_sig_job *j = &w->jobs[i];
+        if (!arb_schnorr_verify(w->s, j->sig, j->msg, 32, j->key)) {
+            w->first_bad = i;
+            break;
+        }
+    }
+    return NULL;
+}
+
+#define MAX_SIG_THREADS 64
+
+size_t arb_chain_verify_sigs(const arb_schnorr *s, const arb_sig_job *jobs, size_t n,
+                             unsigned threads)
+{
+    sig_work w[MAX_SIG_THREADS];
+    pthread_t tid[MAX_SIG_THREADS];
+    int started[MAX_SIG_THREADS];
+    size_t first = SIZE_MAX;
+
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_SIG_THREADS)
+        threads = MAX_SIG_THREADS;
+    if (threads > n)
+        threads = n > 0 ? (unsigned)n : 1;
+    for (unsigned t = 0; t < threads; t++) {
+        w[t].s = s;
+        w[t].jobs = jobs;
+        w[t].begin = n * t / threads;
+        w[t].end = n * (t + 1) / threads;
+        started[t] = 0;
+    }
+    /* Workers take shares 1..threads-1; the caller does share 0. */
+    for (unsigned t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, verify_range, &w[t]) == 0;
+    verify_range(&w[0]);
+    for (unsigned t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            verify_range(&w[t]);
+    }
+    for (unsigned t = 0; t < threads; t++)
+        if (w[t].first_bad < first)
+            first = w[t].first_bad;
+    return first;
+}
+
+/* ---- the block's view of the UTXO set ---- */
+
+/* Open-addressing table of outpoints touched by the block: outputs created by
+ * its transactions and outputs it spends from the base state. */
+typedef struct {
+    arb_outpoint op;
+    arb_coin coin;
+    uint8_t used, spent;
+} view_entry;
+
+typedef struct {
+    view_entry *e;
+    size_t mask;
+    arb_utxo_lookup_fn base;
+    void *base_ud;
+} view;
+
+static int view_init(view *v, size_t want, arb_utxo_lookup_fn base, void *ud)
+{
+    size_t cap = 16;
+    while (cap < 2 * want)
+        cap *= 2;
+    v->e = calloc(cap, sizeof *v->e);
+    v->mask = cap - 1;
+    v->base = base;
+    v->base_ud = ud;
+    return v->e != NULL;
+}
+
+static view_entry *view_slot(view *v, const arb_outpoint *op)
+{
+    uint64_t h;
+    memcpy(&h, op->txid.b, 8);
+    h ^= op->index * 0x9e3779b97f4a7c15ULL;
+    for (size_t i = (size_t)h & v->mask;; i = (i + 1) & v->mask) {
+        if (!v->e[i].used || outpoint_eq(&v->e[i].op, op))
+            return &v->e[i];
+    }
+}
+
+/* Spends op: returns 1 with the coin, or 0 when missing or already spent. */
+static int view_spend(view *v, const arb_outpoint *op, arb_coin *coin)
+{
+    view_entry *e = view_slot(v, op);
+    if (e->used) {
+        if (e->spent)
+            return 0;
+        e->spent = 1;
+        *coin = e->coin;
+        return 1;
+    }
+    if (!v->base(v->base_ud, op, coin))
+        return 0;
+    e->used = 1;
+    e->spent = 1;
+    e->op = *op;
+    e->coin = *coin;
+    return 1;
+}
+
+static void view_add(view *v, const arb_outpoint *op, const arb_coin *coin)
+{
+    view_entry *e = view_slot(v, op);
+    if (e->used)
+        return; /* a duplicate txid; check_block_basic rejects those first */
+    e->used = 1;
+    e->spent = 0;
+    e->op = *op;
+    e->coin = *coin;
+}
+
+static int tx_final(const arb_tx *tx, uint32_t height, int64_t mtp)
+{
+    /* Bitcoin IsFinalTx without sequence numbers: a lock time is a height
+     * (< 500,000,000) or a time; it must lie strictly before the block. */
+    if (tx->lock_time == 0)
+        return 1;
+    if (tx->lock_time < ARB_LOCKTIME_THRESHOLD)
+        return (int64_t)tx->lock_time < (int64_t)height;
+    return (int64_t)tx->lock_time < mtp;
+}
+
+/* Inputs, maturity, amounts of one non-coinbase transaction; queues its
+ * signature jobs into jobs[*nj...]. */
+static arb_err spend_inputs(const arb_chain_params *p, arb_sha256 *sha, const arb_hash *net,
+                            const arb_tx *tx, size_t tx_i, uint32_t height, view *v,
+                            arb_sig_job *jobs, size_t *nj, uint64_t *fee, arb_check_result *res)
+{
+    arb_txout *spent;
+    arb_sighash_cache cache;
+    uint64_t in_total = 0, out_total = 0;
+    arb_err err = ARB_OK;
+
+    spent = malloc(tx->n_in * sizeof *spent);
+    if (spent == NULL)
+        return ARB_ERR_NOMEM;
+    for (size_t i = 0; i < tx->n_in; i++) {
+        arb_coin coin;
+        if (!view_spend(v, &tx->in[i], &coin)) {
+            err = fail(res, "bad-txns-inputs-missingorspent", tx_i, i,
+                       "input missing or already spent");
+            goto out;
+        }
+        if (coin.coinbase &&
+            (coin.height > height || height - coin.height < p->coinbase_maturity)) {
+            err = fail(res, "bad-txns-premature-spend-of-coinbase", tx_i, i,
+                       "coinbase output spent before maturity");
+            goto out;
+        }
+        if (coin.amount > ARB_MAX_MONEY || in_total + coin.amount > ARB_MAX_MONEY) {
+            err = fail(res, "bad-txns-inputvalues-outofrange", tx_i, i,
+                       "input values out of range");
+            goto out;
+        }
+        in_total += coin.amount;
+        spent[i].amount = coin.amount;
+        memcpy(spent[i].key, coin.key, ARB_KEY_SIZE);
+    }
+    for (size_t i = 0; i < tx->n_out; i++)
+        out_total += tx->out[i].amount; /* bounded by check_tx */
+    if (in_total < out_total) {
+        err = fail(res, "bad-txns-in-belowout", tx_i, SIZE_MAX, "outputs exceed inputs");
+        goto out;
+    }
+    *fee = in_total - out_total;
+    if ((err = arb_tx_sighash_prepare(sha, &cache, tx, spent)) != ARB_OK)
+        goto out;
+    for (size_t i = 0; i < tx->n_in; i++) {
+        arb_sig_job *j = &jobs[(*nj)++];
+        arb_tx_sighash(sha, j->msg, net, &cache, (uint32_t)i);
+        memcpy(j->sig, tx->sig[i], 64);
+        memcpy(j->key, spent[i].key, 32);
+    }
+out:
+    free(spent);
+    return err;
+}
+
+/* Which (tx, input) a signature job belongs to, for the message. */
+static void locate_job(const arb_block *b, size_t first_tx, size_t job, size_t *tx_i, size_t *in_i)
+{
+    for (size_t t = first_tx; t < b->n_tx; t++) {
+        if (job < b->tx[t].n_in) {
+            *tx_i = t;
+            *in_i = job;
+            return;
+        }
+        job -= b->tx[t].n_in;
+    }
+    *tx_i = SIZE_MAX;
+    *in_i = SIZE_MAX;
+}
+
+/* The state-dependent rules for transactions [first, first+count) of b. */
+static arb_err check_with_state(const arb_chain_params *p, const arb_chain_checker *c,
+                                const arb_block *b, size_t first, uint32_t height, int64_t mtp,
+                                arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+{
+    view v;
+    arb_sig_job *jobs = NULL;
+    size_t n_inputs = 0, n_outputs = 0, nj = 0, bad;
+    uint64_t fees = 0;
+    arb_hash net;
+    arb_err err = ARB_OK;
+
+    arb_chain_network_id(p, &net);
+    for (size_t t = 0; t < b->n_tx; t++) {
+        n_inputs += b->tx[t].n_in;
+        n_outputs += b->tx[t].n_out;
+    }
+    if (!view_init(&v, n_inputs + n_outputs, lookup, ud))
+        return ARB_ERR_NOMEM;
+    jobs = malloc((n_inputs ? n_inputs : 1) * sizeof *jobs);
+    if (jobs == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t t = 0; t < b->n_tx; t++) {
+        const arb_tx *tx = &b->tx[t];
+        arb_hash txid;
+        if (!tx_final(tx, height, mtp)) {
+            err = fail(res, "bad-txns-nonfinal", t, SIZE_MAX, "lock time not reached");
+            goto out;
+        }
+        if (t >= first) {
+            uint64_t fee = 0;
+            if ((err = spend_inputs(p, c->sha, &net, tx, t, height, &v, jobs, &nj, &fee, res)) !=
+                ARB_OK)
+                goto out;
+            fees += fee; /* each fee <= ARB_MAX_MONEY, the sum checked below */
+            if (fees > ARB_MAX_MONEY) {
+                err = fail(res, "bad-txns-fee-outofrange", t, SIZE_MAX, "fees out of range");
+                goto out;
+            }
+        }
+        /* Its outputs are spendable by later transactions of the block. */
+        if ((err = arb_tx_txid(c->sha, &txid, tx)) != ARB_OK)
+            goto out;
+        for (size_t o = 0; o < tx->n_out; o++) {
+            arb_outpoint op = {txid, (uint32_t)o};
+            arb_coin coin = {tx->out[o].amount, {0}, height, t == 0 && first == 1};
+            memcpy(coin.key, tx->out[o].key, ARB_KEY_SIZE);
+            view_add(&v, &op, &coin);
+        }
+    }
+    if (first == 1) {
+        uint64_t cb_total = 0, allowed = arb_chain_subsidy(p, height) + fees;
+        for (size_t o = 0; o < b->tx[0].n_out; o++)
+            cb_total += b->tx[0].out[o].amount;
+        if (cb_total > allowed) {
+            err = fail(res, "bad-cb-amount", 0, SIZE_MAX, "coinbase pays more than allowed");
+            goto out;
+        }
+    }
+    bad = arb_chain_verify_sigs(c->schnorr, jobs, nj, c->threads);
+    if (bad != SIZE_MAX) {
+        size_t ti, ii;
+        locate_job(b, first, bad, &ti, &ii);
+        err = fail(res, "bad-txns-sig", ti, ii, "signature does not verify");
+        goto out;
+    }
+    res->fees = fees;
+out:
+    free(v.e);
+    free(jobs);
+    return err;
+}
+
+arb_err arb_chain_check_block(const arb_chain_params *p, const arb_chain_checker *c,
+                              const arb_block *b, uint32_t height, int64_t mtp,
+                              arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+{
+    arb_err err;
+
+    if ((err = arb_chain_check_block_basic(p, c->sha, b, res)) != ARB_OK)
+        return err;
+    if (b->tx[0].in[0].index != height)
+        return fail(res, "bad-cb-height", 0, SIZE_MAX, "coinbase does not carry the block height");
+    return check_with_state(p, c, b, 1, height, mtp, lookup, ud, res);
+}
+
+arb_err arb_chain_check_tx_inputs(const arb_chain_params *p, const arb_chain_checker *c,
+                                  const arb_tx *tx, uint32_t height, int64_t mtp,
+                                  arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+{
+    arb_block one;
+    arb_err err;
+
+    res_init(res);
+    if ((err = check_tx(tx, 0, 0, res)) != ARB_OK)
+        return err;
+    /* A one-transaction "block" without a coinbase. */
+    one.n_tx = 1;
+    one.tx = (arb_tx *)(uintptr_t)tx;
+    return check_with_state(p, c, &one, 0, height, mtp, lookup, ud, res);
+}
+
+arb_err arb_chain_sign_input(const arb_chain_params *p, arb_sha256 *sha, const arb_schnorr *s,
+                             arb_tx *tx, size_t index, const arb_txout *spent,
+                             const uint8_t seckey32[static 32], const uint8_t *aux32)
+{
+    arb_sighash_cache cache;
+    arb_hash net;
+    uint8_t msg[32];
+    arb_err err;
+
+    if (index >= tx->n_in)
+        return ARB_ERR_INVALID_ARG;
+    if ((err = arb_tx_sighash_prepare(sha, &cache, tx, spent)) != ARB_OK)
+        return err;
+    arb_chain_network_id(p, &net);
+    arb_tx_sighash(sha, msg, &net, &cache, (uint32_t)index);
+    if (!arb_schnorr_sign(s, tx->sig[index], msg, 32, seckey32, aux32))
+        return ARB_ERR_CRYPTO;
+    return ARB_OK;
+}

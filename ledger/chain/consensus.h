@@ -1,0 +1,112 @@
+/* Block and transaction consensus rules as pure functions. The chain state is
+ * reached only through a UTXO lookup callback, so the node (RocksDB), the
+ * mempool and the tests all run the very same checks.
+ *
+ * Every rejection carries one static reason string per rule, after Bitcoin
+ * Core's (see docs/ledger.md for the full list):
+ *   context-free, per transaction (arb_chain_check_tx):
+ *     bad-txns-vin-empty, bad-txns-vout-empty, bad-txns-oversize,
+ *     bad-txns-vout-toolarge, bad-txns-txouttotal-toolarge,
+ *     bad-txns-inputs-duplicate, bad-txns-prevout-null, bad-txns-payload
+ *   context-free, per block (arb_chain_check_block_basic):
+ *     bad-blk-length, bad-cb-missing, bad-cb-multiple, bad-txnmrklroot,
+ *     bad-txns-duplicate
+ *   against the chain state (arb_chain_check_block):
+ *     bad-cb-height, bad-txns-nonfinal, bad-txns-inputs-missingorspent,
+ *     bad-txns-premature-spend-of-coinbase, bad-txns-inputvalues-outofrange,
+ *     bad-txns-in-belowout, bad-txns-fee-outofrange, bad-cb-amount, bad-txns-sig
+ *
+ * Header rules (proof of work, bits, time) are in hdrcheck.h. */
+#ifndef ARB_CHAIN_CONSENSUS_H
+#define ARB_CHAIN_CONSENSUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/chain/block.h"
+#include "ledger/chain/params.h"
+#include "ledger/chain/schnorr.h"
+
+/* An unspent output as the chain state knows it. */
+typedef struct {
+    uint64_t amount;
+    uint8_t key[ARB_KEY_SIZE];
+    uint32_t height; /* height of the block that created it */
+    int coinbase;    /* 1 if created by a coinbase */
+} arb_coin;
+
+/* Returns 1 and fills *out when op is unspent in the state the block or
+ * transaction builds on; 0 when it is missing or spent. Must be safe to call
+ * from the calling thread only (the checks never call it from workers). */
+typedef int (*arb_utxo_lookup_fn)(void *ud, const arb_outpoint *op, arb_coin *out);
+
+typedef struct {
+    const char *reason;  /* static reason string; NULL when the check passed */
+    size_t tx_index;     /* failing transaction in the block (SIZE_MAX: none) */
+    size_t in_index;     /* failing input (SIZE_MAX: none) */
+    arb_errbuf detail;   /* one line for humans */
+    uint64_t fees;       /* on success: total fees of the block or transaction */
+} arb_check_result;
+
+/* What the checks need besides the block: a hash engine (used only from the
+ * calling thread), a BIP340 context (shared read-only with worker threads),
+ * and how many threads verify signatures (1 = the calling thread only). */
+typedef struct {
+    arb_sha256 *sha;
+    const arb_schnorr *schnorr;
+    unsigned threads;
+} arb_chain_checker;
+
+/* Context-free transaction rules (CheckTransaction). coinbase_ok: 1 if tx is
+ * allowed to have the coinbase shape (it is the block's first transaction).
+ * Returns ARB_OK or ARB_ERR_VERIFY with res->reason. */
+arb_err arb_chain_check_tx(const arb_tx *tx, int coinbase_ok, arb_check_result *res)
+    ARB_WARN_UNUSED;
+
+/* Context-free block rules (CheckBlock, without the header's proof of work):
+ * size and count, coinbase placement, merkle root, duplicate txids, and every
+ * transaction's arb_chain_check_tx. Returns ARB_OK, ARB_ERR_VERIFY or NOMEM. */
+arb_err arb_chain_check_block_basic(const arb_chain_params *p, arb_sha256 *sha,
+                                    const arb_block *b, arb_check_result *res) ARB_WARN_UNUSED;
+
+/* All block rules: arb_chain_check_block_basic, then against the chain state
+ * the block at `height` extends (mtp: median time past of its parent, for
+ * lock times): coinbase height and amount, finality, inputs exist and are
+ * unspent (outputs of earlier transactions in the same block count; spending
+ * one output twice does not), coinbase maturity, amounts, and every
+ * signature (BIP340 over arb_tx_sighash; spread over c->threads threads).
+ * On success res->fees holds the total fees. */
+arb_err arb_chain_check_block(const arb_chain_params *p, const arb_chain_checker *c,
+                              const arb_block *b, uint32_t height, int64_t mtp,
+                              arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+    ARB_WARN_UNUSED;
+
+/* One non-coinbase transaction against the chain state for inclusion in the
+ * block at `height` (mempool admission): context-free rules, finality,
+ * inputs, maturity, amounts and signatures. res->fees receives the fee. */
+arb_err arb_chain_check_tx_inputs(const arb_chain_params *p, const arb_chain_checker *c,
+                                  const arb_tx *tx, uint32_t height, int64_t mtp,
+                                  arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+    ARB_WARN_UNUSED;
+
+/* Signs input `index` of tx with seckey32 given the outputs every input
+ * spends (n_in entries); writes tx->sig[index]. aux32 is BIP340 auxiliary
+ * randomness (may be NULL). Returns ARB_OK, ARB_ERR_CRYPTO (bad key) or NOMEM. */
+arb_err arb_chain_sign_input(const arb_chain_params *p, arb_sha256 *sha, const arb_schnorr *s,
+                             arb_tx *tx, size_t index, const arb_txout *spent,
+                             const uint8_t seckey32[static 32], const uint8_t *aux32)
+    ARB_WARN_UNUSED;
+
+/* A signature-check job and the parallel verifier the block check uses
+ * (exposed for the benchmark). Returns the index of the first job that fails,
+ * or SIZE_MAX if all verify. threads >= 1; if a thread cannot be started its
+ * share runs on the calling thread. */
+typedef struct {
+    uint8_t msg[32];
+    uint8_t sig[64];
+    uint8_t key[32];
+} arb_sig_job;
+size_t arb_chain_verify_sigs(const arb_schnorr *s, const arb_sig_job *jobs, size_t n,
+                             unsigned threads);
+
+#endif

@@ -1,0 +1,419 @@
+/* arbord's flags and config file. See config.h. */
+#include "ledger/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+static const char usage_text[] =
+    "usage: arbord [options]\n"
+    "\n"
+    "Runs the arbor server (transparency log, ledger node, HTTP API) in the foreground.\n"
+    "\n"
+    "options:\n"
+    "  --datadir DIR          data directory (default: " ARB_CONFIG_DEFAULT_DATADIR ")\n"
+    "  --listen HOST:PORT     HTTP address, numeric host (default: " ARB_CONFIG_DEFAULT_LISTEN
+    "; port 0: any free port)\n"
+    "  --network NAME         main, test or regtest (default: main)\n"
+    "  --log-key FILE         ECDSA P-256 log key, PEM (SEC1 or PKCS#8)\n"
+    "                         (default: DIR/log-key.pem, generated when absent)\n"
+    "  --log-roots FILE       PEM bundle of accepted root certificates\n"
+    "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
+    "  --config FILE          read `key = value` settings (keys are these option names)\n"
+    "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
+    "  --json                 machine-readable lines on stdout (e.g. the listening port)\n"
+    "  --help                 show this help and exit\n"
+    "  --version              show the version and exit\n"
+    "\n"
+    "Exit status: 0 ok, 1 failure, 2 usage error. Logs go to stderr.\n";
+
+const char *arb_config_usage(void)
+{
+    return usage_text;
+}
+
+void arb_config_free(arb_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->datadir);
+    free(cfg->listen);
+    free(cfg->network);
+    free(cfg->log_key);
+    free(cfg->log_roots);
+    free(cfg->config_file);
+    for (size_t i = 0; i < cfg->n_connect; i++)
+        free(cfg->connect[i]);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+arb_err arb_config_split_hostport(const char *s, char *host, size_t host_cap, int *port)
+{
+    const char *colon, *h = s, *hend;
+    char *end;
+    long p;
+    unsigned char tmp[16];
+
+    if (s == NULL || host_cap == 0)
+        return ARB_ERR_INVALID_ARG;
+    host[0] = '\0';
+    *port = 0;
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':')
+            return ARB_ERR_INVALID_ARG;
+        h = s + 1;
+        hend = rb;
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return ARB_ERR_INVALID_ARG;
+        hend = colon;
+    }
+    if (hend == h || (size_t)(hend - h) >= host_cap || colon[1] == '\0')
+        return ARB_ERR_INVALID_ARG;
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno || *end != '\0' || p < 0 || p > 65535 || colon[1] == '-' || colon[1] == '+' ||
+        colon[1] == ' ')
+        return ARB_ERR_INVALID_ARG;
+    memcpy(host, h, (size_t)(hend - h));
+    host[hend - h] = '\0';
+    if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, host, tmp) != 1) {
+        host[0] = '\0';
+        return ARB_ERR_INVALID_ARG;
+    }
+    *port = (int)p;
+    return ARB_OK;
+}
+
+/* Replaces *slot with a copy of v. */
+static arb_err set_str(char **slot, const char *v)
+{
+    size_t n = strlen(v) + 1;
+    char *d = malloc(n);
+    if (d == NULL)
+        return ARB_ERR_NOMEM;
+    memcpy(d, v, n);
+    free(*slot);
+    *slot = d;
+    return ARB_OK;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))
+        *out = 1;
+    else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off"))
+        *out = 0;
+    else
+        return 0;
+    return 1;
+}
+
+/* Applies one setting. `where` names its origin for messages ("--listen",
+ * "config.txt:3"). `from_flags` marks command-line use (a first --connect on
+ * the command line replaces the file's list). */
+static arb_err apply(arb_config *cfg, const char *key, const char *v, const char *where,
+                     int *cli_connects, arb_errbuf *eb)
+{
+    arb_err err = ARB_OK;
+
+    if (!strcmp(key, "datadir")) {
+        if (!*v)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: empty data directory", where);
+        err = set_str(&cfg->datadir, v);
+    } else if (!strcmp(key, "listen")) {
+        if (arb_config_split_hostport(v, cfg->listen_host, sizeof cfg->listen_host,
+                                      &cfg->listen_port) != ARB_OK)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: bad address '%s' (want numeric HOST:PORT)", where, v);
+        err = set_str(&cfg->listen, v);
+    } else if (!strcmp(key, "network")) {
+        if (strcmp(v, "main") && strcmp(v, "test") && strcmp(v, "regtest"))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: unknown network '%s' (want main, test or regtest)", where, v);
+        err = set_str(&cfg->network, v);
+    } else if (!strcmp(key, "log-key")) {
+        if (!*v)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: empty file name", where);
+        err = set_str(&cfg->log_key, v);
+    } else if (!strcmp(key, "log-roots")) {
+        if (!*v)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: empty file name", where);
+        err = set_str(&cfg->log_roots, v);
+    } else if (!strcmp(key, "connect")) {
+        char h[64];
+        int p;
+        if (arb_config_split_hostport(v, h, sizeof h, &p) != ARB_OK || p == 0)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: bad peer address '%s' (want numeric HOST:PORT)", where, v);
+        if (cli_connects != NULL && (*cli_connects)++ == 0) {
+            for (size_t i = 0; i < cfg->n_connect; i++)
+                free(cfg->connect[i]);
+            cfg->n_connect = 0;
+        }
+        if (cfg->n_connect == ARB_CONFIG_MAX_CONNECT)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: more than %d peers", where,
+                            ARB_CONFIG_MAX_CONNECT);
+        cfg->connect[cfg->n_connect] = NULL;
+        err = set_str(&cfg->connect[cfg->n_connect], v);
+        if (err == ARB_OK)
+            cfg->n_connect++;
+    } else if (!strcmp(key, "http-workers")) {
+        char *end;
+        long n;
+        errno = 0;
+        n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < 1 || n > 256)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad worker count '%s' (1..256)", where,
+                            v);
+        cfg->http_workers = (int)n;
+    } else if (!strcmp(key, "json")) {
+        if (!parse_bool(v, &cfg->json))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad boolean '%s'", where, v);
+    } else {
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: unknown setting '%s'", where, key);
+    }
+    if (err != ARB_OK)
+        return arb_errf(eb, err, "out of memory");
+    return ARB_OK;
+}
+
+/* Messages quote user input: keep them one printable line. */
+static arb_err one_line(arb_errbuf *eb, arb_err err)
+{
+    if (eb != NULL)
+        for (char *p = eb->msg; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    return err;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = '\0';
+    return s;
+}
+
+arb_err arb_config_load_stream(arb_config *cfg, FILE *f, const char *path, arb_errbuf *eb)
+{
+    char line[4096], where[300];
+    unsigned lineno = 0;
+    arb_err err = ARB_OK;
+
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *s, *eq, *key, *val;
+        lineno++;
+        snprintf(where, sizeof where, "%s:%u", path, lineno);
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: line too long", where);
+            break;
+        }
+        s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        eq = strchr(s, '=');
+        if (eq == NULL) {
+            err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: expected 'key = value'", where);
+            break;
+        }
+        *eq = '\0';
+        key = trim(s);
+        val = trim(eq + 1);
+        if (!strcmp(key, "config")) {
+            err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: 'config' cannot be nested", where);
+            break;
+        }
+        if ((err = apply(cfg, key, val, where, NULL, eb)) != ARB_OK)
+            break;
+    }
+    if (err == ARB_OK && ferror(f))
+        err = arb_errf(eb, ARB_ERR_IO, "cannot read config file %s", path);
+    return err == ARB_OK ? err : one_line(eb, err);
+}
+
+static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
+{
+    FILE *f = fopen(path, "r");
+    arb_err err;
+
+    if (f == NULL)
+        return arb_errf(eb, ARB_ERR_IO, "cannot read config file %s: %s", path, strerror(errno));
+    err = arb_config_load_stream(cfg, f, path, eb);
+    fclose(f);
+    return err;
+}
+
+/* Options that take a value, in the order of the help text. */
+static const char *const value_opts[] = {"datadir",   "listen",  "network",      "log-key",
+                                         "log-roots", "connect", "http-workers", "config"};
+
+static int takes_value(const char *name)
+{
+    for (size_t i = 0; i < sizeof value_opts / sizeof *value_opts; i++)
+        if (!strcmp(name, value_opts[i]))
+            return 1;
+    return 0;
+}
+
+/* Walks argv; for each option calls back with (name, value). pass 0 only
+ * handles --config/--help/--version, pass 1 the rest. */
+static arb_err walk(arb_config *cfg, int argc, char *const argv[], int pass, arb_errbuf *eb)
+{
+    int cli_connects = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *eq, *val = NULL;
+        char name[64], where[80];
+        size_t nlen;
+
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "unexpected argument '%s'", a);
+        a += 2;
+        eq = strchr(a, '=');
+        nlen = eq ? (size_t)(eq - a) : strlen(a);
+        if (nlen >= sizeof name)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "unknown option '--%.40s...'", a);
+        memcpy(name, a, nlen);
+        name[nlen] = '\0';
+        snprintf(where, sizeof where, "--%s", name);
+        if (!strcmp(name, "help") || !strcmp(name, "version") || !strcmp(name, "json")) {
+            if (eq != NULL)
+                return arb_errf(eb, ARB_ERR_INVALID_ARG, "option --%s takes no value", name);
+            if (pass == 0 && name[0] == 'h')
+                cfg->help = 1;
+            else if (pass == 0 && name[0] == 'v')
+                cfg->version = 1;
+            else if (pass == 1 && name[0] == 'j')
+                cfg->json = 1;
+            continue;
+        }
+        if (!takes_value(name))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "unknown option '--%s'", name);
+        if (eq != NULL) {
+            val = eq + 1;
+        } else {
+            if (i + 1 >= argc)
+                return arb_errf(eb, ARB_ERR_INVALID_ARG, "option --%s needs a value", name);
+            val = argv[++i];
+        }
+        if (!strcmp(name, "config")) {
+            if (pass == 0) {
+                if (!*val)
+                    return arb_errf(eb, ARB_ERR_INVALID_ARG, "--config: empty file name");
+                if (set_str(&cfg->config_file, val) != ARB_OK)
+                    return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+            }
+            continue;
+        }
+        if (pass == 1) {
+            arb_err err = apply(cfg, name, val, where, &cli_connects, eb);
+            if (err != ARB_OK)
+                return err;
+        }
+    }
+    return ARB_OK;
+}
+
+arb_err arb_config_parse(arb_config *cfg, int argc, char *const argv[], arb_errbuf *eb)
+{
+    arb_err err;
+
+    memset(cfg, 0, sizeof *cfg);
+    if ((err = set_str(&cfg->datadir, ARB_CONFIG_DEFAULT_DATADIR)) != ARB_OK ||
+        (err = set_str(&cfg->network, "main")) != ARB_OK ||
+        (err = apply(cfg, "listen", ARB_CONFIG_DEFAULT_LISTEN, "default", NULL, eb)) != ARB_OK) {
+        arb_config_free(cfg);
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    }
+    if ((err = walk(cfg, argc, argv, 0, eb)) != ARB_OK)
+        goto fail;
+    if (cfg->help || cfg->version)
+        return ARB_OK;
+    if (cfg->config_file != NULL && (err = load_file(cfg, cfg->config_file, eb)) != ARB_OK)
+        goto fail;
+    if ((err = walk(cfg, argc, argv, 1, eb)) != ARB_OK)
+        goto fail;
+    return ARB_OK;
+fail:
+    arb_config_free(cfg);
+    return one_line(eb, err);
+}
+
+arb_err arb_datadir_create(const char *dir, arb_errbuf *eb)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    struct stat st;
+
+    if (n == 0 || n >= sizeof path)
+        return arb_errf(eb, ARB_ERR_IO, "bad data directory path");
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            int e = errno;
+            return arb_errf(eb, ARB_ERR_IO, "cannot create data directory %s: %s", path,
+                            strerror(e));
+        }
+        path[i] = i == n ? '\0' : '/';
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return arb_errf(eb, ARB_ERR_IO, "data directory %s is not a directory", dir);
+    return ARB_OK;
+}
+
+arb_err arb_datadir_lock(const char *dir, int *fd_out, arb_errbuf *eb)
+{
+    char path[4096], buf[32];
+    int fd;
+
+    *fd_out = -1;
+    snprintf(path, sizeof path, "%s/arbord.lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        long pid = 0;
+        if (n > 0) {
+            buf[n] = '\0';
+            pid = strtol(buf, NULL, 10);
+        }
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            if (pid > 0)
+                return arb_errf(eb, ARB_ERR_BUSY,
+                                "data directory %s is in use by another arbord (pid %ld)", dir,
+                                pid);
+            return arb_errf(eb, ARB_ERR_BUSY, "data directory %s is in use by another arbord",
+                            dir);
+        }
+        return arb_errf(eb, ARB_ERR_IO, "cannot lock %s: %s", path, strerror(e));
+    }
+    if (ftruncate(fd, 0) == 0) {
+        int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+        if (pwrite(fd, buf, (size_t)n, 0) != n) {
+            /* The pid is only a hint for the message above. */
+        }
+    }
+    *fd_out = fd;
+    return ARB_OK;
+}

@@ -1,0 +1,76 @@
+/* arbord's settings: command-line flags, an optional key = value config file,
+ * and the helpers the program needs around them (listen addresses, the log
+ * key file, the data directory lock). Kept out of main() so tests link it.
+ *
+ * Precedence: built-in defaults < the --config file < command-line flags.
+ * The config file holds one `key = value` per line, the keys being the long
+ * option names without "--" (datadir, listen, network, log-key, log-roots,
+ * connect, http-workers, json); '#' starts a comment line; `connect` may
+ * repeat. See docs/arbord.md. */
+#ifndef ARB_LEDGER_CONFIG_H
+#define ARB_LEDGER_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "merkle/error.h"
+
+#define ARB_CONFIG_DEFAULT_DATADIR "arbor-data"
+#define ARB_CONFIG_DEFAULT_LISTEN "127.0.0.1:7480"
+#define ARB_CONFIG_MAX_CONNECT 64
+
+typedef struct {
+    char *datadir;    /* never NULL after a successful parse */
+    char *listen;     /* "HOST:PORT" as given */
+    char listen_host[64];
+    int listen_port;  /* 0..65535; 0 picks a free port */
+    char *network;    /* "main", "test" or "regtest" */
+    char *log_key;    /* NULL: <datadir>/log-key.pem, generated when absent */
+    char *log_roots;  /* NULL: none */
+    char *connect[ARB_CONFIG_MAX_CONNECT];
+    size_t n_connect;
+    char *config_file; /* NULL: none */
+    int http_workers;  /* 0: the server's default */
+    int json;          /* machine-readable output on stdout */
+    int help, version; /* --help / --version seen: print and exit 0 */
+} arb_config;
+
+/* Parses argv (argv[0] is the program name) and, if --config FILE is given,
+ * that file, into cfg (which it first resets to the defaults). On failure cfg
+ * holds no allocations and eb says why in one line:
+ *   ARB_ERR_INVALID_ARG  a usage error (unknown flag, missing or bad value,
+ *                        unknown key or bad line in the config file): exit 2
+ *   ARB_ERR_IO           the config file cannot be read: exit 1
+ *   ARB_ERR_NOMEM. */
+arb_err arb_config_parse(arb_config *cfg, int argc, char *const argv[],
+                         arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Applies the `key = value` lines read from f (named `path` in messages) on
+ * top of cfg, as --config does. For tests and fuzzing; arb_config_parse is the
+ * normal entry. Returns ARB_OK, ARB_ERR_INVALID_ARG (bad line), ARB_ERR_IO,
+ * ARB_ERR_NOMEM; cfg may be partly updated on failure (free it as usual). */
+arb_err arb_config_load_stream(arb_config *cfg, FILE *f, const char *path,
+                               arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Frees what arb_config_parse allocated; cfg is left zeroed. NULL is fine. */
+void arb_config_free(arb_config *cfg);
+
+/* Splits "HOST:PORT" ("[v6addr]:PORT" for IPv6) into a numeric host and a
+ * port 0..65535. Returns ARB_OK or ARB_ERR_INVALID_ARG. */
+arb_err arb_config_split_hostport(const char *s, char *host, size_t host_cap,
+                                  int *port) ARB_WARN_UNUSED;
+
+/* The --help text (static). */
+const char *arb_config_usage(void);
+
+/* Creates `dir` (and missing parents) with mode 0700 if absent. Returns ARB_OK
+ * or ARB_ERR_IO with a message. */
+arb_err arb_datadir_create(const char *dir, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Takes an exclusive lock on <dir>/arbord.lock (flock, released when the
+ * process exits) so that two servers never share a data directory. Returns
+ * ARB_OK with *fd_out the lock's descriptor, ARB_ERR_BUSY with a message naming
+ * the holder's pid when another process holds it, ARB_ERR_IO otherwise. */
+arb_err arb_datadir_lock(const char *dir, int *fd_out, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,88 @@
+/* Loading and generating the log key with OpenSSL 3 (EVP_PKEY, PEM). */
+#include "ledger/logkey.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+static arb_err generate_key(const char *path, arb_errbuf *eb)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    FILE *f;
+    int fd, ok;
+
+    if (k == NULL)
+        return arb_errf(eb, ARB_ERR_CRYPTO, "cannot generate a P-256 key");
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        EVP_PKEY_free(k);
+        return arb_errf(eb, ARB_ERR_IO, "cannot create %s: %s", path, strerror(e));
+    }
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        unlink(path);
+        EVP_PKEY_free(k);
+        return arb_errf(eb, ARB_ERR_IO, "cannot write %s", path);
+    }
+    ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
+    ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok &= fclose(f) == 0;
+    EVP_PKEY_free(k);
+    if (!ok) {
+        unlink(path);
+        return arb_errf(eb, ARB_ERR_IO, "cannot write %s", path);
+    }
+    return ARB_OK;
+}
+
+arb_err arb_logkey_load(EVP_PKEY **out, const char *path, int generate, int *generated,
+                        arb_errbuf *eb)
+{
+    FILE *f;
+    EVP_PKEY *k;
+    char group[64];
+    size_t glen = 0;
+    arb_err err;
+
+    *out = NULL;
+    if (generated)
+        *generated = 0;
+    f = fopen(path, "r");
+    if (f == NULL && errno == ENOENT && generate) {
+        if ((err = generate_key(path, eb)) != ARB_OK)
+            return err;
+        if (generated)
+            *generated = 1;
+        f = fopen(path, "r");
+    }
+    if (f == NULL) {
+        int e = errno;
+        if (e == ENOENT)
+            return arb_errf(eb, ARB_ERR_NOT_FOUND, "log key %s: no such file", path);
+        return arb_errf(eb, ARB_ERR_IO, "cannot read log key %s: %s", path, strerror(e));
+    }
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    ERR_clear_error();
+    if (k == NULL)
+        return arb_errf(eb, ARB_ERR_PARSE, "log key %s: not a PEM private key", path);
+    if (EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
+        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                       &glen) != 1 ||
+        strcmp(group, "prime256v1") != 0) {
+        EVP_PKEY_free(k);
+        ERR_clear_error();
+        return arb_errf(eb, ARB_ERR_PARSE, "log key %s: not an ECDSA P-256 key", path);
+    }
+    *out = k;
+    return ARB_OK;
+}

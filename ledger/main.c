@@ -1,0 +1,325 @@
+/* arbord: the arbor server. Thin wiring: parse the settings, prepare the data
+ * directory, open the store, load the log key, start the HTTP server with each
+ * module's routes, then sleep until SIGINT/SIGTERM and shut down in order.
+ *
+ * Adding a module: write `static arb_err x_init(arbord *d, const unsigned *cf,
+ * arb_errbuf *eb)` (and optionally `x_stop`) that calls the module's library
+ * with d->http, d->store, &d->cfg, d->log_key_path and the store column
+ * families it asked for (cf[i] is the store index of the module's i-th name),
+ * then add a line to `modules[]` below. Init runs before the server starts
+ * listening (register routes there); stop runs after the server has stopped
+ * accepting and its workers are joined, in reverse order. See docs/arbord.md. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "ledger/api/http.h"
+#include "ledger/config.h"
+#include "ledger/logkey.h"
+#include "ledger/store/store.h"
+
+#define MAX_CFS 64
+#define MAX_MODULES 16
+
+typedef struct arbord {
+    arb_config cfg;
+    arb_logger log;
+    arb_http_server *http;
+    EVP_PKEY *log_key;           /* checked ECDSA P-256 key */
+    char log_key_path[PATH_MAX + 32]; /* where it was read from (for modules that load PEM) */
+    arb_store *store;
+    char datadir_abs[PATH_MAX];
+    int lock_fd;
+    struct timespec started;
+    /* Column families: every module's names, "default" first; cf_start[m] is
+     * where module m's list starts in cf_names (cf_all[i] == i). */
+    const char *cf_names[MAX_CFS];
+    unsigned cf_all[MAX_CFS];
+    size_t n_cf;
+    size_t cf_start[MAX_MODULES];
+} arbord;
+
+typedef struct {
+    const char *name;
+    const char *const *cfs; /* store column families the module uses (NULL: none) */
+    size_t n_cfs;
+    arb_err (*init)(arbord *d, const unsigned *cf, arb_errbuf *eb);
+    void (*stop)(arbord *d);
+} arbord_module;
+
+/* ---------------------------------------------------------------- logging */
+
+static void log_stderr(void *ud, int level, const char *msg)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    (void)ud;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "%s arbord %s: %s\n", ts, names[level >= 0 && level <= 3 ? level : 3], msg);
+}
+
+/* ---------------------------------------------------------------- GET /status */
+
+static long uptime_s(const arbord *d)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - d->started.tv_sec);
+}
+
+static void status_handler(void *ud, arb_http_req *req)
+{
+    arbord *d = ud;
+    char listen[96];
+    snprintf(listen, sizeof listen, strchr(d->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
+             d->cfg.listen_host, arb_http_server_port(d->http));
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "version", ARB_VERSION, "network",
+                          d->cfg.network, "uptime", (json_int_t)uptime_s(d), "datadir",
+                          d->datadir_abs, "listen", listen,
+                          "store", d->store != NULL);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    (void)arb_http_respond(req, 200, NULL, "Cache-Control: no-store\r\n", text, strlen(text));
+    free(text);
+}
+
+static arb_err status_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    (void)cf;
+    arb_err err = arb_http_route_add(d->http, ARB_HTTP_GET, "/status", 0, status_handler, d);
+    if (err != ARB_OK)
+        return arb_errf(eb, err, "cannot register /status");
+    return ARB_OK;
+}
+
+static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    (void)eb;
+    (void)cf;
+    if (d->cfg.n_connect > 0)
+        arb_logf(&d->log, ARB_LOG_WARN, "p2p is not built in yet: ignoring %zu --connect peer(s)",
+                 d->cfg.n_connect);
+    return ARB_OK;
+}
+
+/* The modules, in start order. */
+static const arbord_module modules[] = {
+    {"status", NULL, 0, status_init, NULL},
+    {"p2p", NULL, 0, peers_init, NULL},
+};
+#define N_MODULES (sizeof modules / sizeof *modules)
+_Static_assert(N_MODULES <= MAX_MODULES, "raise MAX_MODULES");
+
+/* Collects every module's column families (after "default"). Returns ARB_OK
+ * or ARB_ERR_INTERNAL if two modules claim the same name or there are too many. */
+static arb_err collect_cfs(arbord *d, arb_errbuf *eb)
+{
+    d->cf_names[0] = "default";
+    d->n_cf = 1;
+    for (size_t m = 0; m < N_MODULES; m++) {
+        d->cf_start[m] = d->n_cf;
+        for (size_t i = 0; i < modules[m].n_cfs; i++) {
+            const char *n = modules[m].cfs[i];
+            for (size_t k = 0; k < d->n_cf; k++)
+                if (strcmp(d->cf_names[k], n) == 0)
+                    return arb_errf(eb, ARB_ERR_INTERNAL, "column family %s claimed twice", n);
+            if (d->n_cf == MAX_CFS)
+                return arb_errf(eb, ARB_ERR_INTERNAL, "too many column families");
+            d->cf_names[d->n_cf] = n;
+            d->cf_all[d->n_cf] = (unsigned)d->n_cf;
+            d->n_cf++;
+        }
+    }
+    return ARB_OK;
+}
+
+/* ---------------------------------------------------------------- startup */
+
+/* Prints a one-line error (control characters from user input become '?'). */
+static int fail(arbord *d, const char *msg)
+{
+    (void)d;
+    fputs("arbord: error: ", stderr);
+    for (const char *p = msg; *p; p++)
+        fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, stderr);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static arb_err open_datadir(arbord *d, arb_errbuf *eb)
+{
+    char *keypath = d->log_key_path;
+    int generated = 0;
+    arb_err err;
+
+    if ((err = arb_datadir_create(d->cfg.datadir, eb)) != ARB_OK)
+        return err;
+    if (realpath(d->cfg.datadir, d->datadir_abs) == NULL)
+        snprintf(d->datadir_abs, sizeof d->datadir_abs, "%s", d->cfg.datadir);
+    if ((err = arb_datadir_lock(d->datadir_abs, &d->lock_fd, eb)) != ARB_OK)
+        return err;
+    {
+        char dbdir[PATH_MAX + 8];
+        arb_store_opts so;
+        memset(&so, 0, sizeof so);
+        so.log = d->log;
+        snprintf(dbdir, sizeof dbdir, "%s/db", d->datadir_abs);
+        if ((err = collect_cfs(d, eb)) != ARB_OK)
+            return err;
+        err = arb_store_open(&d->store, dbdir, d->cf_names, d->n_cf, &so, eb);
+        if (err == ARB_ERR_BUSY)
+            return arb_errf(eb, err, "data directory %s is in use by another arbord (%s)",
+                            d->datadir_abs, eb->msg);
+        if (err != ARB_OK)
+            return err;
+    }
+    if (d->cfg.log_key != NULL) {
+        snprintf(keypath, sizeof d->log_key_path, "%s", d->cfg.log_key);
+        err = arb_logkey_load(&d->log_key, d->cfg.log_key, 0, NULL, eb);
+    } else {
+        snprintf(keypath, sizeof d->log_key_path, "%s/log-key.pem", d->datadir_abs);
+        err = arb_logkey_load(&d->log_key, keypath, 1, &generated, eb);
+        if (err == ARB_OK && generated)
+            arb_logf(&d->log, ARB_LOG_INFO, "generated a new log key in %s", keypath);
+    }
+    if (err != ARB_OK)
+        return err;
+    if (d->cfg.log_roots != NULL && access(d->cfg.log_roots, R_OK) != 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot read --log-roots %s: %s", d->cfg.log_roots,
+                        strerror(errno));
+    return ARB_OK;
+}
+
+static void print_json_event(const char *event, const arbord *d)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "event", event, "host",
+                          d->cfg.listen_host, "port", d->http ? arb_http_server_port(d->http) : 0,
+                          "network", d->cfg.network, "datadir", d->datadir_abs);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (text != NULL) {
+        printf("%s\n", text);
+        fflush(stdout);
+    }
+    free(text);
+    json_decref(o);
+}
+
+int main(int argc, char **argv)
+{
+    arbord d;
+    arb_errbuf eb;
+    arb_err err;
+    sigset_t sigs;
+    int sig = 0, rc = 1;
+    size_t started_modules = 0;
+
+    memset(&d, 0, sizeof d);
+    d.lock_fd = -1;
+    d.log.fn = log_stderr;
+    clock_gettime(CLOCK_MONOTONIC, &d.started);
+
+    err = arb_config_parse(&d.cfg, argc, argv, &eb);
+    if (err != ARB_OK) {
+        fprintf(stderr, "arbord: error: %s%s\n", eb.msg,
+                err == ARB_ERR_INVALID_ARG ? " (see arbord --help)" : "");
+        return err == ARB_ERR_INVALID_ARG ? 2 : 1;
+    }
+    if (d.cfg.help) {
+        fputs(arb_config_usage(), stdout);
+        arb_config_free(&d.cfg);
+        return 0;
+    }
+    if (d.cfg.version) {
+        if (d.cfg.json)
+            printf("{\"program\":\"arbord\",\"version\":\"%s\"}\n", ARB_VERSION);
+        else
+            printf("arbord %s\n", ARB_VERSION);
+        arb_config_free(&d.cfg);
+        return 0;
+    }
+
+    /* Signals are taken by sigwait() in this thread only: block them before any
+     * thread starts so every thread inherits the mask. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if ((err = open_datadir(&d, &eb)) != ARB_OK) {
+        rc = fail(&d, eb.msg);
+        goto out;
+    }
+    {
+        arb_http_config hc;
+        memset(&hc, 0, sizeof hc);
+        hc.listen_host = d.cfg.listen_host;
+        hc.port = d.cfg.listen_port;
+        hc.workers = d.cfg.http_workers;
+        hc.log = d.log;
+        if (arb_http_server_new(&d.http, &hc) != ARB_OK) {
+            rc = fail(&d, "cannot create the HTTP server");
+            goto out;
+        }
+    }
+    for (; started_modules < N_MODULES; started_modules++) {
+        if ((err = modules[started_modules].init(&d, &d.cf_all[d.cf_start[started_modules]],
+                                                 &eb)) != ARB_OK) {
+            char msg[sizeof eb.msg + 64];
+            snprintf(msg, sizeof msg, "%s: %s", modules[started_modules].name, eb.msg);
+            rc = fail(&d, msg);
+            goto out;
+        }
+    }
+    if ((err = arb_http_server_start(d.http, &eb)) != ARB_OK) {
+        rc = fail(&d, eb.msg);
+        goto out;
+    }
+    arb_logf(&d.log, ARB_LOG_INFO, "arbord %s (%s) listening on %s:%d, data in %s", ARB_VERSION,
+             d.cfg.network, d.cfg.listen_host, arb_http_server_port(d.http), d.datadir_abs);
+    if (d.cfg.json)
+        print_json_event("listening", &d);
+
+    while (sigwait(&sigs, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
+        ;
+    arb_logf(&d.log, ARB_LOG_INFO, "%s received, shutting down",
+             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = 0;
+
+out:
+    /* Stop order: no new requests, then the modules (which may still answer
+     * requests they hold), then free the server, then the store. */
+    arb_http_server_stop(d.http);
+    while (started_modules > 0) {
+        started_modules--;
+        if (modules[started_modules].stop)
+            modules[started_modules].stop(&d);
+    }
+    arb_http_server_free(d.http);
+    arb_store_close(d.store);
+    EVP_PKEY_free(d.log_key);
+    if (rc == 0 && d.cfg.json) {
+        printf("{\"event\":\"stopped\"}\n");
+        fflush(stdout);
+    }
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
+    arb_config_free(&d.cfg);
+    return rc;
+}

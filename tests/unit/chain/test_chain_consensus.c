@@ -1,0 +1,490 @@
+/* Block and transaction consensus rules: a valid regtest block passes, and
+ * for every rule a block (or transaction) that breaks exactly that rule is
+ * rejected with that rule's reason. Signatures are real BIP340 signatures
+ * from libsecp256k1 over the signature hash. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/chain/consensus.h"
+#include "tests/test.h"
+
+static arb_sha256 *H;
+static arb_schnorr *S;
+static const arb_chain_params *P;
+static arb_chain_checker C;
+
+enum { HEIGHT = 500, NKEYS = 4 };
+static uint8_t SK[NKEYS][32], PK[NKEYS][32];
+
+/* The chain state: a small list of coins. */
+typedef struct {
+    arb_outpoint op;
+    arb_coin coin;
+} utxo;
+static utxo U[32];
+static size_t NU;
+
+static int lookup(void *ud, const arb_outpoint *op, arb_coin *out)
+{
+    (void)ud;
+    for (size_t i = 0; i < NU; i++) {
+        if (U[i].op.index == op->index && memcmp(U[i].op.txid.b, op->txid.b, 32) == 0) {
+            *out = U[i].coin;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static arb_outpoint add_coin(uint64_t amount, int key, uint32_t height, int coinbase)
+{
+    utxo *u = &U[NU];
+    memset(u, 0, sizeof *u);
+    arb_test_rand_bytes(u->op.txid.b, 32);
+    u->op.index = (uint32_t)arb_test_rand_below(4);
+    u->coin.amount = amount;
+    memcpy(u->coin.key, PK[key], 32);
+    u->coin.height = height;
+    u->coin.coinbase = coinbase;
+    NU++;
+    return u->op;
+}
+
+/* Signs every input of tx from the coins it spends (state or `extra`). */
+static void sign_all(arb_tx *tx, const arb_tx *extra, const arb_hash *extra_id)
+{
+    arb_txout spent[8];
+    int keyof[8];
+    for (size_t i = 0; i < tx->n_in; i++) {
+        arb_coin c;
+        keyof[i] = 0;
+        if (lookup(NULL, &tx->in[i], &c)) {
+            spent[i].amount = c.amount;
+            memcpy(spent[i].key, c.key, 32);
+        } else if (extra != NULL && memcmp(tx->in[i].txid.b, extra_id->b, 32) == 0) {
+            spent[i] = extra->out[tx->in[i].index];
+        } else {
+            memset(&spent[i], 0, sizeof spent[i]);
+        }
+        for (int k = 0; k < NKEYS; k++)
+            if (memcmp(spent[i].key, PK[k], 32) == 0)
+                keyof[i] = k;
+    }
+    for (size_t i = 0; i < tx->n_in; i++)
+        if (arb_chain_sign_input(P, H, S, tx, i, spent, SK[keyof[i]], NULL) != ARB_OK)
+            arb_test_fail(__FILE__, __LINE__, "signing failed");
+}
+
+/* A transaction spending `op` (amount in) into `n_out` outputs of `each`. */
+static void spend(arb_tx *tx, arb_outpoint op, size_t n_out, uint64_t each)
+{
+    arb_tx_init(tx);
+    if (arb_tx_alloc(tx, 1, n_out) != ARB_OK)
+        return;
+    tx->version = 1;
+    tx->in[0] = op;
+    for (size_t i = 0; i < n_out; i++) {
+        tx->out[i].amount = each;
+        memcpy(tx->out[i].key, PK[(i + 1) % NKEYS], 32);
+    }
+}
+
+static void coinbase(arb_tx *tx, uint32_t height, uint64_t amount)
+{
+    arb_tx_init(tx);
+    if (arb_tx_alloc(tx, 1, 1) != ARB_OK)
+        return;
+    tx->version = 1;
+    tx->in[0].index = height;
+    memcpy(tx->sig[0], "extra nonce", 11);
+    tx->out[0].amount = amount;
+    memcpy(tx->out[0].key, PK[0], 32);
+}
+
+/* Takes ownership of the txs (moved into the block) and sets the root. */
+static void make_block(arb_block *b, arb_tx *txs, size_t n)
+{
+    arb_block_init(b);
+    b->tx = calloc(n ? n : 1, sizeof *b->tx);
+    if (n > 0)
+        memcpy(b->tx, txs, n * sizeof *txs);
+    b->n_tx = n;
+    b->header.version = 1;
+    b->header.bits = 0x207fffff;
+    b->header.time = 1767225600 + HEIGHT * 600;
+    if (arb_block_merkle_root(H, &b->header.merkle_root, b->tx, n) != ARB_OK)
+        arb_test_fail(__FILE__, __LINE__, "merkle root");
+}
+
+static const char *check(const arb_block *b)
+{
+    arb_check_result r;
+    arb_err e = arb_chain_check_block(P, &C, b, HEIGHT, 1767225600 + HEIGHT * 600 - 3000, lookup,
+                                      NULL, &r);
+    if (e == ARB_OK)
+        return "ok";
+    return e == ARB_ERR_VERIFY ? r.reason : "error";
+}
+
+/* Builds and checks a block of coinbase (paying subsidy + fees + cb_extra)
+ * followed by txs; returns the reason. */
+static const char *block_reason(arb_tx *txs, size_t n, uint64_t fees, int64_t cb_extra)
+{
+    arb_tx all[8];
+    arb_block b;
+    const char *r;
+    coinbase(&all[0], HEIGHT, arb_chain_subsidy(P, HEIGHT) + fees + (uint64_t)cb_extra);
+    memcpy(all + 1, txs, n * sizeof *txs);
+    make_block(&b, all, n + 1);
+    r = check(&b);
+    arb_block_clear(&b);
+    return r;
+}
+
+static void test_valid_block(void)
+{
+    arb_tx t[2];
+    arb_block b;
+    arb_check_result r;
+    arb_outpoint a = add_coin(10 * ARB_COIN, 1, 10, 0);
+    arb_outpoint m = add_coin(50 * ARB_COIN, 2, HEIGHT - 100, 1); /* exactly mature */
+    spend(&t[0], a, 2, 4 * ARB_COIN);        /* fee 2 coins */
+    spend(&t[1], m, 1, 49 * ARB_COIN);       /* fee 1 coin */
+    sign_all(&t[0], NULL, NULL);
+    sign_all(&t[1], NULL, NULL);
+    arb_tx all[3];
+    coinbase(&all[0], HEIGHT, arb_chain_subsidy(P, HEIGHT) + 3 * ARB_COIN);
+    all[1] = t[0];
+    all[2] = t[1];
+    make_block(&b, all, 3);
+    for (unsigned th = 1; th <= 3; th++) {
+        C.threads = th;
+        CHECK(arb_chain_check_block(P, &C, &b, HEIGHT, 0, lookup, NULL, &r) == ARB_OK);
+        CHECK_EQ(r.fees, 3 * ARB_COIN);
+    }
+    C.threads = 2;
+    /* The same transaction alone passes the mempool check with its fee. */
+    CHECK(arb_chain_check_tx_inputs(P, &C, &b.tx[1], HEIGHT, 0, lookup, NULL, &r) == ARB_OK);
+    CHECK_EQ(r.fees, 2 * ARB_COIN);
+    arb_block_clear(&b);
+}
+
+static void test_in_block_chain(void)
+{
+    /* tx2 spends tx1's output in the same block: fine. In the other order:
+     * missing. */
+    arb_tx t[2];
+    arb_hash id1;
+    arb_outpoint a = add_coin(10 * ARB_COIN, 1, 10, 0);
+    spend(&t[0], a, 1, 9 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    CHECK(arb_tx_txid(H, &id1, &t[0]) == ARB_OK);
+    spend(&t[1], (arb_outpoint){id1, 0}, 1, 8 * ARB_COIN);
+    sign_all(&t[1], &t[0], &id1);
+    arb_tx c0, c1;
+    CHECK(arb_tx_copy(&c0, &t[0]) == ARB_OK);
+    CHECK(arb_tx_copy(&c1, &t[1]) == ARB_OK);
+    CHECK_STR(block_reason(t, 2, 2 * ARB_COIN, 0), "ok");
+    arb_tx rev[2] = {c1, c0};
+    CHECK_STR(block_reason(rev, 2, 2 * ARB_COIN, 0), "bad-txns-inputs-missingorspent");
+}
+
+/* One transaction spending a fresh coin, with an edit applied before signing. */
+static const char *one_tx_reason(void (*edit)(arb_tx *), uint64_t in_amount, uint64_t fee)
+{
+    arb_tx t;
+    arb_outpoint a = add_coin(in_amount, 1, 10, 0);
+    spend(&t, a, 1, in_amount - fee);
+    edit(&t);
+    sign_all(&t, NULL, NULL);
+    return block_reason(&t, 1, fee, 0);
+}
+
+static void e_none(arb_tx *t) { (void)t; }
+static void e_vout_toolarge(arb_tx *t) { t->out[0].amount = ARB_MAX_MONEY + 1; }
+static void e_payload(arb_tx *t)
+{
+    t->payload_type = 1;
+    t->payload = malloc(3);
+    memcpy(t->payload, "abc", 3);
+    t->payload_len = 3;
+}
+static void e_nonfinal_height(arb_tx *t) { t->lock_time = HEIGHT; }
+static void e_final_height(arb_tx *t) { t->lock_time = HEIGHT - 1; }
+static void e_nonfinal_time(arb_tx *t) { t->lock_time = 1767225600 + HEIGHT * 600 - 3000; }
+static void e_final_time(arb_tx *t) { t->lock_time = 1767225600 + HEIGHT * 600 - 3001; }
+static void e_belowout(arb_tx *t) { t->out[0].amount += 1; }
+
+static void e_two_max_outputs(arb_tx *t)
+{
+    arb_outpoint op = t->in[0];
+    if (arb_tx_alloc(t, 1, 2) != ARB_OK)
+        return;
+    t->version = 1;
+    t->in[0] = op;
+    t->out[0].amount = ARB_MAX_MONEY;
+    t->out[1].amount = ARB_MAX_MONEY;
+}
+
+static void e_dup_input(arb_tx *t)
+{
+    arb_outpoint op = t->in[0];
+    arb_txout o = t->out[0];
+    if (arb_tx_alloc(t, 2, 1) != ARB_OK)
+        return;
+    t->version = 1;
+    t->in[0] = op;
+    t->in[1] = op;
+    t->out[0] = o;
+}
+
+static void e_null_prevout(arb_tx *t)
+{
+    arb_outpoint op = t->in[0];
+    arb_txout o = t->out[0];
+    if (arb_tx_alloc(t, 2, 1) != ARB_OK)
+        return;
+    t->version = 1;
+    t->in[0] = op;
+    t->in[1].index = 3; /* zero txid */
+    t->out[0] = o;
+}
+
+static void test_tx_rules(void)
+{
+    CHECK_STR(one_tx_reason(e_none, 10 * ARB_COIN, 1000), "ok");
+    CHECK_STR(one_tx_reason(e_vout_toolarge, 10 * ARB_COIN, 0), "bad-txns-vout-toolarge");
+    CHECK_STR(one_tx_reason(e_two_max_outputs, 10 * ARB_COIN, 0), "bad-txns-txouttotal-toolarge");
+    CHECK_STR(one_tx_reason(e_payload, 10 * ARB_COIN, 1000), "bad-txns-payload");
+    CHECK_STR(one_tx_reason(e_nonfinal_height, 10 * ARB_COIN, 1000), "bad-txns-nonfinal");
+    CHECK_STR(one_tx_reason(e_final_height, 10 * ARB_COIN, 1000), "ok");
+    CHECK_STR(one_tx_reason(e_nonfinal_time, 10 * ARB_COIN, 1000), "bad-txns-nonfinal");
+    CHECK_STR(one_tx_reason(e_final_time, 10 * ARB_COIN, 1000), "ok");
+    CHECK_STR(one_tx_reason(e_belowout, 10 * ARB_COIN, 0), "bad-txns-in-belowout");
+    CHECK_STR(one_tx_reason(e_dup_input, 10 * ARB_COIN, 1000), "bad-txns-inputs-duplicate");
+    CHECK_STR(one_tx_reason(e_null_prevout, 10 * ARB_COIN, 1000), "bad-txns-prevout-null");
+
+    /* Empty input / output lists (only constructible in memory). */
+    arb_tx t;
+    arb_check_result r;
+    arb_tx_init(&t);
+    CHECK(arb_tx_alloc(&t, 0, 1) == ARB_OK);
+    CHECK(arb_chain_check_tx(&t, 0, &r) == ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-txns-vin-empty");
+    CHECK(arb_tx_alloc(&t, 1, 0) == ARB_OK);
+    memset(t.in[0].txid.b, 1, 32);
+    CHECK(arb_chain_check_tx(&t, 0, &r) == ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-txns-vout-empty");
+    arb_tx_clear(&t);
+    /* Over the output cap. */
+    arb_tx big;
+    arb_tx_init(&big);
+    big.n_in = 1;
+    big.in = calloc(1, sizeof *big.in);
+    big.sig = calloc(1, sizeof *big.sig);
+    big.n_out = ARB_TX_MAX_OUTPUTS + 1;
+    big.out = calloc(big.n_out, sizeof *big.out);
+    CHECK(big.in && big.sig && big.out);
+    memset(big.in[0].txid.b, 1, 32);
+    CHECK(arb_chain_check_tx(&big, 0, &r) == ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-txns-oversize");
+    arb_tx_clear(&big);
+}
+
+static void test_input_rules(void)
+{
+    arb_tx t[2];
+    arb_outpoint a, missing;
+
+    /* Unknown input. */
+    memset(&missing, 0, sizeof missing);
+    arb_test_rand_bytes(missing.txid.b, 32);
+    a = add_coin(5 * ARB_COIN, 1, 10, 0);
+    spend(&t[0], missing, 1, ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    CHECK_STR(block_reason(t, 1, 0, 0), "bad-txns-inputs-missingorspent");
+    /* The same coin spent by two transactions of one block. */
+    spend(&t[0], a, 1, 4 * ARB_COIN);
+    spend(&t[1], a, 1, 3 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    sign_all(&t[1], NULL, NULL);
+    CHECK_STR(block_reason(t, 2, 3 * ARB_COIN, 0), "bad-txns-inputs-missingorspent");
+    /* A coinbase output one block short of maturity. */
+    a = add_coin(50 * ARB_COIN, 2, HEIGHT - 99, 1);
+    spend(&t[0], a, 1, 49 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    CHECK_STR(block_reason(t, 1, ARB_COIN, 0), "bad-txns-premature-spend-of-coinbase");
+    /* An input value out of range (a corrupt state). */
+    a = add_coin(ARB_MAX_MONEY + 1, 1, 10, 0);
+    spend(&t[0], a, 1, ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    CHECK_STR(block_reason(t, 1, 0, 0), "bad-txns-inputvalues-outofrange");
+    /* Fees adding up to more than the money supply. */
+    a = add_coin(ARB_MAX_MONEY, 1, 10, 0);
+    arb_outpoint b = add_coin(ARB_MAX_MONEY, 2, 10, 0);
+    spend(&t[0], a, 1, 0);
+    spend(&t[1], b, 1, 0);
+    sign_all(&t[0], NULL, NULL);
+    sign_all(&t[1], NULL, NULL);
+    CHECK_STR(block_reason(t, 2, 0, 0), "bad-txns-fee-outofrange");
+}
+
+static void test_sig_rules(void)
+{
+    arb_tx t;
+    arb_outpoint a = add_coin(5 * ARB_COIN, 1, 10, 0);
+    /* One bit of the signature. */
+    spend(&t, a, 1, 4 * ARB_COIN);
+    sign_all(&t, NULL, NULL);
+    t.sig[0][10] ^= 0x04;
+    CHECK_STR(block_reason(&t, 1, ARB_COIN, 0), "bad-txns-sig");
+    /* Signed by the wrong key. */
+    spend(&t, a, 1, 4 * ARB_COIN);
+    {
+        arb_txout sp;
+        sp.amount = 5 * ARB_COIN;
+        memcpy(sp.key, PK[1], 32);
+        CHECK(arb_chain_sign_input(P, H, S, &t, 0, &sp, SK[2], NULL) == ARB_OK);
+    }
+    CHECK_STR(block_reason(&t, 1, ARB_COIN, 0), "bad-txns-sig");
+    /* Signed for another network. */
+    spend(&t, a, 1, 4 * ARB_COIN);
+    {
+        arb_txout sp;
+        sp.amount = 5 * ARB_COIN;
+        memcpy(sp.key, PK[1], 32);
+        CHECK(arb_chain_sign_input(arb_chain_params_get("test"), H, S, &t, 0, &sp, SK[1], NULL) ==
+              ARB_OK);
+    }
+    CHECK_STR(block_reason(&t, 1, ARB_COIN, 0), "bad-txns-sig");
+    /* Signed over a different spent amount (the input's value is committed). */
+    spend(&t, a, 1, 4 * ARB_COIN);
+    {
+        arb_txout sp;
+        sp.amount = 6 * ARB_COIN;
+        memcpy(sp.key, PK[1], 32);
+        CHECK(arb_chain_sign_input(P, H, S, &t, 0, &sp, SK[1], NULL) == ARB_OK);
+    }
+    CHECK_STR(block_reason(&t, 1, ARB_COIN, 0), "bad-txns-sig");
+    /* The bad signature is located: second transaction, its input 0. */
+    arb_tx two[2];
+    arb_outpoint b = add_coin(5 * ARB_COIN, 3, 10, 0);
+    spend(&two[0], a, 1, 5 * ARB_COIN);
+    spend(&two[1], b, 1, 5 * ARB_COIN);
+    sign_all(&two[0], NULL, NULL);
+    sign_all(&two[1], NULL, NULL);
+    two[1].sig[0][0] ^= 1;
+    arb_tx all[3];
+    arb_block blk;
+    arb_check_result r;
+    coinbase(&all[0], HEIGHT, arb_chain_subsidy(P, HEIGHT));
+    all[1] = two[0];
+    all[2] = two[1];
+    make_block(&blk, all, 3);
+    CHECK(arb_chain_check_block(P, &C, &blk, HEIGHT, 0, lookup, NULL, &r) == ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-txns-sig");
+    CHECK_EQ(r.tx_index, 2);
+    CHECK_EQ(r.in_index, 0);
+    arb_block_clear(&blk);
+}
+
+static void test_block_rules(void)
+{
+    arb_tx t[3];
+    arb_block b;
+    arb_outpoint a = add_coin(5 * ARB_COIN, 1, 10, 0);
+
+    /* No transactions. */
+    make_block(&b, NULL, 0);
+    CHECK_STR(check(&b), "bad-blk-length");
+    arb_block_clear(&b);
+    /* Over the size limit: three transactions of 10,000 outputs (1.2 MB). */
+    for (int i = 0; i < 3; i++) {
+        spend(&t[i], a, ARB_TX_MAX_OUTPUTS, 0);
+        t[i].in[0].index = (uint32_t)i; /* distinct txids */
+    }
+    {
+        arb_tx all[4];
+        coinbase(&all[0], HEIGHT, 1);
+        memcpy(all + 1, t, sizeof t);
+        make_block(&b, all, 4);
+        CHECK_STR(check(&b), "bad-blk-length");
+        arb_block_clear(&b);
+    }
+    /* Merkle root off by one bit. */
+    spend(&t[0], a, 1, 4 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    {
+        arb_tx all[2];
+        coinbase(&all[0], HEIGHT, arb_chain_subsidy(P, HEIGHT) + ARB_COIN);
+        all[1] = t[0];
+        make_block(&b, all, 2);
+        CHECK_STR(check(&b), "ok");
+        b.header.merkle_root.b[7] ^= 1;
+        CHECK_STR(check(&b), "bad-txnmrklroot");
+        arb_block_clear(&b);
+    }
+    /* No coinbase first. */
+    spend(&t[0], a, 1, 4 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    make_block(&b, t, 1);
+    CHECK_STR(check(&b), "bad-cb-missing");
+    arb_block_clear(&b);
+    /* A second coinbase. */
+    coinbase(&t[0], HEIGHT, 1);
+    CHECK_STR(block_reason(t, 1, 0, 0), "bad-cb-multiple");
+    /* The same transaction twice. */
+    spend(&t[0], a, 1, 4 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    CHECK(arb_tx_copy(&t[1], &t[0]) == ARB_OK);
+    CHECK_STR(block_reason(t, 2, 2 * ARB_COIN, 0), "bad-txns-duplicate");
+    /* Coinbase paying one unit more than subsidy plus fees. */
+    spend(&t[0], a, 1, 4 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    CHECK_STR(block_reason(t, 1, ARB_COIN, 1), "bad-cb-amount");
+    spend(&t[0], a, 1, 4 * ARB_COIN);
+    sign_all(&t[0], NULL, NULL);
+    CHECK_STR(block_reason(t, 1, ARB_COIN, -1), "ok"); /* paying less is allowed */
+    /* Coinbase carrying the wrong height. */
+    {
+        arb_tx all[1];
+        coinbase(&all[0], HEIGHT + 1, arb_chain_subsidy(P, HEIGHT));
+        make_block(&b, all, 1);
+        CHECK_STR(check(&b), "bad-cb-height");
+        arb_block_clear(&b);
+    }
+    /* Coinbase with a lock time in the future. */
+    {
+        arb_tx all[1];
+        coinbase(&all[0], HEIGHT, arb_chain_subsidy(P, HEIGHT));
+        all[0].lock_time = HEIGHT + 5;
+        make_block(&b, all, 1);
+        CHECK_STR(check(&b), "bad-txns-nonfinal");
+        arb_block_clear(&b);
+    }
+}
+
+int main(void)
+{
+    arb_test_seed_init();
+    if (arb_sha256_new(&H) != ARB_OK || arb_schnorr_new(&S) != ARB_OK)
+        return 1;
+    P = arb_chain_params_get("regtest");
+    C.sha = H;
+    C.schnorr = S;
+    C.threads = 2;
+    for (int k = 0; k < NKEYS; k++) {
+        do
+            arb_test_rand_bytes(SK[k], 32);
+        while (!arb_schnorr_pubkey(S, PK[k], SK[k]));
+    }
+    test_valid_block();
+    test_in_block_chain();
+    test_tx_rules();
+    test_input_rules();
+    test_sig_rules();
+    test_block_rules();
+    arb_schnorr_free(S);
+    arb_sha256_free(H);
+    return arb_test_done();
+}

@@ -1,14 +1,11 @@
-/* The log served over HTTP by a real server process on 127.0.0.1, checked
+/* The log served over HTTP by the real arbord process on 127.0.0.1, checked
  * from outside: every SCT and STH signature is verified over TLS structures
  * rebuilt here (a precertificate's logged TBS is taken from the matching final
  * certificate's DER, not from the log's code), every entry's inclusion proof
  * is verified with RFC 9162 verifiers, get-entries are rehashed to the root,
  * tree heads are checked for consistency, the checkpoint and tiles are
  * rehashed to the same root, bad inputs get the right status, and a SIGKILL
- * in the middle of submissions loses nothing that was answered.
- *
- * The server process is this program re-executed with --serve (the log
- * library wired to RocksDB and the HTTP server exactly as a server does). */
+ * in the middle of submissions loses nothing that was answered. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,89 +21,21 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "ledger/api/http.h"
 #include "ledger/log/chain.h"
 #include "ledger/log/ct.h"
 #include "ledger/log/ctjson.h"
 #include "ledger/log/key.h"
-#include "ledger/log/log.h"
-#include "ledger/log/routes.h"
-#include "ledger/log/service.h"
 #include "ledger/log/static.h"
-#include "ledger/store/store.h"
 #include "merkle/buf.h"
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
 #include "tests/unit/log/proofcheck.h"
 
-#define ORIGIN "arbor.test/log"
-
-/* ---- the server side (--serve DIR PORT KEY|- ROOTS) ---- */
-
-static void log_stderr(void *ud, int level, const char *msg)
-{
-    (void)ud;
-    if (level <= ARB_LOG_WARN)
-        fprintf(stderr, "server: %s\n", msg);
-}
-
-/* Wired as arbord wires the log: store, HTTP server, log service. */
-static int serve(const char *dir, int port, const char *key_file, const char *roots_file)
-{
-    unsigned cfs[ARB_LOG_CF_COUNT];
-    arb_store *store = NULL;
-    arb_http_server *http = NULL;
-    arb_log_service *svc = NULL;
-    arb_http_config hc;
-    arb_log_service_config sc;
-    arb_errbuf eb;
-    size_t i;
-    sigset_t set;
-    int sig, rc_exit = 1;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    eb.msg[0] = 0;
-    if (arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK) {
-        fprintf(stderr, "serve: store: %s\n", eb.msg);
-        goto out;
-    }
-    for (i = 0; i < ARB_LOG_CF_COUNT; i++)
-        cfs[i] = (unsigned)i;
-    memset(&hc, 0, sizeof(hc));
-    hc.listen_host = "127.0.0.1";
-    hc.port = port;
-    hc.workers = 4;
-    hc.max_body_default = 1 << 20;
-    memset(&sc, 0, sizeof(sc));
-    sc.datadir = dir;
-    sc.key_file = strcmp(key_file, "-") == 0 ? NULL : key_file;
-    sc.roots_file = roots_file;
-    sc.origin = ORIGIN;
-    sc.batch_ms = 10;
-    sc.log.fn = log_stderr;
-    if (arb_http_server_new(&http, &hc) != ARB_OK ||
-        arb_log_service_start(&svc, store, cfs, http, &sc, &eb) != ARB_OK ||
-        arb_http_server_start(http, &eb) != ARB_OK) {
-        fprintf(stderr, "serve: %s\n", eb.msg);
-        goto out;
-    }
-    sigwait(&set, &sig);
-    rc_exit = 0;
-out:
-    if (http != NULL)
-        arb_http_server_stop(http);
-    arb_log_service_stop(svc);
-    arb_http_server_free(http);
-    arb_store_close(store);
-    return rc_exit;
-}
+/* arbord's default checkpoint origin. */
+#define ORIGIN "arbor.localhost/log"
 
 /* ---- the client side ---- */
 
-static char self_path[4096];
 static char tmpdir[512], datadir[600], keyfile[600], rootsfile[600];
 static int port;
 static pid_t child;
@@ -171,16 +100,27 @@ static void stop_server(int sig)
 
 static int start_server(void)
 {
-    char portbuf[16];
+    char listen[64], arbord[1024];
     int i;
 
     if (child > 0)
         stop_server(SIGKILL);
     port = arb_test_free_port();
-    snprintf(portbuf, sizeof(portbuf), "%d", port);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    arb_test_bin(arbord, sizeof(arbord), "arbord");
     child = fork();
     if (child == 0) {
-        execl(self_path, self_path, "--serve", datadir, portbuf, keyfile, rootsfile, (char *)NULL);
+        char logpath[700];
+        /* arbord's own log goes to a file beside the data (kept on failure). */
+        snprintf(logpath, sizeof(logpath), "%s/arbord.log", tmpdir);
+        if (freopen(logpath, "a", stderr) == NULL)
+            _exit(126);
+        if (strcmp(keyfile, "-") == 0)
+            execl(arbord, arbord, "--datadir", datadir, "--listen", listen, "--network", "regtest",
+                  "--log-roots", rootsfile, (char *)NULL);
+        else
+            execl(arbord, arbord, "--datadir", datadir, "--listen", listen, "--network", "regtest",
+                  "--log-key", keyfile, "--log-roots", rootsfile, (char *)NULL);
         _exit(127);
     }
     if (child < 0)
@@ -942,12 +882,8 @@ static int setup(void)
     return ok;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    if (argc == 6 && strcmp(argv[1], "--serve") == 0)
-        return serve(argv[2], atoi(argv[3]), argv[4], argv[5]);
-    if (readlink("/proc/self/exe", self_path, sizeof(self_path) - 1) <= 0)
-        return 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (arb_sha256_new(&sha) != ARB_OK)
         return 1;
@@ -960,7 +896,10 @@ int main(int argc, char **argv)
     }
     if (child > 0)
         stop_server(SIGKILL);
-    arb_test_rmtree(tmpdir);
+    if (arb_test_failed == 0)
+        arb_test_rmtree(tmpdir);
+    else
+        fprintf(stderr, "kept %s (arbord.log)\n", tmpdir);
     arb_ct_verifier_free(verifier);
     arb_sha256_free(sha);
     curl_global_cleanup();

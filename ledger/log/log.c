@@ -894,13 +894,9 @@ arb_err arb_log_root_at(arb_log *l, uint64_t n, arb_hash *out)
 
     if (n > published_size(l))
         return ARB_ERR_INVALID_ARG;
-    if (n == 0) {
-        arb_merkle_empty_root(out);
-        return ARB_OK;
-    }
     if ((err = with_sha(&sha)) != ARB_OK)
         return err;
-    err = log_subtree_hash(sha, node_get, l, 0, n, out);
+    err = log_tree_root(sha, node_get, l, n, out);
     arb_sha256_free(sha);
     return err;
 }

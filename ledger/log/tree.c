@@ -1,6 +1,8 @@
 /* The log's Merkle tree over stored nodes. See tree_internal.h. */
 #include "ledger/log/tree_internal.h"
 
+#include "merkle/proof.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,152 +72,73 @@ void log_range_root(const log_range *r, arb_sha256 *sha, arb_hash *out)
         arb_merkle_node_hash(sha, out, &r->hashes[i], out);
 }
 
-/* Largest power of two strictly below n (n >= 2). */
-static uint64_t split_point(uint64_t n)
-{
-    uint64_t k = 1;
-
-    while (k << 1 < n)
-        k <<= 1;
-    return k;
-}
-
-static int is_pow2(uint64_t n)
-{
-    return n != 0 && (n & (n - 1)) == 0;
-}
-
-static unsigned log2u(uint64_t n)
-{
-    unsigned l = 0;
-
-    while ((n >>= 1) != 0)
-        l++;
-    return l;
-}
-
-arb_err log_subtree_hash(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t start, uint64_t n,
-                         arb_hash *out)
-{
-    arb_hash l, r;
-    uint64_t k;
-    arb_err err;
-
-    if (n == 0)
-        return ARB_ERR_INVALID_ARG;
-    if (is_pow2(n) && start % n == 0)
-        return get(ud, log2u(n), start / n, out);
-    k = split_point(n);
-    if ((err = log_subtree_hash(sha, get, ud, start, k, &l)) != ARB_OK ||
-        (err = log_subtree_hash(sha, get, ud, start + k, n - k, &r)) != ARB_OK)
-        return err;
-    arb_merkle_node_hash(sha, out, &l, &r);
-    return ARB_OK;
-}
-
+/* Proofs come from the hashing core (merkle/proof.h) over the stored nodes. */
 typedef struct {
-    arb_hash *v;
-    size_t n;
-} hash_list;
+    log_node_get_fn get;
+    void *ud;
+} adapter;
 
-static arb_err push(hash_list *p, const arb_hash *h)
+static arb_err adapt(void *ud, uint64_t level, uint64_t index, arb_hash *out)
 {
-    arb_hash *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+    adapter *a = ud;
 
-    if (v == NULL)
+    if (level > 255)
+        return ARB_ERR_INVALID_ARG;
+    return a->get(a->ud, (unsigned)level, index, out);
+}
+
+arb_err log_tree_root(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t n, arb_hash *out)
+{
+    adapter a = {get, ud};
+    arb_merkle_source src = {adapt, &a};
+
+    return arb_merkle_source_root(sha, &src, n, out);
+}
+
+/* Copies a fixed-size proof into a malloc'd array (never NULL on success). */
+static arb_err copy_out(const arb_hash *proof, size_t n, arb_hash **out, size_t *len)
+{
+    if ((*out = malloc((n + 1) * sizeof(arb_hash))) == NULL)
         return ARB_ERR_NOMEM;
-    v[p->n++] = *h;
-    p->v = v;
+    memcpy(*out, proof, n * sizeof(arb_hash));
+    *len = n;
     return ARB_OK;
-}
-
-/* RFC 6962 2.1.1: PATH(m, D[start:start+n]). */
-static arb_err path(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t m, uint64_t start,
-                    uint64_t n, hash_list *out)
-{
-    uint64_t k;
-    arb_hash h;
-    arb_err err;
-
-    if (n <= 1)
-        return ARB_OK;
-    k = split_point(n);
-    if (m < k) {
-        if ((err = path(sha, get, ud, m, start, k, out)) != ARB_OK ||
-            (err = log_subtree_hash(sha, get, ud, start + k, n - k, &h)) != ARB_OK)
-            return err;
-    } else {
-        if ((err = path(sha, get, ud, m - k, start + k, n - k, out)) != ARB_OK ||
-            (err = log_subtree_hash(sha, get, ud, start, k, &h)) != ARB_OK)
-            return err;
-    }
-    return push(out, &h);
-}
-
-/* RFC 6962 2.1.2: SUBPROOF(m, D[start:start+n], b). */
-static arb_err subproof(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t m, uint64_t start,
-                        uint64_t n, int b, hash_list *out)
-{
-    uint64_t k;
-    arb_hash h;
-    arb_err err;
-
-    if (m == n) {
-        if (b)
-            return ARB_OK;
-        if ((err = log_subtree_hash(sha, get, ud, start, n, &h)) != ARB_OK)
-            return err;
-        return push(out, &h);
-    }
-    k = split_point(n);
-    if (m <= k) {
-        if ((err = subproof(sha, get, ud, m, start, k, b, out)) != ARB_OK ||
-            (err = log_subtree_hash(sha, get, ud, start + k, n - k, &h)) != ARB_OK)
-            return err;
-    } else {
-        if ((err = subproof(sha, get, ud, m - k, start + k, n - k, 0, out)) != ARB_OK ||
-            (err = log_subtree_hash(sha, get, ud, start, k, &h)) != ARB_OK)
-            return err;
-    }
-    return push(out, &h);
 }
 
 arb_err log_inclusion_proof(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t m, uint64_t n,
                             arb_hash **out, size_t *len)
 {
-    hash_list p = {NULL, 0};
+    adapter a = {get, ud};
+    arb_merkle_source src = {adapt, &a};
+    arb_hash proof[ARB_MERKLE_MAX_PROOF];
+    size_t pl = 0;
     arb_err err;
 
     *out = NULL;
     *len = 0;
     if (m >= n)
         return ARB_ERR_INVALID_ARG;
-    if ((err = path(sha, get, ud, m, 0, n, &p)) != ARB_OK) {
-        free(p.v);
+    if ((err = arb_merkle_inclusion_build(sha, &src, m, n, proof, &pl)) != ARB_OK)
         return err;
-    }
-    *out = p.v;
-    *len = p.n;
-    return ARB_OK;
+    return copy_out(proof, pl, out, len);
 }
 
 arb_err log_consistency_proof(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t m,
                               uint64_t n, arb_hash **out, size_t *len)
 {
-    hash_list p = {NULL, 0};
+    adapter a = {get, ud};
+    arb_merkle_source src = {adapt, &a};
+    arb_hash proof[ARB_MERKLE_MAX_PROOF];
+    size_t pl = 0;
     arb_err err;
 
     *out = NULL;
     *len = 0;
     if (m > n)
         return ARB_ERR_INVALID_ARG;
-    if (m == 0 || m == n)
-        return ARB_OK;
-    if ((err = subproof(sha, get, ud, m, 0, n, 1, &p)) != ARB_OK) {
-        free(p.v);
+    if (m == 0 || m == n) /* nothing to prove (RFC 9162 2.1.4) */
+        return copy_out(proof, 0, out, len);
+    if ((err = arb_merkle_consistency_build(sha, &src, m, n, proof, &pl)) != ARB_OK)
         return err;
-    }
-    *out = p.v;
-    *len = p.n;
-    return ARB_OK;
+    return copy_out(proof, pl, out, len);
 }

@@ -7,8 +7,8 @@
  * right edge of the tree is kept in memory as a compact range (the roots of
  * the perfect subtrees, one per set bit of the size).
  *
- * Proofs follow RFC 6962 2.1.1 (PATH) and 2.1.2 (SUBPROOF) literally; every
- * subtree they need is either a stored complete node or split further. */
+ * Roots and proofs for any size come from merkle/proof.h, which only asks
+ * for complete nodes. */
 #ifndef ARB_LEDGER_LOG_TREE_INTERNAL_H
 #define ARB_LEDGER_LOG_TREE_INTERNAL_H
 
@@ -44,16 +44,15 @@ void log_range_append(log_range *r, arb_sha256 *sha, const arb_hash *h, log_node
 /* The root hash (SHA-256("") for the empty tree). */
 void log_range_root(const log_range *r, arb_sha256 *sha, arb_hash *out);
 
-/* MTH of leaves [start, start + n) from stored nodes (n >= 1; start must be a
- * multiple of the largest power of two below n, as in every RFC 6962 recursion). */
-arb_err log_subtree_hash(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t start, uint64_t n,
-                         arb_hash *out);
+/* MTH of leaves [0, n) from stored nodes (SHA-256("") for n = 0). */
+arb_err log_tree_root(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t n, arb_hash *out);
 
 /* Inclusion proof of leaf m in the tree of size n (0 <= m < n): *path
  * (malloc'd, *len hashes), leaf side first. */
 arb_err log_inclusion_proof(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t m, uint64_t n,
                             arb_hash **path, size_t *len);
-/* Consistency proof between sizes m and n (0 <= m <= n); empty when m == 0 or m == n. */
+/* Consistency proof between sizes m and n (0 <= m <= n); empty when m == 0 or m == n.
+ * Both return *path non-NULL on success (free()). */
 arb_err log_consistency_proof(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t m,
                               uint64_t n, arb_hash **path, size_t *len);
 

@@ -10,6 +10,7 @@
 #include "ledger/log/ctjson.h"
 #include "ledger/log/static.h"
 #include "merkle/buf.h"
+#include "merkle/tile.h"
 
 #define DEFAULT_MAX_ENTRIES 256
 #define MAX_BODY (1024 * 1024)
@@ -434,20 +435,24 @@ static void h_checkpoint(void *ud, arb_http_req *r)
 static void h_tile(void *ud, arb_http_req *r)
 {
     arb_log_routes *rt = ud;
-    const char *path = arb_http_req_path(r) + strlen("/tile/");
-    int is_data;
-    unsigned level, width;
-    uint64_t n;
+    const char *path = arb_http_req_path(r) + 1; /* "tile/..." */
+    arb_tile t;
     uint8_t *out = NULL;
     size_t len = 0;
+    unsigned width;
     arb_err err;
 
-    if (arb_ct_tile_path_parse(path, &is_data, &level, &n, &width) != ARB_OK) {
+    if (arb_tile_path_parse(&t, path, strlen(path)) != ARB_OK) {
         arb_http_respond_error(r, 400, "bad_request", "not a tile path");
         return;
     }
-    err = is_data ? arb_log_data_tile(rt->cfg.log, n, width, &out, &len)
-                  : arb_log_tile(rt->cfg.log, level, n, width, &out, &len);
+    width = t.width == ARB_TILE_WIDTH ? 0 : t.width;
+    if (t.kind == ARB_TILE_HASH)
+        err = arb_log_tile(rt->cfg.log, t.level, t.index, width, &out, &len);
+    else if (t.kind == ARB_TILE_DATA)
+        err = arb_log_data_tile(rt->cfg.log, t.index, width, &out, &len);
+    else
+        err = ARB_ERR_NOT_FOUND; /* tlog-tiles entry bundles are not served */
     if (err != ARB_OK) {
         arb_http_respond_error(r, err == ARB_ERR_INVALID_ARG ? 404 : status_of(err), "not_found",
                                "no such tile");

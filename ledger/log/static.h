@@ -71,15 +71,4 @@ arb_err arb_ct_checkpoint_verify(const arb_ct_verifier *v, const char *origin, c
                                  size_t text_len, uint64_t *tree_size, uint8_t root32[static 32],
                                  uint64_t *timestamp) ARB_WARN_UNUSED;
 
-/* tlog-tiles paths (c2sp.org/tlog-tiles), the part after "tile/":
- * "<L>/<N>[.p/<W>]" or "data/<N>[.p/<W>]" where N is written in groups of
- * three digits, each but the last prefixed with 'x' ("x001/x234/067"), and
- * W is 1..255. Sets *is_data, *level (0 for data), *n and *width (0 for a
- * full tile). Returns ARB_OK or ARB_ERR_PARSE (anything non-canonical). */
-arb_err arb_ct_tile_path_parse(const char *path, int *is_data, unsigned *level, uint64_t *n,
-                               unsigned *width) ARB_WARN_UNUSED;
-/* Formats a tile path (without the "tile/" prefix) into out (>= 64 bytes). */
-void arb_ct_tile_path_format(char out[static 64], int is_data, unsigned level, uint64_t n,
-                             unsigned width);
-
 #endif

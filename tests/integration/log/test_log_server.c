@@ -27,6 +27,7 @@
 #include "ledger/log/key.h"
 #include "ledger/log/static.h"
 #include "merkle/buf.h"
+#include "merkle/tile.h"
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
 #include "tests/unit/log/proofcheck.h"
@@ -420,13 +421,26 @@ static void check_entries(const sth_t *s, arb_hash *leaf_hashes)
     CHECK(arb_hash_eq(&root, &s->root));
 }
 
+/* "/tile/..." for a level-0 tile (width 0: full). */
+static int tile_url(char *out, size_t n, arb_tile_kind kind, uint64_t index, unsigned width)
+{
+    arb_tile t;
+
+    t.kind = kind;
+    t.level = 0;
+    t.index = index;
+    t.width = width ? width : ARB_TILE_WIDTH;
+    out[0] = '/';
+    return arb_tile_path(&t, out + 1, n - 1) == ARB_OK;
+}
+
 /* The checkpoint and the tiles describe the same tree as get-sth. */
 static void check_static(const sth_t *s, const arb_hash *leaf_hashes)
 {
     body b;
     uint64_t size, ts;
     uint8_t root[32];
-    char path[128], tp[64];
+    char path[128];
     uint64_t tiles = s->size / 256, t;
     unsigned rest = (unsigned)(s->size % 256);
 
@@ -441,15 +455,13 @@ static void check_static(const sth_t *s, const arb_hash *leaf_hashes)
         arb_cur c;
         if (t == tiles && rest == 0)
             break;
-        arb_ct_tile_path_format(tp, 0, 0, t, w);
-        snprintf(path, sizeof(path), "/tile/%s", tp);
+        CHECK(tile_url(path, sizeof(path), ARB_TILE_HASH, t, w));
         CHECK_EQ(http(path, NULL, &b), 200);
         CHECK_EQ(b.len, 32 * count);
         for (i = 0; i < count; i++)
             CHECK_MEM(b.data + 32 * i, leaf_hashes[t * 256 + i].b, 32);
         free(b.data);
-        arb_ct_tile_path_format(tp, 1, 0, t, w);
-        snprintf(path, sizeof(path), "/tile/%s", tp);
+        CHECK(tile_url(path, sizeof(path), ARB_TILE_DATA, t, w));
         CHECK_EQ(http(path, NULL, &b), 200);
         c = arb_cur_make(b.data, b.len);
         for (i = 0; i < count; i++) {
@@ -476,8 +488,7 @@ static void check_static(const sth_t *s, const arb_hash *leaf_hashes)
         free(b.data);
     }
     /* A tile beyond the tree does not exist yet. */
-    arb_ct_tile_path_format(tp, 0, 0, tiles + 1, 0);
-    snprintf(path, sizeof(path), "/tile/%s", tp);
+    CHECK(tile_url(path, sizeof(path), ARB_TILE_HASH, tiles + 1, 0));
     CHECK_EQ(http(path, NULL, &b), 404);
     free(b.data);
 }

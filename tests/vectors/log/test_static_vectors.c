@@ -248,54 +248,11 @@ static void test_checkpoint_roundtrip(void)
     arb_ct_verifier_free(v2);
 }
 
-/* URL layout examples from the static-ct-api / tlog-tiles specs. */
-static void test_tile_paths(void)
-{
-    static const struct {
-        const char *path;
-        int is_data;
-        unsigned level;
-        uint64_t n;
-        unsigned width;
-    } ok[] = {
-        {"0/x001/x234/067", 0, 0, 1234067, 0}, {"0/003.p/10", 0, 0, 3, 10},
-        {"data/003.p/10", 1, 0, 3, 10},        {"0/272", 0, 0, 272, 0},
-        {"1/000.p/17", 0, 1, 0, 17},           {"2/000.p/1", 0, 2, 0, 1},
-    };
-    static const char *bad[] = {"0/x000/001", "0/1", "0/0001", "0/001.p/0", "0/001.p/256",
-                                "0/001.p/010", "data/1", "01/001", "0/001/", "0/x001",
-                                "x/001", "0/001.q/1", "", "64/000"};
-    size_t i;
-    char out[64];
-
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        int is_data;
-        unsigned level, width;
-        uint64_t n;
-        CHECK(arb_ct_tile_path_parse(ok[i].path, &is_data, &level, &n, &width) == ARB_OK);
-        CHECK_EQ(is_data, ok[i].is_data);
-        CHECK_EQ(level, ok[i].level);
-        CHECK_EQ(n, ok[i].n);
-        CHECK_EQ(width, ok[i].width);
-        arb_ct_tile_path_format(out, is_data, level, n, width);
-        CHECK_STR(out, ok[i].path);
-    }
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int is_data;
-        unsigned level, width;
-        uint64_t n;
-        if (arb_ct_tile_path_parse(bad[i], &is_data, &level, &n, &width) != ARB_ERR_PARSE)
-            fprintf(stderr, "accepted %s\n", bad[i]);
-        CHECK(arb_ct_tile_path_parse(bad[i], &is_data, &level, &n, &width) == ARB_ERR_PARSE);
-    }
-}
-
 int main(void)
 {
     if (arb_sha256_new(&sha) != ARB_OK)
         return 1;
     test_leaf_index_ext();
-    test_tile_paths();
     test_navigli();
     test_rome_checkpoints();
     test_checkpoint_roundtrip();

@@ -381,6 +381,25 @@ static void test_follow_and_lies(node *n1)
     follow_once(n1->url, st, out, 0, "\"tree_size\":5");
     CHECK_EQ(count(out, "\"event\":\"match\""), 0); /* already reported */
 
+    /* the same log through its static-ct-api read path: /checkpoint, and the
+     * consistency 5 -> 6 built from its hash tiles */
+    {
+        char tst[700], tout[700];
+        snprintf(tst, sizeof tst, "%s/auditor-tiles", tmp);
+        snprintf(tout, sizeof tout, "%s/tiles.out", tmp);
+        char *args[] = {audit_bin, "follow", "--log", n1->url, "--key", pub_pem, "--tiled",
+                        "--origin", "arbor.localhost/log", "--state", tst, "--once", "--json",
+                        NULL};
+        CHECK_EQ(audit(tout, args), 0);
+        CHECK_EQ(count(tout, "\"tree_size\":5"), 1);
+        CHECK(add_leaf(n1, "f.example.org"));
+        CHECK_OR(wait_size(n1, 6), );
+        CHECK_EQ(audit(tout, args), 0);
+        CHECK_EQ(count(tout, "\"tree_size\":6"), 1);
+        /* the RFC 6962 follower catches up too */
+        follow_once(n1->url, st, out, 0, "\"tree_size\":6");
+    }
+
     /* the lying proxy */
     memset(&hc, 0, sizeof hc);
     hc.listen_host = "127.0.0.1";
@@ -392,8 +411,8 @@ static void test_follow_and_lies(node *n1)
     snprintf(purl, sizeof purl, "http://127.0.0.1:%d/", arb_http_server_port(srv));
     snprintf(pst, sizeof pst, "%s/auditor-proxy", tmp);
     set_mode(P_PASS);
-    follow_once(purl, pst, out, 0, "\"tree_size\":5");
-    record_sth(n1); /* size 5, for the rollback later */
+    follow_once(purl, pst, out, 0, "\"tree_size\":6");
+    record_sth(n1); /* size 6, for the rollback later */
     set_mode(P_BAD_SIG);
     follow_once(purl, pst, out, 1, "\"problem\":\"bad-signature\"");
     set_mode(P_TRUNCATE);
@@ -401,7 +420,7 @@ static void test_follow_and_lies(node *n1)
     set_mode(P_NON_JSON);
     follow_once(purl, pst, out, 1, "\"problem\":\"bad-answer\"");
     CHECK(add_leaf(n1, "e.example.org"));
-    CHECK_OR(wait_size(n1, 6), );
+    CHECK_OR(wait_size(n1, 7), );
     set_mode(P_TAMPER_PROOF);
     follow_once(purl, pst, out, 1, "\"kind\":\"inconsistent\"");
     CHECK(evidence_file(out, ev, sizeof ev));
@@ -410,7 +429,7 @@ static void test_follow_and_lies(node *n1)
         CHECK_EQ(audit("/dev/null", args), 0);
     }
     set_mode(P_PASS);
-    follow_once(purl, pst, out, 0, "\"tree_size\":6");
+    follow_once(purl, pst, out, 0, "\"tree_size\":7");
     set_mode(P_ROLLBACK);
     follow_once(purl, pst, out, 1, "\"problem\":\"rollback\"");
     arb_http_server_stop(srv);

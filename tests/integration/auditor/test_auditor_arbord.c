@@ -160,8 +160,9 @@ static void stop_node(node *n)
     }
 }
 
-/* add-chain of a fresh leaf with CN cn issued by the test CA. */
-static int add_leaf(const node *n, const char *cn)
+/* add-chain of a fresh leaf with CN cn issued by the test CA. With
+ * leaf_pem / sct_json non-NULL they receive the leaf (PEM) and the answer. */
+static int add_leaf_sct(const node *n, const char *cn, char **leaf_pem, char **sct_json)
 {
     pki_spec spec = {cn, NULL, next_serial++, 1700000000, 1900000000, 0};
     EVP_PKEY *k = pki_key();
@@ -186,6 +187,14 @@ static int add_leaf(const node *n, const char *cn)
         st == 200)
         ok = 1;
     arb_audit_client_free(c);
+    if (ok && leaf_pem) {
+        size_t pl;
+        *leaf_pem = pki_pem(leaf, &pl);
+    }
+    if (ok && sct_json) {
+        *sct_json = (char *)resp;
+        resp = NULL;
+    }
     free(resp);
     free(body);
     json_decref(o);
@@ -196,6 +205,11 @@ static int add_leaf(const node *n, const char *cn)
     X509_free(leaf);
     EVP_PKEY_free(k);
     return ok;
+}
+
+static int add_leaf(const node *n, const char *cn)
+{
+    return add_leaf_sct(n, cn, NULL, NULL);
 }
 
 /* Waits until the node's tree head reaches size (the sequencer may batch). */
@@ -436,6 +450,70 @@ static void test_follow_and_lies(node *n1)
     arb_http_server_free(srv);
 }
 
+/* check-sct: the SCT arbord gave for a certificate (its add-chain answer,
+ * turned into the TLS form) verifies, and with a zero merge delay its
+ * inclusion is proven through get-proof-by-hash. */
+static void test_check_sct(node *n1)
+{
+    char *pem = NULL, *ans = NULL;
+    char cert_file[700], sct_file[700], out[700];
+    json_t *o;
+    arb_ct_sct sct;
+    uint8_t *id = NULL, *sig = NULL, *ext = NULL;
+    size_t idl = 0, sigl = 0, extl = 0;
+    arb_buf b = ARB_BUF_INIT;
+    const char *v;
+
+    CHECK_OR(add_leaf_sct(n1, "sct.watched.test", &pem, &ans), );
+    o = json_loads(ans, 0, NULL);
+    CHECK_OR(o != NULL, );
+    memset(&sct, 0, sizeof sct);
+    v = json_string_value(json_object_get(o, "id"));
+    CHECK_OR(v && arb_base64_decode(&id, &idl, v, strlen(v)) == ARB_OK && idl == 32, );
+    memcpy(sct.log_id, id, 32);
+    sct.timestamp = (uint64_t)json_integer_value(json_object_get(o, "timestamp"));
+    v = json_string_value(json_object_get(o, "extensions"));
+    CHECK_OR(v && arb_base64_decode(&ext, &extl, v, strlen(v)) == ARB_OK, );
+    sct.ext = ext;
+    sct.ext_len = extl;
+    v = json_string_value(json_object_get(o, "signature"));
+    CHECK_OR(v && arb_base64_decode(&sig, &sigl, v, strlen(v)) == ARB_OK, );
+    CHECK_OR(arb_ct_dsig_decode(&sct.sig, sig, sigl) == ARB_OK, );
+    CHECK_OR(arb_ct_sct_encode(&b, &sct) == ARB_OK, );
+    snprintf(cert_file, sizeof cert_file, "%s/sct-leaf.pem", tmp);
+    snprintf(sct_file, sizeof sct_file, "%s/sct-leaf.sct", tmp);
+    snprintf(out, sizeof out, "%s/check-sct.out", tmp);
+    CHECK(write_file(cert_file, pem, strlen(pem)));
+    CHECK(write_file(sct_file, b.data, b.len));
+    {
+        char *args[] = {audit_bin, "check-sct", "--cert", cert_file, "--sct", sct_file, "--key",
+                        pub_pem, "--log", n1->url, "--mmd", "0", "--json", NULL};
+        CHECK_EQ(audit(out, args), 0);
+        CHECK_EQ(count(out, "\"signature_valid\":true"), 1);
+        CHECK_EQ(count(out, "\"inclusion\":\"proven\""), 1);
+    }
+    /* the same SCT for another certificate: refused */
+    {
+        char other[700];
+        char *opem = NULL;
+        CHECK(add_leaf_sct(n1, "other.example.org", &opem, NULL));
+        snprintf(other, sizeof other, "%s/other-leaf.pem", tmp);
+        CHECK(opem && write_file(other, opem, strlen(opem)));
+        free(opem);
+        char *args[] = {audit_bin, "check-sct", "--cert", other, "--sct", sct_file, "--key",
+                        pub_pem, "--log", n1->url, "--mmd", "0", "--json", NULL};
+        CHECK_EQ(audit(out, args), 1);
+        CHECK_EQ(count(out, "\"signature_valid\":false"), 1);
+    }
+    arb_buf_free(&b);
+    free(id);
+    free(sig);
+    free(ext);
+    json_decref(o);
+    free(pem);
+    free(ans);
+}
+
 static void test_fork(node *n1)
 {
     node n2;
@@ -541,6 +619,7 @@ int main(void)
         CHECK_OR(started == 1, 1);
     }
     test_follow_and_lies(&n1);
+    test_check_sct(&n1);
     test_fork(&n1);
     stop_node(&n1);
     X509_free(ca);

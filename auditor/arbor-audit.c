@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "auditor/cli.h"
 #include "auditor/headers.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -191,10 +192,31 @@ static int cmd_verify_headers(int argc, char **argv, const global_opts *g)
     return EXIT_OK;
 }
 
+/* The log-auditing commands live in auditor/cli*.c. */
+static int cmd_audit(int argc, char **argv, const global_opts *g)
+{
+    return arb_audit_cli_main(argc, argv, g->json);
+}
+
 static const command COMMANDS[] = {
     {"verify-headers", cmd_verify_headers,
      "--rules bitcoin|main|test|regtest [--start-height N] [--json] FILE",
      "check a file of raw 80-byte headers (linkage, proof of work, retargets, times)"},
+    {"follow", cmd_audit,
+     "(--log URL --key FILE | --log-list FILE) --state DIR [--download] [--watch DOMAIN]... "
+     "[--gossip-listen HOST:PORT] [--gossip-peer URL]... [--once] [--json]",
+     "follow logs: verify tree heads, consistency, entries; watch domains; gossip heads"},
+    {"verify-evidence", cmd_audit, "[--json] FILE",
+     "re-check a misbehaviour report offline (exit 0 when it proves misbehaviour)"},
+    {"verify-sth", cmd_audit, "--key PEM [--json] FILE", "check a get-sth tree head's signature"},
+    {"check-sct", cmd_audit,
+     "--cert PEM [--issuer PEM] [--sct FILE] (--key PEM --log URL | --log-list FILE) "
+     "[--no-inclusion] [--json]",
+     "verify a certificate's SCTs (embedded or given) and, past the merge delay, inclusion"},
+    {"witness", cmd_audit,
+     "--state DIR --key SKEYFILE --listen HOST:PORT (--log-vkey VKEY | --log ORIGIN=PEM | "
+     "--log-list FILE)...  |  --key SKEYFILE --generate NAME",
+     "serve c2sp.org/tlog-witness add-checkpoint: cosign consistent checkpoints"},
 };
 
 static const command *find_command(const char *name)

@@ -25,6 +25,7 @@
 #include "ledger/api/chainapi.h"
 #include "ledger/api/http.h"
 #include "ledger/config.h"
+#include "ledger/log/service.h"
 #include "ledger/logkey.h"
 #include "ledger/store/store.h"
 
@@ -139,10 +140,34 @@ static const char *const *chain_cfs(void)
     return arb_chainstate_cf_names();
 }
 
+/* The transparency log (ledger/log/service.h, docs/log.md). arbord has
+ * already loaded or generated the key at d->log_key_path. */
+static arb_log_service *log_service;
+
+static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_log_service_config sc;
+
+    memset(&sc, 0, sizeof sc);
+    sc.datadir = d->datadir_abs;
+    sc.key_file = d->log_key_path;
+    sc.roots_file = d->cfg.log_roots;
+    sc.log = d->log;
+    return arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+}
+
+static void log_stop(arbord *d)
+{
+    (void)d;
+    arb_log_service_stop(log_service);
+    log_service = NULL;
+}
+
 /* The modules, in start order. */
 static const arbord_module modules[] = {
     {"status", NULL, 0, status_init, NULL, NULL},
     {"p2p", NULL, 0, peers_init, NULL, NULL},
+    {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)

@@ -302,6 +302,47 @@ static void test_precerts(void)
     CHECK(arb_ct_precert_tbs(&tbs, &tbs_len, L.der, 10, NULL, 0, &eb) == ARB_ERR_PARSE);
 }
 
+/* A precertificate whose only extension is the poison: the logged TBS has no
+ * extensions field at all (RFC 5280 forbids an empty one), exactly as the
+ * same certificate built without extensions. */
+static void test_only_poison(void)
+{
+    X509 *x = X509_new();
+    X509_NAME *n;
+    X509_EXTENSION *e = NULL;
+    ASN1_OBJECT *o = OBJ_txt2obj("1.3.6.1.4.1.11129.2.4.3", 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    uint8_t *want = NULL, *der = NULL, *got = NULL;
+    const uint8_t *raw;
+    size_t want_len, der_len, got_len, raw_len;
+    arb_errbuf eb;
+
+    CHECK(x != NULL && o != NULL && os != NULL);
+    CHECK(X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 5));
+    CHECK(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)now) != NULL);
+    CHECK(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)now + DAY) != NULL);
+    n = X509_get_subject_name(x);
+    CHECK(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"p", -1, -1, 0));
+    CHECK(X509_set_issuer_name(x, n) && X509_set_pubkey(x, k_leaf));
+    CHECK(X509_sign(x, k_leaf, EVP_sha256()) > 0);
+    want = pki_der(x, &want_len);
+    CHECK(want != NULL && pki_raw_tbs(want, want_len, &raw, &raw_len));
+    CHECK(ASN1_OCTET_STRING_set(os, (const unsigned char *)"\x05\x00", 2));
+    CHECK((e = X509_EXTENSION_create_by_OBJ(NULL, o, 1, os)) != NULL);
+    CHECK(X509_add_ext(x, e, -1) && X509_sign(x, k_leaf, EVP_sha256()) > 0);
+    der = pki_der(x, &der_len);
+    CHECK(der != NULL);
+    CHECK(arb_ct_precert_tbs(&got, &got_len, der, der_len, NULL, 0, &eb) == ARB_OK);
+    CHECK(got_len == raw_len && memcmp(got, raw, raw_len) == 0);
+    free(got);
+    free(der);
+    free(want);
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(o);
+    X509_free(x);
+}
+
 static void test_roots(void)
 {
     arb_ct_roots *r = NULL;
@@ -346,6 +387,7 @@ int main(void)
     test_shard_window();
     test_precerts();
     test_roots();
+    test_only_poison();
     arb_ct_roots_free(roots);
     arb_ct_roots_free(other_roots);
     cert_free(&R);

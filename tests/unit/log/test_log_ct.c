@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "ledger/log/ct.h"
+#include "ledger/log/ctjson.h"
 #include "ledger/log/key.h"
 #include "merkle/buf.h"
 #include "tests/test.h"
@@ -366,6 +367,56 @@ static void test_keys(void)
     EVP_PKEY_free(k384);
 }
 
+static void test_json(void)
+{
+    arb_ct_cert_list l;
+    arb_ct_cert_ref refs[2] = {{(const uint8_t *)"\x30\x00", 2}, {(const uint8_t *)"abc", 3}};
+    char *body = arb_ct_json_chain(refs, 2);
+    arb_errbuf eb;
+    static const char *bad[] = {
+        "", "[]", "{}", "{\"chain\": []}", "{\"chain\": \"MAA=\"}", "{\"chain\": [\"MA\"]}",
+        "{\"chain\": [\"MAA=\", 5]}", "{\"chain\": [\"\"]}",
+        "{\"chain\": [\"MAA=\"], \"chain\": [\"MAA=\"]}", "{\"chain\": [\"MAA= \"]}",
+    };
+    size_t i;
+
+    CHECK(body != NULL);
+    CHECK_STR(body, "{\"chain\":[\"MAA=\",\"YWJj\"]}");
+    CHECK(arb_ct_json_chain_parse(&l, body, strlen(body), 10, 100, &eb) == ARB_OK);
+    CHECK_EQ(l.n, 2);
+    CHECK(l.certs[1].len == 3 && memcmp(l.certs[1].der, "abc", 3) == 0);
+    arb_ct_json_chain_free(&l);
+    CHECK(arb_ct_json_chain_parse(&l, body, strlen(body), 1, 100, &eb) == ARB_ERR_PARSE);
+    CHECK(arb_ct_json_chain_parse(&l, body, strlen(body), 10, 2, &eb) == ARB_ERR_PARSE);
+    free(body);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(arb_ct_json_chain_parse(&l, bad[i], strlen(bad[i]), 10, 100, &eb) == ARB_ERR_PARSE);
+        CHECK(l.n == 0 && l.certs == NULL);
+    }
+    /* SCT answers: wrong version, short id, negative timestamp are refused. */
+    {
+        arb_ct_sct sct;
+        uint8_t *st = (uint8_t *)1;
+        const char *ok = "{\"sct_version\":0,\"id\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+                         "\"timestamp\":5,\"extensions\":\"\",\"signature\":\"BAMAAA==\"}";
+        CHECK(arb_ct_json_sct_parse(&sct, &st, ok, strlen(ok)) == ARB_OK);
+        CHECK_EQ(sct.timestamp, 5);
+        CHECK_EQ(sct.sig.hash_alg, 4);
+        CHECK_EQ(sct.sig.sig_len, 0);
+        free(st);
+        const char *v1 = "{\"sct_version\":1,\"id\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+                         "\"timestamp\":5,\"extensions\":\"\",\"signature\":\"BAMAAA==\"}";
+        CHECK(arb_ct_json_sct_parse(&sct, &st, v1, strlen(v1)) == ARB_ERR_PARSE);
+        CHECK(st == NULL);
+        const char *neg = "{\"sct_version\":0,\"id\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+                          "\"timestamp\":-5,\"extensions\":\"\",\"signature\":\"BAMAAA==\"}";
+        CHECK(arb_ct_json_sct_parse(&sct, &st, neg, strlen(neg)) == ARB_ERR_PARSE);
+        const char *trail = "{\"sct_version\":0,\"id\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+                            "\"timestamp\":5,\"extensions\":\"\",\"signature\":\"BAMAAAA=\"}";
+        CHECK(arb_ct_json_sct_parse(&sct, &st, trail, strlen(trail)) == ARB_ERR_PARSE);
+    }
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -377,6 +428,7 @@ int main(void)
     test_random_roundtrips();
     test_sct_list();
     test_keys();
+    test_json();
     arb_sha256_free(sha);
     return arb_test_done();
 }

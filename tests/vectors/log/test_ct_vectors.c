@@ -13,6 +13,7 @@
 
 #include "ledger/log/chain.h"
 #include "ledger/log/ct.h"
+#include "ledger/log/ctjson.h"
 #include "ledger/log/key.h"
 #include "merkle/buf.h"
 #include "merkle/hash.h"
@@ -234,6 +235,17 @@ static void check_case(json_t *c, sub_chain *sub)
     sct.timestamp++;
     CHECK(arb_ct_sct_verify(test_key, &sct, &chain->entry) == ARB_ERR_VERIFY);
     sct.timestamp--;
+    /* Through the add-chain answer's JSON and back, it still verifies. */
+    {
+        char *js = arb_ct_json_sct(&sct);
+        arb_ct_sct back;
+        uint8_t *st = NULL;
+        CHECK(js != NULL);
+        CHECK(arb_ct_json_sct_parse(&back, &st, js, strlen(js)) == ARB_OK);
+        free(js);
+        CHECK(arb_ct_sct_verify(test_key, &back, &chain->entry) == ARB_OK);
+        free(st);
+    }
 
     /* The MerkleTreeLeaf and its hash. */
     memset(&leaf, 0, sizeof(leaf));
@@ -365,6 +377,18 @@ static void test_pilot_sth(json_t *doc)
     arb_buf_free(&enc);
     CHECK(arb_ct_sth_verify(pilot_key, &d, ts, size, root) == ARB_OK);
     CHECK(arb_ct_sth_verify(test_key, &d, ts, size, root) == ARB_ERR_VERIFY);
+    /* The get-sth answer as a client receives it. */
+    {
+        char *js = json_dumps(r, JSON_COMPACT);
+        uint64_t size2, ts2;
+        uint8_t root2[32], *st = NULL;
+        arb_ct_dsig d2;
+        CHECK(js != NULL);
+        CHECK(arb_ct_json_sth_parse(&size2, &ts2, root2, &d2, &st, js, strlen(js)) == ARB_OK);
+        free(js);
+        CHECK(arb_ct_sth_verify(pilot_key, &d2, ts2, size2, root2) == ARB_OK);
+        free(st);
+    }
     CHECK(arb_ct_sth_verify(pilot_key, &d, ts, size + 1, root) == ARB_ERR_VERIFY);
     CHECK(arb_ct_sth_verify(pilot_key, &d, ts + 1, size, root) == ARB_ERR_VERIFY);
     root[31] ^= 1;

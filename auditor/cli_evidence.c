@@ -1,0 +1,135 @@
+/* arbor-audit verify-evidence FILE and verify-sth --key PEM FILE. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auditor/cli_util.h"
+#include "auditor/evidence.h"
+#include "auditor/sth.h"
+#include "merkle/buf.h"
+
+int cli_verify_evidence(int argc, char **argv, int json)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    uint8_t *data;
+    size_t len;
+    arb_audit_ev_result res;
+    arb_errbuf eb;
+    arb_err err;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            printf("usage: arbor-audit verify-evidence [--json] FILE\n"
+                   "Re-checks a misbehaviour report offline: both tree heads must be validly\n"
+                   "signed by the log key in the report, and together prove misbehaviour.\n"
+                   "Exit 0 when the report proves misbehaviour, 1 when it does not.\n");
+            return CLI_OK;
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "usage: arbor-audit verify-evidence [--json] FILE\n");
+        return CLI_USAGE;
+    }
+    data = cli_read_file(argv[optind], &len);
+    if (data == NULL) {
+        fprintf(stderr, "arbor-audit: %s: %s\n", argv[optind], strerror(errno));
+        return CLI_FAIL;
+    }
+    err = arb_audit_evidence_check(&res, (const char *)data, len, NULL, &eb);
+    free(data);
+    {
+        char *id = arb_base64_encode(res.log_id, 32);
+        if (json) {
+            cli_print_json(json_pack("{s:b, s:s, s:s, s:s}", "proves_misbehaviour", err == ARB_OK,
+                                     "kind", res.kind ? arb_audit_ev_kind_name(res.kind) : "",
+                                     "log_id", id ? id : "", "reason", res.reason));
+        } else if (err == ARB_OK) {
+            printf("misbehaviour proven (%s) by log %s: %s\n", arb_audit_ev_kind_name(res.kind),
+                   id ? id : "?", res.reason);
+        }
+        free(id);
+    }
+    if (err != ARB_OK) {
+        fprintf(stderr, "arbor-audit: %s: does not prove misbehaviour: %s\n", argv[optind],
+                res.reason);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+int cli_verify_sth(int argc, char **argv, int json)
+{
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *keyfile = NULL;
+    int c, rc = CLI_FAIL;
+    uint8_t *pem = NULL, *data = NULL;
+    size_t pem_len, len;
+    arb_ct_verifier *v = NULL;
+    arb_audit_sth sth;
+    arb_errbuf eb;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            printf("usage: arbor-audit verify-sth --key PEM [--json] FILE\n"
+                   "Checks a get-sth JSON tree head against the log's public key.\n");
+            return CLI_OK;
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (keyfile == NULL || optind != argc - 1) {
+        fprintf(stderr, "usage: arbor-audit verify-sth --key PEM [--json] FILE\n");
+        return CLI_USAGE;
+    }
+    if ((pem = cli_read_file(keyfile, &pem_len)) == NULL ||
+        (data = cli_read_file(argv[optind], &len)) == NULL) {
+        fprintf(stderr, "arbor-audit: %s: %s\n", pem ? argv[optind] : keyfile, strerror(errno));
+        goto out;
+    }
+    if (arb_ct_verifier_from_pem(&v, (const char *)pem, pem_len, &eb) != ARB_OK) {
+        fprintf(stderr, "arbor-audit: %s: %s\n", keyfile, eb.msg);
+        goto out;
+    }
+    if (arb_audit_sth_parse(&sth, (const char *)data, len, &eb) != ARB_OK ||
+        arb_audit_sth_verify(v, &sth, &eb) != ARB_OK) {
+        if (json)
+            cli_print_json(json_pack("{s:b, s:s}", "ok", 0, "error", eb.msg));
+        fprintf(stderr, "arbor-audit: %s: %s\n", argv[optind], eb.msg);
+        goto out;
+    }
+    if (json)
+        cli_print_json(json_pack("{s:b, s:I, s:I}", "ok", 1, "tree_size",
+                                 (json_int_t)sth.tree_size, "timestamp",
+                                 (json_int_t)sth.timestamp));
+    else
+        printf("ok: tree head of size %llu at %llu ms verifies\n",
+               (unsigned long long)sth.tree_size, (unsigned long long)sth.timestamp);
+    rc = CLI_OK;
+out:
+    free(pem);
+    free(data);
+    arb_ct_verifier_free(v);
+    return rc;
+}

@@ -1,0 +1,458 @@
+/* arbor-audit follow: the monitor / auditor loop, with gossip. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "auditor/cli_util.h"
+#include "auditor/client.h"
+#include "auditor/follow.h"
+#include "ledger/api/http.h"
+#include "merkle/buf.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+typedef struct {
+    int json;
+    int tty;
+    const char *exec_cmd;
+    size_t misbehaviour;
+    /* progress */
+    uint64_t prog_start_ms, prog_start_done;
+    int prog_shown;
+} out_ctx;
+
+static void hexroot(char out[65], const arb_audit_sth *s)
+{
+    arb_hex_encode(out, s->root.b, 32);
+}
+
+static void run_exec(const char *cmd, const arb_audit_event *ev)
+{
+    pid_t pid;
+    char idx[32];
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        snprintf(idx, sizeof idx, "%llu", (unsigned long long)ev->index);
+        setenv("ARB_LOG_URL", ev->log->url, 1);
+        setenv("ARB_ENTRY_INDEX", idx, 1);
+        setenv("ARB_MATCH_NAME", ev->name, 1);
+        setenv("ARB_WATCH", ev->watch, 1);
+        setenv("ARB_CERT_SUBJECT", ev->cert->subject, 1);
+        setenv("ARB_PRECERT", ev->precert ? "1" : "0", 1);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    } else if (pid > 0) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+static void clear_progress(out_ctx *o)
+{
+    if (o->prog_shown) {
+        fprintf(stderr, "\r\033[K");
+        o->prog_shown = 0;
+    }
+}
+
+static void on_event(void *ud, const arb_audit_event *ev)
+{
+    out_ctx *o = ud;
+    char root[65];
+    const char *url = ev->log ? ev->log->url : "";
+
+    switch (ev->type) {
+    case ARB_AUDIT_EVENT_HEAD:
+        hexroot(root, ev->sth);
+        if (o->json)
+            cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:s}", "event", "head", "log", url,
+                                     "tree_size", (json_int_t)ev->sth->tree_size, "timestamp",
+                                     (json_int_t)ev->sth->timestamp, "root", root));
+        else {
+            clear_progress(o);
+            printf("head %s size %llu timestamp %llu root %s\n", url,
+                   (unsigned long long)ev->sth->tree_size, (unsigned long long)ev->sth->timestamp,
+                   root);
+            fflush(stdout);
+        }
+        break;
+    case ARB_AUDIT_EVENT_MATCH: {
+        if (o->json) {
+            json_t *names = json_array();
+            for (size_t i = 0; i < ev->cert->n; i++)
+                json_array_append_new(names, json_string(ev->cert->names[i]));
+            cli_print_json(json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s, s:o}", "event", "match",
+                                     "log", url, "index", (json_int_t)ev->index, "name", ev->name,
+                                     "watch", ev->watch, "precert", ev->precert, "subject",
+                                     ev->cert->subject, "names", names));
+        } else {
+            clear_progress(o);
+            printf("match %s entry %llu %s (watch %s) %s %s\n", url,
+                   (unsigned long long)ev->index, ev->name, ev->watch,
+                   ev->precert ? "precert" : "cert", ev->cert->subject);
+            fflush(stdout);
+        }
+        if (o->exec_cmd)
+            run_exec(o->exec_cmd, ev);
+        break;
+    }
+    case ARB_AUDIT_EVENT_PROBLEM:
+        if (o->json)
+            cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "event", "problem", "log", url,
+                                     "problem", ev->problem, "detail", ev->detail));
+        else {
+            clear_progress(o);
+            printf("problem %s %s: %s\n", url, ev->problem, ev->detail);
+            fflush(stdout);
+        }
+        break;
+    case ARB_AUDIT_EVENT_MISBEHAVIOUR:
+        o->misbehaviour++;
+        if (o->json)
+            cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s?, s:O?}", "event", "misbehaviour",
+                                     "log", url, "kind", ev->problem, "detail",
+                                     ev->detail ? ev->detail : "", "evidence_file",
+                                     ev->evidence_path, "evidence", ev->evidence));
+        else {
+            clear_progress(o);
+            printf("MISBEHAVIOUR %s %s: %s; evidence: %s\n", url, ev->problem,
+                   ev->detail ? ev->detail : "",
+                   ev->evidence_path ? ev->evidence_path : "(could not be written)");
+            fflush(stdout);
+        }
+        break;
+    case ARB_AUDIT_EVENT_PROGRESS: {
+        uint64_t t = cli_now_ms();
+        double rate, eta;
+        if (o->json || !o->tty)
+            break;
+        if (o->prog_start_ms == 0 || ev->done < o->prog_start_done) {
+            o->prog_start_ms = t;
+            o->prog_start_done = ev->done;
+        }
+        rate = t > o->prog_start_ms
+                   ? (double)(ev->done - o->prog_start_done) * 1000.0 / (double)(t - o->prog_start_ms)
+                   : 0.0;
+        eta = rate > 0 ? (double)(ev->total - ev->done) / rate : 0.0;
+        fprintf(stderr, "\r\033[K%s: %llu/%llu entries verified, %.0f entries/s, ETA %.0f s", url,
+                (unsigned long long)ev->done, (unsigned long long)ev->total, rate, eta);
+        o->prog_shown = 1;
+        if (ev->done == ev->total) {
+            clear_progress(o);
+            o->prog_start_ms = 0;
+        }
+        break;
+    }
+    }
+}
+
+/* ---- gossip ---- */
+
+static void gossip_heads(void *ud, arb_http_req *req)
+{
+    arb_audit_follower *f = ud;
+    json_t *o = arb_audit_follower_heads_json(f);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (body == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    (void)arb_http_respond(req, 200, "application/json", NULL, body, strlen(body));
+    free(body);
+}
+
+/* Checks every head a peer gossips; returns the number of problems found. */
+static size_t gossip_pull(arb_audit_follower *f, arb_audit_client *c, const char *peer,
+                          out_ctx *o)
+{
+    char url[2200];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    long status = 0;
+    arb_errbuf eb;
+    json_t *doc, *h;
+    size_t i, bad = 0;
+
+    snprintf(url, sizeof url, "%s%sgossip/v1/heads", peer,
+             peer[strlen(peer) - 1] == '/' ? "" : "/");
+    if (arb_audit_http(c, url, NULL, 0, NULL, &status, &body, &len, &eb) != ARB_OK ||
+        status != 200) {
+        arb_audit_event ev;
+        char line[2400];
+        memset(&ev, 0, sizeof ev);
+        if (status)
+            snprintf(line, sizeof line, "%s: HTTP status %ld", url, status);
+        else
+            snprintf(line, sizeof line, "%s", eb.msg);
+        ev.type = ARB_AUDIT_EVENT_PROBLEM;
+        ev.problem = "peer-unreachable";
+        ev.detail = line;
+        on_event(o, &ev);
+        free(body);
+        return 1;
+    }
+    doc = json_loadb((const char *)body, len, 0, NULL);
+    free(body);
+    json_array_foreach(json_object_get(doc, "heads"), i, h) {
+        const char *id64 = json_string_value(json_object_get(h, "log_id"));
+        uint8_t *id = NULL;
+        size_t idl = 0;
+        arb_audit_sth sth;
+        if (id64 == NULL || arb_base64_decode(&id, &idl, id64, strlen(id64)) != ARB_OK ||
+            idl != 32 || arb_audit_sth_from_json(&sth, json_object_get(h, "sth"), &eb) != ARB_OK) {
+            free(id);
+            continue;
+        }
+        if (arb_audit_follower_check_head(f, id, &sth, url) == ARB_ERR_VERIFY)
+            bad++;
+        free(id);
+    }
+    json_decref(doc);
+    return bad;
+}
+
+/* ---- the command ---- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: arbor-audit follow (--log URL --key PEM [--tiled [--origin O]] | --log-list FILE)\n"
+            "         --state DIR [--download] [--watch DOMAIN]... [--exec CMD]\n"
+            "         [--gossip-listen HOST:PORT] [--gossip-peer URL]... [--evidence-dir DIR]\n"
+            "         [--interval SECONDS] [--once | --rounds N] [--json]\n");
+}
+
+int cli_follow(int argc, char **argv, int json)
+{
+    enum { O_LOG = 256, O_KEY, O_LIST, O_STATE, O_DL, O_WATCH, O_EXEC, O_GL, O_GP, O_EVD, O_INT,
+           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN };
+    static const struct option opts[] = {
+        {"log", required_argument, NULL, O_LOG},
+        {"key", required_argument, NULL, O_KEY},
+        {"tiled", no_argument, NULL, O_TILED},
+        {"origin", required_argument, NULL, O_ORIGIN},
+        {"mmd", required_argument, NULL, O_MMD},
+        {"log-list", required_argument, NULL, O_LIST},
+        {"state", required_argument, NULL, O_STATE},
+        {"download", no_argument, NULL, O_DL},
+        {"watch", required_argument, NULL, O_WATCH},
+        {"exec", required_argument, NULL, O_EXEC},
+        {"gossip-listen", required_argument, NULL, O_GL},
+        {"gossip-peer", required_argument, NULL, O_GP},
+        {"evidence-dir", required_argument, NULL, O_EVD},
+        {"interval", required_argument, NULL, O_INT},
+        {"once", no_argument, NULL, O_ONCE},
+        {"rounds", required_argument, NULL, O_ROUNDS},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    const char *log_url = NULL, *key_file = NULL, *list_file = NULL, *gossip_listen = NULL;
+    const char *origin = NULL;
+    const char *watch[256], *peers[64];
+    size_t nwatch = 0, npeers = 0, total_problems = 0;
+    uint64_t interval = 60, rounds = 0, mmd = 86400;
+    int tiled = 0, c, rc = CLI_FAIL;
+    arb_audit_follow_cfg cfg;
+    arb_audit_loglist logs = {NULL, 0};
+    arb_audit_follower *f = NULL;
+    arb_http_server *srv = NULL;
+    arb_audit_client *gc = NULL;
+    out_ctx o;
+    arb_errbuf eb;
+    uint8_t *data = NULL;
+    size_t len;
+    char host[256];
+    int port = 0;
+
+    memset(&cfg, 0, sizeof cfg);
+    memset(&o, 0, sizeof o);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_LOG: log_url = optarg; break;
+        case O_KEY: key_file = optarg; break;
+        case O_TILED: tiled = 1; break;
+        case O_ORIGIN: origin = optarg; tiled = 1; break;
+        case O_LIST: list_file = optarg; break;
+        case O_STATE: cfg.state_dir = optarg; break;
+        case O_DL: cfg.download = 1; break;
+        case O_EXEC: o.exec_cmd = optarg; break;
+        case O_GL: gossip_listen = optarg; break;
+        case O_EVD: cfg.evidence_dir = optarg; break;
+        case O_ONCE: rounds = 1; break;
+        case O_JSON: json = 1; break;
+        case O_WATCH:
+            if (nwatch == sizeof watch / sizeof watch[0]) {
+                fprintf(stderr, "arbor-audit: too many --watch\n");
+                return CLI_USAGE;
+            }
+            watch[nwatch++] = optarg;
+            break;
+        case O_GP:
+            if (npeers == sizeof peers / sizeof peers[0]) {
+                fprintf(stderr, "arbor-audit: too many --gossip-peer\n");
+                return CLI_USAGE;
+            }
+            peers[npeers++] = optarg;
+            break;
+        case O_INT:
+        case O_ROUNDS:
+        case O_MMD: {
+            uint64_t v;
+            if (!cli_parse_u64(optarg, &v) || (c == O_INT && v == 0)) {
+                fprintf(stderr, "arbor-audit: not a valid number: %s\n", optarg);
+                return CLI_USAGE;
+            }
+            if (c == O_INT)
+                interval = v;
+            else if (c == O_ROUNDS)
+                rounds = v;
+            else
+                mmd = v;
+            break;
+        }
+        case O_HELP:
+            usage(stdout);
+            printf("Follows logs: verifies each tree head's signature, that time never goes\n"
+                   "back, and a consistency proof from the last verified head; with --download\n"
+                   "fetches every entry and reports certificates for watched domains. Heads\n"
+                   "that prove misbehaviour are written as reports to the evidence directory.\n"
+                   "Exit (with --once / --rounds): 0 no problem seen, 1 otherwise.\n");
+            return CLI_OK;
+        default:
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc || cfg.state_dir == NULL || (!!log_url + !!list_file) != 1 ||
+        (log_url && !key_file)) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (gossip_listen) {
+        const char *colon = strrchr(gossip_listen, ':');
+        uint64_t p;
+        if (colon == NULL || (size_t)(colon - gossip_listen) >= sizeof host ||
+            !cli_parse_u64(colon + 1, &p) || p > 65535) {
+            fprintf(stderr, "arbor-audit: --gossip-listen wants HOST:PORT\n");
+            return CLI_USAGE;
+        }
+        memcpy(host, gossip_listen, (size_t)(colon - gossip_listen));
+        host[colon - gossip_listen] = '\0';
+        port = (int)p;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (list_file) {
+        if ((data = cli_read_file(list_file, &len)) == NULL) {
+            fprintf(stderr, "arbor-audit: %s: %s\n", list_file, strerror(errno));
+            goto out;
+        }
+        if (arb_audit_loglist_parse(&logs, (const char *)data, len, &eb) != ARB_OK) {
+            fprintf(stderr, "arbor-audit: %s: %s\n", list_file, eb.msg);
+            goto out;
+        }
+    } else {
+        if ((data = cli_read_file(key_file, &len)) == NULL) {
+            fprintf(stderr, "arbor-audit: %s: %s\n", key_file, strerror(errno));
+            goto out;
+        }
+        logs.logs = calloc(1, sizeof *logs.logs);
+        if (logs.logs == NULL ||
+            arb_audit_log_from_key(&logs.logs[0], log_url, tiled, data, len, mmd, &eb) != ARB_OK) {
+            fprintf(stderr, "arbor-audit: %s\n", logs.logs ? eb.msg : "out of memory");
+            goto out;
+        }
+        logs.n = 1;
+        if (origin) {
+            char *d = strdup(origin);
+            if (d == NULL)
+                goto out;
+            free(logs.logs[0].origin);
+            logs.logs[0].origin = d;
+        }
+    }
+    o.json = json;
+    o.tty = isatty(STDERR_FILENO);
+    cfg.watch = watch;
+    cfg.nwatch = nwatch;
+    cfg.on_event = on_event;
+    cfg.ud = &o;
+    if (arb_audit_follower_new(&f, &logs, &cfg, &eb) != ARB_OK) {
+        fprintf(stderr, "arbor-audit: %s\n", eb.msg);
+        goto out;
+    }
+    if (arb_audit_client_new(&gc, 30000) != ARB_OK)
+        goto out;
+    if (gossip_listen) {
+        arb_http_config hc;
+        memset(&hc, 0, sizeof hc);
+        hc.listen_host = host;
+        hc.port = port;
+        hc.workers = 2;
+        if (arb_http_server_new(&srv, &hc) != ARB_OK ||
+            arb_http_route_add(srv, ARB_HTTP_GET, "/gossip/v1/heads", 0, gossip_heads, f) !=
+                ARB_OK ||
+            arb_http_server_start(srv, &eb) != ARB_OK) {
+            fprintf(stderr, "arbor-audit: gossip: cannot listen on %s: %s\n", gossip_listen,
+                    eb.msg);
+            goto out;
+        }
+        fprintf(stderr, "arbor-audit: gossip listening on %s:%d\n", host,
+                arb_http_server_port(srv));
+    }
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+    }
+    for (uint64_t r = 0; !stop_flag && (rounds == 0 || r < rounds); r++) {
+        size_t problems = 0;
+        if (arb_audit_follower_poll(f, &problems) != ARB_OK) {
+            fprintf(stderr, "arbor-audit: the auditor's state cannot be written; stopping\n");
+            goto out;
+        }
+        total_problems += problems;
+        for (size_t i = 0; i < npeers && !stop_flag; i++)
+            total_problems += gossip_pull(f, gc, peers[i], &o);
+        if (rounds != 0 && r + 1 >= rounds)
+            break;
+        for (uint64_t t = 0; t < interval * 10 && !stop_flag; t++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    clear_progress(&o);
+    rc = (total_problems || o.misbehaviour) ? CLI_FAIL : CLI_OK;
+out:
+    if (srv) {
+        arb_http_server_stop(srv);
+        arb_http_server_free(srv);
+    }
+    arb_audit_client_free(gc);
+    arb_audit_follower_free(f);
+    arb_audit_loglist_free(&logs);
+    free(data);
+    curl_global_cleanup();
+    return rc;
+}

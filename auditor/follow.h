@@ -1,0 +1,101 @@
+/* Following logs: poll each log's tree head, verify its signature, check it
+ * against the last verified head (timestamps, same-size roots, a consistency
+ * proof from the last verified head), optionally download every entry and
+ * match certificates against a watch list, and check tree heads gossiped by
+ * other auditors against this auditor's own view. Two validly signed heads
+ * that cannot both be true become a misbehaviour report (evidence.h) written
+ * to the evidence directory.
+ *
+ * State (last verified head per log, entries downloaded, certificates already
+ * reported) lives in the follower's own store under state_dir and survives
+ * restarts.
+ *
+ * Thread-safety: arb_audit_follower_poll from one thread at a time;
+ * arb_audit_follower_check_head and arb_audit_follower_heads_json may run
+ * concurrently with it from other threads (gossip handlers). Events are
+ * delivered under the follower's lock, one at a time. */
+#ifndef ARB_AUDITOR_FOLLOW_H
+#define ARB_AUDITOR_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auditor/loglist.h"
+#include "auditor/match.h"
+#include "auditor/sth.h"
+#include "merkle/error.h"
+
+typedef enum {
+    ARB_AUDIT_EVENT_HEAD = 1,     /* a new tree head verified (sth) */
+    ARB_AUDIT_EVENT_MATCH,        /* a watched domain in an entry (index, name, watch, cert) */
+    ARB_AUDIT_EVENT_PROBLEM,      /* the log misbehaved or failed in a way that proves nothing
+                                     on its own (problem, detail) */
+    ARB_AUDIT_EVENT_MISBEHAVIOUR, /* proven misbehaviour (problem = kind, evidence, path) */
+    ARB_AUDIT_EVENT_PROGRESS      /* entries downloaded: done of total */
+} arb_audit_event_type;
+
+typedef struct {
+    arb_audit_event_type type;
+    const arb_audit_log *log;
+    const arb_audit_sth *sth;
+    const char *problem; /* short name, e.g. "bad-signature", "rollback", "split-view" */
+    const char *detail;  /* one line */
+    /* MATCH */
+    uint64_t index;
+    int precert;
+    const char *name;
+    const char *watch;
+    const arb_audit_certinfo *cert;
+    /* MISBEHAVIOUR */
+    const json_t *evidence;
+    const char *evidence_path; /* may be NULL if it could not be written */
+    /* PROGRESS */
+    uint64_t done, total;
+} arb_audit_event;
+
+typedef void (*arb_audit_event_fn)(void *ud, const arb_audit_event *ev);
+
+typedef struct {
+    const char *state_dir;        /* the follower's store */
+    const char *evidence_dir;     /* NULL: <state_dir>/evidence */
+    int download;                 /* fetch every entry */
+    const char *const *watch;     /* watch list (borrowed) */
+    size_t nwatch;
+    long timeout_ms;              /* per HTTP request; 0: 30 s */
+    arb_audit_event_fn on_event;
+    void *ud;
+} arb_audit_follow_cfg;
+
+typedef struct arb_audit_follower arb_audit_follower;
+
+/* logs and cfg's strings are borrowed and must outlive the follower. */
+arb_err arb_audit_follower_new(arb_audit_follower **out, const arb_audit_loglist *logs,
+                               const arb_audit_follow_cfg *cfg, arb_errbuf *eb) ARB_WARN_UNUSED;
+void arb_audit_follower_free(arb_audit_follower *f);
+
+/* One round over every log. *problems (may be NULL) gets the number of
+ * PROBLEM and MISBEHAVIOUR events of the round. Returns ARB_OK, or a store
+ * error (the follower cannot keep its state). */
+arb_err arb_audit_follower_poll(arb_audit_follower *f, size_t *problems) ARB_WARN_UNUSED;
+
+/* Checks a head of log log_id received from source (a peer URL) against the
+ * follower's view: signature, then same size / shrinking / consistency proof
+ * fetched from the log from the smaller head to the larger. Returns ARB_OK
+ * when consistent, ARB_ERR_VERIFY when it proved misbehaviour or was badly
+ * signed (events tell which), ARB_ERR_NOT_FOUND for an unknown log or when
+ * the follower has no head yet, ARB_ERR_NET when the log could not be asked. */
+arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_id[static 32],
+                                      const arb_audit_sth *sth, const char *source)
+    ARB_WARN_UNUSED;
+
+/* {"heads":[{"log_id": b64, "url": ..., "sth": {get-sth fields}}, ...]}: the
+ * last verified head of every log (gossip). New reference or NULL. */
+json_t *arb_audit_follower_heads_json(arb_audit_follower *f);
+
+/* Last verified head of a log. ARB_ERR_NOT_FOUND if none. */
+arb_err arb_audit_follower_head(arb_audit_follower *f, const uint8_t log_id[static 32],
+                                arb_audit_sth *out) ARB_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,1021 @@
+/* The transparency log: sequencer and storage. See log.h.
+ *
+ * Storage layout (column families, keys big-endian so they sort numerically):
+ *   log_meta      "sth"         -> tree_size u64 || timestamp u64 || root[32] || sig (u16 len)
+ *                 "checkpoint"  -> the signed checkpoint note of that tree head
+ *   log_entries   index u64     -> leaf_input (u32 len) || extra_data (u32 len) || SCT sig (u16 len)
+ *   log_nodes     level u8 || index u64 -> hash[32] (every complete tree node, leaves at level 0)
+ *   log_leafhash  leaf hash[32] -> index u64
+ *   log_dedup     SHA-256(entry_type u16 || submitted leaf DER) -> index u64
+ *   log_issuers   SHA-256(DER)  -> DER of a chain certificate (static-ct-api /issuer/)
+ */
+#include "ledger/log/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger/log/static.h"
+#include "ledger/log/tree_internal.h"
+#include "merkle/buf.h"
+#include "merkle/note.h"
+
+const char *const arb_log_cf_names[ARB_LOG_CF_COUNT] = {
+    "log_meta", "log_entries", "log_nodes", "log_leafhash", "log_dedup", "log_issuers",
+};
+enum { CF_META, CF_ENTRIES, CF_NODES, CF_LEAFHASH, CF_DEDUP, CF_ISSUERS };
+
+#define DEFAULT_BATCH_MS 25
+#define DEFAULT_BATCH_MAX 512
+#define DEFAULT_REFRESH_S 3600
+
+typedef struct pending {
+    struct pending *next;
+    arb_ct_chain *chain;
+    arb_log_submit_fn fn;
+    void *ud;
+    /* filled while sequencing */
+    uint8_t dedup[32];
+    int state;         /* 0 new, 1 existing entry (answered from the store), 2 alias of another */
+    uint64_t index;
+    struct pending *alias;
+    arb_ct_sct sct;
+    uint8_t sigbuf[ARB_CT_SIG_MAX];
+    uint8_t ext[ARB_CT_LEAF_INDEX_EXT_SIZE];
+} pending;
+
+struct arb_log {
+    arb_store *store;
+    unsigned cf[ARB_LOG_CF_COUNT];
+    const arb_ct_signer *signer;
+    uint8_t log_id[32];
+    char *origin;
+    unsigned batch_ms;
+    size_t batch_max;
+    uint64_t refresh_ms;
+    uint64_t retry_at; /* after a failed refresh: not before this time (ms) */
+    arb_logger lg;
+
+    pthread_mutex_t mu; /* guards the queue, the published head, broken, stop */
+    pthread_cond_t cv;
+    pending *head, *tail;
+    size_t queued;
+    int stop;
+    int broken; /* a write failed: the store refuses writes until reopened */
+    arb_log_sth sth;
+    uint8_t *checkpoint;
+    size_t checkpoint_len;
+
+    /* sequencer-only state */
+    pthread_t thread;
+    int thread_started;
+    log_range range;
+    arb_sha256 *sha;
+    uint64_t last_ts;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void be64(uint8_t out[8], uint64_t v)
+{
+    int i;
+
+    for (i = 0; i < 8; i++)
+        out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* ---- node access for tree.c ---- */
+
+static arb_err node_get(void *ud, unsigned level, uint64_t index, arb_hash *out)
+{
+    arb_log *l = ud;
+    uint8_t key[LOG_NODE_KEY_SIZE];
+    size_t len = 0;
+    arb_err err;
+
+    log_node_key(key, level, index);
+    err = arb_store_get_into(l->store, NULL, l->cf[CF_NODES], key, sizeof(key), out->b, 32, &len, NULL);
+    if (err == ARB_OK && len != 32)
+        err = ARB_ERR_PARSE;
+    return err;
+}
+
+typedef struct {
+    arb_log *l;
+    arb_store_batch *b;
+} emit_ctx;
+
+static void node_emit(void *ud, unsigned level, uint64_t index, const arb_hash *h)
+{
+    emit_ctx *e = ud;
+    uint8_t key[LOG_NODE_KEY_SIZE];
+
+    log_node_key(key, level, index);
+    arb_store_batch_put(e->b, e->l->cf[CF_NODES], key, sizeof(key), h->b, 32);
+}
+
+/* ---- tree heads ---- */
+
+static arb_err encode_sth(arb_buf *b, const arb_log_sth *s)
+{
+    arb_buf_u64be(b, s->tree_size);
+    arb_buf_u64be(b, s->timestamp);
+    arb_buf_put(b, s->root, 32);
+    arb_buf_u16be(b, (uint16_t)s->sig_len);
+    arb_buf_put(b, s->sig, s->sig_len);
+    return b->oom ? ARB_ERR_NOMEM : ARB_OK;
+}
+
+static arb_err decode_sth(arb_log_sth *s, const uint8_t *p, size_t n)
+{
+    arb_cur c = arb_cur_make(p, n);
+    const uint8_t *sig;
+    size_t sig_len;
+
+    memset(s, 0, sizeof(*s));
+    if (!arb_cur_u64be(&c, &s->tree_size) || !arb_cur_u64be(&c, &s->timestamp) ||
+        !arb_cur_get(&c, s->root, 32) || !arb_cur_tls_vec(&c, 2, &sig, &sig_len) || c.len != 0 ||
+        sig_len > sizeof(s->sig))
+        return ARB_ERR_PARSE;
+    memcpy(s->sig, sig, sig_len);
+    s->sig_len = sig_len;
+    return ARB_OK;
+}
+
+/* Signs a tree head and its checkpoint note. */
+static arb_err sign_head(arb_log *l, arb_log_sth *s, uint64_t size, uint64_t ts, const arb_hash *root,
+                         uint8_t **cp, size_t *cp_len, arb_errbuf *eb)
+{
+    uint8_t sigbuf[ARB_CT_SIG_MAX], *nsig = NULL;
+    size_t nsig_len = 0;
+    arb_ct_dsig d;
+    arb_buf enc = ARB_BUF_INIT;
+    arb_note *note = NULL;
+    char *root_b64 = NULL, *text = NULL;
+    size_t text_len;
+    arb_err err;
+
+    *cp = NULL;
+    *cp_len = 0;
+    memset(s, 0, sizeof(*s));
+    if ((err = arb_ct_sth_sign(l->signer, &d, sigbuf, ts, size, root->b)) != ARB_OK)
+        return arb_errf(eb, err, "cannot sign the tree head");
+    if ((err = arb_ct_dsig_encode(&enc, &d)) != ARB_OK || enc.len > sizeof(s->sig)) {
+        arb_buf_free(&enc);
+        return arb_errf(eb, ARB_ERR_INTERNAL, "tree head signature too long");
+    }
+    s->tree_size = size;
+    s->timestamp = ts;
+    memcpy(s->root, root->b, 32);
+    memcpy(s->sig, enc.data, enc.len);
+    s->sig_len = enc.len;
+
+    /* The checkpoint carries the very same signature (static-ct-api). */
+    if ((root_b64 = arb_base64_encode(root->b, 32)) == NULL)
+        goto nomem;
+    text_len = strlen(l->origin) + strlen(root_b64) + 32;
+    if ((text = malloc(text_len)) == NULL)
+        goto nomem;
+    snprintf(text, text_len, "%s\n%llu\n%s\n", l->origin, (unsigned long long)size, root_b64);
+    if ((err = arb_note_rfc6962_sig_join(&nsig, &nsig_len, ts, enc.data, enc.len)) != ARB_OK ||
+        (err = arb_note_new(&note, text, strlen(text), eb)) != ARB_OK ||
+        (err = arb_note_add_sig(note, l->origin,
+                                arb_note_key_id(l->origin, strlen(l->origin), ARB_NOTE_RFC6962,
+                                                l->log_id, 32),
+                                nsig, nsig_len, eb)) != ARB_OK ||
+        (err = arb_note_format(cp, cp_len, note)) != ARB_OK) {
+        arb_errf(eb, err, "cannot build the checkpoint");
+        goto out;
+    }
+    goto out;
+nomem:
+    err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+out:
+    arb_note_free(note);
+    free(nsig);
+    free(text);
+    free(root_b64);
+    arb_buf_free(&enc);
+    return err;
+}
+
+static void put_head(arb_log *l, arb_store_batch *b, const arb_log_sth *s, const uint8_t *cp,
+                     size_t cp_len, arb_buf *scratch)
+{
+    arb_buf_reset(scratch);
+    if (encode_sth(scratch, s) == ARB_OK)
+        arb_store_batch_put(b, l->cf[CF_META], (const uint8_t *)"sth", 3, scratch->data, scratch->len);
+    arb_store_batch_put(b, l->cf[CF_META], (const uint8_t *)"checkpoint", 10, cp, cp_len);
+}
+
+/* ---- entries ---- */
+
+static arb_err encode_entry(arb_buf *b, const uint8_t *leaf, size_t leaf_len, const uint8_t *extra,
+                            size_t extra_len, const arb_ct_dsig *sig)
+{
+    arb_buf_u32be(b, (uint32_t)leaf_len);
+    arb_buf_put(b, leaf, leaf_len);
+    arb_buf_u32be(b, (uint32_t)extra_len);
+    arb_buf_put(b, extra, extra_len);
+    arb_buf_u16be(b, 0); /* patched below */
+    {
+        size_t at = b->len;
+        arb_err err = arb_ct_dsig_encode(b, sig);
+        if (err != ARB_OK)
+            return err;
+        if (!b->oom) {
+            b->data[at - 2] = (uint8_t)((b->len - at) >> 8);
+            b->data[at - 1] = (uint8_t)(b->len - at);
+        }
+    }
+    return b->oom ? ARB_ERR_NOMEM : ARB_OK;
+}
+
+typedef struct {
+    const uint8_t *leaf, *extra, *sig;
+    size_t leaf_len, extra_len, sig_len;
+} entry_view;
+
+static arb_err decode_entry(entry_view *e, const uint8_t *p, size_t n)
+{
+    arb_cur c = arb_cur_make(p, n);
+    uint32_t a, b;
+
+    if (!arb_cur_u32be(&c, &a) || !arb_cur_view(&c, &e->leaf, a) || !arb_cur_u32be(&c, &b) ||
+        !arb_cur_view(&c, &e->extra, b) || !arb_cur_tls_vec(&c, 2, &e->sig, &e->sig_len) || c.len != 0)
+        return ARB_ERR_PARSE;
+    e->leaf_len = a;
+    e->extra_len = b;
+    return ARB_OK;
+}
+
+static arb_err read_entry(arb_log *l, uint64_t i, uint8_t **val, size_t *len)
+{
+    uint8_t key[8];
+
+    be64(key, i);
+    return arb_store_get(l->store, NULL, l->cf[CF_ENTRIES], key, 8, val, len, NULL);
+}
+
+/* Rebuilds the SCT of a stored entry (views into the record). */
+static arb_err entry_sct(arb_log *l, const entry_view *e, arb_ct_sct *sct)
+{
+    arb_ct_leaf leaf;
+    arb_err err;
+
+    memset(sct, 0, sizeof(*sct));
+    if ((err = arb_ct_leaf_decode(&leaf, e->leaf, e->leaf_len)) != ARB_OK ||
+        (err = arb_ct_dsig_decode(&sct->sig, e->sig, e->sig_len)) != ARB_OK)
+        return err;
+    memcpy(sct->log_id, l->log_id, 32);
+    sct->timestamp = leaf.timestamp;
+    sct->ext = leaf.ext;
+    sct->ext_len = leaf.ext_len;
+    return ARB_OK;
+}
+
+/* Answers a submission from the stored entry `index`. */
+static void answer_existing(arb_log *l, pending *p, uint64_t index)
+{
+    uint8_t *val = NULL;
+    size_t len;
+    entry_view e;
+    arb_ct_sct sct;
+    arb_err err = read_entry(l, index, &val, &len);
+
+    if (err == ARB_OK && (err = decode_entry(&e, val, len)) == ARB_OK &&
+        (err = entry_sct(l, &e, &sct)) == ARB_OK)
+        p->fn(p->ud, ARB_OK, &sct, NULL);
+    else
+        p->fn(p->ud, err, NULL, "stored entry unreadable");
+    free(val);
+}
+
+static void dedup_key(arb_log *l, const arb_ct_chain *c, uint8_t out[32])
+{
+    uint8_t t[2] = {0, (uint8_t)c->entry.entry_type};
+
+    arb_sha256_init(l->sha);
+    arb_sha256_update(l->sha, t, 2);
+    arb_sha256_update(l->sha, c->path[0].der, c->path[0].len);
+    arb_sha256_final(l->sha, out);
+}
+
+/* extra_data (RFC 6962 4.6): x509: the chain after the leaf; precert:
+ * PrecertChainEntry (the precertificate, then the chain after it). */
+static arb_err extra_data(arb_buf *b, const arb_ct_chain *c)
+{
+    if (c->is_precert)
+        return arb_ct_precert_chain_encode(b, &c->path[0], c->path + 1, c->path_len - 1);
+    return arb_ct_x509_chain_encode(b, c->path + 1, c->path_len - 1);
+}
+
+/* ---- the sequencer ---- */
+
+static void fail_all(pending *list, arb_err err, const char *msg)
+{
+    pending *p, *next;
+
+    for (p = list; p != NULL; p = next) {
+        next = p->next;
+        p->fn(p->ud, err, NULL, msg);
+        arb_ct_chain_free(p->chain);
+        free(p);
+    }
+}
+
+static void sequence_batch(arb_log *l, pending *list)
+{
+    arb_store_batch *b = NULL;
+    arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT;
+    log_range saved = l->range;
+    uint64_t ts = now_ms();
+    arb_log_sth sth;
+    uint8_t *cp = NULL, key[8];
+    size_t cp_len = 0, added = 0;
+    arb_hash root;
+    arb_errbuf eb;
+    emit_ctx ectx;
+    pending *p, *q, *next;
+    arb_err err = ARB_OK;
+
+    eb.msg[0] = 0;
+    if (ts <= l->last_ts)
+        ts = l->last_ts + 1; /* timestamps strictly increase between tree heads */
+    if (arb_store_batch_new(&b, l->store) != ARB_OK) {
+        fail_all(list, ARB_ERR_NOMEM, "out of memory");
+        return;
+    }
+    ectx.l = l;
+    ectx.b = b;
+    for (p = list; p != NULL; p = p->next) {
+        arb_ct_leaf ml;
+        arb_hash lh;
+        uint8_t ikey[8];
+        size_t k;
+
+        dedup_key(l, p->chain, p->dedup);
+        /* A duplicate inside this batch shares the first one's answer. */
+        for (q = list; q != p; q = q->next)
+            if (q->state == 0 && memcmp(q->dedup, p->dedup, 32) == 0)
+                break;
+        if (q != p) {
+            p->state = 2;
+            p->alias = q;
+            continue;
+        }
+        {
+            size_t len = 0;
+            err = arb_store_get_into(l->store, NULL, l->cf[CF_DEDUP], p->dedup, 32, ikey, 8, &len, NULL);
+            if (err == ARB_OK && len == 8) {
+                p->state = 1;
+                p->index = rd64(ikey);
+                continue;
+            }
+            if (err != ARB_ERR_NOT_FOUND) {
+                if (err == ARB_OK)
+                    err = ARB_ERR_PARSE;
+                arb_errf(&eb, err, "dedup index unreadable");
+                goto failed;
+            }
+            err = ARB_OK;
+        }
+        p->state = 0;
+        p->index = l->range.size;
+        arb_ct_leaf_index_ext(p->ext, p->index);
+        if ((err = arb_ct_sct_sign(l->signer, &p->sct, p->sigbuf, ts, &p->chain->entry, p->ext,
+                                   sizeof(p->ext))) != ARB_OK) {
+            arb_errf(&eb, err, "cannot sign an SCT");
+            goto failed;
+        }
+        memset(&ml, 0, sizeof(ml));
+        ml.timestamp = ts;
+        ml.entry = p->chain->entry;
+        ml.ext = p->ext;
+        ml.ext_len = sizeof(p->ext);
+        arb_buf_reset(&leaf);
+        arb_buf_reset(&extra);
+        arb_buf_reset(&rec);
+        if ((err = arb_ct_leaf_encode(&leaf, &ml)) != ARB_OK ||
+            (err = extra_data(&extra, p->chain)) != ARB_OK ||
+            (err = encode_entry(&rec, leaf.data, leaf.len, extra.data, extra.len, &p->sct.sig)) !=
+                ARB_OK) {
+            arb_errf(&eb, err, "cannot encode an entry");
+            goto failed;
+        }
+        arb_merkle_leaf_hash(l->sha, &lh, leaf.data, leaf.len);
+        be64(key, p->index);
+        arb_store_batch_put(b, l->cf[CF_ENTRIES], key, 8, rec.data, rec.len);
+        arb_store_batch_put(b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
+        arb_store_batch_put(b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
+        for (k = 1; k < p->chain->path_len; k++) {
+            uint8_t fp[32];
+            arb_sha256_digest(l->sha, fp, p->chain->path[k].der, p->chain->path[k].len);
+            arb_store_batch_put(b, l->cf[CF_ISSUERS], fp, 32, p->chain->path[k].der,
+                                p->chain->path[k].len);
+        }
+        log_range_append(&l->range, l->sha, &lh, node_emit, &ectx);
+        added++;
+    }
+    if (added > 0) {
+        log_range_root(&l->range, l->sha, &root);
+        if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) != ARB_OK)
+            goto failed;
+        put_head(l, b, &sth, cp, cp_len, &rec);
+        if ((err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb)) != ARB_OK)
+            goto failed;
+        l->last_ts = ts;
+        pthread_mutex_lock(&l->mu);
+        l->sth = sth;
+        free(l->checkpoint);
+        l->checkpoint = cp;
+        l->checkpoint_len = cp_len;
+        cp = NULL;
+        pthread_mutex_unlock(&l->mu);
+        arb_logf(&l->lg, ARB_LOG_DEBUG, "log: sequenced %zu entries, tree size %llu", added,
+                 (unsigned long long)sth.tree_size);
+    }
+    /* Durable: answer everyone. */
+    for (p = list; p != NULL; p = next) {
+        next = p->next;
+        if (p->state == 0)
+            p->fn(p->ud, ARB_OK, &p->sct, NULL);
+        else if (p->state == 1)
+            answer_existing(l, p, p->index);
+        else
+            p->fn(p->ud, ARB_OK, &p->alias->sct, NULL);
+    }
+    goto out;
+failed:
+    l->range = saved;
+    if (err == ARB_ERR_IO || err == ARB_ERR_DB) {
+        pthread_mutex_lock(&l->mu);
+        l->broken = 1;
+        pthread_mutex_unlock(&l->mu);
+    }
+    arb_logf(&l->lg, ARB_LOG_ERROR, "log: batch failed: %s", eb.msg);
+    for (p = list; p != NULL; p = p->next)
+        p->fn(p->ud, err, NULL, "the log could not store the entry");
+out:
+    for (p = list; p != NULL; p = next) {
+        next = p->next;
+        arb_ct_chain_free(p->chain);
+        free(p);
+    }
+    free(cp);
+    arb_buf_free(&leaf);
+    arb_buf_free(&extra);
+    arb_buf_free(&rec);
+    arb_store_batch_free(b);
+}
+
+/* Signs and durably stores a new tree head for the same tree (new timestamp). */
+static void refresh_head(arb_log *l)
+{
+    arb_store_batch *b = NULL;
+    arb_buf scratch = ARB_BUF_INIT;
+    arb_log_sth sth;
+    arb_hash root;
+    uint8_t *cp = NULL;
+    size_t cp_len = 0;
+    uint64_t ts = now_ms();
+    arb_errbuf eb;
+    arb_err err;
+
+    eb.msg[0] = 0;
+    if (ts <= l->last_ts)
+        ts = l->last_ts + 1;
+    log_range_root(&l->range, l->sha, &root);
+    if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) == ARB_OK &&
+        (err = arb_store_batch_new(&b, l->store)) == ARB_OK) {
+        put_head(l, b, &sth, cp, cp_len, &scratch);
+        err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb);
+    }
+    arb_store_batch_free(b);
+    arb_buf_free(&scratch);
+    pthread_mutex_lock(&l->mu);
+    if (err == ARB_OK) {
+        l->last_ts = ts;
+        l->sth = sth;
+        free(l->checkpoint);
+        l->checkpoint = cp;
+        l->checkpoint_len = cp_len;
+        cp = NULL;
+    } else {
+        if (err == ARB_ERR_IO || err == ARB_ERR_DB)
+            l->broken = 1;
+        l->retry_at = ts + l->refresh_ms; /* try again one interval later */
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (err != ARB_OK)
+        arb_logf(&l->lg, ARB_LOG_ERROR, "log: cannot refresh the tree head: %s", eb.msg);
+    free(cp);
+}
+
+static void *sequencer_main(void *arg)
+{
+    arb_log *l = arg;
+
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        pending *list, *p;
+        size_t n;
+        struct timespec deadline;
+
+        while (l->head == NULL && !l->stop) {
+            /* Idle: re-sign the tree head when it gets old, so monitors see a
+             * fresh one at least every refresh interval (RFC 6962 3.5). */
+            uint64_t due = l->sth.timestamp + l->refresh_ms, now = now_ms();
+            if (l->retry_at > due)
+                due = l->retry_at;
+            struct timespec until;
+            if (!l->broken && now >= due) {
+                pthread_mutex_unlock(&l->mu);
+                refresh_head(l);
+                pthread_mutex_lock(&l->mu);
+                continue;
+            }
+            until.tv_sec = (time_t)(due / 1000);
+            until.tv_nsec = (long)(due % 1000) * 1000000L;
+            pthread_cond_timedwait(&l->cv, &l->mu, &until);
+        }
+        if (l->head == NULL && l->stop)
+            break;
+        /* Pool submissions for a short window (or until the batch is full). */
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += (long)l->batch_ms * 1000000L;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        while (!l->stop && l->queued < l->batch_max)
+            if (pthread_cond_timedwait(&l->cv, &l->mu, &deadline) != 0)
+                break;
+        list = l->head;
+        for (p = list, n = 1; n < l->batch_max && p->next != NULL; n++)
+            p = p->next;
+        l->head = p->next;
+        if (l->head == NULL)
+            l->tail = NULL;
+        p->next = NULL;
+        l->queued -= n;
+        if (l->broken) {
+            pthread_mutex_unlock(&l->mu);
+            fail_all(list, ARB_ERR_IO, "the log's storage failed; restart the server");
+        } else {
+            pthread_mutex_unlock(&l->mu);
+            sequence_batch(l, list);
+        }
+        pthread_mutex_lock(&l->mu);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void *ud)
+{
+    pending *p = calloc(1, sizeof(*p));
+
+    if (p == NULL) {
+        arb_ct_chain_free(chain);
+        fn(ud, ARB_ERR_NOMEM, NULL, "out of memory");
+        return;
+    }
+    p->chain = chain;
+    p->fn = fn;
+    p->ud = ud;
+    pthread_mutex_lock(&l->mu);
+    if (l->stop) {
+        pthread_mutex_unlock(&l->mu);
+        arb_ct_chain_free(chain);
+        free(p);
+        fn(ud, ARB_ERR_BUSY, NULL, "the log is shutting down");
+        return;
+    }
+    if (l->tail != NULL)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    l->queued++;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* ---- open / close ---- */
+
+arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
+{
+    arb_log *l;
+    uint8_t *val = NULL;
+    size_t len, i;
+    arb_err err;
+
+    *out = NULL;
+    if (cfg->store == NULL || cfg->cfs == NULL || cfg->signer == NULL || cfg->origin == NULL)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "log: missing store, key or origin");
+    if ((l = calloc(1, sizeof(*l))) == NULL)
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    l->store = cfg->store;
+    for (i = 0; i < ARB_LOG_CF_COUNT; i++)
+        l->cf[i] = cfg->cfs[i];
+    l->signer = cfg->signer;
+    arb_ct_signer_log_id(l->signer, l->log_id);
+    l->batch_ms = cfg->batch_ms ? cfg->batch_ms : DEFAULT_BATCH_MS;
+    l->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
+    l->refresh_ms = (uint64_t)(cfg->sth_refresh_s ? cfg->sth_refresh_s : DEFAULT_REFRESH_S) * 1000u;
+    l->lg = cfg->log;
+    if ((l->origin = strdup(cfg->origin)) == NULL || arb_sha256_new(&l->sha) != ARB_OK) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (!arb_note_name_valid(l->origin, strlen(l->origin))) {
+        err = arb_errf(eb, ARB_ERR_INVALID_ARG, "log: bad origin \"%s\"", l->origin);
+        goto fail;
+    }
+
+    err = arb_store_get(l->store, NULL, l->cf[CF_META], (const uint8_t *)"sth", 3, &val, &len, eb);
+    if (err == ARB_ERR_NOT_FOUND) {
+        /* A new log: the empty tree, durably. */
+        arb_store_batch *b = NULL;
+        arb_buf scratch = ARB_BUF_INIT;
+        arb_hash root;
+        uint8_t *cp = NULL;
+        size_t cp_len;
+
+        arb_merkle_empty_root(&root);
+        l->last_ts = now_ms();
+        if ((err = sign_head(l, &l->sth, 0, l->last_ts, &root, &cp, &cp_len, eb)) != ARB_OK)
+            goto fail;
+        if ((err = arb_store_batch_new(&b, l->store)) != ARB_OK) {
+            free(cp);
+            goto fail;
+        }
+        put_head(l, b, &l->sth, cp, cp_len, &scratch);
+        err = arb_store_write(l->store, b, ARB_STORE_SYNC, eb);
+        arb_store_batch_free(b);
+        arb_buf_free(&scratch);
+        if (err != ARB_OK) {
+            free(cp);
+            goto fail;
+        }
+        l->checkpoint = cp;
+        l->checkpoint_len = cp_len;
+        arb_logf(&l->lg, ARB_LOG_INFO, "log: created an empty log \"%s\"", l->origin);
+    } else if (err != ARB_OK) {
+        goto fail;
+    } else {
+        arb_hash root;
+        arb_ct_dsig d;
+        arb_ct_verifier *v = NULL;
+        char *pem = NULL;
+        size_t pem_len;
+
+        err = decode_sth(&l->sth, val, len);
+        free(val);
+        val = NULL;
+        if (err != ARB_OK) {
+            arb_errf(eb, err, "log: stored tree head is corrupt");
+            goto fail;
+        }
+        /* The stored head must be ours and match the stored tree. */
+        if ((err = arb_ct_signer_public_pem(l->signer, &pem, &pem_len)) != ARB_OK ||
+            (err = arb_ct_verifier_from_pem(&v, pem, pem_len, eb)) != ARB_OK) {
+            free(pem);
+            goto fail;
+        }
+        free(pem);
+        err = arb_ct_dsig_decode(&d, l->sth.sig, l->sth.sig_len);
+        if (err == ARB_OK)
+            err = arb_ct_sth_verify(v, &d, l->sth.timestamp, l->sth.tree_size, l->sth.root);
+        arb_ct_verifier_free(v);
+        if (err != ARB_OK) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "log: the stored tree head is not signed by this key");
+            goto fail;
+        }
+        if ((err = log_range_load(&l->range, l->sth.tree_size, node_get, l)) != ARB_OK) {
+            arb_errf(eb, err, "log: tree nodes missing for size %llu",
+                     (unsigned long long)l->sth.tree_size);
+            goto fail;
+        }
+        log_range_root(&l->range, l->sha, &root);
+        if (memcmp(root.b, l->sth.root, 32) != 0) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "log: stored tree does not match its tree head");
+            goto fail;
+        }
+        l->last_ts = l->sth.timestamp;
+        err = arb_store_get(l->store, NULL, l->cf[CF_META], (const uint8_t *)"checkpoint", 10,
+                            &l->checkpoint, &l->checkpoint_len, eb);
+        if (err != ARB_OK)
+            goto fail;
+        arb_logf(&l->lg, ARB_LOG_INFO, "log: \"%s\" opened at tree size %llu", l->origin,
+                 (unsigned long long)l->sth.tree_size);
+    }
+    if (pthread_create(&l->thread, NULL, sequencer_main, l) != 0) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "cannot start the sequencer");
+        goto fail;
+    }
+    l->thread_started = 1;
+    *out = l;
+    return ARB_OK;
+fail:
+    free(val);
+    arb_log_close(l);
+    return err;
+}
+
+void arb_log_close(arb_log *l)
+{
+    if (l == NULL)
+        return;
+    if (l->thread_started) {
+        pthread_mutex_lock(&l->mu);
+        l->stop = 1;
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->thread, NULL);
+    }
+    fail_all(l->head, ARB_ERR_BUSY, "the log is shutting down");
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    arb_sha256_free(l->sha);
+    free(l->checkpoint);
+    free(l->origin);
+    free(l);
+}
+
+/* ---- reads ---- */
+
+void arb_log_get_sth(arb_log *l, arb_log_sth *out)
+{
+    pthread_mutex_lock(&l->mu);
+    *out = l->sth;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static uint64_t published_size(arb_log *l)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&l->mu);
+    n = l->sth.tree_size;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+arb_err arb_log_get_checkpoint(arb_log *l, uint8_t **text, size_t *len)
+{
+    arb_err err = ARB_OK;
+
+    pthread_mutex_lock(&l->mu);
+    *len = l->checkpoint_len;
+    if ((*text = malloc(l->checkpoint_len + 1)) == NULL) {
+        err = ARB_ERR_NOMEM;
+        *len = 0;
+    } else {
+        memcpy(*text, l->checkpoint, l->checkpoint_len);
+        (*text)[l->checkpoint_len] = 0;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return err;
+}
+
+arb_err arb_log_get_entry(arb_log *l, uint64_t i, uint8_t **leaf_input, size_t *leaf_len,
+                          uint8_t **extra, size_t *extra_len)
+{
+    uint8_t *val = NULL;
+    size_t len;
+    entry_view e;
+    arb_err err;
+
+    *leaf_input = *extra = NULL;
+    *leaf_len = *extra_len = 0;
+    if (i >= published_size(l))
+        return ARB_ERR_NOT_FOUND;
+    if ((err = read_entry(l, i, &val, &len)) != ARB_OK)
+        return err;
+    if ((err = decode_entry(&e, val, len)) == ARB_OK) {
+        *leaf_input = malloc(e.leaf_len ? e.leaf_len : 1);
+        *extra = malloc(e.extra_len ? e.extra_len : 1);
+        if (*leaf_input == NULL || *extra == NULL) {
+            free(*leaf_input);
+            free(*extra);
+            *leaf_input = *extra = NULL;
+            err = ARB_ERR_NOMEM;
+        } else {
+            memcpy(*leaf_input, e.leaf, e.leaf_len);
+            memcpy(*extra, e.extra, e.extra_len);
+            *leaf_len = e.leaf_len;
+            *extra_len = e.extra_len;
+        }
+    }
+    free(val);
+    return err;
+}
+
+arb_err arb_log_find_leaf(arb_log *l, const arb_hash *leaf_hash, uint64_t *index)
+{
+    uint8_t v[8];
+    size_t len = 0;
+    arb_err err;
+
+    *index = 0;
+    err = arb_store_get_into(l->store, NULL, l->cf[CF_LEAFHASH], leaf_hash->b, 32, v, 8, &len, NULL);
+    if (err != ARB_OK)
+        return err;
+    if (len != 8)
+        return ARB_ERR_PARSE;
+    *index = rd64(v);
+    if (*index >= published_size(l))
+        return ARB_ERR_NOT_FOUND; /* written but not yet published */
+    return ARB_OK;
+}
+
+/* Readers need their own hash engine (an engine is single-threaded). */
+static arb_err with_sha(arb_sha256 **sha)
+{
+    return arb_sha256_new(sha);
+}
+
+arb_err arb_log_inclusion(arb_log *l, uint64_t m, uint64_t n, arb_hash **path, size_t *len)
+{
+    arb_sha256 *sha = NULL;
+    arb_err err;
+
+    *path = NULL;
+    *len = 0;
+    if (n > published_size(l) || m >= n)
+        return ARB_ERR_INVALID_ARG;
+    if ((err = with_sha(&sha)) != ARB_OK)
+        return err;
+    err = log_inclusion_proof(sha, node_get, l, m, n, path, len);
+    arb_sha256_free(sha);
+    return err;
+}
+
+arb_err arb_log_consistency(arb_log *l, uint64_t m, uint64_t n, arb_hash **path, size_t *len)
+{
+    arb_sha256 *sha = NULL;
+    arb_err err;
+
+    *path = NULL;
+    *len = 0;
+    if (n > published_size(l) || m > n)
+        return ARB_ERR_INVALID_ARG;
+    if ((err = with_sha(&sha)) != ARB_OK)
+        return err;
+    err = log_consistency_proof(sha, node_get, l, m, n, path, len);
+    arb_sha256_free(sha);
+    return err;
+}
+
+arb_err arb_log_root_at(arb_log *l, uint64_t n, arb_hash *out)
+{
+    arb_sha256 *sha = NULL;
+    arb_err err;
+
+    if (n > published_size(l))
+        return ARB_ERR_INVALID_ARG;
+    if ((err = with_sha(&sha)) != ARB_OK)
+        return err;
+    err = log_tree_root(sha, node_get, l, n, out);
+    arb_sha256_free(sha);
+    return err;
+}
+
+/* Number of entries a tile (level, n) may hold in the published tree. */
+static arb_err tile_check(arb_log *l, unsigned level, uint64_t n, unsigned width, uint64_t *first,
+                          unsigned *count)
+{
+    uint64_t size = published_size(l), avail;
+
+    if (width > 255 || level > 7 || n > (UINT64_MAX >> 8))
+        return ARB_ERR_INVALID_ARG;
+    avail = 8 * level >= 64 ? 0 : size >> (8 * level); /* complete nodes at that tree level */
+    *first = n * 256;
+    *count = width == 0 ? 256 : width;
+    if (avail < *first || avail - *first < *count)
+        return ARB_ERR_NOT_FOUND;
+    return ARB_OK;
+}
+
+arb_err arb_log_tile(arb_log *l, unsigned level, uint64_t n, unsigned width, uint8_t **out,
+                     size_t *len)
+{
+    uint64_t first;
+    unsigned count, i;
+    arb_err err;
+
+    *out = NULL;
+    *len = 0;
+    if ((err = tile_check(l, level, n, width, &first, &count)) != ARB_OK)
+        return err;
+    if ((*out = malloc((size_t)count * 32)) == NULL)
+        return ARB_ERR_NOMEM;
+    for (i = 0; i < count; i++) {
+        arb_hash h;
+        if ((err = node_get(l, 8 * level, first + i, &h)) != ARB_OK) {
+            free(*out);
+            *out = NULL;
+            return err;
+        }
+        memcpy(*out + 32 * (size_t)i, h.b, 32);
+    }
+    *len = (size_t)count * 32;
+    return ARB_OK;
+}
+
+/* Appends the TileLeaf of one stored entry. */
+static arb_err tile_leaf(arb_log *l, arb_sha256 *sha, uint64_t i, arb_buf *out)
+{
+    uint8_t *val = NULL;
+    size_t len, k;
+    entry_view e;
+    arb_ct_tile_leaf t;
+    arb_ct_cert_list chain;
+    uint8_t *fps = NULL;
+    size_t first = 0;
+    arb_err err;
+
+    memset(&chain, 0, sizeof(chain));
+    memset(&t, 0, sizeof(t));
+    if ((err = read_entry(l, i, &val, &len)) != ARB_OK)
+        return err;
+    if ((err = decode_entry(&e, val, len)) != ARB_OK ||
+        (err = arb_ct_leaf_decode(&t.leaf, e.leaf, e.leaf_len)) != ARB_OK)
+        goto out;
+    if (t.leaf.entry.entry_type == ARB_CT_ENTRY_PRECERT) {
+        err = arb_ct_precert_chain_decode(&chain, e.extra, e.extra_len);
+        first = 1;
+    } else {
+        err = arb_ct_x509_chain_decode(&chain, e.extra, e.extra_len);
+    }
+    if (err != ARB_OK)
+        goto out;
+    if (first) {
+        t.precert = chain.certs[0].der;
+        t.precert_len = chain.certs[0].len;
+    }
+    if ((fps = malloc(32 * (chain.n - first) + 1)) == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    for (k = first; k < chain.n; k++)
+        arb_sha256_digest(sha, fps + 32 * (k - first), chain.certs[k].der, chain.certs[k].len);
+    t.fingerprints = fps;
+    t.n_fingerprints = chain.n - first;
+    err = arb_ct_tile_leaf_encode(out, &t);
+out:
+    free(fps);
+    arb_ct_cert_list_free(&chain);
+    free(val);
+    return err;
+}
+
+arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
+{
+    uint64_t first;
+    unsigned count, i;
+    arb_buf b = ARB_BUF_INIT;
+    arb_sha256 *sha = NULL;
+    arb_err err;
+
+    *out = NULL;
+    *len = 0;
+    if ((err = tile_check(l, 0, n, width, &first, &count)) != ARB_OK)
+        return err;
+    if ((err = with_sha(&sha)) != ARB_OK)
+        return err;
+    for (i = 0; i < count && err == ARB_OK; i++)
+        err = tile_leaf(l, sha, first + i, &b);
+    arb_sha256_free(sha);
+    if (err != ARB_OK) {
+        arb_buf_free(&b);
+        return err;
+    }
+    *out = arb_buf_take(&b, len);
+    return ARB_OK;
+}
+
+arb_err arb_log_issuer(arb_log *l, const uint8_t fp32[static 32], uint8_t **der, size_t *len)
+{
+    return arb_store_get(l->store, NULL, l->cf[CF_ISSUERS], fp32, 32, der, len, NULL);
+}

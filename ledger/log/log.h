@@ -1,0 +1,105 @@
+/* The transparency log served by arbord: sequencing, durable storage in
+ * RocksDB, and the read side (tree heads, entries, proofs, tiles, issuers).
+ *
+ * Write path (DESIGN.md "Sequencing"): validated submissions are queued; a
+ * sequencer thread pools them for a short window, assigns consecutive
+ * indices, signs each SCT, integrates the leaves into the tree, and writes
+ * the entries, the new tree nodes, the indexes and the new signed tree head
+ * (and checkpoint) in ONE synced RocksDB batch. Only after that write
+ * succeeds are the submitters answered and the new tree head published, so an
+ * SCT is never handed out for an entry that is not durably in the tree.
+ * Re-submitting a certificate (same entry type and leaf / precertificate)
+ * returns the original entry's SCT.
+ *
+ * Every SCT and MerkleTreeLeaf carries the static-ct-api leaf_index
+ * extension, so the same tree also serves C2SP static-ct-api tiles.
+ *
+ * Thread-safety: all functions may be called from any thread once
+ * arb_log_open returned, except arb_log_close. */
+#ifndef ARB_LEDGER_LOG_LOG_H
+#define ARB_LEDGER_LOG_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/log/chain.h"
+#include "ledger/log/ct.h"
+#include "ledger/log/key.h"
+#include "ledger/store/store.h"
+#include "merkle/error.h"
+#include "merkle/hash.h"
+
+/* Column families the log needs, in this order (open the store with them). */
+#define ARB_LOG_CF_COUNT 6
+extern const char *const arb_log_cf_names[ARB_LOG_CF_COUNT];
+
+typedef struct arb_log arb_log;
+
+typedef struct {
+    arb_store *store;     /* borrowed; outlives the log */
+    const unsigned *cfs;  /* ARB_LOG_CF_COUNT column family indexes, arb_log_cf_names order */
+    const arb_ct_signer *signer; /* borrowed log key */
+    const char *origin;   /* checkpoint origin, e.g. "log.example.org/2026"; copied */
+    unsigned batch_ms;    /* pooling window; 0: 25 ms */
+    size_t batch_max;     /* most entries per batch; 0: 512 */
+    unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
+    arb_logger log;
+} arb_log_config;
+
+/* Opens the log on the store: loads the tree head and the tree's right edge,
+ * or, on an empty store, signs and durably writes the tree head of size 0.
+ * Starts the sequencer thread. Returns ARB_OK, ARB_ERR_PARSE (stored state
+ * is corrupt or signed by another key), ARB_ERR_DB / ARB_ERR_IO, ARB_ERR_NOMEM. */
+arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb) ARB_WARN_UNUSED;
+/* Stops the sequencer (queued submissions are still sequenced and answered
+ * first) and frees the log. NULL does nothing. */
+void arb_log_close(arb_log *l);
+
+/* Answer to a submission: err ARB_OK with the SCT (valid during the call),
+ * or an error with a message. Runs on the sequencer thread. */
+typedef void (*arb_log_submit_fn)(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg);
+
+/* Queues a validated chain (takes ownership of chain). fn is called exactly
+ * once, after the entry is durably in the tree (or failed). */
+void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void *ud);
+
+/* The latest published signed tree head. */
+typedef struct {
+    uint64_t tree_size;
+    uint64_t timestamp;
+    uint8_t root[32];
+    uint8_t sig[4 + ARB_CT_SIG_MAX]; /* the encoded digitally-signed structure */
+    size_t sig_len;
+} arb_log_sth;
+
+void arb_log_get_sth(arb_log *l, arb_log_sth *out);
+/* The signed checkpoint note matching the latest tree head (malloc'd). */
+arb_err arb_log_get_checkpoint(arb_log *l, uint8_t **text, size_t *len) ARB_WARN_UNUSED;
+
+/* Entry i (0 <= i < published size): the MerkleTreeLeaf (leaf_input) and
+ * extra_data, both malloc'd. ARB_ERR_NOT_FOUND past the end. */
+arb_err arb_log_get_entry(arb_log *l, uint64_t i, uint8_t **leaf_input, size_t *leaf_len,
+                          uint8_t **extra, size_t *extra_len) ARB_WARN_UNUSED;
+/* Index of the leaf with this MerkleTreeLeaf hash; ARB_ERR_NOT_FOUND if absent. */
+arb_err arb_log_find_leaf(arb_log *l, const arb_hash *leaf_hash, uint64_t *index) ARB_WARN_UNUSED;
+/* Inclusion proof of leaf m in the tree of size n (m < n <= published size). */
+arb_err arb_log_inclusion(arb_log *l, uint64_t m, uint64_t n, arb_hash **path, size_t *len)
+    ARB_WARN_UNUSED;
+/* Consistency proof between sizes m <= n <= published size. */
+arb_err arb_log_consistency(arb_log *l, uint64_t m, uint64_t n, arb_hash **path, size_t *len)
+    ARB_WARN_UNUSED;
+/* Root hash of the tree of size n <= published size. */
+arb_err arb_log_root_at(arb_log *l, uint64_t n, arb_hash *out) ARB_WARN_UNUSED;
+
+/* static-ct-api tiles. width 0 asks for a full tile (256 entries); a partial
+ * tile has 1..255. ARB_ERR_NOT_FOUND when the published tree does not yet
+ * have those entries. */
+arb_err arb_log_tile(arb_log *l, unsigned level, uint64_t n, unsigned width, uint8_t **out,
+                     size_t *len) ARB_WARN_UNUSED;
+arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
+    ARB_WARN_UNUSED;
+/* The DER of an issuer (a chain certificate) by its SHA-256 fingerprint. */
+arb_err arb_log_issuer(arb_log *l, const uint8_t fp32[static 32], uint8_t **der, size_t *len)
+    ARB_WARN_UNUSED;
+
+#endif

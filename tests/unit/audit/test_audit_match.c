@@ -1,0 +1,133 @@
+/* Domain matching: the name rules on a table of cases, and the names and
+ * identity read from certificates and precertificate TBSCertificates built
+ * here with OpenSSL (SAN dNSNames, CN, precert/final de-duplication key). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "auditor/match.h"
+#include "tests/test.h"
+#include "tests/unit/log/pki.h"
+
+static void test_rules(void)
+{
+    static const struct {
+        const char *name, *watch;
+        int want;
+    } cases[] = {
+        {"example.com", "example.com", 1},
+        {"EXAMPLE.com.", "example.COM", 1},
+        {"www.example.com", "example.com", 1},
+        {"a.b.example.com", "example.com", 1},
+        {"*.example.com", "example.com", 1},
+        {"*.example.com", "www.example.com", 1},
+        {"*.example.com", "a.b.example.com", 0},
+        {"*.com", "example.com", 1},
+        {"badexample.com", "example.com", 0},
+        {"example.com.evil.org", "example.com", 0},
+        {"example.org", "example.com", 0},
+        {"com", "example.com", 0},
+        {"www.example.com", "*.example.com", 1},
+        {"", "example.com", 0},
+        {"example.com", "", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = arb_audit_name_matches(cases[i].name, cases[i].watch);
+        if (got != cases[i].want)
+            arb_test_fail(__FILE__, __LINE__, "case %zu: %s vs %s: got %d", i, cases[i].name,
+                          cases[i].watch, got);
+        else
+            arb_test_passed++;
+    }
+}
+
+/* A certificate with CN and SANs; poison makes it a precertificate. */
+static X509 *make_cert(EVP_PKEY *k, const char *cn, const char *san, int poison, long serial)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = X509_NAME_new();
+    X509V3_CTX ctx;
+    X509_EXTENSION *e;
+
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_subject_name(x, n);
+    X509_set_issuer_name(x, n);
+    X509_NAME_free(n);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, k);
+    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+    if (san) {
+        e = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+        X509_add_ext(x, e, -1);
+        X509_EXTENSION_free(e);
+    }
+    if (poison) {
+        e = X509V3_EXT_conf(NULL, &ctx, "1.3.6.1.4.1.11129.2.4.3", "critical,ASN1:NULL");
+        X509_add_ext(x, e, -1);
+        X509_EXTENSION_free(e);
+    }
+    X509_sign(x, k, EVP_sha256());
+    return x;
+}
+
+static void test_certs(void)
+{
+    EVP_PKEY *k = pki_key();
+    X509 *fin = make_cert(k, "www.example.com", "DNS:WWW.example.com,DNS:*.shop.example.org,IP:127.0.0.1", 0, 42);
+    X509 *pre = make_cert(k, "www.example.com", "DNS:www.example.com,DNS:*.shop.example.org", 1, 42);
+    X509 *other = make_cert(k, "mail.example.net", NULL, 0, 43);
+    size_t fl, pl, ol, tl;
+    uint8_t *fd = pki_der(fin, &fl), *pd = pki_der(pre, &pl), *od = pki_der(other, &ol);
+    const uint8_t *tbs;
+    arb_audit_certinfo a, b, c;
+    arb_errbuf eb;
+    const char *watch[] = {"example.net", "shop.example.org", "example.com"};
+    const char *name = NULL;
+
+    CHECK_OR(fd && pd && od, );
+    CHECK_EQ(arb_audit_certinfo_read(&a, fd, fl, 0, &eb), ARB_OK);
+    CHECK_EQ(a.n, 2); /* SANs deduplicated with the CN, the IP skipped */
+    CHECK_STR(a.names[0], "www.example.com");
+    CHECK_STR(a.names[1], "*.shop.example.org");
+    CHECK_EQ(arb_audit_certinfo_match(&a, watch, 3, &name), 1);
+    CHECK_STR(name, "*.shop.example.org");
+    CHECK_EQ(arb_audit_certinfo_match(&a, watch, 1, &name), -1);
+    /* the precertificate's TBS as a precert_entry carries it */
+    CHECK(pki_raw_tbs(pd, pl, &tbs, &tl));
+    CHECK_EQ(arb_audit_certinfo_read(&b, tbs, tl, 1, &eb), ARB_OK);
+    CHECK_EQ(b.n, 2);
+    CHECK_MEM(a.id, b.id, 32); /* same issuer and serial: one certificate */
+    /* CN only */
+    CHECK_EQ(arb_audit_certinfo_read(&c, od, ol, 0, &eb), ARB_OK);
+    CHECK_EQ(c.n, 1);
+    CHECK_STR(c.names[0], "mail.example.net");
+    CHECK_EQ(arb_audit_certinfo_match(&c, watch, 3, &name), 0);
+    CHECK(memcmp(a.id, c.id, 32) != 0);
+    arb_audit_certinfo_clear(&a);
+    arb_audit_certinfo_clear(&b);
+    arb_audit_certinfo_clear(&c);
+    /* garbage and a truncated certificate are parse errors */
+    CHECK_EQ(arb_audit_certinfo_read(&a, fd, fl - 1, 0, &eb), ARB_ERR_PARSE);
+    CHECK_EQ(arb_audit_certinfo_read(&a, (const uint8_t *)"\x30\x03\x02\x01\x01", 5, 1, &eb),
+             ARB_ERR_PARSE);
+    free(fd);
+    free(pd);
+    free(od);
+    X509_free(fin);
+    X509_free(pre);
+    X509_free(other);
+    EVP_PKEY_free(k);
+}
+
+int main(void)
+{
+    test_rules();
+    test_certs();
+    return arb_test_done();
+}

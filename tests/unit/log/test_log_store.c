@@ -1,0 +1,276 @@
+/* The log library on a real RocksDB store, in process: more than two full
+ * tiles of entries (so level-1 tiles exist), duplicates inside one batch,
+ * tiles and data tiles rehashed independently, reopening with the same key
+ * (state reloaded and checked) and with another key (refused). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ledger/log/chain.h"
+#include "ledger/log/key.h"
+#include "ledger/log/log.h"
+#include "ledger/log/static.h"
+#include "ledger/store/store.h"
+#include "pki.h"
+#include "proofcheck.h"
+#include "tests/test.h"
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long answered;
+
+typedef struct {
+    arb_err err;
+    uint64_t ts;
+    uint64_t index;
+    uint8_t sig[ARB_CT_SIG_MAX];
+    size_t sig_len;
+} answer;
+
+static void on_sct(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg)
+{
+    answer *a = ud;
+
+    (void)msg;
+    a->err = err;
+    if (err == ARB_OK) {
+        a->ts = sct->timestamp;
+        if (arb_ct_leaf_index_find(&a->index, sct->ext, sct->ext_len) != ARB_OK)
+            a->err = ARB_ERR_INTERNAL;
+        memcpy(a->sig, sct->sig.sig, sct->sig.sig_len);
+        a->sig_len = sct->sig.sig_len;
+    }
+    pthread_mutex_lock(&mu);
+    answered++;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void wait_answers(long n)
+{
+    pthread_mutex_lock(&mu);
+    while (answered < n)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsigned refresh_s)
+{
+    static const unsigned cfs[ARB_LOG_CF_COUNT] = {0, 1, 2, 3, 4, 5};
+    arb_log_config lc;
+    arb_errbuf eb;
+
+    memset(&lc, 0, sizeof(lc));
+    lc.store = store;
+    lc.cfs = cfs;
+    lc.signer = s;
+    lc.origin = "unit.example/log";
+    lc.batch_ms = 5;
+    lc.batch_max = 100;
+    lc.sth_refresh_s = refresh_s;
+    return arb_log_open(log, &lc, &eb);
+}
+
+#define N 600
+#define DUP_EVERY 50
+
+int main(void)
+{
+    int64_t t = (int64_t)time(NULL);
+    EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
+    pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
+    pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
+    X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
+    size_t il, pem_len, i, n_dup = 0;
+    uint8_t *id = pki_der(im, &il);
+    char *pem = pki_pem(r, &pem_len), dir[512];
+    arb_ct_roots *roots = NULL;
+    arb_ct_signer *s = NULL, *s2 = NULL;
+    arb_store *store = NULL;
+    arb_log *log = NULL;
+    static answer ans[N + N / DUP_EVERY];
+    static arb_hash leaves[N];
+    arb_sha256 *sha = NULL;
+    arb_log_sth sth;
+    arb_errbuf eb;
+    arb_hash root;
+
+    if (!pem || !id || arb_ct_roots_from_pem(&roots, pem, pem_len, &eb) != ARB_OK ||
+        arb_ct_signer_generate(&s, &eb) != ARB_OK || arb_ct_signer_generate(&s2, &eb) != ARB_OK ||
+        arb_sha256_new(&sha) != ARB_OK || arb_test_tmpdir(dir, sizeof(dir)) != 0 ||
+        arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK ||
+        open_log(&log, store, s, 0) != ARB_OK) {
+        arb_test_fail(__FILE__, __LINE__, "setup failed");
+        return arb_test_done();
+    }
+    arb_log_get_sth(log, &sth);
+    if (sth.tree_size != 0)
+        arb_test_fail(__FILE__, __LINE__, "new log not empty");
+
+    /* N distinct certificates, each DUP_EVERY-th submitted twice in a row. */
+    for (i = 0; i < N; i++) {
+        pki_spec sl = {"leaf.example.test", NULL, 1000 + (long)i, t - 86400, t + 86400 * 90, 0};
+        X509 *l = pki_cert(&sl, kl, im, ki);
+        size_t ll;
+        uint8_t *ld = pki_der(l, &ll);
+        arb_ct_cert_ref refs[2] = {{ld, ll}, {id, il}};
+        arb_ct_chain *c = NULL, *c2 = NULL;
+        if (arb_ct_chain_validate(&c, roots, NULL, 0, refs, 2, &eb) != ARB_OK) {
+            arb_test_fail(__FILE__, __LINE__, "validate: %s", eb.msg);
+            return arb_test_done();
+        }
+        arb_log_submit(log, c, on_sct, &ans[i]);
+        if (i % DUP_EVERY == 0 && arb_ct_chain_validate(&c2, roots, NULL, 0, refs, 2, &eb) == ARB_OK)
+            arb_log_submit(log, c2, on_sct, &ans[N + n_dup++]);
+        free(ld);
+        X509_free(l);
+    }
+    wait_answers((long)(N + n_dup));
+    for (i = 0; i < N + n_dup; i++)
+        if (ans[i].err != ARB_OK)
+            arb_test_fail(__FILE__, __LINE__, "submission %zu failed", i);
+    /* Each duplicate got the original's SCT. */
+    for (i = 0; i < n_dup; i++) {
+        const answer *a = &ans[N + i], *o = &ans[i * DUP_EVERY];
+        if (a->ts != o->ts || a->index != o->index || a->sig_len != o->sig_len ||
+            memcmp(a->sig, o->sig, a->sig_len) != 0)
+            arb_test_fail(__FILE__, __LINE__, "duplicate %zu got another SCT", i);
+    }
+    arb_log_get_sth(log, &sth);
+    CHECK_OR(sth.tree_size == N, arb_test_done());
+
+    /* Level-0 data: leaf hashes from the stored entries, and the root. */
+    for (i = 0; i < N; i++) {
+        uint8_t *leaf = NULL, *extra = NULL;
+        size_t ll, el;
+        CHECK_OR(arb_log_get_entry(log, i, &leaf, &ll, &extra, &el) == ARB_OK, arb_test_done());
+        arb_merkle_leaf_hash(sha, &leaves[i], leaf, ll);
+        free(leaf);
+        free(extra);
+    }
+    pc_mth(sha, leaves, N, &root);
+    CHECK_OR(memcmp(root.b, sth.root, 32) == 0, arb_test_done());
+
+    /* Tiles: level 0 full 000, 001 and partial 002.p/88; level 1 partial
+     * 000.p/2 holding the roots of the first two full level-0 tiles. */
+    {
+        uint8_t *tile = NULL;
+        size_t len;
+        unsigned k;
+        arb_hash sub;
+        CHECK_OR(arb_log_tile(log, 0, 1, 0, &tile, &len) == ARB_OK && len == 256 * 32,
+                 arb_test_done());
+        for (k = 0; k < 256; k++)
+            CHECK_OR(memcmp(tile + 32 * k, leaves[256 + k].b, 32) == 0, arb_test_done());
+        free(tile);
+        CHECK_OR(arb_log_tile(log, 0, 2, 88, &tile, &len) == ARB_OK && len == 88 * 32,
+                 arb_test_done());
+        CHECK_OR(memcmp(tile + 87 * 32, leaves[599].b, 32) == 0, arb_test_done());
+        free(tile);
+        CHECK_OR(arb_log_tile(log, 0, 2, 0, &tile, &len) == ARB_ERR_NOT_FOUND, arb_test_done());
+        CHECK_OR(arb_log_tile(log, 0, 2, 89, &tile, &len) == ARB_ERR_NOT_FOUND, arb_test_done());
+        CHECK_OR(arb_log_tile(log, 1, 0, 2, &tile, &len) == ARB_OK && len == 64, arb_test_done());
+        pc_mth(sha, leaves, 256, &sub);
+        CHECK_OR(memcmp(tile, sub.b, 32) == 0, arb_test_done());
+        pc_mth(sha, leaves + 256, 256, &sub);
+        CHECK_OR(memcmp(tile + 32, sub.b, 32) == 0, arb_test_done());
+        free(tile);
+        CHECK_OR(arb_log_tile(log, 1, 0, 3, &tile, &len) == ARB_ERR_NOT_FOUND, arb_test_done());
+        /* Data tile 001: 256 TileLeafs hashing to level-0 tile 001. */
+        CHECK_OR(arb_log_data_tile(log, 1, 0, &tile, &len) == ARB_OK, arb_test_done());
+        {
+            arb_cur c = arb_cur_make(tile, len);
+            for (k = 0; k < 256; k++) {
+                arb_ct_tile_leaf tl;
+                arb_hash h;
+                uint64_t idx;
+                CHECK_OR(arb_ct_tile_leaf_read(&tl, &c) == ARB_OK, arb_test_done());
+                CHECK_OR(arb_ct_tile_leaf_hash(sha, &h, &tl) == ARB_OK &&
+                             arb_hash_eq(&h, &leaves[256 + k]),
+                         arb_test_done());
+                CHECK_OR(arb_ct_leaf_index_find(&idx, tl.leaf.ext, tl.leaf.ext_len) == ARB_OK &&
+                             idx == 256 + k,
+                         arb_test_done());
+                CHECK_OR(tl.n_fingerprints == 2, arb_test_done()); /* intermediate, root */
+            }
+            CHECK_OR(c.len == 0, arb_test_done());
+        }
+        free(tile);
+    }
+    /* Proofs against the independent verifiers. */
+    for (i = 0; i < N; i += 37) {
+        arb_hash *p = NULL, r2;
+        size_t pl;
+        uint64_t m = 1 + (uint64_t)i;
+        CHECK_OR(arb_log_inclusion(log, i, N, &p, &pl) == ARB_OK, arb_test_done());
+        CHECK_OR(pc_verify_inclusion(sha, i, N, &leaves[i], p, pl, &root), arb_test_done());
+        free(p);
+        CHECK_OR(arb_log_consistency(log, m, N, &p, &pl) == ARB_OK, arb_test_done());
+        pc_mth(sha, leaves, m, &r2);
+        CHECK_OR(pc_verify_consistency(sha, m, N, &r2, &root, p, pl), arb_test_done());
+        free(p);
+        CHECK_OR(arb_log_root_at(log, m, &root) == ARB_OK && arb_hash_eq(&root, &r2), arb_test_done());
+        pc_mth(sha, leaves, N, &root);
+    }
+    CHECK_OR(arb_log_inclusion(log, 0, N + 1, &(arb_hash *){NULL}, &(size_t){0}) ==
+                 ARB_ERR_INVALID_ARG,
+             arb_test_done());
+
+    /* Reopen: same tree; another key is refused. */
+    arb_log_close(log);
+    log = NULL;
+    CHECK_OR(open_log(&log, store, s2, 0) == ARB_ERR_PARSE && log == NULL, arb_test_done());
+    CHECK_OR(open_log(&log, store, s, 1) == ARB_OK, arb_test_done());
+    {
+        arb_log_sth again, fresh;
+        arb_ct_verifier *v = NULL;
+        arb_ct_dsig d;
+        char *pub = NULL;
+        size_t pub_len;
+        uint8_t *cp = NULL;
+        size_t cp_len;
+        uint64_t cs, cts;
+        uint8_t croot[32];
+
+        arb_log_get_sth(log, &again);
+        CHECK_OR(again.tree_size == N && memcmp(again.root, sth.root, 32) == 0, arb_test_done());
+        /* An idle log re-signs its head every sth_refresh_s (1 s here). */
+        usleep(1600 * 1000);
+        arb_log_get_sth(log, &fresh);
+        CHECK_OR(fresh.timestamp > again.timestamp && fresh.tree_size == N &&
+                     memcmp(fresh.root, sth.root, 32) == 0,
+                 arb_test_done());
+        CHECK_OR(arb_ct_signer_public_pem(s, &pub, &pub_len) == ARB_OK &&
+                     arb_ct_verifier_from_pem(&v, pub, pub_len, &eb) == ARB_OK,
+                 arb_test_done());
+        CHECK_OR(arb_ct_dsig_decode(&d, fresh.sig, fresh.sig_len) == ARB_OK &&
+                     arb_ct_sth_verify(v, &d, fresh.timestamp, fresh.tree_size, fresh.root) == ARB_OK,
+                 arb_test_done());
+        CHECK_OR(arb_log_get_checkpoint(log, &cp, &cp_len) == ARB_OK &&
+                     arb_ct_checkpoint_verify(v, "unit.example/log", (const char *)cp, cp_len, &cs,
+                                              croot, &cts) == ARB_OK &&
+                     cs == N && cts == fresh.timestamp,
+                 arb_test_done());
+        free(cp);
+        free(pub);
+        arb_ct_verifier_free(v);
+    }
+    arb_log_close(log);
+    arb_store_close(store);
+    arb_test_rmtree(dir);
+    arb_ct_signer_free(s);
+    arb_ct_signer_free(s2);
+    arb_ct_roots_free(roots);
+    arb_sha256_free(sha);
+    free(pem);
+    free(id);
+    X509_free(r);
+    X509_free(im);
+    EVP_PKEY_free(kr);
+    EVP_PKEY_free(ki);
+    EVP_PKEY_free(kl);
+    arb_test_passed++;
+    return arb_test_done();
+}

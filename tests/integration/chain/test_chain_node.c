@@ -597,6 +597,34 @@ static void test_flow(void)
     json_decref(j);
     CHECK_EQ(http(port, "/chain/v1/block?height=99999", NULL, &j), 404);
     json_decref(j);
+    {
+        static const char *bad_get[] = {
+            "/chain/v1/block?height=-1", "/chain/v1/block?height=1x", "/chain/v1/block",
+            "/chain/v1/block?hash=abcd", "/chain/v1/headers", "/chain/v1/headers?start=x",
+            "/chain/v1/tx", "/chain/v1/tx?txid=zz", "/chain/v1/template",
+            "/chain/v1/template?address=arb1qqqq", "/chain/v1/address/", "/chain/v1/address/x",
+            "/chain/v1/address/x/nope", "/chain/v1/nope"};
+        for (size_t i = 0; i < sizeof bad_get / sizeof *bad_get; i++) {
+            long st = http(port, bad_get[i], NULL, &j);
+            CHECK(st == 400 || st == 404);
+            CHECK(jerr(j)[0] != '\0');
+            json_decref(j);
+        }
+        static const char *bad_post[] = {"{\"hex\":1}", "[]", "{}", "{\"hex\":\"abc\"}",
+                                         "{\"hex\":\"\"}"};
+        for (size_t i = 0; i < sizeof bad_post / sizeof *bad_post; i++) {
+            CHECK_EQ(http(port, "/chain/v1/tx", bad_post[i], &j), 400);
+            json_decref(j);
+            CHECK_EQ(http(port, "/chain/v1/block", bad_post[i], &j), 400);
+            json_decref(j);
+        }
+        CHECK_EQ(http(port, "/chain/v1/headers?start=0&count=999999", NULL, &j), 200);
+        CHECK(json_array_size(json_object_get(j, "headers")) <= 2000);
+        json_decref(j);
+        CHECK_EQ(http(port, "/chain/v1/headers?start=4000000000", NULL, &j), 200);
+        CHECK_EQ(json_array_size(json_object_get(j, "headers")), 0);
+        json_decref(j);
+    }
 
     /* Reorg: two blocks on the parent of the tip win over the one block that
      * confirmed tx1 and tx3, which go back to the mempool. */

@@ -793,14 +793,18 @@ static void test_crash(void)
         TRY(pthread_create(&th, NULL, kill_later, &k) == 0, break);
         /* Submit blocks until the node dies: mostly on the best known block,
          * sometimes on an ancestor a few blocks back (forks that later win). */
-        size_t accepted = 0, forks = 0;
+        size_t accepted = 0, forks = 0, reorgs = 0, follow = SIZE_MAX;
+        int follow_left = 0;
         for (int i = 0; i < 400 && nk < 4096; i++) {
             uint32_t best = 0;
             for (size_t q = 0; q < nk; q++)
                 if (kb[q].height > kb[best].height)
                     best = (uint32_t)q;
             size_t par = best;
-            if (arb_test_rand_below(3) == 0) {
+            if (follow_left > 0) {
+                par = follow; /* keep growing the fork until it outweighs the tip */
+                follow_left--;
+            } else if (arb_test_rand_below(3) == 0) {
                 size_t q = nk - 1 - arb_test_rand_below(nk < 8 ? nk : 8);
                 if (kb[q].height + 3 >= kb[best].height)
                     par = q;
@@ -817,6 +821,11 @@ static void test_crash(void)
                 arb_block_clear(&b);
                 break;
             }
+            if (kb[par].height + 1 > kb[best].height && par != best)
+                reorgs++; /* a heavier branch that does not extend the tip */
+            if (par != best && follow_left == 0 && arb_test_rand_below(2) == 0)
+                follow_left = 3;
+            follow = nk;
             arb_header_hash(H, &kb[nk].hash, &b.header);
             kb[nk].height = kb[par].height + 1;
             kb[nk].time = b.header.time;
@@ -838,8 +847,9 @@ static void test_crash(void)
             if (kb[q].height > best_h)
                 best_h = kb[q].height;
         CHECK(tip.height >= best_h);
-        printf("crash round %d: killed after %zu accepted blocks (%zu off the best tip), "
-               "recovered tip height %u\n", round, accepted, forks, (unsigned)tip.height);
+        printf("crash round %d: killed after %zu accepted blocks (%zu off the best tip, %zu "
+               "reorgs), recovered tip height %u\n",
+               round, accepted, forks, reorgs, (unsigned)tip.height);
         if (arb_test_failed > 0)
             break;
     }

@@ -253,6 +253,48 @@ static arb_err write_genesis(arb_chainstate *cs, arb_errbuf *eb)
     return err;
 }
 
+static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t target_height,
+                        arb_check_result *res);
+
+/* After a crash in the middle of a reorg the tip is a block boundary on the
+ * way to a heavier stored branch: finds the stored valid block with the most
+ * work and moves there (ties keep the tip). */
+static arb_err resume_best(arb_chainstate *cs)
+{
+    arb_store_iter *it;
+    arb_hash best = cs->tip.hash;
+    uint32_t best_h = cs->tip.height;
+    arb_u256 best_w = cs->tip.work;
+    arb_err err = arb_store_iter_new(&it, cs->st, NULL, cs->cf + CF_INDEX, NULL, 0, NULL, 0, NULL);
+    if (err != ARB_OK)
+        return err;
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        if (kl != 32 || vl != IDX_SIZE)
+            continue;
+        uint8_t st = v[84];
+        arb_u256 w;
+        arb_u256_from_be(&w, v + 85);
+        if (!(st & ST_HAVE_DATA) || (st & (ST_FAILED | ST_FAILED_CHILD)) ||
+            arb_u256_cmp(&w, &best_w) <= 0)
+            continue;
+        memcpy(best.b, k, 32);
+        best_h = get32le(v + 80);
+        best_w = w;
+    }
+    err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    if (err != ARB_OK || arb_hash_eq(&best, &cs->tip.hash))
+        return err;
+    arb_check_result res;
+    memset(&res, 0, sizeof res);
+    arb_logf(&cs->log, ARB_LOG_INFO, "chain state: resuming the move to a heavier branch (height %u)",
+             (unsigned)best_h);
+    err = activate(cs, &best, best_h, &res);
+    return err == ARB_ERR_VERIFY ? ARB_OK : err; /* an invalid block was marked; tip stays valid */
+}
+
 arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_base,
                             const arb_chain_params *p, unsigned sig_threads,
                             const arb_logger *log, arb_errbuf *eb)
@@ -303,6 +345,9 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs->tip.hash = tip;
     cs->tip.height = e.height;
     cs->tip.work = e.work;
+    if ((err = resume_best(cs)) != ARB_OK) /* the tip is still a consistent block boundary */
+        arb_logf(&cs->log, ARB_LOG_WARN, "chain state: cannot resume the best branch: %s",
+                 arb_err_str(err));
     *out = cs;
     return ARB_OK;
 fail:

@@ -365,7 +365,6 @@ typedef struct {
     size_t n, cap;
     int oom;
     const uint8_t *key;
-    arb_mempool *mp;
 } utxo_list;
 
 static void ul_add(utxo_list *l, const arb_outpoint *op, uint64_t amount)
@@ -414,7 +413,6 @@ static arb_err addr_utxos(arb_chainapi *a, const uint8_t key[32], utxo_list *l)
 {
     memset(l, 0, sizeof *l);
     l->key = key;
-    l->mp = a->mp;
     pthread_mutex_lock(&a->mu);
     arb_chain_tip tip;
     arb_chainstate_tip(a->cs, &tip);
@@ -429,11 +427,8 @@ static arb_err addr_utxos(arb_chainapi *a, const uint8_t key[32], utxo_list *l)
                                          tip.height + 1 - c.height >= a->p->coinbase_maturity);
     }
     pthread_mutex_unlock(&a->mu);
-    if (err == ARB_OK && !l->oom) {
-        size_t confirmed = l->n;
+    if (err == ARB_OK && !l->oom)
         arb_mempool_foreach(a->mp, ul_pool, l);
-        (void)confirmed;
-    }
     if (err == ARB_OK && l->oom)
         err = ARB_ERR_NOMEM;
     if (err == ARB_OK) {
@@ -676,11 +671,6 @@ static void h_address(arb_chainapi *a, arb_http_req *req, const char *rest, arb_
 }
 
 /* ---------------------------------------------------------------- template, mempool */
-
-typedef struct {
-    arb_chainapi *a;
-    arb_block_header hdr;
-} bits_ctx;
 
 static int active_lookup(void *ud, uint32_t height, arb_hdr_info *out)
 {

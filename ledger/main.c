@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "ledger/api/chainapi.h"
 #include "ledger/api/http.h"
 #include "ledger/config.h"
 #include "ledger/logkey.h"
@@ -46,6 +47,7 @@ typedef struct arbord {
     unsigned cf_all[MAX_CFS];
     size_t n_cf;
     size_t cf_start[MAX_MODULES];
+    arb_chainapi *chain;
 } arbord;
 
 typedef struct {
@@ -54,6 +56,7 @@ typedef struct {
     size_t n_cfs;
     arb_err (*init)(arbord *d, const unsigned *cf, arb_errbuf *eb);
     void (*stop)(arbord *d);
+    const char *const *(*cfs_fn)(void); /* when the names come from a library (cfs NULL) */
 } arbord_module;
 
 /* ---------------------------------------------------------------- logging */
@@ -118,10 +121,29 @@ static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     return ARB_OK;
 }
 
+/* The chain: chain state, mempool, templates, /chain/v1/ routes. */
+static arb_err chain_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    return arb_chainapi_start(&d->chain, d->http, d->store, cf[0], d->cfg.network, 0, &d->log,
+                              eb);
+}
+
+static void chain_stop(arbord *d)
+{
+    arb_chainapi_stop(d->chain);
+    d->chain = NULL;
+}
+
+static const char *const *chain_cfs(void)
+{
+    return arb_chainstate_cf_names();
+}
+
 /* The modules, in start order. */
 static const arbord_module modules[] = {
-    {"status", NULL, 0, status_init, NULL},
-    {"p2p", NULL, 0, peers_init, NULL},
+    {"status", NULL, 0, status_init, NULL, NULL},
+    {"p2p", NULL, 0, peers_init, NULL, NULL},
+    {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)
 _Static_assert(N_MODULES <= MAX_MODULES, "raise MAX_MODULES");
@@ -135,7 +157,8 @@ static arb_err collect_cfs(arbord *d, arb_errbuf *eb)
     for (size_t m = 0; m < N_MODULES; m++) {
         d->cf_start[m] = d->n_cf;
         for (size_t i = 0; i < modules[m].n_cfs; i++) {
-            const char *n = modules[m].cfs[i];
+            const char *const *names = modules[m].cfs ? modules[m].cfs : modules[m].cfs_fn();
+            const char *n = names[i];
             for (size_t k = 0; k < d->n_cf; k++)
                 if (strcmp(d->cf_names[k], n) == 0)
                     return arb_errf(eb, ARB_ERR_INTERNAL, "column family %s claimed twice", n);

@@ -749,3 +749,53 @@ arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t 
     *outcome = ARB_BLOCK_CONNECTED;
     return ARB_OK;
 }
+
+/* ---- reading blocks ---- */
+
+arb_err arb_chainstate_get_block(arb_chainstate *cs, const arb_hash *hash, arb_block_header *hdr,
+                                 arb_block *blk, uint32_t *height, int *in_main)
+{
+    idx_entry e;
+    arb_err err = idx_get(cs, hash, &e);
+    if (err != ARB_OK)
+        return err;
+    if (!(e.status & ST_HAVE_DATA))
+        return ARB_ERR_NOT_FOUND;
+    if (height)
+        *height = e.height;
+    if (hdr)
+        *hdr = e.hdr;
+    if (in_main) {
+        arb_hash at;
+        *in_main = e.height <= cs->tip.height && arb_chainstate_hash_at(cs, e.height, &at) == ARB_OK &&
+                   memcmp(at.b, hash->b, 32) == 0;
+    }
+    if (blk == NULL)
+        return ARB_OK;
+    arb_block_clear(blk);
+    return load_block(cs, hash, blk);
+}
+
+arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+{
+    arb_store_iter *it;
+    arb_sha256 *sha = cs->sha;
+    uint64_t n = 0;
+    arb_err err = arb_store_iter_new(&it, cs->st, NULL, cs->cf + CF_UTXO, NULL, 0, NULL, 0, NULL);
+    if (err != ARB_OK)
+        return err;
+    arb_sha256_init(sha);
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        arb_sha256_update(sha, k, kl);
+        arb_sha256_update(sha, v, vl);
+        n++;
+    }
+    arb_sha256_final(sha, out->b);
+    err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    if (count)
+        *count = n;
+    return err;
+}

@@ -90,4 +90,15 @@ int64_t arb_chainstate_tip_mtp(arb_chainstate *cs);
  * (ud = the arb_chainstate). */
 int arb_chainstate_utxo_lookup(void *ud, const arb_outpoint *op, arb_coin *out);
 
+/* The stored block `hash` (any branch): its header, the block, its height and
+ * whether it is on the active chain (each output may be NULL). blk
+ * must be initialized; it is cleared first. ARB_OK, ARB_ERR_NOT_FOUND, or a
+ * storage / parse error. */
+arb_err arb_chainstate_get_block(arb_chainstate *cs, const arb_hash *hash, arb_block_header *hdr,
+                                 arb_block *blk, uint32_t *height, int *in_main) ARB_WARN_UNUSED;
+/* SHA-256 over the UTXO set's records (key || value, in key order) and their
+ * count: equal states give equal digests (for tests and audits). */
+arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+    ARB_WARN_UNUSED;
+
 #endif

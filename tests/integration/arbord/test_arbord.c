@@ -213,7 +213,7 @@ static void test_serve(void)
     /* Restart on the same directory (lock released; key kept), stop with SIGINT. */
     {
         struct stat st2;
-        p = start(dir, NULL, &port);
+        p = start(dir, extra, &port);
         CHECK(p != NULL && port > 0);
         CHECK_EQ(http_get(port, "/status", &body), 200);
         free(body);

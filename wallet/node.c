@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "merkle/buf.h"
+#include "wallet/node_internal.h"
 
 /* Largest answer accepted (a template of a full block in hex, with room). */
 #define MAX_ANSWER (64u << 20)
@@ -218,27 +219,39 @@ static int addr_path(char *out, size_t size, const char *address, const char *wh
     return snprintf(out, size, "/chain/v1/address/%s/%s", address, what) < (int)size;
 }
 
+static arb_err decode_tip(const json_t *j, arb_node_tip *tip, arb_errbuf *eb)
+{
+    json_t *net = json_object_get(j, "network");
+
+    memset(tip, 0, sizeof(*tip));
+    if (!json_is_string(net) || strlen(json_string_value(net)) >= sizeof(tip->network) ||
+        !get_u32(j, "height", &tip->height) || !get_hash(j, "hash", tip->hash) ||
+        !get_u32(j, "bits", &tip->bits) || !get_u32(j, "time", &tip->time)) {
+        memset(tip, 0, sizeof(*tip));
+        return bad(eb, "tip");
+    }
+    strcpy(tip->network, json_string_value(net));
+    return ARB_OK;
+}
+
 arb_err arb_node_get_tip(arb_node *n, arb_node_tip *tip, arb_errbuf *eb)
 {
-    json_t *j = NULL, *net;
+    json_t *j = NULL;
     arb_err err;
 
     memset(tip, 0, sizeof(*tip));
     err = request(n, &j, "/chain/v1/tip", NULL, eb);
     if (err != ARB_OK)
         return err;
-    net = json_object_get(j, "network");
-    if (!json_is_string(net) || strlen(json_string_value(net)) >= sizeof(tip->network) ||
-        !get_u32(j, "height", &tip->height) || !get_hash(j, "hash", tip->hash) ||
-        !get_u32(j, "bits", &tip->bits) || !get_u32(j, "time", &tip->time)) {
-        json_decref(j);
-        memset(tip, 0, sizeof(*tip));
-        return bad(eb, "tip");
-    }
-    strcpy(tip->network, json_string_value(net));
+    err = decode_tip(j, tip, eb);
     json_decref(j);
-    return ARB_OK;
+    return err;
 }
+
+static arb_err decode_utxos(json_t *j, arb_node_utxo **out, size_t *n_out, arb_errbuf *eb);
+static arb_err decode_balance(const json_t *j, arb_node_balance *bal, arb_errbuf *eb);
+static arb_err decode_history(json_t *j, arb_node_hist **out, size_t *n_out, arb_errbuf *eb);
+static arb_err decode_template(const json_t *j, arb_node_template *t, arb_errbuf *eb);
 
 /* The array under key k of an answer, or NULL. */
 static json_t *get_array(json_t *j, const char *k)
@@ -251,9 +264,7 @@ arb_err arb_node_get_utxos(arb_node *n, arb_node_utxo **out, size_t *n_out, cons
                            arb_errbuf *eb)
 {
     char path[200];
-    json_t *j = NULL, *a, *e;
-    arb_node_utxo *u = NULL;
-    size_t i;
+    json_t *j = NULL;
     arb_err err;
 
     *out = NULL;
@@ -263,16 +274,25 @@ arb_err arb_node_get_utxos(arb_node *n, arb_node_utxo **out, size_t *n_out, cons
     err = request(n, &j, path, NULL, eb);
     if (err != ARB_OK)
         return err;
+    err = decode_utxos(j, out, n_out, eb);
+    json_decref(j);
+    return err;
+}
+
+static arb_err decode_utxos(json_t *j, arb_node_utxo **out, size_t *n_out, arb_errbuf *eb)
+{
+    json_t *a, *e;
+    arb_node_utxo *u;
+    size_t i;
+
+    *out = NULL;
+    *n_out = 0;
     a = get_array(j, "utxos");
-    if (a == NULL) {
-        json_decref(j);
+    if (a == NULL)
         return bad(eb, "utxos");
-    }
     u = calloc(json_array_size(a) + 1, sizeof(*u));
-    if (u == NULL) {
-        json_decref(j);
+    if (u == NULL)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
-    }
     json_array_foreach(a, i, e) {
         arb_node_utxo *x = &u[i];
         if (!json_is_object(e) || !get_hash(e, "txid", x->txid) ||
@@ -281,13 +301,11 @@ arb_err arb_node_get_utxos(arb_node *n, arb_node_utxo **out, size_t *n_out, cons
             !get_height(e, "height", &x->height) || !get_bool(e, "coinbase", &x->coinbase) ||
             !get_bool(e, "confirmed", &x->confirmed) || !get_bool(e, "mature", &x->mature)) {
             free(u);
-            json_decref(j);
             return bad(eb, "utxo entry");
         }
     }
     *n_out = json_array_size(a);
     *out = u;
-    json_decref(j);
     return ARB_OK;
 }
 
@@ -297,7 +315,6 @@ arb_err arb_node_get_balance(arb_node *n, arb_node_balance *bal, const char *add
     char path[200];
     json_t *j = NULL;
     arb_err err;
-    const uint64_t max = 2100000000000000ULL;
 
     memset(bal, 0, sizeof(*bal));
     if (!addr_path(path, sizeof(path), address, "balance"))
@@ -305,14 +322,20 @@ arb_err arb_node_get_balance(arb_node *n, arb_node_balance *bal, const char *add
     err = request(n, &j, path, NULL, eb);
     if (err != ARB_OK)
         return err;
+    err = decode_balance(j, bal, eb);
+    json_decref(j);
+    return err;
+}
+
+static arb_err decode_balance(const json_t *j, arb_node_balance *bal, arb_errbuf *eb)
+{
+    const uint64_t max = 2100000000000000ULL;
     if (!get_u64(j, "confirmed", max, &bal->confirmed) ||
         !get_u64(j, "unconfirmed", max, &bal->unconfirmed) ||
         !get_u64(j, "immature", max, &bal->immature)) {
-        json_decref(j);
         memset(bal, 0, sizeof(*bal));
         return bad(eb, "balance");
     }
-    json_decref(j);
     return ARB_OK;
 }
 
@@ -320,11 +343,8 @@ arb_err arb_node_get_history(arb_node *n, arb_node_hist **out, size_t *n_out, co
                              arb_errbuf *eb)
 {
     char path[200];
-    json_t *j = NULL, *a, *e;
-    arb_node_hist *h;
-    size_t i;
+    json_t *j = NULL;
     arb_err err;
-    const uint64_t max = 2100000000000000ULL;
 
     *out = NULL;
     *n_out = 0;
@@ -333,29 +353,37 @@ arb_err arb_node_get_history(arb_node *n, arb_node_hist **out, size_t *n_out, co
     err = request(n, &j, path, NULL, eb);
     if (err != ARB_OK)
         return err;
+    err = decode_history(j, out, n_out, eb);
+    json_decref(j);
+    return err;
+}
+
+static arb_err decode_history(json_t *j, arb_node_hist **out, size_t *n_out, arb_errbuf *eb)
+{
+    json_t *a, *e;
+    arb_node_hist *h;
+    size_t i;
+    const uint64_t max = 2100000000000000ULL;
+
+    *out = NULL;
+    *n_out = 0;
     a = get_array(j, "txs");
-    if (a == NULL) {
-        json_decref(j);
+    if (a == NULL)
         return bad(eb, "history");
-    }
     h = calloc(json_array_size(a) + 1, sizeof(*h));
-    if (h == NULL) {
-        json_decref(j);
+    if (h == NULL)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
-    }
     json_array_foreach(a, i, e) {
         if (!json_is_object(e) || !get_hash(e, "txid", h[i].txid) ||
             !get_height(e, "height", &h[i].height) ||
             !get_u64(e, "received", max, &h[i].received) ||
             !get_u64(e, "sent", max, &h[i].sent)) {
             free(h);
-            json_decref(j);
             return bad(eb, "history entry");
         }
     }
     *n_out = json_array_size(a);
     *out = h;
-    json_decref(j);
     return ARB_OK;
 }
 
@@ -406,7 +434,7 @@ arb_err arb_node_get_template(arb_node *n, arb_node_template *t, const char *add
                               arb_errbuf *eb)
 {
     char path[200];
-    json_t *j = NULL, *hex;
+    json_t *j = NULL;
     arb_err err;
     size_t len = strlen(address);
 
@@ -418,18 +446,25 @@ arb_err arb_node_get_template(arb_node *n, arb_node_template *t, const char *add
     err = request(n, &j, path, NULL, eb);
     if (err != ARB_OK)
         return err;
-    hex = json_object_get(j, "hex");
+    err = decode_template(j, t, eb);
+    json_decref(j);
+    return err;
+}
+
+static arb_err decode_template(const json_t *j, arb_node_template *t, arb_errbuf *eb)
+{
+    json_t *hex = json_object_get(j, "hex");
+
+    memset(t, 0, sizeof(*t));
     if (!get_u32(j, "height", &t->height) || !get_hash(j, "prev_hash", t->prev_hash) ||
         !get_u32(j, "bits", &t->bits) || !get_u32(j, "time", &t->time) ||
         !get_u64(j, "coinbase_value", 2100000000000000ULL, &t->coinbase_value) ||
         !json_is_string(hex) ||
         arb_hex_decode_alloc(&t->block, &t->block_len, json_string_value(hex)) != ARB_OK ||
         t->block_len < 80) {
-        json_decref(j);
         arb_node_template_clear(t);
         return bad(eb, "template");
     }
-    json_decref(j);
     return ARB_OK;
 }
 
@@ -460,4 +495,53 @@ arb_err arb_node_post_block(arb_node *n, char hash_out[static ARB_NODE_HASH_HEX]
     }
     json_decref(j);
     return ARB_OK;
+}
+
+arb_err arb_node_decode_answer(arb_node_route route, const uint8_t *text, size_t len,
+                               arb_errbuf *eb)
+{
+    json_error_t je;
+    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &je);
+    arb_err err;
+
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return bad(eb, "not a JSON object");
+    }
+    switch (route) {
+    case ARB_NODE_ROUTE_TIP: {
+        arb_node_tip tip;
+        err = decode_tip(j, &tip, eb);
+        break;
+    }
+    case ARB_NODE_ROUTE_UTXOS: {
+        arb_node_utxo *u = NULL;
+        size_t n = 0;
+        err = decode_utxos(j, &u, &n, eb);
+        free(u);
+        break;
+    }
+    case ARB_NODE_ROUTE_BALANCE: {
+        arb_node_balance b;
+        err = decode_balance(j, &b, eb);
+        break;
+    }
+    case ARB_NODE_ROUTE_HISTORY: {
+        arb_node_hist *h = NULL;
+        size_t n = 0;
+        err = decode_history(j, &h, &n, eb);
+        free(h);
+        break;
+    }
+    case ARB_NODE_ROUTE_TEMPLATE: {
+        arb_node_template t;
+        err = decode_template(j, &t, eb);
+        arb_node_template_clear(&t);
+        break;
+    }
+    default:
+        err = arb_errf(eb, ARB_ERR_INVALID_ARG, "unknown route");
+    }
+    json_decref(j);
+    return err;
 }

@@ -2,6 +2,7 @@
  * rate with descendants, template selection order, block connect and
  * re-admission after a reorganization. Expected outcomes are derived from
  * the transactions the test builds, not from the pool. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +20,11 @@ typedef struct {
     arb_outpoint op;
     arb_coin coin;
 } utxo;
-static utxo U[64];
+static utxo U[128];
 static size_t NU;
 /* Every transaction built, for signing (spent outputs of mempool parents). */
-static arb_tx T[64];
-static arb_hash TID[64];
+static arb_tx T[128];
+static arb_hash TID[128];
 static size_t NT;
 
 static int chain_lookup(void *ud, const arb_outpoint *op, arb_coin *out)
@@ -282,6 +283,54 @@ static void test_eviction(void)
     arb_mempool_free(mp);
 }
 
+/* Threads admitting independent transactions at once (each with its own hash
+ * engine) while another reads: every one gets in exactly once. */
+enum { NTHR = 4, PER = 6 };
+static arb_mempool *TMP;
+static size_t TIDX[NTHR][PER];
+
+static void *adder(void *ud)
+{
+    size_t t = (size_t)(uintptr_t)ud;
+    arb_sha256 *sha;
+    if (arb_sha256_new(&sha) != ARB_OK)
+        return (void *)1;
+    arb_chain_checker c = {sha, S, 1};
+    uintptr_t bad = 0;
+    for (size_t i = 0; i < PER; i++) {
+        arb_check_result r;
+        arb_hash id;
+        if (arb_mempool_accept(TMP, &c, &CH, &T[TIDX[t][i]], &id, &r) != ARB_OK)
+            bad++;
+        size_t cnt;
+        arb_mempool_stats(TMP, &cnt, NULL);
+    }
+    arb_sha256_free(sha);
+    return (void *)bad;
+}
+
+static void test_threads(void)
+{
+    CHECK(arb_mempool_new(&TMP, P, 0) == ARB_OK);
+    for (size_t t = 0; t < NTHR; t++)
+        for (size_t i = 0; i < PER; i++) {
+            arb_outpoint c = add_coin(1000000);
+            TIDX[t][i] = mk(&c, 1, 1, 999000);
+        }
+    pthread_t th[NTHR];
+    for (size_t t = 0; t < NTHR; t++)
+        CHECK(pthread_create(&th[t], NULL, adder, (void *)(uintptr_t)t) == 0);
+    for (size_t t = 0; t < NTHR; t++) {
+        void *rv;
+        pthread_join(th[t], &rv);
+        CHECK(rv == NULL);
+    }
+    size_t cnt;
+    arb_mempool_stats(TMP, &cnt, NULL);
+    CHECK_EQ(cnt, NTHR * PER);
+    arb_mempool_free(TMP);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -297,6 +346,7 @@ int main(void)
     test_chains_and_conflicts();
     test_conflict_with_block_drops_descendants();
     test_eviction();
+    test_threads();
     for (size_t i = 0; i < NT; i++)
         arb_tx_clear(&T[i]);
     arb_schnorr_free(S);

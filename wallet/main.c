@@ -1351,13 +1351,26 @@ static char *read_hex_file(const char *path)
         return NULL;
     }
     s = (char *)b.data;
-    /* Trim whitespace at both ends. */
-    k = strlen(s);
-    while (k > 0 && (s[k - 1] == '\n' || s[k - 1] == '\r' || s[k - 1] == ' ' || s[k - 1] == '\t'))
-        s[--k] = '\0';
+    /* The longest line made only of hex digits: a bare hex file, or the
+     * text output of `sign` ("txid ..." then the transaction). */
     {
-        size_t lead = strspn(s, " \t\r\n");
-        memmove(s, s + lead, k - lead + 1);
+        char *best = NULL, *line = s;
+        size_t best_len = 0;
+        while (*line != '\0') {
+            size_t n = strcspn(line, "\r\n");
+            size_t h = strspn(line, "0123456789abcdefABCDEF");
+            if (h == n && n > best_len) {
+                best = line;
+                best_len = n;
+            }
+            line += n;
+            line += strspn(line, "\r\n");
+        }
+        if (best == NULL)
+            best_len = 0;
+        else
+            memmove(s, best, best_len);
+        s[best_len] = '\0';
     }
     return s;
 }
@@ -1389,7 +1402,7 @@ static int cmd_broadcast(const options *o, int argc, char **argv)
         return EXIT_FAIL;
     arb_tx_init(&tx);
     /* Check locally first: a clear error for garbage, before the node. */
-    if (arb_hex_decode_alloc(&raw, &len, hex) != ARB_OK) {
+    if (hex[0] == '\0' || arb_hex_decode_alloc(&raw, &len, hex) != ARB_OK) {
         errmsg("not a hex transaction");
         rc = EXIT_FAIL;
         goto out;
@@ -1754,7 +1767,8 @@ static const command COMMANDS[] = {
     {"history", cmd_history, "", "the wallet's transactions (from the node)"},
     {"send", cmd_send, "ADDRESS AMOUNT [--fee-rate UNITS_PER_BYTE] [--dry-run]",
      "pay AMOUNT coins to ADDRESS from the wallet's coins (default fee rate 1)"},
-    {"broadcast", cmd_broadcast, "HEX|FILE", "submit a signed transaction (e.g. from sign)"},
+    {"broadcast", cmd_broadcast, "HEX|FILE",
+     "submit a signed transaction: hex, or a file (- for stdin) holding it, e.g. sign's output"},
     {"mine", cmd_mine, "[--blocks N] [--threads T] [--address A]",
      "mine blocks on the node's templates (default: 1 block, one thread per core)"},
 };

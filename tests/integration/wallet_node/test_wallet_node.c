@@ -217,6 +217,24 @@ static void run_all(void)
     CHECK(wallet(NULL, ARGS("broadcast", hex2)) == 1);
     CHECK(strstr(g_err, "bad-txns-inputs-missingorspent") != NULL);
     CHECK(strstr(g_err, "HTTP 400") != NULL);
+    /* The same from a file in sign's text layout. */
+    {
+        char path[700];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/tx2.txt", g_dir);
+        f = fopen(path, "w");
+        CHECK(f != NULL);
+        fprintf(f, "txid %s\n%s\n", txid, hex2);
+        fclose(f);
+        CHECK(wallet(NULL, ARGS("broadcast", path)) == 1);
+        CHECK(strstr(g_err, "bad-txns-inputs-missingorspent") != NULL);
+        f = fopen(path, "w");
+        CHECK(f != NULL);
+        fprintf(f, "no transaction here\n");
+        fclose(f);
+        CHECK(wallet(NULL, ARGS("broadcast", path)) == 1);
+        CHECK(strstr(g_err, "not a hex transaction") != NULL);
+    }
     CHECK(wallet(&bal, ARGS("--wallet", wb, "balance")) == 0);
     CHECK(bal != NULL && units(bal, "confirmed") == 0);
     json_decref(bal);

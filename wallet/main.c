@@ -7,11 +7,14 @@
  * Exit status: 0 success, 1 failure, 2 usage error. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -22,9 +25,12 @@
 #include "wallet/bip32.h"
 #include "wallet/bip39.h"
 #include "wallet/keystore.h"
+#include "wallet/node.h"
+#include "wallet/spend.h"
 #include "wallet/txbuild.h"
 #include "wallet/wallet.h"
 #include "ledger/chain/header.h"
+#include "ledger/chain/mine.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -786,6 +792,968 @@ out:
     return rc;
 }
 
+
+/* ---- Commands that talk to the node ---- */
+
+#define NODE_TIMEOUT_MS 30000
+
+static void print_amount(const char *label, uint64_t v)
+{
+    char s[ARB_AMOUNT_STR_MAX];
+    arb_amount_format(s, sizeof(s), v);
+    printf("%s%s\n", label, s);
+}
+
+static json_t *json_amount(uint64_t v)
+{
+    char s[ARB_AMOUNT_STR_MAX];
+    arb_amount_format(s, sizeof(s), v);
+    return json_string(s);
+}
+
+static int open_node(const options *o, arb_node **n)
+{
+    arb_errbuf eb = {{0}};
+    const char *url = o->node != NULL ? o->node : getenv("ARBOR_NODE");
+    if (url == NULL) {
+        errmsg("--node URL is required (or set ARBOR_NODE)");
+        return EXIT_USAGE;
+    }
+    if (arb_node_new(n, url, NODE_TIMEOUT_MS, &eb) != ARB_OK) {
+        errmsg("%s", eb.msg);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* A wallet address found by scanning, with what the node says about it. */
+typedef struct {
+    uint32_t change, index;
+    char addr[ARB_ADDR_MAX];
+    uint8_t key[32];
+    arb_node_hist *hist;
+    size_t n_hist;
+} scanned;
+
+typedef struct {
+    scanned *a;
+    size_t n;
+    uint32_t next[2]; /* first index after the last used one, per chain */
+} scan_result;
+
+static void scan_clear(scan_result *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->a[i].hist);
+    free(r->a);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Gap-limit scan: derives receive and change addresses until SCAN_GAP unused
+ * ones in a row (an address is used when the node has history for it);
+ * keeps the used ones. Returns 1, or 0 with a message printed. */
+static int scan_wallet(arb_node *node, const arb_keyctx *ctx, const arb_bip32_key *acct,
+                       const char *network, scan_result *r)
+{
+    arb_errbuf eb = {{0}};
+    arb_err err;
+
+    memset(r, 0, sizeof(*r));
+    for (uint32_t chain = 0; chain < 2; chain++) {
+        uint32_t gap = 0;
+        for (uint32_t i = 0; gap < SCAN_GAP && i < ARB_BIP32_HARDENED - 1; i++) {
+            scanned s;
+            memset(&s, 0, sizeof(s));
+            s.change = chain;
+            s.index = i;
+            err = arb_wallet_address_at(ctx, s.addr, sizeof(s.addr), s.key, acct, network, chain,
+                                        i);
+            if (err == ARB_ERR_VERIFY)
+                continue; /* invalid BIP32 child: skipped */
+            if (err != ARB_OK) {
+                errmsg("key derivation failed: %s", arb_err_str(err));
+                goto fail;
+            }
+            err = arb_node_get_history(node, &s.hist, &s.n_hist, s.addr, &eb);
+            if (err != ARB_OK) {
+                errmsg("%s", eb.msg);
+                goto fail;
+            }
+            if (s.n_hist == 0) {
+                free(s.hist);
+                gap++;
+                continue;
+            }
+            gap = 0;
+            r->next[chain] = i + 1;
+            {
+                scanned *na = realloc(r->a, (r->n + 1) * sizeof(*na));
+                if (na == NULL) {
+                    free(s.hist);
+                    errmsg("out of memory");
+                    goto fail;
+                }
+                r->a = na;
+                r->a[r->n++] = s;
+            }
+        }
+    }
+    return 1;
+fail:
+    scan_clear(r);
+    return 0;
+}
+
+/* Everything a node command needs from the wallet, unlocked. */
+typedef struct {
+    arb_keystore ks;
+    arb_wallet_secret s;
+    arb_keyctx *ctx;
+    arb_bip32_key acct;
+    char pass[PASS_MAX + 2];
+    int lock_fd;
+} wallet_session;
+
+static int session_open(const options *o, wallet_session *w)
+{
+    arb_errbuf eb = {{0}};
+    arb_err err;
+
+    memset(w, 0, sizeof(*w));
+    w->lock_fd = -1;
+    if (!unlock_wallet(o, &w->ks, &w->s, w->pass, sizeof(w->pass), &w->lock_fd))
+        return 0;
+    if ((err = arb_keyctx_new(&w->ctx)) != ARB_OK ||
+        (err = arb_wallet_account(w->ctx, &w->acct, &w->s, w->ks.network, &eb)) != ARB_OK) {
+        errmsg("key derivation failed: %s", eb.msg[0] ? eb.msg : arb_err_str(err));
+        return 0;
+    }
+    return 1;
+}
+
+static void session_close(wallet_session *w)
+{
+    arb_bip32_key_wipe(&w->acct);
+    arb_keyctx_free(w->ctx);
+    arb_wallet_secret_wipe(&w->s);
+    arb_keystore_clear(&w->ks);
+    OPENSSL_cleanse(w->pass, sizeof(w->pass));
+    if (w->lock_fd >= 0)
+        arb_keystore_unlock(w->lock_fd);
+    w->lock_fd = -1;
+}
+
+/* Raises the keystore's indices to what the scan found, and saves. */
+static int session_update_indices(const options *o, wallet_session *w, const scan_result *r)
+{
+    arb_errbuf eb = {{0}};
+    arb_err err;
+
+    if (r->next[0] <= w->ks.next_receive && r->next[1] <= w->ks.next_change)
+        return 1;
+    if (r->next[0] > w->ks.next_receive)
+        w->ks.next_receive = r->next[0];
+    if (r->next[1] > w->ks.next_change)
+        w->ks.next_change = r->next[1];
+    if ((err = arb_keystore_seal(&w->ks, &w->s, w->pass, strlen(w->pass), &eb)) != ARB_OK ||
+        (err = arb_keystore_save(&w->ks, o->wallet, 0, &eb)) != ARB_OK) {
+        errmsg("%s", eb.msg[0] ? eb.msg : arb_err_str(err));
+        return 0;
+    }
+    return 1;
+}
+
+/* Opens node and wallet and scans. */
+static int node_wallet_scan(const options *o, arb_node **node, wallet_session *w, scan_result *r)
+{
+    int rc;
+    memset(r, 0, sizeof(*r));
+    if (!need_wallet(o))
+        return EXIT_USAGE;
+    if ((rc = open_node(o, node)) != EXIT_OK)
+        return rc;
+    if (!session_open(o, w))
+        return EXIT_FAIL;
+    if (!scan_wallet(*node, w->ctx, &w->acct, w->ks.network, r) ||
+        !session_update_indices(o, w, r))
+        return EXIT_FAIL;
+    return EXIT_OK;
+}
+
+static int cmd_balance(const options *o, int argc, char **argv)
+{
+    arb_node *node = NULL;
+    wallet_session w;
+    scan_result r;
+    arb_node_balance sum = {0, 0, 0};
+    arb_errbuf eb = {{0}};
+    int rc;
+
+    (void)argv;
+    if (argc != 0) {
+        errmsg("balance takes no arguments");
+        return EXIT_USAGE;
+    }
+    memset(&w, 0, sizeof(w));
+    w.lock_fd = -1;
+    rc = node_wallet_scan(o, &node, &w, &r);
+    if (rc != EXIT_OK)
+        goto out;
+    for (size_t i = 0; i < r.n; i++) {
+        arb_node_balance b;
+        if (arb_node_get_balance(node, &b, r.a[i].addr, &eb) != ARB_OK) {
+            errmsg("%s", eb.msg);
+            rc = EXIT_FAIL;
+            goto out;
+        }
+        sum.confirmed += b.confirmed;
+        sum.unconfirmed += b.unconfirmed;
+        sum.immature += b.immature;
+    }
+    if (o->json)
+        rc = print_json(json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:i}", "confirmed",
+                                  json_amount(sum.confirmed), "unconfirmed",
+                                  json_amount(sum.unconfirmed), "immature",
+                                  json_amount(sum.immature), "confirmed_units",
+                                  (json_int_t)sum.confirmed, "unconfirmed_units",
+                                  (json_int_t)sum.unconfirmed, "immature_units",
+                                  (json_int_t)sum.immature, "addresses_used", (int)r.n));
+    else {
+        print_amount("confirmed:   ", sum.confirmed);
+        print_amount("unconfirmed: ", sum.unconfirmed);
+        print_amount("immature:    ", sum.immature);
+    }
+out:
+    scan_clear(&r);
+    session_close(&w);
+    arb_node_free(node);
+    return rc;
+}
+
+typedef struct {
+    char txid[ARB_NODE_HASH_HEX];
+    int64_t height;
+    uint64_t received, sent;
+} hist_row;
+
+static int cmp_hist(const void *a, const void *b)
+{
+    const hist_row *x = a, *y = b;
+    /* Mempool (-1) last; otherwise by height, then txid. */
+    int64_t hx = x->height < 0 ? INT64_MAX : x->height, hy = y->height < 0 ? INT64_MAX : y->height;
+    if (hx != hy)
+        return hx < hy ? -1 : 1;
+    return strcmp(x->txid, y->txid);
+}
+
+static int cmd_history(const options *o, int argc, char **argv)
+{
+    arb_node *node = NULL;
+    wallet_session w;
+    scan_result r;
+    hist_row *rows = NULL;
+    size_t n_rows = 0;
+    int rc;
+
+    (void)argv;
+    if (argc != 0) {
+        errmsg("history takes no arguments");
+        return EXIT_USAGE;
+    }
+    memset(&w, 0, sizeof(w));
+    w.lock_fd = -1;
+    rc = node_wallet_scan(o, &node, &w, &r);
+    if (rc != EXIT_OK)
+        goto out;
+    /* One row per transaction over all addresses. */
+    for (size_t i = 0; i < r.n; i++)
+        for (size_t k = 0; k < r.a[i].n_hist; k++) {
+            const arb_node_hist *h = &r.a[i].hist[k];
+            size_t j;
+            for (j = 0; j < n_rows; j++)
+                if (strcmp(rows[j].txid, h->txid) == 0)
+                    break;
+            if (j == n_rows) {
+                hist_row *nr = realloc(rows, (n_rows + 1) * sizeof(*nr));
+                if (nr == NULL) {
+                    errmsg("out of memory");
+                    rc = EXIT_FAIL;
+                    goto out;
+                }
+                rows = nr;
+                memset(&rows[j], 0, sizeof(rows[j]));
+                memcpy(rows[j].txid, h->txid, sizeof(rows[j].txid));
+                rows[j].height = h->height;
+                n_rows++;
+            }
+            rows[j].received += h->received;
+            rows[j].sent += h->sent;
+        }
+    if (n_rows > 0)
+        qsort(rows, n_rows, sizeof(*rows), cmp_hist);
+    if (o->json) {
+        json_t *a = json_array();
+        for (size_t j = 0; j < n_rows; j++) {
+            int in = rows[j].received >= rows[j].sent;
+            uint64_t net = in ? rows[j].received - rows[j].sent : rows[j].sent - rows[j].received;
+            char s[ARB_AMOUNT_STR_MAX + 1];
+            s[0] = in ? '+' : '-';
+            arb_amount_format(s + 1, sizeof(s) - 1, net);
+            json_array_append_new(
+                a, json_pack("{s:s, s:I, s:b, s:o, s:o, s:s}", "txid", rows[j].txid, "height",
+                             (json_int_t)rows[j].height, "confirmed", rows[j].height >= 0,
+                             "received", json_amount(rows[j].received), "sent",
+                             json_amount(rows[j].sent), "net", s));
+        }
+        rc = print_json(json_pack("{s:o}", "txs", a));
+    } else {
+        if (n_rows == 0)
+            printf("no transactions\n");
+        for (size_t j = 0; j < n_rows; j++) {
+            char rs[ARB_AMOUNT_STR_MAX], ss[ARB_AMOUNT_STR_MAX], hs[24];
+            arb_amount_format(rs, sizeof(rs), rows[j].received);
+            arb_amount_format(ss, sizeof(ss), rows[j].sent);
+            if (rows[j].height < 0)
+                snprintf(hs, sizeof(hs), "unconfirmed");
+            else
+                snprintf(hs, sizeof(hs), "%lld", (long long)rows[j].height);
+            printf("%-11s %s  +%s  -%s\n", hs, rows[j].txid, rs, ss);
+        }
+    }
+out:
+    free(rows);
+    scan_clear(&r);
+    session_close(&w);
+    arb_node_free(node);
+    return rc;
+}
+
+/* Hex of a transaction's full serialization and its txid. */
+static char *tx_hex(const arb_tx *tx, char txid_hex[static 65])
+{
+    arb_buf raw = ARB_BUF_INIT;
+    arb_sha256 *sha = NULL;
+    arb_hash txid;
+    char *hex = NULL;
+
+    arb_tx_write(&raw, tx, 1);
+    if (!raw.oom && arb_sha256_new(&sha) == ARB_OK && arb_tx_txid(sha, &txid, tx) == ARB_OK) {
+        arb_chain_hash_hex(txid_hex, &txid);
+        hex = malloc(2 * raw.len + 1);
+        if (hex != NULL)
+            arb_hex_encode(hex, raw.data, raw.len);
+    }
+    arb_sha256_free(sha);
+    arb_buf_free(&raw);
+    return hex;
+}
+
+static int cmd_send(const options *o, int argc, char **argv)
+{
+    arb_node *node = NULL;
+    wallet_session w;
+    scan_result r;
+    arb_node_utxo *all = NULL;
+    size_t n_all = 0;
+    arb_wallet_coin *coins = NULL, *pick = NULL;
+    uint64_t *amounts = NULL, amount = 0, rate = 1, change = 0;
+    arb_wallet_selection sel = {0};
+    arb_txout dest;
+    arb_tx tx;
+    arb_errbuf eb = {{0}};
+    arb_err err;
+    const char *to = NULL, *amount_s = NULL, *hrp;
+    char *hex = NULL, txid[65], change_addr[ARB_ADDR_MAX] = "";
+    uint8_t change_key[32];
+    int dry = 0, rc;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--dry-run") == 0)
+            dry = 1;
+        else if (strcmp(argv[i], "--fee-rate") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            errno = 0;
+            rate = strtoull(argv[++i], &end, 10);
+            if (errno != 0 || end == argv[i] || *end != '\0' || argv[i][0] == '-' ||
+                rate > ARB_MAX_MONEY) {
+                errmsg("--fee-rate must be a whole number of units per byte");
+                return EXIT_USAGE;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            errmsg("send: unknown option %s", argv[i]);
+            return EXIT_USAGE;
+        } else if (to == NULL)
+            to = argv[i];
+        else if (amount_s == NULL)
+            amount_s = argv[i];
+        else {
+            errmsg("send: too many arguments");
+            return EXIT_USAGE;
+        }
+    }
+    if (to == NULL || amount_s == NULL) {
+        errmsg("usage: send ADDRESS AMOUNT [--fee-rate UNITS_PER_BYTE] [--dry-run]");
+        return EXIT_USAGE;
+    }
+    if (!arb_amount_parse(&amount, amount_s) || amount == 0) {
+        errmsg("invalid amount \"%s\" (coins with at most 8 decimals, e.g. 1.5)", amount_s);
+        return EXIT_USAGE;
+    }
+    arb_tx_init(&tx);
+    memset(&dest, 0, sizeof(dest));
+    memset(&w, 0, sizeof(w));
+    w.lock_fd = -1;
+    rc = node_wallet_scan(o, &node, &w, &r);
+    if (rc != EXIT_OK)
+        goto out;
+    rc = EXIT_FAIL;
+    hrp = arb_wallet_network_hrp(w.ks.network);
+    if (arb_address_decode(dest.key, hrp, to, &eb) != ARB_OK) {
+        errmsg("invalid address \"%s\" for %s: %s", to, w.ks.network, eb.msg);
+        goto out;
+    }
+    dest.amount = amount;
+    /* Spendable coins: confirmed and mature. */
+    for (size_t i = 0; i < r.n; i++) {
+        arb_node_utxo *u = NULL;
+        size_t nu = 0;
+        if (arb_node_get_utxos(node, &u, &nu, r.a[i].addr, &eb) != ARB_OK) {
+            errmsg("%s", eb.msg);
+            goto out;
+        }
+        for (size_t k = 0; k < nu; k++) {
+            arb_wallet_coin *nc;
+            uint64_t *na;
+            if (!u[k].confirmed || !u[k].mature)
+                continue;
+            nc = realloc(coins, (n_all + 1) * sizeof(*nc));
+            if (nc != NULL)
+                coins = nc;
+            na = realloc(amounts, (n_all + 1) * sizeof(*na));
+            if (na != NULL)
+                amounts = na;
+            if (nc == NULL || na == NULL || !arb_chain_hash_from_hex(&coins[n_all].prev.txid,
+                                                                     u[k].txid)) {
+                free(u);
+                errmsg("out of memory");
+                goto out;
+            }
+            coins[n_all].prev.index = u[k].index;
+            coins[n_all].spent.amount = u[k].amount;
+            memcpy(coins[n_all].spent.key, r.a[i].key, 32);
+            amounts[n_all] = u[k].amount;
+            n_all++;
+        }
+        free(u);
+    }
+    err = arb_wallet_select_coins(&sel, amounts, n_all, amount, rate, &eb);
+    if (err != ARB_OK) {
+        errmsg("%s", eb.msg);
+        goto out;
+    }
+    pick = calloc(sel.n, sizeof(*pick));
+    if (pick == NULL)
+        goto out;
+    for (size_t i = 0; i < sel.n; i++)
+        pick[i] = coins[sel.idx[i]];
+    /* Change goes to the next unused change address. */
+    if (arb_wallet_address_at(w.ctx, change_addr, sizeof(change_addr), change_key, &w.acct,
+                              w.ks.network, 1, w.ks.next_change) != ARB_OK) {
+        errmsg("cannot derive a change address");
+        goto out;
+    }
+    if ((err = arb_wallet_tx_build(&tx, &change, pick, sel.n, &dest, 1, sel.fee, change_key,
+                                   &eb)) != ARB_OK ||
+        (err = arb_wallet_tx_sign(w.ctx, &tx, &w.acct, w.ks.network, pick, sel.n,
+                                  w.ks.next_receive + SCAN_GAP, w.ks.next_change + SCAN_GAP,
+                                  &eb)) != ARB_OK) {
+        errmsg("%s", eb.msg[0] ? eb.msg : arb_err_str(err));
+        goto out;
+    }
+    hex = tx_hex(&tx, txid);
+    if (hex == NULL) {
+        errmsg("out of memory");
+        goto out;
+    }
+    if (!dry) {
+        char node_txid[ARB_NODE_HASH_HEX];
+        if (change > 0) {
+            w.ks.next_change++;
+            if ((err = arb_keystore_seal(&w.ks, &w.s, w.pass, strlen(w.pass), &eb)) != ARB_OK ||
+                (err = arb_keystore_save(&w.ks, o->wallet, 0, &eb)) != ARB_OK) {
+                errmsg("%s", eb.msg[0] ? eb.msg : arb_err_str(err));
+                goto out;
+            }
+        }
+        if (arb_node_post_tx(node, node_txid, hex, &eb) != ARB_OK) {
+            errmsg("%s", eb.msg);
+            goto out;
+        }
+    }
+    if (o->json) {
+        json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:b}", "txid", txid, "to", to,
+                              "amount", json_amount(amount), "fee", json_amount(sel.fee),
+                              "change", json_amount(change), "size",
+                              (json_int_t)arb_tx_size(&tx), "inputs", (json_int_t)sel.n, "sent",
+                              !dry);
+        if (change > 0)
+            json_object_set_new(j, "change_address", json_string(change_addr));
+        if (dry)
+            json_object_set_new(j, "hex", json_string(hex));
+        rc = print_json(j);
+    } else {
+        printf("%s %s\n", dry ? "dry run, not sent:" : "sent", txid);
+        print_amount("amount: ", amount);
+        print_amount("fee:    ", sel.fee);
+        if (change > 0) {
+            char s[ARB_AMOUNT_STR_MAX];
+            arb_amount_format(s, sizeof(s), change);
+            printf("change: %s to %s\n", s, change_addr);
+        }
+        printf("inputs: %zu, size: %zu bytes\n", sel.n, arb_tx_size(&tx));
+        if (dry)
+            printf("%s\n", hex);
+        rc = EXIT_OK;
+    }
+out:
+    free(hex);
+    arb_tx_clear(&tx);
+    arb_wallet_selection_clear(&sel);
+    free(pick);
+    free(coins);
+    free(amounts);
+    free(all);
+    (void)n_all;
+    scan_clear(&r);
+    session_close(&w);
+    arb_node_free(node);
+    return rc;
+}
+
+/* Reads a hex transaction from a file ("-": standard input). */
+static char *read_hex_file(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    arb_buf b = ARB_BUF_INIT;
+    char chunk[4096];
+    size_t k;
+    char *s;
+
+    if (f == NULL)
+        return NULL;
+    while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (32u << 20))
+        arb_buf_put(&b, chunk, k);
+    if (f != stdin)
+        fclose(f);
+    arb_buf_u8(&b, 0);
+    if (b.oom) {
+        arb_buf_free(&b);
+        return NULL;
+    }
+    s = (char *)b.data;
+    /* The longest line made only of hex digits: a bare hex file, or the
+     * text output of `sign` ("txid ..." then the transaction). */
+    {
+        char *best = NULL, *line = s;
+        size_t best_len = 0;
+        while (*line != '\0') {
+            size_t n = strcspn(line, "\r\n");
+            size_t h = strspn(line, "0123456789abcdefABCDEF");
+            if (h == n && n > best_len) {
+                best = line;
+                best_len = n;
+            }
+            line += n;
+            line += strspn(line, "\r\n");
+        }
+        if (best == NULL)
+            best_len = 0;
+        else
+            memmove(s, best, best_len);
+        s[best_len] = '\0';
+    }
+    return s;
+}
+
+static int cmd_broadcast(const options *o, int argc, char **argv)
+{
+    arb_node *node = NULL;
+    char *hex = NULL, txid[ARB_NODE_HASH_HEX], local[65];
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    arb_tx tx;
+    arb_errbuf eb = {{0}};
+    int rc;
+
+    if (argc != 1) {
+        errmsg("usage: broadcast HEX|FILE");
+        return EXIT_USAGE;
+    }
+    if (strlen(argv[0]) > 0 && strspn(argv[0], "0123456789abcdefABCDEF") == strlen(argv[0]))
+        hex = strdup(argv[0]);
+    else {
+        hex = read_hex_file(argv[0]);
+        if (hex == NULL) {
+            errmsg("cannot read %s: %s", argv[0], strerror(errno));
+            return EXIT_FAIL;
+        }
+    }
+    if (hex == NULL)
+        return EXIT_FAIL;
+    arb_tx_init(&tx);
+    /* Check locally first: a clear error for garbage, before the node. */
+    if (hex[0] == '\0' || arb_hex_decode_alloc(&raw, &len, hex) != ARB_OK) {
+        errmsg("not a hex transaction");
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (arb_tx_decode(&tx, raw, len, &eb) != ARB_OK) {
+        errmsg("not a valid transaction: %s", eb.msg);
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    free(hex);
+    hex = tx_hex(&tx, local);
+    if (hex == NULL) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if ((rc = open_node(o, &node)) != EXIT_OK)
+        goto out;
+    if (arb_node_post_tx(node, txid, hex, &eb) != ARB_OK) {
+        errmsg("%s", eb.msg);
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (o->json)
+        rc = print_json(json_pack("{s:s}", "txid", txid));
+    else {
+        printf("%s\n", txid);
+        rc = EXIT_OK;
+    }
+out:
+    free(hex);
+    free(raw);
+    arb_tx_clear(&tx);
+    arb_node_free(node);
+    return rc;
+}
+
+/* ---- mine: a CPU miner on the node's block templates ---- */
+
+#define MINE_CHUNK 65536u
+
+typedef struct {
+    pthread_mutex_t mu;
+    uint8_t header[80];    /* current work (under mu) */
+    uint64_t gen;          /* bumped on new work; 0: none yet (under mu) */
+    int have_work;         /* under mu */
+    int found;             /* a solution for gen `found_gen` is waiting (under mu) */
+    uint64_t found_gen;
+    uint8_t solution[80];  /* under mu */
+    atomic_uint_fast64_t hashes;
+    atomic_int stop;
+    unsigned threads;
+} miner;
+
+typedef struct {
+    miner *m;
+    unsigned id;
+} miner_arg;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void *miner_thread(void *p)
+{
+    miner_arg *a = p;
+    miner *m = a->m;
+    arb_sha256 *sha = NULL;
+    uint64_t gen = 0;
+    arb_block_header h;
+    uint32_t start = 0, end = 0, next = 0;
+
+    if (arb_sha256_new(&sha) != ARB_OK)
+        return NULL;
+    memset(&h, 0, sizeof(h));
+    while (!atomic_load(&m->stop)) {
+        int have;
+        pthread_mutex_lock(&m->mu);
+        have = m->have_work && !m->found;
+        if (have && m->gen != gen) {
+            gen = m->gen;
+            arb_header_decode(&h, m->header);
+            /* Each thread owns a slice of the nonce space. */
+            start = (uint32_t)(((uint64_t)a->id << 32) / m->threads);
+            end = (uint32_t)((((uint64_t)a->id + 1) << 32) / m->threads - 1);
+            next = start;
+        }
+        pthread_mutex_unlock(&m->mu);
+        if (!have) {
+            sleep_ms(5);
+            continue;
+        }
+        {
+            uint64_t left = (uint64_t)end - next + 1;
+            uint64_t tries = left < MINE_CHUNK ? left : MINE_CHUNK;
+            int ok = arb_chain_mine_header(sha, &h, next, tries);
+            atomic_fetch_add(&m->hashes, ok ? (uint64_t)(h.nonce - next) + 1 : tries);
+            if (ok) {
+                pthread_mutex_lock(&m->mu);
+                if (m->gen == gen && !m->found) {
+                    arb_header_encode(m->solution, &h);
+                    m->found = 1;
+                    m->found_gen = gen;
+                }
+                pthread_mutex_unlock(&m->mu);
+                gen = 0; /* wait for new work */
+                continue;
+            }
+            if (tries == left) {
+                /* Slice exhausted: bump the time and start over. */
+                h.time++;
+                next = start;
+            } else
+                next += (uint32_t)tries;
+        }
+    }
+    arb_sha256_free(sha);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The address to mine to: --address, else the wallet's next receive address
+ * (recorded as handed out). */
+static int mine_address(const options *o, const char *given, char *addr, size_t size)
+{
+    wallet_session w;
+    arb_errbuf eb = {{0}};
+    arb_err err;
+    int ok = 0;
+
+    if (given != NULL) {
+        if (strlen(given) >= size) {
+            errmsg("invalid address");
+            return 0;
+        }
+        strcpy(addr, given);
+        return 1;
+    }
+    if (o->wallet == NULL) {
+        errmsg("mine needs --address ADDRESS or --wallet FILE");
+        return 0;
+    }
+    if (!session_open(o, &w))
+        goto out;
+    while ((err = arb_wallet_address_at(w.ctx, addr, size, NULL, &w.acct, w.ks.network, 0,
+                                        w.ks.next_receive)) == ARB_ERR_VERIFY)
+        w.ks.next_receive++;
+    if (err != ARB_OK) {
+        errmsg("key derivation failed");
+        goto out;
+    }
+    w.ks.next_receive++;
+    if ((err = arb_keystore_seal(&w.ks, &w.s, w.pass, strlen(w.pass), &eb)) != ARB_OK ||
+        (err = arb_keystore_save(&w.ks, o->wallet, 0, &eb)) != ARB_OK) {
+        errmsg("%s", eb.msg[0] ? eb.msg : arb_err_str(err));
+        goto out;
+    }
+    ok = 1;
+out:
+    session_close(&w);
+    return ok;
+}
+
+static int cmd_mine(const options *o, int argc, char **argv)
+{
+    unsigned long blocks = 1, threads = 0;
+    const char *address = NULL;
+    char addr[ARB_ADDR_MAX];
+    arb_node *node = NULL;
+    arb_node_template t = {0};
+    arb_errbuf eb = {{0}};
+    miner m;
+    miner_arg *args = NULL;
+    pthread_t *tids = NULL;
+    unsigned started = 0;
+    unsigned long found = 0;
+    int rc, progress = !o->json && isatty(2);
+    double t0, last_poll, last_show;
+
+    for (int i = 0; i < argc; i++) {
+        char *end = NULL;
+        if (i + 1 >= argc) {
+            errmsg("usage: mine [--blocks N] [--threads T] [--address A]");
+            return EXIT_USAGE;
+        }
+        if (strcmp(argv[i], "--address") == 0) {
+            address = argv[++i];
+            continue;
+        }
+        errno = 0;
+        if (strcmp(argv[i], "--blocks") == 0) {
+            blocks = strtoul(argv[++i], &end, 10);
+            if (errno != 0 || *end != '\0' || end == argv[i] || blocks == 0 || blocks > 1000000) {
+                errmsg("--blocks must be 1..1000000");
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--threads") == 0) {
+            threads = strtoul(argv[++i], &end, 10);
+            if (errno != 0 || *end != '\0' || end == argv[i] || threads == 0 || threads > 1024) {
+                errmsg("--threads must be 1..1024");
+                return EXIT_USAGE;
+            }
+        } else {
+            errmsg("usage: mine [--blocks N] [--threads T] [--address A]");
+            return EXIT_USAGE;
+        }
+    }
+    if (threads == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = nc > 0 ? (unsigned long)nc : 1;
+    }
+    if ((rc = open_node(o, &node)) != EXIT_OK)
+        return rc;
+    rc = EXIT_FAIL;
+    if (!mine_address(o, address, addr, sizeof(addr))) {
+        arb_node_free(node);
+        return EXIT_FAIL;
+    }
+    memset(&m, 0, sizeof(m));
+    pthread_mutex_init(&m.mu, NULL);
+    atomic_init(&m.hashes, 0);
+    atomic_init(&m.stop, 0);
+    m.threads = (unsigned)threads;
+    args = calloc(threads, sizeof(*args));
+    tids = calloc(threads, sizeof(*tids));
+    if (args == NULL || tids == NULL)
+        goto out;
+    /* First template before the threads start: errors (bad address, node
+     * down) are reported at once. */
+    if (arb_node_get_template(node, &t, addr, &eb) != ARB_OK) {
+        errmsg("%s", eb.msg);
+        goto out;
+    }
+    memcpy(m.header, t.block, 80);
+    m.gen = 1;
+    m.have_work = 1;
+    for (started = 0; started < threads; started++) {
+        args[started].m = &m;
+        args[started].id = started;
+        if (pthread_create(&tids[started], NULL, miner_thread, &args[started]) != 0)
+            break;
+    }
+    if (started == 0) {
+        errmsg("cannot start threads");
+        goto out;
+    }
+    t0 = last_poll = last_show = now_s();
+    while (found < blocks) {
+        uint8_t sol[80];
+        int have_sol = 0;
+        double now;
+
+        sleep_ms(20);
+        pthread_mutex_lock(&m.mu);
+        if (m.found) {
+            have_sol = m.found_gen == m.gen;
+            memcpy(sol, m.solution, 80);
+            m.found = 0;
+            m.have_work = 0;
+        }
+        pthread_mutex_unlock(&m.mu);
+        now = now_s();
+        if (have_sol) {
+            char hash[ARB_NODE_HASH_HEX];
+            uint32_t height = 0;
+            memcpy(t.block, sol, 80);
+            if (arb_node_post_block(node, hash, &height, t.block, t.block_len, &eb) != ARB_OK) {
+                /* A stale block (the tip moved) is not fatal: mine on. */
+                if (progress)
+                    fprintf(stderr, "\r\033[K");
+                errmsg("block rejected: %s", eb.msg);
+            } else {
+                found++;
+                if (progress)
+                    fprintf(stderr, "\r\033[K");
+                if (o->json) {
+                    json_t *j = json_pack("{s:s, s:I, s:s, s:o, s:I}", "hash", hash, "height",
+                                          (json_int_t)height, "address", addr, "reward",
+                                          json_amount(t.coinbase_value), "found",
+                                          (json_int_t)found);
+                    char *s = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+                    json_decref(j);
+                    if (s != NULL)
+                        printf("%s\n", s);
+                    free(s);
+                } else
+                    printf("block %u %s\n", height, hash);
+                fflush(stdout);
+            }
+            if (found >= blocks)
+                break;
+        }
+        if (have_sol || now - last_poll >= 1.0) {
+            int refresh = have_sol;
+            last_poll = now;
+            if (!refresh) {
+                arb_node_tip tip;
+                if (arb_node_get_tip(node, &tip, &eb) != ARB_OK) {
+                    errmsg("%s", eb.msg);
+                    goto out;
+                }
+                refresh = strcmp(tip.hash, t.prev_hash) != 0;
+            }
+            if (refresh) {
+                arb_node_template_clear(&t);
+                if (arb_node_get_template(node, &t, addr, &eb) != ARB_OK) {
+                    errmsg("%s", eb.msg);
+                    goto out;
+                }
+                pthread_mutex_lock(&m.mu);
+                memcpy(m.header, t.block, 80);
+                m.gen++;
+                m.have_work = 1;
+                m.found = 0;
+                pthread_mutex_unlock(&m.mu);
+            }
+        }
+        if (progress && now - last_show >= 1.0) {
+            double rate = (double)atomic_load(&m.hashes) / (now - t0);
+            last_show = now;
+            fprintf(stderr, "\r\033[Kmining: %.2f MH/s, %u threads, %lu/%lu blocks found", rate / 1e6,
+                    started, found, blocks);
+        }
+    }
+    if (progress)
+        fprintf(stderr, "\r\033[K");
+    if (!o->json) {
+        double el = now_s() - t0;
+        printf("%lu blocks found in %.1f s (%.2f MH/s)\n", found, el,
+               el > 0 ? (double)atomic_load(&m.hashes) / el / 1e6 : 0.0);
+    }
+    rc = EXIT_OK;
+out:
+    atomic_store(&m.stop, 1);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    pthread_mutex_destroy(&m.mu);
+    free(args);
+    free(tids);
+    arb_node_template_clear(&t);
+    arb_node_free(node);
+    return rc;
+}
+
 static const command COMMANDS[] = {
     {"create", cmd_create, "",
      "create a new wallet (24-word mnemonic, printed once) and show its first address"},
@@ -795,6 +1763,14 @@ static const command COMMANDS[] = {
     {"export-xpub", cmd_export_xpub, "", "print the account's extended public key"},
     {"sign", cmd_sign, "--coin TXID:INDEX:AMOUNT:ADDRESS... --to ADDRESS:AMOUNT... --fee AMOUNT",
      "build and sign a payment from the given coins (offline; amounts in base units)"},
+    {"balance", cmd_balance, "", "confirmed, unconfirmed and immature balance (from the node)"},
+    {"history", cmd_history, "", "the wallet's transactions (from the node)"},
+    {"send", cmd_send, "ADDRESS AMOUNT [--fee-rate UNITS_PER_BYTE] [--dry-run]",
+     "pay AMOUNT coins to ADDRESS from the wallet's coins (default fee rate 1)"},
+    {"broadcast", cmd_broadcast, "HEX|FILE",
+     "submit a signed transaction: hex, or a file (- for stdin) holding it, e.g. sign's output"},
+    {"mine", cmd_mine, "[--blocks N] [--threads T] [--address A]",
+     "mine blocks on the node's templates (default: 1 block, one thread per core)"},
 };
 
 static void usage(FILE *f)

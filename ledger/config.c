@@ -28,7 +28,7 @@ static const char usage_text[] =
     "  --log-origin NAME      checkpoint origin line (default: arbor.localhost/log)\n"
     "  --log-not-after-start T  accept only leaves with notAfter >= T (RFC 3339 or Unix s)\n"
     "  --log-not-after-end T  accept only leaves with notAfter < T (RFC 3339 or Unix s)\n"
-    "  --log-pool-ms N        sequencer pool window, ms (1..60000; default 100)\n"
+    "  --log-pool-ms N        sequencer pool window, ms (1..60000; default 25)\n"
     "  --log-max-chain N      most certificates per submission (1..64; default 10)\n"
     "  --log-max-body N       largest add-chain body, bytes (1024..64 MiB; default 1 MiB)\n"
     "  --log-max-entries N    most entries per get-entries answer (1..10000; default 256)\n"

@@ -425,8 +425,20 @@ int main(int argc, char **argv)
         printf("{\"bench\":\"log_http_tree\",\"tree_size\":%llu,\"note\":\"tree built by the "
                "write phase through add-chain\"}\n",
                (unsigned long long)size);
-        snprintf(tile_path, sizeof(tile_path), "/tile/0/%03llu",
-                 (unsigned long long)(size / 256 > 0 ? size / 256 - 1 : 0));
+        {
+            /* C2SP tile index: 3-digit groups, all but the last prefixed 'x'. */
+            unsigned long long n = size / 256 > 0 ? size / 256 - 1 : 0, div = 1;
+            size_t o = (size_t)snprintf(tile_path, sizeof(tile_path), "/tile/0/");
+            while (n / div >= 1000)
+                div *= 1000;
+            for (; div > 1; div /= 1000)
+                o += (size_t)snprintf(tile_path + o, sizeof(tile_path) - o, "x%03llu/",
+                                      (n / div) % 1000);
+            snprintf(tile_path + o, sizeof(tile_path) - o, "%03llu", n % 1000);
+            if (size < 256) /* no full tile yet: the partial one */
+                snprintf(tile_path, sizeof(tile_path), "/tile/0/000.p/%llu",
+                         (unsigned long long)size);
+        }
         for (int cl = 1; cl <= 16; cl *= 16) {
             read_rate("get-sth", sth_path, 1, cl, 3.0);
             proofs = read_rate("get-proof-by-hash", (const char **)paths, nh, cl, 3.0);

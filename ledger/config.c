@@ -25,6 +25,13 @@ static const char usage_text[] =
     "  --log-key FILE         ECDSA P-256 log key, PEM (SEC1 or PKCS#8)\n"
     "                         (default: DIR/log-key.pem, generated when absent)\n"
     "  --log-roots FILE       PEM bundle of accepted root certificates\n"
+    "  --log-origin NAME      checkpoint origin line (default: arbor.localhost/log)\n"
+    "  --log-not-after-start T  accept only leaves with notAfter >= T (RFC 3339 or Unix s)\n"
+    "  --log-not-after-end T  accept only leaves with notAfter < T (RFC 3339 or Unix s)\n"
+    "  --log-pool-ms N        sequencer pool window, ms (1..60000; default 25)\n"
+    "  --log-max-chain N      most certificates per submission (1..64; default 10)\n"
+    "  --log-max-body N       largest add-chain body, bytes (1024..64 MiB; default 1 MiB)\n"
+    "  --log-max-entries N    most entries per get-entries answer (1..10000; default 256)\n"
     "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
@@ -48,6 +55,7 @@ void arb_config_free(arb_config *cfg)
     free(cfg->network);
     free(cfg->log_key);
     free(cfg->log_roots);
+    free(cfg->log_origin);
     free(cfg->config_file);
     for (size_t i = 0; i < cfg->n_connect; i++)
         free(cfg->connect[i]);
@@ -119,6 +127,93 @@ static int parse_bool(const char *v, int *out)
     return 1;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int two_digits(const char *p, int *out)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+        return 0;
+    *out = (p[0] - '0') * 10 + (p[1] - '0');
+    return 1;
+}
+
+/* Unix seconds ("1767225600", may be negative) or an RFC 3339 date-time
+ * ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00.5+01:00"; fractions are
+ * dropped). Returns 1 and *out, or 0. */
+static int parse_time(const char *v, int64_t *out)
+{
+    const char *p = v;
+    int yh, yl, mo, d, h, mi, s, oh = 0, om = 0, sign = 0;
+    int64_t t;
+
+    if (strchr(v, 'T') == NULL && strchr(v, 't') == NULL) {
+        char *end;
+        long long n;
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (errno || end == v || *end)
+            return 0;
+        *out = (int64_t)n;
+        return 1;
+    }
+    if (!two_digits(p, &yh) || !two_digits(p + 2, &yl) || p[4] != '-' || !two_digits(p + 5, &mo) ||
+        p[7] != '-' || !two_digits(p + 8, &d) || (p[10] != 'T' && p[10] != 't') ||
+        !two_digits(p + 11, &h) || p[13] != ':' || !two_digits(p + 14, &mi) || p[16] != ':' ||
+        !two_digits(p + 17, &s))
+        return 0;
+    p += 19;
+    if (*p == '.') {
+        if (p[1] < '0' || p[1] > '9')
+            return 0;
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+        }
+    }
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+        sign = 0;
+    } else if ((*p == '+' || *p == '-') && two_digits(p + 1, &oh) && p[3] == ':' &&
+               two_digits(p + 4, &om) && p[6] == '\0') {
+        sign = *p == '+' ? 1 : -1;
+    } else {
+        return 0;
+    }
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = yh * 100 + yl;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || s > 60 || oh > 23 || om > 59)
+        return 0;
+    t = days_from_civil(year, mo, d) * 86400 + h * 3600 + mi * 60 + (s == 60 ? 59 : s);
+    t -= sign * (oh * 3600 + om * 60);
+    *out = t;
+    return 1;
+}
+
+/* A decimal count in [lo, hi]. Returns 1 and *out, or 0. */
+static int parse_count(const char *v, unsigned long long lo, unsigned long long hi,
+                       unsigned long long *out)
+{
+    char *end;
+    unsigned long long n;
+
+    if (*v < '0' || *v > '9')
+        return 0;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return 0;
+    *out = n;
+    return 1;
+}
+
 /* Applies one setting. `where` names its origin for messages ("--listen",
  * "config.txt:3"). `from_flags` marks command-line use (a first --connect on
  * the command line replaces the file's list). */
@@ -150,6 +245,45 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
         if (!*v)
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: empty file name", where);
         err = set_str(&cfg->log_roots, v);
+    } else if (!strcmp(key, "log-origin")) {
+        for (const char *q = v; *q; q++)
+            if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+                return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                                "%s: bad origin '%s' (printable, no spaces)", where, v);
+        if (!*v || strlen(v) > 255)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: origin must be 1..255 bytes", where);
+        err = set_str(&cfg->log_origin, v);
+    } else if (!strcmp(key, "log-not-after-start") || !strcmp(key, "log-not-after-end")) {
+        int64_t t;
+        if (!parse_time(v, &t))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: bad time '%s' (want RFC 3339 or Unix seconds)", where, v);
+        if (key[14] == 's')
+            cfg->log_not_after_start = t;
+        else
+            cfg->log_not_after_end = t;
+    } else if (!strcmp(key, "log-pool-ms") || !strcmp(key, "log-max-chain") ||
+               !strcmp(key, "log-max-body") || !strcmp(key, "log-max-entries")) {
+        unsigned long long n, lo = 1, hi;
+        if (!strcmp(key, "log-pool-ms"))
+            hi = 60000;
+        else if (!strcmp(key, "log-max-chain"))
+            hi = 64;
+        else if (!strcmp(key, "log-max-body"))
+            lo = 1024, hi = 64ull << 20;
+        else
+            hi = 10000;
+        if (!parse_count(v, lo, hi, &n))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (%llu..%llu)", where, v,
+                            lo, hi);
+        if (!strcmp(key, "log-pool-ms"))
+            cfg->log_pool_ms = (unsigned)n;
+        else if (!strcmp(key, "log-max-chain"))
+            cfg->log_max_chain = (size_t)n;
+        else if (!strcmp(key, "log-max-body"))
+            cfg->log_max_body = (size_t)n;
+        else
+            cfg->log_max_entries = (size_t)n;
     } else if (!strcmp(key, "connect")) {
         char h[64];
         int p;
@@ -259,8 +393,11 @@ static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
 }
 
 /* Options that take a value, in the order of the help text. */
-static const char *const value_opts[] = {"datadir",   "listen",  "network",      "log-key",
-                                         "log-roots", "connect", "http-workers", "config"};
+static const char *const value_opts[] = {
+    "datadir",      "listen",        "network",         "log-key",    "log-roots",
+    "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
+    "log-max-chain", "log-max-body",  "log-max-entries", "connect",    "http-workers",
+    "config"};
 
 static int takes_value(const char *name)
 {
@@ -348,6 +485,15 @@ arb_err arb_config_parse(arb_config *cfg, int argc, char *const argv[], arb_errb
         goto fail;
     if ((err = walk(cfg, argc, argv, 1, eb)) != ARB_OK)
         goto fail;
+    if (cfg->log_not_after_start != 0 || cfg->log_not_after_end != 0) {
+        if (cfg->log_not_after_end == 0)
+            cfg->log_not_after_end = INT64_MAX;
+        if (cfg->log_not_after_end <= cfg->log_not_after_start) {
+            err = arb_errf(eb, ARB_ERR_INVALID_ARG,
+                           "log-not-after-end must be later than log-not-after-start");
+            goto fail;
+        }
+    }
     return ARB_OK;
 fail:
     arb_config_free(cfg);

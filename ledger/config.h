@@ -5,12 +5,14 @@
  * Precedence: built-in defaults < the --config file < command-line flags.
  * The config file holds one `key = value` per line, the keys being the long
  * option names without "--" (datadir, listen, network, log-key, log-roots,
- * connect, http-workers, json); '#' starts a comment line; `connect` may
+ * log-origin, log-not-after-start, log-not-after-end, log-pool-ms,
+ * log-max-chain, log-max-body, log-max-entries, connect, http-workers, json); '#' starts a comment line; `connect` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "merkle/error.h"
@@ -27,6 +29,14 @@ typedef struct {
     char *network;    /* "main", "test" or "regtest" */
     char *log_key;    /* NULL: <datadir>/log-key.pem, generated when absent */
     char *log_roots;  /* NULL: none */
+    char *log_origin; /* checkpoint origin; NULL: the log's default */
+    /* notAfter shard window [start, end) in Unix seconds; both 0: no window.
+     * After a successful parse either both are 0 or start < end. */
+    int64_t log_not_after_start, log_not_after_end;
+    unsigned log_pool_ms;   /* sequencer window, ms; 0: the log's default */
+    size_t log_max_chain;   /* most certificates per submission; 0: default */
+    size_t log_max_body;    /* largest add-chain body, bytes; 0: default */
+    size_t log_max_entries; /* most entries per get-entries answer; 0: default */
     char *connect[ARB_CONFIG_MAX_CONNECT];
     size_t n_connect;
     char *config_file; /* NULL: none */

@@ -152,6 +152,13 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     sc.datadir = d->datadir_abs;
     sc.key_file = d->log_key_path;
     sc.roots_file = d->cfg.log_roots;
+    sc.origin = d->cfg.log_origin;
+    sc.chain.max_chain_len = d->cfg.log_max_chain;
+    sc.chain.not_after_start = d->cfg.log_not_after_start;
+    sc.chain.not_after_end = d->cfg.log_not_after_end;
+    sc.batch_ms = d->cfg.log_pool_ms;
+    sc.max_get_entries = d->cfg.log_max_entries;
+    sc.max_body = d->cfg.log_max_body;
     sc.log = d->log;
     return arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
 }

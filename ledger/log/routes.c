@@ -516,7 +516,9 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
     rt->http = s;
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         err = arb_http_route_add(s, routes[i].m, routes[i].path,
-                                 routes[i].m == ARB_HTTP_POST ? MAX_BODY : 0, routes[i].fn, rt);
+                                 routes[i].m == ARB_HTTP_POST
+                                     ? (cfg->max_body ? cfg->max_body : MAX_BODY)
+                                     : 0, routes[i].fn, rt);
         if (err != ARB_OK) {
             free(rt);
             return err;

@@ -21,6 +21,7 @@ typedef struct {
     const arb_ct_roots *roots;  /* borrowed accepted roots */
     arb_ct_chain_opts chain;    /* limits and the notAfter shard window */
     size_t max_get_entries;     /* most entries per get-entries answer; 0: 256 */
+    size_t max_body;            /* largest add-chain / add-pre-chain body, bytes; 0: 1 MiB */
 } arb_log_routes_config;
 
 typedef struct arb_log_routes arb_log_routes;

@@ -161,6 +161,8 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
     rc.log = s->log;
     rc.roots = s->roots;
     rc.chain = cfg->chain;
+    rc.max_get_entries = cfg->max_get_entries;
+    rc.max_body = cfg->max_body;
     if ((err = arb_log_routes_add(&s->routes, http, &rc)) != ARB_OK) {
         arb_errf(eb, err, "log: cannot register the HTTP routes");
         goto fail;

@@ -26,6 +26,8 @@ typedef struct {
     const char *origin;     /* checkpoint origin; NULL: "arbor.localhost/log" */
     arb_ct_chain_opts chain; /* submission limits and notAfter window (zeros: defaults) */
     unsigned batch_ms;      /* sequencer window; 0: default */
+    size_t max_get_entries; /* most entries per get-entries answer; 0: 256 */
+    size_t max_body;        /* largest add-chain body, bytes; 0: 1 MiB */
     arb_logger log;
 } arb_log_service_config;
 

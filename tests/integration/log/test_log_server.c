@@ -40,6 +40,8 @@
 static char tmpdir[512], datadir[600], keyfile[600], rootsfile[600];
 static int port;
 static pid_t child;
+/* More arbord arguments for the next start_server (NULL-terminated). */
+static const char *extra_args[16];
 static arb_sha256 *sha;
 static arb_ct_verifier *verifier;
 
@@ -116,12 +118,27 @@ static int start_server(void)
         snprintf(logpath, sizeof(logpath), "%s/arbord.log", tmpdir);
         if (freopen(logpath, "a", stderr) == NULL)
             _exit(126);
-        if (strcmp(keyfile, "-") == 0)
-            execl(arbord, arbord, "--datadir", datadir, "--listen", listen, "--network", "regtest",
-                  "--log-roots", rootsfile, (char *)NULL);
-        else
-            execl(arbord, arbord, "--datadir", datadir, "--listen", listen, "--network", "regtest",
-                  "--log-key", keyfile, "--log-roots", rootsfile, (char *)NULL);
+        {
+            const char *av[40];
+            int n = 0;
+            av[n++] = arbord;
+            av[n++] = "--datadir";
+            av[n++] = datadir;
+            av[n++] = "--listen";
+            av[n++] = listen;
+            av[n++] = "--network";
+            av[n++] = "regtest";
+            if (strcmp(keyfile, "-") != 0) {
+                av[n++] = "--log-key";
+                av[n++] = keyfile;
+            }
+            av[n++] = "--log-roots";
+            av[n++] = rootsfile;
+            for (int k = 0; extra_args[k] != NULL; k++)
+                av[n++] = extra_args[k];
+            av[n] = NULL;
+            execv(arbord, (char *const *)av);
+        }
         _exit(127);
     }
     if (child < 0)
@@ -846,6 +863,159 @@ static int write_file(const char *path, const void *p, size_t n)
     return ok;
 }
 
+/* Runs arbord with one bad log option: a usage error (exit 2, one line). */
+static void check_usage_error(const char *opt, const char *val)
+{
+    char arbord[1024], errpath[700];
+    pid_t pid;
+    int status = 0;
+    uint8_t *msg;
+    size_t len, lines = 0;
+
+    arb_test_bin(arbord, sizeof(arbord), "arbord");
+    snprintf(errpath, sizeof(errpath), "%s/usage.err", tmpdir);
+    pid = fork();
+    if (pid == 0) {
+        if (freopen(errpath, "w", stderr) == NULL)
+            _exit(126);
+        execl(arbord, arbord, "--datadir", datadir, "--listen", "127.0.0.1:0", opt, val,
+              (char *)NULL);
+        _exit(127);
+    }
+    CHECK(pid > 0);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 2);
+    CHECK((msg = arb_test_read_file(errpath, &len)) != NULL);
+    for (size_t i = 0; i < len; i++)
+        lines += msg[i] == '\n';
+    CHECK_EQ(lines, 1);
+    free(msg);
+}
+
+static void rfc3339(char *out, size_t n, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The log options on arbord's command line: origin, notAfter shard window,
+ * get-entries batch limit; and bad values as usage errors. */
+static void test_options(void)
+{
+    enum { N = 5 };
+    static cert_case cases[N];
+    int64_t now = (int64_t)time(NULL);
+    char start[40], end[40], checkpoint_first[128], conf[700], conf_text[256];
+    const char *origin = "shard.example.test/2026";
+    sth_t a, b2;
+    body b;
+    size_t i;
+
+    check_usage_error("--log-pool-ms", "0");
+    check_usage_error("--log-max-entries", "-1");
+    check_usage_error("--log-max-chain", "12x");
+    check_usage_error("--log-max-body", "10");
+    check_usage_error("--log-not-after-start", "2026-02-30T00:00:00Z");
+    check_usage_error("--log-not-after-end", "tomorrow");
+    check_usage_error("--log-origin", "two words");
+
+    /* The window [now + 10 days, now + 60 days): the cases (notAfter now + 30
+     * days) are inside; one with notAfter now + 90 days is not. */
+    rfc3339(start, sizeof(start), now + 86400 * 10);
+    snprintf(end, sizeof(end), "%lld", (long long)(now + 86400 * 60));
+    arb_test_rmtree(datadir);
+    /* The origin and the batch limit from a config file, the rest as flags. */
+    snprintf(conf, sizeof(conf), "%s/arbord.conf", tmpdir);
+    snprintf(conf_text, sizeof(conf_text),
+             "# log options\nlog-origin = %s\nlog-max-entries = 3\n", origin);
+    CHECK(write_file(conf, conf_text, strlen(conf_text)));
+    extra_args[0] = "--config";
+    extra_args[1] = conf;
+    extra_args[2] = "--log-not-after-start";
+    extra_args[3] = start;
+    extra_args[4] = "--log-not-after-end";
+    extra_args[5] = end;
+    extra_args[6] = "--log-pool-ms";
+    extra_args[7] = "10";
+    extra_args[8] = NULL;
+    for (i = 0; i < N; i++)
+        CHECK(make_case(&cases[i], 500 + (long)i, 0, 0));
+    CHECK(start_server());
+    for (i = 0; i < N; i++)
+        submit(&cases[i]);
+    CHECK(get_sth(&a));
+    CHECK_EQ(a.size, N);
+
+    /* Outside the shard: 400 with a JSON reason, and the tree is unchanged. */
+    {
+        pki_spec s = {"late.example.test", NULL, 900, now - 3600, now + 86400 * 90, 0};
+        X509 *x = pki_cert(&s, k_leaf, I, k_int);
+        arb_ct_cert_ref refs[2];
+        char *req;
+        json_t *doc;
+        size_t len;
+        uint8_t *der;
+
+        CHECK(x != NULL);
+        der = pki_der(x, &len);
+        X509_free(x);
+        CHECK(der != NULL);
+        refs[0].der = der;
+        refs[0].len = len;
+        refs[1].der = I_der;
+        refs[1].len = I_len;
+        req = arb_ct_json_chain(refs, 2);
+        free(der);
+        CHECK(req != NULL);
+        CHECK_EQ(http("/ct/v1/add-chain", req, &b), 400);
+        free(req);
+        doc = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+        free(b.data);
+        CHECK(doc != NULL && json_is_string(json_object_get(doc, "error")) &&
+              strlen(json_string_value(json_object_get(doc, "error"))) > 0);
+        json_decref(doc);
+        usleep(100000); /* longer than the pool window */
+        CHECK(get_sth(&b2));
+        CHECK_EQ(b2.size, a.size);
+        CHECK(arb_hash_eq(&a.root, &b2.root));
+    }
+
+    /* The checkpoint's first line is the origin. */
+    CHECK_EQ(http("/checkpoint", NULL, &b), 200);
+    CHECK(b.data != NULL && strchr(b.data, '\n') != NULL);
+    snprintf(checkpoint_first, sizeof(checkpoint_first), "%.*s",
+             (int)(strchr(b.data, '\n') - b.data), b.data);
+    free(b.data);
+    CHECK_STR(checkpoint_first, origin);
+
+    /* get-entries for 0..4 answers the first 3 (the configured maximum). */
+    CHECK_EQ(http("/ct/v1/get-entries?start=0&end=4", NULL, &b), 200);
+    {
+        json_t *doc = json_loadb(b.data, b.len, 0, NULL);
+        free(b.data);
+        CHECK(doc != NULL);
+        CHECK_EQ(json_array_size(json_object_get(doc, "entries")), 3);
+        json_decref(doc);
+    }
+    /* The rest, entries 3..4, in the next request. */
+    CHECK_EQ(http("/ct/v1/get-entries?start=3&end=4", NULL, &b), 200);
+    {
+        json_t *doc = json_loadb(b.data, b.len, 0, NULL);
+        free(b.data);
+        CHECK(doc != NULL);
+        CHECK_EQ(json_array_size(json_object_get(doc, "entries")), 2);
+        json_decref(doc);
+    }
+    stop_server(SIGTERM);
+    extra_args[0] = NULL;
+    for (i = 0; i < N; i++)
+        free_case(&cases[i]);
+}
+
 static int setup(void)
 {
     int64_t now = (int64_t)time(NULL);
@@ -902,6 +1072,7 @@ int main(void)
         test_server();
         test_crash();
         test_generated_key();
+        test_options();
     } else {
         arb_test_fail(__FILE__, __LINE__, "setup failed");
     }

@@ -43,6 +43,25 @@ static void msleep(long ms)
 
 /* Runs arbor-audit with args (NULL-terminated), stdout to out_path (if not
  * NULL). Returns the pid. */
+/* Every child started, so that none outlives the test: a leftover daemon would
+ * keep the test's output open and ctest would wait for it until its timeout. */
+static pid_t kids[64];
+static size_t nkids;
+
+static void track(pid_t pid)
+{
+    if (pid > 0 && nkids < sizeof kids / sizeof kids[0])
+        kids[nkids++] = pid;
+}
+
+static void kill_leftovers(void)
+{
+    for (size_t i = 0; i < nkids; i++)
+        if (kids[i] > 0 && kill(kids[i], SIGKILL) == 0)
+            waitpid(kids[i], NULL, 0);
+    nkids = 0;
+}
+
 static pid_t spawn(const char *out_path, char *const args[])
 {
     pid_t pid = fork();
@@ -52,6 +71,7 @@ static pid_t spawn(const char *out_path, char *const args[])
         execv(bin, args);
         _exit(127);
     }
+    track(pid);
     return pid;
 }
 
@@ -64,12 +84,16 @@ static pid_t spawn_prog(const char *out_path, const char *prog, char *const args
         execv(prog, args);
         _exit(127);
     }
+    track(pid);
     return pid;
 }
 
 static int wait_exit(pid_t pid)
 {
     int st;
+    for (size_t i = 0; i < nkids; i++)
+        if (kids[i] == pid)
+            kids[i] = 0; /* reaped below: its pid may be reused */
     if (waitpid(pid, &st, 0) != pid)
         return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
@@ -164,7 +188,7 @@ static void test_witness(arb_audit_client *c)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/add-checkpoint", port);
     req = wit_request(&len, 0, 10, log, "log.test/one");
     /* wait until it listens */
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 600; i++) { /* up to ~30 s on a loaded machine */
         free(body);
         body = NULL;
         if (post(c, url, req, len, &status, &body))
@@ -218,7 +242,7 @@ static void test_witness(arb_audit_client *c)
     /* restarted: the state is still there */
     pid = start_witness(keyfile, state, log_vkey, port);
     req = wit_request(&len, 0, 12, log, "log.test/one");
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 600; i++) { /* up to ~30 s on a loaded machine */
         free(body);
         body = NULL;
         if (post(c, url, req, len, &status, &body))
@@ -383,7 +407,7 @@ static void test_follow_and_gossip(void)
         int ok = 0;
         CHECK_OR(arb_audit_client_new(&c, 2000) == ARB_OK, );
         snprintf(gurl, sizeof gurl, "%sgossip/v1/heads", peer);
-        for (int i = 0; i < 100 && !ok; i++) {
+        for (int i = 0; i < 600 && !ok; i++) { /* up to ~30 s on a loaded machine */
             uint8_t *b = NULL;
             size_t bl;
             long st = 0;
@@ -396,6 +420,11 @@ static void test_follow_and_gossip(void)
                 msleep(50);
         }
         arb_audit_client_free(c);
+        if (!ok) {
+            /* never leave the daemon behind: it holds the test's output open */
+            kill(pa, SIGKILL);
+            wait_exit(pa);
+        }
         CHECK(ok);
     }
     /* auditor B follows endpoint B and pulls A's heads: split view */
@@ -631,5 +660,6 @@ int main(void)
     arb_audit_client_free(c);
     arb_test_rmtree(tmp);
     curl_global_cleanup();
+    kill_leftovers();
     return arb_test_done();
 }

@@ -8,11 +8,13 @@
  *    two endpoints signing different trees of the same size with one key,
  *    followed by two auditors that gossip; the second auditor reports the split
  *    view and verify-evidence accepts its report. */
+#define _GNU_SOURCE /* memmem */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +68,8 @@ static pid_t spawn(const char *out_path, char *const args[])
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* die with the test, even if it aborts */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (out_path && !freopen(out_path, "w", stdout))
             _exit(126);
         execv(bin, args);
@@ -79,6 +83,8 @@ static pid_t spawn_prog(const char *out_path, const char *prog, char *const args
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* die with the test, even if it aborts */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (out_path && !freopen(out_path, "w", stdout))
             _exit(126);
         execv(prog, args);
@@ -206,7 +212,7 @@ static void test_witness(arb_audit_client *c)
         arb_buf m = ARB_BUF_INIT;
         char *nl = strchr(vk, '\n');
         const uint8_t *cp = (const uint8_t *)memchr(req, '\n', len) + 2; /* after "old 0\n\n" */
-        const uint8_t *sep = (const uint8_t *)strstr((const char *)cp, "\n\n");
+        const uint8_t *sep = memmem(cp, len - (size_t)(cp - req), "\n\n", 2); /* req is not NUL-terminated */
         if (nl)
             *nl = '\0';
         CHECK_OR(sep != NULL, );

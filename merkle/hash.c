@@ -11,11 +11,6 @@ struct arb_sha256 {
     EVP_MD_CTX *ctx;
 };
 
-struct arb_sha256_mid {
-    EVP_MD *md;
-    EVP_MD_CTX *base; /* state after the first 64 bytes */
-    EVP_MD_CTX *work;
-};
 
 /* OpenSSL failing on a fetched SHA-256 with valid arguments cannot be handled
  * meaningfully: a wrong hash would be worse than stopping. */
@@ -98,54 +93,6 @@ void arb_sha256_tagged(arb_sha256 *h, uint8_t out32[static 32], const char *tag,
     arb_sha256_tagged_init(h, tag);
     arb_sha256_update(h, msg, len);
     arb_sha256_final(h, out32);
-}
-
-arb_err arb_sha256_mid_new(arb_sha256_mid **out)
-{
-    arb_sha256_mid *m;
-
-    *out = NULL;
-    m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return ARB_ERR_NOMEM;
-    m->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    m->base = EVP_MD_CTX_new();
-    m->work = EVP_MD_CTX_new();
-    if (m->md == NULL || m->base == NULL || m->work == NULL) {
-        arb_sha256_mid_free(m);
-        return ARB_ERR_CRYPTO;
-    }
-    must(EVP_DigestInit_ex2(m->base, m->md, NULL));
-    *out = m;
-    return ARB_OK;
-}
-
-void arb_sha256_mid_free(arb_sha256_mid *m)
-{
-    if (m == NULL)
-        return;
-    EVP_MD_CTX_free(m->work);
-    EVP_MD_CTX_free(m->base);
-    EVP_MD_free(m->md);
-    free(m);
-}
-
-void arb_sha256_mid_set(arb_sha256_mid *m, const uint8_t first64[static 64])
-{
-    must(EVP_DigestInit_ex2(m->base, m->md, NULL));
-    must(EVP_DigestUpdate(m->base, first64, 64));
-}
-
-void arb_sha256_mid_header_hash(arb_sha256_mid *m, arb_sha256 *h, const uint8_t tail16[static 16],
-                                uint8_t out32[static 32])
-{
-    uint8_t inner[32];
-    unsigned int n = 0;
-
-    must(EVP_MD_CTX_copy_ex(m->work, m->base));
-    must(EVP_DigestUpdate(m->work, tail16, 16));
-    must(EVP_DigestFinal_ex(m->work, inner, &n) && n == 32);
-    arb_sha256_digest(h, out32, inner, sizeof inner);
 }
 
 void arb_merkle_leaf_hash(arb_sha256 *h, arb_hash *out, const void *data, size_t len)

@@ -48,18 +48,28 @@ void arb_sha256_tagged(arb_sha256 *h, uint8_t out32[static 32], const char *tag,
                        const void *msg, size_t len);
 
 /* Midstate for hashing many 80-byte block headers that differ only in their
- * last 16 bytes (time, bits, nonce): the first 64 bytes are compressed once.
- * Not thread-safe; one per mining thread, each with its own engine. */
+ * last 16 bytes (time, bits, nonce): the first 64 bytes are compressed once,
+ * then each header costs exactly two compressions (the padded last block,
+ * and the padded 32-byte inner hash), through OpenSSL's block function
+ * without EVP's per-call overhead (merkle/hash_mid.c says why).
+ * Not thread-safe; one per mining thread. */
 typedef struct arb_sha256_mid arb_sha256_mid;
 
 arb_err arb_sha256_mid_new(arb_sha256_mid **out) ARB_WARN_UNUSED;
 void arb_sha256_mid_free(arb_sha256_mid *m);
 /* Absorbs the header's first 64 bytes. */
 void arb_sha256_mid_set(arb_sha256_mid *m, const uint8_t first64[static 64]);
-/* out32 = SHA-256d(first64 || tail16) using the stored midstate; h is used for
- * the outer hash. */
-void arb_sha256_mid_header_hash(arb_sha256_mid *m, arb_sha256 *h, const uint8_t tail16[static 16],
+/* out32 = SHA-256d(first64 || tail16) using the stored midstate. */
+void arb_sha256_mid_header_hash(arb_sha256_mid *m, const uint8_t tail16[static 16],
                                 uint8_t out32[static 32]);
+/* Two headers at once (out_a for tail_a, out_b for tail_b): on CPUs with the
+ * x86 SHA extensions the two hashes run interleaved, faster than two calls;
+ * elsewhere it is two calls. */
+void arb_sha256_mid_header_hash2(arb_sha256_mid *m, const uint8_t tail_a[static 16],
+                                 const uint8_t tail_b[static 16], uint8_t out_a[static 32],
+                                 uint8_t out_b[static 32]);
+/* 1 when header_hash2 uses the SHA extensions, else 0. */
+int arb_sha256_mid_accelerated(const arb_sha256_mid *m);
 
 /* RFC 6962 2.1: leaf hash SHA-256(0x00 || data). */
 void arb_merkle_leaf_hash(arb_sha256 *h, arb_hash *out, const void *data, size_t len);

@@ -1471,13 +1471,10 @@ static void *miner_thread(void *p)
 {
     miner_arg *a = p;
     miner *m = a->m;
-    arb_sha256 *sha = NULL;
     uint64_t gen = 0;
     arb_block_header h;
     uint32_t start = 0, end = 0, next = 0;
 
-    if (arb_sha256_new(&sha) != ARB_OK)
-        return NULL;
     memset(&h, 0, sizeof(h));
     while (!atomic_load(&m->stop)) {
         int have;
@@ -1499,7 +1496,7 @@ static void *miner_thread(void *p)
         {
             uint64_t left = (uint64_t)end - next + 1;
             uint64_t tries = left < MINE_CHUNK ? left : MINE_CHUNK;
-            int ok = arb_chain_mine_header(sha, &h, next, tries);
+            int ok = arb_chain_mine_header(&h, next, tries);
             atomic_fetch_add(&m->hashes, ok ? (uint64_t)(h.nonce - next) + 1 : tries);
             if (ok) {
                 pthread_mutex_lock(&m->mu);
@@ -1520,7 +1517,6 @@ static void *miner_thread(void *p)
                 next += (uint32_t)tries;
         }
     }
-    arb_sha256_free(sha);
     return NULL;
 }
 

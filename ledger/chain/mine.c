@@ -57,34 +57,68 @@ fail:
     return err;
 }
 
-int arb_chain_mine_header(arb_sha256 *sha, arb_block_header *h, uint32_t start_nonce,
-                          uint64_t max_tries)
+static void put_nonce(uint8_t tail[16], uint32_t nonce)
+{
+    tail[12] = (uint8_t)nonce;
+    tail[13] = (uint8_t)(nonce >> 8);
+    tail[14] = (uint8_t)(nonce >> 16);
+    tail[15] = (uint8_t)(nonce >> 24);
+}
+
+/* The hash is a little-endian number: its last four bytes are the most
+ * significant, and nearly every nonce fails on them alone. */
+static int meets(const arb_hash *hash, uint32_t top, const arb_u256 *target)
+{
+    uint32_t hi = (uint32_t)hash->b[28] | (uint32_t)hash->b[29] << 8 |
+                  (uint32_t)hash->b[30] << 16 | (uint32_t)hash->b[31] << 24;
+    return hi <= top && arb_pow_hash_meets(hash, target);
+}
+
+int arb_chain_mine_header(arb_block_header *h, uint32_t start_nonce, uint64_t max_tries)
 {
     arb_sha256_mid *mid;
-    uint8_t raw[ARB_HEADER_SIZE];
+    uint8_t raw[ARB_HEADER_SIZE], ta[16], tb[16];
     arb_u256 target;
-    arb_hash hash;
+    arb_hash ha, hb;
+    uint32_t top;
+    uint64_t i = 0;
     int neg, ovf, found = 0;
 
     arb_pow_bits_to_target(&target, h->bits, &neg, &ovf);
     if (neg || ovf || arb_u256_is_zero(&target))
         return 0;
+    top = target.w[7];
     if (arb_sha256_mid_new(&mid) != ARB_OK)
         return 0;
     h->nonce = start_nonce;
     arb_header_encode(raw, h);
     arb_sha256_mid_set(mid, raw);
-    for (uint64_t i = 0; i < max_tries; i++) {
+    memcpy(ta, raw + 64, 16);
+    memcpy(tb, raw + 64, 16);
+    /* Nonces in pairs (the midstate hashes two at once), checked in order. */
+    for (; i + 1 < max_tries; i += 2) {
         uint32_t nonce = start_nonce + (uint32_t)i;
-        raw[76] = (uint8_t)nonce;
-        raw[77] = (uint8_t)(nonce >> 8);
-        raw[78] = (uint8_t)(nonce >> 16);
-        raw[79] = (uint8_t)(nonce >> 24);
-        arb_sha256_mid_header_hash(mid, sha, raw + 64, hash.b);
-        if (arb_pow_hash_meets(&hash, &target)) {
+        put_nonce(ta, nonce);
+        put_nonce(tb, nonce + 1);
+        arb_sha256_mid_header_hash2(mid, ta, tb, ha.b, hb.b);
+        if (meets(&ha, top, &target)) {
             h->nonce = nonce;
             found = 1;
             break;
+        }
+        if (meets(&hb, top, &target)) {
+            h->nonce = nonce + 1;
+            found = 1;
+            break;
+        }
+    }
+    if (!found && i < max_tries) {
+        uint32_t nonce = start_nonce + (uint32_t)i;
+        put_nonce(ta, nonce);
+        arb_sha256_mid_header_hash(mid, ta, ha.b);
+        if (meets(&ha, top, &target)) {
+            h->nonce = nonce;
+            found = 1;
         }
     }
     arb_sha256_mid_free(mid);

@@ -32,7 +32,6 @@ arb_err arb_chain_block_build(const arb_chain_params *p, arb_sha256 *sha, arb_bl
  * may exceed 2^32 only by wrapping the nonce) for a header hash meeting
  * h->bits. Returns 1 with h->nonce set, or 0 when none was found or bits are
  * invalid (h->nonce is then unspecified). */
-int arb_chain_mine_header(arb_sha256 *sha, arb_block_header *h, uint32_t start_nonce,
-                          uint64_t max_tries);
+int arb_chain_mine_header(arb_block_header *h, uint32_t start_nonce, uint64_t max_tries);
 
 #endif

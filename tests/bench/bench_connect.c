@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         }
         if (arb_chain_block_build(p, sha, &b, &parent, ptime, h, 0x207fffff, 0, pk, txs, ntx, 0) !=
                 ARB_OK ||
-            !arb_chain_mine_header(sha, &b.header, 0, 1ULL << 32))
+            !arb_chain_mine_header(&b.header, 0, 1ULL << 32))
             die("build");
         ops += 1; /* the coinbase output */
         if (h == 1) {

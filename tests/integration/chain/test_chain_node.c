@@ -173,7 +173,7 @@ static long mine(int port, const key *k, arb_block *blk, json_t **tmpl_out)
         return 0;
     }
     if (arb_block_decode(&b, raw, len, &eb) != ARB_OK ||
-        !arb_chain_mine_header(H, &b.header, 0, 1ULL << 32)) {
+        !arb_chain_mine_header(&b.header, 0, 1ULL << 32)) {
         free(raw);
         json_decref(t);
         return 0;
@@ -200,7 +200,7 @@ static void build_on(arb_block *out, const arb_hash *parent, uint32_t parent_tim
     arb_block_init(out);
     if (arb_chain_block_build(P, H, out, parent, parent_time, height, 0x207fffff, 0, key32, txs,
                               n, fees) != ARB_OK ||
-        !arb_chain_mine_header(H, &out->header, 0, 1ULL << 32))
+        !arb_chain_mine_header(&out->header, 0, 1ULL << 32))
         abort();
 }
 

@@ -201,15 +201,55 @@ static void test_mine_helper(void)
     arb_errbuf eb;
     /* The midstate miner finds the test genesis nonce from zero. */
     CHECK(arb_chain_genesis_build(p, H, 0, &g) == ARB_OK);
-    CHECK(arb_chain_mine_header(H, &g.header, 0, 1u << 20));
+    CHECK(arb_chain_mine_header(&g.header, 0, 1u << 20));
     CHECK_EQ(g.header.nonce, p->genesis_nonce);
     arb_header_hash(H, &hash, &g.header);
     CHECK(arb_header_check_pow(p, &hash, &g.header, &reason, &eb) == ARB_OK);
     /* Too few tries, and impossible bits. */
-    CHECK(!arb_chain_mine_header(H, &g.header, 0, 10));
+    CHECK(!arb_chain_mine_header(&g.header, 0, 10));
     g.header.bits = 0x01800000;
-    CHECK(!arb_chain_mine_header(H, &g.header, 0, 10));
+    CHECK(!arb_chain_mine_header(&g.header, 0, 10));
     arb_block_clear(&g);
+}
+
+/* The miner returns the first nonce that meets the target, whether it is the
+ * first or second of a pair or a last odd one: compared with a plain scan
+ * (SHA-256d through EVP) on random headers with an easy target. */
+static void test_mine_first_nonce(void)
+{
+    unsigned long n = arb_test_count(300), bad = 0, hits = 0;
+
+    for (unsigned long i = 0; i < n; i++) {
+        arb_block_header h;
+        arb_u256 target;
+        arb_hash hash;
+        uint8_t raw[ARB_HEADER_SIZE];
+        uint32_t start, want = 0;
+        uint64_t tries = 1 + i % 7;
+        int neg, ovf, expect = 0, got;
+
+        memset(&h, 0, sizeof h);
+        arb_test_rand_bytes(h.prev.b, 32);
+        arb_test_rand_bytes(h.merkle_root.b, 32);
+        h.time = 1700000000u + (uint32_t)i;
+        h.bits = 0x2000ffff + (uint32_t)(i % 3) * 0x00100000u; /* hard enough to miss some */
+        arb_test_rand_bytes((uint8_t *)&start, sizeof start);
+        arb_pow_bits_to_target(&target, h.bits, &neg, &ovf);
+        for (uint64_t k = 0; k < tries && !expect; k++) {
+            h.nonce = start + (uint32_t)k;
+            arb_header_encode(raw, &h);
+            arb_sha256d(H, hash.b, raw, sizeof raw);
+            if (arb_pow_hash_meets(&hash, &target)) {
+                expect = 1;
+                want = h.nonce;
+            }
+        }
+        got = arb_chain_mine_header(&h, start, tries);
+        bad += got != expect || (got && h.nonce != want);
+        hits += (unsigned long)expect;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK(hits > 0 && hits < n);
 }
 
 int main(void)
@@ -221,6 +261,7 @@ int main(void)
     test_test_rules();
     test_boundary();
     test_mine_helper();
+    test_mine_first_nonce();
     arb_sha256_free(H);
     return arb_test_done();
 }

@@ -452,7 +452,7 @@ static void add_random_block(arb_chainstate *cs, rblock *blocks, size_t *nbp, si
     b.tx[0].sig[0][8] = (uint8_t)it; /* distinct coinbases across branches */
     b.tx[0].sig[0][9] = (uint8_t)(it >> 8);
     CHECK(arb_block_merkle_root(H, &b.header.merkle_root, b.tx, b.n_tx) == ARB_OK);
-    CHECK(arb_chain_mine_header(H, &b.header, 0, 1000000));
+    CHECK(arb_chain_mine_header(&b.header, 0, 1000000));
     rb->height = h;
     rb->parent = (int)par;
     CHECK(rsubmit(cs, rb, &b));
@@ -487,7 +487,7 @@ static void test_random_reorgs(void)
         rblock *rb = &blocks[nb];
         CHECK(arb_chain_block_build(P, H, &b, &blocks[nb - 1].hash, blocks[nb - 1].time, h,
                                     0x207fffff, 0, PK[0], NULL, 0, 0) == ARB_OK);
-        CHECK(arb_chain_mine_header(H, &b.header, 0, 1000000));
+        CHECK(arb_chain_mine_header(&b.header, 0, 1000000));
         if (h <= SPENDABLE)
             CHECK(arb_tx_txid(H, &TRUNK_CB[h - 1], &b.tx[0]) == ARB_OK);
         rb->height = h;

@@ -1148,13 +1148,36 @@ static char *tx_hex(const arb_tx *tx, char txid_hex[static 65])
     return hex;
 }
 
+/* Appends one node UTXO paying key32 to the coin and amount arrays. */
+static int add_coin(arb_wallet_coin **coins, uint64_t **amounts, size_t *n,
+                    const arb_node_utxo *u, const uint8_t key32[32])
+{
+    arb_wallet_coin *nc = realloc(*coins, (*n + 1) * sizeof(**coins));
+    uint64_t *na;
+
+    if (nc == NULL)
+        return 0;
+    *coins = nc;
+    na = realloc(*amounts, (*n + 1) * sizeof(**amounts));
+    if (na == NULL)
+        return 0;
+    *amounts = na;
+    if (!arb_chain_hash_from_hex(&nc[*n].prev.txid, u->txid))
+        return 0;
+    nc[*n].prev.index = u->index;
+    nc[*n].spent.amount = u->amount;
+    memcpy(nc[*n].spent.key, key32, 32);
+    na[*n] = u->amount;
+    (*n)++;
+    return 1;
+}
+
 static int cmd_send(const options *o, int argc, char **argv)
 {
     arb_node *node = NULL;
     wallet_session w;
     scan_result r;
-    arb_node_utxo *all = NULL;
-    size_t n_all = 0;
+    size_t n_all = 0, n_conf = 0;
     arb_wallet_coin *coins = NULL, *pick = NULL;
     uint64_t *amounts = NULL, amount = 0, rate = 1, change = 0;
     arb_wallet_selection sel = {0};
@@ -1213,40 +1236,39 @@ static int cmd_send(const options *o, int argc, char **argv)
         goto out;
     }
     dest.amount = amount;
-    /* Spendable coins: confirmed and mature. */
-    for (size_t i = 0; i < r.n; i++) {
-        arb_node_utxo *u = NULL;
-        size_t nu = 0;
-        if (arb_node_get_utxos(node, &u, &nu, r.a[i].addr, &eb) != ARB_OK) {
-            errmsg("%s", eb.msg);
-            goto out;
-        }
-        for (size_t k = 0; k < nu; k++) {
-            arb_wallet_coin *nc;
-            uint64_t *na;
-            if (!u[k].confirmed || !u[k].mature)
+    /* Spendable coins: confirmed and mature ones first; then, only if those
+     * are not enough, unconfirmed outputs of this wallet's own transactions
+     * (its change: nobody else can double-spend them away), which the node
+     * accepts as a chain of unconfirmed transactions. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < r.n; i++) {
+            arb_node_utxo *u = NULL;
+            size_t nu = 0;
+            if (pass == 1 && r.a[i].change != 1)
                 continue;
-            nc = realloc(coins, (n_all + 1) * sizeof(*nc));
-            if (nc != NULL)
-                coins = nc;
-            na = realloc(amounts, (n_all + 1) * sizeof(*na));
-            if (na != NULL)
-                amounts = na;
-            if (nc == NULL || na == NULL || !arb_chain_hash_from_hex(&coins[n_all].prev.txid,
-                                                                     u[k].txid)) {
-                free(u);
-                errmsg("out of memory");
+            if (arb_node_get_utxos(node, &u, &nu, r.a[i].addr, &eb) != ARB_OK) {
+                errmsg("%s", eb.msg);
                 goto out;
             }
-            coins[n_all].prev.index = u[k].index;
-            coins[n_all].spent.amount = u[k].amount;
-            memcpy(coins[n_all].spent.key, r.a[i].key, 32);
-            amounts[n_all] = u[k].amount;
-            n_all++;
+            for (size_t k = 0; k < nu; k++) {
+                if (!u[k].mature || u[k].confirmed != (pass == 0))
+                    continue;
+                if (!add_coin(&coins, &amounts, &n_all, &u[k], r.a[i].key)) {
+                    free(u);
+                    errmsg("out of memory");
+                    goto out;
+                }
+            }
+            free(u);
         }
-        free(u);
+        if (pass == 0)
+            n_conf = n_all;
     }
-    err = arb_wallet_select_coins(&sel, amounts, n_all, amount, rate, &eb);
+    err = arb_wallet_select_coins(&sel, amounts, n_conf, amount, rate, &eb);
+    if (err == ARB_ERR_VERIFY && n_all > n_conf) {
+        arb_wallet_selection_clear(&sel);
+        err = arb_wallet_select_coins(&sel, amounts, n_all, amount, rate, &eb);
+    }
     if (err != ARB_OK) {
         errmsg("%s", eb.msg);
         goto out;
@@ -1322,8 +1344,6 @@ out:
     free(pick);
     free(coins);
     free(amounts);
-    free(all);
-    (void)n_all;
     scan_clear(&r);
     session_close(&w);
     arb_node_free(node);

@@ -80,6 +80,51 @@ static uint64_t mined(uint32_t h)
     return s;
 }
 
+/* A third wallet gets one confirmed coin of 2, pays 0.5 (leaving its change
+ * unconfirmed), then pays 1 before any block: only its own unconfirmed change
+ * can fund that, and the node takes the chain of two transactions. */
+static void spend_unconfirmed_change(const char *alice, const char *bob)
+{
+    char wc[600], carol[128], t1[65], t2[65];
+    json_t *j = NULL, *bal = NULL;
+    uint64_t fees;
+
+    snprintf(wc, sizeof(wc), "%s/carol.wallet", g_dir);
+    CHECK(wallet(NULL, ARGS("--wallet", wc, "--network", "regtest", "--scrypt-log2n", "2",
+                            "create")) == 0);
+    CHECK(wallet(&j, ARGS("--wallet", wc, "address")) == 0);
+    CHECK(j != NULL && json_is_string(json_object_get(j, "address")));
+    snprintf(carol, sizeof(carol), "%s", j ? json_string_value(json_object_get(j, "address")) : "");
+    json_decref(j);
+    CHECK(wallet(NULL, ARGS("--wallet", wa, "send", carol, "2")) == 0);
+    CHECK(wallet(NULL, ARGS("--wallet", wa, "mine", "--blocks", "1", "--address", alice)) == 0);
+
+    CHECK(wallet(&j, ARGS("--wallet", wc, "send", bob, "0.5")) == 0);
+    CHECK(j != NULL && units(j, "change") > 0 && units(j, "change") < 150000000ULL);
+    snprintf(t1, sizeof(t1), "%s", j ? json_string_value(json_object_get(j, "txid")) : "");
+    fees = units(j, "fee");
+    json_decref(j);
+    CHECK(wallet(&bal, ARGS("--wallet", wc, "balance")) == 0);
+    CHECK(bal != NULL && units(bal, "confirmed") == 0 &&
+          units(bal, "unconfirmed") == 150000000ULL - fees);
+    json_decref(bal);
+    CHECK(wallet(&j, ARGS("--wallet", wc, "send", bob, "1")) == 0);
+    CHECK(j != NULL && json_integer_value(json_object_get(j, "inputs")) == 1);
+    snprintf(t2, sizeof(t2), "%s", j ? json_string_value(json_object_get(j, "txid")) : "");
+    fees += units(j, "fee");
+    json_decref(j);
+    CHECK(strcmp(t1, t2) != 0);
+    /* More than the unconfirmed change: a clear error, nothing sent. */
+    CHECK(wallet(NULL, ARGS("--wallet", wc, "send", bob, "1")) == 1);
+    CHECK(strstr(g_err, "insufficient funds") != NULL);
+
+    CHECK(wallet(NULL, ARGS("--wallet", wa, "mine", "--blocks", "1", "--address", alice)) == 0);
+    CHECK(wallet(&bal, ARGS("--wallet", wc, "balance")) == 0);
+    CHECK(bal != NULL && units(bal, "unconfirmed") == 0 &&
+          units(bal, "confirmed") == 50000000ULL - fees);
+    json_decref(bal);
+}
+
 static void run_all(void)
 {
     json_t *j = NULL, *bal = NULL, *hist = NULL, *a;
@@ -238,6 +283,7 @@ static void run_all(void)
     CHECK(wallet(&bal, ARGS("--wallet", wb, "balance")) == 0);
     CHECK(bal != NULL && units(bal, "confirmed") == 0);
     json_decref(bal);
+    spend_unconfirmed_change(alice, bob);
 }
 
 int main(void)

@@ -24,6 +24,7 @@
 #include "auditor/sth.h"
 #include "ledger/api/http.h"
 #include "ledger/log/key.h"
+#include "ledger/log/static.h"
 #include "merkle/buf.h"
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
@@ -236,7 +237,8 @@ static int wait_size(const node *n, uint64_t size)
 
 /* ---- the lying proxy ---- */
 
-enum { P_PASS, P_BAD_SIG, P_TRUNCATE, P_NON_JSON, P_TAMPER_PROOF, P_ROLLBACK };
+enum { P_PASS, P_BAD_SIG, P_TRUNCATE, P_NON_JSON, P_TAMPER_PROOF, P_ROLLBACK, P_TAMPER_TILE,
+       P_TRUNCATE_TILE };
 
 static struct {
     pthread_mutex_t lock;
@@ -258,6 +260,7 @@ static void proxy_handler(void *ud, arb_http_req *req)
     arb_errbuf eb;
     int mode, is_sth = strcmp(path, "/ct/v1/get-sth") == 0;
     int is_cons = strcmp(path, "/ct/v1/get-sth-consistency") == 0;
+    int is_data = strncmp(path, "/tile/data/", 11) == 0;
     char sep = '?';
 
     (void)ud;
@@ -322,6 +325,23 @@ static void proxy_handler(void *ud, arb_http_req *req)
             bl = strlen((char *)body);
         }
         json_decref(o);
+    }
+    if (is_data && st == 200 && mode == P_TAMPER_TILE) {
+        /* one bit of the last entry's timestamp: the TileLeaf still parses,
+         * its leaf hash no longer is the one in the tree */
+        arb_cur cur = arb_cur_make(body, bl);
+        const uint8_t *last = NULL;
+        arb_ct_tile_leaf t;
+        while (cur.len > 0) {
+            const uint8_t *at = cur.p;
+            if (arb_ct_tile_leaf_read(&t, &cur) != ARB_OK)
+                break;
+            last = at;
+        }
+        if (last)
+            body[last - body + 7] ^= 1;
+    } else if (is_data && st == 200 && mode == P_TRUNCATE_TILE) {
+        bl -= 3;
     }
     (void)arb_http_respond(req, (int)st, NULL, NULL, body, bl);
     free(body);
@@ -395,23 +415,33 @@ static void test_follow_and_lies(node *n1)
     follow_once(n1->url, st, out, 0, "\"tree_size\":5");
     CHECK_EQ(count(out, "\"event\":\"match\""), 0); /* already reported */
 
-    /* the same log through its static-ct-api read path: /checkpoint, and the
-     * consistency 5 -> 6 built from its hash tiles */
+    /* the same log through its static-ct-api read path: /checkpoint, the
+     * consistency 5 -> 6 built from its hash tiles, and --download through
+     * its data tiles (000.p/5, then 000.p/6 for the entry added since): the
+     * entries rehash to the checkpoint's root (else root-mismatch, exit 1)
+     * and the watched domain is found in a data tile */
     {
         char tst[700], tout[700];
         snprintf(tst, sizeof tst, "%s/auditor-tiles", tmp);
         snprintf(tout, sizeof tout, "%s/tiles.out", tmp);
         char *args[] = {audit_bin, "follow", "--log", n1->url, "--key", pub_pem, "--tiled",
-                        "--origin", "arbor.localhost/log", "--state", tst, "--once", "--json",
-                        NULL};
+                        "--origin", "arbor.localhost/log", "--state", tst, "--download",
+                        "--watch", "watched.test", "--once", "--json", NULL};
         CHECK_EQ(audit(tout, args), 0);
         CHECK_EQ(count(tout, "\"tree_size\":5"), 1);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 1);
+        CHECK_EQ(count(tout, "\"index\":1,\"name\":\"www.watched.test\""), 1);
         CHECK(add_leaf(n1, "f.example.org"));
-        CHECK_OR(wait_size(n1, 6), );
+        CHECK(add_leaf(n1, "g.watched.test"));
+        CHECK_OR(wait_size(n1, 7), );
         CHECK_EQ(audit(tout, args), 0);
-        CHECK_EQ(count(tout, "\"tree_size\":6"), 1);
+        CHECK_EQ(count(tout, "\"tree_size\":7"), 1);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 1);
+        CHECK_EQ(count(tout, "\"index\":6,\"name\":\"g.watched.test\""), 1);
+        CHECK_EQ(count(tout, "\"event\":\"problem\""), 0);
         /* the RFC 6962 follower catches up too */
-        follow_once(n1->url, st, out, 0, "\"tree_size\":6");
+        follow_once(n1->url, st, out, 0, "\"tree_size\":7");
+        CHECK_EQ(count(out, "\"index\":6,\"name\":\"g.watched.test\""), 1);
     }
 
     /* the lying proxy */
@@ -419,14 +449,17 @@ static void test_follow_and_lies(node *n1)
     hc.listen_host = "127.0.0.1";
     hc.workers = 2;
     CHECK_OR(arb_http_server_new(&srv, &hc) == ARB_OK, );
-    CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/", 0, proxy_handler, NULL) == ARB_OK, );
+    CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/", 0, proxy_handler, NULL) == ARB_OK &&
+                 arb_http_route_add(srv, ARB_HTTP_GET, "/checkpoint", 0, proxy_handler, NULL) ==
+                     ARB_OK &&
+                 arb_http_route_add(srv, ARB_HTTP_GET, "/tile/", 0, proxy_handler, NULL) == ARB_OK, );
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, );
     snprintf(proxy.upstream, sizeof proxy.upstream, "%s", n1->url);
     snprintf(purl, sizeof purl, "http://127.0.0.1:%d/", arb_http_server_port(srv));
     snprintf(pst, sizeof pst, "%s/auditor-proxy", tmp);
     set_mode(P_PASS);
-    follow_once(purl, pst, out, 0, "\"tree_size\":6");
-    record_sth(n1); /* size 6, for the rollback later */
+    follow_once(purl, pst, out, 0, "\"tree_size\":7");
+    record_sth(n1); /* size 7, for the rollback later */
     set_mode(P_BAD_SIG);
     follow_once(purl, pst, out, 1, "\"problem\":\"bad-signature\"");
     set_mode(P_TRUNCATE);
@@ -434,7 +467,7 @@ static void test_follow_and_lies(node *n1)
     set_mode(P_NON_JSON);
     follow_once(purl, pst, out, 1, "\"problem\":\"bad-answer\"");
     CHECK(add_leaf(n1, "e.example.org"));
-    CHECK_OR(wait_size(n1, 7), );
+    CHECK_OR(wait_size(n1, 8), );
     set_mode(P_TAMPER_PROOF);
     follow_once(purl, pst, out, 1, "\"kind\":\"inconsistent\"");
     CHECK(evidence_file(out, ev, sizeof ev));
@@ -443,9 +476,38 @@ static void test_follow_and_lies(node *n1)
         CHECK_EQ(audit("/dev/null", args), 0);
     }
     set_mode(P_PASS);
-    follow_once(purl, pst, out, 0, "\"tree_size\":7");
+    follow_once(purl, pst, out, 0, "\"tree_size\":8");
     set_mode(P_ROLLBACK);
     follow_once(purl, pst, out, 1, "\"problem\":\"rollback\"");
+
+    /* a lying static-ct-api read path: data tiles altered on the way */
+    {
+        char tst[700], tout[700];
+        snprintf(tst, sizeof tst, "%s/auditor-proxy-tiles", tmp);
+        snprintf(tout, sizeof tout, "%s/proxy-tiles.out", tmp);
+        char *args[] = {audit_bin, "follow", "--log", purl, "--key", pub_pem, "--tiled",
+                        "--origin", "arbor.localhost/log", "--state", tst, "--download",
+                        "--watch", "watched.test", "--once", "--json", NULL};
+        /* a tampered entry: the entries no longer hash to the signed root */
+        set_mode(P_TAMPER_TILE);
+        CHECK_EQ(audit(tout, args), 1);
+        CHECK_EQ(count(tout, "\"problem\":\"root-mismatch\""), 1);
+        /* a truncated tile: named, nothing downloaded */
+        set_mode(P_TRUNCATE_TILE);
+        CHECK_EQ(audit(tout, args), 1);
+        CHECK_EQ(count(tout, "\"problem\":\"bad-entries\""), 1);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 0);
+        /* the honest tiles: the download starts over and verifies */
+        set_mode(P_PASS);
+        CHECK_EQ(audit(tout, args), 0);
+        CHECK_EQ(count(tout, "\"event\":\"problem\""), 0);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 0); /* reported before the mismatch */
+        /* one entry more: only the partial tile's new entry is read */
+        CHECK(add_leaf(n1, "h.watched.test"));
+        CHECK_OR(wait_size(n1, 9), );
+        CHECK_EQ(audit(tout, args), 0);
+        CHECK_EQ(count(tout, "\"index\":8,\"name\":\"h.watched.test\""), 1);
+    }
     arb_http_server_stop(srv);
     arb_http_server_free(srv);
 }

@@ -37,6 +37,7 @@ struct arb_audit_follower {
     arb_audit_client *client; /* poll thread only */
     arb_ct_verifier **keys;   /* one per log */
     pthread_mutex_t lock;     /* head compare-and-update, events */
+    uint64_t reports;         /* misbehaviour reports made (under lock) */
 };
 
 static uint64_t now_ms(void)
@@ -168,6 +169,7 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
         }
     }
     memset(&ev, 0, sizeof ev);
+    f->reports++;
     ev.type = ARB_AUDIT_EVENT_MISBEHAVIOUR;
     ev.log = log;
     ev.sth = b;
@@ -741,22 +743,36 @@ arb_err arb_audit_follower_head(arb_audit_follower *f, const uint8_t log_id[stat
     return load_head(f, log, out);
 }
 
-arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_id[static 32],
-                                      const arb_audit_sth *sth, const char *source)
+arb_err arb_audit_follower_verify_head(arb_audit_follower *f, const uint8_t log_id[static 32],
+                                       const arb_audit_sth *sth, arb_errbuf *eb)
+{
+    const arb_audit_log *log = arb_audit_loglist_find(f->logs, log_id);
+    if (log == NULL)
+        return arb_errf(eb, ARB_ERR_NOT_FOUND, "not a log this auditor follows");
+    return arb_audit_sth_verify(key_of(f, log), sth, eb) == ARB_OK ? ARB_OK : ARB_ERR_VERIFY;
+}
+
+arb_err arb_audit_follower_check_head_result(arb_audit_follower *f,
+                                             const uint8_t log_id[static 32],
+                                             const arb_audit_sth *sth, const char *source,
+                                             arb_audit_check_result *res)
 {
     const arb_audit_log *log = arb_audit_loglist_find(f->logs, log_id);
     arb_audit_sth mine;
     arb_audit_client *c = NULL;
     arb_errbuf eb;
     arb_err err;
+    uint64_t before;
     int r;
 
+    *res = ARB_AUDIT_CHECK_NO_HEAD;
     if (log == NULL)
         return ARB_ERR_NOT_FOUND;
     if (arb_audit_sth_verify(key_of(f, log), sth, &eb) != ARB_OK) {
         pthread_mutex_lock(&f->lock);
         problem(f, log, sth, "gossip-bad-signature", "head from %s: %s", source, eb.msg);
         pthread_mutex_unlock(&f->lock);
+        *res = ARB_AUDIT_CHECK_BAD_SIGNATURE;
         return ARB_ERR_VERIFY;
     }
     if ((err = arb_audit_client_new(&c, f->cfg.timeout_ms)) != ARB_OK)
@@ -764,31 +780,64 @@ arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_i
     pthread_mutex_lock(&f->lock);
     err = load_head(f, log, &mine);
     if (err == ARB_OK) {
+        before = f->reports;
         r = compare_heads(f, c, log, &mine, sth, source);
         err = r < 0 ? ARB_ERR_VERIFY : ARB_OK;
+        *res = r >= 0                    ? ARB_AUDIT_CHECK_CONSISTENT
+               : f->reports != before ? ARB_AUDIT_CHECK_MISBEHAVIOUR
+                                      : ARB_AUDIT_CHECK_UNVERIFIED;
     }
     pthread_mutex_unlock(&f->lock);
     arb_audit_client_free(c);
     return err;
 }
 
+arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_id[static 32],
+                                      const arb_audit_sth *sth, const char *source)
+{
+    arb_audit_check_result res;
+    return arb_audit_follower_check_head_result(f, log_id, sth, source, &res);
+}
+
+void arb_audit_follower_notice(arb_audit_follower *f, const uint8_t *log_id, const char *name,
+                               const char *detail)
+{
+    const arb_audit_log *log = log_id ? arb_audit_loglist_find(f->logs, log_id) : NULL;
+    pthread_mutex_lock(&f->lock);
+    problem(f, log, NULL, name, "%s", detail);
+    pthread_mutex_unlock(&f->lock);
+}
+
+json_t *arb_audit_follower_head_json(arb_audit_follower *f, size_t i)
+{
+    arb_audit_sth s;
+    char *id;
+    json_t *o;
+
+    if (i >= f->logs->n || load_head(f, &f->logs->logs[i], &s) != ARB_OK)
+        return NULL;
+    if ((id = arb_base64_encode(f->logs->logs[i].log_id, 32)) == NULL)
+        return NULL;
+    o = json_pack("{s:s, s:s, s:o}", "log_id", id, "url", f->logs->logs[i].url, "sth",
+                  arb_audit_sth_to_json(&s));
+    free(id);
+    return o;
+}
+
+size_t arb_audit_follower_nlogs(const arb_audit_follower *f)
+{
+    return f->logs->n;
+}
+
 json_t *arb_audit_follower_heads_json(arb_audit_follower *f)
 {
-    json_t *arr = json_array(), *o;
+    json_t *arr = json_array();
     if (arr == NULL)
         return NULL;
     for (size_t i = 0; i < f->logs->n; i++) {
-        arb_audit_sth s;
-        char *id;
-        if (load_head(f, &f->logs->logs[i], &s) != ARB_OK)
-            continue;
-        id = arb_base64_encode(f->logs->logs[i].log_id, 32);
-        if (id == NULL)
-            continue;
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "log_id", id, "url",
-                                             f->logs->logs[i].url, "sth", arb_audit_sth_to_json(&s)));
-        free(id);
+        json_t *h = arb_audit_follower_head_json(f, i);
+        if (h)
+            json_array_append_new(arr, h);
     }
-    o = json_pack("{s:o}", "heads", arr);
-    return o;
+    return json_pack("{s:o}", "heads", arr);
 }

@@ -14,6 +14,7 @@
 #include "auditor/cli_util.h"
 #include "auditor/client.h"
 #include "auditor/follow.h"
+#include "auditor/gossip.h"
 #include "ledger/api/http.h"
 #include "merkle/buf.h"
 
@@ -178,54 +179,31 @@ static void gossip_heads(void *ud, arb_http_req *req)
     free(body);
 }
 
-/* Checks every head a peer gossips; returns the number of problems found. */
-static size_t gossip_pull(arb_audit_follower *f, arb_audit_client *c, const char *peer,
-                          out_ctx *o)
+/* POST /gossip/v1/heads: heads another auditor pushes, checked like pulled
+ * ones; refusals are counted in /metrics as arbor_gossip_push_<kind>. */
+static void gossip_push_in(void *ud, arb_http_req *req)
 {
-    char url[2200];
-    uint8_t *body = NULL;
+    arb_audit_follower *f = ud;
     size_t len = 0;
-    long status = 0;
-    arb_errbuf eb;
-    json_t *doc, *h;
-    size_t i, bad = 0;
+    const uint8_t *body = arb_http_req_body(req, &len);
+    char source[128], metric[64];
+    const char *kind = "malformed";
+    json_t *ans = NULL;
+    char *text;
+    int st;
 
-    snprintf(url, sizeof url, "%s%sgossip/v1/heads", peer,
-             peer[strlen(peer) - 1] == '/' ? "" : "/");
-    if (arb_audit_http(c, url, NULL, 0, NULL, &status, &body, &len, &eb) != ARB_OK ||
-        status != 200) {
-        arb_audit_event ev;
-        char line[2400];
-        memset(&ev, 0, sizeof ev);
-        if (status)
-            snprintf(line, sizeof line, "%s: HTTP status %ld", url, status);
-        else
-            snprintf(line, sizeof line, "%s", eb.msg);
-        ev.type = ARB_AUDIT_EVENT_PROBLEM;
-        ev.problem = "peer-unreachable";
-        ev.detail = line;
-        on_event(o, &ev);
-        free(body);
-        return 1;
+    snprintf(source, sizeof source, "push from %s", arb_http_req_peer(req));
+    st = arb_audit_gossip_receive(f, body, len, source, &ans, &kind);
+    snprintf(metric, sizeof metric, "gossip_push_%s", kind);
+    arb_http_metric_add(arb_http_req_server(req), metric, 1);
+    text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+    json_decref(ans);
+    if (text == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
     }
-    doc = json_loadb((const char *)body, len, 0, NULL);
-    free(body);
-    json_array_foreach(json_object_get(doc, "heads"), i, h) {
-        const char *id64 = json_string_value(json_object_get(h, "log_id"));
-        uint8_t *id = NULL;
-        size_t idl = 0;
-        arb_audit_sth sth;
-        if (id64 == NULL || arb_base64_decode(&id, &idl, id64, strlen(id64)) != ARB_OK ||
-            idl != 32 || arb_audit_sth_from_json(&sth, json_object_get(h, "sth"), &eb) != ARB_OK) {
-            free(id);
-            continue;
-        }
-        if (arb_audit_follower_check_head(f, id, &sth, url) == ARB_ERR_VERIFY)
-            bad++;
-        free(id);
-    }
-    json_decref(doc);
-    return bad;
+    (void)arb_http_respond(req, st, "application/json", NULL, text, strlen(text));
+    free(text);
 }
 
 /* ---- the command ---- */
@@ -235,14 +213,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: arbor-audit follow (--log URL --key PEM [--tiled [--origin O]] | --log-list FILE)\n"
             "         --state DIR [--download] [--watch DOMAIN]... [--exec CMD]\n"
-            "         [--gossip-listen HOST:PORT] [--gossip-peer URL]... [--evidence-dir DIR]\n"
+            "         [--gossip-listen HOST:PORT] [--gossip-peer URL]... [--gossip-push URL]...\n"
+            "         [--evidence-dir DIR]\n"
             "         [--interval SECONDS] [--once | --rounds N] [--json]\n");
 }
 
 int cli_follow(int argc, char **argv, int json)
 {
     enum { O_LOG = 256, O_KEY, O_LIST, O_STATE, O_DL, O_WATCH, O_EXEC, O_GL, O_GP, O_EVD, O_INT,
-           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN };
+           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN, O_GPUSH };
     static const struct option opts[] = {
         {"log", required_argument, NULL, O_LOG},
         {"key", required_argument, NULL, O_KEY},
@@ -256,6 +235,7 @@ int cli_follow(int argc, char **argv, int json)
         {"exec", required_argument, NULL, O_EXEC},
         {"gossip-listen", required_argument, NULL, O_GL},
         {"gossip-peer", required_argument, NULL, O_GP},
+        {"gossip-push", required_argument, NULL, O_GPUSH},
         {"evidence-dir", required_argument, NULL, O_EVD},
         {"interval", required_argument, NULL, O_INT},
         {"once", no_argument, NULL, O_ONCE},
@@ -266,8 +246,8 @@ int cli_follow(int argc, char **argv, int json)
     };
     const char *log_url = NULL, *key_file = NULL, *list_file = NULL, *gossip_listen = NULL;
     const char *origin = NULL;
-    const char *watch[256], *peers[64];
-    size_t nwatch = 0, npeers = 0, total_problems = 0;
+    const char *watch[256], *peers[64], *pushes[64];
+    size_t nwatch = 0, npeers = 0, npushes = 0, total_problems = 0;
     uint64_t interval = 60, rounds = 0, mmd = 86400;
     int tiled = 0, c, rc = CLI_FAIL;
     arb_audit_follow_cfg cfg;
@@ -313,6 +293,13 @@ int cli_follow(int argc, char **argv, int json)
             }
             peers[npeers++] = optarg;
             break;
+        case O_GPUSH:
+            if (npushes == sizeof pushes / sizeof pushes[0]) {
+                fprintf(stderr, "arbor-audit: too many --gossip-push\n");
+                return CLI_USAGE;
+            }
+            pushes[npushes++] = optarg;
+            break;
         case O_INT:
         case O_ROUNDS:
         case O_MMD: {
@@ -335,6 +322,9 @@ int cli_follow(int argc, char **argv, int json)
                    "back, and a consistency proof from the last verified head; with --download\n"
                    "fetches every entry and reports certificates for watched domains. Heads\n"
                    "that prove misbehaviour are written as reports to the evidence directory.\n"
+                   "Gossip: --gossip-listen serves GET (pull) and POST (push) /gossip/v1/heads;\n"
+                   "--gossip-peer pulls a peer's heads, --gossip-push sends this auditor's\n"
+                   "verified heads to a peer, each round.\n"
                    "Exit (with --once / --rounds): 0 no problem seen, 1 otherwise.\n");
             return CLI_OK;
         default:
@@ -410,6 +400,8 @@ int cli_follow(int argc, char **argv, int json)
         if (arb_http_server_new(&srv, &hc) != ARB_OK ||
             arb_http_route_add(srv, ARB_HTTP_GET, "/gossip/v1/heads", 0, gossip_heads, f) !=
                 ARB_OK ||
+            arb_http_route_add(srv, ARB_HTTP_POST, "/gossip/v1/heads", ARB_AUDIT_GOSSIP_MAX_BODY,
+                               gossip_push_in, f) != ARB_OK ||
             arb_http_server_start(srv, &eb) != ARB_OK) {
             fprintf(stderr, "arbor-audit: gossip: cannot listen on %s: %s\n", gossip_listen,
                     eb.msg);
@@ -434,7 +426,9 @@ int cli_follow(int argc, char **argv, int json)
         }
         total_problems += problems;
         for (size_t i = 0; i < npeers && !stop_flag; i++)
-            total_problems += gossip_pull(f, gc, peers[i], &o);
+            total_problems += arb_audit_gossip_pull(f, gc, peers[i]);
+        for (size_t i = 0; i < npushes && !stop_flag; i++)
+            total_problems += arb_audit_gossip_push(f, gc, pushes[i]);
         if (rounds != 0 && r + 1 >= rounds)
             break;
         for (uint64_t t = 0; t < interval * 10 && !stop_flag; t++) {

@@ -13,6 +13,7 @@
 
 #include "auditor/client.h"
 #include "auditor/consist.h"
+#include "auditor/datatile.h"
 #include "auditor/evidence.h"
 #include "ledger/log/ct.h"
 #include "ledger/store/store.h"
@@ -36,6 +37,7 @@ struct arb_audit_follower {
     arb_audit_client *client; /* poll thread only */
     arb_ct_verifier **keys;   /* one per log */
     pthread_mutex_t lock;     /* head compare-and-update, events */
+    uint64_t reports;         /* misbehaviour reports made (under lock) */
 };
 
 static uint64_t now_ms(void)
@@ -167,6 +169,7 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
         }
     }
     memset(&ev, 0, sizeof ev);
+    f->reports++;
     ev.type = ARB_AUDIT_EVENT_MISBEHAVIOUR;
     ev.log = log;
     ev.sth = b;
@@ -240,48 +243,62 @@ typedef struct {
     arb_errbuf *eb;
 } tile_reader;
 
+/* Fetches a tile (hash or data) at its width. A partial tile may be gone once
+ * the full one exists (tlog-tiles): then the full tile is fetched instead,
+ * whose first entries are the same. *width gets the width of what was
+ * fetched (tile->width, or 256 after the fallback); *body (free()) the
+ * answer. Returns ARB_OK, ARB_ERR_NET (no answer, or not 200). */
+static arb_err fetch_tile(arb_audit_client *c, const arb_audit_log *log, const arb_tile *tile,
+                          uint8_t **body, size_t *len, unsigned *width, arb_errbuf *eb)
+{
+    arb_tile t = *tile;
+    char path[ARB_TILE_PATH_MAX], url[2300];
+    long status = 0;
+    arb_err err;
+
+    *body = NULL;
+    *len = 0;
+    *width = 0;
+    for (;;) {
+        if (arb_tile_path(&t, path, sizeof path) != ARB_OK)
+            return arb_errf(eb, ARB_ERR_INTERNAL, "bad tile");
+        snprintf(url, sizeof url, "%s%s", log->url, path);
+        if ((err = arb_audit_http(c, url, NULL, 0, NULL, &status, body, len, eb)) != ARB_OK)
+            return err;
+        if (status != 404 || t.width == ARB_TILE_WIDTH)
+            break;
+        free(*body);
+        *body = NULL;
+        t.width = ARB_TILE_WIDTH;
+    }
+    if (status != 200) {
+        free(*body);
+        *body = NULL;
+        *len = 0;
+        return arb_errf(eb, ARB_ERR_NET, "%s: HTTP status %ld", url, status);
+    }
+    *width = t.width;
+    return ARB_OK;
+}
+
 /* Fetches a hash tile (tlog-tiles) at its exact width. */
 static arb_err read_tile(void *ud, const arb_tile *tile,
                          uint8_t out[static ARB_TILE_WIDTH * ARB_HASH_SIZE])
 {
     tile_reader *tr = ud;
-    char path[ARB_TILE_PATH_MAX], url[2300];
     uint8_t *body = NULL;
     size_t len = 0;
-    long status = 0;
+    unsigned w = 0;
     arb_err err;
 
-    if (arb_tile_path(tile, path, sizeof path) != ARB_OK)
-        return arb_errf(tr->eb, ARB_ERR_INTERNAL, "bad tile");
-    snprintf(url, sizeof url, "%s%s", tr->log->url, path);
-    if ((err = arb_audit_http(tr->c, url, NULL, 0, NULL, &status, &body, &len, tr->eb)) != ARB_OK)
+    if ((err = fetch_tile(tr->c, tr->log, tile, &body, &len, &w, tr->eb)) != ARB_OK)
         return err;
-    if (status == 404 && tile->width < ARB_TILE_WIDTH) {
-        /* The partial tile may be gone once the full one exists (tlog-tiles):
-         * its first entries are the same. */
-        arb_tile full = *tile;
+    if (len != (size_t)w * ARB_HASH_SIZE) {
         free(body);
-        body = NULL;
-        full.width = ARB_TILE_WIDTH;
-        if (arb_tile_path(&full, path, sizeof path) != ARB_OK)
-            return arb_errf(tr->eb, ARB_ERR_INTERNAL, "bad tile");
-        snprintf(url, sizeof url, "%s%s", tr->log->url, path);
-        if ((err = arb_audit_http(tr->c, url, NULL, 0, NULL, &status, &body, &len, tr->eb)) !=
-            ARB_OK)
-            return err;
-        if (status == 200 && len == (size_t)ARB_TILE_WIDTH * ARB_HASH_SIZE)
-            len = (size_t)tile->width * ARB_HASH_SIZE;
+        return arb_errf(tr->eb, ARB_ERR_PARSE, "hash tile %u/%llu: %zu bytes, want %u",
+                        tile->level, (unsigned long long)tile->index, len, w * ARB_HASH_SIZE);
     }
-    if (status != 200) {
-        free(body);
-        return arb_errf(tr->eb, ARB_ERR_NET, "%s: HTTP status %ld", url, status);
-    }
-    if (len != (size_t)tile->width * ARB_HASH_SIZE) {
-        free(body);
-        return arb_errf(tr->eb, ARB_ERR_PARSE, "%s: %zu bytes, want %u", url, len,
-                        tile->width * ARB_HASH_SIZE);
-    }
-    memcpy(out, body, len);
+    memcpy(out, body, (size_t)tile->width * ARB_HASH_SIZE);
     free(body);
     return ARB_OK;
 }
@@ -414,36 +431,26 @@ typedef struct {
     char why[300];
 } entry_ctx;
 
-static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, size_t leaf_len,
-                        const uint8_t *extra, size_t extra_len)
+/* Matches the certificate of entry `index` against the watch list; a
+ * precertificate and its final certificate are reported once. */
+static void match_entry(entry_ctx *x, uint64_t index, const arb_ct_leaf *leaf)
 {
-    entry_ctx *x = ud;
     arb_audit_follower *f = x->f;
-    arb_ct_leaf leaf;
     arb_audit_certinfo ci;
     arb_errbuf eb;
     const char *name = NULL;
     long w;
     int seen = 0;
 
-    (void)extra;
-    (void)extra_len;
-    if (arb_ct_leaf_decode(&leaf, leaf_bytes, leaf_len) != ARB_OK) {
-        snprintf(x->why, sizeof x->why, "entry %llu: leaf_input is not a MerkleTreeLeaf",
-                 (unsigned long long)index);
-        return ARB_ERR_PARSE;
-    }
-    if (arb_merkle_range_append_leaf(&x->range, x->h, leaf_bytes, leaf_len) != ARB_OK)
-        return ARB_ERR_INTERNAL;
     if (f->cfg.nwatch == 0)
-        return ARB_OK;
-    if (arb_audit_certinfo_read(&ci, leaf.entry.cert, leaf.entry.cert_len,
-                                leaf.entry.entry_type == ARB_CT_ENTRY_PRECERT, &eb) != ARB_OK) {
+        return;
+    if (arb_audit_certinfo_read(&ci, leaf->entry.cert, leaf->entry.cert_len,
+                                leaf->entry.entry_type == ARB_CT_ENTRY_PRECERT, &eb) != ARB_OK) {
         pthread_mutex_lock(&f->lock);
         problem(f, x->log, NULL, "bad-certificate", "entry %llu: %s", (unsigned long long)index,
                 eb.msg);
         pthread_mutex_unlock(&f->lock);
-        return ARB_OK;
+        return;
     }
     w = arb_audit_certinfo_match(&ci, f->cfg.watch, f->cfg.nwatch, &name);
     if (w >= 0) {
@@ -456,7 +463,7 @@ static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, siz
             ev.type = ARB_AUDIT_EVENT_MATCH;
             ev.log = x->log;
             ev.index = index;
-            ev.precert = leaf.entry.entry_type == ARB_CT_ENTRY_PRECERT;
+            ev.precert = leaf->entry.entry_type == ARB_CT_ENTRY_PRECERT;
             ev.name = name;
             ev.watch = f->cfg.watch[w];
             ev.cert = &ci;
@@ -471,7 +478,79 @@ static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, siz
         }
     }
     arb_audit_certinfo_clear(&ci);
+}
+
+static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, size_t leaf_len,
+                        const uint8_t *extra, size_t extra_len)
+{
+    entry_ctx *x = ud;
+    arb_ct_leaf leaf;
+
+    (void)extra;
+    (void)extra_len;
+    if (arb_ct_leaf_decode(&leaf, leaf_bytes, leaf_len) != ARB_OK) {
+        snprintf(x->why, sizeof x->why, "entry %llu: leaf_input is not a MerkleTreeLeaf",
+                 (unsigned long long)index);
+        return ARB_ERR_PARSE;
+    }
+    if (arb_merkle_range_append_leaf(&x->range, x->h, leaf_bytes, leaf_len) != ARB_OK)
+        return ARB_ERR_INTERNAL;
+    match_entry(x, index, &leaf);
     return ARB_OK;
+}
+
+/* One step of an RFC 6962 download: get-entries from pos. */
+static arb_err step_entries(entry_ctx *x, const arb_audit_sth *head, uint64_t pos, uint64_t *got,
+                            arb_errbuf *eb)
+{
+    return arb_audit_get_entries(x->f->client, x->log, pos, head->tree_size - 1, on_entry, x, got,
+                                 eb);
+}
+
+/* One step of a static-ct-api download: the data tile holding entry pos, at
+ * the width the head's size gives it (static-ct-api "Log Entries"). The
+ * whole tile is parsed before anything is appended, so a malformed tile
+ * changes nothing. Entries before pos in the tile were appended earlier (a
+ * partial tile then); they are skipped. */
+static arb_err step_data_tile(entry_ctx *x, const arb_audit_sth *head, uint64_t pos,
+                              uint64_t *got, arb_errbuf *eb)
+{
+    arb_tile t;
+    arb_ct_tile_leaf *tl = NULL;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    unsigned w = 0, skip = (unsigned)(pos % ARB_TILE_WIDTH);
+    arb_err err;
+
+    *got = 0;
+    memset(&t, 0, sizeof t);
+    t.kind = ARB_TILE_DATA;
+    t.index = pos / ARB_TILE_WIDTH;
+    t.width = arb_tile_width(head->tree_size, 0, t.index);
+    if ((tl = malloc(ARB_TILE_WIDTH * sizeof *tl)) == NULL)
+        return ARB_ERR_NOMEM;
+    if ((err = fetch_tile(x->f->client, x->log, &t, &body, &len, &w, eb)) != ARB_OK)
+        goto out;
+    if ((err = arb_audit_data_tile_parse(tl, body, len, t.index * ARB_TILE_WIDTH, w, eb)) !=
+        ARB_OK) {
+        err = ARB_ERR_PARSE;
+        goto out;
+    }
+    for (unsigned i = skip; i < t.width; i++) {
+        arb_hash lh;
+        if (arb_ct_tile_leaf_hash(x->h, &lh, &tl[i]) != ARB_OK ||
+            arb_merkle_range_append(&x->range, x->h, &lh) != ARB_OK) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "data tile: entry %llu cannot be hashed",
+                           (unsigned long long)(t.index * ARB_TILE_WIDTH + i));
+            goto out;
+        }
+        match_entry(x, t.index * ARB_TILE_WIDTH + i, &tl[i].leaf);
+    }
+    *got = t.width - skip;
+out:
+    free(body);
+    free(tl);
+    return err;
 }
 
 /* Loads the compact range of the entries downloaded so far; a position
@@ -522,8 +601,8 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
         goto out;
     while (pos < head->tree_size) {
         x.why[0] = '\0';
-        err = arb_audit_get_entries(f->client, log, pos, head->tree_size - 1, on_entry, &x, &got,
-                                    &eb);
+        err = log->tiled ? step_data_tile(&x, head, pos, &got, &eb)
+                         : step_entries(&x, head, pos, &got, &eb);
         if (err != ARB_OK) {
             pthread_mutex_lock(&f->lock);
             problem(f, log, head, err == ARB_ERR_NET ? "unreachable" : "bad-entries", "%s",
@@ -638,7 +717,7 @@ static arb_err poll_log(arb_audit_follower *f, const arb_audit_log *log, size_t 
         have = 1;
     }
     pthread_mutex_unlock(&f->lock);
-    if (f->cfg.download && have && !log->tiled)
+    if (f->cfg.download && have)
         return download(f, log, &mine, problems);
     return ARB_OK;
 }
@@ -664,22 +743,36 @@ arb_err arb_audit_follower_head(arb_audit_follower *f, const uint8_t log_id[stat
     return load_head(f, log, out);
 }
 
-arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_id[static 32],
-                                      const arb_audit_sth *sth, const char *source)
+arb_err arb_audit_follower_verify_head(arb_audit_follower *f, const uint8_t log_id[static 32],
+                                       const arb_audit_sth *sth, arb_errbuf *eb)
+{
+    const arb_audit_log *log = arb_audit_loglist_find(f->logs, log_id);
+    if (log == NULL)
+        return arb_errf(eb, ARB_ERR_NOT_FOUND, "not a log this auditor follows");
+    return arb_audit_sth_verify(key_of(f, log), sth, eb) == ARB_OK ? ARB_OK : ARB_ERR_VERIFY;
+}
+
+arb_err arb_audit_follower_check_head_result(arb_audit_follower *f,
+                                             const uint8_t log_id[static 32],
+                                             const arb_audit_sth *sth, const char *source,
+                                             arb_audit_check_result *res)
 {
     const arb_audit_log *log = arb_audit_loglist_find(f->logs, log_id);
     arb_audit_sth mine;
     arb_audit_client *c = NULL;
     arb_errbuf eb;
     arb_err err;
+    uint64_t before;
     int r;
 
+    *res = ARB_AUDIT_CHECK_NO_HEAD;
     if (log == NULL)
         return ARB_ERR_NOT_FOUND;
     if (arb_audit_sth_verify(key_of(f, log), sth, &eb) != ARB_OK) {
         pthread_mutex_lock(&f->lock);
         problem(f, log, sth, "gossip-bad-signature", "head from %s: %s", source, eb.msg);
         pthread_mutex_unlock(&f->lock);
+        *res = ARB_AUDIT_CHECK_BAD_SIGNATURE;
         return ARB_ERR_VERIFY;
     }
     if ((err = arb_audit_client_new(&c, f->cfg.timeout_ms)) != ARB_OK)
@@ -687,31 +780,64 @@ arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_i
     pthread_mutex_lock(&f->lock);
     err = load_head(f, log, &mine);
     if (err == ARB_OK) {
+        before = f->reports;
         r = compare_heads(f, c, log, &mine, sth, source);
         err = r < 0 ? ARB_ERR_VERIFY : ARB_OK;
+        *res = r >= 0                    ? ARB_AUDIT_CHECK_CONSISTENT
+               : f->reports != before ? ARB_AUDIT_CHECK_MISBEHAVIOUR
+                                      : ARB_AUDIT_CHECK_UNVERIFIED;
     }
     pthread_mutex_unlock(&f->lock);
     arb_audit_client_free(c);
     return err;
 }
 
+arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_id[static 32],
+                                      const arb_audit_sth *sth, const char *source)
+{
+    arb_audit_check_result res;
+    return arb_audit_follower_check_head_result(f, log_id, sth, source, &res);
+}
+
+void arb_audit_follower_notice(arb_audit_follower *f, const uint8_t *log_id, const char *name,
+                               const char *detail)
+{
+    const arb_audit_log *log = log_id ? arb_audit_loglist_find(f->logs, log_id) : NULL;
+    pthread_mutex_lock(&f->lock);
+    problem(f, log, NULL, name, "%s", detail);
+    pthread_mutex_unlock(&f->lock);
+}
+
+json_t *arb_audit_follower_head_json(arb_audit_follower *f, size_t i)
+{
+    arb_audit_sth s;
+    char *id;
+    json_t *o;
+
+    if (i >= f->logs->n || load_head(f, &f->logs->logs[i], &s) != ARB_OK)
+        return NULL;
+    if ((id = arb_base64_encode(f->logs->logs[i].log_id, 32)) == NULL)
+        return NULL;
+    o = json_pack("{s:s, s:s, s:o}", "log_id", id, "url", f->logs->logs[i].url, "sth",
+                  arb_audit_sth_to_json(&s));
+    free(id);
+    return o;
+}
+
+size_t arb_audit_follower_nlogs(const arb_audit_follower *f)
+{
+    return f->logs->n;
+}
+
 json_t *arb_audit_follower_heads_json(arb_audit_follower *f)
 {
-    json_t *arr = json_array(), *o;
+    json_t *arr = json_array();
     if (arr == NULL)
         return NULL;
     for (size_t i = 0; i < f->logs->n; i++) {
-        arb_audit_sth s;
-        char *id;
-        if (load_head(f, &f->logs->logs[i], &s) != ARB_OK)
-            continue;
-        id = arb_base64_encode(f->logs->logs[i].log_id, 32);
-        if (id == NULL)
-            continue;
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "log_id", id, "url",
-                                             f->logs->logs[i].url, "sth", arb_audit_sth_to_json(&s)));
-        free(id);
+        json_t *h = arb_audit_follower_head_json(f, i);
+        if (h)
+            json_array_append_new(arr, h);
     }
-    o = json_pack("{s:o}", "heads", arr);
-    return o;
+    return json_pack("{s:o}", "heads", arr);
 }

@@ -90,6 +90,39 @@ arb_err arb_audit_follower_check_head(arb_audit_follower *f, const uint8_t log_i
                                       const arb_audit_sth *sth, const char *source)
     ARB_WARN_UNUSED;
 
+/* The outcome of checking another auditor's head against this one's view. */
+typedef enum {
+    ARB_AUDIT_CHECK_CONSISTENT = 0, /* signed by the log, consistent with the head verified here */
+    ARB_AUDIT_CHECK_NO_HEAD,        /* no verified head of that log here yet: nothing to compare */
+    ARB_AUDIT_CHECK_BAD_SIGNATURE,  /* not signed by the log's key */
+    ARB_AUDIT_CHECK_MISBEHAVIOUR,   /* the two heads prove misbehaviour: report written */
+    ARB_AUDIT_CHECK_UNVERIFIED      /* the log could not be asked for a proof, or answered badly */
+} arb_audit_check_result;
+
+/* As arb_audit_follower_check_head, and *res tells the outcome. */
+arb_err arb_audit_follower_check_head_result(arb_audit_follower *f,
+                                             const uint8_t log_id[static 32],
+                                             const arb_audit_sth *sth, const char *source,
+                                             arb_audit_check_result *res) ARB_WARN_UNUSED;
+
+/* Only the first checks of a gossiped head, without events and without
+ * asking the log: ARB_ERR_NOT_FOUND when log_id is not a followed log,
+ * ARB_ERR_VERIFY when the log's key did not sign sth, else ARB_OK. Reason in
+ * eb. Thread-safe. */
+arb_err arb_audit_follower_verify_head(arb_audit_follower *f, const uint8_t log_id[static 32],
+                                       const arb_audit_sth *sth, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Emits a PROBLEM event (name, detail) for the log log_id (NULL or unknown:
+ * none), under the follower's lock: for problems found outside the follower
+ * (gossip peers). */
+void arb_audit_follower_notice(arb_audit_follower *f, const uint8_t *log_id, const char *name,
+                               const char *detail);
+
+/* Number of logs followed, and the gossip object {"log_id", "url", "sth"} of
+ * log i's last verified head (new reference; NULL when it has none). */
+size_t arb_audit_follower_nlogs(const arb_audit_follower *f);
+json_t *arb_audit_follower_head_json(arb_audit_follower *f, size_t i);
+
 /* {"heads":[{"log_id": b64, "url": ..., "sth": {get-sth fields}}, ...]}: the
  * last verified head of every log (gossip). New reference or NULL. */
 json_t *arb_audit_follower_heads_json(arb_audit_follower *f);

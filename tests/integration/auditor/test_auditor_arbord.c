@@ -7,7 +7,11 @@
  *    and named, and the tampered proof gives a report verify-evidence accepts;
  *  - a forked log: two arbord with the same key and different entries,
  *    followed by two auditors that gossip: the split view is reported and the
- *    report verifies offline. */
+ *    report verifies offline; the same with push gossip (each auditor posts
+ *    its heads to the other), where both auditors write a report;
+ *  - push gossip refuses bad input (malformed, oversize, badly signed,
+ *    unknown log) with a status and a JSON reason, counts it, keeps running,
+ *    and never adopts a pushed head. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@
 #include "auditor/sth.h"
 #include "ledger/api/http.h"
 #include "ledger/log/key.h"
+#include "ledger/log/static.h"
 #include "merkle/buf.h"
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
@@ -236,7 +241,8 @@ static int wait_size(const node *n, uint64_t size)
 
 /* ---- the lying proxy ---- */
 
-enum { P_PASS, P_BAD_SIG, P_TRUNCATE, P_NON_JSON, P_TAMPER_PROOF, P_ROLLBACK };
+enum { P_PASS, P_BAD_SIG, P_TRUNCATE, P_NON_JSON, P_TAMPER_PROOF, P_ROLLBACK, P_TAMPER_TILE,
+       P_TRUNCATE_TILE };
 
 static struct {
     pthread_mutex_t lock;
@@ -258,6 +264,7 @@ static void proxy_handler(void *ud, arb_http_req *req)
     arb_errbuf eb;
     int mode, is_sth = strcmp(path, "/ct/v1/get-sth") == 0;
     int is_cons = strcmp(path, "/ct/v1/get-sth-consistency") == 0;
+    int is_data = strncmp(path, "/tile/data/", 11) == 0;
     char sep = '?';
 
     (void)ud;
@@ -322,6 +329,23 @@ static void proxy_handler(void *ud, arb_http_req *req)
             bl = strlen((char *)body);
         }
         json_decref(o);
+    }
+    if (is_data && st == 200 && mode == P_TAMPER_TILE) {
+        /* one bit of the last entry's timestamp: the TileLeaf still parses,
+         * its leaf hash no longer is the one in the tree */
+        arb_cur cur = arb_cur_make(body, bl);
+        const uint8_t *last = NULL;
+        arb_ct_tile_leaf t;
+        while (cur.len > 0) {
+            const uint8_t *at = cur.p;
+            if (arb_ct_tile_leaf_read(&t, &cur) != ARB_OK)
+                break;
+            last = at;
+        }
+        if (last)
+            body[last - body + 7] ^= 1;
+    } else if (is_data && st == 200 && mode == P_TRUNCATE_TILE) {
+        bl -= 3;
     }
     (void)arb_http_respond(req, (int)st, NULL, NULL, body, bl);
     free(body);
@@ -395,23 +419,33 @@ static void test_follow_and_lies(node *n1)
     follow_once(n1->url, st, out, 0, "\"tree_size\":5");
     CHECK_EQ(count(out, "\"event\":\"match\""), 0); /* already reported */
 
-    /* the same log through its static-ct-api read path: /checkpoint, and the
-     * consistency 5 -> 6 built from its hash tiles */
+    /* the same log through its static-ct-api read path: /checkpoint, the
+     * consistency 5 -> 6 built from its hash tiles, and --download through
+     * its data tiles (000.p/5, then 000.p/6 for the entry added since): the
+     * entries rehash to the checkpoint's root (else root-mismatch, exit 1)
+     * and the watched domain is found in a data tile */
     {
         char tst[700], tout[700];
         snprintf(tst, sizeof tst, "%s/auditor-tiles", tmp);
         snprintf(tout, sizeof tout, "%s/tiles.out", tmp);
         char *args[] = {audit_bin, "follow", "--log", n1->url, "--key", pub_pem, "--tiled",
-                        "--origin", "arbor.localhost/log", "--state", tst, "--once", "--json",
-                        NULL};
+                        "--origin", "arbor.localhost/log", "--state", tst, "--download",
+                        "--watch", "watched.test", "--once", "--json", NULL};
         CHECK_EQ(audit(tout, args), 0);
         CHECK_EQ(count(tout, "\"tree_size\":5"), 1);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 1);
+        CHECK_EQ(count(tout, "\"index\":1,\"name\":\"www.watched.test\""), 1);
         CHECK(add_leaf(n1, "f.example.org"));
-        CHECK_OR(wait_size(n1, 6), );
+        CHECK(add_leaf(n1, "g.watched.test"));
+        CHECK_OR(wait_size(n1, 7), );
         CHECK_EQ(audit(tout, args), 0);
-        CHECK_EQ(count(tout, "\"tree_size\":6"), 1);
+        CHECK_EQ(count(tout, "\"tree_size\":7"), 1);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 1);
+        CHECK_EQ(count(tout, "\"index\":6,\"name\":\"g.watched.test\""), 1);
+        CHECK_EQ(count(tout, "\"event\":\"problem\""), 0);
         /* the RFC 6962 follower catches up too */
-        follow_once(n1->url, st, out, 0, "\"tree_size\":6");
+        follow_once(n1->url, st, out, 0, "\"tree_size\":7");
+        CHECK_EQ(count(out, "\"index\":6,\"name\":\"g.watched.test\""), 1);
     }
 
     /* the lying proxy */
@@ -419,14 +453,17 @@ static void test_follow_and_lies(node *n1)
     hc.listen_host = "127.0.0.1";
     hc.workers = 2;
     CHECK_OR(arb_http_server_new(&srv, &hc) == ARB_OK, );
-    CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/", 0, proxy_handler, NULL) == ARB_OK, );
+    CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/", 0, proxy_handler, NULL) == ARB_OK &&
+                 arb_http_route_add(srv, ARB_HTTP_GET, "/checkpoint", 0, proxy_handler, NULL) ==
+                     ARB_OK &&
+                 arb_http_route_add(srv, ARB_HTTP_GET, "/tile/", 0, proxy_handler, NULL) == ARB_OK, );
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, );
     snprintf(proxy.upstream, sizeof proxy.upstream, "%s", n1->url);
     snprintf(purl, sizeof purl, "http://127.0.0.1:%d/", arb_http_server_port(srv));
     snprintf(pst, sizeof pst, "%s/auditor-proxy", tmp);
     set_mode(P_PASS);
-    follow_once(purl, pst, out, 0, "\"tree_size\":6");
-    record_sth(n1); /* size 6, for the rollback later */
+    follow_once(purl, pst, out, 0, "\"tree_size\":7");
+    record_sth(n1); /* size 7, for the rollback later */
     set_mode(P_BAD_SIG);
     follow_once(purl, pst, out, 1, "\"problem\":\"bad-signature\"");
     set_mode(P_TRUNCATE);
@@ -434,7 +471,7 @@ static void test_follow_and_lies(node *n1)
     set_mode(P_NON_JSON);
     follow_once(purl, pst, out, 1, "\"problem\":\"bad-answer\"");
     CHECK(add_leaf(n1, "e.example.org"));
-    CHECK_OR(wait_size(n1, 7), );
+    CHECK_OR(wait_size(n1, 8), );
     set_mode(P_TAMPER_PROOF);
     follow_once(purl, pst, out, 1, "\"kind\":\"inconsistent\"");
     CHECK(evidence_file(out, ev, sizeof ev));
@@ -443,9 +480,38 @@ static void test_follow_and_lies(node *n1)
         CHECK_EQ(audit("/dev/null", args), 0);
     }
     set_mode(P_PASS);
-    follow_once(purl, pst, out, 0, "\"tree_size\":7");
+    follow_once(purl, pst, out, 0, "\"tree_size\":8");
     set_mode(P_ROLLBACK);
     follow_once(purl, pst, out, 1, "\"problem\":\"rollback\"");
+
+    /* a lying static-ct-api read path: data tiles altered on the way */
+    {
+        char tst[700], tout[700];
+        snprintf(tst, sizeof tst, "%s/auditor-proxy-tiles", tmp);
+        snprintf(tout, sizeof tout, "%s/proxy-tiles.out", tmp);
+        char *args[] = {audit_bin, "follow", "--log", purl, "--key", pub_pem, "--tiled",
+                        "--origin", "arbor.localhost/log", "--state", tst, "--download",
+                        "--watch", "watched.test", "--once", "--json", NULL};
+        /* a tampered entry: the entries no longer hash to the signed root */
+        set_mode(P_TAMPER_TILE);
+        CHECK_EQ(audit(tout, args), 1);
+        CHECK_EQ(count(tout, "\"problem\":\"root-mismatch\""), 1);
+        /* a truncated tile: named, nothing downloaded */
+        set_mode(P_TRUNCATE_TILE);
+        CHECK_EQ(audit(tout, args), 1);
+        CHECK_EQ(count(tout, "\"problem\":\"bad-entries\""), 1);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 0);
+        /* the honest tiles: the download starts over and verifies */
+        set_mode(P_PASS);
+        CHECK_EQ(audit(tout, args), 0);
+        CHECK_EQ(count(tout, "\"event\":\"problem\""), 0);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 0); /* reported before the mismatch */
+        /* one entry more: only the partial tile's new entry is read */
+        CHECK(add_leaf(n1, "h.watched.test"));
+        CHECK_OR(wait_size(n1, 9), );
+        CHECK_EQ(audit(tout, args), 0);
+        CHECK_EQ(count(tout, "\"index\":8,\"name\":\"h.watched.test\""), 1);
+    }
     arb_http_server_stop(srv);
     arb_http_server_free(srv);
 }
@@ -574,6 +640,262 @@ static void test_fork(node *n1)
     }
 }
 
+/* HTTP to the auditor under test: POST body (or GET with body NULL) to
+ * base+path; the status, and the answer in *ans (free()). */
+static long http_call(const char *base, const char *path, const char *body, size_t len,
+                      char **ans)
+{
+    arb_audit_client *c = NULL;
+    char url[256];
+    uint8_t *b = NULL;
+    size_t bl;
+    long st = 0;
+    arb_errbuf eb;
+    *ans = NULL;
+    snprintf(url, sizeof url, "%s%s", base, path);
+    if (arb_audit_client_new(&c, 10000) == ARB_OK &&
+        arb_audit_http(c, url, (const uint8_t *)body, len, "application/json", &st, &b, &bl,
+                       &eb) == ARB_OK)
+        *ans = (char *)b;
+    else
+        free(b);
+    arb_audit_client_free(c);
+    return st;
+}
+
+static long push_json(const char *base, json_t *doc, char **ans)
+{
+    char *t = json_dumps(doc, JSON_COMPACT);
+    long st = t ? http_call(base, "gossip/v1/heads", t, strlen(t), ans) : 0;
+    free(t);
+    return st;
+}
+
+/* The value of metric `name` in a /metrics text, or -1. */
+static long metric(const char *text, const char *name)
+{
+    char pat[128];
+    const char *p;
+    snprintf(pat, sizeof pat, "\n%s ", name);
+    p = text ? strstr(text, pat) : NULL;
+    return p ? strtol(p + strlen(pat), NULL, 10) : -1;
+}
+
+static int wait_output(const char *path, const char *needle, int n)
+{
+    for (int i = 0; i < 300; i++) {
+        if (count(path, needle) >= n)
+            return 1;
+        msleep(50);
+    }
+    return 0;
+}
+
+/* Push gossip refuses bad input with a status and a JSON reason, counts it,
+ * keeps running, and never adopts a pushed head (even a valid newer one). */
+static void test_push_bad_input(node *n1)
+{
+    char sa[700], oa[700], listen[64], base[64], *ans = NULL, *heads = NULL;
+    int gport = arb_test_free_port();
+    json_t *doc, *h, *sth;
+    pid_t pa;
+
+    snprintf(sa, sizeof sa, "%s/push-in", tmp);
+    snprintf(oa, sizeof oa, "%s/push-in.out", tmp);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", gport);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/", gport);
+    {
+        char *args[] = {audit_bin, "follow", "--log", n1->url, "--key", pub_pem, "--state", sa,
+                        "--gossip-listen", listen, "--interval", "3600", "--json", NULL};
+        pa = spawn(oa, audit_bin, args);
+    }
+    CHECK(wait_output(oa, "\"event\":\"head\"", 1));
+    for (int i = 0; i < 100 && http_call(base, "gossip/v1/heads", NULL, 0, &heads) != 200; i++) {
+        free(heads);
+        heads = NULL;
+        msleep(50);
+    }
+    doc = heads ? json_loads(heads, 0, NULL) : NULL;
+    h = json_array_get(json_object_get(doc, "heads"), 0);
+    CHECK(h != NULL);
+    if (h == NULL) {
+        kill(pa, SIGTERM);
+        wait_exit(pa);
+        json_decref(doc);
+        free(heads);
+        return;
+    }
+    /* malformed: not JSON, not a gossip document */
+    CHECK_EQ(http_call(base, "gossip/v1/heads", "<html>", 6, &ans), 400);
+    CHECK(ans && strstr(ans, "\"error\"") != NULL);
+    free(ans);
+    CHECK_EQ(http_call(base, "gossip/v1/heads", "{\"heads\":5}", 11, &ans), 400);
+    free(ans);
+    /* oversize */
+    {
+        size_t big = 100000;
+        char *b = malloc(big);
+        CHECK_OR(b != NULL, );
+        memset(b, ' ', big);
+        b[0] = '{';
+        b[big - 1] = '}';
+        CHECK_EQ(http_call(base, "gossip/v1/heads", b, big, &ans), 413);
+        CHECK(ans && strstr(ans, "\"error\"") != NULL);
+        free(ans);
+        free(b);
+    }
+    /* a bad signature */
+    {
+        json_t *d2 = json_deep_copy(doc), *s2 = json_object_get(json_array_get(json_object_get(
+                                                                    d2, "heads"), 0), "sth");
+        char *sig = strdup(json_string_value(json_object_get(s2, "tree_head_signature")));
+        size_t n = strlen(sig);
+        sig[n - 6] = sig[n - 6] == 'A' ? 'B' : 'A';
+        json_object_set_new(s2, "tree_head_signature", json_string(sig));
+        CHECK_EQ(push_json(base, d2, &ans), 403);
+        CHECK(ans && strstr(ans, "not signed") != NULL);
+        free(ans);
+        free(sig);
+        json_decref(d2);
+    }
+    /* an unknown log */
+    {
+        json_t *d2 = json_deep_copy(doc);
+        json_object_set_new(json_array_get(json_object_get(d2, "heads"), 0), "log_id",
+                            json_string("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="));
+        CHECK_EQ(push_json(base, d2, &ans), 404);
+        CHECK(ans && strstr(ans, "unknown log") != NULL);
+        free(ans);
+        json_decref(d2);
+    }
+    /* its own head: consistent */
+    CHECK_EQ(push_json(base, doc, &ans), 200);
+    CHECK(ans && strstr(ans, "\"result\":\"consistent\"") != NULL);
+    free(ans);
+    /* a valid newer head of the log: checked (consistency from the log),
+     * not adopted */
+    {
+        char url[128], *sth_text = NULL;
+        uint64_t before = (uint64_t)json_integer_value(json_object_get(json_object_get(h, "sth"),
+                                                                       "tree_size"));
+        CHECK(add_leaf(n1, "push.example.org"));
+        CHECK(wait_size(n1, before + 1));
+        snprintf(url, sizeof url, "%sct/v1/", n1->url);
+        CHECK_EQ(http_call(url, "get-sth", NULL, 0, &sth_text), 200);
+        sth = sth_text ? json_loads(sth_text, 0, NULL) : NULL;
+        free(sth_text);
+        json_object_set_new(h, "sth", sth);
+        CHECK_EQ(push_json(base, doc, &ans), 200);
+        CHECK(ans && strstr(ans, "\"result\":\"consistent\"") != NULL);
+        free(ans);
+        free(heads);
+        CHECK_EQ(http_call(base, "gossip/v1/heads", NULL, 0, &heads), 200);
+        {
+            json_t *d3 = heads ? json_loads(heads, 0, NULL) : NULL;
+            json_t *s3 = json_object_get(json_array_get(json_object_get(d3, "heads"), 0), "sth");
+            CHECK_EQ((uint64_t)json_integer_value(json_object_get(s3, "tree_size")), before);
+            json_decref(d3);
+        }
+    }
+    /* counted */
+    CHECK_EQ(http_call(base, "metrics", NULL, 0, &ans), 200);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_malformed"), 2);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_bad_signature"), 1);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_unknown_log"), 1);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_accepted"), 2);
+    CHECK_EQ(metric(ans, "arbor_http_errors_body_too_large"), 1);
+    free(ans);
+    /* still running; each refusal named */
+    CHECK_EQ(kill(pa, 0), 0);
+    kill(pa, SIGTERM);
+    CHECK_EQ(wait_exit(pa), 0);
+    CHECK_EQ(count(oa, "\"problem\":\"gossip-bad-push\""), 4);
+    CHECK_EQ(count(oa, "\"event\":\"misbehaviour\""), 0);
+    free(heads);
+    json_decref(doc);
+}
+
+/* A forked log caught by push gossip: two arbord with one key and different
+ * entries, two auditors each pushing its verified heads to the other. Both
+ * write a split-view report that verify-evidence accepts. */
+static void test_fork_push(node *n1)
+{
+    node n3;
+    char sa[700], sb[700], oa[700], ob[700], la[64], lb[64], ua[64], ub[64], ev[1200];
+    int pa_port = arb_test_free_port(), pb_port = arb_test_free_port();
+    pid_t pa, pb;
+    uint64_t size;
+    arb_audit_client *c = NULL;
+    arb_audit_log lg;
+    arb_audit_sth s;
+    arb_errbuf eb;
+
+    memset(&lg, 0, sizeof lg);
+    lg.url = n1->url;
+    CHECK_OR(arb_audit_client_new(&c, 2000) == ARB_OK, );
+    CHECK_OR(arb_audit_get_sth(c, &lg, &s, &eb) == ARB_OK, );
+    arb_audit_client_free(c);
+    size = s.tree_size;
+    if (start_node(&n3, "node3") != 1) {
+        stop_node(&n3);
+        CHECK_OR(0, );
+    }
+    for (uint64_t i = 0; i < size; i++) {
+        char cn[64];
+        snprintf(cn, sizeof cn, "push%llu.example.net", (unsigned long long)i);
+        CHECK(add_leaf(&n3, cn));
+    }
+    CHECK(wait_size(&n3, size));
+    while (pb_port == pa_port)
+        pb_port = arb_test_free_port();
+    snprintf(sa, sizeof sa, "%s/push-a", tmp);
+    snprintf(sb, sizeof sb, "%s/push-b", tmp);
+    snprintf(oa, sizeof oa, "%s/push-a.out", tmp);
+    snprintf(ob, sizeof ob, "%s/push-b.out", tmp);
+    snprintf(la, sizeof la, "127.0.0.1:%d", pa_port);
+    snprintf(lb, sizeof lb, "127.0.0.1:%d", pb_port);
+    snprintf(ua, sizeof ua, "http://127.0.0.1:%d/", pa_port);
+    snprintf(ub, sizeof ub, "http://127.0.0.1:%d/", pb_port);
+    {
+        char *args[] = {audit_bin, "follow", "--log", n1->url, "--key", pub_pem, "--state", sa,
+                        "--gossip-listen", la, "--gossip-push", ub, "--interval", "1", "--json",
+                        NULL};
+        pa = spawn(oa, audit_bin, args);
+    }
+    {
+        char *args[] = {audit_bin, "follow", "--log", n3.url, "--key", pub_pem, "--state", sb,
+                        "--gossip-listen", lb, "--gossip-push", ua, "--interval", "1", "--json",
+                        NULL};
+        pb = spawn(ob, audit_bin, args);
+    }
+    for (int i = 0; i < 400; i++) {
+        if (count(oa, "\"event\":\"misbehaviour\"") >= 1 &&
+            count(ob, "\"event\":\"misbehaviour\"") >= 1)
+            break;
+        msleep(50);
+    }
+    kill(pa, SIGTERM);
+    kill(pb, SIGTERM);
+    wait_exit(pa);
+    wait_exit(pb);
+    stop_node(&n3);
+    CHECK(count(oa, "\"kind\":\"split-view\"") >= 1);
+    CHECK(count(ob, "\"kind\":\"split-view\"") >= 1);
+    CHECK(count(oa, "\"peer-refused\"") == 0 && count(ob, "\"peer-refused\"") == 0);
+    CHECK(evidence_file(oa, ev, sizeof ev));
+    CHECK(count(ev, "\"source\": \"push from 127.0.0.1\"") == 1);
+    {
+        char *args[] = {audit_bin, "verify-evidence", ev, NULL};
+        CHECK_EQ(audit("/dev/null", args), 0);
+    }
+    CHECK(evidence_file(ob, ev, sizeof ev));
+    CHECK(count(ev, "\"source\": \"push from 127.0.0.1\"") == 1);
+    {
+        char *args[] = {audit_bin, "verify-evidence", ev, NULL};
+        CHECK_EQ(audit("/dev/null", args), 0);
+    }
+}
+
 int main(void)
 {
     arb_ct_signer *s = NULL;
@@ -621,6 +943,8 @@ int main(void)
     test_follow_and_lies(&n1);
     test_check_sct(&n1);
     test_fork(&n1);
+    test_fork_push(&n1);
+    test_push_bad_input(&n1);
     stop_node(&n1);
     X509_free(ca);
     EVP_PKEY_free(ca_key);

@@ -23,6 +23,7 @@
 #include "ledger/api/http.h"
 #include "ledger/log/ct.h"
 #include "merkle/buf.h"
+#include "merkle/range.h"
 #include "tests/test.h"
 #include "tests/unit/audit/common.h"
 #include "tests/unit/log/pki.h"
@@ -668,6 +669,32 @@ static void test_sct_inclusion(const char *url)
 static const arb_hash *tile_leaves;
 static size_t tile_count;
 
+/* Data tiles: the real full tiles data/000 and data/001 of navigli2025h2;
+ * partial data tiles are gone (404). */
+static int serve_data_tiles;
+static int data_partial_asked;
+
+static void h_data_tile(arb_http_req *req, const arb_tile *t)
+{
+    char rel[128];
+    uint8_t *d;
+    size_t dl;
+    int on;
+    pthread_mutex_lock(&script_lock);
+    on = serve_data_tiles;
+    if (t->width < 256)
+        data_partial_asked++;
+    pthread_mutex_unlock(&script_lock);
+    snprintf(rel, sizeof rel, "ct/static_ct/navigli2025h2_real/tile/data/%03u",
+             (unsigned)t->index);
+    if (!on || t->width < 256 || t->index > 1 || (d = arb_test_read_vector(rel, &dl)) == NULL) {
+        (void)arb_http_respond_error(req, 404, "no_tile", "no such tile");
+        return;
+    }
+    (void)arb_http_respond(req, 200, "application/octet-stream", NULL, d, dl);
+    free(d);
+}
+
 static void h_tile(void *ud, arb_http_req *req)
 {
     const char *path = arb_http_req_path(req) + 1; /* "tile/0/000.p/9" */
@@ -679,6 +706,10 @@ static void h_tile(void *ud, arb_http_req *req)
     lv = tile_leaves;
     n = tile_count;
     pthread_mutex_unlock(&script_lock);
+    if (arb_tile_path_parse(&t, path, strlen(path)) == ARB_OK && t.kind == ARB_TILE_DATA) {
+        h_data_tile(req, &t);
+        return;
+    }
     if (arb_tile_path_parse(&t, path, strlen(path)) != ARB_OK || t.kind != ARB_TILE_HASH ||
         t.level != 0 || t.index != 0 || t.width > n) {
         (void)arb_http_respond_error(req, 404, "no_tile", "no such tile");
@@ -778,6 +809,81 @@ static void test_tiled_growth(const char *url, const char *dir)
     free(spki);
 }
 
+/* --download of a static-ct-api log whose partial data tile is gone: the
+ * full tile is read instead and only its first entries are used; the real
+ * entries rehash to the checkpoint's root. A checkpoint whose root is not
+ * that of the entries is a root-mismatch. */
+static void test_tiled_download(const char *url, const char *dir)
+{
+    arb_ct_signer *s = NULL;
+    arb_note_signer *ns = NULL;
+    arb_audit_loglist l = {NULL, 0};
+    char *pem = NULL;
+    size_t pem_len, spki_len, hl0, hl1;
+    uint8_t *spki = NULL;
+    uint8_t *h0 = arb_test_read_vector("ct/static_ct/navigli2025h2_real/tile/0/000", &hl0);
+    uint8_t *h1 = arb_test_read_vector("ct/static_ct/navigli2025h2_real/tile/0/001", &hl1);
+    arb_merkle_range r;
+    arb_sha256 *sha = NULL;
+    arb_hash root, bad;
+    arb_errbuf eb;
+    arb_audit_follower *f;
+    events e;
+
+    memset(&e, 0, sizeof e);
+    CHECK_OR(h0 && h1 && hl0 == 8192 && hl1 == 8192 && arb_sha256_new(&sha) == ARB_OK, );
+    /* the root of entries 0..265 from the log's own level-0 tiles */
+    arb_merkle_range_init(&r);
+    CHECK_OR(arb_merkle_range_append_many(&r, sha, (const arb_hash *)h0, 256) == ARB_OK &&
+                 arb_merkle_range_append_many(&r, sha, (const arb_hash *)h1, 10) == ARB_OK, );
+    arb_merkle_range_root(&r, sha, &root);
+    l.logs = calloc(1, sizeof *l.logs);
+    l.n = 1;
+    CHECK_OR(arb_ct_signer_generate(&s, &eb) == ARB_OK &&
+                 arb_ct_signer_private_pem(s, &pem, &pem_len) == ARB_OK &&
+                 arb_ct_signer_spki(s, &spki, &spki_len) == ARB_OK, );
+    CHECK_OR(arb_audit_log_from_key(&l.logs[0], url, 1, spki, spki_len, 60, &eb) == ARB_OK, );
+    CHECK_OR(arb_note_signer_rfc6962(&ns, l.logs[0].origin, (const uint8_t *)pem, pem_len, &eb) ==
+                 ARB_OK, );
+    pthread_mutex_lock(&script_lock);
+    serve_data_tiles = 1;
+    data_partial_asked = 0;
+    pthread_mutex_unlock(&script_lock);
+    f = mk(&l, dir, &e, 1, NULL, 0);
+    CHECK_OR(f != NULL, );
+    /* first a checkpoint that lies about the root */
+    bad = root;
+    bad.b[0] ^= 1;
+    serve_checkpoint(ns, l.logs[0].origin, 266, &bad, 1000);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_problem, "root-mismatch");
+    arb_audit_follower_free(f);
+    /* a fresh auditor, the true root */
+    snprintf(e.last_problem, sizeof e.last_problem, "%s", "");
+    {
+        char d2[700];
+        snprintf(d2, sizeof d2, "%s-2", dir);
+        f = mk(&l, d2, &e, 1, NULL, 0);
+    }
+    CHECK_OR(f != NULL, );
+    serve_checkpoint(ns, l.logs[0].origin, 266, &root, 2000);
+    CHECK_EQ(poll1(f), 0);
+    CHECK_STR(e.last_problem, "");
+    pthread_mutex_lock(&script_lock);
+    CHECK(data_partial_asked >= 1); /* 001.p/10 was asked first */
+    serve_data_tiles = 0;
+    pthread_mutex_unlock(&script_lock);
+    arb_audit_follower_free(f);
+    arb_audit_loglist_free(&l);
+    arb_note_signer_free(ns);
+    arb_ct_signer_free(s);
+    arb_sha256_free(sha);
+    free(pem);
+    free(spki);
+    free(h0);
+    free(h1);
+}
+
 int main(void)
 {
     arb_http_config hc;
@@ -815,6 +921,8 @@ int main(void)
     test_growth(url, d3);
     snprintf(d3, sizeof d3, "%s/e", tmp);
     test_tiled_growth(url, d3);
+    snprintf(d3, sizeof d3, "%s/f", tmp);
+    test_tiled_download(url, d3);
     test_sct_inclusion(url);
     free(pbh_body);
     arb_http_server_stop(srv);

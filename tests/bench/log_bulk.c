@@ -80,15 +80,15 @@ static arb_ct_chain *make_chain(bulk *b, uint8_t *leaf, size_t leaf_len)
     }
     c->path[0].der = leaf;
     c->path[0].len = leaf_len;
-    c->path_len = 1;
-    if ((c->path[1].der = dup_bytes(b->inter_der, b->inter_len)) == NULL ||
-        (c->path_len = 2, c->path[2].der = dup_bytes(b->root_der, b->root_len)) == NULL) {
+    c->path[1].der = dup_bytes(b->inter_der, b->inter_len);
+    c->path[1].len = b->inter_len;
+    c->path[2].der = dup_bytes(b->root_der, b->root_len);
+    c->path[2].len = b->root_len;
+    c->path_len = 3; /* arb_ct_chain_free frees NULL elements too */
+    if (c->path[1].der == NULL || c->path[2].der == NULL) {
         arb_ct_chain_free(c);
         return NULL;
     }
-    c->path[1].len = b->inter_len;
-    c->path[2].len = b->root_len;
-    c->path_len = 3;
     c->entry.entry_type = ARB_CT_ENTRY_X509;
     c->entry.cert = c->path[0].der;
     c->entry.cert_len = c->path[0].len;
@@ -133,6 +133,8 @@ static void *generator(void *arg)
         pthread_mutex_lock(&b->mu);
         from = b->next;
         to = from + CHUNK < cfg->n ? from + CHUNK : cfg->n;
+        if (b->err != ARB_OK)
+            to = from; /* another thread failed: stop */
         b->next = to;
         pthread_mutex_unlock(&b->mu);
         if (from >= to)

@@ -28,8 +28,9 @@ static const char usage_text[] =
     "  --log-origin NAME      checkpoint origin line (default: arbor.localhost/log)\n"
     "  --log-not-after-start T  accept only leaves with notAfter >= T (RFC 3339 or Unix s)\n"
     "  --log-not-after-end T  accept only leaves with notAfter < T (RFC 3339 or Unix s)\n"
-    "  --log-pool-ms N        sequencer pool window, ms (1..60000; default 25)\n"
+    "  --log-pool-ms N        sequencer pool window, ms (0..60000; default 0: group commit)\n"
     "  --log-max-chain N      most certificates per submission (1..64; default 10)\n"
+    "  --log-max-cert N       largest certificate, DER bytes (256..16 MiB; default 64 KiB)\n"
     "  --log-max-body N       largest add-chain body, bytes (1024..64 MiB; default 1 MiB)\n"
     "  --log-max-entries N    most entries per get-entries answer (1..10000; default 256)\n"
     "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
@@ -263,12 +264,15 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
         else
             cfg->log_not_after_end = t;
     } else if (!strcmp(key, "log-pool-ms") || !strcmp(key, "log-max-chain") ||
-               !strcmp(key, "log-max-body") || !strcmp(key, "log-max-entries")) {
+               !strcmp(key, "log-max-cert") || !strcmp(key, "log-max-body") ||
+               !strcmp(key, "log-max-entries")) {
         unsigned long long n, lo = 1, hi;
         if (!strcmp(key, "log-pool-ms"))
-            hi = 60000;
+            lo = 0, hi = 60000;
         else if (!strcmp(key, "log-max-chain"))
             hi = 64;
+        else if (!strcmp(key, "log-max-cert"))
+            lo = 256, hi = 16ull << 20;
         else if (!strcmp(key, "log-max-body"))
             lo = 1024, hi = 64ull << 20;
         else
@@ -280,6 +284,8 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             cfg->log_pool_ms = (unsigned)n;
         else if (!strcmp(key, "log-max-chain"))
             cfg->log_max_chain = (size_t)n;
+        else if (!strcmp(key, "log-max-cert"))
+            cfg->log_max_cert = (size_t)n;
         else if (!strcmp(key, "log-max-body"))
             cfg->log_max_body = (size_t)n;
         else
@@ -396,7 +402,7 @@ static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
 static const char *const value_opts[] = {
     "datadir",      "listen",        "network",         "log-key",    "log-roots",
     "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
-    "log-max-chain", "log-max-body",  "log-max-entries", "connect",    "http-workers",
+    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "connect",    "http-workers",
     "config"};
 
 static int takes_value(const char *name)

@@ -6,7 +6,7 @@
  * The config file holds one `key = value` per line, the keys being the long
  * option names without "--" (datadir, listen, network, log-key, log-roots,
  * log-origin, log-not-after-start, log-not-after-end, log-pool-ms,
- * log-max-chain, log-max-body, log-max-entries, connect, http-workers, json); '#' starts a comment line; `connect` may
+ * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, json); '#' starts a comment line; `connect` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -33,8 +33,9 @@ typedef struct {
     /* notAfter shard window [start, end) in Unix seconds; both 0: no window.
      * After a successful parse either both are 0 or start < end. */
     int64_t log_not_after_start, log_not_after_end;
-    unsigned log_pool_ms;   /* sequencer window, ms; 0: the log's default */
+    unsigned log_pool_ms;   /* sequencer window, ms; 0: none (group commit, the default) */
     size_t log_max_chain;   /* most certificates per submission; 0: default */
+    size_t log_max_cert;    /* largest certificate, DER bytes; 0: default */
     size_t log_max_body;    /* largest add-chain body, bytes; 0: default */
     size_t log_max_entries; /* most entries per get-entries answer; 0: default */
     char *connect[ARB_CONFIG_MAX_CONNECT];

@@ -154,6 +154,7 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     sc.roots_file = d->cfg.log_roots;
     sc.origin = d->cfg.log_origin;
     sc.chain.max_chain_len = d->cfg.log_max_chain;
+    sc.chain.max_cert_size = d->cfg.log_max_cert;
     sc.chain.not_after_start = d->cfg.log_not_after_start;
     sc.chain.not_after_end = d->cfg.log_not_after_end;
     sc.batch_ms = d->cfg.log_pool_ms;

@@ -73,12 +73,25 @@ arb_err arb_ct_json_chain_parse(arb_ct_cert_list *out, const char *body, size_t 
         uint8_t *der = NULL;
         size_t der_len = 0;
 
-        if (!json_is_string(v) || json_string_length(v) > (max_cert_size / 3 + 1) * 4) {
-            err = arb_errf(eb, ARB_ERR_PARSE, "chain[%zu] is not a string or too long", i);
+        if (!json_is_string(v)) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "chain[%zu] is not a string", i);
+            goto out;
+        }
+        if (json_string_length(v) > (max_cert_size / 3 + 1) * 4) {
+            err = arb_errf(eb, ARB_ERR_PARSE,
+                           "chain[%zu]: certificate larger than %zu bytes (this log's maximum)", i,
+                           max_cert_size);
             goto out;
         }
         err = arb_base64_decode(&der, &der_len, json_string_value(v), json_string_length(v));
-        if (err != ARB_OK || der_len == 0 || der_len > max_cert_size) {
+        if (err == ARB_OK && der_len > max_cert_size) {
+            free(der);
+            err = arb_errf(eb, ARB_ERR_PARSE,
+                           "chain[%zu]: certificate of %zu bytes, larger than %zu (this log's maximum)",
+                           i, der_len, max_cert_size);
+            goto out;
+        }
+        if (err != ARB_OK || der_len == 0) {
             free(der);
             err = err == ARB_ERR_NOMEM ? ARB_ERR_NOMEM : ARB_ERR_PARSE;
             arb_errf(eb, err, "chain[%zu] is not base64 of 1..%zu bytes", i, max_cert_size);

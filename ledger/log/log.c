@@ -27,7 +27,6 @@ const char *const arb_log_cf_names[ARB_LOG_CF_COUNT] = {
 };
 enum { CF_META, CF_ENTRIES, CF_NODES, CF_LEAFHASH, CF_DEDUP, CF_ISSUERS };
 
-#define DEFAULT_BATCH_MS 25
 #define DEFAULT_BATCH_MAX 512
 #define DEFAULT_REFRESH_S 3600
 
@@ -372,6 +371,27 @@ static void *sign_part(void *arg)
     return NULL;
 }
 
+/* The batch's new entries in an open-addressing table (cap a power of two,
+ * more than twice the batch), keyed by their dedup hash. */
+static pending *batch_dup(pending **tab, size_t cap, const pending *p)
+{
+    size_t i = (size_t)rd64(p->dedup) & (cap - 1);
+
+    for (; tab[i] != NULL; i = (i + 1) & (cap - 1))
+        if (memcmp(tab[i]->dedup, p->dedup, 32) == 0)
+            return tab[i];
+    return NULL;
+}
+
+static void batch_dup_add(pending **tab, size_t cap, pending *p)
+{
+    size_t i = (size_t)rd64(p->dedup) & (cap - 1);
+
+    while (tab[i] != NULL)
+        i = (i + 1) & (cap - 1);
+    tab[i] = p;
+}
+
 static void sequence_batch(arb_log *l, pending *list)
 {
     arb_store_batch *b = NULL;
@@ -386,12 +406,20 @@ static void sequence_batch(arb_log *l, pending *list)
     emit_ctx ectx;
     pending *p, *q, *next;
     arb_err err = ARB_OK;
-    size_t n_new = 0;
+    size_t n_new = 0, dups_cap = 0;
+    pending **dups = NULL; /* the batch's new entries by dedup key */
 
     eb.msg[0] = 0;
     if (ts <= l->last_ts)
         ts = l->last_ts + 1; /* timestamps strictly increase between tree heads */
-    if (arb_store_batch_new(&b, l->store) != ARB_OK) {
+    for (p = list; p != NULL; p = p->next)
+        dups_cap += 2;
+    while (dups_cap & (dups_cap - 1))
+        dups_cap &= dups_cap - 1;
+    dups_cap *= 2; /* a power of two, at least twice the batch */
+    if ((dups = calloc(dups_cap, sizeof(*dups))) == NULL ||
+        arb_store_batch_new(&b, l->store) != ARB_OK) {
+        free(dups);
         fail_all(list, ARB_ERR_NOMEM, "out of memory");
         return;
     }
@@ -402,10 +430,7 @@ static void sequence_batch(arb_log *l, pending *list)
 
         dedup_key(l, p->chain, p->dedup);
         /* A duplicate inside this batch shares the first one's answer. */
-        for (q = list; q != p; q = q->next)
-            if (q->state == 0 && memcmp(q->dedup, p->dedup, 32) == 0)
-                break;
-        if (q != p) {
+        if ((q = batch_dup(dups, dups_cap, p)) != NULL) {
             p->state = 2;
             p->alias = q;
             continue;
@@ -428,6 +453,7 @@ static void sequence_batch(arb_log *l, pending *list)
         }
         p->state = 0;
         p->index = l->range.size + n_new++;
+        batch_dup_add(dups, dups_cap, p);
         arb_ct_leaf_index_ext(p->ext, p->index);
     }
     /* The SCT signatures (the sequencer's main cost), on two threads for
@@ -529,6 +555,7 @@ out:
         free(p);
     }
     free(cp);
+    free(dups);
     arb_buf_free(&leaf);
     arb_buf_free(&extra);
     arb_buf_free(&rec);
@@ -607,14 +634,18 @@ static void *sequencer_main(void *arg)
         }
         if (l->head == NULL && l->stop)
             break;
-        /* Pool submissions for a short window (or until the batch is full). */
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += (long)l->batch_ms * 1000000L;
-        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-        deadline.tv_nsec %= 1000000000L;
-        while (!l->stop && l->queued < l->batch_max)
-            if (pthread_cond_timedwait(&l->cv, &l->mu, &deadline) != 0)
-                break;
+        /* With a pool window, wait for more submissions (or a full batch).
+         * Without one (group commit), sequence what is queued now: what
+         * arrives while this batch is signed and synced forms the next. */
+        if (l->batch_ms > 0) {
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            deadline.tv_nsec += (long)l->batch_ms * 1000000L;
+            deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+            deadline.tv_nsec %= 1000000000L;
+            while (!l->stop && l->queued < l->batch_max)
+                if (pthread_cond_timedwait(&l->cv, &l->mu, &deadline) != 0)
+                    break;
+        }
         list = l->head;
         for (p = list, n = 1; n < l->batch_max && p->next != NULL; n++)
             p = p->next;
@@ -687,7 +718,7 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
         l->cf[i] = cfg->cfs[i];
     l->signer = cfg->signer;
     arb_ct_signer_log_id(l->signer, l->log_id);
-    l->batch_ms = cfg->batch_ms ? cfg->batch_ms : DEFAULT_BATCH_MS;
+    l->batch_ms = cfg->batch_ms;
     l->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
     l->refresh_ms = (uint64_t)(cfg->sth_refresh_s ? cfg->sth_refresh_s : DEFAULT_REFRESH_S) * 1000u;
     l->lg = cfg->log;

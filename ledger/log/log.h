@@ -2,7 +2,8 @@
  * RocksDB, and the read side (tree heads, entries, proofs, tiles, issuers).
  *
  * Write path (DESIGN.md "Sequencing"): validated submissions are queued; a
- * sequencer thread pools them for a short window, assigns consecutive
+ * sequencer thread takes what is queued (group commit; or pools submissions
+ * for a configured window), assigns consecutive
  * indices, signs each SCT, integrates the leaves into the tree, and writes
  * the entries, the new tree nodes, the indexes and the new signed tree head
  * (and checkpoint) in ONE synced RocksDB batch. Only after that write
@@ -40,7 +41,8 @@ typedef struct {
     const unsigned *cfs;  /* ARB_LOG_CF_COUNT column family indexes, arb_log_cf_names order */
     const arb_ct_signer *signer; /* borrowed log key */
     const char *origin;   /* checkpoint origin, e.g. "log.example.org/2026"; copied */
-    unsigned batch_ms;    /* pooling window; 0: 25 ms */
+    unsigned batch_ms;    /* pooling window, ms; 0: none (group commit: each batch is what
+                             queued while the previous one was being written) */
     size_t batch_max;     /* most entries per batch; 0: 512 */
     unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
     arb_logger log;

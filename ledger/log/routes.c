@@ -151,12 +151,14 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
     }
     if ((err = arb_ct_json_chain_parse(&l, (const char *)body, len, max_certs, max_cert, &eb)) !=
         ARB_OK) {
+        arb_http_metric_add(rt->http, "log_submissions_rejected", 1);
         arb_http_respond_error(r, status_of(err), "bad_request", eb.msg);
         return;
     }
     err = arb_ct_chain_validate(&chain, rt->cfg.roots, &rt->cfg.chain, precert, l.certs, l.n, &eb);
     arb_ct_json_chain_free(&l);
     if (err != ARB_OK) {
+        arb_http_metric_add(rt->http, "log_submissions_rejected", 1);
         arb_http_respond_error(r, status_of(err), "bad_chain", eb.msg);
         return;
     }

@@ -25,7 +25,7 @@ typedef struct {
     const char *roots_file; /* --log-roots PEM bundle; NULL: accept no submissions */
     const char *origin;     /* checkpoint origin; NULL: "arbor.localhost/log" */
     arb_ct_chain_opts chain; /* submission limits and notAfter window (zeros: defaults) */
-    unsigned batch_ms;      /* sequencer window; 0: default */
+    unsigned batch_ms;      /* sequencer pool window, ms; 0: none (group commit) */
     size_t max_get_entries; /* most entries per get-entries answer; 0: 256 */
     size_t max_body;        /* largest add-chain body, bytes; 0: 1 MiB */
     arb_logger log;

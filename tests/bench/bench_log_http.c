@@ -1,14 +1,19 @@
 /* The transparency log over HTTP, against a real arbord (regtest, temporary
- * data directory, generated log key, a root generated here):
+ * data directories, a root generated here):
  *   write: add-chain throughput and latency (p50/p99) with 1, 16 and 64
  *     concurrent clients (threads, one libcurl handle each, keep-alive), each
- *     entry a distinct leaf generated beforehand (root -> intermediate -> leaf);
- *     next to the crypto bound measured in the same run: one chain validation
- *     plus one SCT signature per entry on 2 threads;
- *   read: get-sth and get-proof-by-hash requests/s on the tree the write phase
- *     built, next to /tile/0/<N> (a full tile) measured the same way.
- * One JSON line per figure on stdout. Usage: bench_log_http [ENTRIES_PER_LEVEL]
- * (default 2000); arbord is found through ARB_BIN (default: ./arbord). */
+ *     entry a distinct leaf generated beforehand (root -> intermediate -> leaf),
+ *     once with group commit (--log-pool-ms 0, the default) and once with a
+ *     25 ms pool window; next to the crypto bound measured in the same run: one
+ *     chain validation plus one SCT signature per entry on 2 threads;
+ *   read: a log of TREE_SIZE entries is bulk-loaded through the log's own
+ *     sequencer (tests/bench/log_bulk.h), served by arbord, and get-sth,
+ *     get-proof-by-hash (spread over many leaf hashes) and a full level-0 tile
+ *     are loaded with wrk (tests/bench/wrk_paths.lua) with 1 and 16
+ *     connections; without wrk on PATH, with the libcurl threads instead.
+ * One JSON line per figure on stdout. Usage:
+ *   bench_log_http [ENTRIES_PER_LEVEL [TREE_SIZE]]   (defaults 2000, 1000000)
+ * arbord is found through ARB_BIN (default: ./arbord). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -29,6 +34,8 @@
 #include "ledger/log/key.h"
 #include "merkle/buf.h"
 #include "merkle/hash.h"
+#include "merkle/tile.h"
+#include "tests/bench/log_bulk.h"
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
 
@@ -201,12 +208,14 @@ static double read_rate(const char *what, const char **paths, size_t n, int clie
         bad += a[i].bad;
     }
     double r = (double)done / (now_s() - t0);
-    printf("{\"bench\":\"log_http_read\",\"what\":\"%s\",\"clients\":%d,\"requests\":%ld,"
+    printf("{\"bench\":\"log_http_read\",\"generator\":\"libcurl\",\"what\":\"%s\",\"clients\":%d,\"requests\":%ld,"
            "\"errors\":%ld,\"req_per_s\":%.0f}\n",
            what, clients, done, bad, r);
     fflush(stdout);
     return r;
 }
+
+static char tmp[512], arbord_bin[1024];
 
 static void stop_server(void)
 {
@@ -218,10 +227,319 @@ static void stop_server(void)
     }
 }
 
+/* Starts arbord (regtest) on datadir with more arguments (NULL-terminated)
+ * and waits until it answers get-sth. */
+static int start_server(const char *datadir, const char *const *extra)
+{
+    char listen[64];
+    CURL *c;
+    int up = 0;
+
+    port = arb_test_free_port();
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    child = fork();
+    if (child == 0) {
+        const char *av[32];
+        int n = 0;
+        char logp[700];
+        snprintf(logp, sizeof(logp), "%s/arbord.log", tmp);
+        if (freopen(logp, "a", stderr) == NULL)
+            _exit(126);
+        av[n++] = arbord_bin;
+        av[n++] = "--datadir";
+        av[n++] = datadir;
+        av[n++] = "--listen";
+        av[n++] = listen;
+        av[n++] = "--network";
+        av[n++] = "regtest";
+        for (int i = 0; extra[i] != NULL && n < 31; i++)
+            av[n++] = extra[i];
+        av[n] = NULL;
+        execv(arbord_bin, (char *const *)av);
+        _exit(127);
+    }
+    c = curl_easy_init();
+    for (int i = 0; i < 600 && !up && child > 0; i++) {
+        up = req(c, "/ct/v1/get-sth", NULL, NULL) == 200;
+        if (!up)
+            usleep(50000);
+    }
+    curl_easy_cleanup(c);
+    if (!up) {
+        fprintf(stderr, "arbord did not start (%s; see %s/arbord.log)\n", arbord_bin, tmp);
+        stop_server();
+    }
+    return up;
+}
+
+/* ---- write phase ---- */
+
+static int write_phase(unsigned pool_ms, long per, double bound, const char *roots_path)
+{
+    static const int levels[3] = {1, 16, 64};
+    char datadir[600], pool[16];
+    const char *extra[] = {"--log-roots", roots_path, "--log-pool-ms", pool, NULL};
+
+    snprintf(datadir, sizeof(datadir), "%s/write-%u", tmp, pool_ms);
+    snprintf(pool, sizeof(pool), "%u", pool_ms);
+    if (!start_server(datadir, extra))
+        return 0;
+    for (int lv = 0; lv < 3; lv++) {
+        pthread_t th[64];
+        long base = per * lv;
+        double t0, dt;
+        char **saved = bodies;
+        double *saved_lat = lat;
+
+        atomic_store(&errors, 0);
+        atomic_store(&next_body, 0);
+        n_bodies = per;
+        bodies += base;
+        lat += base;
+        t0 = now_s();
+        for (int i = 0; i < levels[lv]; i++)
+            pthread_create(&th[i], NULL, write_worker, NULL);
+        for (int i = 0; i < levels[lv]; i++)
+            pthread_join(th[i], NULL);
+        dt = now_s() - t0;
+        qsort(lat, (size_t)per, sizeof(*lat), cmp_d);
+        printf("{\"bench\":\"log_http_add_chain\",\"pool_ms\":%u,\"clients\":%d,\"entries\":%ld,"
+               "\"errors\":%ld,\"entries_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+               "\"bound_entries_per_s\":%.0f,\"ratio\":%.2f}\n",
+               pool_ms, levels[lv], per, atomic_load(&errors), per / dt, lat[per / 2] * 1e3,
+               lat[per * 99 / 100] * 1e3, bound, per / dt / bound);
+        fflush(stdout);
+        bodies = saved;
+        lat = saved_lat;
+    }
+    stop_server();
+    return 1;
+}
+
+/* ---- read phase ---- */
+
+/* "/tile/0/..." of level-0 hash tile t (width 0: full). */
+static int tile_url(char *out, size_t n, uint64_t t, unsigned width)
+{
+    arb_tile tl;
+
+    tl.kind = ARB_TILE_HASH;
+    tl.level = 0;
+    tl.index = t;
+    tl.width = width ? width : ARB_TILE_WIDTH;
+    out[0] = '/';
+    return arb_tile_path(&tl, out + 1, n - 1) == ARB_OK;
+}
+
+/* The wrk executable on PATH, or 0. */
+static int find_wrk(char *out, size_t n)
+{
+    const char *path = getenv("PATH");
+    char dir[1024];
+
+    while (path != NULL && *path) {
+        size_t len = strcspn(path, ":");
+        if (len > 0 && len < sizeof(dir)) {
+            memcpy(dir, path, len);
+            dir[len] = 0;
+            snprintf(out, n, "%s/wrk", dir);
+            if (access(out, X_OK) == 0)
+                return 1;
+        }
+        path += len + (path[len] == ':');
+    }
+    return 0;
+}
+
+static char wrk_bin[1100];
+
+/* Requests/s for GETs of the paths in paths_file, with wrk. */
+static double wrk_rate(const char *what, const char *paths_file, int clients, int secs,
+                       uint64_t tree_size)
+{
+    char cmd[4096], line[1024];
+    FILE *p;
+    json_t *d = NULL;
+    double r = 0;
+
+    snprintf(cmd, sizeof(cmd), "'%s' -t%d -c%d -d%ds -s '%s' http://127.0.0.1:%d -- '%s' 2>&1",
+             wrk_bin, clients < 2 ? 1 : 2, clients, secs, ARB_BENCH_DIR "/wrk_paths.lua", port,
+             paths_file);
+    if ((p = popen(cmd, "r")) == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), p) != NULL)
+        if (line[0] == '{' && d == NULL)
+            d = json_loads(line, 0, NULL);
+    pclose(p);
+    if (d == NULL) {
+        fprintf(stderr, "wrk gave no result: %s\n", cmd);
+        return 0;
+    }
+    {
+        double reqs = (double)json_integer_value(json_object_get(d, "requests"));
+        double us = (double)json_integer_value(json_object_get(d, "duration_us"));
+        long errs = (long)(json_integer_value(json_object_get(d, "status_errors")) +
+                           json_integer_value(json_object_get(d, "socket_errors")));
+        r = us > 0 ? reqs / (us / 1e6) : 0;
+        printf("{\"bench\":\"log_http_read\",\"generator\":\"wrk\",\"what\":\"%s\",\"tree_size\":%llu,"
+               "\"clients\":%d,\"requests\":%.0f,\"errors\":%ld,\"req_per_s\":%.0f,"
+               "\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
+               what, (unsigned long long)tree_size, clients, reqs, errs, r,
+               (double)json_integer_value(json_object_get(d, "p50_us")) / 1e3,
+               (double)json_integer_value(json_object_get(d, "p99_us")) / 1e3);
+        fflush(stdout);
+    }
+    json_decref(d);
+    return r;
+}
+
+static int write_lines(const char *file, char **lines, size_t n)
+{
+    FILE *f = fopen(file, "w");
+
+    if (f == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\n", lines[i]);
+    return fclose(f) == 0;
+}
+
+/* get-proof-by-hash paths for every stride-th leaf (hashes from the level-0 tiles). */
+static char **proof_paths(uint64_t size, uint64_t stride, size_t *n_out)
+{
+    CURL *c = curl_easy_init();
+    char **paths = calloc(size / stride + 2, sizeof(*paths));
+    size_t n = 0;
+
+    for (uint64_t t = 0; paths != NULL && t * 256 < size; t++) {
+        unsigned w = size - t * 256 >= 256 ? 0 : (unsigned)(size - t * 256);
+        unsigned count = w ? w : 256;
+        char tp[128];
+        body b;
+
+        if (!tile_url(tp, sizeof(tp), t, w) || req(c, tp, NULL, &b) != 200 || b.len != 32 * count) {
+            fprintf(stderr, "cannot read %s\n", tp);
+            free(b.data);
+            break;
+        }
+        for (unsigned i = 0; i < count; i++) {
+            uint64_t leaf = t * 256 + i;
+            char *enc, *esc;
+            if (leaf % stride != 0)
+                continue;
+            enc = arb_base64_encode((const uint8_t *)b.data + 32 * i, 32);
+            esc = enc ? curl_easy_escape(c, enc, 0) : NULL;
+            paths[n] = malloc(200);
+            if (esc == NULL || paths[n] == NULL) {
+                free(enc);
+                curl_free(esc);
+                free(b.data);
+                goto out;
+            }
+            snprintf(paths[n++], 200, "/ct/v1/get-proof-by-hash?hash=%s&tree_size=%llu", esc,
+                     (unsigned long long)size);
+            free(enc);
+            curl_free(esc);
+        }
+        free(b.data);
+    }
+out:
+    curl_easy_cleanup(c);
+    *n_out = n;
+    return paths;
+}
+
+static int read_phase(long tree, const log_bulk_config *base, const char *roots_path)
+{
+    char datadir[600], keypath[600], pf[3][700], tile_path[128], *one[3];
+    const char *extra[] = {"--log-roots", roots_path, "--log-key", keypath, NULL};
+    static const char *what[3] = {"get-sth", "get-proof-by-hash", "tile-0-full"};
+    log_bulk_config bc = *base;
+    arb_ct_signer *signer = NULL;
+    unsigned long long size = 0;
+    char *pem = NULL, **proofs;
+    size_t pem_len = 0, n_proofs = 0;
+    uint64_t stride;
+    arb_errbuf eb;
+    double t0, rate[3];
+    int use_wrk = find_wrk(wrk_bin, sizeof(wrk_bin)), ok = 1;
+    FILE *f;
+
+    snprintf(datadir, sizeof(datadir), "%s/read", tmp);
+    snprintf(keypath, sizeof(keypath), "%s/read-key.pem", tmp);
+    if (arb_ct_signer_generate(&signer, &eb) != ARB_OK ||
+        arb_ct_signer_private_pem(signer, &pem, &pem_len) != ARB_OK ||
+        (f = fopen(keypath, "w")) == NULL) {
+        arb_ct_signer_free(signer);
+        free(pem);
+        return 0;
+    }
+    ok = fwrite(pem, 1, pem_len, f) == pem_len;
+    ok = fclose(f) == 0 && ok;
+    free(pem);
+    bc.datadir = datadir;
+    bc.signer = signer;
+    bc.origin = "arbor.localhost/log"; /* arbord's default */
+    bc.n = tree;
+    t0 = now_s();
+    if (!ok || log_bulk_load(&bc, &size, &eb) != ARB_OK) {
+        fprintf(stderr, "bulk load: %s\n", eb.msg);
+        arb_ct_signer_free(signer);
+        return 0;
+    }
+    printf("{\"bench\":\"log_bulk_load\",\"entries\":%ld,\"tree_size\":%llu,\"seconds\":%.1f,"
+           "\"entries_per_s\":%.0f}\n",
+           tree, size, now_s() - t0, (double)tree / (now_s() - t0));
+    fflush(stdout);
+    arb_ct_signer_free(signer);
+    if (!start_server(datadir, extra))
+        return 0;
+
+    /* Up to 2^18 different leaf hashes, spread over the whole tree. */
+    stride = size / 262144 + 1;
+    proofs = proof_paths(size, stride, &n_proofs);
+    snprintf(pf[0], sizeof(pf[0]), "%s/paths-sth.txt", tmp);
+    snprintf(pf[1], sizeof(pf[1]), "%s/paths-proofs.txt", tmp);
+    snprintf(pf[2], sizeof(pf[2]), "%s/paths-tile.txt", tmp);
+    /* A full tile from the middle of the tree (the partial one for small trees). */
+    tile_url(tile_path, sizeof(tile_path), size >= 256 ? size / 512 : 0,
+             size >= 256 ? 0 : (unsigned)size);
+    one[0] = "/ct/v1/get-sth";
+    one[2] = tile_path;
+    if (proofs == NULL || n_proofs == 0 || !write_lines(pf[0], one, 1) ||
+        !write_lines(pf[1], proofs, n_proofs) || !write_lines(pf[2], one + 2, 1)) {
+        fprintf(stderr, "cannot prepare the read requests\n");
+        ok = 0;
+    }
+    if (ok && !use_wrk)
+        printf("{\"bench\":\"log_http_read\",\"note\":\"wrk not found on PATH (Debian package "
+               "wrk): using the libcurl threads\"}\n");
+    for (int cl = 1; ok && cl <= 16; cl *= 16) {
+        for (int k = 0; k < 3; k++) {
+            if (use_wrk) {
+                rate[k] = wrk_rate(what[k], pf[k], cl, 5, size);
+            } else {
+                const char **list = k == 1 ? (const char **)proofs : (const char **)one + k;
+                rate[k] = read_rate(what[k], list, k == 1 ? n_proofs : 1, cl, 5.0);
+            }
+        }
+        printf("{\"bench\":\"log_http_read_ratio\",\"generator\":\"%s\",\"tree_size\":%llu,"
+               "\"clients\":%d,\"distinct_proof_hashes\":%zu,\"proofs_over_tiles\":%.2f,"
+               "\"sth_over_tiles\":%.2f}\n",
+               use_wrk ? "wrk" : "libcurl", size, cl, n_proofs,
+               rate[2] > 0 ? rate[1] / rate[2] : 0.0, rate[2] > 0 ? rate[0] / rate[2] : 0.0);
+        fflush(stdout);
+    }
+    for (size_t i = 0; proofs != NULL && i < n_proofs; i++)
+        free(proofs[i]);
+    free(proofs);
+    stop_server();
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
-    long per = argc > 1 ? atol(argv[1]) : 2000;
-    const int levels[3] = {1, 16, 64};
+    long per = argc > 1 ? atol(argv[1]) : 2000, tree = argc > 2 ? atol(argv[2]) : 1000000;
     int64_t t = (int64_t)time(NULL);
     EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
     pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
@@ -229,25 +547,28 @@ int main(int argc, char **argv)
     X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
     size_t il, pem_len, total;
     uint8_t *id = pki_der(im, &il);
-    char *pem = pki_pem(r, &pem_len), tmp[512], datadir[600], roots_path[600], listen[64],
-         arbord[1024];
+    char *pem = pki_pem(r, &pem_len), roots_path[600];
     arb_ct_roots *roots = NULL;
     arb_ct_signer *signer = NULL;
     arb_ct_cert_ref(*chains)[2];
+    log_bulk_config bc;
     arb_errbuf eb;
     double bound;
+    int ok;
     FILE *f;
 
     if (per < 64)
         per = 64;
+    if (tree < 1)
+        tree = 1;
     total = (size_t)per * 3;
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    arb_test_bin(arbord_bin, sizeof(arbord_bin), "arbord");
     if (!id || !pem || arb_ct_roots_from_pem(&roots, pem, pem_len, &eb) != ARB_OK ||
         arb_test_tmpdir(tmp, sizeof(tmp)) != 0) {
         fprintf(stderr, "setup failed\n");
         return 1;
     }
-    snprintf(datadir, sizeof(datadir), "%s/data", tmp);
     snprintf(roots_path, sizeof(roots_path), "%s/roots.pem", tmp);
     if ((f = fopen(roots_path, "w")) == NULL || fwrite(pem, 1, pem_len, f) != pem_len ||
         fclose(f) != 0) {
@@ -270,36 +591,6 @@ int main(int argc, char **argv)
         bodies[i] = arb_ct_json_chain(chains[i], 2);
         if (bodies[i] == NULL) {
             fprintf(stderr, "cannot build chains\n");
-            return 1;
-        }
-    }
-
-    /* The server. */
-    port = arb_test_free_port();
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    arb_test_bin(arbord, sizeof(arbord), "arbord");
-    child = fork();
-    if (child == 0) {
-        char logp[700];
-        snprintf(logp, sizeof(logp), "%s/arbord.log", tmp);
-        if (freopen(logp, "a", stderr) == NULL)
-            _exit(126);
-        execl(arbord, arbord, "--datadir", datadir, "--listen", listen, "--network", "regtest",
-              "--log-roots", roots_path, (char *)NULL);
-        _exit(127);
-    }
-    {
-        CURL *c = curl_easy_init();
-        int up = 0;
-        for (int i = 0; i < 200 && !up; i++) {
-            up = req(c, "/ct/v1/get-sth", NULL, NULL) == 200;
-            if (!up)
-                usleep(50000);
-        }
-        curl_easy_cleanup(c);
-        if (!up) {
-            fprintf(stderr, "arbord did not start (%s)\n", arbord);
-            stop_server();
             return 1;
         }
     }
@@ -327,132 +618,23 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
-    /* Write phase. */
-    for (int lv = 0; lv < 3; lv++) {
-        pthread_t th[64];
-        long base = per * lv;
-        double t0, dt;
-        atomic_store(&errors, 0);
-        atomic_store(&next_body, 0);
-        n_bodies = per;
-        char **saved = bodies;
-        double *saved_lat = lat;
-        bodies += base;
-        lat += base;
-        t0 = now_s();
-        for (int i = 0; i < levels[lv]; i++)
-            pthread_create(&th[i], NULL, write_worker, NULL);
-        for (int i = 0; i < levels[lv]; i++)
-            pthread_join(th[i], NULL);
-        dt = now_s() - t0;
-        qsort(lat, (size_t)per, sizeof(*lat), cmp_d);
-        printf("{\"bench\":\"log_http_add_chain\",\"clients\":%d,\"entries\":%ld,\"errors\":%ld,"
-               "\"entries_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"bound_entries_per_s\":%.0f,"
-               "\"ratio\":%.2f}\n",
-               levels[lv], per, atomic_load(&errors), per / dt, lat[per / 2] * 1e3,
-               lat[per * 99 / 100] * 1e3, bound, per / dt / bound);
-        fflush(stdout);
-        bodies = saved;
-        lat = saved_lat;
-    }
+    /* Write phase: group commit (the default), then a 25 ms pool window. */
+    ok = write_phase(0, per, bound, roots_path) && write_phase(25, per, bound, roots_path);
 
-    /* Read phase, on the tree just built. Leaf hashes from get-entries. */
-    {
-        CURL *c = curl_easy_init();
-        body b;
-        uint64_t size = 0;
-        size_t nh = 0;
-        char **paths;
-        const char *sth_path[1] = {"/ct/v1/get-sth"};
-        char tile_path[64];
-        const char *tile_paths[1] = {tile_path};
-        arb_sha256 *sha = NULL;
-        double proofs, tiles;
+    /* Read phase, on a bulk-loaded tree (leaf serials above the write phase's). */
+    memset(&bc, 0, sizeof(bc));
+    bc.root = r;
+    bc.inter = im;
+    bc.inter_key = ki;
+    bc.leaf_key = kl;
+    bc.first_serial = 1000 + (long)total;
+    ok = ok && read_phase(tree, &bc, roots_path);
 
-        if (arb_sha256_new(&sha) != ARB_OK || req(c, "/ct/v1/get-sth", NULL, &b) != 200)
-            return 1;
-        {
-            json_t *d = json_loadb(b.data, b.len, 0, NULL);
-            size = (uint64_t)json_integer_value(json_object_get(d, "tree_size"));
-            json_decref(d);
-        }
-        free(b.data);
-        paths = calloc(size, sizeof(*paths));
-        while (nh < size) {
-            char p[128];
-            json_t *d, *v;
-            size_t i;
-            snprintf(p, sizeof(p), "/ct/v1/get-entries?start=%zu&end=%llu", nh,
-                     (unsigned long long)size - 1);
-            if (req(c, p, NULL, &b) != 200)
-                break;
-            d = json_loadb(b.data, b.len, 0, NULL);
-            free(b.data);
-            if (d == NULL || json_array_size(json_object_get(d, "entries")) == 0)
-                break;
-            json_array_foreach(json_object_get(d, "entries"), i, v)
-            {
-                const char *li = json_string_value(json_object_get(v, "leaf_input"));
-                uint8_t *leaf = NULL;
-                size_t ll;
-                arb_hash h;
-                char hb64[64], *enc, *q;
-                if (li == NULL || arb_base64_decode(&leaf, &ll, li, strlen(li)) != ARB_OK)
-                    return 1;
-                arb_merkle_leaf_hash(sha, &h, leaf, ll);
-                free(leaf);
-                enc = arb_base64_encode(h.b, 32);
-                /* URL-escape '+', '/', '=' */
-                q = hb64;
-                for (char *s = enc; *s; s++) {
-                    if (*s == '+' || *s == '/' || *s == '=') {
-                        q += sprintf(q, "%%%02X", (unsigned char)*s);
-                    } else {
-                        *q++ = *s;
-                    }
-                }
-                *q = 0;
-                free(enc);
-                paths[nh] = malloc(160);
-                snprintf(paths[nh], 160, "/ct/v1/get-proof-by-hash?hash=%s&tree_size=%llu",
-                         hb64, (unsigned long long)size);
-                nh++;
-            }
-            json_decref(d);
-        }
-        curl_easy_cleanup(c);
-        arb_sha256_free(sha);
-        printf("{\"bench\":\"log_http_tree\",\"tree_size\":%llu,\"note\":\"tree built by the "
-               "write phase through add-chain\"}\n",
-               (unsigned long long)size);
-        {
-            /* C2SP tile index: 3-digit groups, all but the last prefixed 'x'. */
-            unsigned long long n = size / 256 > 0 ? size / 256 - 1 : 0, div = 1;
-            size_t o = (size_t)snprintf(tile_path, sizeof(tile_path), "/tile/0/");
-            while (n / div >= 1000)
-                div *= 1000;
-            for (; div > 1; div /= 1000)
-                o += (size_t)snprintf(tile_path + o, sizeof(tile_path) - o, "x%03llu/",
-                                      (n / div) % 1000);
-            snprintf(tile_path + o, sizeof(tile_path) - o, "%03llu", n % 1000);
-            if (size < 256) /* no full tile yet: the partial one */
-                snprintf(tile_path, sizeof(tile_path), "/tile/0/000.p/%llu",
-                         (unsigned long long)size);
-        }
-        for (int cl = 1; cl <= 16; cl *= 16) {
-            read_rate("get-sth", sth_path, 1, cl, 3.0);
-            proofs = read_rate("get-proof-by-hash", (const char **)paths, nh, cl, 3.0);
-            tiles = read_rate("tile-0-full", tile_paths, 1, cl, 3.0);
-            printf("{\"bench\":\"log_http_read_ratio\",\"clients\":%d,\"proofs_over_tiles\":%.2f}\n",
-                   cl, tiles > 0 ? proofs / tiles : 0.0);
-            fflush(stdout);
-        }
-        for (size_t i = 0; i < nh; i++)
-            free(paths[i]);
-        free(paths);
-    }
     stop_server();
-    arb_test_rmtree(tmp);
+    if (ok)
+        arb_test_rmtree(tmp);
+    else
+        fprintf(stderr, "kept %s\n", tmp);
     for (size_t i = 0; i < total; i++) {
         free(bodies[i]);
         free((void *)chains[i][0].der);
@@ -470,5 +652,5 @@ int main(int argc, char **argv)
     EVP_PKEY_free(ki);
     EVP_PKEY_free(kl);
     curl_global_cleanup();
-    return 0;
+    return ok ? 0 : 1;
 }

@@ -28,6 +28,7 @@
 #include "ledger/log/static.h"
 #include "merkle/buf.h"
 #include "merkle/tile.h"
+#include "tests/bench/log_bulk.h"
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
 #include "tests/unit/log/proofcheck.h"
@@ -915,7 +916,8 @@ static void test_options(void)
     body b;
     size_t i;
 
-    check_usage_error("--log-pool-ms", "0");
+    check_usage_error("--log-pool-ms", "60001");
+    check_usage_error("--log-max-cert", "255");
     check_usage_error("--log-max-entries", "-1");
     check_usage_error("--log-max-chain", "12x");
     check_usage_error("--log-max-body", "10");
@@ -1016,6 +1018,218 @@ static void test_options(void)
         free_case(&cases[i]);
 }
 
+/* A metric's value in /metrics (0 when absent). */
+static unsigned long long metric(const char *name)
+{
+    body b;
+    unsigned long long v = 0;
+    const char *p;
+
+    if (http("/metrics", NULL, &b) == 200 && b.data != NULL) {
+        for (p = strstr(b.data, name); p != NULL; p = strstr(p + 1, name))
+            if ((p == b.data || p[-1] == '\n') && p[strlen(name)] == ' ') {
+                v = strtoull(p + strlen(name) + 1, NULL, 10);
+                break;
+            }
+    }
+    free(b.data);
+    return v;
+}
+
+/* --log-max-cert: a certificate larger than the limit is refused with 400 and
+ * a JSON reason naming the limit, counted in arbor_log_submissions_rejected,
+ * and the tree does not change; one of exactly the limit is accepted. */
+static void test_max_cert(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    pki_spec s = {"big.example.test", NULL, 800, now - 3600, now + 86400 * 30, 0};
+    EVP_PKEY *rsa = EVP_RSA_gen(2048); /* a larger key: a larger certificate */
+    X509 *x = rsa ? pki_cert(&s, rsa, I, k_int) : NULL;
+    cert_case ok_case, big;
+    char limit[32], conf[700], conf_text[64];
+    size_t max;
+    unsigned long long rejected;
+    sth_t a, b2;
+    body b;
+    json_t *doc;
+
+    CHECK(x != NULL && make_case(&ok_case, 801, 0, 0));
+    memset(&big, 0, sizeof(big));
+    big.der = x ? pki_der(x, &big.len) : NULL;
+    X509_free(x);
+    EVP_PKEY_free(rsa);
+    CHECK(big.der != NULL);
+    max = ok_case.len > I_len ? ok_case.len : I_len;
+    CHECK(big.len > max);
+    snprintf(limit, sizeof(limit), "%zu", max);
+    /* The limit from the config file (the flag is the same key). */
+    snprintf(conf, sizeof(conf), "%s/max-cert.conf", tmpdir);
+    snprintf(conf_text, sizeof(conf_text), "log-max-cert = %s\n", limit);
+    CHECK(write_file(conf, conf_text, strlen(conf_text)));
+    arb_test_rmtree(datadir);
+    extra_args[0] = "--config";
+    extra_args[1] = conf;
+    extra_args[2] = NULL;
+    CHECK(start_server());
+    submit(&ok_case); /* the largest certificate in its chain is exactly the limit */
+    CHECK(get_sth(&a));
+    CHECK_EQ(a.size, 1);
+    rejected = metric("arbor_log_submissions_rejected");
+    {
+        char *req = chain_body(&big);
+        CHECK(req != NULL);
+        CHECK_EQ(http("/ct/v1/add-chain", req, &b), 400);
+        free(req);
+    }
+    doc = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+    free(b.data);
+    CHECK(doc != NULL && json_is_string(json_object_get(doc, "error")));
+    if (doc != NULL && json_is_string(json_object_get(doc, "error")))
+        CHECK(strstr(json_string_value(json_object_get(doc, "error")), limit) != NULL);
+    json_decref(doc);
+    CHECK_EQ(metric("arbor_log_submissions_rejected"), rejected + 1);
+    CHECK(get_sth(&b2));
+    CHECK_EQ(b2.size, a.size);
+    CHECK(arb_hash_eq(&a.root, &b2.root));
+    stop_server(SIGTERM);
+    extra_args[0] = NULL;
+    free_case(&ok_case);
+    free_case(&big);
+}
+
+/* A log bulk-loaded through the log's own sequencer (tests/bench/log_bulk.h,
+ * which the read benchmark uses to build 10^6 entries) is served like one
+ * built by submissions: every entry, inclusion proof, tile, issuer and the
+ * tree head check out; a sample of the stored chains validates against the
+ * root; re-submitting a loaded certificate returns its entry; arbord accepts
+ * new submissions on top and keeps everything across a restart. */
+static void test_bulk(void)
+{
+    enum { N = 2000 };
+    static arb_hash leaf_hashes[N + 1];
+    log_bulk_config bc;
+    arb_ct_signer *signer = NULL;
+    arb_ct_roots *roots = NULL;
+    unsigned long long size = 0;
+    uint8_t *key = NULL;
+    char *pem;
+    size_t key_len = 0, pem_len;
+    cert_case c;
+    sth_t a, b2, b3;
+    arb_errbuf eb;
+    uint64_t i;
+
+    key = arb_test_read_file(keyfile, &key_len);
+    CHECK(key != NULL && arb_ct_signer_from_pem(&signer, (const char *)key, key_len, &eb) == ARB_OK);
+    free(key);
+    pem = pki_pem(R, &pem_len);
+    CHECK(pem != NULL && arb_ct_roots_from_pem(&roots, pem, pem_len, &eb) == ARB_OK);
+    free(pem);
+    if (signer == NULL || roots == NULL)
+        goto out;
+    arb_test_rmtree(datadir);
+    memset(&bc, 0, sizeof(bc));
+    bc.datadir = datadir;
+    bc.signer = signer;
+    bc.origin = ORIGIN;
+    bc.root = R;
+    bc.inter = I;
+    bc.inter_key = k_int;
+    bc.leaf_key = k_leaf;
+    bc.first_serial = 100000;
+    bc.n = N;
+    bc.batch = 256; /* several batches */
+    if (log_bulk_load(&bc, &size, &eb) != ARB_OK)
+        fprintf(stderr, "bulk load: %s\n", eb.msg);
+    CHECK_EQ(size, N);
+    CHECK(start_server());
+    CHECK(get_sth(&a));
+    CHECK_EQ(a.size, N);
+    check_entries(&a, leaf_hashes);
+    for (i = 0; i < N; i++)
+        check_inclusion(&leaf_hashes[i], i, &a);
+    check_static(&a, leaf_hashes);
+
+    /* The stored chains are real: a sample validates (leaf and intermediate
+     * submitted as a CA would) and re-submitting it returns that entry. */
+    for (i = 7; i < N; i += 331) {
+        char path[128], *req;
+        body b;
+        json_t *doc, *e;
+        const char *li, *ed;
+        uint8_t *leaf = NULL, *extra = NULL;
+        size_t ll, el;
+        arb_ct_leaf l;
+        arb_ct_cert_list chain;
+        arb_ct_cert_ref refs[2];
+        arb_ct_chain *v = NULL;
+        arb_ct_sct sct;
+        uint8_t *sct_store = NULL;
+        uint64_t idx;
+
+        snprintf(path, sizeof(path), "/ct/v1/get-entries?start=%llu&end=%llu",
+                 (unsigned long long)i, (unsigned long long)i);
+        CHECK_EQ(http(path, NULL, &b), 200);
+        doc = json_loadb(b.data, b.len, 0, NULL);
+        free(b.data);
+        e = json_array_get(json_object_get(doc, "entries"), 0);
+        li = json_string_value(json_object_get(e, "leaf_input"));
+        ed = json_string_value(json_object_get(e, "extra_data"));
+        CHECK(li != NULL && ed != NULL);
+        if (li == NULL || ed == NULL) {
+            json_decref(doc);
+            continue;
+        }
+        CHECK(arb_base64_decode(&leaf, &ll, li, strlen(li)) == ARB_OK);
+        CHECK(arb_base64_decode(&extra, &el, ed, strlen(ed)) == ARB_OK);
+        json_decref(doc);
+        CHECK(arb_ct_leaf_decode(&l, leaf, ll) == ARB_OK);
+        CHECK(arb_ct_x509_chain_decode(&chain, extra, el) == ARB_OK);
+        CHECK(chain.n == 2 && chain.certs[0].len == I_len &&
+              memcmp(chain.certs[0].der, I_der, I_len) == 0);
+        refs[0].der = l.entry.cert;
+        refs[0].len = l.entry.cert_len;
+        refs[1].der = I_der;
+        refs[1].len = I_len;
+        CHECK(arb_ct_chain_validate(&v, roots, NULL, 0, refs, 2, &eb) == ARB_OK);
+        arb_ct_chain_free(v);
+        req = arb_ct_json_chain(refs, 2);
+        CHECK(req != NULL);
+        CHECK_EQ(http("/ct/v1/add-chain", req, &b), 200);
+        free(req);
+        CHECK(arb_ct_json_sct_parse(&sct, &sct_store, b.data, b.len) == ARB_OK);
+        free(b.data);
+        CHECK(arb_ct_sct_verify(verifier, &sct, &l.entry) == ARB_OK);
+        CHECK_EQ(sct.timestamp, l.timestamp);
+        CHECK(arb_ct_leaf_index_find(&idx, sct.ext, sct.ext_len) == ARB_OK);
+        CHECK_EQ(idx, i);
+        free(sct_store);
+        arb_ct_cert_list_free(&chain);
+        free(leaf);
+        free(extra);
+    }
+    CHECK(get_sth(&b2));
+    CHECK_EQ(b2.size, N);
+
+    /* A normal submission on top. */
+    CHECK(make_case(&c, 900000, 0, 0));
+    submit(&c);
+    CHECK(get_sth(&b2));
+    CHECK_EQ(b2.size, N + 1);
+    check_consistency(&a, &b2);
+    check_inclusion(&c.leaf_hash, N, &b2);
+    free_case(&c);
+    stop_server(SIGTERM);
+    CHECK(start_server());
+    CHECK(get_sth(&b3));
+    CHECK_EQ(b3.size, N + 1);
+    CHECK(arb_hash_eq(&b3.root, &b2.root));
+    stop_server(SIGTERM);
+out:
+    arb_ct_roots_free(roots);
+    arb_ct_signer_free(signer);
+}
+
 static int setup(void)
 {
     int64_t now = (int64_t)time(NULL);
@@ -1073,6 +1287,8 @@ int main(void)
         test_crash();
         test_generated_key();
         test_options();
+        test_max_cert();
+        test_bulk();
     } else {
         arb_test_fail(__FILE__, __LINE__, "setup failed");
     }

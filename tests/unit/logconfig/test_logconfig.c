@@ -33,7 +33,7 @@ static void test_flags(void)
     arb_config c;
     char *argv[] = {"arbord", "--log-origin=ct.example.org/2026h2", "--log-pool-ms", "5",
                     "--log-max-chain", "4", "--log-max-body", "2048", "--log-max-entries",
-                    "1000", "--log-not-after-end", "1782864000", NULL};
+                    "1000", "--log-not-after-end", "1782864000", "--log-max-cert", "4096", NULL};
     arb_errbuf eb;
 
     /* date -u -d ... +%s */
@@ -43,10 +43,11 @@ static void test_flags(void)
     check_time("1969-12-31T23:00:00Z", -3600);
     check_time("1767225600", 1767225600);
 
-    CHECK_EQ(arb_config_parse(&c, 12, argv, &eb), ARB_OK);
+    CHECK_EQ(arb_config_parse(&c, 14, argv, &eb), ARB_OK);
     CHECK_STR(c.log_origin, "ct.example.org/2026h2");
     CHECK_EQ(c.log_pool_ms, 5);
     CHECK_EQ(c.log_max_chain, 4);
+    CHECK_EQ(c.log_max_cert, 4096);
     CHECK_EQ(c.log_max_body, 2048);
     CHECK_EQ(c.log_max_entries, 1000);
     CHECK_EQ(c.log_not_after_start, 0);
@@ -58,10 +59,23 @@ static void test_flags(void)
     check_bad("--log-not-after-start", "2026-01-01T00:00:00");
     check_bad("--log-not-after-end", "12abc");
     check_bad("--log-pool-ms", "60001");
+    check_bad("--log-max-cert", "255");
+    check_bad("--log-max-cert", "16777217");
     check_bad("--log-max-chain", "0");
     check_bad("--log-max-body", "1023");
     check_bad("--log-max-entries", "+5");
     check_bad("--log-origin", "");
+
+    /* 0 is group commit (the default), the extremes of the ranges are accepted. */
+    CHECK_EQ(parse2(&c, "--log-pool-ms", "0"), ARB_OK);
+    CHECK_EQ(c.log_pool_ms, 0);
+    arb_config_free(&c);
+    CHECK_EQ(parse2(&c, "--log-max-cert", "16777216"), ARB_OK);
+    CHECK_EQ(c.log_max_cert, 16777216);
+    arb_config_free(&c);
+    CHECK_EQ(parse2(&c, "--log-max-cert", "256"), ARB_OK);
+    CHECK_EQ(c.log_max_cert, 256);
+    arb_config_free(&c);
 }
 
 int main(void)

@@ -56,16 +56,21 @@ size_t arb_merkle_frontier_coords(uint64_t size, uint64_t levels[static ARB_MERK
 /* Merges leaf `lh` into the frontier: every trailing set bit of size is a
  * left sibling waiting for this subtree (RFC 6962 2.1: MTH(D[0:2k]) =
  * HASH(0x01 || MTH(D[0:k]) || MTH(D[k:2k]))). */
-static void push(arb_merkle_range *r, arb_sha256 *h, const arb_hash *lh)
+static void push(arb_merkle_range *r, arb_sha256 *h, const arb_hash *lh, arb_merkle_node_fn fn,
+                 void *ud)
 {
-    uint64_t s = r->size;
+    uint64_t s = r->size, index = r->size;
     arb_hash cur = *lh;
     int l = 0;
 
+    if (fn != NULL)
+        fn(ud, 0, index, &cur);
     while (s & 1) {
         arb_merkle_node_hash(h, &cur, &r->node[l], &cur);
         s >>= 1;
         l++;
+        if (fn != NULL)
+            fn(ud, (uint64_t)l, index >> l, &cur);
     }
     r->node[l] = cur;
     r->size++;
@@ -75,7 +80,16 @@ arb_err arb_merkle_range_append(arb_merkle_range *r, arb_sha256 *h, const arb_ha
 {
     if (r->size == UINT64_MAX)
         return ARB_ERR_INVALID_ARG;
-    push(r, h, leaf_hash);
+    push(r, h, leaf_hash, NULL, NULL);
+    return ARB_OK;
+}
+
+arb_err arb_merkle_range_append_visit(arb_merkle_range *r, arb_sha256 *h, const arb_hash *leaf_hash,
+                                      arb_merkle_node_fn fn, void *ud)
+{
+    if (r->size == UINT64_MAX)
+        return ARB_ERR_INVALID_ARG;
+    push(r, h, leaf_hash, fn, ud);
     return ARB_OK;
 }
 
@@ -85,7 +99,7 @@ arb_err arb_merkle_range_append_many(arb_merkle_range *r, arb_sha256 *h, const a
     if ((uint64_t)count > UINT64_MAX - r->size)
         return ARB_ERR_INVALID_ARG;
     for (size_t i = 0; i < count; i++)
-        push(r, h, &leaf_hashes[i]);
+        push(r, h, &leaf_hashes[i], NULL, NULL);
     return ARB_OK;
 }
 
@@ -97,7 +111,7 @@ arb_err arb_merkle_range_append_leaf(arb_merkle_range *r, arb_sha256 *h, const v
     if (r->size == UINT64_MAX)
         return ARB_ERR_INVALID_ARG;
     arb_merkle_leaf_hash(h, &lh, data, len);
-    push(r, h, &lh);
+    push(r, h, &lh, NULL, NULL);
     return ARB_OK;
 }
 

@@ -59,6 +59,17 @@ size_t arb_merkle_frontier_coords(uint64_t size, uint64_t levels[static ARB_MERK
 arb_err arb_merkle_range_append(arb_merkle_range *r, arb_sha256 *h,
                                 const arb_hash *leaf_hash) ARB_WARN_UNUSED;
 
+/* Receives a node of the tree that has just become complete: the perfect
+ * subtree at (level, index), leaves at level 0. Complete nodes never change,
+ * which is what lets a log store each once. */
+typedef void (*arb_merkle_node_fn)(void *ud, uint64_t level, uint64_t index, const arb_hash *h);
+
+/* Appends one leaf hash like arb_merkle_range_append, and calls fn (if not
+ * NULL) for the leaf itself and then for every node the append completes,
+ * lowest level first. */
+arb_err arb_merkle_range_append_visit(arb_merkle_range *r, arb_sha256 *h, const arb_hash *leaf_hash,
+                                      arb_merkle_node_fn fn, void *ud) ARB_WARN_UNUSED;
+
 /* Appends `count` leaf hashes in order. Same result as appending them one by
  * one; all or nothing: on ARB_ERR_INVALID_ARG (size would pass 2^64 - 1) r is
  * unchanged. */

@@ -70,7 +70,7 @@ struct arb_log {
     /* sequencer-only state */
     pthread_t thread;
     int thread_started;
-    log_range range;
+    arb_merkle_range range;
     arb_sha256 *sha;
     uint64_t last_ts;
 };
@@ -122,12 +122,12 @@ typedef struct {
     arb_store_batch *b;
 } emit_ctx;
 
-static void node_emit(void *ud, unsigned level, uint64_t index, const arb_hash *h)
+static void node_emit(void *ud, uint64_t level, uint64_t index, const arb_hash *h)
 {
     emit_ctx *e = ud;
     uint8_t key[LOG_NODE_KEY_SIZE];
 
-    log_node_key(key, level, index);
+    log_node_key(key, (unsigned)level, index);
     arb_store_batch_put(e->b, e->l->cf[CF_NODES], key, sizeof(key), h->b, 32);
 }
 
@@ -396,7 +396,7 @@ static void sequence_batch(arb_log *l, pending *list)
 {
     arb_store_batch *b = NULL;
     arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT;
-    log_range saved = l->range;
+    arb_merkle_range saved = l->range;
     uint64_t ts = now_ms();
     arb_log_sth sth;
     uint8_t *cp = NULL, key[8];
@@ -506,11 +506,15 @@ static void sequence_batch(arb_log *l, pending *list)
             arb_store_batch_put(b, l->cf[CF_ISSUERS], fp, 32, p->chain->path[k].der,
                                 p->chain->path[k].len);
         }
-        log_range_append(&l->range, l->sha, &lh, node_emit, &ectx);
+        if ((err = arb_merkle_range_append_visit(&l->range, l->sha, &lh, node_emit, &ectx)) !=
+            ARB_OK) {
+            arb_errf(&eb, err, "log: the tree is full");
+            goto failed;
+        }
         added++;
     }
     if (added > 0) {
-        log_range_root(&l->range, l->sha, &root);
+        arb_merkle_range_root(&l->range, l->sha, &root);
         if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) != ARB_OK)
             goto failed;
         put_head(l, b, &sth, cp, cp_len, &rec);
@@ -578,7 +582,7 @@ static void refresh_head(arb_log *l)
     eb.msg[0] = 0;
     if (ts <= l->last_ts)
         ts = l->last_ts + 1;
-    log_range_root(&l->range, l->sha, &root);
+    arb_merkle_range_root(&l->range, l->sha, &root);
     if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) == ARB_OK &&
         (err = arb_store_batch_new(&b, l->store)) == ARB_OK) {
         put_head(l, b, &sth, cp, cp_len, &scratch);
@@ -795,7 +799,7 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
                      (unsigned long long)l->sth.tree_size);
             goto fail;
         }
-        log_range_root(&l->range, l->sha, &root);
+        arb_merkle_range_root(&l->range, l->sha, &root);
         if (memcmp(root.b, l->sth.root, 32) != 0) {
             err = arb_errf(eb, ARB_ERR_PARSE, "log: stored tree does not match its tree head");
             goto fail;

@@ -15,61 +15,18 @@ void log_node_key(uint8_t out[LOG_NODE_KEY_SIZE], unsigned level, uint64_t index
         out[1 + i] = (uint8_t)(index >> (56 - 8 * i));
 }
 
-arb_err log_range_load(log_range *r, uint64_t size, log_node_get_fn get, void *ud)
+arb_err log_range_load(arb_merkle_range *r, uint64_t size, log_node_get_fn get, void *ud)
 {
-    uint64_t offset = 0;
-    int level;
+    uint64_t levels[ARB_MERKLE_MAX_FRONTIER], indices[ARB_MERKLE_MAX_FRONTIER];
+    arb_hash hashes[ARB_MERKLE_MAX_FRONTIER];
+    size_t n = arb_merkle_frontier_coords(size, levels, indices);
     arb_err err;
 
-    memset(r, 0, sizeof(*r));
-    for (level = 63; level >= 0; level--) {
-        if (!(size >> level & 1))
-            continue;
-        if ((err = get(ud, (unsigned)level, offset >> level, &r->hashes[r->n])) != ARB_OK) {
-            memset(r, 0, sizeof(*r));
+    arb_merkle_range_init(r);
+    for (size_t i = 0; i < n; i++)
+        if ((err = get(ud, (unsigned)levels[i], indices[i], &hashes[i])) != ARB_OK)
             return err;
-        }
-        r->levels[r->n++] = (unsigned)level;
-        offset += (uint64_t)1 << level;
-    }
-    r->size = size;
-    return ARB_OK;
-}
-
-void log_range_append(log_range *r, arb_sha256 *sha, const arb_hash *h, log_node_emit_fn emit,
-                      void *ud)
-{
-    uint64_t index = r->size;
-
-    r->hashes[r->n] = *h;
-    r->levels[r->n] = 0;
-    r->n++;
-    if (emit != NULL)
-        emit(ud, 0, index, h);
-    while (r->n >= 2 && r->levels[r->n - 2] == r->levels[r->n - 1]) {
-        arb_hash parent;
-        unsigned level = r->levels[r->n - 1] + 1;
-        arb_merkle_node_hash(sha, &parent, &r->hashes[r->n - 2], &r->hashes[r->n - 1]);
-        r->n--;
-        r->hashes[r->n - 1] = parent;
-        r->levels[r->n - 1] = level;
-        if (emit != NULL)
-            emit(ud, level, index >> level, &parent);
-    }
-    r->size++;
-}
-
-void log_range_root(const log_range *r, arb_sha256 *sha, arb_hash *out)
-{
-    size_t i;
-
-    if (r->n == 0) {
-        arb_merkle_empty_root(out);
-        return;
-    }
-    *out = r->hashes[r->n - 1];
-    for (i = r->n - 1; i-- > 0;)
-        arb_merkle_node_hash(sha, out, &r->hashes[i], out);
+    return arb_merkle_range_from_frontier(r, size, hashes, n);
 }
 
 /* Proofs come from the hashing core (merkle/proof.h) over the stored nodes. */

@@ -17,8 +17,7 @@
 
 #include "merkle/error.h"
 #include "merkle/hash.h"
-
-#define LOG_TREE_MAX_LEVELS 64
+#include "merkle/range.h"
 
 /* Node key in the nodes column family: level (1 byte) || index (8 bytes BE). */
 #define LOG_NODE_KEY_SIZE 9
@@ -26,23 +25,10 @@ void log_node_key(uint8_t out[LOG_NODE_KEY_SIZE], unsigned level, uint64_t index
 
 /* Reads a complete node; returns ARB_OK, ARB_ERR_NOT_FOUND or a storage error. */
 typedef arb_err (*log_node_get_fn)(void *ud, unsigned level, uint64_t index, arb_hash *out);
-/* Receives a node that just completed. */
-typedef void (*log_node_emit_fn)(void *ud, unsigned level, uint64_t index, const arb_hash *h);
-
-typedef struct {
-    uint64_t size;
-    size_t n;                             /* number of perfect subtree roots */
-    arb_hash hashes[LOG_TREE_MAX_LEVELS]; /* largest (leftmost) first */
-    unsigned levels[LOG_TREE_MAX_LEVELS];
-} log_range;
-
-/* The compact range of a tree of `size` leaves, read from stored nodes. */
-arb_err log_range_load(log_range *r, uint64_t size, log_node_get_fn get, void *ud);
-/* Appends leaf hash h as leaf r->size; emits the leaf and every node it completes. */
-void log_range_append(log_range *r, arb_sha256 *sha, const arb_hash *h, log_node_emit_fn emit,
-                      void *ud);
-/* The root hash (SHA-256("") for the empty tree). */
-void log_range_root(const log_range *r, arb_sha256 *sha, arb_hash *out);
+/* The compact range of a tree of `size` leaves (the tree's right edge, kept
+ * in memory; appends report each completed node through
+ * arb_merkle_range_append_visit), read from stored nodes. */
+arb_err log_range_load(arb_merkle_range *r, uint64_t size, log_node_get_fn get, void *ud);
 
 /* MTH of leaves [0, n) from stored nodes (SHA-256("") for n = 0). */
 arb_err log_tree_root(arb_sha256 *sha, log_node_get_fn get, void *ud, uint64_t n, arb_hash *out);

@@ -105,6 +105,59 @@ static void test_range_roots(void)
     CHECK(r2.size == UINT64_MAX - 1);
 }
 
+/* append_visit reports every node exactly when it completes: the leaf, then
+ * each parent, lowest level first, with the reference hash at its
+ * coordinates; over all appends, each node of the tree exactly once. */
+typedef struct {
+    uint64_t calls, bad, leaf; /* leaf: index of the leaf being appended */
+    uint64_t seen[12];         /* nodes seen per level */
+    uint64_t last_level;
+} visit_state;
+
+static void on_node(void *ud, uint64_t level, uint64_t index, const arb_hash *h)
+{
+    visit_state *v = ud;
+    arb_hash want;
+
+    ref_node(&ST, level, index, &want);
+    if (!heq(&want, h) || index != v->leaf >> level ||
+        (v->calls > 0 && level != v->last_level + 1) || (v->calls == 0 && level != 0) ||
+        level >= 12 || index != v->seen[level])
+        v->bad++;
+    else
+        v->seen[level]++;
+    v->last_level = level;
+    v->calls++;
+}
+
+static void test_range_visit(void)
+{
+    arb_merkle_range r, plain;
+    visit_state v;
+    arb_hash a, b;
+
+    memset(&v, 0, sizeof v);
+    arb_merkle_range_init(&r);
+    arb_merkle_range_init(&plain);
+    for (uint64_t i = 0; i < NLEAVES; i++) {
+        v.calls = 0;
+        v.leaf = i;
+        CHECK(arb_merkle_range_append_visit(&r, H, &LEAVES[i], on_node, &v) == ARB_OK);
+        /* One call for the leaf plus one per trailing set bit of i. */
+        CHECK_EQ(v.calls, 1 + (uint64_t)__builtin_ctzll(~i));
+        CHECK(arb_merkle_range_append(&plain, H, &LEAVES[i]) == ARB_OK);
+    }
+    CHECK_EQ(v.bad, 0);
+    for (int l = 0; l < 10; l++)
+        CHECK_EQ(v.seen[l], (uint64_t)NLEAVES >> l);
+    arb_merkle_range_root(&r, H, &a);
+    arb_merkle_range_root(&plain, H, &b);
+    CHECK(heq(&a, &b));
+    CHECK(arb_merkle_range_append_visit(&r, H, &LEAVES[0], NULL, NULL) == ARB_OK);
+    r.size = UINT64_MAX;
+    CHECK(arb_merkle_range_append_visit(&r, H, &LEAVES[0], on_node, &v) == ARB_ERR_INVALID_ARG);
+}
+
 static void test_inclusion_exhaustive(void)
 {
     ref_store plain = ST;
@@ -447,6 +500,7 @@ int main(void)
     if (ref_store_build(&ST, H, LEAVES, NLEAVES, 0) != 0)
         return 1;
     test_range_roots();
+    test_range_visit();
     test_inclusion_exhaustive();
     test_consistency_exhaustive();
     test_inclusion_tamper();

@@ -8,9 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+
+#include "merkle/pkey.h"
 
 static arb_err generate_key(const char *path, arb_errbuf *eb)
 {
@@ -49,8 +50,6 @@ arb_err arb_logkey_load(EVP_PKEY **out, const char *path, int generate, int *gen
 {
     FILE *f;
     EVP_PKEY *k;
-    char group[64];
-    size_t glen = 0;
     arb_err err;
 
     *out = NULL;
@@ -75,12 +74,8 @@ arb_err arb_logkey_load(EVP_PKEY **out, const char *path, int generate, int *gen
     ERR_clear_error();
     if (k == NULL)
         return arb_errf(eb, ARB_ERR_PARSE, "log key %s: not a PEM private key", path);
-    if (EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
-        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                       &glen) != 1 ||
-        strcmp(group, "prime256v1") != 0) {
+    if (!arb_pkey_is_p256(k)) {
         EVP_PKEY_free(k);
-        ERR_clear_error();
         return arb_errf(eb, ARB_ERR_PARSE, "log key %s: not an ECDSA P-256 key", path);
     }
     *out = k;

@@ -17,6 +17,7 @@
 #include "merkle/buf.h"
 #include "merkle/checkpoint.h"
 #include "merkle/note_internal.h"
+#include "merkle/pkey.h"
 
 struct arb_note_verifier {
     char *name;
@@ -130,41 +131,6 @@ static arb_checkpoint *checkpoint_for(uint8_t type, const char *name, const uint
         return NULL;
     }
     return cp;
-}
-
-static int is_p256(EVP_PKEY *pkey)
-{
-    char group[64];
-    size_t glen = 0;
-
-    if (!EVP_PKEY_is_a(pkey, "EC") ||
-        !EVP_PKEY_get_group_name(pkey, group, sizeof group, &glen))
-        return 0;
-    return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
-}
-
-/* SPKI DER of pkey and the log ID SHA-256(SPKI). */
-static arb_err spki_of(EVP_PKEY *pkey, uint8_t **der_out, size_t *der_len, uint8_t log_id[32])
-{
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(pkey, &der);
-    unsigned int md_len = 0;
-
-    if (n <= 0)
-        return ARB_ERR_CRYPTO;
-    if (!EVP_Digest(der, (size_t)n, log_id, &md_len, EVP_sha256(), NULL) || md_len != 32) {
-        OPENSSL_free(der);
-        return ARB_ERR_CRYPTO;
-    }
-    *der_out = malloc((size_t)n);
-    if (*der_out == NULL) {
-        OPENSSL_free(der);
-        return ARB_ERR_NOMEM;
-    }
-    memcpy(*der_out, der, (size_t)n);
-    *der_len = (size_t)n;
-    OPENSSL_free(der);
-    return ARB_OK;
 }
 
 /* Checks a DigitallySigned{SHA-256, ECDSA, opaque<1..2^16-1>} with nothing after it. */
@@ -433,7 +399,7 @@ arb_err arb_note_verifier_rfc6962(arb_note_verifier **out, const char *name,
         return arb_errf(eb, ARB_ERR_PARSE, "bad public key length");
     pkey = d2i_PUBKEY(NULL, &p, (long)der_len);
     ERR_clear_error();
-    if (pkey == NULL || p != spki_der + der_len || !is_p256(pkey)) {
+    if (pkey == NULL || p != spki_der + der_len || !arb_pkey_is_p256(pkey)) {
         EVP_PKEY_free(pkey);
         return arb_errf(eb, ARB_ERR_PARSE, "not an ECDSA P-256 SubjectPublicKeyInfo");
     }
@@ -445,7 +411,7 @@ arb_err arb_note_verifier_rfc6962(arb_note_verifier **out, const char *name,
     v->pkey = pkey;
     v->type = ARB_NOTE_RFC6962;
     v->name = arb_note_strndup(name, name_len);
-    err = v->name == NULL ? ARB_ERR_NOMEM : spki_of(pkey, &v->spki, &v->spki_len, v->pub);
+    err = v->name == NULL ? ARB_ERR_NOMEM : arb_pkey_spki(pkey, &v->spki, &v->spki_len, v->pub);
     if (err != ARB_OK) {
         arb_note_verifier_free(v);
         return err;
@@ -668,7 +634,7 @@ arb_err arb_note_signer_rfc6962(arb_note_signer **out, const char *name, const u
         pkey = d2i_AutoPrivateKey(NULL, &p, (long)key_len);
     }
     ERR_clear_error();
-    if (pkey == NULL || !is_p256(pkey)) {
+    if (pkey == NULL || !arb_pkey_is_p256(pkey)) {
         EVP_PKEY_free(pkey);
         return arb_errf(eb, ARB_ERR_PARSE, "not an ECDSA P-256 private key (PEM or DER)");
     }
@@ -680,7 +646,7 @@ arb_err arb_note_signer_rfc6962(arb_note_signer **out, const char *name, const u
     s->pkey = pkey;
     s->type = ARB_NOTE_RFC6962;
     s->name = arb_note_strndup(name, name_len);
-    err = s->name == NULL ? ARB_ERR_NOMEM : spki_of(pkey, &s->spki, &s->spki_len, s->pub);
+    err = s->name == NULL ? ARB_ERR_NOMEM : arb_pkey_spki(pkey, &s->spki, &s->spki_len, s->pub);
     if (err != ARB_OK) {
         arb_note_signer_free(s);
         return err;

@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+
+#include "merkle/pkey.h"
 
 struct arb_ct_signer {
     EVP_PKEY *pkey;
@@ -34,30 +35,10 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 /* Checks that pkey is an EC key on P-256 and computes its log ID. */
 static arb_err check_p256(EVP_PKEY *pkey, uint8_t log_id[32], arb_errbuf *eb)
 {
-    char group[64];
-    size_t glen = 0;
-    unsigned char *der = NULL;
-    int n;
-    unsigned int mdlen = 0;
-
-    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC)
-        return arb_errf(eb, ARB_ERR_INVALID_ARG, "log key is not an EC key");
-    if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                        &glen) ||
-        strcmp(group, "prime256v1") != 0) {
-        ERR_clear_error();
-        return arb_errf(eb, ARB_ERR_INVALID_ARG, "log key is not on curve P-256");
-    }
-    n = i2d_PUBKEY(pkey, &der);
-    if (n <= 0) {
-        ERR_clear_error();
+    if (!arb_pkey_is_p256(pkey))
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "log key is not an ECDSA P-256 key");
+    if (arb_pkey_spki(pkey, NULL, NULL, log_id) != ARB_OK)
         return arb_errf(eb, ARB_ERR_CRYPTO, "cannot encode the public key");
-    }
-    if (!EVP_Digest(der, (size_t)n, log_id, &mdlen, EVP_sha256(), NULL)) {
-        OPENSSL_free(der);
-        return arb_errf(eb, ARB_ERR_CRYPTO, "SHA-256 failed");
-    }
-    OPENSSL_free(der);
     return ARB_OK;
 }
 

@@ -14,7 +14,7 @@
 
 #define MAX_KEYS 256
 /* tlog-witness: a client MUST NOT send more than 63 proof lines. */
-#define MAX_PROOF 63
+#define MAX_PROOF ARB_AUDIT_WITNESS_MAX_PROOF
 
 struct arb_audit_witness {
     arb_store *store;
@@ -130,9 +130,10 @@ arb_err arb_audit_witness_state(arb_audit_witness *w, const char *origin, uint64
     return ARB_OK;
 }
 
-/* Splits the request body: "old N\n", proof lines, "\n", then the checkpoint. */
-static int parse_body(const uint8_t *body, size_t len, uint64_t *old, arb_hash *proof, size_t *n,
-                      const uint8_t **note, size_t *note_len, char *why, size_t why_len)
+int arb_audit_witness_parse_request(const uint8_t *body, size_t len, uint64_t *old,
+                                    arb_hash proof[static ARB_AUDIT_WITNESS_MAX_PROOF],
+                                    size_t *n, const uint8_t **note, size_t *note_len, char *why,
+                                    size_t why_len)
 {
     const uint8_t *p = body, *end = body + len, *nl;
     size_t k = 0;
@@ -215,7 +216,8 @@ arb_err arb_audit_witness_add_checkpoint(arb_audit_witness *w, const uint8_t *bo
     size_t sig_len = 0;
 
     memset(reply, 0, sizeof *reply);
-    if (!parse_body(body, len, &old, proof, &nproof, &note_bytes, &note_len, why, sizeof why)) {
+    if (!arb_audit_witness_parse_request(body, len, &old, proof, &nproof, &note_bytes, &note_len,
+                                         why, sizeof why)) {
         err = reply_set(reply, 400, NULL, "%s\n", why);
         goto out;
     }

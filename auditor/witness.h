@@ -44,6 +44,18 @@ typedef struct {
     size_t body_len;
 } arb_audit_witness_reply;
 
+/* At most this many consistency proof lines in a request. */
+#define ARB_AUDIT_WITNESS_MAX_PROOF 63
+
+/* Splits an add-checkpoint request body: "old <size>\n" (canonical decimal),
+ * up to ARB_AUDIT_WITNESS_MAX_PROOF lines of base64 32-byte hashes, an empty
+ * line, then the checkpoint (*note points into body, *note_len bytes, not
+ * checked here). Returns 1, or 0 with why[] saying what is wrong. */
+int arb_audit_witness_parse_request(const uint8_t *body, size_t len, uint64_t *old,
+                                    arb_hash proof[static ARB_AUDIT_WITNESS_MAX_PROOF],
+                                    size_t *n, const uint8_t **note, size_t *note_len, char *why,
+                                    size_t why_len);
+
 /* Handles one add-checkpoint request body[0..len) at time now_ms. Always
  * fills *reply (200 with the cosignature lines; 400 malformed or old size
  * larger than the checkpoint; 403 no trusted signature verified; 404 unknown

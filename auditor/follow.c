@@ -651,6 +651,14 @@ static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const a
             arb_store_batch_delete(x.batch, CF_POS, log->log_id, 32);
             arb_store_batch_delete(x.batch, CF_RANGE, log->log_id, 32);
             err = arb_store_write(f->store, x.batch, ARB_STORE_SYNC, &eb);
+        } else {
+            memset(&ev, 0, sizeof ev);
+            ev.type = ARB_AUDIT_EVENT_VERIFIED;
+            ev.log = log;
+            ev.sth = head;
+            pthread_mutex_lock(&f->lock);
+            emit(f, &ev);
+            pthread_mutex_unlock(&f->lock);
         }
     }
 out:

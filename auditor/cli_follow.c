@@ -138,6 +138,18 @@ static void on_event(void *ud, const arb_audit_event *ev)
             fflush(stdout);
         }
         break;
+    case ARB_AUDIT_EVENT_VERIFIED:
+        hexroot(root, ev->sth);
+        if (o->json)
+            cli_print_json(json_pack("{s:s, s:s, s:I, s:s}", "event", "verified", "log", url,
+                                     "tree_size", (json_int_t)ev->sth->tree_size, "root", root));
+        else {
+            clear_progress(o);
+            printf("verified %s size %llu root %s\n", url, (unsigned long long)ev->sth->tree_size,
+                   root);
+            fflush(stdout);
+        }
+        break;
     case ARB_AUDIT_EVENT_PROGRESS: {
         uint64_t t = cli_now_ms();
         double rate, eta;

@@ -421,135 +421,411 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
 
 /* ---- entries ---- */
 
+/* The download pipeline (docs/auditor.md, "Downloading entries"). The
+ * entries [pos, tree size) are cut into jobs at multiples of 256 (a data
+ * tile each, or one get-entries range). DL_FETCHERS threads, each with its
+ * own libcurl handle, take the next job, fetch it and do all the work per
+ * entry that needs no state: JSON and base64 decoding, MerkleTreeLeaf
+ * decoding, the leaf hash, and with a watch list the certificate read and
+ * match. The thread that called download() takes the finished jobs strictly
+ * in order: it appends their leaf hashes to the compact range, emits their
+ * matches (precert / final de-dup against the store) and persists the
+ * position with the frontier, synced, every DL_PERSIST_ENTRIES entries or
+ * DL_PERSIST_MS, always at a job boundary. A job that failed stops the
+ * download at that job: nothing of it is used, the jobs before it are
+ * persisted. Fetchers run at most DL_WINDOW jobs ahead. */
+#define DL_FETCHERS 4
+#define DL_WINDOW 16
+#define DL_PERSIST_ENTRIES 8192
+#define DL_PERSIST_MS 1000
+
+/* A match, or a certificate that could not be read, at one entry. */
+typedef struct {
+    uint64_t index;
+    int precert;
+    long watch;       /* watch list index; -1: bad certificate (why) */
+    const char *name; /* into ci.names */
+    arb_audit_certinfo ci;
+    char *why;
+} dl_note;
+
+typedef struct {
+    int done;                      /* fetched and processed (or failed) */
+    uint64_t start, end;           /* entries [start, end) */
+    arb_hash lh[ARB_TILE_WIDTH];   /* leaf hashes of [start, end) */
+    dl_note *notes;                /* in index order */
+    size_t nnotes, cap;
+    arb_err err;                   /* ARB_ERR_NET: unreachable; else bad-entries */
+    char why[600];
+} dl_job;
+
 typedef struct {
     arb_audit_follower *f;
     const arb_audit_log *log;
-    arb_store_batch *batch;
-    arb_merkle_range range; /* the entries [0, pos) as a compact range */
+    const arb_audit_sth *head;
+    uint64_t pos0, njobs;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t next_claim;  /* next job a fetcher takes */
+    uint64_t next_append; /* next job the appender takes */
+    int stop;
+    dl_job ring[DL_WINDOW];
+} dl_pipe;
+
+/* What a fetcher works with. */
+typedef struct {
+    dl_pipe *p;
+    arb_audit_client *c;
     arb_sha256 *h;
-    arb_err fail;
-    char why[300];
-} entry_ctx;
+    arb_ct_tile_leaf *tl; /* ARB_TILE_WIDTH */
+    dl_job *job;
+} dl_fetcher;
 
-/* Matches the certificate of entry `index` against the watch list; a
- * precertificate and its final certificate are reported once. */
-static void match_entry(entry_ctx *x, uint64_t index, const arb_ct_leaf *leaf)
+static void job_clear(dl_job *j)
 {
-    arb_audit_follower *f = x->f;
-    arb_audit_certinfo ci;
-    arb_errbuf eb;
-    const char *name = NULL;
-    long w;
-    int seen = 0;
+    for (size_t i = 0; i < j->nnotes; i++) {
+        arb_audit_certinfo_clear(&j->notes[i].ci);
+        free(j->notes[i].why);
+    }
+    free(j->notes);
+    memset(j, 0, sizeof *j);
+}
 
-    if (f->cfg.nwatch == 0)
-        return;
-    if (arb_audit_certinfo_read(&ci, leaf->entry.cert, leaf->entry.cert_len,
-                                leaf->entry.entry_type == ARB_CT_ENTRY_PRECERT, &eb) != ARB_OK) {
-        pthread_mutex_lock(&f->lock);
-        problem(f, x->log, NULL, "bad-certificate", "entry %llu: %s", (unsigned long long)index,
-                eb.msg);
-        pthread_mutex_unlock(&f->lock);
-        return;
+static arb_err job_note(dl_job *j, const dl_note *n)
+{
+    if (j->nnotes == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 8;
+        dl_note *d = realloc(j->notes, cap * sizeof *d);
+        if (d == NULL)
+            return ARB_ERR_NOMEM;
+        j->notes = d;
+        j->cap = cap;
     }
-    w = arb_audit_certinfo_match(&ci, f->cfg.watch, f->cfg.nwatch, &name);
-    if (w >= 0) {
-        /* A precertificate and its final certificate are one certificate. */
-        if (arb_store_exists(f->store, NULL, CF_SEEN, ci.id, 32, &seen, NULL) != ARB_OK)
-            seen = 0;
-        if (!seen) {
-            arb_audit_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = ARB_AUDIT_EVENT_MATCH;
-            ev.log = x->log;
-            ev.index = index;
-            ev.precert = leaf->entry.entry_type == ARB_CT_ENTRY_PRECERT;
-            ev.name = name;
-            ev.watch = f->cfg.watch[w];
-            ev.cert = &ci;
-            pthread_mutex_lock(&f->lock);
-            emit(f, &ev);
-            pthread_mutex_unlock(&f->lock);
-            /* Remember it at once, so that the other half of a precert /
-             * final pair later in this same answer is not reported again. */
-            arb_store_batch_put(x->batch, CF_SEEN, ci.id, 32, (const uint8_t *)"1", 1);
-            if (arb_store_write(f->store, x->batch, 0, &eb) == ARB_OK)
-                arb_store_batch_clear(x->batch);
-        }
+    j->notes[j->nnotes++] = *n;
+    return ARB_OK;
+}
+
+/* Reads and matches the certificate of entry `index` (watch list only). */
+static arb_err job_match(dl_fetcher *w, uint64_t index, const arb_ct_leaf *leaf)
+{
+    const arb_audit_follow_cfg *cfg = &w->p->f->cfg;
+    dl_note n;
+    arb_errbuf eb;
+    arb_err err;
+
+    if (cfg->nwatch == 0)
+        return ARB_OK;
+    memset(&n, 0, sizeof n);
+    n.index = index;
+    n.precert = leaf->entry.entry_type == ARB_CT_ENTRY_PRECERT;
+    if (arb_audit_certinfo_read(&n.ci, leaf->entry.cert, leaf->entry.cert_len, n.precert, &eb) !=
+        ARB_OK) {
+        n.watch = -1;
+        if ((n.why = strdup(eb.msg)) == NULL)
+            return ARB_ERR_NOMEM;
+    } else if ((n.watch = arb_audit_certinfo_match(&n.ci, cfg->watch, cfg->nwatch, &n.name)) <
+               0) {
+        arb_audit_certinfo_clear(&n.ci);
+        return ARB_OK;
     }
-    arb_audit_certinfo_clear(&ci);
+    if ((err = job_note(w->job, &n)) != ARB_OK) {
+        arb_audit_certinfo_clear(&n.ci);
+        free(n.why);
+    }
+    return err;
 }
 
 static arb_err on_entry(void *ud, uint64_t index, const uint8_t *leaf_bytes, size_t leaf_len,
                         const uint8_t *extra, size_t extra_len)
 {
-    entry_ctx *x = ud;
+    dl_fetcher *w = ud;
+    dl_job *j = w->job;
     arb_ct_leaf leaf;
 
     (void)extra;
     (void)extra_len;
     if (arb_ct_leaf_decode(&leaf, leaf_bytes, leaf_len) != ARB_OK) {
-        snprintf(x->why, sizeof x->why, "entry %llu: leaf_input is not a MerkleTreeLeaf",
+        snprintf(j->why, sizeof j->why, "entry %llu: leaf_input is not a MerkleTreeLeaf",
                  (unsigned long long)index);
         return ARB_ERR_PARSE;
     }
-    if (arb_merkle_range_append_leaf(&x->range, x->h, leaf_bytes, leaf_len) != ARB_OK)
-        return ARB_ERR_INTERNAL;
-    match_entry(x, index, &leaf);
+    arb_merkle_leaf_hash(w->h, &j->lh[index - j->start], leaf_bytes, leaf_len);
+    return job_match(w, index, &leaf);
+}
+
+/* An RFC 6962 job: get-entries until the whole range is in (a log may
+ * answer fewer entries than asked; never none, never more). */
+static arb_err fetch_entries(dl_fetcher *w, arb_errbuf *eb)
+{
+    dl_job *j = w->job;
+    uint64_t at = j->start, got = 0;
+    arb_err err;
+
+    while (at < j->end) {
+        if ((err = arb_audit_get_entries(w->c, w->p->log, at, j->end - 1, on_entry, w, &got,
+                                         eb)) != ARB_OK)
+            return err;
+        at += got;
+    }
     return ARB_OK;
 }
 
-/* One step of an RFC 6962 download: get-entries from pos. */
-static arb_err step_entries(entry_ctx *x, const arb_audit_sth *head, uint64_t pos, uint64_t *got,
-                            arb_errbuf *eb)
+/* A static-ct-api job: the data tile holding the job's entries, at the width
+ * the head's size gives it (static-ct-api "Log Entries"), parsed whole before
+ * any entry is used. Entries of the tile before the job's start were
+ * appended earlier (from a narrower partial tile); they are skipped. */
+static arb_err fetch_data_tile(dl_fetcher *w, arb_errbuf *eb)
 {
-    return arb_audit_get_entries(x->f->client, x->log, pos, head->tree_size - 1, on_entry, x, got,
-                                 eb);
-}
-
-/* One step of a static-ct-api download: the data tile holding entry pos, at
- * the width the head's size gives it (static-ct-api "Log Entries"). The
- * whole tile is parsed before anything is appended, so a malformed tile
- * changes nothing. Entries before pos in the tile were appended earlier (a
- * partial tile then); they are skipped. */
-static arb_err step_data_tile(entry_ctx *x, const arb_audit_sth *head, uint64_t pos,
-                              uint64_t *got, arb_errbuf *eb)
-{
+    dl_job *j = w->job;
     arb_tile t;
-    arb_ct_tile_leaf *tl = NULL;
     uint8_t *body = NULL;
     size_t len = 0;
-    unsigned w = 0, skip = (unsigned)(pos % ARB_TILE_WIDTH);
+    unsigned wd = 0;
     arb_err err;
 
-    *got = 0;
     memset(&t, 0, sizeof t);
     t.kind = ARB_TILE_DATA;
-    t.index = pos / ARB_TILE_WIDTH;
-    t.width = arb_tile_width(head->tree_size, 0, t.index);
-    if ((tl = malloc(ARB_TILE_WIDTH * sizeof *tl)) == NULL)
-        return ARB_ERR_NOMEM;
-    if ((err = fetch_tile(x->f->client, x->log, &t, &body, &len, &w, eb)) != ARB_OK)
+    t.index = j->start / ARB_TILE_WIDTH;
+    t.width = arb_tile_width(w->p->head->tree_size, 0, t.index);
+    if ((err = fetch_tile(w->c, w->p->log, &t, &body, &len, &wd, eb)) != ARB_OK)
         goto out;
-    if ((err = arb_audit_data_tile_parse(tl, body, len, t.index * ARB_TILE_WIDTH, w, eb)) !=
-        ARB_OK) {
+    if (arb_audit_data_tile_parse(w->tl, body, len, t.index * ARB_TILE_WIDTH, wd, eb) != ARB_OK) {
         err = ARB_ERR_PARSE;
         goto out;
     }
-    for (unsigned i = skip; i < t.width; i++) {
-        arb_hash lh;
-        if (arb_ct_tile_leaf_hash(x->h, &lh, &tl[i]) != ARB_OK ||
-            arb_merkle_range_append(&x->range, x->h, &lh) != ARB_OK) {
+    for (uint64_t i = j->start; i < j->end && err == ARB_OK; i++) {
+        const arb_ct_tile_leaf *tl = &w->tl[i % ARB_TILE_WIDTH];
+        if (arb_ct_tile_leaf_hash(w->h, &j->lh[i - j->start], tl) != ARB_OK)
             err = arb_errf(eb, ARB_ERR_PARSE, "data tile: entry %llu cannot be hashed",
-                           (unsigned long long)(t.index * ARB_TILE_WIDTH + i));
-            goto out;
-        }
-        match_entry(x, t.index * ARB_TILE_WIDTH + i, &tl[i].leaf);
+                           (unsigned long long)i);
+        else
+            err = job_match(w, i, &tl->leaf);
     }
-    *got = t.width - skip;
 out:
     free(body);
-    free(tl);
+    return err;
+}
+
+static void *fetcher_main(void *arg)
+{
+    dl_fetcher *w = arg;
+    dl_pipe *p = w->p;
+
+    for (;;) {
+        uint64_t k;
+        dl_job *j;
+        arb_errbuf eb;
+        arb_err err;
+
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->next_claim < p->njobs && p->next_claim >= p->next_append + DL_WINDOW)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || p->next_claim >= p->njobs) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        k = p->next_claim++;
+        pthread_mutex_unlock(&p->mu);
+        /* Job k's slot is free: the appender is done with job k - DL_WINDOW. */
+        j = w->job = &p->ring[k % DL_WINDOW];
+        j->start = k == 0 ? p->pos0 : (p->pos0 / ARB_TILE_WIDTH + k) * ARB_TILE_WIDTH;
+        j->end = (p->pos0 / ARB_TILE_WIDTH + k + 1) * ARB_TILE_WIDTH;
+        if (j->end > p->head->tree_size)
+            j->end = p->head->tree_size;
+        eb.msg[0] = '\0';
+        err = p->log->tiled ? fetch_data_tile(w, &eb) : fetch_entries(w, &eb);
+        if (err != ARB_OK) {
+            j->err = err;
+            if (j->why[0] == '\0')
+                snprintf(j->why, sizeof j->why, "%s", eb.msg);
+        }
+        pthread_mutex_lock(&p->mu);
+        j->done = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+/* Emits the notes of a job in order: matches once per certificate (a
+ * precertificate and its final certificate are one), unreadable
+ * certificates as problems. */
+static void emit_notes(arb_audit_follower *f, const arb_audit_log *log, arb_store_batch *seen,
+                       const dl_job *j)
+{
+    for (size_t i = 0; i < j->nnotes; i++) {
+        const dl_note *n = &j->notes[i];
+        arb_audit_event ev;
+        arb_errbuf eb;
+        int was = 0;
+
+        if (n->watch < 0) {
+            pthread_mutex_lock(&f->lock);
+            problem(f, log, NULL, "bad-certificate", "entry %llu: %s",
+                    (unsigned long long)n->index, n->why);
+            pthread_mutex_unlock(&f->lock);
+            continue;
+        }
+        if (arb_store_exists(f->store, NULL, CF_SEEN, n->ci.id, 32, &was, NULL) != ARB_OK)
+            was = 0;
+        if (was)
+            continue;
+        memset(&ev, 0, sizeof ev);
+        ev.type = ARB_AUDIT_EVENT_MATCH;
+        ev.log = log;
+        ev.index = n->index;
+        ev.precert = n->precert;
+        ev.name = n->name;
+        ev.watch = f->cfg.watch[n->watch];
+        ev.cert = &n->ci;
+        pthread_mutex_lock(&f->lock);
+        emit(f, &ev);
+        pthread_mutex_unlock(&f->lock);
+        /* Remember it at once, so that the other half of a precert / final
+         * pair later in this download is not reported again. */
+        arb_store_batch_put(seen, CF_SEEN, n->ci.id, 32, (const uint8_t *)"1", 1);
+        if (arb_store_write(f->store, seen, 0, &eb) == ARB_OK)
+            arb_store_batch_clear(seen);
+    }
+}
+
+/* Writes the position and the frontier of r (synced, one batch) and emits
+ * the progress. */
+static arb_err persist(arb_audit_follower *f, const arb_audit_log *log, const arb_audit_sth *head,
+                       arb_store_batch *b, const arb_merkle_range *r, arb_errbuf *eb)
+{
+    arb_hash fr[ARB_MERKLE_MAX_FRONTIER];
+    size_t nf = arb_merkle_range_frontier(r, fr);
+    arb_audit_event ev;
+    arb_err err;
+
+    arb_store_batch_clear(b);
+    arb_store_batch_put_u64(b, CF_POS, log->log_id, 32, r->size);
+    arb_store_batch_put(b, CF_RANGE, log->log_id, 32, (const uint8_t *)fr, nf * 32);
+    if ((err = arb_store_write(f->store, b, ARB_STORE_SYNC, eb)) != ARB_OK)
+        return err;
+    arb_store_batch_clear(b);
+    memset(&ev, 0, sizeof ev);
+    ev.type = ARB_AUDIT_EVENT_PROGRESS;
+    ev.log = log;
+    ev.sth = head;
+    ev.done = r->size;
+    ev.total = head->tree_size;
+    pthread_mutex_lock(&f->lock);
+    emit(f, &ev);
+    pthread_mutex_unlock(&f->lock);
+    return ARB_OK;
+}
+
+/* Downloads the entries [*pos, head size) into r through the pipeline.
+ * Returns ARB_OK (also when the log failed: then a problem was emitted and
+ * counted, and r / *pos stop at the last job that was complete), or a store
+ * error. */
+static arb_err run_pipeline(arb_audit_follower *f, const arb_audit_log *log,
+                            const arb_audit_sth *head, arb_merkle_range *r, arb_sha256 *h,
+                            uint64_t *pos, size_t *problems)
+{
+    dl_pipe *p = calloc(1, sizeof *p);
+    dl_fetcher w[DL_FETCHERS];
+    pthread_t th[DL_FETCHERS];
+    size_t started = 0;
+    arb_store_batch *b = NULL, *seen = NULL;
+    uint64_t saved = *pos, saved_ms = now_ms();
+    arb_errbuf eb;
+    arb_err err = ARB_OK;
+
+    memset(w, 0, sizeof w);
+    if (p == NULL)
+        return ARB_ERR_NOMEM;
+    p->f = f;
+    p->log = log;
+    p->head = head;
+    p->pos0 = *pos;
+    p->njobs = *pos < head->tree_size ? (head->tree_size + ARB_TILE_WIDTH - 1) / ARB_TILE_WIDTH -
+                                            *pos / ARB_TILE_WIDTH
+                                      : 0;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if ((err = arb_store_batch_new(&b, f->store)) != ARB_OK ||
+        (err = arb_store_batch_new(&seen, f->store)) != ARB_OK)
+        goto out;
+    for (size_t i = 0; i < DL_FETCHERS && i < p->njobs; i++) {
+        w[i].p = p;
+        if ((err = arb_audit_client_new(&w[i].c, f->cfg.timeout_ms)) != ARB_OK ||
+            (err = arb_sha256_new(&w[i].h)) != ARB_OK ||
+            (w[i].tl = malloc(ARB_TILE_WIDTH * sizeof *w[i].tl)) == NULL) {
+            err = err != ARB_OK ? err : ARB_ERR_NOMEM;
+            goto out;
+        }
+    }
+    for (; started < DL_FETCHERS && started < p->njobs; started++)
+        if (pthread_create(&th[started], NULL, fetcher_main, &w[started]) != 0)
+            break;
+    if (started == 0 && p->njobs > 0) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    for (uint64_t k = 0; k < p->njobs; k++) {
+        dl_job *j = &p->ring[k % DL_WINDOW];
+        uint64_t t;
+
+        pthread_mutex_lock(&p->mu);
+        while (!j->done)
+            pthread_cond_wait(&p->cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        if (j->err == ARB_OK &&
+            arb_merkle_range_append_many(r, h, j->lh, (size_t)(j->end - j->start)) != ARB_OK) {
+            j->err = ARB_ERR_PARSE;
+            snprintf(j->why, sizeof j->why, "entries up to %llu cannot be appended",
+                     (unsigned long long)j->end);
+        }
+        if (j->err != ARB_OK) {
+            pthread_mutex_lock(&f->lock);
+            problem(f, log, head, j->err == ARB_ERR_NET ? "unreachable" : "bad-entries", "%s",
+                    j->why);
+            pthread_mutex_unlock(&f->lock);
+            (*problems)++;
+            job_clear(j);
+            break;
+        }
+        emit_notes(f, log, seen, j);
+        *pos = j->end;
+        job_clear(j);
+        pthread_mutex_lock(&p->mu);
+        p->next_append = k + 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        t = now_ms();
+        if (*pos == head->tree_size || *pos - saved >= DL_PERSIST_ENTRIES ||
+            t - saved_ms >= DL_PERSIST_MS) {
+            if ((err = persist(f, log, head, b, r, &eb)) != ARB_OK)
+                goto out;
+            saved = *pos;
+            saved_ms = t;
+        }
+    }
+    /* Stopped by a failed job: keep what came before it. */
+    if (*pos != saved)
+        err = persist(f, log, head, b, r, &eb);
+out:
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (size_t i = 0; i < DL_WINDOW; i++)
+        job_clear(&p->ring[i]);
+    for (size_t i = 0; i < DL_FETCHERS; i++) {
+        arb_audit_client_free(w[i].c);
+        arb_sha256_free(w[i].h);
+        free(w[i].tl);
+    }
+    arb_store_batch_free(b);
+    arb_store_batch_free(seen);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
     return err;
 }
 
@@ -582,80 +858,57 @@ static void load_range(arb_audit_follower *f, const arb_audit_log *log, uint64_t
 static arb_err download(arb_audit_follower *f, const arb_audit_log *log, const arb_audit_sth *head,
                         size_t *problems)
 {
-    uint64_t pos = 0, got = 0;
+    uint64_t pos = 0;
+    arb_merkle_range range; /* the entries [0, pos) */
+    arb_sha256 *h = NULL;
+    arb_store_batch *b = NULL;
     arb_errbuf eb;
     arb_err err;
-    entry_ctx x;
     arb_audit_event ev;
 
     err = arb_store_get_u64(f->store, NULL, CF_POS, log->log_id, 32, &pos, &eb);
     if (err != ARB_OK && err != ARB_ERR_NOT_FOUND)
         return err;
-    memset(&x, 0, sizeof x);
-    x.f = f;
-    x.log = log;
-    load_range(f, log, &pos, &x.range);
-    if (arb_sha256_new(&x.h) != ARB_OK)
+    load_range(f, log, &pos, &range);
+    if (arb_sha256_new(&h) != ARB_OK)
         return ARB_ERR_NOMEM;
-    if ((err = arb_store_batch_new(&x.batch, f->store)) != ARB_OK)
+    if (pos < head->tree_size &&
+        (err = run_pipeline(f, log, head, &range, h, &pos, problems)) != ARB_OK)
         goto out;
-    while (pos < head->tree_size) {
-        x.why[0] = '\0';
-        err = log->tiled ? step_data_tile(&x, head, pos, &got, &eb)
-                         : step_entries(&x, head, pos, &got, &eb);
-        if (err != ARB_OK) {
-            pthread_mutex_lock(&f->lock);
-            problem(f, log, head, err == ARB_ERR_NET ? "unreachable" : "bad-entries", "%s",
-                    x.why[0] ? x.why : eb.msg);
-            pthread_mutex_unlock(&f->lock);
-            (*problems)++;
-            err = ARB_OK;
-            break;
-        }
-        pos += got;
-        arb_store_batch_put_u64(x.batch, CF_POS, log->log_id, 32, pos);
-        {
-            arb_hash fr[ARB_MERKLE_MAX_FRONTIER];
-            size_t nf = arb_merkle_range_frontier(&x.range, fr);
-            arb_store_batch_put(x.batch, CF_RANGE, log->log_id, 32, (const uint8_t *)fr, nf * 32);
-        }
-        if ((err = arb_store_write(f->store, x.batch, ARB_STORE_SYNC, &eb)) != ARB_OK)
-            break;
-        arb_store_batch_clear(x.batch);
-        memset(&ev, 0, sizeof ev);
-        ev.type = ARB_AUDIT_EVENT_PROGRESS;
-        ev.log = log;
-        ev.sth = head;
-        ev.done = pos;
-        ev.total = head->tree_size;
-        pthread_mutex_lock(&f->lock);
-        emit(f, &ev);
-        pthread_mutex_unlock(&f->lock);
-    }
+    err = ARB_OK;
     /* Every entry is in: the entries must hash to the signed root. */
-    if (err == ARB_OK && pos == head->tree_size && x.range.size == pos) {
+    if (pos == head->tree_size && range.size == pos) {
         arb_hash root;
-        arb_merkle_range_root(&x.range, x.h, &root);
+        arb_merkle_range_root(&range, h, &root);
         if (!arb_hash_eq(&root, &head->root)) {
-            char a[65], b[65];
+            char a[65], hb[65];
             arb_hex_encode(a, root.b, 32);
-            arb_hex_encode(b, head->root.b, 32);
+            arb_hex_encode(hb, head->root.b, 32);
             pthread_mutex_lock(&f->lock);
             problem(f, log, head, "root-mismatch",
                     "the %llu entries served hash to %s, the signed tree head says %s",
-                    (unsigned long long)pos, a, b);
+                    (unsigned long long)pos, a, hb);
             pthread_mutex_unlock(&f->lock);
             (*problems)++;
             /* Start the download over next round. */
-            arb_store_batch_clear(x.batch);
-            arb_store_batch_delete(x.batch, CF_POS, log->log_id, 32);
-            arb_store_batch_delete(x.batch, CF_RANGE, log->log_id, 32);
-            err = arb_store_write(f->store, x.batch, ARB_STORE_SYNC, &eb);
+            if ((err = arb_store_batch_new(&b, f->store)) != ARB_OK)
+                goto out;
+            arb_store_batch_delete(b, CF_POS, log->log_id, 32);
+            arb_store_batch_delete(b, CF_RANGE, log->log_id, 32);
+            err = arb_store_write(f->store, b, ARB_STORE_SYNC, &eb);
+        } else {
+            memset(&ev, 0, sizeof ev);
+            ev.type = ARB_AUDIT_EVENT_VERIFIED;
+            ev.log = log;
+            ev.sth = head;
+            pthread_mutex_lock(&f->lock);
+            emit(f, &ev);
+            pthread_mutex_unlock(&f->lock);
         }
     }
 out:
-    arb_sha256_free(x.h);
-    arb_store_batch_free(x.batch);
+    arb_sha256_free(h);
+    arb_store_batch_free(b);
     return err;
 }
 

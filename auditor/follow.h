@@ -33,7 +33,8 @@ typedef enum {
     ARB_AUDIT_EVENT_PROBLEM,      /* the log misbehaved or failed in a way that proves nothing
                                      on its own (problem, detail) */
     ARB_AUDIT_EVENT_MISBEHAVIOUR, /* proven misbehaviour (problem = kind, evidence, path) */
-    ARB_AUDIT_EVENT_PROGRESS      /* entries downloaded: done of total */
+    ARB_AUDIT_EVENT_PROGRESS,     /* entries downloaded: done of total */
+    ARB_AUDIT_EVENT_VERIFIED      /* every entry up to sth downloaded; they hash to its root */
 } arb_audit_event_type;
 
 typedef struct {

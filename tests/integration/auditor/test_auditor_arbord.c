@@ -432,14 +432,18 @@ static void test_follow_and_lies(node *n1)
                         "--origin", "arbor.localhost/log", "--state", tst, "--download",
                         "--watch", "watched.test", "--once", "--json", NULL};
         CHECK_EQ(audit(tout, args), 0);
-        CHECK_EQ(count(tout, "\"tree_size\":5"), 1);
+        /* the head, and the entries verified at that head */
+        CHECK_EQ(count(tout, "\"tree_size\":5"), 2);
+        CHECK_EQ(count(tout, "\"event\":\"verified\""), 1);
         CHECK_EQ(count(tout, "\"event\":\"match\""), 1);
         CHECK_EQ(count(tout, "\"index\":1,\"name\":\"www.watched.test\""), 1);
         CHECK(add_leaf(n1, "f.example.org"));
         CHECK(add_leaf(n1, "g.watched.test"));
         CHECK_OR(wait_size(n1, 7), );
         CHECK_EQ(audit(tout, args), 0);
-        CHECK_EQ(count(tout, "\"tree_size\":7"), 1);
+        /* the head, and the entries verified at that head */
+        CHECK_EQ(count(tout, "\"tree_size\":7"), 2);
+        CHECK_EQ(count(tout, "\"event\":\"verified\""), 1);
         CHECK_EQ(count(tout, "\"event\":\"match\""), 1);
         CHECK_EQ(count(tout, "\"index\":6,\"name\":\"g.watched.test\""), 1);
         CHECK_EQ(count(tout, "\"event\":\"problem\""), 0);

@@ -94,7 +94,7 @@ static void serve_sth(const arb_audit_sth *s)
 /* ---- events ---- */
 
 typedef struct {
-    int heads, matches, problems, misbehaviour, progress;
+    int heads, matches, problems, misbehaviour, progress, verified;
     char last_problem[64];
     char last_kind[64];
     char last_match[256];
@@ -126,6 +126,9 @@ static void on_event(void *ud, const arb_audit_event *ev)
         break;
     case ARB_AUDIT_EVENT_PROGRESS:
         e->progress++;
+        break;
+    case ARB_AUDIT_EVENT_VERIFIED:
+        e->verified++;
         break;
     }
 }
@@ -397,6 +400,7 @@ static void test_entries(const char *url, const char *dir)
     CHECK_EQ(e.last_match_index, 0);
     CHECK_STR(e.last_match, "www.example.com");
     CHECK(e.progress >= 1);
+    CHECK_EQ(e.verified, 1);
     /* nothing new on the next round, and nothing new after a restart */
     CHECK_EQ(poll1(f), 0);
     CHECK_EQ(e.matches, 1);
@@ -417,10 +421,12 @@ static void test_entries(const char *url, const char *dir)
         serve_sth(&wrong);
         f = mk(&l, d3, &e, 1, watch, 1);
         CHECK_OR(f != NULL, );
+        e.verified = 0;
         CHECK_EQ(poll1(f), 1);
         CHECK_STR(e.last_problem, "root-mismatch");
         CHECK_EQ(poll1(f), 1);
         CHECK_STR(e.last_problem, "root-mismatch");
+        CHECK_EQ(e.verified, 0);
         arb_audit_follower_free(f);
         serve_sth(&h3);
     }

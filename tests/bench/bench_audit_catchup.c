@@ -1,0 +1,500 @@
+/* Auditor catch-up against a real arbord: a log of N entries is bulk-loaded
+ * through the log's own sequencer (tests/bench/log_bulk.h) and served by
+ * arbord; then the real program `arbor-audit follow --download --once --json`
+ * downloads and verifies every entry from an empty state:
+ *   - RFC 6962 API (get-entries), no watch list;
+ *   - RFC 6962 API with a watch list of four domains (every certificate read
+ *     and matched; none of them is in the log, so nothing is reported);
+ *   - the same log as a static-ct-api log (--tiled: data tiles), no watch list.
+ * Each run must end with exit 0, no problem line, and a "verified" line at
+ * the log's tree size and root, else the bench fails.
+ * The bound, measured in the same run: RFC 6962 leaf hashes of the same
+ * MerkleTreeLeaf structures (read from the log's data tiles beforehand, over
+ * four connections, not timed), on one thread. Their root must be the log's
+ * root.
+ * One JSON line per figure on stdout. Usage:
+ *   bench_audit_catchup [ENTRIES [KEEP_DIR]]    (default 1000000)
+ * With KEEP_DIR the log (data directory, keys, roots) is kept there and reused
+ * by the next run with the same KEEP_DIR instead of being loaded again.
+ * arbord and arbor-audit are found through ARB_BIN (default: ./). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "ledger/log/ct.h"
+#include "ledger/log/key.h"
+#include "ledger/log/static.h"
+#include "merkle/buf.h"
+#include "merkle/hash.h"
+#include "merkle/range.h"
+#include "merkle/tile.h"
+#include "tests/bench/log_bulk.h"
+#include "tests/test.h"
+#include "tests/unit/log/pki.h"
+
+static char tmp[512], arbord_bin[1024], audit_bin[1024];
+static pid_t server;
+static int port;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct {
+    uint8_t *data;
+    size_t len;
+} body;
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+    body *b = ud;
+    uint8_t *d = realloc(b->data, b->len + sz * n + 1);
+
+    if (d == NULL)
+        return 0;
+    memcpy(d + b->len, p, sz * n);
+    b->len += sz * n;
+    d[b->len] = 0;
+    b->data = d;
+    return sz * n;
+}
+
+/* GET path on arbord; returns the status (0: no answer). */
+static long get(CURL *c, const char *path, body *out)
+{
+    char url[512];
+    long st = 0;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    return st;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(data, 1, len, f) == len;
+    if (f != NULL)
+        ok = fclose(f) == 0 && ok;
+    return ok;
+}
+
+static void stop_server(void)
+{
+    int st;
+    if (server > 0) {
+        kill(server, SIGTERM);
+        waitpid(server, &st, 0);
+        server = 0;
+    }
+}
+
+/* Starts arbord on datadir with the log key and roots; waits for get-sth. */
+static int start_server(const char *datadir, const char *key, const char *roots)
+{
+    char listen[64], logp[700];
+    CURL *c;
+    body b;
+    int up = 0;
+
+    port = arb_test_free_port();
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(logp, sizeof(logp), "%s/arbord.log", tmp);
+    server = fork();
+    if (server == 0) {
+        const char *av[] = {arbord_bin, "--datadir", datadir, "--listen", listen, "--network",
+                            "regtest", "--log-key", key, "--log-roots", roots, NULL};
+        if (freopen(logp, "a", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        execv(arbord_bin, (char *const *)av);
+        _exit(127);
+    }
+    c = curl_easy_init();
+    for (int i = 0; i < 1200 && !up && server > 0; i++) {
+        up = get(c, "ct/v1/get-sth", &b) == 200;
+        free(b.data);
+        if (!up)
+            usleep(50000);
+    }
+    curl_easy_cleanup(c);
+    if (!up) {
+        fprintf(stderr, "arbord did not start (%s; see %s)\n", arbord_bin, logp);
+        stop_server();
+    }
+    return up;
+}
+
+/* The log's tree size and root from get-sth. */
+static int log_head(uint64_t *size, char root_hex[65])
+{
+    CURL *c = curl_easy_init();
+    body b;
+    json_t *o = NULL;
+    const char *r64;
+    uint8_t *raw = NULL;
+    size_t rl = 0;
+    int ok = 0;
+
+    if (get(c, "ct/v1/get-sth", &b) == 200 && (o = json_loads((char *)b.data, 0, NULL)) != NULL &&
+        json_is_integer(json_object_get(o, "tree_size")) &&
+        (r64 = json_string_value(json_object_get(o, "sha256_root_hash"))) != NULL &&
+        arb_base64_decode(&raw, &rl, r64, strlen(r64)) == ARB_OK && rl == 32) {
+        *size = (uint64_t)json_integer_value(json_object_get(o, "tree_size"));
+        arb_hex_encode(root_hex, raw, 32);
+        ok = 1;
+    }
+    free(raw);
+    json_decref(o);
+    free(b.data);
+    curl_easy_cleanup(c);
+    return ok;
+}
+
+/* ---- the bound: leaf hashes of the log's MerkleTreeLeaf structures ---- */
+
+/* Reading the leaves for the bound (not timed): READERS threads, each
+ * with its own connection, read every READERS-th data tile. */
+#define READERS 4
+
+typedef struct {
+    uint64_t size, first;
+    arb_buf *tiles; /* per tile: its entries' MerkleTreeLeaf structures */
+    size_t *lens;   /* per entry: its length */
+    int ok;
+} reader_arg;
+
+static void *reader(void *arg)
+{
+    reader_arg *a = arg;
+    CURL *c = curl_easy_init();
+
+    a->ok = c != NULL;
+    for (uint64_t t = a->first; a->ok && t * ARB_TILE_WIDTH < a->size; t += READERS) {
+        arb_tile tl;
+        char path[ARB_TILE_PATH_MAX];
+        body b;
+        arb_cur cur;
+
+        memset(&tl, 0, sizeof(tl));
+        tl.kind = ARB_TILE_DATA;
+        tl.index = t;
+        tl.width = arb_tile_width(a->size, 0, t);
+        a->ok = arb_tile_path(&tl, path, sizeof(path)) == ARB_OK && get(c, path, &b) == 200;
+        cur = arb_cur_make(b.data, b.len);
+        for (unsigned i = 0; a->ok && i < tl.width; i++) {
+            arb_ct_tile_leaf leaf;
+            size_t before = a->tiles[t].len;
+            a->ok = arb_ct_tile_leaf_read(&leaf, &cur) == ARB_OK &&
+                    arb_ct_leaf_encode(&a->tiles[t], &leaf.leaf) == ARB_OK && !a->tiles[t].oom;
+            a->lens[t * ARB_TILE_WIDTH + i] = a->tiles[t].len - before;
+        }
+        a->ok = a->ok && cur.len == 0;
+        if (!a->ok)
+            fprintf(stderr, "cannot read data tile %s\n", path);
+        free(b.data);
+    }
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* Reads every entry's MerkleTreeLeaf (from the data tiles) into one buffer;
+ * off[i]..off[i+1] is entry i. */
+static int read_leaves(uint64_t size, arb_buf *all, size_t *off)
+{
+    uint64_t ntiles = (size + ARB_TILE_WIDTH - 1) / ARB_TILE_WIDTH;
+    arb_buf *tiles = calloc(ntiles, sizeof(*tiles));
+    size_t *lens = calloc(size, sizeof(*lens));
+    pthread_t th[READERS];
+    reader_arg ra[READERS];
+    int ok = tiles != NULL && lens != NULL;
+
+    int started = 0;
+
+    for (; ok && started < READERS; started++) {
+        ra[started] = (reader_arg){size, (uint64_t)started, tiles, lens, 0};
+        if (pthread_create(&th[started], NULL, reader, &ra[started]) != 0)
+            break;
+    }
+    ok = ok && started == READERS;
+    for (int k = 0; k < started; k++) {
+        pthread_join(th[k], NULL);
+        ok = ok && ra[k].ok;
+    }
+    off[0] = 0;
+    for (uint64_t t = 0; ok && t < ntiles; t++)
+        ok = arb_buf_put(all, tiles[t].data, tiles[t].len) && !all->oom;
+    for (uint64_t i = 0; ok && i < size; i++)
+        off[i + 1] = off[i] + lens[i];
+    for (uint64_t t = 0; tiles != NULL && t < ntiles; t++)
+        arb_buf_free(&tiles[t]);
+    free(tiles);
+    free(lens);
+    return ok;
+}
+
+/* Leaf hashes per second over all leaves, one thread; the root of those
+ * hashes (computed after the timing) must be the log's. */
+static double hash_bound(uint64_t size, const char *root_hex)
+{
+    arb_buf all = ARB_BUF_INIT;
+    size_t *off = calloc(size + 1, sizeof(*off));
+    arb_hash *lh = calloc(size, sizeof(*lh)), root;
+    arb_sha256 *h = NULL;
+    arb_merkle_range r;
+    char hex[65];
+    double t0, rate = 0;
+
+    if (off == NULL || lh == NULL || arb_sha256_new(&h) != ARB_OK ||
+        !read_leaves(size, &all, off))
+        goto out;
+    t0 = now_s();
+    for (uint64_t i = 0; i < size; i++)
+        arb_merkle_leaf_hash(h, &lh[i], all.data + off[i], off[i + 1] - off[i]);
+    rate = (double)size / (now_s() - t0);
+    arb_merkle_range_init(&r);
+    if (arb_merkle_range_append_many(&r, h, lh, size) != ARB_OK) {
+        rate = 0;
+        goto out;
+    }
+    arb_merkle_range_root(&r, h, &root);
+    arb_hex_encode(hex, root.b, 32);
+    if (strcmp(hex, root_hex) != 0) {
+        fprintf(stderr, "the leaves read from the data tiles do not hash to the log's root\n");
+        rate = 0;
+        goto out;
+    }
+    printf("{\"bench\":\"audit_leaf_hash_bound\",\"threads\":1,\"entries\":%llu,"
+           "\"mean_leaf_bytes\":%.0f,\"entries_per_s\":%.0f}\n",
+           (unsigned long long)size, (double)all.len / (double)size, rate);
+    fflush(stdout);
+out:
+    arb_sha256_free(h);
+    arb_buf_free(&all);
+    free(off);
+    free(lh);
+    return rate;
+}
+
+/* ---- one catch-up ---- */
+
+/* Runs arbor-audit follow --download --once --json from an empty state and
+ * checks its output: exit 0, no problem, a verified line at size / root.
+ * Returns the entries/s, or 0 on failure. */
+static double catchup(const char *name, int tiled, int watch, uint64_t size, const char *root_hex,
+                      const char *pub, double bound)
+{
+    static const char *const domains[] = {"example.com", "example.org", "shop.example.net",
+                                          "bank.example"};
+    char state[700], outp[700], url[64], line[4096];
+    const char *av[32];
+    int n = 0, st, verified = 0, problems = 0;
+    pid_t pid;
+    double t0, dt, rate;
+    FILE *f;
+
+    snprintf(state, sizeof(state), "%s/state-%s", tmp, name);
+    snprintf(outp, sizeof(outp), "%s/out-%s.jsonl", tmp, name);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+    av[n++] = audit_bin;
+    av[n++] = "follow";
+    av[n++] = "--log";
+    av[n++] = url;
+    av[n++] = "--key";
+    av[n++] = pub;
+    if (tiled) {
+        av[n++] = "--tiled";
+        av[n++] = "--origin";
+        av[n++] = "arbor.localhost/log";
+    }
+    av[n++] = "--state";
+    av[n++] = state;
+    av[n++] = "--download";
+    for (int i = 0; watch && i < 4; i++) {
+        av[n++] = "--watch";
+        av[n++] = domains[i];
+    }
+    av[n++] = "--once";
+    av[n++] = "--json";
+    av[n] = NULL;
+    t0 = now_s();
+    pid = fork();
+    if (pid == 0) {
+        if (freopen(outp, "w", stdout) == NULL)
+            _exit(126);
+        execv(audit_bin, (char *const *)av);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return 0;
+    dt = now_s() - t0;
+    if ((f = fopen(outp, "r")) == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *ev = json_string_value(json_object_get(o, "event"));
+        if (ev != NULL && strcmp(ev, "verified") == 0 &&
+            (uint64_t)json_integer_value(json_object_get(o, "tree_size")) == size &&
+            json_string_value(json_object_get(o, "root")) != NULL &&
+            strcmp(json_string_value(json_object_get(o, "root")), root_hex) == 0)
+            verified++;
+        else if (ev == NULL || strcmp(ev, "head") != 0)
+            problems++;
+        json_decref(o);
+    }
+    fclose(f);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || verified != 1 || problems != 0) {
+        fprintf(stderr, "%s: arbor-audit exit %d, %d verified line(s), %d other line(s); see %s\n",
+                name, WIFEXITED(st) ? WEXITSTATUS(st) : -1, verified, problems, outp);
+        return 0;
+    }
+    rate = (double)size / dt;
+    printf("{\"bench\":\"audit_catchup\",\"api\":\"%s\",\"watch\":%d,\"entries\":%llu,"
+           "\"seconds\":%.2f,\"entries_per_s\":%.0f,\"bound_entries_per_s\":%.0f,"
+           "\"ratio\":%.3f,\"verified\":true}\n",
+           tiled ? "static-ct-api" : "rfc6962", watch ? 4 : 0, (unsigned long long)size, dt, rate,
+           bound, bound > 0 ? rate / bound : 0.0);
+    fflush(stdout);
+    arb_test_rmtree(state);
+    return rate;
+}
+
+/* ---- the log ---- */
+
+/* Creates (or, when it is there, reuses) the log in dir: dir/log (arbord
+ * data directory), dir/key.pem, dir/pub.pem, dir/roots.pem. */
+static int make_log(const char *dir, long n)
+{
+    char datadir[800], keyp[800], pubp[800], rootsp[800], done[800];
+    int64_t t = (int64_t)time(NULL);
+    EVP_PKEY *kr = NULL, *ki = NULL, *kl = NULL;
+    X509 *r = NULL, *im = NULL;
+    arb_ct_signer *signer = NULL;
+    char *key = NULL, *pub = NULL, *roots = NULL;
+    size_t kl_len = 0, pl = 0, rl = 0;
+    unsigned long long size = 0;
+    log_bulk_config bc;
+    arb_errbuf eb;
+    struct stat sb;
+    double t0;
+    int ok = 0;
+
+    snprintf(datadir, sizeof(datadir), "%s/log", dir);
+    snprintf(keyp, sizeof(keyp), "%s/key.pem", dir);
+    snprintf(pubp, sizeof(pubp), "%s/pub.pem", dir);
+    snprintf(rootsp, sizeof(rootsp), "%s/roots.pem", dir);
+    snprintf(done, sizeof(done), "%s/loaded", dir);
+    if (stat(done, &sb) == 0)
+        return 1;
+    mkdir(dir, 0755);
+    {
+        pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
+        pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
+        kr = pki_key();
+        ki = pki_key();
+        kl = pki_key();
+        r = pki_cert(&sr, kr, NULL, NULL);
+        im = pki_cert(&si, ki, r, kr);
+    }
+    if (r == NULL || im == NULL || (roots = pki_pem(r, &rl)) == NULL ||
+        arb_ct_signer_generate(&signer, &eb) != ARB_OK ||
+        arb_ct_signer_private_pem(signer, &key, &kl_len) != ARB_OK ||
+        arb_ct_signer_public_pem(signer, &pub, &pl) != ARB_OK || !write_file(keyp, key, kl_len) ||
+        !write_file(pubp, pub, pl) || !write_file(rootsp, roots, rl)) {
+        fprintf(stderr, "cannot set up the log's keys\n");
+        goto out;
+    }
+    memset(&bc, 0, sizeof(bc));
+    bc.datadir = datadir;
+    bc.signer = signer;
+    bc.origin = "arbor.localhost/log"; /* arbord's default */
+    bc.root = r;
+    bc.inter = im;
+    bc.inter_key = ki;
+    bc.leaf_key = kl;
+    bc.first_serial = 1000;
+    bc.n = n;
+    t0 = now_s();
+    if (log_bulk_load(&bc, &size, &eb) != ARB_OK) {
+        fprintf(stderr, "bulk load: %s\n", eb.msg);
+        goto out;
+    }
+    printf("{\"bench\":\"log_bulk_load\",\"entries\":%ld,\"tree_size\":%llu,\"seconds\":%.1f,"
+           "\"entries_per_s\":%.0f}\n",
+           n, size, now_s() - t0, (double)n / (now_s() - t0));
+    fflush(stdout);
+    ok = write_file(done, "1", 1);
+out:
+    arb_ct_signer_free(signer);
+    free(key);
+    free(pub);
+    free(roots);
+    X509_free(r);
+    X509_free(im);
+    EVP_PKEY_free(kr);
+    EVP_PKEY_free(ki);
+    EVP_PKEY_free(kl);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 1000000;
+    const char *keep = argc > 2 ? argv[2] : NULL;
+    char dir[700], datadir[800], keyp[800], pubp[800], rootsp[800], root_hex[65];
+    uint64_t size = 0;
+    double bound;
+    int ok;
+
+    if (n < 1 || argc > 3) {
+        fprintf(stderr, "usage: bench_audit_catchup [ENTRIES [KEEP_DIR]]\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    arb_test_bin(arbord_bin, sizeof(arbord_bin), "arbord");
+    arb_test_bin(audit_bin, sizeof(audit_bin), "arbor-audit");
+    if (arb_test_tmpdir(tmp, sizeof(tmp)) != 0) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    snprintf(dir, sizeof(dir), "%s", keep ? keep : tmp);
+    snprintf(datadir, sizeof(datadir), "%s/log", dir);
+    snprintf(keyp, sizeof(keyp), "%s/key.pem", dir);
+    snprintf(pubp, sizeof(pubp), "%s/pub.pem", dir);
+    snprintf(rootsp, sizeof(rootsp), "%s/roots.pem", dir);
+    ok = make_log(dir, n) && start_server(datadir, keyp, rootsp) && log_head(&size, root_hex);
+    if (ok && size != (uint64_t)n)
+        printf("{\"bench\":\"audit_catchup\",\"note\":\"the kept log has %llu entries\"}\n",
+               (unsigned long long)size);
+    bound = ok ? hash_bound(size, root_hex) : 0;
+    ok = ok && bound > 0;
+    ok = ok && catchup("rfc6962", 0, 0, size, root_hex, pubp, bound) > 0;
+    ok = ok && catchup("rfc6962-watch", 0, 1, size, root_hex, pubp, bound) > 0;
+    ok = ok && catchup("tiled", 1, 0, size, root_hex, pubp, bound) > 0;
+    stop_server();
+    if (ok)
+        arb_test_rmtree(tmp);
+    else
+        fprintf(stderr, "kept %s\n", tmp);
+    curl_global_cleanup();
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,310 @@
+/* An interrupted download resumes: a real arbord serves a log of N entries
+ * bulk-loaded through its own sequencer, with short get-entries answers
+ * (--log-max-entries 16, so every job of the download needs many requests and
+ * the auditor must ask again for the rest). arbor-audit follow --download
+ * --watch example.test (every entry matches) is killed with SIGKILL during
+ * its download (later each time while a kill finds nothing persisted yet),
+ * then started again on the same state, until a run finishes. Checked:
+ *   - after a kill, the persisted position lies inside the log (some kill
+ *     lands mid-download) and each run carries on from there;
+ *   - the last run reports the entries verified at the log's size and root,
+ *     with no problem;
+ *   - no entry is skipped: the matches of all runs together name every entry
+ *     (each run's in increasing order); an entry is named twice at most once
+ *     per kill (a match printed just before the kill, whose record was not
+ *     yet written).
+ * The same through data tiles (--tiled), killed once. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ledger/log/key.h"
+#include "ledger/store/store.h"
+#include "merkle/buf.h"
+#include "tests/bench/log_bulk.h"
+#include "tests/proc.h"
+#include "tests/test.h"
+#include "tests/unit/log/pki.h"
+
+enum { N = 20000 };
+
+static char tmp[512], audit_bin[1024], arbord_bin[1024];
+static char pub_pem[700], url[64];
+static uint8_t log_id[32];
+static unsigned char *named; /* per entry: times a match named it */
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(data, 1, len, f) == len;
+    if (f != NULL)
+        ok = fclose(f) == 0 && ok;
+    return ok;
+}
+
+static void msleep(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The position persisted in the auditor's state (the process is gone). */
+static uint64_t saved_pos(const char *state)
+{
+    static const char *const cfs[] = {"default", "heads", "pos", "seen", "range"};
+    arb_store *s = NULL;
+    uint64_t pos = 0;
+    arb_errbuf eb;
+
+    if (arb_store_open(&s, state, cfs, 5, NULL, &eb) != ARB_OK)
+        return 0;
+    if (arb_store_get_u64(s, NULL, 2, log_id, 32, &pos, &eb) != ARB_OK)
+        pos = 0;
+    arb_store_close(s);
+    return pos;
+}
+
+/* Reads a run's output: counts matches per entry (in increasing order within
+ * the run), verified lines at size/root, and problems. */
+static void read_run(const char *out, const char *root_hex, int *verified, int *problems,
+                     int *ordered)
+{
+    char *save = NULL, *line;
+    long last = -1;
+
+    *verified = *problems = 0;
+    *ordered = 1;
+    for (line = strtok_r((char *)out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *ev = json_string_value(json_object_get(o, "event"));
+        if (ev && strcmp(ev, "match") == 0) {
+            json_int_t i = json_integer_value(json_object_get(o, "index"));
+            if (i >= 0 && i < N)
+                named[i]++;
+            if (i <= last)
+                *ordered = 0;
+            last = (long)i;
+        } else if (ev && strcmp(ev, "verified") == 0) {
+            const char *r = json_string_value(json_object_get(o, "root"));
+            if (json_integer_value(json_object_get(o, "tree_size")) == N && r &&
+                strcmp(r, root_hex) == 0)
+                (*verified)++;
+        } else if (!ev || strcmp(ev, "head") != 0) {
+            (*problems)++;
+        }
+        json_decref(o);
+    }
+}
+
+/* One run of the auditor on state; with delay >= 0 it is killed (SIGKILL)
+ * that many ms into its download. *out (free()) gets its stdout; returns its
+ * exit status (128 + 9 when killed), -1 if it could not be run. */
+static int one_run(const char *state, int tiled, int first, long delay, char **out)
+{
+    const char *argv[] = {audit_bin, "follow", "--log", url, "--key", pub_pem, "--state", state,
+                          "--download", "--watch", "example.test", "--once", "--json",
+                          tiled ? "--tiled" : NULL, "--origin", "arbor.localhost/log", NULL};
+    arb_proc *p = NULL;
+    int st;
+
+    *out = NULL;
+    if (arb_proc_spawn(&p, argv) != 0)
+        return -1;
+    if (delay >= 0) {
+        /* The first run prints the head right before its download starts;
+         * later runs have nothing new to print before theirs. */
+        if (first)
+            arb_proc_wait_line(p, ARB_PROC_STDOUT, "{\"event\":\"head\"", NULL, 0, 30000);
+        else
+            msleep(50);
+        msleep(delay);
+        arb_proc_kill(p, SIGKILL);
+    }
+    st = arb_proc_wait(p, 120000);
+    *out = arb_proc_output(p, ARB_PROC_STDOUT);
+    arb_proc_free(p);
+    return *out ? st : -1;
+}
+
+/* Follows the log until a run finishes, killing runs after `delay` ms of
+ * download, the delay growing while a kill finds nothing persisted yet, up to
+ * `kills_max` kills. *mid gets the number of runs killed mid-download
+ * (0 < persisted position < N). */
+static void interrupted_download(const char *name, int tiled, long delay, int kills_max,
+                                 const char *root_hex, int *mid)
+{
+    char state[700];
+    int kills = 0, done = 0;
+    size_t twice = 0;
+
+    *mid = 0;
+    snprintf(state, sizeof state, "%s/%s", tmp, name);
+    memset(named, 0, N);
+    for (int run = 0; run < kills_max + 2 && !done; run++) {
+        char *out = NULL;
+        int verified, problems, ordered, st;
+        uint64_t before = saved_pos(state);
+
+        st = one_run(state, tiled, run == 0, run < kills_max ? delay : -1, &out);
+        CHECK(st >= 0);
+        read_run(out, root_hex, &verified, &problems, &ordered);
+        free(out);
+        CHECK(ordered);
+        CHECK_EQ(problems, 0);
+        if (st == 128 + SIGKILL) {
+            uint64_t pos = saved_pos(state);
+            kills++;
+            CHECK(pos >= before); /* never goes back */
+            CHECK(pos <= N);
+            if (pos > 0 && pos < N)
+                (*mid)++;
+            if (pos == before)
+                delay = delay * 3 / 2;
+        } else {
+            CHECK_EQ(st, 0);
+            CHECK_EQ(verified, 1);
+            CHECK_EQ(saved_pos(state), N);
+            done = 1;
+        }
+    }
+    CHECK(done);
+    for (size_t i = 0; i < N; i++) {
+        if (named[i] == 0)
+            fprintf(stderr, "%s: entry %zu never reported\n", name, i);
+        CHECK(named[i] > 0);
+        twice += named[i] - 1u;
+    }
+    CHECK(twice <= (size_t)kills);
+    fprintf(stderr, "%s: %d kills, %d mid-download, %zu entries reported twice\n", name, kills,
+            *mid, twice);
+}
+
+/* The log's root from its tree head, as the auditor verified it. */
+static void log_root(char root_hex[65])
+{
+    char path[700];
+    const char *argv[] = {audit_bin, "follow", "--log", url, "--key", pub_pem, "--state",
+                          path, "--once", "--json", NULL};
+    arb_proc *p = NULL;
+    char line[1024] = "";
+    json_t *o;
+    int st;
+
+    root_hex[0] = '\0';
+    snprintf(path, sizeof path, "%s/head-only", tmp);
+    CHECK(arb_proc_spawn(&p, argv) == 0);
+    arb_proc_wait_line(p, ARB_PROC_STDOUT, "{\"event\":\"head\"", line, sizeof line, 30000);
+    st = arb_proc_wait(p, 30000);
+    arb_proc_free(p);
+    CHECK_EQ(st, 0);
+    o = json_loads(line, 0, NULL);
+    if (json_integer_value(json_object_get(o, "tree_size")) == N &&
+        json_string_value(json_object_get(o, "root")))
+        snprintf(root_hex, 65, "%s", json_string_value(json_object_get(o, "root")));
+    json_decref(o);
+    CHECK(root_hex[0] != '\0');
+}
+
+static void test_resume(void)
+{
+    char root_hex[65];
+    int mid = 0;
+
+    log_root(root_hex);
+    interrupted_download("rfc6962", 0, 200, 8, root_hex, &mid);
+    CHECK(mid >= 1);
+    /* Data tiles go much faster: killed early, it may be mid-download or
+     * not; it must resume and verify either way. */
+    interrupted_download("tiled", 1, 100, 1, root_hex, &mid);
+}
+
+int main(void)
+{
+    int64_t t = (int64_t)time(NULL);
+    EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
+    pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
+    pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
+    X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
+    arb_ct_signer *signer = NULL;
+    char *key = NULL, *pub = NULL, *roots = NULL, datadir[700], keyp[700], rootsp[700];
+    size_t kl_len = 0, pl = 0, rl = 0;
+    unsigned long long size = 0;
+    uint8_t *spki = NULL;
+    size_t spki_len = 0;
+    log_bulk_config bc;
+    arb_errbuf eb;
+    arb_proc *server = NULL;
+    int port;
+
+    arb_test_bin(audit_bin, sizeof audit_bin, "arbor-audit");
+    arb_test_bin(arbord_bin, sizeof arbord_bin, "arbord");
+    named = calloc(N, 1);
+    CHECK_OR(named && r && im && arb_test_tmpdir(tmp, sizeof tmp) == 0, 1);
+    snprintf(datadir, sizeof datadir, "%s/log", tmp);
+    snprintf(keyp, sizeof keyp, "%s/key.pem", tmp);
+    snprintf(pub_pem, sizeof pub_pem, "%s/pub.pem", tmp);
+    snprintf(rootsp, sizeof rootsp, "%s/roots.pem", tmp);
+    CHECK_OR(arb_ct_signer_generate(&signer, &eb) == ARB_OK &&
+                 arb_ct_signer_private_pem(signer, &key, &kl_len) == ARB_OK &&
+                 arb_ct_signer_public_pem(signer, &pub, &pl) == ARB_OK &&
+                 arb_ct_signer_spki(signer, &spki, &spki_len) == ARB_OK &&
+                 (roots = pki_pem(r, &rl)) != NULL,
+             1);
+    CHECK_OR(write_file(keyp, key, kl_len) && write_file(pub_pem, pub, pl) &&
+                 write_file(rootsp, roots, rl),
+             1);
+    {
+        arb_sha256 *h = NULL;
+        CHECK_OR(arb_sha256_new(&h) == ARB_OK, 1);
+        arb_sha256_digest(h, log_id, spki, spki_len);
+        arb_sha256_free(h);
+    }
+    memset(&bc, 0, sizeof bc);
+    bc.datadir = datadir;
+    bc.signer = signer;
+    bc.origin = "arbor.localhost/log";
+    bc.root = r;
+    bc.inter = im;
+    bc.inter_key = ki;
+    bc.leaf_key = kl;
+    bc.first_serial = 1000;
+    bc.n = N;
+    if (log_bulk_load(&bc, &size, &eb) != ARB_OK)
+        fprintf(stderr, "bulk load: %s\n", eb.msg);
+    CHECK_OR(size == N, 1);
+    {
+        const char *argv[] = {arbord_bin, "--datadir", datadir, "--listen", "127.0.0.1:0",
+                              "--network", "regtest", "--log-key", keyp, "--log-roots", rootsp,
+                              "--log-max-entries", "16", "--json", NULL};
+        CHECK_OR(arb_proc_spawn(&server, argv) == 0, 1);
+        port = arb_proc_wait_port(server, 30000);
+        if (port <= 0) {
+            arb_proc_free(server);
+            CHECK_OR(port > 0, 1);
+        }
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    }
+    test_resume();
+    arb_proc_kill(server, SIGTERM);
+    if (arb_proc_wait(server, 30000) != 0)
+        arb_test_fail(__FILE__, __LINE__, "arbord did not stop cleanly");
+    arb_proc_free(server);
+    arb_test_rmtree(tmp);
+    free(named);
+    free(key);
+    free(pub);
+    free(roots);
+    free(spki);
+    arb_ct_signer_free(signer);
+    X509_free(r);
+    X509_free(im);
+    EVP_PKEY_free(kr);
+    EVP_PKEY_free(ki);
+    EVP_PKEY_free(kl);
+    return arb_test_done();
+}

@@ -294,6 +294,22 @@ char *arb_base64_encode(const uint8_t *in, size_t len)
     return out;
 }
 
+int arb_buf_base64(arb_buf *b, const uint8_t *in, size_t len)
+{
+    size_t n = 4 * ((len + 2) / 3);
+
+    if (len > (SIZE_MAX / 4) * 3 - 3 || len > INT32_MAX) {
+        b->oom = 1;
+        return 0;
+    }
+    /* EVP_EncodeBlock writes a NUL after the n characters. */
+    if (!arb_buf_reserve(b, n + 1))
+        return 0;
+    EVP_EncodeBlock(b->data + b->len, in, (int)len);
+    b->len += n;
+    return 1;
+}
+
 static int b64val(unsigned char ch)
 {
     if (ch >= 'A' && ch <= 'Z')

@@ -84,6 +84,9 @@ arb_err arb_hex_decode_alloc(uint8_t **out, size_t *out_len, const char *hex) AR
 /* Standard base64 (RFC 4648 section 4, with padding). arb_base64_encode returns
  * a NUL-terminated malloc'd string or NULL on allocation failure. */
 char *arb_base64_encode(const uint8_t *in, size_t len);
+/* Appends the base64 of in[0..len) to b (no NUL). Returns 1, or 0 with b->oom
+ * set. For building large JSON answers whose strings need no escaping. */
+int arb_buf_base64(arb_buf *b, const uint8_t *in, size_t len);
 /* Strict decoding: padding required, no whitespace, no trailing garbage.
  * Returns ARB_OK, ARB_ERR_PARSE or ARB_ERR_NOMEM; *out is freed with free(). */
 arb_err arb_base64_decode(uint8_t **out, size_t *out_len, const char *in, size_t in_len)

@@ -914,6 +914,39 @@ arb_err arb_log_get_entry(arb_log *l, uint64_t i, uint8_t **leaf_input, size_t *
     return err;
 }
 
+arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_entry_fn fn,
+                            void *ud)
+{
+    uint8_t lo[8], hi[8];
+    arb_store_iter *it = NULL;
+    uint64_t i = first;
+    arb_err err;
+
+    if (first > last || last >= published_size(l))
+        return ARB_ERR_NOT_FOUND;
+    be64(lo, first);
+    be64(hi, last + 1); /* last + 1 <= published size < 2^64 */
+    if ((err = arb_store_iter_new(&it, l->store, NULL, l->cf[CF_ENTRIES], lo, 8, hi, 8, NULL)) !=
+        ARB_OK)
+        return err;
+    for (arb_store_iter_first(it); err == ARB_OK && arb_store_iter_valid(it);
+         arb_store_iter_next(it), i++) {
+        size_t kl = 0, vl = 0;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        entry_view e;
+        if (kl != 8 || rd64(k) != i) {
+            err = ARB_ERR_DB; /* a gap: entries are written with the tree head */
+            break;
+        }
+        if ((err = decode_entry(&e, v, vl)) == ARB_OK)
+            err = fn(ud, i, e.leaf, e.leaf_len, e.extra, e.extra_len);
+    }
+    if (err == ARB_OK && (err = arb_store_iter_error(it, NULL)) == ARB_OK && i != last + 1)
+        err = ARB_ERR_DB;
+    arb_store_iter_free(it);
+    return err;
+}
+
 arb_err arb_log_find_leaf(arb_log *l, const arb_hash *leaf_hash, uint64_t *index)
 {
     uint8_t v[8];
@@ -1026,30 +1059,32 @@ arb_err arb_log_tile(arb_log *l, unsigned level, uint64_t n, unsigned width, uin
     return ARB_OK;
 }
 
-/* Appends the TileLeaf of one stored entry. */
-static arb_err tile_leaf(arb_log *l, arb_sha256 *sha, uint64_t i, arb_buf *out)
+/* Appends the TileLeaf of one stored entry (a range walk's callback). */
+typedef struct {
+    arb_sha256 *sha;
+    arb_buf *out;
+} tile_ctx;
+
+static arb_err tile_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t leaf_len,
+                         const uint8_t *extra, size_t extra_len)
 {
-    uint8_t *val = NULL;
-    size_t len, k;
-    entry_view e;
+    tile_ctx *x = ud;
     arb_ct_tile_leaf t;
     arb_ct_cert_list chain;
     uint8_t *fps = NULL;
-    size_t first = 0;
+    size_t first = 0, k;
     arb_err err;
 
+    (void)index;
     memset(&chain, 0, sizeof(chain));
     memset(&t, 0, sizeof(t));
-    if ((err = read_entry(l, i, &val, &len)) != ARB_OK)
-        return err;
-    if ((err = decode_entry(&e, val, len)) != ARB_OK ||
-        (err = arb_ct_leaf_decode(&t.leaf, e.leaf, e.leaf_len)) != ARB_OK)
+    if ((err = arb_ct_leaf_decode(&t.leaf, leaf, leaf_len)) != ARB_OK)
         goto out;
     if (t.leaf.entry.entry_type == ARB_CT_ENTRY_PRECERT) {
-        err = arb_ct_precert_chain_decode(&chain, e.extra, e.extra_len);
+        err = arb_ct_precert_chain_decode(&chain, extra, extra_len);
         first = 1;
     } else {
-        err = arb_ct_x509_chain_decode(&chain, e.extra, e.extra_len);
+        err = arb_ct_x509_chain_decode(&chain, extra, extra_len);
     }
     if (err != ARB_OK)
         goto out;
@@ -1062,34 +1097,34 @@ static arb_err tile_leaf(arb_log *l, arb_sha256 *sha, uint64_t i, arb_buf *out)
         goto out;
     }
     for (k = first; k < chain.n; k++)
-        arb_sha256_digest(sha, fps + 32 * (k - first), chain.certs[k].der, chain.certs[k].len);
+        arb_sha256_digest(x->sha, fps + 32 * (k - first), chain.certs[k].der, chain.certs[k].len);
     t.fingerprints = fps;
     t.n_fingerprints = chain.n - first;
-    err = arb_ct_tile_leaf_encode(out, &t);
+    err = arb_ct_tile_leaf_encode(x->out, &t);
 out:
     free(fps);
     arb_ct_cert_list_free(&chain);
-    free(val);
     return err;
 }
 
 arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
 {
     uint64_t first;
-    unsigned count, i;
+    unsigned count;
     arb_buf b = ARB_BUF_INIT;
-    arb_sha256 *sha = NULL;
+    tile_ctx x = {NULL, &b};
     arb_err err;
 
     *out = NULL;
     *len = 0;
     if ((err = tile_check(l, 0, n, width, &first, &count)) != ARB_OK)
         return err;
-    if ((err = with_sha(&sha)) != ARB_OK)
+    if ((err = with_sha(&x.sha)) != ARB_OK)
         return err;
-    for (i = 0; i < count && err == ARB_OK; i++)
-        err = tile_leaf(l, sha, first + i, &b);
-    arb_sha256_free(sha);
+    err = arb_log_get_entries(l, first, first + count - 1, tile_leaf, &x);
+    arb_sha256_free(x.sha);
+    if (err == ARB_OK && b.oom)
+        err = ARB_ERR_NOMEM;
     if (err != ARB_OK) {
         arb_buf_free(&b);
         return err;

@@ -82,6 +82,15 @@ arb_err arb_log_get_checkpoint(arb_log *l, uint8_t **text, size_t *len) ARB_WARN
  * extra_data, both malloc'd. ARB_ERR_NOT_FOUND past the end. */
 arb_err arb_log_get_entry(arb_log *l, uint64_t i, uint8_t **leaf_input, size_t *leaf_len,
                           uint8_t **extra, size_t *extra_len) ARB_WARN_UNUSED;
+/* Receives entry `index` of a range walk: views valid only during the call.
+ * Returning anything but ARB_OK stops the walk with that result. */
+typedef arb_err (*arb_log_entry_fn)(void *ud, uint64_t index, const uint8_t *leaf_input,
+                                    size_t leaf_len, const uint8_t *extra, size_t extra_len);
+/* Entries first..last (inclusive; last < published size) in order, read with
+ * one storage iterator (sequential reads, with read-ahead, instead of a point
+ * lookup per entry). ARB_ERR_NOT_FOUND past the end. */
+arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_entry_fn fn,
+                            void *ud) ARB_WARN_UNUSED;
 /* Index of the leaf with this MerkleTreeLeaf hash; ARB_ERR_NOT_FOUND if absent. */
 arb_err arb_log_find_leaf(arb_log *l, const arb_hash *leaf_hash, uint64_t *index) ARB_WARN_UNUSED;
 /* Inclusion proof of leaf m in the tree of size n (m < n <= published size). */

@@ -1,10 +1,13 @@
 /* Domain matching and certificate names; see match.h. */
 #include "auditor/match.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -92,88 +95,163 @@ static int add_name(arb_audit_certinfo *ci, const unsigned char *s, int len)
     return 1;
 }
 
-/* Wraps a TBSCertificate into a Certificate with an empty signature so that
- * OpenSSL's X509 parser reads it (only its fields are used, never the
- * signature). */
-static unsigned char *wrap_tbs(const uint8_t *tbs, size_t len, size_t *out_len)
+/* One DER TLV read with OpenSSL's ASN1_get_object: *p moves past the header;
+ * the element's content is [*p, *p + *len). Returns the tag with
+ * V_ASN1_CONSTRUCTED / class bits in *cls, or -1 when the header is bad or the
+ * content runs past end. */
+static int tlv(const unsigned char **p, const unsigned char *end, long *len, int *cls,
+               int *constructed)
 {
-    static const uint8_t alg[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-                                  0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00}; /* sha256WithRSA */
-    static const uint8_t bits[] = {0x03, 0x01, 0x00};
-    size_t body = len + sizeof alg + sizeof bits, hl, i = 0;
-    unsigned char *out;
+    const unsigned char *q = *p;
+    int tag = 0, ret;
 
-    if (len > 0xffffff)
-        return NULL;
-    hl = body < 0x80 ? 2 : body < 0x100 ? 3 : body < 0x10000 ? 4 : 5;
-    out = malloc(hl + body);
-    if (out == NULL)
-        return NULL;
-    out[i++] = 0x30;
-    if (body < 0x80) {
-        out[i++] = (uint8_t)body;
-    } else if (body < 0x100) {
-        out[i++] = 0x81;
-        out[i++] = (uint8_t)body;
-    } else if (body < 0x10000) {
-        out[i++] = 0x82;
-        out[i++] = (uint8_t)(body >> 8);
-        out[i++] = (uint8_t)body;
-    } else {
-        out[i++] = 0x83;
-        out[i++] = (uint8_t)(body >> 16);
-        out[i++] = (uint8_t)(body >> 8);
-        out[i++] = (uint8_t)body;
+    if (q >= end)
+        return -1;
+    ret = ASN1_get_object(&q, len, &tag, cls, end - q);
+    if (ret & 0x80 || ret == 0x21 /* indefinite length */ || *len > end - q)
+        return -1;
+    *constructed = (ret & V_ASN1_CONSTRUCTED) != 0;
+    *p = q;
+    return tag;
+}
+
+/* SHA-256, fetched once (an implicit fetch per call takes OpenSSL's global
+ * locks, which serialize threads that read certificates in parallel). */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* The fields of a TBSCertificate this module needs, as views into the DER:
+ * serial number, issuer and subject (whole TLVs) and the extensions (the
+ * SEQUENCE inside [3]), without decoding anything else. d2i_X509 would also
+ * decode the public key through OpenSSL 3's provider machinery, which takes
+ * global locks and costs most of a monitor's time. */
+typedef struct {
+    const unsigned char *serial, *issuer, *subject, *exts;
+    long serial_len, issuer_len, subject_len, exts_len;
+} tbs_view;
+
+static int tbs_walk(tbs_view *v, const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *q, *e;
+    long len;
+    int cls, cons, tag;
+
+    memset(v, 0, sizeof *v);
+    if ((tag = tlv(&p, end, &len, &cls, &cons)) != V_ASN1_SEQUENCE || cls != 0 || !cons ||
+        p + len != end)
+        return 0;
+    e = p + len;
+    q = p;
+    tag = tlv(&q, e, &len, &cls, &cons);
+    if (tag == 0 && cls == V_ASN1_CONTEXT_SPECIFIC && cons) { /* [0] version */
+        p = q + len;
+        q = p;
+        tag = tlv(&q, e, &len, &cls, &cons);
     }
-    memcpy(out + i, tbs, len);
-    memcpy(out + i + len, alg, sizeof alg);
-    memcpy(out + i + len + sizeof alg, bits, sizeof bits);
-    *out_len = hl + body;
-    return out;
+    if (tag != V_ASN1_INTEGER || cls != 0 || cons)
+        return 0;
+    v->serial = p;
+    v->serial_len = (long)(q - p) + len;
+    p = q + len;
+    /* signature AlgorithmIdentifier, issuer, validity, subject, SPKI */
+    for (int field = 0; field < 5; field++) {
+        q = p;
+        if (tlv(&q, e, &len, &cls, &cons) != V_ASN1_SEQUENCE || cls != 0 || !cons)
+            return 0;
+        if (field == 1) {
+            v->issuer = p;
+            v->issuer_len = (long)(q - p) + len;
+        } else if (field == 3) {
+            v->subject = p;
+            v->subject_len = (long)(q - p) + len;
+        }
+        p = q + len;
+    }
+    /* [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions */
+    while (p < e) {
+        q = p;
+        tag = tlv(&q, e, &len, &cls, &cons);
+        if (tag < 0 || cls != V_ASN1_CONTEXT_SPECIFIC)
+            return 0;
+        if (tag == 3) {
+            if (!cons)
+                return 0;
+            v->exts = q;
+            v->exts_len = len;
+        }
+        p = q + len;
+    }
+    return p == e;
 }
 
 arb_err arb_audit_certinfo_read(arb_audit_certinfo *out, const uint8_t *der, size_t len, int is_tbs,
                                 arb_errbuf *eb)
 {
-    unsigned char *wrapped = NULL;
-    const unsigned char *p;
-    size_t wl = len;
-    X509 *x = NULL;
+    const unsigned char *p = der, *end = der + len, *q;
+    tbs_view v;
+    X509_NAME *subj = NULL;
+    X509_EXTENSIONS *exts = NULL;
     GENERAL_NAMES *gens = NULL;
-    X509_NAME *subj, *iss;
-    const ASN1_INTEGER *serial;
-    unsigned char *ib = NULL, *sb = NULL;
-    int il, sl, idx = -1;
+    ASN1_INTEGER *serial = NULL;
+    unsigned char *sb = NULL;
+    int sl, idx = -1;
     arb_err err = ARB_ERR_NOMEM;
     EVP_MD_CTX *md = NULL;
+    const char *what = is_tbs ? "TBSCertificate" : "certificate";
 
     memset(out, 0, sizeof *out);
     if (len > 0x7fffffff)
         return arb_errf(eb, ARB_ERR_PARSE, "certificate too large");
-    if (is_tbs) {
-        wrapped = wrap_tbs(der, len, &wl);
-        if (wrapped == NULL)
-            return arb_errf(eb, ARB_ERR_PARSE, "TBSCertificate too large");
-        p = wrapped;
-    } else {
-        p = der;
-    }
-    {
-        const unsigned char *start = p;
-        x = d2i_X509(NULL, &p, (long)wl);
-        if (x == NULL || (size_t)(p - start) != wl) {
-            err = arb_errf(eb, ARB_ERR_PARSE, "not a DER %s", is_tbs ? "TBSCertificate" : "certificate");
-            goto out;
+    if (!is_tbs) {
+        /* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+         * signatureValue }: only the first is read, the rest must be there. */
+        long l;
+        int cls, cons;
+        if (tlv(&p, end, &l, &cls, &cons) != V_ASN1_SEQUENCE || !cons || p + l != end)
+            return arb_errf(eb, ARB_ERR_PARSE, "not a DER certificate");
+        q = p;
+        if (tlv(&q, end, &l, &cls, &cons) != V_ASN1_SEQUENCE || !cons)
+            return arb_errf(eb, ARB_ERR_PARSE, "not a DER certificate");
+        end = q + l;
+        {
+            const unsigned char *r = end;
+            long l2;
+            if (tlv(&r, der + len, &l2, &cls, &cons) != V_ASN1_SEQUENCE ||
+                (r += l2, tlv(&r, der + len, &l2, &cls, &cons)) != V_ASN1_BIT_STRING ||
+                r + l2 != der + len)
+                return arb_errf(eb, ARB_ERR_PARSE, "not a DER certificate");
         }
     }
-    gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    if (!tbs_walk(&v, p, end))
+        return arb_errf(eb, ARB_ERR_PARSE, "not a DER %s", what);
+    q = v.subject;
+    subj = d2i_X509_NAME(NULL, &q, v.subject_len);
+    q = v.serial;
+    serial = d2i_ASN1_INTEGER(NULL, &q, v.serial_len);
+    if (subj == NULL || serial == NULL) {
+        err = arb_errf(eb, ARB_ERR_PARSE, "not a DER %s (subject or serial)", what);
+        goto out;
+    }
+    if (v.exts != NULL) {
+        q = v.exts;
+        exts = d2i_X509_EXTENSIONS(NULL, &q, v.exts_len);
+        if (exts == NULL || q != v.exts + v.exts_len) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "not a DER %s (extensions)", what);
+            goto out;
+        }
+        gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
+    }
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         if (g->type == GEN_DNS &&
             !add_name(out, ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName)))
             goto out;
     }
-    subj = X509_get_subject_name(x);
     while ((idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >= 0) {
         const ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
         unsigned char *u = NULL;
@@ -184,25 +262,27 @@ arb_err arb_audit_certinfo_read(arb_audit_certinfo *out, const uint8_t *der, siz
             goto out;
     }
     X509_NAME_oneline(subj, out->subject, sizeof out->subject);
-    iss = X509_get_issuer_name(x);
-    serial = X509_get0_serialNumber(x);
-    il = i2d_X509_NAME(iss, &ib);
+    /* The identity: the issuer's DER as it stands in the certificate and the
+     * serial's canonical DER (RFC 6962 3.1: equal for a precertificate and
+     * its final certificate). */
     sl = i2d_ASN1_INTEGER(serial, &sb);
+    pthread_once(&g_sha256_once, fetch_sha256);
     md = EVP_MD_CTX_new();
-    if (il <= 0 || sl <= 0 || md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(md, ib, (size_t)il) || !EVP_DigestUpdate(md, sb, (size_t)sl) ||
-        !EVP_DigestFinal_ex(md, out->id, NULL)) {
+    if (sl <= 0 || md == NULL || g_sha256 == NULL || !EVP_DigestInit_ex2(md, g_sha256, NULL) ||
+        !EVP_DigestUpdate(md, v.issuer, (size_t)v.issuer_len) ||
+        !EVP_DigestUpdate(md, sb, (size_t)sl) || !EVP_DigestFinal_ex(md, out->id, NULL)) {
         err = arb_errf(eb, ARB_ERR_PARSE, "cannot encode issuer and serial");
         goto out;
     }
     err = ARB_OK;
 out:
     EVP_MD_CTX_free(md);
-    OPENSSL_free(ib);
     OPENSSL_free(sb);
+    ASN1_INTEGER_free(serial);
     GENERAL_NAMES_free(gens);
-    X509_free(x);
-    free(wrapped);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_NAME_free(subj);
+    ERR_clear_error();
     if (err != ARB_OK)
         arb_audit_certinfo_clear(out);
     return err;

@@ -10,6 +10,7 @@
 
 #include "auditor/match.h"
 #include "tests/test.h"
+#include "tests/unit/audit/certinfo_ref.h"
 #include "tests/unit/log/pki.h"
 
 static void test_rules(void)
@@ -125,9 +126,55 @@ static void test_certs(void)
     EVP_PKEY_free(k);
 }
 
+/* The module's own TBSCertificate walk against OpenSSL's full parser, on every
+ * certificate of the shared vectors (real CT test certificates, precerts with
+ * the poison extension among them), each also read as its bare
+ * TBSCertificate, and on truncations of each. */
+static void test_against_openssl(void)
+{
+    static const char *const files[] = {
+        "ct/certs/ca-cert.pem", "ct/certs/ca-pre-cert.pem", "ct/certs/intermediate-cert.pem",
+        "ct/certs/intermediate-pre-cert.pem", "ct/certs/test-cert.pem",
+        "ct/certs/test-embedded-cert.pem", "ct/certs/test-embedded-pre-cert.pem",
+        "ct/certs/test-embedded-with-intermediate-cert.pem",
+        "ct/certs/test-embedded-with-intermediate-pre-cert.pem",
+        "ct/certs/test-embedded-with-preca-cert.pem", "ct/certs/test-intermediate-cert.pem",
+        "ct/certs/test-invalid-embedded-cert.pem"};
+    size_t checked = 0;
+
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t len = 0, tl = 0;
+        uint8_t *der = pki_pem_file_der(files[f], &len);
+        const uint8_t *tbs;
+        arb_audit_certinfo a, b;
+        arb_errbuf eb;
+
+        CHECK(der != NULL);
+        if (der == NULL)
+            continue;
+        CHECK_EQ(arb_audit_certinfo_read(&a, der, len, 0, &eb), ARB_OK);
+        CHECK_EQ(certinfo_check(&a, der, len), 1);
+        CHECK(pki_raw_tbs(der, len, &tbs, &tl));
+        CHECK_EQ(arb_audit_certinfo_read(&b, tbs, tl, 1, &eb), ARB_OK);
+        CHECK_EQ(certinfo_check(&b, der, len), 1);
+        arb_audit_certinfo_clear(&a);
+        arb_audit_certinfo_clear(&b);
+        /* Every truncation is refused, as a certificate and as a TBS. */
+        for (size_t cut = 0; cut < len; cut++) {
+            CHECK_EQ(arb_audit_certinfo_read(&a, der, cut, 0, &eb), ARB_ERR_PARSE);
+            if (cut < tl)
+                CHECK_EQ(arb_audit_certinfo_read(&a, tbs, cut, 1, &eb), ARB_ERR_PARSE);
+        }
+        free(der);
+        checked++;
+    }
+    CHECK_EQ(checked, sizeof files / sizeof files[0]);
+}
+
 int main(void)
 {
     test_rules();
     test_certs();
+    test_against_openssl();
     return arb_test_done();
 }

@@ -310,24 +310,31 @@ int arb_buf_base64(arb_buf *b, const uint8_t *in, size_t len)
     return 1;
 }
 
+/* base64 alphabet value of each byte, -1 for bytes outside it. */
+static const int8_t B64VAL[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 static int b64val(unsigned char ch)
 {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
+    return B64VAL[ch];
 }
 
-/* Strict decoder written out rather than EVP_DecodeBlock, which skips
- * whitespace and does not report the padding: CT clients must get an error for
- * anything but canonical base64. */
 arb_err arb_base64_decode(uint8_t **out, size_t *out_len, const char *in, size_t in_len)
 {
     uint8_t *p;
@@ -344,22 +351,36 @@ arb_err arb_base64_decode(uint8_t **out, size_t *out_len, const char *in, size_t
     p = malloc(in_len / 4 * 3 + 1);
     if (p == NULL)
         return ARB_ERR_NOMEM;
-    for (size_t i = 0; i < in_len; i += 4) {
+    /* Every quad but the last: four table lookups, one validity check. */
+    for (size_t i = 0; i + 4 < in_len; i += 4) {
+        int a = B64VAL[(unsigned char)in[i]], b = B64VAL[(unsigned char)in[i + 1]];
+        int c = B64VAL[(unsigned char)in[i + 2]], d = B64VAL[(unsigned char)in[i + 3]];
+        uint32_t w;
+        if ((a | b | c | d) < 0)
+            goto bad;
+        w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
+        p[o++] = (uint8_t)(w >> 16);
+        p[o++] = (uint8_t)(w >> 8);
+        p[o++] = (uint8_t)w;
+    }
+    /* The last quad: padding, and no bits set beyond the data (canonical). */
+    if (in_len >= 4) {
+        const char *q = in + in_len - 4;
         int v[4];
-        int last = i + 4 == in_len;
+        uint32_t w;
         for (int k = 0; k < 4; k++) {
-            if (last && k >= 4 - (int)pad)
+            if (k >= 4 - (int)pad)
                 v[k] = 0;
-            else if ((v[k] = b64val((unsigned char)in[i + k])) < 0)
+            else if ((v[k] = b64val((unsigned char)q[k])) < 0)
                 goto bad;
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         p[o++] = (uint8_t)(w >> 16);
-        if (!last || pad < 2)
+        if (pad < 2)
             p[o++] = (uint8_t)(w >> 8);
         else if ((w >> 8 & 0xff) != 0)
-            goto bad; /* non-canonical: leftover bits set */
-        if (!last || pad < 1)
+            goto bad;
+        if (pad < 1)
             p[o++] = (uint8_t)w;
         else if ((w & 0xff) != 0)
             goto bad;

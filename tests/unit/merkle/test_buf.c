@@ -107,7 +107,7 @@ static void test_base64(void)
         free(d);
     }
     static const char *bad[] = {"Zg=", "Zg", "Z===", "Zm9v\n", "Zh==", "Zm9=", "Zm 9", "=Zm9",
-                                "Zg==Zg=="};
+                                "Zg==Zg==", "Zm9v*m9vYmFy", "Zm9vYm-yZm9v", "Zm9vYmFy\x80m9v"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t *d = (uint8_t *)1;
         size_t n = 7;
@@ -124,6 +124,14 @@ static void test_base64(void)
         CHECK(arb_base64_decode(&d, &n, e, strlen(e)) == ARB_OK);
         CHECK(n == len && memcmp(d, raw, len) == 0);
         free(d);
+        /* Appending to a buffer gives the same text. */
+        {
+            arb_buf b = ARB_BUF_INIT;
+            arb_buf_put(&b, "x", 1);
+            CHECK(arb_buf_base64(&b, raw, len));
+            CHECK(b.len == 1 + strlen(e) && memcmp(b.data + 1, e, strlen(e)) == 0);
+            arb_buf_free(&b);
+        }
         free(e);
     }
 }

@@ -126,15 +126,17 @@ static void on_event(void *ud, const arb_audit_event *ev)
     case ARB_AUDIT_EVENT_MISBEHAVIOUR:
         o->misbehaviour++;
         if (o->json)
-            cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s?, s:O?}", "event", "misbehaviour",
-                                     "log", url, "kind", ev->problem, "detail",
+            cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b, s:O?}", "event",
+                                     "misbehaviour", "log", url, "kind", ev->problem, "detail",
                                      ev->detail ? ev->detail : "", "evidence_file",
-                                     ev->evidence_path, "evidence", ev->evidence));
+                                     ev->evidence_path, "repeated", ev->repeated, "evidence",
+                                     ev->evidence));
         else {
             clear_progress(o);
-            printf("MISBEHAVIOUR %s %s: %s; evidence: %s\n", url, ev->problem,
+            printf("MISBEHAVIOUR %s %s: %s; evidence: %s%s\n", url, ev->problem,
                    ev->detail ? ev->detail : "",
-                   ev->evidence_path ? ev->evidence_path : "(could not be written)");
+                   ev->evidence_path ? ev->evidence_path : "(could not be written)",
+                   ev->repeated ? " (reported before)" : "");
             fflush(stdout);
         }
         break;

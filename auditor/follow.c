@@ -25,7 +25,8 @@
 
 /* heads: log ID -> last verified head; pos: log ID -> entries downloaded;
  * range: log ID -> compact range frontier of the downloaded entries;
- * seen: certificate identity -> reported. */
+ * seen: certificate identity -> reported, and "evidence" || SHA-256 of a
+ * report's kind, log and pair of heads -> the report's file. */
 static const char *const CFS[] = {"default", "heads", "pos", "seen", "range"};
 enum { CF_HEADS = 1, CF_POS = 2, CF_SEEN = 3, CF_RANGE = 4 };
 
@@ -133,19 +134,68 @@ static const arb_ct_verifier *key_of(arb_audit_follower *f, const arb_audit_log 
 
 /* ---- evidence ---- */
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
+/* The key under which a report is remembered: "evidence" || SHA-256(kind ||
+ * log ID || the two signed heads in a fixed order), so that the same pair of
+ * heads seen again (a peer gossiping a forked head every round, either
+ * direction) is one report. */
+static void evidence_key(uint8_t key[40], arb_audit_ev_kind kind, const arb_audit_log *log,
+                         const arb_audit_sth *a, const arb_audit_sth *b)
+{
+    arb_buf x = ARB_BUF_INIT, y = ARB_BUF_INIT, all = ARB_BUF_INIT;
+    arb_sha256 *h = NULL;
+    int swap;
+
+    head_encode(&x, a);
+    head_encode(&y, b);
+    swap = x.len != y.len ? x.len > y.len : memcmp(x.data, y.data, x.len) > 0;
+    arb_buf_u8(&all, (uint8_t)kind);
+    arb_buf_put(&all, log->log_id, 32);
+    arb_buf_put(&all, swap ? y.data : x.data, swap ? y.len : x.len);
+    arb_buf_put(&all, swap ? x.data : y.data, swap ? x.len : y.len);
+    memcpy(key, "evidence", 8);
+    if (all.oom || arb_sha256_new(&h) != ARB_OK)
+        memset(key + 8, 0, 32); /* no memory: every such report is written */
+    else
+        arb_sha256_digest(h, key + 8, all.data, all.len);
+    arb_sha256_free(h);
+    arb_buf_free(&x);
+    arb_buf_free(&y);
+    arb_buf_free(&all);
+}
+
 static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audit_log *log,
                    const arb_audit_sth *a, const char *src_a, const arb_audit_sth *b,
                    const char *src_b, const arb_hash *proof, size_t n, const char *detail)
 {
     uint64_t t = now_ms();
     json_t *o = arb_audit_evidence_make(kind, log, a, src_a, b, src_b, proof, n, detail, t);
-    char path[1200], idhex[65];
+    char path[1200], idhex[65], *earlier = NULL;
     arb_audit_event ev;
     const char *written = NULL;
+    uint8_t key[40];
+    uint8_t *val = NULL;
+    size_t vl = 0;
 
     arb_hex_encode(idhex, log->log_id, 32);
     idhex[16] = '\0';
-    if (o != NULL) {
+    /* Reported before (this pair of heads): name the earlier file, write none. */
+    evidence_key(key, kind, log, a, b);
+    if (arb_store_get(f->store, NULL, CF_SEEN, key, sizeof key, &val, &vl, NULL) == ARB_OK &&
+        vl > 0 && vl < sizeof path && (earlier = malloc(vl + 1)) != NULL) {
+        memcpy(earlier, val, vl);
+        earlier[vl] = '\0';
+        written = earlier;
+    }
+    free(val);
+    if (o != NULL && written == NULL) {
         mkdir(f->evidence_dir, 0755);
         /* Never overwrite an earlier report. */
         for (int k = 0; k < 100 && written == NULL; k++) {
@@ -167,6 +217,19 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
                 written = path;
             fclose(fp);
         }
+        if (written != NULL && !all_zero(key + 8, 32)) {
+            /* Remembered with the file's path; if this fails, a later
+             * sighting simply writes another report. */
+            arb_store_batch *rb = NULL;
+            if (arb_store_batch_new(&rb, f->store) == ARB_OK) {
+                arb_store_batch_put(rb, CF_SEEN, key, sizeof key, (const uint8_t *)written,
+                                    strlen(written));
+                if (arb_store_write(f->store, rb, ARB_STORE_SYNC, NULL) != ARB_OK) {
+                    /* see above */
+                }
+            }
+            arb_store_batch_free(rb);
+        }
     }
     memset(&ev, 0, sizeof ev);
     f->reports++;
@@ -177,8 +240,10 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
     ev.detail = detail;
     ev.evidence = o;
     ev.evidence_path = written;
+    ev.repeated = earlier != NULL;
     emit(f, &ev);
     json_decref(o);
+    free(earlier);
 }
 
 /* ---- life ---- */
@@ -337,9 +402,11 @@ static arb_err tiles_consistency(arb_audit_client *c, const arb_audit_log *log, 
 /* ---- comparing two verified heads ---- */
 
 /* Compares a new verified head `got` (from src) with the stored `mine`.
- * Fetches a consistency proof with client c when needed. Returns 1 when got
- * is consistent and newer-or-equal (may replace mine), 0 when consistent but
- * not to be stored (older), -1 when a problem or misbehaviour was reported. */
+ * Called with f->lock held; fetches a consistency proof with client c when
+ * needed, with the lock released meanwhile. Returns 1 when got is consistent
+ * and newer-or-equal (may replace mine), 0 when consistent but not to be
+ * stored (older), -1 when a problem was named (nothing proven), -2 when a
+ * misbehaviour was reported. */
 static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_audit_log *log,
                          const arb_audit_sth *mine, const arb_audit_sth *got, const char *src)
 {
@@ -360,7 +427,7 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
                  (unsigned long long)got->tree_size, src);
         report(f, ARB_AUDIT_EV_SPLIT_VIEW, log, mine, "verified earlier", got, src, NULL, 0,
                detail);
-        return -1;
+        return -2;
     case ARB_AUDIT_HEADS_SHRINKING: {
         const arb_audit_sth *first = older == 0 ? mine : got, *second = older == 0 ? got : mine;
         snprintf(detail, sizeof detail,
@@ -368,7 +435,7 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
                  (unsigned long long)second->tree_size, (unsigned long long)first->tree_size, src);
         report(f, ARB_AUDIT_EV_SHRINKING, log, first, older == 0 ? "verified earlier" : src,
                second, older == 0 ? src : "verified earlier", NULL, 0, detail);
-        return -1;
+        return -2;
     }
     case ARB_AUDIT_HEADS_NEED_PROOF:
         break;
@@ -386,17 +453,17 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
     }
     if (small->tree_size == 0) {
         n = 0;
-    } else if (log->tiled) {
-        /* tlog-tiles: build the proof from the log's hash tiles at the larger
-         * size, then verify it like a served proof. */
-        err = tiles_consistency(c, log, small->tree_size, big->tree_size, proof, &n, &eb);
-        if (err != ARB_OK) {
-            problem(f, log, got, err == ARB_ERR_PARSE ? "bad-answer" : "unreachable", "%s", eb.msg);
-            return -1;
-        }
     } else {
-        err = arb_audit_get_consistency(c, log, small->tree_size, big->tree_size, proof,
-                                        ARB_AUDIT_PROOF_MAX, &n, &eb);
+        /* The proof comes over the network: not under the lock, so that a
+         * slow log delays only this check, not the other logs' polling or
+         * the gossip endpoints. mine and got are the caller's copies. */
+        pthread_mutex_unlock(&f->lock);
+        if (log->tiled) /* tlog-tiles: the proof from the log's hash tiles */
+            err = tiles_consistency(c, log, small->tree_size, big->tree_size, proof, &n, &eb);
+        else
+            err = arb_audit_get_consistency(c, log, small->tree_size, big->tree_size, proof,
+                                            ARB_AUDIT_PROOF_MAX, &n, &eb);
+        pthread_mutex_lock(&f->lock);
         if (err != ARB_OK) {
             problem(f, log, got, err == ARB_ERR_PARSE ? "bad-answer" : "unreachable", "%s", eb.msg);
             return -1;
@@ -410,7 +477,7 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
                  src);
         report(f, ARB_AUDIT_EV_INCONSISTENT, log, small, small == mine ? "verified earlier" : src,
                big, big == mine ? "verified earlier" : src, proof, n, detail);
-        return -1;
+        return -2;
     }
     if (err != ARB_OK) {
         problem(f, log, got, "unverifiable", "%s", eb.msg);
@@ -1015,7 +1082,6 @@ arb_err arb_audit_follower_check_head_result(arb_audit_follower *f,
     arb_audit_client *c = NULL;
     arb_errbuf eb;
     arb_err err;
-    uint64_t before;
     int r;
 
     *res = ARB_AUDIT_CHECK_NO_HEAD;
@@ -1033,12 +1099,11 @@ arb_err arb_audit_follower_check_head_result(arb_audit_follower *f,
     pthread_mutex_lock(&f->lock);
     err = load_head(f, log, &mine);
     if (err == ARB_OK) {
-        before = f->reports;
         r = compare_heads(f, c, log, &mine, sth, source);
         err = r < 0 ? ARB_ERR_VERIFY : ARB_OK;
-        *res = r >= 0                    ? ARB_AUDIT_CHECK_CONSISTENT
-               : f->reports != before ? ARB_AUDIT_CHECK_MISBEHAVIOUR
-                                      : ARB_AUDIT_CHECK_UNVERIFIED;
+        *res = r >= 0    ? ARB_AUDIT_CHECK_CONSISTENT
+               : r == -2 ? ARB_AUDIT_CHECK_MISBEHAVIOUR
+                         : ARB_AUDIT_CHECK_UNVERIFIED;
     }
     pthread_mutex_unlock(&f->lock);
     arb_audit_client_free(c);

@@ -52,6 +52,8 @@ typedef struct {
     /* MISBEHAVIOUR */
     const json_t *evidence;
     const char *evidence_path; /* may be NULL if it could not be written */
+    int repeated;              /* the same pair of heads was reported before: evidence_path
+                                  is that earlier report, no new file was written */
     /* PROGRESS */
     uint64_t done, total;
 } arb_audit_event;

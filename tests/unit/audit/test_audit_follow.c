@@ -9,6 +9,7 @@
  * integration test's job. */
 #include <pthread.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,13 +95,30 @@ static void serve_sth(const arb_audit_sth *s)
 /* ---- events ---- */
 
 typedef struct {
-    int heads, matches, problems, misbehaviour, progress, verified;
+    int heads, matches, problems, misbehaviour, progress, verified, repeated;
     char last_problem[64];
     char last_kind[64];
     char last_match[256];
     char evidence_path[1200];
     uint64_t last_match_index;
 } events;
+
+/* Report files in the state directory's evidence folder. */
+static int count_reports(const char *state)
+{
+    char path[1024];
+    DIR *d;
+    struct dirent *de;
+    int n = 0;
+
+    snprintf(path, sizeof path, "%s/evidence", state);
+    if ((d = opendir(path)) == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
 
 static void on_event(void *ud, const arb_audit_event *ev)
 {
@@ -123,6 +141,7 @@ static void on_event(void *ud, const arb_audit_event *ev)
         snprintf(e->last_kind, sizeof e->last_kind, "%s", ev->problem);
         snprintf(e->evidence_path, sizeof e->evidence_path, "%s",
                  ev->evidence_path ? ev->evidence_path : "");
+        e->repeated = ev->repeated;
         break;
     case ARB_AUDIT_EVENT_PROGRESS:
         e->progress++;
@@ -245,6 +264,7 @@ static void test_heads(const char *url, const char *dir)
     CHECK_EQ(poll1(f), 1);
     CHECK_EQ(e.misbehaviour, 1);
     CHECK_STR(e.last_kind, "split-view");
+    CHECK(!e.repeated);
     CHECK(evidence_proves(&e, l.logs[0].log_id));
     /* smaller and signed later: the tree shrank */
     serve_sth(&h3);
@@ -269,11 +289,14 @@ static void test_heads(const char *url, const char *dir)
     CHECK_EQ(arb_audit_follower_head(f, l.logs[0].log_id, &got), ARB_OK);
     CHECK(arb_audit_sth_equal(&got, &h5));
 
-    /* gossip: a peer's head of the same size with another root */
+    /* gossip: a peer's head of the same size with another root: the pair
+     * already reported above, so the same report is named, no new file */
     CHECK_EQ(arb_audit_follower_check_head(f, l.logs[0].log_id, &h5x, "http://peer/"),
              ARB_ERR_VERIFY);
     CHECK_STR(e.last_kind, "split-view");
+    CHECK(e.repeated);
     CHECK(evidence_proves(&e, l.logs[0].log_id));
+    CHECK_EQ(count_reports(dir), 2); /* split view and shrinking tree */
     CHECK_EQ(arb_audit_follower_check_head(f, l.logs[0].log_id, &h5, "http://peer/"), ARB_OK);
     CHECK_EQ(arb_audit_follower_check_head(f, l.logs[0].log_id, &bad, "http://peer/"),
              ARB_ERR_VERIFY);
@@ -294,6 +317,8 @@ static void test_heads(const char *url, const char *dir)
     serve_sth(&h5x);
     CHECK_EQ(poll1(f), 1);
     CHECK_STR(e.last_kind, "split-view");
+    CHECK(e.repeated); /* remembered across the restart */
+    CHECK_EQ(count_reports(dir), 2);
     arb_audit_follower_free(f);
 
     arb_audit_loglist_free(&l);

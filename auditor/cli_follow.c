@@ -226,7 +226,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: arbor-audit follow (--log URL --key PEM [--tiled [--origin O]] | --log-list FILE)\n"
-            "         --state DIR [--download] [--watch DOMAIN]... [--exec CMD]\n"
+            "         --state DIR [--download [--no-issuer-check]] [--watch DOMAIN]... [--exec CMD]\n"
             "         [--gossip-listen HOST:PORT] [--gossip-peer URL]... [--gossip-push URL]...\n"
             "         [--evidence-dir DIR]\n"
             "         [--interval SECONDS] [--once | --rounds N] [--json]\n");
@@ -235,7 +235,7 @@ static void usage(FILE *f)
 int cli_follow(int argc, char **argv, int json)
 {
     enum { O_LOG = 256, O_KEY, O_LIST, O_STATE, O_DL, O_WATCH, O_EXEC, O_GL, O_GP, O_EVD, O_INT,
-           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN, O_GPUSH };
+           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN, O_GPUSH, O_NOISS };
     static const struct option opts[] = {
         {"log", required_argument, NULL, O_LOG},
         {"key", required_argument, NULL, O_KEY},
@@ -245,6 +245,7 @@ int cli_follow(int argc, char **argv, int json)
         {"log-list", required_argument, NULL, O_LIST},
         {"state", required_argument, NULL, O_STATE},
         {"download", no_argument, NULL, O_DL},
+        {"no-issuer-check", no_argument, NULL, O_NOISS},
         {"watch", required_argument, NULL, O_WATCH},
         {"exec", required_argument, NULL, O_EXEC},
         {"gossip-listen", required_argument, NULL, O_GL},
@@ -288,6 +289,7 @@ int cli_follow(int argc, char **argv, int json)
         case O_LIST: list_file = optarg; break;
         case O_STATE: cfg.state_dir = optarg; break;
         case O_DL: cfg.download = 1; break;
+        case O_NOISS: cfg.no_issuer_check = 1; break;
         case O_EXEC: o.exec_cmd = optarg; break;
         case O_GL: gossip_listen = optarg; break;
         case O_EVD: cfg.evidence_dir = optarg; break;

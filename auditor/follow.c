@@ -23,6 +23,9 @@
 #include "merkle/range.h"
 #include "merkle/tile.h"
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 /* heads: log ID -> last verified head; pos: log ID -> entries downloaded;
  * range: log ID -> compact range frontier of the downloaded entries;
  * seen: certificate identity -> reported, and "evidence" || SHA-256 of a
@@ -39,6 +42,11 @@ struct arb_audit_follower {
     arb_ct_verifier **keys;   /* one per log */
     pthread_mutex_t lock;     /* head compare-and-update, events */
     uint64_t reports;         /* misbehaviour reports made (under lock) */
+    /* Issuer fingerprints of static-ct-api logs already fetched and checked
+     * (a few per log; the list stops growing at ISSUERS_MAX). */
+    pthread_mutex_t issuers_mu;
+    uint8_t (*issuers)[32];
+    size_t n_issuers;
 };
 
 static uint64_t now_ms(void)
@@ -262,6 +270,7 @@ arb_err arb_audit_follower_new(arb_audit_follower **out, const arb_audit_loglist
     f->logs = logs;
     f->cfg = *cfg;
     pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->issuers_mu, NULL);
     dl = strlen(cfg->state_dir) + 16;
     f->evidence_dir = malloc(cfg->evidence_dir ? strlen(cfg->evidence_dir) + 1 : dl);
     f->keys = calloc(logs->n ? logs->n : 1, sizeof *f->keys);
@@ -298,6 +307,8 @@ void arb_audit_follower_free(arb_audit_follower *f)
         arb_ct_verifier_free(f->keys[i]);
     free(f->keys);
     free(f->evidence_dir);
+    free(f->issuers);
+    pthread_mutex_destroy(&f->issuers_mu);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }
@@ -637,6 +648,72 @@ static arb_err fetch_entries(dl_fetcher *w, arb_errbuf *eb)
     return ARB_OK;
 }
 
+#define ISSUERS_MAX 4096
+
+static int issuer_known(arb_audit_follower *f, const uint8_t fp[32])
+{
+    int known = 0;
+
+    pthread_mutex_lock(&f->issuers_mu);
+    for (size_t i = f->n_issuers; i-- > 0 && !known;)
+        known = memcmp(f->issuers[i], fp, 32) == 0;
+    pthread_mutex_unlock(&f->issuers_mu);
+    return known;
+}
+
+/* static-ct-api: every fingerprint in a data tile names a certificate the log
+ * serves at /issuer/<hex fingerprint>. Fetches each one not checked before
+ * and checks that it is a DER certificate whose SHA-256 is the fingerprint;
+ * a log that does not serve it, or serves something else, fails the job
+ * like any bad answer. */
+static arb_err check_issuer(dl_fetcher *w, const uint8_t fp[32], arb_errbuf *eb)
+{
+    arb_audit_follower *f = w->p->f;
+    char hex[65], url[2300];
+    uint8_t *body = NULL, got[32];
+    const unsigned char *q;
+    size_t len = 0;
+    long status = 0;
+    X509 *x;
+    arb_err err;
+
+    if (issuer_known(f, fp))
+        return ARB_OK;
+    arb_hex_encode(hex, fp, 32);
+    snprintf(url, sizeof url, "%sissuer/%s", w->p->log->url, hex);
+    if ((err = arb_audit_http(w->c, url, NULL, 0, NULL, &status, &body, &len, eb)) != ARB_OK)
+        return err;
+    if (status != 200) {
+        free(body);
+        return arb_errf(eb, status == 404 ? ARB_ERR_PARSE : ARB_ERR_NET,
+                        "issuer %s: HTTP status %ld", hex, status);
+    }
+    arb_sha256_digest(w->h, got, body, len);
+    q = body;
+    x = len > 0 && len < 0x7fffffff ? d2i_X509(NULL, &q, (long)len) : NULL;
+    if (memcmp(got, fp, 32) != 0 || x == NULL || (size_t)(q - body) != len) {
+        X509_free(x);
+        free(body);
+        ERR_clear_error();
+        return arb_errf(eb, ARB_ERR_PARSE,
+                        "issuer %s: the log serves something else (not the DER certificate "
+                        "with that SHA-256)",
+                        hex);
+    }
+    X509_free(x);
+    free(body);
+    pthread_mutex_lock(&f->issuers_mu);
+    if (f->n_issuers < ISSUERS_MAX) {
+        uint8_t(*n)[32] = realloc(f->issuers, (f->n_issuers + 1) * sizeof *n);
+        if (n != NULL) {
+            f->issuers = n;
+            memcpy(f->issuers[f->n_issuers++], fp, 32);
+        }
+    }
+    pthread_mutex_unlock(&f->issuers_mu);
+    return ARB_OK;
+}
+
 /* A static-ct-api job: the data tile holding the job's entries, at the width
  * the head's size gives it (static-ct-api "Log Entries"), parsed whole before
  * any entry is used. Entries of the tile before the job's start were
@@ -662,6 +739,14 @@ static arb_err fetch_data_tile(dl_fetcher *w, arb_errbuf *eb)
     }
     for (uint64_t i = j->start; i < j->end && err == ARB_OK; i++) {
         const arb_ct_tile_leaf *tl = &w->tl[i % ARB_TILE_WIDTH];
+        for (size_t k = 0; k < tl->n_fingerprints && err == ARB_OK &&
+                           !w->p->f->cfg.no_issuer_check;
+             k++)
+            if ((err = check_issuer(w, tl->fingerprints + 32 * k, eb)) != ARB_OK)
+                snprintf(j->why, sizeof j->why, "entry %llu: %s", (unsigned long long)i,
+                         eb->msg);
+        if (err != ARB_OK)
+            break;
         if (arb_ct_tile_leaf_hash(w->h, &j->lh[i - j->start], tl) != ARB_OK)
             err = arb_errf(eb, ARB_ERR_PARSE, "data tile: entry %llu cannot be hashed",
                            (unsigned long long)i);

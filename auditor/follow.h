@@ -64,6 +64,7 @@ typedef struct {
     const char *state_dir;        /* the follower's store */
     const char *evidence_dir;     /* NULL: <state_dir>/evidence */
     int download;                 /* fetch every entry */
+    int no_issuer_check;          /* static-ct-api: do not fetch and check /issuer/ */
     const char *const *watch;     /* watch list (borrowed) */
     size_t nwatch;
     long timeout_ms;              /* per HTTP request; 0: 30 s */

@@ -242,7 +242,7 @@ static int wait_size(const node *n, uint64_t size)
 /* ---- the lying proxy ---- */
 
 enum { P_PASS, P_BAD_SIG, P_TRUNCATE, P_NON_JSON, P_TAMPER_PROOF, P_ROLLBACK, P_TAMPER_TILE,
-       P_TRUNCATE_TILE };
+       P_TRUNCATE_TILE, P_BAD_ISSUER, P_NO_ISSUER };
 
 static struct {
     pthread_mutex_t lock;
@@ -265,6 +265,7 @@ static void proxy_handler(void *ud, arb_http_req *req)
     int mode, is_sth = strcmp(path, "/ct/v1/get-sth") == 0;
     int is_cons = strcmp(path, "/ct/v1/get-sth-consistency") == 0;
     int is_data = strncmp(path, "/tile/data/", 11) == 0;
+    int is_issuer = strncmp(path, "/issuer/", 8) == 0;
     char sep = '?';
 
     (void)ud;
@@ -346,6 +347,10 @@ static void proxy_handler(void *ud, arb_http_req *req)
             body[last - body + 7] ^= 1;
     } else if (is_data && st == 200 && mode == P_TRUNCATE_TILE) {
         bl -= 3;
+    } else if (is_issuer && st == 200 && mode == P_BAD_ISSUER && bl > 40) {
+        body[bl - 20] ^= 1; /* inside the signature: still a certificate, another hash */
+    } else if (is_issuer && mode == P_NO_ISSUER) {
+        st = 404;
     }
     (void)arb_http_respond(req, (int)st, NULL, NULL, body, bl);
     free(body);
@@ -460,7 +465,9 @@ static void test_follow_and_lies(node *n1)
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/", 0, proxy_handler, NULL) == ARB_OK &&
                  arb_http_route_add(srv, ARB_HTTP_GET, "/checkpoint", 0, proxy_handler, NULL) ==
                      ARB_OK &&
-                 arb_http_route_add(srv, ARB_HTTP_GET, "/tile/", 0, proxy_handler, NULL) == ARB_OK, );
+                 arb_http_route_add(srv, ARB_HTTP_GET, "/tile/", 0, proxy_handler, NULL) == ARB_OK &&
+                 arb_http_route_add(srv, ARB_HTTP_GET, "/issuer/", 0, proxy_handler, NULL) ==
+                     ARB_OK, );
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, );
     snprintf(proxy.upstream, sizeof proxy.upstream, "%s", n1->url);
     snprintf(purl, sizeof purl, "http://127.0.0.1:%d/", arb_http_server_port(srv));
@@ -504,6 +511,17 @@ static void test_follow_and_lies(node *n1)
         set_mode(P_TRUNCATE_TILE);
         CHECK_EQ(audit(tout, args), 1);
         CHECK_EQ(count(tout, "\"problem\":\"bad-entries\""), 1);
+        CHECK_EQ(count(tout, "\"event\":\"match\""), 0);
+        /* an issuer the log does not serve, or serves altered: named, nothing
+         * downloaded */
+        set_mode(P_NO_ISSUER);
+        CHECK_EQ(audit(tout, args), 1);
+        CHECK_EQ(count(tout, "\"problem\":\"bad-entries\""), 1);
+        CHECK_EQ(count(tout, "issuer "), 1);
+        set_mode(P_BAD_ISSUER);
+        CHECK_EQ(audit(tout, args), 1);
+        CHECK_EQ(count(tout, "\"problem\":\"bad-entries\""), 1);
+        CHECK_EQ(count(tout, "the log serves something else"), 1);
         CHECK_EQ(count(tout, "\"event\":\"match\""), 0);
         /* the honest tiles: the download starts over and verifies */
         set_mode(P_PASS);

@@ -3,9 +3,12 @@
 # Runs apt-get as root (directly, or through sudo when available).
 set -euo pipefail
 
+# golang-go and golang-github-google-certificate-transparency-dev build the
+# stock Go CT client that tests/integration/interop runs against arbord.
 PACKAGES=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev libsecp256k1-dev librocksdb-dev libwebsockets-dev libjansson-dev
-          libcurl4-openssl-dev openssl curl python3)
+          libcurl4-openssl-dev openssl curl python3
+          golang-go golang-github-google-certificate-transparency-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

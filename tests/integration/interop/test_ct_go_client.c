@@ -17,6 +17,8 @@
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
 
+/* arbord; main stops it even when a check ends run() early */
+static arb_proc *d;
 static char dir[512], arbord[4096], goclient[4096];
 
 static int write_text(const char *path, const char *a, const char *b, const char *c)
@@ -76,7 +78,6 @@ static void run(void)
     char roots[600], keyf[600], pub[600], data[600], url[64];
     char *rootpem;
     size_t rootlen;
-    arb_proc *d = NULL;
     FILE *f;
     int port;
 
@@ -120,6 +121,7 @@ static void run(void)
     arb_proc_kill(d, SIGTERM);
     CHECK_EQ(arb_proc_wait(d, 30000), 0);
     arb_proc_free(d);
+    d = NULL;
     X509_free(root);
     X509_free(inter);
     EVP_PKEY_free(rk);
@@ -132,5 +134,6 @@ int main(void)
 {
     arb_test_seed_init();
     run();
+    arb_proc_free(d); /* SIGKILLs it if a failed check left it running */
     return arb_test_done();
 }

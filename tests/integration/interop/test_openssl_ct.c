@@ -28,6 +28,8 @@
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
 
+/* arbord; main stops it even when a check ends run() early */
+static arb_proc *d;
 static char dir[512], url[64];
 static int64_t now;
 
@@ -149,7 +151,6 @@ static void run(void)
     EVP_PKEY *rk = pki_key(), *ik = pki_key(), *pk = pki_key(), *lk = pki_key(), *other = pki_key();
     X509 *root = pki_cert(&rs, rk, NULL, NULL), *inter = NULL, *psc = NULL;
     CTLOG_STORE *good = NULL, *bad = NULL;
-    arb_proc *d = NULL;
     FILE *f;
     char *pem;
     size_t pl;
@@ -271,6 +272,7 @@ static void run(void)
     arb_proc_kill(d, SIGTERM);
     CHECK_EQ(arb_proc_wait(d, 30000), 0);
     arb_proc_free(d);
+    d = NULL;
     CTLOG_STORE_free(good);
     CTLOG_STORE_free(bad);
     X509_free(root);
@@ -291,6 +293,7 @@ int main(void)
     if (arb_test_tmpdir(dir, sizeof dir) != 0)
         return 1;
     run();
+    arb_proc_free(d); /* SIGKILLs it if a failed check left it running */
     arb_test_rmtree(dir);
     curl_global_cleanup();
     return arb_test_done();

@@ -1037,7 +1037,9 @@ arb_err arb_log_tile(arb_log *l, unsigned level, uint64_t n, unsigned width, uin
                      size_t *len)
 {
     uint64_t first;
-    unsigned count, i;
+    unsigned count, i = 0;
+    uint8_t lo[LOG_NODE_KEY_SIZE], hi[LOG_NODE_KEY_SIZE];
+    arb_store_iter *it = NULL;
     arb_err err;
 
     *out = NULL;
@@ -1046,14 +1048,30 @@ arb_err arb_log_tile(arb_log *l, unsigned level, uint64_t n, unsigned width, uin
         return err;
     if ((*out = malloc((size_t)count * 32)) == NULL)
         return ARB_ERR_NOMEM;
-    for (i = 0; i < count; i++) {
-        arb_hash h;
-        if ((err = node_get(l, 8 * level, first + i, &h)) != ARB_OK) {
-            free(*out);
-            *out = NULL;
-            return err;
+    /* The tile's nodes are consecutive keys: one iterator (read-ahead)
+     * instead of a lookup per node. */
+    log_node_key(lo, 8 * level, first);
+    log_node_key(hi, 8 * level, first + count);
+    if ((err = arb_store_iter_new(&it, l->store, NULL, l->cf[CF_NODES], lo, sizeof lo, hi,
+                                  sizeof hi, NULL)) == ARB_OK) {
+        for (arb_store_iter_first(it); i < count && arb_store_iter_valid(it);
+             arb_store_iter_next(it), i++) {
+            size_t kl = 0, vl = 0;
+            const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+            if (kl != LOG_NODE_KEY_SIZE || rd64(k + 1) != first + i || vl != 32) {
+                err = ARB_ERR_DB; /* a gap or a bad node: complete nodes are all stored */
+                break;
+            }
+            memcpy(*out + 32 * (size_t)i, v, 32);
         }
-        memcpy(*out + 32 * (size_t)i, h.b, 32);
+        if (err == ARB_OK && (err = arb_store_iter_error(it, NULL)) == ARB_OK && i != count)
+            err = ARB_ERR_DB;
+        arb_store_iter_free(it);
+    }
+    if (err != ARB_OK) {
+        free(*out);
+        *out = NULL;
+        return err;
     }
     *len = (size_t)count * 32;
     return ARB_OK;

@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,8 +29,8 @@ struct arb_proc {
 int arb_proc_spawn(arb_proc **out, const char *const argv[])
 {
     arb_proc *p = calloc(1, sizeof *p);
-    posix_spawn_file_actions_t fa;
-    int rc;
+    pid_t parent = getpid();
+    int in, o, e;
 
     *out = NULL;
     if (p == NULL || arb_test_tmpdir(p->dir, sizeof p->dir) != 0) {
@@ -40,14 +40,34 @@ int arb_proc_spawn(arb_proc **out, const char *const argv[])
     }
     snprintf(p->out_path, sizeof p->out_path, "%s/stdout", p->dir);
     snprintf(p->err_path, sizeof p->err_path, "%s/stderr", p->dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    rc = posix_spawn(&p->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        fprintf(stderr, "arb_proc_spawn: cannot start %s: %s\n", argv[0], strerror(rc));
+    if (access(argv[0], X_OK) != 0) {
+        fprintf(stderr, "arb_proc_spawn: cannot start %s: %s\n", argv[0], strerror(errno));
+        arb_test_rmtree(p->dir);
+        free(p);
+        return -1;
+    }
+    in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    o = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    e = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    p->pid = in >= 0 && o >= 0 && e >= 0 ? fork() : -1;
+    if (p->pid == 0) {
+        /* The child: only async-signal-safe calls until exec. It dies with
+         * the test (PR_SET_PDEATHSIG), so a test that stops early on a
+         * failed check never leaves a daemon behind. */
+        if (dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 ||
+            prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
+        execve(argv[0], (char *const *)argv, environ);
+        _exit(127);
+    }
+    if (in >= 0)
+        close(in);
+    if (o >= 0)
+        close(o);
+    if (e >= 0)
+        close(e);
+    if (p->pid < 0) {
+        fprintf(stderr, "arb_proc_spawn: cannot start %s: %s\n", argv[0], strerror(errno));
         arb_test_rmtree(p->dir);
         free(p);
         return -1;

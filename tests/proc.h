@@ -26,6 +26,8 @@ enum { ARB_PROC_STDOUT = 1, ARB_PROC_STDERR = 2 };
 
 /* Starts argv[0] (a path) with arguments argv (NULL-terminated); stdin is
  * /dev/null, stdout and stderr go to files in a fresh temporary directory.
+ * The child is killed when the thread that started it ends (Linux
+ * PR_SET_PDEATHSIG): start children from the test's main thread.
  * Returns 0, or -1 (with a message on stderr) if it cannot be started. */
 int arb_proc_spawn(arb_proc **out, const char *const argv[]);
 

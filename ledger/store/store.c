@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -156,8 +158,43 @@ static void store_free(arb_store *s)
     free(s);
 }
 
+/* Syncs the directory holding `path` (the part before its last '/', or "."),
+ * so that a name just created there survives a power loss. */
+static int sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *d;
+    int fd, ok;
+
+    if (slash == NULL)
+        d = strdup(".");
+    else if (slash == path)
+        d = strdup("/");
+    else
+        d = strndup(path, (size_t)(slash - path));
+    if (d == NULL)
+        return 0;
+    fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(d);
+    if (fd < 0)
+        return 0;
+    ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
+/* mkdir(p, mode); when it made a new directory, the parent is synced so the
+ * new name is durable (RocksDB syncs the database directory itself, never its
+ * parent). Returns 1, or 0 with errno set. */
+static int mkdir_synced(const char *p, mode_t mode)
+{
+    if (mkdir(p, mode) != 0)
+        return errno == EEXIST;
+    return sync_parent(p);
+}
+
 /* Creates dir and any missing parents (parents 0755, dir itself 0700: a data
- * directory may hold keys). */
+ * directory may hold keys), each new one durably. */
 static arb_err mkdir_p(const char *dir, arb_errbuf *eb)
 {
     size_t n = strlen(dir);
@@ -170,7 +207,7 @@ static arb_err mkdir_p(const char *dir, arb_errbuf *eb)
         if (p[i] != '/')
             continue;
         p[i] = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        if (!mkdir_synced(p, 0755)) {
             arb_err err = arb_errf(eb, ARB_ERR_IO, "data directory %s: cannot create %s: %s", dir,
                                    p, strerror(errno));
             free(p);
@@ -179,10 +216,22 @@ static arb_err mkdir_p(const char *dir, arb_errbuf *eb)
         p[i] = '/';
     }
     free(p);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    if (!mkdir_synced(dir, 0700))
         return arb_errf(eb, ARB_ERR_IO, "data directory %s: cannot create it: %s", dir,
                         strerror(errno));
     return ARB_OK;
+}
+
+/* The test-only switch that turns syncing off (docs/store.md, "Durability
+ * promise"): set to "1", ARB_STORE_SYNC writes are not synced. It exists so
+ * that the power-loss test can show it catches lost acknowledged writes; it
+ * must never be set in production. */
+#define UNSAFE_NO_SYNC_ENV "ARB_STORE_UNSAFE_NO_SYNC"
+
+static int unsafe_no_sync(void)
+{
+    const char *v = getenv(UNSAFE_NO_SYNC_ENV);
+    return v != NULL && strcmp(v, "1") == 0;
 }
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
@@ -488,6 +537,13 @@ arb_err arb_store_open(arb_store **out, const char *dir, const char *const *cf_n
     s->wo_sync = rocksdb_writeoptions_create();
     s->wo_nosync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+    if (unsafe_no_sync()) {
+        rocksdb_writeoptions_set_sync(s->wo_sync, 0);
+        arb_logf(&s->log, ARB_LOG_WARN,
+                 "store %s: UNSAFE: %s=1, synced writes are not synced; a power loss loses "
+                 "acknowledged data (a test-only switch)",
+                 dir, UNSAFE_NO_SYNC_ENV);
+    }
     rocksdb_readoptions_set_verify_checksums(s->ro, 1);
 
     if (existed) {

@@ -13,6 +13,34 @@
 
 #include "merkle/pkey.h"
 
+/* Syncs the directory that holds path, so that a file just created there
+ * keeps its name after a power loss (an fsync of the file alone does not
+ * make its directory entry durable). Returns 1 on success. */
+static int sync_dir_of(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd, ok;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return 0;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Writes a new key to path: the file synced, then its directory, before the
+ * key is used (SCTs and tree heads signed with a key lost in a power loss
+ * could never be matched again). */
 static arb_err generate_key(const char *path, arb_errbuf *eb)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -37,6 +65,7 @@ static arb_err generate_key(const char *path, arb_errbuf *eb)
     ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
     ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok &= fclose(f) == 0;
+    ok = ok && sync_dir_of(path);
     EVP_PKEY_free(k);
     if (!ok) {
         unlink(path);

@@ -10,11 +10,12 @@
 #include "ledger/log/key.h"
 #include "merkle/buf.h"
 
-static const char *const KIND_NAMES[] = {NULL, "split-view", "shrinking-tree", "inconsistent"};
+static const char *const KIND_NAMES[] = {NULL, "split-view", "shrinking-tree", "inconsistent",
+                                         "fork"};
 
 const char *arb_audit_ev_kind_name(arb_audit_ev_kind k)
 {
-    if (k >= ARB_AUDIT_EV_SPLIT_VIEW && k <= ARB_AUDIT_EV_INCONSISTENT)
+    if (k >= ARB_AUDIT_EV_SPLIT_VIEW && k <= ARB_AUDIT_EV_FORK)
         return KIND_NAMES[k];
     return "unknown";
 }
@@ -70,7 +71,7 @@ json_t *arb_audit_evidence_make(arb_audit_ev_kind kind, const arb_audit_log *log
                   arb_audit_ev_kind_name(kind), "log", lj, "heads", heads, "detail",
                   detail ? detail : "", "observed_at", (json_int_t)now_ms);
     lj = heads = NULL; /* owned by o (or freed by json_pack on failure) */
-    if (o && kind == ARB_AUDIT_EV_INCONSISTENT) {
+    if (o && (kind == ARB_AUDIT_EV_INCONSISTENT || kind == ARB_AUDIT_EV_FORK)) {
         json_t *pj = json_array();
         for (size_t i = 0; pj && i < n; i++) {
             char *h = arb_base64_encode(proof[i].b, 32);
@@ -93,6 +94,59 @@ out:
     free(id);
     free(key);
     return o;
+}
+
+json_t *arb_audit_evidence_make_fork(const arb_audit_log *log, const arb_audit_sth *a,
+                                     const char *src_a, const arb_audit_sth *b,
+                                     const char *src_b, const arb_hash *prefix_root,
+                                     const arb_hash *proof, size_t n, const char *detail,
+                                     uint64_t now_ms)
+{
+    json_t *o = arb_audit_evidence_make(ARB_AUDIT_EV_FORK, log, a, src_a, b, src_b, proof, n,
+                                        detail, now_ms);
+    char *r = arb_base64_encode(prefix_root->b, 32);
+
+    if (o == NULL || r == NULL || json_object_set_new(o, "prefix_root", json_string(r)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    free(r);
+    return o;
+}
+
+/* Reads a JSON array of base64 hashes (at most ARB_AUDIT_PROOF_MAX) into
+ * *out (calloc'd, free()) and *n. Returns 0 on success, else 1 with the
+ * reason in why. */
+static int read_proof(const json_t *pj, arb_hash **out, size_t *n, char *why, size_t cap)
+{
+    const json_t *h;
+    size_t i;
+
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(pj) || json_array_size(pj) > ARB_AUDIT_PROOF_MAX) {
+        snprintf(why, cap, "consistency_proof: missing or too long");
+        return 1;
+    }
+    if ((*out = calloc(json_array_size(pj) ? json_array_size(pj) : 1, sizeof **out)) == NULL) {
+        snprintf(why, cap, "out of memory");
+        return 1;
+    }
+    json_array_foreach(pj, i, h) {
+        uint8_t *raw = NULL;
+        size_t rl = 0;
+        if (!json_is_string(h) ||
+            arb_base64_decode(&raw, &rl, json_string_value(h), json_string_length(h)) != ARB_OK ||
+            rl != 32) {
+            free(raw);
+            snprintf(why, cap, "consistency_proof[%zu]: not a hash", i);
+            return 1;
+        }
+        memcpy((*out)[i].b, raw, 32);
+        free(raw);
+    }
+    *n = json_array_size(pj);
+    return 0;
 }
 
 static arb_err fail(arb_audit_ev_result *res, arb_errbuf *eb, arb_err err, const char *fmt, ...)
@@ -134,7 +188,7 @@ arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, siz
     }
     kj = json_object_get(root, "kind");
     kname = json_is_string(kj) ? json_string_value(kj) : "";
-    for (int k = ARB_AUDIT_EV_SPLIT_VIEW; k <= ARB_AUDIT_EV_INCONSISTENT; k++)
+    for (int k = ARB_AUDIT_EV_SPLIT_VIEW; k <= ARB_AUDIT_EV_FORK; k++)
         if (strcmp(kname, KIND_NAMES[k]) == 0)
             res->kind = (arb_audit_ev_kind)k;
     if (res->kind == 0) {
@@ -205,36 +259,18 @@ arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, siz
             err = fail(res, eb, ARB_OK, "the log shrank: size %llu signed after size %llu", sb, sa);
             goto out;
         case ARB_AUDIT_EV_INCONSISTENT: {
-            const json_t *pj = json_object_get(root, "consistency_proof"), *h;
-            size_t i;
+            const json_t *pj = json_object_get(root, "consistency_proof");
             if (!(a->tree_size < b->tree_size) || a->tree_size == 0) {
                 err = fail(res, eb, ARB_ERR_VERIFY,
                            "inconsistent: want 0 < heads[0].tree_size < heads[1].tree_size");
                 goto out;
             }
-            if (!json_is_array(pj) || json_array_size(pj) > ARB_AUDIT_PROOF_MAX) {
-                err = fail(res, eb, ARB_ERR_PARSE, "consistency_proof: missing or too long");
+            char why[120];
+            if (read_proof(pj, &proof, &n, why, sizeof why)) {
+                err = fail(res, eb, strcmp(why, "out of memory") == 0 ? ARB_ERR_NOMEM
+                                                                     : ARB_ERR_PARSE,
+                           "%s", why);
                 goto out;
-            }
-            n = json_array_size(pj);
-            proof = calloc(n ? n : 1, sizeof *proof);
-            if (proof == NULL) {
-                err = fail(res, eb, ARB_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            json_array_foreach(pj, i, h) {
-                uint8_t *raw = NULL;
-                size_t rl = 0;
-                if (!json_is_string(h) ||
-                    arb_base64_decode(&raw, &rl, json_string_value(h), json_string_length(h)) !=
-                        ARB_OK ||
-                    rl != 32) {
-                    free(raw);
-                    err = fail(res, eb, ARB_ERR_PARSE, "consistency_proof[%zu]: not a hash", i);
-                    goto out;
-                }
-                memcpy(proof[i].b, raw, 32);
-                free(raw);
             }
             err = arb_audit_consistency_verify(a->tree_size, &a->root, b->tree_size, &b->root,
                                                proof, n, &sub);
@@ -244,6 +280,54 @@ arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, siz
             else if (err == ARB_ERR_VERIFY)
                 err = fail(res, eb, ARB_OK,
                            "the log's consistency proof %llu -> %llu does not verify: %s", sa, sb,
+                           sub.msg);
+            else
+                err = fail(res, eb, err, "cannot check: %s", sub.msg);
+            goto out;
+        }
+        case ARB_AUDIT_EV_FORK: {
+            const json_t *rj = json_object_get(root, "prefix_root");
+            uint8_t *raw = NULL;
+            size_t rl = 0;
+            arb_hash prefix;
+            char why[120];
+            if (!(a->tree_size < b->tree_size) || a->tree_size == 0) {
+                err = fail(res, eb, ARB_ERR_VERIFY,
+                           "fork: want 0 < heads[0].tree_size < heads[1].tree_size");
+                goto out;
+            }
+            if (!json_is_string(rj) ||
+                arb_base64_decode(&raw, &rl, json_string_value(rj), json_string_length(rj)) !=
+                    ARB_OK ||
+                rl != 32) {
+                free(raw);
+                err = fail(res, eb, ARB_ERR_PARSE, "prefix_root: missing or not a hash");
+                goto out;
+            }
+            memcpy(prefix.b, raw, 32);
+            free(raw);
+            if (read_proof(json_object_get(root, "consistency_proof"), &proof, &n, why,
+                           sizeof why)) {
+                err = fail(res, eb, strcmp(why, "out of memory") == 0 ? ARB_ERR_NOMEM
+                                                                     : ARB_ERR_PARSE,
+                           "%s", why);
+                goto out;
+            }
+            if (arb_hash_eq(&prefix, &a->root)) {
+                err = fail(res, eb, ARB_ERR_VERIFY,
+                           "fork: prefix_root is heads[0]'s root (no fork shown)");
+                goto out;
+            }
+            err = arb_audit_consistency_verify(a->tree_size, &prefix, b->tree_size, &b->root,
+                                               proof, n, &sub);
+            if (err == ARB_OK)
+                err = fail(res, eb, ARB_OK,
+                           "fork: the tree of size %llu the log signed has another root at size "
+                           "%llu than the head of size %llu it signed",
+                           sb, sa, sa);
+            else if (err == ARB_ERR_VERIFY)
+                err = fail(res, eb, ARB_ERR_VERIFY,
+                           "fork: the proof does not lead from prefix_root to heads[1]: %s",
                            sub.msg);
             else
                 err = fail(res, eb, err, "cannot check: %s", sub.msg);

@@ -3,10 +3,11 @@
  * log's public key (which the report carries; the checker compares its log ID).
  *
  *   {"format": "arbor-misbehaviour/1",
- *    "kind": "split-view" | "shrinking-tree" | "inconsistent",
+ *    "kind": "split-view" | "shrinking-tree" | "inconsistent" | "fork",
  *    "log": {"log_id": b64, "key": b64 DER SPKI, "url": "...", "description": "..."},
  *    "heads": [ {get-sth fields, "source": "where it came from"}, {...} ],
- *    "consistency_proof": [b64 hash, ...],   (kind "inconsistent" only)
+ *    "consistency_proof": [b64 hash, ...],   (kinds "inconsistent" and "fork")
+ *    "prefix_root": b64 hash,                (kind "fork")
  *    "detail": "one line", "observed_at": ms}
  *
  * Kinds and what proves them:
@@ -17,6 +18,14 @@
  *                   consistency proof the log served between them does not
  *                   verify (RFC 6962 2.1.2). Weaker than the others: the
  *                   proof itself is not signed by the log.
+ *   fork            0 < heads[0].tree_size < heads[1].tree_size, and the
+ *                   consistency proof leads from prefix_root at heads[0]'s
+ *                   size to heads[1]'s root (RFC 6962 2.1.2), while heads[0]
+ *                   has another root: the tree the log signed in heads[1]
+ *                   does not extend the one it signed in heads[0]. Conclusive
+ *                   whatever the timestamps (a fork shown as an older head):
+ *                   a proof that leads to heads[1]'s root fixes the prefix
+ *                   root, unless SHA-256 has a collision.
  * Both signatures must verify for any kind. Pure code, thread-safe. */
 #ifndef ARB_AUDITOR_EVIDENCE_H
 #define ARB_AUDITOR_EVIDENCE_H
@@ -37,7 +46,8 @@
 typedef enum {
     ARB_AUDIT_EV_SPLIT_VIEW = 1,
     ARB_AUDIT_EV_SHRINKING = 2,
-    ARB_AUDIT_EV_INCONSISTENT = 3
+    ARB_AUDIT_EV_INCONSISTENT = 3,
+    ARB_AUDIT_EV_FORK = 4
 } arb_audit_ev_kind;
 
 const char *arb_audit_ev_kind_name(arb_audit_ev_kind k);
@@ -64,6 +74,15 @@ json_t *arb_audit_evidence_make(arb_audit_ev_kind kind, const arb_audit_log *log
                                 const arb_audit_sth *a, const char *src_a, const arb_audit_sth *b,
                                 const char *src_b, const arb_hash *proof, size_t n,
                                 const char *detail, uint64_t now_ms);
+
+/* Builds a fork report: a the smaller head, b the larger, prefix_root the
+ * root at a's size of b's tree, proof[0..n) a consistency proof from
+ * prefix_root to b's root. NULL when out of memory. */
+json_t *arb_audit_evidence_make_fork(const arb_audit_log *log, const arb_audit_sth *a,
+                                     const char *src_a, const arb_audit_sth *b,
+                                     const char *src_b, const arb_hash *prefix_root,
+                                     const arb_hash *proof, size_t n, const char *detail,
+                                     uint64_t now_ms);
 
 typedef struct {
     arb_audit_ev_kind kind;

@@ -181,10 +181,14 @@ static void evidence_key(uint8_t key[40], arb_audit_ev_kind kind, const arb_audi
 
 static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audit_log *log,
                    const arb_audit_sth *a, const char *src_a, const arb_audit_sth *b,
-                   const char *src_b, const arb_hash *proof, size_t n, const char *detail)
+                   const char *src_b, const arb_hash *proof, size_t n, const arb_hash *prefix,
+                   const char *detail)
 {
     uint64_t t = now_ms();
-    json_t *o = arb_audit_evidence_make(kind, log, a, src_a, b, src_b, proof, n, detail, t);
+    json_t *o = kind == ARB_AUDIT_EV_FORK
+                    ? arb_audit_evidence_make_fork(log, a, src_a, b, src_b, prefix, proof, n,
+                                                   detail, t)
+                    : arb_audit_evidence_make(kind, log, a, src_a, b, src_b, proof, n, detail, t);
     char path[1200], idhex[65], *earlier = NULL;
     arb_audit_event ev;
     const char *written = NULL;
@@ -412,6 +416,95 @@ static arb_err tiles_consistency(arb_audit_client *c, const arb_audit_log *log, 
 
 /* ---- comparing two verified heads ---- */
 
+/* The root of the first m entries of the tree behind `big` (m < big size),
+ * established from what the log serves, for a fork report: *prefix such
+ * that proof[0..n) (the consistency proof m -> big the log served) leads
+ * from it to big's root, which fixes it (consist.h). Where it comes from:
+ *   - a static-ct-api log: the log's hash tiles of big's tree;
+ *   - m not a power of two: the proof itself carries it;
+ *   - m a power of two, the first m entries are one complete subtree: its
+ *     hash is the root an inclusion proof of entry m-1 reaches after its
+ *     first log2(m) steps (get-entries for the leaf, get-proof-by-hash in
+ *     big's tree, the whole proof verified against big's root first).
+ * Returns ARB_OK, or an error when the log's answers do not establish it
+ * (no report can then be conclusive). No lock held: network calls. */
+typedef struct {
+    arb_sha256 *h;
+    arb_hash leaf;
+    int got;
+} leaf_grab;
+
+static arb_err grab_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t leaf_len,
+                         const uint8_t *extra, size_t extra_len)
+{
+    leaf_grab *g = ud;
+    (void)index;
+    (void)extra;
+    (void)extra_len;
+    arb_merkle_leaf_hash(g->h, &g->leaf, leaf, leaf_len);
+    g->got = 1;
+    return ARB_OK;
+}
+
+static arb_err prefix_of(arb_audit_client *c, const arb_audit_log *log, uint64_t m,
+                         const arb_audit_sth *big, const arb_hash *proof, size_t n,
+                         arb_hash *prefix, arb_errbuf *eb)
+{
+    arb_sha256 *h = NULL;
+    arb_err err;
+
+    memset(prefix, 0, sizeof *prefix);
+    if (m == 0 || m >= big->tree_size)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "no prefix");
+    if (arb_sha256_new(&h) != ARB_OK)
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    if (log->tiled) {
+        tile_reader tr = {c, log, eb};
+        arb_tile_source *ts = malloc(sizeof *ts);
+        arb_merkle_source src;
+        err = ARB_ERR_NOMEM;
+        if (ts != NULL) {
+            arb_tile_source_init(ts, h, big->tree_size, read_tile, &tr);
+            src.get_node = arb_tile_source_get_node;
+            src.ud = ts;
+            err = arb_merkle_source_root(h, &src, m, prefix);
+            free(ts);
+        }
+    } else if ((m & (m - 1)) != 0) {
+        err = arb_audit_consistency_old_root(m, big->tree_size, proof, n, prefix, eb);
+    } else {
+        leaf_grab g = {h, {{0}}, 0};
+        arb_hash path[ARB_MERKLE_MAX_PROOF];
+        uint64_t index = 0, got = 0;
+        size_t pl = 0, k = 0;
+        while (((uint64_t)1 << k) < m)
+            k++;
+        err = arb_audit_get_entries(c, log, m - 1, m - 1, grab_leaf, &g, &got, eb);
+        if (err == ARB_OK && !g.got)
+            err = arb_errf(eb, ARB_ERR_PARSE, "get-entries: no entry %llu",
+                           (unsigned long long)(m - 1));
+        if (err == ARB_OK)
+            err = arb_audit_get_proof_by_hash(c, log, &g.leaf, big->tree_size, &index, path,
+                                              ARB_MERKLE_MAX_PROOF, &pl, eb);
+        if (err == ARB_OK && index != m - 1)
+            err = arb_errf(eb, ARB_ERR_VERIFY, "get-proof-by-hash: entry %llu, asked for %llu",
+                           (unsigned long long)index, (unsigned long long)(m - 1));
+        if (err == ARB_OK)
+            err = arb_audit_inclusion_verify(m - 1, big->tree_size, &g.leaf, path, pl, &big->root,
+                                             eb);
+        if (err == ARB_OK && pl < k)
+            err = arb_errf(eb, ARB_ERR_VERIFY, "inclusion proof too short");
+        if (err == ARB_OK)
+            err = arb_merkle_inclusion_root(h, m - 1, m, &g.leaf, path, k, prefix, eb);
+    }
+    arb_sha256_free(h);
+    if (err == ARB_OK)
+        err = arb_audit_consistency_verify(m, prefix, big->tree_size, &big->root, proof, n, eb);
+    if (err != ARB_OK)
+        memset(prefix, 0, sizeof *prefix);
+    return err;
+}
+
 /* Compares a new verified head `got` (from src) with the stored `mine`.
  * Called with f->lock held; fetches a consistency proof with client c when
  * needed, with the lock released meanwhile. Returns 1 when got is consistent
@@ -421,11 +514,11 @@ static arb_err tiles_consistency(arb_audit_client *c, const arb_audit_log *log, 
 static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_audit_log *log,
                          const arb_audit_sth *mine, const arb_audit_sth *got, const char *src)
 {
-    int older = 0;
-    arb_hash proof[ARB_AUDIT_PROOF_MAX];
+    int older = 0, fork = 0;
+    arb_hash proof[ARB_AUDIT_PROOF_MAX], prefix;
     size_t n = 0;
-    arb_errbuf eb;
-    arb_err err;
+    arb_errbuf eb, veb, peb;
+    arb_err err, verr = ARB_ERR_INTERNAL;
     const arb_audit_sth *small, *big;
     char detail[400];
 
@@ -436,7 +529,7 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
         snprintf(detail, sizeof detail,
                  "two signed tree heads of size %llu with different root hashes (%s)",
                  (unsigned long long)got->tree_size, src);
-        report(f, ARB_AUDIT_EV_SPLIT_VIEW, log, mine, "verified earlier", got, src, NULL, 0,
+        report(f, ARB_AUDIT_EV_SPLIT_VIEW, log, mine, "verified earlier", got, src, NULL, 0, NULL,
                detail);
         return -2;
     case ARB_AUDIT_HEADS_SHRINKING: {
@@ -445,7 +538,7 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
                  "tree head of size %llu signed after one of size %llu: the log shrank (%s)",
                  (unsigned long long)second->tree_size, (unsigned long long)first->tree_size, src);
         report(f, ARB_AUDIT_EV_SHRINKING, log, first, older == 0 ? "verified earlier" : src,
-               second, older == 0 ? src : "verified earlier", NULL, 0, detail);
+               second, older == 0 ? src : "verified earlier", NULL, 0, NULL, detail);
         return -2;
     }
     case ARB_AUDIT_HEADS_NEED_PROOF:
@@ -453,19 +546,11 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
     }
     small = mine->tree_size < got->tree_size ? mine : got;
     big = small == mine ? got : mine;
-    if (got == small && c == f->client) {
-        /* The log itself served an older, smaller head than one it signed
-         * before: a rolled-back (or stale) view. */
-        problem(f, log, got, "rollback",
-                "the log served tree head %llu (timestamp %llu) after %llu (timestamp %llu)",
-                (unsigned long long)got->tree_size, (unsigned long long)got->timestamp,
-                (unsigned long long)mine->tree_size, (unsigned long long)mine->timestamp);
-        return -1;
-    }
     if (small->tree_size == 0) {
         n = 0;
+        verr = ARB_OK;
     } else {
-        /* The proof comes over the network: not under the lock, so that a
+        /* The proofs come over the network: not under the lock, so that a
          * slow log delays only this check, not the other logs' polling or
          * the gossip endpoints. mine and got are the caller's copies. */
         pthread_mutex_unlock(&f->lock);
@@ -474,24 +559,56 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
         else
             err = arb_audit_get_consistency(c, log, small->tree_size, big->tree_size, proof,
                                             ARB_AUDIT_PROOF_MAX, &n, &eb);
+        if (err == ARB_OK) {
+            verr = arb_audit_consistency_verify(small->tree_size, &small->root, big->tree_size,
+                                                &big->root, proof, n, &veb);
+            /* The smaller head is not a prefix of the larger: if the log's
+             * tree behind the larger head has another root at that size,
+             * the pair is a fork anyone can check. */
+            if (verr == ARB_ERR_VERIFY &&
+                prefix_of(c, log, small->tree_size, big, proof, n, &prefix, &peb) == ARB_OK &&
+                !arb_hash_eq(&prefix, &small->root))
+                fork = 1;
+        }
         pthread_mutex_lock(&f->lock);
         if (err != ARB_OK) {
             problem(f, log, got, err == ARB_ERR_PARSE ? "bad-answer" : "unreachable", "%s", eb.msg);
             return -1;
         }
     }
-    err = arb_audit_consistency_verify(small->tree_size, &small->root, big->tree_size, &big->root,
-                                       proof, n, &eb);
-    if (err == ARB_ERR_VERIFY) {
-        snprintf(detail, sizeof detail, "consistency proof %llu -> %llu does not verify: %s (%s)",
-                 (unsigned long long)small->tree_size, (unsigned long long)big->tree_size, eb.msg,
-                 src);
-        report(f, ARB_AUDIT_EV_INCONSISTENT, log, small, small == mine ? "verified earlier" : src,
-               big, big == mine ? "verified earlier" : src, proof, n, detail);
+    if (verr == ARB_ERR_VERIFY && fork) {
+        char rh[65];
+        arb_hex_encode(rh, prefix.b, 32);
+        snprintf(detail, sizeof detail,
+                 "tree head %llu is not a prefix of tree head %llu: that tree has root %.16s... "
+                 "at size %llu (%s)",
+                 (unsigned long long)small->tree_size, (unsigned long long)big->tree_size, rh,
+                 (unsigned long long)small->tree_size, src);
+        report(f, ARB_AUDIT_EV_FORK, log, small, small == mine ? "verified earlier" : src, big,
+               big == mine ? "verified earlier" : src, proof, n, &prefix, detail);
         return -2;
     }
-    if (err != ARB_OK) {
-        problem(f, log, got, "unverifiable", "%s", eb.msg);
+    if (verr == ARB_ERR_VERIFY) {
+        snprintf(detail, sizeof detail, "consistency proof %llu -> %llu does not verify: %s (%s)",
+                 (unsigned long long)small->tree_size, (unsigned long long)big->tree_size,
+                 veb.msg, src);
+        report(f, ARB_AUDIT_EV_INCONSISTENT, log, small, small == mine ? "verified earlier" : src,
+               big, big == mine ? "verified earlier" : src, proof, n, NULL, detail);
+        return -2;
+    }
+    if (verr != ARB_OK) {
+        problem(f, log, got, "unverifiable", "%s", veb.msg);
+        return -1;
+    }
+    if (got == small && c == f->client) {
+        /* The log itself served an older, smaller head than one it signed
+         * before, consistent with it: a stale or rolled-back view, named
+         * (nothing to prove) and not stored. */
+        problem(f, log, got, "rollback",
+                "the log served tree head %llu (timestamp %llu) after %llu (timestamp %llu); "
+                "it is consistent with the verified tree",
+                (unsigned long long)got->tree_size, (unsigned long long)got->timestamp,
+                (unsigned long long)mine->tree_size, (unsigned long long)mine->timestamp);
         return -1;
     }
     return got == big ? 1 : 0;

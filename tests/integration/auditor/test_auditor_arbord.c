@@ -3,8 +3,9 @@
  *    consistency proofs; --download finds the watched domain once);
  *  - a lying log: a proxy in this test sits between the auditor and arbord
  *    and alters answers (bad signature, truncated and non-JSON answers, a
- *    tampered consistency proof, a rolled-back tree head); each is detected
- *    and named, and the tampered proof gives a report verify-evidence accepts;
+ *    tampered consistency proof, a rolled-back tree head, a fork shown as an
+ *    older head signed by the log's key); each is detected and named, and
+ *    the tampered proof and the fork give reports verify-evidence accepts;
  *  - a forked log: two arbord with the same key and different entries,
  *    followed by two auditors that gossip: the split view is reported and the
  *    report verifies offline; the same with push gossip (each auditor posts
@@ -31,6 +32,7 @@
 #include "ledger/log/static.h"
 #include "merkle/buf.h"
 #include "tests/test.h"
+#include "tests/unit/audit/common.h"
 #include "tests/unit/log/pki.h"
 
 static char audit_bin[512], arbord_bin[512], tmp[512];
@@ -238,15 +240,19 @@ static int wait_size(const node *n, uint64_t size)
 
 /* ---- the lying proxy ---- */
 
-enum { P_PASS, P_BAD_SIG, P_TRUNCATE, P_NON_JSON, P_TAMPER_PROOF, P_ROLLBACK, P_TAMPER_TILE,
-       P_TRUNCATE_TILE, P_BAD_ISSUER, P_NO_ISSUER };
+enum { P_PASS, P_BAD_SIG, P_TRUNCATE, P_NON_JSON, P_TAMPER_PROOF, P_ROLLBACK, P_FORGED_OLD,
+       P_TAMPER_TILE, P_TRUNCATE_TILE, P_BAD_ISSUER, P_NO_ISSUER };
 
 static struct {
     pthread_mutex_t lock;
     int mode;
     char upstream[64];
     char *old_sth; /* recorded for P_ROLLBACK */
-} proxy = {PTHREAD_MUTEX_INITIALIZER, P_PASS, "", NULL};
+    char *forged;  /* served for P_FORGED_OLD */
+} proxy = {PTHREAD_MUTEX_INITIALIZER, P_PASS, "", NULL, NULL};
+
+/* The log's key, kept to sign forged tree heads as a lying log would. */
+static arb_ct_signer *log_signer;
 
 static void proxy_handler(void *ud, arb_http_req *req)
 {
@@ -280,9 +286,11 @@ static void proxy_handler(void *ud, arb_http_req *req)
             sep = '&';
         }
     }
-    if (is_sth && mode == P_ROLLBACK) {
+    if (is_sth && (mode == P_ROLLBACK || mode == P_FORGED_OLD)) {
+        const char *b;
         pthread_mutex_lock(&proxy.lock);
-        body = (uint8_t *)strdup(proxy.old_sth ? proxy.old_sth : "");
+        b = mode == P_ROLLBACK ? proxy.old_sth : proxy.forged;
+        body = (uint8_t *)strdup(b ? b : "");
         pthread_mutex_unlock(&proxy.lock);
         (void)arb_http_respond(req, 200, NULL, NULL, body, strlen((char *)body));
         free(body);
@@ -377,6 +385,33 @@ static void record_sth(const node *n)
         pthread_mutex_unlock(&proxy.lock);
     }
     arb_audit_client_free(c);
+}
+
+/* Makes proxy.forged a tree head of `size` entries with a root of another
+ * tree, signed by the log's key one millisecond before the recorded old head
+ * (so it looks older than the verified one, not like a shrinking tree). */
+static int forge_old(uint64_t size)
+{
+    json_t *o = json_loads(proxy.old_sth ? proxy.old_sth : "", 0, NULL);
+    arb_audit_sth f;
+    arb_hash root;
+    uint64_t ts = (uint64_t)json_integer_value(json_object_get(o, "timestamp"));
+    char *t;
+
+    json_decref(o);
+    if (ts < 2)
+        return 0;
+    arb_test_rand_bytes(root.b, 32);
+    if (!tlog_sth(&f, log_signer, size, ts - 1, &root))
+        return 0;
+    o = arb_audit_sth_to_json(&f);
+    t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    pthread_mutex_lock(&proxy.lock);
+    free(proxy.forged);
+    proxy.forged = t;
+    pthread_mutex_unlock(&proxy.lock);
+    return t != NULL;
 }
 
 /* ---- scenarios ---- */
@@ -489,8 +524,27 @@ static void test_follow_and_lies(node *n1)
     }
     set_mode(P_PASS);
     follow_once(purl, pst, out, 0, "\"tree_size\":8");
+    /* an older head the log really signed: checked for consistency (proof
+     * 7 -> 8 from the log), named, no report */
     set_mode(P_ROLLBACK);
     follow_once(purl, pst, out, 1, "\"problem\":\"rollback\"");
+    CHECK_EQ(count(out, "\"event\":\"misbehaviour\""), 0);
+    /* a fork shown as an older head: signed by the log's key, of another
+     * tree. The log's consistency proof to the verified head (size 5), or
+     * entry 3 with its inclusion proof (size 4, a power of two), gives the
+     * real tree's root at that size: a fork report verify-evidence accepts */
+    for (uint64_t fs = 4; fs <= 5; fs++) {
+        CHECK(forge_old(fs));
+        set_mode(P_FORGED_OLD);
+        follow_once(purl, pst, out, 1, "\"kind\":\"fork\"");
+        CHECK(evidence_file(out, ev, sizeof ev));
+        {
+            char *args[] = {audit_bin, "verify-evidence", ev, NULL};
+            CHECK_EQ(audit("/dev/null", args), 0);
+        }
+    }
+    set_mode(P_PASS);
+    follow_once(purl, pst, out, 0, "\"tree_size\":8");
 
     /* a lying static-ct-api read path: data tiles altered on the way */
     {
@@ -941,7 +995,7 @@ int main(void)
                  write_file(pub_pem, pem, pem_len),
              1);
     free(pem);
-    arb_ct_signer_free(s);
+    log_signer = s;
     ca_key = pki_key();
     ca = pki_cert(&root, ca_key, NULL, NULL);
     pem = pki_pem(ca, &pem_len);
@@ -964,6 +1018,8 @@ int main(void)
     X509_free(ca);
     EVP_PKEY_free(ca_key);
     free(proxy.old_sth);
+    free(proxy.forged);
+    arb_ct_signer_free(log_signer);
     arb_test_rmtree(tmp);
     curl_global_cleanup();
     return arb_test_done();

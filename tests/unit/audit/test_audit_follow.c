@@ -2,8 +2,9 @@
  * an HTTP server in this test (each answer is set by the test before a poll,
  * heads signed with a key made here): first head, newer re-signed head, bad
  * signature, non-JSON, truncated JSON and HTTP errors, a split view, a
- * shrinking tree, a rolled-back head, a tree that grows (consistency proof
- * asked for), state kept across a restart, gossiped heads, and entry
+ * shrinking tree, a rolled-back head (its consistency proof asked for; an
+ * honest one named, a fork shown as an older head a fork report), a tree
+ * that grows (consistency proof asked for), state kept across a restart, gossiped heads, and entry
  * download with domain matching and precert/final de-duplication.
  * This exercises the auditor's reactions; following a real arbord is the
  * integration test's job. */
@@ -275,16 +276,21 @@ static void test_heads(const char *url, const char *dir)
     CHECK_EQ(poll1(f), 1);
     CHECK_STR(e.last_kind, "shrinking-tree");
     CHECK(evidence_proves(&e, l.logs[0].log_id));
-    /* smaller and signed earlier: rolled back / stale */
+    /* smaller and signed earlier: checked like any other pair, with a
+     * consistency proof 3 -> 5 (test_rollback has real trees); a log that
+     * cannot give it is named */
+    set_body(&cons_body, &cons_status, 503, "{\"error\":\"busy\"}");
     serve_sth(&h3old);
     CHECK_EQ(poll1(f), 1);
-    CHECK_STR(e.last_problem, "rollback");
+    CHECK_STR(e.last_problem, "unreachable");
+    CHECK_EQ(cons_calls, 1);
+    CHECK_STR(last_cons_query, "3,5");
     /* growth 5 -> 8: the consistency proof is asked for in that direction */
     serve_sth(&h8);
     set_body(&cons_body, &cons_status, 200, "not json");
     CHECK_EQ(poll1(f), 1);
     CHECK_STR(e.last_problem, "bad-answer");
-    CHECK_EQ(cons_calls, 1);
+    CHECK_EQ(cons_calls, 2);
     CHECK_STR(last_cons_query, "5,8");
     set_body(&cons_body, &cons_status, 200, "{\"consistency\":[\"AAAA\"]}");
     CHECK_EQ(poll1(f), 1);
@@ -824,7 +830,9 @@ static void test_tiled_growth(const char *url, const char *dir)
     pthread_mutex_unlock(&script_lock);
     serve_checkpoint(ns, l.logs[0].origin, 12, &f12, 3000);
     CHECK_EQ(poll1(f), 1);
-    CHECK_STR(e.last_kind, "inconsistent");
+    /* the log's own hash tiles of the tree of 12 give its root at size 9,
+     * which is not the verified one: a fork, conclusive offline */
+    CHECK_STR(e.last_kind, "fork");
     CHECK(evidence_proves(&e, l.logs[0].log_id));
     /* tiles that are missing are named, not taken as proof */
     pthread_mutex_lock(&script_lock);
@@ -933,6 +941,164 @@ static void test_tiled_download(const char *url, const char *dir)
     free(h1);
 }
 
+/* ---- rollbacks ---- */
+
+static char *proof_json(const char *member, const arb_hash *p, size_t n, const char *extra_key,
+                        long extra)
+{
+    json_t *arr = json_array(), *o;
+    char *t;
+    for (size_t i = 0; i < n; i++) {
+        char *b = arb_base64_encode(p[i].b, 32);
+        json_array_append_new(arr, json_string(b));
+        free(b);
+    }
+    o = extra_key ? json_pack("{s:o, s:i}", member, arr, extra_key, (int)extra)
+                  : json_pack("{s:o}", member, arr);
+    t = json_dumps(o, 0);
+    json_decref(o);
+    return t;
+}
+
+static void serve_consistency(const arb_hash *leaves, uint64_t m, uint64_t n, int tamper)
+{
+    arb_hash p[ARB_MERKLE_MAX_PROOF];
+    size_t pn = 0;
+    char *t;
+    if (!tree_consistency(leaves, m, n, p, &pn))
+        return;
+    if (tamper && pn > 1)
+        p[1].b[3] ^= 1;
+    t = proof_json("consistency", p, pn, NULL, 0);
+    set_body(&cons_body, &cons_status, 200, t);
+    free(t);
+}
+
+/* The kind of the report last written, as verify-evidence reads it. */
+static int evidence_kind(const events *e, const uint8_t *log_id)
+{
+    size_t len;
+    uint8_t *t = arb_test_read_file(e->evidence_path, &len);
+    arb_audit_ev_result res;
+    arb_errbuf eb;
+    int k = -1;
+    if (t != NULL && arb_audit_evidence_check(&res, (const char *)t, len, log_id, &eb) == ARB_OK)
+        k = (int)res.kind;
+    free(t);
+    return k;
+}
+
+/* A head smaller than the verified one and signed before it (so not a
+ * shrinking tree): the auditor asks for the consistency proof to the
+ * verified head. An honest stale head is named (rollback) and not stored; a
+ * head of another tree - a fork shown as an old head - is a fork report that
+ * verifies offline, whether its size is a power of two (the prefix root from
+ * an inclusion proof) or not (from the consistency proof); a proof that does
+ * not verify and does not establish the prefix root is an inconsistent
+ * report. The same from gossip. */
+static void test_rollback(const char *url, const char *dir)
+{
+    arb_ct_signer *s = NULL;
+    arb_audit_loglist l = {NULL, 0};
+    arb_hash la[8], lb[8], ra8, ra5, rb5, rb4;
+    arb_audit_sth h8, h5, f5, f4, got;
+    arb_audit_follower *f;
+    events e;
+    int calls;
+
+    memset(&e, 0, sizeof e);
+    l.logs = calloc(1, sizeof *l.logs);
+    l.n = 1;
+    CHECK_OR(tlog_new(&s, &l.logs[0], url), );
+    tree_leaves(la, 8, 0);
+    tree_leaves(lb, 8, 1);
+    tree_root(la, 8, &ra8);
+    tree_root(la, 5, &ra5);
+    tree_root(lb, 5, &rb5);
+    tree_root(lb, 4, &rb4);
+    CHECK(tlog_sth(&h8, s, 8, 5000, &ra8));
+    CHECK(tlog_sth(&h5, s, 5, 3000, &ra5));
+    CHECK(tlog_sth(&f5, s, 5, 3100, &rb5));
+    CHECK(tlog_sth(&f4, s, 4, 3200, &rb4));
+    f = mk(&l, dir, &e, 0, NULL, 0);
+    CHECK_OR(f != NULL, );
+    serve_sth(&h8);
+    CHECK_EQ(poll1(f), 0);
+
+    /* an honest older head: consistent, named, not stored, no report */
+    pthread_mutex_lock(&script_lock);
+    calls = cons_calls;
+    pthread_mutex_unlock(&script_lock);
+    serve_consistency(la, 5, 8, 0);
+    serve_sth(&h5);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_problem, "rollback");
+    CHECK_EQ(e.misbehaviour, 0);
+    CHECK_EQ(cons_calls, calls + 1);
+    CHECK_STR(last_cons_query, "5,8");
+    CHECK_EQ(arb_audit_follower_head(f, l.logs[0].log_id, &got), ARB_OK);
+    CHECK(arb_audit_sth_equal(&got, &h8));
+
+    /* a fork of size 5 shown as an older head; the log's proof 5 -> 8 is
+     * that of its real tree: the prefix root it carries is not f5's */
+    serve_sth(&f5);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_EQ(e.misbehaviour, 1);
+    CHECK_STR(e.last_kind, "fork");
+    CHECK_EQ(evidence_kind(&e, l.logs[0].log_id), ARB_AUDIT_EV_FORK);
+
+    /* the same head with a proof altered on the way: nothing conclusive,
+     * the weaker report */
+    serve_consistency(la, 5, 8, 1);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_kind, "inconsistent");
+    CHECK_EQ(evidence_kind(&e, l.logs[0].log_id), ARB_AUDIT_EV_INCONSISTENT);
+
+    /* a fork of size 4 (a power of two: the proof 4 -> 8 starts from the
+     * prefix root instead of carrying it): entry 3 and its inclusion proof in
+     * the tree of 8 give it */
+    serve_consistency(la, 4, 8, 0);
+    {
+        char *li = arb_base64_encode((const uint8_t *)"leaf 3 salt 0", 13), *t;
+        json_t *o = json_pack("{s:[{s:s, s:s}]}", "entries", "leaf_input", li, "extra_data", "");
+        tleaves tl = {la, 8, NULL};
+        arb_merkle_source src = {tleaves_node, &tl};
+        arb_hash path[ARB_MERKLE_MAX_PROOF];
+        size_t pn = 0;
+        t = json_dumps(o, 0);
+        set_body(&ent_body, &ent_status, 200, t);
+        free(t);
+        json_decref(o);
+        free(li);
+        CHECK_OR(arb_sha256_new(&tl.h) == ARB_OK, );
+        CHECK(arb_merkle_inclusion_build(tl.h, &src, 3, 8, path, &pn) == ARB_OK);
+        arb_sha256_free(tl.h);
+        t = proof_json("audit_path", path, pn, "leaf_index", 3);
+        set_body(&pbh_body, &pbh_status, 200, t);
+        free(t);
+    }
+    serve_sth(&f4);
+    CHECK_EQ(poll1(f), 1);
+    CHECK_STR(e.last_kind, "fork");
+    CHECK_EQ(evidence_kind(&e, l.logs[0].log_id), ARB_AUDIT_EV_FORK);
+    CHECK(!e.repeated);
+
+    /* from gossip: the same fork, named again (reported before) */
+    serve_consistency(la, 5, 8, 0);
+    CHECK_EQ(arb_audit_follower_check_head(f, l.logs[0].log_id, &f5, "http://peer/"),
+             ARB_ERR_VERIFY);
+    CHECK_STR(e.last_kind, "fork");
+    CHECK(e.repeated);
+    /* and an honest older head from gossip is simply consistent */
+    CHECK_EQ(arb_audit_follower_check_head(f, l.logs[0].log_id, &h5, "http://peer/"), ARB_OK);
+    CHECK_EQ(arb_audit_follower_head(f, l.logs[0].log_id, &got), ARB_OK);
+    CHECK(arb_audit_sth_equal(&got, &h8));
+    set_body(&pbh_body, &pbh_status, 404, "{\"error\":\"not found\"}");
+    arb_audit_follower_free(f);
+    arb_audit_loglist_free(&l);
+    arb_ct_signer_free(s);
+}
+
 int main(void)
 {
     arb_http_config hc;
@@ -973,6 +1139,8 @@ int main(void)
     snprintf(d3, sizeof d3, "%s/f", tmp);
     test_tiled_download(url, d3);
     test_sct_inclusion(url);
+    snprintf(d3, sizeof d3, "%s/g", tmp);
+    test_rollback(url, d3);
     free(pbh_body);
     arb_http_server_stop(srv);
     arb_http_server_free(srv);

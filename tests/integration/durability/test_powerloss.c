@@ -373,7 +373,7 @@ typedef struct {
     arb_audit_client *c;
     arb_audit_log log;
     arb_ct_verifier *v;
-    char keyf[800];
+    char keyf[1000];
     acked_sct scts[N_CHAINS];
     acked_block blocks[N_BLOCKS];
 } arbord_run;
@@ -474,7 +474,7 @@ static int arbord_check(arbord_run *r, const char *dir, const arbord_acks *a, co
 static int arbord_case(mode m)
 {
     enum { N_ACKS = N_CHAINS + 1 + N_BLOCKS };
-    char data[700], shadow[700], after[700], url[128], name[64];
+    char data[700], shadow[700], after[700], url[128], name[64], node[800];
     arbord_run r;
     arbord_acks acks[N_ACKS], cur;
     arb_proc *d = NULL;
@@ -488,12 +488,14 @@ static int arbord_case(mode m)
     snprintf(name, sizeof name, "arbord-%d", (int)m);
     if (!case_dirs(name, data, shadow, after, sizeof data) || mkdir(after, 0700) != 0)
         return -1;
+    /* arbord makes its data directory itself, inside the watched one */
+    snprintf(node, sizeof node, "%s/node", data);
     model_on(data, shadow, m);
-    int started = start_arbord(&d, data, url, sizeof url);
+    int started = start_arbord(&d, node, url, sizeof url);
     model_off();
     if (!started)
         goto out;
-    snprintf(r.keyf, sizeof r.keyf, "%s/log-key.pem", data);
+    snprintf(r.keyf, sizeof r.keyf, "%s/log-key.pem", node);
     if ((pub = pub_of(r.keyf, &publen)) == NULL ||
         arb_ct_verifier_from_spki(&r.v, pub, publen, &eb) != ARB_OK ||
         arb_audit_log_from_key(&r.log, url, 0, pub, publen, 86400, &eb) != ARB_OK ||
@@ -527,15 +529,16 @@ static int arbord_case(mode m)
 
     /* The plug, pulled after each acknowledgment in turn. */
     for (int i = 0; i < nacks; i++) {
-        char snap[800], img[800], what[300];
+        char snap[800], img[800], what[300], imgnode[900];
         int l;
         snprintf(snap, sizeof snap, "%s/../snap-%d", shadow, i);
         snprintf(img, sizeof img, "%s/%d", after, i);
+        snprintf(imgnode, sizeof imgnode, "%s/node", img);
         snprintf(what, sizeof what, "%s (%s), power loss after acknowledgment %d", name,
                  mode_name(m), i);
         if (power_loss(data, snap, img, what) != 0)
             goto out;
-        l = arbord_check(&r, img, &acks[i], what);
+        l = arbord_check(&r, imgnode, &acks[i], what);
         lost += l;
     }
     ret = lost;

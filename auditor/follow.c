@@ -2,6 +2,7 @@
 #include "auditor/follow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,6 +180,30 @@ static void evidence_key(uint8_t key[40], arb_audit_ev_kind kind, const arb_audi
     arb_buf_free(&all);
 }
 
+/* fsyncs the directory holding path (the part before its last '/'), so a
+ * name just made there survives a power loss. Returns 1 on success. */
+static int sync_dir_of(const char *path)
+{
+    char dir[1200];
+    const char *slash = strrchr(path, '/');
+    int fd, ok;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return 0;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
 static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audit_log *log,
                    const arb_audit_sth *a, const char *src_a, const arb_audit_sth *b,
                    const char *src_b, const arb_hash *proof, size_t n, const arb_hash *prefix,
@@ -208,7 +233,11 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
     }
     free(val);
     if (o != NULL && written == NULL) {
-        mkdir(f->evidence_dir, 0755);
+        /* A new evidence directory is made durable in its parent, and each
+         * report in it (below): the path is reported and remembered in the
+         * store, so the file must outlive a power loss as the store does. */
+        if (mkdir(f->evidence_dir, 0755) == 0)
+            sync_dir_of(f->evidence_dir);
         /* Never overwrite an earlier report. */
         for (int k = 0; k < 100 && written == NULL; k++) {
             FILE *fp;
@@ -224,10 +253,14 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
                     continue;
                 break;
             }
-            if (json_dumpf(o, fp, JSON_INDENT(2)) == 0 && fputc('\n', fp) != EOF &&
-                fflush(fp) == 0 && fsync(fileno(fp)) == 0)
-                written = path;
-            fclose(fp);
+            {
+                int ok = json_dumpf(o, fp, JSON_INDENT(2)) == 0 && fputc('\n', fp) != EOF &&
+                         fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+                ok = fclose(fp) == 0 && ok && sync_dir_of(path);
+                if (ok)
+                    written = path; /* else not durable: not remembered as written */
+            }
+            break;
         }
         if (written != NULL && !all_zero(key + 8, 32)) {
             /* Remembered with the file's path; if this fails, a later

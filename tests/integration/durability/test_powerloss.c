@@ -15,14 +15,18 @@
  *   - arbor-audit witness: it never cosigns below the largest size it
  *     answered with a cosignature;
  *   - arbor-wallet: the wallet opens with its passphrase, has the same keys,
- *     and never hands out an address it printed before.
+ *     and never hands out an address it printed before;
+ *   - arbor-audit follow: it still knows the head it verified (and so sees a
+ *     split view instead of trusting the other head on first use), and a
+ *     misbehaviour report whose path it printed is there and proves it.
  *
- * Each check is run twice more to show it can fail: arbord and the witness
- * with the store's test-only ARB_STORE_UNSAFE_NO_SYNC=1 (the store then does
- * not sync its writes), the wallet with the model ignoring directory syncs
- * (as if the wallet forgot them). Those runs must lose acknowledged data and
+ * Each check is run again to show it can fail: arbord, the witness and the
+ * auditor with the store's test-only ARB_STORE_UNSAFE_NO_SYNC=1 (the store
+ * then does not sync its writes), the wallet and the auditor with the model
+ * ignoring directory syncs (as if the program forgot them). Those runs must lose acknowledged data and
  * the checks must see it. */
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +49,12 @@
 #include "merkle/checkpoint.h"
 #include "merkle/note.h"
 #include "merkle/proof.h"
+#include "ledger/api/http.h"
 #include "merkle/range.h"
 #include "tests/powerloss/powerloss.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/unit/audit/common.h"
 #include "tests/unit/log/pki.h"
 
 #define WAIT_MS 60000
@@ -846,6 +852,180 @@ static int wallet_case(mode m)
     return lost;
 }
 
+/* ---- the auditor ---- */
+
+/* The log the auditor follows: a tree head served by an HTTP server in this
+ * test, signed with a key made here. */
+static pthread_mutex_t sth_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *sth_json;
+static arb_audit_sth aud_h5, aud_h5x;
+static char aud_pub[700];
+
+static void serve_sth_route(void *ud, arb_http_req *req)
+{
+    char *b;
+    (void)ud;
+    pthread_mutex_lock(&sth_lock);
+    b = strdup(sth_json ? sth_json : "");
+    pthread_mutex_unlock(&sth_lock);
+    (void)arb_http_respond(req, 200, "application/json", NULL, b, strlen(b));
+    free(b);
+}
+
+static void serve_head(const arb_audit_sth *h)
+{
+    json_t *o = arb_audit_sth_to_json(h);
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    pthread_mutex_lock(&sth_lock);
+    free(sth_json);
+    sth_json = t;
+    pthread_mutex_unlock(&sth_lock);
+}
+
+/* arbor-audit follow --once on the test's log; returns the exit status and,
+ * when it wrote one, the evidence file it named. */
+static int follow(const char *logurl, const char *state, char *evidence, size_t cap)
+{
+    const char *argv[] = {audit,   "follow", "--log",  logurl, "--key", aud_pub,
+                          "--state", state,  "--once", "--json", NULL};
+    arb_proc *p = NULL;
+    char *o, *save = NULL;
+    int st;
+
+    if (evidence)
+        evidence[0] = '\0';
+    if (arb_proc_spawn(&p, argv) != 0)
+        return -1;
+    st = arb_proc_wait(p, WAIT_MS);
+    o = arb_proc_output(p, ARB_PROC_STDOUT);
+    arb_proc_free(p);
+    for (char *line = o ? strtok_r(o, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *f = json_string_value(json_object_get(j, "evidence_file"));
+        if (f != NULL && evidence != NULL)
+            snprintf(evidence, cap, "%s", f);
+        json_decref(j);
+    }
+    free(o);
+    return st;
+}
+
+/* The follower under the model: it verifies a head (acknowledged by its
+ * "head" line), then sees a split view and writes a report (acknowledged by
+ * the path it prints). After a power loss following the first run it must
+ * still know the head (and so catch the split view, not trust the other head
+ * on first use); after one following the second, the report must be at its
+ * path and prove the split view. Returns the number of losses, -1 when the
+ * run went wrong. */
+static int auditor_case(mode m, const char *logurl)
+{
+    char data[700], shadow[700], after[700], state[800], name[64], ev[1200];
+    char snap0[800], snap1[800], img0[800], img1[800];
+    int lost = 0, st;
+
+    snprintf(name, sizeof name, "auditor-%d", (int)m);
+    if (!case_dirs(name, data, shadow, after, sizeof data) || mkdir(after, 0700) != 0)
+        return -1;
+    snprintf(state, sizeof state, "%s/state", data);
+    snprintf(snap0, sizeof snap0, "%s/../snap-0", shadow);
+    snprintf(snap1, sizeof snap1, "%s/../snap-1", shadow);
+    snprintf(img0, sizeof img0, "%s/0", after);
+    snprintf(img1, sizeof img1, "%s/1", after);
+    serve_head(&aud_h5);
+    model_on(data, shadow, m);
+    st = follow(logurl, state, NULL, 0);
+    model_off();
+    if (st != 0 || !snapshot(NULL, shadow, snap0))
+        return -1;
+    serve_head(&aud_h5x);
+    model_on(data, shadow, m);
+    st = follow(logurl, state, ev, sizeof ev);
+    model_off();
+    if (st != 1 || ev[0] == '\0' || strncmp(ev, data, strlen(data)) != 0 ||
+        !snapshot(NULL, shadow, snap1))
+        return -1;
+
+    /* a power loss after the head was verified */
+    {
+        char what[300], st0[900], ev0[1200];
+        snprintf(what, sizeof what, "%s (%s), power loss after the head", name, mode_name(m));
+        if (power_loss(data, snap0, img0, what) != 0)
+            return -1;
+        snprintf(st0, sizeof st0, "%s/state", img0);
+        if (follow(logurl, st0, ev0, sizeof ev0) != 1 || ev0[0] == '\0') {
+            printf("%s: the verified head is forgotten (the split view is not seen)\n", what);
+            lost++;
+        }
+    }
+    /* a power loss after the report */
+    {
+        char what[300], moved[1400];
+        arb_proc *p = NULL;
+        snprintf(what, sizeof what, "%s (%s), power loss after the report", name, mode_name(m));
+        if (power_loss(data, snap1, img1, what) != 0)
+            return -1;
+        snprintf(moved, sizeof moved, "%s%s", img1, ev + strlen(data));
+        const char *argv[] = {audit, "verify-evidence", moved, NULL};
+        if (arb_proc_spawn(&p, argv) != 0 || arb_proc_wait(p, WAIT_MS) != 0) {
+            printf("%s: the report %s is gone or does not prove the split view\n", what,
+                   ev + strlen(data) + 1);
+            lost++;
+        }
+        arb_proc_free(p);
+    }
+    printf("%s (%s): %d auditor writes lost\n", name, mode_name(m), lost);
+    return lost;
+}
+
+static void test_auditor(void)
+{
+    arb_ct_signer *s = NULL;
+    arb_audit_log lg;
+    arb_http_server *srv = NULL;
+    arb_http_config hc;
+    arb_hash r5a, r5b;
+    char logurl[64], *pem = NULL;
+    size_t pl = 0;
+    arb_errbuf eb;
+    FILE *f;
+
+    memset(&lg, 0, sizeof lg);
+    memset(r5a.b, 0xa5, 32);
+    memset(r5b.b, 0x5b, 32);
+    CHECK(tlog_new(&s, &lg, "http://127.0.0.1/"));
+    CHECK(tlog_sth(&aud_h5, s, 5, 1000, &r5a));
+    CHECK(tlog_sth(&aud_h5x, s, 5, 2000, &r5b));
+    CHECK(arb_ct_signer_public_pem(s, &pem, &pl) == ARB_OK);
+    snprintf(aud_pub, sizeof aud_pub, "%s/auditor-log.pem", tmp);
+    f = fopen(aud_pub, "w");
+    CHECK(f != NULL && fwrite(pem, 1, pl, f) == pl);
+    CHECK(fclose(f) == 0);
+    free(pem);
+    memset(&hc, 0, sizeof hc);
+    hc.listen_host = "127.0.0.1";
+    hc.workers = 1;
+    CHECK(arb_http_server_new(&srv, &hc) == ARB_OK);
+    CHECK(arb_http_route_add(srv, ARB_HTTP_GET, "/ct/v1/get-sth", 0, serve_sth_route, NULL) ==
+          ARB_OK);
+    CHECK(arb_http_server_start(srv, &eb) == ARB_OK);
+    snprintf(logurl, sizeof logurl, "http://127.0.0.1:%d/", arb_http_server_port(srv));
+    {
+        int safe = auditor_case(MODE_SAFE, logurl);
+        int nosync = auditor_case(MODE_STORE_NO_SYNC, logurl);
+        int nodirsync = auditor_case(MODE_NO_DIRSYNC, logurl);
+        CHECK_EQ(safe, 0);
+        CHECK(nosync > 0);    /* the verified head is lost with the store's syncs */
+        CHECK(nodirsync > 0); /* and the report without the directory syncs */
+    }
+    arb_http_server_stop(srv);
+    arb_http_server_free(srv);
+    arb_audit_log_clear(&lg);
+    arb_ct_signer_free(s);
+    free(sth_json);
+}
+
 /* ---- main ---- */
 
 static void setup_pki(void)
@@ -940,6 +1120,7 @@ int main(void)
     test_arbord();
     test_witness();
     test_wallet();
+    test_auditor();
     X509_free(ca);
     EVP_PKEY_free(ca_key);
     curl_global_cleanup();

@@ -149,10 +149,14 @@ static int fill_content(FILE *out, void *ud)
     return n == 0;
 }
 
-static int fill_dir(FILE *out, void *ud)
+/* One listing of the directory open as fd: "f|d <id> <name>" lines, in a
+ * malloc'd string (free()). NULL on failure. */
+static char *list_dir(int fd)
 {
-    int fd = *(int *)ud, dfd;
-    char link[64];
+    int dfd;
+    char link[64], *buf = NULL;
+    size_t len = 0;
+    FILE *out;
     DIR *d;
     struct dirent *e;
 
@@ -161,12 +165,18 @@ static int fill_dir(FILE *out, void *ud)
     if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
         if (dfd >= 0)
             close(dfd);
-        return 0;
+        return NULL;
+    }
+    out = open_memstream(&buf, &len);
+    if (out == NULL) {
+        closedir(d);
+        return NULL;
     }
     while ((e = readdir(d)) != NULL) {
         char id[128];
         int cfd, is_dir = 0;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            strchr(e->d_name, '\n') != NULL)
             continue;
         cfd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (cfd < 0)
@@ -176,7 +186,36 @@ static int fill_dir(FILE *out, void *ud)
         close(cfd);
     }
     closedir(d);
-    return 1;
+    if (fclose(out) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* The directory's entries. Another thread of the program may rename or
+ * unlink in it while it is read (readdir may then miss a name or show one
+ * twice), so it is read until two listings in a row agree. */
+static int fill_dir(FILE *out, void *ud)
+{
+    int fd = *(int *)ud, ok = 0;
+    char *prev = list_dir(fd), *cur = NULL;
+
+    for (int tries = 0; prev != NULL && tries < 20; tries++) {
+        cur = list_dir(fd);
+        if (cur == NULL)
+            break;
+        if (strcmp(prev, cur) == 0) {
+            ok = fputs(cur, out) >= 0;
+            break;
+        }
+        free(prev);
+        prev = cur;
+        cur = NULL;
+    }
+    free(prev);
+    free(cur);
+    return ok;
 }
 
 /* Records what a completed fsync / fdatasync of fd made durable. */
@@ -229,42 +268,53 @@ static void record_tree(const char *path)
     closedir(d);
 }
 
+/* The wrappers return what the real call returned, with its errno: the
+ * recording never changes what the program sees. */
 int fsync(int fd)
 {
-    int r;
+    int r, e;
     pthread_once(&once, init);
     r = real_fsync(fd);
+    e = errno;
     if (r == 0)
         record(fd);
+    errno = e;
     return r;
 }
 
 int fdatasync(int fd)
 {
-    int r;
+    int r, e;
     pthread_once(&once, init);
     r = real_fdatasync(fd);
+    e = errno;
     if (r == 0)
         record(fd);
+    errno = e;
     return r;
 }
 
 int syncfs(int fd)
 {
-    int r;
+    int r, e;
     pthread_once(&once, init);
     r = real_syncfs(fd);
+    e = errno;
     if (r == 0 && active)
         record_tree(watched);
+    errno = e;
     return r;
 }
 
 void sync(void)
 {
+    int e;
     pthread_once(&once, init);
     real_sync();
+    e = errno;
     if (active)
         record_tree(watched);
+    errno = e;
 }
 
 /* Not a durability point (see the top of this file): passed through. */

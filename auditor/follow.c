@@ -604,6 +604,17 @@ static int compare_heads(arb_audit_follower *f, arb_audit_client *c, const arb_a
                 fork = 1;
         }
         pthread_mutex_lock(&f->lock);
+        if (err != ARB_OK && got == small && c == f->client) {
+            /* A log that went back to an older tree often cannot prove the
+             * newer one any more (it lost it): still a rollback. */
+            problem(f, log, got, "rollback",
+                    "the log served tree head %llu (timestamp %llu) after %llu (timestamp %llu) "
+                    "and gives no consistency proof between them: %s",
+                    (unsigned long long)got->tree_size, (unsigned long long)got->timestamp,
+                    (unsigned long long)mine->tree_size, (unsigned long long)mine->timestamp,
+                    eb.msg);
+            return -1;
+        }
         if (err != ARB_OK) {
             problem(f, log, got, err == ARB_ERR_PARSE ? "bad-answer" : "unreachable", "%s", eb.msg);
             return -1;

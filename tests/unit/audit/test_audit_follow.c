@@ -278,11 +278,12 @@ static void test_heads(const char *url, const char *dir)
     CHECK(evidence_proves(&e, l.logs[0].log_id));
     /* smaller and signed earlier: checked like any other pair, with a
      * consistency proof 3 -> 5 (test_rollback has real trees); a log that
-     * cannot give it is named */
+     * cannot give it (it may have lost the newer tree) is a rollback */
     set_body(&cons_body, &cons_status, 503, "{\"error\":\"busy\"}");
     serve_sth(&h3old);
     CHECK_EQ(poll1(f), 1);
-    CHECK_STR(e.last_problem, "unreachable");
+    CHECK_STR(e.last_problem, "rollback");
+    CHECK_EQ(e.misbehaviour, 2);
     CHECK_EQ(cons_calls, 1);
     CHECK_STR(last_cons_query, "3,5");
     /* growth 5 -> 8: the consistency proof is asked for in that direction */

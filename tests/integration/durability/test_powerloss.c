@@ -3,9 +3,12 @@
  * A SIGKILL cannot tell a synced write from an unsynced one (the page cache
  * keeps both), so the programs run under the power-loss model of
  * tests/powerloss/ (an LD_PRELOAD library that records, at each fsync /
- * fdatasync of a file or directory, what a power loss would keep). After the
- * acknowledgments the program is SIGKILLed, its data directory is rebuilt as
- * a power loss would leave it, and the program is restarted on that:
+ * fdatasync of a file or directory, what a power loss would keep). Right
+ * after each acknowledgment the test copies that record (with a daemon
+ * stopped by SIGSTOP meanwhile, so the copy is one moment), so a write synced
+ * only after its acknowledgment is caught too. At the end the program is
+ * SIGKILLed; for each copy the data directory is rebuilt as a power loss at
+ * that moment would leave it, and the program is restarted on that:
  *
  *   - arbord: every SCT it answered to add-chain is an entry of the tree, the
  *     tree head is signed by the same (generated) log key and is not older
@@ -23,8 +26,8 @@
  * Each check is run again to show it can fail: arbord, the witness and the
  * auditor with the store's test-only ARB_STORE_UNSAFE_NO_SYNC=1 (the store
  * then does not sync its writes), the wallet and the auditor with the model
- * ignoring directory syncs (as if the program forgot them). Those runs must lose acknowledged data and
- * the checks must see it. */
+ * ignoring directory syncs (as if the program forgot them). Those runs must
+ * lose acknowledged data and the checks must see it. */
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>

@@ -20,7 +20,14 @@
  * rename, link, mkstemp) is covered without wrapping it: what matters is the
  * state of the real files at the moment of a sync. A program that opens files
  * with O_SYNC / O_DSYNC would be seen as never syncing; neither RocksDB nor
- * arbor's programs do (checked with strace).
+ * arbor's programs do. What they do use (strace of the durability test):
+ * RocksDB appends its write-ahead log and fdatasyncs it, preallocates its
+ * MANIFEST (fallocate KEEP_SIZE) and fdatasyncs it, writes CURRENT, IDENTITY
+ * and OPTIONS to a temporary file, syncs it, renames it and fsyncs the
+ * directory, fsyncs the directory after creating a log file, and calls
+ * sync_file_range(fd, 0, 0, 0) only as a writeback hint; arbor's programs
+ * fsync files they write and their directories (the wallet through mkstemp,
+ * fsync, rename or link, directory fsync). No msync, syncfs or io_uring.
  *
  * Environment:
  *   ARB_POWERLOSS_DIR     the watched directory (only syncs of files and

@@ -66,6 +66,12 @@ int main(int argc, char **argv)
         if (d != NULL)
             closedir(d);
     }
+    /* A corpus that is missing its inputs would replay nothing and pass:
+     * that is a failure. */
+    if (runs == 0) {
+        fprintf(stderr, "replay: no corpus inputs given\n");
+        return 1;
+    }
     /* Also the empty input, which every harness must survive. */
     LLVMFuzzerTestOneInput((const uint8_t *)"", 0);
     printf("%lu passed, 0 failed\n", runs + 1);

@@ -16,10 +16,25 @@
 #define MAX_HEADERS 2000
 #define MAX_POST (5u << 20)
 
+/* The last template selection, reused while neither the tip nor the pool
+ * changed (arb_mempool_info.generation). */
+typedef struct {
+    int valid;
+    arb_hash tip;
+    uint64_t generation;
+    arb_tx *txs;
+    size_t n;
+    uint64_t fees;
+} tmpl_cache;
+
 struct arb_chainapi {
     pthread_mutex_t mu; /* the chain state */
     arb_chainstate *cs;
     arb_mempool *mp;
+    pthread_mutex_t tmpl_mu; /* the template cache (never held with mu) */
+    tmpl_cache tmpl;
+    char *mempool_file; /* NULL: no persistence */
+    int started;        /* set once start succeeded: only then is the pool saved */
     const arb_chain_params *p;
     arb_schnorr *schnorr;
     arb_http_server *http;
@@ -101,7 +116,7 @@ static arb_mempool_chain chain_desc(arb_chainapi *a)
     arb_chain_tip tip;
     arb_chainstate_tip(a->cs, &tip);
     arb_mempool_chain c = {arb_chainstate_utxo_lookup, a->cs, tip.height + 1,
-                           arb_chainstate_tip_mtp(a->cs)};
+                           arb_chainstate_tip_mtp(a->cs), tip.hash};
     return c;
 }
 
@@ -299,10 +314,21 @@ static void h_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         return;
     }
     arb_tx_init(&tx);
-    if (arb_mempool_get(a->mp, &txid, &tx, NULL) == ARB_OK) {
+    arb_mempool_entry_info info;
+    if (arb_mempool_get(a->mp, &txid, &tx, &info) == ARB_OK) {
         json_t *hex = jtx(&tx);
         arb_tx_clear(&tx);
-        reply(req, json_pack("{s:o, s:o*, s:b}", "txid", jhash(&txid), "hex", hex, "confirmed", 0));
+        reply(req, json_pack("{s:o, s:o*, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                             "txid", jhash(&txid), "hex", hex, "confirmed", 0, "fee",
+                             (json_int_t)info.fee, "size", (json_int_t)info.size, "fee_rate",
+                             (json_int_t)(info.fee * 1000 / info.size), "time",
+                             (json_int_t)info.time, "ancestor_count",
+                             (json_int_t)info.anc_count, "ancestor_size",
+                             (json_int_t)info.anc_size, "ancestor_fees",
+                             (json_int_t)info.anc_fees, "descendant_count",
+                             (json_int_t)info.desc_count, "descendant_size",
+                             (json_int_t)info.desc_size, "descendant_fees",
+                             (json_int_t)info.desc_fees));
         return;
     }
     arb_block blk;
@@ -684,6 +710,93 @@ static int active_lookup(void *ud, uint32_t height, arb_hdr_info *out)
     return 1;
 }
 
+static void txs_free(arb_tx *txs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        arb_tx_clear(&txs[i]);
+    free(txs);
+}
+
+/* Deep copies of n transactions (*out NULL when n is 0). */
+static arb_err txs_copy(arb_tx **out, const arb_tx *src, size_t n)
+{
+    *out = NULL;
+    if (n == 0)
+        return ARB_OK;
+    arb_tx *v = calloc(n, sizeof *v);
+    if (v == NULL)
+        return ARB_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        arb_tx_init(&v[i]);
+        if (arb_tx_copy(&v[i], &src[i]) != ARB_OK) {
+            txs_free(v, i + 1);
+            return ARB_ERR_NOMEM;
+        }
+    }
+    *out = v;
+    return ARB_OK;
+}
+
+#define TEMPLATE_MAX_TX_BYTES (ARB_BLOCK_MAX_SIZE - 4096)
+
+/* The template's transactions for the pool on `tip`: the cached selection
+ * when neither the tip nor the pool changed since it was made, otherwise a
+ * new selection (under the mempool's lock only; never under the chain lock).
+ * Returns ARB_OK with copies in *txs, ARB_ERR_NOT_FOUND when the pool is not
+ * on `tip` (the tip moved meanwhile: the caller reads it again), or NOMEM. */
+static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, size_t *n,
+                            uint64_t *fees)
+{
+    arb_mempool_info mi;
+    arb_err err;
+    *txs = NULL;
+    *n = 0;
+    *fees = 0;
+    arb_mempool_info_get(a->mp, &mi);
+    pthread_mutex_lock(&a->tmpl_mu);
+    if (a->tmpl.valid && a->tmpl.generation == mi.generation &&
+        memcmp(a->tmpl.tip.b, tip->b, 32) == 0) {
+        err = txs_copy(txs, a->tmpl.txs, a->tmpl.n);
+        *n = err == ARB_OK ? a->tmpl.n : 0;
+        *fees = err == ARB_OK ? a->tmpl.fees : 0;
+        pthread_mutex_unlock(&a->tmpl_mu);
+        arb_http_metric_add(a->http, "chain_template_cache_hits", 1);
+        return err;
+    }
+    pthread_mutex_unlock(&a->tmpl_mu);
+    arb_tx *sel;
+    size_t nsel;
+    uint64_t f, gen;
+    arb_hash ptip;
+    if ((err = arb_mempool_select(a->mp, TEMPLATE_MAX_TX_BYTES, &sel, &nsel, &f, &ptip, &gen)) !=
+        ARB_OK)
+        return err;
+    if (memcmp(ptip.b, tip->b, 32) != 0) {
+        txs_free(sel, nsel);
+        return ARB_ERR_NOT_FOUND;
+    }
+    if ((err = txs_copy(txs, sel, nsel)) != ARB_OK) {
+        txs_free(sel, nsel);
+        return err;
+    }
+    *n = nsel;
+    *fees = f;
+    pthread_mutex_lock(&a->tmpl_mu);
+    txs_free(a->tmpl.txs, a->tmpl.n);
+    a->tmpl.valid = 1;
+    a->tmpl.tip = ptip;
+    a->tmpl.generation = gen;
+    a->tmpl.txs = sel;
+    a->tmpl.n = nsel;
+    a->tmpl.fees = f;
+    pthread_mutex_unlock(&a->tmpl_mu);
+    arb_http_metric_add(a->http, "chain_template_selections", 1);
+    return ARB_OK;
+}
+
+/* The chain lock is held only to read the tip, its bits and times; the
+ * selection runs outside it (template_txs), so a template never stalls the
+ * other chain routes. */
 static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
 {
     uint8_t key[32];
@@ -699,25 +812,37 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     size_t n = 0;
     uint64_t fees = 0;
     uint32_t bits = 0;
+    int64_t mtp = 0;
     arb_chain_tip tip;
-    pthread_mutex_lock(&a->mu);
-    arb_chainstate_tip(a->cs, &tip);
     arb_hdr_info parent;
-    arb_err err = active_lookup(a, tip.height, &parent) ? ARB_OK : ARB_ERR_DB;
-    if (err == ARB_OK && !arb_header_next_bits(a->p, tip.height + 1, &parent, active_lookup, a,
-                                               &bits))
-        err = ARB_ERR_INTERNAL;
-    if (err == ARB_OK)
-        err = arb_mempool_select(a->mp, ARB_BLOCK_MAX_SIZE - 4096, &txs, &n, &fees);
+    arb_err err = ARB_ERR_NOT_FOUND;
+    /* A block arriving between reading the tip and selecting moves the pool
+     * to the new tip: read the tip again. After a few tries (blocks arriving
+     * back to back) select under the chain lock, where the two agree. */
+    for (int attempt = 0; attempt < 4 && err == ARB_ERR_NOT_FOUND; attempt++) {
+        int locked_select = attempt == 3;
+        pthread_mutex_lock(&a->mu);
+        arb_chainstate_tip(a->cs, &tip);
+        err = active_lookup(a, tip.height, &parent) ? ARB_OK : ARB_ERR_DB;
+        if (err == ARB_OK && !arb_header_next_bits(a->p, tip.height + 1, &parent, active_lookup,
+                                                   a, &bits))
+            err = ARB_ERR_INTERNAL;
+        mtp = arb_chainstate_tip_mtp(a->cs);
+        if (!locked_select)
+            pthread_mutex_unlock(&a->mu);
+        if (err == ARB_OK)
+            err = template_txs(a, &tip.hash, &txs, &n, &fees);
+        if (locked_select)
+            pthread_mutex_unlock(&a->mu);
+    }
     if (err == ARB_OK) {
-        int64_t now = (int64_t)time(NULL), mtp = arb_chainstate_tip_mtp(a->cs);
+        int64_t now = (int64_t)time(NULL);
         if (now <= mtp)
             now = mtp + 1;
         err = arb_chain_block_build(a->p, sha, &blk, &tip.hash, parent.time, tip.height + 1, bits,
                                     now, key, txs, n, fees);
     }
-    pthread_mutex_unlock(&a->mu);
-    free(txs);
+    free(txs); /* the transactions were moved into blk (or freed on failure) */
     if (err != ARB_OK) {
         arb_block_clear(&blk);
         fail(req, 500, "chain_template", arb_err_str(err));
@@ -735,11 +860,11 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     uint64_t value = 0;
     for (size_t o = 0; o < blk.tx[0].n_out; o++)
         value += blk.tx[0].out[o].amount;
-    reply(req, json_pack("{s:I, s:o, s:I, s:s, s:I, s:I, s:I, s:o*}", "height",
+    reply(req, json_pack("{s:I, s:o, s:I, s:s, s:I, s:I, s:I, s:I, s:o*}", "height",
                          (json_int_t)tip.height + 1, "prev_hash", jhash(&tip.hash), "bits",
                          (json_int_t)bits, "target", thex, "time", (json_int_t)blk.header.time,
-                         "coinbase_value", (json_int_t)value, "tx_count", (json_int_t)blk.n_tx,
-                         "hex", hex));
+                         "coinbase_value", (json_int_t)value, "fees", (json_int_t)fees,
+                         "tx_count", (json_int_t)blk.n_tx, "hex", hex));
     arb_block_clear(&blk);
 }
 
@@ -753,14 +878,19 @@ static int pool_ids(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t f
 
 static void h_mempool(arb_chainapi *a, arb_http_req *req)
 {
-    size_t count, bytes;
+    arb_mempool_info mi;
     json_t *arr = json_array();
-    arb_mempool_stats(a->mp, &count, &bytes);
+    arb_mempool_info_get(a->mp, &mi);
     if (arr)
         arb_mempool_foreach(a->mp, pool_ids, arr);
-    count = arr ? json_array_size(arr) : count;
-    reply(req, json_pack("{s:I, s:I, s:o*}", "count", (json_int_t)count, "bytes",
-                         (json_int_t)bytes, "txids", arr));
+    size_t count = arr ? json_array_size(arr) : mi.count;
+    reply(req, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}", "count",
+                         (json_int_t)count, "bytes", (json_int_t)mi.bytes, "max_bytes",
+                         (json_int_t)mi.max_bytes, "total_fees", (json_int_t)mi.total_fees,
+                         "min_fee_rate", (json_int_t)mi.min_fee_rate, "rolling_min_fee_rate",
+                         (json_int_t)mi.rolling_min_fee_rate, "min_relay_fee_rate",
+                         (json_int_t)mi.min_relay_fee_rate, "incremental_fee_rate",
+                         (json_int_t)mi.incremental_fee_rate, "txids", arr));
 }
 
 /* ---------------------------------------------------------------- POST tx, block */
@@ -799,8 +929,9 @@ static void h_post_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_add(a->http, "chain_txs_accepted", 1);
-    reply(req, json_pack("{s:o}", "txid", jhash(&txid)));
+    reply(req, json_pack("{s:o, s:I}", "txid", jhash(&txid), "fee", (json_int_t)res.fees));
 }
 
 /* After the tip moved other than by one block on the old tip: collects the
@@ -903,6 +1034,7 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_set(a->http, "chain_height", after.height);
     arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
     reply(req, json_pack("{s:o, s:I, s:b}", "hash", jhash(&hash), "height", (json_int_t)height,
@@ -957,9 +1089,41 @@ static void on_post(void *ud, arb_http_req *req)
     arb_sha256_free(sha);
 }
 
+/* Reloads the mempool file written at the last clean shutdown: every
+ * transaction is checked again against the current chain. A missing file is
+ * normal (first start, or a crash); a corrupt one is reported and ignored. */
+static void mempool_restore(arb_chainapi *a)
+{
+    arb_sha256 *sha;
+    arb_errbuf eb;
+    size_t ok = 0, bad = 0;
+    if (arb_sha256_new(&sha) != ARB_OK) {
+        arb_logf(&a->log, ARB_LOG_WARN, "mempool: out of memory; not reloaded");
+        return;
+    }
+    arb_chain_checker c = {sha, a->schnorr, 1};
+    pthread_mutex_lock(&a->mu);
+    arb_mempool_chain ch = chain_desc(a);
+    arb_err err = arb_mempool_load(a->mp, &c, &ch, a->mempool_file, &ok, &bad, &eb);
+    pthread_mutex_unlock(&a->mu);
+    arb_sha256_free(sha);
+    if (err != ARB_OK) {
+        arb_logf(&a->log, ARB_LOG_WARN, "mempool: %s ignored: %s", a->mempool_file, eb.msg);
+        arb_http_metric_add(a->http, "chain_mempool_file_errors", 1);
+    } else if (ok + bad > 0) {
+        arb_logf(&a->log, ARB_LOG_INFO,
+                 "mempool: reloaded %zu transactions from %s (%zu no longer valid)", ok,
+                 a->mempool_file, bad);
+    }
+    size_t count, bytes;
+    arb_mempool_stats(a->mp, &count, &bytes);
+    arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
+}
+
 arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store *store,
                            unsigned cf_base, const char *network, size_t mempool_bytes,
-                           const arb_logger *log, arb_errbuf *eb)
+                           const char *mempool_file, const arb_logger *log, arb_errbuf *eb)
 {
     arb_chainapi *a = calloc(1, sizeof *a);
     arb_err err;
@@ -971,6 +1135,11 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
     if (log)
         a->log = *log;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->tmpl_mu, NULL);
+    if (mempool_file != NULL && (a->mempool_file = strdup(mempool_file)) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     if (a->p == NULL || !a->p->has_ledger) {
         err = arb_errf(eb, ARB_ERR_INVALID_ARG, "network %s has no ledger", network);
         goto fail;
@@ -979,7 +1148,8 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
         arb_errf(eb, err, "cannot create a BIP340 context");
         goto fail;
     }
-    if ((err = arb_mempool_new(&a->mp, a->p, mempool_bytes)) != ARB_OK) {
+    arb_mempool_opts mo = {mempool_bytes, NULL, NULL};
+    if ((err = arb_mempool_new(&a->mp, a->p, &mo)) != ARB_OK) {
         arb_errf(eb, err, "out of memory");
         goto fail;
     }
@@ -992,7 +1162,11 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
     }
     arb_chain_tip tip;
     arb_chainstate_tip(a->cs, &tip);
+    arb_mempool_set_tip(a->mp, &tip.hash);
+    if (a->mempool_file != NULL)
+        mempool_restore(a);
     arb_http_metric_set(http, "chain_height", tip.height);
+    a->started = 1;
     *out = a;
     return ARB_OK;
 fail:
@@ -1004,8 +1178,20 @@ void arb_chainapi_stop(arb_chainapi *a)
 {
     if (a == NULL)
         return;
+    if (a->started && a->mempool_file != NULL) {
+        arb_errbuf eb;
+        size_t n = 0;
+        if (arb_mempool_save(a->mp, a->mempool_file, &n, &eb) != ARB_OK)
+            arb_logf(&a->log, ARB_LOG_ERROR, "mempool: not saved: %s", eb.msg);
+        else
+            arb_logf(&a->log, ARB_LOG_INFO, "mempool: saved %zu transactions to %s", n,
+                     a->mempool_file);
+    }
     arb_chainstate_close(a->cs);
     arb_mempool_free(a->mp);
+    txs_free(a->tmpl.txs, a->tmpl.n);
+    pthread_mutex_destroy(&a->tmpl_mu);
+    free(a->mempool_file);
     arb_schnorr_free(a->schnorr);
     pthread_mutex_destroy(&a->mu);
     free(a);

@@ -17,11 +17,15 @@ typedef struct arb_chainapi arb_chainapi;
 
 /* Opens the chain state for `network` on the store's column families
  * cf_base .. cf_base + ARB_CHAINSTATE_NCF - 1 (genesis is written on first
- * start) and registers the routes on http. mempool_bytes: 0 for the default. */
+ * start) and registers the routes on http. mempool_bytes: 0 for the default.
+ * mempool_file (NULL: none): where the mempool is saved at stop and reloaded
+ * (re-validated) at start; a corrupt file is logged and ignored. */
 arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store *store,
                            unsigned cf_base, const char *network, size_t mempool_bytes,
-                           const arb_logger *log, arb_errbuf *eb) ARB_WARN_UNUSED;
-/* After the HTTP server has stopped: closes the chain state. NULL is fine. */
+                           const char *mempool_file, const arb_logger *log, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+/* After the HTTP server has stopped: saves the mempool (when a file was
+ * given) and closes the chain state. NULL is fine. */
 void arb_chainapi_stop(arb_chainapi *a);
 
 #endif

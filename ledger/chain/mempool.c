@@ -17,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,13 @@ typedef struct {
     uint32_t e, k; /* slot, input index; e == NONE: empty */
 } opslot;
 
+/* An eviction-heap key: the entry's descendant score copied out of it, so
+ * heap operations stay within one compact array. */
+typedef struct {
+    uint64_t f, s, seq;
+    uint32_t id;
+} ekey;
+
 struct arb_mempool {
     pthread_mutex_t mu;
     const arb_chain_params *p;
@@ -75,7 +83,7 @@ struct arb_mempool {
     size_t ot_cap, ot_n;
     uint64_t k0, k1;
 
-    uint32_t *heap;
+    ekey *heap;
     uint32_t heap_n;
 
     /* scratch, each with room for cap slots */
@@ -291,80 +299,90 @@ static void desc_score(const ent *x, uint64_t *f, uint64_t *s)
     }
 }
 
-/* 1 if a is evicted before b: lower descendant score, ties the newer. */
-static int evict_before(const arb_mempool *mp, uint32_t a, uint32_t b)
+static void ekey_of(const arb_mempool *mp, uint32_t id, ekey *k)
 {
-    uint64_t fa, sa, fb, sb;
-    desc_score(&mp->e[a], &fa, &sa);
-    desc_score(&mp->e[b], &fb, &sb);
-    if (frac_lt(fa, sa, fb, sb))
-        return 1;
-    if (frac_lt(fb, sb, fa, sa))
-        return 0;
-    return mp->e[a].seq > mp->e[b].seq;
+    desc_score(&mp->e[id], &k->f, &k->s);
+    k->seq = mp->e[id].seq;
+    k->id = id;
 }
 
-static void heap_set(arb_mempool *mp, uint32_t pos, uint32_t id)
+/* 1 if a is evicted before b: lower descendant score, ties the newer. */
+static int ekey_before(const ekey *a, const ekey *b)
 {
-    mp->heap[pos] = id;
-    mp->e[id].heap = pos;
+    if (frac_lt(a->f, a->s, b->f, b->s))
+        return 1;
+    if (frac_lt(b->f, b->s, a->f, a->s))
+        return 0;
+    return a->seq > b->seq;
+}
+
+static void heap_set(arb_mempool *mp, uint32_t pos, const ekey *k)
+{
+    mp->heap[pos] = *k;
+    mp->e[k->id].heap = pos;
 }
 
 static void heap_up(arb_mempool *mp, uint32_t pos)
 {
-    uint32_t id = mp->heap[pos];
+    ekey k = mp->heap[pos];
     while (pos > 0) {
         uint32_t parent = (pos - 1) / 2;
-        if (!evict_before(mp, id, mp->heap[parent]))
+        if (!ekey_before(&k, &mp->heap[parent]))
             break;
-        heap_set(mp, pos, mp->heap[parent]);
+        heap_set(mp, pos, &mp->heap[parent]);
         pos = parent;
     }
-    heap_set(mp, pos, id);
+    heap_set(mp, pos, &k);
 }
 
 static void heap_down(arb_mempool *mp, uint32_t pos)
 {
-    uint32_t id = mp->heap[pos];
+    ekey k = mp->heap[pos];
     for (;;) {
         uint32_t l = 2 * pos + 1, r = l + 1, best = pos;
-        uint32_t best_id = id;
-        if (l < mp->heap_n && evict_before(mp, mp->heap[l], best_id)) {
+        const ekey *b = &k;
+        if (l < mp->heap_n && ekey_before(&mp->heap[l], b)) {
             best = l;
-            best_id = mp->heap[l];
+            b = &mp->heap[l];
         }
-        if (r < mp->heap_n && evict_before(mp, mp->heap[r], best_id)) {
+        if (r < mp->heap_n && ekey_before(&mp->heap[r], b)) {
             best = r;
-            best_id = mp->heap[r];
+            b = &mp->heap[r];
         }
         if (best == pos)
             break;
-        heap_set(mp, pos, best_id);
+        heap_set(mp, pos, b);
         pos = best;
     }
-    heap_set(mp, pos, id);
+    heap_set(mp, pos, &k);
 }
 
+/* The entry's totals changed: refresh its key and restore the order. */
 static void heap_fix(arb_mempool *mp, uint32_t id)
 {
     uint32_t pos = mp->e[id].heap;
+    ekey_of(mp, id, &mp->heap[pos]);
     heap_up(mp, pos);
     heap_down(mp, mp->e[id].heap);
 }
 
 static void heap_push(arb_mempool *mp, uint32_t id)
 {
-    heap_set(mp, mp->heap_n++, id);
+    ekey k;
+    ekey_of(mp, id, &k);
+    heap_set(mp, mp->heap_n++, &k);
     heap_up(mp, mp->heap_n - 1);
 }
 
 static void heap_remove(arb_mempool *mp, uint32_t id)
 {
-    uint32_t pos = mp->e[id].heap, last = mp->heap[--mp->heap_n];
+    uint32_t pos = mp->e[id].heap;
+    ekey last = mp->heap[--mp->heap_n];
     if (pos == mp->heap_n)
         return;
-    heap_set(mp, pos, last);
-    heap_fix(mp, last);
+    heap_set(mp, pos, &last);
+    heap_up(mp, pos);
+    heap_down(mp, mp->e[last.id].heap);
 }
 
 /* ---------------------------------------------------------------- slots */
@@ -383,13 +401,17 @@ static int slots_reserve(arb_mempool *mp, uint32_t extra)
         if (ne == NULL)
             return 0;
         mp->e = ne;
-        uint32_t **arrs[] = {&mp->free_ids, &mp->heap, &mp->walk, &mp->set, &mp->aset};
+        uint32_t **arrs[] = {&mp->free_ids, &mp->walk, &mp->set, &mp->aset};
         for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) {
             uint32_t *na = realloc(*arrs[i], (size_t)cap * sizeof *na);
             if (na == NULL)
-                return 0; /* the larger e array is harmless */
+                return 0; /* the larger arrays are harmless */
             *arrs[i] = na;
         }
+        ekey *nh = realloc(mp->heap, (size_t)cap * sizeof *nh);
+        if (nh == NULL)
+            return 0;
+        mp->heap = nh;
         mp->cap = cap;
     }
     return tt_reserve(mp, need);
@@ -616,14 +638,14 @@ static uint64_t fee_at(uint64_t rate, uint64_t size)
 static void trim(arb_mempool *mp)
 {
     while (mp->bytes > mp->max_bytes && mp->heap_n > 0) {
-        const ent *w = &mp->e[mp->heap[0]];
+        const ent *w = &mp->e[mp->heap[0].id];
         double rate = (double)w->desc_fees * 1000.0 / (double)w->desc_size +
                       ARB_MEMPOOL_INCREMENTAL_FEERATE;
         if (rate > mp->rolling) {
             mp->rolling = rate;
             mp->block_since_bump = 0;
         }
-        remove_package(mp, mp->heap[0]);
+        remove_package(mp, mp->heap[0].id);
     }
 }
 
@@ -1213,11 +1235,19 @@ void arb_mempool_foreach(arb_mempool *mp, arb_mempool_tx_fn fn, void *ud)
 
 enum { S_INBLOCK = 1, S_HASMOD = 2, S_FAILED = 4 };
 
+/* A main-heap key: the ancestor totals copied out of the entry, so heap
+ * operations walk one compact array instead of the whole slot array. */
+typedef struct {
+    uint64_t fees, size;
+    uint32_t id;
+} hkey;
+
 typedef struct {
     const arb_mempool *mp;
     uint8_t *st;
     uint64_t *mod_size, *mod_fees;
-    uint32_t *heap, n_heap;   /* by ancestor score (max first) */
+    hkey *heap;
+    uint32_t n_heap;          /* by ancestor score (max first) */
     uint32_t *mheap, n_mheap; /* by modified ancestor score */
     uint32_t *mpos;           /* position in mheap or NONE */
 } sel;
@@ -1234,10 +1264,9 @@ static int pkg_better(const arb_mempool *mp, uint64_t fa, uint64_t sa, uint32_t 
     return memcmp(mp->e[a].txid.b, mp->e[b].txid.b, 32) < 0;
 }
 
-static int main_better(const sel *s, uint32_t a, uint32_t b)
+static int main_better(const sel *s, const hkey *a, const hkey *b)
 {
-    const ent *x = &s->mp->e[a], *y = &s->mp->e[b];
-    return pkg_better(s->mp, x->anc_fees, x->anc_size, a, y->anc_fees, y->anc_size, b);
+    return pkg_better(s->mp, a->fees, a->size, a->id, b->fees, b->size, b->id);
 }
 
 static int mod_better(const sel *s, uint32_t a, uint32_t b)
@@ -1248,23 +1277,24 @@ static int mod_better(const sel *s, uint32_t a, uint32_t b)
 
 static void main_down(sel *s, uint32_t pos)
 {
-    uint32_t id = s->heap[pos];
+    hkey k = s->heap[pos];
     for (;;) {
-        uint32_t l = 2 * pos + 1, r = l + 1, best = pos, bid = id;
-        if (l < s->n_heap && main_better(s, s->heap[l], bid)) {
+        uint32_t l = 2 * pos + 1, r = l + 1, best = pos;
+        const hkey *b = &k;
+        if (l < s->n_heap && main_better(s, &s->heap[l], b)) {
             best = l;
-            bid = s->heap[l];
+            b = &s->heap[l];
         }
-        if (r < s->n_heap && main_better(s, s->heap[r], bid)) {
+        if (r < s->n_heap && main_better(s, &s->heap[r], b)) {
             best = r;
-            bid = s->heap[r];
+            b = &s->heap[r];
         }
         if (best == pos)
             break;
-        s->heap[pos] = bid;
+        s->heap[pos] = *b;
         pos = best;
     }
-    s->heap[pos] = id;
+    s->heap[pos] = k;
 }
 
 static void main_pop(sel *s)
@@ -1359,14 +1389,18 @@ static arb_err select_locked(arb_mempool *mp, size_t max_bytes, arb_tx **out, si
             goto out;
         }
         memset(s.mpos, 0xff, n * sizeof *s.mpos);
-        for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next)
-            s.heap[s.n_heap++] = i;
+        for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next) {
+            hkey *k = &s.heap[s.n_heap++];
+            k->fees = mp->e[i].anc_fees;
+            k->size = mp->e[i].anc_size;
+            k->id = i;
+        }
         for (uint32_t i = s.n_heap / 2; i-- > 0;)
             main_down(&s, i);
     }
     unsigned fails = 0;
     for (;;) {
-        while (s.n_heap > 0 && (s.st[s.heap[0]] & (S_INBLOCK | S_HASMOD | S_FAILED)))
+        while (s.n_heap > 0 && (s.st[s.heap[0].id] & (S_INBLOCK | S_HASMOD | S_FAILED)))
             main_pop(&s);
         int have_main = s.n_heap > 0, have_mod = s.n_mheap > 0, use_mod;
         if (!have_main && !have_mod)
@@ -1377,12 +1411,11 @@ static arb_err select_locked(arb_mempool *mp, size_t max_bytes, arb_tx **out, si
         else if (!have_mod)
             use_mod = 0;
         else {
-            const ent *x = &mp->e[s.heap[0]];
+            const hkey *x = &s.heap[0];
             uint32_t m = s.mheap[0];
-            use_mod = pkg_better(mp, s.mod_fees[m], s.mod_size[m], m, x->anc_fees, x->anc_size,
-                                 s.heap[0]);
+            use_mod = pkg_better(mp, s.mod_fees[m], s.mod_size[m], m, x->fees, x->size, x->id);
         }
-        cand = use_mod ? s.mheap[0] : s.heap[0];
+        cand = use_mod ? s.mheap[0] : s.heap[0].id;
         uint64_t psize = use_mod ? s.mod_size[cand] : mp->e[cand].anc_size;
         uint64_t pfees = use_mod ? s.mod_fees[cand] : mp->e[cand].anc_fees;
         if (pfees < fee_at(ARB_MEMPOOL_MIN_RELAY_FEERATE, psize))
@@ -1586,8 +1619,11 @@ int arb_mempool_check_consistency(arb_mempool *mp, arb_errbuf *eb)
             arb_errf(eb, ARB_ERR_INTERNAL, "descendant totals of slot %u are stale", i);
             goto out;
         }
-        if (x->heap >= mp->heap_n || mp->heap[x->heap] != i) {
-            arb_errf(eb, ARB_ERR_INTERNAL, "slot %u is not in the eviction heap", i);
+        ekey k;
+        ekey_of(mp, i, &k);
+        if (x->heap >= mp->heap_n || mp->heap[x->heap].id != i ||
+            memcmp(&mp->heap[x->heap], &k, offsetof(ekey, id) + sizeof k.id) != 0) {
+            arb_errf(eb, ARB_ERR_INTERNAL, "slot %u is missing or stale in the eviction heap", i);
             goto out;
         }
     }
@@ -1597,7 +1633,7 @@ int arb_mempool_check_consistency(arb_mempool *mp, arb_errbuf *eb)
         goto out;
     }
     for (uint32_t pos = 1; pos < mp->heap_n; pos++)
-        if (evict_before(mp, mp->heap[pos], mp->heap[(pos - 1) / 2])) {
+        if (ekey_before(&mp->heap[pos], &mp->heap[(pos - 1) / 2])) {
             arb_errf(eb, ARB_ERR_INTERNAL, "eviction heap order broken at %u", pos);
             goto out;
         }

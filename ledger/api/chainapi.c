@@ -25,6 +25,15 @@ typedef struct {
     arb_tx *txs;
     size_t n;
     uint64_t fees;
+    /* the last block built from it, for one coinbase key (a miner asks for
+     * the same address again and again): only the header time changes */
+    int have_block;
+    uint8_t key[32];
+    uint8_t *raw;
+    size_t raw_len;
+    uint32_t parent_time;
+    uint64_t value;
+    size_t tx_count;
 } tmpl_cache;
 
 struct arb_chainapi {
@@ -745,7 +754,7 @@ static arb_err txs_copy(arb_tx **out, const arb_tx *src, size_t n)
  * Returns ARB_OK with copies in *txs, ARB_ERR_NOT_FOUND when the pool is not
  * on `tip` (the tip moved meanwhile: the caller reads it again), or NOMEM. */
 static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, size_t *n,
-                            uint64_t *fees)
+                            uint64_t *fees, uint64_t *generation)
 {
     arb_mempool_info mi;
     arb_err err;
@@ -753,6 +762,7 @@ static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, 
     *n = 0;
     *fees = 0;
     arb_mempool_info_get(a->mp, &mi);
+    *generation = mi.generation;
     pthread_mutex_lock(&a->tmpl_mu);
     if (a->tmpl.valid && a->tmpl.generation == mi.generation &&
         memcmp(a->tmpl.tip.b, tip->b, 32) == 0) {
@@ -781,8 +791,12 @@ static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, 
     }
     *n = nsel;
     *fees = f;
+    *generation = gen;
     pthread_mutex_lock(&a->tmpl_mu);
     txs_free(a->tmpl.txs, a->tmpl.n);
+    free(a->tmpl.raw);
+    a->tmpl.raw = NULL;
+    a->tmpl.have_block = 0;
     a->tmpl.valid = 1;
     a->tmpl.tip = ptip;
     a->tmpl.generation = gen;
@@ -794,9 +808,54 @@ static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, 
     return ARB_OK;
 }
 
+/* The header time of a template: max(now, mtp + 1), and after the parent
+ * (arb_chain_block_build's rule). */
+static uint32_t template_time(int64_t mtp, uint32_t parent_time)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (now <= mtp)
+        now = mtp + 1;
+    return now > (int64_t)parent_time ? (uint32_t)now : parent_time + 1;
+}
+
+/* Writes the template answer by hand around the block's hex (a megabyte
+ * block is two megabytes of hex: no need to copy and escape it again). */
+static void template_reply(arb_chainapi *a, arb_http_req *req, uint32_t height,
+                           const arb_hash *prev, uint32_t bits, const uint8_t *raw, size_t len,
+                           uint64_t value, uint64_t fees, size_t tx_count)
+{
+    arb_u256 target;
+    int neg, ovf;
+    char thex[65], prev_hex[65], head[512];
+    arb_pow_bits_to_target(&target, bits, &neg, &ovf);
+    arb_u256_hex(thex, &target);
+    arb_chain_hash_hex(prev_hex, prev);
+    uint32_t t = (uint32_t)raw[68] | (uint32_t)raw[69] << 8 | (uint32_t)raw[70] << 16 |
+                 (uint32_t)raw[71] << 24;
+    int hl = snprintf(head, sizeof head,
+                      "{\"height\":%u,\"prev_hash\":\"%s\",\"bits\":%u,\"target\":\"%s\","
+                      "\"time\":%u,\"coinbase_value\":%llu,\"fees\":%llu,\"tx_count\":%zu,"
+                      "\"hex\":\"",
+                      height, prev_hex, bits, thex, t, (unsigned long long)value,
+                      (unsigned long long)fees, tx_count);
+    size_t total = (size_t)hl + 2 * len + 2;
+    char *text = malloc(total + 1);
+    if (text == NULL) {
+        fail(req, 500, "chain_nomem", "out of memory");
+        return;
+    }
+    memcpy(text, head, (size_t)hl);
+    arb_hex_encode(text + hl, raw, len);
+    memcpy(text + hl + 2 * len, "\"}", 3);
+    (void)arb_http_respond(req, 200, NULL, "Cache-Control: no-store\r\n", text, total);
+    free(text);
+    (void)a;
+}
+
 /* The chain lock is held only to read the tip, its bits and times; the
  * selection runs outside it (template_txs), so a template never stalls the
- * other chain routes. */
+ * other chain routes. The block built last is kept with the selection: the
+ * same address on the same (tip, pool) gets it back with the time updated. */
 static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
 {
     uint8_t key[32];
@@ -810,12 +869,49 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     arb_block_init(&blk);
     arb_tx *txs = NULL;
     size_t n = 0;
-    uint64_t fees = 0;
+    uint64_t fees = 0, gen = 0;
     uint32_t bits = 0;
     int64_t mtp = 0;
     arb_chain_tip tip;
     arb_hdr_info parent;
     arb_err err = ARB_ERR_NOT_FOUND;
+
+    pthread_mutex_lock(&a->mu);
+    arb_chainstate_tip(a->cs, &tip);
+    int have = active_lookup(a, tip.height, &parent) &&
+               arb_header_next_bits(a->p, tip.height + 1, &parent, active_lookup, a, &bits);
+    mtp = arb_chainstate_tip_mtp(a->cs);
+    pthread_mutex_unlock(&a->mu);
+    if (have) {
+        arb_mempool_info mi;
+        arb_mempool_info_get(a->mp, &mi);
+        pthread_mutex_lock(&a->tmpl_mu);
+        tmpl_cache *tc = &a->tmpl;
+        if (tc->valid && tc->have_block && tc->generation == mi.generation &&
+            memcmp(tc->tip.b, tip.hash.b, 32) == 0 && memcmp(tc->key, key, 32) == 0 &&
+            tc->parent_time == parent.time) {
+            uint8_t *raw = malloc(tc->raw_len);
+            size_t len = tc->raw_len, cnt = tc->tx_count;
+            uint64_t value = tc->value, f = tc->fees;
+            if (raw != NULL)
+                memcpy(raw, tc->raw, len);
+            pthread_mutex_unlock(&a->tmpl_mu);
+            if (raw != NULL) {
+                uint32_t t = template_time(mtp, parent.time);
+                raw[68] = (uint8_t)t;
+                raw[69] = (uint8_t)(t >> 8);
+                raw[70] = (uint8_t)(t >> 16);
+                raw[71] = (uint8_t)(t >> 24);
+                arb_http_metric_add(a->http, "chain_template_cache_hits", 1);
+                template_reply(a, req, tip.height + 1, &tip.hash, bits, raw, len, value, f, cnt);
+                free(raw);
+                return;
+            }
+        } else {
+            pthread_mutex_unlock(&a->tmpl_mu);
+        }
+    }
+
     /* A block arriving between reading the tip and selecting moves the pool
      * to the new tip: read the tip again. After a few tries (blocks arriving
      * back to back) select under the chain lock, where the two agree. */
@@ -831,7 +927,7 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         if (!locked_select)
             pthread_mutex_unlock(&a->mu);
         if (err == ARB_OK)
-            err = template_txs(a, &tip.hash, &txs, &n, &fees);
+            err = template_txs(a, &tip.hash, &txs, &n, &fees, &gen);
         if (locked_select)
             pthread_mutex_unlock(&a->mu);
     }
@@ -843,29 +939,40 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
                                     now, key, txs, n, fees);
     }
     free(txs); /* the transactions were moved into blk (or freed on failure) */
+    arb_buf b = ARB_BUF_INIT;
+    if (err == ARB_OK) {
+        arb_block_write(&b, &blk);
+        if (b.oom)
+            err = ARB_ERR_NOMEM;
+    }
     if (err != ARB_OK) {
+        arb_buf_free(&b);
         arb_block_clear(&blk);
         fail(req, 500, "chain_template", arb_err_str(err));
         return;
     }
-    arb_buf b = {0};
-    arb_block_write(&b, &blk);
-    json_t *hex = b.oom ? NULL : jhex(b.data, b.len);
-    arb_buf_free(&b);
-    arb_u256 target;
-    int neg, ovf;
-    char thex[65];
-    arb_pow_bits_to_target(&target, bits, &neg, &ovf);
-    arb_u256_hex(thex, &target);
     uint64_t value = 0;
     for (size_t o = 0; o < blk.tx[0].n_out; o++)
         value += blk.tx[0].out[o].amount;
-    reply(req, json_pack("{s:I, s:o, s:I, s:s, s:I, s:I, s:I, s:I, s:o*}", "height",
-                         (json_int_t)tip.height + 1, "prev_hash", jhash(&tip.hash), "bits",
-                         (json_int_t)bits, "target", thex, "time", (json_int_t)blk.header.time,
-                         "coinbase_value", (json_int_t)value, "fees", (json_int_t)fees,
-                         "tx_count", (json_int_t)blk.n_tx, "hex", hex));
+    size_t tx_count = blk.n_tx;
     arb_block_clear(&blk);
+    template_reply(a, req, tip.height + 1, &tip.hash, bits, b.data, b.len, value, fees, tx_count);
+    /* keep it when the selection it came from is still the cached one */
+    pthread_mutex_lock(&a->tmpl_mu);
+    tmpl_cache *tc = &a->tmpl;
+    if (tc->valid && tc->generation == gen && memcmp(tc->tip.b, tip.hash.b, 32) == 0) {
+        free(tc->raw);
+        tc->raw = b.data;
+        tc->raw_len = b.len;
+        memcpy(tc->key, key, 32);
+        tc->parent_time = parent.time;
+        tc->value = value;
+        tc->tx_count = tx_count;
+        tc->have_block = 1;
+        b.data = NULL;
+    }
+    pthread_mutex_unlock(&a->tmpl_mu);
+    arb_buf_free(&b);
 }
 
 static int pool_ids(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
@@ -1190,6 +1297,7 @@ void arb_chainapi_stop(arb_chainapi *a)
     arb_chainstate_close(a->cs);
     arb_mempool_free(a->mp);
     txs_free(a->tmpl.txs, a->tmpl.n);
+    free(a->tmpl.raw);
     pthread_mutex_destroy(&a->tmpl_mu);
     free(a->mempool_file);
     arb_schnorr_free(a->schnorr);

@@ -394,6 +394,22 @@ static void test_mempool_node(void)
                     ok &= arb_tx_txid(H, &id, &b.tx[at]) == ARB_OK && arb_hash_eq(&id, &ids[c][i]);
         }
         CHECK(ok);
+        /* Asked again (the pool unchanged): the same block but for the time. */
+        arb_block b2;
+        json_t *t2 = NULL;
+        CHECK_EQ(get_template(port, &miner, &b2, &t2), 200);
+        arb_buf w1 = ARB_BUF_INIT, w2 = ARB_BUF_INIT;
+        arb_block_write(&w1, &b);
+        arb_block_write(&w2, &b2);
+        CHECK(!w1.oom && !w2.oom && w1.len == w2.len && w1.len > 80);
+        CHECK(memcmp(w1.data, w2.data, 68) == 0);
+        CHECK(memcmp(w1.data + 72, w2.data + 72, w1.len - 72) == 0);
+        CHECK(b2.header.time >= b.header.time);
+        CHECK_EQ(jint(t2, "fees"), (int64_t)total_fees);
+        arb_buf_free(&w1);
+        arb_buf_free(&w2);
+        json_decref(t2);
+        arb_block_clear(&b2);
         json_decref(t);
         arb_block_clear(&b);
     }

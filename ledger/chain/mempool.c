@@ -1595,6 +1595,16 @@ int arb_mempool_check_consistency(arb_mempool *mp, arb_errbuf *eb)
                 }
             }
         }
+        for (uint32_t j = 0; j < x->n_ch; j++) {
+            const ent *c = &mp->e[x->ch[j]];
+            int back = 0;
+            for (uint32_t q = 0; c->live && q < c->n_par; q++)
+                back |= c->par[q] == i;
+            if (!back) {
+                arb_errf(eb, ARB_ERR_INTERNAL, "child link %u -> %u is stale", i, x->ch[j]);
+                goto out;
+            }
+        }
         if (np != x->n_par) {
             arb_errf(eb, ARB_ERR_INTERNAL, "slot %u has %u parents, expected %u", i, x->n_par, np);
             goto out;

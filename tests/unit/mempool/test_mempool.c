@@ -32,7 +32,7 @@ typedef struct {
     int in_chain;
 } known;
 
-#define KCAP (1u << 18)
+#define KCAP (1u << 21)
 static known *K;
 static uint32_t *KT; /* table of index + 1 (0: empty) */
 static size_t NK;
@@ -59,8 +59,10 @@ static known *kfind(const arb_outpoint *op)
 
 static void kadd(const arb_outpoint *op, const arb_txout *out, int in_chain)
 {
-    if (kfind(op) != NULL || NK + 1 >= KCAP / 2)
+    if (kfind(op) != NULL || NK + 1 >= KCAP / 2) {
+        fprintf(stderr, "known-output table full (lower ARB_TEST_COUNT)\n");
         abort();
+    }
     known *k = &K[NK++];
     k->op = *op;
     k->out = *out;
@@ -99,7 +101,7 @@ static arb_outpoint add_coin(uint64_t amount)
 }
 
 /* Transactions built, by handle. */
-#define TMAX 60000
+#define TMAX 500000
 static arb_tx *T;
 static arb_hash *TID;
 static size_t NT;
@@ -109,8 +111,10 @@ static size_t NT;
 static size_t mkv(const arb_outpoint *ins, size_t n_in, size_t n_out, const uint64_t *outs,
                   uint64_t each)
 {
-    if (NT >= TMAX)
+    if (NT >= TMAX) {
+        fprintf(stderr, "transaction table full (lower ARB_TEST_COUNT)\n");
         abort();
+    }
     arb_tx *tx = &T[NT];
     arb_txout *spent = calloc(n_in, sizeof *spent);
     arb_tx_init(tx);

@@ -482,71 +482,73 @@ typedef struct {
     uint64_t received, sent;
 } hist_entry;
 
+/* Outpoints paying the key, with their amounts: a hash set (linear probing;
+ * txids are hashes, so their first bytes spread well). */
+typedef struct {
+    arb_outpoint op;
+    uint64_t amount;
+    int used;
+} own_slot;
+
+typedef struct {
+    own_slot *v;
+    size_t cap, n;
+} own_set;
+
+static size_t own_home(const own_set *s, const arb_outpoint *op)
+{
+    uint64_t x;
+    memcpy(&x, op->txid.b, 8);
+    x ^= (uint64_t)op->index * 0x9e3779b97f4a7c15ULL;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return (size_t)(x >> 32) & (s->cap - 1);
+}
+
+static int own_find(const own_set *s, const arb_outpoint *op, uint64_t *amount)
+{
+    if (s->cap == 0)
+        return 0;
+    for (size_t i = own_home(s, op);; i = (i + 1) & (s->cap - 1)) {
+        if (!s->v[i].used)
+            return 0;
+        if (s->v[i].op.index == op->index && memcmp(s->v[i].op.txid.b, op->txid.b, 32) == 0) {
+            *amount = s->v[i].amount;
+            return 1;
+        }
+    }
+}
+
+/* Returns 0 when out of memory. */
+static int own_add(own_set *s, const arb_outpoint *op, uint64_t amount)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        own_set g = {calloc(s->cap ? s->cap * 2 : 64, sizeof(own_slot)), s->cap ? s->cap * 2 : 64,
+                     0};
+        if (g.v == NULL)
+            return 0;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i].used)
+                (void)own_add(&g, &s->v[i].op, s->v[i].amount);
+        free(s->v);
+        *s = g;
+    }
+    size_t i = own_home(s, op);
+    while (s->v[i].used)
+        i = (i + 1) & (s->cap - 1);
+    s->v[i].op = *op;
+    s->v[i].amount = amount;
+    s->v[i].used = 1;
+    s->n++;
+    return 1;
+}
+
 typedef struct {
     hist_entry *v;
     size_t n, cap;
-    arb_outpoint *own; /* outputs ever paid to the key (for "sent") */
-    uint64_t *own_amount;
-    size_t n_own, cap_own;
+    own_set own; /* unspent chain coins of the key, then mempool outputs to it */
     int oom;
     const uint8_t *key;
-    arb_sha256 *sha;
-    arb_chainstate *cs; /* spent coins not in `own` are looked up here */
 } hist;
-
-static int hist_add(hist *h, const arb_hash *txid, int64_t height, uint64_t recv,
-                    uint64_t sent);
-
-static void hist_tx(hist *h, const arb_tx *tx, int64_t height)
-{
-    arb_hash id;
-    uint64_t recv = 0, sent = 0;
-    if (arb_tx_txid(h->sha, &id, tx) != ARB_OK) {
-        h->oom = 1;
-        return;
-    }
-    if (!arb_tx_is_coinbase(tx))
-        for (size_t i = 0; i < tx->n_in; i++) {
-            for (size_t k = 0; k < h->n_own; k++)
-                if (h->own[k].index == tx->in[i].index &&
-                    memcmp(h->own[k].txid.b, tx->in[i].txid.b, 32) == 0) {
-                    sent += h->own_amount[k];
-                    goto next_in;
-                }
-            if (h->cs != NULL) {
-                arb_coin c;
-                if (arb_chainstate_get_coin(h->cs, &tx->in[i], &c) == ARB_OK &&
-                    memcmp(c.key, h->key, 32) == 0)
-                    sent += c.amount;
-            }
-        next_in:;
-        }
-    for (size_t o = 0; o < tx->n_out; o++) {
-        if (memcmp(tx->out[o].key, h->key, 32) != 0)
-            continue;
-        recv += tx->out[o].amount;
-        if (h->n_own == h->cap_own) {
-            size_t c = h->cap_own ? h->cap_own * 2 : 16;
-            arb_outpoint *no = realloc(h->own, c * sizeof *no);
-            if (no)
-                h->own = no;
-            uint64_t *na = realloc(h->own_amount, c * sizeof *na);
-            if (na)
-                h->own_amount = na;
-            if (!no || !na) {
-                h->oom = 1;
-                return;
-            }
-            h->cap_own = c;
-        }
-        h->own[h->n_own].txid = id;
-        h->own[h->n_own].index = (uint32_t)o;
-        h->own_amount[h->n_own++] = tx->out[o].amount;
-    }
-    if (recv == 0 && sent == 0)
-        return;
-    (void)hist_add(h, &id, height, recv, sent);
-}
 
 static int hist_add(hist *h, const arb_hash *txid, int64_t height, uint64_t recv,
                     uint64_t sent)
@@ -574,55 +576,58 @@ static int hist_chain(void *ud, const arb_hash *txid, uint32_t height, uint64_t 
     return hist_add(ud, txid, height, recv, sent);
 }
 
-typedef struct {
-    arb_tx *v;
-    size_t n, cap;
-    int oom;
-} tx_list;
-
-static int copy_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+static int hist_own_coin(void *ud, const arb_outpoint *op, uint64_t amount)
 {
-    tx_list *l = ud;
-    (void)txid;
+    hist *h = ud;
+    if (!own_add(&h->own, op, amount))
+        h->oom = 1;
+    return h->oom;
+}
+
+/* A mempool transaction (called with the mempool locked: no pool calls). A
+ * pool transaction can spend only unspent chain coins or pool outputs, so
+ * `own` (the key's unspent chain coins, then the pool outputs to the key seen
+ * so far in arrival order) tells what it sends from the key. */
+static int hist_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+{
+    hist *h = ud;
+    uint64_t recv = 0, sent = 0, amount;
     (void)fee;
-    if (l->n == l->cap) {
-        size_t c = l->cap ? l->cap * 2 : 16;
-        arb_tx *nv = realloc(l->v, c * sizeof *nv);
-        if (nv == NULL) {
-            l->oom = 1;
+    for (size_t i = 0; i < tx->n_in; i++)
+        if (own_find(&h->own, &tx->in[i], &amount))
+            sent += amount;
+    for (size_t o = 0; o < tx->n_out; o++) {
+        if (memcmp(tx->out[o].key, h->key, 32) != 0)
+            continue;
+        recv += tx->out[o].amount;
+        arb_outpoint op = {*txid, (uint32_t)o};
+        if (!own_add(&h->own, &op, tx->out[o].amount)) {
+            h->oom = 1;
             return 1;
         }
-        l->v = nv;
-        l->cap = c;
     }
-    arb_tx_init(&l->v[l->n]);
-    if (arb_tx_copy(&l->v[l->n], tx) != ARB_OK) {
-        arb_tx_clear(&l->v[l->n]);
-        l->oom = 1;
-        return 1;
-    }
-    l->n++;
+    if (recv != 0 || sent != 0)
+        return hist_add(h, txid, -1, recv, sent);
     return 0;
 }
 
-/* History: the chain's address-history index, then the mempool (arrival order). */
-static arb_err addr_history(arb_chainapi *a, const uint8_t key[32], arb_sha256 *sha, hist *h)
+/* History: the chain's address-history index, then the mempool (arrival
+ * order). The chain lock covers only the key's own index entries; the pool
+ * is scanned under the mempool's lock alone. */
+static arb_err addr_history(arb_chainapi *a, const uint8_t key[32], hist *h)
 {
     memset(h, 0, sizeof *h);
     h->key = key;
-    h->sha = sha;
-    tx_list pool = {0};
-    arb_mempool_foreach(a->mp, copy_pool, &pool);
     pthread_mutex_lock(&a->mu);
     arb_err err = arb_chainstate_addr_history(a->cs, key, hist_chain, h);
-    h->cs = a->cs;
-    for (size_t i = 0; err == ARB_OK && !h->oom && !pool.oom && i < pool.n; i++)
-        hist_tx(h, &pool.v[i], -1);
+    if (err == ARB_OK && !h->oom)
+        err = arb_chainstate_addr_coins(a->cs, key, hist_own_coin, h);
     pthread_mutex_unlock(&a->mu);
-    for (size_t i = 0; i < pool.n; i++)
-        arb_tx_clear(&pool.v[i]);
-    free(pool.v);
-    if (err == ARB_OK && (h->oom || pool.oom))
+    if (err == ARB_OK && !h->oom)
+        arb_mempool_foreach(a->mp, hist_pool, h);
+    free(h->own.v);
+    h->own.v = NULL;
+    if (err == ARB_OK && h->oom)
         err = ARB_ERR_NOMEM;
     return err;
 }
@@ -651,7 +656,7 @@ static void h_address(arb_chainapi *a, arb_http_req *req, const char *rest, arb_
     }
     if (strcmp(what, "history") == 0) {
         hist h;
-        arb_err err = addr_history(a, key, sha, &h);
+        arb_err err = addr_history(a, key, &h);
         json_t *arr = json_array();
         for (size_t i = 0; err == ARB_OK && arr && i < h.n; i++)
             json_array_append_new(arr, json_pack("{s:o, s:I, s:I, s:I}", "txid",
@@ -660,8 +665,6 @@ static void h_address(arb_chainapi *a, arb_http_req *req, const char *rest, arb_
                                                  (json_int_t)h.v[i].received, "sent",
                                                  (json_int_t)h.v[i].sent));
         free(h.v);
-        free(h.own);
-        free(h.own_amount);
         if (err != ARB_OK) {
             json_decref(arr);
             fail(req, 500, "chain_db", arb_err_str(err));

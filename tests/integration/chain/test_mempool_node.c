@@ -305,6 +305,22 @@ static void test_mempool_node(void)
     CHECK_EQ(post_tx(port, &fan, &j), 200);
     json_decref(j);
     arb_tx_clear(&fan);
+    {
+        /* k1's history ends with the unconfirmed fan-out: it spends a
+         * confirmed coin of k1 and pays k1 back. */
+        char path[256], fx[65];
+        snprintf(path, sizeof path, "/chain/v1/address/%s/history", k1.addr);
+        CHECK_EQ(http(port, path, NULL, &j), 200);
+        json_t *txs = json_object_get(j, "txs");
+        json_t *last = json_array_get(txs, json_array_size(txs) - 1);
+        arb_chain_hash_hex(fx, &fan_id);
+        CHECK_EQ(json_array_size(txs), P->coinbase_maturity + 2);
+        CHECK_STR(json_string_value(json_object_get(last, "txid")), fx);
+        CHECK_EQ(jint(last, "height"), -1);
+        CHECK_EQ(jint(last, "sent"), (int64_t)arb_chain_subsidy(P, 1));
+        CHECK_EQ(jint(last, "received"), (int64_t)(ROOTS * each));
+        json_decref(j);
+    }
     CHECK_EQ(mine(port, &miner), 200);
     CHECK_EQ(http(port, "/chain/v1/mempool", NULL, &j), 200);
     CHECK_EQ(jint(j, "count"), 0);

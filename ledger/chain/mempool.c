@@ -700,6 +700,7 @@ static int pool_lookup(void *ud, const arb_outpoint *op, arb_coin *out)
 }
 
 #define ACCEPT_BYPASS 1 /* re-admission after a reorg: no fee-rate floors, no trimming */
+#define ACCEPT_NOSIG 2  /* signatures verified before (reorg re-admission) */
 
 static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
                              const arb_mempool_chain *chain, const arb_tx *tx, int64_t when,
@@ -731,8 +732,12 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
         return ARB_ERR_NOMEM;
 
     lookup_ctx l = {mp, chain};
-    if ((err = arb_chain_check_tx_inputs(mp->p, c, tx, chain->next_height, chain->mtp,
-                                         pool_lookup, &l, res)) != ARB_OK)
+    err = (flags & ACCEPT_NOSIG)
+              ? arb_chain_check_tx_inputs_nosig(mp->p, c, tx, chain->next_height, chain->mtp,
+                                                pool_lookup, &l, res)
+              : arb_chain_check_tx_inputs(mp->p, c, tx, chain->next_height, chain->mtp,
+                                          pool_lookup, &l, res);
+    if (err != ARB_OK)
         return err;
     uint64_t fee = res->fees;
 
@@ -1144,11 +1149,15 @@ arb_err arb_mempool_resync(arb_mempool *mp, const arb_chain_checker *c,
     }
     clear_all(mp);
     int64_t now = now_s(mp);
+    /* Every transaction here had its signatures verified (in a connected
+     * block or at admission) and a reorg cannot change what they sign. */
     for (size_t i = 0; i < n && err != ARB_ERR_NOMEM; i++)
         if (!arb_tx_is_coinbase(&txs[i]))
-            err = accept_locked(mp, c, chain, &txs[i], now, ACCEPT_BYPASS, NULL, &res);
+            err = accept_locked(mp, c, chain, &txs[i], now, ACCEPT_BYPASS | ACCEPT_NOSIG, NULL,
+                                &res);
     for (size_t i = 0; i < n_old && err != ARB_ERR_NOMEM; i++)
-        err = accept_locked(mp, c, chain, &old[i], when[i], ACCEPT_BYPASS, NULL, &res);
+        err = accept_locked(mp, c, chain, &old[i], when[i], ACCEPT_BYPASS | ACCEPT_NOSIG, NULL,
+                            &res);
     trim(mp);
     mp->tip = chain->tip;
     mp->generation++;

@@ -111,9 +111,12 @@ void arb_mempool_set_tip(arb_mempool *mp, const arb_hash *tip);
 void arb_mempool_block_connected(arb_mempool *mp, arb_sha256 *sha, const arb_block *b);
 
 /* After a reorganization: re-admits the non-coinbase transactions of the
- * disconnected blocks (txs, in chain order), then the pool's previous
- * transactions in arrival order, against the new chain. Those that no longer
- * fit the chain are dropped. Returns ARB_OK or ARB_ERR_NOMEM. */
+ * disconnected blocks (txs, in chain order; they were verified when their
+ * blocks connected), then the pool's previous transactions in arrival order,
+ * against the new chain, with every rule but the signature check (signatures
+ * cannot change validity across a reorg) and without the fee-rate floors.
+ * Those that no longer fit the chain are dropped. Returns ARB_OK or
+ * ARB_ERR_NOMEM. */
 arb_err arb_mempool_resync(arb_mempool *mp, const arb_chain_checker *c,
                            const arb_mempool_chain *chain, const arb_tx *txs, size_t n)
     ARB_WARN_UNUSED;

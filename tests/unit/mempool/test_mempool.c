@@ -354,6 +354,31 @@ static void test_conflict_block_and_reorg(void)
     arb_mempool_free(mp);
 }
 
+/* Reorg re-admission skips only the signature check (the transactions were
+ * verified before): every other rule still holds. */
+static void test_nosig_check(void)
+{
+    arb_check_result r;
+    arb_outpoint c = add_coin(100000);
+    size_t t = mk1(c, 1000);
+    T[t].sig[0][7] ^= 1;
+    CHECK(arb_chain_check_tx_inputs(P, &C, &T[t], 20, 0, chain_lookup, NULL, &r) ==
+          ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-txns-sig");
+    CHECK(arb_chain_check_tx_inputs_nosig(P, &C, &T[t], 20, 0, chain_lookup, NULL, &r) ==
+          ARB_OK);
+    CHECK_EQ(r.fees, 1000);
+    arb_outpoint missing = out_of(t, 3);
+    size_t m = mk(&missing, 1, 1, 1000);
+    CHECK(arb_chain_check_tx_inputs_nosig(P, &C, &T[m], 20, 0, chain_lookup, NULL, &r) ==
+          ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-txns-inputs-missingorspent");
+    size_t over = mk(&c, 1, 1, 200000);
+    CHECK(arb_chain_check_tx_inputs_nosig(P, &C, &T[over], 20, 0, chain_lookup, NULL, &r) ==
+          ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-txns-in-belowout");
+}
+
 /* ---------------------------------------------------------------- package limits */
 
 static void test_limits(void)
@@ -1161,6 +1186,7 @@ int main(void)
     while (!arb_schnorr_pubkey(S, PK, SK));
     test_admission();
     test_conflict_block_and_reorg();
+    test_nosig_check();
     test_limits();
     test_rbf();
     test_rbf_more();

@@ -7,7 +7,8 @@
  *   - a block template (arb_mempool_select of a full 1 MB block), median of 5;
  *   - block connects: an empty block, a block of 2,000 transactions that are
  *     not in the pool (each input looked up in the outpoint index), and the
- *     template's own block (its transactions leave the pool).
+ *     template's own block (its transactions leave the pool);
+ *   - a reorg's re-admission of the whole pool (arb_mempool_resync).
  * Prints one JSON line per figure, with the load average.
  * Usage: bench_mempool [size...] */
 #include <stdio.h>
@@ -286,6 +287,17 @@ int main(int argc, char **argv)
         size_t after;
         arb_mempool_stats(mp, &after, NULL);
         load_avg(load, sizeof load);
+        /* A reorg with nothing disconnected: the whole pool is re-admitted
+         * (every rule but the signature check). */
+        t0 = now_s();
+        if (arb_mempool_resync(mp, &c, &ch, NULL, 0) != ARB_OK)
+            die("resync");
+        double resync = now_s() - t0;
+        size_t after_resync;
+        arb_mempool_stats(mp, &after_resync, NULL);
+        printf("{\"bench\":\"mempool\",\"figure\":\"reorg_resync\",\"pool\":%zu,\"ms\":%.1f,"
+               "\"kept\":%zu,%s}\n",
+               after, resync * 1e3, after_resync, load);
         printf("{\"bench\":\"mempool\",\"figure\":\"connect\",\"pool\":%zu,\"empty_ms\":%.3f,"
                "\"foreign_2000_ms\":%.3f,\"template_block_ms\":%.3f,\"template_block_txs\":%zu,"
                "\"pool_after\":%zu,%s}\n",

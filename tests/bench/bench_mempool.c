@@ -75,6 +75,17 @@ static int lookup(void *ud, const arb_outpoint *op, arb_coin *out)
     }
 }
 
+static void put_coin(const arb_outpoint *op, uint64_t amount)
+{
+    if (++NC > CCAP / 2)
+        die("too many coins");
+    size_t i = chash(op);
+    while (CT[i].amount != 0)
+        i = (i + 1) & (CCAP - 1);
+    CT[i].op = *op;
+    CT[i].amount = amount;
+}
+
 static arb_outpoint new_coin(uint64_t amount)
 {
     if (++NC > CCAP / 2)
@@ -283,6 +294,16 @@ int main(int argc, char **argv)
         t0 = now_s();
         arb_mempool_block_connected(mp, H, &blk);
         double own = now_s() - t0;
+        /* the chain now has the block's outputs (children left in the pool spend them) */
+        for (size_t i = 0; i < blk.n_tx; i++) {
+            arb_outpoint op;
+            if (arb_tx_txid(H, &op.txid, &blk.tx[i]) != ARB_OK)
+                die("txid");
+            for (uint32_t k = 0; k < blk.tx[i].n_out; k++) {
+                op.index = k;
+                put_coin(&op, blk.tx[i].out[k].amount);
+            }
+        }
         arb_block_clear(&blk); /* frees sel */
         size_t after;
         arb_mempool_stats(mp, &after, NULL);

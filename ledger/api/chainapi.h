@@ -2,7 +2,11 @@
  * and block submission, served over HTTP under /chain/v1/ (docs/api.md).
  *
  * One mutex serializes the chain state (which is single-threaded) across the
- * HTTP workers; the mempool has its own lock. Submitted blocks go through
+ * HTTP workers; the mempool has its own lock (taken after the chain lock,
+ * never before). Templates select from the mempool outside the chain lock and
+ * reuse the selection while neither the tip nor the pool changed. The mempool
+ * is saved at stop and reloaded at start when a file is given. Submitted
+ * blocks go through
  * arb_chainstate_submit; a block extending the tip removes its transactions
  * (and conflicting ones) from the mempool, any other tip change (a reorg)
  * re-admits the disconnected blocks' transactions and re-checks the pool. */

@@ -125,8 +125,10 @@ static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 /* The chain: chain state, mempool, templates, /chain/v1/ routes. */
 static arb_err chain_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
-    return arb_chainapi_start(&d->chain, d->http, d->store, cf[0], d->cfg.network, 0, &d->log,
-                              eb);
+    char mempool_file[PATH_MAX + 16];
+    snprintf(mempool_file, sizeof mempool_file, "%s/mempool.dat", d->datadir_abs);
+    return arb_chainapi_start(&d->chain, d->http, d->store, cf[0], d->cfg.network, 0,
+                              mempool_file, &d->log, eb);
 }
 
 static void chain_stop(arbord *d)

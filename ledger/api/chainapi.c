@@ -16,10 +16,34 @@
 #define MAX_HEADERS 2000
 #define MAX_POST (5u << 20)
 
+/* The last template selection, reused while neither the tip nor the pool
+ * changed (arb_mempool_info.generation). */
+typedef struct {
+    int valid;
+    arb_hash tip;
+    uint64_t generation;
+    arb_tx *txs;
+    size_t n;
+    uint64_t fees;
+    /* the last block built from it, for one coinbase key (a miner asks for
+     * the same address again and again): only the header time changes */
+    int have_block;
+    uint8_t key[32];
+    uint8_t *raw;
+    size_t raw_len;
+    uint32_t parent_time;
+    uint64_t value;
+    size_t tx_count;
+} tmpl_cache;
+
 struct arb_chainapi {
     pthread_mutex_t mu; /* the chain state */
     arb_chainstate *cs;
     arb_mempool *mp;
+    pthread_mutex_t tmpl_mu; /* the template cache (never held with mu) */
+    tmpl_cache tmpl;
+    char *mempool_file; /* NULL: no persistence */
+    int started;        /* set once start succeeded: only then is the pool saved */
     const arb_chain_params *p;
     arb_schnorr *schnorr;
     arb_http_server *http;
@@ -101,7 +125,7 @@ static arb_mempool_chain chain_desc(arb_chainapi *a)
     arb_chain_tip tip;
     arb_chainstate_tip(a->cs, &tip);
     arb_mempool_chain c = {arb_chainstate_utxo_lookup, a->cs, tip.height + 1,
-                           arb_chainstate_tip_mtp(a->cs)};
+                           arb_chainstate_tip_mtp(a->cs), tip.hash};
     return c;
 }
 
@@ -299,10 +323,21 @@ static void h_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         return;
     }
     arb_tx_init(&tx);
-    if (arb_mempool_get(a->mp, &txid, &tx, NULL) == ARB_OK) {
+    arb_mempool_entry_info info;
+    if (arb_mempool_get(a->mp, &txid, &tx, &info) == ARB_OK) {
         json_t *hex = jtx(&tx);
         arb_tx_clear(&tx);
-        reply(req, json_pack("{s:o, s:o*, s:b}", "txid", jhash(&txid), "hex", hex, "confirmed", 0));
+        reply(req, json_pack("{s:o, s:o*, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                             "txid", jhash(&txid), "hex", hex, "confirmed", 0, "fee",
+                             (json_int_t)info.fee, "size", (json_int_t)info.size, "fee_rate",
+                             (json_int_t)(info.fee * 1000 / info.size), "time",
+                             (json_int_t)info.time, "ancestor_count",
+                             (json_int_t)info.anc_count, "ancestor_size",
+                             (json_int_t)info.anc_size, "ancestor_fees",
+                             (json_int_t)info.anc_fees, "descendant_count",
+                             (json_int_t)info.desc_count, "descendant_size",
+                             (json_int_t)info.desc_size, "descendant_fees",
+                             (json_int_t)info.desc_fees));
         return;
     }
     arb_block blk;
@@ -447,71 +482,73 @@ typedef struct {
     uint64_t received, sent;
 } hist_entry;
 
+/* Outpoints paying the key, with their amounts: a hash set (linear probing;
+ * txids are hashes, so their first bytes spread well). */
+typedef struct {
+    arb_outpoint op;
+    uint64_t amount;
+    int used;
+} own_slot;
+
+typedef struct {
+    own_slot *v;
+    size_t cap, n;
+} own_set;
+
+static size_t own_home(const own_set *s, const arb_outpoint *op)
+{
+    uint64_t x;
+    memcpy(&x, op->txid.b, 8);
+    x ^= (uint64_t)op->index * 0x9e3779b97f4a7c15ULL;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return (size_t)(x >> 32) & (s->cap - 1);
+}
+
+static int own_find(const own_set *s, const arb_outpoint *op, uint64_t *amount)
+{
+    if (s->cap == 0)
+        return 0;
+    for (size_t i = own_home(s, op);; i = (i + 1) & (s->cap - 1)) {
+        if (!s->v[i].used)
+            return 0;
+        if (s->v[i].op.index == op->index && memcmp(s->v[i].op.txid.b, op->txid.b, 32) == 0) {
+            *amount = s->v[i].amount;
+            return 1;
+        }
+    }
+}
+
+/* Returns 0 when out of memory. */
+static int own_add(own_set *s, const arb_outpoint *op, uint64_t amount)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        own_set g = {calloc(s->cap ? s->cap * 2 : 64, sizeof(own_slot)), s->cap ? s->cap * 2 : 64,
+                     0};
+        if (g.v == NULL)
+            return 0;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i].used)
+                (void)own_add(&g, &s->v[i].op, s->v[i].amount);
+        free(s->v);
+        *s = g;
+    }
+    size_t i = own_home(s, op);
+    while (s->v[i].used)
+        i = (i + 1) & (s->cap - 1);
+    s->v[i].op = *op;
+    s->v[i].amount = amount;
+    s->v[i].used = 1;
+    s->n++;
+    return 1;
+}
+
 typedef struct {
     hist_entry *v;
     size_t n, cap;
-    arb_outpoint *own; /* outputs ever paid to the key (for "sent") */
-    uint64_t *own_amount;
-    size_t n_own, cap_own;
+    own_set own; /* unspent chain coins of the key, then mempool outputs to it */
     int oom;
     const uint8_t *key;
-    arb_sha256 *sha;
-    arb_chainstate *cs; /* spent coins not in `own` are looked up here */
 } hist;
-
-static int hist_add(hist *h, const arb_hash *txid, int64_t height, uint64_t recv,
-                    uint64_t sent);
-
-static void hist_tx(hist *h, const arb_tx *tx, int64_t height)
-{
-    arb_hash id;
-    uint64_t recv = 0, sent = 0;
-    if (arb_tx_txid(h->sha, &id, tx) != ARB_OK) {
-        h->oom = 1;
-        return;
-    }
-    if (!arb_tx_is_coinbase(tx))
-        for (size_t i = 0; i < tx->n_in; i++) {
-            for (size_t k = 0; k < h->n_own; k++)
-                if (h->own[k].index == tx->in[i].index &&
-                    memcmp(h->own[k].txid.b, tx->in[i].txid.b, 32) == 0) {
-                    sent += h->own_amount[k];
-                    goto next_in;
-                }
-            if (h->cs != NULL) {
-                arb_coin c;
-                if (arb_chainstate_get_coin(h->cs, &tx->in[i], &c) == ARB_OK &&
-                    memcmp(c.key, h->key, 32) == 0)
-                    sent += c.amount;
-            }
-        next_in:;
-        }
-    for (size_t o = 0; o < tx->n_out; o++) {
-        if (memcmp(tx->out[o].key, h->key, 32) != 0)
-            continue;
-        recv += tx->out[o].amount;
-        if (h->n_own == h->cap_own) {
-            size_t c = h->cap_own ? h->cap_own * 2 : 16;
-            arb_outpoint *no = realloc(h->own, c * sizeof *no);
-            if (no)
-                h->own = no;
-            uint64_t *na = realloc(h->own_amount, c * sizeof *na);
-            if (na)
-                h->own_amount = na;
-            if (!no || !na) {
-                h->oom = 1;
-                return;
-            }
-            h->cap_own = c;
-        }
-        h->own[h->n_own].txid = id;
-        h->own[h->n_own].index = (uint32_t)o;
-        h->own_amount[h->n_own++] = tx->out[o].amount;
-    }
-    if (recv == 0 && sent == 0)
-        return;
-    (void)hist_add(h, &id, height, recv, sent);
-}
 
 static int hist_add(hist *h, const arb_hash *txid, int64_t height, uint64_t recv,
                     uint64_t sent)
@@ -539,55 +576,58 @@ static int hist_chain(void *ud, const arb_hash *txid, uint32_t height, uint64_t 
     return hist_add(ud, txid, height, recv, sent);
 }
 
-typedef struct {
-    arb_tx *v;
-    size_t n, cap;
-    int oom;
-} tx_list;
-
-static int copy_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+static int hist_own_coin(void *ud, const arb_outpoint *op, uint64_t amount)
 {
-    tx_list *l = ud;
-    (void)txid;
+    hist *h = ud;
+    if (!own_add(&h->own, op, amount))
+        h->oom = 1;
+    return h->oom;
+}
+
+/* A mempool transaction (called with the mempool locked: no pool calls). A
+ * pool transaction can spend only unspent chain coins or pool outputs, so
+ * `own` (the key's unspent chain coins, then the pool outputs to the key seen
+ * so far in arrival order) tells what it sends from the key. */
+static int hist_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+{
+    hist *h = ud;
+    uint64_t recv = 0, sent = 0, amount;
     (void)fee;
-    if (l->n == l->cap) {
-        size_t c = l->cap ? l->cap * 2 : 16;
-        arb_tx *nv = realloc(l->v, c * sizeof *nv);
-        if (nv == NULL) {
-            l->oom = 1;
+    for (size_t i = 0; i < tx->n_in; i++)
+        if (own_find(&h->own, &tx->in[i], &amount))
+            sent += amount;
+    for (size_t o = 0; o < tx->n_out; o++) {
+        if (memcmp(tx->out[o].key, h->key, 32) != 0)
+            continue;
+        recv += tx->out[o].amount;
+        arb_outpoint op = {*txid, (uint32_t)o};
+        if (!own_add(&h->own, &op, tx->out[o].amount)) {
+            h->oom = 1;
             return 1;
         }
-        l->v = nv;
-        l->cap = c;
     }
-    arb_tx_init(&l->v[l->n]);
-    if (arb_tx_copy(&l->v[l->n], tx) != ARB_OK) {
-        arb_tx_clear(&l->v[l->n]);
-        l->oom = 1;
-        return 1;
-    }
-    l->n++;
+    if (recv != 0 || sent != 0)
+        return hist_add(h, txid, -1, recv, sent);
     return 0;
 }
 
-/* History: the chain's address-history index, then the mempool (arrival order). */
-static arb_err addr_history(arb_chainapi *a, const uint8_t key[32], arb_sha256 *sha, hist *h)
+/* History: the chain's address-history index, then the mempool (arrival
+ * order). The chain lock covers only the key's own index entries; the pool
+ * is scanned under the mempool's lock alone. */
+static arb_err addr_history(arb_chainapi *a, const uint8_t key[32], hist *h)
 {
     memset(h, 0, sizeof *h);
     h->key = key;
-    h->sha = sha;
-    tx_list pool = {0};
-    arb_mempool_foreach(a->mp, copy_pool, &pool);
     pthread_mutex_lock(&a->mu);
     arb_err err = arb_chainstate_addr_history(a->cs, key, hist_chain, h);
-    h->cs = a->cs;
-    for (size_t i = 0; err == ARB_OK && !h->oom && !pool.oom && i < pool.n; i++)
-        hist_tx(h, &pool.v[i], -1);
+    if (err == ARB_OK && !h->oom)
+        err = arb_chainstate_addr_coins(a->cs, key, hist_own_coin, h);
     pthread_mutex_unlock(&a->mu);
-    for (size_t i = 0; i < pool.n; i++)
-        arb_tx_clear(&pool.v[i]);
-    free(pool.v);
-    if (err == ARB_OK && (h->oom || pool.oom))
+    if (err == ARB_OK && !h->oom)
+        arb_mempool_foreach(a->mp, hist_pool, h);
+    free(h->own.v);
+    h->own.v = NULL;
+    if (err == ARB_OK && h->oom)
         err = ARB_ERR_NOMEM;
     return err;
 }
@@ -616,7 +656,7 @@ static void h_address(arb_chainapi *a, arb_http_req *req, const char *rest, arb_
     }
     if (strcmp(what, "history") == 0) {
         hist h;
-        arb_err err = addr_history(a, key, sha, &h);
+        arb_err err = addr_history(a, key, &h);
         json_t *arr = json_array();
         for (size_t i = 0; err == ARB_OK && arr && i < h.n; i++)
             json_array_append_new(arr, json_pack("{s:o, s:I, s:I, s:I}", "txid",
@@ -625,8 +665,6 @@ static void h_address(arb_chainapi *a, arb_http_req *req, const char *rest, arb_
                                                  (json_int_t)h.v[i].received, "sent",
                                                  (json_int_t)h.v[i].sent));
         free(h.v);
-        free(h.own);
-        free(h.own_amount);
         if (err != ARB_OK) {
             json_decref(arr);
             fail(req, 500, "chain_db", arb_err_str(err));
@@ -684,6 +722,143 @@ static int active_lookup(void *ud, uint32_t height, arb_hdr_info *out)
     return 1;
 }
 
+static void txs_free(arb_tx *txs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        arb_tx_clear(&txs[i]);
+    free(txs);
+}
+
+/* Deep copies of n transactions (*out NULL when n is 0). */
+static arb_err txs_copy(arb_tx **out, const arb_tx *src, size_t n)
+{
+    *out = NULL;
+    if (n == 0)
+        return ARB_OK;
+    arb_tx *v = calloc(n, sizeof *v);
+    if (v == NULL)
+        return ARB_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        arb_tx_init(&v[i]);
+        if (arb_tx_copy(&v[i], &src[i]) != ARB_OK) {
+            txs_free(v, i + 1);
+            return ARB_ERR_NOMEM;
+        }
+    }
+    *out = v;
+    return ARB_OK;
+}
+
+#define TEMPLATE_MAX_TX_BYTES (ARB_BLOCK_MAX_SIZE - 4096)
+
+/* The template's transactions for the pool on `tip`: the cached selection
+ * when neither the tip nor the pool changed since it was made, otherwise a
+ * new selection (under the mempool's lock only; never under the chain lock).
+ * Returns ARB_OK with copies in *txs, ARB_ERR_NOT_FOUND when the pool is not
+ * on `tip` (the tip moved meanwhile: the caller reads it again), or NOMEM. */
+static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, size_t *n,
+                            uint64_t *fees, uint64_t *generation)
+{
+    arb_mempool_info mi;
+    arb_err err;
+    *txs = NULL;
+    *n = 0;
+    *fees = 0;
+    arb_mempool_info_get(a->mp, &mi);
+    *generation = mi.generation;
+    pthread_mutex_lock(&a->tmpl_mu);
+    if (a->tmpl.valid && a->tmpl.generation == mi.generation &&
+        memcmp(a->tmpl.tip.b, tip->b, 32) == 0) {
+        err = txs_copy(txs, a->tmpl.txs, a->tmpl.n);
+        *n = err == ARB_OK ? a->tmpl.n : 0;
+        *fees = err == ARB_OK ? a->tmpl.fees : 0;
+        pthread_mutex_unlock(&a->tmpl_mu);
+        arb_http_metric_add(a->http, "chain_template_cache_hits", 1);
+        return err;
+    }
+    pthread_mutex_unlock(&a->tmpl_mu);
+    arb_tx *sel;
+    size_t nsel;
+    uint64_t f, gen;
+    arb_hash ptip;
+    if ((err = arb_mempool_select(a->mp, TEMPLATE_MAX_TX_BYTES, &sel, &nsel, &f, &ptip, &gen)) !=
+        ARB_OK)
+        return err;
+    if (memcmp(ptip.b, tip->b, 32) != 0) {
+        txs_free(sel, nsel);
+        return ARB_ERR_NOT_FOUND;
+    }
+    if ((err = txs_copy(txs, sel, nsel)) != ARB_OK) {
+        txs_free(sel, nsel);
+        return err;
+    }
+    *n = nsel;
+    *fees = f;
+    *generation = gen;
+    pthread_mutex_lock(&a->tmpl_mu);
+    txs_free(a->tmpl.txs, a->tmpl.n);
+    free(a->tmpl.raw);
+    a->tmpl.raw = NULL;
+    a->tmpl.have_block = 0;
+    a->tmpl.valid = 1;
+    a->tmpl.tip = ptip;
+    a->tmpl.generation = gen;
+    a->tmpl.txs = sel;
+    a->tmpl.n = nsel;
+    a->tmpl.fees = f;
+    pthread_mutex_unlock(&a->tmpl_mu);
+    arb_http_metric_add(a->http, "chain_template_selections", 1);
+    return ARB_OK;
+}
+
+/* The header time of a template: max(now, mtp + 1), and after the parent
+ * (arb_chain_block_build's rule). */
+static uint32_t template_time(int64_t mtp, uint32_t parent_time)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (now <= mtp)
+        now = mtp + 1;
+    return now > (int64_t)parent_time ? (uint32_t)now : parent_time + 1;
+}
+
+/* Writes the template answer by hand around the block's hex (a megabyte
+ * block is two megabytes of hex: no need to copy and escape it again). */
+static void template_reply(arb_chainapi *a, arb_http_req *req, uint32_t height,
+                           const arb_hash *prev, uint32_t bits, const uint8_t *raw, size_t len,
+                           uint64_t value, uint64_t fees, size_t tx_count)
+{
+    arb_u256 target;
+    int neg, ovf;
+    char thex[65], prev_hex[65], head[512];
+    arb_pow_bits_to_target(&target, bits, &neg, &ovf);
+    arb_u256_hex(thex, &target);
+    arb_chain_hash_hex(prev_hex, prev);
+    uint32_t t = (uint32_t)raw[68] | (uint32_t)raw[69] << 8 | (uint32_t)raw[70] << 16 |
+                 (uint32_t)raw[71] << 24;
+    int hl = snprintf(head, sizeof head,
+                      "{\"height\":%u,\"prev_hash\":\"%s\",\"bits\":%u,\"target\":\"%s\","
+                      "\"time\":%u,\"coinbase_value\":%llu,\"fees\":%llu,\"tx_count\":%zu,"
+                      "\"hex\":\"",
+                      height, prev_hex, bits, thex, t, (unsigned long long)value,
+                      (unsigned long long)fees, tx_count);
+    size_t total = (size_t)hl + 2 * len + 2;
+    char *text = malloc(total + 1);
+    if (text == NULL) {
+        fail(req, 500, "chain_nomem", "out of memory");
+        return;
+    }
+    memcpy(text, head, (size_t)hl);
+    arb_hex_encode(text + hl, raw, len);
+    memcpy(text + hl + 2 * len, "\"}", 3);
+    (void)arb_http_respond(req, 200, NULL, "Cache-Control: no-store\r\n", text, total);
+    free(text);
+    (void)a;
+}
+
+/* The chain lock is held only to read the tip, its bits and times; the
+ * selection runs outside it (template_txs), so a template never stalls the
+ * other chain routes. The block built last is kept with the selection: the
+ * same address on the same (tip, pool) gets it back with the time updated. */
 static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
 {
     uint8_t key[32];
@@ -697,50 +872,110 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     arb_block_init(&blk);
     arb_tx *txs = NULL;
     size_t n = 0;
-    uint64_t fees = 0;
+    uint64_t fees = 0, gen = 0;
     uint32_t bits = 0;
+    int64_t mtp = 0;
     arb_chain_tip tip;
+    arb_hdr_info parent;
+    arb_err err = ARB_ERR_NOT_FOUND;
+
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &tip);
-    arb_hdr_info parent;
-    arb_err err = active_lookup(a, tip.height, &parent) ? ARB_OK : ARB_ERR_DB;
-    if (err == ARB_OK && !arb_header_next_bits(a->p, tip.height + 1, &parent, active_lookup, a,
-                                               &bits))
-        err = ARB_ERR_INTERNAL;
-    if (err == ARB_OK)
-        err = arb_mempool_select(a->mp, ARB_BLOCK_MAX_SIZE - 4096, &txs, &n, &fees);
+    int have = active_lookup(a, tip.height, &parent) &&
+               arb_header_next_bits(a->p, tip.height + 1, &parent, active_lookup, a, &bits);
+    mtp = arb_chainstate_tip_mtp(a->cs);
+    pthread_mutex_unlock(&a->mu);
+    if (have) {
+        arb_mempool_info mi;
+        arb_mempool_info_get(a->mp, &mi);
+        pthread_mutex_lock(&a->tmpl_mu);
+        tmpl_cache *tc = &a->tmpl;
+        if (tc->valid && tc->have_block && tc->generation == mi.generation &&
+            memcmp(tc->tip.b, tip.hash.b, 32) == 0 && memcmp(tc->key, key, 32) == 0 &&
+            tc->parent_time == parent.time) {
+            uint8_t *raw = malloc(tc->raw_len);
+            size_t len = tc->raw_len, cnt = tc->tx_count;
+            uint64_t value = tc->value, f = tc->fees;
+            if (raw != NULL)
+                memcpy(raw, tc->raw, len);
+            pthread_mutex_unlock(&a->tmpl_mu);
+            if (raw != NULL) {
+                uint32_t t = template_time(mtp, parent.time);
+                raw[68] = (uint8_t)t;
+                raw[69] = (uint8_t)(t >> 8);
+                raw[70] = (uint8_t)(t >> 16);
+                raw[71] = (uint8_t)(t >> 24);
+                arb_http_metric_add(a->http, "chain_template_cache_hits", 1);
+                template_reply(a, req, tip.height + 1, &tip.hash, bits, raw, len, value, f, cnt);
+                free(raw);
+                return;
+            }
+        } else {
+            pthread_mutex_unlock(&a->tmpl_mu);
+        }
+    }
+
+    /* A block arriving between reading the tip and selecting moves the pool
+     * to the new tip: read the tip again. After a few tries (blocks arriving
+     * back to back) select under the chain lock, where the two agree. */
+    for (int attempt = 0; attempt < 4 && err == ARB_ERR_NOT_FOUND; attempt++) {
+        int locked_select = attempt == 3;
+        pthread_mutex_lock(&a->mu);
+        arb_chainstate_tip(a->cs, &tip);
+        err = active_lookup(a, tip.height, &parent) ? ARB_OK : ARB_ERR_DB;
+        if (err == ARB_OK && !arb_header_next_bits(a->p, tip.height + 1, &parent, active_lookup,
+                                                   a, &bits))
+            err = ARB_ERR_INTERNAL;
+        mtp = arb_chainstate_tip_mtp(a->cs);
+        if (!locked_select)
+            pthread_mutex_unlock(&a->mu);
+        if (err == ARB_OK)
+            err = template_txs(a, &tip.hash, &txs, &n, &fees, &gen);
+        if (locked_select)
+            pthread_mutex_unlock(&a->mu);
+    }
     if (err == ARB_OK) {
-        int64_t now = (int64_t)time(NULL), mtp = arb_chainstate_tip_mtp(a->cs);
+        int64_t now = (int64_t)time(NULL);
         if (now <= mtp)
             now = mtp + 1;
         err = arb_chain_block_build(a->p, sha, &blk, &tip.hash, parent.time, tip.height + 1, bits,
                                     now, key, txs, n, fees);
     }
-    pthread_mutex_unlock(&a->mu);
-    free(txs);
+    free(txs); /* the transactions were moved into blk (or freed on failure) */
+    arb_buf b = ARB_BUF_INIT;
+    if (err == ARB_OK) {
+        arb_block_write(&b, &blk);
+        if (b.oom)
+            err = ARB_ERR_NOMEM;
+    }
     if (err != ARB_OK) {
+        arb_buf_free(&b);
         arb_block_clear(&blk);
         fail(req, 500, "chain_template", arb_err_str(err));
         return;
     }
-    arb_buf b = {0};
-    arb_block_write(&b, &blk);
-    json_t *hex = b.oom ? NULL : jhex(b.data, b.len);
-    arb_buf_free(&b);
-    arb_u256 target;
-    int neg, ovf;
-    char thex[65];
-    arb_pow_bits_to_target(&target, bits, &neg, &ovf);
-    arb_u256_hex(thex, &target);
     uint64_t value = 0;
     for (size_t o = 0; o < blk.tx[0].n_out; o++)
         value += blk.tx[0].out[o].amount;
-    reply(req, json_pack("{s:I, s:o, s:I, s:s, s:I, s:I, s:I, s:o*}", "height",
-                         (json_int_t)tip.height + 1, "prev_hash", jhash(&tip.hash), "bits",
-                         (json_int_t)bits, "target", thex, "time", (json_int_t)blk.header.time,
-                         "coinbase_value", (json_int_t)value, "tx_count", (json_int_t)blk.n_tx,
-                         "hex", hex));
+    size_t tx_count = blk.n_tx;
     arb_block_clear(&blk);
+    template_reply(a, req, tip.height + 1, &tip.hash, bits, b.data, b.len, value, fees, tx_count);
+    /* keep it when the selection it came from is still the cached one */
+    pthread_mutex_lock(&a->tmpl_mu);
+    tmpl_cache *tc = &a->tmpl;
+    if (tc->valid && tc->generation == gen && memcmp(tc->tip.b, tip.hash.b, 32) == 0) {
+        free(tc->raw);
+        tc->raw = b.data;
+        tc->raw_len = b.len;
+        memcpy(tc->key, key, 32);
+        tc->parent_time = parent.time;
+        tc->value = value;
+        tc->tx_count = tx_count;
+        tc->have_block = 1;
+        b.data = NULL;
+    }
+    pthread_mutex_unlock(&a->tmpl_mu);
+    arb_buf_free(&b);
 }
 
 static int pool_ids(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
@@ -753,14 +988,19 @@ static int pool_ids(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t f
 
 static void h_mempool(arb_chainapi *a, arb_http_req *req)
 {
-    size_t count, bytes;
+    arb_mempool_info mi;
     json_t *arr = json_array();
-    arb_mempool_stats(a->mp, &count, &bytes);
+    arb_mempool_info_get(a->mp, &mi);
     if (arr)
         arb_mempool_foreach(a->mp, pool_ids, arr);
-    count = arr ? json_array_size(arr) : count;
-    reply(req, json_pack("{s:I, s:I, s:o*}", "count", (json_int_t)count, "bytes",
-                         (json_int_t)bytes, "txids", arr));
+    size_t count = arr ? json_array_size(arr) : mi.count;
+    reply(req, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}", "count",
+                         (json_int_t)count, "bytes", (json_int_t)mi.bytes, "max_bytes",
+                         (json_int_t)mi.max_bytes, "total_fees", (json_int_t)mi.total_fees,
+                         "min_fee_rate", (json_int_t)mi.min_fee_rate, "rolling_min_fee_rate",
+                         (json_int_t)mi.rolling_min_fee_rate, "min_relay_fee_rate",
+                         (json_int_t)mi.min_relay_fee_rate, "incremental_fee_rate",
+                         (json_int_t)mi.incremental_fee_rate, "txids", arr));
 }
 
 /* ---------------------------------------------------------------- POST tx, block */
@@ -799,8 +1039,9 @@ static void h_post_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_add(a->http, "chain_txs_accepted", 1);
-    reply(req, json_pack("{s:o}", "txid", jhash(&txid)));
+    reply(req, json_pack("{s:o, s:I}", "txid", jhash(&txid), "fee", (json_int_t)res.fees));
 }
 
 /* After the tip moved other than by one block on the old tip: collects the
@@ -903,6 +1144,7 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_set(a->http, "chain_height", after.height);
     arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
     reply(req, json_pack("{s:o, s:I, s:b}", "hash", jhash(&hash), "height", (json_int_t)height,
@@ -957,9 +1199,41 @@ static void on_post(void *ud, arb_http_req *req)
     arb_sha256_free(sha);
 }
 
+/* Reloads the mempool file written at the last clean shutdown: every
+ * transaction is checked again against the current chain. A missing file is
+ * normal (first start, or a crash); a corrupt one is reported and ignored. */
+static void mempool_restore(arb_chainapi *a)
+{
+    arb_sha256 *sha;
+    arb_errbuf eb;
+    size_t ok = 0, bad = 0;
+    if (arb_sha256_new(&sha) != ARB_OK) {
+        arb_logf(&a->log, ARB_LOG_WARN, "mempool: out of memory; not reloaded");
+        return;
+    }
+    arb_chain_checker c = {sha, a->schnorr, 1};
+    pthread_mutex_lock(&a->mu);
+    arb_mempool_chain ch = chain_desc(a);
+    arb_err err = arb_mempool_load(a->mp, &c, &ch, a->mempool_file, &ok, &bad, &eb);
+    pthread_mutex_unlock(&a->mu);
+    arb_sha256_free(sha);
+    if (err != ARB_OK) {
+        arb_logf(&a->log, ARB_LOG_WARN, "mempool: %s ignored: %s", a->mempool_file, eb.msg);
+        arb_http_metric_add(a->http, "chain_mempool_file_errors", 1);
+    } else if (ok + bad > 0) {
+        arb_logf(&a->log, ARB_LOG_INFO,
+                 "mempool: reloaded %zu transactions from %s (%zu no longer valid)", ok,
+                 a->mempool_file, bad);
+    }
+    size_t count, bytes;
+    arb_mempool_stats(a->mp, &count, &bytes);
+    arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
+}
+
 arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store *store,
                            unsigned cf_base, const char *network, size_t mempool_bytes,
-                           const arb_logger *log, arb_errbuf *eb)
+                           const char *mempool_file, const arb_logger *log, arb_errbuf *eb)
 {
     arb_chainapi *a = calloc(1, sizeof *a);
     arb_err err;
@@ -971,6 +1245,11 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
     if (log)
         a->log = *log;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->tmpl_mu, NULL);
+    if (mempool_file != NULL && (a->mempool_file = strdup(mempool_file)) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     if (a->p == NULL || !a->p->has_ledger) {
         err = arb_errf(eb, ARB_ERR_INVALID_ARG, "network %s has no ledger", network);
         goto fail;
@@ -979,7 +1258,8 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
         arb_errf(eb, err, "cannot create a BIP340 context");
         goto fail;
     }
-    if ((err = arb_mempool_new(&a->mp, a->p, mempool_bytes)) != ARB_OK) {
+    arb_mempool_opts mo = {mempool_bytes, NULL, NULL};
+    if ((err = arb_mempool_new(&a->mp, a->p, &mo)) != ARB_OK) {
         arb_errf(eb, err, "out of memory");
         goto fail;
     }
@@ -992,7 +1272,11 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
     }
     arb_chain_tip tip;
     arb_chainstate_tip(a->cs, &tip);
+    arb_mempool_set_tip(a->mp, &tip.hash);
+    if (a->mempool_file != NULL)
+        mempool_restore(a);
     arb_http_metric_set(http, "chain_height", tip.height);
+    a->started = 1;
     *out = a;
     return ARB_OK;
 fail:
@@ -1004,8 +1288,21 @@ void arb_chainapi_stop(arb_chainapi *a)
 {
     if (a == NULL)
         return;
+    if (a->started && a->mempool_file != NULL) {
+        arb_errbuf eb;
+        size_t n = 0;
+        if (arb_mempool_save(a->mp, a->mempool_file, &n, &eb) != ARB_OK)
+            arb_logf(&a->log, ARB_LOG_ERROR, "mempool: not saved: %s", eb.msg);
+        else
+            arb_logf(&a->log, ARB_LOG_INFO, "mempool: saved %zu transactions to %s", n,
+                     a->mempool_file);
+    }
     arb_chainstate_close(a->cs);
     arb_mempool_free(a->mp);
+    txs_free(a->tmpl.txs, a->tmpl.n);
+    free(a->tmpl.raw);
+    pthread_mutex_destroy(&a->tmpl_mu);
+    free(a->mempool_file);
     arb_schnorr_free(a->schnorr);
     pthread_mutex_destroy(&a->mu);
     free(a);

@@ -330,6 +330,8 @@ static arb_err spend_inputs(const arb_chain_params *p, arb_sha256 *sha, const ar
         goto out;
     }
     *fee = in_total - out_total;
+    if (jobs == NULL) /* signatures not checked: no messages to hash */
+        goto out;
     if ((err = arb_tx_sighash_prepare(sha, &cache, tx, spent)) != ARB_OK)
         goto out;
     for (size_t i = 0; i < tx->n_in; i++) {
@@ -361,7 +363,8 @@ static void locate_job(const arb_block *b, size_t first_tx, size_t job, size_t *
 /* The state-dependent rules for transactions [first, first+count) of b. */
 static arb_err check_with_state(const arb_chain_params *p, const arb_chain_checker *c,
                                 const arb_block *b, size_t first, uint32_t height, int64_t mtp,
-                                arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+                                arb_utxo_lookup_fn lookup, void *ud, int check_sigs,
+                                arb_check_result *res)
 {
     view v;
     arb_sig_job *jobs = NULL;
@@ -391,8 +394,8 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
         }
         if (t >= first) {
             uint64_t fee = 0;
-            if ((err = spend_inputs(p, c->sha, &net, tx, t, height, &v, jobs, &nj, &fee, res)) !=
-                ARB_OK)
+            if ((err = spend_inputs(p, c->sha, &net, tx, t, height, &v, check_sigs ? jobs : NULL,
+                                    &nj, &fee, res)) != ARB_OK)
                 goto out;
             fees += fee; /* each fee <= ARB_MAX_MONEY, the sum checked below */
             if (fees > ARB_MAX_MONEY) {
@@ -419,7 +422,7 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
             goto out;
         }
     }
-    bad = arb_chain_verify_sigs(c->schnorr, jobs, nj, c->threads);
+    bad = check_sigs ? arb_chain_verify_sigs(c->schnorr, jobs, nj, c->threads) : SIZE_MAX;
     if (bad != SIZE_MAX) {
         size_t ti, ii;
         locate_job(b, first, bad, &ti, &ii);
@@ -443,12 +446,13 @@ arb_err arb_chain_check_block(const arb_chain_params *p, const arb_chain_checker
         return err;
     if (b->tx[0].in[0].index != height)
         return fail(res, "bad-cb-height", 0, SIZE_MAX, "coinbase does not carry the block height");
-    return check_with_state(p, c, b, 1, height, mtp, lookup, ud, res);
+    return check_with_state(p, c, b, 1, height, mtp, lookup, ud, 1, res);
 }
 
-arb_err arb_chain_check_tx_inputs(const arb_chain_params *p, const arb_chain_checker *c,
-                                  const arb_tx *tx, uint32_t height, int64_t mtp,
-                                  arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+static arb_err check_tx_inputs(const arb_chain_params *p, const arb_chain_checker *c,
+                               const arb_tx *tx, uint32_t height, int64_t mtp,
+                               arb_utxo_lookup_fn lookup, void *ud, int check_sigs,
+                               arb_check_result *res)
 {
     arb_block one;
     arb_err err;
@@ -459,7 +463,22 @@ arb_err arb_chain_check_tx_inputs(const arb_chain_params *p, const arb_chain_che
     /* A one-transaction "block" without a coinbase. */
     one.n_tx = 1;
     one.tx = (arb_tx *)(uintptr_t)tx;
-    return check_with_state(p, c, &one, 0, height, mtp, lookup, ud, res);
+    return check_with_state(p, c, &one, 0, height, mtp, lookup, ud, check_sigs, res);
+}
+
+arb_err arb_chain_check_tx_inputs(const arb_chain_params *p, const arb_chain_checker *c,
+                                  const arb_tx *tx, uint32_t height, int64_t mtp,
+                                  arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
+{
+    return check_tx_inputs(p, c, tx, height, mtp, lookup, ud, 1, res);
+}
+
+arb_err arb_chain_check_tx_inputs_nosig(const arb_chain_params *p, const arb_chain_checker *c,
+                                        const arb_tx *tx, uint32_t height, int64_t mtp,
+                                        arb_utxo_lookup_fn lookup, void *ud,
+                                        arb_check_result *res)
+{
+    return check_tx_inputs(p, c, tx, height, mtp, lookup, ud, 0, res);
 }
 
 arb_err arb_chain_sign_input(const arb_chain_params *p, arb_sha256 *sha, const arb_schnorr *s,

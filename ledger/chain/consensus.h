@@ -89,6 +89,15 @@ arb_err arb_chain_check_tx_inputs(const arb_chain_params *p, const arb_chain_che
                                   arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
     ARB_WARN_UNUSED;
 
+/* The same without the signature check, for transactions whose signatures
+ * were verified before: the mempool re-admitting its own transactions and
+ * those of disconnected blocks after a reorg (a signature commits to the
+ * transaction and to the outputs it spends, which a reorg cannot change). */
+arb_err arb_chain_check_tx_inputs_nosig(const arb_chain_params *p, const arb_chain_checker *c,
+                                        const arb_tx *tx, uint32_t height, int64_t mtp,
+                                        arb_utxo_lookup_fn lookup, void *ud,
+                                        arb_check_result *res) ARB_WARN_UNUSED;
+
 /* Signs input `index` of tx with seckey32 given the outputs every input
  * spends (n_in entries); writes tx->sig[index]. aux32 is BIP340 auxiliary
  * randomness (may be NULL). Returns ARB_OK, ARB_ERR_CRYPTO (bad key) or NOMEM. */

@@ -1,21 +1,45 @@
 /* The mempool: unconfirmed transactions valid against the active chain plus
- * the mempool itself (chains of unconfirmed transactions are allowed).
+ * the pool itself (chains of unconfirmed transactions are allowed), after
+ * Bitcoin Core's CTxMemPool, MemPoolAccept, policy/rbf and node/miner.
  *
  * Admission runs the consensus checks of consensus.h (the same code the
  * block check runs) through a lookup that sees the chain's UTXO set and the
- * outputs of mempool transactions. A transaction spending an output that a
- * mempool transaction already spends is refused with `txn-mempool-conflict`
- * (no replacement); one already present with `txn-already-in-mempool`.
+ * outputs of mempool transactions, then the relay policy below. Every
+ * rejection has its own reason string (docs/ledger.md lists them all).
  *
- * The pool holds at most max_bytes of serialized transactions; past that the
- * lowest fee rate transactions are evicted together with their descendants
- * (a newcomer that would itself be evicted is refused with `mempool-full`).
+ * Policy (fee rates are in base units per 1000 bytes of serialized
+ * transaction, as Core's sat/kvB):
+ *   - a transaction is at most ARB_MEMPOOL_MAX_TX_SIZE bytes (`tx-size`);
+ *   - every output carries at least the dust threshold (`dust`);
+ *   - the fee pays at least ARB_MEMPOOL_MIN_RELAY_FEERATE
+ *     (`min-relay-fee-not-met`) and the pool's rolling minimum fee rate
+ *     (`mempool-min-fee-not-met`);
+ *   - with its mempool ancestors a transaction forms a package of at most
+ *     25 transactions and 101,000 bytes, and no ancestor gets more than 25
+ *     descendants (itself counted) or 101,000 bytes of them
+ *     (`too-many-unconfirmed-ancestors`, `exceeds-ancestor-size-limit`,
+ *     `too-many-descendants`, `exceeds-descendant-size-limit`);
+ *   - a transaction spending an output a mempool transaction already spends
+ *     replaces it (full replace-by-fee) when it follows Core's rules
+ *     (`rbf-*` reasons); the replaced transactions leave with their
+ *     descendants.
+ *
+ * Past the size cap the package (an entry and its descendants) with the
+ * lowest descendant score is evicted, and the rolling minimum fee rate rises
+ * to that package's fee rate plus the incremental relay fee rate; it decays
+ * by half every 12 hours (faster when the pool is small) once a block has
+ * been connected since the last rise.
+ *
+ * Indexes: txid -> entry and spent outpoint -> spending entry are hash
+ * tables, so admission, lookups and block connects cost O(1) per input and
+ * output, independent of the pool size; ancestor and descendant totals are
+ * kept per entry (bounded by the limits above).
  *
  * Thread-safe: every call takes the pool's mutex. The chain lookup callback
- * is called with that mutex held, so the caller must serialize access to
- * the chain state itself (the node holds its chain lock around calls that
- * pass a lookup). Sizes are small (thousands of transactions); operations are
- * linear in the pool size. */
+ * is called with that mutex held, so the caller must serialize access to the
+ * chain state itself (the node holds its chain lock around calls that pass a
+ * lookup); arb_mempool_select, arb_mempool_get, arb_mempool_info and
+ * arb_mempool_save need no chain access and may run without it. */
 #ifndef ARB_CHAIN_MEMPOOL_H
 #define ARB_CHAIN_MEMPOOL_H
 
@@ -26,57 +50,169 @@
 
 typedef struct arb_mempool arb_mempool;
 
-/* max_bytes: cap on the serialized size of all transactions (0: 64 MiB). */
-arb_err arb_mempool_new(arb_mempool **out, const arb_chain_params *p, size_t max_bytes)
+/* Policy constants (docs/ledger.md gives the reasons). */
+#define ARB_MEMPOOL_DEFAULT_MAX_BYTES ((size_t)64 << 20)
+#define ARB_MEMPOOL_MIN_RELAY_FEERATE 1000u    /* units per 1000 bytes: 1 unit/byte */
+#define ARB_MEMPOOL_INCREMENTAL_FEERATE 1000u  /* units per 1000 bytes */
+#define ARB_MEMPOOL_DUST_RELAY_FEERATE 3000u   /* units per 1000 bytes */
+/* An output is 40 bytes; spending it later costs an input (36) and a
+ * signature (64): dust is below 3000/1000 * 140 = 420 units. */
+#define ARB_MEMPOOL_DUST_THRESHOLD 420u
+#define ARB_MEMPOOL_MAX_TX_SIZE 100000u
+#define ARB_MEMPOOL_ANCESTOR_LIMIT 25u
+#define ARB_MEMPOOL_ANCESTOR_SIZE_LIMIT 101000u
+#define ARB_MEMPOOL_DESCENDANT_LIMIT 25u
+#define ARB_MEMPOOL_DESCENDANT_SIZE_LIMIT 101000u
+#define ARB_MEMPOOL_MAX_REPLACEMENTS 100u
+/* Rolling minimum fee half-life (seconds). */
+#define ARB_MEMPOOL_ROLLING_HALFLIFE (12 * 3600)
+
+typedef struct {
+    size_t max_bytes; /* cap on the serialized size of all transactions (0: default) */
+    /* Clock in seconds for the rolling minimum fee and entry times (NULL:
+     * time(NULL)); tests pass their own. */
+    int64_t (*now)(void *ud);
+    void *now_ud;
+} arb_mempool_opts;
+
+/* o may be NULL (defaults). Returns ARB_OK or ARB_ERR_NOMEM. */
+arb_err arb_mempool_new(arb_mempool **out, const arb_chain_params *p, const arb_mempool_opts *o)
     ARB_WARN_UNUSED;
+/* NULL is fine. */
 void arb_mempool_free(arb_mempool *mp);
 
-/* The chain the pool builds on: a UTXO lookup of the active tip, the height
- * of the next block and the tip's median time past. */
+/* The chain the pool builds on: a UTXO lookup of the active tip, the tip's
+ * hash, the height of the next block and the tip's median time past. */
 typedef struct {
     arb_utxo_lookup_fn lookup;
     void *ud;
     uint32_t next_height;
     int64_t mtp;
+    arb_hash tip;
 } arb_mempool_chain;
 
-/* Admits a copy of tx. Returns ARB_OK (txid_out set, res->fees the fee),
- * ARB_ERR_VERIFY with res->reason, or ARB_ERR_NOMEM. Nothing changes on a
- * rejection. c->sha is used from the calling thread only. */
+/* Admits a copy of tx (replacing conflicting transactions when the
+ * replacement rules allow it). Returns ARB_OK (txid_out set, res->fees the
+ * fee), ARB_ERR_VERIFY with res->reason, or ARB_ERR_NOMEM. Nothing changes
+ * on a rejection, except for `mempool-full`, which (as in Core) comes after
+ * the pool evicted packages to make room and then found the newcomer's own
+ * package the cheapest. c->sha is used from the calling thread only. */
 arb_err arb_mempool_accept(arb_mempool *mp, const arb_chain_checker *c,
                            const arb_mempool_chain *chain, const arb_tx *tx, arb_hash *txid_out,
                            arb_check_result *res) ARB_WARN_UNUSED;
 
-/* A block was connected to the tip: drops its transactions and every mempool
- * transaction spending an output the block spends (with its descendants). */
+/* Sets the tip the pool is valid on (at start, before any block arrives). */
+void arb_mempool_set_tip(arb_mempool *mp, const arb_hash *tip);
+
+/* A block was connected to the tip (the pool's tip becomes its hash): drops
+ * its transactions and every mempool transaction spending an output the block
+ * spends (with its descendants). Costs O(size of the block), whatever the
+ * pool's size. */
 void arb_mempool_block_connected(arb_mempool *mp, arb_sha256 *sha, const arb_block *b);
 
 /* After a reorganization: re-admits the non-coinbase transactions of the
- * disconnected blocks (txs, in chain order), then the pool's previous
- * transactions in arrival order, against the new chain. Those that no longer
- * fit the chain are dropped. Returns ARB_OK or ARB_ERR_NOMEM. */
+ * disconnected blocks (txs, in chain order; they were verified when their
+ * blocks connected), then the pool's previous transactions in arrival order,
+ * against the new chain, with every rule but the signature check (signatures
+ * cannot change validity across a reorg) and without the fee-rate floors.
+ * Those that no longer fit the chain are dropped. Returns ARB_OK or
+ * ARB_ERR_NOMEM. */
 arb_err arb_mempool_resync(arb_mempool *mp, const arb_chain_checker *c,
                            const arb_mempool_chain *chain, const arb_tx *txs, size_t n)
     ARB_WARN_UNUSED;
 
-/* Copy of the mempool transaction txid (dst initialized): ARB_OK,
- * ARB_ERR_NOT_FOUND or NOMEM. *fee may be NULL. */
-arb_err arb_mempool_get(arb_mempool *mp, const arb_hash *txid, arb_tx *dst, uint64_t *fee)
-    ARB_WARN_UNUSED;
+/* One entry's figures. Ancestor totals include the entry, as do the
+ * descendant totals. */
+typedef struct {
+    uint64_t fee;
+    size_t size;
+    int64_t time;    /* arrival (seconds) */
+    uint64_t seq;    /* arrival order */
+    size_t anc_count, anc_size;
+    uint64_t anc_fees;
+    size_t desc_count, desc_size;
+    uint64_t desc_fees;
+} arb_mempool_entry_info;
+
+/* Copy of the mempool transaction txid (dst initialized; may be NULL) and its
+ * figures (info may be NULL): ARB_OK, ARB_ERR_NOT_FOUND or NOMEM. */
+arb_err arb_mempool_get(arb_mempool *mp, const arb_hash *txid, arb_tx *dst,
+                        arb_mempool_entry_info *info) ARB_WARN_UNUSED;
 /* 1 if a mempool transaction spends op. */
 int arb_mempool_spends(arb_mempool *mp, const arb_outpoint *op);
 void arb_mempool_stats(arb_mempool *mp, size_t *count, size_t *bytes);
+
+typedef struct {
+    size_t count, bytes, max_bytes;
+    uint64_t total_fees;
+    uint64_t min_fee_rate;       /* what a newcomer must pay now (max of the two below) */
+    uint64_t rolling_min_fee_rate;
+    uint64_t min_relay_fee_rate;
+    uint64_t incremental_fee_rate;
+    uint64_t generation;         /* changes whenever the content or the tip changes */
+    arb_hash tip;                /* the chain tip the pool is valid on */
+} arb_mempool_info;
+void arb_mempool_info_get(arb_mempool *mp, arb_mempool_info *out);
 
 /* Calls fn for each transaction in arrival order (pool locked meanwhile; fn
  * must not call back into the pool). Stops when fn returns non-zero. */
 typedef int (*arb_mempool_tx_fn)(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee);
 void arb_mempool_foreach(arb_mempool *mp, arb_mempool_tx_fn fn, void *ud);
 
-/* Picks transactions for a block template: highest fee rate first, a
- * transaction only after its mempool parents, total size at most max_bytes.
+/* Picks transactions for a block template by ancestor fee rate (Core's
+ * modified-ancestor-score algorithm, so a child can pay for its parents):
+ * repeatedly the package (a transaction with its not yet chosen ancestors)
+ * of the highest fee rate that fits in max_bytes, parents before children,
+ * until no package pays the minimum relay fee rate or the block is full
+ * (1000 consecutive packages did not fit while within 4000 bytes of the
+ * limit). Time O(n + k log n) for a pool of n and k packages considered.
  * Fills *out (malloc'd copies, n_out entries; free each with arb_tx_clear and
- * the array with free) and *fees. Returns ARB_OK or ARB_ERR_NOMEM. */
+ * the array with free), *fees, and when not NULL *tip and *generation (the
+ * pool's state the selection was made on). Returns ARB_OK or ARB_ERR_NOMEM. */
 arb_err arb_mempool_select(arb_mempool *mp, size_t max_bytes, arb_tx **out, size_t *n_out,
-                           uint64_t *fees) ARB_WARN_UNUSED;
+                           uint64_t *fees, arb_hash *tip, uint64_t *generation) ARB_WARN_UNUSED;
+
+/* ---------------------------------------------------------------- persistence
+ *
+ * The mempool file (after Core's mempool.dat), all integers little-endian:
+ *   magic      8 bytes "ARBMPOOL"
+ *   version    u32 = 1
+ *   network    32 bytes (the network id of params.h)
+ *   count      u64
+ *   count x (  time i64 | length CompactSize (1..ARB_MEMPOOL_MAX_TX_SIZE) |
+ *              the transaction's full serialization )
+ *   checksum   32 bytes: SHA-256 of everything before it
+ * Written to "<path>.new", fsynced, renamed over path, then the directory is
+ * fsynced; so a crash leaves either the old or the new file. */
+#define ARB_MEMPOOL_FILE_VERSION 1u
+
+/* Writes the pool to path (parents before children). Returns ARB_OK, ARB_ERR_IO
+ * (message in eb) or NOMEM. n_out (may be NULL) receives the count. */
+arb_err arb_mempool_save(arb_mempool *mp, const char *path, size_t *n_out, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+
+/* Parses a mempool file image for network p: checks magic, version, network,
+ * checksum and every length, then calls fn for each decoded transaction
+ * (stops early when fn returns non-zero). Returns ARB_OK, ARB_ERR_PARSE
+ * (reason in eb; fn is never called for a file that fails the checks) or
+ * NOMEM. Pure function: the fuzz target drives it. */
+typedef int (*arb_mempool_file_fn)(void *ud, int64_t time, const arb_tx *tx);
+arb_err arb_mempool_file_parse(const arb_chain_params *p, arb_sha256 *sha, const uint8_t *data,
+                               size_t len, arb_mempool_file_fn fn, void *ud, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+
+/* Loads path (if it exists) and re-admits every transaction through the
+ * normal admission checks against chain. A missing file is ARB_OK with zero
+ * counts; an unreadable or corrupt one returns ARB_ERR_PARSE / ARB_ERR_IO
+ * with the reason in eb and leaves the pool unchanged. The file may be at
+ * most max_bytes * 2 + 1 MiB long. *accepted / *rejected (may be NULL)
+ * receive the counts. */
+arb_err arb_mempool_load(arb_mempool *mp, const arb_chain_checker *c,
+                         const arb_mempool_chain *chain, const char *path, size_t *accepted,
+                         size_t *rejected, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Checks every index and cached total against a recomputation from scratch
+ * (for tests): returns 1 when consistent, 0 otherwise (what broke in eb). */
+int arb_mempool_check_consistency(arb_mempool *mp, arb_errbuf *eb);
 
 #endif

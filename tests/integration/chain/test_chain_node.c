@@ -451,13 +451,14 @@ static void test_flow(void)
     json_decref(j);
     CHECK_EQ(bal(port, &k2, "unconfirmed"), 30 * ARB_COIN);
 
-    /* A double spend of the same coinbase in the mempool. */
-    arb_txout o2 = {sub1 - ARB_COIN, {0}};
+    /* A double spend of the same coinbase in the mempool paying a lower fee
+     * rate (0.05 coin for 151 bytes against 0.1 coin for 191): no replacement. */
+    arb_txout o2 = {sub1 - ARB_COIN / 20, {0}};
     memcpy(o2.key, k3.pk, 32);
     make_tx(&tx2, &cb1, sub1, &k1, &o2, 1);
     CHECK(arb_tx_txid(H, &id2, &tx2) == ARB_OK);
     CHECK_EQ(post_tx(port, &tx2, &j), 400);
-    CHECK_STR(jerr(j), "txn-mempool-conflict");
+    CHECK_STR(jerr(j), "rbf-feerate-too-low");
     json_decref(j);
 
     /* A chain of unconfirmed transactions: k2 spends tx1's output to k3. */

@@ -320,9 +320,9 @@ static const char *check_ns_ready(const arb_names_view *in)
 
 /* The name an owner operation (update, transfer, renew, revoke) acts on. */
 static const char *check_owned(const arb_names_params *p, const arb_names_view *in,
-                               const uint8_t sender[32], uint32_t height, int renew)
+                               int have_name, const uint8_t sender[32], uint32_t height, int renew)
 {
-    if (!in->has_name)
+    if (!have_name)
         return "name-missing";
     if (!key_eq(in->name.owner, sender))
         return "name-not-owner";
@@ -344,6 +344,7 @@ arb_err arb_nameop_apply(arb_sha256 *h, const arb_names_params *p, const arb_nam
     arb_nameop_lookups lk;
     const char *why = NULL;
     uint64_t price;
+    int have_name;
 
     *out = *in;
     *reason = NULL;
@@ -358,6 +359,10 @@ arb_err arb_nameop_apply(arb_sha256 *h, const arb_names_params *p, const arb_nam
         (in->has_preorder && (!lk.need_preorder ||
                               !key_eq(in->preorder.commitment, lk.preorder_commitment))))
         return ARB_ERR_INVALID_ARG;
+
+    /* A name left over from a lapsed earlier reveal of its namespace is
+     * treated as absent (and overwritten by an import or a register). */
+    have_name = in->has_name && !(in->has_ns && arb_names_stale(&in->ns, &in->name));
 
     switch (op->type) {
     case ARB_NAMEOP_NAMESPACE_PREORDER:
@@ -442,7 +447,7 @@ arb_err arb_nameop_apply(arb_sha256 *h, const arb_names_params *p, const arb_nam
                                   "name-preorder-sender", "name-preorder-same-block",
                                   "name-preorder-expired")) != NULL)
             break;
-        if (in->has_name && !arb_names_released(p, &in->name, height)) {
+        if (have_name && !arb_names_released(p, &in->name, height)) {
             why = arb_names_in_grace(p, &in->name, height) ? "name-in-grace" : "name-taken";
             break;
         }
@@ -471,7 +476,7 @@ arb_err arb_nameop_apply(arb_sha256 *h, const arb_names_params *p, const arb_nam
     case ARB_NAMEOP_NAME_TRANSFER:
     case ARB_NAMEOP_NAME_REVOKE:
         if ((why = check_ns_ready(in)) != NULL ||
-            (why = check_owned(p, in, sender32, height, 0)) != NULL)
+            (why = check_owned(p, in, have_name, sender32, height, 0)) != NULL)
             break;
         if (op->type == ARB_NAMEOP_NAME_UPDATE) {
             out->name.has_zonefile = 1;
@@ -488,7 +493,7 @@ arb_err arb_nameop_apply(arb_sha256 *h, const arb_names_params *p, const arb_nam
         break;
     case ARB_NAMEOP_NAME_RENEW:
         if ((why = check_ns_ready(in)) != NULL ||
-            (why = check_owned(p, in, sender32, height, 1)) != NULL)
+            (why = check_owned(p, in, have_name, sender32, height, 1)) != NULL)
             break;
         if (in->ns.lifetime == 0 || in->name.lifetime == 0) {
             why = "name-never-expires";

@@ -309,6 +309,11 @@ int arb_names_released(const arb_names_params *p, const arb_name_rec *r, uint32_
     return r->lifetime != 0 && height >= expiry(r) + p->grace_period;
 }
 
+int arb_names_stale(const arb_namespace_rec *ns, const arb_name_rec *r)
+{
+    return r->registered_height < ns->reveal_height;
+}
+
 int arb_names_ns_lapsed(const arb_names_params *p, const arb_namespace_rec *r, uint32_t height)
 {
     return !r->ready && (uint64_t)height >= (uint64_t)r->reveal_height + p->namespace_ready_ttl;

@@ -155,6 +155,11 @@ arb_err arb_names_ns_rec_hash(arb_sha256 *h, arb_hash *out, const arb_namespace_
 int arb_names_resolves(const arb_name_rec *r, uint32_t height);
 int arb_names_in_grace(const arb_names_params *p, const arb_name_rec *r, uint32_t height);
 int arb_names_released(const arb_names_params *p, const arb_name_rec *r, uint32_t height);
+/* 1 when a name record predates its namespace's current reveal: it was
+ * imported in an earlier reveal of the same id that lapsed, and counts as
+ * absent (the chain never deletes such records eagerly). ns must be the
+ * record of the name's namespace. */
+int arb_names_stale(const arb_namespace_rec *ns, const arb_name_rec *r);
 /* 1 when a revealed, not ready namespace has lapsed at height. */
 int arb_names_ns_lapsed(const arb_names_params *p, const arb_namespace_rec *r, uint32_t height);
 

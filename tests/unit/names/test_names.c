@@ -685,8 +685,12 @@ static void test_lifecycle(void)
     CHECK_STR(run(&op, K_A, 200), "ok");
     op = ns_reveal("lapse", K_A, 0, &steep);
     CHECK_STR(run(&op, K_A, 201), "ok");
+    op = name_op(ARB_NAMEOP_NAME_IMPORT, "stale.lapse", K_C, 0);
+    CHECK_STR(run(&op, K_A, 202), "ok");
+    CHECK(!arb_names_ns_lapsed(P, &st.ns[st.n_ns - 1], 240));
+    CHECK(arb_names_ns_lapsed(P, &st.ns[st.n_ns - 1], 241));
     op = ns_op(ARB_NAMEOP_NAMESPACE_READY, "lapse");
-    CHECK_STR(run(&op, K_A, 241), "namespace-lapsed");
+    CHECK_STR(run(&op, K_A, 241), "namespace-lapsed"); /* 201 + 40 */
     op = name_op(ARB_NAMEOP_NAME_IMPORT, "x.lapse", K_C, 0);
     CHECK_STR(run(&op, K_A, 241), "namespace-lapsed");
     op = ns_preorder("lapse", K_B, ns_price);
@@ -695,6 +699,10 @@ static void test_lifecycle(void)
     CHECK_STR(run(&op, K_B, 242), "ok");
     op = ns_op(ARB_NAMEOP_NAMESPACE_READY, "lapse");
     CHECK_STR(run(&op, K_B, 243), "ok");
+    /* The name imported under the lapsed reveal is stale: absent. */
+    CHECK(arb_names_stale(&st.ns[st.n_ns - 1], find_name("stale.lapse")));
+    op = name_op(ARB_NAMEOP_NAME_UPDATE, "stale.lapse", NULL, 1);
+    CHECK_STR(run(&op, K_C, 244), "name-missing");
     /* lifetime 0: names never expire and cannot be renewed; the steep
      * function makes short names unpayable. */
     op = name_preorder("zz.lapse", K_C, UINT64_MAX);

@@ -9,8 +9,8 @@
  *   |S| = 1:  leaf  = SHA-256("arbor/smt/leaf" || key (32) || value_hash (32))
  *   |S| >= 2: node  = SHA-256("arbor/smt/node" || H(left half) || H(right half))
  * so a leaf sits at the shortest prefix that is unique to its key (as in
- * Diem's Jellyfish Merkle tree) and an interior node always has two
- * non-empty children in total of at least two leaves. The prefixes are 14
+ * Diem's Jellyfish Merkle tree) and an interior node always has at least
+ * two leaves below it (one of its children may be EMPTY). The prefixes are 14
  * ASCII bytes; no input starts with RFC 6962's 0x00 or 0x01, and both inputs
  * are 78 bytes, two SHA-256 blocks. The root of the empty tree is EMPTY.
  *

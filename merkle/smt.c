@@ -545,8 +545,11 @@ typedef struct {
 struct arb_smt_mem {
     mem_entry *e;     /* dense array of count entries */
     size_t count, cap;
-    uint32_t *slot;   /* open addressing: index + 1 into e, 0 free */
-    size_t nslots;    /* power of two */
+    /* Open addressing with linear probing: 0 free, else (tag << 32) |
+     * (index + 1), the tag being 32 more bits of the hash so that most
+     * probes are decided without touching the entry (a cache miss). */
+    uint64_t *slot;
+    size_t nslots;    /* power of two; at most half full */
 };
 
 static size_t slot_of(const arb_hash *h, size_t mask)
@@ -556,12 +559,19 @@ static size_t slot_of(const arb_hash *h, size_t mask)
     return (size_t)v & mask;
 }
 
+static uint64_t tag_of(const arb_hash *h)
+{
+    uint32_t t;
+    memcpy(&t, h->b + 8, sizeof t);
+    return (uint64_t)t << 32;
+}
+
 static int mem_grow(arb_smt_mem *m)
 {
     size_t ns = m->nslots ? m->nslots * 2 : 1024;
-    uint32_t *slot;
+    uint64_t *slot;
 
-    if (ns > ((size_t)1 << 31))
+    if (ns > ((size_t)1 << 32) || ns > SIZE_MAX / sizeof *slot)
         return 0;
     if ((slot = calloc(ns, sizeof *slot)) == NULL)
         return 0;
@@ -569,7 +579,7 @@ static int mem_grow(arb_smt_mem *m)
         size_t s = slot_of(&m->e[i].hash, ns - 1);
         while (slot[s] != 0)
             s = (s + 1) & (ns - 1);
-        slot[s] = (uint32_t)(i + 1);
+        slot[s] = tag_of(&m->e[i].hash) | (uint64_t)(i + 1);
     }
     free(m->slot);
     m->slot = slot;
@@ -580,10 +590,13 @@ static int mem_grow(arb_smt_mem *m)
 static mem_entry *mem_find(const arb_smt_mem *m, const arb_hash *h, size_t *free_slot)
 {
     size_t mask = m->nslots - 1, s = slot_of(h, mask);
+    uint64_t tag = tag_of(h);
     while (m->slot[s] != 0) {
-        mem_entry *e = &m->e[m->slot[s] - 1];
-        if (memcmp(e->hash.b, h->b, 32) == 0)
-            return e;
+        if ((m->slot[s] & 0xffffffff00000000ULL) == tag) {
+            mem_entry *e = &m->e[(m->slot[s] & 0xffffffffULL) - 1];
+            if (memcmp(e->hash.b, h->b, 32) == 0)
+                return e;
+        }
         s = (s + 1) & mask;
     }
     if (free_slot != NULL)
@@ -610,7 +623,7 @@ static arb_err mem_put(void *ud, const arb_hash *hash, const arb_smt_node *node)
 
     if (mem_find(m, hash, &s) != NULL)
         return ARB_OK;
-    if ((m->count + 1) * 4 > m->nslots * 3) {
+    if ((m->count + 1) * 2 > m->nslots) {
         if (!mem_grow(m))
             return ARB_ERR_NOMEM;
         (void)mem_find(m, hash, &s);
@@ -626,7 +639,7 @@ static arb_err mem_put(void *ud, const arb_hash *hash, const arb_smt_node *node)
     m->e[m->count].hash = *hash;
     m->e[m->count].node = *node;
     m->count++;
-    m->slot[s] = (uint32_t)m->count;
+    m->slot[s] = tag_of(hash) | (uint64_t)m->count;
     return ARB_OK;
 }
 

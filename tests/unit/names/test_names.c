@@ -410,6 +410,8 @@ static const char *run(const arb_nameop *op, const uint8_t *sender, uint32_t hei
             in.has_preorder = 1;
             in.preorder = st.pre[i];
         }
+    if (st.n_ns == MAXR || st.n_names == MAXR || st.n_pre == MAXR)
+        return "(test state full)";
     err = arb_nameop_apply(sha, P, op, sender, height, &in, &out, &reason);
     if (err == ARB_ERR_VERIFY)
         return reason != NULL ? reason : "(no reason)";
@@ -532,7 +534,8 @@ static void test_lifecycle(void)
      * letter, no vowel): 1 * 2^15 / 2 * 10 = 163840. */
     arb_names_price_fn f = {1, 2, {15, 4, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 2, 2};
     arb_names_price_fn bad = f;
-    arb_names_price_fn steep = {255, 255, {15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15}, 1, 1};
+    /* Overflows for every name shorter than 16 bytes; 16 and more: 2550. */
+    arb_names_price_fn steep = {255, 255, {15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0}, 1, 1};
     const uint64_t ns_price = 6400000000ULL; /* 4-7 byte ids */
     arb_nameop op;
     const arb_name_rec *r;
@@ -711,6 +714,15 @@ static void test_lifecycle(void)
     CHECK_STR(run(&op, K_C, 245), "name-price-overflow");
     op = name_op(ARB_NAMEOP_NAME_IMPORT, "old.lapse", K_C, 0);
     CHECK_STR(run(&op, K_B, 245), "namespace-already-ready");
+    op = name_preorder("abcdefghijklmnop.lapse", K_C, 0);
+    CHECK_STR(run(&op, K_C, 245), "name-preorder-no-burn");
+    op = name_preorder("abcdefghijklmnop.lapse", K_C, 2550);
+    CHECK_STR(run(&op, K_C, 245), "ok");
+    op = name_op(ARB_NAMEOP_NAME_REGISTER, "abcdefghijklmnop.lapse", K_C, 0);
+    CHECK_STR(run(&op, K_C, 246), "ok");
+    CHECK(arb_names_resolves(find_name("abcdefghijklmnop.lapse"), UINT32_MAX));
+    op = name_op(ARB_NAMEOP_NAME_RENEW, "abcdefghijklmnop.lapse", NULL, 2550);
+    CHECK_STR(run(&op, K_C, 247), "name-never-expires");
 
     /* Records that do not belong to the operation: a caller bug. */
     {

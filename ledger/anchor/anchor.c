@@ -211,3 +211,10 @@ out:
     next->height = height;
     return ARB_OK;
 }
+
+void arb_anchor_tree_op(arb_sha256 *h, const arb_anchor_head *next, arb_smt_op *op)
+{
+    memset(op, 0, sizeof *op);
+    arb_anchor_key(h, op->key, next->log_id);
+    arb_anchor_head_hash(h, &op->value_hash, next);
+}

@@ -21,6 +21,7 @@
 #include "merkle/error.h"
 #include "merkle/hash.h"
 #include "merkle/proof.h"
+#include "merkle/smt.h"
 
 /* The transaction payload type (ledger/names/nameop.h numbers 1-10). */
 #define ARB_PAYLOAD_LOG_ANCHOR 11
@@ -112,5 +113,9 @@ void arb_anchor_log_id(arb_sha256 *h, uint8_t out32[static 32], const arb_anchor
 arb_err arb_anchor_check(arb_sha256 *h, const arb_anchor *a, const arb_anchor_head *prev,
                          uint32_t height, arb_anchor_head *next, const char **reason)
     ARB_WARN_UNUSED;
+
+/* The state-commitment change of an accepted anchor: set
+ * arb_anchor_key(log ID) to arb_anchor_head_hash(next). */
+void arb_anchor_tree_op(arb_sha256 *h, const arb_anchor_head *next, arb_smt_op *op);
 
 #endif

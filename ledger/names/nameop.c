@@ -520,3 +520,49 @@ arb_err arb_nameop_apply(arb_sha256 *h, const arb_names_params *p, const arb_nam
     }
     return ARB_OK;
 }
+
+/* ---- state-commitment changes ---- */
+
+arb_err arb_nameop_tree_ops(arb_sha256 *h, const arb_names_view *in, const arb_names_view *out,
+                            arb_smt_op ops[static 2], size_t *n)
+{
+    arb_hash before, after;
+    arb_err err;
+
+    *n = 0;
+    if (out->has_ns) {
+        if ((err = arb_names_ns_rec_hash(h, &after, &out->ns)) != ARB_OK)
+            return err;
+        if (in->has_ns && (err = arb_names_ns_rec_hash(h, &before, &in->ns)) != ARB_OK)
+            return err;
+        if (!in->has_ns || !arb_hash_eq(&before, &after)) {
+            memset(&ops[*n], 0, sizeof ops[*n]);
+            arb_names_ns_key(h, ops[*n].key, out->ns.id, out->ns.id_len);
+            ops[*n].value_hash = after;
+            (*n)++;
+        }
+    } else if (in->has_ns) {
+        memset(&ops[*n], 0, sizeof ops[*n]);
+        arb_names_ns_key(h, ops[*n].key, in->ns.id, in->ns.id_len);
+        ops[*n].del = 1;
+        (*n)++;
+    }
+    if (out->has_name) {
+        if ((err = arb_names_name_rec_hash(h, &after, &out->name)) != ARB_OK)
+            return err;
+        if (in->has_name && (err = arb_names_name_rec_hash(h, &before, &in->name)) != ARB_OK)
+            return err;
+        if (!in->has_name || !arb_hash_eq(&before, &after)) {
+            memset(&ops[*n], 0, sizeof ops[*n]);
+            arb_names_name_key(h, ops[*n].key, out->name.full, out->name.full_len);
+            ops[*n].value_hash = after;
+            (*n)++;
+        }
+    } else if (in->has_name) {
+        memset(&ops[*n], 0, sizeof ops[*n]);
+        arb_names_name_key(h, ops[*n].key, in->name.full, in->name.full_len);
+        ops[*n].del = 1;
+        (*n)++;
+    }
+    return ARB_OK;
+}

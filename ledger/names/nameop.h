@@ -15,6 +15,7 @@
 
 #include "ledger/names/names.h"
 #include "merkle/buf.h"
+#include "merkle/smt.h"
 #include "merkle/error.h"
 #include "merkle/hash.h"
 
@@ -131,5 +132,15 @@ arb_err arb_nameop_apply(arb_sha256 *h, const arb_names_params *p, const arb_nam
                          const uint8_t sender32[static 32], uint32_t height,
                          const arb_names_view *in, arb_names_view *out, const char **reason)
     ARB_WARN_UNUSED;
+
+/* The state-commitment changes of one applied operation: for the namespace
+ * and the name record, a set (key, value hash) when *out has the record and
+ * its value differs from *in's, a delete when only *in had it. Preorders are
+ * not in the tree. Writes 0-2 entries to ops and their count to *n. A block
+ * that touches a key several times keeps the last change of each key before
+ * calling arb_smt_update (which takes each key once). Returns ARB_OK or
+ * ARB_ERR_NOMEM. */
+arb_err arb_nameop_tree_ops(arb_sha256 *h, const arb_names_view *in, const arb_names_view *out,
+                            arb_smt_op ops[static 2], size_t *n) ARB_WARN_UNUSED;
 
 #endif

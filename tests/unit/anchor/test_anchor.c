@@ -421,9 +421,10 @@ static void test_record_and_commitment(void)
         arb_buf b = ARB_BUF_INIT;
         CHECK(arb_smt_mem_new(&m) == ARB_OK);
         arb_smt_mem_store(m, &st);
-        memcpy(ops[0].key, key, 32);
-        ops[0].value_hash = vh;
-        ops[0].del = 0;
+        arb_anchor_tree_op(sha, &hd, &ops[0]);
+        CHECK_MEM(ops[0].key, key, 32);
+        CHECK_MEM(ops[0].value_hash.b, vh.b, 32);
+        CHECK_EQ(ops[0].del, 0);
         arb_names_name_key(sha, ops[1].key, (const uint8_t *)"alice.test", 10);
         memset(ops[1].value_hash.b, 9, 32);
         ops[1].del = 0;

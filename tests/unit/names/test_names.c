@@ -380,6 +380,10 @@ typedef struct {
 
 static state st;
 static const arb_names_params *P;
+/* The state commitment kept up to date op by op with arb_nameop_tree_ops. */
+static arb_smt_mem *tree_mem;
+static arb_smt_store tree_store;
+static arb_hash tree_root;
 
 static const char *run(const arb_nameop *op, const uint8_t *sender, uint32_t height)
 {
@@ -417,6 +421,17 @@ static const char *run(const arb_nameop *op, const uint8_t *sender, uint32_t hei
         return reason != NULL ? reason : "(no reason)";
     if (err != ARB_OK)
         return "(error)";
+    {
+        arb_smt_op ops[2];
+        size_t n = 0;
+        if (arb_nameop_tree_ops(sha, &in, &out, ops, &n) != ARB_OK ||
+            arb_smt_update(sha, &tree_store, &tree_root, ops, n, &tree_root) != ARB_OK)
+            return "(tree)";
+        /* Only the records the operation touched change. */
+        if ((op->type == ARB_NAMEOP_NAMESPACE_PREORDER || op->type == ARB_NAMEOP_NAME_PREORDER) &&
+            n != 0)
+            return "(tree ops for a preorder)";
+    }
     if (out.has_ns) {
         if (i_ns == SIZE_MAX)
             i_ns = st.n_ns++;
@@ -547,6 +562,9 @@ static void test_lifecycle(void)
     CHECK(arb_names_params_get("main")->namespace_ready_ttl == 52595);
     CHECK(arb_names_params_get("nope") == NULL);
     memset(&st, 0, sizeof st);
+    CHECK(arb_smt_mem_new(&tree_mem) == ARB_OK);
+    arb_smt_mem_store(tree_mem, &tree_store);
+    arb_smt_empty(&tree_root);
     bad.buckets[0] = 16;
 
     /* Namespace "test": preorder by A at 10. */
@@ -766,6 +784,8 @@ static void test_commitment(void)
     }
     arb_smt_empty(&empty);
     CHECK(arb_smt_update(sha, &store, &empty, ops, n, &root) == ARB_OK);
+    /* The root kept op by op equals the root of the final records. */
+    CHECK_MEM(root.b, tree_root.b, 32);
     arb_names_name_key(sha, key, S("alice.test"));
     CHECK(arb_names_name_rec_hash(sha, &vh, find_name("alice.test")) == ARB_OK);
     CHECK(arb_smt_prove(&store, &root, key, &p) == ARB_OK);
@@ -778,6 +798,8 @@ static void test_commitment(void)
     CHECK(arb_smt_verify(sha, &root, key, NULL, b.data, b.len, NULL) == ARB_OK);
     arb_buf_free(&b);
     arb_smt_mem_free(m);
+    arb_smt_mem_free(tree_mem);
+    tree_mem = NULL;
 }
 
 int main(void)

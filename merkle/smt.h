@@ -61,7 +61,9 @@ typedef struct {
 /* The node store. get: fills *out with the node whose hash is *hash, or
  * returns ARB_ERR_NOT_FOUND (any other error is passed on). put: stores node
  * under hash; storing the same node twice must be harmless. EMPTY is never
- * stored or asked for. */
+ * stored or asked for. The store is the node's own (local) database: what it
+ * returns is not re-hashed, only checked for shape (kind, a leaf on its key's
+ * path, depth). */
 typedef struct {
     arb_err (*get)(void *ud, const arb_hash *hash, arb_smt_node *out);
     arb_err (*put)(void *ud, const arb_hash *hash, const arb_smt_node *node);

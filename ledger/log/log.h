@@ -45,6 +45,8 @@ typedef struct {
                              queued while the previous one was being written) */
     size_t batch_max;     /* most entries per batch; 0: 512 */
     unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
+    unsigned retry_max_ms; /* after a storage failure, most time between recovery attempts
+                              (they start at 250 ms and double); 0: 5000 */
     arb_logger log;
 } arb_log_config;
 
@@ -75,6 +77,22 @@ typedef struct {
 } arb_log_sth;
 
 void arb_log_get_sth(arb_log *l, arb_log_sth *out);
+
+/* The log's health. After a failed write (disk full, I/O error) the log is
+ * "failed": it refuses submissions with ARB_ERR_IO and `reason` (a sentence
+ * for clients, without server paths; the full error goes to the logger), and
+ * its sequencer tries to recover with a growing back-off: it reopens the
+ * store (arb_store_reopen), reloads the tree from it and stores a fresh tree
+ * head; once that write succeeds the log accepts submissions again. Reads keep
+ * working throughout. */
+#define ARB_LOG_REASON_MAX 160
+typedef struct {
+    int failed;
+    char reason[ARB_LOG_REASON_MAX]; /* "" when healthy */
+    uint64_t write_failures;         /* writes (batches, tree heads) that failed */
+    uint64_t recoveries;             /* times the log recovered from a failure */
+} arb_log_health;
+void arb_log_get_health(arb_log *l, arb_log_health *out);
 /* The signed checkpoint note matching the latest tree head (malloc'd). */
 arb_err arb_log_get_checkpoint(arb_log *l, uint8_t **text, size_t *len) ARB_WARN_UNUSED;
 

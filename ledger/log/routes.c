@@ -108,6 +108,19 @@ static int status_of(arb_err err)
 
 /* add-chain / add-pre-chain ------------------------------------------------ */
 
+/* Counts a submission refused because the log cannot store (503), and
+ * exports the log's storage health. */
+static void unavailable_metrics(arb_log_routes *rt)
+{
+    arb_log_health h;
+
+    arb_log_get_health(rt->cfg.log, &h);
+    arb_http_metric_add(rt->http, "log_submissions_unavailable", 1);
+    arb_http_metric_set(rt->http, "log_storage_failed", (uint64_t)h.failed);
+    arb_http_metric_set(rt->http, "log_storage_write_failures", h.write_failures);
+    arb_http_metric_set(rt->http, "log_storage_recoveries", h.recoveries);
+}
+
 static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg)
 {
     submission *sub = ud;
@@ -120,10 +133,13 @@ static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *
     arb_log_get_sth(rt->cfg.log, &sth);
     arb_http_metric_set(rt->http, "log_tree_size", sth.tree_size);
     if (err != ARB_OK) {
+        if (status_of(err) == 503)
+            unavailable_metrics(rt);
         arb_http_respond_error(r, status_of(err), "log_store", msg ? msg : arb_err_str(err));
         return;
     }
     arb_http_metric_add(rt->http, "log_scts_issued", 1);
+    arb_http_metric_set(rt->http, "log_storage_failed", 0);
     if ((s = arb_ct_json_sct(sct)) == NULL) {
         arb_http_respond_error(r, 500, "internal", "out of memory");
         return;
@@ -148,6 +164,17 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
     if (rt->cfg.roots == NULL) {
         arb_http_respond_error(r, 503, "no_roots", "this log accepts no submissions (no roots)");
         return;
+    }
+    {
+        /* A log whose storage failed refuses before any work (it recovers by
+         * itself; see log.h). */
+        arb_log_health h;
+        arb_log_get_health(rt->cfg.log, &h);
+        if (h.failed) {
+            unavailable_metrics(rt);
+            arb_http_respond_error(r, 503, "log_store", h.reason);
+            return;
+        }
     }
     if ((err = arb_ct_json_chain_parse(&l, (const char *)body, len, max_certs, max_cert, &eb)) !=
         ARB_OK) {

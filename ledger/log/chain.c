@@ -15,6 +15,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ledger/log/der.h"
+
 #define DEFAULT_MAX_CHAIN 10
 #define DEFAULT_MAX_CERT (64 * 1024)
 
@@ -215,17 +217,51 @@ static int only_poison_unhandled(X509 *x)
     return 1;
 }
 
+/* Path length and name constraint failures, which precertificate chains do
+ * not get checked for (see verify_cb). */
+static int relaxed_for_precerts(int e)
+{
+    switch (e) {
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_PERMITTED_VIOLATION:
+    case X509_V_ERR_EXCLUDED_VIOLATION:
+    case X509_V_ERR_SUBTREE_MINMAX:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
+    case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Lets the CT poison through as the leaf's only unknown critical extension
- * (leaves with poison only reach verification on add-pre-chain). */
+ * (leaves with poison only reach verification on add-pre-chain). For
+ * add-pre-chain (the context's app data points to a non-zero int), path
+ * length and name constraints are not enforced, as in Trillian's CT front end
+ * (certificate-transparency-go trillian/ctfe ValidateChain): a precertificate
+ * signing certificate is one more CA certificate in the path, so a CA whose
+ * issuing intermediate has pathLenConstraint 0 (the usual layout) would
+ * otherwise be refused although RFC 6962 3.1 lets logs relax these checks;
+ * and a log records certificates rather than policing them. Signatures, name
+ * chaining, CA:TRUE and keyCertSign are still checked. */
 static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
-    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION &&
+    const int *precert = X509_STORE_CTX_get_app_data(ctx);
+    int e = X509_STORE_CTX_get_error(ctx);
+
+    if (!ok && e == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION &&
         X509_STORE_CTX_get_error_depth(ctx) == 0) {
         X509 *x = X509_STORE_CTX_get_current_cert(ctx);
         if (x != NULL && poison_state(x) == 1 && only_poison_unhandled(x)) {
             X509_STORE_CTX_set_error(ctx, X509_V_OK);
             return 1;
         }
+    }
+    if (!ok && precert != NULL && *precert && relaxed_for_precerts(e)) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
     }
     return ok;
 }
@@ -367,6 +403,34 @@ arb_err arb_ct_precert_tbs(uint8_t **tbs, size_t *tbs_len, const uint8_t *precer
     return err;
 }
 
+/* The bytes to store for certificate x of the verified path: exactly the
+ * submitted bytes when x was submitted (the leaf, or an intermediate: found by
+ * identity in the untrusted stack, which holds chain[1..] in order), else
+ * (an accepted root from the trust store) its own DER. */
+static arb_err path_der(X509 *x, X509 *leaf, STACK_OF(X509) *untrusted,
+                        const arb_ct_cert_ref *chain, arb_ct_cert_ref *out)
+{
+    const arb_ct_cert_ref *src = NULL;
+    int i;
+
+    if (x == leaf) {
+        src = &chain[0];
+    } else {
+        for (i = 0; i < sk_X509_num(untrusted); i++)
+            if (sk_X509_value(untrusted, i) == x)
+                src = &chain[i + 1];
+    }
+    if (src == NULL)
+        return cert_der(x, out);
+    out->der = NULL;
+    out->len = 0;
+    if ((out->der = malloc(src->len)) == NULL)
+        return ARB_ERR_NOMEM;
+    memcpy((void *)out->der, src->der, src->len);
+    out->len = src->len;
+    return ARB_OK;
+}
+
 void arb_ct_chain_free(arb_ct_chain *c)
 {
     size_t i;
@@ -405,6 +469,14 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
         if (chain[i].len > max_cert)
             return arb_errf(eb, ARB_ERR_PARSE, "certificate %zu is %zu bytes (at most %zu)", i,
                             chain[i].len, max_cert);
+    /* DER only, at every level of every certificate: OpenSSL would accept BER
+     * and the log would then store (and sign) another encoding than the one
+     * submitted. */
+    for (i = 0; i < n; i++) {
+        arb_errbuf why;
+        if (arb_der_check_cert(chain[i].der, chain[i].len, &why) != ARB_OK)
+            return arb_errf(eb, ARB_ERR_PARSE, "certificate %zu is not DER: %s", i, why.msg);
+    }
 
     if ((leaf = parse_der(chain[0].der, chain[0].len)) == NULL)
         return arb_errf(eb, ARB_ERR_PARSE, "certificate 0 is not a DER certificate");
@@ -460,6 +532,10 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
      * Any accepted root is a trust anchor, self-signed or not. */
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
     X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    if (!X509_STORE_CTX_set_app_data(ctx, &precert)) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "cannot set up verification");
+        goto out;
+    }
     if (X509_verify_cert(ctx) != 1) {
         int e = X509_STORE_CTX_get_error(ctx);
         err = arb_errf(eb, ARB_ERR_VERIFY, "chain does not verify to an accepted root: %s (depth %d)",
@@ -477,7 +553,8 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
         goto out;
     }
     for (i = 0; i < (size_t)sk_X509_num(path); i++) {
-        if ((err = cert_der(sk_X509_value(path, (int)i), &c->path[i])) != ARB_OK) {
+        if ((err = path_der(sk_X509_value(path, (int)i), leaf, untrusted, chain, &c->path[i])) !=
+            ARB_OK) {
             arb_errf(eb, err, "cannot encode certificate");
             goto out;
         }

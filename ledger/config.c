@@ -28,7 +28,8 @@ static const char usage_text[] =
     "  --log-origin NAME      checkpoint origin line (default: arbor.localhost/log)\n"
     "  --log-not-after-start T  accept only leaves with notAfter >= T (RFC 3339 or Unix s)\n"
     "  --log-not-after-end T  accept only leaves with notAfter < T (RFC 3339 or Unix s)\n"
-    "  --log-pool-ms N        sequencer pool window, ms (0..60000; default 0: group commit)\n"
+    "  --log-pool-ms N        sequencer pool window, ms (0..29999, below the 30 s answer timeout;\n"
+    "                         default 0: group commit)\n"
     "  --log-max-chain N      most certificates per submission (1..64; default 10)\n"
     "  --log-max-cert N       largest certificate, DER bytes (256..16 MiB; default 64 KiB)\n"
     "  --log-max-body N       largest add-chain body, bytes (1024..64 MiB; default 1 MiB)\n"
@@ -268,7 +269,7 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
                !strcmp(key, "log-max-entries")) {
         unsigned long long n, lo = 1, hi;
         if (!strcmp(key, "log-pool-ms"))
-            lo = 0, hi = 60000;
+            lo = 0, hi = 0xffffffffull;
         else if (!strcmp(key, "log-max-chain"))
             hi = 64;
         else if (!strcmp(key, "log-max-cert"))
@@ -280,6 +281,13 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
         if (!parse_count(v, lo, hi, &n))
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (%llu..%llu)", where, v,
                             lo, hi);
+        /* A submission waits through the pool window for its SCT; a window
+         * as long as the answer timeout would see every answer dropped. */
+        if (!strcmp(key, "log-pool-ms") && n >= ARB_CONFIG_ANSWER_TIMEOUT_MS)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: %llu ms is not below the %d ms answer timeout of "
+                            "submissions (their SCTs would be dropped)",
+                            where, n, ARB_CONFIG_ANSWER_TIMEOUT_MS);
         if (!strcmp(key, "log-pool-ms"))
             cfg->log_pool_ms = (unsigned)n;
         else if (!strcmp(key, "log-max-chain"))

@@ -20,6 +20,11 @@
 #define ARB_CONFIG_DEFAULT_DATADIR "arbor-data"
 #define ARB_CONFIG_DEFAULT_LISTEN "127.0.0.1:7480"
 #define ARB_CONFIG_MAX_CONNECT 64
+/* How long a submission waits for its answer: the HTTP server's request
+ * timeout, which arbord leaves at its default (arb_http_server_set_limits,
+ * 30 s); a later answer is dropped. So the sequencer's pool window
+ * (log-pool-ms) must be shorter. */
+#define ARB_CONFIG_ANSWER_TIMEOUT_MS 30000
 
 typedef struct {
     char *datadir;    /* never NULL after a successful parse */
@@ -33,7 +38,8 @@ typedef struct {
     /* notAfter shard window [start, end) in Unix seconds; both 0: no window.
      * After a successful parse either both are 0 or start < end. */
     int64_t log_not_after_start, log_not_after_end;
-    unsigned log_pool_ms;   /* sequencer window, ms; 0: none (group commit, the default) */
+    unsigned log_pool_ms;   /* sequencer window, ms, below ARB_CONFIG_ANSWER_TIMEOUT_MS;
+                               0: none (group commit, the default) */
     size_t log_max_chain;   /* most certificates per submission; 0: default */
     size_t log_max_cert;    /* largest certificate, DER bytes; 0: default */
     size_t log_max_body;    /* largest add-chain body, bytes; 0: default */

@@ -55,7 +55,37 @@ static arb_err read_file(const char *path, char **out, size_t *len, arb_errbuf *
     return ARB_OK;
 }
 
-/* Writes a new private key file with mode 0600 (O_EXCL: never overwrites). */
+/* fsyncs the directory holding `path`, so a newly created file's entry is
+ * durable. ARB_OK or ARB_ERR_IO. */
+static arb_err sync_dir_of(const char *path, arb_errbuf *eb)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    int fd, e = 0;
+
+    if (n >= sizeof(dir))
+        return arb_errf(eb, ARB_ERR_IO, "path too long: %s", path);
+    if (n == 0) {
+        dir[0] = '.';
+        n = 1;
+    } else {
+        memcpy(dir, path, n);
+    }
+    dir[n] = 0;
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
+    if (fsync(fd) != 0)
+        e = errno;
+    close(fd);
+    if (e != 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot sync directory %s: %s", dir, strerror(e));
+    return ARB_OK;
+}
+
+/* Writes a new private key file with mode 0600 (O_EXCL: never overwrites),
+ * then makes the file and its directory entry durable before the key is
+ * used. */
 static arb_err write_key(const char *path, const char *pem, size_t len, arb_errbuf *eb)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -75,6 +105,10 @@ static arb_err write_key(const char *path, const char *pem, size_t len, arb_errb
     if (fsync(fd) != 0 || close(fd) != 0) {
         unlink(path);
         return arb_errf(eb, ARB_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    if (sync_dir_of(path, eb) != ARB_OK) {
+        unlink(path);
+        return ARB_ERR_IO;
     }
     return ARB_OK;
 }

@@ -212,9 +212,9 @@ static arb_err check_elem(const ctx *c, const tlv *t, unsigned depth)
         case T_EXTERNAL:
         case T_EMBEDDED_PDV:
         case T_CHARACTER_STRING:
-            if (!t->constructed)
-                return bad(c, t->hdr, "primitive encoding of a constructed type");
-            break;
+            /* Never in certificates, and OpenSSL's ANY writes them back in
+             * another form (found by fuzz_der_cert). */
+            return bad(c, t->hdr, "unsupported universal type");
         default:
             /* DER encodes strings (and every other type) primitively
              * (X.690 10.2). */

@@ -32,7 +32,8 @@
  *  - universal types in their DER form: BOOLEAN 0x00 or 0xFF, INTEGER and
  *    ENUMERATED minimal, BIT STRING with at most 7 unused bits that are all
  *    zero, NULL empty, OBJECT IDENTIFIER subidentifiers minimal, strings and
- *    times primitive (never constructed), SEQUENCE and SET constructed,
+ *    times primitive (never constructed), SEQUENCE and SET constructed, no
+ *    EXTERNAL, EMBEDDED PDV or CHARACTER STRING,
  *    UTCTime as YYMMDDHHMMSSZ, GeneralizedTime as YYYYMMDDHHMMSS[.f]Z without
  *    trailing zeros in the fraction;
  *  - the certificate's shape (RFC 5280 4.1): SEQUENCE { tbsCertificate

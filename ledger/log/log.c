@@ -797,11 +797,40 @@ static void *sequencer_main(void *arg)
     return NULL;
 }
 
+/* 1 if the chain fits the TLS encodings of its entry (RFC 6962 3.1, 4.6):
+ * the signed certificate or TBS in opaque<1..2^24-1>, and the chain after it
+ * in a list<0..2^24-1>. Checked before queueing, so one oversized submission
+ * (possible with a large --log-max-cert) is refused alone instead of failing
+ * the encoding of the whole batch it would join. */
+static int chain_fits(const arb_ct_chain *c)
+{
+    size_t total = 0, i;
+
+    if (c->path_len == 0 || c->entry.cert_len < 1 || c->entry.cert_len > ARB_CT_CERT_MAX ||
+        c->path[0].len < 1 || c->path[0].len > ARB_CT_CERT_MAX)
+        return 0;
+    for (i = 1; i < c->path_len; i++) {
+        if (c->path[i].len < 1 || c->path[i].len > ARB_CT_CERT_MAX)
+            return 0;
+        total += 3 + c->path[i].len;
+        if (total > ARB_CT_CERT_MAX)
+            return 0;
+    }
+    return 1;
+}
+
 void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void *ud)
 {
-    pending *p = calloc(1, sizeof(*p));
+    pending *p;
 
-    if (p == NULL) {
+    if (!chain_fits(chain)) {
+        arb_ct_chain_free(chain);
+        fn(ud, ARB_ERR_PARSE, NULL,
+           "the chain is too large for the log's entry encoding (each certificate and the "
+           "chain after the leaf must stay below 16 MiB)");
+        return;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
         arb_ct_chain_free(chain);
         fn(ud, ARB_ERR_NOMEM, NULL, "out of memory");
         return;

@@ -64,7 +64,10 @@ void arb_log_close(arb_log *l);
 typedef void (*arb_log_submit_fn)(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg);
 
 /* Queues a validated chain (takes ownership of chain). fn is called exactly
- * once, after the entry is durably in the tree (or failed). */
+ * once, after the entry is durably in the tree (or failed). A chain too large
+ * for the entry's TLS encodings (a certificate, TBS, or the chain after the
+ * leaf over 2^24-1 bytes) is refused at once with ARB_ERR_PARSE, alone, before
+ * it could fail a batch. */
 void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void *ud);
 
 /* The latest published signed tree head. */

@@ -308,6 +308,41 @@ static void test_store_reopen(const char *mnt)
     arb_store_close(s);
 }
 
+/* A chain whose extra_data cannot be encoded (over 2^24-1 bytes after the
+ * leaf) is refused alone, at once; a normal submission with it still works. */
+static void test_oversized(void)
+{
+    char dir[512];
+    arb_store *store = NULL;
+    arb_ct_signer *signer = NULL;
+    arb_log *log = NULL;
+    arb_ct_chain *c = make_chain(7);
+    answer a;
+    arb_errbuf eb;
+    uint8_t *big;
+
+    CHECK(c != NULL && c->path_len >= 2);
+    CHECK(arb_test_tmpdir(dir, sizeof dir) == 0);
+    CHECK(arb_ct_signer_generate(&signer, &eb) == ARB_OK);
+    CHECK(arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) == ARB_OK);
+    CHECK(open_log(&log, store, signer) == ARB_OK);
+    /* The intermediate's slot made 16 MiB long. */
+    CHECK((big = calloc(1, ARB_CT_CERT_MAX)) != NULL);
+    free((void *)c->path[1].der);
+    c->path[1].der = big;
+    c->path[1].len = ARB_CT_CERT_MAX;
+    memset(&a, 0, sizeof(a));
+    arb_log_submit(log, c, on_sct, &a);
+    CHECK(a.done); /* answered at once, on this thread */
+    CHECK(a.err == ARB_ERR_PARSE && strstr(a.msg, "too large") != NULL);
+    submit_wait(log, 8, &a);
+    CHECK(a.err == ARB_OK && a.index == 0);
+    arb_log_close(log);
+    arb_store_close(store);
+    arb_ct_signer_free(signer);
+    arb_test_rmtree(dir);
+}
+
 int main(void)
 {
     int64_t t = (int64_t)time(NULL);
@@ -332,6 +367,7 @@ int main(void)
         arb_test_fail(__FILE__, __LINE__, "setup failed");
         return arb_test_done();
     }
+    test_oversized();
     for (int k = 0; k < 2; k++) {
         snprintf(mnt, sizeof mnt, "%s/mnt%d", tmp, k);
         if (mkdir(mnt, 0700) != 0 ||

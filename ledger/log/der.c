@@ -321,7 +321,10 @@ static arb_err check_tbs(const ctx *c, const tlv *tbs)
                 return err;
             if (v.len == 1 && v.val[0] == 0)
                 return bad(c, t.hdr, "version v1 encoded (a DEFAULT value)");
-        } else if (t.cls == CLS_CONTEXT && (t.tag == 1 || t.tag == 2) && !t.constructed) {
+        } else if (t.cls == CLS_CONTEXT && (t.tag == 1 || t.tag == 2)) {
+            /* [1] / [2] IMPLICIT BIT STRING: primitive in DER. */
+            if (t.constructed)
+                return bad(c, t.hdr, "constructed encoding of a unique ID");
             if ((err = check_bits(c, &t)) != ARB_OK)
                 return err;
         } else if (t.cls == CLS_CONTEXT && t.tag == 3) {

@@ -705,7 +705,8 @@ static void try_recover(arb_log *l)
     }
     pthread_mutex_unlock(&l->mu);
     if (err == ARB_OK)
-        arb_logf(&l->lg, ARB_LOG_INFO, "log: storage works again; accepting submissions at tree size %llu",
+        arb_logf(&l->lg, ARB_LOG_INFO,
+                 "log: storage works again; accepting submissions at tree size %llu",
                  (unsigned long long)l->range.size);
     else
         arb_logf(&l->lg, ARB_LOG_WARN, "log: still cannot store: %s", eb.msg);

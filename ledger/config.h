@@ -6,7 +6,11 @@
  * The config file holds one `key = value` per line, the keys being the long
  * option names without "--" (datadir, listen, network, log-key, log-roots,
  * log-origin, log-not-after-start, log-not-after-end, log-pool-ms,
- * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, json); '#' starts a comment line; `connect` may
+ * log-max-chain, log-max-cert, log-max-body, log-max-entries, the log policy
+ * and log list keys (log-reject-expired, log-reject-unexpired,
+ * log-ext-key-usages, log-reject-extensions, log-rate-limit, log-rate-burst,
+ * log-url, log-monitoring-url, log-description, log-operator,
+ * log-operator-email, log-mmd), log-export, connect, http-workers, json); '#' starts a comment line; `connect` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -15,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ledger/log/chain.h"
 #include "merkle/error.h"
 
 #define ARB_CONFIG_DEFAULT_DATADIR "arbor-data"
@@ -44,6 +49,18 @@ typedef struct {
     size_t log_max_cert;    /* largest certificate, DER bytes; 0: default */
     size_t log_max_body;    /* largest add-chain body, bytes; 0: default */
     size_t log_max_entries; /* most entries per get-entries answer; 0: default */
+    /* Submission policy (docs/log.md "Running a log in production"); SIGHUP
+     * reloads these with the roots. Never both reject flags. */
+    int log_reject_expired, log_reject_unexpired;
+    arb_ct_oid_list log_ext_key_usages;   /* required EKUs; empty: any */
+    arb_ct_oid_list log_reject_extensions; /* refused leaf extensions */
+    double log_rate_limit;   /* submissions per second per client; 0: unlimited */
+    unsigned log_rate_burst; /* 0: the rate rounded up */
+    /* The log list (served when log_url is set); log_monitoring_url needs log_url. */
+    char *log_url, *log_monitoring_url; /* http(s) URLs ending in '/' */
+    char *log_description, *log_operator, *log_operator_email; /* printable ASCII */
+    uint64_t log_mmd; /* seconds; 0: 86400 */
+    char *log_export; /* directory the static-ct-api tree is written to; NULL: none */
     char *connect[ARB_CONFIG_MAX_CONNECT];
     size_t n_connect;
     char *config_file; /* NULL: none */

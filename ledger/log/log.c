@@ -71,6 +71,8 @@ struct arb_log {
     pending *head, *tail;
     size_t queued;
     int stop;
+    int draining;   /* arb_log_drain: refuse new submissions, sequence the queue now */
+    int sequencing; /* a batch taken from the queue is not answered yet */
     /* A write failed: the store refuses writes until reopened, so the log
      * refuses submissions and the sequencer tries to recover (try_recover). */
     int failed;
@@ -765,9 +767,12 @@ static void *sequencer_main(void *arg)
             l->head = l->tail = NULL;
             l->queued = 0;
             memcpy(reason, l->fail_reason, sizeof(reason));
+            l->sequencing = 1;
             pthread_mutex_unlock(&l->mu);
             fail_all(list, ARB_ERR_IO, reason);
             pthread_mutex_lock(&l->mu);
+            l->sequencing = 0;
+            pthread_cond_broadcast(&l->cv);
             continue;
         }
         /* With a pool window, wait for more submissions (or a full batch).
@@ -778,7 +783,7 @@ static void *sequencer_main(void *arg)
             deadline.tv_nsec += (long)l->batch_ms * 1000000L;
             deadline.tv_sec += deadline.tv_nsec / 1000000000L;
             deadline.tv_nsec %= 1000000000L;
-            while (!l->stop && l->queued < l->batch_max)
+            while (!l->stop && !l->draining && l->queued < l->batch_max)
                 if (pthread_cond_timedwait(&l->cv, &l->mu, &deadline) != 0)
                     break;
         }
@@ -790,9 +795,12 @@ static void *sequencer_main(void *arg)
             l->tail = NULL;
         p->next = NULL;
         l->queued -= n;
+        l->sequencing = 1;
         pthread_mutex_unlock(&l->mu);
         sequence_batch(l, list);
         pthread_mutex_lock(&l->mu);
+        l->sequencing = 0;
+        pthread_cond_broadcast(&l->cv); /* arb_log_drain waits for this */
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -840,7 +848,7 @@ void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void 
     p->fn = fn;
     p->ud = ud;
     pthread_mutex_lock(&l->mu);
-    if (l->stop) {
+    if (l->stop || l->draining) {
         pthread_mutex_unlock(&l->mu);
         arb_ct_chain_free(chain);
         free(p);
@@ -1006,6 +1014,16 @@ fail:
     free(val);
     arb_log_close(l);
     return err;
+}
+
+void arb_log_drain(arb_log *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->draining = 1;
+    pthread_cond_broadcast(&l->cv); /* ends a pool window at once */
+    while (l->thread_started && (l->head != NULL || l->sequencing))
+        pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
 }
 
 void arb_log_close(arb_log *l)

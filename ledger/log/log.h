@@ -59,6 +59,13 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb) A
  * first) and frees the log. NULL does nothing. */
 void arb_log_close(arb_log *l);
 
+/* Drains the log for a clean stop: from now on arb_log_submit refuses with
+ * ARB_ERR_BUSY ("the log is shutting down"); what is queued (a pool window
+ * included) is sequenced at once, and the call returns when every queued
+ * submission has been answered. Reads keep working. Any thread but the
+ * sequencer's (i.e. not from an arb_log_submit_fn). */
+void arb_log_drain(arb_log *l);
+
 /* Answer to a submission: err ARB_OK with the SCT (valid during the call),
  * or an error with a message. Runs on the sequencer thread. */
 typedef void (*arb_log_submit_fn)(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg);

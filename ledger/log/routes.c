@@ -36,8 +36,21 @@ struct arb_log_routes {
     pthread_mutex_t mu;        /* guards pol and draining */
     policy *pol;
     int draining;
+    uint64_t pending; /* submissions queued in the log, not answered yet */
     arb_ratelimit *rl;
 };
+
+/* Moves the count of submissions waiting in the sequencer (a gauge). */
+static void pending_add(arb_log_routes *rt, int delta)
+{
+    uint64_t v;
+
+    pthread_mutex_lock(&rt->mu);
+    rt->pending = delta > 0 ? rt->pending + 1 : rt->pending - 1;
+    v = rt->pending;
+    arb_http_metric_set(rt->http, "log_submissions_pending", v);
+    pthread_mutex_unlock(&rt->mu);
+}
 
 static void policy_unref(arb_log_routes *rt, policy *p)
 {
@@ -184,6 +197,7 @@ static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *
     char *s;
 
     free(sub);
+    pending_add(rt, -1);
     arb_log_get_sth(rt->cfg.log, &sth);
     arb_http_metric_set(rt->http, "log_tree_size", sth.tree_size);
     if (err != ARB_OK) {
@@ -293,6 +307,7 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
         }
         sub->rt = rt;
         sub->req = r;
+        pending_add(rt, 1);
         arb_log_submit(rt->cfg.log, chain, submitted, sub);
     }
 }
@@ -740,11 +755,15 @@ arb_err arb_log_routes_set_policy(arb_log_routes *r, arb_ct_roots *roots,
     return ARB_OK;
 }
 
-void arb_log_routes_drain(arb_log_routes *r)
+uint64_t arb_log_routes_drain(arb_log_routes *r)
 {
+    uint64_t pending;
+
     pthread_mutex_lock(&r->mu);
     r->draining = 1;
+    pending = r->pending;
     pthread_mutex_unlock(&r->mu);
+    return pending;
 }
 
 void arb_log_routes_free(arb_log_routes *r)

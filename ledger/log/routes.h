@@ -54,7 +54,8 @@ arb_err arb_log_routes_set_policy(arb_log_routes *r, arb_ct_roots *roots,
                                   unsigned rate_burst, const char *log_list) ARB_WARN_UNUSED;
 
 /* From now on, refuses submissions with 503 ("shutting down"); reads go on.
- * Any thread. */
-void arb_log_routes_drain(arb_log_routes *r);
+ * Returns how many submissions were then waiting in the log for their
+ * answer. Any thread. */
+uint64_t arb_log_routes_drain(arb_log_routes *r);
 
 #endif

@@ -99,6 +99,16 @@ X509 *pki_cert(const pki_spec *spec, EVP_PKEY *subject_key, X509 *signer, EVP_PK
     if ((spec->flags & PKI_PRE_SIGNER) &&
         !add_ext(x, &ctx, NID_ext_key_usage, "1.3.6.1.4.1.11129.2.4.4"))
         goto out;
+    if ((spec->flags & (PKI_EKU_SERVER | PKI_EKU_CLIENT | PKI_EKU_ANY)) &&
+        !add_ext(x, &ctx, NID_ext_key_usage,
+                 (spec->flags & PKI_EKU_ANY) ? "anyExtendedKeyUsage"
+                 : (spec->flags & PKI_EKU_SERVER) && (spec->flags & PKI_EKU_CLIENT)
+                     ? "serverAuth,clientAuth"
+                 : (spec->flags & PKI_EKU_SERVER) ? "serverAuth" : "clientAuth"))
+        goto out;
+    if ((spec->flags & PKI_EXTRA_EXT) &&
+        !add_raw_ext(x, PKI_EXTRA_EXT_OID, 0, (const uint8_t *)"\x05\x00", 2))
+        goto out;
     if (!(spec->flags & PKI_CA) && !add_ext(x, &ctx, NID_subject_alt_name, "DNS:example.test"))
         goto out;
     if (!add_ext(x, &ctx, NID_subject_key_identifier, "hash"))

@@ -19,9 +19,14 @@ enum {
     PKI_NO_AKI = 1 << 3,      /* leave out the authority key identifier */
     PKI_BAD_CRITICAL = 1 << 4, /* an unknown critical extension (not the poison) */
     PKI_PATHLEN0 = 1 << 5,     /* with PKI_CA: basicConstraints pathLenConstraint 0 */
-    PKI_NAME_CONSTRAINED = 1 << 6 /* with PKI_CA: nameConstraints permitting only
+    PKI_NAME_CONSTRAINED = 1 << 6, /* with PKI_CA: nameConstraints permitting only
                                      DNS:allowed.test (leaves are for example.test) */
+    PKI_EKU_SERVER = 1 << 7,  /* EKU serverAuth (not with PKI_PRE_SIGNER) */
+    PKI_EKU_CLIENT = 1 << 8,  /* EKU clientAuth (with PKI_EKU_SERVER: both) */
+    PKI_EKU_ANY = 1 << 9,     /* EKU anyExtendedKeyUsage (alone) */
+    PKI_EXTRA_EXT = 1 << 10   /* a non-critical extension 1.3.6.1.4.1.99999.2 (NULL value) */
 };
+#define PKI_EXTRA_EXT_OID "1.3.6.1.4.1.99999.2"
 
 typedef struct {
     const char *cn;         /* subject CN */

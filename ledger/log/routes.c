@@ -641,6 +641,9 @@ static void h_tile(void *ud, arb_http_req *r)
                                "no such tile");
         return;
     }
+    /* Counted so operators (and tests) see what a cache in front lets through. */
+    arb_http_metric_add(rt->http, width == 0 ? "log_full_tiles_served" : "log_partial_tiles_served",
+                        1);
     if (arb_http_respond(r, 200, "application/octet-stream", IMMUTABLE, out, len) != ARB_OK) {
         /* connection closed */
     }
@@ -663,6 +666,7 @@ static void h_issuer(void *ud, arb_http_req *r)
         arb_http_respond_error(r, status_of(err), "not_found", "no such issuer");
         return;
     }
+    arb_http_metric_add(rt->http, "log_issuers_served", 1);
     if (arb_http_respond(r, 200, "application/pkix-cert", IMMUTABLE, der, len) != ARB_OK) {
         /* connection closed */
     }

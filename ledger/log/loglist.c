@@ -124,18 +124,20 @@ arb_err arb_ct_loglist_json(char **out, const arb_ct_loglist_info *in, arb_errbu
     bad = root == NULL || op == NULL || logs == NULL || emails == NULL;
     if (!bad && in->operator_email != NULL && in->operator_email[0])
         bad = json_array_append_new(emails, json_string(in->operator_email)) != 0;
-    bad = bad || (lo = log_object(in, id, 0, ts)) == NULL || json_array_append_new(logs, lo);
+    /* One entry: consumers key logs by ID and refuse a log listed twice. */
+    tiled = json_array();
+    bad = bad || tiled == NULL;
     if (!bad && in->monitoring_url != NULL) {
-        tiled = json_array();
-        bad = tiled == NULL || (lo = log_object(in, id, 1, ts)) == NULL ||
-              json_array_append_new(tiled, lo);
+        bad = (lo = log_object(in, id, 1, ts)) == NULL || json_array_append_new(tiled, lo);
+    } else {
+        bad = bad || (lo = log_object(in, id, 0, ts)) == NULL || json_array_append_new(logs, lo);
     }
     bad = bad || json_object_set_new(op, "name",
                                      json_string(in->operator_name != NULL && in->operator_name[0]
                                                      ? in->operator_name
                                                      : "arbor")) ||
           json_object_set(op, "email", emails) || json_object_set(op, "logs", logs) ||
-          (tiled != NULL && json_object_set(op, "tiled_logs", tiled));
+          json_object_set(op, "tiled_logs", tiled);
     bad = bad || json_object_set_new(root, "version", json_string("1")) ||
           json_object_set_new(root, "log_list_timestamp", json_string(ts)) ||
           json_object_set_new(root, "operators", json_pack("[O]", op));

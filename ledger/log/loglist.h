@@ -10,9 +10,11 @@
  *                      "monitoring_url", "mmd", "state", "temporal_interval"}]}]}
  *
  * arbord serves the RFC 6962 API and the static-ct-api read path over one
- * tree, so the log is listed under "logs" and, when a monitoring URL (where
- * the tiles are served, e.g. an exported directory behind a CDN) is given,
- * also under "tiled_logs". Pure; no I/O. */
+ * tree. The log is listed once (consumers key logs by ID and refuse a log
+ * listed twice): under "tiled_logs" when a monitoring URL (where the tiles
+ * are served, e.g. an exported directory behind a CDN) is given, else under
+ * "logs" (for RFC 6962 monitors). Both arrays are always present (the
+ * "logs" one possibly empty). Pure; no I/O. */
 #ifndef ARB_LEDGER_LOG_LOGLIST_H
 #define ARB_LEDGER_LOG_LOGLIST_H
 

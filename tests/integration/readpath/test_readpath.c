@@ -196,7 +196,7 @@ static int start_arbord(void)
     const char *argv[] = {arb_test_bin(bin, sizeof(bin), "arbord"), "--datadir", datadir,
                           "--listen", listen, "--network", "regtest", "--log-key", keyfile,
                           "--log-roots", rootsfile, "--log-export", exportdir,
-                          "--log-url", url, "--log-monitoring-url", url,
+                          "--log-url", url,
                           "--log-description", "arbor read path test", "--json", NULL};
 
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", arbord_port);

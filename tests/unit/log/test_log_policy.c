@@ -361,7 +361,7 @@ static void test_loglist(void)
     op = json_array_get(json_object_get(root, "operators"), 0);
     CHECK(json_is_string(json_object_get(op, "name")));
     CHECK(json_is_array(json_object_get(op, "email")));
-    CHECK(json_object_get(op, "tiled_logs") == NULL);
+    CHECK_EQ(json_array_size(json_object_get(op, "tiled_logs")), 0);
     log = json_array_get(json_object_get(op, "logs"), 0);
     CHECK_STR(json_string_value(json_object_get(log, "description")), li.description);
     CHECK_STR(json_string_value(json_object_get(log, "url")), li.url);
@@ -387,8 +387,11 @@ static void test_loglist(void)
     op = json_array_get(json_object_get(root, "operators"), 0);
     CHECK_STR(json_string_value(json_object_get(op, "name")), "Example");
     CHECK_STR(json_string_value(json_array_get(json_object_get(op, "email"), 0)), "ct@example.org");
-    log = json_array_get(json_object_get(op, "logs"), 0);
+    /* Listed once, as a tiled log. */
+    CHECK_EQ(json_array_size(json_object_get(op, "logs")), 0);
+    CHECK_EQ(json_array_size(json_object_get(op, "tiled_logs")), 1);
     tl = json_array_get(json_object_get(op, "tiled_logs"), 0);
+    log = tl;
     CHECK_STR(json_string_value(json_object_get(tl, "submission_url")), li.url);
     CHECK_STR(json_string_value(json_object_get(tl, "monitoring_url")), li.monitoring_url);
     CHECK(json_object_get(tl, "url") == NULL);

@@ -388,9 +388,16 @@ static int start_nginx(void)
     snprintf(listen_s, sizeof(listen_s), "127.0.0.1:%d", static_port);
     snprintf(arbord_addr, sizeof(arbord_addr), "127.0.0.1:%d", arbord_port);
     mkdir(prefix, 0700);
-    /* The snippets docs/log.md shows. */
+    /* The snippets docs/log.md shows, verbatim. */
     proxy_t = read_text(ARB_READPATH_DIR "/nginx-proxy.conf");
     static_t = read_text(ARB_READPATH_DIR "/nginx-static.conf");
+    {
+        char *doc = read_text(ARB_READPATH_DIR "/../../../docs/log.md");
+        if (doc == NULL || proxy_t == NULL || static_t == NULL || strstr(doc, proxy_t) == NULL ||
+            strstr(doc, static_t) == NULL)
+            arb_test_fail(__FILE__, __LINE__, "docs/log.md does not show the nginx snippets");
+        free(doc);
+    }
     if (proxy_t != NULL && static_t != NULL) {
         const char *pm[] = {"CACHE_DIR", cache, "LISTEN", listen_p, "ARBORD", arbord_addr, NULL};
         const char *sm[] = {"EXPORT_DIR", exportdir, "LISTEN", listen_s, NULL};

@@ -439,10 +439,11 @@ static int start_nginx(void)
     if (arb_proc_spawn(&nginx, argv) != 0)
         return 0;
     for (int i = 0; i < 400; i++) {
-        body b;
+        body b, b2;
         long st = http(static_port, "/checkpoint", NULL, &b);
-        long sp = st == 200 ? http(proxy_port, "/ct/v1/get-sth", NULL, &b) : 0;
+        long sp = http(proxy_port, "/ct/v1/get-sth", NULL, &b2);
         free(b.data);
+        free(b2.data);
         if (st == 200 && sp == 200)
             return 1;
         usleep(50000);

@@ -550,8 +550,12 @@ arb_err arb_ct_oid_list_parse(arb_ct_oid_list *out, const char *text, int eku_na
             }
         }
         if (!found) {
+            char shown[65]; /* the item, one printable line */
+            for (k = 0; k < n && k < 64; k++)
+                shown[k] = (unsigned char)item[k] < 0x20 || item[k] == 0x7f ? '?' : item[k];
+            shown[k] = 0;
             memset(out, 0, sizeof(*out));
-            return arb_errf(eb, ARB_ERR_PARSE, "'%.*s' is not %s", (int)(n > 64 ? 64 : n), item,
+            return arb_errf(eb, ARB_ERR_PARSE, "'%s' is not %s", shown,
                             eku_names_ok ? "an OID or an extended key usage name"
                                          : "a dotted-decimal OID");
         }

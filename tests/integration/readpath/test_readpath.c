@@ -9,9 +9,9 @@
  *  - nginx (Debian's package, master process off, its own prefix in a
  *    temporary directory) as a caching reverse proxy in front of arbord, with
  *    the configuration docs/log.md shows (nginx-proxy.conf here): Cert
- *    Spotter, configured only by the log list arbord serves, and two
- *    arbor-audit followers (tiles, downloading every entry) follow the log
- *    through it; arbord serves each full tile at most once (its
+ *    Spotter and an arbor-audit follower, configured only by the log list
+ *    arbord serves, and two arbor-audit followers of the tiles (all
+ *    downloading and checking every entry) follow the log through it; arbord serves each full tile at most once (its
  *    arbor_log_full_tiles_served counter against nginx's access log);
  *  - nginx serving the exported directory alone (nginx-static.conf): arbor-
  *    audit follows the log from it after arbord has stopped.
@@ -455,12 +455,17 @@ static int start_nginx(void)
 
 static char audit_bin[1024];
 
-static int follow_tiles(int port, const char *name, uint64_t size)
+/* arbor-audit follows the log once, downloading and checking every entry:
+ * from its tiles at port, or (list != NULL) as the log list file says. */
+static int follow(int port, const char *name, uint64_t size, const char *list)
 {
     char url[64], state[800], want[64];
-    const char *argv[] = {audit_bin, "follow", "--log", url, "--key", pubfile, "--tiled",
-                          "--origin", ORIGIN, "--state", state, "--download", "--watch",
-                          "example.test", "--once", "--json", NULL};
+    const char *tiled[] = {audit_bin, "follow", "--log", url, "--key", pubfile, "--tiled",
+                           "--origin", ORIGIN, "--state", state, "--download", "--watch",
+                           "example.test", "--once", "--json", NULL};
+    const char *listed[] = {audit_bin, "follow", "--log-list", list, "--state", state,
+                            "--download", "--watch", "example.test", "--once", "--json", NULL};
+    const char *const *argv = list != NULL ? listed : tiled;
     arb_proc *p = NULL;
     char *out;
     int rc, ok;
@@ -608,9 +613,16 @@ static void test_readpath(void)
     full_before = metric("arbor_log_full_tiles_served");
     /* Two monitors following the tiles through the cache, and Cert Spotter
      * following the RFC 6962 API through it. */
-    CHECK(follow_tiles(proxy_port, "proxy-1", TOTAL));
-    CHECK(follow_tiles(proxy_port, "proxy-2", TOTAL));
+    CHECK(follow(proxy_port, "proxy-1", TOTAL, NULL));
+    CHECK(follow(proxy_port, "proxy-2", TOTAL, NULL));
     CHECK(certspotter(TOTAL));
+    {
+        /* arbor-audit configured by the same log list (RFC 6962 API through
+         * the proxy). */
+        char list[800];
+        snprintf(list, sizeof(list), "%s/log_list.json", tmp);
+        CHECK(follow(proxy_port, "list", TOTAL, list));
+    }
     proxy_tile_stats(&misses, &requests);
     CHECK(misses > 0);
     CHECK(requests >= 2 * misses); /* both followers got every full tile */
@@ -622,7 +634,7 @@ static void test_readpath(void)
     arb_proc_free(arbord);
     arbord = NULL;
     CHECK_EQ(exported_size(), TOTAL);
-    CHECK(follow_tiles(static_port, "static", TOTAL));
+    CHECK(follow(static_port, "static", TOTAL, NULL));
 }
 
 static int setup(void)

@@ -12,6 +12,8 @@
 
 #include <arpa/inet.h>
 
+#include "ledger/log/loglist.h"
+
 static const char usage_text[] =
     "usage: arbord [options]\n"
     "\n"
@@ -28,11 +30,23 @@ static const char usage_text[] =
     "  --log-origin NAME      checkpoint origin line (default: arbor.localhost/log)\n"
     "  --log-not-after-start T  accept only leaves with notAfter >= T (RFC 3339 or Unix s)\n"
     "  --log-not-after-end T  accept only leaves with notAfter < T (RFC 3339 or Unix s)\n"
-    "  --log-pool-ms N        sequencer pool window, ms (0..60000; default 0: group commit)\n"
+    "  --log-pool-ms N        sequencer pool window, ms (0..29999, below the 30 s answer timeout;\n"
+    "                         default 0: group commit)\n"
     "  --log-max-chain N      most certificates per submission (1..64; default 10)\n"
     "  --log-max-cert N       largest certificate, DER bytes (256..16 MiB; default 64 KiB)\n"
     "  --log-max-body N       largest add-chain body, bytes (1024..64 MiB; default 1 MiB)\n"
     "  --log-max-entries N    most entries per get-entries answer (1..10000; default 256)\n"
+    "  --log-reject-expired   refuse leaves whose notAfter has passed\n"
+    "  --log-reject-unexpired refuse leaves whose notAfter has not passed\n"
+    "  --log-ext-key-usages L the chain must allow one of these EKUs (names or OIDs, comma list)\n"
+    "  --log-reject-extensions L  refuse leaves with any of these extension OIDs\n"
+    "  --log-rate-limit R     submissions per second per client address (default 0: no limit)\n"
+    "  --log-rate-burst N     rate limit bucket size (default: R rounded up)\n"
+    "  --log-url URL          public base URL; serves the log's v3 log list\n"
+    "  --log-monitoring-url URL  public static-ct-api URL, listed under tiled_logs\n"
+    "  --log-description S, --log-operator S, --log-operator-email S, --log-mmd SECONDS\n"
+    "                         log list fields (MMD default 86400)\n"
+    "  --log-export DIR       write the static-ct-api tree (tiles, issuers, checkpoint) into DIR\n"
     "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
@@ -57,6 +71,12 @@ void arb_config_free(arb_config *cfg)
     free(cfg->log_key);
     free(cfg->log_roots);
     free(cfg->log_origin);
+    free(cfg->log_url);
+    free(cfg->log_monitoring_url);
+    free(cfg->log_description);
+    free(cfg->log_operator);
+    free(cfg->log_operator_email);
+    free(cfg->log_export);
     free(cfg->config_file);
     for (size_t i = 0; i < cfg->n_connect; i++)
         free(cfg->connect[i]);
@@ -215,6 +235,79 @@ static int parse_count(const char *v, unsigned long long lo, unsigned long long 
     return 1;
 }
 
+/* Printable ASCII, 1..max bytes. */
+static int printable(const char *v, size_t max)
+{
+    size_t n = strlen(v);
+
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+            return 0;
+    return n >= 1 && n <= max;
+}
+
+/* The log's submission policy and log list keys. Returns 0 if `key` is not
+ * one of them; else 1 with *err ARB_OK or the error (eb set). */
+static int apply_log_policy(arb_config *cfg, const char *key, const char *v, const char *where,
+                            arb_err *err, arb_errbuf *eb)
+{
+    arb_errbuf why;
+
+    *err = ARB_OK;
+    if (!strcmp(key, "log-reject-expired") || !strcmp(key, "log-reject-unexpired")) {
+        if (!parse_bool(v, key[11] == 'e' ? &cfg->log_reject_expired : &cfg->log_reject_unexpired))
+            *err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad boolean '%s'", where, v);
+    } else if (!strcmp(key, "log-ext-key-usages") || !strcmp(key, "log-reject-extensions")) {
+        int eku = key[4] == 'e';
+        if (arb_ct_oid_list_parse(eku ? &cfg->log_ext_key_usages : &cfg->log_reject_extensions, v,
+                                  eku, &why) != ARB_OK)
+            *err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: %s", where, why.msg);
+    } else if (!strcmp(key, "log-rate-limit")) {
+        char *end;
+        double r;
+        errno = 0;
+        r = strtod(v, &end);
+        if (*v < '0' || *v > '9' || errno || *end || !(r >= 0 && r <= 1e6))
+            *err = arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: bad rate '%s' (submissions per second, 0..1000000)", where, v);
+        else
+            cfg->log_rate_limit = r;
+    } else if (!strcmp(key, "log-rate-burst") || !strcmp(key, "log-mmd")) {
+        unsigned long long n;
+        int burst = key[4] == 'r';
+        if (!parse_count(v, 1, burst ? 1000000ull : 31536000ull, &n))
+            *err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (1..%s)", where, v,
+                            burst ? "1000000" : "31536000");
+        else if (burst)
+            cfg->log_rate_burst = (unsigned)n;
+        else
+            cfg->log_mmd = n;
+    } else if (!strcmp(key, "log-url") || !strcmp(key, "log-monitoring-url")) {
+        if (!arb_ct_loglist_url_ok(v))
+            *err = arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: bad URL '%s' (http:// or https://, ending in '/')", where, v);
+        else
+            *err = set_str(key[4] == 'u' ? &cfg->log_url : &cfg->log_monitoring_url, v);
+    } else if (!strcmp(key, "log-export")) {
+        if (!*v)
+            *err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: empty directory name", where);
+        else
+            *err = set_str(&cfg->log_export, v);
+    } else if (!strcmp(key, "log-description") || !strcmp(key, "log-operator") ||
+               !strcmp(key, "log-operator-email")) {
+        char **slot = key[4] == 'd' ? &cfg->log_description
+                      : strlen(key) == 12 ? &cfg->log_operator : &cfg->log_operator_email;
+        if (!printable(v, 200))
+            *err = arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: want 1..200 printable ASCII characters",
+                            where);
+        else
+            *err = set_str(slot, v);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* Applies one setting. `where` names its origin for messages ("--listen",
  * "config.txt:3"). `from_flags` marks command-line use (a first --connect on
  * the command line replaces the file's list). */
@@ -268,7 +361,7 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
                !strcmp(key, "log-max-entries")) {
         unsigned long long n, lo = 1, hi;
         if (!strcmp(key, "log-pool-ms"))
-            lo = 0, hi = 60000;
+            lo = 0, hi = 0xffffffffull;
         else if (!strcmp(key, "log-max-chain"))
             hi = 64;
         else if (!strcmp(key, "log-max-cert"))
@@ -280,6 +373,13 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
         if (!parse_count(v, lo, hi, &n))
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (%llu..%llu)", where, v,
                             lo, hi);
+        /* A submission waits through the pool window for its SCT; a window
+         * as long as the answer timeout would see every answer dropped. */
+        if (!strcmp(key, "log-pool-ms") && n >= ARB_CONFIG_ANSWER_TIMEOUT_MS)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: %llu ms is not below the %d ms answer timeout of "
+                            "submissions (their SCTs would be dropped)",
+                            where, n, ARB_CONFIG_ANSWER_TIMEOUT_MS);
         if (!strcmp(key, "log-pool-ms"))
             cfg->log_pool_ms = (unsigned)n;
         else if (!strcmp(key, "log-max-chain"))
@@ -290,6 +390,9 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             cfg->log_max_body = (size_t)n;
         else
             cfg->log_max_entries = (size_t)n;
+    } else if (!strncmp(key, "log-", 4) && apply_log_policy(cfg, key, v, where, &err, eb)) {
+        if (err != ARB_OK && err != ARB_ERR_NOMEM)
+            return err;
     } else if (!strcmp(key, "connect")) {
         char h[64];
         int p;
@@ -403,7 +506,9 @@ static const char *const value_opts[] = {
     "datadir",      "listen",        "network",         "log-key",    "log-roots",
     "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
     "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "connect",    "http-workers",
-    "config"};
+    "config", "log-reject-expired", "log-reject-unexpired", "log-ext-key-usages",
+    "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",
+    "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export"};
 
 static int takes_value(const char *name)
 {
@@ -449,6 +554,8 @@ static arb_err walk(arb_config *cfg, int argc, char *const argv[], int pass, arb
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "unknown option '--%s'", name);
         if (eq != NULL) {
             val = eq + 1;
+        } else if (!strncmp(name, "log-reject-", 11) && strcmp(name, "log-reject-extensions")) {
+            val = "true"; /* --log-reject-expired alone; =false to turn it off */
         } else {
             if (i + 1 >= argc)
                 return arb_errf(eb, ARB_ERR_INVALID_ARG, "option --%s needs a value", name);
@@ -499,6 +606,15 @@ arb_err arb_config_parse(arb_config *cfg, int argc, char *const argv[], arb_errb
                            "log-not-after-end must be later than log-not-after-start");
             goto fail;
         }
+    }
+    if (cfg->log_reject_expired && cfg->log_reject_unexpired) {
+        err = arb_errf(eb, ARB_ERR_INVALID_ARG,
+                       "log-reject-expired and log-reject-unexpired together refuse everything");
+        goto fail;
+    }
+    if (cfg->log_monitoring_url != NULL && cfg->log_url == NULL) {
+        err = arb_errf(eb, ARB_ERR_INVALID_ARG, "log-monitoring-url needs log-url");
+        goto fail;
     }
     return ARB_OK;
 fail:

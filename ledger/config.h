@@ -6,7 +6,11 @@
  * The config file holds one `key = value` per line, the keys being the long
  * option names without "--" (datadir, listen, network, log-key, log-roots,
  * log-origin, log-not-after-start, log-not-after-end, log-pool-ms,
- * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, json); '#' starts a comment line; `connect` may
+ * log-max-chain, log-max-cert, log-max-body, log-max-entries, the log policy
+ * and log list keys (log-reject-expired, log-reject-unexpired,
+ * log-ext-key-usages, log-reject-extensions, log-rate-limit, log-rate-burst,
+ * log-url, log-monitoring-url, log-description, log-operator,
+ * log-operator-email, log-mmd), log-export, connect, http-workers, json); '#' starts a comment line; `connect` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -15,11 +19,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ledger/log/chain.h"
 #include "merkle/error.h"
 
 #define ARB_CONFIG_DEFAULT_DATADIR "arbor-data"
 #define ARB_CONFIG_DEFAULT_LISTEN "127.0.0.1:7480"
 #define ARB_CONFIG_MAX_CONNECT 64
+/* How long a submission waits for its answer: the HTTP server's request
+ * timeout, which arbord leaves at its default (arb_http_server_set_limits,
+ * 30 s); a later answer is dropped. So the sequencer's pool window
+ * (log-pool-ms) must be shorter. */
+#define ARB_CONFIG_ANSWER_TIMEOUT_MS 30000
 
 typedef struct {
     char *datadir;    /* never NULL after a successful parse */
@@ -33,11 +43,24 @@ typedef struct {
     /* notAfter shard window [start, end) in Unix seconds; both 0: no window.
      * After a successful parse either both are 0 or start < end. */
     int64_t log_not_after_start, log_not_after_end;
-    unsigned log_pool_ms;   /* sequencer window, ms; 0: none (group commit, the default) */
+    unsigned log_pool_ms;   /* sequencer window, ms, below ARB_CONFIG_ANSWER_TIMEOUT_MS;
+                               0: none (group commit, the default) */
     size_t log_max_chain;   /* most certificates per submission; 0: default */
     size_t log_max_cert;    /* largest certificate, DER bytes; 0: default */
     size_t log_max_body;    /* largest add-chain body, bytes; 0: default */
     size_t log_max_entries; /* most entries per get-entries answer; 0: default */
+    /* Submission policy (docs/log.md "Running a log in production"); SIGHUP
+     * reloads these with the roots. Never both reject flags. */
+    int log_reject_expired, log_reject_unexpired;
+    arb_ct_oid_list log_ext_key_usages;   /* required EKUs; empty: any */
+    arb_ct_oid_list log_reject_extensions; /* refused leaf extensions */
+    double log_rate_limit;   /* submissions per second per client; 0: unlimited */
+    unsigned log_rate_burst; /* 0: the rate rounded up */
+    /* The log list (served when log_url is set); log_monitoring_url needs log_url. */
+    char *log_url, *log_monitoring_url; /* http(s) URLs ending in '/' */
+    char *log_description, *log_operator, *log_operator_email; /* printable ASCII */
+    uint64_t log_mmd; /* seconds; 0: 86400 */
+    char *log_export; /* directory the static-ct-api tree is written to; NULL: none */
     char *connect[ARB_CONFIG_MAX_CONNECT];
     size_t n_connect;
     char *config_file; /* NULL: none */

@@ -13,39 +13,41 @@
 
 #include "merkle/pkey.h"
 
-/* Syncs the directory that holds path, so that a file just created there
- * keeps its name after a power loss (an fsync of the file alone does not
- * make its directory entry durable). Returns 1 on success. */
-static int sync_dir_of(const char *path)
+/* fsyncs the directory that holds `path`. ARB_OK or ARB_ERR_IO. */
+static arb_err sync_parent_dir(const char *path, arb_errbuf *eb)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
-    int fd, ok;
+    size_t n;
+    int fd, ok, e = 0;
 
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        return 0;
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else {
+        n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof dir)
+            return arb_errf(eb, ARB_ERR_IO, "path too long: %s", path);
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return arb_errf(eb, ARB_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
     ok = fsync(fd) == 0;
+    if (!ok)
+        e = errno;
     close(fd);
-    return ok;
+    if (!ok)
+        return arb_errf(eb, ARB_ERR_IO, "cannot sync directory %s: %s", dir, strerror(e));
+    return ARB_OK;
 }
 
-/* Writes a new key to path: the file synced, then its directory, before the
- * key is used (SCTs and tree heads signed with a key lost in a power loss
- * could never be matched again). */
 static arb_err generate_key(const char *path, arb_errbuf *eb)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     FILE *f;
     int fd, ok;
+    arb_err err;
 
     if (k == NULL)
         return arb_errf(eb, ARB_ERR_CRYPTO, "cannot generate a P-256 key");
@@ -65,11 +67,17 @@ static arb_err generate_key(const char *path, arb_errbuf *eb)
     ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
     ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok &= fclose(f) == 0;
-    ok = ok && sync_dir_of(path);
     EVP_PKEY_free(k);
     if (!ok) {
         unlink(path);
         return arb_errf(eb, ARB_ERR_IO, "cannot write %s", path);
+    }
+    /* The new file's directory entry must be durable too before the key
+     * signs anything: otherwise a power loss could leave tree heads signed
+     * by a key that is gone. */
+    if ((err = sync_parent_dir(path, eb)) != ARB_OK) {
+        unlink(path);
+        return err;
     }
     return ARB_OK;
 }

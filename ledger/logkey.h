@@ -11,7 +11,8 @@
 
 /* Loads the key in `path`. When the file does not exist and `generate` is 1, a
  * new P-256 key is generated and written there first (PKCS#8 PEM, created with
- * mode 0600, never overwriting an existing file); *generated (if not NULL)
+ * mode 0600, never overwriting an existing file; the file and then its directory
+ * are fsynced before the key is returned); *generated (if not NULL)
  * tells which happened. Returns ARB_OK and *out (free with EVP_PKEY_free), or:
  *   ARB_ERR_NOT_FOUND  no such file and generate is 0
  *   ARB_ERR_PARSE      the file holds no PEM private key, or one that is not

@@ -146,24 +146,65 @@ static const char *const *chain_cfs(void)
  * already loaded or generated the key at d->log_key_path. */
 static arb_log_service *log_service;
 
+/* The log service settings from c (also for SIGHUP's reload). */
+static void log_settings(arb_log_service_config *sc, const arbord *d, const arb_config *c)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->datadir = d->datadir_abs;
+    sc->key_file = d->log_key_path;
+    sc->roots_file = c->log_roots;
+    sc->origin = c->log_origin;
+    sc->chain.max_chain_len = c->log_max_chain;
+    sc->chain.max_cert_size = c->log_max_cert;
+    sc->chain.not_after_start = c->log_not_after_start;
+    sc->chain.not_after_end = c->log_not_after_end;
+    sc->chain.reject_expired = c->log_reject_expired;
+    sc->chain.reject_unexpired = c->log_reject_unexpired;
+    sc->chain.ext_key_usages = c->log_ext_key_usages;
+    sc->chain.reject_extensions = c->log_reject_extensions;
+    sc->rate_limit = c->log_rate_limit;
+    sc->rate_burst = c->log_rate_burst;
+    sc->url = c->log_url;
+    sc->monitoring_url = c->log_monitoring_url;
+    sc->description = c->log_description;
+    sc->operator_name = c->log_operator;
+    sc->operator_email = c->log_operator_email;
+    sc->mmd = c->log_mmd;
+    sc->export_dir = c->log_export;
+    sc->batch_ms = c->log_pool_ms;
+    sc->max_get_entries = c->log_max_entries;
+    sc->max_body = c->log_max_body;
+    sc->log = d->log;
+}
+
 static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     arb_log_service_config sc;
 
-    memset(&sc, 0, sizeof sc);
-    sc.datadir = d->datadir_abs;
-    sc.key_file = d->log_key_path;
-    sc.roots_file = d->cfg.log_roots;
-    sc.origin = d->cfg.log_origin;
-    sc.chain.max_chain_len = d->cfg.log_max_chain;
-    sc.chain.max_cert_size = d->cfg.log_max_cert;
-    sc.chain.not_after_start = d->cfg.log_not_after_start;
-    sc.chain.not_after_end = d->cfg.log_not_after_end;
-    sc.batch_ms = d->cfg.log_pool_ms;
-    sc.max_get_entries = d->cfg.log_max_entries;
-    sc.max_body = d->cfg.log_max_body;
-    sc.log = d->log;
+    log_settings(&sc, d, &d->cfg);
     return arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+}
+
+/* SIGHUP: reads the command line and config file again and reloads the log's
+ * roots and submission policy; on any error the running ones stay. */
+static void log_reload(arbord *d, int argc, char **argv)
+{
+    arb_config c;
+    arb_log_service_config sc;
+    arb_errbuf eb;
+
+    if (log_service == NULL)
+        return;
+    if (arb_config_parse(&c, argc, argv, &eb) != ARB_OK) {
+        arb_logf(&d->log, ARB_LOG_ERROR, "SIGHUP: settings not reloaded: %s", eb.msg);
+        return;
+    }
+    log_settings(&sc, d, &c);
+    if (arb_log_service_reload(log_service, &sc, &eb) != ARB_OK)
+        arb_logf(&d->log, ARB_LOG_ERROR, "SIGHUP: log roots and policy kept: %s", eb.msg);
+    else
+        arb_logf(&d->log, ARB_LOG_INFO, "SIGHUP: log roots and policy reloaded");
+    arb_config_free(&c);
 }
 
 static void log_stop(arbord *d)
@@ -318,6 +359,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     if ((err = open_datadir(&d, &eb)) != ARB_OK) {
@@ -355,9 +397,13 @@ int main(int argc, char **argv)
         print_json_event("listening", &d);
 
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
-        ;
+        if (sig == SIGHUP)
+            log_reload(&d, argc, argv);
     arb_logf(&d.log, ARB_LOG_INFO, "%s received, shutting down",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /* Drain the log while the server still answers: new submissions get 503,
+     * the pooled ones are sequenced and answered. */
+    arb_log_service_drain(log_service);
     rc = 0;
 
 out:

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/asn1.h>
@@ -14,6 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include "ledger/log/der.h"
 
 #define DEFAULT_MAX_CHAIN 10
 #define DEFAULT_MAX_CERT (64 * 1024)
@@ -215,17 +218,51 @@ static int only_poison_unhandled(X509 *x)
     return 1;
 }
 
+/* Path length and name constraint failures, which precertificate chains do
+ * not get checked for (see verify_cb). */
+static int relaxed_for_precerts(int e)
+{
+    switch (e) {
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_PERMITTED_VIOLATION:
+    case X509_V_ERR_EXCLUDED_VIOLATION:
+    case X509_V_ERR_SUBTREE_MINMAX:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
+    case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Lets the CT poison through as the leaf's only unknown critical extension
- * (leaves with poison only reach verification on add-pre-chain). */
+ * (leaves with poison only reach verification on add-pre-chain). For
+ * add-pre-chain (the context's app data points to a non-zero int), path
+ * length and name constraints are not enforced, as in Trillian's CT front end
+ * (certificate-transparency-go trillian/ctfe ValidateChain): a precertificate
+ * signing certificate is one more CA certificate in the path, so a CA whose
+ * issuing intermediate has pathLenConstraint 0 (the usual layout) would
+ * otherwise be refused although RFC 6962 3.1 lets logs relax these checks;
+ * and a log records certificates rather than policing them. Signatures, name
+ * chaining, CA:TRUE and keyCertSign are still checked. */
 static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
-    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION &&
+    const int *precert = X509_STORE_CTX_get_app_data(ctx);
+    int e = X509_STORE_CTX_get_error(ctx);
+
+    if (!ok && e == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION &&
         X509_STORE_CTX_get_error_depth(ctx) == 0) {
         X509 *x = X509_STORE_CTX_get_current_cert(ctx);
         if (x != NULL && poison_state(x) == 1 && only_poison_unhandled(x)) {
             X509_STORE_CTX_set_error(ctx, X509_V_OK);
             return 1;
         }
+    }
+    if (!ok && precert != NULL && *precert && relaxed_for_precerts(e)) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
     }
     return ok;
 }
@@ -367,6 +404,34 @@ arb_err arb_ct_precert_tbs(uint8_t **tbs, size_t *tbs_len, const uint8_t *precer
     return err;
 }
 
+/* The bytes to store for certificate x of the verified path: exactly the
+ * submitted bytes when x was submitted (the leaf, or an intermediate: found by
+ * identity in the untrusted stack, which holds chain[1..] in order), else
+ * (an accepted root from the trust store) its own DER. */
+static arb_err path_der(X509 *x, X509 *leaf, STACK_OF(X509) *untrusted,
+                        const arb_ct_cert_ref *chain, arb_ct_cert_ref *out)
+{
+    const arb_ct_cert_ref *src = NULL;
+    int i;
+
+    if (x == leaf) {
+        src = &chain[0];
+    } else {
+        for (i = 0; i < sk_X509_num(untrusted); i++)
+            if (sk_X509_value(untrusted, i) == x)
+                src = &chain[i + 1];
+    }
+    if (src == NULL)
+        return cert_der(x, out);
+    out->der = NULL;
+    out->len = 0;
+    if ((out->der = malloc(src->len)) == NULL)
+        return ARB_ERR_NOMEM;
+    memcpy((void *)out->der, src->der, src->len);
+    out->len = src->len;
+    return ARB_OK;
+}
+
 void arb_ct_chain_free(arb_ct_chain *c)
 {
     size_t i;
@@ -384,15 +449,217 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
                               const arb_ct_chain_opts *opts, int precert,
                               const arb_ct_cert_ref *chain, size_t n, arb_errbuf *eb)
 {
+    return arb_ct_chain_validate_why(out, NULL, roots, opts, precert, chain, n, eb);
+}
+
+const char *arb_ct_reject_name(arb_ct_reject r)
+{
+    switch (r) {
+    case ARB_CT_REJECT_NONE: return "none";
+    case ARB_CT_REJECT_MALFORMED: return "malformed";
+    case ARB_CT_REJECT_KIND: return "wrong_kind";
+    case ARB_CT_REJECT_NOT_AFTER: return "not_after_window";
+    case ARB_CT_REJECT_EXPIRED: return "expired";
+    case ARB_CT_REJECT_UNEXPIRED: return "unexpired";
+    case ARB_CT_REJECT_EXTENSION: return "rejected_extension";
+    case ARB_CT_REJECT_EKU: return "ext_key_usage";
+    case ARB_CT_REJECT_UNTRUSTED: return "untrusted";
+    default: return "other";
+    }
+}
+
+/* Extended key usage names, as certificate-transparency-go's CTFE config
+ * spells them (Go's x509.ExtKeyUsage names without the prefix). */
+static const struct {
+    const char *name, *oid;
+} eku_names[] = {
+    {"any", ARB_CT_OID_ANY_EKU},
+    {"serverauth", "1.3.6.1.5.5.7.3.1"},
+    {"clientauth", "1.3.6.1.5.5.7.3.2"},
+    {"codesigning", "1.3.6.1.5.5.7.3.3"},
+    {"emailprotection", "1.3.6.1.5.5.7.3.4"},
+    {"timestamping", "1.3.6.1.5.5.7.3.8"},
+    {"ocspsigning", "1.3.6.1.5.5.7.3.9"},
+    {"precertsigning", ARB_CT_OID_PRECERT_SIGNING},
+};
+
+/* 1 if s[0..n) is a dotted-decimal OID as arb_ct_oid_list_parse describes. */
+static int dotted_oid(const char *s, size_t n)
+{
+    size_t i = 0, arcs = 0;
+    unsigned long long first = 0;
+
+    if (n == 0 || n >= ARB_CT_OID_MAX)
+        return 0;
+    while (i < n) {
+        unsigned long long v = 0;
+        size_t start = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            v = v * 10 + (unsigned long long)(s[i] - '0');
+            if (v > 0xffffffffull)
+                return 0;
+            i++;
+        }
+        if (i == start || (s[start] == '0' && i - start > 1))
+            return 0;
+        if (arcs == 0 && v > 2)
+            return 0;
+        if (arcs == 0)
+            first = v;
+        if (arcs == 1 && first < 2 && v >= 40)
+            return 0;
+        arcs++;
+        if (i < n) {
+            if (s[i] != '.' || i + 1 == n)
+                return 0;
+            i++;
+        }
+    }
+    return arcs >= 2;
+}
+
+arb_err arb_ct_oid_list_parse(arb_ct_oid_list *out, const char *text, int eku_names_ok,
+                              arb_errbuf *eb)
+{
+    const char *p = text;
+
+    memset(out, 0, sizeof(*out));
+    while (*p) {
+        const char *item;
+        char oid[ARB_CT_OID_MAX];
+        size_t n, k;
+        int found = 0;
+
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        item = p;
+        while (*p && *p != ',' && *p != ' ' && *p != '\t')
+            p++;
+        n = (size_t)(p - item);
+        if (dotted_oid(item, n)) {
+            memcpy(oid, item, n);
+            oid[n] = 0;
+            found = 1;
+        }
+        for (k = 0; !found && eku_names_ok && k < sizeof(eku_names) / sizeof(eku_names[0]); k++) {
+            if (strlen(eku_names[k].name) == n && strncasecmp(item, eku_names[k].name, n) == 0) {
+                snprintf(oid, sizeof(oid), "%s", eku_names[k].oid);
+                found = 1;
+            }
+        }
+        if (!found) {
+            char shown[65]; /* the item, one printable line */
+            for (k = 0; k < n && k < 64; k++)
+                shown[k] = (unsigned char)item[k] < 0x20 || item[k] == 0x7f ? '?' : item[k];
+            shown[k] = 0;
+            memset(out, 0, sizeof(*out));
+            return arb_errf(eb, ARB_ERR_PARSE, "'%s' is not %s", shown,
+                            eku_names_ok ? "an OID or an extended key usage name"
+                                         : "a dotted-decimal OID");
+        }
+        for (k = 0; k < out->n && strcmp(out->oid[k], oid) != 0; k++) {
+        }
+        if (k < out->n)
+            continue;
+        if (out->n == ARB_CT_OIDS_MAX) {
+            memset(out, 0, sizeof(*out));
+            return arb_errf(eb, ARB_ERR_PARSE, "more than %d OIDs", ARB_CT_OIDS_MAX);
+        }
+        memcpy(out->oid[out->n++], oid, sizeof(oid));
+    }
+    return ARB_OK;
+}
+
+/* The dotted text of an object (ARB_CT_OID_MAX bytes). 0 if too long. */
+static int obj_text(char out[ARB_CT_OID_MAX], const ASN1_OBJECT *o)
+{
+    int n = OBJ_obj2txt(out, ARB_CT_OID_MAX, o, 1);
+
+    return n > 0 && n < ARB_CT_OID_MAX;
+}
+
+/* The OID of the first extension of x listed in `refused`, or NULL. */
+static const char *refused_extension(X509 *x, const arb_ct_oid_list *refused)
+{
+    int i, n = X509_get_ext_count(x);
+    size_t k;
+    char t[ARB_CT_OID_MAX];
+
+    for (i = 0; i < n; i++) {
+        if (!obj_text(t, X509_EXTENSION_get_object(X509_get_ext(x, i))))
+            continue;
+        for (k = 0; k < refused->n; k++)
+            if (strcmp(t, refused->oid[k]) == 0)
+                return refused->oid[k];
+    }
+    return NULL;
+}
+
+/* Go's crypto/x509 key usage check over the verified path (see
+ * arb_ct_chain_opts.ext_key_usages). skip is a path index to leave out (the
+ * precertificate signing certificate) or -1. Returns 1 if some required
+ * usage survives, 0 if not, -1 on a malformed EKU extension. */
+static int eku_allows(STACK_OF(X509) *path, int skip, const arb_ct_oid_list *required)
+{
+    int alive[ARB_CT_OIDS_MAX], i, left;
+    size_t k;
+
+    for (k = 0; k < required->n; k++)
+        alive[k] = 1;
+    for (i = sk_X509_num(path) - 1; i >= 0; i--) {
+        X509 *x = sk_X509_value(path, i);
+        EXTENDED_KEY_USAGE *eku;
+        int crit = 0, j, any = 0;
+
+        if (i == skip)
+            continue;
+        eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+        if (eku == NULL) {
+            ERR_clear_error();
+            if (crit != -1)
+                return -1; /* present but unreadable, or repeated */
+            continue;
+        }
+        for (j = 0; j < sk_ASN1_OBJECT_num(eku); j++)
+            if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, j)) == NID_anyExtendedKeyUsage)
+                any = 1;
+        for (k = 0; !any && k < required->n; k++) {
+            int has = 0;
+            char t[ARB_CT_OID_MAX];
+            for (j = 0; j < sk_ASN1_OBJECT_num(eku); j++)
+                if (obj_text(t, sk_ASN1_OBJECT_value(eku, j)) && strcmp(t, required->oid[k]) == 0)
+                    has = 1;
+            /* A required "any" is satisfied by whatever the path allows. */
+            if (!has && strcmp(required->oid[k], ARB_CT_OID_ANY_EKU) != 0)
+                alive[k] = 0;
+        }
+        EXTENDED_KEY_USAGE_free(eku);
+    }
+    for (k = 0, left = 0; k < required->n; k++)
+        left |= alive[k];
+    return left;
+}
+
+arb_err arb_ct_chain_validate_why(arb_ct_chain **out, arb_ct_reject *why, const arb_ct_roots *roots,
+                                  const arb_ct_chain_opts *opts, int precert,
+                                  const arb_ct_cert_ref *chain, size_t n, arb_errbuf *eb)
+{
     size_t max_chain = DEFAULT_MAX_CHAIN, max_cert = DEFAULT_MAX_CERT, i;
     X509 *leaf = NULL;
     STACK_OF(X509) *untrusted = NULL, *path = NULL;
     X509_STORE_CTX *ctx = NULL;
     arb_ct_chain *c = NULL;
     arb_err err = ARB_OK;
+    arb_ct_reject r = ARB_CT_REJECT_OTHER;
+    arb_ct_reject dummy;
     int poison;
 
     *out = NULL;
+    if (why == NULL)
+        why = &dummy;
+    *why = ARB_CT_REJECT_MALFORMED;
     if (opts != NULL && opts->max_chain_len != 0)
         max_chain = opts->max_chain_len;
     if (opts != NULL && opts->max_cert_size != 0)
@@ -405,9 +672,18 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
         if (chain[i].len > max_cert)
             return arb_errf(eb, ARB_ERR_PARSE, "certificate %zu is %zu bytes (at most %zu)", i,
                             chain[i].len, max_cert);
+    /* DER only, at every level of every certificate: OpenSSL would accept BER
+     * and the log would then store (and sign) another encoding than the one
+     * submitted. */
+    for (i = 0; i < n; i++) {
+        arb_errbuf dw;
+        if (arb_der_check_cert(chain[i].der, chain[i].len, &dw) != ARB_OK)
+            return arb_errf(eb, ARB_ERR_PARSE, "certificate %zu is not DER: %s", i, dw.msg);
+    }
 
     if ((leaf = parse_der(chain[0].der, chain[0].len)) == NULL)
         return arb_errf(eb, ARB_ERR_PARSE, "certificate 0 is not a DER certificate");
+    r = ARB_CT_REJECT_MALFORMED;
     if ((untrusted = sk_X509_new_null()) == NULL) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
         goto out;
@@ -425,6 +701,7 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
         }
     }
 
+    r = ARB_CT_REJECT_KIND;
     poison = poison_state(leaf);
     if (poison < 0) {
         err = arb_errf(eb, ARB_ERR_VERIFY, "malformed CT poison extension");
@@ -445,11 +722,46 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
             goto out;
         }
         if (na < opts->not_after_start || na >= opts->not_after_end) {
-            err = arb_errf(eb, ARB_ERR_VERIFY, "notAfter %lld outside this log's window",
-                           (long long)na);
+            r = ARB_CT_REJECT_NOT_AFTER;
+            err = arb_errf(eb, ARB_ERR_VERIFY,
+                           "notAfter %lld outside this log's window [%lld, %lld) (temporal shard)",
+                           (long long)na, (long long)opts->not_after_start,
+                           (long long)opts->not_after_end);
             goto out;
         }
     }
+    if (opts != NULL && (opts->reject_expired || opts->reject_unexpired)) {
+        int64_t na, now = opts->now != 0 ? opts->now : (int64_t)time(NULL);
+        if (!asn1_time_unix(X509_get0_notAfter(leaf), &na)) {
+            r = ARB_CT_REJECT_MALFORMED;
+            err = arb_errf(eb, ARB_ERR_PARSE, "unreadable notAfter");
+            goto out;
+        }
+        if (opts->reject_expired && na < now) {
+            r = ARB_CT_REJECT_EXPIRED;
+            err = arb_errf(eb, ARB_ERR_VERIFY,
+                           "certificate expired (notAfter %lld); this log refuses expired "
+                           "certificates", (long long)na);
+            goto out;
+        }
+        if (opts->reject_unexpired && na >= now) {
+            r = ARB_CT_REJECT_UNEXPIRED;
+            err = arb_errf(eb, ARB_ERR_VERIFY,
+                           "certificate not expired (notAfter %lld); this log accepts only "
+                           "expired certificates", (long long)na);
+            goto out;
+        }
+    }
+    if (opts != NULL && opts->reject_extensions.n > 0) {
+        const char *bad = refused_extension(leaf, &opts->reject_extensions);
+        if (bad != NULL) {
+            r = ARB_CT_REJECT_EXTENSION;
+            err = arb_errf(eb, ARB_ERR_VERIFY, "leaf has extension %s, which this log refuses",
+                           bad);
+            goto out;
+        }
+    }
+    r = ARB_CT_REJECT_UNTRUSTED;
 
     if ((ctx = X509_STORE_CTX_new()) == NULL ||
         !X509_STORE_CTX_init(ctx, roots->store, leaf, untrusted)) {
@@ -460,15 +772,33 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
      * Any accepted root is a trust anchor, self-signed or not. */
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
     X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    if (!X509_STORE_CTX_set_app_data(ctx, &precert)) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "cannot set up verification");
+        goto out;
+    }
     if (X509_verify_cert(ctx) != 1) {
         int e = X509_STORE_CTX_get_error(ctx);
         err = arb_errf(eb, ARB_ERR_VERIFY, "chain does not verify to an accepted root: %s (depth %d)",
                        X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
         goto out;
     }
+    r = ARB_CT_REJECT_OTHER;
     if ((path = X509_STORE_CTX_get1_chain(ctx)) == NULL || sk_X509_num(path) < 1) {
         err = arb_errf(eb, ARB_ERR_INTERNAL, "verified chain missing");
         goto out;
+    }
+    if (opts != NULL && opts->ext_key_usages.n > 0) {
+        int skip = precert && sk_X509_num(path) >= 3 && is_precert_signer(sk_X509_value(path, 1))
+                       ? 1 : -1;
+        int ok = eku_allows(path, skip, &opts->ext_key_usages);
+        if (ok != 1) {
+            r = ARB_CT_REJECT_EKU;
+            err = arb_errf(eb, ARB_ERR_VERIFY,
+                           ok < 0 ? "malformed extended key usage extension in the chain"
+                                  : "chain is not valid for any extended key usage this log "
+                                    "requires");
+            goto out;
+        }
     }
 
     if ((c = calloc(1, sizeof(*c))) == NULL ||
@@ -477,7 +807,8 @@ arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
         goto out;
     }
     for (i = 0; i < (size_t)sk_X509_num(path); i++) {
-        if ((err = cert_der(sk_X509_value(path, (int)i), &c->path[i])) != ARB_OK) {
+        if ((err = path_der(sk_X509_value(path, (int)i), leaf, untrusted, chain, &c->path[i])) !=
+            ARB_OK) {
             arb_errf(eb, err, "cannot encode certificate");
             goto out;
         }
@@ -531,6 +862,7 @@ out:
         arb_ct_chain_free(c);
     else
         *out = c;
+    *why = err == ARB_OK ? ARB_CT_REJECT_NONE : r;
     return err;
 }
 

@@ -33,6 +33,29 @@ size_t arb_ct_roots_count(const arb_ct_roots *r);
 /* The DER of root i (0 <= i < count), in bundle order; the pointer lives as long as r. */
 void arb_ct_roots_get(const arb_ct_roots *r, size_t i, const uint8_t **der, size_t *der_len);
 
+/* OID lists of a submission policy: dotted decimal, at most ARB_CT_OID_MAX - 1
+ * characters each, at most ARB_CT_OIDS_MAX of them. */
+#define ARB_CT_OIDS_MAX 16
+#define ARB_CT_OID_MAX 64
+#define ARB_CT_OID_ANY_EKU "2.5.29.37.0" /* anyExtendedKeyUsage (RFC 5280 4.2.1.12) */
+
+typedef struct {
+    size_t n;
+    char oid[ARB_CT_OIDS_MAX][ARB_CT_OID_MAX];
+} arb_ct_oid_list;
+
+/* Parses a list of OIDs separated by commas and/or spaces (an empty or blank
+ * text is the empty list). Each item is a dotted-decimal OID (at least two
+ * arcs, the first 0..2, the second below 40 under 0 and 1, no leading zeros,
+ * each arc below 2^32); with eku_names also an extended key usage name as
+ * Trillian's CT front end spells them, case-insensitively: Any, ServerAuth,
+ * ClientAuth, CodeSigning, EmailProtection, TimeStamping, OCSPSigning
+ * (RFC 5280 4.2.1.12), or PrecertSigning (RFC 6962 3.1). Repeated OIDs are kept
+ * once. Returns ARB_OK with *out, or ARB_ERR_PARSE (eb names the bad item)
+ * with *out empty. Untrusted input is fine. */
+arb_err arb_ct_oid_list_parse(arb_ct_oid_list *out, const char *text, int eku_names,
+                              arb_errbuf *eb) ARB_WARN_UNUSED;
+
 typedef struct {
     size_t max_chain_len; /* most certificates accepted in a submission (0: 10) */
     size_t max_cert_size; /* largest DER certificate accepted, bytes (0: 64 KiB) */
@@ -40,7 +63,39 @@ typedef struct {
      * notAfter must lie in [not_after_start, not_after_end) (Unix seconds). */
     int64_t not_after_start;
     int64_t not_after_end;
+    /* Refuse a leaf whose notAfter is before `now` (expired) / not before
+     * `now` (unexpired; for logs of expired certificates). now 0: the current
+     * time. Setting both refuses everything, which callers should not do. */
+    int reject_expired;
+    int reject_unexpired;
+    int64_t now;
+    /* When non-empty, the chain must be valid for at least one of these
+     * extended key usages, as Go's crypto/x509 (which CTFE uses) decides it:
+     * every certificate of the path that has an EKU extension without
+     * anyExtendedKeyUsage narrows the usable set to the usages it lists, and
+     * the set left at the end must hold one of the required ones; a
+     * certificate without the extension does not narrow it. A precertificate
+     * signing certificate (whose EKU is the CT one) is left out. */
+    arb_ct_oid_list ext_key_usages;
+    /* Refuse a leaf carrying any extension with one of these OIDs. */
+    arb_ct_oid_list reject_extensions;
 } arb_ct_chain_opts;
+
+/* Why a submission was refused, for metrics and operators. */
+typedef enum {
+    ARB_CT_REJECT_NONE = 0,
+    ARB_CT_REJECT_MALFORMED,   /* empty, too many or too large certificates, not DER */
+    ARB_CT_REJECT_KIND,        /* a precertificate on add-chain or the reverse; bad poison */
+    ARB_CT_REJECT_NOT_AFTER,   /* notAfter outside the shard window */
+    ARB_CT_REJECT_EXPIRED,     /* reject_expired and the leaf has expired */
+    ARB_CT_REJECT_UNEXPIRED,   /* reject_unexpired and the leaf has not expired */
+    ARB_CT_REJECT_EXTENSION,   /* the leaf carries a refused extension */
+    ARB_CT_REJECT_EKU,         /* not valid for any required extended key usage */
+    ARB_CT_REJECT_UNTRUSTED,   /* does not verify to an accepted root */
+    ARB_CT_REJECT_OTHER        /* anything else (precertificate structure, no memory) */
+} arb_ct_reject;
+/* A short metric-friendly name ("not_after_window", "expired", ...). */
+const char *arb_ct_reject_name(arb_ct_reject r);
 
 /* A validated submission. */
 typedef struct {
@@ -66,7 +121,8 @@ void arb_ct_chain_free(arb_ct_chain *c); /* NULL-safe */
  * trust store and the submitted certificates after the leaf as untrusted
  * intermediates. Signatures, issuer links and basic constraints are checked;
  * validity periods are NOT checked against the current time (only against the
- * optional notAfter window). precert = 0 (add-chain) rejects a leaf with the CT
+ * optional notAfter window and the reject_expired / reject_unexpired policy;
+ * opts also holds the extended key usage and refused extension policy). precert = 0 (add-chain) rejects a leaf with the CT
  * poison extension; precert = 1 (add-pre-chain) requires it (critical, NULL)
  * and allows it as the only unknown critical extension; a precertificate
  * signing certificate (EKU 1.3.6.1.4.1.11129.2.4.4) directly above the precert
@@ -79,6 +135,12 @@ void arb_ct_chain_free(arb_ct_chain *c); /* NULL-safe */
 arb_err arb_ct_chain_validate(arb_ct_chain **out, const arb_ct_roots *roots,
                               const arb_ct_chain_opts *opts, int precert,
                               const arb_ct_cert_ref *chain, size_t n, arb_errbuf *eb) ARB_WARN_UNUSED;
+/* The same, also saying why a chain was refused: *why is ARB_CT_REJECT_NONE
+ * on ARB_OK, else the reason (why may be NULL). */
+arb_err arb_ct_chain_validate_why(arb_ct_chain **out, arb_ct_reject *why, const arb_ct_roots *roots,
+                                  const arb_ct_chain_opts *opts, int precert,
+                                  const arb_ct_cert_ref *chain, size_t n,
+                                  arb_errbuf *eb) ARB_WARN_UNUSED;
 
 /* The TBSCertificate of precert_der as RFC 6962 3.2 logs it: the poison
  * extension removed; when pre_issuer_der is non-NULL (a precertificate

@@ -29,6 +29,12 @@ enum { CF_META, CF_ENTRIES, CF_NODES, CF_LEAFHASH, CF_DEDUP, CF_ISSUERS };
 
 #define DEFAULT_BATCH_MAX 512
 #define DEFAULT_REFRESH_S 3600
+/* After a storage failure: the first recovery attempt after this long, then
+ * doubling up to arb_log_config.retry_max_ms. */
+#define RETRY_FIRST_MS 250
+#define DEFAULT_RETRY_MAX_MS 5000
+/* How long a recovery waits for readers to let go of the store. */
+#define REOPEN_WAIT_MS 2000
 
 typedef struct pending {
     struct pending *next;
@@ -54,15 +60,24 @@ struct arb_log {
     unsigned batch_ms;
     size_t batch_max;
     uint64_t refresh_ms;
-    uint64_t retry_at; /* after a failed refresh: not before this time (ms) */
+    uint64_t retry_at; /* after a failed refresh or write: next attempt, not before (ms) */
+    uint64_t retry_ms; /* the current recovery back-off */
+    uint64_t retry_max_ms;
     arb_logger lg;
+    arb_ct_verifier *verifier; /* the log key's public half: checks the stored head */
 
-    pthread_mutex_t mu; /* guards the queue, the published head, broken, stop */
+    pthread_mutex_t mu; /* guards the queue, the published head, the health, stop */
     pthread_cond_t cv;
     pending *head, *tail;
     size_t queued;
     int stop;
-    int broken; /* a write failed: the store refuses writes until reopened */
+    int draining;   /* arb_log_drain: refuse new submissions, sequence the queue now */
+    int sequencing; /* a batch taken from the queue is not answered yet */
+    /* A write failed: the store refuses writes until reopened, so the log
+     * refuses submissions and the sequencer tries to recover (try_recover). */
+    int failed;
+    char fail_reason[ARB_LOG_REASON_MAX];
+    uint64_t write_failures, recoveries;
     arb_log_sth sth;
     uint8_t *checkpoint;
     size_t checkpoint_len;
@@ -216,13 +231,49 @@ out:
     return err;
 }
 
-static void put_head(arb_log *l, arb_store_batch *b, const arb_log_sth *s, const uint8_t *cp,
-                     size_t cp_len, arb_buf *scratch)
+/* Adds the tree head and its checkpoint to the batch. ARB_OK or ARB_ERR_NOMEM
+ * (then nothing was added). */
+static arb_err put_head(arb_log *l, arb_store_batch *b, const arb_log_sth *s, const uint8_t *cp,
+                        size_t cp_len, arb_buf *scratch)
 {
+    arb_err err;
+
     arb_buf_reset(scratch);
-    if (encode_sth(scratch, s) == ARB_OK)
-        arb_store_batch_put(b, l->cf[CF_META], (const uint8_t *)"sth", 3, scratch->data, scratch->len);
+    if ((err = encode_sth(scratch, s)) != ARB_OK)
+        return err;
+    arb_store_batch_put(b, l->cf[CF_META], (const uint8_t *)"sth", 3, scratch->data, scratch->len);
     arb_store_batch_put(b, l->cf[CF_META], (const uint8_t *)"checkpoint", 10, cp, cp_len);
+    return ARB_OK;
+}
+
+/* ---- storage failures ---- */
+
+/* What a client is told about a storage failure: the kind, never the server's
+ * paths (the full message goes to the server's log). */
+static void client_reason(char *out, size_t n, arb_err err, const char *msg)
+{
+    const char *kind = strstr(msg, "disk full") != NULL || strstr(msg, "No space") != NULL
+                           ? "disk full"
+                       : err == ARB_ERR_IO ? "I/O error"
+                                           : "database error";
+    snprintf(out, n,
+             "the log cannot store new entries now (storage failed: %s); it retries by itself",
+             kind);
+}
+
+/* Records a failed write (err ARB_ERR_IO / ARB_ERR_DB): the log refuses
+ * submissions until try_recover succeeds. Other errors only count. */
+static void note_write_failure(arb_log *l, arb_err err, const char *msg)
+{
+    pthread_mutex_lock(&l->mu);
+    l->write_failures++;
+    if ((err == ARB_ERR_IO || err == ARB_ERR_DB) && !l->failed) {
+        l->failed = 1;
+        client_reason(l->fail_reason, sizeof(l->fail_reason), err, msg);
+        l->retry_ms = RETRY_FIRST_MS;
+        l->retry_at = now_ms() + l->retry_ms;
+    }
+    pthread_mutex_unlock(&l->mu);
 }
 
 /* ---- entries ---- */
@@ -408,6 +459,8 @@ static void sequence_batch(arb_log *l, pending *list)
     arb_err err = ARB_OK;
     size_t n_new = 0, dups_cap = 0;
     pending **dups = NULL; /* the batch's new entries by dedup key */
+    int write_failed = 0;
+    char reason[ARB_LOG_REASON_MAX + 64];
 
     eb.msg[0] = 0;
     if (ts <= l->last_ts)
@@ -417,10 +470,15 @@ static void sequence_batch(arb_log *l, pending *list)
     while (dups_cap & (dups_cap - 1))
         dups_cap &= dups_cap - 1;
     dups_cap *= 2; /* a power of two, at least twice the batch */
-    if ((dups = calloc(dups_cap, sizeof(*dups))) == NULL ||
-        arb_store_batch_new(&b, l->store) != ARB_OK) {
-        free(dups);
+    if ((dups = calloc(dups_cap, sizeof(*dups))) == NULL) {
         fail_all(list, ARB_ERR_NOMEM, "out of memory");
+        return;
+    }
+    if ((err = arb_store_batch_new(&b, l->store)) != ARB_OK) {
+        free(dups);
+        arb_logf(&l->lg, ARB_LOG_ERROR, "log: batch failed: cannot start a storage batch (%s)",
+                 arb_err_str(err));
+        fail_all(list, err, "the log could not store the entry");
         return;
     }
     ectx.l = l;
@@ -517,9 +575,14 @@ static void sequence_batch(arb_log *l, pending *list)
         arb_merkle_range_root(&l->range, l->sha, &root);
         if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) != ARB_OK)
             goto failed;
-        put_head(l, b, &sth, cp, cp_len, &rec);
-        if ((err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb)) != ARB_OK)
+        if ((err = put_head(l, b, &sth, cp, cp_len, &rec)) != ARB_OK) {
+            arb_errf(&eb, err, "cannot encode the tree head");
             goto failed;
+        }
+        if ((err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb)) != ARB_OK) {
+            write_failed = 1;
+            goto failed;
+        }
         l->last_ts = ts;
         pthread_mutex_lock(&l->mu);
         l->sth = sth;
@@ -544,14 +607,16 @@ static void sequence_batch(arb_log *l, pending *list)
     goto out;
 failed:
     l->range = saved;
-    if (err == ARB_ERR_IO || err == ARB_ERR_DB) {
-        pthread_mutex_lock(&l->mu);
-        l->broken = 1;
-        pthread_mutex_unlock(&l->mu);
-    }
     arb_logf(&l->lg, ARB_LOG_ERROR, "log: batch failed: %s", eb.msg);
+    if (write_failed) {
+        note_write_failure(l, err, eb.msg);
+        client_reason(reason, sizeof(reason), err, eb.msg);
+    } else {
+        snprintf(reason, sizeof(reason), "the log could not store the entry (%s)",
+                 arb_err_str(err));
+    }
     for (p = list; p != NULL; p = p->next)
-        p->fn(p->ud, err, NULL, "the log could not store the entry");
+        p->fn(p->ud, err, NULL, reason);
 out:
     for (p = list; p != NULL; p = next) {
         next = p->next;
@@ -566,8 +631,9 @@ out:
     arb_store_batch_free(b);
 }
 
-/* Signs and durably stores a new tree head for the same tree (new timestamp). */
-static void refresh_head(arb_log *l)
+/* Signs and durably stores a new tree head for the same tree (new timestamp)
+ * and publishes it. On a failed write the log enters the failed state. */
+static arb_err refresh_head(arb_log *l, arb_errbuf *eb)
 {
     arb_store_batch *b = NULL;
     arb_buf scratch = ARB_BUF_INIT;
@@ -576,20 +642,24 @@ static void refresh_head(arb_log *l)
     uint8_t *cp = NULL;
     size_t cp_len = 0;
     uint64_t ts = now_ms();
-    arb_errbuf eb;
+    int write_failed = 0;
     arb_err err;
 
-    eb.msg[0] = 0;
     if (ts <= l->last_ts)
         ts = l->last_ts + 1;
     arb_merkle_range_root(&l->range, l->sha, &root);
-    if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) == ARB_OK &&
-        (err = arb_store_batch_new(&b, l->store)) == ARB_OK) {
-        put_head(l, b, &sth, cp, cp_len, &scratch);
-        err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb);
-    }
+    if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, eb)) != ARB_OK)
+        ; /* eb says why */
+    else if ((err = arb_store_batch_new(&b, l->store)) != ARB_OK)
+        arb_errf(eb, err, "cannot start a storage batch");
+    else if ((err = put_head(l, b, &sth, cp, cp_len, &scratch)) != ARB_OK)
+        arb_errf(eb, err, "cannot encode the tree head");
+    else if ((err = arb_store_write(l->store, b, ARB_STORE_SYNC, eb)) != ARB_OK)
+        write_failed = 1;
     arb_store_batch_free(b);
     arb_buf_free(&scratch);
+    if (write_failed)
+        note_write_failure(l, err, eb->msg);
     pthread_mutex_lock(&l->mu);
     if (err == ARB_OK) {
         l->last_ts = ts;
@@ -598,15 +668,50 @@ static void refresh_head(arb_log *l)
         l->checkpoint = cp;
         l->checkpoint_len = cp_len;
         cp = NULL;
-    } else {
-        if (err == ARB_ERR_IO || err == ARB_ERR_DB)
-            l->broken = 1;
+    } else if (!l->failed) {
         l->retry_at = ts + l->refresh_ms; /* try again one interval later */
     }
     pthread_mutex_unlock(&l->mu);
-    if (err != ARB_OK)
-        arb_logf(&l->lg, ARB_LOG_ERROR, "log: cannot refresh the tree head: %s", eb.msg);
     free(cp);
+    return err;
+}
+
+static arb_err load_state(arb_log *l, arb_errbuf *eb);
+
+/* After a storage failure: reopens the store (which refuses writes after a
+ * failed one), reloads the log from it (a batch whose write was reported
+ * failed may have reached the disk after all), and proves that writes work by
+ * storing a fresh tree head. Runs on the sequencer thread, which holds no
+ * batch, snapshot or iterator now. On failure the next attempt is scheduled
+ * with a doubled back-off. */
+static void try_recover(arb_log *l)
+{
+    arb_errbuf eb;
+    arb_err err = ARB_OK;
+
+    eb.msg[0] = 0;
+    if (arb_store_write_failed(l->store))
+        err = arb_store_reopen(l->store, REOPEN_WAIT_MS, &eb);
+    if (err == ARB_OK)
+        err = load_state(l, &eb);
+    if (err == ARB_OK)
+        err = refresh_head(l, &eb);
+    pthread_mutex_lock(&l->mu);
+    if (err == ARB_OK) {
+        l->failed = 0;
+        l->fail_reason[0] = 0;
+        l->recoveries++;
+    } else {
+        l->retry_at = now_ms() + l->retry_ms;
+        l->retry_ms = l->retry_ms * 2 < l->retry_max_ms ? l->retry_ms * 2 : l->retry_max_ms;
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (err == ARB_OK)
+        arb_logf(&l->lg, ARB_LOG_INFO,
+                 "log: storage works again; accepting submissions at tree size %llu",
+                 (unsigned long long)l->range.size);
+    else
+        arb_logf(&l->lg, ARB_LOG_WARN, "log: still cannot store: %s", eb.msg);
 }
 
 static void *sequencer_main(void *arg)
@@ -621,14 +726,31 @@ static void *sequencer_main(void *arg)
 
         while (l->head == NULL && !l->stop) {
             /* Idle: re-sign the tree head when it gets old, so monitors see a
-             * fresh one at least every refresh interval (RFC 6962 3.5). */
-            uint64_t due = l->sth.timestamp + l->refresh_ms, now = now_ms();
-            if (l->retry_at > due)
-                due = l->retry_at;
+             * fresh one at least every refresh interval (RFC 6962 3.5); after
+             * a storage failure, try to recover at the back-off time instead.
+             * Each action moves `due` into the future, so the wait below
+             * always sleeps. */
+            uint64_t due, now = now_ms();
             struct timespec until;
-            if (!l->broken && now >= due) {
+            if (l->failed) {
+                due = l->retry_at;
+            } else {
+                due = l->sth.timestamp + l->refresh_ms;
+                if (l->retry_at > due)
+                    due = l->retry_at;
+            }
+            if (now >= due) {
+                int failed = l->failed;
                 pthread_mutex_unlock(&l->mu);
-                refresh_head(l);
+                if (failed) {
+                    try_recover(l);
+                } else {
+                    arb_errbuf eb;
+                    eb.msg[0] = 0;
+                    if (refresh_head(l, &eb) != ARB_OK)
+                        arb_logf(&l->lg, ARB_LOG_ERROR, "log: cannot refresh the tree head: %s",
+                                 eb.msg);
+                }
                 pthread_mutex_lock(&l->mu);
                 continue;
             }
@@ -638,6 +760,21 @@ static void *sequencer_main(void *arg)
         }
         if (l->head == NULL && l->stop)
             break;
+        if (l->failed) {
+            /* Refuse at once (the routes usually refuse before queueing). */
+            char reason[ARB_LOG_REASON_MAX];
+            list = l->head;
+            l->head = l->tail = NULL;
+            l->queued = 0;
+            memcpy(reason, l->fail_reason, sizeof(reason));
+            l->sequencing = 1;
+            pthread_mutex_unlock(&l->mu);
+            fail_all(list, ARB_ERR_IO, reason);
+            pthread_mutex_lock(&l->mu);
+            l->sequencing = 0;
+            pthread_cond_broadcast(&l->cv);
+            continue;
+        }
         /* With a pool window, wait for more submissions (or a full batch).
          * Without one (group commit), sequence what is queued now: what
          * arrives while this batch is signed and synced forms the next. */
@@ -646,7 +783,7 @@ static void *sequencer_main(void *arg)
             deadline.tv_nsec += (long)l->batch_ms * 1000000L;
             deadline.tv_sec += deadline.tv_nsec / 1000000000L;
             deadline.tv_nsec %= 1000000000L;
-            while (!l->stop && l->queued < l->batch_max)
+            while (!l->stop && !l->draining && l->queued < l->batch_max)
                 if (pthread_cond_timedwait(&l->cv, &l->mu, &deadline) != 0)
                     break;
         }
@@ -658,24 +795,51 @@ static void *sequencer_main(void *arg)
             l->tail = NULL;
         p->next = NULL;
         l->queued -= n;
-        if (l->broken) {
-            pthread_mutex_unlock(&l->mu);
-            fail_all(list, ARB_ERR_IO, "the log's storage failed; restart the server");
-        } else {
-            pthread_mutex_unlock(&l->mu);
-            sequence_batch(l, list);
-        }
+        l->sequencing = 1;
+        pthread_mutex_unlock(&l->mu);
+        sequence_batch(l, list);
         pthread_mutex_lock(&l->mu);
+        l->sequencing = 0;
+        pthread_cond_broadcast(&l->cv); /* arb_log_drain waits for this */
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
 }
 
+/* 1 if the chain fits the TLS encodings of its entry (RFC 6962 3.1, 4.6):
+ * the signed certificate or TBS in opaque<1..2^24-1>, and the chain after it
+ * in a list<0..2^24-1>. Checked before queueing, so one oversized submission
+ * (possible with a large --log-max-cert) is refused alone instead of failing
+ * the encoding of the whole batch it would join. */
+static int chain_fits(const arb_ct_chain *c)
+{
+    size_t total = 0, i;
+
+    if (c->path_len == 0 || c->entry.cert_len < 1 || c->entry.cert_len > ARB_CT_CERT_MAX ||
+        c->path[0].len < 1 || c->path[0].len > ARB_CT_CERT_MAX)
+        return 0;
+    for (i = 1; i < c->path_len; i++) {
+        if (c->path[i].len < 1 || c->path[i].len > ARB_CT_CERT_MAX)
+            return 0;
+        total += 3 + c->path[i].len;
+        if (total > ARB_CT_CERT_MAX)
+            return 0;
+    }
+    return 1;
+}
+
 void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void *ud)
 {
-    pending *p = calloc(1, sizeof(*p));
+    pending *p;
 
-    if (p == NULL) {
+    if (!chain_fits(chain)) {
+        arb_ct_chain_free(chain);
+        fn(ud, ARB_ERR_PARSE, NULL,
+           "the chain is too large for the log's entry encoding (each certificate and the "
+           "chain after the leaf must stay below 16 MiB)");
+        return;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
         arb_ct_chain_free(chain);
         fn(ud, ARB_ERR_NOMEM, NULL, "out of memory");
         return;
@@ -684,7 +848,7 @@ void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void 
     p->fn = fn;
     p->ud = ud;
     pthread_mutex_lock(&l->mu);
-    if (l->stop) {
+    if (l->stop || l->draining) {
         pthread_mutex_unlock(&l->mu);
         arb_ct_chain_free(chain);
         free(p);
@@ -702,6 +866,57 @@ void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void 
 }
 
 /* ---- open / close ---- */
+
+/* Loads the stored tree head (which must be signed by this log's key), the
+ * tree's right edge (which must hash to that head's root) and the checkpoint,
+ * and publishes them. On failure nothing changes. Sequencer state: call before
+ * the sequencer starts or on the sequencer thread. */
+static arb_err load_state(arb_log *l, arb_errbuf *eb)
+{
+    uint8_t *val = NULL, *cp = NULL;
+    size_t len = 0, cp_len = 0;
+    arb_log_sth sth;
+    arb_merkle_range range;
+    arb_ct_dsig d;
+    arb_hash root;
+    arb_err err;
+
+    err = arb_store_get(l->store, NULL, l->cf[CF_META], (const uint8_t *)"sth", 3, &val, &len, eb);
+    if (err == ARB_ERR_NOT_FOUND)
+        return arb_errf(eb, ARB_ERR_PARSE, "log: the stored tree head is missing");
+    if (err != ARB_OK)
+        return err;
+    err = decode_sth(&sth, val, len);
+    free(val);
+    if (err != ARB_OK)
+        return arb_errf(eb, err, "log: stored tree head is corrupt");
+    /* The stored head must be ours and match the stored tree. */
+    err = arb_ct_dsig_decode(&d, sth.sig, sth.sig_len);
+    if (err == ARB_OK)
+        err = arb_ct_sth_verify(l->verifier, &d, sth.timestamp, sth.tree_size, sth.root);
+    if (err != ARB_OK)
+        return arb_errf(eb, ARB_ERR_PARSE, "log: the stored tree head is not signed by this key");
+    if ((err = log_range_load(&range, sth.tree_size, node_get, l)) != ARB_OK)
+        return arb_errf(eb, err, "log: tree nodes missing for size %llu",
+                        (unsigned long long)sth.tree_size);
+    arb_merkle_range_root(&range, l->sha, &root);
+    if (memcmp(root.b, sth.root, 32) != 0)
+        return arb_errf(eb, ARB_ERR_PARSE, "log: stored tree does not match its tree head");
+    if ((err = arb_store_get(l->store, NULL, l->cf[CF_META], (const uint8_t *)"checkpoint", 10,
+                             &cp, &cp_len, eb)) != ARB_OK)
+        return err == ARB_ERR_NOT_FOUND
+                   ? arb_errf(eb, ARB_ERR_PARSE, "log: the stored checkpoint is missing")
+                   : err;
+    l->range = range;
+    l->last_ts = sth.timestamp;
+    pthread_mutex_lock(&l->mu);
+    l->sth = sth;
+    free(l->checkpoint);
+    l->checkpoint = cp;
+    l->checkpoint_len = cp_len;
+    pthread_mutex_unlock(&l->mu);
+    return ARB_OK;
+}
 
 arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
 {
@@ -725,10 +940,23 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     l->batch_ms = cfg->batch_ms;
     l->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
     l->refresh_ms = (uint64_t)(cfg->sth_refresh_s ? cfg->sth_refresh_s : DEFAULT_REFRESH_S) * 1000u;
+    l->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : DEFAULT_RETRY_MAX_MS;
+    l->retry_ms = RETRY_FIRST_MS;
     l->lg = cfg->log;
     if ((l->origin = strdup(cfg->origin)) == NULL || arb_sha256_new(&l->sha) != ARB_OK) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
         goto fail;
+    }
+    {
+        char *pem = NULL;
+        size_t pem_len;
+        if ((err = arb_ct_signer_public_pem(l->signer, &pem, &pem_len)) != ARB_OK ||
+            (err = arb_ct_verifier_from_pem(&l->verifier, pem, pem_len, eb)) != ARB_OK) {
+            free(pem);
+            arb_errf(eb, err, "log: cannot use the log key's public half");
+            goto fail;
+        }
+        free(pem);
     }
     if (!arb_note_name_valid(l->origin, strlen(l->origin))) {
         err = arb_errf(eb, ARB_ERR_INVALID_ARG, "log: bad origin \"%s\"", l->origin);
@@ -752,8 +980,10 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
             free(cp);
             goto fail;
         }
-        put_head(l, b, &l->sth, cp, cp_len, &scratch);
-        err = arb_store_write(l->store, b, ARB_STORE_SYNC, eb);
+        if ((err = put_head(l, b, &l->sth, cp, cp_len, &scratch)) != ARB_OK)
+            arb_errf(eb, err, "log: cannot encode the tree head");
+        else
+            err = arb_store_write(l->store, b, ARB_STORE_SYNC, eb);
         arb_store_batch_free(b);
         arb_buf_free(&scratch);
         if (err != ARB_OK) {
@@ -766,48 +996,9 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     } else if (err != ARB_OK) {
         goto fail;
     } else {
-        arb_hash root;
-        arb_ct_dsig d;
-        arb_ct_verifier *v = NULL;
-        char *pem = NULL;
-        size_t pem_len;
-
-        err = decode_sth(&l->sth, val, len);
         free(val);
         val = NULL;
-        if (err != ARB_OK) {
-            arb_errf(eb, err, "log: stored tree head is corrupt");
-            goto fail;
-        }
-        /* The stored head must be ours and match the stored tree. */
-        if ((err = arb_ct_signer_public_pem(l->signer, &pem, &pem_len)) != ARB_OK ||
-            (err = arb_ct_verifier_from_pem(&v, pem, pem_len, eb)) != ARB_OK) {
-            free(pem);
-            goto fail;
-        }
-        free(pem);
-        err = arb_ct_dsig_decode(&d, l->sth.sig, l->sth.sig_len);
-        if (err == ARB_OK)
-            err = arb_ct_sth_verify(v, &d, l->sth.timestamp, l->sth.tree_size, l->sth.root);
-        arb_ct_verifier_free(v);
-        if (err != ARB_OK) {
-            err = arb_errf(eb, ARB_ERR_PARSE, "log: the stored tree head is not signed by this key");
-            goto fail;
-        }
-        if ((err = log_range_load(&l->range, l->sth.tree_size, node_get, l)) != ARB_OK) {
-            arb_errf(eb, err, "log: tree nodes missing for size %llu",
-                     (unsigned long long)l->sth.tree_size);
-            goto fail;
-        }
-        arb_merkle_range_root(&l->range, l->sha, &root);
-        if (memcmp(root.b, l->sth.root, 32) != 0) {
-            err = arb_errf(eb, ARB_ERR_PARSE, "log: stored tree does not match its tree head");
-            goto fail;
-        }
-        l->last_ts = l->sth.timestamp;
-        err = arb_store_get(l->store, NULL, l->cf[CF_META], (const uint8_t *)"checkpoint", 10,
-                            &l->checkpoint, &l->checkpoint_len, eb);
-        if (err != ARB_OK)
+        if ((err = load_state(l, eb)) != ARB_OK)
             goto fail;
         arb_logf(&l->lg, ARB_LOG_INFO, "log: \"%s\" opened at tree size %llu", l->origin,
                  (unsigned long long)l->sth.tree_size);
@@ -825,6 +1016,16 @@ fail:
     return err;
 }
 
+void arb_log_drain(arb_log *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->draining = 1;
+    pthread_cond_broadcast(&l->cv); /* ends a pool window at once */
+    while (l->thread_started && (l->head != NULL || l->sequencing))
+        pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+}
+
 void arb_log_close(arb_log *l)
 {
     if (l == NULL)
@@ -840,6 +1041,7 @@ void arb_log_close(arb_log *l)
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     arb_sha256_free(l->sha);
+    arb_ct_verifier_free(l->verifier);
     free(l->checkpoint);
     free(l->origin);
     free(l);
@@ -851,6 +1053,16 @@ void arb_log_get_sth(arb_log *l, arb_log_sth *out)
 {
     pthread_mutex_lock(&l->mu);
     *out = l->sth;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void arb_log_get_health(arb_log *l, arb_log_health *out)
+{
+    pthread_mutex_lock(&l->mu);
+    out->failed = l->failed;
+    memcpy(out->reason, l->fail_reason, sizeof(out->reason));
+    out->write_failures = l->write_failures;
+    out->recoveries = l->recoveries;
     pthread_mutex_unlock(&l->mu);
 }
 

@@ -45,6 +45,8 @@ typedef struct {
                              queued while the previous one was being written) */
     size_t batch_max;     /* most entries per batch; 0: 512 */
     unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
+    unsigned retry_max_ms; /* after a storage failure, most time between recovery attempts
+                              (they start at 250 ms and double); 0: 5000 */
     arb_logger log;
 } arb_log_config;
 
@@ -57,12 +59,22 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb) A
  * first) and frees the log. NULL does nothing. */
 void arb_log_close(arb_log *l);
 
+/* Drains the log for a clean stop: from now on arb_log_submit refuses with
+ * ARB_ERR_BUSY ("the log is shutting down"); what is queued (a pool window
+ * included) is sequenced at once, and the call returns when every queued
+ * submission has been answered. Reads keep working. Any thread but the
+ * sequencer's (i.e. not from an arb_log_submit_fn). */
+void arb_log_drain(arb_log *l);
+
 /* Answer to a submission: err ARB_OK with the SCT (valid during the call),
  * or an error with a message. Runs on the sequencer thread. */
 typedef void (*arb_log_submit_fn)(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg);
 
 /* Queues a validated chain (takes ownership of chain). fn is called exactly
- * once, after the entry is durably in the tree (or failed). */
+ * once, after the entry is durably in the tree (or failed). A chain too large
+ * for the entry's TLS encodings (a certificate, TBS, or the chain after the
+ * leaf over 2^24-1 bytes) is refused at once with ARB_ERR_PARSE, alone, before
+ * it could fail a batch. */
 void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void *ud);
 
 /* The latest published signed tree head. */
@@ -75,6 +87,22 @@ typedef struct {
 } arb_log_sth;
 
 void arb_log_get_sth(arb_log *l, arb_log_sth *out);
+
+/* The log's health. After a failed write (disk full, I/O error) the log is
+ * "failed": it refuses submissions with ARB_ERR_IO and `reason` (a sentence
+ * for clients, without server paths; the full error goes to the logger), and
+ * its sequencer tries to recover with a growing back-off: it reopens the
+ * store (arb_store_reopen), reloads the tree from it and stores a fresh tree
+ * head; once that write succeeds the log accepts submissions again. Reads keep
+ * working throughout. */
+#define ARB_LOG_REASON_MAX 160
+typedef struct {
+    int failed;
+    char reason[ARB_LOG_REASON_MAX]; /* "" when healthy */
+    uint64_t write_failures;         /* writes (batches, tree heads) that failed */
+    uint64_t recoveries;             /* times the log recovered from a failure */
+} arb_log_health;
+void arb_log_get_health(arb_log *l, arb_log_health *out);
 /* The signed checkpoint note matching the latest tree head (malloc'd). */
 arb_err arb_log_get_checkpoint(arb_log *l, uint8_t **text, size_t *len) ARB_WARN_UNUSED;
 

@@ -1,13 +1,16 @@
 /* The log's HTTP routes. See routes.h. */
 #include "ledger/log/routes.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "ledger/log/ctjson.h"
+#include "ledger/log/ratelimit.h"
 #include "ledger/log/static.h"
 #include "merkle/buf.h"
 #include "merkle/tile.h"
@@ -16,10 +19,74 @@
 #define MAX_BODY (1024 * 1024)
 #define IMMUTABLE "Cache-Control: public, max-age=604800, immutable\r\n"
 
+/* The submission policy, swapped as a whole on reload. Handlers hold a
+ * reference while they validate, so a reload never frees roots in use. */
+typedef struct {
+    int refs;
+    arb_ct_roots *roots; /* owned; NULL: no submissions */
+    arb_ct_chain_opts chain;
+    double rate;
+    unsigned burst;
+    char *log_list; /* owned; NULL: not served */
+} policy;
+
 struct arb_log_routes {
-    arb_log_routes_config cfg;
-    arb_http_server *http; /* for metrics */
+    arb_log_routes_config cfg; /* cfg.roots, cfg.chain, rate: see `pol` instead */
+    arb_http_server *http;     /* for metrics */
+    pthread_mutex_t mu;        /* guards pol and draining */
+    policy *pol;
+    int draining;
+    uint64_t pending; /* submissions queued in the log, not answered yet */
+    arb_ratelimit *rl;
 };
+
+/* Moves the count of submissions waiting in the sequencer (a gauge). */
+static void pending_add(arb_log_routes *rt, int delta)
+{
+    uint64_t v;
+
+    pthread_mutex_lock(&rt->mu);
+    rt->pending = delta > 0 ? rt->pending + 1 : rt->pending - 1;
+    v = rt->pending;
+    arb_http_metric_set(rt->http, "log_submissions_pending", v);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+static void policy_unref(arb_log_routes *rt, policy *p)
+{
+    int last;
+
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&rt->mu);
+    last = --p->refs == 0;
+    pthread_mutex_unlock(&rt->mu);
+    if (last) {
+        arb_ct_roots_free(p->roots);
+        free(p->log_list);
+        free(p);
+    }
+}
+
+static policy *policy_get(arb_log_routes *rt, int *draining)
+{
+    policy *p;
+
+    pthread_mutex_lock(&rt->mu);
+    p = rt->pol;
+    p->refs++;
+    *draining = rt->draining;
+    pthread_mutex_unlock(&rt->mu);
+    return p;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* One submission in flight: the request and where to count the answer. */
 typedef struct {
@@ -108,6 +175,19 @@ static int status_of(arb_err err)
 
 /* add-chain / add-pre-chain ------------------------------------------------ */
 
+/* Counts a submission refused because the log cannot store (503), and
+ * exports the log's storage health. */
+static void unavailable_metrics(arb_log_routes *rt)
+{
+    arb_log_health h;
+
+    arb_log_get_health(rt->cfg.log, &h);
+    arb_http_metric_add(rt->http, "log_submissions_unavailable", 1);
+    arb_http_metric_set(rt->http, "log_storage_failed", (uint64_t)h.failed);
+    arb_http_metric_set(rt->http, "log_storage_write_failures", h.write_failures);
+    arb_http_metric_set(rt->http, "log_storage_recoveries", h.recoveries);
+}
+
 static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg)
 {
     submission *sub = ud;
@@ -117,13 +197,17 @@ static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *
     char *s;
 
     free(sub);
+    pending_add(rt, -1);
     arb_log_get_sth(rt->cfg.log, &sth);
     arb_http_metric_set(rt->http, "log_tree_size", sth.tree_size);
     if (err != ARB_OK) {
+        if (status_of(err) == 503)
+            unavailable_metrics(rt);
         arb_http_respond_error(r, status_of(err), "log_store", msg ? msg : arb_err_str(err));
         return;
     }
     arb_http_metric_add(rt->http, "log_scts_issued", 1);
+    arb_http_metric_set(rt->http, "log_storage_failed", 0);
     if ((s = arb_ct_json_sct(sct)) == NULL) {
         arb_http_respond_error(r, 500, "internal", "out of memory");
         return;
@@ -134,31 +218,83 @@ static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *
     free(s);
 }
 
+/* Counts a refused submission: the total and one counter per reason. */
+static void count_rejected(arb_log_routes *rt, arb_ct_reject why)
+{
+    char name[64];
+
+    arb_http_metric_add(rt->http, "log_submissions_rejected", 1);
+    snprintf(name, sizeof(name), "log_rejected_%s", arb_ct_reject_name(why));
+    arb_http_metric_add(rt->http, name, 1);
+}
+
 static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
 {
-    size_t len, max_certs = rt->cfg.chain.max_chain_len ? rt->cfg.chain.max_chain_len : 10;
-    size_t max_cert = rt->cfg.chain.max_cert_size ? rt->cfg.chain.max_cert_size : 64 * 1024;
+    size_t len, max_certs, max_cert;
     const uint8_t *body = arb_http_req_body(r, &len);
     arb_ct_cert_list l;
     arb_ct_chain *chain = NULL;
+    arb_ct_reject why = ARB_CT_REJECT_NONE;
     arb_errbuf eb;
     arb_err err;
+    int draining;
+    unsigned retry = 0;
+    policy *pol = policy_get(rt, &draining);
 
     eb.msg[0] = 0;
-    if (rt->cfg.roots == NULL) {
+    if (draining) {
+        policy_unref(rt, pol);
+        arb_http_metric_add(rt->http, "log_submissions_unavailable", 1);
+        arb_http_respond_error(r, 503, "log_draining", "the log is shutting down");
+        return;
+    }
+    if (pol->rate > 0 &&
+        !arb_ratelimit_take(rt->rl, arb_http_req_peer(r), pol->rate, pol->burst, mono_ms(),
+                            &retry)) {
+        char hdr[64], msg[128];
+        policy_unref(rt, pol);
+        arb_http_metric_add(rt->http, "log_submissions_rate_limited", 1);
+        snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n", retry);
+        snprintf(msg, sizeof(msg),
+                 "{\"error\":\"too many submissions from this address; retry after %u s\"}",
+                 retry);
+        if (arb_http_respond(r, 429, NULL, hdr, msg, strlen(msg)) != ARB_OK) {
+            /* connection closed */
+        }
+        return;
+    }
+    if (pol->roots == NULL) {
+        policy_unref(rt, pol);
         arb_http_respond_error(r, 503, "no_roots", "this log accepts no submissions (no roots)");
         return;
     }
+    {
+        /* A log whose storage failed refuses before any work (it recovers by
+         * itself; see log.h). */
+        arb_log_health h;
+        arb_log_get_health(rt->cfg.log, &h);
+        if (h.failed) {
+            policy_unref(rt, pol);
+            unavailable_metrics(rt);
+            arb_http_respond_error(r, 503, "log_store", h.reason);
+            return;
+        }
+    }
+    max_certs = pol->chain.max_chain_len ? pol->chain.max_chain_len : 10;
+    max_cert = pol->chain.max_cert_size ? pol->chain.max_cert_size : 64 * 1024;
     if ((err = arb_ct_json_chain_parse(&l, (const char *)body, len, max_certs, max_cert, &eb)) !=
         ARB_OK) {
-        arb_http_metric_add(rt->http, "log_submissions_rejected", 1);
+        policy_unref(rt, pol);
+        count_rejected(rt, ARB_CT_REJECT_MALFORMED);
         arb_http_respond_error(r, status_of(err), "bad_request", eb.msg);
         return;
     }
-    err = arb_ct_chain_validate(&chain, rt->cfg.roots, &rt->cfg.chain, precert, l.certs, l.n, &eb);
+    err = arb_ct_chain_validate_why(&chain, &why, pol->roots, &pol->chain, precert, l.certs, l.n,
+                                    &eb);
     arb_ct_json_chain_free(&l);
+    policy_unref(rt, pol);
     if (err != ARB_OK) {
-        arb_http_metric_add(rt->http, "log_submissions_rejected", 1);
+        count_rejected(rt, why);
         arb_http_respond_error(r, status_of(err), "bad_chain", eb.msg);
         return;
     }
@@ -171,6 +307,7 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
         }
         sub->rt = rt;
         sub->req = r;
+        pending_add(rt, 1);
         arb_log_submit(rt->cfg.log, chain, submitted, sub);
     }
 }
@@ -380,14 +517,16 @@ static void h_get_entries(void *ud, arb_http_req *r)
 static void h_get_roots(void *ud, arb_http_req *r)
 {
     arb_log_routes *rt = ud;
+    int draining;
+    policy *pol = policy_get(rt, &draining);
     json_t *o = json_object(), *arr = json_array();
-    size_t i, n = rt->cfg.roots != NULL ? arb_ct_roots_count(rt->cfg.roots) : 0;
+    size_t i, n = pol->roots != NULL ? arb_ct_roots_count(pol->roots) : 0;
 
     for (i = 0; o != NULL && arr != NULL && i < n; i++) {
         const uint8_t *der;
         size_t len;
         char *s;
-        arb_ct_roots_get(rt->cfg.roots, i, &der, &len);
+        arb_ct_roots_get(pol->roots, i, &der, &len);
         s = arb_base64_encode(der, len);
         if (s == NULL || json_array_append_new(arr, json_string(s)) != 0) {
             free(s);
@@ -402,7 +541,23 @@ static void h_get_roots(void *ud, arb_http_req *r)
     } else {
         json_object_set_new(o, "certificates", arr);
     }
+    policy_unref(rt, pol);
     respond_json(r, 200, o);
+}
+
+static void h_log_list(void *ud, arb_http_req *r)
+{
+    arb_log_routes *rt = ud;
+    int draining;
+    policy *pol = policy_get(rt, &draining);
+
+    if (pol->log_list == NULL) {
+        arb_http_respond_error(r, 404, "not_found", "no log list configured (log-url)");
+    } else if (arb_http_respond(r, 200, "application/json", "Cache-Control: no-cache\r\n",
+                                pol->log_list, strlen(pol->log_list)) != ARB_OK) {
+        /* connection closed */
+    }
+    policy_unref(rt, pol);
 }
 
 static void h_get_entry_and_proof(void *ud, arb_http_req *r)
@@ -486,6 +641,9 @@ static void h_tile(void *ud, arb_http_req *r)
                                "no such tile");
         return;
     }
+    /* Counted so operators (and tests) see what a cache in front lets through. */
+    arb_http_metric_add(rt->http, width == 0 ? "log_full_tiles_served" : "log_partial_tiles_served",
+                        1);
     if (arb_http_respond(r, 200, "application/octet-stream", IMMUTABLE, out, len) != ARB_OK) {
         /* connection closed */
     }
@@ -508,6 +666,7 @@ static void h_issuer(void *ud, arb_http_req *r)
         arb_http_respond_error(r, status_of(err), "not_found", "no such issuer");
         return;
     }
+    arb_http_metric_add(rt->http, "log_issuers_served", 1);
     if (arb_http_respond(r, 200, "application/pkix-cert", IMMUTABLE, der, len) != ARB_OK) {
         /* connection closed */
     }
@@ -532,23 +691,41 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
         {ARB_HTTP_GET, "/checkpoint", h_checkpoint},
         {ARB_HTTP_GET, "/tile/", h_tile},
         {ARB_HTTP_GET, "/issuer/", h_issuer},
+        {ARB_HTTP_GET, ARB_LOG_LIST_PATH, h_log_list},
     };
     arb_log_routes *rt;
     size_t i;
     arb_err err;
 
     *out = NULL;
-    if ((rt = calloc(1, sizeof(*rt))) == NULL)
+    if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+        arb_ct_roots_free(cfg->roots);
         return ARB_ERR_NOMEM;
+    }
+    pthread_mutex_init(&rt->mu, NULL);
     rt->cfg = *cfg;
+    rt->cfg.roots = NULL;
+    rt->cfg.log_list = NULL;
     rt->http = s;
+    if ((rt->pol = calloc(1, sizeof(*rt->pol))) == NULL) {
+        arb_ct_roots_free(cfg->roots);
+        arb_log_routes_free(rt);
+        return ARB_ERR_NOMEM;
+    }
+    rt->pol->refs = 1;
+    if ((err = arb_log_routes_set_policy(rt, cfg->roots, &cfg->chain, cfg->rate_limit,
+                                         cfg->rate_burst, cfg->log_list)) != ARB_OK ||
+        (err = arb_ratelimit_new(&rt->rl, 0)) != ARB_OK) {
+        arb_log_routes_free(rt);
+        return err;
+    }
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         err = arb_http_route_add(s, routes[i].m, routes[i].path,
                                  routes[i].m == ARB_HTTP_POST
                                      ? (cfg->max_body ? cfg->max_body : MAX_BODY)
                                      : 0, routes[i].fn, rt);
         if (err != ARB_OK) {
-            free(rt);
+            arb_log_routes_free(rt);
             return err;
         }
     }
@@ -556,7 +733,49 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
     return ARB_OK;
 }
 
+arb_err arb_log_routes_set_policy(arb_log_routes *r, arb_ct_roots *roots,
+                                  const arb_ct_chain_opts *chain, double rate_limit,
+                                  unsigned rate_burst, const char *log_list)
+{
+    policy *p = calloc(1, sizeof(*p)), *old;
+
+    if (p == NULL || (log_list != NULL && (p->log_list = strdup(log_list)) == NULL)) {
+        free(p);
+        arb_ct_roots_free(roots);
+        return ARB_ERR_NOMEM;
+    }
+    p->refs = 1;
+    p->roots = roots;
+    p->chain = *chain;
+    p->rate = rate_limit > 0 ? rate_limit : 0;
+    p->burst = rate_burst;
+    if (p->rate > 0 && p->burst == 0)
+        p->burst = p->rate < 1 ? 1 : p->rate > 1e6 ? 1000000u : (unsigned)(p->rate + 0.999999);
+    pthread_mutex_lock(&r->mu);
+    old = r->pol;
+    r->pol = p;
+    pthread_mutex_unlock(&r->mu);
+    policy_unref(r, old);
+    return ARB_OK;
+}
+
+uint64_t arb_log_routes_drain(arb_log_routes *r)
+{
+    uint64_t pending;
+
+    pthread_mutex_lock(&r->mu);
+    r->draining = 1;
+    pending = r->pending;
+    pthread_mutex_unlock(&r->mu);
+    return pending;
+}
+
 void arb_log_routes_free(arb_log_routes *r)
 {
+    if (r == NULL)
+        return;
+    policy_unref(r, r->pol);
+    arb_ratelimit_free(r->rl);
+    pthread_mutex_destroy(&r->mu);
     free(r);
 }

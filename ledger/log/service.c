@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "ledger/log/export.h"
 #include "ledger/log/key.h"
+#include "ledger/log/loglist.h"
 #include "ledger/log/routes.h"
 
 #define DEFAULT_ORIGIN "arbor.localhost/log"
@@ -19,8 +22,8 @@
 
 struct arb_log_service {
     arb_ct_signer *signer;
-    arb_ct_roots *roots;
     arb_log *log;
+    arb_log_export *export; /* NULL: no export directory */
     arb_log_routes *routes;
 };
 
@@ -55,7 +58,37 @@ static arb_err read_file(const char *path, char **out, size_t *len, arb_errbuf *
     return ARB_OK;
 }
 
-/* Writes a new private key file with mode 0600 (O_EXCL: never overwrites). */
+/* fsyncs the directory holding `path`, so a newly created file's entry is
+ * durable. ARB_OK or ARB_ERR_IO. */
+static arb_err sync_dir_of(const char *path, arb_errbuf *eb)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    int fd, e = 0;
+
+    if (n >= sizeof(dir))
+        return arb_errf(eb, ARB_ERR_IO, "path too long: %s", path);
+    if (n == 0) {
+        dir[0] = '.';
+        n = 1;
+    } else {
+        memcpy(dir, path, n);
+    }
+    dir[n] = 0;
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
+    if (fsync(fd) != 0)
+        e = errno;
+    close(fd);
+    if (e != 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot sync directory %s: %s", dir, strerror(e));
+    return ARB_OK;
+}
+
+/* Writes a new private key file with mode 0600 (O_EXCL: never overwrites),
+ * then makes the file and its directory entry durable before the key is
+ * used. */
 static arb_err write_key(const char *path, const char *pem, size_t len, arb_errbuf *eb)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -75,6 +108,10 @@ static arb_err write_key(const char *path, const char *pem, size_t len, arb_errb
     if (fsync(fd) != 0 || close(fd) != 0) {
         unlink(path);
         return arb_errf(eb, ARB_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    if (sync_dir_of(path, eb) != ARB_OK) {
+        unlink(path);
+        return ARB_ERR_IO;
     }
     return ARB_OK;
 }
@@ -121,6 +158,59 @@ static arb_err load_key(arb_ct_signer **out, const arb_log_service_config *cfg, 
     return ARB_OK;
 }
 
+/* Loads the roots file (NULL: no roots, *out NULL). */
+static arb_err load_roots(arb_ct_roots **out, const char *file, arb_errbuf *eb)
+{
+    char *pem = NULL;
+    size_t len;
+    arb_err err;
+
+    *out = NULL;
+    if (file == NULL)
+        return ARB_OK;
+    if ((err = read_file(file, &pem, &len, eb)) != ARB_OK)
+        return err == ARB_ERR_NOT_FOUND ? ARB_ERR_IO : err;
+    err = arb_ct_roots_from_pem(out, pem, len, eb);
+    free(pem);
+    if (err != ARB_OK) {
+        char msg[ARB_ERRBUF_SIZE];
+        snprintf(msg, sizeof(msg), "%s", eb ? eb->msg : "");
+        return arb_errf(eb, err, "%s: %s", file, msg);
+    }
+    return ARB_OK;
+}
+
+/* The log list text for cfg (NULL without a URL). */
+static arb_err build_log_list(char **out, const arb_ct_signer *signer,
+                              const arb_log_service_config *cfg, arb_errbuf *eb)
+{
+    arb_ct_loglist_info li;
+    uint8_t *spki = NULL;
+    size_t spki_len = 0;
+    arb_err err;
+
+    *out = NULL;
+    if (cfg->url == NULL)
+        return ARB_OK;
+    if ((err = arb_ct_signer_spki(signer, &spki, &spki_len)) != ARB_OK)
+        return arb_errf(eb, err, "log: cannot encode the public key");
+    memset(&li, 0, sizeof(li));
+    li.spki = spki;
+    li.spki_len = spki_len;
+    li.description = cfg->description;
+    li.operator_name = cfg->operator_name;
+    li.operator_email = cfg->operator_email;
+    li.url = cfg->url;
+    li.monitoring_url = cfg->monitoring_url;
+    li.mmd = cfg->mmd ? cfg->mmd : 86400;
+    li.not_after_start = cfg->chain.not_after_start;
+    li.not_after_end = cfg->chain.not_after_end;
+    li.timestamp = (int64_t)time(NULL);
+    err = arb_ct_loglist_json(out, &li, eb);
+    free(spki);
+    return err;
+}
+
 arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const unsigned *cfs,
                               arb_http_server *http, const arb_log_service_config *cfg,
                               arb_errbuf *eb)
@@ -128,6 +218,8 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
     arb_log_service *s;
     arb_log_config lc;
     arb_log_routes_config rc;
+    arb_ct_roots *roots = NULL;
+    char *log_list = NULL;
     arb_err err;
 
     *out = NULL;
@@ -135,19 +227,10 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     if ((err = load_key(&s->signer, cfg, eb)) != ARB_OK)
         goto fail;
-    if (cfg->roots_file != NULL) {
-        char *pem = NULL;
-        size_t len;
-        if ((err = read_file(cfg->roots_file, &pem, &len, eb)) != ARB_OK) {
-            if (err == ARB_ERR_NOT_FOUND)
-                err = ARB_ERR_IO;
-            goto fail;
-        }
-        err = arb_ct_roots_from_pem(&s->roots, pem, len, eb);
-        free(pem);
-        if (err != ARB_OK)
-            goto fail;
-    }
+    if ((err = load_roots(&roots, cfg->roots_file, eb)) != ARB_OK)
+        goto fail;
+    if ((err = build_log_list(&log_list, s->signer, cfg, eb)) != ARB_OK)
+        goto fail;
     memset(&lc, 0, sizeof(lc));
     lc.store = store;
     lc.cfs = cfs;
@@ -159,19 +242,71 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
         goto fail;
     memset(&rc, 0, sizeof(rc));
     rc.log = s->log;
-    rc.roots = s->roots;
+    rc.roots = roots; /* the routes own them now, also on failure */
+    roots = NULL;
     rc.chain = cfg->chain;
+    rc.rate_limit = cfg->rate_limit;
+    rc.rate_burst = cfg->rate_burst;
     rc.max_get_entries = cfg->max_get_entries;
     rc.max_body = cfg->max_body;
+    rc.log_list = log_list;
     if ((err = arb_log_routes_add(&s->routes, http, &rc)) != ARB_OK) {
         arb_errf(eb, err, "log: cannot register the HTTP routes");
         goto fail;
     }
+    free(log_list);
+    log_list = NULL;
+    if (cfg->export_dir != NULL &&
+        (err = arb_log_export_start(&s->export, s->log, cfg->export_dir, cfg->log, eb)) != ARB_OK)
+        goto fail;
     *out = s;
     return ARB_OK;
 fail:
+    arb_ct_roots_free(roots);
+    free(log_list);
     arb_log_service_stop(s);
     return err;
+}
+
+arb_err arb_log_service_reload(arb_log_service *s, const arb_log_service_config *cfg,
+                               arb_errbuf *eb)
+{
+    arb_ct_roots *roots = NULL;
+    char *log_list = NULL;
+    arb_err err;
+
+    if ((err = load_roots(&roots, cfg->roots_file, eb)) != ARB_OK)
+        return err;
+    if ((err = build_log_list(&log_list, s->signer, cfg, eb)) != ARB_OK) {
+        arb_ct_roots_free(roots);
+        return err;
+    }
+    err = arb_log_routes_set_policy(s->routes, roots, &cfg->chain, cfg->rate_limit,
+                                    cfg->rate_burst, log_list);
+    free(log_list);
+    if (err != ARB_OK)
+        return arb_errf(eb, err, "log: out of memory");
+    return ARB_OK;
+}
+
+void arb_log_service_drain(arb_log_service *s)
+{
+    uint64_t pending;
+
+    if (s == NULL)
+        return;
+    pending = arb_log_routes_drain(s->routes);
+    arb_log_drain(s->log);
+    if (pending > 0) {
+        /* The answers are handed to the HTTP server, whose stop writes only
+         * the responses it has already started writing (ledger/api/http.c:
+         * drain_done asks for a writable callback, but the stop loop ends
+         * while `writing` is still 0). Give its service thread a moment to
+         * start writing them. Remove once the server's stop flushes every
+         * queued response. */
+        struct timespec pause = {0, 300 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
 }
 
 arb_log *arb_log_service_log(arb_log_service *s)
@@ -183,9 +318,9 @@ void arb_log_service_stop(arb_log_service *s)
 {
     if (s == NULL)
         return;
+    arb_log_export_stop(s->export); /* writes the last tree head first */
     arb_log_close(s->log);
     arb_log_routes_free(s->routes);
-    arb_ct_roots_free(s->roots);
     arb_ct_signer_free(s->signer);
     free(s);
 }

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
@@ -43,6 +45,15 @@ struct arb_store {
      * which a further write can trip an internal assertion (Debian builds keep
      * them), so we refuse writes ourselves until the store is reopened. */
     atomic_int write_failed;
+    /* arb_store_reopen: the column family names opened (n_all of them, owned)
+     * and a gate. Every call that touches db, and every live batch, snapshot and
+     * iterator, counts in `users`; a reopen sets `reopening`, waits for users to
+     * reach 0, swaps the database and opens the gate again. */
+    char **names;
+    atomic_uint users;
+    atomic_int reopening;
+    pthread_mutex_t gate_mu;
+    pthread_cond_t gate_cv;
 };
 
 struct arb_store_batch {
@@ -154,6 +165,12 @@ static void store_free(arb_store *s)
         rocksdb_writeoptions_destroy(s->wo_nosync);
     free(s->all);
     free(s->cf_idx);
+    if (s->names != NULL)
+        for (size_t i = 0; i < s->n_all; i++)
+            free(s->names[i]);
+    free(s->names);
+    pthread_mutex_destroy(&s->gate_mu);
+    pthread_cond_destroy(&s->gate_cv);
     free(s->dir);
     free(s);
 }
@@ -191,6 +208,38 @@ static int mkdir_synced(const char *p, mode_t mode)
     if (mkdir(p, mode) != 0)
         return errno == EEXIST;
     return sync_parent(p);
+}
+
+/* ---- the reopen gate ----
+ * enter/leave bracket every use of s->db (sequentially consistent atomics:
+ * either a user sees `reopening` and backs off, or the reopener sees the
+ * user). A user that finds the gate closed waits for it to open. */
+
+static arb_err gate_enter(const arb_store *cs, arb_errbuf *eb)
+{
+    arb_store *s = (arb_store *)cs;
+
+    for (;;) {
+        atomic_fetch_add(&s->users, 1);
+        if (!atomic_load(&s->reopening))
+            break;
+        atomic_fetch_sub(&s->users, 1);
+        pthread_mutex_lock(&s->gate_mu);
+        while (atomic_load(&s->reopening))
+            pthread_cond_wait(&s->gate_cv, &s->gate_mu);
+        pthread_mutex_unlock(&s->gate_mu);
+    }
+    if (s->db == NULL) {
+        atomic_fetch_sub(&s->users, 1);
+        return arb_errf(eb, ARB_ERR_IO,
+                        "data directory %s: the database is closed after a failed reopen", s->dir);
+    }
+    return ARB_OK;
+}
+
+static void gate_leave(const arb_store *cs)
+{
+    atomic_fetch_sub(&((arb_store *)cs)->users, 1);
 }
 
 /* Creates dir and any missing parents (parents 0755, dir itself 0700: a data
@@ -529,6 +578,8 @@ arb_err arb_store_open(arb_store **out, const char *dir, const char *const *cf_n
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
         goto out;
     }
+    pthread_mutex_init(&s->gate_mu, NULL);
+    pthread_cond_init(&s->gate_cv, NULL);
     s->log = opts->log;
     s->n_cfs = n_cfs;
     s->cache = rocksdb_cache_create_lru(opts->block_cache_bytes ? opts->block_cache_bytes
@@ -578,6 +629,15 @@ arb_err arb_store_open(arb_store **out, const char *dir, const char *const *cf_n
     }
     if ((err = check_marker(s, existed, eb)) != ARB_OK)
         goto out;
+    if ((s->names = calloc(s->n_all, sizeof *s->names)) == NULL) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < s->n_all; i++)
+        if ((s->names[i] = strdup(names[i])) == NULL) {
+            err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
     *out = s;
     s = NULL;
 
@@ -616,8 +676,11 @@ static arb_err get_pinned(const arb_store *s, const arb_store_snapshot *snap, un
     if (snap != NULL && snap->s != s)
         return arb_errf(eb, ARB_ERR_INVALID_ARG, "data directory %s: snapshot of another store",
                         s->dir);
+    if (gate_enter(s, eb) != ARB_OK)
+        return ARB_ERR_IO;
     *v = rocksdb_get_pinned_cf(s->db, read_opts(s, snap), s->all[s->cf_idx[cf]],
                                (const char *)key, key_len, &rerr);
+    gate_leave(s);
     return take_error(eb, s->dir, "read", &rerr);
 }
 
@@ -737,6 +800,11 @@ arb_err arb_store_batch_new(arb_store_batch **out, arb_store *s)
     *out = NULL;
     if (b == NULL)
         return ARB_ERR_NOMEM;
+    /* A batch holds column family handles: it keeps the gate until freed. */
+    if (gate_enter(s, NULL) != ARB_OK) {
+        free(b);
+        return ARB_ERR_IO;
+    }
     b->s = s;
     b->wb = rocksdb_writebatch_create();
     *out = b;
@@ -748,6 +816,7 @@ void arb_store_batch_free(arb_store_batch *b)
     if (b == NULL)
         return;
     rocksdb_writebatch_destroy(b->wb);
+    gate_leave(b->s);
     free(b);
 }
 
@@ -830,6 +899,7 @@ arb_err arb_store_write(arb_store *s, const arb_store_batch *b, unsigned flags, 
                         "data directory %s: batch names a column family out of range", s->dir);
     if ((err = check_writable(s, eb)) != ARB_OK)
         return err;
+    /* The batch holds the gate (arb_store_batch_new), so db is stable here. */
     rocksdb_write(s->db, (flags & ARB_STORE_SYNC) ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
     if (rerr != NULL) {
         atomic_store(&s->write_failed, 1);
@@ -847,6 +917,10 @@ arb_err arb_store_snapshot_new(arb_store_snapshot **out, arb_store *s)
     *out = NULL;
     if (snap == NULL)
         return ARB_ERR_NOMEM;
+    if (gate_enter(s, NULL) != ARB_OK) { /* held until arb_store_snapshot_free */
+        free(snap);
+        return ARB_ERR_IO;
+    }
     snap->s = s;
     snap->snap = rocksdb_create_snapshot(s->db);
     snap->ro = rocksdb_readoptions_create();
@@ -862,6 +936,7 @@ void arb_store_snapshot_free(arb_store_snapshot *snap)
         return;
     rocksdb_readoptions_destroy(snap->ro);
     rocksdb_release_snapshot(snap->s->db, snap->snap);
+    gate_leave(snap->s);
     free(snap);
 }
 
@@ -899,11 +974,16 @@ arb_err arb_store_iter_new(arb_store_iter **out, arb_store *s, const arb_store_s
                         s->dir);
     if ((it = calloc(1, sizeof *it)) == NULL)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    if (gate_enter(s, eb) != ARB_OK) { /* held until arb_store_iter_free */
+        free(it);
+        return ARB_ERR_IO;
+    }
     it->s = s;
     if ((lower != NULL && (it->lower = dup_bytes(lower, lower_len)) == NULL) ||
         (upper != NULL && (it->upper = dup_bytes(upper, upper_len)) == NULL)) {
         free(it->lower);
         free(it);
+        gate_leave(s);
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     }
     it->lower_len = lower ? lower_len : 0;
@@ -949,6 +1029,7 @@ void arb_store_iter_free(arb_store_iter *it)
         return;
     rocksdb_iter_destroy(it->it);
     rocksdb_readoptions_destroy(it->ro);
+    gate_leave(it->s);
     free(it->lower);
     free(it->upper);
     free(it);
@@ -1008,7 +1089,7 @@ arb_err arb_store_flush(arb_store *s, arb_errbuf *eb)
     char *rerr = NULL;
     arb_err err = ARB_OK;
 
-    if ((err = check_writable(s, eb)) != ARB_OK) {
+    if ((err = check_writable(s, eb)) != ARB_OK || (err = gate_enter(s, eb)) != ARB_OK) {
         rocksdb_flushoptions_destroy(fo);
         return err;
     }
@@ -1017,6 +1098,7 @@ arb_err arb_store_flush(arb_store *s, arb_errbuf *eb)
         rocksdb_flush_cf(s->db, fo, s->all[i], &rerr);
         err = take_error(eb, s->dir, "flush", &rerr);
     }
+    gate_leave(s);
     rocksdb_flushoptions_destroy(fo);
     return err;
 }
@@ -1032,13 +1114,97 @@ arb_err arb_store_checkpoint(arb_store *s, const char *dir, arb_errbuf *eb)
         return arb_errf(eb, ARB_ERR_INVALID_ARG, "no checkpoint directory given");
     if (stat(dir, &st) == 0)
         return arb_errf(eb, ARB_ERR_EXISTS, "checkpoint directory %s already exists", dir);
-    if ((err = check_writable(s, eb)) != ARB_OK)
+    if ((err = check_writable(s, eb)) != ARB_OK || (err = gate_enter(s, eb)) != ARB_OK)
         return err;
     cp = rocksdb_checkpoint_object_create(s->db, &rerr);
-    if ((err = take_error(eb, s->dir, "checkpoint", &rerr)) != ARB_OK)
+    if ((err = take_error(eb, s->dir, "checkpoint", &rerr)) == ARB_OK) {
+        /* log_size_for_flush 0: always flush, so the copy needs no log replay. */
+        rocksdb_checkpoint_create(cp, dir, 0, &rerr);
+        rocksdb_checkpoint_object_destroy(cp);
+        err = take_error(eb, s->dir, "checkpoint", &rerr);
+    }
+    gate_leave(s);
+    return err;
+}
+
+/* ---- recovery after a write failure ---- */
+
+int arb_store_write_failed(const arb_store *s)
+{
+    return atomic_load(&((arb_store *)s)->write_failed) != 0;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void gate_open(arb_store *s)
+{
+    pthread_mutex_lock(&s->gate_mu);
+    atomic_store(&s->reopening, 0);
+    pthread_cond_broadcast(&s->gate_cv);
+    pthread_mutex_unlock(&s->gate_mu);
+}
+
+arb_err arb_store_reopen(arb_store *s, unsigned wait_ms, arb_errbuf *eb)
+{
+    const rocksdb_options_t **cfo = NULL;
+    char *rerr = NULL;
+    uint64_t deadline;
+    int expected = 0;
+    arb_err err;
+
+    /* Opening writes RocksDB's LOG header and a new write-ahead log: on a
+     * still-full disk that is the failing append the Debian build aborts on
+     * (see free_space). Check before closing anything. */
+    if ((err = free_space(s->dir, eb)) != ARB_OK)
         return err;
-    /* log_size_for_flush 0: always flush, so the copy needs no log replay. */
-    rocksdb_checkpoint_create(cp, dir, 0, &rerr);
-    rocksdb_checkpoint_object_destroy(cp);
-    return take_error(eb, s->dir, "checkpoint", &rerr);
+    if ((cfo = calloc(s->n_all, sizeof *cfo)) == NULL)
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_all; i++)
+        cfo[i] = s->opts;
+    if (!atomic_compare_exchange_strong(&s->reopening, &expected, 1)) {
+        free(cfo);
+        return arb_errf(eb, ARB_ERR_BUSY, "data directory %s: already being reopened", s->dir);
+    }
+    deadline = mono_ms() + wait_ms;
+    while (atomic_load(&s->users) != 0) {
+        if (mono_ms() >= deadline) {
+            gate_open(s);
+            free(cfo);
+            return arb_errf(eb, ARB_ERR_BUSY,
+                            "data directory %s: still in use (%u readers, batches or "
+                            "iterators) after %u ms; not reopened",
+                            s->dir, atomic_load(&s->users), wait_ms);
+        }
+        usleep(1000);
+    }
+    /* Nobody uses the database now, and nobody can until the gate opens. */
+    if (s->db != NULL) {
+        for (size_t i = 0; i < s->n_all; i++)
+            if (s->all[i] != NULL) {
+                rocksdb_column_family_handle_destroy(s->all[i]);
+                s->all[i] = NULL;
+            }
+        rocksdb_close(s->db);
+        s->db = NULL;
+    }
+    s->db = rocksdb_open_column_families(s->opts, s->dir, (int)s->n_all,
+                                         (const char *const *)s->names, cfo, s->all, &rerr);
+    free(cfo);
+    if (s->db == NULL) {
+        err = rerr ? take_error(eb, s->dir, "reopen", &rerr)
+                   : arb_errf(eb, ARB_ERR_DB, "data directory %s: reopen failed", s->dir);
+        arb_logf(&s->log, ARB_LOG_ERROR, "store %s: %s", s->dir, eb ? eb->msg : "reopen failed");
+    } else {
+        atomic_store(&s->write_failed, 0);
+        arb_logf(&s->log, ARB_LOG_INFO, "store %s: reopened; writes enabled again", s->dir);
+        err = ARB_OK;
+    }
+    gate_open(s);
+    return err;
 }

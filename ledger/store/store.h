@@ -154,6 +154,28 @@ enum {
 arb_err arb_store_write(arb_store *s, const arb_store_batch *b, unsigned flags,
                         arb_errbuf *eb) ARB_WARN_UNUSED;
 
+/* 1 if a write failed and the store refuses writes until arb_store_reopen. */
+int arb_store_write_failed(const arb_store *s);
+
+/* Closes and reopens the database in place (same directory, options and
+ * column families) to leave the state a failed write left RocksDB in, and
+ * enables writes again. Meant for a module that saw a write fail (disk full,
+ * I/O error) and wants to continue once the cause is gone.
+ *
+ * The store stays usable by every thread: while it is being reopened, new
+ * calls wait; the reopen itself waits up to wait_ms for every call in flight
+ * and every live batch, snapshot and iterator to finish (free yours before
+ * calling). After a reopen the database holds exactly what a restart would
+ * show: a batch whose write was reported failed MAY be present (its
+ * write-ahead log record can be complete even though the sync failed), so a
+ * caller that caches state derived from the store must reload it.
+ * Returns ARB_OK; ARB_ERR_IO when the disk is still (nearly) full (checked
+ * first: nothing is closed then) or when RocksDB cannot reopen (the store then
+ * answers every call with ARB_ERR_IO until a later reopen succeeds);
+ * ARB_ERR_BUSY when the store did not become idle in time or another reopen is
+ * running (nothing changed); ARB_ERR_DB; ARB_ERR_NOMEM. Thread-safe. */
+arb_err arb_store_reopen(arb_store *s, unsigned wait_ms, arb_errbuf *eb) ARB_WARN_UNUSED;
+
 /* ---- snapshots ----
  * A snapshot fixes the state at the moment it is taken: reads and iterators
  * made with it never see later writes. Thread-safe to share between readers. */

@@ -11,12 +11,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(const arb_config *c)
+/* whole: after arb_config_parse, which also checks settings against each
+ * other (a config file read alone is not). */
+static void check(const arb_config *c, int whole)
 {
     if (c->datadir == NULL || c->network == NULL || c->listen_port < 0 ||
         c->listen_port > 65535 || c->n_connect > ARB_CONFIG_MAX_CONNECT)
         abort();
     if (strcmp(c->network, "main") && strcmp(c->network, "test") && strcmp(c->network, "regtest"))
+        abort();
+    /* The log policy keys: never both reject flags, a monitoring URL only
+     * with a URL, lists within bounds, a rate in range. */
+    if ((whole && c->log_reject_expired && c->log_reject_unexpired) ||
+        (whole && c->log_monitoring_url != NULL && c->log_url == NULL) ||
+        c->log_ext_key_usages.n > ARB_CT_OIDS_MAX || c->log_reject_extensions.n > ARB_CT_OIDS_MAX ||
+        !(c->log_rate_limit >= 0 && c->log_rate_limit <= 1e6))
         abort();
 }
 
@@ -39,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         argv[argc] = NULL;
         eb.msg[0] = 0;
         if (arb_config_parse(&c, argc, argv, &eb) == ARB_OK) {
-            check(&c);
+            check(&c, 1);
             arb_config_free(&c);
         } else if (strchr(eb.msg, '\n') != NULL || c.datadir != NULL) {
             abort();
@@ -58,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         }
         if (size == 0 || arb_config_load_stream(&c, f, "fuzz.conf", &eb) == ARB_OK)
-            check(&c);
+            check(&c, 0);
         fclose(f);
         arb_config_free(&c);
     }

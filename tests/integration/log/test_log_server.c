@@ -917,6 +917,7 @@ static void test_options(void)
     size_t i;
 
     check_usage_error("--log-pool-ms", "60001");
+    check_usage_error("--log-pool-ms", "30000"); /* not below the answer timeout */
     check_usage_error("--log-max-cert", "255");
     check_usage_error("--log-max-entries", "-1");
     check_usage_error("--log-max-chain", "12x");

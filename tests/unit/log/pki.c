@@ -83,7 +83,12 @@ X509 *pki_cert(const pki_spec *spec, EVP_PKEY *subject_key, X509 *signer, EVP_PK
         goto out;
     X509V3_set_ctx(&ctx, signer != NULL ? signer : x, x, NULL, NULL, 0);
     if (!add_ext(x, &ctx, NID_basic_constraints,
-                 (spec->flags & PKI_CA) ? "critical,CA:TRUE" : "critical,CA:FALSE"))
+                 !(spec->flags & PKI_CA)         ? "critical,CA:FALSE"
+                 : (spec->flags & PKI_PATHLEN0) ? "critical,CA:TRUE,pathlen:0"
+                                                : "critical,CA:TRUE"))
+        goto out;
+    if ((spec->flags & PKI_NAME_CONSTRAINED) &&
+        !add_ext(x, &ctx, NID_name_constraints, "critical,permitted;DNS:allowed.test"))
         goto out;
     if ((spec->flags & PKI_POISON) && !add_raw_ext(x, "1.3.6.1.4.1.11129.2.4.3", 1,
                                                    (const uint8_t *)"\x05\x00", 2))
@@ -93,6 +98,16 @@ X509 *pki_cert(const pki_spec *spec, EVP_PKEY *subject_key, X509 *signer, EVP_PK
         goto out;
     if ((spec->flags & PKI_PRE_SIGNER) &&
         !add_ext(x, &ctx, NID_ext_key_usage, "1.3.6.1.4.1.11129.2.4.4"))
+        goto out;
+    if ((spec->flags & (PKI_EKU_SERVER | PKI_EKU_CLIENT | PKI_EKU_ANY)) &&
+        !add_ext(x, &ctx, NID_ext_key_usage,
+                 (spec->flags & PKI_EKU_ANY) ? "anyExtendedKeyUsage"
+                 : (spec->flags & PKI_EKU_SERVER) && (spec->flags & PKI_EKU_CLIENT)
+                     ? "serverAuth,clientAuth"
+                 : (spec->flags & PKI_EKU_SERVER) ? "serverAuth" : "clientAuth"))
+        goto out;
+    if ((spec->flags & PKI_EXTRA_EXT) &&
+        !add_raw_ext(x, PKI_EXTRA_EXT_OID, 0, (const uint8_t *)"\x05\x00", 2))
         goto out;
     if (!(spec->flags & PKI_CA) && !add_ext(x, &ctx, NID_subject_alt_name, "DNS:example.test"))
         goto out;
@@ -226,4 +241,125 @@ int pki_spki_hash(const uint8_t *cert, size_t cert_len, uint8_t out32[32])
     OPENSSL_free(der);
     X509_free(x);
     return ok;
+}
+
+/* ---- BER variants ---- */
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;
+} bbuf;
+
+static void bput(bbuf *b, const void *d, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = (b->len + n) * 2 + 64;
+        uint8_t *q = realloc(b->p, cap);
+        if (q == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+/* A definite length, minimal, or with one extra leading zero octet. */
+static void put_len(bbuf *b, size_t len, int padded)
+{
+    uint8_t tmp[6];
+    size_t nb = 0, v = len, i;
+
+    if (len < 0x80 && !padded) {
+        tmp[0] = (uint8_t)len;
+        bput(b, tmp, 1);
+        return;
+    }
+    while (v > 0) {
+        nb++;
+        v >>= 8;
+    }
+    if (padded)
+        nb++;
+    tmp[0] = (uint8_t)(0x80 | nb);
+    for (i = 0; i < nb; i++) {
+        size_t shift = 8 * (nb - 1 - i);
+        tmp[1 + i] = shift >= 8 * sizeof(size_t) ? 0 : (uint8_t)(len >> shift);
+    }
+    bput(b, tmp, 1 + nb);
+}
+
+/* Encodes the element at p (single-byte tag) into b, rewriting the target. */
+static int ber_elem(bbuf *b, const uint8_t *p, size_t n, const int *path, int mode, size_t *used)
+{
+    size_t body, h = der_header(p, n, &body);
+
+    if (h == 0 || h + body > n || (p[0] & 0x1f) == 0x1f)
+        return 0;
+    *used = h + body;
+    if (path[0] == -1) {
+        bput(b, p, 1);
+        if (mode == PKI_BER_INDEFINITE) {
+            if (!(p[0] & 0x20))
+                return 0;
+            bput(b, "\x80", 1);
+            bput(b, p + h, body);
+            bput(b, "\x00\x00", 2);
+        } else {
+            put_len(b, body, 1);
+            bput(b, p + h, body);
+        }
+        return 1;
+    }
+    if (!(p[0] & 0x20))
+        return 0;
+    {
+        bbuf inner = {NULL, 0, 0, 0};
+        const uint8_t *q = p + h;
+        size_t m = body, k;
+        int idx = 0, ok = 1, found = 0;
+        while (ok && m > 0) {
+            size_t cbody, ch = der_header(q, m, &cbody);
+            if (ch == 0 || ch + cbody > m) {
+                ok = 0;
+                break;
+            }
+            if (idx == path[0]) {
+                ok = ber_elem(&inner, q, m, path + 1, mode, &k);
+                found = 1;
+            } else {
+                bput(&inner, q, ch + cbody);
+            }
+            q += ch + cbody;
+            m -= ch + cbody;
+            idx++;
+        }
+        if (ok && found && !inner.oom) {
+            bput(b, p, 1);
+            put_len(b, inner.len, 0);
+            bput(b, inner.p, inner.len);
+        }
+        free(inner.p);
+        return ok && found && !inner.oom;
+    }
+}
+
+uint8_t *pki_ber_variant(const uint8_t *der, size_t len, const int *path, int mode,
+                         size_t *out_len)
+{
+    bbuf b = {NULL, 0, 0, 0};
+    size_t used = 0;
+
+    *out_len = 0;
+    if (!ber_elem(&b, der, len, path, mode, &used) || used != len || b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *out_len = b.len;
+    return b.p;
 }

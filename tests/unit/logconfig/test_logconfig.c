@@ -59,6 +59,17 @@ static void test_flags(void)
     check_bad("--log-not-after-start", "2026-01-01T00:00:00");
     check_bad("--log-not-after-end", "12abc");
     check_bad("--log-pool-ms", "60001");
+    /* The pool window must be below the answer timeout. */
+    check_bad("--log-pool-ms", "30000");
+    check_bad("--log-pool-ms", "4294967296");
+    {
+        char *pool_argv[] = {"arbord", "--log-pool-ms", "30000", NULL};
+        CHECK_EQ(arb_config_parse(&c, 3, pool_argv, &eb), ARB_ERR_INVALID_ARG);
+        CHECK(strstr(eb.msg, "answer timeout") != NULL);
+    }
+    CHECK_EQ(parse2(&c, "--log-pool-ms", "29999"), ARB_OK);
+    CHECK_EQ(c.log_pool_ms, 29999);
+    arb_config_free(&c);
     check_bad("--log-max-cert", "255");
     check_bad("--log-max-cert", "16777217");
     check_bad("--log-max-chain", "0");

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "ledger/log/chain.h"
+#include "ledger/log/der.h"
 #include "ledger/log/ct.h"
 #include "ledger/log/key.h"
 #include "ledger/log/static.h"
@@ -46,7 +47,7 @@ static void check_data_tile(const char *data_rel, const char *hash_rel, size_t f
     uint8_t *data = arb_test_read_vector(data_rel, &dlen);
     uint8_t *hashes = arb_test_read_vector(hash_rel, &hlen);
     arb_cur c;
-    size_t tbs_equal = 0;
+    size_t tbs_equal = 0, der_ok = 0;
 
     CHECK(data != NULL && hashes != NULL);
     CHECK_EQ(hlen, want * 32);
@@ -74,6 +75,11 @@ static void check_data_tile(const char *data_rel, const char *hash_rel, size_t f
         CHECK_MEM(h.b, hashes + 32 * i, 32);
         if (first + i < 1024 && first + i == n_level0)
             level0[n_level0++] = h;
+        /* Real CAs' precertificates pass the log's strict DER check. */
+        if (arb_der_check_cert(t.precert, t.precert_len, &eb) == ARB_OK)
+            der_ok++;
+        else
+            printf("entry %zu: %s\n", first + i, eb.msg);
         /* The log signed the precertificate's TBS without the poison. */
         if (arb_ct_precert_tbs(&tbs, &tbs_len, t.precert, t.precert_len, NULL, 0, &eb) == ARB_OK &&
             tbs_len == t.leaf.entry.cert_len && memcmp(tbs, t.leaf.entry.cert, tbs_len) == 0)
@@ -84,6 +90,7 @@ static void check_data_tile(const char *data_rel, const char *hash_rel, size_t f
     CHECK_EQ(i, want);
     /* Today's CAs issue precertificates directly, so every one must match. */
     CHECK_EQ(tbs_equal, want);
+    CHECK_EQ(der_ok, want);
     free(data);
     free(hashes);
 }

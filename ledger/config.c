@@ -33,6 +33,7 @@ static const char usage_text[] =
     "  --log-max-cert N       largest certificate, DER bytes (256..16 MiB; default 64 KiB)\n"
     "  --log-max-body N       largest add-chain body, bytes (1024..64 MiB; default 1 MiB)\n"
     "  --log-max-entries N    most entries per get-entries answer (1..10000; default 256)\n"
+    "  --store-cache-mb N     store block cache, MiB (8..1048576; default: a quarter of RAM)\n"
     "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
@@ -265,9 +266,11 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             cfg->log_not_after_end = t;
     } else if (!strcmp(key, "log-pool-ms") || !strcmp(key, "log-max-chain") ||
                !strcmp(key, "log-max-cert") || !strcmp(key, "log-max-body") ||
-               !strcmp(key, "log-max-entries")) {
+               !strcmp(key, "log-max-entries") || !strcmp(key, "store-cache-mb")) {
         unsigned long long n, lo = 1, hi;
-        if (!strcmp(key, "log-pool-ms"))
+        if (!strcmp(key, "store-cache-mb"))
+            lo = 8, hi = 1048576;
+        else if (!strcmp(key, "log-pool-ms"))
             lo = 0, hi = 60000;
         else if (!strcmp(key, "log-max-chain"))
             hi = 64;
@@ -280,7 +283,9 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
         if (!parse_count(v, lo, hi, &n))
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (%llu..%llu)", where, v,
                             lo, hi);
-        if (!strcmp(key, "log-pool-ms"))
+        if (!strcmp(key, "store-cache-mb"))
+            cfg->store_cache_mb = (size_t)n;
+        else if (!strcmp(key, "log-pool-ms"))
             cfg->log_pool_ms = (unsigned)n;
         else if (!strcmp(key, "log-max-chain"))
             cfg->log_max_chain = (size_t)n;
@@ -402,7 +407,7 @@ static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
 static const char *const value_opts[] = {
     "datadir",      "listen",        "network",         "log-key",    "log-roots",
     "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
-    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "connect",    "http-workers",
+    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect",    "http-workers",
     "config"};
 
 static int takes_value(const char *name)

@@ -284,18 +284,23 @@ static arb_err free_space(const char *dir, arb_errbuf *eb)
  * "Column family profiles"). */
 enum { PROFILE_RECORDS, PROFILE_RAW, PROFILE_BODIES };
 
-/* Column families whose data does not compress: certificates (DER, mostly
- * keys and signatures) and SHA-256 hashes. Compressing them saves a few
- * percent of disk and costs a decompression on every block read (28% of the
- * CPU of serving a data tile when they were zstd). Measured with sst_dump
- * --command=recompress on a 10^6-entry log (docs/store.md). Every other
- * column family, including ones this table does not know, gets the records
- * profile. */
+/* Compression and block size follow what a column family holds, measured
+ * with sst_dump --command=recompress on the tables of a 10^6-entry log and
+ * on real static-ct-api entries (docs/store.md, "Column family profiles"):
+ *   - bodies: stored entries (leaf certificate and its chain; consecutive
+ *     entries share issuers, names, extensions) compress ~3x with LZ4 in
+ *     16 KiB blocks and only ~10% better with zstd, whose decompression costs
+ *     several times more on every read (with zstd it was 28% of the CPU of
+ *     serving a data tile): LZ4 on every level;
+ *   - raw: SHA-256 hashes and hash -> index maps gain 0-25%, and every point
+ *     lookup would decompress a block for one 40-byte record: none;
+ *   - records: everything else, including names this table does not know:
+ *     LZ4, zstd for the last level. */
 static const struct {
     const char *name;
     int profile;
 } CF_PROFILES[] = {
-    {"log_entries", PROFILE_BODIES}, /* entry index -> leaf, certificate, chain fingerprints */
+    {"log_entries", PROFILE_BODIES}, /* entry index -> leaf, chain, SCT signature */
     {"log_issuers", PROFILE_BODIES}, /* fingerprint -> issuer certificate */
     {"log_nodes", PROFILE_RAW},      /* tree node -> SHA-256 */
     {"log_leafhash", PROFILE_RAW},   /* leaf hash -> index */
@@ -362,12 +367,14 @@ static void set_cf_options(arb_store *s, rocksdb_options_t *o, int profile, int 
     rocksdb_options_set_target_file_size_base(o, 64u << 20);
     rocksdb_options_set_target_file_size_multiplier(o, 2);
     rocksdb_options_set_max_bytes_for_level_base(o, 256u << 20);
-    if (!compress || profile != PROFILE_RECORDS) {
+    if (!compress || profile == PROFILE_RAW) {
         rocksdb_options_set_compression(o, rocksdb_no_compression);
         rocksdb_options_set_bottommost_compression(o, rocksdb_no_compression);
     } else {
         rocksdb_options_set_compression(o, rocksdb_lz4_compression);
-        rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
+        rocksdb_options_set_bottommost_compression(o, profile == PROFILE_BODIES
+                                                          ? rocksdb_lz4_compression
+                                                          : rocksdb_zstd_compression);
     }
 
     rocksdb_block_based_options_set_block_cache(t, s->cache);

@@ -188,8 +188,9 @@ static int section_has(const char *dir, const char *section, const char *line)
 }
 
 /* Each column family gets the table options of what it holds (docs/store.md,
- * "Column family profiles"): certificates and hashes uncompressed, other
- * records LZ4 and zstd at the bottom; and the database-wide bounds. */
+ * "Column family profiles"): stored entries LZ4 on every level in 16 KiB
+ * blocks, hashes uncompressed, other records LZ4 and zstd at the bottom; and
+ * the database-wide bounds. */
 static void test_cf_profiles(void)
 {
     static const char *const cfs[] = {"log_entries", "log_nodes", "log_dedup", "chain_utxo"};
@@ -200,8 +201,8 @@ static void test_cf_profiles(void)
     CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
     CHECK(arb_store_open(&s, tmp, cfs, 4, NULL, &eb) == ARB_OK);
     arb_store_close(s);
-    CHECK(section_has(tmp, "[CFOptions \"log_entries\"]", "compression=kNoCompression"));
-    CHECK(section_has(tmp, "[CFOptions \"log_entries\"]", "bottommost_compression=kNoCompression"));
+    CHECK(section_has(tmp, "[CFOptions \"log_entries\"]", "compression=kLZ4Compression"));
+    CHECK(section_has(tmp, "[CFOptions \"log_entries\"]", "bottommost_compression=kLZ4Compression"));
     CHECK(section_has(tmp, "[TableOptions/BlockBasedTable \"log_entries\"]", "block_size=16384"));
     CHECK(section_has(tmp, "[CFOptions \"log_nodes\"]", "compression=kNoCompression"));
     CHECK(section_has(tmp, "[TableOptions/BlockBasedTable \"log_nodes\"]", "block_size=4096"));

@@ -155,6 +155,34 @@ static int b64_value(cursor *c, const uint8_t **raw, size_t *raw_len)
     if (!lit(c, '"'))
         return 0;
     *raw = c->p;
+    /* The common case first: a run of alphabet characters, then up to two
+     * '=' and the closing quote. A string with an escape is read again from
+     * its start by the general loop below. */
+    while (c->p < c->end && B64[*c->p] >= 0)
+        c->p++;
+    n = (size_t)(c->p - *raw);
+    while (c->p < c->end && *c->p == '=' && pad < 3) {
+        c->p++;
+        pad++;
+    }
+    if (c->p < c->end && *c->p == '"') {
+        *raw_len = (size_t)(c->p - *raw);
+        c->p++;
+        if (pad > 2 || (n + pad) % 4 != 0)
+            return 0;
+        /* Canonical: "xx==" carries 8 bits, "xxx=" 16 (the character before
+         * the padding holds the last bits). */
+        if (pad == 2 && (B64[(*raw)[n - 1]] & 0x0f) != 0)
+            return 0;
+        if (pad == 1 && (B64[(*raw)[n - 1]] & 0x03) != 0)
+            return 0;
+        return 1;
+    }
+    if (c->p >= c->end || *c->p != '\\')
+        return 0;
+    c->p = *raw;
+    n = 0;
+    pad = 0;
     for (;;) {
         int ch;
         if (c->p >= c->end)

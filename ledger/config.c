@@ -47,6 +47,7 @@ static const char usage_text[] =
     "  --log-description S, --log-operator S, --log-operator-email S, --log-mmd SECONDS\n"
     "                         log list fields (MMD default 86400)\n"
     "  --log-export DIR       write the static-ct-api tree (tiles, issuers, checkpoint) into DIR\n"
+    "  --store-cache-mb N     store block cache, MiB (8..1048576; default: a quarter of RAM)\n"
     "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
@@ -358,9 +359,11 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             cfg->log_not_after_end = t;
     } else if (!strcmp(key, "log-pool-ms") || !strcmp(key, "log-max-chain") ||
                !strcmp(key, "log-max-cert") || !strcmp(key, "log-max-body") ||
-               !strcmp(key, "log-max-entries")) {
+               !strcmp(key, "log-max-entries") || !strcmp(key, "store-cache-mb")) {
         unsigned long long n, lo = 1, hi;
-        if (!strcmp(key, "log-pool-ms"))
+        if (!strcmp(key, "store-cache-mb"))
+            lo = 8, hi = 1048576;
+        else if (!strcmp(key, "log-pool-ms"))
             lo = 0, hi = 0xffffffffull;
         else if (!strcmp(key, "log-max-chain"))
             hi = 64;
@@ -380,7 +383,9 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
                             "%s: %llu ms is not below the %d ms answer timeout of "
                             "submissions (their SCTs would be dropped)",
                             where, n, ARB_CONFIG_ANSWER_TIMEOUT_MS);
-        if (!strcmp(key, "log-pool-ms"))
+        if (!strcmp(key, "store-cache-mb"))
+            cfg->store_cache_mb = (size_t)n;
+        else if (!strcmp(key, "log-pool-ms"))
             cfg->log_pool_ms = (unsigned)n;
         else if (!strcmp(key, "log-max-chain"))
             cfg->log_max_chain = (size_t)n;
@@ -505,7 +510,7 @@ static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
 static const char *const value_opts[] = {
     "datadir",      "listen",        "network",         "log-key",    "log-roots",
     "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
-    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "connect",    "http-workers",
+    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect", "http-workers",
     "config", "log-reject-expired", "log-reject-unexpired", "log-ext-key-usages",
     "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",
     "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export"};

@@ -45,6 +45,7 @@ typedef struct {
     int64_t log_not_after_start, log_not_after_end;
     unsigned log_pool_ms;   /* sequencer window, ms, below ARB_CONFIG_ANSWER_TIMEOUT_MS;
                                0: none (group commit, the default) */
+    size_t store_cache_mb;  /* store block cache, MiB; 0: default (docs/store.md) */
     size_t log_max_chain;   /* most certificates per submission; 0: default */
     size_t log_max_cert;    /* largest certificate, DER bytes; 0: default */
     size_t log_max_body;    /* largest add-chain body, bytes; 0: default */

@@ -278,6 +278,7 @@ static arb_err open_datadir(arbord *d, arb_errbuf *eb)
         arb_store_opts so;
         memset(&so, 0, sizeof so);
         so.log = d->log;
+        so.block_cache_bytes = d->cfg.store_cache_mb << 20;
         snprintf(dbdir, sizeof dbdir, "%s/db", d->datadir_abs);
         if ((err = collect_cfs(d, eb)) != ARB_OK)
             return err;

@@ -7,11 +7,14 @@ set -euo pipefail
 # stock Go CT client that tests/integration/interop runs against arbord.
 # nginx and certspotter serve and follow the log's read path in
 # tests/integration/readpath.
+# certspotter, nginx and wrk are what the benchmarks compare against and load
+# with; rocksdb-tools (sst_dump) measures how column families compress
+# (docs/benchmarks.md, docs/store.md).
 PACKAGES=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev libsecp256k1-dev librocksdb-dev libwebsockets-dev libjansson-dev
           libcurl4-openssl-dev openssl curl python3
           golang-go golang-github-google-certificate-transparency-dev
-          nginx certspotter)
+          certspotter nginx wrk rocksdb-tools)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

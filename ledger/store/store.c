@@ -20,7 +20,9 @@
 
 #include "ledger/store/store_internal.h"
 
-#define DEFAULT_CACHE_BYTES ((size_t)32 << 20)
+#define DEFAULT_CACHE_BYTES ((size_t)32 << 20) /* the least block cache by default */
+#define MAX_TOTAL_WAL_BYTES ((uint64_t)64 << 20)
+#define MIN_WAL_BYTES ((uint64_t)256 << 10)
 #define BLOOM_BITS_PER_KEY 10.0
 #define MAX_OPEN_FILES 512
 #define MAX_CFS 256
@@ -41,6 +43,7 @@ struct arb_store {
     size_t n_cfs;
     char *dir;
     arb_logger log;
+    uint64_t max_wal_bytes; /* write-ahead log bound, >= MIN_WAL_BYTES */
     /* Set after a write failed: RocksDB is then in a background-error state in
      * which a further write can trip an internal assertion (Debian builds keep
      * them), so we refuse writes ourselves until the store is reopened. */
@@ -374,10 +377,44 @@ static arb_err free_space(const char *dir, arb_errbuf *eb)
     return ARB_OK;
 }
 
-static void set_options(arb_store *s, rocksdb_options_t *o, int compress)
-{
-    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+/* What a column family holds decides its table options (docs/store.md,
+ * "Column family profiles"). */
+enum { PROFILE_RECORDS, PROFILE_RAW, PROFILE_BODIES };
 
+/* Compression and block size follow what a column family holds, measured
+ * with sst_dump --command=recompress on the tables of a 10^6-entry log and
+ * on real static-ct-api entries (docs/store.md, "Column family profiles"):
+ *   - bodies: stored entries (leaf certificate and its chain; consecutive
+ *     entries share issuers, names, extensions) compress ~3x with LZ4 in
+ *     16 KiB blocks and only ~10% better with zstd, whose decompression costs
+ *     several times more on every read (with zstd it was 28% of the CPU of
+ *     serving a data tile): LZ4 on every level;
+ *   - raw: SHA-256 hashes and hash -> index maps gain 0-25%, and every point
+ *     lookup would decompress a block for one 40-byte record: none;
+ *   - records: everything else, including names this table does not know:
+ *     LZ4, zstd for the last level. */
+static const struct {
+    const char *name;
+    int profile;
+} CF_PROFILES[] = {
+    {"log_entries", PROFILE_BODIES}, /* entry index -> leaf, chain, SCT signature */
+    {"log_issuers", PROFILE_BODIES}, /* fingerprint -> issuer certificate */
+    {"log_nodes", PROFILE_RAW},      /* tree node -> SHA-256 */
+    {"log_leafhash", PROFILE_RAW},   /* leaf hash -> index */
+    {"log_dedup", PROFILE_RAW},      /* certificate hash -> index */
+};
+
+static int cf_profile(const char *name)
+{
+    for (size_t i = 0; i < sizeof CF_PROFILES / sizeof CF_PROFILES[0]; i++)
+        if (strcmp(CF_PROFILES[i].name, name) == 0)
+            return CF_PROFILES[i].profile;
+    return PROFILE_RECORDS;
+}
+
+/* Options shared by the database and every column family. */
+static void set_db_options(rocksdb_options_t *o, uint64_t max_wal_bytes)
+{
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_options_set_create_missing_column_families(o, 1);
     rocksdb_options_set_paranoid_checks(o, 1);
@@ -386,21 +423,55 @@ static void set_options(arb_store *s, rocksdb_options_t *o, int compress)
     rocksdb_options_set_wal_recovery_mode(o, 2 /* kPointInTimeRecovery */);
     rocksdb_options_set_max_background_jobs(o, 2);
     rocksdb_options_set_max_open_files(o, MAX_OPEN_FILES);
-    rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
     rocksdb_options_set_bytes_per_sync(o, 1 << 20);
     rocksdb_options_set_keep_log_file_num(o, 4);
     rocksdb_options_set_max_log_file_size(o, 4 << 20);
+    /* A bounded write-ahead log: once the live logs pass this, the column
+     * families whose memtables pin the oldest log are flushed, so a rarely
+     * written column family (a tree head, a marker) cannot keep gigabytes of
+     * log alive, and an open after a crash replays at most this much. */
+    rocksdb_options_set_max_total_wal_size(o, max_wal_bytes);
+    /* RocksDB counts only closed log files against that bound, and a log file
+     * is closed when a memtable fills; so memtables are kept to half the
+     * bound (the open log holds at most about that much more), and all of
+     * them together to twice the bound, which also caps what a replay
+     * rebuilds in memory. */
+    rocksdb_options_set_write_buffer_size(o, (size_t)(max_wal_bytes / 2));
+    rocksdb_options_set_db_write_buffer_size(o, (size_t)(max_wal_bytes * 2));
+    /* Opening reads no table file just to refresh statistics. */
+    rocksdb_options_set_skip_stats_update_on_db_open(o, 1);
     /* RocksDB's own LOG (in the data directory) gets only the header written
      * at open: in the Debian build an append after a failed append (disk full)
      * aborts, and runtime messages at any level could be that append. Our own
      * failures go to the arb_logger. */
     rocksdb_options_set_info_log_level(o, 5 /* HEADER_LEVEL */);
-    if (compress) {
-        rocksdb_options_set_compression(o, rocksdb_lz4_compression);
-        rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
-    } else {
+}
+
+/* Per column family: compaction, compression and table options for its
+ * profile. compress = 0 when this RocksDB build lacks LZ4 or zstd. */
+static void set_cf_options(arb_store *s, rocksdb_options_t *o, int profile, int compress)
+{
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+
+    /* Level compaction sized from the last level up: about 90% of the data
+     * is in the last level, so space amplification stays near 1.1 and a
+     * point read touches at most one file per level. Files grow twice per
+     * level (64, 128, 256 MiB ...) so a tree of 10^8 entries (~150 GB) is a
+     * few hundred files, inside the open-file budget, and the table cache
+     * never has to reopen files. */
+    rocksdb_options_set_compaction_style(o, rocksdb_level_compaction);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+    rocksdb_options_set_target_file_size_base(o, 64u << 20);
+    rocksdb_options_set_target_file_size_multiplier(o, 2);
+    rocksdb_options_set_max_bytes_for_level_base(o, 256u << 20);
+    if (!compress || profile == PROFILE_RAW) {
         rocksdb_options_set_compression(o, rocksdb_no_compression);
         rocksdb_options_set_bottommost_compression(o, rocksdb_no_compression);
+    } else {
+        rocksdb_options_set_compression(o, rocksdb_lz4_compression);
+        rocksdb_options_set_bottommost_compression(o, profile == PROFILE_BODIES
+                                                          ? rocksdb_lz4_compression
+                                                          : rocksdb_zstd_compression);
     }
 
     rocksdb_block_based_options_set_block_cache(t, s->cache);
@@ -410,10 +481,30 @@ static void set_options(arb_store *s, rocksdb_options_t *o, int compress)
     rocksdb_block_based_options_set_filter_policy(
         t, rocksdb_filterpolicy_create_bloom_full(BLOOM_BITS_PER_KEY));
     rocksdb_block_based_options_set_format_version(t, 5);
+    /* Certificates are ~1.5 KB: 16 KiB blocks hold ten, so range reads (data
+     * tiles, get-entries) read fewer blocks and the index is a quarter of
+     * the size it would be with 4 KiB blocks. */
+    rocksdb_block_based_options_set_block_size(t, profile == PROFILE_BODIES ? 16u << 10
+                                                                             : 4u << 10);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, 1);
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(t, 1);
     rocksdb_options_set_block_based_table_factory(o, t);
     rocksdb_block_based_options_destroy(t);
+}
+
+/* The default block cache: a quarter of the machine's memory, at least
+ * DEFAULT_CACHE_BYTES. An LRU cache takes memory only as blocks are read. */
+static size_t default_cache_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t quarter;
+
+    if (pages <= 0 || page <= 0)
+        return DEFAULT_CACHE_BYTES;
+    quarter = (uint64_t)pages / 4 * (uint64_t)page;
+    if (quarter > SIZE_MAX)
+        quarter = SIZE_MAX;
+    return quarter > DEFAULT_CACHE_BYTES ? (size_t)quarter : DEFAULT_CACHE_BYTES;
 }
 
 /* Builds the list of column families to open: "default" first, then the ones
@@ -451,19 +542,34 @@ static arb_err cf_union(arb_store *s, char **existing, size_t n_existing,
 static arb_err open_db(arb_store *s, const char **names, int compress, arb_errbuf *eb,
                        char **rerr)
 {
-    const rocksdb_options_t **cfo = calloc(s->n_all, sizeof *cfo);
+    rocksdb_options_t **cfo = calloc(s->n_all, sizeof *cfo);
+    arb_err err = ARB_OK;
 
     if (cfo == NULL)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     if (s->opts != NULL)
         rocksdb_options_destroy(s->opts);
     s->opts = rocksdb_options_create();
-    set_options(s, s->opts, compress);
+    set_db_options(s->opts, s->max_wal_bytes);
+    set_cf_options(s, s->opts, PROFILE_RECORDS, compress);
+    for (size_t i = 0; i < s->n_all; i++) {
+        if ((cfo[i] = rocksdb_options_create_copy(s->opts)) == NULL)
+            break;
+        set_cf_options(s, cfo[i], cf_profile(names[i]), compress);
+    }
     for (size_t i = 0; i < s->n_all; i++)
-        cfo[i] = s->opts;
-    s->db = rocksdb_open_column_families(s->opts, s->dir, (int)s->n_all, names, cfo, s->all, rerr);
+        if (cfo[i] == NULL) {
+            err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    s->db = rocksdb_open_column_families(s->opts, s->dir, (int)s->n_all, names,
+                                         (const rocksdb_options_t *const *)cfo, s->all, rerr);
+out:
+    for (size_t i = 0; i < s->n_all; i++)
+        if (cfo[i] != NULL)
+            rocksdb_options_destroy(cfo[i]);
     free(cfo);
-    return ARB_OK;
+    return err;
 }
 
 /* 1 if no column family holds any key. */
@@ -581,9 +687,12 @@ arb_err arb_store_open(arb_store **out, const char *dir, const char *const *cf_n
     pthread_mutex_init(&s->gate_mu, NULL);
     pthread_cond_init(&s->gate_cv, NULL);
     s->log = opts->log;
+    s->max_wal_bytes = opts->max_wal_bytes ? opts->max_wal_bytes : MAX_TOTAL_WAL_BYTES;
+    if (s->max_wal_bytes < MIN_WAL_BYTES)
+        s->max_wal_bytes = MIN_WAL_BYTES;
     s->n_cfs = n_cfs;
     s->cache = rocksdb_cache_create_lru(opts->block_cache_bytes ? opts->block_cache_bytes
-                                                                : DEFAULT_CACHE_BYTES);
+                                                                : default_cache_bytes());
     s->ro = rocksdb_readoptions_create();
     s->wo_sync = rocksdb_writeoptions_create();
     s->wo_nosync = rocksdb_writeoptions_create();

@@ -41,7 +41,8 @@ typedef struct arb_store_iter arb_store_iter;
 /* Open-time settings. A zeroed struct (or NULL) gives the defaults. */
 typedef struct {
     int no_create;            /* 1: fail with ARB_ERR_NOT_FOUND instead of creating */
-    size_t block_cache_bytes; /* shared LRU block cache; 0: 32 MiB */
+    size_t block_cache_bytes; /* shared LRU block cache; 0: a quarter of RAM, >= 32 MiB */
+    uint64_t max_wal_bytes;   /* write-ahead log bound (docs/store.md), >= 256 KiB; 0: 64 MiB */
     arb_logger log;           /* where the store reports (compression fallback, recovery) */
 } arb_store_opts;
 

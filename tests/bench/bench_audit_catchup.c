@@ -8,6 +8,12 @@
  *   - the same log as a static-ct-api log (--tiled: data tiles), no watch list.
  * Each run must end with exit 0, no problem line, and a "verified" line at
  * the log's tree size and root, else the bench fails.
+ * Then, in the same run, Cert Spotter (Debian's certspotter, when on PATH) from
+ * an empty state on the same log with the same four watched domains: it runs
+ * as a daemon, so its state file is polled until its verified position is the
+ * log's size. And one data tile served by arbord next to the same bytes served
+ * by nginx as a static file (both when nginx and wrk are on PATH), loaded by
+ * wrk with 1 and 16 connections.
  * The bound, measured in the same run: RFC 6962 leaf hashes of the same
  * MerkleTreeLeaf structures (read from the log's data tiles beforehand, over
  * four connections, not timed), on one thread. Their root must be the log's
@@ -17,6 +23,7 @@
  * With KEEP_DIR the log (data directory, keys, roots) is kept there and reused
  * by the next run with the same KEEP_DIR instead of being loaded again.
  * arbord and arbor-audit are found through ARB_BIN (default: ./). */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -30,6 +37,9 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 
 #include "ledger/log/ct.h"
 #include "ledger/log/key.h"
@@ -378,6 +388,262 @@ static double catchup(const char *name, int tiled, int watch, uint64_t size, con
     return rate;
 }
 
+/* ---- the same log by other programs ---- */
+
+/* Path of `name` on PATH into out; 0 if absent. */
+static int find_prog(const char *name, char *out, size_t n)
+{
+    const char *path = getenv("PATH");
+    char dir[512];
+
+    while (path != NULL && *path) {
+        size_t l = strcspn(path, ":");
+        if (l > 0 && l < sizeof(dir)) {
+            memcpy(dir, path, l);
+            dir[l] = '\0';
+            snprintf(out, n, "%s/%s", dir, name);
+            if (access(out, X_OK) == 0)
+                return 1;
+        }
+        path += l + (path[l] == ':');
+    }
+    return 0;
+}
+
+/* verified_position.size in Cert Spotter's state file(s) under dir/logs, or 0. */
+static uint64_t cs_verified(const char *dir)
+{
+    char logs[800], path[1200];
+    DIR *d;
+    struct dirent *e;
+    uint64_t best = 0;
+
+    snprintf(logs, sizeof(logs), "%s/logs", dir);
+    if ((d = opendir(logs)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        json_t *o;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/state.json", logs, e->d_name);
+        if ((o = json_load_file(path, 0, NULL)) != NULL) {
+            json_t *sz = json_object_get(json_object_get(o, "verified_position"), "size");
+            if (json_is_integer(sz) && (uint64_t)json_integer_value(sz) > best)
+                best = (uint64_t)json_integer_value(sz);
+            json_decref(o);
+        }
+    }
+    closedir(d);
+    return best;
+}
+
+/* Cert Spotter from an empty state on the log: a log list naming only it,
+ * the same four watched domains. Returns entries/s, or 0 (not installed,
+ * or it did not get to the log's size within 30 minutes). */
+static double certspotter_catchup(uint64_t size, const char *pubp, double bound)
+{
+    char bin[600], state[700], listp[700], watchp[700], outp[700], logp[700], list[2048];
+    uint8_t *der = NULL, id[32];
+    char *key64 = NULL, *id64 = NULL;
+    FILE *f;
+    EVP_PKEY *pk = NULL;
+    pid_t pid;
+    double t0, dt = 0, rate = 0;
+    int len, st;
+
+    if (!find_prog("certspotter", bin, sizeof(bin))) {
+        printf("{\"bench\":\"audit_catchup\",\"note\":\"certspotter not on PATH (Debian package "
+               "certspotter): no comparison\"}\n");
+        return 0;
+    }
+    snprintf(state, sizeof(state), "%s/state-certspotter", tmp);
+    snprintf(listp, sizeof(listp), "%s/certspotter-logs.json", tmp);
+    snprintf(watchp, sizeof(watchp), "%s/certspotter-watch.txt", tmp);
+    snprintf(outp, sizeof(outp), "%s/certspotter.out", tmp);
+    snprintf(logp, sizeof(logp), "%s/certspotter.err", tmp);
+    if ((f = fopen(pubp, "r")) != NULL) {
+        pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+        fclose(f);
+    }
+    if (pk == NULL || (len = i2d_PUBKEY(pk, &der)) <= 0)
+        goto out;
+    SHA256(der, (size_t)len, id);
+    key64 = arb_base64_encode(der, (size_t)len);
+    id64 = arb_base64_encode(id, 32);
+    snprintf(list, sizeof(list),
+             "{\"version\":\"1\",\"operators\":[{\"name\":\"arbor\",\"email\":[],\"logs\":[{"
+             "\"description\":\"arbor bench\",\"log_id\":\"%s\",\"key\":\"%s\","
+             "\"url\":\"http://127.0.0.1:%d/\",\"mmd\":86400,"
+             "\"state\":{\"usable\":{\"timestamp\":\"2024-01-01T00:00:00Z\"}}}]}]}",
+             id64 ? id64 : "", key64 ? key64 : "", port);
+    if (key64 == NULL || id64 == NULL || !write_file(listp, list, strlen(list)) ||
+        !write_file(watchp, "example.com\nexample.org\nshop.example.net\nbank.example\n", 53))
+        goto out;
+    t0 = now_s();
+    pid = fork();
+    if (pid == 0) {
+        const char *av[] = {bin, "-logs", listp, "-watchlist", watchp, "-state_dir", state,
+                            "-stdout", "-no_save", NULL};
+        if (freopen(outp, "w", stdout) == NULL || freopen(logp, "w", stderr) == NULL)
+            _exit(126);
+        execv(bin, (char *const *)av);
+        _exit(127);
+    }
+    if (pid < 0)
+        goto out;
+    while (now_s() - t0 < 1800 && waitpid(pid, &st, WNOHANG) == 0) {
+        if (cs_verified(state) >= size) {
+            dt = now_s() - t0;
+            break;
+        }
+        usleep(100000);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    if (dt <= 0) {
+        fprintf(stderr, "certspotter did not reach tree size %llu (see %s, %s)\n",
+                (unsigned long long)size, logp, state);
+        goto out;
+    }
+    rate = (double)size / dt;
+    printf("{\"bench\":\"audit_catchup\",\"api\":\"rfc6962\",\"program\":\"certspotter\","
+           "\"watch\":4,\"entries\":%llu,\"seconds\":%.2f,\"entries_per_s\":%.0f,"
+           "\"bound_entries_per_s\":%.0f,\"ratio\":%.3f,\"verified\":true}\n",
+           (unsigned long long)size, dt, rate, bound, bound > 0 ? rate / bound : 0.0);
+    fflush(stdout);
+    arb_test_rmtree(state);
+out:
+    EVP_PKEY_free(pk);
+    OPENSSL_free(der);
+    free(key64);
+    free(id64);
+    return rate;
+}
+
+/* Requests/s of wrk (2 threads, `conns` connections, 5 s) on url; 0 on failure. */
+static double wrk_rate(const char *wrk, const char *url, int conns)
+{
+    char cmd[1400], line[512];
+    double rate = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "%s -t%d -c%d -d5s %s 2>&1", wrk, conns < 2 ? 1 : 2, conns, url);
+    if ((p = popen(cmd, "r")) == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), p) != NULL)
+        if (sscanf(line, "Requests/sec: %lf", &rate) == 1)
+            break;
+    while (fgets(line, sizeof(line), p) != NULL)
+        ;
+    pclose(p);
+    return rate;
+}
+
+/* One full data tile (static-ct-api "Log Entries") of the log, from arbord and
+ * from nginx serving the same bytes as a static file. */
+static int tile_vs_nginx(uint64_t size)
+{
+    char nginx[600], wrk[600], www[800], conf[800], dirp[1000], filep[1000], url[200],
+        path[ARB_TILE_PATH_MAX], text[8192];
+    arb_tile tl;
+    CURL *c;
+    body b;
+    pid_t ng;
+    int nport, up = 0, st, ok = 0;
+
+    if (!find_prog("wrk", wrk, sizeof(wrk)) ||
+        (!find_prog("nginx", nginx, sizeof(nginx)) &&
+         access(strcpy(nginx, "/usr/sbin/nginx"), X_OK) != 0)) {
+        printf("{\"bench\":\"data_tile\",\"note\":\"wrk or nginx (Debian packages) not found: "
+               "no comparison\"}\n");
+        return 1;
+    }
+    memset(&tl, 0, sizeof(tl));
+    tl.kind = ARB_TILE_DATA;
+    tl.index = size / ARB_TILE_WIDTH / 2;
+    tl.width = arb_tile_width(size, 0, tl.index);
+    if (arb_tile_path(&tl, path, sizeof(path)) != ARB_OK || (c = curl_easy_init()) == NULL)
+        return 0;
+    if (get(c, path, &b) != 200) {
+        fprintf(stderr, "arbord does not serve %s\n", path);
+        curl_easy_cleanup(c);
+        free(b.data);
+        return 0;
+    }
+    snprintf(www, sizeof(www), "%s/www", tmp);
+    snprintf(filep, sizeof(filep), "%s/%s", www, path);
+    /* nginx's workers run as another user when it is started as root */
+    chmod(tmp, 0711);
+    mkdir(www, 0755);
+    for (char *q = filep + strlen(www) + 1; (q = strchr(q, '/')) != NULL; q++) {
+        *q = '\0';
+        mkdir(filep, 0755);
+        *q = '/';
+    }
+    snprintf(dirp, sizeof(dirp), "%s", filep);
+    *strrchr(dirp, '/') = '\0';
+    mkdir(dirp, 0755);
+    nport = arb_test_free_port();
+    snprintf(conf, sizeof(conf), "%s/nginx.conf", tmp);
+    snprintf(text, sizeof(text),
+             "daemon off;\nworker_processes 2;\npid %s/nginx.pid;\nerror_log %s/nginx.err;\n"
+             "events { worker_connections 256; }\n"
+             "http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;\n"
+             "  client_body_temp_path %s/ngx; proxy_temp_path %s/ngx; fastcgi_temp_path %s/ngx;\n"
+             "  uwsgi_temp_path %s/ngx; scgi_temp_path %s/ngx;\n"
+             "  server { listen 127.0.0.1:%d; root %s; } }\n",
+             tmp, tmp, tmp, tmp, tmp, tmp, tmp, nport, www);
+    if (!write_file(filep, b.data, b.len) || !write_file(conf, text, strlen(text))) {
+        fprintf(stderr, "cannot write %s or %s\n", filep, conf);
+        free(b.data);
+        curl_easy_cleanup(c);
+        return 0;
+    }
+    ng = fork();
+    if (ng == 0) {
+        const char *av[] = {nginx, "-c", conf, "-p", tmp, NULL};
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        execv(nginx, (char *const *)av);
+        _exit(127);
+    }
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", nport, path);
+    for (int i = 0; i < 100 && ng > 0 && !up; i++) {
+        body nb;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        memset(&nb, 0, sizeof(nb));
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &nb);
+        up = curl_easy_perform(c) == CURLE_OK && nb.len == b.len &&
+             memcmp(nb.data, b.data, b.len) == 0;
+        free(nb.data);
+        if (!up)
+            usleep(50000);
+    }
+    curl_easy_cleanup(c);
+    if (up) {
+        static const int conns[] = {1, 16};
+        char aurl[200];
+        snprintf(aurl, sizeof(aurl), "http://127.0.0.1:%d/%s", port, path);
+        ok = 1;
+        for (int k = 0; k < 2; k++) {
+            double ra = wrk_rate(wrk, aurl, conns[k]), rn = wrk_rate(wrk, url, conns[k]);
+            printf("{\"bench\":\"data_tile\",\"path\":\"%s\",\"bytes\":%zu,\"connections\":%d,"
+                   "\"arbord_req_per_s\":%.0f,\"nginx_req_per_s\":%.0f,\"ratio\":%.3f}\n",
+                   path, b.len, conns[k], ra, rn, rn > 0 ? ra / rn : 0.0);
+            fflush(stdout);
+            ok = ok && ra > 0 && rn > 0;
+        }
+    } else {
+        fprintf(stderr, "nginx did not serve the tile (see %s/nginx.err)\n", tmp);
+    }
+    if (ng > 0) {
+        kill(ng, SIGTERM);
+        waitpid(ng, &st, 0);
+    }
+    free(b.data);
+    return ok;
+}
+
 /* ---- the log ---- */
 
 /* Creates (or, when it is there, reuses) the log in dir: dir/log (arbord
@@ -490,6 +756,9 @@ int main(int argc, char **argv)
     ok = ok && catchup("rfc6962", 0, 0, size, root_hex, pubp, bound) > 0;
     ok = ok && catchup("rfc6962-watch", 0, 1, size, root_hex, pubp, bound) > 0;
     ok = ok && catchup("tiled", 1, 0, size, root_hex, pubp, bound) > 0;
+    if (ok && getenv("ARB_BENCH_NO_CERTSPOTTER") == NULL)
+        certspotter_catchup(size, pubp, bound);
+    ok = ok && tile_vs_nginx(size);
     stop_server();
     if (ok)
         arb_test_rmtree(tmp);

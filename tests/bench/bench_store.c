@@ -1,11 +1,27 @@
 /* Storage core benchmark: synced batch writes per second for batches of 1 and
  * of 1000 entries (32-byte random keys, 100-byte values), and random point
  * reads. Prints one JSON line per figure.
- *   bench_store [DIR]   (default: a fresh directory under $TMPDIR or /tmp) */
+ *   bench_store [DIR]   (default: a fresh directory under $TMPDIR or /tmp)
+ * Opening:
+ *   bench_store open DIR
+ *       the size of an existing store (table files, write-ahead log) and the
+ *       time and peak memory of opening it, e.g. the db/ directory of an
+ *       arbord data directory after a bulk load (tests/bench/log_bulk.h);
+ *   bench_store crash DIR SECONDS
+ *       a child process writes log-shaped synced batches into a new store in
+ *       DIR (256 entries each: a 1.5 KB certificate-like value, two hash
+ *       index entries and a tree node per entry, a tree head per batch) and
+ *       is killed with SIGKILL after SECONDS; then the same figures for the
+ *       open that recovers it. */
+#include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +144,134 @@ fail:
     return 1;
 }
 
+/* Bytes in dir's files ending in suffix. */
+static uint64_t bytes_of(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    uint64_t total = 0;
+    size_t sl = strlen(suffix);
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        char path[1200];
+        struct stat st;
+        if (n < sl || strcmp(e->d_name + n - sl, suffix) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+static long max_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+}
+
+/* Opens dir (every column family it has) and closes it; one JSON line. */
+static int bench_open(const char *dir, const char *what)
+{
+    uint64_t sst = bytes_of(dir, ".sst"), wal = bytes_of(dir, ".log");
+    long rss0 = max_rss_kb();
+    arb_store *s;
+    arb_errbuf eb;
+    arb_store_opts o;
+    double t0 = now_s(), t_open, t_close;
+
+    memset(&o, 0, sizeof o);
+    o.no_create = 1;
+    if (arb_store_open(&s, dir, NULL, 0, &o, &eb) != ARB_OK) {
+        fprintf(stderr, "bench_store: %s\n", eb.msg);
+        return 1;
+    }
+    t_open = now_s() - t0;
+    arb_store_close(s);
+    t_close = now_s() - t0 - t_open;
+    printf("{\"bench\":\"store_open\",\"after\":\"%s\",\"table_mb\":%.1f,\"wal_mb\":%.1f,"
+           "\"open_s\":%.3f,\"close_s\":%.3f,\"peak_rss_mb\":%.1f,\"rss_before_mb\":%.1f,"
+           "\"wal_mb_after\":%.1f}\n",
+           what, (double)sst / 1048576.0, (double)wal / 1048576.0, t_open, t_close,
+           (double)max_rss_kb() / 1024.0, (double)rss0 / 1024.0,
+           (double)bytes_of(dir, ".log") / 1048576.0);
+    fflush(stdout);
+    return 0;
+}
+
+/* The child of `crash`: log-shaped synced batches until killed. */
+static void crash_writer(const char *dir, int report)
+{
+    static const char *const cfs[] = {"log_meta", "log_entries", "log_nodes", "log_leafhash",
+                                      "log_dedup"};
+    arb_store *s;
+    arb_store_batch *b = NULL;
+    arb_errbuf eb;
+    uint8_t cert[1500], h[32], k8[8];
+    uint64_t i = 0;
+
+    if (arb_store_open(&s, dir, cfs, 5, NULL, &eb) != ARB_OK) {
+        fprintf(stderr, "bench_store: %s\n", eb.msg);
+        _exit(1);
+    }
+    for (;;) {
+        if (arb_store_batch_new(&b, s) != ARB_OK)
+            _exit(1);
+        for (int k = 0; k < 256; k++, i++) {
+            for (int j = 0; j < 8; j++)
+                k8[j] = (uint8_t)(i >> (56 - 8 * j));
+            rand_fill(cert, sizeof cert);
+            arb_store_batch_put(b, 1, k8, 8, cert, sizeof cert);
+            rand_fill(h, sizeof h);
+            arb_store_batch_put(b, 2, k8, 8, h, 32);
+            arb_store_batch_put(b, 3, h, 32, k8, 8);
+            rand_fill(h, sizeof h);
+            arb_store_batch_put(b, 4, h, 32, k8, 8);
+        }
+        arb_store_batch_put(b, 0, (const uint8_t *)"sth", 3, k8, 8);
+        if (arb_store_write(s, b, ARB_STORE_SYNC, &eb) != ARB_OK)
+            _exit(1);
+        arb_store_batch_free(b);
+        if (write(report, &i, sizeof i) != (ssize_t)sizeof i)
+            _exit(1);
+    }
+}
+
+static int bench_crash(const char *dir, double seconds)
+{
+    int fds[2];
+    pid_t pid;
+    uint64_t n = 0, got;
+    double t0;
+    int st;
+    char what[64];
+
+    if (pipe(fds) != 0)
+        return 1;
+    if ((pid = fork()) == 0) {
+        close(fds[0]);
+        crash_writer(dir, fds[1]);
+    }
+    close(fds[1]);
+    if (pid < 0)
+        return 1;
+    t0 = now_s();
+    while (now_s() - t0 < seconds && read(fds[0], &got, sizeof got) == (ssize_t)sizeof got)
+        n = got;
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    close(fds[0]);
+    printf("{\"bench\":\"store_crash_load\",\"seconds\":%.1f,\"entries_committed\":%llu,"
+           "\"entries_per_s\":%.0f}\n",
+           seconds, (unsigned long long)n, (double)n / seconds);
+    snprintf(what, sizeof what, "kill -9 after %.0f s of synced writes", seconds);
+    return bench_open(dir, what);
+}
+
 int main(int argc, char **argv)
 {
     static const char *const cfs[] = {"bench", "read"};
@@ -136,6 +280,10 @@ int main(int argc, char **argv)
     arb_errbuf eb;
     int rc = 0, made = 0;
 
+    if (argc == 3 && strcmp(argv[1], "open") == 0)
+        return bench_open(argv[2], "as found");
+    if (argc == 4 && strcmp(argv[1], "crash") == 0)
+        return bench_crash(argv[2], atof(argv[3]));
     if (argc > 1) {
         snprintf(dir, sizeof dir, "%s", argv[1]);
     } else {

@@ -81,6 +81,14 @@ static void test_flags(void)
     CHECK_EQ(parse2(&c, "--log-pool-ms", "0"), ARB_OK);
     CHECK_EQ(c.log_pool_ms, 0);
     arb_config_free(&c);
+    /* the store's block cache (docs/store.md): MiB, 8..1048576, 0 (unset) is the default */
+    CHECK_EQ(c.store_cache_mb, 0);
+    CHECK_EQ(parse2(&c, "--store-cache-mb", "512"), ARB_OK);
+    CHECK_EQ(c.store_cache_mb, 512);
+    arb_config_free(&c);
+    check_bad("--store-cache-mb", "7");
+    check_bad("--store-cache-mb", "1048577");
+    check_bad("--store-cache-mb", "1g");
     CHECK_EQ(parse2(&c, "--log-max-cert", "16777216"), ARB_OK);
     CHECK_EQ(c.log_max_cert, 16777216);
     arb_config_free(&c);

@@ -156,6 +156,145 @@ static void test_options_in_force(void)
     arb_test_rmtree(tmp);
 }
 
+/* 1 if the newest-named OPTIONS-* file of dir has `line` (exactly, after its
+ * indentation) in the section whose header is `section`. */
+static int section_has(const char *dir, const char *section, const char *line)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char best[256] = "", path[600], want[200];
+    uint8_t *data;
+    size_t len;
+    const char *sec, *end, *hit;
+    int found = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "OPTIONS-", 8) == 0 && strcmp(e->d_name, best) > 0)
+            snprintf(best, sizeof best, "%s", e->d_name);
+    closedir(d);
+    snprintf(path, sizeof path, "%s/%s", dir, best);
+    snprintf(want, sizeof want, "\n  %s\n", line);
+    if (best[0] == '\0' || (data = arb_test_read_file(path, &len)) == NULL)
+        return 0;
+    if ((sec = strstr((const char *)data, section)) != NULL) {
+        end = strstr(sec + 1, "\n[");
+        hit = strstr(sec, want);
+        found = hit != NULL && (end == NULL || hit < end);
+    }
+    free(data);
+    return found;
+}
+
+/* Each column family gets the table options of what it holds (docs/store.md,
+ * "Column family profiles"): stored entries LZ4 on every level in 16 KiB
+ * blocks, hashes uncompressed, other records LZ4 and zstd at the bottom; and
+ * the database-wide bounds. */
+static void test_cf_profiles(void)
+{
+    static const char *const cfs[] = {"log_entries", "log_nodes", "log_dedup", "chain_utxo"};
+    char tmp[256];
+    arb_store *s;
+    arb_errbuf eb;
+
+    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
+    CHECK(arb_store_open(&s, tmp, cfs, 4, NULL, &eb) == ARB_OK);
+    arb_store_close(s);
+    CHECK(section_has(tmp, "[CFOptions \"log_entries\"]", "compression=kLZ4Compression"));
+    CHECK(section_has(tmp, "[CFOptions \"log_entries\"]", "bottommost_compression=kLZ4Compression"));
+    CHECK(section_has(tmp, "[TableOptions/BlockBasedTable \"log_entries\"]", "block_size=16384"));
+    CHECK(section_has(tmp, "[CFOptions \"log_nodes\"]", "compression=kNoCompression"));
+    CHECK(section_has(tmp, "[TableOptions/BlockBasedTable \"log_nodes\"]", "block_size=4096"));
+    CHECK(section_has(tmp, "[CFOptions \"log_dedup\"]", "bottommost_compression=kNoCompression"));
+    CHECK(section_has(tmp, "[CFOptions \"chain_utxo\"]", "compression=kLZ4Compression"));
+    CHECK(section_has(tmp, "[CFOptions \"chain_utxo\"]", "bottommost_compression=kZSTD"));
+    CHECK(section_has(tmp, "[CFOptions \"default\"]", "compression=kLZ4Compression"));
+    for (size_t i = 0; i < 4; i++) {
+        char sec[80];
+        snprintf(sec, sizeof sec, "[CFOptions \"%s\"]", cfs[i]);
+        CHECK(section_has(tmp, sec, "level_compaction_dynamic_level_bytes=true"));
+        CHECK(section_has(tmp, sec, "target_file_size_base=67108864"));
+        CHECK(section_has(tmp, sec, "target_file_size_multiplier=2"));
+        snprintf(sec, sizeof sec, "[TableOptions/BlockBasedTable \"%s\"]", cfs[i]);
+        CHECK(section_has(tmp, sec, "filter_policy=bloomfilter"));
+        CHECK(section_has(tmp, sec, "cache_index_and_filter_blocks=true"));
+    }
+    CHECK(section_has(tmp, "[DBOptions]", "max_total_wal_size=67108864"));
+    CHECK(section_has(tmp, "[DBOptions]", "db_write_buffer_size=134217728"));
+    CHECK(section_has(tmp, "[CFOptions \"log_entries\"]", "write_buffer_size=33554432"));
+    CHECK(section_has(tmp, "[DBOptions]", "skip_stats_update_on_db_open=true"));
+    arb_test_rmtree(tmp);
+}
+
+/* Total size of dir's write-ahead log files (*.log). */
+static uint64_t wal_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    uint64_t total = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        char path[600];
+        struct stat st;
+        if (n < 4 || strcmp(e->d_name + n - 4, ".log") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+/* The write-ahead log stays bounded: a column family written once (its
+ * memtable would otherwise pin the first log file forever) next to one
+ * written a lot. With a 1 MiB bound and 16 MiB written, far less than 16 MiB
+ * of log is left for the next open to replay, and everything is there. */
+static void test_wal_bounded(void)
+{
+    char tmp[256];
+    arb_store *s;
+    arb_store_opts o;
+    arb_errbuf eb;
+    uint8_t val[4096];
+    uint64_t wal;
+
+    memset(&o, 0, sizeof o);
+    o.max_wal_bytes = 1 << 20;
+    CHECK(arb_test_tmpdir(tmp, sizeof tmp) == 0);
+    CHECK(arb_store_open(&s, tmp, ab, 2, &o, &eb) == ARB_OK);
+    put1(s, 0, "once", "1");
+    for (unsigned i = 0; i < 4096; i++) {
+        arb_store_batch *b;
+        uint8_t key[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        memset(val, (int)(i & 0xff), sizeof val);
+        CHECK(arb_store_batch_new(&b, s) == ARB_OK);
+        arb_store_batch_put(b, 1, key, 4, val, sizeof val);
+        CHECK(arb_store_write(s, b, 0, &eb) == ARB_OK);
+        arb_store_batch_free(b);
+    }
+    arb_store_close(s);
+    wal = wal_bytes(tmp);
+    printf("write-ahead log left: %llu bytes of 16 MiB written\n", (unsigned long long)wal);
+    CHECK(wal < (4u << 20));
+    CHECK(arb_store_open(&s, tmp, ab, 2, &o, &eb) == ARB_OK);
+    CHECK(has(s, NULL, 0, "once", "1"));
+    for (unsigned i = 0; i < 4096; i += 511) {
+        uint8_t key[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        uint8_t got[sizeof val];
+        size_t len = 0;
+        memset(val, (int)(i & 0xff), sizeof val);
+        CHECK(arb_store_get_into(s, NULL, 1, key, 4, got, sizeof got, &len, &eb) == ARB_OK);
+        CHECK(len == sizeof val && memcmp(got, val, len) == 0);
+    }
+    arb_store_close(s);
+    arb_test_rmtree(tmp);
+}
+
 static void test_open_bad_args(void)
 {
     char tmp[256];
@@ -1129,6 +1268,8 @@ int main(void)
     arb_test_seed_init();
     test_open_reopen();
     test_options_in_force();
+    test_cf_profiles();
+    test_wal_bounded();
     test_open_bad_args();
     test_no_create();
     test_not_a_directory();

@@ -252,6 +252,62 @@ static arb_err decode_utxos(json_t *j, arb_node_utxo **out, size_t *n_out, arb_e
 static arb_err decode_balance(const json_t *j, arb_node_balance *bal, arb_errbuf *eb);
 static arb_err decode_history(json_t *j, arb_node_hist **out, size_t *n_out, arb_errbuf *eb);
 static arb_err decode_template(const json_t *j, arb_node_template *t, arb_errbuf *eb);
+static arb_err decode_tx(const json_t *j, arb_node_txinfo *info, arb_errbuf *eb);
+
+const char *arb_node_url(const arb_node *n)
+{
+    return n->base;
+}
+
+void arb_node_txinfo_clear(arb_node_txinfo *info)
+{
+    if (info == NULL)
+        return;
+    free(info->hex);
+    memset(info, 0, sizeof(*info));
+    info->height = -1;
+}
+
+arb_err arb_node_get_tx(arb_node *n, arb_node_txinfo *info, const char *txid, arb_errbuf *eb)
+{
+    char path[128];
+    json_t *j = NULL;
+    arb_err err;
+
+    memset(info, 0, sizeof(*info));
+    info->height = -1;
+    if (strlen(txid) != 64 || strspn(txid, "0123456789abcdef") != 64)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "invalid txid");
+    snprintf(path, sizeof(path), "/chain/v1/tx?txid=%s", txid);
+    err = request(n, &j, path, NULL, eb);
+    if (err != ARB_OK)
+        return err;
+    err = decode_tx(j, info, eb);
+    json_decref(j);
+    return err;
+}
+
+/* {"txid","hex","confirmed":true,"height",...} or {"txid","hex","confirmed":false}. */
+static arb_err decode_tx(const json_t *j, arb_node_txinfo *info, arb_errbuf *eb)
+{
+    json_t *hex = json_object_get(j, "hex");
+    size_t len;
+
+    memset(info, 0, sizeof(*info));
+    info->height = -1;
+    if (!get_hash(j, "txid", info->txid) || !get_bool(j, "confirmed", &info->confirmed) ||
+        !json_is_string(hex) || (len = strlen(json_string_value(hex))) == 0 || len % 2 != 0 ||
+        strspn(json_string_value(hex), "0123456789abcdefABCDEF") != len)
+        goto bad;
+    if (info->confirmed && (!get_height(j, "height", &info->height) || info->height < 0))
+        goto bad;
+    if ((info->hex = strdup(json_string_value(hex))) == NULL)
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    return ARB_OK;
+bad:
+    arb_node_txinfo_clear(info);
+    return bad(eb, "transaction");
+}
 
 /* The array under key k of an answer, or NULL. */
 static json_t *get_array(json_t *j, const char *k)
@@ -537,6 +593,12 @@ arb_err arb_node_decode_answer(arb_node_route route, const uint8_t *text, size_t
         arb_node_template t;
         err = decode_template(j, &t, eb);
         arb_node_template_clear(&t);
+        break;
+    }
+    case ARB_NODE_ROUTE_TX: {
+        arb_node_txinfo info;
+        err = decode_tx(j, &info, eb);
+        arb_node_txinfo_clear(&info);
         break;
     }
     default:

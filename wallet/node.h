@@ -18,7 +18,7 @@
 
 typedef struct arb_node arb_node;
 
-/* A client for base_url ("http://127.0.0.1:8332", no trailing path needed);
+/* A client for base_url ("http://127.0.0.1:7480", no trailing path needed);
  * timeout_ms bounds each request (connect included). Returns ARB_OK,
  * ARB_ERR_INVALID_ARG or ARB_ERR_NOMEM. Free with arb_node_free. */
 arb_err arb_node_new(arb_node **out, const char *base_url, long timeout_ms, arb_errbuf *eb)
@@ -66,6 +66,22 @@ typedef struct {
 /* The transactions touching address (*out is malloc'ed; free()). */
 arb_err arb_node_get_history(arb_node *n, arb_node_hist **out, size_t *n_out, const char *address,
                              arb_errbuf *eb) ARB_WARN_UNUSED;
+
+typedef struct {
+    char txid[ARB_NODE_HASH_HEX];
+    int confirmed;  /* 1: in a block of the best chain; 0: in the mempool */
+    int64_t height; /* the block's height, -1 when not confirmed */
+    char *hex;      /* the full serialization (malloc'ed) */
+} arb_node_txinfo;
+
+/* What the node knows of transaction txid (64 hex digits): confirmed, in its
+ * mempool, or ARB_ERR_NOT_FOUND. Clear with arb_node_txinfo_clear. */
+arb_err arb_node_get_tx(arb_node *n, arb_node_txinfo *info, const char *txid, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+void arb_node_txinfo_clear(arb_node_txinfo *info);
+
+/* The node's URL as given to arb_node_new (without trailing slashes). */
+const char *arb_node_url(const arb_node *n);
 
 /* Submits a transaction (hex of its full serialization); txid_out receives
  * the node's txid. */

@@ -13,6 +13,7 @@ typedef enum {
     ARB_NODE_ROUTE_BALANCE,
     ARB_NODE_ROUTE_HISTORY,
     ARB_NODE_ROUTE_TEMPLATE,
+    ARB_NODE_ROUTE_TX,
     ARB_NODE_ROUTE_COUNT
 } arb_node_route;
 

@@ -144,6 +144,17 @@ static const char *const *chain_cfs(void)
  * already loaded or generated the key at d->log_key_path. */
 static arb_log_service *log_service;
 
+/* The accepted roots: --log-roots, else the system's trusted roots (as
+ * production logs accept the browsers' roots), else none. */
+#define ARB_SYSTEM_ROOTS "/etc/ssl/certs/ca-certificates.crt"
+
+static const char *log_roots_path(const arbord *d)
+{
+    if (d->cfg.log_roots != NULL)
+        return d->cfg.log_roots;
+    return access(ARB_SYSTEM_ROOTS, R_OK) == 0 ? ARB_SYSTEM_ROOTS : NULL;
+}
+
 static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     arb_log_service_config sc;
@@ -151,7 +162,7 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     memset(&sc, 0, sizeof sc);
     sc.datadir = d->datadir_abs;
     sc.key_file = d->log_key_path;
-    sc.roots_file = d->cfg.log_roots;
+    sc.roots_file = log_roots_path(d);
     sc.origin = d->cfg.log_origin;
     sc.chain.max_chain_len = d->cfg.log_max_chain;
     sc.chain.max_cert_size = d->cfg.log_max_cert;
@@ -161,7 +172,43 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     sc.max_get_entries = d->cfg.log_max_entries;
     sc.max_body = d->cfg.log_max_body;
     sc.log = d->log;
-    return arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+    arb_err err = arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+    if (err != ARB_OK)
+        return err;
+    if (sc.roots_file != NULL)
+        arb_logf(&d->log, ARB_LOG_INFO, "log: accepting %zu roots from %s%s",
+                 arb_log_service_roots_count(log_service), sc.roots_file,
+                 d->cfg.log_roots == NULL ? " (the system's trusted roots; choose others with "
+                                            "--log-roots FILE)"
+                                          : "");
+    else
+        arb_logf(&d->log, ARB_LOG_WARN, "log: no roots (no --log-roots and no %s): the log "
+                 "accepts no submissions", ARB_SYSTEM_ROOTS);
+    return ARB_OK;
+}
+
+/* SIGHUP: the log reads its roots file again. A file that does not load
+ * leaves the old roots in place. */
+static void reload_roots(arbord *d)
+{
+    const char *path = log_roots_path(d);
+    arb_errbuf eb;
+    size_t n = 0;
+
+    if (log_service == NULL)
+        return;
+    if (path == NULL) {
+        arb_logf(&d->log, ARB_LOG_WARN, "SIGHUP: no roots file to reload (start arbord with "
+                 "--log-roots FILE)");
+        return;
+    }
+    memset(&eb, 0, sizeof eb);
+    if (arb_log_service_reload_roots(log_service, path, &n, &eb) != ARB_OK)
+        arb_logf(&d->log, ARB_LOG_ERROR, "SIGHUP: kept the %zu roots loaded before: %s",
+                 arb_log_service_roots_count(log_service), eb.msg);
+    else
+        arb_logf(&d->log, ARB_LOG_INFO, "SIGHUP: reloaded the log's roots: %zu roots from %s", n,
+                 path);
 }
 
 static void log_stop(arbord *d)
@@ -316,6 +363,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     if ((err = open_datadir(&d, &eb)) != ARB_OK) {
@@ -352,8 +400,14 @@ int main(int argc, char **argv)
     if (d.cfg.json)
         print_json_event("listening", &d);
 
-    while (sigwait(&sigs, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
-        ;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+        if (sig == SIGHUP)
+            reload_roots(&d);
+    }
     arb_logf(&d.log, ARB_LOG_INFO, "%s received, shutting down",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;

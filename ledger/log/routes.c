@@ -1,6 +1,7 @@
 /* The log's HTTP routes. See routes.h. */
 #include "ledger/log/routes.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@
 struct arb_log_routes {
     arb_log_routes_config cfg;
     arb_http_server *http; /* for metrics */
+    /* cfg.roots may be replaced while workers read it (SIGHUP reload):
+     * readers hold roots_lock shared while they use the roots. */
+    pthread_rwlock_t roots_lock;
 };
 
 /* One submission in flight: the request and where to count the answer. */
@@ -145,17 +149,23 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
     arb_err err;
 
     eb.msg[0] = 0;
+    pthread_rwlock_rdlock(&rt->roots_lock);
     if (rt->cfg.roots == NULL) {
-        arb_http_respond_error(r, 503, "no_roots", "this log accepts no submissions (no roots)");
+        pthread_rwlock_unlock(&rt->roots_lock);
+        arb_http_respond_error(r, 503, "no_roots",
+                               "this log accepts no submissions: it was started without roots "
+                               "(arbord --log-roots FILE)");
         return;
     }
     if ((err = arb_ct_json_chain_parse(&l, (const char *)body, len, max_certs, max_cert, &eb)) !=
         ARB_OK) {
+        pthread_rwlock_unlock(&rt->roots_lock);
         arb_http_metric_add(rt->http, "log_submissions_rejected", 1);
         arb_http_respond_error(r, status_of(err), "bad_request", eb.msg);
         return;
     }
     err = arb_ct_chain_validate(&chain, rt->cfg.roots, &rt->cfg.chain, precert, l.certs, l.n, &eb);
+    pthread_rwlock_unlock(&rt->roots_lock);
     arb_ct_json_chain_free(&l);
     if (err != ARB_OK) {
         arb_http_metric_add(rt->http, "log_submissions_rejected", 1);
@@ -381,7 +391,10 @@ static void h_get_roots(void *ud, arb_http_req *r)
 {
     arb_log_routes *rt = ud;
     json_t *o = json_object(), *arr = json_array();
-    size_t i, n = rt->cfg.roots != NULL ? arb_ct_roots_count(rt->cfg.roots) : 0;
+    size_t i, n;
+
+    pthread_rwlock_rdlock(&rt->roots_lock);
+    n = rt->cfg.roots != NULL ? arb_ct_roots_count(rt->cfg.roots) : 0;
 
     for (i = 0; o != NULL && arr != NULL && i < n; i++) {
         const uint8_t *der;
@@ -395,6 +408,7 @@ static void h_get_roots(void *ud, arb_http_req *r)
         }
         free(s);
     }
+    pthread_rwlock_unlock(&rt->roots_lock);
     if (o == NULL || arr == NULL || i < n) {
         json_decref(o);
         json_decref(arr);
@@ -542,12 +556,17 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
         return ARB_ERR_NOMEM;
     rt->cfg = *cfg;
     rt->http = s;
+    if (pthread_rwlock_init(&rt->roots_lock, NULL) != 0) {
+        free(rt);
+        return ARB_ERR_NOMEM;
+    }
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         err = arb_http_route_add(s, routes[i].m, routes[i].path,
                                  routes[i].m == ARB_HTTP_POST
                                      ? (cfg->max_body ? cfg->max_body : MAX_BODY)
                                      : 0, routes[i].fn, rt);
         if (err != ARB_OK) {
+            pthread_rwlock_destroy(&rt->roots_lock);
             free(rt);
             return err;
         }
@@ -556,7 +575,20 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
     return ARB_OK;
 }
 
+const arb_ct_roots *arb_log_routes_set_roots(arb_log_routes *r, const arb_ct_roots *roots)
+{
+    const arb_ct_roots *old;
+
+    pthread_rwlock_wrlock(&r->roots_lock);
+    old = r->cfg.roots;
+    r->cfg.roots = roots;
+    pthread_rwlock_unlock(&r->roots_lock);
+    return old;
+}
+
 void arb_log_routes_free(arb_log_routes *r)
 {
+    if (r != NULL)
+        pthread_rwlock_destroy(&r->roots_lock);
     free(r);
 }

@@ -31,6 +31,10 @@ typedef struct arb_log_routes arb_log_routes;
  * arb_http_server_stop. Returns ARB_OK, ARB_ERR_NOMEM or a route error. */
 arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s,
                            const arb_log_routes_config *cfg) ARB_WARN_UNUSED;
+/* Replaces the accepted roots (borrowed; NULL: accept no submissions) while
+ * the server runs; returns the previous ones, which no request uses any more
+ * when this returns (the caller frees them). Thread-safe. */
+const arb_ct_roots *arb_log_routes_set_roots(arb_log_routes *r, const arb_ct_roots *roots);
 void arb_log_routes_free(arb_log_routes *r);
 
 #endif

@@ -174,6 +174,37 @@ fail:
     return err;
 }
 
+arb_err arb_log_service_reload_roots(arb_log_service *s, const char *roots_file, size_t *count,
+                                     arb_errbuf *eb)
+{
+    arb_ct_roots *roots = NULL;
+    const arb_ct_roots *old;
+    char *pem = NULL;
+    size_t len;
+    arb_err err;
+
+    *count = 0;
+    if ((err = read_file(roots_file, &pem, &len, eb)) != ARB_OK)
+        return err == ARB_ERR_NOT_FOUND ? ARB_ERR_IO : err;
+    err = arb_ct_roots_from_pem(&roots, pem, len, eb);
+    free(pem);
+    if (err != ARB_OK) {
+        char msg[ARB_ERRBUF_SIZE];
+        snprintf(msg, sizeof(msg), "%s", eb ? eb->msg : "");
+        return arb_errf(eb, err, "%s: %s", roots_file, msg);
+    }
+    *count = arb_ct_roots_count(roots);
+    old = arb_log_routes_set_roots(s->routes, roots);
+    s->roots = roots;
+    arb_ct_roots_free((arb_ct_roots *)old);
+    return ARB_OK;
+}
+
+size_t arb_log_service_roots_count(const arb_log_service *s)
+{
+    return s->roots != NULL ? arb_ct_roots_count(s->roots) : 0;
+}
+
 arb_log *arb_log_service_log(arb_log_service *s)
 {
     return s->log;

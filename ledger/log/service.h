@@ -39,6 +39,14 @@ typedef struct arb_log_service arb_log_service;
 arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const unsigned *cfs,
                               arb_http_server *http, const arb_log_service_config *cfg,
                               arb_errbuf *eb) ARB_WARN_UNUSED;
+/* Reads roots_file (a PEM bundle) and, if it parses, makes it the accepted
+ * roots from the next request on (*count: how many). On any error the old
+ * roots stay and eb says why: ARB_ERR_IO (unreadable), ARB_ERR_PARSE (bad
+ * PEM, no certificate), ARB_ERR_NOMEM. Call from one thread at a time. */
+arb_err arb_log_service_reload_roots(arb_log_service *s, const char *roots_file, size_t *count,
+                                     arb_errbuf *eb) ARB_WARN_UNUSED;
+/* How many roots the log accepts now (0: none). */
+size_t arb_log_service_roots_count(const arb_log_service *s);
 /* The log itself (for tests and metrics). */
 arb_log *arb_log_service_log(arb_log_service *s);
 /* Stops the sequencer and frees everything; call after arb_http_server_stop. */

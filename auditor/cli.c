@@ -131,7 +131,7 @@ int arb_audit_cli_main(int argc, char **argv, int json)
     } cmds[] = {
         {"verify-evidence", cli_verify_evidence}, {"verify-sth", cli_verify_sth},
         {"check-sct", cli_check_sct},             {"witness", cli_witness},
-        {"follow", cli_follow},
+        {"follow", cli_follow},                   {"cosign", cli_cosign},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[0], cmds[i].name) == 0)

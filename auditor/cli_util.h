@@ -27,5 +27,6 @@ int cli_verify_sth(int argc, char **argv, int json);
 int cli_check_sct(int argc, char **argv, int json);
 int cli_witness(int argc, char **argv, int json);
 int cli_follow(int argc, char **argv, int json);
+int cli_cosign(int argc, char **argv, int json);
 
 #endif

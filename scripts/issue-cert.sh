@@ -11,7 +11,8 @@
 #       DIR/NAME.sct.json (the log's answer: the SCT), and prints the SCT.
 #
 # Defaults: --ca ./arbor-data/test-ca (made by scripts/quickstart.sh),
-# --log http://127.0.0.1:7480, --out the current directory. The log accepts
+# --log $ARBOR_LOG or http://127.0.0.1:7480 (arbord's default), --out the
+# current directory. The log accepts
 # the certificate only if the CA is among its roots (the quick start adds it;
 # otherwise give arbord --log-roots with ca.pem in the bundle and send it
 # SIGHUP). A precertificate carries the critical CT poison extension
@@ -54,7 +55,8 @@ if [ "${1:-}" = init ]; then
 fi
 
 ca=./arbor-data/test-ca
-log=http://127.0.0.1:7480
+log=${ARBOR_LOG:-http://127.0.0.1:7480}
+log=${log%/}
 out=.
 precert=0
 submit=1
@@ -118,4 +120,5 @@ cp "$tmp/answer" "$out/$name.sct.json"
 cat "$out/$name.sct.json"
 echo
 echo "issue-cert.sh: SCT in $out/$name.sct.json; check it with" >&2
-echo "  arbor-audit check-sct --cert $out/$name.pem --issuer $ca/ca.pem --sct $out/$name.sct.json --log $log --key LOG_PUBLIC_KEY.pem" >&2
+echo "  arbor-audit check-sct --cert $out/$name.pem --issuer $ca/ca.pem --sct $out/$name.sct.json --log $log --key LOG_KEY.pem" >&2
+echo "  (LOG_KEY.pem: the log's public key, or arbord's key file, e.g. arbor-data/log-key.pem)" >&2

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -280,6 +281,23 @@ static void run_all(void)
         /* The human form says so on stderr from any node command. */
         CHECK_EQ(run(NULL, 0, ARGS("--wallet", c2, "balance")), 0);
         CHECK(strstr(g_err, "confirmed at height 101") != NULL);
+    }
+    /* On a terminal (script(1) gives it one) mining shows a progress line
+     * after each block, with a rate unit that fits. */
+    if (access("/usr/bin/script", X_OK) == 0) {
+        char line[PATH_MAX + 512];
+        const char *argv[] = {"/usr/bin/script", "-qec", line, "/dev/null", NULL};
+        arb_proc *p = NULL;
+        char *o;
+        snprintf(line, sizeof(line), "%s --node %s mine --blocks 2 --address %s", g_wallet_bin,
+                 g_node, alice);
+        CHECK(arb_proc_spawn(&p, argv) == 0);
+        CHECK_EQ(arb_proc_wait(p, 60000), 0);
+        o = arb_proc_output(p, ARB_PROC_STDOUT);
+        CHECK(o != NULL && strstr(o, "mining: 1/2 blocks found, ") != NULL &&
+              strstr(o, "H/s, ") != NULL && strstr(o, "MH/s") == NULL);
+        free(o);
+        arb_proc_free(p);
     }
 }
 

@@ -148,17 +148,47 @@ static arb_log_service *log_service;
  * production logs accept the browsers' roots), else none. */
 #define ARB_SYSTEM_ROOTS "/etc/ssl/certs/ca-certificates.crt"
 
+static int system_roots_ok = -1; /* -1 not checked yet, 0 unusable, 1 usable */
+
 static const char *log_roots_path(const arbord *d)
 {
     if (d->cfg.log_roots != NULL)
         return d->cfg.log_roots;
-    return access(ARB_SYSTEM_ROOTS, R_OK) == 0 ? ARB_SYSTEM_ROOTS : NULL;
+    return system_roots_ok == 1 ? ARB_SYSTEM_ROOTS : NULL;
+}
+
+/* The system's bundle is a default, not a choice: one that does not load
+ * leaves the log without roots (and says why) instead of stopping arbord. */
+static void check_system_roots(arbord *d)
+{
+    FILE *f;
+    char *pem = NULL;
+    size_t len = 0;
+    arb_ct_roots *r = NULL;
+    arb_errbuf eb;
+
+    system_roots_ok = 0;
+    if (d->cfg.log_roots != NULL || (f = fopen(ARB_SYSTEM_ROOTS, "rb")) == NULL)
+        return;
+    if ((pem = malloc(4 << 20)) != NULL)
+        len = fread(pem, 1, 4 << 20, f);
+    fclose(f);
+    memset(&eb, 0, sizeof eb);
+    if (pem != NULL && len > 0 && len < (4 << 20) &&
+        arb_ct_roots_from_pem(&r, pem, len, &eb) == ARB_OK)
+        system_roots_ok = 1;
+    else
+        arb_logf(&d->log, ARB_LOG_WARN, "log: cannot use the system's roots %s: %s",
+                 ARB_SYSTEM_ROOTS, eb.msg[0] ? eb.msg : "unreadable or too large");
+    arb_ct_roots_free(r);
+    free(pem);
 }
 
 static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     arb_log_service_config sc;
 
+    check_system_roots(d);
     memset(&sc, 0, sizeof sc);
     sc.datadir = d->datadir_abs;
     sc.key_file = d->log_key_path;

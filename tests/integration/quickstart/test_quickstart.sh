@@ -145,6 +145,24 @@ check "issue-cert.sh works again" \
     "$src/scripts/issue-cert.sh" --ca "$ca" --log "$log" --out "$tmp/c" back.example.test
 check "arbord is still running" kill -0 "$pid"
 
+# Without --log-roots arbord takes the system's trusted roots.
+if [ "$system" -gt 0 ]; then
+    "$bin/arbord" --datadir "$tmp/plain" --listen 127.0.0.1:0 --network regtest --json \
+        >"$tmp/plain.out" 2>"$tmp/plain.err" &
+    ppid=$!
+    if wait_for "$tmp/plain.out" '"event":"listening"'; then
+        pport=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$tmp/plain.out")
+        n=$(curl -s "http://127.0.0.1:$pport/ct/v1/get-roots" | grep -o '"[A-Za-z0-9+/=]\{100,\}"' | wc -l)
+        check "without --log-roots: the system's $system roots ($n)" [ "$n" = "$system" ]
+        check "without --log-roots: the log says where its roots come from" \
+            grep -q "accepting $system roots from /etc/ssl/certs/ca-certificates.crt (the system's" "$tmp/plain.err"
+    else
+        fail "arbord without --log-roots starts"
+    fi
+    kill -TERM "$ppid"
+    wait "$ppid" || fail "arbord without --log-roots exits 0"
+fi
+
 for prog in arbord arbor-wallet arbor-audit; do
     out=$("$bin/$prog" --version --json)
     check "$prog --version --json is JSON ($out)" grep -q "^{\"program\":\"$prog\",\"version\":\"" <<<"$out"

@@ -216,7 +216,8 @@ static const command COMMANDS[] = {
     {"check-sct", cmd_audit,
      "--cert PEM [--issuer PEM] [--sct FILE] (--key PEM --log URL | --log-list FILE) "
      "[--no-inclusion] [--json]",
-     "verify a certificate's SCTs (embedded or given) and, past the merge delay, inclusion"},
+     "verify a certificate's SCTs (embedded, or add-chain's JSON / TLS; precertificates "
+     "too) and their inclusion"},
     {"witness", cmd_audit,
      "--state DIR --key SKEYFILE --listen HOST:PORT (--log-vkey VKEY | --log ORIGIN=PEM | "
      "--log-list FILE)...  |  --key SKEYFILE --generate NAME",

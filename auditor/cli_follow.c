@@ -517,6 +517,29 @@ int cli_follow(int argc, char **argv, int json)
         goto out;
     if (log_url != NULL && tiled && !settle_origin(gc, &logs.logs[0], origin))
         goto out;
+    /* A list's tiled logs keep the list's origin; say at once when a log's
+     * checkpoint names another, since every head will then fail its check. */
+    for (size_t i = 0; list_file != NULL && i < logs.n; i++) {
+        char url[2200];
+        uint8_t *body = NULL;
+        size_t blen = 0, n;
+        long st = 0;
+        if (!logs.logs[i].tiled)
+            continue;
+        snprintf(url, sizeof url, "%scheckpoint", logs.logs[i].url);
+        if (arb_audit_http(gc, url, NULL, 0, NULL, &st, &body, &blen, &eb) == ARB_OK &&
+            st == 200) {
+            n = strcspn((const char *)body, "\n");
+            if (n < blen && (strlen(logs.logs[i].origin) != n ||
+                             memcmp(logs.logs[i].origin, body, n) != 0))
+                fprintf(stderr, "arbor-audit: %s: the checkpoint names origin \"%.*s\", but "
+                                "the log list gives \"%s\" (its submission URL): every head "
+                                "will fail its signature check until they agree\n",
+                        logs.logs[i].url, (int)(n > 255 ? 255 : n), (const char *)body,
+                        logs.logs[i].origin);
+        }
+        free(body);
+    }
     o.json = json;
     o.tty = isatty(STDERR_FILENO);
     cfg.watch = watch;

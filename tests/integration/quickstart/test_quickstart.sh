@@ -104,6 +104,20 @@ if [ "$st" = 2 ] && grep -q -- '--state DIR is missing' <<<"$out"; then ok "foll
 out=$("$audit" verify-headers "$tmp/none" 2>&1) && st=0 || st=$?
 if [ "$st" = 2 ] && grep -q -- '--rules .* is missing' <<<"$out"; then ok "verify-headers without --rules names it"; else fail "verify-headers without --rules names it"; fi
 
+# A log list whose tiled log gives another origin than the checkpoint's: said at once.
+der=$(openssl pkey -in "$key" -pubout -outform DER | openssl base64 -A)
+lid=$(openssl pkey -in "$key" -pubout -outform DER | openssl dgst -sha256 -binary | openssl base64 -A)
+cat >"$tmp/list.json" <<LIST
+{"operators": [{"name": "test", "logs": [], "tiled_logs": [{"key": "$der", "log_id": "$lid",
+  "monitoring_url": "$log/", "submission_url": "https://elsewhere.example/log/", "mmd": 60}]}]}
+LIST
+out=$("$audit" follow --log-list "$tmp/list.json" --state "$tmp/st4" --once 2>&1) && st=0 || st=$?
+if [ "$st" = 1 ] && grep -q 'the checkpoint names origin "arbor.localhost/log", but the log list gives "elsewhere.example/log"' <<<"$out"; then
+    ok "follow --log-list: an origin mismatch is named"
+else
+    fail "follow --log-list: an origin mismatch is named ($out)"
+fi
+
 # A witness cosigns through arbor-audit cosign.
 "$audit" witness --key "$tmp/w.key" --generate w.example.test >/dev/null
 "$audit" witness --json --state "$tmp/wst" --key "$tmp/w.key" --listen 127.0.0.1:0 \

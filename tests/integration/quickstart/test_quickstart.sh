@@ -85,6 +85,9 @@ out=$("$audit" check-sct --cert "$tmp/c/www.example.test.pem" --issuer "$ca/ca.p
     --sct "$tmp/c/pre.example.test.sct.json" --log "$log" --key "$key" 2>&1) && st=0 || st=$?
 if [ "$st" = 1 ] && grep -q INVALID <<<"$out"; then ok "check-sct: another certificate's SCT is INVALID"; else fail "check-sct: another certificate's SCT is INVALID"; fi
 
+curl -s "$log/ct/v1/get-sth" >"$tmp/sth.json"
+check "verify-sth with arbord's key file as --key" "$audit" verify-sth --key "$key" "$tmp/sth.json"
+
 # follow --tiled takes the origin from the checkpoint.
 out=$("$audit" follow --log "$log/" --key "$key" --tiled --download --state "$tmp/st1" \
     --rounds 2 --interval 1 2>&1) && st=0 || st=$?

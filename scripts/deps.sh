@@ -5,10 +5,14 @@ set -euo pipefail
 
 # golang-go and golang-github-google-certificate-transparency-dev build the
 # stock Go CT client that tests/integration/interop runs against arbord.
+# python3 generates the man pages (packaging/man/gen-man.py); man-db,
+# groff-base, bsdextrautils (col) and systemd (systemd-analyze) check the
+# installed pages and unit (tests/integration/packaging).
 PACKAGES=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev libsecp256k1-dev librocksdb-dev libwebsockets-dev libjansson-dev
           libcurl4-openssl-dev openssl curl python3
-          golang-go golang-github-google-certificate-transparency-dev)
+          golang-go golang-github-google-certificate-transparency-dev
+          man-db groff-base bsdextrautils systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

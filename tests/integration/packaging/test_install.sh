@@ -25,9 +25,18 @@ cleanup() {
 trap cleanup EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
+# check [--show FILE] DESCRIPTION COMMAND...: the command must succeed (FILE
+# is printed when it does not).
+check() {
+  local show=
+  if [ "$1" = --show ]; then show=$2; shift 2; fi
   local what=$1; shift
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
+  if "$@"; then
+    echo "ok: $what"
+  else
+    fail "$what"
+    if [ -n "$show" ] && [ -s "$show" ]; then sed 's/^/    /' "$show" >&2; fi
+  fi
 }
 has() { grep -qF -- "$2" "$1"; } # has FILE TEXT
 
@@ -52,9 +61,10 @@ for page in arbord:8:--log-roots:SIGHUP arbor-wallet:1:ARBOR_PASSPHRASE:mine \
   file=$prefix/share/man/man$sect/$name.$sect
   check "$name($sect) installed" test -s "$file"
   groff -man -Tutf8 -ww -z "$file" 2> "$tmp/groff.err" || fail "groff $name"
-  check "$name($sect) renders without groff warnings" test ! -s "$tmp/groff.err"
+  check --show "$tmp/groff.err" "$name($sect) renders without groff warnings" \
+    test ! -s "$tmp/groff.err"
   MANWIDTH=80 man -l "$file" 2> "$tmp/man.err" | col -b > "$tmp/man.txt"
-  check "man -l $name prints no warning" test ! -s "$tmp/man.err"
+  check --show "$tmp/man.err" "man -l $name prints no warning" test ! -s "$tmp/man.err"
   for s in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" "SEE ALSO" "$word1" "$word2"; do
     check "$name($sect) has $s" has "$tmp/man.txt" "$s"
   done
@@ -77,12 +87,13 @@ for line in "ExecReload=/bin/kill -HUP \$MAINPID" DynamicUser=yes StateDirectory
 done
 # verify looks the Documentation= man page up with man: give it the prefix's.
 if MANPATH=$prefix/share/man systemd-analyze verify "$unit" > "$tmp/verify.txt" 2>&1; then
-  check "systemd-analyze verify says nothing" test ! -s "$tmp/verify.txt"
+  check --show "$tmp/verify.txt" "systemd-analyze verify says nothing" \
+    test ! -s "$tmp/verify.txt"
 else
   fail "systemd-analyze verify: $(cat "$tmp/verify.txt")"
 fi
 systemd-analyze security --offline=true "$unit" > "$tmp/security.txt" 2>&1 || true
-check "systemd-analyze security rates the unit OK or better" \
+check --show "$tmp/security.txt" "systemd-analyze security rates the unit OK or better" \
   grep -Eq "Overall exposure level for arbord.service: [0-9.]+ (SAFE|OK)" "$tmp/security.txt"
 
 # The example config: the same file in the docs and as the live config.
@@ -95,7 +106,7 @@ check "config adapted (listen)" grep -qx "listen = 127.0.0.1:0" "$tmp/arbord.con
 "$prefix/bin/arbord" --config "$tmp/arbord.conf" --json > "$tmp/arbord.out" 2> "$tmp/arbord.err" &
 arbord_pid=$!
 port=
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do
   port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$tmp/arbord.out")
   [ -n "$port" ] && break
   kill -0 "$arbord_pid" 2>/dev/null || break
@@ -109,17 +120,17 @@ else
   check "/status: the adapted datadir" has "$tmp/status.json" "\"datadir\":\"$tmp/data\""
   check "store in the data directory" test -d "$tmp/data/db"
   kill -HUP "$arbord_pid"
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do
     grep -q "SIGHUP" "$tmp/arbord.err" && break
     sleep 0.1
   done
-  check "SIGHUP reloads (logged)" grep -q "SIGHUP: " "$tmp/arbord.err"
+  check --show "$tmp/arbord.err" "SIGHUP reloads (logged)" grep -q "SIGHUP: " "$tmp/arbord.err"
   check "still serving after SIGHUP" curl -sf -o /dev/null "http://127.0.0.1:$port/status"
   kill -TERM "$arbord_pid"
   rc=0
   wait "$arbord_pid" || rc=$?
   arbord_pid=
-  check "SIGTERM: exit 0" test "$rc" -eq 0
+  check --show "$tmp/arbord.err" "SIGTERM: exit 0" test "$rc" -eq 0
   check "stopped event" grep -q '"event":"stopped"' "$tmp/arbord.out"
 fi
 

@@ -339,7 +339,6 @@ out:
     return ok;
 }
 
-
 static int parse_mine_args(int argc, char **argv, unsigned long *blocks, unsigned long *threads,
                            const char **address)
 {

@@ -339,6 +339,38 @@ out:
     return ok;
 }
 
+/* Whether the block the node just took (hash at height) is on its active
+ * chain. The node stores a block whose height another block took first on a
+ * side branch and answers as for one that extends its tip, so the tip is
+ * asked: the block is the tip, or the tip moved on past it (*moved: work built
+ * on the block is stale either way), or the block is not in the chain.
+ * Returns 1, or 0 when the node did not answer (eb says why). */
+static int on_active_chain(arb_node *node, const char *hash, uint32_t height, int *in_chain,
+                           int *moved, arb_errbuf *eb)
+{
+    arb_node_tip tip;
+    char at[ARB_NODE_HASH_HEX];
+    arb_err err;
+
+    *in_chain = *moved = 0;
+    if (arb_node_get_tip(node, &tip, eb) != ARB_OK)
+        return 0;
+    if (strcmp(tip.hash, hash) == 0) {
+        *in_chain = 1;
+        return 1;
+    }
+    *moved = 1;
+    if (tip.height < height)
+        return 1;
+    err = arb_node_get_block_hash(node, at, height, eb);
+    if (err == ARB_ERR_NOT_FOUND) /* the chain got shorter meanwhile */
+        return 1;
+    if (err != ARB_OK)
+        return 0;
+    *in_chain = strcmp(at, hash) == 0;
+    return 1;
+}
+
 static int parse_mine_args(int argc, char **argv, unsigned long *blocks, unsigned long *threads,
                            const char **address)
 {
@@ -523,10 +555,22 @@ int cmd_mine(const options *o, int argc, char **argv)
                 errmsg("block rejected: %s", eb.msg);
                 piped = 0;
             } else {
-                found++;
+                int in_chain, moved;
+                if (!on_active_chain(node, hash, height, &in_chain, &moved, &eb)) {
+                    errmsg("%s", eb.msg);
+                    work_clear(&next);
+                    goto out;
+                }
                 if (tty)
                     fprintf(stderr, "\r\033[K");
-                print_block(o, hash, height, addr, cur.reward, found);
+                if (in_chain) {
+                    found++;
+                    print_block(o, hash, height, addr, cur.reward, found);
+                } else
+                    errmsg("block %u %s went to a side branch (another block at that height "
+                           "came first); mining on the node's tip", height, hash);
+                if (!in_chain || moved)
+                    piped = 0;
             }
             work_clear(&cur);
             if (piped)

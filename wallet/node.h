@@ -103,7 +103,14 @@ arb_err arb_node_get_template(arb_node *n, arb_node_template *t, const char *add
                               arb_errbuf *eb) ARB_WARN_UNUSED;
 void arb_node_template_clear(arb_node_template *t);
 
-/* Submits a block; hash_out and *height receive the node's answer. */
+/* The hash of the block at `height` on the node's active chain
+ * (GET /chain/v1/block?height=N); ARB_ERR_NOT_FOUND above its tip. */
+arb_err arb_node_get_block_hash(arb_node *n, char hash_out[static ARB_NODE_HASH_HEX],
+                                uint32_t height, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Submits a block; hash_out and *height receive the node's answer. A block
+ * the node stores on a side branch (another block at its height came first)
+ * is answered like one that extends the tip: ask the tip to tell them apart. */
 arb_err arb_node_post_block(arb_node *n, char hash_out[static ARB_NODE_HASH_HEX],
                             uint32_t *height, const uint8_t *block, size_t len, arb_errbuf *eb)
     ARB_WARN_UNUSED;

@@ -14,6 +14,7 @@ typedef enum {
     ARB_NODE_ROUTE_HISTORY,
     ARB_NODE_ROUTE_TEMPLATE,
     ARB_NODE_ROUTE_TX,
+    ARB_NODE_ROUTE_BLOCK,
     ARB_NODE_ROUTE_COUNT
 } arb_node_route;
 

@@ -9,7 +9,10 @@
  * and the hashes the miner printed are the headers' hashes. The same on the
  * test network, whose blocks need about 65,536 hashes (many chunks of the
  * nonce search per block). A transaction in the mempool goes into the first
- * block mined after it. */
+ * block mined after it. Two miners on one node at once: blocks of one land on
+ * side branches when the other's came first at that height; each must still
+ * print exactly its N blocks, all of them in the node's chain, which is then
+ * exactly 2N blocks longer and made of nothing else. */
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,6 +252,61 @@ static void mine_and_check(const node *n, const char *network, unsigned long blo
     free(hashes);
 }
 
+/* Two miners at once, --blocks 100 each: every block either printed is in the
+ * node's chain and the chain grew by exactly the 200 printed. */
+static void mine_two(const node *n)
+{
+    enum { N = 100 };
+    char addr[2][ARB_ADDR_MAX], (*hashes)[65] = calloc(2 * N, sizeof(*hashes)), file[700];
+    arb_proc *p[2] = {NULL, NULL};
+    long h0 = tip_height(n), lines[2] = {0, 0};
+    int seen[2 * N] = {0}, all_in_chain = 1;
+
+    CHECK(h0 >= 0 && hashes != NULL);
+    for (int k = 0; k < 2; k++) {
+        address(addr[k], "regtest");
+        const char *argv[] = {g_wallet, "--node", n->url, "--json", "mine", "--blocks", "100",
+                              "--threads", "1", "--address", addr[k], NULL};
+        CHECK(arb_proc_spawn(&p[k], argv) == 0);
+    }
+    for (int k = 0; k < 2; k++)
+        CHECK_EQ(arb_proc_wait(p[k], 240000), 0);
+    CHECK_EQ(tip_height(n), h0 + 2 * N);
+    snprintf(file, sizeof(file), "%s/two-headers.bin", g_dir);
+    CHECK_EQ(fetch_headers(n, file, h0 + 1, hashes, 2 * N), h0 + 2 * N + 1);
+    for (int k = 0; k < 2; k++) {
+        char *out = arb_proc_output(p[k], ARB_PROC_STDOUT);
+        for (char *line = out ? strtok(out, "\n") : NULL; line != NULL;
+             line = strtok(NULL, "\n")) {
+            json_t *j = json_loads(line, 0, NULL);
+            long height = (long)json_integer_value(json_object_get(j, "height"));
+            const char *hash = json_string_value(json_object_get(j, "hash"));
+            long i = height - h0 - 1;
+            lines[k]++;
+            if (i < 0 || i >= 2 * N || hash == NULL || strcmp(hash, hashes[i]) != 0 || seen[i])
+                all_in_chain = 0;
+            else
+                seen[i] = 1;
+            json_decref(j);
+        }
+        free(out);
+    }
+    CHECK_EQ(lines[0], N);
+    CHECK_EQ(lines[1], N);
+    CHECK(all_in_chain);
+    {
+        const char *argv[] = {g_audit, "verify-headers", "--rules", "regtest", "--start-height",
+                              "0", file, NULL};
+        char *out = NULL, *err = NULL;
+        CHECK_EQ(run(argv, &out, &err), 0);
+        free(out);
+        free(err);
+    }
+    for (int k = 0; k < 2; k++)
+        arb_proc_free(p[k]);
+    free(hashes);
+}
+
 /* The human form: N `block` lines and the summary with both rates. */
 static void mine_human(const node *n)
 {
@@ -336,6 +394,7 @@ int main(void)
     mine_and_check(&reg, "regtest", 300, "1");
     mine_and_check(&reg, "regtest", 300, "8");
     mine_human(&reg);
+    mine_two(&reg);
     mine_with_tx(&reg);
     if (!node_stop(&reg))
         arb_test_fail(__FILE__, __LINE__, "arbord (regtest) did not stop cleanly");

@@ -16,7 +16,7 @@ set -euo pipefail
 
 build=$1
 version=$2
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/arbor-install.XXXXXX")
 arbord_pid=
 cleanup() {
   if [ -n "$arbord_pid" ]; then kill -KILL "$arbord_pid" 2>/dev/null || true; fi

@@ -249,6 +249,49 @@ static int build_next(builder *b, work *out, const uint8_t hdr[80], uint32_t hei
     return ok;
 }
 
+/* How long a block with this header must wait before the node takes it:
+ * consensus refuses a header time more than max_future_time past the node's
+ * clock (time-too-new), and while blocks come faster than one a second each is
+ * a second later than its parent, so a long fast run on regtest reaches that
+ * limit. Returns the seconds to wait (0: it can go now). The node's clock is
+ * time(), which reads a coarse clock that lags the exact one by up to a timer
+ * tick; hence 50 ms more than the exact clock says. */
+static double too_early(const arb_chain_params *p, const uint8_t hdr[80])
+{
+    arb_block_header h;
+    struct timespec ts;
+    double now, from;
+
+    arb_header_decode(&h, hdr);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    from = (double)h.time - (double)p->max_future_time + 0.05;
+    return from > now ? from - now : 0;
+}
+
+/* Hands out w once the clock allows its time (see too_early), saying so
+ * the first time it has to wait. */
+static void give_work_in_time(miner *m, const builder *b, const work *w, int *told, int tty)
+{
+    double wait = too_early(b->p, w->block);
+
+    if (wait > 0) {
+        struct timespec ts;
+        if (!*told) {
+            if (tty)
+                fprintf(stderr, "\r\033[K");
+            errmsg("the blocks' times are now %ld s ahead of the clock, as far as the chain "
+                   "allows: one block a second from here", (long)b->p->max_future_time);
+            *told = 1;
+        }
+        ts.tv_sec = (time_t)wait;
+        ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    give_work(m, w->block);
+}
+
 /* Rebuilds the node's template t (its transactions, fees, parent, bits and
  * time) with arb_chain_block_build: 1 if the bytes are the same, so blocks
  * built by build_next are what the node would hand out. */
@@ -440,7 +483,7 @@ int cmd_mine(const options *o, int argc, char **argv)
     pthread_t *tids = NULL;
     unsigned started = 0;
     unsigned long found = 0;
-    int rc, tty = !o->json && isatty(2);
+    int rc, tty = !o->json && isatty(2), told = 0;
     double t0, last_poll, last_show;
 
     if ((rc = parse_mine_args(argc, argv, &blocks, &threads, &address)) != EXIT_OK)
@@ -489,7 +532,7 @@ int cmd_mine(const options *o, int argc, char **argv)
     }
     b.ok = builder_check(&b, &t);
     work_from_template(&cur, &t);
-    give_work(&m, cur.block);
+    give_work_in_time(&m, &b, &cur, &told, tty);
     for (started = 0; started < threads; started++) {
         args[started].m = &m;
         args[started].id = started;
@@ -545,8 +588,12 @@ int cmd_mine(const options *o, int argc, char **argv)
             /* The next block first, so the workers grind while the node
              * checks this one. */
             if (b.ok && found + 1 < blocks && build_next(&b, &next, sol, cur.height)) {
-                give_work(&m, next.block);
-                piped = 1;
+                if (too_early(b.p, next.block) > 0)
+                    work_clear(&next); /* the node's template, after the wait */
+                else {
+                    give_work(&m, next.block);
+                    piped = 1;
+                }
             }
             if (arb_node_post_block(node, hash, &height, cur.block, cur.len, &eb) != ARB_OK) {
                 /* A stale block (the tip moved) is not fatal: mine on. */
@@ -595,7 +642,7 @@ int cmd_mine(const options *o, int argc, char **argv)
             if (need_node || t.block_len != cur.len || memcmp(t.block, cur.block, 68) != 0) {
                 work_clear(&cur);
                 work_from_template(&cur, &t);
-                give_work(&m, cur.block);
+                give_work_in_time(&m, &b, &cur, &told, tty);
             } else
                 arb_node_template_clear(&t);
         }

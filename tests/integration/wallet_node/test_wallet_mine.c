@@ -12,12 +12,19 @@
  * block mined after it. Two miners on one node at once: blocks of one land on
  * side branches when the other's came first at that height; each must still
  * print exactly its N blocks, all of them in the node's chain, which is then
- * exactly 2N blocks longer and made of nothing else. */
+ * exactly 2N blocks longer and made of nothing else.
+ *
+ * With the argument `clock` (a separate, slow test): while blocks come faster
+ * than one a second each is a second later than its parent, so a long run
+ * reaches the most the chain lets a block's time lead the clock (2 hours); the
+ * miner must then wait for the clock, one block a second, and say so, rather
+ * than have every block refused as time-too-new. */
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -378,7 +385,57 @@ static void mine_with_tx(const node *n)
     json_decref(j);
 }
 
-int main(void)
+static long tip_time(const node *n)
+{
+    json_t *j = get_json(n, "/chain/v1/tip");
+    long t = j != NULL && json_is_integer(json_object_get(j, "time"))
+                 ? (long)json_integer_value(json_object_get(j, "time"))
+                 : -1;
+    json_decref(j);
+    return t;
+}
+
+/* Mines to within a few blocks of the future-time limit, then past it. */
+static void mine_to_clock_limit(const node *n)
+{
+    const arb_chain_params *p = arb_chain_params_get("regtest");
+    char addr[ARB_ADDR_MAX], nb[24], *out = NULL, *err = NULL;
+    long lead, k, lines = 0;
+
+    address(addr, "regtest");
+    {
+        /* Blocks 1..7150: quick, each a second after its parent. */
+        const char *argv[] = {g_wallet, "--node", n->url, "--json", "mine", "--blocks", "7150",
+                              "--address", addr, NULL};
+        CHECK_EQ(run(argv, &out, &err), 0);
+        CHECK(err != NULL && strstr(err, "rejected") == NULL);
+        free(out);
+        free(err);
+    }
+    CHECK_EQ(tip_height(n), 7150);
+    lead = tip_time(n) - (long)time(NULL);
+    CHECK(lead > 0 && lead <= p->max_future_time);
+    /* Enough blocks to reach the limit and go three past it. */
+    k = p->max_future_time - lead + 3;
+    snprintf(nb, sizeof(nb), "%ld", k);
+    {
+        const char *argv[] = {g_wallet, "--node", n->url, "mine", "--blocks", nb, "--address",
+                              addr, NULL};
+        CHECK_EQ(run(argv, &out, &err), 0);
+    }
+    for (char *s = out; s != NULL && (s = strstr(s, "block ")) != NULL; s++)
+        lines += s == out || s[-1] == '\n';
+    CHECK_EQ(lines, k);
+    CHECK(err != NULL && strstr(err, "rejected") == NULL);
+    CHECK(err != NULL && strstr(err, "ahead of the clock") != NULL);
+    CHECK_EQ(tip_height(n), 7150 + k);
+    /* The last blocks went in as the clock allowed, not ahead of it. */
+    CHECK(tip_time(n) <= (long)time(NULL) + p->max_future_time);
+    free(out);
+    free(err);
+}
+
+int main(int argc, char **argv)
 {
     node reg = {0}, test = {0};
 
@@ -391,6 +448,14 @@ int main(void)
     setenv("ARBOR_PASSPHRASE", "test passphrase", 1);
     unsetenv("ARBOR_NODE");
     CHECK_OR(node_start(&reg, "regtest", "regtest"), 1);
+    if (argc > 1 && strcmp(argv[1], "clock") == 0) {
+        mine_to_clock_limit(&reg);
+        if (!node_stop(&reg))
+            arb_test_fail(__FILE__, __LINE__, "arbord (regtest) did not stop cleanly");
+        arb_sha256_free(g_sha);
+        arb_test_rmtree(g_dir);
+        return arb_test_done();
+    }
     mine_and_check(&reg, "regtest", 300, "1");
     mine_and_check(&reg, "regtest", 300, "8");
     mine_human(&reg);

@@ -2,8 +2,10 @@
  *
  * Threads: T workers grind nonces and the main thread talks to the node. They
  * meet under one mutex with two condition variables, so no one sleeps on a
- * timer: a worker that finds a block wakes the main thread at once, and a
- * worker without work waits until the main thread hands some out.
+ * timer between blocks: a worker that finds a block wakes the main thread at
+ * once, and a worker without work waits until the main thread hands some out.
+ * (The one timed wait is for the clock, when blocks get as far ahead of it as
+ * the chain allows: see too_early.)
  *
  * Pipelining: when a block is found, the main thread first builds the next
  * block on it (the coinbase for the next height paying the same key, no other

@@ -133,6 +133,10 @@ static int cmd_verify_headers(int argc, char **argv, const global_opts *g)
         }
     }
     if (rules == NULL || optind != argc - 1) {
+        fprintf(stderr, "arbor-audit: verify-headers: %s\n",
+                rules == NULL      ? "--rules bitcoin|main|test|regtest is missing"
+                : optind >= argc   ? "the headers FILE is missing"
+                                   : "give one headers FILE");
         fprintf(stderr, "usage: arbor-audit verify-headers %s\n",
                 find_command("verify-headers")->usage);
         return EXIT_USAGE;
@@ -212,11 +216,14 @@ static const command COMMANDS[] = {
     {"check-sct", cmd_audit,
      "--cert PEM [--issuer PEM] [--sct FILE] (--key PEM --log URL | --log-list FILE) "
      "[--no-inclusion] [--json]",
-     "verify a certificate's SCTs (embedded or given) and, past the merge delay, inclusion"},
+     "verify a certificate's SCTs (embedded, or add-chain's JSON / TLS; precertificates "
+     "too) and their inclusion"},
     {"witness", cmd_audit,
      "--state DIR --key SKEYFILE --listen HOST:PORT (--log-vkey VKEY | --log ORIGIN=PEM | "
      "--log-list FILE)...  |  --key SKEYFILE --generate NAME",
      "serve c2sp.org/tlog-witness add-checkpoint: cosign consistent checkpoints"},
+    {"cosign", cmd_audit, "--witness URL --log URL --key PEM [--origin O] [--old N] [--json]",
+     "ask a witness to cosign a log's current checkpoint (with the consistency proof)"},
 };
 
 static const command *find_command(const char *name)
@@ -243,13 +250,14 @@ int main(int argc, char **argv)
     int i = 1;
     const command *cmd;
 
+    int version = 0;
+
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("arbor-audit %s\n", ARB_VERSION);
-            return EXIT_OK;
+            version = 1;
         } else if (strcmp(argv[i], "--json") == 0) {
             g.json = 1;
         } else {
@@ -257,6 +265,13 @@ int main(int argc, char **argv)
             print_usage(stderr);
             return EXIT_USAGE;
         }
+    }
+    if (version) {
+        if (g.json)
+            printf("{\"program\":\"arbor-audit\",\"version\":\"%s\"}\n", ARB_VERSION);
+        else
+            printf("arbor-audit %s\n", ARB_VERSION);
+        return EXIT_OK;
     }
     if (i >= argc) {
         print_usage(stderr);

@@ -9,6 +9,12 @@
 
 #include "auditor/cli_util.h"
 
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 uint8_t *cli_read_file(const char *path, size_t *len_out)
 {
     FILE *f = fopen(path, "rb");
@@ -50,6 +56,42 @@ uint8_t *cli_read_file(const char *path, size_t *len_out)
     return buf;
 }
 
+uint8_t *cli_read_key(const char *path, size_t *len_out)
+{
+    uint8_t *data = cli_read_file(path, len_out), *out = NULL;
+    BIO *in = NULL, *mem = NULL;
+    EVP_PKEY *k = NULL;
+    BUF_MEM *bm;
+
+    if (data == NULL) {
+        fprintf(stderr, "arbor-audit: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (strstr((const char *)data, "PRIVATE KEY-----") == NULL)
+        return data; /* a public key (checked where it is used) */
+    /* A private key (e.g. arbord's log-key.pem): keep only the public part. */
+    if ((in = BIO_new_mem_buf(data, (int)*len_out)) != NULL &&
+        (k = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL)) != NULL &&
+        (mem = BIO_new(BIO_s_mem())) != NULL && PEM_write_bio_PUBKEY(mem, k) == 1 &&
+        BIO_get_mem_ptr(mem, &bm) == 1 && (out = malloc(bm->length + 1)) != NULL) {
+        memcpy(out, bm->data, bm->length);
+        out[bm->length] = 0;
+        *len_out = bm->length;
+    } else {
+        ERR_clear_error();
+        fprintf(stderr, "arbor-audit: %s: holds a private key that cannot be read (an "
+                        "encrypted key?); give the log's public key (openssl pkey -in %s "
+                        "-pubout)\n", path, path);
+        *len_out = 0;
+    }
+    OPENSSL_cleanse(data, strlen((const char *)data));
+    free(data);
+    EVP_PKEY_free(k);
+    BIO_free(in);
+    BIO_free(mem);
+    return out;
+}
+
 void cli_print_json(json_t *o)
 {
     if (o == NULL)
@@ -89,7 +131,7 @@ int arb_audit_cli_main(int argc, char **argv, int json)
     } cmds[] = {
         {"verify-evidence", cli_verify_evidence}, {"verify-sth", cli_verify_sth},
         {"check-sct", cli_check_sct},             {"witness", cli_witness},
-        {"follow", cli_follow},
+        {"follow", cli_follow},                   {"cosign", cli_cosign},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[0], cmds[i].name) == 0)

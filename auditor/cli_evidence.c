@@ -100,12 +100,17 @@ int cli_verify_sth(int argc, char **argv, int json)
         }
     }
     if (keyfile == NULL || optind != argc - 1) {
+        fprintf(stderr, "arbor-audit: verify-sth: %s\n",
+                keyfile == NULL ? "--key PEM is missing (the log's public key or key file)"
+                : optind >= argc ? "the get-sth answer FILE is missing"
+                                 : "give one FILE");
         fprintf(stderr, "usage: arbor-audit verify-sth --key PEM [--json] FILE\n");
         return CLI_USAGE;
     }
-    if ((pem = cli_read_file(keyfile, &pem_len)) == NULL ||
-        (data = cli_read_file(argv[optind], &len)) == NULL) {
-        fprintf(stderr, "arbor-audit: %s: %s\n", pem ? argv[optind] : keyfile, strerror(errno));
+    if ((pem = cli_read_key(keyfile, &pem_len)) == NULL)
+        goto out;
+    if ((data = cli_read_file(argv[optind], &len)) == NULL) {
+        fprintf(stderr, "arbor-audit: %s: %s\n", argv[optind], strerror(errno));
         goto out;
     }
     if (arb_ct_verifier_from_pem(&v, (const char *)pem, pem_len, &eb) != ARB_OK) {

@@ -26,19 +26,57 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+/* The last "verified" line printed for a log, so that a round that verifies
+ * nothing new prints nothing. */
+typedef struct {
+    const arb_audit_log *log;
+    uint64_t size;
+    uint8_t root[32];
+} last_verified;
+
 typedef struct {
     int json;
     int tty;
     const char *exec_cmd;
     size_t misbehaviour;
+    last_verified *lv;
+    size_t nlv;
     /* progress */
     uint64_t prog_start_ms, prog_start_done;
     int prog_shown;
 } out_ctx;
 
-static void hexroot(char out[65], const arb_audit_sth *s)
+/* Roots print in base64, as the log's own get-sth and checkpoint show them. */
+static void b64root(char out[45], const arb_audit_sth *s)
 {
-    arb_hex_encode(out, s->root.b, 32);
+    char *b = arb_base64_encode(s->root.b, 32);
+    snprintf(out, 45, "%s", b != NULL ? b : "");
+    free(b);
+}
+
+/* 1 when (log, sth) differs from the last verified head printed for log. */
+static int verified_is_new(out_ctx *o, const arb_audit_log *log, const arb_audit_sth *sth)
+{
+    size_t i;
+
+    for (i = 0; i < o->nlv; i++)
+        if (o->lv[i].log == log)
+            break;
+    if (i == o->nlv) {
+        last_verified *n = realloc(o->lv, (o->nlv + 1) * sizeof(*n));
+        if (n == NULL)
+            return 1;
+        o->lv = n;
+        memset(&n[i], 0, sizeof(n[i]));
+        n[i].log = log;
+        n[i].size = UINT64_MAX;
+        o->nlv++;
+    }
+    if (o->lv[i].size == sth->tree_size && memcmp(o->lv[i].root, sth->root.b, 32) == 0)
+        return 0;
+    o->lv[i].size = sth->tree_size;
+    memcpy(o->lv[i].root, sth->root.b, 32);
+    return 1;
 }
 
 static void run_exec(const char *cmd, const arb_audit_event *ev)
@@ -75,12 +113,12 @@ static void clear_progress(out_ctx *o)
 static void on_event(void *ud, const arb_audit_event *ev)
 {
     out_ctx *o = ud;
-    char root[65];
+    char root[45];
     const char *url = ev->log ? ev->log->url : "";
 
     switch (ev->type) {
     case ARB_AUDIT_EVENT_HEAD:
-        hexroot(root, ev->sth);
+        b64root(root, ev->sth);
         if (o->json)
             cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:s}", "event", "head", "log", url,
                                      "tree_size", (json_int_t)ev->sth->tree_size, "timestamp",
@@ -141,7 +179,9 @@ static void on_event(void *ud, const arb_audit_event *ev)
         }
         break;
     case ARB_AUDIT_EVENT_VERIFIED:
-        hexroot(root, ev->sth);
+        if (!verified_is_new(o, ev->log, ev->sth))
+            break;
+        b64root(root, ev->sth);
         if (o->json)
             cli_print_json(json_pack("{s:s, s:s, s:I, s:s}", "event", "verified", "log", url,
                                      "tree_size", (json_int_t)ev->sth->tree_size, "root", root));
@@ -165,8 +205,15 @@ static void on_event(void *ud, const arb_audit_event *ev)
                    ? (double)(ev->done - o->prog_start_done) * 1000.0 / (double)(t - o->prog_start_ms)
                    : 0.0;
         eta = rate > 0 ? (double)(ev->total - ev->done) / rate : 0.0;
-        fprintf(stderr, "\r\033[K%s: %llu/%llu entries verified, %.0f entries/s, ETA %.0f s", url,
-                (unsigned long long)ev->done, (unsigned long long)ev->total, rate, eta);
+        /* A rate needs a second sample; until then, and at the end, only the
+         * count. */
+        if (rate > 0 && ev->done < ev->total)
+            fprintf(stderr, "\r\033[K%s: %llu/%llu entries verified, %.0f entries/s, ETA %.0f s",
+                    url, (unsigned long long)ev->done, (unsigned long long)ev->total, rate,
+                    eta < 1 ? 1 : eta);
+        else
+            fprintf(stderr, "\r\033[K%s: %llu/%llu entries verified", url,
+                    (unsigned long long)ev->done, (unsigned long long)ev->total);
         o->prog_shown = 1;
         if (ev->done == ev->total) {
             clear_progress(o);
@@ -218,6 +265,57 @@ static void gossip_push_in(void *ud, arb_http_req *req)
     }
     (void)arb_http_respond(req, st, "application/json", NULL, text, strlen(text));
     free(text);
+}
+
+/* The checkpoint origin of a tiled log given by --log: the first line of
+ * its /checkpoint (its signature is checked against --key by every round),
+ * or --origin, which must then match it. Returns 1, or 0 after a message
+ * that says what mismatched. */
+static int settle_origin(arb_audit_client *c, arb_audit_log *log, const char *given)
+{
+    char url[2200], *origin;
+    uint8_t *body = NULL;
+    size_t len = 0, n;
+    long status = 0;
+    arb_errbuf eb;
+
+    snprintf(url, sizeof url, "%scheckpoint", log->url);
+    if (arb_audit_http(c, url, NULL, 0, NULL, &status, &body, &len, &eb) != ARB_OK ||
+        status != 200) {
+        if (status != 0)
+            snprintf(eb.msg, sizeof eb.msg, "HTTP status %ld", status);
+        free(body);
+        if (given != NULL)
+            return 1; /* followed (and reported) by the rounds */
+        fprintf(stderr, "arbor-audit: cannot read %s to learn the log's origin: %s (give "
+                        "--origin, or check --log)\n", url, eb.msg);
+        return 0;
+    }
+    n = 0;
+    while (n < len && n < 256 && body[n] > 0x20 && body[n] < 0x7f)
+        n++;
+    if (n == 0 || n >= len || body[n] != '\n') {
+        free(body);
+        fprintf(stderr, "arbor-audit: %s is not a checkpoint (its first line must be the log's "
+                        "origin)\n", url);
+        return 0;
+    }
+    body[n] = '\0';
+    if (given != NULL && strcmp(given, (const char *)body) != 0) {
+        fprintf(stderr, "arbor-audit: origin mismatch: the log's checkpoint at %s names origin "
+                        "\"%s\", but --origin is \"%s\"; drop --origin to take the log's\n",
+                url, (const char *)body, given);
+        free(body);
+        return 0;
+    }
+    if ((origin = strdup((const char *)body)) == NULL) {
+        free(body);
+        return 0;
+    }
+    free(body);
+    free(log->origin);
+    log->origin = origin;
+    return 1;
 }
 
 /* ---- the command ---- */
@@ -336,7 +434,10 @@ int cli_follow(int argc, char **argv, int json)
             usage(stdout);
             printf("Follows logs: verifies each tree head's signature, that time never goes\n"
                    "back, and a consistency proof from the last verified head; with --download\n"
-                   "fetches every entry and reports certificates for watched domains. Heads\n"
+                   "fetches every entry (--watch implies it) and reports certificates for\n"
+                   "watched domains. --tiled reads the static-ct-api tiles; the origin comes\n"
+                   "from the log's checkpoint (--origin, if given, must match it). --key takes\n"
+                   "the log's public key or its private key file (the public part is used). Heads\n"
                    "that prove misbehaviour are written as reports to the evidence directory.\n"
                    "Gossip: --gossip-listen serves GET (pull) and POST (push) /gossip/v1/heads;\n"
                    "--gossip-peer pulls a peer's heads, --gossip-push sends this auditor's\n"
@@ -348,10 +449,29 @@ int cli_follow(int argc, char **argv, int json)
             return CLI_USAGE;
         }
     }
-    if (optind != argc || cfg.state_dir == NULL || (!!log_url + !!list_file) != 1 ||
-        (log_url && !key_file)) {
-        usage(stderr);
-        return CLI_USAGE;
+    {
+        const char *why = optind != argc            ? "unexpected argument"
+                          : log_url && list_file    ? "give either --log URL or --log-list FILE"
+                          : !log_url && !list_file  ? "--log URL (with --key) or --log-list FILE "
+                                                      "is missing"
+                          : log_url && !key_file    ? "--key PEM is missing (the log's public "
+                                                      "key, or its key file)"
+                          : cfg.state_dir == NULL   ? "--state DIR is missing (where the auditor "
+                                                      "keeps what it verified)"
+                                                    : NULL;
+        if (why != NULL) {
+            fprintf(stderr, "arbor-audit: follow: %s%s%s\n", why, optind != argc ? " " : "",
+                    optind != argc ? argv[optind] : "");
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (nwatch > 0 && !cfg.download) {
+        /* Watching means reading every entry. */
+        cfg.download = 1;
+        if (!json)
+            fprintf(stderr, "arbor-audit: --watch reads every entry: downloading them "
+                            "(--download)\n");
     }
     if (gossip_listen) {
         const char *colon = strrchr(gossip_listen, ':');
@@ -376,10 +496,8 @@ int cli_follow(int argc, char **argv, int json)
             goto out;
         }
     } else {
-        if ((data = cli_read_file(key_file, &len)) == NULL) {
-            fprintf(stderr, "arbor-audit: %s: %s\n", key_file, strerror(errno));
+        if ((data = cli_read_key(key_file, &len)) == NULL)
             goto out;
-        }
         logs.logs = calloc(1, sizeof *logs.logs);
         if (logs.logs == NULL ||
             arb_audit_log_from_key(&logs.logs[0], log_url, tiled, data, len, mmd, &eb) != ARB_OK) {
@@ -395,6 +513,33 @@ int cli_follow(int argc, char **argv, int json)
             logs.logs[0].origin = d;
         }
     }
+    if (arb_audit_client_new(&gc, 30000) != ARB_OK)
+        goto out;
+    if (log_url != NULL && tiled && !settle_origin(gc, &logs.logs[0], origin))
+        goto out;
+    /* A list's tiled logs keep the list's origin; say at once when a log's
+     * checkpoint names another, since every head will then fail its check. */
+    for (size_t i = 0; list_file != NULL && i < logs.n; i++) {
+        char url[2200];
+        uint8_t *body = NULL;
+        size_t blen = 0, n;
+        long st = 0;
+        if (!logs.logs[i].tiled)
+            continue;
+        snprintf(url, sizeof url, "%scheckpoint", logs.logs[i].url);
+        if (arb_audit_http(gc, url, NULL, 0, NULL, &st, &body, &blen, &eb) == ARB_OK &&
+            st == 200) {
+            n = strcspn((const char *)body, "\n");
+            if (n < blen && (strlen(logs.logs[i].origin) != n ||
+                             memcmp(logs.logs[i].origin, body, n) != 0))
+                fprintf(stderr, "arbor-audit: %s: the checkpoint names origin \"%.*s\", but "
+                                "the log list gives \"%s\" (its submission URL): every head "
+                                "will fail its signature check until they agree\n",
+                        logs.logs[i].url, (int)(n > 255 ? 255 : n), (const char *)body,
+                        logs.logs[i].origin);
+        }
+        free(body);
+    }
     o.json = json;
     o.tty = isatty(STDERR_FILENO);
     cfg.watch = watch;
@@ -405,8 +550,6 @@ int cli_follow(int argc, char **argv, int json)
         fprintf(stderr, "arbor-audit: %s\n", eb.msg);
         goto out;
     }
-    if (arb_audit_client_new(&gc, 30000) != ARB_OK)
-        goto out;
     if (gossip_listen) {
         arb_http_config hc;
         memset(&hc, 0, sizeof hc);
@@ -419,8 +562,7 @@ int cli_follow(int argc, char **argv, int json)
             arb_http_route_add(srv, ARB_HTTP_POST, "/gossip/v1/heads", ARB_AUDIT_GOSSIP_MAX_BODY,
                                gossip_push_in, f) != ARB_OK ||
             arb_http_server_start(srv, &eb) != ARB_OK) {
-            fprintf(stderr, "arbor-audit: gossip: cannot listen on %s: %s\n", gossip_listen,
-                    eb.msg);
+            fprintf(stderr, "arbor-audit: gossip: %s (choose another --gossip-listen)\n", eb.msg);
             goto out;
         }
         fprintf(stderr, "arbor-audit: gossip listening on %s:%d\n", host,
@@ -433,6 +575,34 @@ int cli_follow(int argc, char **argv, int json)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
+    }
+    /* The start line: what is followed, how often, and where the state is. */
+    if (json) {
+        json_t *a = json_array();
+        for (size_t i = 0; a != NULL && i < logs.n; i++)
+            json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "log", logs.logs[i].url, "api",
+                                               logs.logs[i].tiled ? "tiles" : "rfc6962",
+                                               "origin", logs.logs[i].tiled ? logs.logs[i].origin
+                                                                           : NULL));
+        cli_print_json(json_pack("{s:s, s:o, s:I, s:I, s:s, s:b, s:I}", "event", "start", "logs",
+                                 a, "interval", (json_int_t)interval, "rounds",
+                                 (json_int_t)rounds, "state", cfg.state_dir, "download",
+                                 cfg.download, "watch", (json_int_t)nwatch));
+    } else {
+        for (size_t i = 0; i < logs.n; i++)
+            printf("following %s (%s%s%s)%s\n", logs.logs[i].url,
+                   logs.logs[i].tiled ? "tiles, origin " : "RFC 6962 API",
+                   logs.logs[i].tiled ? logs.logs[i].origin : "", "",
+                   cfg.download ? ", downloading entries" : "");
+        if (rounds == 1)
+            printf("one round; state in %s\n", cfg.state_dir);
+        else if (rounds > 1)
+            printf("%llu rounds, every %llu s; state in %s\n", (unsigned long long)rounds,
+                   (unsigned long long)interval, cfg.state_dir);
+        else
+            printf("every %llu s until interrupted; state in %s\n",
+                   (unsigned long long)interval, cfg.state_dir);
+        fflush(stdout);
     }
     for (uint64_t r = 0; !stop_flag && (rounds == 0 || r < rounds); r++) {
         size_t problems = 0;
@@ -462,6 +632,7 @@ out:
     arb_audit_client_free(gc);
     arb_audit_follower_free(f);
     arb_audit_loglist_free(&logs);
+    free(o.lv);
     free(data);
     curl_global_cleanup();
     return rc;

@@ -96,26 +96,42 @@ int cli_check_sct(int argc, char **argv, int json)
                    "         (--key PEM --log URL [--mmd S] | --log-list FILE) [--no-inclusion] "
                    "[--json]\n"
                    "Verifies the SCTs embedded in a certificate (the issuer is the second\n"
-                   "certificate of the PEM file or --issuer), or one TLS-encoded SCT for it\n"
-                   "(--sct), and once the log's merge delay has passed asks the log for an\n"
-                   "inclusion proof. Exit 0 when every SCT verifies and none is overdue.\n");
+                   "certificate of the PEM file or --issuer), or one SCT for it (--sct: the JSON\n"
+                   "add-chain / add-pre-chain answered, or TLS-encoded; for a precertificate\n"
+                   "give the issuer too), then asks the log for an inclusion proof. Missing\n"
+                   "from the log is 'pending' within the merge delay (--mmd S, default 86400)\n"
+                   "and a failure after it. --key takes the log's public key or its private\n"
+                   "key file (only the public part is used).\n"
+                   "Exit 0 when every SCT verifies and none is overdue.\n");
             return CLI_OK;
         default:
             return CLI_USAGE;
         }
     }
-    if (optind != argc || cert_file == NULL || (!!list_file + !!key_file) != 1 ||
-        (key_file && !log_url)) {
-        fprintf(stderr, "usage: arbor-audit check-sct --cert PEM [--issuer PEM] [--sct FILE] "
-                        "(--key PEM --log URL | --log-list FILE) [--json]\n");
-        return CLI_USAGE;
+    {
+        const char *why = optind != argc       ? "unexpected argument"
+                          : cert_file == NULL  ? "--cert PEM is missing"
+                          : list_file && key_file ? "give either --key with --log, or --log-list"
+                          : !list_file && !key_file ? "--key PEM and --log URL (or --log-list "
+                                                      "FILE) are missing"
+                          : key_file && !log_url ? "--log URL is missing (the log the key is for)"
+                                                 : NULL;
+        if (why != NULL) {
+            fprintf(stderr, "arbor-audit: check-sct: %s%s%s\n", why,
+                    optind != argc ? " " : "", optind != argc ? argv[optind] : "");
+            fprintf(stderr, "usage: arbor-audit check-sct --cert PEM [--issuer PEM] [--sct FILE] "
+                            "(--key PEM --log URL | --log-list FILE) [--json]\n");
+            return CLI_USAGE;
+        }
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     /* logs */
-    if ((data = cli_read_file(list_file ? list_file : key_file, &len)) == NULL) {
-        fprintf(stderr, "arbor-audit: %s: %s\n", list_file ? list_file : key_file, strerror(errno));
+    if (list_file != NULL && (data = cli_read_file(list_file, &len)) == NULL) {
+        fprintf(stderr, "arbor-audit: %s: %s\n", list_file, strerror(errno));
         goto out;
     }
+    if (key_file != NULL && (data = cli_read_key(key_file, &len)) == NULL)
+        goto out;
     if (list_file) {
         if (arb_audit_loglist_parse(&logs, (const char *)data, len, &eb) != ARB_OK) {
             fprintf(stderr, "arbor-audit: %s: %s\n", list_file, eb.msg);
@@ -154,14 +170,23 @@ int cli_check_sct(int argc, char **argv, int json)
         der[1] = NULL;
     }
     if (sct_file) {
+        arb_err err;
         if ((sct = cli_read_file(sct_file, &sct_len)) == NULL) {
             fprintf(stderr, "arbor-audit: %s: %s\n", sct_file, strerror(errno));
             goto out;
         }
         res = calloc(1, sizeof *res);
-        if (res == NULL || arb_audit_sct_check_x509(res, der[0], dl[0], sct, sct_len, &logs, &eb) !=
-                               ARB_OK) {
-            fprintf(stderr, "arbor-audit: %s: %s\n", sct_file, res ? eb.msg : "out of memory");
+        if (res == NULL) {
+            fprintf(stderr, "arbor-audit: out of memory\n");
+            goto out;
+        }
+        err = arb_audit_sct_check_given(res, der[0], dl[0], ider[0], ider[0] ? idl[0] : 0, sct,
+                                        sct_len, &logs, &eb);
+        if (err != ARB_OK) {
+            fprintf(stderr, "arbor-audit: %s: %s\n", err == ARB_ERR_PARSE ? sct_file : cert_file,
+                    eb.msg);
+            if (err == ARB_ERR_INVALID_ARG)
+                rc = CLI_USAGE;
             goto out;
         }
         n = 1;

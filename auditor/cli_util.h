@@ -11,6 +11,10 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* Reads a whole file (NUL-terminated; free()). NULL with errno set. */
 uint8_t *cli_read_file(const char *path, size_t *len_out);
+/* Reads a log's key file for --key: a PEM public key as it is, or a PEM
+ * private key (arbord's log-key.pem) reduced to its public key. NULL after a
+ * message on stderr. free() the result. */
+uint8_t *cli_read_key(const char *path, size_t *len_out);
 /* Prints a JSON object on one line to stdout and drops the reference. */
 void cli_print_json(json_t *o);
 /* Unix time in milliseconds. */
@@ -23,5 +27,6 @@ int cli_verify_sth(int argc, char **argv, int json);
 int cli_check_sct(int argc, char **argv, int json);
 int cli_witness(int argc, char **argv, int json);
 int cli_follow(int argc, char **argv, int json);
+int cli_cosign(int argc, char **argv, int json);
 
 #endif

@@ -39,7 +39,7 @@ static void h_add_checkpoint(void *ud, arb_http_req *req)
 }
 
 /* Writes a new key file (mode 0600, must not exist) and prints the vkey. */
-static int generate(const char *path, const char *name)
+static int generate(const char *path, const char *name, int json)
 {
     arb_note_signer *s = NULL;
     char *skey = NULL, *vkey = NULL;
@@ -62,7 +62,10 @@ static int generate(const char *path, const char *name)
         goto out;
     }
     close(fd);
-    printf("%s\n", vkey);
+    if (json)
+        cli_print_json(json_pack("{s:s, s:s, s:s}", "name", name, "key_file", path, "vkey", vkey));
+    else
+        printf("%s\n", vkey);
     rc = CLI_OK;
 out:
     arb_note_secret_free(skey);
@@ -133,14 +136,20 @@ int cli_witness(int argc, char **argv, int json)
             return CLI_USAGE;
         }
     }
-    (void)json;
     if (optind != argc || keyfile == NULL) {
+        fprintf(stderr, "arbor-audit: witness: %s%s\n",
+                optind != argc ? "unexpected argument " : "--key SKEYFILE is missing",
+                optind != argc ? argv[optind] : "");
         usage(stderr);
         return CLI_USAGE;
     }
     if (gen)
-        return generate(keyfile, gen);
+        return generate(keyfile, gen, json);
     if (state == NULL || listen == NULL || nv + np + nl == 0) {
+        fprintf(stderr, "arbor-audit: witness: %s is missing\n",
+                state == NULL    ? "--state DIR"
+                : listen == NULL ? "--listen HOST:PORT"
+                                 : "a log to witness (--log-vkey, --log ORIGIN=PEM or --log-list)");
         usage(stderr);
         return CLI_USAGE;
     }
@@ -193,10 +202,8 @@ int cli_witness(int argc, char **argv, int json)
         }
         memcpy(origin, pems[i], (size_t)(eq - pems[i]));
         origin[eq - pems[i]] = '\0';
-        if ((data = cli_read_file(eq + 1, &len)) == NULL) {
-            fprintf(stderr, "arbor-audit: %s: %s\n", eq + 1, strerror(errno));
+        if ((data = cli_read_key(eq + 1, &len)) == NULL)
             goto out;
-        }
         if (arb_audit_log_from_key(&lg, "https://unused/", 1, data, len, 1, &eb) != ARB_OK) {
             fprintf(stderr, "arbor-audit: %s: %s\n", eq + 1, eb.msg);
             goto out;
@@ -246,7 +253,11 @@ int cli_witness(int argc, char **argv, int json)
             arb_http_route_add(srv, ARB_HTTP_POST, "/add-checkpoint", 0, h_add_checkpoint, w) !=
                 ARB_OK ||
             arb_http_server_start(srv, &eb) != ARB_OK) {
-            fprintf(stderr, "arbor-audit: witness: cannot listen on %s: %s\n", listen, eb.msg);
+            /* eb names the address and the reason already. */
+            if (json)
+                cli_print_json(json_pack("{s:s, s:s}", "event", "error", "error", eb.msg));
+            fprintf(stderr, "arbor-audit: witness: %s (is another witness running there? choose "
+                            "another --listen)\n", eb.msg);
             goto out;
         }
     }
@@ -258,12 +269,18 @@ int cli_witness(int argc, char **argv, int json)
         sigaction(SIGTERM, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
     }
+    if (json)
+        cli_print_json(json_pack("{s:s, s:s, s:I, s:s, s:i}", "event", "listening", "witness",
+                                 arb_note_signer_name(signer), "logs", (json_int_t)nlogs, "host", host,
+                                 "port", arb_http_server_port(srv)));
     fprintf(stderr, "arbor-audit: witness %s for %zu log key(s) listening on %s:%d\n",
             arb_note_signer_name(signer), nlogs, host, arb_http_server_port(srv));
     while (!stop_flag) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
+    if (json)
+        cli_print_json(json_pack("{s:s}", "event", "stopped"));
     rc = CLI_OK;
 out:
     if (srv) {

@@ -10,6 +10,7 @@
 
 #include "auditor/client.h"
 #include "auditor/loglist.h"
+#include "ledger/log/ct.h"
 #include "merkle/error.h"
 #include "merkle/hash.h"
 
@@ -48,9 +49,28 @@ arb_err arb_audit_sct_check_x509(arb_audit_sct_result *res, const uint8_t *cert,
                                  const uint8_t *sct, size_t sct_len, const arb_audit_loglist *logs,
                                  arb_errbuf *eb) ARB_WARN_UNUSED;
 
-/* Inclusion of a verified SCT's entry: when now_ms is past timestamp + mmd,
- * fetches and verifies the log's tree head and asks get-proof-by-hash for the
- * leaf hash; sets res->inclusion and res->detail. Returns ARB_OK. */
+/* Parses an SCT as add-chain answers it (JSON, RFC 6962 4.1) or TLS-encoded
+ * (RFC 6962 3.2). JSON views point into *storage (free(); NULL for TLS, whose
+ * views point into in). Returns ARB_OK or ARB_ERR_PARSE (eb says which form
+ * was expected). */
+arb_err arb_audit_sct_parse(arb_ct_sct *sct, uint8_t **storage, const uint8_t *in, size_t len,
+                            arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Checks one SCT (JSON or TLS) given for a certificate (DER): a
+ * precertificate (with the CT poison) as the precert_entry add-pre-chain
+ * logged, which needs its issuer (DER; NULL otherwise allowed); any other
+ * certificate as an x509_entry. Returns ARB_OK (look at sig_ok),
+ * ARB_ERR_PARSE (not an SCT, bad certificate), ARB_ERR_INVALID_ARG (a
+ * precertificate without issuer), ARB_ERR_NOMEM. */
+arb_err arb_audit_sct_check_given(arb_audit_sct_result *res, const uint8_t *cert, size_t cert_len,
+                                  const uint8_t *issuer, size_t issuer_len, const uint8_t *sct,
+                                  size_t sct_len, const arb_audit_loglist *logs, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+
+/* Inclusion of a verified SCT's entry: fetches and verifies the log's tree
+ * head and asks get-proof-by-hash for the leaf hash; sets res->inclusion and
+ * res->detail. A proof that does not verify is FAILED; no proof is PENDING
+ * while now_ms is within timestamp + mmd and FAILED after. Returns ARB_OK. */
 arb_err arb_audit_sct_inclusion(arb_audit_client *c, arb_audit_sct_result *res, uint64_t now_ms)
     ARB_WARN_UNUSED;
 

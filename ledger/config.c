@@ -551,8 +551,8 @@ static arb_err walk(arb_config *cfg, int argc, char *const argv[], int pass, arb
                 cfg->help = 1;
             else if (pass == 0 && name[0] == 'v')
                 cfg->version = 1;
-            else if (pass == 1 && name[0] == 'j')
-                cfg->json = 1;
+            else if (name[0] == 'j')
+                cfg->json = 1; /* in pass 0 too: --version --json prints JSON */
             continue;
         }
         if (!takes_value(name))

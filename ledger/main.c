@@ -146,13 +146,47 @@ static const char *const *chain_cfs(void)
  * already loaded or generated the key at d->log_key_path. */
 static arb_log_service *log_service;
 
+/* The accepted roots: --log-roots, else the system's trusted roots (as
+ * production logs accept the browsers' roots), else none. */
+#define ARB_SYSTEM_ROOTS "/etc/ssl/certs/ca-certificates.crt"
+
+static int system_roots_ok = -1; /* -1 not checked yet, 0 unusable, 1 usable */
+
+/* The system's bundle is a default, not a choice: one that does not load
+ * leaves the log without roots (and says why) instead of stopping arbord. */
+static void check_system_roots(arbord *d)
+{
+    FILE *f;
+    char *pem = NULL;
+    size_t len = 0;
+    arb_ct_roots *r = NULL;
+    arb_errbuf eb;
+
+    system_roots_ok = 0;
+    if (d->cfg.log_roots != NULL || (f = fopen(ARB_SYSTEM_ROOTS, "rb")) == NULL)
+        return;
+    if ((pem = malloc(4 << 20)) != NULL)
+        len = fread(pem, 1, 4 << 20, f);
+    fclose(f);
+    memset(&eb, 0, sizeof eb);
+    if (pem != NULL && len > 0 && len < (4 << 20) &&
+        arb_ct_roots_from_pem(&r, pem, len, &eb) == ARB_OK)
+        system_roots_ok = 1;
+    else
+        arb_logf(&d->log, ARB_LOG_WARN, "log: cannot use the system's roots %s: %s",
+                 ARB_SYSTEM_ROOTS, eb.msg[0] ? eb.msg : "unreadable or too large");
+    arb_ct_roots_free(r);
+    free(pem);
+}
+
 /* The log service settings from c (also for SIGHUP's reload). */
 static void log_settings(arb_log_service_config *sc, const arbord *d, const arb_config *c)
 {
     memset(sc, 0, sizeof *sc);
     sc->datadir = d->datadir_abs;
     sc->key_file = d->log_key_path;
-    sc->roots_file = c->log_roots;
+    sc->roots_file = c->log_roots != NULL ? c->log_roots
+                   : system_roots_ok == 1 ? ARB_SYSTEM_ROOTS : NULL;
     sc->origin = c->log_origin;
     sc->chain.max_chain_len = c->log_max_chain;
     sc->chain.max_cert_size = c->log_max_cert;
@@ -181,8 +215,21 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     arb_log_service_config sc;
 
+    check_system_roots(d);
     log_settings(&sc, d, &d->cfg);
-    return arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+    arb_err err = arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+    if (err != ARB_OK)
+        return err;
+    if (sc.roots_file != NULL)
+        arb_logf(&d->log, ARB_LOG_INFO, "log: accepting %zu roots from %s%s",
+                 arb_log_service_roots_count(log_service), sc.roots_file,
+                 d->cfg.log_roots == NULL ? " (the system's trusted roots; choose others with "
+                                            "--log-roots FILE)"
+                                          : "");
+    else
+        arb_logf(&d->log, ARB_LOG_WARN, "log: no roots (no --log-roots and no %s): the log "
+                 "accepts no submissions", ARB_SYSTEM_ROOTS);
+    return ARB_OK;
 }
 
 /* SIGHUP: reads the command line and config file again and reloads the log's
@@ -201,9 +248,12 @@ static void log_reload(arbord *d, int argc, char **argv)
     }
     log_settings(&sc, d, &c);
     if (arb_log_service_reload(log_service, &sc, &eb) != ARB_OK)
-        arb_logf(&d->log, ARB_LOG_ERROR, "SIGHUP: log roots and policy kept: %s", eb.msg);
+        arb_logf(&d->log, ARB_LOG_ERROR, "SIGHUP: log roots and policy kept (%zu roots): %s",
+                 arb_log_service_roots_count(log_service), eb.msg);
     else
-        arb_logf(&d->log, ARB_LOG_INFO, "SIGHUP: log roots and policy reloaded");
+        arb_logf(&d->log, ARB_LOG_INFO, "SIGHUP: log roots and policy reloaded: %zu roots from %s",
+                 arb_log_service_roots_count(log_service),
+                 sc.roots_file != NULL ? sc.roots_file : "nowhere (no roots)");
     arb_config_free(&c);
 }
 

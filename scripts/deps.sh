@@ -10,11 +10,15 @@ set -euo pipefail
 # certspotter, nginx and wrk are what the benchmarks compare against and load
 # with; rocksdb-tools (sst_dump) measures how column families compress
 # (docs/benchmarks.md, docs/store.md).
+# python3 generates the man pages (packaging/man/gen-man.py); man-db,
+# groff-base, bsdextrautils (col) and systemd (systemd-analyze) check the
+# installed pages and unit (tests/integration/packaging).
 PACKAGES=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev libsecp256k1-dev librocksdb-dev libwebsockets-dev libjansson-dev
           libcurl4-openssl-dev openssl curl python3
           golang-go golang-github-google-certificate-transparency-dev
-          certspotter nginx wrk rocksdb-tools)
+          certspotter nginx wrk rocksdb-tools
+          man-db groff-base bsdextrautils systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -42,7 +42,47 @@ void arb_keystore_clear(arb_keystore *ks)
         OPENSSL_cleanse(ks->ct, ks->ct_len);
         free(ks->ct);
     }
+    for (size_t i = 0; i < ks->n_pending; i++)
+        free(ks->pending[i].hex);
+    free(ks->pending);
     OPENSSL_cleanse(ks, sizeof(*ks));
+}
+
+static int is_lower_hex(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    return n >= min && n <= max && n % 2 == 0 && strspn(s, "0123456789abcdef") == n;
+}
+
+arb_err arb_keystore_pending_add(arb_keystore *ks, const char *txid, const char *hex,
+                                 uint64_t time)
+{
+    arb_keystore_pending *np;
+    char *h;
+
+    if (ks->n_pending >= ARB_KEYSTORE_PENDING_MAX || !is_lower_hex(txid, 64, 64) ||
+        !is_lower_hex(hex, 2, ARB_KEYSTORE_TX_HEX_MAX))
+        return ARB_ERR_INVALID_ARG;
+    np = realloc(ks->pending, (ks->n_pending + 1) * sizeof(*np));
+    if (np == NULL)
+        return ARB_ERR_NOMEM;
+    ks->pending = np;
+    if ((h = strdup(hex)) == NULL)
+        return ARB_ERR_NOMEM;
+    memcpy(np[ks->n_pending].txid, txid, 65);
+    np[ks->n_pending].hex = h;
+    np[ks->n_pending].time = time;
+    ks->n_pending++;
+    return ARB_OK;
+}
+
+void arb_keystore_pending_remove(arb_keystore *ks, size_t i)
+{
+    if (i >= ks->n_pending)
+        return;
+    free(ks->pending[i].hex);
+    memmove(&ks->pending[i], &ks->pending[i + 1], (ks->n_pending - i - 1) * sizeof(*ks->pending));
+    ks->n_pending--;
 }
 
 static int params_ok(unsigned log2_n, uint32_t r, uint32_t p)
@@ -71,6 +111,16 @@ static arb_err build_aad(arb_buf *b, const arb_keystore *ks)
     arb_buf_put(b, ks->salt, sizeof(ks->salt));
     arb_buf_u32be(b, ks->next_receive);
     arb_buf_u32be(b, ks->next_change);
+    /* Files without pending transactions keep the original layout. */
+    for (size_t i = 0; i < ks->n_pending; i++) {
+        size_t hl = strlen(ks->pending[i].hex);
+        arb_buf_put(b, "pending", 7);
+        arb_buf_put(b, ks->pending[i].txid, 64);
+        arb_buf_u32be(b, (uint32_t)hl);
+        arb_buf_put(b, ks->pending[i].hex, hl);
+        arb_buf_u32be(b, (uint32_t)(ks->pending[i].time >> 32));
+        arb_buf_u32be(b, (uint32_t)ks->pending[i].time);
+    }
     return b->oom ? ARB_ERR_NOMEM : ARB_OK;
 }
 
@@ -302,11 +352,13 @@ static int only_keys(json_t *obj, const char *const *names)
 arb_err arb_keystore_parse(arb_keystore *ks, const char *json, size_t len, arb_errbuf *eb)
 {
     static const char *const TOP[] = {"format", "version", "network", "next_receive",
-                                      "next_change", "kdf", "cipher", "ciphertext", NULL};
+                                      "next_change", "kdf", "cipher", "ciphertext",
+                                      "pending", NULL};
+    static const char *const PENDING[] = {"txid", "hex", "time", NULL};
     static const char *const KDF[] = {"name", "log2_n", "r", "p", "salt", NULL};
     static const char *const CIPHER[] = {"name", "nonce", "tag", NULL};
     json_error_t jerr;
-    json_t *root, *kdf, *cipher;
+    json_t *root, *kdf, *cipher, *pending;
     const char *net, *cth;
     uint64_t v;
     arb_err err = ARB_ERR_PARSE;
@@ -384,6 +436,32 @@ arb_err arb_keystore_parse(arb_keystore *ks, const char *json, size_t len, arb_e
         arb_errf(eb, err, "bad ciphertext");
         goto out;
     }
+    pending = json_object_get(root, "pending");
+    if (pending != NULL) {
+        size_t i;
+        json_t *e;
+        err = ARB_ERR_PARSE;
+        if (!json_is_array(pending) || json_array_size(pending) == 0 ||
+            json_array_size(pending) > ARB_KEYSTORE_PENDING_MAX) {
+            arb_errf(eb, err, "bad pending list");
+            goto out;
+        }
+        json_array_foreach(pending, i, e) {
+            const char *txid = json_string_value(json_object_get(e, "txid"));
+            const char *hex = json_string_value(json_object_get(e, "hex"));
+            arb_err e2;
+            if (!json_is_object(e) || !only_keys(e, PENDING) || txid == NULL || hex == NULL ||
+                !get_uint(e, "time", UINT32_MAX, &v) ||
+                (e2 = arb_keystore_pending_add(ks, txid, hex, v)) == ARB_ERR_INVALID_ARG) {
+                arb_errf(eb, err, "bad pending transaction %zu", i);
+                goto out;
+            }
+            if (e2 != ARB_OK) {
+                err = arb_errf(eb, e2, "out of memory");
+                goto out;
+            }
+        }
+    }
     err = ARB_OK;
     goto out;
 bad_params:
@@ -421,6 +499,17 @@ arb_err arb_keystore_format(char **out, const arb_keystore *ks)
                      "ciphertext", cth);
     if (root == NULL)
         goto out;
+    if (ks->n_pending > 0) {
+        json_t *a = json_array();
+        if (a == NULL || json_object_set_new(root, "pending", a) != 0)
+            goto out;
+        for (size_t i = 0; i < ks->n_pending; i++)
+            if (json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "txid",
+                                                   ks->pending[i].txid, "hex",
+                                                   ks->pending[i].hex, "time",
+                                                   (json_int_t)ks->pending[i].time)) != 0)
+                goto out;
+    }
     *out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (*out != NULL)
         err = ARB_OK;
@@ -551,6 +640,12 @@ arb_err arb_keystore_save(const arb_keystore *ks, const char *path, int create_n
 
     if ((err = arb_keystore_format(&json, ks)) != ARB_OK)
         return arb_errf(eb, err, "cannot format the wallet file");
+    if (strlen(json) + 1 > ARB_KEYSTORE_FILE_MAX) {
+        free(json);
+        return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                        "%s: the wallet file would exceed %u bytes; not written", path,
+                        ARB_KEYSTORE_FILE_MAX);
+    }
     tmp = malloc(pl + 16);
     dir = malloc(pl + 2);
     if (tmp == NULL || dir == NULL) {

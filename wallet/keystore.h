@@ -6,11 +6,17 @@
  *    "next_receive": 3, "next_change": 0,
  *    "kdf": {"name": "scrypt", "log2_n": 15, "r": 8, "p": 1, "salt": "<16 bytes hex>"},
  *    "cipher": {"name": "aes-256-gcm", "nonce": "<12 bytes hex>", "tag": "<16 bytes hex>"},
- *    "ciphertext": "<hex>"}
+ *    "ciphertext": "<hex>",
+ *    "pending": [{"txid": "<64 hex>", "hex": "<transaction hex>", "time": 1700000000}]}
+ *
+ * "pending" (optional, absent when empty) lists the transactions this wallet
+ * sent that were not yet seen confirmed, oldest first, so that they can be
+ * rebroadcast until they confirm or conflict (docs/wallet.md).
  *
  * The secret (BIP39 entropy and the optional BIP39 passphrase) is encrypted
  * with AES-256-GCM under a key derived from the user's passphrase with scrypt.
- * The wallet's bookkeeping (network, next address indices, KDF parameters)
+ * The wallet's bookkeeping (network, next address indices, KDF parameters,
+ * the pending transactions)
  * stays readable but is bound to the ciphertext as GCM associated data, so
  * changing any byte of the file makes decryption fail. Every save draws a
  * fresh salt and nonce.
@@ -31,7 +37,9 @@
 #define ARB_KEYSTORE_VERSION 1
 #define ARB_KEYSTORE_LOG2N_DEFAULT 15 /* N = 2^15, r = 8, p = 1: 32 MiB */
 #define ARB_KEYSTORE_LOG2N_MAX 20
-#define ARB_KEYSTORE_FILE_MAX 65536   /* larger files are refused unread */
+#define ARB_KEYSTORE_FILE_MAX (1u << 20) /* larger files are refused unread */
+#define ARB_KEYSTORE_PENDING_MAX 64      /* most unconfirmed transactions kept */
+#define ARB_KEYSTORE_TX_HEX_MAX 200000   /* longest pending transaction, hex digits */
 #define ARB_KEYSTORE_PASS_MAX 1024    /* longest BIP39 passphrase stored */
 
 /* What the keystore protects. */
@@ -40,6 +48,13 @@ typedef struct {
     size_t entropy_len;          /* 16..32, a multiple of 4 */
     char bip39_pass[ARB_KEYSTORE_PASS_MAX + 1]; /* ASCII, "" for none */
 } arb_wallet_secret;
+
+/* A transaction sent by the wallet and not yet seen confirmed. */
+typedef struct {
+    char txid[65];               /* 64 lowercase hex digits */
+    char *hex;                   /* full serialization, lowercase hex (malloc'd) */
+    uint64_t time;               /* when it was sent, Unix seconds */
+} arb_keystore_pending;
 
 /* A keystore as read from or written to a file. */
 typedef struct {
@@ -53,12 +68,21 @@ typedef struct {
     uint8_t tag[16];
     uint8_t *ct;                 /* ciphertext (malloc'd) */
     size_t ct_len;
+    arb_keystore_pending *pending; /* malloc'd array, oldest first */
+    size_t n_pending;              /* 0..ARB_KEYSTORE_PENDING_MAX */
 } arb_keystore;
 
 /* Wipes a secret (OPENSSL_cleanse). */
 void arb_wallet_secret_wipe(arb_wallet_secret *s);
 
-/* Frees ks->ct and wipes ks (ks itself is caller storage; NULL is fine). */
+/* Appends a pending transaction (copies hex). Returns ARB_OK,
+ * ARB_ERR_INVALID_ARG (bad txid or hex, or the list is full), ARB_ERR_NOMEM. */
+arb_err arb_keystore_pending_add(arb_keystore *ks, const char *txid, const char *hex,
+                                 uint64_t time) ARB_WARN_UNUSED;
+/* Removes entry i (0 <= i < ks->n_pending), keeping the order. */
+void arb_keystore_pending_remove(arb_keystore *ks, size_t i);
+
+/* Frees ks->ct and ks->pending and wipes ks (ks itself is caller storage; NULL is fine). */
 void arb_keystore_clear(arb_keystore *ks);
 
 /* Encrypts secret under passphrase with fresh salt and nonce; the public

@@ -252,6 +252,64 @@ static arb_err decode_utxos(json_t *j, arb_node_utxo **out, size_t *n_out, arb_e
 static arb_err decode_balance(const json_t *j, arb_node_balance *bal, arb_errbuf *eb);
 static arb_err decode_history(json_t *j, arb_node_hist **out, size_t *n_out, arb_errbuf *eb);
 static arb_err decode_template(const json_t *j, arb_node_template *t, arb_errbuf *eb);
+static arb_err decode_tx(const json_t *j, arb_node_txinfo *info, arb_errbuf *eb);
+static arb_err decode_block_hash(const json_t *j, char hash[static ARB_NODE_HASH_HEX],
+                                 uint32_t *height, arb_errbuf *eb);
+
+const char *arb_node_url(const arb_node *n)
+{
+    return n->base;
+}
+
+void arb_node_txinfo_clear(arb_node_txinfo *info)
+{
+    if (info == NULL)
+        return;
+    free(info->hex);
+    memset(info, 0, sizeof(*info));
+    info->height = -1;
+}
+
+arb_err arb_node_get_tx(arb_node *n, arb_node_txinfo *info, const char *txid, arb_errbuf *eb)
+{
+    char path[128];
+    json_t *j = NULL;
+    arb_err err;
+
+    memset(info, 0, sizeof(*info));
+    info->height = -1;
+    if (strlen(txid) != 64 || strspn(txid, "0123456789abcdef") != 64)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "invalid txid");
+    snprintf(path, sizeof(path), "/chain/v1/tx?txid=%s", txid);
+    err = request(n, &j, path, NULL, eb);
+    if (err != ARB_OK)
+        return err;
+    err = decode_tx(j, info, eb);
+    json_decref(j);
+    return err;
+}
+
+/* {"txid","hex","confirmed":true,"height",...} or {"txid","hex","confirmed":false}. */
+static arb_err decode_tx(const json_t *j, arb_node_txinfo *info, arb_errbuf *eb)
+{
+    json_t *hex = json_object_get(j, "hex");
+    size_t len;
+
+    memset(info, 0, sizeof(*info));
+    info->height = -1;
+    if (!get_hash(j, "txid", info->txid) || !get_bool(j, "confirmed", &info->confirmed) ||
+        !json_is_string(hex) || (len = strlen(json_string_value(hex))) == 0 || len % 2 != 0 ||
+        strspn(json_string_value(hex), "0123456789abcdefABCDEF") != len)
+        goto bad;
+    if (info->confirmed && (!get_height(j, "height", &info->height) || info->height < 0))
+        goto bad;
+    if ((info->hex = strdup(json_string_value(hex))) == NULL)
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    return ARB_OK;
+bad:
+    arb_node_txinfo_clear(info);
+    return bad(eb, "transaction");
+}
 
 /* The array under key k of an answer, or NULL. */
 static json_t *get_array(json_t *j, const char *k)
@@ -468,6 +526,42 @@ static arb_err decode_template(const json_t *j, arb_node_template *t, arb_errbuf
     return ARB_OK;
 }
 
+/* The block answer's hash and height (the rest, the whole block, is not
+ * needed here). */
+static arb_err decode_block_hash(const json_t *j, char hash[static ARB_NODE_HASH_HEX],
+                                 uint32_t *height, arb_errbuf *eb)
+{
+    if (!get_hash(j, "hash", hash) || !get_u32(j, "height", height)) {
+        hash[0] = '\0';
+        *height = 0;
+        return bad(eb, "block");
+    }
+    return ARB_OK;
+}
+
+arb_err arb_node_get_block_hash(arb_node *n, char hash_out[static ARB_NODE_HASH_HEX],
+                                uint32_t height, arb_errbuf *eb)
+{
+    char path[64];
+    json_t *j = NULL;
+    uint32_t got = 0;
+    arb_err err;
+
+    hash_out[0] = '\0';
+    snprintf(path, sizeof(path), "/chain/v1/block?height=%u", height);
+    err = request(n, &j, path, NULL, eb);
+    if (err != ARB_OK)
+        return err;
+    err = decode_block_hash(j, hash_out, &got, eb);
+    json_decref(j);
+    if (err == ARB_OK && got != height) {
+        hash_out[0] = '\0';
+        return arb_errf(eb, ARB_ERR_PARSE, "malformed node answer: block at height %u for %u",
+                        got, height);
+    }
+    return err;
+}
+
 arb_err arb_node_post_block(arb_node *n, char hash_out[static ARB_NODE_HASH_HEX],
                             uint32_t *height, const uint8_t *block, size_t len, arb_errbuf *eb)
 {
@@ -537,6 +631,18 @@ arb_err arb_node_decode_answer(arb_node_route route, const uint8_t *text, size_t
         arb_node_template t;
         err = decode_template(j, &t, eb);
         arb_node_template_clear(&t);
+        break;
+    }
+    case ARB_NODE_ROUTE_TX: {
+        arb_node_txinfo info;
+        err = decode_tx(j, &info, eb);
+        arb_node_txinfo_clear(&info);
+        break;
+    }
+    case ARB_NODE_ROUTE_BLOCK: {
+        char hash[ARB_NODE_HASH_HEX];
+        uint32_t height;
+        err = decode_block_hash(j, hash, &height, eb);
         break;
     }
     default:

@@ -18,7 +18,7 @@
 
 typedef struct arb_node arb_node;
 
-/* A client for base_url ("http://127.0.0.1:8332", no trailing path needed);
+/* A client for base_url ("http://127.0.0.1:7480", no trailing path needed);
  * timeout_ms bounds each request (connect included). Returns ARB_OK,
  * ARB_ERR_INVALID_ARG or ARB_ERR_NOMEM. Free with arb_node_free. */
 arb_err arb_node_new(arb_node **out, const char *base_url, long timeout_ms, arb_errbuf *eb)
@@ -67,6 +67,22 @@ typedef struct {
 arb_err arb_node_get_history(arb_node *n, arb_node_hist **out, size_t *n_out, const char *address,
                              arb_errbuf *eb) ARB_WARN_UNUSED;
 
+typedef struct {
+    char txid[ARB_NODE_HASH_HEX];
+    int confirmed;  /* 1: in a block of the best chain; 0: in the mempool */
+    int64_t height; /* the block's height, -1 when not confirmed */
+    char *hex;      /* the full serialization (malloc'ed) */
+} arb_node_txinfo;
+
+/* What the node knows of transaction txid (64 hex digits): confirmed, in its
+ * mempool, or ARB_ERR_NOT_FOUND. Clear with arb_node_txinfo_clear. */
+arb_err arb_node_get_tx(arb_node *n, arb_node_txinfo *info, const char *txid, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+void arb_node_txinfo_clear(arb_node_txinfo *info);
+
+/* The node's URL as given to arb_node_new (without trailing slashes). */
+const char *arb_node_url(const arb_node *n);
+
 /* Submits a transaction (hex of its full serialization); txid_out receives
  * the node's txid. */
 arb_err arb_node_post_tx(arb_node *n, char txid_out[static ARB_NODE_HASH_HEX], const char *hex,
@@ -87,7 +103,14 @@ arb_err arb_node_get_template(arb_node *n, arb_node_template *t, const char *add
                               arb_errbuf *eb) ARB_WARN_UNUSED;
 void arb_node_template_clear(arb_node_template *t);
 
-/* Submits a block; hash_out and *height receive the node's answer. */
+/* The hash of the block at `height` on the node's active chain
+ * (GET /chain/v1/block?height=N); ARB_ERR_NOT_FOUND above its tip. */
+arb_err arb_node_get_block_hash(arb_node *n, char hash_out[static ARB_NODE_HASH_HEX],
+                                uint32_t height, arb_errbuf *eb) ARB_WARN_UNUSED;
+
+/* Submits a block; hash_out and *height receive the node's answer. A block
+ * the node stores on a side branch (another block at its height came first)
+ * is answered like one that extends the tip: ask the tip to tell them apart. */
 arb_err arb_node_post_block(arb_node *n, char hash_out[static ARB_NODE_HASH_HEX],
                             uint32_t *height, const uint8_t *block, size_t len, arb_errbuf *eb)
     ARB_WARN_UNUSED;

@@ -74,9 +74,9 @@ static int meets(const arb_hash *hash, uint32_t top, const arb_u256 *target)
     return hi <= top && arb_pow_hash_meets(hash, target);
 }
 
-int arb_chain_mine_header(arb_block_header *h, uint32_t start_nonce, uint64_t max_tries)
+int arb_chain_mine_header_mid(arb_sha256_mid *mid, arb_block_header *h, uint32_t start_nonce,
+                              uint64_t max_tries)
 {
-    arb_sha256_mid *mid;
     uint8_t raw[ARB_HEADER_SIZE], ta[16], tb[16];
     arb_u256 target;
     arb_hash ha, hb;
@@ -88,8 +88,6 @@ int arb_chain_mine_header(arb_block_header *h, uint32_t start_nonce, uint64_t ma
     if (neg || ovf || arb_u256_is_zero(&target))
         return 0;
     top = target.w[7];
-    if (arb_sha256_mid_new(&mid) != ARB_OK)
-        return 0;
     h->nonce = start_nonce;
     arb_header_encode(raw, h);
     arb_sha256_mid_set(mid, raw);
@@ -121,6 +119,17 @@ int arb_chain_mine_header(arb_block_header *h, uint32_t start_nonce, uint64_t ma
             found = 1;
         }
     }
+    return found;
+}
+
+int arb_chain_mine_header(arb_block_header *h, uint32_t start_nonce, uint64_t max_tries)
+{
+    arb_sha256_mid *mid;
+    int found;
+
+    if (arb_sha256_mid_new(&mid) != ARB_OK)
+        return 0;
+    found = arb_chain_mine_header_mid(mid, h, start_nonce, max_tries);
     arb_sha256_mid_free(mid);
     return found;
 }

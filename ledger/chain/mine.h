@@ -9,6 +9,7 @@
 
 #include "ledger/chain/block.h"
 #include "ledger/chain/params.h"
+#include "merkle/hash.h"
 
 /* Fills cb (initialized or cleared) with the coinbase of the block at
  * `height`: one input (zero txid, index = height) whose free 64-byte slot
@@ -33,5 +34,13 @@ arb_err arb_chain_block_build(const arb_chain_params *p, arb_sha256 *sha, arb_bl
  * h->bits. Returns 1 with h->nonce set, or 0 when none was found or bits are
  * invalid (h->nonce is then unspecified). */
 int arb_chain_mine_header(arb_block_header *h, uint32_t start_nonce, uint64_t max_tries);
+
+/* The same search with the caller's midstate context (arb_sha256_mid_new),
+ * which it overwrites. Setting a context up costs more than hashing a few
+ * nonces (CPU feature detection, which traps to the hypervisor in a virtual
+ * machine), so a miner that finds blocks every few nonces (regtest) keeps one
+ * per thread. Thread-safe as long as each thread has its own mid. */
+int arb_chain_mine_header_mid(arb_sha256_mid *mid, arb_block_header *h, uint32_t start_nonce,
+                              uint64_t max_tries);
 
 #endif

@@ -265,7 +265,9 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
     }
     if (pol->roots == NULL) {
         policy_unref(rt, pol);
-        arb_http_respond_error(r, 503, "no_roots", "this log accepts no submissions (no roots)");
+        arb_http_respond_error(r, 503, "no_roots",
+                               "this log accepts no submissions: it was started without roots "
+                               "(arbord --log-roots FILE)");
         return;
     }
     {
@@ -757,6 +759,16 @@ arb_err arb_log_routes_set_policy(arb_log_routes *r, arb_ct_roots *roots,
     pthread_mutex_unlock(&r->mu);
     policy_unref(r, old);
     return ARB_OK;
+}
+
+size_t arb_log_routes_roots_count(arb_log_routes *r)
+{
+    size_t n;
+
+    pthread_mutex_lock(&r->mu);
+    n = r->pol != NULL && r->pol->roots != NULL ? arb_ct_roots_count(r->pol->roots) : 0;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 uint64_t arb_log_routes_drain(arb_log_routes *r)

@@ -42,6 +42,8 @@ typedef struct arb_log_routes arb_log_routes;
  * arb_http_server_stop. Returns ARB_OK, ARB_ERR_NOMEM or a route error. */
 arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s,
                            const arb_log_routes_config *cfg) ARB_WARN_UNUSED;
+/* How many roots the log accepts now (0: none). Thread-safe. */
+size_t arb_log_routes_roots_count(arb_log_routes *r);
 void arb_log_routes_free(arb_log_routes *r);
 
 /* Replaces the submission policy at once for later submissions (those being

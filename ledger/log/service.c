@@ -289,6 +289,11 @@ arb_err arb_log_service_reload(arb_log_service *s, const arb_log_service_config 
     return ARB_OK;
 }
 
+size_t arb_log_service_roots_count(const arb_log_service *s)
+{
+    return s != NULL ? arb_log_routes_roots_count(s->routes) : 0;
+}
+
 void arb_log_service_drain(arb_log_service *s)
 {
     uint64_t pending;

@@ -65,6 +65,8 @@ arb_err arb_log_service_reload(arb_log_service *s, const arb_log_service_config 
  * submissions with 503, sequences what is pooled at once and returns when
  * every pooled submission has been answered. Reads keep working. */
 void arb_log_service_drain(arb_log_service *s);
+/* How many roots the log accepts now (0: none). Any thread. */
+size_t arb_log_service_roots_count(const arb_log_service *s);
 /* The log itself (for tests and metrics). */
 arb_log *arb_log_service_log(arb_log_service *s);
 /* Stops the sequencer and frees everything; call after arb_http_server_stop. */

@@ -695,10 +695,14 @@ static void test_sct_inclusion(const char *url)
         }
     }
     CHECK_OR(arb_audit_client_new(&c, 5000) == ARB_OK, );
+    /* Within the merge delay a bad proof is still a failure... */
+    CHECK_EQ(arb_audit_sct_inclusion(c, &r, ts + 59000), ARB_OK);
+    CHECK_EQ(r.inclusion, ARB_AUDIT_INCL_FAILED);
+    /* ...but a leaf the log does not know yet is pending, and a failure
+     * after the merge delay. */
+    set_body(&pbh_body, &pbh_status, 404, "{\"error\":\"not found\"}");
     CHECK_EQ(arb_audit_sct_inclusion(c, &r, ts + 59000), ARB_OK);
     CHECK_EQ(r.inclusion, ARB_AUDIT_INCL_PENDING);
-    /* the log does not know the leaf */
-    set_body(&pbh_body, &pbh_status, 404, "{\"error\":\"not found\"}");
     CHECK_EQ(arb_audit_sct_inclusion(c, &r, ts + 61000), ARB_OK);
     CHECK_EQ(r.inclusion, ARB_AUDIT_INCL_FAILED);
     arb_audit_client_free(c);

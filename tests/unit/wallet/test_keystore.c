@@ -394,9 +394,71 @@ static void test_scheme(void)
     arb_keyctx_free(ctx);
 }
 
+/* The pending list round-trips, is bound to the ciphertext, and is parsed
+ * strictly. */
+static void test_pending(void)
+{
+    static const char TXID[] =
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    arb_wallet_secret s, back;
+    arb_keystore ks, parsed;
+    arb_errbuf eb;
+    char *json = NULL, *p;
+
+    make_secret(&s, "");
+    make_ks(&ks, "regtest", 2);
+    CHECK_EQ(arb_keystore_pending_add(&ks, TXID, "0100ff", 1700000000), ARB_OK);
+    CHECK_EQ(arb_keystore_pending_add(&ks, "00", "0100", 1), ARB_ERR_INVALID_ARG);
+    CHECK_EQ(arb_keystore_pending_add(&ks, TXID, "0100F", 1), ARB_ERR_INVALID_ARG);
+    CHECK_EQ(arb_keystore_pending_add(&ks, TXID, "abcd", 5), ARB_OK);
+    arb_keystore_pending_remove(&ks, 0);
+    CHECK_EQ(ks.n_pending, 1);
+    CHECK_STR(ks.pending[0].hex, "abcd");
+    CHECK_EQ(arb_keystore_seal(&ks, &s, PASS, strlen(PASS), &eb), ARB_OK);
+    CHECK_EQ(arb_keystore_format(&json, &ks), ARB_OK);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_OK);
+    CHECK_EQ(parsed.n_pending, 1);
+    CHECK_STR(parsed.pending[0].txid, TXID);
+    CHECK_STR(parsed.pending[0].hex, "abcd");
+    CHECK_EQ(parsed.pending[0].time, 5);
+    CHECK_EQ(arb_keystore_open(&parsed, PASS, strlen(PASS), &back, &eb), ARB_OK);
+    arb_keystore_clear(&parsed);
+    /* Changing the pending transaction breaks the seal. */
+    p = strstr(json, "\"abcd\"");
+    CHECK(p != NULL);
+    p[1] = 'e';
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_OK);
+    CHECK_EQ(arb_keystore_open(&parsed, PASS, strlen(PASS), &back, &eb), ARB_ERR_VERIFY);
+    arb_keystore_clear(&parsed);
+    /* Strict: unknown fields, bad hex, an empty list. */
+    p[1] = 'a';
+    p = strstr(json, "\"time\"");
+    CHECK(p != NULL);
+    memcpy(p, "\"tame\"", 6);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_ERR_PARSE);
+    free(json);
+    arb_keystore_pending_remove(&ks, 0);
+    CHECK_EQ(arb_keystore_format(&json, &ks), ARB_OK);
+    CHECK(strstr(json, "pending") == NULL);
+    p = strstr(json, "\"ciphertext\"");
+    CHECK(p != NULL);
+    {
+        char *bad = malloc(strlen(json) + 32);
+        CHECK(bad != NULL);
+        snprintf(bad, strlen(json) + 32, "%.*s\"pending\": [], %s", (int)(p - json), json, p);
+        CHECK_EQ(arb_keystore_parse(&parsed, bad, strlen(bad), &eb), ARB_ERR_PARSE);
+        free(bad);
+    }
+    free(json);
+    arb_keystore_clear(&ks);
+    arb_wallet_secret_wipe(&s);
+    arb_wallet_secret_wipe(&back);
+}
+
 int main(void)
 {
     arb_test_seed_init();
+    test_pending();
     test_roundtrip();
     test_tamper();
     test_parse_strict();

@@ -43,6 +43,10 @@ static const canned GOOD[] = {
      "000000000000000000000000000000000000000000000000000000000000000000000000000000aa\"}"},
     {"POST /chain/v1/tx", 400, "{\"error\":\"bad-txns-inputs-missingorspent\"}"},
     {"POST /chain/v1/block", 200, "{\"hash\":\"" H64 "\",\"height\":8,\"accepted\":true}"},
+    {"/chain/v1/block?height=8", 200,
+     "{\"hash\":\"" H64 "\",\"height\":8,\"header\":\"00\",\"confirmations\":1,\"txs\":[],"
+     "\"hex\":\"00\"}"},
+    {"/chain/v1/block?height=9", 200, "{\"hash\":\"" H64 "\",\"height\":7}"},
 };
 
 static const canned BAD[] = {
@@ -58,18 +62,21 @@ static const canned BAD[] = {
      "\"hex\":\"0g\"}"},
     {"POST /chain/v1/tx", 200, "{\"txid\":\"" H64 "\", \"txid\":\"" H64 "\"}"},
     {"POST /chain/v1/block", 500, "not json"},
+    {"/chain/v1/block?height=8", 200, "{\"hash\":\"" H64 "0\",\"height\":8}"},
 };
 
 static void handler(void *ud, arb_http_req *req)
 {
     char key[300];
     const char *addr = arb_http_req_query(req, "address");
+    const char *height = arb_http_req_query(req, "height");
     const canned *c = mode == 0 ? GOOD : BAD;
     size_t n = mode == 0 ? sizeof(GOOD) / sizeof(GOOD[0]) : sizeof(BAD) / sizeof(BAD[0]);
     (void)ud;
-    snprintf(key, sizeof(key), "%s%s%s%s",
+    snprintf(key, sizeof(key), "%s%s%s%s%s%s",
              arb_http_req_method(req) == ARB_HTTP_POST ? "POST " : "", arb_http_req_path(req),
-             addr != NULL ? "?address=" : "", addr != NULL ? addr : "");
+             addr != NULL ? "?address=" : "", addr != NULL ? addr : "",
+             height != NULL ? "?height=" : "", height != NULL ? height : "");
     for (size_t i = 0; i < n; i++)
         if (strcmp(c[i].path, key) == 0) {
             (void)arb_http_respond(req, c[i].status, NULL, NULL, c[i].body, strlen(c[i].body));
@@ -116,6 +123,11 @@ static void test_good(arb_node *n)
     CHECK(arb_node_post_block(n, id, &height, blk, sizeof(blk), &eb) == ARB_OK);
     CHECK(height == 8);
     CHECK_STR(id, H64);
+    CHECK(arb_node_get_block_hash(n, id, 8, &eb) == ARB_OK);
+    CHECK_STR(id, H64);
+    /* The answer must be for the height asked. */
+    CHECK(arb_node_get_block_hash(n, id, 9, &eb) == ARB_ERR_PARSE && id[0] == '\0');
+    CHECK(arb_node_get_block_hash(n, id, 10, &eb) == ARB_ERR_NOT_FOUND);
     CHECK(arb_node_get_balance(n, &bal, "other", &eb) == ARB_ERR_NOT_FOUND);
     CHECK(strstr(eb.msg, "no such thing") != NULL);
     CHECK(arb_node_get_balance(n, &bal, "a/../b", &eb) == ARB_ERR_INVALID_ARG);
@@ -146,6 +158,7 @@ static void test_bad(arb_node *n)
     CHECK(arb_node_post_tx(n, id, "00", &eb) == ARB_ERR_PARSE); /* duplicate key */
     CHECK(arb_node_post_block(n, id, &height, blk, sizeof(blk), &eb) == ARB_ERR_VERIFY);
     CHECK(strstr(eb.msg, "500") != NULL);
+    CHECK(arb_node_get_block_hash(n, id, 8, &eb) == ARB_ERR_PARSE && id[0] == '\0');
 }
 
 static void test_unreachable(void)

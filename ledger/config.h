@@ -6,7 +6,8 @@
  * The config file holds one `key = value` per line, the keys being the long
  * option names without "--" (datadir, listen, network, log-key, log-roots,
  * log-origin, log-not-after-start, log-not-after-end, log-pool-ms,
- * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, json); '#' starts a comment line; `connect` may
+ * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, the p2p-* settings,
+ * http-workers, json); '#' starts a comment line; `connect` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -40,6 +41,9 @@ typedef struct {
     size_t log_max_entries; /* most entries per get-entries answer; 0: default */
     char *connect[ARB_CONFIG_MAX_CONNECT];
     size_t n_connect;
+    /* Peer network (0: the default; docs/network.md). */
+    unsigned p2p_max_inbound, p2p_handshake_timeout, p2p_ping_interval, p2p_timeout;
+    unsigned p2p_stall_timeout_ms, p2p_discourage_time, p2p_tx_delay_ms;
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
     int json;          /* machine-readable output on stdout */

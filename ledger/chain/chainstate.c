@@ -292,7 +292,9 @@ static arb_err resume_best(arb_chainstate *cs)
     arb_logf(&cs->log, ARB_LOG_INFO, "chain state: resuming the move to a heavier branch (height %u)",
              (unsigned)best_h);
     err = activate(cs, &best, best_h, &res);
-    return err == ARB_ERR_VERIFY ? ARB_OK : err; /* an invalid block was marked; tip stays valid */
+    /* ARB_ERR_VERIFY: an invalid block was marked, the tip stays valid.
+     * ARB_ERR_NOT_FOUND: a body on the way is missing; peers provide it. */
+    return err == ARB_ERR_VERIFY || err == ARB_ERR_NOT_FOUND ? ARB_OK : err;
 }
 
 arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_base,
@@ -720,9 +722,15 @@ static arb_err set_status(arb_chainstate *cs, const arb_hash *hash, uint8_t bits
     if ((err = idx_get(cs, hash, &e)) != ARB_OK)
         return err;
     e.status |= bits;
+    /* An invalid block's body is never needed again: only its header stays,
+     * marked, so the block is refused at once if it comes back. */
+    if (bits & (ST_FAILED | ST_FAILED_CHILD))
+        e.status &= (uint8_t)~ST_HAVE_DATA;
     if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
         return err;
     idx_put(cs, b, hash, &e);
+    if (bits & (ST_FAILED | ST_FAILED_CHILD))
+        arb_store_batch_delete(b, cs->cf + CF_BLOCKS, hash->b, 32);
     err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
     arb_store_batch_free(b);
     return err;
@@ -769,6 +777,16 @@ static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t tar
             goto out;
         a = e.hdr.prev;
     }
+    /* Every block of the new branch must have its body (headers-first sync
+     * stores headers before bodies): otherwise nothing moves. */
+    for (size_t i = 0; i < npath; i++) {
+        if ((err = idx_get(cs, &path[i], &e)) != ARB_OK)
+            goto out;
+        if (!(e.status & ST_HAVE_DATA) || (e.status & (ST_FAILED | ST_FAILED_CHILD))) {
+            err = ARB_ERR_NOT_FOUND;
+            goto out;
+        }
+    }
     for (size_t i = 0; i < nold; i++)
         if ((err = disconnect(cs)) != ARB_OK)
             goto out;
@@ -800,29 +818,38 @@ out:
     return err;
 }
 
-arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t now,
-                              arb_block_outcome *outcome, arb_check_result *res)
+/* 1 if every block from `hash` back to the active chain has its body (so the
+ * chain ending at hash can be connected), 0 if one is missing, -1 on a
+ * storage error (cs->lookup_err). */
+static int linked(arb_chainstate *cs, const arb_hash *hash, uint32_t height)
 {
-    arb_hash hash;
-    idx_entry parent, e;
+    arb_hash cur = *hash, at;
+    idx_entry e;
+    for (;;) {
+        if (height <= cs->tip.height && arb_chainstate_hash_at(cs, height, &at) == ARB_OK &&
+            arb_hash_eq(&at, &cur))
+            return 1;
+        arb_err err = idx_get(cs, &cur, &e);
+        if (err != ARB_OK) {
+            cs->lookup_err = err;
+            return -1;
+        }
+        if (!(e.status & ST_HAVE_DATA) || height == 0)
+            return 0;
+        cur = e.hdr.prev;
+        height--;
+    }
+}
+
+/* Checks a header against its stored parent and the header rules. On success
+ * fills *e (status 0: no body yet). */
+static arb_err check_new_header(arb_chainstate *cs, const arb_block_header *h, int64_t now,
+                                idx_entry *e, arb_check_result *res)
+{
+    idx_entry parent;
     anc_ctx a;
     arb_u256 w;
-    arb_buf raw = ARB_BUF_INIT;
-    arb_store_batch *b = NULL;
-    arb_err err;
-
-    memset(res, 0, sizeof *res);
-    res->tx_index = res->in_index = SIZE_MAX;
-    *outcome = 0;
-    arb_header_hash(cs->sha, &hash, &blk->header);
-    err = idx_get(cs, &hash, &e);
-    if (err == ARB_OK) {
-        *outcome = ARB_BLOCK_DUPLICATE;
-        return ARB_OK;
-    }
-    if (err != ARB_ERR_NOT_FOUND)
-        return err;
-    err = idx_get(cs, &blk->header.prev, &parent);
+    arb_err err = idx_get(cs, &h->prev, &parent);
     if (err == ARB_ERR_NOT_FOUND) {
         res->reason = "prev-blk-not-found";
         return arb_errf(&res->detail, ARB_ERR_VERIFY, "prev-blk-not-found: unknown parent");
@@ -833,22 +860,91 @@ arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t 
         res->reason = "bad-prevblk";
         return arb_errf(&res->detail, ARB_ERR_VERIFY, "bad-prevblk: parent is invalid");
     }
-    anc_init(&a, cs, &blk->header.prev, parent.height);
-    err = arb_header_check(cs->p, cs->sha, &blk->header, parent.height + 1, anc_lookup, &a, now,
-                           NULL, &res->reason, &res->detail);
+    anc_init(&a, cs, &h->prev, parent.height);
+    err = arb_header_check(cs->p, cs->sha, h, parent.height + 1, anc_lookup, &a, now, NULL,
+                           &res->reason, &res->detail);
     free(a.v);
     if (a.err != ARB_OK)
         return a.err;
     if (err != ARB_OK)
         return err;
+    e->hdr = *h;
+    e->height = parent.height + 1;
+    e->status = 0;
+    arb_pow_work(&w, h->bits);
+    arb_u256_add(&e->work, &parent.work, &w);
+    return ARB_OK;
+}
+
+arb_err arb_chainstate_accept_header(arb_chainstate *cs, const arb_block_header *h, int64_t now,
+                                     arb_hash *hash_out, int *is_new, arb_check_result *res)
+{
+    arb_hash hash;
+    idx_entry e;
+    arb_store_batch *b = NULL;
+    arb_err err;
+
+    memset(res, 0, sizeof *res);
+    res->tx_index = res->in_index = SIZE_MAX;
+    *is_new = 0;
+    arb_header_hash(cs->sha, &hash, h);
+    if (hash_out != NULL)
+        *hash_out = hash;
+    err = idx_get(cs, &hash, &e);
+    if (err == ARB_OK) {
+        if (e.status & (ST_FAILED | ST_FAILED_CHILD)) {
+            res->reason = "duplicate-invalid";
+            return arb_errf(&res->detail, ARB_ERR_VERIFY, "duplicate-invalid: known invalid block");
+        }
+        return ARB_OK;
+    }
+    if (err != ARB_ERR_NOT_FOUND)
+        return err;
+    if ((err = check_new_header(cs, h, now, &e, res)) != ARB_OK)
+        return err;
+    if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+        return err;
+    idx_put(cs, b, &hash, &e);
+    err = arb_store_write(cs->st, b, 0, NULL);
+    arb_store_batch_free(b);
+    if (err == ARB_OK)
+        *is_new = 1;
+    return err;
+}
+
+arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t now,
+                              arb_block_outcome *outcome, arb_check_result *res)
+{
+    arb_hash hash;
+    idx_entry e;
+    arb_buf raw = ARB_BUF_INIT;
+    arb_store_batch *b = NULL;
+    int lk;
+    arb_err err;
+
+    memset(res, 0, sizeof *res);
+    res->tx_index = res->in_index = SIZE_MAX;
+    *outcome = 0;
+    arb_header_hash(cs->sha, &hash, &blk->header);
+    err = idx_get(cs, &hash, &e);
+    if (err == ARB_OK && (e.status & (ST_FAILED | ST_FAILED_CHILD))) {
+        res->reason = "duplicate-invalid";
+        return arb_errf(&res->detail, ARB_ERR_VERIFY, "duplicate-invalid: known invalid block");
+    }
+    if (err == ARB_OK && (e.status & ST_HAVE_DATA)) {
+        *outcome = ARB_BLOCK_DUPLICATE;
+        return ARB_OK;
+    }
+    if (err == ARB_ERR_NOT_FOUND)
+        err = check_new_header(cs, &blk->header, now, &e, res); /* else: header checked before */
+    if (err != ARB_OK)
+        return err;
+    /* A body that does not match its (valid) header is a mutated copy: the
+     * header stays valid, the body is refused. */
     if ((err = arb_chain_check_block_basic(cs->p, cs->sha, blk, res)) != ARB_OK)
         return err;
     /* Store it: index entry and data, one batch. */
-    e.hdr = blk->header;
-    e.height = parent.height + 1;
-    e.status = ST_HAVE_DATA;
-    arb_pow_work(&w, blk->header.bits);
-    arb_u256_add(&e.work, &parent.work, &w);
+    e.status |= ST_HAVE_DATA;
     arb_block_write(&raw, blk);
     if (raw.oom || arb_store_batch_new(&b, cs->st) != ARB_OK) {
         arb_buf_free(&raw);
@@ -865,9 +961,45 @@ arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t 
         *outcome = ARB_BLOCK_STORED;
         return ARB_OK;
     }
+    cs->lookup_err = ARB_OK;
+    lk = linked(cs, &blk->header.prev, e.height - 1);
+    if (lk < 0)
+        return cs->lookup_err;
+    if (lk == 0) { /* an earlier body is still missing (parallel download) */
+        *outcome = ARB_BLOCK_STORED;
+        return ARB_OK;
+    }
     if ((err = activate(cs, &hash, e.height, res)) != ARB_OK)
         return err;
     *outcome = ARB_BLOCK_CONNECTED;
+    return ARB_OK;
+}
+
+arb_err arb_chainstate_activate_to(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
+{
+    idx_entry e;
+    arb_err err;
+    memset(res, 0, sizeof *res);
+    res->tx_index = res->in_index = SIZE_MAX;
+    if ((err = idx_get(cs, hash, &e)) != ARB_OK)
+        return err;
+    if (arb_u256_cmp(&e.work, &cs->tip.work) <= 0)
+        return ARB_OK;
+    return activate(cs, hash, e.height, res);
+}
+
+arb_err arb_chainstate_header(arb_chainstate *cs, const arb_hash *hash, arb_chain_hdrinfo *out)
+{
+    idx_entry e;
+    arb_err err = idx_get(cs, hash, &e);
+    memset(out, 0, sizeof *out);
+    if (err != ARB_OK)
+        return err;
+    out->hdr = e.hdr;
+    out->height = e.height;
+    out->work = e.work;
+    out->have_data = (e.status & ST_HAVE_DATA) != 0;
+    out->invalid = (e.status & (ST_FAILED | ST_FAILED_CHILD)) != 0;
     return ARB_OK;
 }
 

@@ -593,8 +593,9 @@ static int best_hash_at(arb_p2p *n, arb_chainstate *cs, uint32_t h, arb_hash *ou
     return arb_chainstate_hash_at(cs, h, out) == ARB_OK;
 }
 
-/* A block locator (Bitcoin CChain::GetLocator): the best chain's tip, the 10
- * blocks before it, then exponentially sparser, and genesis. */
+/* A block locator (Bitcoin CChain::GetLocator): the best header chain's
+ * tip's parent, the 10 blocks before it, then exponentially sparser, and
+ * genesis. */
 static size_t make_locator(arb_p2p *n, arb_hash loc[static ARB_P2P_MAX_LOCATOR])
 {
     arb_chainstate *cs = arb_chainapi_lock(n->chain);
@@ -603,6 +604,11 @@ static size_t make_locator(arb_p2p *n, arb_hash loc[static ARB_P2P_MAX_LOCATOR])
     uint32_t step = 1, h;
     arb_chainstate_tip(cs, &tip);
     h = n->bc_n > 0 ? n->bc_base + (uint32_t)n->bc_n : tip.height;
+    /* From the best header's parent, as Bitcoin Core does, so a peer on the
+     * same chain answers with at least that header and we learn that it has
+     * our best chain. */
+    if (h > 0)
+        h--;
     for (;;) {
         if (k < ARB_P2P_MAX_LOCATOR && best_hash_at(n, cs, h, &loc[k]))
             k++;

@@ -17,6 +17,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "ledger/chain/hdrcheck.h"
@@ -41,7 +46,8 @@
 #define MAX_BANS 10000
 #define TICK_MS 100
 
-enum { EV_OPEN, EV_MSG, EV_WRITEABLE, EV_CLOSE, EV_TIP, EV_TX };
+enum { EV_OPEN, EV_MSG, EV_WRITEABLE, EV_CLOSE, EV_TIP, EV_TX, EV_ADMIN };
+enum { ADMIN_CONNECT = 1, ADMIN_DISCONNECT, ADMIN_BAN, ADMIN_UNBAN };
 
 typedef struct ev {
     struct ev *next;
@@ -52,6 +58,7 @@ typedef struct ev {
     char addr[64];
     size_t len;
     int is_block; /* counted against the block budget */
+    int admin;    /* ADMIN_*: addr is the argument, len the ban time */
     uint8_t data[];
 } ev;
 
@@ -59,7 +66,7 @@ typedef struct ev {
 typedef struct {
     uint64_t conn;
     size_t bytes, block_bytes;
-} acct;
+} rxacct;
 
 typedef struct {
     arb_hash h[KNOWN_TX];
@@ -147,9 +154,11 @@ struct arb_p2p {
     pthread_t thr;
     int running, stop;
     ev *head, *tail;
-    acct *accts;
+    rxacct *accts;
     size_t n_accts, cap_accts, queued_total;
     char *snapshot; /* JSON for GET /p2p/v1/peers */
+    char token[65];   /* the admin bearer token (hex), also in the cookie file */
+    char cookie_path[4200];
     char *bans_snapshot;
     /* the node's thread only */
     arb_sha256 *sha;
@@ -172,6 +181,7 @@ struct arb_p2p {
     txreq *txreqs;
     size_t n_txreqs, cap_txreqs;
     int64_t last_snapshot_ms;
+    arb_hash last_tip; /* to tell a reorganization from one more block */
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -268,7 +278,7 @@ static void ip_of(char *out, size_t cap, const char *addr)
 
 /* ---------------------------------------------------------------- the event queue */
 
-static acct *acct_find(arb_p2p *n, uint64_t conn)
+static rxacct *acct_find(arb_p2p *n, uint64_t conn)
 {
     for (size_t i = 0; i < n->n_accts; i++)
         if (n->accts[i].conn == conn)
@@ -319,7 +329,7 @@ static void on_open(void *ud, uint64_t conn, int outgoing, const char *addr)
     pthread_mutex_lock(&n->mu);
     if (n->n_accts == n->cap_accts) {
         size_t cap = n->cap_accts ? 2 * n->cap_accts : 64;
-        acct *a = realloc(n->accts, cap * sizeof *a);
+        rxacct *a = realloc(n->accts, cap * sizeof *a);
         if (a == NULL) {
             pthread_mutex_unlock(&n->mu);
             free(e);
@@ -347,7 +357,7 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
     const char *why = NULL;
     ev *e;
     pthread_mutex_lock(&n->mu);
-    acct *a = acct_find(n, conn);
+    rxacct *a = acct_find(n, conn);
     if (a == NULL) {
         pthread_mutex_unlock(&n->mu);
         return;
@@ -425,7 +435,7 @@ static void hook_tx(void *ud, const arb_hash *txid)
 static void done_bytes(arb_p2p *n, const ev *e)
 {
     pthread_mutex_lock(&n->mu);
-    acct *a = acct_find(n, e->conn);
+    rxacct *a = acct_find(n, e->conn);
     if (a != NULL) {
         if (e->is_block)
             a->block_bytes -= e->len <= a->block_bytes ? e->len : a->block_bytes;
@@ -441,7 +451,7 @@ static size_t backlog(arb_p2p *n, uint64_t conn)
 {
     size_t b = 0;
     pthread_mutex_lock(&n->mu);
-    acct *a = acct_find(n, conn);
+    rxacct *a = acct_find(n, conn);
     if (a != NULL)
         b = a->bytes + a->block_bytes;
     pthread_mutex_unlock(&n->mu);
@@ -1633,6 +1643,15 @@ static void run_deferred(arb_p2p *n, peer *p)
     }
 }
 
+/* Called with the mempool's lock held: touches only the node's own state. */
+static int relay_pool_tx(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+{
+    (void)tx;
+    (void)fee;
+    relay_tx(ud, txid);
+    return 0;
+}
+
 static void ev_tip(arb_p2p *n, const arb_hash *tip)
 {
     arb_chain_hdrinfo info;
@@ -1642,6 +1661,11 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
     arb_chainapi_unlock(n->chain);
     if (!ok)
         return;
+    /* After a reorganization the mempool took back the transactions of the
+     * blocks that left the chain: they are announced again. */
+    if (!arb_hash_eq(&info.hdr.prev, &n->last_tip))
+        arb_mempool_foreach(arb_chainapi_mempool(n->chain), relay_pool_tx, n);
+    n->last_tip = *tip;
     /* Announce by headers (Bitcoin's sendheaders): a peer that cannot place
      * the header asks with getheaders. */
     for (peer *p = n->peers; p; p = p->next) {
@@ -1815,6 +1839,141 @@ static void on_get(void *ud, arb_http_req *req)
     free(text);
 }
 
+/* POST /p2p/v1/{connect,disconnect,ban,unban} with a JSON body
+ * {"token": T, "address": A[, "seconds": N]}: T must be the token of the
+ * cookie file, else 401 and nothing changes. The command is handed to the
+ * node's thread. */
+static void on_post(void *ud, arb_http_req *req)
+{
+    arb_p2p *n = ud;
+    const char *path = arb_http_req_path(req) + strlen("/p2p/v1/");
+    size_t blen;
+    const uint8_t *body = arb_http_req_body(req, &blen);
+    json_error_t je;
+    int cmd = !strcmp(path, "connect")      ? ADMIN_CONNECT
+              : !strcmp(path, "disconnect") ? ADMIN_DISCONNECT
+              : !strcmp(path, "ban")        ? ADMIN_BAN
+              : !strcmp(path, "unban")      ? ADMIN_UNBAN
+                                            : 0;
+    if (cmd == 0) {
+        (void)arb_http_respond_error(req, 404, "p2p_bad_path", "unknown route");
+        return;
+    }
+    json_t *o = json_loadb((const char *)body, blen, 0, &je);
+    const char *tok = json_string_value(json_object_get(o, "token"));
+    if (tok == NULL || strlen(tok) != 64 || CRYPTO_memcmp(tok, n->token, 64) != 0) {
+        json_decref(o);
+        arb_http_metric_add(n->http, "p2p_admin_unauthorized", 1);
+        (void)arb_http_respond_error(req, 401, "p2p_unauthorized",
+                                     "unauthorized: give the token from the data directory's "
+                                     ".cookie file");
+        return;
+    }
+    const char *addr = json_string_value(json_object_get(o, "address"));
+    json_t *secs = json_object_get(o, "seconds");
+    if (addr == NULL || *addr == '\0' || strlen(addr) >= 64 ||
+        (secs != NULL && (!json_is_integer(secs) || json_integer_value(secs) < 1 ||
+                          json_integer_value(secs) > 31536000))) {
+        json_decref(o);
+        (void)arb_http_respond_error(req, 400, "p2p_bad_request",
+                                     "bad-request: give \"address\" (and \"seconds\" 1..31536000)");
+        return;
+    }
+    ev *e = ev_new(EV_ADMIN, 0, 0);
+    if (e == NULL) {
+        json_decref(o);
+        (void)arb_http_respond_error(req, 500, "p2p_nomem", "out of memory");
+        return;
+    }
+    e->admin = cmd;
+    snprintf(e->addr, sizeof e->addr, "%s", addr);
+    e->len = secs ? (size_t)json_integer_value(secs) : n->cfg.discourage_s;
+    json_decref(o);
+    push(n, e);
+    (void)arb_http_respond(req, 200, NULL, "Cache-Control: no-store\r\n", "{\"ok\":true}", 11);
+}
+
+static void ev_admin(arb_p2p *n, const ev *e)
+{
+    char ip[64];
+    ip_of(ip, sizeof ip, e->addr);
+    switch (e->admin) {
+    case ADMIN_CONNECT: {
+        for (size_t i = 0; i < n->n_targets; i++)
+            if (strcmp(n->targets[i].addr, e->addr) == 0)
+                return;
+        target *t = realloc(n->targets, (n->n_targets + 1) * sizeof *t);
+        if (t == NULL)
+            return;
+        n->targets = t;
+        memset(&t[n->n_targets], 0, sizeof *t);
+        snprintf(t[n->n_targets].addr, sizeof t->addr, "%s", e->addr);
+        n->n_targets++;
+        break;
+    }
+    case ADMIN_DISCONNECT:
+        /* The operator's own peers stop being redialled too. */
+        for (size_t i = 0; i < n->n_targets;) {
+            if (strcmp(n->targets[i].addr, e->addr) == 0) {
+                for (peer *p = n->peers; p; p = p->next)
+                    if (p->target == (int)i)
+                        p->target = -1;
+                    else if (p->target == (int)n->n_targets - 1)
+                        p->target = (int)i;
+                n->targets[i] = n->targets[--n->n_targets];
+            } else {
+                i++;
+            }
+        }
+        for (peer *p = n->peers; p; p = p->next)
+            if (strcmp(p->addr, e->addr) == 0)
+                disconnect(n, p, "admin");
+        break;
+    case ADMIN_BAN:
+        ban_add(n, ip, (unsigned)e->len);
+        for (peer *p = n->peers; p; p = p->next) {
+            char pip[64];
+            ip_of(pip, sizeof pip, p->addr);
+            if (!p->outbound && strcmp(pip, ip) == 0)
+                disconnect(n, p, "admin-ban");
+        }
+        break;
+    case ADMIN_UNBAN:
+        for (size_t i = 0; i < n->n_bans; i++)
+            if (strcmp(n->bans[i].ip, ip) == 0) {
+                n->bans[i] = n->bans[--n->n_bans];
+                break;
+            }
+        break;
+    }
+    refresh_snapshot(n);
+}
+
+/* Writes a fresh token to the cookie file, readable by its owner only (as
+ * bitcoind's .cookie). */
+static arb_err write_cookie(arb_p2p *n, arb_errbuf *eb)
+{
+    uint8_t raw[32];
+    char line[66];
+    int fd;
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return arb_errf(eb, ARB_ERR_CRYPTO, "no randomness for the admin token");
+    arb_hex_encode(n->token, raw, sizeof raw);
+    OPENSSL_cleanse(raw, sizeof raw);
+    (void)unlink(n->cookie_path);
+    fd = open(n->cookie_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return arb_errf(eb, ARB_ERR_IO, "cannot write %s", n->cookie_path);
+    snprintf(line, sizeof line, "%s\n", n->token);
+    ssize_t w = write(fd, line, 65);
+    if (fchmod(fd, 0600) != 0 || w != 65 || fsync(fd) != 0) {
+        close(fd);
+        return arb_errf(eb, ARB_ERR_IO, "cannot write %s", n->cookie_path);
+    }
+    close(fd);
+    return ARB_OK;
+}
+
 /* ---------------------------------------------------------------- the node's thread */
 
 static void *run(void *arg)
@@ -1869,6 +2028,9 @@ static void *run(void *arg)
             case EV_TX:
                 relay_tx(n, &e->hash);
                 break;
+            case EV_ADMIN:
+                ev_admin(n, e);
+                break;
             }
             free(e);
         }
@@ -1916,6 +2078,12 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
     n->cfg.connect = NULL;
     n->stall_mult = 1;
     n->nonce = rand64();
+    {
+        arb_chain_tip t;
+        arb_chainstate_tip(arb_chainapi_lock(chain), &t);
+        arb_chainapi_unlock(chain);
+        n->last_tip = t.hash;
+    }
     arb_chain_genesis_hash(n->p, &n->network);
     n->rejects = calloc(REJECTS, sizeof *n->rejects);
     n->targets = cfg->n_connect ? calloc(cfg->n_connect, sizeof *n->targets) : NULL;
@@ -1927,12 +2095,23 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
     for (size_t i = 0; i < cfg->n_connect; i++)
         snprintf(n->targets[i].addr, sizeof n->targets[i].addr, "%s", cfg->connect[i]);
     n->n_targets = cfg->n_connect;
+    if (cfg->datadir != NULL) {
+        snprintf(n->cookie_path, sizeof n->cookie_path, "%s/.cookie", cfg->datadir);
+        if ((err = write_cookie(n, eb)) != ARB_OK) {
+            arb_p2p_free(n);
+            return err;
+        }
+    } else if (RAND_bytes((unsigned char *)n->token, 32) == 1) {
+        /* no cookie file: a token nobody knows; admin calls are refused */
+        arb_hex_encode(n->token, (const uint8_t *)n->token, 32);
+    }
     arb_http_ws_proto proto = {ARB_P2P_SUBPROTOCOL,
                                ARB_P2P_FRAME_HEADER + ARB_P2P_MAX_MESSAGE,
                                SEND_BUDGET + ARB_P2P_FRAME_HEADER + ARB_P2P_MAX_MESSAGE,
                                on_open, on_message, on_writeable, on_close, n};
     if ((err = arb_http_ws_add(http, &proto)) != ARB_OK ||
-        (err = arb_http_route_add(http, ARB_HTTP_GET, "/p2p/v1/", 0, on_get, n)) != ARB_OK) {
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/p2p/v1/", 0, on_get, n)) != ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_POST, "/p2p/v1/", 4096, on_post, n)) != ARB_OK) {
         arb_p2p_free(n);
         return arb_errf(eb, err, "cannot register the peer protocol");
     }
@@ -1989,6 +2168,9 @@ void arb_p2p_free(arb_p2p *n)
     free(n->bc_state);
     free(n->rejects);
     free(n->txreqs);
+    if (n->cookie_path[0] != '\0')
+        (void)unlink(n->cookie_path);
+    OPENSSL_cleanse(n->token, sizeof n->token);
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     free(n);

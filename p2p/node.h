@@ -2,7 +2,9 @@
  * HTTP server's port (subprotocol ARB_P2P_SUBPROTOCOL), the version/verack
  * handshake, ping/pong and timeouts, headers-first sync with parallel block
  * download, block announcement by headers, transaction relay, misbehaviour
- * (disconnect and discourage), and GET /p2p/v1/peers.
+ * (disconnect and discourage), GET /p2p/v1/peers and /bans, and the admin
+ * calls POST /p2p/v1/{connect,disconnect,ban,unban} guarded by a token from
+ * the cookie file.
  *
  * Threads: the HTTP service thread only queues what it receives; one thread
  * of the node owns every peer's state, validates through the chain module
@@ -33,6 +35,8 @@ typedef struct {
     unsigned discourage_s;        /* 0: 86400 */
     unsigned tx_delay_ms;         /* mean trickle delay of transaction announcements. 0: 500 */
     uint16_t listen_port;         /* told to peers (0: unknown) */
+    const char *datadir;          /* the admin token goes to DATADIR/.cookie (mode 0600);
+                                     NULL: no file, admin calls are always refused */
     arb_logger log;
 } arb_p2p_config;
 

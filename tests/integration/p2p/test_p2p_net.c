@@ -2,6 +2,10 @@
  *   line_and_ring  five nodes in a line, then a ring: blocks mined on either
  *                  end reach every node, a transaction submitted in the middle
  *                  reaches every mempool and is mined.
+ *   partition_heal four nodes split in two halves (admin disconnect), each
+ *                  half mines its own branch with its own transaction, then
+ *                  heal: one branch (the heavier), one UTXO set everywhere,
+ *                  and the lighter branch's transaction back in every mempool.
  *   catch_up       a fresh node joins (its first peer a test peer that
  *                  announces the chain and never sends a block), catches up
  *                  from two honest nodes (the staller is dropped), is killed
@@ -14,7 +18,8 @@
  *                  unsolicited side-branch block, low-work headers, 200 peers
  *                  that connect, handshake and drop; and a node connecting
  *                  to itself. Each ends as designed; the node's chain is
- *                  unchanged and it still syncs with an honest node.
+ *                  unchanged and it still syncs with an honest node. Admin
+ *                  calls without the cookie's token get 401 and change nothing.
  * argv[1] (optional): the catch-up chain length (default 300); argv[2]
  * "catch-up": run only that scenario. */
 #include <curl/curl.h>
@@ -25,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ledger/chain/bech32.h"
@@ -233,6 +239,34 @@ static int wait_mempools(node *nodes, size_t n, const char *txid)
         sleep_ms(100);
     }
     return 0;
+}
+
+/* The admin token from the node's cookie file (65 bytes), 1 if read. */
+static int read_token(const node *nd, char tok[65])
+{
+    char path[1300];
+    size_t n;
+    snprintf(path, sizeof path, "%s/.cookie", nd->dir);
+    uint8_t *d = arb_test_read_file(path, &n);
+    int ok = d != NULL && n == 65 && d[64] == '\n';
+    if (ok) {
+        memcpy(tok, d, 64);
+        tok[64] = '\0';
+    }
+    free(d);
+    return ok;
+}
+
+/* POST /p2p/v1/<cmd> {"token": tok, "address": addr}; tok NULL: none. */
+static long admin(int port, const char *cmd, const char *tok, const char *addr)
+{
+    char path[64], body[256];
+    snprintf(path, sizeof path, "/p2p/v1/%s", cmd);
+    if (tok != NULL)
+        snprintf(body, sizeof body, "{\"token\":\"%s\",\"address\":\"%s\"}", tok, addr);
+    else
+        snprintf(body, sizeof body, "{\"address\":\"%s\"}", addr);
+    return http(port, path, body, NULL);
 }
 
 /* ---------------------------------------------------------------- nodes */
@@ -453,9 +487,13 @@ static void line_and_ring(void)
     TRY(mine(ports[3], &k, NULL, hash) && wait_tips(nd, 5, hash));
     for (int i = 0; i < 5; i++)
         TRY(!in_mempool(ports[i], txid));
-    /* Close the ring: node 0 restarts connecting to node 4 too. */
-    node_stop(&nd[0]);
-    TRY(node_start(&nd[0], "line0", ports[0], &ports[4], 1, NULL));
+    /* Close the ring: node 0 dials node 4 (the admin API, with the token). */
+    {
+        char tok[65], a4[32];
+        snprintf(a4, sizeof a4, "127.0.0.1:%d", ports[4]);
+        TRY(read_token(&nd[0], tok));
+        TRY(admin(ports[0], "connect", tok, a4) == 200);
+    }
     for (int t = 0; t < WAIT_MS / 100 && n_peers(ports[0], 1) < 2; t++)
         sleep_ms(100);
     TRY(n_peers(ports[0], 1) == 2);
@@ -470,6 +508,82 @@ static void line_and_ring(void)
     }
 out:
     for (int i = 0; i < 5; i++)
+        node_stop(&nd[i]);
+}
+
+/* ---------------------------------------------------------------- partition and heal */
+
+static int wait_peers(int port, int want)
+{
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        if (n_peers(port, 1) == want)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+/* A <- B ~ C <- D, where B dials C through the admin API. B drops C (admin
+ * disconnect): each half mines its own branch with its own transaction; B
+ * dials C again: everyone ends on the heavier branch with one UTXO set, and
+ * the lighter branch's transaction is back in every mempool. */
+static void partition_heal(void)
+{
+    node nd[4];
+    int ports[4];
+    key k, to;
+    char hash[65], tok[65], addr_c[32], tx1[65], tx2[65], win[65], d0[65], di[65];
+    coin c1, c2;
+    memset(nd, 0, sizeof nd);
+    key_new(&k);
+    key_new(&to);
+    for (int i = 0; i < 4; i++)
+        ports[i] = arb_test_free_port();
+    TRY(node_start(&nd[0], "pa", ports[0], NULL, 0, NULL));
+    TRY(node_start(&nd[1], "pb", ports[1], &ports[0], 1, NULL));
+    TRY(node_start(&nd[2], "pc", ports[2], NULL, 0, NULL));
+    TRY(node_start(&nd[3], "pd", ports[3], &ports[2], 1, NULL));
+    snprintf(addr_c, sizeof addr_c, "127.0.0.1:%d", ports[2]);
+    TRY(read_token(&nd[1], tok));
+    TRY(admin(ports[1], "connect", tok, addr_c) == 200);
+    TRY(wait_peers(ports[1], 2) && wait_peers(ports[2], 2));
+    /* Two coins to spend, one per side. */
+    {
+        arb_block b1, b2;
+        TRY(mine(ports[0], &k, &b1, hash));
+        TRY(coin_of(&b1, &c1));
+        arb_block_clear(&b1);
+        TRY(mine(ports[0], &k, &b2, hash));
+        TRY(coin_of(&b2, &c2));
+        arb_block_clear(&b2);
+    }
+    for (uint32_t i = 0; i < P->coinbase_maturity; i++)
+        TRY(mine(ports[0], &k, NULL, hash));
+    TRY(wait_tips(nd, 4, hash));
+    /* Split. */
+    TRY(admin(ports[1], "disconnect", tok, addr_c) == 200);
+    TRY(wait_peers(ports[1], 1) && wait_peers(ports[2], 1));
+    TRY(spend(ports[0], &c1, &k, &to, tx1) == 200);
+    TRY(wait_mempools(nd, 2, tx1));
+    TRY(mine(ports[1], &k, NULL, hash) && mine(ports[1], &k, NULL, hash));
+    TRY(wait_tips(nd, 2, hash));
+    TRY(spend(ports[3], &c2, &k, &to, tx2) == 200);
+    TRY(wait_mempools(nd + 2, 2, tx2));
+    for (int i = 0; i < 4; i++)
+        TRY(mine(ports[2], &k, NULL, win));
+    TRY(wait_tips(nd + 2, 2, win));
+    TRY(!in_mempool(ports[2], tx1) && !in_mempool(ports[0], tx2));
+    /* Heal. */
+    TRY(admin(ports[1], "connect", tok, addr_c) == 200);
+    TRY(wait_tips(nd, 4, win));
+    TRY(wait_mempools(nd, 4, tx1));
+    TRY(digest_of(ports[0], d0));
+    for (int i = 1; i < 4; i++) {
+        TRY(digest_of(ports[i], di));
+        TRY(strcmp(di, d0) == 0);
+    }
+out:
+    for (int i = 0; i < 4; i++)
         node_stop(&nd[i]);
 }
 
@@ -960,6 +1074,36 @@ static void hostile(void)
         TRY(total == 200);
     }
 
+    /* The admin calls: refused without the cookie's token, and with a wrong
+     * one; taken with it. The cookie file is the owner's only. */
+    {
+        char tok[65], bad[65], path[1300];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/.cookie", h.dir);
+        TRY(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+        TRY(read_token(&h, tok));
+        memcpy(bad, tok, 65);
+        bad[0] = bad[0] == 'a' ? 'b' : 'a';
+        TRY(admin(ph, "ban", NULL, "127.0.0.99") == 401);
+        TRY(admin(ph, "ban", bad, "127.0.0.99") == 401);
+        TRY(admin(ph, "connect", bad, "127.0.0.1:1") == 401);
+        TRY(metric(ph, "p2p_admin_unauthorized") == 3);
+        TRY(admin(ph, "unban", NULL, "127.0.0.7") == 401);
+        sleep_ms(600); /* two snapshot periods: a ban would show by now */
+        TRY(!banned(ph, "127.0.0.99"));
+        TRY(banned(ph, "127.0.0.7"));
+        TRY(admin(ph, "ban", tok, "127.0.0.99") == 200);
+        for (int t = 0; t < WAIT_MS / 100 && !banned(ph, "127.0.0.99"); t++)
+            sleep_ms(100);
+        TRY(banned(ph, "127.0.0.99"));
+        TRY(admin(ph, "unban", tok, "127.0.0.7") == 200);
+        for (int t = 0; t < WAIT_MS / 100 && banned(ph, "127.0.0.7"); t++)
+            sleep_ms(100);
+        TRY(!banned(ph, "127.0.0.7"));
+        TRY(wsp_connect(&w, P, "127.0.0.7", ph) == 0 && wsp_handshake(&w, 70) == 0);
+        wsp_close(&w);
+    }
+
     /* Nothing of all that changed the chain. */
     TRY(tip_of(ph, s, NULL) && strcmp(s, tip_before) == 0);
     TRY(digest_of(ph, s) && strcmp(s, dig_before) == 0);
@@ -990,6 +1134,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc <= 2 || strcmp(argv[2], "catch-up") != 0) {
         line_and_ring();
+        partition_heal();
         hostile();
     }
     catch_up();

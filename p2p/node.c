@@ -1426,8 +1426,10 @@ static void trickle(arb_p2p *n, peer *p, int64_t now)
         v[k++].hash = p->to_announce[i];
         hashring_add(&p->known, &p->to_announce[i]);
     }
-    memmove(p->to_announce, p->to_announce + i, (p->n_announce - i) * sizeof *p->to_announce);
-    p->n_announce -= i;
+    if (i > 0) {
+        memmove(p->to_announce, p->to_announce + i, (p->n_announce - i) * sizeof *p->to_announce);
+        p->n_announce -= i;
+    }
     if (k > 0) {
         begin(n, ARB_P2P_INV);
         arb_p2p_inv_write(&n->out, v, k);

@@ -1096,7 +1096,7 @@ static void on_block(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     }
     arb_block_outcome outcome;
     arb_check_result res;
-    arb_err err = arb_chainapi_submit_block(n->chain, n->sha, &blk, &outcome, &res);
+    arb_err err = arb_chainapi_submit_block(n->chain, n->sha, &blk, requested, &outcome, &res);
     uint32_t height = known ? info.height : tip.height + 1;
     arb_block_clear(&blk);
     long k = bc_index(n, &hash, height);
@@ -1123,7 +1123,7 @@ static void on_block(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         return;
     }
     p->last_block_ms = now_ms();
-    if (k >= 0) {
+    if (k >= 0 && outcome != ARB_BLOCK_HEADER_ONLY) {
         if ((size_t)k == bc_first_missing(n) && n->stall_mult > 1)
             n->stall_mult /= 2;
         n->bc_state[k] = BC_HAVE;

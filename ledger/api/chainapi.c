@@ -879,7 +879,8 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     uint32_t height = 0;
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &before);
-    err = arb_chainstate_submit(a->cs, &blk, (int64_t)time(NULL), &outcome, &res);
+    /* Not requested: the storage policy applies (chainstate.h). */
+    err = arb_chainstate_submit_ex(a->cs, &blk, (int64_t)time(NULL), 0, &outcome, &res);
     arb_chainstate_tip(a->cs, &after);
     if (err == ARB_OK && memcmp(before.hash.b, after.hash.b, 32) != 0) {
         if (memcmp(blk.header.prev.b, before.hash.b, 32) == 0 &&
@@ -911,8 +912,8 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
     arb_http_metric_set(a->http, "chain_height", after.height);
     arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
-    reply(req, json_pack("{s:o, s:I, s:b}", "hash", jhash(&hash), "height", (json_int_t)height,
-                         "accepted", 1));
+    reply(req, json_pack("{s:o, s:I, s:b, s:b}", "hash", jhash(&hash), "height", (json_int_t)height,
+                         "accepted", 1, "stored", outcome != ARB_BLOCK_HEADER_ONLY));
 }
 
 /* GET utxo-digest: arb_chainstate_utxo_digest at the tip (linear in the UTXO
@@ -1108,14 +1109,16 @@ static void chain_metrics(arb_chainapi *a, const arb_chain_tip *after)
 }
 
 arb_err arb_chainapi_submit_block(arb_chainapi *a, arb_sha256 *sha, const arb_block *blk,
-                                  arb_block_outcome *outcome, arb_check_result *res)
+                                  int requested, arb_block_outcome *outcome,
+                                  arb_check_result *res)
 {
     arb_chain_tip before, after;
     arb_hash hash;
     arb_header_hash(sha, &hash, &blk->header);
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &before);
-    arb_err err = arb_chainstate_submit(a->cs, blk, (int64_t)time(NULL), outcome, res);
+    arb_err err = arb_chainstate_submit_ex(a->cs, blk, (int64_t)time(NULL), requested, outcome,
+                                           res);
     arb_chainstate_tip(a->cs, &after);
     pool_follow(a, sha, blk, &hash, &before, &after);
     pthread_mutex_unlock(&a->mu);

@@ -45,12 +45,12 @@ void arb_chainapi_unlock(arb_chainapi *a);
 arb_mempool *arb_chainapi_mempool(arb_chainapi *a); /* thread-safe itself */
 const arb_chain_params *arb_chainapi_params(const arb_chainapi *a);
 
-/* arb_chainstate_submit / arb_chainstate_activate_to / arb_mempool_accept
+/* arb_chainstate_submit_ex / arb_chainstate_activate_to / arb_mempool_accept
  * with the mempool following the tip, the metrics and the hooks, as the HTTP
  * routes do. sha is the caller's. Same returns as those. Any thread. */
 arb_err arb_chainapi_submit_block(arb_chainapi *a, arb_sha256 *sha, const arb_block *blk,
-                                  arb_block_outcome *outcome, arb_check_result *res)
-    ARB_WARN_UNUSED;
+                                  int requested, arb_block_outcome *outcome,
+                                  arb_check_result *res) ARB_WARN_UNUSED;
 arb_err arb_chainapi_activate(arb_chainapi *a, arb_sha256 *sha, const arb_hash *hash,
                               arb_check_result *res) ARB_WARN_UNUSED;
 arb_err arb_chainapi_submit_tx(arb_chainapi *a, arb_sha256 *sha, const arb_tx *tx,

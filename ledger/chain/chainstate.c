@@ -39,6 +39,7 @@ struct arb_chainstate {
     unsigned threads;
     arb_logger log;
     arb_chain_tip tip;
+    arb_chain_tip best_hdr; /* the valid header with the most work (any body) */
     arb_err lookup_err; /* a storage error seen inside a lookup callback */
 };
 
@@ -256,6 +257,17 @@ static arb_err write_genesis(arb_chainstate *cs, arb_errbuf *eb)
 static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t target_height,
                         arb_check_result *res);
 
+/* A new valid header with more work than the best one. */
+static void note_header(arb_chainstate *cs, const arb_hash *hash, const idx_entry *e)
+{
+    if (arb_u256_cmp(&e->work, &cs->best_hdr.work) > 0) {
+        cs->best_hdr.hash = *hash;
+        cs->best_hdr.height = e->height;
+        cs->best_hdr.work = e->work;
+    }
+}
+
+
 /* After a crash in the middle of a reorg the tip is a block boundary on the
  * way to a heavier stored branch: finds the stored valid block with the most
  * work and moves there (ties keep the tip). */
@@ -268,6 +280,7 @@ static arb_err resume_best(arb_chainstate *cs)
     arb_err err = arb_store_iter_new(&it, cs->st, NULL, cs->cf + CF_INDEX, NULL, 0, NULL, 0, NULL);
     if (err != ARB_OK)
         return err;
+    cs->best_hdr = cs->tip;
     for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
         size_t kl, vl;
         const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
@@ -276,6 +289,11 @@ static arb_err resume_best(arb_chainstate *cs)
         uint8_t st = v[84];
         arb_u256 w;
         arb_u256_from_be(&w, v + 85);
+        if (!(st & (ST_FAILED | ST_FAILED_CHILD)) && arb_u256_cmp(&w, &cs->best_hdr.work) > 0) {
+            memcpy(cs->best_hdr.hash.b, k, 32);
+            cs->best_hdr.height = get32le(v + 80);
+            cs->best_hdr.work = w;
+        }
         if (!(st & ST_HAVE_DATA) || (st & (ST_FAILED | ST_FAILED_CHILD)) ||
             arb_u256_cmp(&w, &best_w) <= 0)
             continue;
@@ -347,6 +365,7 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs->tip.hash = tip;
     cs->tip.height = e.height;
     cs->tip.work = e.work;
+    cs->best_hdr = cs->tip;
     if ((err = resume_best(cs)) != ARB_OK) /* the tip is still a consistent block boundary */
         arb_logf(&cs->log, ARB_LOG_WARN, "chain state: cannot resume the best branch: %s",
                  arb_err_str(err));
@@ -736,6 +755,30 @@ static arb_err set_status(arb_chainstate *cs, const arb_hash *hash, uint8_t bits
     return err;
 }
 
+/* The best header went invalid: find the next best valid one (a scan of
+ * the index; invalid blocks are rare and cost their sender real work). */
+static void rescan_best_hdr(arb_chainstate *cs)
+{
+    arb_store_iter *it;
+    cs->best_hdr = cs->tip;
+    if (arb_store_iter_new(&it, cs->st, NULL, cs->cf + CF_INDEX, NULL, 0, NULL, 0, NULL) != ARB_OK)
+        return;
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        arb_u256 w;
+        if (kl != 32 || vl != IDX_SIZE || (v[84] & (ST_FAILED | ST_FAILED_CHILD)))
+            continue;
+        arb_u256_from_be(&w, v + 85);
+        if (arb_u256_cmp(&w, &cs->best_hdr.work) > 0) {
+            memcpy(cs->best_hdr.hash.b, k, 32);
+            cs->best_hdr.height = get32le(v + 80);
+            cs->best_hdr.work = w;
+        }
+    }
+    arb_store_iter_free(it);
+}
+
 /* Moves the active chain to end at `target` (which has more work). */
 static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t target_height,
                         arb_check_result *res)
@@ -807,6 +850,8 @@ static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t tar
             }
             if (e2 != ARB_OK)
                 err = e2;
+            if (e2 == ARB_OK && arb_chainstate_is_invalid(cs, &cs->best_hdr.hash))
+                rescan_best_hdr(cs);
             goto out;
         }
         if (err != ARB_OK)
@@ -907,19 +952,46 @@ arb_err arb_chainstate_accept_header(arb_chainstate *cs, const arb_block_header 
     idx_put(cs, b, &hash, &e);
     err = arb_store_write(cs->st, b, 0, NULL);
     arb_store_batch_free(b);
-    if (err == ARB_OK)
+    if (err == ARB_OK) {
         *is_new = 1;
+        note_header(cs, &hash, &e);
+    }
     return err;
+}
+
+/* 1 if the block (hash, height) lies on the chain of the best header and
+ * that chain has more work than the tip: its body is needed to get there. */
+static int needed_for_best(arb_chainstate *cs, const arb_hash *hash, uint32_t height)
+{
+    arb_hash cur = cs->best_hdr.hash;
+    uint32_t h = cs->best_hdr.height;
+    idx_entry e;
+    if (arb_u256_cmp(&cs->best_hdr.work, &cs->tip.work) <= 0 || height > h)
+        return 0;
+    while (h > height) {
+        if (idx_get(cs, &cur, &e) != ARB_OK)
+            return 0;
+        cur = e.hdr.prev;
+        h--;
+    }
+    return arb_hash_eq(&cur, hash);
 }
 
 arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t now,
                               arb_block_outcome *outcome, arb_check_result *res)
 {
+    return arb_chainstate_submit_ex(cs, blk, now, 1, outcome, res);
+}
+
+arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *blk, int64_t now,
+                                 int requested, arb_block_outcome *outcome,
+                                 arb_check_result *res)
+{
     arb_hash hash;
     idx_entry e;
     arb_buf raw = ARB_BUF_INIT;
     arb_store_batch *b = NULL;
-    int lk;
+    int lk, known;
     arb_err err;
 
     memset(res, 0, sizeof *res);
@@ -935,10 +1007,30 @@ arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t 
         *outcome = ARB_BLOCK_DUPLICATE;
         return ARB_OK;
     }
+    known = err == ARB_OK;
     if (err == ARB_ERR_NOT_FOUND)
         err = check_new_header(cs, &blk->header, now, &e, res); /* else: header checked before */
     if (err != ARB_OK)
         return err;
+    /* Storage policy (Bitcoin Core's AcceptBlock): a body nobody asked for is
+     * kept only if its chain has at least the tip's work or it is on the way
+     * to the best header; otherwise only its (valid) header is. */
+    if (!requested && arb_u256_cmp(&e.work, &cs->tip.work) < 0 &&
+        !needed_for_best(cs, &hash, e.height)) {
+        if ((err = arb_chain_check_block_basic(cs->p, cs->sha, blk, res)) != ARB_OK)
+            return err;
+        if (!known) {
+            if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+                return err;
+            idx_put(cs, b, &hash, &e);
+            err = arb_store_write(cs->st, b, 0, NULL);
+            arb_store_batch_free(b);
+            if (err != ARB_OK)
+                return err;
+        }
+        *outcome = ARB_BLOCK_HEADER_ONLY;
+        return ARB_OK;
+    }
     /* A body that does not match its (valid) header is a mutated copy: the
      * header stays valid, the body is refused. */
     if ((err = arb_chain_check_block_basic(cs->p, cs->sha, blk, res)) != ARB_OK)
@@ -957,8 +1049,25 @@ arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t 
     arb_buf_free(&raw);
     if (err != ARB_OK)
         return err;
+    note_header(cs, &hash, &e);
     if (arb_u256_cmp(&e.work, &cs->tip.work) <= 0) {
         *outcome = ARB_BLOCK_STORED;
+        /* A missing body on the way to a heavier known chain may just have
+         * arrived: move there if every body is now in. */
+        if (arb_u256_cmp(&cs->best_hdr.work, &cs->tip.work) > 0 &&
+            needed_for_best(cs, &hash, e.height)) {
+            arb_hash best = cs->best_hdr.hash;
+            cs->lookup_err = ARB_OK;
+            lk = linked(cs, &best, cs->best_hdr.height);
+            if (lk < 0)
+                return cs->lookup_err;
+            if (lk == 1) {
+                err = activate(cs, &best, cs->best_hdr.height, res);
+                if (err == ARB_OK)
+                    *outcome = ARB_BLOCK_CONNECTED;
+                return err;
+            }
+        }
         return ARB_OK;
     }
     cs->lookup_err = ARB_OK;

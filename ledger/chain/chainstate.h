@@ -65,6 +65,7 @@ typedef enum {
     ARB_BLOCK_STORED = 2,     /* valid header, stored on a side branch with less work,
                                  or waiting for an earlier body (headers-first sync) */
     ARB_BLOCK_DUPLICATE = 3,  /* already known */
+    ARB_BLOCK_HEADER_ONLY = 4, /* valid header kept, body dropped (storage policy) */
 } arb_block_outcome;
 
 /* Submits a block (`now` is the current Unix time, for the header's
@@ -107,6 +108,18 @@ arb_err arb_chainstate_header(arb_chainstate *cs, const arb_hash *hash, arb_chai
  * on a valid chain), or a storage error. */
 arb_err arb_chainstate_activate_to(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
     ARB_WARN_UNUSED;
+
+/* As arb_chainstate_submit (which is this with requested = 1), with the
+ * storage policy of Bitcoin Core's AcceptBlock for blocks nobody asked for
+ * (requested = 0: a peer's unsolicited block, POST /chain/v1/block): the body
+ * is written only if its chain has at least the tip's work or the block lies
+ * on the chain of the best known header (which has more work than the tip);
+ * otherwise the header is kept and the outcome is ARB_BLOCK_HEADER_ONLY. A
+ * stored body that completes the bodies up to a heavier known header moves
+ * the tip there. */
+arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *b, int64_t now,
+                                 int requested, arb_block_outcome *outcome,
+                                 arb_check_result *res) ARB_WARN_UNUSED;
 
 /* The unspent output at op: ARB_OK, ARB_ERR_NOT_FOUND, or a storage error. */
 arb_err arb_chainstate_get_coin(arb_chainstate *cs, const arb_outpoint *op, arb_coin *out)

@@ -675,12 +675,11 @@ static void test_headers_first(void)
         CHECK(arb_chainstate_accept_header(cs, &child.header, NOW, NULL, &is_new, &r) == ARB_OK);
         CHECK(arb_chainstate_submit(cs, &child, NOW, &oc, &r) == ARB_OK);
         CHECK_EQ(oc, ARB_BLOCK_STORED);
-        /* Equal work to the tip: stored; the heavier child is connected
-         * through activate_to, as the sync does for out-of-order bodies. */
-        CHECK(arb_chainstate_submit(cs, &bad, NOW, &oc, &r) == ARB_OK);
-        CHECK_EQ(oc, ARB_BLOCK_STORED);
-        CHECK(arb_chainstate_activate_to(cs, &ch, &r) == ARB_ERR_VERIFY);
+        /* Its body completes the bodies up to the heavier child (the best
+         * header): the move there is tried at once and fails. */
+        CHECK(arb_chainstate_submit(cs, &bad, NOW, &oc, &r) == ARB_ERR_VERIFY);
         CHECK_STR(r.reason, "bad-cb-amount");
+        CHECK(arb_chainstate_activate_to(cs, &ch, &r) == ARB_ERR_NOT_FOUND);
         arb_chainstate_tip(cs, &tip2);
         CHECK(arb_hash_eq(&tip2.hash, &hash[11]));
         CHECK(arb_chainstate_header(cs, &bh, &info) == ARB_OK && info.invalid && !info.have_data);
@@ -695,6 +694,57 @@ static void test_headers_first(void)
     }
     state_digest(st, d1);
     CHECK_MEM(d1, d2, 32);
+    /* Storage policy for unrequested blocks (POST /chain/v1/block): a side
+     * branch from height 9 keeps headers only while it is lighter; the block
+     * that makes it heavier is stored, and then the branch's earlier blocks,
+     * sent again, are stored since the best header needs them, and the tip
+     * moves there. */
+    {
+        arb_block side[5];
+        arb_hash sh[5];
+        tipinfo pv = {hash[8], 9, blk[8].header.time};
+        for (int i = 0; i < 5; i++) {
+            make_block(&side[i], &pv.hash, pv.height, pv.time, 'S', NULL, 0, 0, 0);
+            arb_header_hash(H, &sh[i], &side[i].header);
+            pv.hash = sh[i];
+            pv.height++;
+            pv.time = side[i].header.time;
+        }
+        for (int i = 0; i < 3; i++) { /* heights 10..12: not more than the tip */
+            CHECK(arb_chainstate_submit_ex(cs, &side[i], NOW, 0, &oc, &r) == ARB_OK);
+            CHECK_EQ(oc, i < 2 ? ARB_BLOCK_HEADER_ONLY : ARB_BLOCK_STORED);
+            CHECK(arb_chainstate_header(cs, &sh[i], &info) == ARB_OK);
+            CHECK(info.have_data == (i == 2));
+        }
+        CHECK(arb_chainstate_submit_ex(cs, &side[3], NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED); /* heavier, but bodies 10 and 11 are missing */
+        arb_chainstate_tip(cs, &tip2);
+        CHECK(arb_hash_eq(&tip2.hash, &hash[11]));
+        CHECK(arb_chainstate_submit_ex(cs, &side[0], NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED);
+        CHECK(arb_chainstate_submit_ex(cs, &side[1], NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_CONNECTED);
+        arb_chainstate_tip(cs, &tip2);
+        CHECK(arb_hash_eq(&tip2.hash, &sh[3]));
+        CHECK_EQ(tip2.height, 13);
+        /* A lighter branch's block from below: header only, even after
+         * being sent twice. */
+        arb_block low;
+        arb_hash lh;
+        make_block(&low, &hash[2], 3, blk[2].header.time, 'L', NULL, 0, 0, 0);
+        arb_header_hash(H, &lh, &low.header);
+        CHECK(arb_chainstate_submit_ex(cs, &low, NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_HEADER_ONLY);
+        CHECK(arb_chainstate_submit_ex(cs, &low, NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_HEADER_ONLY);
+        CHECK(arb_chainstate_get_block(cs, &lh, NULL, NULL, NULL, NULL) == ARB_ERR_NOT_FOUND);
+        /* Requested, it is stored. */
+        CHECK(arb_chainstate_submit_ex(cs, &low, NOW, 1, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED);
+        arb_block_clear(&low);
+        for (int i = 0; i < 5; i++)
+            arb_block_clear(&side[i]);
+    }
     for (int i = 0; i < 12; i++)
         arb_block_clear(&blk[i]);
     arb_chainstate_close(cs);

@@ -105,6 +105,8 @@ typedef struct peer {
     arb_hash *to_announce;    /* transactions waiting for the trickle timer */
     size_t n_announce, cap_announce;
     int64_t next_inv_ms;
+    int64_t last_tx_ms;       /* when it last gave us a new transaction */
+    int64_t last_new_block_ms; /* ... a block we did not have */
     unsigned misbehaviour;    /* reasons counted against it */
     const char *last_reason;
 } peer;
@@ -1123,6 +1125,8 @@ static void on_block(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         return;
     }
     p->last_block_ms = now_ms();
+    if (outcome != ARB_BLOCK_DUPLICATE)
+        p->last_new_block_ms = p->last_block_ms;
     if (k >= 0 && outcome != ARB_BLOCK_HEADER_ONLY) {
         if ((size_t)k == bc_first_missing(n) && n->stall_mult > 1)
             n->stall_mult /= 2;
@@ -1329,8 +1333,11 @@ static int accept_tx(arb_p2p *n, peer *p, const uint8_t *raw, size_t len, int fr
     }
     arb_err err = arb_chainapi_submit_tx(n->chain, n->sha, &tx, &txid, &res);
     arb_tx_clear(&tx);
-    if (err == ARB_OK)
+    if (err == ARB_OK) {
+        if (p != NULL)
+            p->last_tx_ms = now_ms();
         return TX_ACCEPTED;
+    }
     if (err != ARB_ERR_VERIFY)
         return 0;
     if (res.reason && strcmp(res.reason, "bad-txns-inputs-missingorspent") == 0) {
@@ -1532,6 +1539,136 @@ static unsigned count_inbound(const arb_p2p *n)
     return c;
 }
 
+/* The netgroup of an address: the /16 of IPv4, the /32 of IPv6 (Bitcoin's
+ * default grouping without an AS map). */
+static void netgroup(char *out, size_t cap, const char *addr)
+{
+    char ip[64];
+    ip_of(ip, sizeof ip, addr);
+    if (strchr(ip, ':') != NULL) {
+        const char *c = ip;
+        int colons = 0;
+        while (*c && colons < 2)
+            colons += *c++ == ':';
+        snprintf(out, cap, "%.*s", (int)(c - ip), ip);
+    } else {
+        const char *d = strchr(ip, '.');
+        d = d ? strchr(d + 1, '.') : NULL;
+        snprintf(out, cap, "%.*s", d ? (int)(d - ip) : (int)strlen(ip), ip);
+    }
+}
+
+typedef struct {
+    peer *p;
+    char group[64];
+    uint64_t group_key;
+    int protect;
+} evict_cand;
+
+static int by_group_key(const void *a, const void *b)
+{
+    const evict_cand *x = a, *y = b;
+    return (x->group_key > y->group_key) - (x->group_key < y->group_key);
+}
+static int by_ping(const void *a, const void *b)
+{
+    const evict_cand *x = a, *y = b;
+    int64_t px = x->p->ping_rtt_ms > 0 ? x->p->ping_rtt_ms : INT64_MAX;
+    int64_t py = y->p->ping_rtt_ms > 0 ? y->p->ping_rtt_ms : INT64_MAX;
+    return (px > py) - (px < py);
+}
+static int by_recent_tx(const void *a, const void *b)
+{
+    const evict_cand *x = a, *y = b;
+    return (x->p->last_tx_ms < y->p->last_tx_ms) - (x->p->last_tx_ms > y->p->last_tx_ms);
+}
+static int by_recent_block(const void *a, const void *b)
+{
+    const evict_cand *x = a, *y = b;
+    return (x->p->last_new_block_ms < y->p->last_new_block_ms) -
+           (x->p->last_new_block_ms > y->p->last_new_block_ms);
+}
+static int by_age(const void *a, const void *b) /* oldest first */
+{
+    const evict_cand *x = a, *y = b;
+    return (x->p->connected_ms > y->p->connected_ms) - (x->p->connected_ms < y->p->connected_ms);
+}
+
+/* Protects the first k unprotected candidates in the order cmp gives. */
+static void protect(evict_cand *c, size_t n, size_t k, int (*cmp)(const void *, const void *))
+{
+    qsort(c, n, sizeof *c, cmp);
+    for (size_t i = 0; i < n && k > 0; i++)
+        if (!c[i].protect) {
+            c[i].protect = 1;
+            k--;
+        }
+}
+
+/* Inbound slots are full and `newcomer` arrived: Bitcoin Core's
+ * SelectNodeToEvict. Among inbound peers not added by the operator, protect
+ * 4 by netgroup (keyed by our nonce, so an attacker cannot choose), 8 with
+ * the lowest ping, 4 that most recently gave us new transactions, 4 that
+ * most recently gave us new blocks, then the older half of the rest; of the
+ * others, the netgroup with the most connections loses its youngest peer.
+ * Returns 1 if a peer was evicted (the newcomer stays), 0 if none could be. */
+static int evict_inbound(arb_p2p *n, const peer *newcomer)
+{
+    evict_cand *c;
+    size_t nc = 0, left = 0;
+    for (peer *p = n->peers; p; p = p->next)
+        nc += !p->outbound && !p->closing && !p->manual && p != newcomer;
+    if (nc == 0 || (c = calloc(nc, sizeof *c)) == NULL)
+        return 0;
+    nc = 0;
+    for (peer *p = n->peers; p; p = p->next) {
+        if (p->outbound || p->closing || p->manual || p == newcomer)
+            continue;
+        c[nc].p = p;
+        netgroup(c[nc].group, sizeof c[nc].group, p->addr);
+        uint8_t d[32];
+        arb_sha256_init(n->sha);
+        arb_sha256_update(n->sha, (const uint8_t *)&n->nonce, sizeof n->nonce);
+        arb_sha256_update(n->sha, (const uint8_t *)c[nc].group, strlen(c[nc].group));
+        arb_sha256_final(n->sha, d);
+        memcpy(&c[nc].group_key, d, 8);
+        nc++;
+    }
+    protect(c, nc, 4, by_group_key);
+    protect(c, nc, 8, by_ping);
+    protect(c, nc, 4, by_recent_tx);
+    protect(c, nc, 4, by_recent_block);
+    for (size_t i = 0; i < nc; i++)
+        left += !c[i].protect;
+    protect(c, nc, left / 2, by_age);
+    /* The largest netgroup among the unprotected (ties: the one with the
+     * youngest member), its youngest peer. */
+    peer *victim = NULL;
+    size_t best_size = 0;
+    for (size_t i = 0; i < nc; i++) {
+        if (c[i].protect)
+            continue;
+        size_t size = 0;
+        peer *youngest = NULL;
+        for (size_t j = 0; j < nc; j++)
+            if (!c[j].protect && strcmp(c[j].group, c[i].group) == 0) {
+                size++;
+                if (youngest == NULL || c[j].p->connected_ms > youngest->connected_ms)
+                    youngest = c[j].p;
+            }
+        if (size > best_size ||
+            (size == best_size && victim && youngest->connected_ms > victim->connected_ms)) {
+            best_size = size;
+            victim = youngest;
+        }
+    }
+    free(c);
+    if (victim == NULL)
+        return 0;
+    disconnect(n, victim, "evicted");
+    return 1;
+}
+
 static void ev_open(arb_p2p *n, ev *e)
 {
     peer *p = calloc(1, sizeof *p);
@@ -1559,7 +1696,7 @@ static void ev_open(arb_p2p *n, ev *e)
         disconnect(n, p, "discouraged");
         return;
     }
-    if (!p->outbound && count_inbound(n) > n->cfg.max_inbound) {
+    if (!p->outbound && count_inbound(n) > n->cfg.max_inbound && !evict_inbound(n, p)) {
         disconnect(n, p, "inbound-full");
         return;
     }

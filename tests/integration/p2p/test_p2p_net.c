@@ -20,6 +20,8 @@
  *                  to itself. Each ends as designed; the node's chain is
  *                  unchanged and it still syncs with an honest node. Admin
  *                  calls without the cookie's token get 401 and change nothing.
+ *   eviction       with the inbound slots full a newcomer is taken and one
+ *                  unprotected inbound peer evicted.
  * argv[1] (optional): the catch-up chain length (default 300); argv[2]
  * "catch-up": run only that scenario. */
 #include <curl/curl.h>
@@ -1118,6 +1120,44 @@ out:
     node_stop(&h);
 }
 
+/* Inbound slots full (24 here): a newcomer is taken and one unprotected
+ * inbound peer is evicted (Bitcoin's SelectNodeToEvict); the operator's
+ * outbound peers do not count. */
+static void eviction(void)
+{
+    node e;
+    int pe = arb_test_free_port();
+    const char *extra[] = {"--p2p-max-inbound", "24", NULL};
+    wspeer w[25];
+    size_t nw = 0;
+    memset(&e, 0, sizeof e);
+    TRY(node_start(&e, "evict", pe, NULL, 0, extra));
+    for (; nw < 24; nw++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "127.0.2.%zu", nw + 1);
+        TRY(wsp_connect(&w[nw], P, ip, pe) == 0);
+        if (wsp_handshake(&w[nw], 500 + nw) != 0) {
+            wsp_close(&w[nw]);
+            TRY(0);
+        }
+    }
+    TRY(metric(pe, "p2p_disconnect_evicted") == 0);
+    TRY(wsp_connect(&w[nw], P, "127.0.3.1", pe) == 0);
+    nw++;
+    TRY(wsp_handshake(&w[nw - 1], 600) == 0);
+    for (int t = 0; t < WAIT_MS / 100 && (metric(pe, "p2p_disconnect_evicted") < 1 ||
+                                          n_peers(pe, 1) != 24);
+         t++)
+        sleep_ms(100);
+    TRY(metric(pe, "p2p_disconnect_evicted") == 1);
+    TRY(n_peers(pe, 1) == 24);
+    TRY(metric(pe, "p2p_disconnect_inbound_full") == 0);
+out:
+    for (size_t i = 0; i < nw; i++)
+        wsp_close(&w[i]);
+    node_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     arb_test_seed_init();
@@ -1136,6 +1176,7 @@ int main(int argc, char **argv)
         line_and_ring();
         partition_heal();
         hostile();
+        eviction();
     }
     catch_up();
     curl_global_cleanup();

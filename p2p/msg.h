@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ledger/chain/block.h"
 #include "ledger/chain/header.h"
 #include "ledger/chain/pow.h"
 #include "merkle/buf.h"
@@ -42,6 +43,9 @@ enum {
     ARB_P2P_NOTFOUND = 9,
     ARB_P2P_BLOCK = 10,
     ARB_P2P_TX = 11,
+    ARB_P2P_CMPCTBLOCK = 12,  /* BIP152 compact block */
+    ARB_P2P_GETBLOCKTXN = 13, /* the transactions a compact block's receiver lacks */
+    ARB_P2P_BLOCKTXN = 14,
 };
 
 /* Inventory types: generic, so later kinds (zone files, log anchors) fit. */
@@ -49,6 +53,7 @@ enum { ARB_INV_TX = 1, ARB_INV_BLOCK = 2 };
 
 /* Services bits in version. */
 #define ARB_P2P_SERVICE_NETWORK 1u /* serves the full chain */
+#define ARB_P2P_SERVICE_CMPCT 2u   /* understands compact blocks (cmpctblock etc.) */
 
 typedef struct {
     uint32_t version;  /* protocol version */
@@ -111,6 +116,50 @@ arb_err arb_p2p_headers_read(arb_block_header *h, size_t *n, const uint8_t *p, s
 void arb_p2p_inv_write(arb_buf *out, const arb_p2p_inv *v, size_t n);
 arb_err arb_p2p_inv_read(arb_p2p_inv **out, size_t *n, const uint8_t *p, size_t len)
     ARB_WARN_UNUSED;
+
+/* ---- compact blocks (after BIP152) ----
+ * cmpctblock: header (80) | nonce u64 | count + 6-byte short ids |
+ *             count + prefilled {index delta (CompactSize), transaction}
+ * Short id: SipHash-2-4 of the txid keyed with the first 16 bytes of
+ * SHA-256(header || nonce LE) (two little-endian u64), low 48 bits.
+ * Prefilled indexes are differential (BIP152): each is the gap from the
+ * previous one minus 1. The transaction count (short ids + prefilled) is at
+ * most ARB_BLOCK_MAX_TXS and every prefilled index is below it. */
+typedef struct {
+    arb_block_header header;
+    uint64_t nonce;
+    uint64_t *short_ids; /* n_short, each < 2^48 */
+    size_t n_short;
+    uint32_t *pre_index; /* n_pre absolute indexes, increasing */
+    arb_tx *pre_tx;      /* n_pre */
+    size_t n_pre;
+} arb_p2p_cmpct;
+
+void arb_p2p_cmpct_init(arb_p2p_cmpct *c);
+void arb_p2p_cmpct_clear(arb_p2p_cmpct *c);
+/* The SipHash key of a compact block. */
+void arb_p2p_cmpct_key(arb_sha256 *sha, uint64_t key[static 2], const arb_block_header *h,
+                       uint64_t nonce);
+uint64_t arb_p2p_short_id(const uint64_t key[static 2], const arb_hash *txid);
+/* Builds the compact form of b (coinbase prefilled) with the given nonce.
+ * Returns ARB_OK or ARB_ERR_NOMEM. */
+arb_err arb_p2p_cmpct_from_block(arb_sha256 *sha, arb_p2p_cmpct *c, const arb_block *b,
+                                 uint64_t nonce) ARB_WARN_UNUSED;
+void arb_p2p_cmpct_write(arb_buf *out, const arb_p2p_cmpct *c);
+/* c must be initialized; cleared first. ARB_OK, ARB_ERR_PARSE, ARB_ERR_NOMEM. */
+arb_err arb_p2p_cmpct_read(arb_p2p_cmpct *c, const uint8_t *p, size_t n) ARB_WARN_UNUSED;
+
+/* getblocktxn: block hash | count (1..ARB_BLOCK_MAX_TXS) | differential
+ * indexes. *idx (malloc'd, absolute, increasing, < ARB_BLOCK_MAX_TXS). */
+void arb_p2p_getblocktxn_write(arb_buf *out, const arb_hash *block, const uint32_t *idx, size_t n);
+arb_err arb_p2p_getblocktxn_read(arb_hash *block, uint32_t **idx, size_t *n, const uint8_t *p,
+                                 size_t len) ARB_WARN_UNUSED;
+/* blocktxn: block hash | count (1..ARB_BLOCK_MAX_TXS) | transactions.
+ * *txs (n entries) is malloc'd: arb_tx_clear each, then free. */
+void arb_p2p_blocktxn_write(arb_buf *out, const arb_hash *block, const arb_tx *const *txs,
+                            size_t n);
+arb_err arb_p2p_blocktxn_read(arb_hash *block, arb_tx **txs, size_t *n, const uint8_t *p,
+                              size_t len) ARB_WARN_UNUSED;
 
 /* Message type name for logs and metrics ("version", ..., "unknown"). */
 const char *arb_p2p_type_name(uint8_t type);

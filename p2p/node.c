@@ -105,6 +105,13 @@ typedef struct peer {
     arb_hash *to_announce;    /* transactions waiting for the trickle timer */
     size_t n_announce, cap_announce;
     int64_t next_inv_ms;
+    /* a compact block from it being completed (getblocktxn sent) */
+    int cb_active;
+    arb_hash cb_hash;
+    arb_block cb_blk;    /* n_tx slots; the missing ones empty */
+    uint32_t *cb_missing;
+    size_t cb_n_missing;
+    arb_hash announced; /* the last tip we announced to it */
     int64_t last_tx_ms;       /* when it last gave us a new transaction */
     int64_t last_new_block_ms; /* ... a block we did not have */
     unsigned misbehaviour;    /* reasons counted against it */
@@ -184,6 +191,7 @@ struct arb_p2p {
     size_t n_txreqs, cap_txreqs;
     int64_t last_snapshot_ms;
     arb_hash last_tip; /* to tell a reorganization from one more block */
+    int no_schedule;   /* on_headers leaves the download to the caller */
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -568,7 +576,7 @@ static void send_version(arb_p2p *n, peer *p)
     arb_chainstate_tip(arb_chainapi_lock(n->chain), &tip);
     arb_chainapi_unlock(n->chain);
     v.version = ARB_P2P_PROTOCOL_VERSION;
-    v.services = ARB_P2P_SERVICE_NETWORK;
+    v.services = ARB_P2P_SERVICE_NETWORK | ARB_P2P_SERVICE_CMPCT;
     v.timestamp = (int64_t)time(NULL);
     v.nonce = n->nonce;
     v.network = n->network;
@@ -961,7 +969,8 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         goto out;
     if (k == ARB_P2P_MAX_HEADERS)
         send_getheaders(n, p, &prev);
-    schedule(n);
+    if (!n->no_schedule)
+        schedule(n);
 out:
     free(h);
 }
@@ -1062,19 +1071,30 @@ static void try_activate(arb_p2p *n)
     }
 }
 
+static void process_block(arb_p2p *n, peer *p, arb_block *b, int requested);
+
 static void on_block(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
 {
     arb_block blk;
     arb_errbuf eb;
-    arb_hash hash;
-    arb_chain_hdrinfo info;
-    arb_chain_tip tip;
-    int requested = 0, known;
     arb_block_init(&blk);
     if (arb_block_decode(&blk, pl, len, &eb) != ARB_OK) {
         misbehave(n, p, "malformed-block", 1);
         return;
     }
+    process_block(n, p, &blk, 0);
+}
+
+/* A whole block from p (decoded; cleared here). requested: it was asked for
+ * (as a compact block's missing transactions) even if not in p's list. */
+static void process_block(arb_p2p *n, peer *p, arb_block *b, int requested)
+{
+    arb_block blk = *b;
+    arb_hash hash;
+    arb_chain_hdrinfo info;
+    arb_chain_tip tip;
+    int known;
+    arb_block_init(b);
     arb_header_hash(n->sha, &hash, &blk.header);
     for (size_t i = 0; i < p->n_inflight; i++)
         if (arb_hash_eq(&p->inflight[i], &hash)) {
@@ -1188,6 +1208,266 @@ static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     }
     free(nf);
     free(v);
+}
+
+/* ---------------------------------------------------------------- compact blocks */
+
+typedef struct {
+    uint64_t sid;
+    uint32_t index;
+} sid_slot;
+
+static int cmp_sid(const void *a, const void *b)
+{
+    const sid_slot *x = a, *y = b;
+    return (x->sid > y->sid) - (x->sid < y->sid);
+}
+
+typedef struct {
+    const uint64_t *key;
+    sid_slot *sorted;
+    size_t n;
+    arb_block *blk;
+    uint8_t *filled;
+    int collision, oom;
+} rebuild_ctx;
+
+/* With the mempool's lock held: places pool transactions by short id. */
+static int rebuild_from_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+{
+    rebuild_ctx *r = ud;
+    sid_slot want = {arb_p2p_short_id(r->key, txid), 0};
+    sid_slot *hit = bsearch(&want, r->sorted, r->n, sizeof *r->sorted, cmp_sid);
+    (void)fee;
+    if (hit == NULL)
+        return 0;
+    if (r->filled[hit->index]) {
+        r->collision = 1; /* two pool transactions with one short id */
+        return 1;
+    }
+    if (arb_tx_copy(&r->blk->tx[hit->index], tx) != ARB_OK) {
+        r->oom = 1;
+        return 1;
+    }
+    r->filled[hit->index] = 1;
+    return 0;
+}
+
+/* Asks p for the whole block instead (short id trouble, or a merkle root
+ * that does not match): it stays counted as in flight from p. */
+static void cmpct_fallback(arb_p2p *n, peer *p, const arb_hash *hash)
+{
+    arb_p2p_inv inv = {ARB_INV_BLOCK, *hash};
+    arb_http_metric_add(n->http, "p2p_cmpct_fallbacks", 1);
+    begin(n, ARB_P2P_GETDATA);
+    arb_p2p_inv_write(&n->out, &inv, 1);
+    send_frame(n, p);
+}
+
+/* Marks hash as in flight from p (compact block being completed). */
+static void mark_inflight(arb_p2p *n, peer *p, const arb_hash *hash, uint32_t height)
+{
+    long k = bc_index(n, hash, height);
+    if (k >= 0 && n->bc_state[k] == BC_NONE)
+        n->bc_state[k] = BC_INFLIGHT;
+    for (size_t i = 0; i < p->n_inflight; i++)
+        if (arb_hash_eq(&p->inflight[i], hash))
+            return;
+    if (p->n_inflight < MAX_INFLIGHT) {
+        p->inflight[p->n_inflight] = *hash;
+        p->inflight_ms[p->n_inflight++] = now_ms();
+    }
+}
+
+/* The block is complete: checked against its merkle root, then processed. */
+static void cmpct_complete(arb_p2p *n, peer *p, arb_block *blk, const arb_hash *hash)
+{
+    arb_hash root;
+    if (arb_block_merkle_root(n->sha, &root, blk->tx, blk->n_tx) != ARB_OK ||
+        !arb_hash_eq(&root, &blk->header.merkle_root)) {
+        arb_block_clear(blk);
+        cmpct_fallback(n, p, hash);
+        return;
+    }
+    arb_http_metric_add(n->http, "p2p_cmpct_rebuilt", 1);
+    process_block(n, p, blk, 1);
+}
+
+static void on_cmpctblock(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+{
+    arb_p2p_cmpct c;
+    arb_hash hash;
+    arb_chain_hdrinfo info;
+    arb_chain_tip tip;
+    arb_buf hb = ARB_BUF_INIT;
+    sid_slot *sorted = NULL;
+    uint8_t *filled = NULL;
+    arb_block blk;
+    size_t total;
+    uint64_t key[2];
+    arb_p2p_cmpct_init(&c);
+    arb_block_init(&blk);
+    arb_err err = arb_p2p_cmpct_read(&c, pl, len);
+    if (err != ARB_OK) {
+        if (err == ARB_ERR_PARSE)
+            misbehave(n, p, "malformed-cmpctblock", 1);
+        return;
+    }
+    /* Its header goes the way of an announcement. */
+    arb_p2p_headers_write(&hb, &c.header, 1);
+    n->no_schedule = 1;
+    if (!hb.oom)
+        on_headers(n, p, hb.data, hb.len);
+    n->no_schedule = 0;
+    arb_buf_free(&hb);
+    if (p->closing)
+        goto out;
+    arb_header_hash(n->sha, &hash, &c.header);
+    arb_chainstate *cs = arb_chainapi_lock(n->chain);
+    arb_chainstate_tip(cs, &tip);
+    int known = arb_chainstate_header(cs, &hash, &info) == ARB_OK;
+    arb_chainapi_unlock(n->chain);
+    /* Only a block on our tip is rebuilt; anything else (a header we could
+     * not place, a block we have, a branch) is left to the usual download. */
+    if (!known || info.have_data || info.invalid || !arb_hash_eq(&c.header.prev, &tip.hash) ||
+        p->cb_active)
+        goto done;
+    total = c.n_short + c.n_pre;
+    sorted = c.n_short ? malloc(c.n_short * sizeof *sorted) : NULL;
+    filled = calloc(total ? total : 1, 1);
+    blk.tx = calloc(total ? total : 1, sizeof *blk.tx);
+    if ((c.n_short && sorted == NULL) || filled == NULL || blk.tx == NULL)
+        goto done;
+    blk.header = c.header;
+    blk.n_tx = total;
+    for (size_t i = 0; i < c.n_pre; i++) {
+        blk.tx[c.pre_index[i]] = c.pre_tx[i]; /* moved */
+        memset(&c.pre_tx[i], 0, sizeof c.pre_tx[i]);
+        filled[c.pre_index[i]] = 1;
+    }
+    for (size_t i = 0, j = 0; i < total; i++)
+        if (!filled[i] && j < c.n_short) {
+            sorted[j].sid = c.short_ids[j];
+            sorted[j].index = (uint32_t)i;
+            j++;
+        }
+    qsort(sorted, c.n_short, sizeof *sorted, cmp_sid);
+    int dup = 0;
+    for (size_t i = 1; i < c.n_short; i++)
+        dup |= sorted[i].sid == sorted[i - 1].sid;
+    arb_p2p_cmpct_key(n->sha, key, &c.header, c.nonce);
+    rebuild_ctx r = {key, sorted, c.n_short, &blk, filled, 0, 0};
+    if (!dup)
+        arb_mempool_foreach(arb_chainapi_mempool(n->chain), rebuild_from_pool, &r);
+    mark_inflight(n, p, &hash, info.height);
+    if (dup || r.collision || r.oom) {
+        cmpct_fallback(n, p, &hash);
+        goto done;
+    }
+    size_t missing = 0;
+    for (size_t i = 0; i < total; i++)
+        missing += !filled[i];
+    if (missing == 0) {
+        cmpct_complete(n, p, &blk, &hash);
+        goto done;
+    }
+    p->cb_missing = malloc(missing * sizeof *p->cb_missing);
+    if (p->cb_missing == NULL) {
+        cmpct_fallback(n, p, &hash);
+        goto done;
+    }
+    p->cb_n_missing = 0;
+    for (size_t i = 0; i < total; i++)
+        if (!filled[i])
+            p->cb_missing[p->cb_n_missing++] = (uint32_t)i;
+    p->cb_active = 1;
+    p->cb_hash = hash;
+    p->cb_blk = blk;
+    arb_block_init(&blk);
+    begin(n, ARB_P2P_GETBLOCKTXN);
+    arb_p2p_getblocktxn_write(&n->out, &hash, p->cb_missing, p->cb_n_missing);
+    send_frame(n, p);
+done:
+    schedule(n);
+out:
+    free(sorted);
+    free(filled);
+    arb_block_clear(&blk);
+    arb_p2p_cmpct_clear(&c);
+}
+
+static void on_getblocktxn(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+{
+    arb_hash hash;
+    uint32_t *idx;
+    size_t k;
+    arb_block blk;
+    arb_err err = arb_p2p_getblocktxn_read(&hash, &idx, &k, pl, len);
+    if (err != ARB_OK) {
+        if (err == ARB_ERR_PARSE)
+            misbehave(n, p, "malformed-getblocktxn", 1);
+        return;
+    }
+    arb_block_init(&blk);
+    arb_chainstate *cs = arb_chainapi_lock(n->chain);
+    err = arb_chainstate_get_block(cs, &hash, NULL, &blk, NULL, NULL);
+    arb_chainapi_unlock(n->chain);
+    if (err == ARB_OK) {
+        const arb_tx **txs = malloc(k * sizeof *txs);
+        int bad = txs == NULL;
+        for (size_t i = 0; !bad && i < k; i++) {
+            if (idx[i] >= blk.n_tx)
+                bad = 2;
+            else
+                txs[i] = &blk.tx[idx[i]];
+        }
+        if (bad == 2) {
+            misbehave(n, p, "getblocktxn-out-of-range", 1);
+        } else if (!bad) {
+            begin(n, ARB_P2P_BLOCKTXN);
+            arb_p2p_blocktxn_write(&n->out, &hash, txs, k);
+            send_frame(n, p);
+        }
+        free(txs);
+    } else {
+        arb_p2p_inv inv = {ARB_INV_BLOCK, hash};
+        begin(n, ARB_P2P_NOTFOUND);
+        arb_p2p_inv_write(&n->out, &inv, 1);
+        send_frame(n, p);
+    }
+    arb_block_clear(&blk);
+    free(idx);
+}
+
+static void on_blocktxn(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+{
+    arb_hash hash;
+    arb_tx *txs;
+    size_t k;
+    arb_err err = arb_p2p_blocktxn_read(&hash, &txs, &k, pl, len);
+    if (err != ARB_OK) {
+        if (err == ARB_ERR_PARSE)
+            misbehave(n, p, "malformed-blocktxn", 1);
+        return;
+    }
+    if (!p->cb_active || !arb_hash_eq(&hash, &p->cb_hash) || k != p->cb_n_missing) {
+        for (size_t i = 0; i < k; i++)
+            arb_tx_clear(&txs[i]);
+        free(txs);
+        if (p->cb_active && arb_hash_eq(&hash, &p->cb_hash))
+            misbehave(n, p, "blocktxn-mismatch", 1); /* not what we asked for */
+        return;
+    }
+    for (size_t i = 0; i < k; i++)
+        p->cb_blk.tx[p->cb_missing[i]] = txs[i]; /* moved */
+    free(txs);
+    arb_block blk = p->cb_blk;
+    arb_block_init(&p->cb_blk);
+    free(p->cb_missing);
+    p->cb_missing = NULL;
+    p->cb_n_missing = 0;
+    p->cb_active = 0;
+    cmpct_complete(n, p, &blk, &hash);
 }
 
 /* ---------------------------------------------------------------- transactions */
@@ -1525,6 +1805,15 @@ static void handle_msg(arb_p2p *n, peer *p, const uint8_t *data, size_t len)
     case ARB_P2P_TX:
         on_tx(n, p, pl, plen);
         break;
+    case ARB_P2P_CMPCTBLOCK:
+        on_cmpctblock(n, p, pl, plen);
+        break;
+    case ARB_P2P_GETBLOCKTXN:
+        on_getblocktxn(n, p, pl, plen);
+        break;
+    case ARB_P2P_BLOCKTXN:
+        on_blocktxn(n, p, pl, plen);
+        break;
     default:
         break; /* unknown types are for later versions */
     }
@@ -1714,6 +2003,8 @@ static void peer_free(peer *p)
     }
     free(p->pending);
     free(p->to_announce);
+    arb_block_clear(&p->cb_blk);
+    free(p->cb_missing);
     free(p);
 }
 
@@ -1807,13 +2098,42 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
     n->last_tip = *tip;
     /* Announce by headers (Bitcoin's sendheaders): a peer that cannot place
      * the header asks with getheaders. */
+    /* Peers known to be at its parent get it as a compact block (BIP152's
+     * high-bandwidth mode: no round trip when they have its transactions). */
+    arb_block blk;
+    arb_p2p_cmpct c;
+    int have_cmpct = 0;
+    arb_block_init(&blk);
+    arb_p2p_cmpct_init(&c);
     for (peer *p = n->peers; p; p = p->next) {
         if (!p->handshaked || p->closing || (p->best_known && arb_hash_eq(&p->best_hash, tip)))
             continue;
+        int at_parent = (p->best_known && arb_hash_eq(&p->best_hash, &info.hdr.prev)) ||
+                        arb_hash_eq(&p->announced, &info.hdr.prev);
+        p->announced = *tip;
+        if (at_parent && (p->ver.services & ARB_P2P_SERVICE_CMPCT) && have_cmpct >= 0) {
+            if (have_cmpct == 0) {
+                arb_chainstate *cs2 = arb_chainapi_lock(n->chain);
+                arb_err err = arb_chainstate_get_block(cs2, tip, NULL, &blk, NULL, NULL);
+                arb_chainapi_unlock(n->chain);
+                have_cmpct = err == ARB_OK &&
+                                     arb_p2p_cmpct_from_block(n->sha, &c, &blk, rand64()) == ARB_OK
+                                 ? 1
+                                 : -1;
+            }
+            if (have_cmpct == 1) {
+                begin(n, ARB_P2P_CMPCTBLOCK);
+                arb_p2p_cmpct_write(&n->out, &c);
+                send_frame(n, p);
+                continue;
+            }
+        }
         begin(n, ARB_P2P_HEADERS);
         arb_p2p_headers_write(&n->out, &info.hdr, 1);
         send_frame(n, p);
     }
+    arb_block_clear(&blk);
+    arb_p2p_cmpct_clear(&c);
     arb_http_metric_set(n->http, "p2p_best_header_height",
                         n->bc_n ? n->bc_base + n->bc_n : info.height);
 }

@@ -1,7 +1,7 @@
 /* Sync speed of the peer network (docs/benchmarks.md):
  *   bench_p2p_sync [N]   (default 10000)
  * builds an N-block regtest chain on one arbord (a transaction in every block
- * once coinbases mature), starts a fresh arbord connected to it over loopback
+ * once the first coinbase matures, each spending the change of the last), starts a fresh arbord connected to it over loopback
  * and times its catch-up (blocks/s, MB/s of block data); then connects the
  * same blocks, held in memory, into a fresh chain state in this process (the
  * connect bound) and prints the ratio. */
@@ -110,6 +110,8 @@ int main(int argc, char **argv)
     uint64_t *cb_amount;
     arb_buf *blocks;
     size_t total = 0;
+    arb_outpoint chg = {{{0}}, 0};
+    uint64_t chg_amount = 0;
     if (n < 120 || arb_test_tmpdir(tmp, sizeof tmp) != 0 || arb_sha256_new(&H) != ARB_OK ||
         arb_schnorr_new(&S) != ARB_OK)
         return 2;
@@ -139,25 +141,32 @@ int main(int argc, char **argv)
         arb_block blk;
         arb_errbuf eb;
         if (h > P->coinbase_maturity + 1) {
-            uint32_t s = h - P->coinbase_maturity - 1;
+            /* The first mature coinbase, then always the previous change
+             * (regtest subsidies halve every 150 blocks). */
+            if (h == P->coinbase_maturity + 2) {
+                chg = cb[1];
+                chg_amount = cb_amount[1];
+            }
             arb_tx tx;
-            arb_txout spent = {cb_amount[s], {0}};
+            arb_txout spent = {chg_amount, {0}};
             arb_buf b = ARB_BUF_INIT;
             memcpy(spent.key, pk, 32);
             arb_tx_init(&tx);
             if (arb_tx_alloc(&tx, 1, 2) != ARB_OK)
                 return 1;
             tx.version = 1;
-            tx.in[0] = cb[s];
-            tx.out[0].amount = cb_amount[s] / 2;
-            tx.out[1].amount = cb_amount[s] - cb_amount[s] / 2 - 1000;
+            tx.in[0] = chg;
+            tx.out[0].amount = 10000;
+            tx.out[1].amount = chg_amount - 11000;
             memcpy(tx.out[0].key, pk, 32);
             memcpy(tx.out[1].key, pk, 32);
             if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK)
                 return 1;
             arb_tx_write(&b, &tx, 1);
-            if (post_hex(pa, "/chain/v1/tx", &b) != 200)
+            if (post_hex(pa, "/chain/v1/tx", &b) != 200 || arb_tx_txid(H, &chg.txid, &tx) != ARB_OK)
                 return 1;
+            chg.index = 1;
+            chg_amount = tx.out[1].amount;
             arb_buf_free(&b);
             arb_tx_clear(&tx);
         }

@@ -79,6 +79,56 @@ static void fuzz_p2p_payload(uint8_t type, const uint8_t *d, size_t n)
         }
         break;
     }
+    case ARB_P2P_CMPCTBLOCK: {
+        arb_p2p_cmpct c;
+        arb_p2p_cmpct_init(&c);
+        if (arb_p2p_cmpct_read(&c, d, n) == ARB_OK) {
+            if (c.n_short + c.n_pre > ARB_BLOCK_MAX_TXS)
+                abort();
+            for (size_t i = 0; i < c.n_pre; i++)
+                if (c.pre_index[i] >= c.n_short + c.n_pre || (i && c.pre_index[i] <= c.pre_index[i - 1]))
+                    abort();
+            arb_p2p_cmpct_write(&b, &c);
+            fuzz_p2p_same(&b, d, n);
+        } else if (c.short_ids != NULL || c.pre_tx != NULL) {
+            abort();
+        }
+        arb_p2p_cmpct_clear(&c);
+        break;
+    }
+    case ARB_P2P_GETBLOCKTXN: {
+        arb_hash h;
+        uint32_t *idx;
+        size_t k;
+        if (arb_p2p_getblocktxn_read(&h, &idx, &k, d, n) == ARB_OK) {
+            for (size_t i = 1; i < k; i++)
+                if (idx[i] <= idx[i - 1])
+                    abort();
+            arb_p2p_getblocktxn_write(&b, &h, idx, k);
+            free(idx);
+            fuzz_p2p_same(&b, d, n);
+        }
+        break;
+    }
+    case ARB_P2P_BLOCKTXN: {
+        arb_hash h;
+        arb_tx *txs;
+        size_t k;
+        if (arb_p2p_blocktxn_read(&h, &txs, &k, d, n) == ARB_OK) {
+            const arb_tx **pt = malloc(k * sizeof *pt);
+            if (pt == NULL)
+                abort();
+            for (size_t i = 0; i < k; i++)
+                pt[i] = &txs[i];
+            arb_p2p_blocktxn_write(&b, &h, pt, k);
+            free(pt);
+            for (size_t i = 0; i < k; i++)
+                arb_tx_clear(&txs[i]);
+            free(txs);
+            fuzz_p2p_same(&b, d, n);
+        }
+        break;
+    }
     case ARB_P2P_BLOCK: {
         arb_block blk;
         arb_errbuf eb;

@@ -20,6 +20,8 @@
  *                  to itself. Each ends as designed; the node's chain is
  *                  unchanged and it still syncs with an honest node. Admin
  *                  calls without the cookie's token get 401 and change nothing.
+ *   compact_relay  a block whose transactions the receiver has crosses as a
+ *                  compact block: the sender sends under a tenth of its size.
  *   eviction       with the inbound slots full a newcomer is taken and one
  *                  unprotected inbound peer evicted.
  * argv[1] (optional): the catch-up chain length (default 300); argv[2]
@@ -411,9 +413,11 @@ static int coin_of(const arb_block *b, coin *c)
     return 1;
 }
 
-/* Spends c (locked to k) into two outputs to `to`, fee 1000. Posts it to
- * port; txid_hex gets its id. Returns the HTTP status. */
-static long spend(int port, const coin *c, const key *k, const key *to, char txid_hex[65])
+/* Spends c (locked to k): 10,000 units to `to`, the rest less a fee of 1000
+ * back to k (*change, if not NULL, gets that output). Posts it to port;
+ * txid_hex gets its id. Returns the HTTP status. */
+static long spend(int port, const coin *c, const key *k, const key *to, char txid_hex[65],
+                  coin *change)
 {
     arb_tx tx;
     arb_txout spent = {c->amount, {0}};
@@ -426,14 +430,19 @@ static long spend(int port, const coin *c, const key *k, const key *to, char txi
         abort();
     tx.version = 1;
     tx.in[0] = c->op;
-    tx.out[0].amount = c->amount / 2;
-    tx.out[1].amount = c->amount - c->amount / 2 - 1000;
+    tx.out[0].amount = 10000;
+    tx.out[1].amount = c->amount - 11000;
     memcpy(tx.out[0].key, to->pk, 32);
-    memcpy(tx.out[1].key, to->pk, 32);
+    memcpy(tx.out[1].key, k->pk, 32);
     if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, k->sk, NULL) != ARB_OK ||
         arb_tx_txid(H, &id, &tx) != ARB_OK)
         abort();
     arb_chain_hash_hex(txid_hex, &id);
+    if (change != NULL) {
+        change->op.txid = id;
+        change->op.index = 1;
+        change->amount = tx.out[1].amount;
+    }
     arb_tx_write(&buf, &tx, 1);
     long st = post_hex(port, "/chain/v1/tx", buf.data, buf.len, &r);
     arb_buf_free(&buf);
@@ -484,7 +493,7 @@ static void line_and_ring(void)
     for (uint32_t i = 0; i < P->coinbase_maturity; i++)
         TRY(mine(ports[0], &k, NULL, hash));
     TRY(wait_tips(nd, 5, hash));
-    TRY(spend(ports[2], &c, &k, &to, txid) == 200);
+    TRY(spend(ports[2], &c, &k, &to, txid, NULL) == 200);
     TRY(wait_mempools(nd, 5, txid));
     TRY(mine(ports[3], &k, NULL, hash) && wait_tips(nd, 5, hash));
     for (int i = 0; i < 5; i++)
@@ -565,11 +574,11 @@ static void partition_heal(void)
     /* Split. */
     TRY(admin(ports[1], "disconnect", tok, addr_c) == 200);
     TRY(wait_peers(ports[1], 1) && wait_peers(ports[2], 1));
-    TRY(spend(ports[0], &c1, &k, &to, tx1) == 200);
+    TRY(spend(ports[0], &c1, &k, &to, tx1, NULL) == 200);
     TRY(wait_mempools(nd, 2, tx1));
     TRY(mine(ports[1], &k, NULL, hash) && mine(ports[1], &k, NULL, hash));
     TRY(wait_tips(nd, 2, hash));
-    TRY(spend(ports[3], &c2, &k, &to, tx2) == 200);
+    TRY(spend(ports[3], &c2, &k, &to, tx2, NULL) == 200);
     TRY(wait_mempools(nd + 2, 2, tx2));
     for (int i = 0; i < 4; i++)
         TRY(mine(ports[2], &k, NULL, win));
@@ -692,11 +701,16 @@ static void catch_up(void)
     TRY(coins != NULL);
     /* A chain with a transaction in every block once coinbases mature. */
     TRY(node_start(&a, "ca", pa, NULL, 0, NULL));
+    /* From the first mature coinbase on, every block carries a transaction
+     * spending the change of the one before (subsidies halve every 150
+     * blocks on regtest, so coinbases soon pay too little). */
+    coin chg;
     for (uint32_t h = 1; h <= catchup_len; h++) {
         arb_block blk;
         char txid[65];
         if (h > P->coinbase_maturity + 1)
-            TRY(spend(pa, &coins[h - P->coinbase_maturity - 1], &k, &to, txid) == 200);
+            TRY(spend(pa, h == P->coinbase_maturity + 2 ? &coins[1] : &chg, &k, &to, txid,
+                      &chg) == 200);
         TRY(mine(pa, &k, &blk, hash));
         TRY(coin_of(&blk, &coins[h]));
         arb_block_clear(&blk);
@@ -1120,6 +1134,65 @@ out:
     node_stop(&h);
 }
 
+/* Compact block relay: B has every transaction of A's next block in its
+ * mempool; the block crosses as a compact block, rebuilt from B's mempool,
+ * and what A sends meanwhile is a small fraction of the block's size. */
+static void compact_relay(void)
+{
+    node nd[2];
+    int ports[2] = {arb_test_free_port(), arb_test_free_port()};
+    key k, to;
+    coin cs[40];
+    char hash[65], txid[65], path[128];
+    memset(nd, 0, sizeof nd);
+    key_new(&k);
+    key_new(&to);
+    TRY(node_start(&nd[0], "ca0", ports[0], NULL, 0, NULL));
+    TRY(node_start(&nd[1], "ca1", ports[1], &ports[0], 1, NULL));
+    TRY(wait_peers(ports[0], 1));
+    for (int i = 0; i < 40; i++) {
+        arb_block b;
+        TRY(mine(ports[0], &k, &b, hash));
+        TRY(coin_of(&b, &cs[i]));
+        arb_block_clear(&b);
+    }
+    for (uint32_t i = 0; i < P->coinbase_maturity; i++)
+        TRY(mine(ports[0], &k, NULL, hash));
+    TRY(wait_tips(nd, 2, hash));
+    for (int i = 0; i < 40; i++)
+        TRY(spend(ports[0], &cs[i], &k, &to, txid, NULL) == 200);
+    TRY(wait_mempools(nd + 1, 1, txid));
+    for (int t = 0; t < WAIT_MS / 100; t++) { /* all 40 there */
+        json_t *j;
+        long c = 0;
+        if (http(ports[1], "/chain/v1/mempool", NULL, &j) == 200)
+            c = (long)json_integer_value(json_object_get(j, "count"));
+        json_decref(j);
+        if (c == 40)
+            break;
+        sleep_ms(100);
+    }
+    unsigned long long before = metric(ports[0], "p2p_bytes_sent");
+    TRY(mine(ports[0], &k, NULL, hash));
+    TRY(wait_tips(nd, 2, hash));
+    unsigned long long sent = metric(ports[0], "p2p_bytes_sent") - before;
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hash);
+    TRY(http(ports[0], path, NULL, &j) == 200);
+    size_t size = strlen(json_string_value(json_object_get(j, "hex"))) / 2;
+    size_t ntx = json_array_size(json_object_get(j, "txs"));
+    json_decref(j);
+    fprintf(stderr, "compact relay: block of %zu transactions, %zu bytes; %llu bytes sent\n", ntx,
+            size, sent);
+    TRY(ntx == 41);
+    TRY(sent * 10 < size);
+    TRY(metric(ports[1], "p2p_cmpct_rebuilt") >= 1);
+    TRY(metric(ports[1], "p2p_cmpct_fallbacks") == 0);
+out:
+    node_stop(&nd[0]);
+    node_stop(&nd[1]);
+}
+
 /* Inbound slots full (24 here): a newcomer is taken and one unprotected
  * inbound peer is evicted (Bitcoin's SelectNodeToEvict); the operator's
  * outbound peers do not count. */
@@ -1177,6 +1250,7 @@ int main(int argc, char **argv)
         partition_heal();
         hostile();
         eviction();
+        compact_relay();
     }
     catch_up();
     curl_global_cleanup();

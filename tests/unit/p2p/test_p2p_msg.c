@@ -227,6 +227,107 @@ static void test_inv(void)
     free(v);
 }
 
+/* A random transaction with n_in inputs and n_out outputs (signatures random). */
+static void rand_tx(arb_tx *tx, size_t n_in, size_t n_out)
+{
+    arb_tx_init(tx);
+    if (arb_tx_alloc(tx, n_in, n_out) != ARB_OK)
+        abort();
+    tx->version = 1;
+    for (size_t i = 0; i < n_in; i++) {
+        arb_test_rand_bytes(tx->in[i].txid.b, 32);
+        tx->in[i].index = (uint32_t)arb_test_rand_below(4);
+        arb_test_rand_bytes(tx->sig[i], 64);
+    }
+    for (size_t o = 0; o < n_out; o++) {
+        tx->out[o].amount = arb_test_rand_below(1000000);
+        arb_test_rand_bytes(tx->out[o].key, 32);
+    }
+}
+
+static void test_compact(void)
+{
+    /* SipHash-2-4 (the reference paper's key 00..0f on the message 00..1f),
+     * low 48 bits. */
+    uint64_t key[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+    arb_hash m;
+    for (int i = 0; i < 32; i++)
+        m.b[i] = (uint8_t)i;
+    CHECK(arb_p2p_short_id(key, &m) == 0x512f72f27cceULL);
+    /* A block's compact form round-trips, and its short ids are the txids'. */
+    arb_sha256 *sha;
+    CHECK(arb_sha256_new(&sha) == ARB_OK);
+    arb_block b;
+    arb_block_init(&b);
+    b.n_tx = 1 + (size_t)arb_test_rand_below(40);
+    b.tx = calloc(b.n_tx, sizeof *b.tx);
+    CHECK(b.tx != NULL);
+    for (size_t i = 0; i < b.n_tx; i++)
+        rand_tx(&b.tx[i], 1 + (size_t)arb_test_rand_below(3), 1 + (size_t)arb_test_rand_below(3));
+    b.header.time = 12345;
+    arb_p2p_cmpct c, d;
+    arb_p2p_cmpct_init(&c);
+    arb_p2p_cmpct_init(&d);
+    CHECK(arb_p2p_cmpct_from_block(sha, &c, &b, 99) == ARB_OK);
+    CHECK_EQ(c.n_short, b.n_tx - 1);
+    CHECK_EQ(c.n_pre, 1);
+    arb_p2p_cmpct_key(sha, key, &b.header, 99);
+    for (size_t i = 1; i < b.n_tx; i++) {
+        arb_hash id;
+        CHECK(arb_tx_txid(sha, &id, &b.tx[i]) == ARB_OK);
+        CHECK(c.short_ids[i - 1] == arb_p2p_short_id(key, &id));
+    }
+    arb_buf w = ARB_BUF_INIT, w2 = ARB_BUF_INIT;
+    arb_p2p_cmpct_write(&w, &c);
+    CHECK(arb_p2p_cmpct_read(&d, w.data, w.len) == ARB_OK);
+    arb_p2p_cmpct_write(&w2, &d);
+    CHECK(w.len == w2.len && memcmp(w.data, w2.data, w.len) == 0);
+    CHECK(d.nonce == 99 && d.n_short == c.n_short && d.n_pre == 1 && d.pre_index[0] == 0);
+    /* Truncated or with a byte more: refused; a prefilled index past the
+     * end: refused. */
+    CHECK(arb_p2p_cmpct_read(&d, w.data, w.len - 1) == ARB_ERR_PARSE);
+    arb_buf_u8(&w, 0);
+    CHECK(arb_p2p_cmpct_read(&d, w.data, w.len) == ARB_ERR_PARSE);
+    c.pre_index[0] = (uint32_t)(c.n_short + 1);
+    arb_buf_reset(&w);
+    arb_p2p_cmpct_write(&w, &c);
+    CHECK(arb_p2p_cmpct_read(&d, w.data, w.len) == ARB_ERR_PARSE);
+    /* getblocktxn and blocktxn. */
+    uint32_t idx[5] = {0, 1, 7, 8, 300}, *got;
+    size_t k;
+    arb_hash bh, bh2;
+    arb_test_rand_bytes(bh.b, 32);
+    arb_buf_reset(&w);
+    arb_p2p_getblocktxn_write(&w, &bh, idx, 5);
+    CHECK(arb_p2p_getblocktxn_read(&bh2, &got, &k, w.data, w.len) == ARB_OK);
+    CHECK(k == 5 && memcmp(got, idx, sizeof idx) == 0 && arb_hash_eq(&bh, &bh2));
+    free(got);
+    CHECK(arb_p2p_getblocktxn_read(&bh2, &got, &k, w.data, w.len - 1) == ARB_ERR_PARSE);
+    uint32_t far = ARB_BLOCK_MAX_TXS;
+    arb_buf_reset(&w);
+    arb_p2p_getblocktxn_write(&w, &bh, &far, 1);
+    CHECK(arb_p2p_getblocktxn_read(&bh2, &got, &k, w.data, w.len) == ARB_ERR_PARSE);
+    const arb_tx *ptx[2] = {&b.tx[0], &b.tx[b.n_tx - 1]};
+    arb_tx *txs;
+    arb_buf_reset(&w);
+    arb_p2p_blocktxn_write(&w, &bh, ptx, 2);
+    CHECK(arb_p2p_blocktxn_read(&bh2, &txs, &k, w.data, w.len) == ARB_OK);
+    CHECK_EQ(k, 2);
+    arb_buf_reset(&w2);
+    arb_p2p_blocktxn_write(&w2, &bh2, (const arb_tx *const[]){&txs[0], &txs[1]}, 2);
+    CHECK(w.len == w2.len && memcmp(w.data, w2.data, w.len) == 0);
+    arb_tx_clear(&txs[0]);
+    arb_tx_clear(&txs[1]);
+    free(txs);
+    CHECK(arb_p2p_blocktxn_read(&bh2, &txs, &k, w.data, w.len - 1) == ARB_ERR_PARSE);
+    arb_buf_free(&w);
+    arb_buf_free(&w2);
+    arb_p2p_cmpct_clear(&c);
+    arb_p2p_cmpct_clear(&d);
+    arb_block_clear(&b);
+    arb_sha256_free(sha);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -237,5 +338,6 @@ int main(void)
     test_getheaders();
     test_headers();
     test_inv();
+    test_compact();
     return arb_test_done();
 }

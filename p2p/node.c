@@ -746,12 +746,23 @@ static void on_getheaders(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
 }
 
 static void schedule(arb_p2p *n);
+static void bc_reaim(arb_p2p *n);
 
 /* The best header chain moves to the chain ending at `tip` (a header in the
  * index) if that has more work than both the current one and the active
  * tip. With the chain lock. */
+static void bc_update_ex(arb_p2p *n, arb_chainstate *cs, const arb_hash *tip, uint32_t height,
+                         const arb_u256 *work, int force);
+
 static void bc_update(arb_p2p *n, arb_chainstate *cs, const arb_hash *tip, uint32_t height,
                       const arb_u256 *work)
+{
+    bc_update_ex(n, cs, tip, height, work, 0);
+}
+
+/* force: replace bc even if it has as much work (nobody can serve it). */
+static void bc_update_ex(arb_p2p *n, arb_chainstate *cs, const arb_hash *tip, uint32_t height,
+                         const arb_u256 *work, int force)
 {
     arb_chain_tip t;
     arb_hash cur = *tip, at;
@@ -760,8 +771,13 @@ static void bc_update(arb_p2p *n, arb_chainstate *cs, const arb_hash *tip, uint3
     size_t nc = 0, capc = 0, keep = 0;
     uint32_t h = height, base;
     arb_chainstate_tip(cs, &t);
-    if (arb_u256_cmp(work, &t.work) <= 0 || (n->bc_n > 0 && arb_u256_cmp(work, &n->bc_work) <= 0))
+    if (arb_u256_cmp(work, &t.work) <= 0 ||
+        (!force && n->bc_n > 0 && arb_u256_cmp(work, &n->bc_work) <= 0))
         return;
+    if (force && n->bc_n > 0 && !(n->bc_n > 0 && height > n->bc_base &&
+                                  height <= n->bc_base + n->bc_n &&
+                                  arb_hash_eq(&n->bc[height - n->bc_base - 1], tip)))
+        n->bc_n = 0; /* start over from the active chain */
     for (;;) {
         arb_chain_hdrinfo info;
         if (n->bc_n > 0 && h > n->bc_base && h <= n->bc_base + n->bc_n &&
@@ -878,6 +894,7 @@ static int commit_headers(arb_p2p *n, peer *p)
     arb_chainstate *cs = arb_chainapi_lock(n->chain);
     bc_update(n, cs, &p->best_hash, p->best_height, &p->best_work);
     arb_chainapi_unlock(n->chain);
+    bc_reaim(n);
     return 1;
 }
 
@@ -1236,9 +1253,13 @@ typedef struct {
 static int rebuild_from_pool(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
 {
     rebuild_ctx *r = ud;
-    sid_slot want = {arb_p2p_short_id(r->key, txid), 0};
-    sid_slot *hit = bsearch(&want, r->sorted, r->n, sizeof *r->sorted, cmp_sid);
+    sid_slot want, *hit;
     (void)fee;
+    if (r->n == 0)
+        return 1;
+    want.sid = arb_p2p_short_id(r->key, txid);
+    want.index = 0;
+    hit = bsearch(&want, r->sorted, r->n, sizeof *r->sorted, cmp_sid);
     if (hit == NULL)
         return 0;
     if (r->filled[hit->index]) {
@@ -1351,7 +1372,8 @@ static void on_cmpctblock(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
             sorted[j].index = (uint32_t)i;
             j++;
         }
-    qsort(sorted, c.n_short, sizeof *sorted, cmp_sid);
+    if (c.n_short > 1)
+        qsort(sorted, c.n_short, sizeof *sorted, cmp_sid);
     int dup = 0;
     for (size_t i = 1; i < c.n_short; i++)
         dup |= sorted[i].sid == sorted[i - 1].sid;
@@ -2140,6 +2162,26 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
 
 /* ---------------------------------------------------------------- timers */
 
+/* When no connected peer is on the best header chain (its peers left, or it
+ * ties with a chain peers do have), it is re-aimed at the best chain a peer
+ * offers, so the download never waits for a chain nobody can give. */
+static void bc_reaim(arb_p2p *n)
+{
+    peer *best = NULL;
+    for (peer *p = n->peers; p; p = p->next) {
+        if (peer_bc_top(n, p) >= 0)
+            return;
+        if (p->best_known && !p->closing && p->handshaked &&
+            (best == NULL || arb_u256_cmp(&p->best_work, &best->best_work) > 0))
+            best = p;
+    }
+    if (best == NULL)
+        return;
+    arb_chainstate *cs = arb_chainapi_lock(n->chain);
+    bc_update_ex(n, cs, &best->best_hash, best->best_height, &best->best_work, 1);
+    arb_chainapi_unlock(n->chain);
+}
+
 static void tick(arb_p2p *n)
 {
     int64_t now = now_ms();
@@ -2494,6 +2536,7 @@ static void *run(void *arg)
             free(e);
         }
         if (now_ms() >= next_tick) {
+            bc_reaim(n);
             tick(n);
             schedule(n);
             if (now_ms() - n->last_snapshot_ms >= 500)

@@ -130,6 +130,7 @@ static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     pc.stall_timeout_ms = d->cfg.p2p_stall_timeout_ms;
     pc.discourage_s = d->cfg.p2p_discourage_time;
     pc.tx_delay_ms = d->cfg.p2p_tx_delay_ms;
+    pc.no_compact = d->cfg.p2p_no_compact != 0;
     pc.listen_port = (uint16_t)d->cfg.listen_port;
     pc.datadir = d->datadir_abs;
     pc.log = d->log;

@@ -93,7 +93,7 @@ typedef struct peer {
     arb_u256 best_work;
     unsigned unconnecting;
     arb_block_header *pending; /* low-work headers waiting to reach our tip's work */
-    size_t n_pending;
+    size_t n_pending, cap_pending;
     arb_u256 pending_work;     /* cumulative work at the last pending header */
     uint32_t pending_height;
     arb_hash inflight[MAX_INFLIGHT];
@@ -576,7 +576,7 @@ static void send_version(arb_p2p *n, peer *p)
     arb_chainstate_tip(arb_chainapi_lock(n->chain), &tip);
     arb_chainapi_unlock(n->chain);
     v.version = ARB_P2P_PROTOCOL_VERSION;
-    v.services = ARB_P2P_SERVICE_NETWORK | ARB_P2P_SERVICE_CMPCT;
+    v.services = ARB_P2P_SERVICE_NETWORK | (n->cfg.no_compact ? 0 : ARB_P2P_SERVICE_CMPCT);
     v.timestamp = (int64_t)time(NULL);
     v.nonce = n->nonce;
     v.network = n->network;
@@ -891,6 +891,11 @@ static int commit_headers(arb_p2p *n, peer *p)
     p->best_height = p->pending_height;
     p->best_work = p->pending_work;
     p->n_pending = 0;
+    if (p->cap_pending > ARB_P2P_MAX_HEADERS) { /* keep one batch's room, not more */
+        free(p->pending);
+        p->pending = NULL;
+        p->cap_pending = 0;
+    }
     arb_chainstate *cs = arb_chainapi_lock(n->chain);
     bc_update(n, cs, &p->best_hash, p->best_height, &p->best_work);
     arb_chainapi_unlock(n->chain);
@@ -964,8 +969,14 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         disconnect(n, p, "low-work-headers");
         goto out;
     }
-    if (p->pending == NULL && (p->pending = malloc(MAX_PENDING_HEADERS * sizeof *p->pending)) == NULL)
-        goto out;
+    if (p->n_pending + k > p->cap_pending) { /* grows with what the peer sent */
+        size_t cap = p->n_pending + k;
+        arb_block_header *np = realloc(p->pending, cap * sizeof *np);
+        if (np == NULL)
+            goto out;
+        p->pending = np;
+        p->cap_pending = cap;
+    }
     memcpy(p->pending + p->n_pending, h, k * sizeof *h);
     p->n_pending += k;
     for (size_t i = 0; i < k; i++) {
@@ -2133,7 +2144,8 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
         int at_parent = (p->best_known && arb_hash_eq(&p->best_hash, &info.hdr.prev)) ||
                         arb_hash_eq(&p->announced, &info.hdr.prev);
         p->announced = *tip;
-        if (at_parent && (p->ver.services & ARB_P2P_SERVICE_CMPCT) && have_cmpct >= 0) {
+        if (at_parent && (p->ver.services & ARB_P2P_SERVICE_CMPCT) && !n->cfg.no_compact &&
+            have_cmpct >= 0) {
             if (have_cmpct == 0) {
                 arb_chainstate *cs2 = arb_chainapi_lock(n->chain);
                 arb_err err = arb_chainstate_get_block(cs2, tip, NULL, &blk, NULL, NULL);
@@ -2211,6 +2223,10 @@ static void tick(arb_p2p *n)
         }
         if (now - p->last_recv_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
             disconnect(n, p, "timeout");
+            continue;
+        }
+        if (p->ping_nonce != 0 && now - p->ping_sent_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
+            disconnect(n, p, "ping-timeout"); /* Bitcoin's TIMEOUT_INTERVAL for a pong */
             continue;
         }
         if (p->ping_nonce == 0 && now >= p->next_ping_ms) {

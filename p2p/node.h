@@ -34,6 +34,7 @@ typedef struct {
     unsigned stall_timeout_ms;    /* first stall allowance, doubling to 32x. 0: 2000 */
     unsigned discourage_s;        /* 0: 86400 */
     unsigned tx_delay_ms;         /* mean trickle delay of transaction announcements. 0: 500 */
+    int no_compact;               /* 1: no compact blocks, either way */
     uint16_t listen_port;         /* told to peers (0: unknown) */
     const char *datadir;          /* the admin token goes to DATADIR/.cookie (mode 0600);
                                      NULL: no file, admin calls are always refused */

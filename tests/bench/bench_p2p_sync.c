@@ -21,6 +21,13 @@
 #include "tests/proc.h"
 #include "tests/test.h"
 
+/* Reports where a step failed and ends the benchmark. */
+#define FAIL()                                                                                     \
+    do {                                                                                           \
+        fprintf(stderr, "%s:%d: a step failed\n", __FILE__, __LINE__);                              \
+        return 1;                                                                                  \
+    } while (0)
+
 static arb_sha256 *H;
 static arb_schnorr *S;
 static const arb_chain_params *P;
@@ -123,7 +130,7 @@ int main(int argc, char **argv)
         arb_test_rand_bytes(sk, 32);
     while (!arb_schnorr_pubkey(S, pk, sk));
     if (!arb_address_encode(addr, P->hrp, pk))
-        return 1;
+        FAIL();
     cb = calloc(n + 1, sizeof *cb);
     cb_amount = calloc(n + 1, sizeof *cb_amount);
     blocks = calloc(n + 1, sizeof *blocks);
@@ -153,7 +160,7 @@ int main(int argc, char **argv)
             memcpy(spent.key, pk, 32);
             arb_tx_init(&tx);
             if (arb_tx_alloc(&tx, 1, 2) != ARB_OK)
-                return 1;
+                FAIL();
             tx.version = 1;
             tx.in[0] = chg;
             tx.out[0].amount = 10000;
@@ -161,10 +168,10 @@ int main(int argc, char **argv)
             memcpy(tx.out[0].key, pk, 32);
             memcpy(tx.out[1].key, pk, 32);
             if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK)
-                return 1;
+                FAIL();
             arb_tx_write(&b, &tx, 1);
             if (post_hex(pa, "/chain/v1/tx", &b) != 200 || arb_tx_txid(H, &chg.txid, &tx) != ARB_OK)
-                return 1;
+                FAIL();
             chg.index = 1;
             chg_amount = tx.out[1].amount;
             arb_buf_free(&b);
@@ -173,19 +180,19 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "/chain/v1/template?address=%s", addr);
         if (http(pa, path, NULL, &t) != 200 ||
             arb_hex_decode_alloc(&raw, &len, json_string_value(json_object_get(t, "hex"))) != ARB_OK)
-            return 1;
+            FAIL();
         json_decref(t);
         arb_block_init(&blk);
         if (arb_block_decode(&blk, raw, len, &eb) != ARB_OK ||
             !arb_chain_mine_header(&blk.header, 0, 1ULL << 32))
-            return 1;
+            FAIL();
         free(raw);
         arb_block_write(&blocks[h], &blk);
         if (post_hex(pa, "/chain/v1/block", &blocks[h]) != 200)
-            return 1;
+            FAIL();
         total += blocks[h].len;
         if (arb_tx_txid(H, &cb[h].txid, &blk.tx[0]) != ARB_OK)
-            return 1;
+            FAIL();
         cb_amount[h] = blk.tx[0].out[0].amount;
         arb_block_clear(&blk);
     }
@@ -209,7 +216,7 @@ int main(int argc, char **argv)
     if (arb_store_open(&st, dc, arb_chainstate_cf_names(), ARB_CHAINSTATE_NCF, NULL, &eb) !=
             ARB_OK ||
         arb_chainstate_open(&cs, st, 0, P, 2, NULL, &eb) != ARB_OK)
-        return 1;
+        FAIL();
     double t1 = now_s();
     for (uint32_t h = 1; h <= n; h++) {
         arb_block blk;
@@ -219,7 +226,7 @@ int main(int argc, char **argv)
         if (arb_block_decode(&blk, blocks[h].data, blocks[h].len, &eb) != ARB_OK ||
             arb_chainstate_submit(cs, &blk, (int64_t)time(NULL), &oc, &r) != ARB_OK ||
             oc != ARB_BLOCK_CONNECTED)
-            return 1;
+            FAIL();
         arb_block_clear(&blk);
     }
     double connect_s = now_s() - t1;

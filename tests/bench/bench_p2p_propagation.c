@@ -77,6 +77,11 @@ static long post_hex(int port, const char *path, const arb_buf *raw)
     arb_hex_encode(body + 8, raw->data, raw->len);
     strcat(body, "\"}");
     long st = http(port, path, body, &j);
+    if (st != 200) {
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        fprintf(stderr, "POST %s: %ld %s\n", path, st, text ? text : "");
+        free(text);
+    }
     json_decref(j);
     free(body);
     return st;

@@ -21,7 +21,9 @@
  *                  unchanged and it still syncs with an honest node. Admin
  *                  calls without the cookie's token get 401 and change nothing.
  *   compact_relay  a block whose transactions the receiver has crosses as a
- *                  compact block: the sender sends under a tenth of its size.
+ *                  compact block: the sender sends under a tenth of its size;
+ *                  then an orphan waits for its parent, and a rejected
+ *                  transaction's inv is not followed by a getdata.
  *   eviction       with the inbound slots full a newcomer is taken and one
  *                  unprotected inbound peer evicted.
  * argv[1] (optional): the catch-up chain length (default 300); argv[2]
@@ -416,6 +418,37 @@ static int coin_of(const arb_block *b, coin *c)
 /* Spends c (locked to k): 10,000 units to `to`, the rest less a fee of 1000
  * back to k (*change, if not NULL, gets that output). Posts it to port;
  * txid_hex gets its id. Returns the HTTP status. */
+/* The payment spend() posts, serialized into out (appended); fee is the
+ * fee in units (1000 in spend()). */
+static void build_spend(arb_buf *out, const coin *c, const key *k, const key *to, uint64_t fee,
+                        char txid_hex[65], coin *change)
+{
+    arb_tx tx;
+    arb_txout spent = {c->amount, {0}};
+    arb_hash id;
+    memcpy(spent.key, k->pk, 32);
+    arb_tx_init(&tx);
+    if (arb_tx_alloc(&tx, 1, 2) != ARB_OK)
+        abort();
+    tx.version = 1;
+    tx.in[0] = c->op;
+    tx.out[0].amount = 10000;
+    tx.out[1].amount = c->amount - 10000 - fee;
+    memcpy(tx.out[0].key, to->pk, 32);
+    memcpy(tx.out[1].key, k->pk, 32);
+    if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, k->sk, NULL) != ARB_OK ||
+        arb_tx_txid(H, &id, &tx) != ARB_OK)
+        abort();
+    arb_chain_hash_hex(txid_hex, &id);
+    if (change != NULL) {
+        change->op.txid = id;
+        change->op.index = 1;
+        change->amount = tx.out[1].amount;
+    }
+    arb_tx_write(out, &tx, 1);
+    arb_tx_clear(&tx);
+}
+
 static long spend(int port, const coin *c, const key *k, const key *to, char txid_hex[65],
                   coin *change)
 {
@@ -1142,18 +1175,21 @@ static void compact_relay(void)
     node nd[2];
     int ports[2] = {arb_test_free_port(), arb_test_free_port()};
     key k, to;
-    coin cs[40];
+    coin cs[40], extra;
     char hash[65], txid[65], path[128];
+    wspeer w;
     memset(nd, 0, sizeof nd);
+    memset(&w, 0, sizeof w);
+    w.fd = -1;
     key_new(&k);
     key_new(&to);
     TRY(node_start(&nd[0], "ca0", ports[0], NULL, 0, NULL));
     TRY(node_start(&nd[1], "ca1", ports[1], &ports[0], 1, NULL));
     TRY(wait_peers(ports[0], 1));
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i <= 40; i++) {
         arb_block b;
         TRY(mine(ports[0], &k, &b, hash));
-        TRY(coin_of(&b, &cs[i]));
+        TRY(coin_of(&b, i < 40 ? &cs[i] : &extra));
         arb_block_clear(&b);
     }
     for (uint32_t i = 0; i < P->coinbase_maturity; i++)
@@ -1188,7 +1224,55 @@ static void compact_relay(void)
     TRY(sent * 10 < size);
     TRY(metric(ports[1], "p2p_cmpct_rebuilt") >= 1);
     TRY(metric(ports[1], "p2p_cmpct_fallbacks") == 0);
+
+    /* Orphans: a child sent before its parent waits in the orphan pool and
+     * enters the mempool (and is relayed) once the parent comes. */
+    {
+        arb_buf parent = ARB_BUF_INIT, child = ARB_BUF_INIT;
+        char ptx[65], ctx[65];
+        coin pc;
+        build_spend(&parent, &extra, &k, &to, 1000, ptx, &pc);
+        build_spend(&child, &pc, &k, &to, 1000, ctx, NULL);
+        TRY(wsp_connect(&w, P, "127.0.0.30", ports[1]) == 0 && wsp_handshake(&w, 30) == 0);
+        TRY(wsp_send_msg(&w, ARB_P2P_TX, child.data, child.len) == 0);
+        TRY(pong_without_getdata(&w)); /* handled before the pong */
+        TRY(metric(ports[1], "p2p_orphans_added") == 1);
+        TRY(!in_mempool(ports[1], ctx));
+        TRY(wsp_send_msg(&w, ARB_P2P_TX, parent.data, parent.len) == 0);
+        TRY(pong_without_getdata(&w));
+        arb_buf_free(&parent);
+        arb_buf_free(&child);
+        TRY(in_mempool(ports[1], ptx) && in_mempool(ports[1], ctx));
+        TRY(wait_mempools(nd, 2, ctx));
+
+        /* Recently rejected: a double spend of the parent's coin is refused
+         * (a policy reason: the peer stays), and its inv is not followed by
+         * a getdata. */
+        arb_buf dbl = ARB_BUF_INIT;
+        char dtx[65];
+        arb_hash did;
+        build_spend(&dbl, &extra, &k, &to, 2000, dtx, NULL);
+        TRY(wsp_send_msg(&w, ARB_P2P_TX, dbl.data, dbl.len) == 0);
+        arb_buf_free(&dbl);
+        TRY(pong_without_getdata(&w));
+        TRY(!in_mempool(ports[1], dtx));
+        TRY(arb_chain_hash_from_hex(&did, dtx));
+        arb_p2p_inv inv = {ARB_INV_TX, did};
+        arb_buf ib = ARB_BUF_INIT;
+        arb_p2p_inv_write(&ib, &inv, 1);
+        TRY(wsp_send_msg(&w, ARB_P2P_INV, ib.data, ib.len) == 0);
+        arb_buf_free(&ib);
+        TRY(pong_without_getdata(&w));
+        /* A transaction it does not know is asked for (the control). */
+        arb_test_rand_bytes(inv.hash.b, 32);
+        arb_p2p_inv_write(&ib, &inv, 1);
+        TRY(wsp_send_msg(&w, ARB_P2P_INV, ib.data, ib.len) == 0);
+        arb_buf_free(&ib);
+        TRY(wsp_expect(&w, ARB_P2P_GETDATA, NULL, NULL, WAIT_MS) == 1);
+        TRY(metric(ports[1], "p2p_misbehaviour_tx_invalid") == 0);
+    }
 out:
+    wsp_close(&w);
     node_stop(&nd[0]);
     node_stop(&nd[1]);
 }

@@ -36,6 +36,7 @@
 #define SEND_BUDGET (1u << 20)   /* stop serving a peer whose send queue holds this much */
 #define MAX_UNCONNECTING 10      /* Bitcoin MAX_NUM_UNCONNECTING_HEADERS_MSGS */
 #define MAX_PENDING_HEADERS 20000 /* low-work headers held per peer before giving up */
+#define MAX_PENDING_TOTAL 200000  /* ... and over all peers (16 MB) */
 #define MAX_ORPHANS 100          /* Bitcoin DEFAULT_MAX_ORPHAN_TRANSACTIONS */
 #define MAX_ORPHAN_SIZE 100000
 #define ORPHAN_EXPIRE_MS (20 * 60 * 1000)
@@ -192,6 +193,7 @@ struct arb_p2p {
     int64_t last_snapshot_ms;
     arb_hash last_tip; /* to tell a reorganization from one more block */
     int no_schedule;   /* on_headers leaves the download to the caller */
+    size_t pending_total; /* low-work headers held over all peers */
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -748,6 +750,13 @@ static void on_getheaders(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
 static void schedule(arb_p2p *n);
 static void bc_reaim(arb_p2p *n);
 
+/* Drops the peer's held low-work headers. */
+static void pending_reset(arb_p2p *n, peer *p)
+{
+    n->pending_total -= p->n_pending <= n->pending_total ? p->n_pending : n->pending_total;
+    p->n_pending = 0;
+}
+
 /* The best header chain moves to the chain ending at `tip` (a header in the
  * index) if that has more work than both the current one and the active
  * tip. With the chain lock. */
@@ -869,7 +878,7 @@ static int commit_headers(arb_p2p *n, peer *p)
             arb_err err = arb_chainstate_accept_header(cs, &p->pending[j], now, &last, &is_new, &res);
             if (err == ARB_ERR_VERIFY) {
                 arb_chainapi_unlock(n->chain);
-                p->n_pending = 0;
+                pending_reset(n, p);
                 if (res.reason != NULL && strcmp(res.reason, "time-too-new") == 0)
                     disconnect(n, p, "headers-time-too-new"); /* may be our clock */
                 else
@@ -880,7 +889,7 @@ static int commit_headers(arb_p2p *n, peer *p)
                 arb_chainapi_unlock(n->chain);
                 arb_logf(&n->log, ARB_LOG_WARN, "p2p: cannot store headers: %s",
                          arb_err_str(err));
-                p->n_pending = 0;
+                pending_reset(n, p);
                 return 0;
             }
         }
@@ -890,7 +899,7 @@ static int commit_headers(arb_p2p *n, peer *p)
     p->best_hash = last;
     p->best_height = p->pending_height;
     p->best_work = p->pending_work;
-    p->n_pending = 0;
+    pending_reset(n, p);
     if (p->cap_pending > ARB_P2P_MAX_HEADERS) { /* keep one batch's room, not more */
         free(p->pending);
         p->pending = NULL;
@@ -944,7 +953,7 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     if (!continues) {
         arb_chain_hdrinfo parent;
         arb_err err = arb_chainstate_header(cs, &h[0].prev, &parent);
-        p->n_pending = 0;
+        pending_reset(n, p);
         if (err == ARB_OK && parent.invalid) {
             arb_chainapi_unlock(n->chain);
             misbehave(n, p, "headers-invalid-chain", 1);
@@ -964,8 +973,8 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     }
     arb_chainapi_unlock(n->chain);
     p->unconnecting = 0;
-    if (p->n_pending + k > MAX_PENDING_HEADERS) {
-        p->n_pending = 0;
+    if (p->n_pending + k > MAX_PENDING_HEADERS || n->pending_total + k > MAX_PENDING_TOTAL) {
+        pending_reset(n, p);
         disconnect(n, p, "low-work-headers");
         goto out;
     }
@@ -979,6 +988,7 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     }
     memcpy(p->pending + p->n_pending, h, k * sizeof *h);
     p->n_pending += k;
+    n->pending_total += k;
     for (size_t i = 0; i < k; i++) {
         arb_pow_work(&w, h[i].bits);
         arb_u256_add(&p->pending_work, &p->pending_work, &w);
@@ -990,7 +1000,7 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         if (k == ARB_P2P_MAX_HEADERS)
             send_getheaders(n, p, &prev);
         else
-            p->n_pending = 0; /* its whole chain is lighter than ours */
+            pending_reset(n, p); /* its whole chain is lighter than ours */
         goto out;
     }
     if (!commit_headers(n, p))
@@ -2058,6 +2068,7 @@ static void ev_close(arb_p2p *n, uint64_t conn)
     peer *p = *pp;
     *pp = p->next;
     release_inflight(n, p);
+    pending_reset(n, p);
     for (size_t i = 0; i < n->n_txreqs;)
         if (n->txreqs[i].conn == conn)
             n->txreqs[i] = n->txreqs[--n->n_txreqs];

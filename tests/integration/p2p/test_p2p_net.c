@@ -14,6 +14,7 @@
  *   hostile        a test peer speaking the protocol (wspeer.c): garbage,
  *                  a message before version, a wrong network, a handshake
  *                  timeout, an oversize frame, headers with bad proof of work,
+ *                  headers that do not link, eleven unconnecting announcements,
  *                  an inv flood, an invalid block, an invalid transaction, an
  *                  unsolicited side-branch block, low-work headers, 200 peers
  *                  that connect, handshake and drop; and a node connecting
@@ -1003,6 +1004,51 @@ static void hostile(void)
             TRY(wsp_handshake(&w, 7) != 0);
         wsp_close(&w);
         TRY(metric(ph, "p2p_disconnect_discouraged") >= 1);
+    }
+
+    /* Headers that do not link to each other. */
+    {
+        arb_block a1, a2;
+        arb_hash junkprev;
+        arb_buf b = ARB_BUF_INIT;
+        arb_block_header two[2];
+        build_on(&a1, &tip, tiphdr.time, height + 1, k.pk, 0);
+        arb_test_rand_bytes(junkprev.b, 32);
+        build_on(&a2, &junkprev, a1.header.time, height + 2, k.pk, 0);
+        two[0] = a1.header;
+        two[1] = a2.header;
+        arb_block_clear(&a1);
+        arb_block_clear(&a2);
+        arb_p2p_headers_write(&b, two, 2);
+        TRY(wsp_connect(&w, P, "127.0.0.13", ph) == 0 && wsp_handshake(&w, 13) == 0 &&
+            wsp_send_msg(&w, ARB_P2P_HEADERS, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_headers_discontinuous") >= 1);
+    }
+
+    /* Eleven announcements in a row that connect to nothing we know (each
+     * answered with a getheaders): the eleventh gets it discouraged. */
+    {
+        TRY(wsp_connect(&w, P, "127.0.0.14", ph) == 0 && wsp_handshake(&w, 14) == 0);
+        for (int i = 0; i < 11; i++) {
+            arb_block x;
+            arb_hash rp;
+            arb_buf b = ARB_BUF_INIT;
+            arb_test_rand_bytes(rp.b, 32);
+            build_on(&x, &rp, tiphdr.time, height + 1, k.pk, 0);
+            arb_p2p_headers_write(&b, &x.header, 1);
+            arb_block_clear(&x);
+            int r = wsp_send_msg(&w, ARB_P2P_HEADERS, b.data, b.len);
+            arb_buf_free(&b);
+            TRY(r == 0);
+            if (i < 10)
+                TRY(wsp_expect(&w, ARB_P2P_GETHEADERS, NULL, NULL, WAIT_MS) == 1);
+        }
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_headers_unconnecting") == 1);
     }
 
     /* An inv of 50,001 entries. */

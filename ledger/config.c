@@ -2,6 +2,7 @@
 #include "ledger/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,15 @@ static const char usage_text[] =
     "  --log-export DIR       write the static-ct-api tree (tiles, issuers, checkpoint) into DIR\n"
     "  --store-cache-mb N     store block cache, MiB (8..1048576; default: a quarter of RAM)\n"
     "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
+    "  --p2p-max-inbound N    most inbound peers (0..10000; default 125)\n"
+    "  --p2p-handshake-timeout S  seconds to finish version/verack (1..3600; default 60)\n"
+    "  --p2p-ping-interval S  seconds between pings (1..3600; default 120)\n"
+    "  --p2p-timeout S        drop a peer silent this long (2..86400; default 1200)\n"
+    "  --p2p-stall-timeout-ms N  first block stall allowance, ms (100..600000; default 2000)\n"
+    "  --p2p-discourage-time S  seconds a misbehaving address is refused (1..31536000;\n"
+    "                         default 86400)\n"
+    "  --p2p-tx-delay-ms N    mean transaction announcement delay, ms (1..60000; default 2000)\n"
+    "  --p2p-no-compact N     1: no compact block relay (0..1; default 0)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
     "  --json                 machine-readable lines on stdout (e.g. the listening port)\n"
@@ -416,6 +426,31 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
         err = set_str(&cfg->connect[cfg->n_connect], v);
         if (err == ARB_OK)
             cfg->n_connect++;
+    } else if (!strncmp(key, "p2p-", 4)) {
+        static const struct {
+            const char *name;
+            unsigned long long lo, hi;
+            size_t off;
+        } p2p[] = {
+            {"p2p-max-inbound", 0, 10000, offsetof(arb_config, p2p_max_inbound)},
+            {"p2p-handshake-timeout", 1, 3600, offsetof(arb_config, p2p_handshake_timeout)},
+            {"p2p-ping-interval", 1, 3600, offsetof(arb_config, p2p_ping_interval)},
+            {"p2p-timeout", 2, 86400, offsetof(arb_config, p2p_timeout)},
+            {"p2p-stall-timeout-ms", 100, 600000, offsetof(arb_config, p2p_stall_timeout_ms)},
+            {"p2p-discourage-time", 1, 31536000, offsetof(arb_config, p2p_discourage_time)},
+            {"p2p-tx-delay-ms", 1, 60000, offsetof(arb_config, p2p_tx_delay_ms)},
+            {"p2p-no-compact", 0, 1, offsetof(arb_config, p2p_no_compact)},
+        };
+        size_t i = 0;
+        unsigned long long n;
+        while (i < sizeof p2p / sizeof *p2p && strcmp(key, p2p[i].name) != 0)
+            i++;
+        if (i == sizeof p2p / sizeof *p2p)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: unknown setting '%s'", where, key);
+        if (!parse_count(v, p2p[i].lo, p2p[i].hi, &n))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (%llu..%llu)", where, v,
+                            p2p[i].lo, p2p[i].hi);
+        *(unsigned *)((char *)cfg + p2p[i].off) = (unsigned)n;
     } else if (!strcmp(key, "http-workers")) {
         char *end;
         long n;
@@ -510,7 +545,9 @@ static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
 static const char *const value_opts[] = {
     "datadir",      "listen",        "network",         "log-key",    "log-roots",
     "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
-    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect", "http-workers",
+    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect",
+    "p2p-max-inbound", "p2p-handshake-timeout", "p2p-ping-interval", "p2p-timeout",
+    "p2p-stall-timeout-ms", "p2p-discourage-time", "p2p-tx-delay-ms", "p2p-no-compact", "http-workers",
     "config", "log-reject-expired", "log-reject-unexpired", "log-ext-key-usages",
     "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",
     "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export"};

@@ -10,7 +10,8 @@
  * and log list keys (log-reject-expired, log-reject-unexpired,
  * log-ext-key-usages, log-reject-extensions, log-rate-limit, log-rate-burst,
  * log-url, log-monitoring-url, log-description, log-operator,
- * log-operator-email, log-mmd), log-export, connect, http-workers, json); '#' starts a comment line; `connect` may
+ * log-operator-email, log-mmd), log-export, store-cache-mb, connect, the p2p-*
+ * settings, http-workers, json); '#' starts a comment line; `connect` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -64,6 +65,10 @@ typedef struct {
     char *log_export; /* directory the static-ct-api tree is written to; NULL: none */
     char *connect[ARB_CONFIG_MAX_CONNECT];
     size_t n_connect;
+    /* Peer network (0: the default; docs/network.md). */
+    unsigned p2p_max_inbound, p2p_handshake_timeout, p2p_ping_interval, p2p_timeout;
+    unsigned p2p_stall_timeout_ms, p2p_discourage_time, p2p_tx_delay_ms;
+    unsigned p2p_no_compact; /* 1: announce blocks by headers only (for comparisons) */
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
     int json;          /* machine-readable output on stdout */

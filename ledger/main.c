@@ -28,6 +28,7 @@
 #include "ledger/log/service.h"
 #include "ledger/logkey.h"
 #include "ledger/store/store.h"
+#include "p2p/node.h"
 
 #define MAX_CFS 64
 #define MAX_MODULES 16
@@ -49,6 +50,7 @@ typedef struct arbord {
     size_t n_cf;
     size_t cf_start[MAX_MODULES];
     arb_chainapi *chain;
+    arb_p2p *p2p;
 } arbord;
 
 typedef struct {
@@ -112,14 +114,33 @@ static arb_err status_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     return ARB_OK;
 }
 
+/* The peer network (p2p/node.h, docs/network.md): after the chain module,
+ * whose hooks it installs. */
 static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
-    (void)eb;
+    arb_p2p_config pc;
     (void)cf;
-    if (d->cfg.n_connect > 0)
-        arb_logf(&d->log, ARB_LOG_WARN, "p2p is not built in yet: ignoring %zu --connect peer(s)",
-                 d->cfg.n_connect);
-    return ARB_OK;
+    memset(&pc, 0, sizeof pc);
+    pc.connect = (const char *const *)d->cfg.connect;
+    pc.n_connect = d->cfg.n_connect;
+    pc.max_inbound = d->cfg.p2p_max_inbound;
+    pc.handshake_timeout_s = d->cfg.p2p_handshake_timeout;
+    pc.ping_interval_s = d->cfg.p2p_ping_interval;
+    pc.idle_timeout_s = d->cfg.p2p_timeout;
+    pc.stall_timeout_ms = d->cfg.p2p_stall_timeout_ms;
+    pc.discourage_s = d->cfg.p2p_discourage_time;
+    pc.tx_delay_ms = d->cfg.p2p_tx_delay_ms;
+    pc.no_compact = d->cfg.p2p_no_compact != 0;
+    pc.listen_port = (uint16_t)d->cfg.listen_port;
+    pc.datadir = d->datadir_abs;
+    pc.log = d->log;
+    return arb_p2p_new(&d->p2p, d->http, d->chain, &pc, eb);
+}
+
+static void peers_stop(arbord *d)
+{
+    arb_p2p_free(d->p2p);
+    d->p2p = NULL;
 }
 
 /* The chain: chain state, mempool, templates, /chain/v1/ routes. */
@@ -267,9 +288,9 @@ static void log_stop(arbord *d)
 /* The modules, in start order. */
 static const arbord_module modules[] = {
     {"status", NULL, 0, status_init, NULL, NULL},
-    {"p2p", NULL, 0, peers_init, NULL, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
+    {"p2p", NULL, 0, peers_init, peers_stop, NULL},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)
 _Static_assert(N_MODULES <= MAX_MODULES, "raise MAX_MODULES");

@@ -48,7 +48,11 @@ struct arb_chainapi {
     arb_schnorr *schnorr;
     arb_http_server *http;
     arb_logger log;
+    arb_chainapi_hooks hooks; /* the peer network's announcements (zeroed: none) */
 };
+
+static void notify_tip(arb_chainapi *a, const arb_chain_tip *before, const arb_chain_tip *after);
+static void notify_tx(arb_chainapi *a, const arb_hash *txid);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1036,6 +1040,7 @@ static void h_post_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         fail(req, 500, "chain_nomem", arb_err_str(err));
         return;
     }
+    notify_tx(a, &txid);
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
@@ -1115,7 +1120,8 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     uint32_t height = 0;
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &before);
-    err = arb_chainstate_submit(a->cs, &blk, (int64_t)time(NULL), &outcome, &res);
+    /* Not requested: the storage policy applies (chainstate.h). */
+    err = arb_chainstate_submit_ex(a->cs, &blk, (int64_t)time(NULL), 0, &outcome, &res);
     arb_chainstate_tip(a->cs, &after);
     if (err == ARB_OK && memcmp(before.hash.b, after.hash.b, 32) != 0) {
         if (memcmp(blk.header.prev.b, before.hash.b, 32) == 0 &&
@@ -1129,6 +1135,7 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
             height = 0;
     pthread_mutex_unlock(&a->mu);
     arb_block_clear(&blk);
+    notify_tip(a, &before, &after);
     if (err == ARB_ERR_VERIFY) {
         fail(req, 400, "chain_block_rejected", res.reason ? res.reason : "rejected");
         return;
@@ -1147,8 +1154,29 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_set(a->http, "chain_height", after.height);
     arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
-    reply(req, json_pack("{s:o, s:I, s:b}", "hash", jhash(&hash), "height", (json_int_t)height,
-                         "accepted", 1));
+    reply(req, json_pack("{s:o, s:I, s:b, s:b}", "hash", jhash(&hash), "height", (json_int_t)height,
+                         "accepted", 1, "stored", outcome != ARB_BLOCK_HEADER_ONLY));
+}
+
+/* GET utxo-digest: arb_chainstate_utxo_digest at the tip (linear in the UTXO
+ * set: for tests and audits comparing nodes). */
+static void h_utxo_digest(arb_chainapi *a, arb_http_req *req)
+{
+    arb_chain_tip tip;
+    arb_hash d;
+    uint64_t count = 0;
+    char hex[65];
+    pthread_mutex_lock(&a->mu);
+    arb_chainstate_tip(a->cs, &tip);
+    arb_err err = arb_chainstate_utxo_digest(a->cs, &d, &count);
+    pthread_mutex_unlock(&a->mu);
+    if (err != ARB_OK) {
+        fail(req, 500, "chain_db", arb_err_str(err));
+        return;
+    }
+    arb_hex_encode(hex, d.b, 32);
+    reply(req, json_pack("{s:I, s:o, s:s, s:I}", "height", (json_int_t)tip.height, "hash",
+                         jhash(&tip.hash), "utxo_digest", hex, "utxo_count", (json_int_t)count));
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -1176,6 +1204,8 @@ static void on_get(void *ud, arb_http_req *req)
         h_template(a, req, sha);
     else if (strcmp(p, "mempool") == 0)
         h_mempool(a, req);
+    else if (strcmp(p, "utxo-digest") == 0)
+        h_utxo_digest(a, req);
     else
         fail(req, 404, "chain_bad_path", "unknown route");
     arb_sha256_free(sha);
@@ -1306,4 +1336,125 @@ void arb_chainapi_stop(arb_chainapi *a)
     arb_schnorr_free(a->schnorr);
     pthread_mutex_destroy(&a->mu);
     free(a);
+}
+
+/* ---------------------------------------------------------------- the peer network's side */
+
+void arb_chainapi_set_hooks(arb_chainapi *a, const arb_chainapi_hooks *h)
+{
+    pthread_mutex_lock(&a->mu);
+    if (h != NULL)
+        a->hooks = *h;
+    else
+        memset(&a->hooks, 0, sizeof a->hooks);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void notify_tip(arb_chainapi *a, const arb_chain_tip *before, const arb_chain_tip *after)
+{
+    if (a->hooks.tip_changed != NULL && !arb_hash_eq(&before->hash, &after->hash))
+        a->hooks.tip_changed(a->hooks.ud, &after->hash, after->height);
+}
+
+static void notify_tx(arb_chainapi *a, const arb_hash *txid)
+{
+    if (a->hooks.tx_accepted != NULL)
+        a->hooks.tx_accepted(a->hooks.ud, txid);
+}
+
+arb_chainstate *arb_chainapi_lock(arb_chainapi *a)
+{
+    pthread_mutex_lock(&a->mu);
+    return a->cs;
+}
+
+void arb_chainapi_unlock(arb_chainapi *a)
+{
+    pthread_mutex_unlock(&a->mu);
+}
+
+arb_mempool *arb_chainapi_mempool(arb_chainapi *a)
+{
+    return a->mp;
+}
+
+const arb_chain_params *arb_chainapi_params(const arb_chainapi *a)
+{
+    return a->p;
+}
+
+/* After the tip moved: the mempool follows, as in h_post_block. With a->mu. */
+static void pool_follow(arb_chainapi *a, arb_sha256 *sha, const arb_block *blk,
+                        const arb_hash *hash, const arb_chain_tip *before,
+                        const arb_chain_tip *after)
+{
+    if (arb_hash_eq(&before->hash, &after->hash))
+        return;
+    if (blk != NULL && arb_hash_eq(&blk->header.prev, &before->hash) &&
+        arb_hash_eq(&after->hash, hash))
+        arb_mempool_block_connected(a->mp, sha, blk);
+    else
+        mempool_reorg(a, sha, &before->hash);
+}
+
+static void chain_metrics(arb_chainapi *a, const arb_chain_tip *after)
+{
+    size_t count, bytes;
+    arb_mempool_stats(a->mp, &count, &bytes);
+    arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_height", after->height);
+}
+
+arb_err arb_chainapi_submit_block(arb_chainapi *a, arb_sha256 *sha, const arb_block *blk,
+                                  int requested, arb_block_outcome *outcome,
+                                  arb_check_result *res)
+{
+    arb_chain_tip before, after;
+    arb_hash hash;
+    arb_header_hash(sha, &hash, &blk->header);
+    pthread_mutex_lock(&a->mu);
+    arb_chainstate_tip(a->cs, &before);
+    arb_err err = arb_chainstate_submit_ex(a->cs, blk, (int64_t)time(NULL), requested, outcome,
+                                           res);
+    arb_chainstate_tip(a->cs, &after);
+    pool_follow(a, sha, blk, &hash, &before, &after);
+    pthread_mutex_unlock(&a->mu);
+    if (err == ARB_OK && *outcome != ARB_BLOCK_DUPLICATE)
+        arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
+    chain_metrics(a, &after);
+    notify_tip(a, &before, &after);
+    return err;
+}
+
+arb_err arb_chainapi_activate(arb_chainapi *a, arb_sha256 *sha, const arb_hash *hash,
+                              arb_check_result *res)
+{
+    arb_chain_tip before, after;
+    pthread_mutex_lock(&a->mu);
+    arb_chainstate_tip(a->cs, &before);
+    arb_err err = arb_chainstate_activate_to(a->cs, hash, res);
+    arb_chainstate_tip(a->cs, &after);
+    pool_follow(a, sha, NULL, hash, &before, &after);
+    pthread_mutex_unlock(&a->mu);
+    chain_metrics(a, &after);
+    notify_tip(a, &before, &after);
+    return err;
+}
+
+arb_err arb_chainapi_submit_tx(arb_chainapi *a, arb_sha256 *sha, const arb_tx *tx,
+                               arb_hash *txid, arb_check_result *res)
+{
+    arb_chain_checker c = {sha, a->schnorr, 1};
+    pthread_mutex_lock(&a->mu);
+    arb_mempool_chain ch = chain_desc(a);
+    arb_err err = arb_mempool_accept(a->mp, &c, &ch, tx, txid, res);
+    pthread_mutex_unlock(&a->mu);
+    if (err != ARB_OK)
+        return err;
+    notify_tx(a, txid);
+    size_t count, bytes;
+    arb_mempool_stats(a->mp, &count, &bytes);
+    arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_add(a->http, "chain_txs_accepted", 1);
+    return ARB_OK;
 }

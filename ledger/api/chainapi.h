@@ -32,4 +32,36 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
  * given) and closes the chain state. NULL is fine. */
 void arb_chainapi_stop(arb_chainapi *a);
 
+/* ---- for the peer network (p2p/) ----
+ * Hooks called after the tip moved (any cause: HTTP, peers, reorgs) and after a
+ * transaction entered the mempool (HTTP or peers). They run on the thread that
+ * caused the change, without the chain lock, and must not block. */
+typedef struct {
+    void (*tip_changed)(void *ud, const arb_hash *tip, uint32_t height);
+    void (*tx_accepted)(void *ud, const arb_hash *txid);
+    void *ud;
+} arb_chainapi_hooks;
+/* Installs (h non-NULL) or removes (NULL) the hooks. */
+void arb_chainapi_set_hooks(arb_chainapi *a, const arb_chainapi_hooks *h);
+
+/* Takes the chain lock and returns the chain state for reads (headers,
+ * locators, stored blocks, accept_header); release with arb_chainapi_unlock.
+ * Do not submit blocks through it: use the calls below, which keep the
+ * mempool in step and fire the hooks. */
+arb_chainstate *arb_chainapi_lock(arb_chainapi *a);
+void arb_chainapi_unlock(arb_chainapi *a);
+arb_mempool *arb_chainapi_mempool(arb_chainapi *a); /* thread-safe itself */
+const arb_chain_params *arb_chainapi_params(const arb_chainapi *a);
+
+/* arb_chainstate_submit_ex / arb_chainstate_activate_to / arb_mempool_accept
+ * with the mempool following the tip, the metrics and the hooks, as the HTTP
+ * routes do. sha is the caller's. Same returns as those. Any thread. */
+arb_err arb_chainapi_submit_block(arb_chainapi *a, arb_sha256 *sha, const arb_block *blk,
+                                  int requested, arb_block_outcome *outcome,
+                                  arb_check_result *res) ARB_WARN_UNUSED;
+arb_err arb_chainapi_activate(arb_chainapi *a, arb_sha256 *sha, const arb_hash *hash,
+                              arb_check_result *res) ARB_WARN_UNUSED;
+arb_err arb_chainapi_submit_tx(arb_chainapi *a, arb_sha256 *sha, const arb_tx *tx,
+                               arb_hash *txid, arb_check_result *res) ARB_WARN_UNUSED;
+
 #endif

@@ -39,6 +39,7 @@ struct arb_chainstate {
     unsigned threads;
     arb_logger log;
     arb_chain_tip tip;
+    arb_chain_tip best_hdr; /* the valid header with the most work (any body) */
     arb_err lookup_err; /* a storage error seen inside a lookup callback */
 };
 
@@ -256,6 +257,17 @@ static arb_err write_genesis(arb_chainstate *cs, arb_errbuf *eb)
 static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t target_height,
                         arb_check_result *res);
 
+/* A new valid header with more work than the best one. */
+static void note_header(arb_chainstate *cs, const arb_hash *hash, const idx_entry *e)
+{
+    if (arb_u256_cmp(&e->work, &cs->best_hdr.work) > 0) {
+        cs->best_hdr.hash = *hash;
+        cs->best_hdr.height = e->height;
+        cs->best_hdr.work = e->work;
+    }
+}
+
+
 /* After a crash in the middle of a reorg the tip is a block boundary on the
  * way to a heavier stored branch: finds the stored valid block with the most
  * work and moves there (ties keep the tip). */
@@ -268,6 +280,7 @@ static arb_err resume_best(arb_chainstate *cs)
     arb_err err = arb_store_iter_new(&it, cs->st, NULL, cs->cf + CF_INDEX, NULL, 0, NULL, 0, NULL);
     if (err != ARB_OK)
         return err;
+    cs->best_hdr = cs->tip;
     for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
         size_t kl, vl;
         const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
@@ -276,6 +289,11 @@ static arb_err resume_best(arb_chainstate *cs)
         uint8_t st = v[84];
         arb_u256 w;
         arb_u256_from_be(&w, v + 85);
+        if (!(st & (ST_FAILED | ST_FAILED_CHILD)) && arb_u256_cmp(&w, &cs->best_hdr.work) > 0) {
+            memcpy(cs->best_hdr.hash.b, k, 32);
+            cs->best_hdr.height = get32le(v + 80);
+            cs->best_hdr.work = w;
+        }
         if (!(st & ST_HAVE_DATA) || (st & (ST_FAILED | ST_FAILED_CHILD)) ||
             arb_u256_cmp(&w, &best_w) <= 0)
             continue;
@@ -292,7 +310,9 @@ static arb_err resume_best(arb_chainstate *cs)
     arb_logf(&cs->log, ARB_LOG_INFO, "chain state: resuming the move to a heavier branch (height %u)",
              (unsigned)best_h);
     err = activate(cs, &best, best_h, &res);
-    return err == ARB_ERR_VERIFY ? ARB_OK : err; /* an invalid block was marked; tip stays valid */
+    /* ARB_ERR_VERIFY: an invalid block was marked, the tip stays valid.
+     * ARB_ERR_NOT_FOUND: a body on the way is missing; peers provide it. */
+    return err == ARB_ERR_VERIFY || err == ARB_ERR_NOT_FOUND ? ARB_OK : err;
 }
 
 arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_base,
@@ -345,6 +365,7 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs->tip.hash = tip;
     cs->tip.height = e.height;
     cs->tip.work = e.work;
+    cs->best_hdr = cs->tip;
     if ((err = resume_best(cs)) != ARB_OK) /* the tip is still a consistent block boundary */
         arb_logf(&cs->log, ARB_LOG_WARN, "chain state: cannot resume the best branch: %s",
                  arb_err_str(err));
@@ -720,12 +741,42 @@ static arb_err set_status(arb_chainstate *cs, const arb_hash *hash, uint8_t bits
     if ((err = idx_get(cs, hash, &e)) != ARB_OK)
         return err;
     e.status |= bits;
+    /* An invalid block's body is never needed again: only its header stays,
+     * marked, so the block is refused at once if it comes back. */
+    if (bits & (ST_FAILED | ST_FAILED_CHILD))
+        e.status &= (uint8_t)~ST_HAVE_DATA;
     if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
         return err;
     idx_put(cs, b, hash, &e);
+    if (bits & (ST_FAILED | ST_FAILED_CHILD))
+        arb_store_batch_delete(b, cs->cf + CF_BLOCKS, hash->b, 32);
     err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
     arb_store_batch_free(b);
     return err;
+}
+
+/* The best header went invalid: find the next best valid one (a scan of
+ * the index; invalid blocks are rare and cost their sender real work). */
+static void rescan_best_hdr(arb_chainstate *cs)
+{
+    arb_store_iter *it;
+    cs->best_hdr = cs->tip;
+    if (arb_store_iter_new(&it, cs->st, NULL, cs->cf + CF_INDEX, NULL, 0, NULL, 0, NULL) != ARB_OK)
+        return;
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        arb_u256 w;
+        if (kl != 32 || vl != IDX_SIZE || (v[84] & (ST_FAILED | ST_FAILED_CHILD)))
+            continue;
+        arb_u256_from_be(&w, v + 85);
+        if (arb_u256_cmp(&w, &cs->best_hdr.work) > 0) {
+            memcpy(cs->best_hdr.hash.b, k, 32);
+            cs->best_hdr.height = get32le(v + 80);
+            cs->best_hdr.work = w;
+        }
+    }
+    arb_store_iter_free(it);
 }
 
 /* Moves the active chain to end at `target` (which has more work). */
@@ -769,6 +820,16 @@ static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t tar
             goto out;
         a = e.hdr.prev;
     }
+    /* Every block of the new branch must have its body (headers-first sync
+     * stores headers before bodies): otherwise nothing moves. */
+    for (size_t i = 0; i < npath; i++) {
+        if ((err = idx_get(cs, &path[i], &e)) != ARB_OK)
+            goto out;
+        if (!(e.status & ST_HAVE_DATA) || (e.status & (ST_FAILED | ST_FAILED_CHILD))) {
+            err = ARB_ERR_NOT_FOUND;
+            goto out;
+        }
+    }
     for (size_t i = 0; i < nold; i++)
         if ((err = disconnect(cs)) != ARB_OK)
             goto out;
@@ -789,6 +850,8 @@ static arb_err activate(arb_chainstate *cs, const arb_hash *target, uint32_t tar
             }
             if (e2 != ARB_OK)
                 err = e2;
+            if (e2 == ARB_OK && arb_chainstate_is_invalid(cs, &cs->best_hdr.hash))
+                rescan_best_hdr(cs);
             goto out;
         }
         if (err != ARB_OK)
@@ -800,29 +863,38 @@ out:
     return err;
 }
 
-arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t now,
-                              arb_block_outcome *outcome, arb_check_result *res)
+/* 1 if every block from `hash` back to the active chain has its body (so the
+ * chain ending at hash can be connected), 0 if one is missing, -1 on a
+ * storage error (cs->lookup_err). */
+static int linked(arb_chainstate *cs, const arb_hash *hash, uint32_t height)
 {
-    arb_hash hash;
-    idx_entry parent, e;
+    arb_hash cur = *hash, at;
+    idx_entry e;
+    for (;;) {
+        if (height <= cs->tip.height && arb_chainstate_hash_at(cs, height, &at) == ARB_OK &&
+            arb_hash_eq(&at, &cur))
+            return 1;
+        arb_err err = idx_get(cs, &cur, &e);
+        if (err != ARB_OK) {
+            cs->lookup_err = err;
+            return -1;
+        }
+        if (!(e.status & ST_HAVE_DATA) || height == 0)
+            return 0;
+        cur = e.hdr.prev;
+        height--;
+    }
+}
+
+/* Checks a header against its stored parent and the header rules. On success
+ * fills *e (status 0: no body yet). */
+static arb_err check_new_header(arb_chainstate *cs, const arb_block_header *h, int64_t now,
+                                idx_entry *e, arb_check_result *res)
+{
+    idx_entry parent;
     anc_ctx a;
     arb_u256 w;
-    arb_buf raw = ARB_BUF_INIT;
-    arb_store_batch *b = NULL;
-    arb_err err;
-
-    memset(res, 0, sizeof *res);
-    res->tx_index = res->in_index = SIZE_MAX;
-    *outcome = 0;
-    arb_header_hash(cs->sha, &hash, &blk->header);
-    err = idx_get(cs, &hash, &e);
-    if (err == ARB_OK) {
-        *outcome = ARB_BLOCK_DUPLICATE;
-        return ARB_OK;
-    }
-    if (err != ARB_ERR_NOT_FOUND)
-        return err;
-    err = idx_get(cs, &blk->header.prev, &parent);
+    arb_err err = idx_get(cs, &h->prev, &parent);
     if (err == ARB_ERR_NOT_FOUND) {
         res->reason = "prev-blk-not-found";
         return arb_errf(&res->detail, ARB_ERR_VERIFY, "prev-blk-not-found: unknown parent");
@@ -833,22 +905,138 @@ arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t 
         res->reason = "bad-prevblk";
         return arb_errf(&res->detail, ARB_ERR_VERIFY, "bad-prevblk: parent is invalid");
     }
-    anc_init(&a, cs, &blk->header.prev, parent.height);
-    err = arb_header_check(cs->p, cs->sha, &blk->header, parent.height + 1, anc_lookup, &a, now,
-                           NULL, &res->reason, &res->detail);
+    anc_init(&a, cs, &h->prev, parent.height);
+    err = arb_header_check(cs->p, cs->sha, h, parent.height + 1, anc_lookup, &a, now, NULL,
+                           &res->reason, &res->detail);
     free(a.v);
     if (a.err != ARB_OK)
         return a.err;
     if (err != ARB_OK)
         return err;
+    e->hdr = *h;
+    e->height = parent.height + 1;
+    e->status = 0;
+    arb_pow_work(&w, h->bits);
+    arb_u256_add(&e->work, &parent.work, &w);
+    return ARB_OK;
+}
+
+arb_err arb_chainstate_accept_header(arb_chainstate *cs, const arb_block_header *h, int64_t now,
+                                     arb_hash *hash_out, int *is_new, arb_check_result *res)
+{
+    arb_hash hash;
+    idx_entry e;
+    arb_store_batch *b = NULL;
+    arb_err err;
+
+    memset(res, 0, sizeof *res);
+    res->tx_index = res->in_index = SIZE_MAX;
+    *is_new = 0;
+    arb_header_hash(cs->sha, &hash, h);
+    if (hash_out != NULL)
+        *hash_out = hash;
+    err = idx_get(cs, &hash, &e);
+    if (err == ARB_OK) {
+        if (e.status & (ST_FAILED | ST_FAILED_CHILD)) {
+            res->reason = "duplicate-invalid";
+            return arb_errf(&res->detail, ARB_ERR_VERIFY, "duplicate-invalid: known invalid block");
+        }
+        return ARB_OK;
+    }
+    if (err != ARB_ERR_NOT_FOUND)
+        return err;
+    if ((err = check_new_header(cs, h, now, &e, res)) != ARB_OK)
+        return err;
+    if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+        return err;
+    idx_put(cs, b, &hash, &e);
+    err = arb_store_write(cs->st, b, 0, NULL);
+    arb_store_batch_free(b);
+    if (err == ARB_OK) {
+        *is_new = 1;
+        note_header(cs, &hash, &e);
+    }
+    return err;
+}
+
+/* 1 if the block (hash, height) lies on the chain of the best header and
+ * that chain has more work than the tip: its body is needed to get there. */
+static int needed_for_best(arb_chainstate *cs, const arb_hash *hash, uint32_t height)
+{
+    arb_hash cur = cs->best_hdr.hash;
+    uint32_t h = cs->best_hdr.height;
+    idx_entry e;
+    if (arb_u256_cmp(&cs->best_hdr.work, &cs->tip.work) <= 0 || height > h)
+        return 0;
+    while (h > height) {
+        if (idx_get(cs, &cur, &e) != ARB_OK)
+            return 0;
+        cur = e.hdr.prev;
+        h--;
+    }
+    return arb_hash_eq(&cur, hash);
+}
+
+arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t now,
+                              arb_block_outcome *outcome, arb_check_result *res)
+{
+    return arb_chainstate_submit_ex(cs, blk, now, 1, outcome, res);
+}
+
+arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *blk, int64_t now,
+                                 int requested, arb_block_outcome *outcome,
+                                 arb_check_result *res)
+{
+    arb_hash hash;
+    idx_entry e;
+    arb_buf raw = ARB_BUF_INIT;
+    arb_store_batch *b = NULL;
+    int lk, known;
+    arb_err err;
+
+    memset(res, 0, sizeof *res);
+    res->tx_index = res->in_index = SIZE_MAX;
+    *outcome = 0;
+    arb_header_hash(cs->sha, &hash, &blk->header);
+    err = idx_get(cs, &hash, &e);
+    if (err == ARB_OK && (e.status & (ST_FAILED | ST_FAILED_CHILD))) {
+        res->reason = "duplicate-invalid";
+        return arb_errf(&res->detail, ARB_ERR_VERIFY, "duplicate-invalid: known invalid block");
+    }
+    if (err == ARB_OK && (e.status & ST_HAVE_DATA)) {
+        *outcome = ARB_BLOCK_DUPLICATE;
+        return ARB_OK;
+    }
+    known = err == ARB_OK;
+    if (err == ARB_ERR_NOT_FOUND)
+        err = check_new_header(cs, &blk->header, now, &e, res); /* else: header checked before */
+    if (err != ARB_OK)
+        return err;
+    /* Storage policy (Bitcoin Core's AcceptBlock): a body nobody asked for is
+     * kept only if its chain has at least the tip's work or it is on the way
+     * to the best header; otherwise only its (valid) header is. */
+    if (!requested && arb_u256_cmp(&e.work, &cs->tip.work) < 0 &&
+        !needed_for_best(cs, &hash, e.height)) {
+        if ((err = arb_chain_check_block_basic(cs->p, cs->sha, blk, res)) != ARB_OK)
+            return err;
+        if (!known) {
+            if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+                return err;
+            idx_put(cs, b, &hash, &e);
+            err = arb_store_write(cs->st, b, 0, NULL);
+            arb_store_batch_free(b);
+            if (err != ARB_OK)
+                return err;
+        }
+        *outcome = ARB_BLOCK_HEADER_ONLY;
+        return ARB_OK;
+    }
+    /* A body that does not match its (valid) header is a mutated copy: the
+     * header stays valid, the body is refused. */
     if ((err = arb_chain_check_block_basic(cs->p, cs->sha, blk, res)) != ARB_OK)
         return err;
     /* Store it: index entry and data, one batch. */
-    e.hdr = blk->header;
-    e.height = parent.height + 1;
-    e.status = ST_HAVE_DATA;
-    arb_pow_work(&w, blk->header.bits);
-    arb_u256_add(&e.work, &parent.work, &w);
+    e.status |= ST_HAVE_DATA;
     arb_block_write(&raw, blk);
     if (raw.oom || arb_store_batch_new(&b, cs->st) != ARB_OK) {
         arb_buf_free(&raw);
@@ -861,13 +1049,66 @@ arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *blk, int64_t 
     arb_buf_free(&raw);
     if (err != ARB_OK)
         return err;
+    note_header(cs, &hash, &e);
     if (arb_u256_cmp(&e.work, &cs->tip.work) <= 0) {
+        *outcome = ARB_BLOCK_STORED;
+        /* A missing body on the way to a heavier known chain may just have
+         * arrived: move there if every body is now in. */
+        if (arb_u256_cmp(&cs->best_hdr.work, &cs->tip.work) > 0 &&
+            needed_for_best(cs, &hash, e.height)) {
+            arb_hash best = cs->best_hdr.hash;
+            cs->lookup_err = ARB_OK;
+            lk = linked(cs, &best, cs->best_hdr.height);
+            if (lk < 0)
+                return cs->lookup_err;
+            if (lk == 1) {
+                err = activate(cs, &best, cs->best_hdr.height, res);
+                if (err == ARB_OK)
+                    *outcome = ARB_BLOCK_CONNECTED;
+                return err;
+            }
+        }
+        return ARB_OK;
+    }
+    cs->lookup_err = ARB_OK;
+    lk = linked(cs, &blk->header.prev, e.height - 1);
+    if (lk < 0)
+        return cs->lookup_err;
+    if (lk == 0) { /* an earlier body is still missing (parallel download) */
         *outcome = ARB_BLOCK_STORED;
         return ARB_OK;
     }
     if ((err = activate(cs, &hash, e.height, res)) != ARB_OK)
         return err;
     *outcome = ARB_BLOCK_CONNECTED;
+    return ARB_OK;
+}
+
+arb_err arb_chainstate_activate_to(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
+{
+    idx_entry e;
+    arb_err err;
+    memset(res, 0, sizeof *res);
+    res->tx_index = res->in_index = SIZE_MAX;
+    if ((err = idx_get(cs, hash, &e)) != ARB_OK)
+        return err;
+    if (arb_u256_cmp(&e.work, &cs->tip.work) <= 0)
+        return ARB_OK;
+    return activate(cs, hash, e.height, res);
+}
+
+arb_err arb_chainstate_header(arb_chainstate *cs, const arb_hash *hash, arb_chain_hdrinfo *out)
+{
+    idx_entry e;
+    arb_err err = idx_get(cs, hash, &e);
+    memset(out, 0, sizeof *out);
+    if (err != ARB_OK)
+        return err;
+    out->hdr = e.hdr;
+    out->height = e.height;
+    out->work = e.work;
+    out->have_data = (e.status & ST_HAVE_DATA) != 0;
+    out->invalid = (e.status & (ST_FAILED | ST_FAILED_CHILD)) != 0;
     return ARB_OK;
 }
 

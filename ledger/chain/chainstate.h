@@ -62,18 +62,64 @@ void arb_chainstate_tip(const arb_chainstate *cs, arb_chain_tip *out);
 
 typedef enum {
     ARB_BLOCK_CONNECTED = 1,  /* became (part of) the active chain */
-    ARB_BLOCK_STORED = 2,     /* valid header, stored on a side branch with less work */
+    ARB_BLOCK_STORED = 2,     /* valid header, stored on a side branch with less work,
+                                 or waiting for an earlier body (headers-first sync) */
     ARB_BLOCK_DUPLICATE = 3,  /* already known */
+    ARB_BLOCK_HEADER_ONLY = 4, /* valid header kept, body dropped (storage policy) */
 } arb_block_outcome;
 
 /* Submits a block (`now` is the current Unix time, for the header's
  * future-time rule). Returns ARB_OK with *outcome, or ARB_ERR_VERIFY with
  * res->reason: a header rule (hdrcheck.h), a block rule (consensus.h),
- * `bad-prevblk` (built on an invalid block), or, when the block made a
+ * `bad-prevblk` (built on an invalid block), `duplicate-invalid` (the block
+ * was found invalid before), or, when the block made a
  * heavier chain that failed to connect, that block's reason (the tip is then
  * unchanged). ARB_ERR_DB/IO/NOMEM on storage failures. */
 arb_err arb_chainstate_submit(arb_chainstate *cs, const arb_block *b, int64_t now,
                               arb_block_outcome *outcome, arb_check_result *res) ARB_WARN_UNUSED;
+
+/* Headers-first sync (p2p/): checks a header (parent known and valid, the
+ * header rules of hdrcheck.h) and stores it in the block index without a
+ * body. A known header is fine (*is_new 0). Returns ARB_OK, ARB_ERR_VERIFY
+ * with res->reason (`prev-blk-not-found`, `bad-prevblk`, `duplicate-invalid`
+ * or a header rule), or a storage error. hash_out may be NULL. A later
+ * arb_chainstate_submit of the block skips the header rules. */
+arb_err arb_chainstate_accept_header(arb_chainstate *cs, const arb_block_header *h, int64_t now,
+                                     arb_hash *hash_out, int *is_new, arb_check_result *res)
+    ARB_WARN_UNUSED;
+
+/* What the index knows of a block. */
+typedef struct {
+    arb_block_header hdr;
+    uint32_t height;
+    arb_u256 work; /* cumulative */
+    int have_data; /* the body is stored */
+    int invalid;   /* it or an ancestor failed validation */
+} arb_chain_hdrinfo;
+/* ARB_OK, ARB_ERR_NOT_FOUND or a storage error. */
+arb_err arb_chainstate_header(arb_chainstate *cs, const arb_hash *hash, arb_chain_hdrinfo *out)
+    ARB_WARN_UNUSED;
+
+/* Moves the active chain to the known block `hash` if its chain has more work
+ * than the tip (blocks submitted out of order are stored but connect only
+ * once every body before them is there). ARB_OK (also when it has less
+ * work), ARB_ERR_NOT_FOUND (unknown, or a body on the way is missing: nothing
+ * changed), ARB_ERR_VERIFY (a block failed: marked invalid, the tip is back
+ * on a valid chain), or a storage error. */
+arb_err arb_chainstate_activate_to(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
+    ARB_WARN_UNUSED;
+
+/* As arb_chainstate_submit (which is this with requested = 1), with the
+ * storage policy of Bitcoin Core's AcceptBlock for blocks nobody asked for
+ * (requested = 0: a peer's unsolicited block, POST /chain/v1/block): the body
+ * is written only if its chain has at least the tip's work or the block lies
+ * on the chain of the best known header (which has more work than the tip);
+ * otherwise the header is kept and the outcome is ARB_BLOCK_HEADER_ONLY. A
+ * stored body that completes the bodies up to a heavier known header moves
+ * the tip there. */
+arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *b, int64_t now,
+                                 int requested, arb_block_outcome *outcome,
+                                 arb_check_result *res) ARB_WARN_UNUSED;
 
 /* The unspent output at op: ARB_OK, ARB_ERR_NOT_FOUND, or a storage error. */
 arb_err arb_chainstate_get_coin(arb_chainstate *cs, const arb_outpoint *op, arb_coin *out)

@@ -554,6 +554,205 @@ static void test_random_reorgs(void)
     free(blocks);
 }
 
+/* Headers-first sync (p2p/): headers stored before bodies, bodies arriving
+ * out of order, arb_chainstate_activate_to, refusals of headers, a body
+ * that does not match its header, and an invalid block's body deleted while
+ * its header stays marked; the end state equals a chain state fed in order. */
+static void test_headers_first(void)
+{
+    arb_store *st, *st2;
+    arb_chainstate *cs, *cs2;
+    arb_chain_tip tip, tip2;
+    arb_block blk[12];
+    arb_hash hash[12], g;
+    arb_check_result r;
+    arb_chain_hdrinfo info;
+    arb_block_outcome oc;
+    int is_new;
+    uint8_t d1[32], d2[32];
+    tipinfo prev;
+    if (open_cs("hf", &st, &cs) != ARB_OK || open_cs("hf2", &st2, &cs2) != ARB_OK)
+        return;
+    arb_chain_genesis_hash(P, &g);
+    prev.hash = g;
+    prev.height = 0;
+    prev.time = P->genesis_time;
+    for (int i = 0; i < 12; i++) {
+        make_block(&blk[i], &prev.hash, prev.height, prev.time, 'H', NULL, 0, 0, 0);
+        arb_header_hash(H, &hash[i], &blk[i].header);
+        prev.hash = hash[i];
+        prev.height++;
+        prev.time = blk[i].header.time;
+    }
+    /* A header whose parent is unknown, then the headers in order. */
+    CHECK(arb_chainstate_accept_header(cs, &blk[1].header, NOW, NULL, &is_new, &r) ==
+          ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "prev-blk-not-found");
+    for (int i = 0; i < 12; i++) {
+        arb_hash h;
+        CHECK(arb_chainstate_accept_header(cs, &blk[i].header, NOW, &h, &is_new, &r) == ARB_OK);
+        CHECK(is_new && arb_hash_eq(&h, &hash[i]));
+    }
+    CHECK(arb_chainstate_accept_header(cs, &blk[3].header, NOW, NULL, &is_new, &r) == ARB_OK);
+    CHECK(!is_new);
+    CHECK(arb_chainstate_header(cs, &hash[11], &info) == ARB_OK);
+    CHECK(info.height == 12 && !info.have_data && !info.invalid);
+    CHECK(arb_chainstate_get_block(cs, &hash[11], NULL, NULL, NULL, NULL) == ARB_ERR_NOT_FOUND);
+    arb_chainstate_tip(cs, &tip);
+    CHECK_EQ(tip.height, 0);
+    /* Bad proof of work and bad bits on a known parent. */
+    {
+        arb_block_header bad = blk[0].header;
+        arb_u256 target;
+        arb_hash bh;
+        arb_pow_bits_to_target(&target, bad.bits, NULL, NULL);
+        for (bad.nonce = 0;; bad.nonce++) {
+            arb_header_hash(H, &bh, &bad);
+            if (!arb_pow_hash_meets(&bh, &target))
+                break;
+        }
+        CHECK(arb_chainstate_accept_header(cs, &bad, NOW, NULL, &is_new, &r) == ARB_ERR_VERIFY);
+        CHECK_STR(r.reason, "high-hash");
+        bad = blk[0].header;
+        bad.bits = 0x1d00ffff;
+        CHECK(arb_chainstate_accept_header(cs, &bad, NOW, NULL, &is_new, &r) == ARB_ERR_VERIFY);
+    }
+    /* Bodies 6..11 first: stored, nothing connects (5 is missing). */
+    for (int i = 11; i >= 5; i--) {
+        if (i == 5)
+            continue;
+        CHECK(arb_chainstate_submit(cs, &blk[i], NOW, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED);
+    }
+    CHECK(arb_chainstate_activate_to(cs, &hash[11], &r) == ARB_ERR_NOT_FOUND);
+    arb_chainstate_tip(cs, &tip);
+    CHECK_EQ(tip.height, 0);
+    /* 0..4 in order connect one by one; a copy of 5 with another body is
+     * refused without hurting the header; then the real 5. */
+    for (int i = 0; i < 5; i++) {
+        CHECK(arb_chainstate_submit(cs, &blk[i], NOW, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_CONNECTED);
+    }
+    {
+        arb_block mut;
+        make_block(&mut, &hash[3], 4, blk[3].header.time, 'H', NULL, 0, 0, 0);
+        mut.header = blk[4 + 1].header; /* header of 5, body of another block */
+        CHECK(arb_chainstate_submit(cs, &mut, NOW, &oc, &r) == ARB_ERR_VERIFY);
+        CHECK_STR(r.reason, "bad-txnmrklroot");
+        arb_block_clear(&mut);
+        CHECK(arb_chainstate_header(cs, &hash[5], &info) == ARB_OK);
+        CHECK(!info.invalid && !info.have_data);
+    }
+    CHECK(arb_chainstate_submit(cs, &blk[5], NOW, &oc, &r) == ARB_OK);
+    CHECK_EQ(oc, ARB_BLOCK_CONNECTED);
+    arb_chainstate_tip(cs, &tip);
+    CHECK_EQ(tip.height, 6);
+    CHECK(arb_chainstate_activate_to(cs, &hash[11], &r) == ARB_OK);
+    arb_chainstate_tip(cs, &tip);
+    CHECK_EQ(tip.height, 12);
+    CHECK(arb_hash_eq(&tip.hash, &hash[11]));
+    CHECK(arb_chainstate_submit(cs, &blk[7], NOW, &oc, &r) == ARB_OK);
+    CHECK_EQ(oc, ARB_BLOCK_DUPLICATE);
+    /* The same chain fed in order gives the same state. */
+    for (int i = 0; i < 12; i++)
+        CHECK(arb_chainstate_submit(cs2, &blk[i], NOW, &oc, &r) == ARB_OK && oc == ARB_BLOCK_CONNECTED);
+    arb_chainstate_tip(cs2, &tip2);
+    CHECK(arb_hash_eq(&tip.hash, &tip2.hash));
+    state_digest(st, d1);
+    state_digest(st2, d2);
+    CHECK_MEM(d1, d2, 32);
+    /* An invalid block on a heavier branch (its coinbase claims too much):
+     * marked, its body deleted, the header kept, the tip unchanged; both it
+     * and its child are refused from then on. */
+    {
+        arb_block bad, child;
+        arb_hash bh, ch;
+        make_block(&bad, &hash[10], 11, blk[10].header.time, 'X', NULL, 0, 0, 1);
+        arb_header_hash(H, &bh, &bad.header);
+        make_block(&child, &bh, 12, bad.header.time, 'X', NULL, 0, 0, 0);
+        arb_header_hash(H, &ch, &child.header);
+        CHECK(arb_chainstate_accept_header(cs, &bad.header, NOW, NULL, &is_new, &r) == ARB_OK);
+        CHECK(arb_chainstate_accept_header(cs, &child.header, NOW, NULL, &is_new, &r) == ARB_OK);
+        CHECK(arb_chainstate_submit(cs, &child, NOW, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED);
+        /* Its body completes the bodies up to the heavier child (the best
+         * header): the move there is tried at once and fails. */
+        CHECK(arb_chainstate_submit(cs, &bad, NOW, &oc, &r) == ARB_ERR_VERIFY);
+        CHECK_STR(r.reason, "bad-cb-amount");
+        CHECK(arb_chainstate_activate_to(cs, &ch, &r) == ARB_ERR_NOT_FOUND);
+        arb_chainstate_tip(cs, &tip2);
+        CHECK(arb_hash_eq(&tip2.hash, &hash[11]));
+        CHECK(arb_chainstate_header(cs, &bh, &info) == ARB_OK && info.invalid && !info.have_data);
+        CHECK(arb_chainstate_header(cs, &ch, &info) == ARB_OK && info.invalid && !info.have_data);
+        CHECK(arb_chainstate_get_block(cs, &bh, NULL, NULL, NULL, NULL) == ARB_ERR_NOT_FOUND);
+        CHECK(arb_chainstate_submit(cs, &bad, NOW, &oc, &r) == ARB_ERR_VERIFY);
+        CHECK_STR(r.reason, "duplicate-invalid");
+        CHECK(arb_chainstate_accept_header(cs, &child.header, NOW, NULL, &is_new, &r) ==
+              ARB_ERR_VERIFY);
+        arb_block_clear(&bad);
+        arb_block_clear(&child);
+    }
+    state_digest(st, d1);
+    CHECK_MEM(d1, d2, 32);
+    /* Storage policy for unrequested blocks (POST /chain/v1/block): a side
+     * branch from height 9 keeps headers only while it is lighter; the block
+     * that makes it heavier is stored, and then the branch's earlier blocks,
+     * sent again, are stored since the best header needs them, and the tip
+     * moves there. */
+    {
+        arb_block side[5];
+        arb_hash sh[5];
+        tipinfo pv = {hash[8], 9, blk[8].header.time};
+        for (int i = 0; i < 5; i++) {
+            make_block(&side[i], &pv.hash, pv.height, pv.time, 'S', NULL, 0, 0, 0);
+            arb_header_hash(H, &sh[i], &side[i].header);
+            pv.hash = sh[i];
+            pv.height++;
+            pv.time = side[i].header.time;
+        }
+        for (int i = 0; i < 3; i++) { /* heights 10..12: not more than the tip */
+            CHECK(arb_chainstate_submit_ex(cs, &side[i], NOW, 0, &oc, &r) == ARB_OK);
+            CHECK_EQ(oc, i < 2 ? ARB_BLOCK_HEADER_ONLY : ARB_BLOCK_STORED);
+            CHECK(arb_chainstate_header(cs, &sh[i], &info) == ARB_OK);
+            CHECK(info.have_data == (i == 2));
+        }
+        CHECK(arb_chainstate_submit_ex(cs, &side[3], NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED); /* heavier, but bodies 10 and 11 are missing */
+        arb_chainstate_tip(cs, &tip2);
+        CHECK(arb_hash_eq(&tip2.hash, &hash[11]));
+        CHECK(arb_chainstate_submit_ex(cs, &side[0], NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED);
+        CHECK(arb_chainstate_submit_ex(cs, &side[1], NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_CONNECTED);
+        arb_chainstate_tip(cs, &tip2);
+        CHECK(arb_hash_eq(&tip2.hash, &sh[3]));
+        CHECK_EQ(tip2.height, 13);
+        /* A lighter branch's block from below: header only, even after
+         * being sent twice. */
+        arb_block low;
+        arb_hash lh;
+        make_block(&low, &hash[2], 3, blk[2].header.time, 'L', NULL, 0, 0, 0);
+        arb_header_hash(H, &lh, &low.header);
+        CHECK(arb_chainstate_submit_ex(cs, &low, NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_HEADER_ONLY);
+        CHECK(arb_chainstate_submit_ex(cs, &low, NOW, 0, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_HEADER_ONLY);
+        CHECK(arb_chainstate_get_block(cs, &lh, NULL, NULL, NULL, NULL) == ARB_ERR_NOT_FOUND);
+        /* Requested, it is stored. */
+        CHECK(arb_chainstate_submit_ex(cs, &low, NOW, 1, &oc, &r) == ARB_OK);
+        CHECK_EQ(oc, ARB_BLOCK_STORED);
+        arb_block_clear(&low);
+        for (int i = 0; i < 5; i++)
+            arb_block_clear(&side[i]);
+    }
+    for (int i = 0; i < 12; i++)
+        arb_block_clear(&blk[i]);
+    arb_chainstate_close(cs);
+    arb_store_close(st);
+    arb_chainstate_close(cs2);
+    arb_store_close(st2);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -569,6 +768,7 @@ int main(void)
     }
     test_chainstate();
     test_random_reorgs();
+    test_headers_first();
     arb_test_rmtree(DIR_);
     arb_schnorr_free(S);
     arb_sha256_free(H);

@@ -1,0 +1,1391 @@
+/* The peer network with real arbord processes on 127.0.0.1 (regtest):
+ *   line_and_ring  five nodes in a line, then a ring: blocks mined on either
+ *                  end reach every node, a transaction submitted in the middle
+ *                  reaches every mempool and is mined.
+ *   partition_heal four nodes split in two halves (admin disconnect), each
+ *                  half mines its own branch with its own transaction, then
+ *                  heal: one branch (the heavier), one UTXO set everywhere,
+ *                  and the lighter branch's transaction back in every mempool.
+ *   catch_up       a fresh node joins (its first peer a test peer that
+ *                  announces the chain and never sends a block), catches up
+ *                  from two honest nodes (the staller is dropped), is killed
+ *                  with SIGKILL during the sync, restarts and finishes with the
+ *                  same UTXO set digest as the others.
+ *   hostile        a test peer speaking the protocol (wspeer.c): garbage,
+ *                  a message before version, a wrong network, a handshake
+ *                  timeout, an oversize frame, headers with bad proof of work,
+ *                  headers that do not link, eleven unconnecting announcements,
+ *                  an inv flood, an invalid block, an invalid transaction, an
+ *                  unsolicited side-branch block, low-work headers, 200 peers
+ *                  that connect, handshake and drop; and a node connecting
+ *                  to itself. Each ends as designed; the node's chain is
+ *                  unchanged and it still syncs with an honest node. Admin
+ *                  calls without the cookie's token get 401 and change nothing.
+ *   compact_relay  a block whose transactions the receiver has crosses as a
+ *                  compact block: the sender sends under a tenth of its size;
+ *                  then an orphan waits for its parent, and a rejected
+ *                  transaction's inv is not followed by a getdata.
+ *   eviction       with the inbound slots full a newcomer is taken and one
+ *                  unprotected inbound peer evicted.
+ * argv[1] (optional): the catch-up chain length (default 300); argv[2]
+ * "catch-up": run only that scenario. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ledger/chain/bech32.h"
+#include "ledger/chain/consensus.h"
+#include "ledger/chain/mine.h"
+#include "p2p/msg.h"
+#include "tests/integration/p2p/wspeer.h"
+#include "tests/proc.h"
+#include "tests/test.h"
+
+#define WAIT_MS 60000
+
+/* A check that jumps to `out` (where the nodes are stopped) on failure. */
+#define TRY(cond)                                                                                  \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            arb_test_passed++;                                                                     \
+        } else {                                                                                   \
+            arb_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                                 \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static char bin[4096];
+static char tmp[1024];
+static arb_sha256 *H;
+static arb_schnorr *S;
+static const arb_chain_params *P;
+static uint32_t catchup_len = 300;
+
+typedef struct {
+    arb_proc *p;
+    int port;
+    char dir[1200];
+} node;
+
+/* ---------------------------------------------------------------- HTTP */
+
+static size_t sink(char *p, size_t sz, size_t n, void *ud)
+{
+    char **b = ud;
+    size_t old = *b ? strlen(*b) : 0;
+    char *nb = realloc(*b, old + sz * n + 1);
+    if (nb == NULL)
+        return 0;
+    memcpy(nb + old, p, sz * n);
+    nb[old + sz * n] = 0;
+    *b = nb;
+    return sz * n;
+}
+
+static long http_raw(int port, const char *path, const char *body, char **raw)
+{
+    char url[2048], *resp = NULL;
+    long status = 0;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    if (body != NULL) {
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    }
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    *raw = resp;
+    return status;
+}
+
+static long http(int port, const char *path, const char *body, json_t **out)
+{
+    char *resp = NULL;
+    long status = http_raw(port, path, body, &resp);
+    if (out)
+        *out = resp ? json_loads(resp, 0, NULL) : NULL;
+    free(resp);
+    return status;
+}
+
+static long post_hex(int port, const char *path, const uint8_t *d, size_t n, json_t **out)
+{
+    char *hex = malloc(2 * n + 1), *body = malloc(2 * n + 16);
+    arb_hex_encode(hex, d, n);
+    sprintf(body, "{\"hex\":\"%s\"}", hex);
+    long st = http(port, path, body, out);
+    free(hex);
+    free(body);
+    return st;
+}
+
+/* The tip's display hash (65 bytes) and height; 0 if the node does not answer. */
+static int tip_of(int port, char hash[65], uint32_t *height)
+{
+    json_t *j;
+    int ok = 0;
+    if (http(port, "/chain/v1/tip", NULL, &j) == 200 && j != NULL) {
+        const char *h = json_string_value(json_object_get(j, "hash"));
+        if (h != NULL && strlen(h) == 64) {
+            memcpy(hash, h, 65);
+            if (height)
+                *height = (uint32_t)json_integer_value(json_object_get(j, "height"));
+            ok = 1;
+        }
+    }
+    json_decref(j);
+    return ok;
+}
+
+static int digest_of(int port, char out[65])
+{
+    json_t *j;
+    int ok = 0;
+    if (http(port, "/chain/v1/utxo-digest", NULL, &j) == 200 && j != NULL) {
+        const char *d = json_string_value(json_object_get(j, "utxo_digest"));
+        if (d != NULL && strlen(d) == 64) {
+            memcpy(out, d, 65);
+            ok = 1;
+        }
+    }
+    json_decref(j);
+    return ok;
+}
+
+static int in_mempool(int port, const char *txid)
+{
+    json_t *j;
+    int found = 0;
+    if (http(port, "/chain/v1/mempool", NULL, &j) == 200 && j != NULL) {
+        json_t *ids = json_object_get(j, "txids");
+        for (size_t i = 0; i < json_array_size(ids); i++)
+            if (strcmp(json_string_value(json_array_get(ids, i)), txid) == 0)
+                found = 1;
+    }
+    json_decref(j);
+    return found;
+}
+
+/* A counter from /metrics (0 if absent). */
+static unsigned long long metric(int port, const char *name)
+{
+    char *text = NULL, want[160];
+    unsigned long long v = 0;
+    snprintf(want, sizeof want, "\narbor_%s ", name);
+    if (http_raw(port, "/metrics", NULL, &text) == 200 && text != NULL) {
+        const char *p = strstr(text, want);
+        if (p != NULL)
+            v = strtoull(p + strlen(want), NULL, 10);
+    }
+    free(text);
+    return v;
+}
+
+static int n_peers(int port, int handshaked_only)
+{
+    json_t *j;
+    int c = -1;
+    if (http(port, "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
+        json_t *arr = json_object_get(j, "peers");
+        c = 0;
+        for (size_t i = 0; i < json_array_size(arr); i++)
+            if (!handshaked_only ||
+                json_is_true(json_object_get(json_array_get(arr, i), "handshaked")))
+                c++;
+    }
+    json_decref(j);
+    return c;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls until every node's tip is `hash`: 1, or 0 after WAIT_MS. */
+static int wait_tips(node *nodes, size_t n, const char *hash)
+{
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        size_t ok = 0;
+        for (size_t i = 0; i < n; i++) {
+            char h[65];
+            if (tip_of(nodes[i].port, h, NULL) && strcmp(h, hash) == 0)
+                ok++;
+        }
+        if (ok == n)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+static int wait_mempools(node *nodes, size_t n, const char *txid)
+{
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        size_t ok = 0;
+        for (size_t i = 0; i < n; i++)
+            ok += (size_t)in_mempool(nodes[i].port, txid);
+        if (ok == n)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+/* The admin token from the node's cookie file (65 bytes), 1 if read. */
+static int read_token(const node *nd, char tok[65])
+{
+    char path[1300];
+    size_t n;
+    snprintf(path, sizeof path, "%s/.cookie", nd->dir);
+    uint8_t *d = arb_test_read_file(path, &n);
+    int ok = d != NULL && n == 65 && d[64] == '\n';
+    if (ok) {
+        memcpy(tok, d, 64);
+        tok[64] = '\0';
+    }
+    free(d);
+    return ok;
+}
+
+/* POST /p2p/v1/<cmd> {"token": tok, "address": addr}; tok NULL: none. */
+static long admin(int port, const char *cmd, const char *tok, const char *addr)
+{
+    char path[64], body[256];
+    snprintf(path, sizeof path, "/p2p/v1/%s", cmd);
+    if (tok != NULL)
+        snprintf(body, sizeof body, "{\"token\":\"%s\",\"address\":\"%s\"}", tok, addr);
+    else
+        snprintf(body, sizeof body, "{\"address\":\"%s\"}", addr);
+    return http(port, path, body, NULL);
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+/* Starts node i (its data directory under tmp) on `port`, connecting to the
+ * given ports; extra: more arguments (NULL-terminated) or NULL. */
+static int node_start(node *nd, const char *name, int port, const int *peers, size_t np,
+                      const char *const *extra)
+{
+    const char *argv[64];
+    char listen[64], conn[16][64];
+    size_t a = 0;
+    snprintf(nd->dir, sizeof nd->dir, "%s/%s", tmp, name);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    argv[a++] = bin;
+    argv[a++] = "--datadir";
+    argv[a++] = nd->dir;
+    argv[a++] = "--listen";
+    argv[a++] = listen;
+    argv[a++] = "--json";
+    argv[a++] = "--network";
+    argv[a++] = "regtest";
+    argv[a++] = "--p2p-tx-delay-ms";
+    argv[a++] = "50";
+    for (size_t i = 0; i < np && i < 16; i++) {
+        snprintf(conn[i], sizeof conn[i], "127.0.0.1:%d", peers[i]);
+        argv[a++] = "--connect";
+        argv[a++] = conn[i];
+    }
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && a < 62; i++)
+        argv[a++] = extra[i];
+    argv[a] = NULL;
+    if (arb_proc_spawn(&nd->p, argv) != 0)
+        return 0;
+    nd->port = arb_proc_wait_port(nd->p, WAIT_MS);
+    if (nd->port != port) {
+        char *err = arb_proc_output(nd->p, ARB_PROC_STDERR);
+        fprintf(stderr, "node %s did not start on %d:\n%s\n", name, port, err ? err : "");
+        free(err);
+        return 0;
+    }
+    return 1;
+}
+
+static void node_stop(node *nd)
+{
+    if (nd->p == NULL)
+        return;
+    if (arb_test_failed > 0 && getenv("ARB_TEST_VERBOSE") != NULL) {
+        char *err = arb_proc_output(nd->p, ARB_PROC_STDERR);
+        fprintf(stderr, "---- node on %d:\n%s\n", nd->port, err ? err : "");
+        free(err);
+    }
+    arb_proc_kill(nd->p, SIGTERM);
+    int st = arb_proc_wait(nd->p, WAIT_MS);
+    if (st != 0) {
+        char *err = arb_proc_output(nd->p, ARB_PROC_STDERR);
+        fprintf(stderr, "node on %d exited with %d:\n%s\n", nd->port, st, err ? err : "");
+        free(err);
+    }
+    arb_proc_free(nd->p);
+    nd->p = NULL;
+    CHECK_EQ(st, 0);
+}
+
+/* ---------------------------------------------------------------- mining and spending */
+
+typedef struct {
+    uint8_t sk[32], pk[32];
+    char addr[ARB_ADDR_MAX];
+} key;
+
+static void key_new(key *k)
+{
+    do
+        arb_test_rand_bytes(k->sk, 32);
+    while (!arb_schnorr_pubkey(S, k->pk, k->sk));
+    if (!arb_address_encode(k->addr, P->hrp, k->pk))
+        abort();
+}
+
+static long submit_block(int port, const arb_block *b)
+{
+    arb_buf buf = ARB_BUF_INIT;
+    json_t *r = NULL;
+    arb_block_write(&buf, b);
+    long st = post_hex(port, "/chain/v1/block", buf.data, buf.len, &r);
+    arb_buf_free(&buf);
+    json_decref(r);
+    return st;
+}
+
+/* Mines one block on the node's template to k; *blk (if not NULL) gets it.
+ * Returns 1 on success. */
+static int mine(int port, const key *k, arb_block *blk, char hash_hex[65])
+{
+    char path[256];
+    json_t *t;
+    uint8_t *raw;
+    size_t len;
+    arb_block b;
+    arb_errbuf eb;
+    int ok = 0;
+    snprintf(path, sizeof path, "/chain/v1/template?address=%s", k->addr);
+    if (http(port, path, NULL, &t) != 200 || t == NULL)
+        return 0;
+    const char *hex = json_string_value(json_object_get(t, "hex"));
+    arb_block_init(&b);
+    if (hex != NULL && arb_hex_decode_alloc(&raw, &len, hex) == ARB_OK) {
+        if (arb_block_decode(&b, raw, len, &eb) == ARB_OK &&
+            arb_chain_mine_header(&b.header, 0, 1ULL << 32) && submit_block(port, &b) == 200)
+            ok = 1;
+        free(raw);
+    }
+    json_decref(t);
+    if (ok && hash_hex != NULL) {
+        arb_hash h;
+        arb_header_hash(H, &h, &b.header);
+        arb_chain_hash_hex(hash_hex, &h);
+    }
+    if (blk != NULL && ok)
+        *blk = b;
+    else
+        arb_block_clear(&b);
+    return ok;
+}
+
+/* A mined block's coinbase output, to spend after maturity. */
+typedef struct {
+    arb_outpoint op;
+    uint64_t amount;
+} coin;
+
+static int coin_of(const arb_block *b, coin *c)
+{
+    if (arb_tx_txid(H, &c->op.txid, &b->tx[0]) != ARB_OK)
+        return 0;
+    c->op.index = 0;
+    c->amount = b->tx[0].out[0].amount;
+    return 1;
+}
+
+/* Spends c (locked to k): 10,000 units to `to`, the rest less a fee of 1000
+ * back to k (*change, if not NULL, gets that output). Posts it to port;
+ * txid_hex gets its id. Returns the HTTP status. */
+/* The payment spend() posts, serialized into out (appended); fee is the
+ * fee in units (1000 in spend()). */
+static void build_spend(arb_buf *out, const coin *c, const key *k, const key *to, uint64_t fee,
+                        char txid_hex[65], coin *change)
+{
+    arb_tx tx;
+    arb_txout spent = {c->amount, {0}};
+    arb_hash id;
+    memcpy(spent.key, k->pk, 32);
+    arb_tx_init(&tx);
+    if (arb_tx_alloc(&tx, 1, 2) != ARB_OK)
+        abort();
+    tx.version = 1;
+    tx.in[0] = c->op;
+    tx.out[0].amount = 10000;
+    tx.out[1].amount = c->amount - 10000 - fee;
+    memcpy(tx.out[0].key, to->pk, 32);
+    memcpy(tx.out[1].key, k->pk, 32);
+    if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, k->sk, NULL) != ARB_OK ||
+        arb_tx_txid(H, &id, &tx) != ARB_OK)
+        abort();
+    arb_chain_hash_hex(txid_hex, &id);
+    if (change != NULL) {
+        change->op.txid = id;
+        change->op.index = 1;
+        change->amount = tx.out[1].amount;
+    }
+    arb_tx_write(out, &tx, 1);
+    arb_tx_clear(&tx);
+}
+
+static long spend(int port, const coin *c, const key *k, const key *to, char txid_hex[65],
+                  coin *change)
+{
+    arb_tx tx;
+    arb_txout spent = {c->amount, {0}};
+    arb_buf buf = ARB_BUF_INIT;
+    json_t *r = NULL;
+    arb_hash id;
+    memcpy(spent.key, k->pk, 32);
+    arb_tx_init(&tx);
+    if (arb_tx_alloc(&tx, 1, 2) != ARB_OK)
+        abort();
+    tx.version = 1;
+    tx.in[0] = c->op;
+    tx.out[0].amount = 10000;
+    tx.out[1].amount = c->amount - 11000;
+    memcpy(tx.out[0].key, to->pk, 32);
+    memcpy(tx.out[1].key, k->pk, 32);
+    if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, k->sk, NULL) != ARB_OK ||
+        arb_tx_txid(H, &id, &tx) != ARB_OK)
+        abort();
+    arb_chain_hash_hex(txid_hex, &id);
+    if (change != NULL) {
+        change->op.txid = id;
+        change->op.index = 1;
+        change->amount = tx.out[1].amount;
+    }
+    arb_tx_write(&buf, &tx, 1);
+    long st = post_hex(port, "/chain/v1/tx", buf.data, buf.len, &r);
+    arb_buf_free(&buf);
+    arb_tx_clear(&tx);
+    json_decref(r);
+    return st;
+}
+
+/* ---------------------------------------------------------------- five nodes */
+
+static void line_and_ring(void)
+{
+    node nd[5];
+    int ports[5];
+    key k, to;
+    char hash[65], txid[65];
+    arb_block first;
+    coin c;
+    memset(nd, 0, sizeof nd);
+    key_new(&k);
+    key_new(&to);
+    for (int i = 0; i < 5; i++)
+        ports[i] = arb_test_free_port();
+    for (int i = 0; i < 5; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "line%d", i);
+        TRY(node_start(&nd[i], name, ports[i], i ? &ports[i - 1] : NULL, i ? 1 : 0, NULL));
+    }
+    /* Every link is up before the first block (announcements are not queued
+     * for peers that are still connecting). */
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        int ok = 1;
+        for (int i = 0; i < 5; i++)
+            ok &= n_peers(ports[i], 1) == (i == 0 || i == 4 ? 1 : 2);
+        if (ok)
+            break;
+        sleep_ms(100);
+    }
+    /* A block mined at one end reaches the other, and back. */
+    arb_block_init(&first);
+    TRY(mine(ports[0], &k, &first, hash));
+    TRY(coin_of(&first, &c));
+    arb_block_clear(&first);
+    TRY(wait_tips(nd, 5, hash));
+    TRY(mine(ports[4], &k, NULL, hash) && wait_tips(nd, 5, hash));
+    /* Mature the first coinbase with blocks from node 0, then spend it on
+     * node 2: every mempool gets it, and a block mined on node 3 takes it. */
+    for (uint32_t i = 0; i < P->coinbase_maturity; i++)
+        TRY(mine(ports[0], &k, NULL, hash));
+    TRY(wait_tips(nd, 5, hash));
+    TRY(spend(ports[2], &c, &k, &to, txid, NULL) == 200);
+    TRY(wait_mempools(nd, 5, txid));
+    TRY(mine(ports[3], &k, NULL, hash) && wait_tips(nd, 5, hash));
+    for (int i = 0; i < 5; i++)
+        TRY(!in_mempool(ports[i], txid));
+    /* Close the ring: node 0 dials node 4 (the admin API, with the token). */
+    {
+        char tok[65], a4[32];
+        snprintf(a4, sizeof a4, "127.0.0.1:%d", ports[4]);
+        TRY(read_token(&nd[0], tok));
+        TRY(admin(ports[0], "connect", tok, a4) == 200);
+    }
+    for (int t = 0; t < WAIT_MS / 100 && n_peers(ports[0], 1) < 2; t++)
+        sleep_ms(100);
+    TRY(n_peers(ports[0], 1) == 2);
+    TRY(mine(ports[2], &k, NULL, hash) && wait_tips(nd, 5, hash));
+    {
+        char d0[65], di[65];
+        TRY(digest_of(ports[0], d0));
+        for (int i = 1; i < 5; i++) {
+            TRY(digest_of(ports[i], di));
+            TRY(strcmp(di, d0) == 0);
+        }
+    }
+out:
+    for (int i = 0; i < 5; i++)
+        node_stop(&nd[i]);
+}
+
+/* ---------------------------------------------------------------- partition and heal */
+
+static int wait_peers(int port, int want)
+{
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        if (n_peers(port, 1) == want)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+/* A <- B ~ C <- D, where B dials C through the admin API. B drops C (admin
+ * disconnect): each half mines its own branch with its own transaction; B
+ * dials C again: everyone ends on the heavier branch with one UTXO set, and
+ * the lighter branch's transaction is back in every mempool. */
+static void partition_heal(void)
+{
+    node nd[4];
+    int ports[4];
+    key k, to;
+    char hash[65], tok[65], addr_c[32], tx1[65], tx2[65], win[65], d0[65], di[65];
+    coin c1, c2;
+    memset(nd, 0, sizeof nd);
+    key_new(&k);
+    key_new(&to);
+    for (int i = 0; i < 4; i++)
+        ports[i] = arb_test_free_port();
+    TRY(node_start(&nd[0], "pa", ports[0], NULL, 0, NULL));
+    TRY(node_start(&nd[1], "pb", ports[1], &ports[0], 1, NULL));
+    TRY(node_start(&nd[2], "pc", ports[2], NULL, 0, NULL));
+    TRY(node_start(&nd[3], "pd", ports[3], &ports[2], 1, NULL));
+    snprintf(addr_c, sizeof addr_c, "127.0.0.1:%d", ports[2]);
+    TRY(read_token(&nd[1], tok));
+    TRY(admin(ports[1], "connect", tok, addr_c) == 200);
+    TRY(wait_peers(ports[1], 2) && wait_peers(ports[2], 2));
+    /* Two coins to spend, one per side. */
+    {
+        arb_block b1, b2;
+        TRY(mine(ports[0], &k, &b1, hash));
+        TRY(coin_of(&b1, &c1));
+        arb_block_clear(&b1);
+        TRY(mine(ports[0], &k, &b2, hash));
+        TRY(coin_of(&b2, &c2));
+        arb_block_clear(&b2);
+    }
+    for (uint32_t i = 0; i < P->coinbase_maturity; i++)
+        TRY(mine(ports[0], &k, NULL, hash));
+    TRY(wait_tips(nd, 4, hash));
+    /* Split. */
+    TRY(admin(ports[1], "disconnect", tok, addr_c) == 200);
+    TRY(wait_peers(ports[1], 1) && wait_peers(ports[2], 1));
+    TRY(spend(ports[0], &c1, &k, &to, tx1, NULL) == 200);
+    TRY(wait_mempools(nd, 2, tx1));
+    TRY(mine(ports[1], &k, NULL, hash) && mine(ports[1], &k, NULL, hash));
+    TRY(wait_tips(nd, 2, hash));
+    TRY(spend(ports[3], &c2, &k, &to, tx2, NULL) == 200);
+    TRY(wait_mempools(nd + 2, 2, tx2));
+    for (int i = 0; i < 4; i++)
+        TRY(mine(ports[2], &k, NULL, win));
+    TRY(wait_tips(nd + 2, 2, win));
+    TRY(!in_mempool(ports[2], tx1) && !in_mempool(ports[0], tx2));
+    /* Heal. */
+    TRY(admin(ports[1], "connect", tok, addr_c) == 200);
+    TRY(wait_tips(nd, 4, win));
+    TRY(wait_mempools(nd, 4, tx1));
+    TRY(digest_of(ports[0], d0));
+    for (int i = 1; i < 4; i++) {
+        TRY(digest_of(ports[i], di));
+        TRY(strcmp(di, d0) == 0);
+    }
+out:
+    for (int i = 0; i < 4; i++)
+        node_stop(&nd[i]);
+}
+
+/* ---------------------------------------------------------------- catch-up */
+
+/* All active-chain headers of the node, 1..tip (malloc'd). */
+static arb_block_header *fetch_headers(int port, size_t *n)
+{
+    arb_block_header *v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (;;) {
+        char path[128];
+        json_t *j;
+        snprintf(path, sizeof path, "/chain/v1/headers?start=%zu&count=2000", *n + 1);
+        if (http(port, path, NULL, &j) != 200 || j == NULL)
+            break;
+        json_t *arr = json_object_get(j, "headers");
+        size_t k = json_array_size(arr);
+        for (size_t i = 0; i < k; i++) {
+            uint8_t raw[80];
+            const char *hex = json_string_value(json_array_get(arr, i));
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 1024;
+                v = realloc(v, cap * sizeof *v);
+            }
+            if (hex == NULL || strlen(hex) != 160 || !arb_hex_decode(raw, 80, hex, 160))
+                break;
+            arb_header_decode(&v[(*n)++], raw);
+        }
+        json_decref(j);
+        if (k < 2000)
+            break;
+    }
+    return v;
+}
+
+/* A peer that has the chain `h` (n headers after genesis): answers
+ * getheaders from it until the node asks for a block, which it never sends.
+ * Returns 1 once a getdata came. */
+static int serve_headers_until_getdata(wspeer *w, const arb_block_header *h, size_t n)
+{
+    for (;;) {
+        uint8_t *m, type;
+        size_t len, plen, k;
+        const uint8_t *pl;
+        const char *reason;
+        if (wsp_recv(w, &m, &len, WAIT_MS) != 1)
+            return 0;
+        if (arb_p2p_frame_decode(m, len, P->magic, &type, &pl, &plen, &reason) != ARB_OK) {
+            free(m);
+            return 0;
+        }
+        if (type == ARB_P2P_GETDATA) {
+            free(m);
+            return 1;
+        }
+        if (type == ARB_P2P_PING)
+            (void)wsp_send_msg(w, ARB_P2P_PONG, pl, plen);
+        if (type == ARB_P2P_GETHEADERS) {
+            arb_hash loc[ARB_P2P_MAX_LOCATOR], stop;
+            size_t start = 0;
+            if (arb_p2p_getheaders_read(loc, &k, &stop, pl, plen) == ARB_OK) {
+                /* the first locator hash we have decides where to go on */
+                for (size_t i = 0; i < k && start == 0; i++)
+                    for (size_t j = n; j-- > 0;) {
+                        arb_hash hh;
+                        arb_header_hash(H, &hh, &h[j]);
+                        if (arb_hash_eq(&hh, &loc[i])) {
+                            start = j + 1;
+                            break;
+                        }
+                    }
+            }
+            size_t cnt = n - start < ARB_P2P_MAX_HEADERS ? n - start : ARB_P2P_MAX_HEADERS;
+            arb_buf b = ARB_BUF_INIT;
+            arb_p2p_headers_write(&b, h + start, cnt);
+            (void)wsp_send_msg(w, ARB_P2P_HEADERS, b.data, b.len);
+            arb_buf_free(&b);
+        }
+        free(m);
+    }
+}
+
+static void catch_up(void)
+{
+    node a, b, d;
+    int pa = arb_test_free_port(), pb = arb_test_free_port(), pd = arb_test_free_port();
+    int peers[2];
+    key k, to;
+    coin *coins = calloc(catchup_len + 1, sizeof *coins);
+    char hash[65], da[65], dbb[65], dd[65];
+    arb_block_header *hdrs = NULL;
+    size_t nh = 0;
+    uint32_t height = 0;
+    wspeer s;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    s.fd = -1;
+    key_new(&k);
+    key_new(&to);
+    TRY(coins != NULL);
+    /* A chain with a transaction in every block once coinbases mature. */
+    TRY(node_start(&a, "ca", pa, NULL, 0, NULL));
+    /* From the first mature coinbase on, every block carries a transaction
+     * spending the change of the one before (subsidies halve every 150
+     * blocks on regtest, so coinbases soon pay too little). */
+    coin chg;
+    for (uint32_t h = 1; h <= catchup_len; h++) {
+        arb_block blk;
+        char txid[65];
+        if (h > P->coinbase_maturity + 1)
+            TRY(spend(pa, h == P->coinbase_maturity + 2 ? &coins[1] : &chg, &k, &to, txid,
+                      &chg) == 200);
+        TRY(mine(pa, &k, &blk, hash));
+        TRY(coin_of(&blk, &coins[h]));
+        arb_block_clear(&blk);
+    }
+    TRY(node_start(&b, "cb", pb, &pa, 1, NULL));
+    TRY(wait_tips(&a, 1, hash) && wait_tips(&b, 1, hash));
+    hdrs = fetch_headers(pa, &nh);
+    TRY(nh == catchup_len);
+    node_stop(&a);
+    node_stop(&b);
+    /* The fresh node's first peer announces the chain and stalls. */
+    {
+        const char *extra[] = {"--p2p-stall-timeout-ms", "300", NULL};
+        TRY(node_start(&d, "cd", pd, NULL, 0, extra));
+    }
+    TRY(wsp_connect(&s, P, "127.0.0.20", pd) == 0);
+    TRY(wsp_handshake(&s, 77) == 0);
+    TRY(serve_headers_until_getdata(&s, hdrs, nh));
+    /* The honest nodes come back (on new ports) and dial it. */
+    pa = arb_test_free_port();
+    pb = arb_test_free_port();
+    TRY(node_start(&a, "ca", pa, &pd, 1, NULL));
+    TRY(node_start(&b, "cb", pb, &pd, 1, NULL));
+    TRY(wsp_wait_closed(&s, WAIT_MS));
+    TRY(metric(pd, "p2p_disconnect_stalled") >= 1);
+    /* SIGKILL during the sync (or just after it, on a fast machine). */
+    for (int t = 0; t < WAIT_MS / 20; t++) {
+        char h2[65];
+        if (tip_of(pd, h2, &height) && height > 0)
+            break;
+        sleep_ms(20);
+    }
+    TRY(height > 0);
+    arb_proc_kill(d.p, SIGKILL);
+    TRY(arb_proc_wait(d.p, WAIT_MS) == 128 + SIGKILL);
+    arb_proc_free(d.p);
+    d.p = NULL;
+    peers[0] = pa;
+    peers[1] = pb;
+    pd = arb_test_free_port();
+    TRY(node_start(&d, "cd", pd, peers, 2, NULL));
+    TRY(wait_tips(&d, 1, hash));
+    TRY(digest_of(pa, da) && digest_of(pb, dbb) && digest_of(pd, dd));
+    TRY(strcmp(da, dd) == 0 && strcmp(dbb, dd) == 0);
+out:
+    wsp_close(&s);
+    free(hdrs);
+    free(coins);
+    node_stop(&a);
+    node_stop(&b);
+    node_stop(&d);
+}
+
+/* ---------------------------------------------------------------- hostile peers */
+
+/* A block on parent at height, to key32, claiming `extra` units more than it
+ * may (0: valid); mined. */
+static void build_on(arb_block *out, const arb_hash *parent, uint32_t parent_time,
+                     uint32_t height, const uint8_t key32[32], uint64_t extra)
+{
+    arb_block_init(out);
+    if (arb_chain_block_build(P, H, out, parent, parent_time, height, 0x207fffff,
+                              (int64_t)time(NULL), key32, NULL, 0, extra) != ARB_OK ||
+        !arb_chain_mine_header(&out->header, 0, 1ULL << 32))
+        abort();
+}
+
+static int send_block(wspeer *w, const arb_block *b)
+{
+    arb_buf buf = ARB_BUF_INIT;
+    arb_block_write(&buf, b);
+    int r = wsp_send_msg(w, ARB_P2P_BLOCK, buf.data, buf.len);
+    arb_buf_free(&buf);
+    return r;
+}
+
+/* Sends a ping and waits for its pong; fails if a getdata comes first.
+ * Returns 1 (pong, no getdata), 0 otherwise. */
+static int pong_without_getdata(wspeer *w)
+{
+    uint8_t nonce[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    if (wsp_send_msg(w, ARB_P2P_PING, nonce, 8) != 0)
+        return 0;
+    for (;;) {
+        uint8_t *m, type;
+        size_t len, plen;
+        const uint8_t *pl;
+        const char *reason;
+        if (wsp_recv(w, &m, &len, WAIT_MS) != 1)
+            return 0;
+        int ok = arb_p2p_frame_decode(m, len, P->magic, &type, &pl, &plen, &reason) == ARB_OK;
+        int pong = ok && type == ARB_P2P_PONG && plen == 8 && memcmp(pl, nonce, 8) == 0;
+        int getdata = ok && type == ARB_P2P_GETDATA;
+        if (ok && type == ARB_P2P_PING)
+            (void)wsp_send_msg(w, ARB_P2P_PONG, pl, plen);
+        free(m);
+        if (getdata)
+            return 0;
+        if (pong)
+            return 1;
+    }
+}
+
+static int hostile_port;
+static int crowd_ok[8];
+
+/* 25 peers in a row from one address: connect, handshake, hang up. */
+static void *crowd(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    char ip[32];
+    snprintf(ip, sizeof ip, "127.0.1.%d", t + 1);
+    for (int i = 0; i < 25; i++) {
+        wspeer w;
+        if (wsp_connect(&w, P, ip, hostile_port) == 0 && wsp_handshake(&w, 1000 + (uint64_t)i) == 0)
+            crowd_ok[t]++;
+        wsp_close(&w);
+    }
+    return NULL;
+}
+
+static int banned(int port, const char *ip)
+{
+    json_t *j;
+    int found = 0;
+    if (http(port, "/p2p/v1/bans", NULL, &j) == 200 && j != NULL) {
+        json_t *arr = json_object_get(j, "bans");
+        for (size_t i = 0; i < json_array_size(arr); i++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(arr, i), "address")),
+                       ip) == 0)
+                found = 1;
+    }
+    json_decref(j);
+    return found;
+}
+
+static void hostile(void)
+{
+    node h, hon;
+    int ph = arb_test_free_port(), pn = arb_test_free_port();
+    const char *extra[] = {"--p2p-handshake-timeout", "2", NULL};
+    key k;
+    char hash[65], tip_before[65], dig_before[65], s[65];
+    arb_hash tip;
+    uint32_t height;
+    arb_block_header tiphdr;
+    wspeer w;
+    memset(&h, 0, sizeof h);
+    memset(&hon, 0, sizeof hon);
+    memset(&w, 0, sizeof w);
+    w.fd = -1;
+    key_new(&k);
+    /* It dials itself: found out by the version nonce, never kept. */
+    TRY(node_start(&h, "hostile", ph, &ph, 1, extra));
+    hostile_port = ph;
+    for (int t = 0; t < WAIT_MS / 100 && metric(ph, "p2p_self_connections") == 0; t++)
+        sleep_ms(100);
+    TRY(metric(ph, "p2p_self_connections") >= 1);
+    for (int i = 0; i < 5; i++)
+        TRY(mine(ph, &k, NULL, hash));
+    TRY(tip_of(ph, tip_before, &height) && height == 5);
+    TRY(digest_of(ph, dig_before));
+    TRY(arb_chain_hash_from_hex(&tip, tip_before));
+    {
+        json_t *j;
+        char path[128];
+        uint8_t raw[80];
+        snprintf(path, sizeof path, "/chain/v1/block?hash=%s", tip_before);
+        TRY(http(ph, path, NULL, &j) == 200);
+        const char *hx = json_string_value(json_object_get(j, "header"));
+        int ok = hx != NULL && arb_hex_decode(raw, 80, hx, 160);
+        json_decref(j);
+        TRY(ok);
+        arb_header_decode(&tiphdr, raw);
+    }
+
+    /* Garbage (bad magic): disconnected, not discouraged. */
+    uint8_t junk[100];
+    arb_test_rand_bytes(junk, sizeof junk);
+    junk[0] = (uint8_t)~P->magic[0];
+    TRY(wsp_connect(&w, P, "127.0.0.2", ph) == 0 && wsp_send_frame(&w, junk, sizeof junk) == 0);
+    TRY(wsp_wait_closed(&w, WAIT_MS));
+    wsp_close(&w);
+    TRY(metric(ph, "p2p_disconnect_bad_magic") >= 1);
+    TRY(wsp_connect(&w, P, "127.0.0.2", ph) == 0 && wsp_handshake(&w, 2) == 0);
+    wsp_close(&w);
+
+    /* Anything before version. */
+    TRY(wsp_connect(&w, P, "127.0.0.3", ph) == 0 && wsp_send_msg(&w, ARB_P2P_PING, junk, 8) == 0);
+    TRY(wsp_wait_closed(&w, WAIT_MS));
+    wsp_close(&w);
+    TRY(metric(ph, "p2p_disconnect_no_version") >= 1);
+
+    /* Another network. */
+    {
+        arb_p2p_version v;
+        arb_buf b = ARB_BUF_INIT;
+        memset(&v, 0, sizeof v);
+        v.version = ARB_P2P_PROTOCOL_VERSION;
+        v.nonce = 3;
+        arb_test_rand_bytes(v.network.b, 32);
+        arb_p2p_version_write(&b, &v);
+        TRY(wsp_connect(&w, P, "127.0.0.4", ph) == 0 &&
+            wsp_send_msg(&w, ARB_P2P_VERSION, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_disconnect_wrong_network") >= 1);
+    }
+
+    /* Silence: the handshake timeout (2 s here). */
+    TRY(wsp_connect(&w, P, "127.0.0.5", ph) == 0);
+    TRY(wsp_wait_closed(&w, WAIT_MS));
+    wsp_close(&w);
+    TRY(metric(ph, "p2p_disconnect_handshake_timeout") >= 1);
+
+    /* A frame over the 4,000,000-byte cap. */
+    {
+        size_t n = ARB_P2P_FRAME_HEADER + ARB_P2P_MAX_MESSAGE + 100;
+        uint8_t *big = calloc(1, n);
+        TRY(big != NULL);
+        memcpy(big, P->magic, 4);
+        big[4] = ARB_P2P_TX;
+        TRY(wsp_connect(&w, P, "127.0.0.6", ph) == 0 && wsp_handshake(&w, 6) == 0);
+        (void)wsp_send_frame(&w, big, n); /* the node may close while we write */
+        free(big);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+    }
+
+    /* A header on our tip without its proof of work: discouraged. */
+    {
+        arb_block_header bad = tiphdr;
+        arb_hash bh;
+        arb_u256 target;
+        arb_buf b = ARB_BUF_INIT;
+        arb_header_hash(H, &bad.prev, &tiphdr);
+        bad.time = tiphdr.time + 1;
+        arb_pow_bits_to_target(&target, bad.bits, NULL, NULL);
+        for (bad.nonce = 0;; bad.nonce++) {
+            arb_header_hash(H, &bh, &bad);
+            if (!arb_pow_hash_meets(&bh, &target))
+                break;
+        }
+        arb_p2p_headers_write(&b, &bad, 1);
+        TRY(wsp_connect(&w, P, "127.0.0.7", ph) == 0 && wsp_handshake(&w, 7) == 0 &&
+            wsp_send_msg(&w, ARB_P2P_HEADERS, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_headers_bad_pow") >= 1);
+        for (int t = 0; t < WAIT_MS / 100 && !banned(ph, "127.0.0.7"); t++)
+            sleep_ms(100);
+        TRY(banned(ph, "127.0.0.7"));
+        /* Refused from then on: closed before any version. */
+        if (wsp_connect(&w, P, "127.0.0.7", ph) == 0)
+            TRY(wsp_handshake(&w, 7) != 0);
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_disconnect_discouraged") >= 1);
+    }
+
+    /* Headers that do not link to each other. */
+    {
+        arb_block a1, a2;
+        arb_hash junkprev;
+        arb_buf b = ARB_BUF_INIT;
+        arb_block_header two[2];
+        build_on(&a1, &tip, tiphdr.time, height + 1, k.pk, 0);
+        arb_test_rand_bytes(junkprev.b, 32);
+        build_on(&a2, &junkprev, a1.header.time, height + 2, k.pk, 0);
+        two[0] = a1.header;
+        two[1] = a2.header;
+        arb_block_clear(&a1);
+        arb_block_clear(&a2);
+        arb_p2p_headers_write(&b, two, 2);
+        TRY(wsp_connect(&w, P, "127.0.0.13", ph) == 0 && wsp_handshake(&w, 13) == 0 &&
+            wsp_send_msg(&w, ARB_P2P_HEADERS, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_headers_discontinuous") >= 1);
+    }
+
+    /* Eleven announcements in a row that connect to nothing we know (each
+     * answered with a getheaders): the eleventh gets it discouraged. */
+    {
+        TRY(wsp_connect(&w, P, "127.0.0.14", ph) == 0 && wsp_handshake(&w, 14) == 0);
+        for (int i = 0; i < 11; i++) {
+            arb_block x;
+            arb_hash rp;
+            arb_buf b = ARB_BUF_INIT;
+            arb_test_rand_bytes(rp.b, 32);
+            build_on(&x, &rp, tiphdr.time, height + 1, k.pk, 0);
+            arb_p2p_headers_write(&b, &x.header, 1);
+            arb_block_clear(&x);
+            int r = wsp_send_msg(&w, ARB_P2P_HEADERS, b.data, b.len);
+            arb_buf_free(&b);
+            TRY(r == 0);
+            if (i < 10)
+                TRY(wsp_expect(&w, ARB_P2P_GETHEADERS, NULL, NULL, WAIT_MS) == 1);
+        }
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_headers_unconnecting") == 1);
+    }
+
+    /* An inv of 50,001 entries. */
+    {
+        size_t cnt = ARB_P2P_MAX_INV + 1;
+        arb_p2p_inv *v = calloc(cnt, sizeof *v);
+        arb_buf b = ARB_BUF_INIT;
+        TRY(v != NULL);
+        for (size_t i = 0; i < cnt; i++) {
+            v[i].type = ARB_INV_TX;
+            memcpy(v[i].hash.b, &i, sizeof i);
+        }
+        arb_p2p_inv_write(&b, v, cnt);
+        free(v);
+        TRY(wsp_connect(&w, P, "127.0.0.8", ph) == 0 && wsp_handshake(&w, 8) == 0 &&
+            wsp_send_msg(&w, ARB_P2P_INV, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_malformed_inv") >= 1);
+        for (int t = 0; t < WAIT_MS / 100 && !banned(ph, "127.0.0.8"); t++)
+            sleep_ms(100);
+        TRY(banned(ph, "127.0.0.8"));
+    }
+
+    /* A consensus-invalid block on our tip (the coinbase claims too much):
+     * discouraged, and its body is not kept. */
+    {
+        arb_block bad;
+        arb_hash bh;
+        char path[128], hex[65];
+        build_on(&bad, &tip, tiphdr.time, height + 1, k.pk, 1);
+        arb_header_hash(H, &bh, &bad.header);
+        arb_chain_hash_hex(hex, &bh);
+        TRY(wsp_connect(&w, P, "127.0.0.9", ph) == 0 && wsp_handshake(&w, 9) == 0 &&
+            send_block(&w, &bad) == 0);
+        arb_block_clear(&bad);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_block_invalid") >= 1);
+        snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hex);
+        TRY(http(ph, path, NULL, NULL) == 404);
+    }
+
+    /* A consensus-invalid transaction (an input spent twice). */
+    {
+        arb_tx tx;
+        arb_buf b = ARB_BUF_INIT;
+        arb_tx_init(&tx);
+        TRY(arb_tx_alloc(&tx, 2, 1) == ARB_OK);
+        tx.version = 1;
+        memset(tx.in[0].txid.b, 7, 32);
+        tx.in[1] = tx.in[0];
+        tx.out[0].amount = 1000;
+        arb_tx_write(&b, &tx, 1);
+        arb_tx_clear(&tx);
+        TRY(wsp_connect(&w, P, "127.0.0.10", ph) == 0 && wsp_handshake(&w, 10) == 0 &&
+            wsp_send_msg(&w, ARB_P2P_TX, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(wsp_wait_closed(&w, WAIT_MS));
+        wsp_close(&w);
+        TRY(metric(ph, "p2p_misbehaviour_tx_invalid") >= 1);
+    }
+
+    /* An unsolicited valid block on a side branch (from genesis): not
+     * stored, the peer stays. Then low-work headers (a short branch from
+     * genesis) lead to no download, while one header on our tip does. */
+    {
+        arb_block side;
+        arb_hash g, bh;
+        char path[128], hex[65];
+        arb_chain_genesis_hash(P, &g);
+        build_on(&side, &g, P->genesis_time, 1, k.pk, 0);
+        arb_header_hash(H, &bh, &side.header);
+        arb_chain_hash_hex(hex, &bh);
+        TRY(wsp_connect(&w, P, "127.0.0.11", ph) == 0 && wsp_handshake(&w, 11) == 0 &&
+            send_block(&w, &side) == 0);
+        TRY(pong_without_getdata(&w));
+        snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hex);
+        TRY(http(ph, path, NULL, NULL) == 404);
+        TRY(metric(ph, "p2p_unsolicited_blocks") >= 1);
+        arb_block_header low[3];
+        low[0] = side.header;
+        arb_block_clear(&side);
+        for (int i = 1; i < 3; i++) {
+            arb_block nx;
+            arb_hash ph2;
+            arb_header_hash(H, &ph2, &low[i - 1]);
+            build_on(&nx, &ph2, low[i - 1].time, (uint32_t)i + 1, k.pk, 0);
+            low[i] = nx.header;
+            arb_block_clear(&nx);
+        }
+        arb_buf b = ARB_BUF_INIT;
+        arb_p2p_headers_write(&b, low, 3);
+        TRY(wsp_send_msg(&w, ARB_P2P_HEADERS, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(pong_without_getdata(&w));
+        arb_block good;
+        build_on(&good, &tip, tiphdr.time, height + 1, k.pk, 0);
+        arb_p2p_headers_write(&b, &good.header, 1);
+        arb_block_clear(&good);
+        TRY(wsp_send_msg(&w, ARB_P2P_HEADERS, b.data, b.len) == 0);
+        arb_buf_free(&b);
+        TRY(wsp_expect(&w, ARB_P2P_GETDATA, NULL, NULL, WAIT_MS) == 1);
+        wsp_close(&w);
+    }
+
+    /* 200 peers connect, handshake and drop, eight at a time. */
+    {
+        pthread_t th[8];
+        int total = 0;
+        for (int t = 0; t < 8; t++)
+            pthread_create(&th[t], NULL, crowd, (void *)(intptr_t)t);
+        for (int t = 0; t < 8; t++) {
+            pthread_join(th[t], NULL);
+            total += crowd_ok[t];
+        }
+        TRY(total == 200);
+    }
+
+    /* The admin calls: refused without the cookie's token, and with a wrong
+     * one; taken with it. The cookie file is the owner's only. */
+    {
+        char tok[65], bad[65], path[1300];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/.cookie", h.dir);
+        TRY(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+        TRY(read_token(&h, tok));
+        memcpy(bad, tok, 65);
+        bad[0] = bad[0] == 'a' ? 'b' : 'a';
+        TRY(admin(ph, "ban", NULL, "127.0.0.99") == 401);
+        TRY(admin(ph, "ban", bad, "127.0.0.99") == 401);
+        TRY(admin(ph, "connect", bad, "127.0.0.1:1") == 401);
+        TRY(metric(ph, "p2p_admin_unauthorized") == 3);
+        TRY(admin(ph, "unban", NULL, "127.0.0.7") == 401);
+        sleep_ms(600); /* two snapshot periods: a ban would show by now */
+        TRY(!banned(ph, "127.0.0.99"));
+        TRY(banned(ph, "127.0.0.7"));
+        TRY(admin(ph, "ban", tok, "127.0.0.99") == 200);
+        for (int t = 0; t < WAIT_MS / 100 && !banned(ph, "127.0.0.99"); t++)
+            sleep_ms(100);
+        TRY(banned(ph, "127.0.0.99"));
+        TRY(admin(ph, "unban", tok, "127.0.0.7") == 200);
+        for (int t = 0; t < WAIT_MS / 100 && banned(ph, "127.0.0.7"); t++)
+            sleep_ms(100);
+        TRY(!banned(ph, "127.0.0.7"));
+        TRY(wsp_connect(&w, P, "127.0.0.7", ph) == 0 && wsp_handshake(&w, 70) == 0);
+        wsp_close(&w);
+    }
+
+    /* Nothing of all that changed the chain. */
+    TRY(tip_of(ph, s, NULL) && strcmp(s, tip_before) == 0);
+    TRY(digest_of(ph, s) && strcmp(s, dig_before) == 0);
+    /* And it still syncs with an honest node, both ways. */
+    TRY(node_start(&hon, "honest", pn, &ph, 1, NULL));
+    TRY(wait_tips(&hon, 1, tip_before));
+    TRY(mine(pn, &k, NULL, hash));
+    TRY(wait_tips(&h, 1, hash));
+out:
+    wsp_close(&w);
+    node_stop(&hon);
+    node_stop(&h);
+}
+
+/* Compact block relay: B has every transaction of A's next block in its
+ * mempool; the block crosses as a compact block, rebuilt from B's mempool,
+ * and what A sends meanwhile is a small fraction of the block's size. */
+static void compact_relay(void)
+{
+    node nd[2];
+    int ports[2] = {arb_test_free_port(), arb_test_free_port()};
+    key k, to;
+    coin cs[40], extra;
+    char hash[65], txid[65], path[128];
+    wspeer w;
+    memset(nd, 0, sizeof nd);
+    memset(&w, 0, sizeof w);
+    w.fd = -1;
+    key_new(&k);
+    key_new(&to);
+    TRY(node_start(&nd[0], "ca0", ports[0], NULL, 0, NULL));
+    TRY(node_start(&nd[1], "ca1", ports[1], &ports[0], 1, NULL));
+    TRY(wait_peers(ports[0], 1));
+    for (int i = 0; i <= 40; i++) {
+        arb_block b;
+        TRY(mine(ports[0], &k, &b, hash));
+        TRY(coin_of(&b, i < 40 ? &cs[i] : &extra));
+        arb_block_clear(&b);
+    }
+    for (uint32_t i = 0; i < P->coinbase_maturity; i++)
+        TRY(mine(ports[0], &k, NULL, hash));
+    TRY(wait_tips(nd, 2, hash));
+    for (int i = 0; i < 40; i++)
+        TRY(spend(ports[0], &cs[i], &k, &to, txid, NULL) == 200);
+    TRY(wait_mempools(nd + 1, 1, txid));
+    for (int t = 0; t < WAIT_MS / 100; t++) { /* all 40 there */
+        json_t *j;
+        long c = 0;
+        if (http(ports[1], "/chain/v1/mempool", NULL, &j) == 200)
+            c = (long)json_integer_value(json_object_get(j, "count"));
+        json_decref(j);
+        if (c == 40)
+            break;
+        sleep_ms(100);
+    }
+    unsigned long long before = metric(ports[0], "p2p_bytes_sent");
+    TRY(mine(ports[0], &k, NULL, hash));
+    TRY(wait_tips(nd, 2, hash));
+    unsigned long long sent = metric(ports[0], "p2p_bytes_sent") - before;
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hash);
+    TRY(http(ports[0], path, NULL, &j) == 200);
+    size_t size = strlen(json_string_value(json_object_get(j, "hex"))) / 2;
+    size_t ntx = json_array_size(json_object_get(j, "txs"));
+    json_decref(j);
+    fprintf(stderr, "compact relay: block of %zu transactions, %zu bytes; %llu bytes sent\n", ntx,
+            size, sent);
+    TRY(ntx == 41);
+    TRY(sent * 10 < size);
+    TRY(metric(ports[1], "p2p_cmpct_rebuilt") >= 1);
+    TRY(metric(ports[1], "p2p_cmpct_fallbacks") == 0);
+
+    /* Orphans: a child sent before its parent waits in the orphan pool and
+     * enters the mempool (and is relayed) once the parent comes. */
+    {
+        arb_buf parent = ARB_BUF_INIT, child = ARB_BUF_INIT;
+        char ptx[65], ctx[65];
+        coin pc;
+        build_spend(&parent, &extra, &k, &to, 1000, ptx, &pc);
+        build_spend(&child, &pc, &k, &to, 1000, ctx, NULL);
+        TRY(wsp_connect(&w, P, "127.0.0.30", ports[1]) == 0 && wsp_handshake(&w, 30) == 0);
+        TRY(wsp_send_msg(&w, ARB_P2P_TX, child.data, child.len) == 0);
+        TRY(pong_without_getdata(&w)); /* handled before the pong */
+        TRY(metric(ports[1], "p2p_orphans_added") == 1);
+        TRY(!in_mempool(ports[1], ctx));
+        TRY(wsp_send_msg(&w, ARB_P2P_TX, parent.data, parent.len) == 0);
+        TRY(pong_without_getdata(&w));
+        arb_buf_free(&parent);
+        arb_buf_free(&child);
+        TRY(in_mempool(ports[1], ptx) && in_mempool(ports[1], ctx));
+        TRY(wait_mempools(nd, 2, ctx));
+
+        /* Recently rejected: a double spend of the parent's coin is refused
+         * (a policy reason: the peer stays), and its inv is not followed by
+         * a getdata. */
+        arb_buf dbl = ARB_BUF_INIT;
+        char dtx[65];
+        arb_hash did;
+        build_spend(&dbl, &extra, &k, &to, 2000, dtx, NULL);
+        TRY(wsp_send_msg(&w, ARB_P2P_TX, dbl.data, dbl.len) == 0);
+        arb_buf_free(&dbl);
+        TRY(pong_without_getdata(&w));
+        TRY(!in_mempool(ports[1], dtx));
+        TRY(arb_chain_hash_from_hex(&did, dtx));
+        arb_p2p_inv inv = {ARB_INV_TX, did};
+        arb_buf ib = ARB_BUF_INIT;
+        arb_p2p_inv_write(&ib, &inv, 1);
+        TRY(wsp_send_msg(&w, ARB_P2P_INV, ib.data, ib.len) == 0);
+        arb_buf_free(&ib);
+        TRY(pong_without_getdata(&w));
+        /* A transaction it does not know is asked for (the control). */
+        arb_test_rand_bytes(inv.hash.b, 32);
+        arb_p2p_inv_write(&ib, &inv, 1);
+        TRY(wsp_send_msg(&w, ARB_P2P_INV, ib.data, ib.len) == 0);
+        arb_buf_free(&ib);
+        TRY(wsp_expect(&w, ARB_P2P_GETDATA, NULL, NULL, WAIT_MS) == 1);
+        TRY(metric(ports[1], "p2p_misbehaviour_tx_invalid") == 0);
+    }
+out:
+    wsp_close(&w);
+    node_stop(&nd[0]);
+    node_stop(&nd[1]);
+}
+
+/* Inbound slots full (24 here): a newcomer is taken and one unprotected
+ * inbound peer is evicted (Bitcoin's SelectNodeToEvict); the operator's
+ * outbound peers do not count. */
+static void eviction(void)
+{
+    node e;
+    int pe = arb_test_free_port();
+    const char *extra[] = {"--p2p-max-inbound", "24", NULL};
+    wspeer w[25];
+    size_t nw = 0;
+    memset(&e, 0, sizeof e);
+    TRY(node_start(&e, "evict", pe, NULL, 0, extra));
+    for (; nw < 24; nw++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "127.0.2.%zu", nw + 1);
+        TRY(wsp_connect(&w[nw], P, ip, pe) == 0);
+        if (wsp_handshake(&w[nw], 500 + nw) != 0) {
+            wsp_close(&w[nw]);
+            TRY(0);
+        }
+    }
+    TRY(metric(pe, "p2p_disconnect_evicted") == 0);
+    TRY(wsp_connect(&w[nw], P, "127.0.3.1", pe) == 0);
+    nw++;
+    TRY(wsp_handshake(&w[nw - 1], 600) == 0);
+    for (int t = 0; t < WAIT_MS / 100 && (metric(pe, "p2p_disconnect_evicted") < 1 ||
+                                          n_peers(pe, 1) != 24);
+         t++)
+        sleep_ms(100);
+    TRY(metric(pe, "p2p_disconnect_evicted") == 1);
+    TRY(n_peers(pe, 1) == 24);
+    TRY(metric(pe, "p2p_disconnect_inbound_full") == 0);
+out:
+    for (size_t i = 0; i < nw; i++)
+        wsp_close(&w[i]);
+    node_stop(&e);
+}
+
+int main(int argc, char **argv)
+{
+    arb_test_seed_init();
+    if (argc > 1)
+        catchup_len = (uint32_t)strtoul(argv[1], NULL, 10);
+    if (catchup_len < 110)
+        catchup_len = 110;
+    arb_test_bin(bin, sizeof bin, "arbord");
+    if (arb_test_tmpdir(tmp, sizeof tmp) != 0 || arb_sha256_new(&H) != ARB_OK ||
+        arb_schnorr_new(&S) != ARB_OK || (P = arb_chain_params_get("regtest")) == NULL) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (argc <= 2 || strcmp(argv[2], "catch-up") != 0) {
+        line_and_ring();
+        partition_heal();
+        hostile();
+        eviction();
+        compact_relay();
+    }
+    catch_up();
+    curl_global_cleanup();
+    arb_sha256_free(H);
+    arb_schnorr_free(S);
+    arb_test_rmtree(tmp);
+    return arb_test_done();
+}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auditor/cli_util.h"
+#include "auditor/follow.h"
 #include "auditor/loglist.h"
 #include "auditor/witness.h"
 #include "ledger/api/http.h"
@@ -62,6 +63,13 @@ static int generate(const char *path, const char *name, int json)
         goto out;
     }
     close(fd);
+    /* The key's name must be durable before its verifier key is handed out:
+     * logs would trust a witness key that a power loss could take away. */
+    if (!arb_audit_sync_dir_of(path)) {
+        fprintf(stderr, "arbor-audit: %s: cannot sync its directory: %s\n", path, strerror(errno));
+        unlink(path);
+        goto out;
+    }
     if (json)
         cli_print_json(json_pack("{s:s, s:s, s:s}", "name", name, "key_file", path, "vkey", vkey));
     else

@@ -182,7 +182,7 @@ static void evidence_key(uint8_t key[40], arb_audit_ev_kind kind, const arb_audi
 
 /* fsyncs the directory holding path (the part before its last '/'), so a
  * name just made there survives a power loss. Returns 1 on success. */
-static int sync_dir_of(const char *path)
+int arb_audit_sync_dir_of(const char *path)
 {
     char dir[1200];
     const char *slash = strrchr(path, '/');
@@ -237,7 +237,7 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
          * report in it (below): the path is reported and remembered in the
          * store, so the file must outlive a power loss as the store does. */
         if (mkdir(f->evidence_dir, 0755) == 0)
-            sync_dir_of(f->evidence_dir);
+            arb_audit_sync_dir_of(f->evidence_dir);
         /* Never overwrite an earlier report. */
         for (int k = 0; k < 100 && written == NULL; k++) {
             FILE *fp;
@@ -256,7 +256,7 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
             {
                 int ok = json_dumpf(o, fp, JSON_INDENT(2)) == 0 && fputc('\n', fp) != EOF &&
                          fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-                ok = fclose(fp) == 0 && ok && sync_dir_of(path);
+                ok = fclose(fp) == 0 && ok && arb_audit_sync_dir_of(path);
                 if (ok)
                     written = path; /* else not durable: not remembered as written */
             }

@@ -1,9 +1,10 @@
 /* Fuzzes the HTTP server end to end: each input is sent as raw bytes over a
  * loopback connection to one long-running in-process server (routes for GET,
- * POST with a small body limit, a prefix route and a handler that answers
- * from another thread), and whatever comes back is read. The invariant is
- * that the server survives every input (no crash, no sanitizer report) and
- * still answers a well-formed request afterwards. */
+ * POST with a small body limit, a prefix route, a handler that answers from
+ * another thread, a route on a second worker pool and a websocket
+ * subprotocol "fz" that echoes), and whatever comes back is read. The
+ * invariant is that the server survives every input (no crash, no sanitizer
+ * report, no busy loop) and still answers a well-formed request afterwards. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -49,6 +50,19 @@ static void h_later(void *ud, arb_http_req *req)
     pthread_detach(t);
 }
 
+static void ws_open(void *ud, uint64_t conn, int outgoing, const char *peer)
+{
+}
+
+static void ws_msg(void *ud, uint64_t conn, const uint8_t *data, size_t len, int binary)
+{
+    (void)arb_http_ws_send(srv, conn, data, len, binary);
+}
+
+static void ws_close(void *ud, uint64_t conn)
+{
+}
+
 static void done(void)
 {
     arb_http_server_free(srv);
@@ -59,7 +73,12 @@ static int init(void)
 {
     arb_http_config cfg = {"127.0.0.1", 0, 2, 0, {NULL, NULL}};
     arb_errbuf eb;
+    arb_http_ws_proto wp = {"fz", 4096, 65536, ws_open, ws_msg, NULL, ws_close, NULL};
     if (arb_http_server_new(&srv, &cfg) != ARB_OK ||
+        arb_http_server_set_option(srv, "header-timeout", "2") != ARB_OK ||
+        arb_http_ws_add(srv, &wp) != ARB_OK ||
+        arb_http_route_add_pool(srv, ARB_HTTP_POST, "/c/", 4096, h_echo, "chain", "chain") !=
+            ARB_OK ||
         arb_http_route_add(srv, ARB_HTTP_GET, "/a", 0, h_echo, "get") != ARB_OK ||
         arb_http_route_add(srv, ARB_HTTP_POST, "/p", 1024, h_echo, "post") != ARB_OK ||
         arb_http_route_add(srv, ARB_HTTP_GET, "/t/", 0, h_echo, "tile") != ARB_OK ||

@@ -6,7 +6,7 @@
  * The config file holds one `key = value` per line, the keys being the long
  * option names without "--" (datadir, listen, network, log-key, log-roots,
  * log-origin, log-not-after-start, log-not-after-end, log-pool-ms,
- * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, json); '#' starts a comment line; `connect` may
+ * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, http-limit, json); '#' starts a comment line; `connect` and `http-limit` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -20,6 +20,7 @@
 #define ARB_CONFIG_DEFAULT_DATADIR "arbor-data"
 #define ARB_CONFIG_DEFAULT_LISTEN "127.0.0.1:7480"
 #define ARB_CONFIG_MAX_CONNECT 64
+#define ARB_CONFIG_MAX_HTTP_LIMITS 64
 
 typedef struct {
     char *datadir;    /* never NULL after a successful parse */
@@ -42,6 +43,8 @@ typedef struct {
     size_t n_connect;
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
+    char *http_limits[ARB_CONFIG_MAX_HTTP_LIMITS]; /* "NAME=VALUE" (arb_http_server_set_option) */
+    size_t n_http_limits;
     int json;          /* machine-readable output on stdout */
     int help, version; /* --help / --version seen: print and exit 0 */
 } arb_config;

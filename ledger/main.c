@@ -333,6 +333,16 @@ int main(int argc, char **argv)
             rc = fail(&d, "cannot create the HTTP server");
             goto out;
         }
+        for (size_t i = 0; i < d.cfg.n_http_limits; i++) {
+            char name[64], msg[160];
+            const char *lim = d.cfg.http_limits[i], *eq = strchr(lim, '=');
+            snprintf(name, sizeof name, "%.*s", (int)(eq - lim), lim);
+            if (arb_http_server_set_option(d.http, name, eq + 1) != ARB_OK) {
+                snprintf(msg, sizeof msg, "bad http-limit %s (unknown name or out of range)", lim);
+                rc = fail(&d, msg);
+                goto out;
+            }
+        }
     }
     for (; started_modules < N_MODULES; started_modules++) {
         if ((err = modules[started_modules].init(&d, &d.cf_all[d.cf_start[started_modules]],

@@ -338,8 +338,10 @@ int main(int argc, char **argv)
             const char *lim = d.cfg.http_limits[i], *eq = strchr(lim, '=');
             snprintf(name, sizeof name, "%.*s", (int)(eq - lim), lim);
             if (arb_http_server_set_option(d.http, name, eq + 1) != ARB_OK) {
-                snprintf(msg, sizeof msg, "bad http-limit %s (unknown name or out of range)", lim);
-                rc = fail(&d, msg);
+                snprintf(msg, sizeof msg,
+                         "bad http-limit %s (unknown name or out of range; see arbord --help)", lim);
+                (void)fail(&d, msg);
+                rc = 2;
                 goto out;
             }
         }

@@ -191,6 +191,7 @@ struct arb_http_server {
     pthread_t io;
     int io_started;
     int lfd, efd, epfd;
+    int accept_paused; /* the listener is out of the epoll set until the next tick */
     struct conn *conns; /* all connections, oldest first after the head */
     struct conn *conns_tail;
     struct conn *dead; /* closed this round, freed after it */
@@ -1463,15 +1464,19 @@ static void accept_conns(arb_http_server *s)
         int one = 1, fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: make room by closing the oldest idle one. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: make room by closing the oldest idle
+                 * one, else stop accepting for a tick (the listener would
+                 * stay readable and spin the loop). */
                 struct conn *old = evictable(s, NULL);
-                arb_http_metric_add(s, "http_conns_refused", 1);
                 if (old != NULL) {
                     arb_http_metric_add(s, "http_conns_evicted", 1);
                     conn_close(s, old);
                     continue;
                 }
+                arb_http_metric_add(s, "http_accept_paused", 1);
+                (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+                s->accept_paused = 1;
             }
             return;
         }
@@ -1651,6 +1656,14 @@ static void *io_main(void *arg)
         free_dead(s);
         now = now_ms();
         if (now >= next_tick) {
+            if (s->accept_paused && s->lfd >= 0) {
+                struct epoll_event e;
+                memset(&e, 0, sizeof e);
+                e.events = EPOLLIN;
+                e.data.ptr = &s->lfd;
+                (void)epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &e);
+                s->accept_paused = 0;
+            }
             expire(s, now);
             publish_gauges(s);
             next_tick = now + TICK_MS;

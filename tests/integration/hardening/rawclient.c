@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@ int raw_dial(int host, int port)
             close(fd);
             return -1;
         }
+    }
+    {
+        int one = 1; /* a request's header and body go out in separate writes */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;

@@ -93,7 +93,7 @@ static int parse_answers(const char *buf, size_t len, unsigned head_mask, int *s
         cl = strstr(a, "Content-Length: ");
         if (cl != NULL && cl < e)
             blen = strtoul(cl + 16, NULL, 10);
-        if (head_mask & (1u << k))
+        if (k < 32 && (head_mask & (1u << k)))
             blen = 0;
         if ((size_t)(e + 4 - buf) + blen > len)
             break;

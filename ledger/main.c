@@ -333,6 +333,12 @@ int main(int argc, char **argv)
             rc = fail(&d, "cannot create the HTTP server");
             goto out;
         }
+        /* The chain's handlers (templates, big blocks) yield the CPU to the
+         * log's; --http-limit chain-nice=0 undoes it. */
+        if (arb_http_server_set_option(d.http, "chain-nice", "10") != ARB_OK) {
+            rc = fail(&d, "cannot create the HTTP server");
+            goto out;
+        }
         for (size_t i = 0; i < d.cfg.n_http_limits; i++) {
             char name[64], msg[160];
             const char *lim = d.cfg.http_limits[i], *eq = strchr(lim, '=');

@@ -70,7 +70,7 @@
 #define DEF_IDLE_TIMEOUT 30
 #define DEF_TIMEOUT 30
 #define DEF_MAX_WS_PEERS 128
-#define DEF_POOL_WORKERS 2
+#define DEF_POOL_WORKERS 4
 #define DEF_POOL_QUEUE 256
 #define DEF_POOL_BUDGET (64u << 20)
 

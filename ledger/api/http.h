@@ -53,8 +53,8 @@ typedef struct {
 arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg) ARB_WARN_UNUSED;
 
 /* Optional limits, before arb_http_server_start (defaults apply otherwise):
- * max_header caps the request line plus headers in bytes (0: 8192; at most
- * 65535; larger requests are refused); timeout_s closes a connection stalled
+ * max_header caps the request line plus headers in bytes (0: 8192; 256 to
+ * 65535; larger requests get 431); timeout_s closes a connection stalled
  * that long, and also a request whose handler has not answered by then (the
  * late answer is dropped) (0: 30). Returns ARB_OK or ARB_ERR_INVALID_ARG. */
 arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header,
@@ -86,7 +86,7 @@ arb_err arb_http_server_set_option(arb_http_server *s, const char *name,
  * threads, queue or body memory. */
 typedef struct {
     const char *name;   /* [a-z0-9_]+, at most 23 characters */
-    int workers;        /* threads; 0: 2 (the "default" pool: cfg.workers) */
+    int workers;        /* threads; 0: 4 (the "default" pool: cfg.workers) */
     size_t max_queue;   /* requests waiting for a thread before 503; 0: 256
                            (the "default" pool: 1024) */
     size_t body_budget; /* request body bytes held at once by the pool's requests,

@@ -68,7 +68,7 @@ static int ka_request(int *fd, const char *method, const char *path, const char 
         *fd = -1;
         return -1;
     }
-    if (strstr(at, "Connection: close") != NULL) {
+    if (strstr(at, "Connection: close") != NULL || strstr(at, "connection: close") != NULL) {
         close(*fd);
         *fd = -1;
     }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,18 +67,25 @@ int raw_send_str(int fd, const char *s)
     return raw_send(fd, s, strlen(s));
 }
 
+/* The Content-Length of the header block [a, e), case-insensitively. */
+static size_t content_length(const char *a, const char *e)
+{
+    for (const char *q = a; q + 16 <= e; q++)
+        if ((q == a || q[-1] == '\n') && strncasecmp(q, "content-length:", 15) == 0)
+            return strtoul(q + 15, NULL, 10);
+    return 0;
+}
+
 int raw_answers(const char *buf, size_t len, int *st, const char **at, int max)
 {
     size_t off = 0;
     int k = 0;
     while (k < max && off < len) {
-        const char *a = buf + off, *e = strstr(a, "\r\n\r\n"), *cl;
-        size_t blen = 0;
+        const char *a = buf + off, *e = strstr(a, "\r\n\r\n");
+        size_t blen;
         if (strncmp(a, "HTTP/1.", 7) != 0 || e == NULL)
             break;
-        cl = strstr(a, "Content-Length: ");
-        if (cl != NULL && cl < e)
-            blen = strtoul(cl + 16, NULL, 10);
+        blen = content_length(a, e);
         if ((size_t)(e + 4 - buf) + blen > len)
             break;
         st[k] = atoi(a + 9);

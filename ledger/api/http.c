@@ -1248,12 +1248,10 @@ static int conn_head(arb_http_server *s, struct conn *c)
         conn_close(s, c);
         return -1;
     }
-    if (r->path == NULL || r->path[0] != '/' || strlen(r->path) == 0) {
-        int body = h.cl > 0 || h.te;
+    if (r->path == NULL || r->path[0] != '/') {
         free(r->path);
         r->path = NULL;
         return local_answer(s, c, 400, "bad_request", "bad request path", NULL, 1);
-        (void)body;
     }
     if (q != NULL) {
         arb_err qe = arb_http_query_parse(&r->query, q + 1, h.tlen - plen - 1);
@@ -1441,7 +1439,7 @@ static struct conn *evictable(arb_http_server *s, const struct addrent *peer)
     return best;
 }
 
-static void refuse(int fd)
+static void refuse(arb_http_server *s, int fd)
 {
     static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
                               "Content-Type: application/json\r\nContent-Length: 33\r\n"
@@ -1449,6 +1447,10 @@ static void refuse(int fd)
                               "{\"error\":\"too many connections\"}\n";
     ssize_t w = send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)w;
+    /* Take what the client has sent already: closing with unread input would
+     * reset the connection and could destroy the answer on its way. */
+    (void)shutdown(fd, SHUT_WR);
+    w = recv(fd, s->rbuf, READ_CHUNK, MSG_DONTWAIT);
     close(fd);
 }
 
@@ -1489,7 +1491,7 @@ static void accept_conns(arb_http_server *s)
             struct conn *old = evictable(s, ae);
             if (old == NULL) {
                 arb_http_metric_add(s, "http_conns_refused", 1);
-                refuse(fd);
+                refuse(s, fd);
                 continue;
             }
             arb_http_metric_add(s, "http_conns_evicted", 1);
@@ -1499,7 +1501,7 @@ static void accept_conns(arb_http_server *s)
             struct conn *old = evictable(s, NULL);
             if (old == NULL) {
                 arb_http_metric_add(s, "http_conns_refused", 1);
-                refuse(fd);
+                refuse(s, fd);
                 continue;
             }
             arb_http_metric_add(s, "http_conns_evicted", 1);

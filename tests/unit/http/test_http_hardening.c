@@ -253,8 +253,8 @@ static void start_server(void)
     CHECK(arb_http_server_new(&srv, &cfg) == ARB_OK);
     CHECK(arb_http_server_set_option(srv, "max-conns", "48") == ARB_OK);
     CHECK(arb_http_server_set_option(srv, "max-conns-per-addr", "8") == ARB_OK);
-    CHECK(arb_http_server_set_option(srv, "header-timeout", "1") == ARB_OK);
-    CHECK(arb_http_server_set_option(srv, "body-timeout", "3") == ARB_OK);
+    CHECK(arb_http_server_set_option(srv, "header-timeout", "2") == ARB_OK);
+    CHECK(arb_http_server_set_option(srv, "body-timeout", "6") == ARB_OK);
     CHECK(arb_http_server_set_option(srv, "max-header", "2k") == ARB_OK);
     CHECK(arb_http_server_set_option(srv, "nope", "1") == ARB_ERR_INVALID_ARG);
     CHECK(arb_http_server_set_option(srv, "max-conns", "0") == ARB_ERR_INVALID_ARG);
@@ -580,7 +580,7 @@ static void test_header_timeout(void)
     long long before = metric("arbor_http_timeouts_header");
     char *out;
 
-    /* Slowloris: a header byte now and then. header-timeout is 1 s. */
+    /* Slowloris: a header byte now and then. header-timeout is 2 s. */
     for (int i = 0; i < 4; i++) {
         fd[i] = dial(30);
         CHECK(fd[i] >= 0);
@@ -606,10 +606,10 @@ static void test_header_timeout(void)
     CHECK(out != NULL && out[0] == 0);
     free(out);
     close(fd[0]);
-    /* A body that stops coming (body-timeout 3 s). */
+    /* A body that stops coming (body-timeout 6 s). */
     fd[0] = hold_body(31);
     CHECK(fd[0] >= 0);
-    out = read_answers(fd[0], 0, 15000, &closed);
+    out = read_answers(fd[0], 0, 20000, &closed);
     CHECK(closed);
     free(out);
     close(fd[0]);

@@ -91,6 +91,7 @@ struct pool {
     int workers;        /* 0 for the default pool: cfg.workers */
     size_t max_queue;   /* requests waiting for a worker */
     size_t body_budget; /* request body bytes held at once by this pool's requests */
+    size_t addr_share;  /* of which one client address may hold this much */
     int nice;           /* added to the workers' nice value */
     pthread_t *threads;
     int nstarted;
@@ -102,9 +103,15 @@ struct pool {
 
 enum cstate { C_HEAD, C_BODY, C_WAIT, C_WRITE, C_LINGER };
 
+/* A client address (an IPv6 address stands for its /64): its connections
+ * (I/O thread) and the body bytes its requests hold in each pool (under
+ * s->mu). An entry without connections lives on while a request of it
+ * still holds bytes; the I/O thread frees it later. */
 struct addrent {
     struct addrent *next;
     int n;
+    size_t held[MAX_POOLS]; /* under s->mu */
+    int holders;            /* under s->mu: requests holding bytes */
     char addr[64];
 };
 
@@ -142,6 +149,7 @@ struct arb_http_req {
     uint8_t *body;
     size_t body_len, body_cap, body_want;
     size_t held; /* bytes of the pool's body budget held */
+    struct addrent *ae; /* whose share `held` counts against */
     int pool;
     const struct route *route;
 
@@ -330,6 +338,10 @@ static void req_unref_locked(arb_http_req *r)
 {
     if (--r->refs == 0) {
         r->s->pools[r->pool].body_held -= r->held;
+        if (r->held) {
+            r->ae->held[r->pool] -= r->held;
+            r->ae->holders--;
+        }
         r->s->live_reqs--;
         req_free(r);
     }
@@ -757,16 +769,27 @@ static struct addrent *addr_get(arb_http_server *s, const char *peer)
     return e;
 }
 
+/* Frees the entries of addresses with no connection and no bytes held. */
+static void addr_sweep(arb_http_server *s, unsigned bucket)
+{
+    pthread_mutex_lock(&s->mu);
+    for (struct addrent **pp = &s->addrs[bucket]; *pp != NULL;) {
+        struct addrent *e = *pp;
+        if (e->n == 0 && e->holders == 0) {
+            *pp = e->next;
+            free(e);
+        } else {
+            pp = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void addr_put(arb_http_server *s, struct addrent *e)
 {
     if (e == NULL || --e->n > 0)
         return;
-    for (struct addrent **pp = &s->addrs[addr_hash(e->addr)]; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == e) {
-            *pp = e->next;
-            free(e);
-            return;
-        }
+    addr_sweep(s, addr_hash(e->addr));
 }
 
 static void conn_events(arb_http_server *s, struct conn *c, uint32_t ev)
@@ -1313,15 +1336,26 @@ static int conn_head(arb_http_server *s, struct conn *c)
             return local_answer(s, c, 413, "body_too_large", "request body too large", NULL, 1);
         if (h.cl <= 0)
             return conn_dispatch(s, c);
-        /* Reserve the whole body in the pool's budget before reading it. */
+        /* Reserve the whole body in the pool's budget before reading it, and
+         * within the client address's share of it, so that clients that
+         * declare big bodies and send them slowly cannot take it all. */
         pthread_mutex_lock(&s->mu);
         if ((size_t)h.cl > p->body_budget - p->body_held) {
             pthread_mutex_unlock(&s->mu);
             return local_answer(s, c, 503, "body_budget", "too many request bodies in flight",
                                 "Retry-After: 1\r\n", 1);
         }
+        if ((size_t)h.cl > p->addr_share - c->ae->held[r->pool]) {
+            pthread_mutex_unlock(&s->mu);
+            return local_answer(s, c, 503, "body_budget",
+                                "too many request bodies in flight from this address",
+                                "Retry-After: 1\r\n", 1);
+        }
         p->body_held += (size_t)h.cl;
+        c->ae->held[r->pool] += (size_t)h.cl;
+        c->ae->holders++;
         r->held = (size_t)h.cl;
+        r->ae = c->ae;
         pthread_mutex_unlock(&s->mu);
         r->body_want = (size_t)h.cl;
         r->body_cap = r->body_want < READ_CHUNK ? r->body_want : READ_CHUNK;
@@ -1439,6 +1473,26 @@ static struct conn *evictable(arb_http_server *s, const struct addrent *peer)
     return best;
 }
 
+/* The key a client is counted under: its IPv4 address, or the /64 of its
+ * IPv6 address (one host usually has a whole /64). */
+static void addr_key(const struct sockaddr_storage *ss, char *key, size_t cap)
+{
+    key[0] = '\0';
+    if (ss->ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, key, (socklen_t)cap);
+    } else if (ss->ss_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            inet_ntop(AF_INET, &a.s6_addr[12], key, (socklen_t)cap);
+            return;
+        }
+        memset(&a.s6_addr[8], 0, 8);
+        inet_ntop(AF_INET6, &a, key, (socklen_t)cap);
+        if (strlen(key) + 4 < cap)
+            strcat(key, "/64");
+    }
+}
+
 static void refuse(arb_http_server *s, int fd)
 {
     static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
@@ -1459,7 +1513,7 @@ static void accept_conns(arb_http_server *s)
     for (int k = 0; k < 64; k++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
-        char peer[64] = "";
+        char peer[64] = "", key[64];
         struct addrent *ae;
         struct conn *c;
         struct epoll_event e;
@@ -1486,7 +1540,8 @@ static void accept_conns(arb_http_server *s)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof peer);
         else if (ss.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof peer);
-        ae = addr_find(s, peer);
+        addr_key(&ss, key, sizeof key);
+        ae = addr_find(s, key);
         if (ae != NULL && ae->n >= s->max_conns_per_addr) {
             struct conn *old = evictable(s, ae);
             if (old == NULL) {
@@ -1508,7 +1563,7 @@ static void accept_conns(arb_http_server *s)
             conn_close(s, old);
         }
         c = calloc(1, sizeof *c);
-        if (c == NULL || (c->ae = addr_get(s, peer)) == NULL) {
+        if (c == NULL || (c->ae = addr_get(s, key)) == NULL) {
             free(c);
             close(fd);
             continue;
@@ -1616,6 +1671,7 @@ static void *io_main(void *arg)
     arb_http_server *s = arg;
     struct epoll_event ev[64];
     int64_t next_tick = 0, stop_at = 0;
+    unsigned ticks = 0;
 
     for (;;) {
         int n = epoll_wait(s->epfd, ev, 64, TICK_MS);
@@ -1668,6 +1724,10 @@ static void *io_main(void *arg)
             }
             expire(s, now);
             publish_gauges(s);
+            if (++ticks % 10 == 0) /* addresses whose last request let go */
+                for (unsigned b = 0; b < 256; b++)
+                    if (s->addrs[b] != NULL)
+                        addr_sweep(s, b);
             next_tick = now + TICK_MS;
         }
         if (atomic_load(&s->io_stop)) {
@@ -2078,6 +2138,16 @@ arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb)
                      s->routes[i].path);
             p->body_budget = mb;
         }
+    }
+    for (int i = 0; i < s->npools; i++) {
+        struct pool *p = &s->pools[i];
+        size_t largest = 0;
+        for (size_t k = 0; k < s->nroutes; k++) {
+            size_t mb = s->routes[k].max_body ? s->routes[k].max_body : s->cfg.max_body_default;
+            if (s->routes[k].pool == i && s->routes[k].m == ARB_HTTP_POST && mb > largest)
+                largest = mb;
+        }
+        p->addr_share = p->body_budget / 4 > largest ? p->body_budget / 4 : largest;
     }
     raise_nofile(s);
     s->rbuf = malloc(READ_CHUNK);

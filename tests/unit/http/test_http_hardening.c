@@ -707,6 +707,47 @@ static void test_big_bodies(void)
     CHECK_EQ(metric("arbor_http_body_bytes_held"), 0);
 }
 
+/* One address cannot take a pool's whole body budget by declaring big
+ * bodies and sending them slowly: its share is a quarter of the budget or the
+ * largest body limit of the pool, whichever is larger (here 4 MiB of 8). */
+static void test_body_share(void)
+{
+    char hdr[128];
+    int hog[2], fd, st[2];
+    char *out;
+
+    snprintf(hdr, sizeof hdr, "POST /big HTTP/1.1\r\nContent-Length: %u\r\n\r\nxx", 3u << 20);
+    for (int i = 0; i < 2; i++) {
+        hog[i] = dial(70);
+        CHECK(hog[i] >= 0);
+        CHECK(send_str(hog[i], hdr));
+        usleep(100 * 1000);
+    }
+    /* The second from the same address is over its share... */
+    out = read_answers(hog[1], 1, 5000, NULL);
+    CHECK(out != NULL && statuses(out, st, 2) == 1 && st[0] == 503);
+    CHECK(strstr(out, "from this address") != NULL);
+    free(out);
+    close(hog[1]);
+    /* ...and another address still gets its body in. */
+    fd = dial(71);
+    CHECK(fd >= 0);
+    {
+        char *body = calloc(1, 3u << 20);
+        CHECK(body != NULL);
+        snprintf(hdr, sizeof hdr, "POST /big HTTP/1.1\r\nContent-Length: %u\r\n\r\n", 3u << 20);
+        CHECK(send_str(fd, hdr));
+        CHECK(send_all(fd, body, 3u << 20));
+        free(body);
+    }
+    out = read_answers(fd, 1, 10000, NULL);
+    CHECK(out != NULL && statuses(out, st, 2) == 1 && st[0] == 200);
+    CHECK(strstr(out, "big /big body=3145728") != NULL);
+    free(out);
+    close(fd);
+    close(hog[0]);
+}
+
 /* ---------------------------------------------------------------- pools */
 
 static void test_pools(void)
@@ -800,6 +841,7 @@ int main(void)
     RUN(test_conn_limits);
     RUN(test_header_timeout);
     RUN(test_big_bodies);
+    RUN(test_body_share);
     RUN(test_pools);
     test_stop_under_attack();
     if (srv != NULL)

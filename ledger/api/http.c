@@ -576,6 +576,14 @@ static void *worker_main(void *arg)
         if (p->head == NULL)
             p->tail = NULL;
         p->queued--;
+        if (r->conn_gone) {
+            /* The client left (or timed out) while the request waited: no
+             * one would read the answer. Drop the handler's reference. */
+            req_unref_locked(r);
+            pthread_mutex_unlock(&s->mu);
+            arb_http_metric_add(s, "http_requests_abandoned", 1);
+            continue;
+        }
         pthread_mutex_unlock(&s->mu);
         r->route->fn(r->route->ud, r);
     }

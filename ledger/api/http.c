@@ -555,6 +555,10 @@ static void *worker_main(void *arg)
 {
     struct pool *p = arg;
     arb_http_server *s = p->s;
+    char tname[16];
+
+    snprintf(tname, sizeof tname, "http-%.10s", p->name);
+    (void)pthread_setname_np(pthread_self(), tname);
 
     if (p->nice > 0) {
         /* Linux: a thread's nice value is its own (setpriority on its tid). */
@@ -1678,6 +1682,7 @@ static void *io_main(void *arg)
 {
     arb_http_server *s = arg;
     struct epoll_event ev[64];
+    (void)pthread_setname_np(pthread_self(), "http-io");
     int64_t next_tick = 0, stop_at = 0;
     unsigned ticks = 0;
 
@@ -1810,6 +1815,7 @@ static int lws_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 static void *svc_main(void *arg)
 {
     arb_http_server *s = arg;
+    (void)pthread_setname_np(pthread_self(), "http-ws");
     while (!atomic_load(&s->svc_stop))
         if (lws_service(s->ctx, 0) < 0)
             break;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ledger/api/http.h"
@@ -92,7 +93,7 @@ static int init(void)
 
 /* Sends data, then reads until the server closes or goes quiet. Returns the
  * number of bytes received. */
-static size_t exchange(const void *data, size_t size, char *resp, size_t cap)
+static size_t exchange(const void *data, size_t size, char *resp, size_t cap, int first_ms)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -123,7 +124,7 @@ static size_t exchange(const void *data, size_t size, char *resp, size_t cap)
         for (;;) {
             struct pollfd p = {fd, POLLIN, 0};
             ssize_t r;
-            if (poll(&p, 1, got ? 20 : 100) <= 0)
+            if (poll(&p, 1, got ? 20 : first_ms) <= 0)
                 break;
             r = recv(fd, resp + got, cap - got - 1, 0);
             if (r <= 0)
@@ -144,12 +145,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static unsigned long n;
     if (srv == NULL && !init())
         abort();
-    (void)exchange(data, size, resp, sizeof resp);
-    /* Now and then make sure the server still answers. */
+    (void)exchange(data, size, resp, sizeof resp, 100);
+    /* Now and then make sure the server still answers: within 10 s, so that
+     * a busy machine is not taken for a dead server. */
     if (n++ % 64 == 0) {
         static const char ok[] = "GET /a?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        if (exchange(ok, sizeof ok - 1, resp, sizeof resp) == 0 || strstr(resp, "a=1") == NULL)
+        struct timespec t0, t1;
+        long ms;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (exchange(ok, sizeof ok - 1, resp, sizeof resp, 10000) == 0 ||
+            strstr(resp, "a=1") == NULL) {
+            fprintf(stderr, "liveness probe failed: %s\n", resp);
             abort();
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > 100)
+            fprintf(stderr, "liveness probe answered after %ld ms\n", ms);
     }
     return 0;
 }

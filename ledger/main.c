@@ -318,6 +318,27 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* --http-limit names and ranges are the HTTP server's to check: check
+     * them on a scratch server before anything is touched on disk. */
+    {
+        arb_http_config hc = {"127.0.0.1", 0, 1, 0, {NULL, NULL}};
+        arb_http_server *scratch = NULL;
+        for (size_t i = 0; i < d.cfg.n_http_limits; i++) {
+            char name[64], msg[160];
+            const char *lim = d.cfg.http_limits[i], *eq = strchr(lim, '=');
+            snprintf(name, sizeof name, "%.*s", (int)(eq - lim), lim);
+            if ((scratch == NULL && arb_http_server_new(&scratch, &hc) != ARB_OK) ||
+                arb_http_server_set_option(scratch, name, eq + 1) != ARB_OK) {
+                snprintf(msg, sizeof msg,
+                         "bad http-limit %s (unknown name or out of range; see arbord --help)", lim);
+                (void)fail(&d, msg);
+                arb_http_server_free(scratch);
+                arb_config_free(&d.cfg);
+                return 2;
+            }
+        }
+        arb_http_server_free(scratch);
+    }
     if ((err = open_datadir(&d, &eb)) != ARB_OK) {
         rc = fail(&d, eb.msg);
         goto out;
@@ -339,15 +360,12 @@ int main(int argc, char **argv)
             rc = fail(&d, "cannot create the HTTP server");
             goto out;
         }
-        for (size_t i = 0; i < d.cfg.n_http_limits; i++) {
-            char name[64], msg[160];
+        for (size_t i = 0; i < d.cfg.n_http_limits; i++) { /* checked above */
+            char name[64];
             const char *lim = d.cfg.http_limits[i], *eq = strchr(lim, '=');
             snprintf(name, sizeof name, "%.*s", (int)(eq - lim), lim);
             if (arb_http_server_set_option(d.http, name, eq + 1) != ARB_OK) {
-                snprintf(msg, sizeof msg,
-                         "bad http-limit %s (unknown name or out of range; see arbord --help)", lim);
-                (void)fail(&d, msg);
-                rc = 2;
+                rc = fail(&d, "cannot set an http-limit");
                 goto out;
             }
         }

@@ -265,6 +265,20 @@ static void test_big_bodies(void)
     check_normal_client("after big bodies");
 }
 
+/* A bad limit is a usage error, found before the data directory is made. */
+static void test_bad_limit(void)
+{
+    char dir[1100];
+    const char *bad[] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--network",
+                         "regtest", "--http-limit", "max-conns=0", NULL};
+    arb_proc *p;
+    snprintf(dir, sizeof dir, "%s/never", tmp);
+    CHECK(arb_proc_spawn(&p, bad) == 0);
+    CHECK_EQ(arb_proc_wait(p, WAIT_MS), 2);
+    CHECK(access(dir, F_OK) != 0);
+    arb_proc_free(p);
+}
+
 /* arbord still stops on SIGTERM, at once, with attackers connected. */
 static void stop_node(void)
 {
@@ -300,6 +314,7 @@ int main(void)
         rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
+    test_bad_limit();
     if (arb_proc_spawn(&node, argv) != 0)
         return 1;
     port = arb_proc_wait_port(node, WAIT_MS);

@@ -134,6 +134,7 @@ struct conn {
     const uint8_t *wbody;
     size_t wlen, woff;
     size_t lingered;
+    int started; /* C_HEAD: a byte of the request has come (its header timer runs) */
     int dead;
 };
 
@@ -880,6 +881,7 @@ static void conn_idle(arb_http_server *s, struct conn *c, int fresh)
     int64_t now = now_ms();
     c->st = C_HEAD;
     c->since = now;
+    c->started = c->inlen > 0;
     if (c->inlen > 0)
         c->deadline = now + (int64_t)s->header_timeout_s * 1000;
     else
@@ -1437,8 +1439,10 @@ static void conn_readable(arb_http_server *s, struct conn *c)
         }
         if (n < 0)
             return;
-        if (c->inlen == 0)
+        if (!c->started) { /* empty lines before a request do not restart it */
+            c->started = 1;
             c->deadline = now_ms() + (int64_t)s->header_timeout_s * 1000;
+        }
         c->inlen += (size_t)n;
         conn_pump(s, c);
     } else if (c->st == C_BODY) {
@@ -1633,7 +1637,7 @@ static void expire(arb_http_server *s, int64_t now)
             continue;
         switch (c->st) {
         case C_HEAD:
-            if (c->inlen > 0)
+            if (c->started)
                 arb_http_metric_add(s, "http_timeouts_header", 1);
             break;
         case C_BODY:

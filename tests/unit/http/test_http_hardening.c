@@ -598,6 +598,18 @@ static void test_header_timeout(void)
         close(fd[i]);
     }
     CHECK(metric("arbor_http_timeouts_header") >= before + 4);
+    /* Empty lines before a request do not restart its timer. */
+    fd[0] = dial(30);
+    CHECK(fd[0] >= 0);
+    for (int k = 0; k < 10; k++) {
+        (void)send_str(fd[0], "\r\n");
+        usleep(300 * 1000);
+    }
+    out = read_answers(fd[0], 0, 10000, &closed);
+    CHECK(closed);
+    free(out);
+    close(fd[0]);
+    CHECK(metric("arbor_http_timeouts_header") >= before + 5);
     /* A connection that sends nothing is closed too. */
     fd[0] = dial(30);
     CHECK(fd[0] >= 0);

@@ -1052,19 +1052,7 @@ static int list_has(const char *v, size_t vlen, const char *tok)
     return 0;
 }
 
-struct head {
-    const char *meth;
-    size_t mlen;
-    const char *target;
-    size_t tlen;
-    long long cl; /* -1: absent, -2: bad */
-    int te, conn_close, conn_upgrade, upgrade_ws, ws_key, expect_continue;
-    int nheaders;
-};
-
-/* Parses the request line and headers in buf[0..len) (len excludes the final
- * empty line's CRLF). Returns 0, or the status to refuse with (400, 431, 505). */
-static int parse_head(const char *buf, size_t len, struct head *h, int *minor)
+int arb_http_head_parse(const char *buf, size_t len, arb_http_head *h, int *minor)
 {
     const char *p = buf, *end = buf + len, *eol, *sp1, *sp2;
 
@@ -1149,9 +1137,7 @@ static int parse_head(const char *buf, size_t len, struct head *h, int *minor)
     return 0;
 }
 
-/* Percent-decodes the path (no '+' rule in a path). Returns a new string, or
- * NULL if malformed (bad escape, %00) or out of memory (*nomem set). */
-static char *decode_path(const char *p, size_t n, int *nomem)
+char *arb_http_path_decode(const char *p, size_t n, int *nomem)
 {
     char *d = malloc(n + 1);
     size_t j = 0;
@@ -1175,6 +1161,9 @@ static char *decode_path(const char *p, size_t n, int *nomem)
             }
             d[j++] = (char)(hi * 16 + lo);
             i += 2;
+        } else if (p[i] == '\0') { /* a C string cannot hold it */
+            free(d);
+            return NULL;
         } else {
             d[j++] = p[i];
         }
@@ -1221,7 +1210,7 @@ static void ws_handoff(arb_http_server *s, struct conn *c)
  * connection is gone, 0 if it needs more bytes, 1 if its state moved on. */
 static int conn_head(arb_http_server *s, struct conn *c)
 {
-    struct head h;
+    arb_http_head h;
     arb_http_req *r;
     char *hend, allow[64];
     size_t hlen, lead = 0;
@@ -1258,7 +1247,7 @@ static int conn_head(arb_http_server *s, struct conn *c)
 
     if (hend == NULL || hlen > s->max_header)
         return local_answer(s, c, 431, "header_too_large", "request header too large", NULL, 1);
-    st = parse_head(c->in, hlen - 4, &h, &minor);
+    st = arb_http_head_parse(c->in, hlen - 4, &h, &minor);
     r->minor = minor;
     if (st == 431)
         return local_answer(s, c, 431, "header_too_large", "too many header fields", NULL, 1);
@@ -1280,7 +1269,7 @@ static int conn_head(arb_http_server *s, struct conn *c)
     }
     q = memchr(h.target, '?', h.tlen);
     plen = q ? (size_t)(q - h.target) : h.tlen;
-    r->path = decode_path(h.target, plen, &nomem);
+    r->path = arb_http_path_decode(h.target, plen, &nomem);
     if (nomem) {
         conn_close(s, c);
         return -1;

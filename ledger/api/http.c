@@ -2101,7 +2101,7 @@ static int listen_on(arb_http_server *s)
 static void raise_nofile(arb_http_server *s)
 {
     struct rlimit rl;
-    rlim_t want = (rlim_t)s->max_conns + 256;
+    rlim_t want = (rlim_t)s->max_conns + 4096; /* and room for the store's files */
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;

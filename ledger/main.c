@@ -318,26 +318,22 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    /* --http-limit names and ranges are the HTTP server's to check: check
-     * them on a scratch server before anything is touched on disk. */
-    {
+    /* --http-limit is the HTTP server's to check: on a scratch one, before
+     * anything is touched on disk. */
+    if (d.cfg.n_http_limits > 0) {
         arb_http_config hc = {"127.0.0.1", 0, 1, 0, {NULL, NULL}};
         arb_http_server *scratch = NULL;
-        for (size_t i = 0; i < d.cfg.n_http_limits; i++) {
-            char name[64], msg[160];
-            const char *lim = d.cfg.http_limits[i], *eq = strchr(lim, '=');
-            snprintf(name, sizeof name, "%.*s", (int)(eq - lim), lim);
-            if ((scratch == NULL && arb_http_server_new(&scratch, &hc) != ARB_OK) ||
-                arb_http_server_set_option(scratch, name, eq + 1) != ARB_OK) {
-                snprintf(msg, sizeof msg,
-                         "bad http-limit %s (unknown name or out of range; see arbord --help)", lim);
-                (void)fail(&d, msg);
-                arb_http_server_free(scratch);
-                arb_config_free(&d.cfg);
-                return 2;
-            }
-        }
+        size_t bad = 0;
+        err = arb_http_server_new(&scratch, &hc);
+        if (err == ARB_OK)
+            err = arb_http_server_set_options(scratch, d.cfg.http_limits, d.cfg.n_http_limits, &bad);
         arb_http_server_free(scratch);
+        if (err != ARB_OK) {
+            fprintf(stderr, "arbord: error: bad http-limit %s (unknown name or out of range; see "
+                            "arbord --help)\n", d.cfg.http_limits[bad]);
+            arb_config_free(&d.cfg);
+            return 2;
+        }
     }
     if ((err = open_datadir(&d, &eb)) != ARB_OK) {
         rc = fail(&d, eb.msg);
@@ -356,18 +352,11 @@ int main(int argc, char **argv)
         }
         /* The chain's handlers (templates, big blocks) yield the CPU to the
          * log's; --http-limit chain-nice=0 undoes it. */
-        if (arb_http_server_set_option(d.http, "chain-nice", "10") != ARB_OK) {
-            rc = fail(&d, "cannot create the HTTP server");
+        if (arb_http_server_set_option(d.http, "chain-nice", "10") != ARB_OK ||
+            arb_http_server_set_options(d.http, d.cfg.http_limits, d.cfg.n_http_limits, NULL) !=
+                ARB_OK) {
+            rc = fail(&d, "cannot apply the http-limit settings");
             goto out;
-        }
-        for (size_t i = 0; i < d.cfg.n_http_limits; i++) { /* checked above */
-            char name[64];
-            const char *lim = d.cfg.http_limits[i], *eq = strchr(lim, '=');
-            snprintf(name, sizeof name, "%.*s", (int)(eq - lim), lim);
-            if (arb_http_server_set_option(d.http, name, eq + 1) != ARB_OK) {
-                rc = fail(&d, "cannot set an http-limit");
-                goto out;
-            }
         }
     }
     for (; started_modules < N_MODULES; started_modules++) {

@@ -2023,6 +2023,27 @@ arb_err arb_http_server_set_option(arb_http_server *s, const char *name, const c
     return ARB_ERR_INVALID_ARG;
 }
 
+arb_err arb_http_server_set_options(arb_http_server *s, char *const *kv, size_t n, size_t *bad)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        const char *eq = kv[i] ? strchr(kv[i], '=') : NULL;
+        if (eq == NULL || (size_t)(eq - kv[i]) >= sizeof name) {
+            if (bad)
+                *bad = i;
+            return ARB_ERR_INVALID_ARG;
+        }
+        memcpy(name, kv[i], (size_t)(eq - kv[i]));
+        name[eq - kv[i]] = '\0';
+        if (arb_http_server_set_option(s, name, eq + 1) != ARB_OK) {
+            if (bad)
+                *bad = i;
+            return ARB_ERR_INVALID_ARG;
+        }
+    }
+    return ARB_OK;
+}
+
 arb_err arb_http_route_add_pool(arb_http_server *s, arb_http_method m, const char *path,
                                 size_t max_body, arb_http_handler fn, void *ud, const char *pool)
 {

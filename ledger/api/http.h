@@ -81,6 +81,11 @@ arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header,
  * already started). */
 arb_err arb_http_server_set_option(arb_http_server *s, const char *name,
                                    const char *value) ARB_WARN_UNUSED;
+/* Applies n "NAME=VALUE" strings with arb_http_server_set_option, in order.
+ * Returns ARB_OK, or ARB_ERR_INVALID_ARG with *bad (if not NULL) the index of
+ * the first one that is malformed or refused. */
+arb_err arb_http_server_set_options(arb_http_server *s, char *const *kv, size_t n,
+                                    size_t *bad) ARB_WARN_UNUSED;
 
 /* A worker pool: routes on different pools never wait for each other's
  * threads, queue or body memory. */

@@ -257,6 +257,16 @@ static void start_server(void)
     CHECK(arb_http_server_set_option(srv, "body-timeout", "6") == ARB_OK);
     CHECK(arb_http_server_set_option(srv, "max-header", "2k") == ARB_OK);
     CHECK(arb_http_server_set_option(srv, "nope", "1") == ARB_ERR_INVALID_ARG);
+    {
+        char *kv[] = {"idle-timeout=30", "default-queue=1k", "nope=1"};
+        size_t bad = 9;
+        CHECK(arb_http_server_set_options(srv, kv, 2, &bad) == ARB_OK);
+        CHECK(arb_http_server_set_options(srv, kv, 3, &bad) == ARB_ERR_INVALID_ARG);
+        CHECK_EQ(bad, 2);
+        kv[0] = "no-equals";
+        CHECK(arb_http_server_set_options(srv, kv, 1, &bad) == ARB_ERR_INVALID_ARG);
+        CHECK_EQ(bad, 0);
+    }
     CHECK(arb_http_server_set_option(srv, "max-conns", "0") == ARB_ERR_INVALID_ARG);
     CHECK(arb_http_server_set_option(srv, "max-conns", "12x") == ARB_ERR_INVALID_ARG);
     CHECK(arb_http_server_set_option(srv, "default-nice", "20") == ARB_ERR_INVALID_ARG);

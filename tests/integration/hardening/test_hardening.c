@@ -43,6 +43,22 @@ static void check_normal_client(const char *when)
     CHECK(dt < 2 * LIVE_MS);
 }
 
+/* One counter from arbord's /metrics, or -1. */
+static long long metric(const char *name)
+{
+    char *body = NULL, key[128], *p;
+    long long v = -1;
+    if (raw_request(1, port, "GET", "/metrics", NULL, 0, LIVE_MS, &body) != 200 || body == NULL) {
+        free(body);
+        return -1;
+    }
+    snprintf(key, sizeof key, "\n%s ", name);
+    if ((p = strstr(body, key)) != NULL)
+        v = strtoll(p + strlen(key), NULL, 10);
+    free(body);
+    return v;
+}
+
 /* ---------------------------------------------------------------- idle connections */
 
 static atomic_int attack_stop;
@@ -117,6 +133,10 @@ static void test_idle_and_slowloris(void)
     pthread_join(t1, NULL);
     pthread_join(t2, NULL);
     check_normal_client("after idle + slowloris");
+    /* The server cut them off itself: slowloris by the header timeout, the
+     * idle ones (over the per-address limit) by eviction. */
+    CHECK(metric("arbor_http_timeouts_header") >= 1);
+    CHECK(metric("arbor_http_conns_evicted") >= 1);
 }
 
 /* ---------------------------------------------------------------- pipelining */

@@ -37,7 +37,7 @@ static const char usage_text[] =
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
     "  --http-limit NAME=V    an HTTP limit, e.g. max-conns=1024, header-timeout=10,\n"
-    "                         chain-workers=2 (repeatable; see docs/arbord.md)\n"
+    "                         chain-queue=64 (repeatable; see docs/arbord.md)\n"
     "  --json                 machine-readable lines on stdout (e.g. the listening port)\n"
     "  --help                 show this help and exit\n"
     "  --version              show the version and exit\n"

@@ -915,7 +915,15 @@ static int conn_write(arb_http_server *s, struct conn *c)
         }
         if (n == 0)
             break;
-        w = writev(c->fd, iov, n);
+        {
+            /* sendmsg for MSG_NOSIGNAL: a client gone away must not raise
+             * SIGPIPE in a program that has not ignored it. */
+            struct msghdr mh;
+            memset(&mh, 0, sizeof mh);
+            mh.msg_iov = iov;
+            mh.msg_iovlen = (size_t)n;
+            w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        }
         if (w < 0) {
             if (errno == EINTR)
                 continue;

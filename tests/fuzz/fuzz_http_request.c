@@ -6,6 +6,7 @@
  * invariant is that the server survives every input (no crash, no sanitizer
  * report, no busy loop) and still answers a well-formed request afterwards. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -93,6 +94,8 @@ static int init(void)
 
 /* Sends data, then reads until the server closes or goes quiet. Returns the
  * number of bytes received. */
+static char why[128]; /* how the last exchange ended, for a failed probe's report */
+
 static size_t exchange(const void *data, size_t size, char *resp, size_t cap, int first_ms)
 {
     struct sockaddr_in a;
@@ -104,7 +107,10 @@ static size_t exchange(const void *data, size_t size, char *resp, size_t cap, in
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0)
         return 0;
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+    snprintf(why, sizeof why, "connect: %s", "ok");
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        snprintf(why, sizeof why, "connect: %s", strerror(errno));
+    else {
         /* In two writes, split at a point the input picks, so requests and
          * bodies also arrive in pieces. */
         size_t split = size, sum = 0;
@@ -124,11 +130,16 @@ static size_t exchange(const void *data, size_t size, char *resp, size_t cap, in
         for (;;) {
             struct pollfd p = {fd, POLLIN, 0};
             ssize_t r;
-            if (poll(&p, 1, got ? 20 : first_ms) <= 0)
+            if (poll(&p, 1, got ? 20 : first_ms) <= 0) {
+                snprintf(why, sizeof why, "no more bytes after %zu", got);
                 break;
+            }
             r = recv(fd, resp + got, cap - got - 1, 0);
-            if (r <= 0)
+            if (r <= 0) {
+                snprintf(why, sizeof why, "recv %zd (%s) after %zu bytes", r,
+                         r < 0 ? strerror(errno) : "closed", got);
                 break;
+            }
             got += (size_t)r;
             if (got >= cap - 1)
                 got = 0; /* keep reading; only liveness matters */
@@ -155,7 +166,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         if (exchange(ok, sizeof ok - 1, resp, sizeof resp, 10000) == 0 ||
             strstr(resp, "a=1") == NULL) {
-            fprintf(stderr, "liveness probe failed: %s\n", resp);
+            fprintf(stderr, "liveness probe failed (%s): %s\n", why, resp);
+            /* Say whether the server is gone for good or missed one answer. */
+            if (exchange(ok, sizeof ok - 1, resp, sizeof resp, 10000) > 0)
+                fprintf(stderr, "a second probe was answered: %.60s\n", resp);
+            else
+                fprintf(stderr, "a second probe failed too (%s)\n", why);
             abort();
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -210,6 +210,14 @@ static void h_echo(void *ud, arb_http_req *req)
     (void)arb_http_respond(req, 200, "text/plain", "X-Route: echo\r\n", out, (size_t)n);
 }
 
+/* A 4 MiB answer (for clients that leave while it is written). */
+static void h_big_answer(void *ud, arb_http_req *req)
+{
+    static uint8_t big[4u << 20];
+    (void)ud;
+    (void)arb_http_respond(req, 200, "application/octet-stream", NULL, big, sizeof big);
+}
+
 /* A handler that waits until released (for pool tests). */
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
@@ -275,6 +283,7 @@ static void start_server(void)
     CHECK(arb_http_pool_add(srv, &big) == ARB_OK);
     CHECK(arb_http_route_add(srv, ARB_HTTP_GET, "/a", 0, h_echo, "get") == ARB_OK);
     CHECK(arb_http_route_add(srv, ARB_HTTP_GET, "/t/", 0, h_echo, "tile") == ARB_OK);
+    CHECK(arb_http_route_add(srv, ARB_HTTP_GET, "/big-answer", 0, h_big_answer, NULL) == ARB_OK);
     CHECK(arb_http_route_add(srv, ARB_HTTP_POST, "/p", 4096, h_echo, "post") == ARB_OK);
     CHECK(arb_http_route_add_pool(srv, ARB_HTTP_GET, "/slow", 0, h_gated, "slow", "slow") ==
           ARB_OK);
@@ -825,6 +834,26 @@ static void test_pools(void)
     }
 }
 
+/* Clients that reset the connection while a big answer is being written:
+ * the server closes that connection and goes on serving. (This program does
+ * not ignore SIGPIPE: the server's sends use MSG_NOSIGNAL, so a write to a
+ * dead connection cannot kill it.) */
+static void test_reset_during_answer(void)
+{
+    for (int i = 0; i < 5; i++) {
+        int fd = dial(80);
+        char b[4096];
+        struct linger lg = {1, 0};
+        CHECK(fd >= 0);
+        CHECK(send_str(fd, "GET /big-answer HTTP/1.1\r\n\r\n"));
+        CHECK(recv(fd, b, sizeof b, 0) > 0); /* it has started */
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd); /* RST */
+        usleep(50 * 1000);
+    }
+    CHECK_EQ(get_status(1, "/a"), 200);
+}
+
 /* ---------------------------------------------------------------- stop */
 
 static void test_stop_under_attack(void)
@@ -874,6 +903,7 @@ int main(void)
     RUN(test_big_bodies);
     RUN(test_body_share);
     RUN(test_pools);
+    RUN(test_reset_during_answer);
     test_stop_under_attack();
     if (srv != NULL)
         arb_http_server_free(srv);

@@ -95,6 +95,7 @@ static int init(void)
 /* Sends data, then reads until the server closes or goes quiet. Returns the
  * number of bytes received. */
 static char why[128]; /* how the last exchange ended, for a failed probe's report */
+static long connect_ms; /* how long its connect took */
 
 static size_t exchange(const void *data, size_t size, char *resp, size_t cap, int first_ms)
 {
@@ -107,10 +108,14 @@ static size_t exchange(const void *data, size_t size, char *resp, size_t cap, in
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0)
         return 0;
-    snprintf(why, sizeof why, "connect: %s", "ok");
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
-        snprintf(why, sizeof why, "connect: %s", strerror(errno));
-    else {
+    struct timespec c0, c1;
+    int cr;
+    clock_gettime(CLOCK_MONOTONIC, &c0);
+    cr = connect(fd, (struct sockaddr *)&a, sizeof a);
+    clock_gettime(CLOCK_MONOTONIC, &c1);
+    connect_ms = (c1.tv_sec - c0.tv_sec) * 1000 + (c1.tv_nsec - c0.tv_nsec) / 1000000;
+    snprintf(why, sizeof why, "connect: %s", cr != 0 ? strerror(errno) : "ok");
+    if (cr == 0) {
         /* In two writes, split at a point the input picks, so requests and
          * bodies also arrive in pieces. */
         size_t split = size, sum = 0;
@@ -166,7 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         if (exchange(ok, sizeof ok - 1, resp, sizeof resp, 10000) == 0 ||
             strstr(resp, "a=1") == NULL) {
-            fprintf(stderr, "liveness probe failed (%s): %s\n", why, resp);
+            fprintf(stderr, "liveness probe failed (%s; connect %ld ms): %s\n", why, connect_ms,
+                    resp);
             /* Say whether the server is gone for good or missed one answer. */
             if (exchange(ok, sizeof ok - 1, resp, sizeof resp, 10000) > 0)
                 fprintf(stderr, "a second probe was answered: %.60s\n", resp);
@@ -177,7 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
         if (ms > 100)
-            fprintf(stderr, "liveness probe answered after %ld ms\n", ms);
+            fprintf(stderr, "liveness probe answered after %ld ms (connect %ld ms)\n", ms,
+                    connect_ms);
     }
     return 0;
 }

@@ -61,6 +61,8 @@ static const char usage_text[] =
     "  --p2p-no-compact N     1: no compact block relay (0..1; default 0)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
+    "  --http-limit NAME=V    an HTTP limit, e.g. max-conns=1024, header-timeout=10,\n"
+    "                         chain-queue=64 (repeatable; see docs/arbord.md)\n"
     "  --json                 machine-readable lines on stdout (e.g. the listening port)\n"
     "  --help                 show this help and exit\n"
     "  --version              show the version and exit\n"
@@ -91,6 +93,8 @@ void arb_config_free(arb_config *cfg)
     free(cfg->config_file);
     for (size_t i = 0; i < cfg->n_connect; i++)
         free(cfg->connect[i]);
+    for (size_t i = 0; i < cfg->n_http_limits; i++)
+        free(cfg->http_limits[i]);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -460,6 +464,20 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad worker count '%s' (1..256)", where,
                             v);
         cfg->http_workers = (int)n;
+    } else if (!strcmp(key, "http-limit")) {
+        /* NAME=VALUE; the HTTP server checks the name and range at start. */
+        const char *eq = strchr(v, '=');
+        if (eq == NULL || eq == v || eq[1] == '\0' ||
+            strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != (size_t)(eq - v))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad http-limit '%s' (want NAME=VALUE)",
+                            where, v);
+        if (cfg->n_http_limits == ARB_CONFIG_MAX_HTTP_LIMITS)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: more than %d http-limit settings", where,
+                            ARB_CONFIG_MAX_HTTP_LIMITS);
+        cfg->http_limits[cfg->n_http_limits] = NULL;
+        err = set_str(&cfg->http_limits[cfg->n_http_limits], v);
+        if (err == ARB_OK)
+            cfg->n_http_limits++;
     } else if (!strcmp(key, "json")) {
         if (!parse_bool(v, &cfg->json))
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad boolean '%s'", where, v);
@@ -548,7 +566,7 @@ static const char *const value_opts[] = {
     "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect",
     "p2p-max-inbound", "p2p-handshake-timeout", "p2p-ping-interval", "p2p-timeout",
     "p2p-stall-timeout-ms", "p2p-discourage-time", "p2p-tx-delay-ms", "p2p-no-compact", "http-workers",
-    "config", "log-reject-expired", "log-reject-unexpired", "log-ext-key-usages",
+    "http-limit", "config", "log-reject-expired", "log-reject-unexpired", "log-ext-key-usages",
     "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",
     "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export"};
 

@@ -11,7 +11,8 @@
  * log-ext-key-usages, log-reject-extensions, log-rate-limit, log-rate-burst,
  * log-url, log-monitoring-url, log-description, log-operator,
  * log-operator-email, log-mmd), log-export, store-cache-mb, connect, the p2p-*
- * settings, http-workers, json); '#' starts a comment line; `connect` may
+ * settings, http-workers, http-limit, json); '#' starts a comment line; `connect`
+ * and `http-limit` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -31,6 +32,7 @@
  * 30 s); a later answer is dropped. So the sequencer's pool window
  * (log-pool-ms) must be shorter. */
 #define ARB_CONFIG_ANSWER_TIMEOUT_MS 30000
+#define ARB_CONFIG_MAX_HTTP_LIMITS 64
 
 typedef struct {
     char *datadir;    /* never NULL after a successful parse */
@@ -71,6 +73,8 @@ typedef struct {
     unsigned p2p_no_compact; /* 1: announce blocks by headers only (for comparisons) */
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
+    char *http_limits[ARB_CONFIG_MAX_HTTP_LIMITS]; /* "NAME=VALUE" (arb_http_server_set_option) */
+    size_t n_http_limits;
     int json;          /* machine-readable output on stdout */
     int help, version; /* --help / --version seen: print and exit 0 */
 } arb_config;

@@ -434,6 +434,23 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* --http-limit is the HTTP server's to check: on a scratch one, before
+     * anything is touched on disk. */
+    if (d.cfg.n_http_limits > 0) {
+        arb_http_config hc = {"127.0.0.1", 0, 1, 0, {NULL, NULL}};
+        arb_http_server *scratch = NULL;
+        size_t bad = 0;
+        err = arb_http_server_new(&scratch, &hc);
+        if (err == ARB_OK)
+            err = arb_http_server_set_options(scratch, d.cfg.http_limits, d.cfg.n_http_limits, &bad);
+        arb_http_server_free(scratch);
+        if (err != ARB_OK) {
+            fprintf(stderr, "arbord: error: bad http-limit %s (unknown name or out of range; see "
+                            "arbord --help)\n", d.cfg.http_limits[bad]);
+            arb_config_free(&d.cfg);
+            return 2;
+        }
+    }
     if ((err = open_datadir(&d, &eb)) != ARB_OK) {
         rc = fail(&d, eb.msg);
         goto out;
@@ -447,6 +464,14 @@ int main(int argc, char **argv)
         hc.log = d.log;
         if (arb_http_server_new(&d.http, &hc) != ARB_OK) {
             rc = fail(&d, "cannot create the HTTP server");
+            goto out;
+        }
+        /* The chain's handlers (templates, big blocks) yield the CPU to the
+         * log's; --http-limit chain-nice=0 undoes it. */
+        if (arb_http_server_set_option(d.http, "chain-nice", "10") != ARB_OK ||
+            arb_http_server_set_options(d.http, d.cfg.http_limits, d.cfg.n_http_limits, NULL) !=
+                ARB_OK) {
+            rc = fail(&d, "cannot apply the http-limit settings");
             goto out;
         }
     }

@@ -1295,8 +1295,11 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
     }
     if ((err = arb_chainstate_open(&a->cs, store, cf_base, a->p, 2, log, eb)) != ARB_OK)
         goto fail;
-    if ((err = arb_http_route_add(http, ARB_HTTP_GET, PREFIX, 0, on_get, a)) != ARB_OK ||
-        (err = arb_http_route_add(http, ARB_HTTP_POST, PREFIX, MAX_POST, on_post, a)) != ARB_OK) {
+    /* On a worker pool of their own, so the log's routes never wait behind them. */
+    if ((err = arb_http_route_add_pool(http, ARB_HTTP_GET, PREFIX, 0, on_get, a, "chain")) !=
+            ARB_OK ||
+        (err = arb_http_route_add_pool(http, ARB_HTTP_POST, PREFIX, MAX_POST, on_post, a,
+                                       "chain")) != ARB_OK) {
         arb_errf(eb, err, "cannot register the chain routes");
         goto fail;
     }

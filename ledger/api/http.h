@@ -1,17 +1,24 @@
-/* The HTTP server that arbord's APIs run on: libwebsockets on one service
- * thread for the sockets, and a pool of worker threads for the handlers.
+/* The HTTP server that arbord's APIs run on: one I/O thread (epoll) for the
+ * sockets, pools of worker threads for the handlers, and (when a websocket
+ * subprotocol is registered) libwebsockets on a thread of its own for
+ * websocket peers.
  *
- * Life of a request: the service thread reads the request line, headers and
+ * Life of a request: the I/O thread reads the request line, headers and
  * (bounded) body; it finds the route whose method matches and whose path is the
- * longest matching prefix; it hands the request to a worker thread, which calls
- * the route's handler. The handler answers with arb_http_respond(), at once or
- * later, from any thread (e.g. after the log's sequencer has made an entry
- * durable). The service thread then writes the answer. Exactly one response per
- * request; a request whose handler never responds is a bug.
+ * longest matching prefix; it queues the request on the route's worker pool,
+ * whose thread calls the route's handler. The handler answers with
+ * arb_http_respond(), at once or later, from any thread (e.g. after the log's
+ * sequencer has made an entry durable). The I/O thread then writes the answer.
+ * Exactly one response per request; a request whose handler never responds is
+ * a bug. A connection reads its next (pipelined) request only after the
+ * answer to the last one is written, so answers go out in order.
  *
  * Unknown paths get 404, a known path with the wrong method gets 405 (with an
- * Allow header), a body over the route's limit gets 413, all as JSON
- * {"error": "..."} bodies, and each is counted in the server's metrics.
+ * Allow header), a body over the route's limit gets 413, headers over the
+ * limit 431, a full pool queue or body budget 503, all as JSON
+ * {"error": "..."} bodies, and each is counted in the server's metrics. HEAD
+ * is served for every GET route: the handler sees a GET and the body is left
+ * out of the answer.
  *
  * Thread-safety: arb_http_route_add only before arb_http_server_start.
  * arb_http_respond and the request accessors are safe from any thread for a
@@ -46,27 +53,76 @@ typedef struct {
 arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg) ARB_WARN_UNUSED;
 
 /* Optional limits, before arb_http_server_start (defaults apply otherwise):
- * max_header caps the request line plus headers in bytes (0: 8192; at most
- * 65535; larger requests are refused); timeout_s closes a connection stalled
+ * max_header caps the request line plus headers in bytes (0: 8192; 256 to
+ * 65535; larger requests get 431); timeout_s closes a connection stalled
  * that long, and also a request whose handler has not answered by then (the
  * late answer is dropped) (0: 30). Returns ARB_OK or ARB_ERR_INVALID_ARG. */
 arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header,
                                    int timeout_s) ARB_WARN_UNUSED;
+
+/* Sets one limit by name, before arb_http_server_start (value: a decimal
+ * number, sizes may end in k, m or g for KiB, MiB, GiB). Names and defaults:
+ *   max-conns 1024            open HTTP connections in all (past it the
+ *                             oldest connection waiting for a request is
+ *                             closed, else the new one gets a 503)
+ *   max-conns-per-addr 64     the same per client address
+ *   max-header 8192           request line + headers, bytes (431 past it)
+ *   header-timeout 10         s from a request's first byte (or the accept)
+ *                             to the end of its headers
+ *   body-timeout 30           s from the end of the headers to the end of the body
+ *   idle-timeout 30           s a keep-alive connection may wait for its next request
+ *   timeout 30                s for a handler's answer, and for a stalled write
+ *   max-ws-peers 128          incoming websocket connections (dials not counted)
+ *   POOL-workers, POOL-queue, POOL-body-budget, POOL-nice
+ *                             of the worker pool called POOL (created with
+ *                             the defaults of arb_http_pool_add if new);
+ *                             "default" is the pool of arb_http_route_add.
+ * Returns ARB_OK or ARB_ERR_INVALID_ARG (unknown name, value out of range,
+ * already started). */
+arb_err arb_http_server_set_option(arb_http_server *s, const char *name,
+                                   const char *value) ARB_WARN_UNUSED;
+/* Applies n "NAME=VALUE" strings with arb_http_server_set_option, in order.
+ * Returns ARB_OK, or ARB_ERR_INVALID_ARG with *bad (if not NULL) the index of
+ * the first one that is malformed or refused. */
+arb_err arb_http_server_set_options(arb_http_server *s, char *const *kv, size_t n,
+                                    size_t *bad) ARB_WARN_UNUSED;
+
+/* A worker pool: routes on different pools never wait for each other's
+ * threads, queue or body memory. */
+typedef struct {
+    const char *name;   /* [a-z0-9_]+, at most 23 characters */
+    int workers;        /* threads; 0: 4 (the "default" pool: cfg.workers) */
+    size_t max_queue;   /* requests waiting for a thread before 503; 0: 256
+                           (the "default" pool: 1024) */
+    size_t body_budget; /* request body bytes held at once by the pool's requests,
+                           reserved at the declared length before the body is read
+                           (503 when it does not fit); 0: 64 MiB; raised at start
+                           to the pool's largest route limit if lower */
+    int nice;           /* 0..19 added to the threads' nice value */
+} arb_http_pool_config;
+
+/* Creates a pool, before start. Returns ARB_OK, ARB_ERR_EXISTS (name taken;
+ * "default" always exists), ARB_ERR_INVALID_ARG. */
+arb_err arb_http_pool_add(arb_http_server *s, const arb_http_pool_config *pc) ARB_WARN_UNUSED;
 
 /* Registers a route. `path` is matched as a prefix when it ends in '/', else
  * exactly (query string excluded). max_body 0 means the config default.
  * The path string must outlive the server. */
 arb_err arb_http_route_add(arb_http_server *s, arb_http_method m, const char *path,
                            size_t max_body, arb_http_handler fn, void *ud) ARB_WARN_UNUSED;
+/* The same on the worker pool called `pool` (NULL: "default"), created with
+ * the defaults if it does not exist yet. */
+arb_err arb_http_route_add_pool(arb_http_server *s, arb_http_method m, const char *path,
+                                size_t max_body, arb_http_handler fn, void *ud,
+                                const char *pool) ARB_WARN_UNUSED;
 
-/* Binds and starts the service thread and the workers. Returns ARB_ERR_NET
+/* Binds and starts the I/O thread, the workers (and the websocket thread). Returns ARB_ERR_NET
  * with a message in eb if the address cannot be bound. */
 arb_err arb_http_server_start(arb_http_server *s, arb_errbuf *eb) ARB_WARN_UNUSED;
 /* The port actually bound (after start). */
 int arb_http_server_port(const arb_http_server *s);
 /* Stops accepting, finishes or drops in-flight requests, joins all threads.
- * Safe to call once from any thread other than the service thread and the
- * worker threads (from those it logs an error and does nothing). Handlers
+ * Safe to call once from any thread other than the server's own (from those it logs an error and does nothing). Handlers
  * still holding requests may answer them afterwards (the answers are dropped)
  * until arb_http_server_free. */
 void arb_http_server_stop(arb_http_server *s);
@@ -77,6 +133,9 @@ void arb_http_server_free(arb_http_server *s);
 /* The server the request arrived on (e.g. to bump metrics from a handler). */
 arb_http_server *arb_http_req_server(const arb_http_req *r);
 arb_http_method arb_http_req_method(const arb_http_req *r);
+/* 1 for a HEAD request (whose method reads as GET; the body of the answer is
+ * not sent), else 0. */
+int arb_http_req_is_head(const arb_http_req *r);
 /* The path without the query string, e.g. "/ct/v1/get-sth". */
 const char *arb_http_req_path(const arb_http_req *r);
 /* The value of query parameter `name`, URL-decoded, or NULL if absent.
@@ -105,8 +164,10 @@ void arb_http_metric_set(arb_http_server *s, const char *name, uint64_t value);
 
 /* ---- Websockets (optional) ----
  * A module (the peer network) can serve websocket subprotocols on the same port
- * and open outgoing websocket connections from the same service loop. HTTP
- * requests are unaffected.
+ * and open outgoing websocket connections. The I/O thread hands an upgrade
+ * request to libwebsockets, which runs on its own service thread; HTTP
+ * requests are unaffected. At most max-ws-peers incoming websocket
+ * connections are open at once (the upgrade gets 503 past it).
  *
  * A connection is named by a 64-bit id (never 0, never reused during the
  * server's life), so any thread can send to or close a connection that may

@@ -1,5 +1,6 @@
-/* Internals of the HTTP server shared with its tests and fuzz harness: the
- * query-string model. Not part of the public API. */
+/* Internals of the HTTP server shared with its tests and fuzz harnesses: the
+ * request head and path parsers and the query-string model. Not part of the
+ * public API. */
 #ifndef ARB_LEDGER_API_HTTP_INTERNAL_H
 #define ARB_LEDGER_API_HTTP_INTERNAL_H
 
@@ -19,6 +20,38 @@ typedef struct {
     arb_http_qparam *v;
     size_t n;
 } arb_http_query;
+
+/* A parsed request line and the headers the server acts on. Pointers point
+ * into the parsed buffer. */
+typedef struct {
+    const char *meth; /* the method token, mlen bytes */
+    size_t mlen;
+    const char *target; /* the request target, tlen bytes (no spaces or controls) */
+    size_t tlen;
+    long long cl; /* Content-Length; -1: absent */
+    int te;       /* a Transfer-Encoding header is present */
+    int conn_close, conn_upgrade; /* Connection lists "close" / "upgrade" */
+    int upgrade_ws;               /* Upgrade lists "websocket" */
+    int ws_key;                   /* a non-empty Sec-WebSocket-Key */
+    int expect_continue;          /* Expect: 100-continue */
+    int nheaders;
+} arb_http_head;
+
+/* Parses a request line and header fields in buf[0..len): CRLF-separated
+ * lines, without the empty line that ends them. Strict: single spaces in the
+ * request line, a token method, "HTTP/1.0" or "HTTP/1.1", header names that
+ * are tokens directly followed by ':', no control characters but tab in
+ * values, no obsolete line folding, one Content-Length (repeats must agree,
+ * at most 18 digits). Returns 0 (and *minor gets the HTTP/1 minor version),
+ * 400 (malformed), 431 (more than 100 header fields) or 505 (another HTTP
+ * version). */
+int arb_http_head_parse(const char *buf, size_t len, arb_http_head *h, int *minor);
+
+/* Percent-decodes a request path p[0..n) (no '+' rule in a path). Returns a
+ * malloc'd NUL-terminated string, or NULL: a bad escape, %00 or a NUL byte
+ * (*nomem 0), or
+ * out of memory (*nomem 1). */
+char *arb_http_path_decode(const char *p, size_t n, int *nomem);
 
 /* Percent-decodes src[0..len) into dst (room for len + 1 bytes; the result is
  * NUL-terminated and never longer than the input). "%XY" with two hex digits

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ struct arb_http_ws_hub {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     arb_logger log;
+    atomic_int incoming; /* open incoming connections */
 };
 
 arb_http_ws_hub *arb_http_ws_hub_new(const arb_logger *log)
@@ -102,6 +104,11 @@ void arb_http_ws_hub_free(arb_http_ws_hub *h)
     pthread_mutex_destroy(&h->mu);
     free(h->protos);
     free(h);
+}
+
+int arb_http_ws_hub_incoming(const arb_http_ws_hub *h)
+{
+    return h ? atomic_load(&((arb_http_ws_hub *)h)->incoming) : 0;
 }
 
 size_t arb_http_ws_hub_nprotocols(const arb_http_ws_hub *h)
@@ -235,6 +242,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         pthread_mutex_unlock(&h->mu);
         lws_set_opaque_user_data(wsi, c);
         c->opened = 1;
+        atomic_fetch_add(&h->incoming, 1);
         wp->p.on_open(wp->p.ud, c->id, 0, peer);
         return 0;
     }
@@ -269,6 +277,8 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c != NULL) {
             c->wsi = wsi;
+            if (!c->outgoing && c->opened)
+                atomic_fetch_sub(&c->proto->hub->incoming, 1);
             conn_gone(c->proto->hub, c);
         }
         return 0;

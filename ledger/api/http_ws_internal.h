@@ -12,7 +12,7 @@ typedef struct arb_http_ws_hub arb_http_ws_hub;
 /* In http.c. The server's hub, created on first use when `create` is set and
  * the server has not started; NULL otherwise. */
 arb_http_ws_hub *arb_http_server_ws_hub(arb_http_server *s, int create);
-/* In http.c. Wakes the service thread (lws_cancel_service). Returns 1, or 0 if
+/* In http.c. Wakes the websocket service thread (lws_cancel_service). Returns 1, or 0 if
  * the service loop is not running. */
 int arb_http_server_wake(arb_http_server *s);
 
@@ -26,6 +26,8 @@ size_t arb_http_ws_hub_fill_protocols(arb_http_ws_hub *h, struct lws_protocols *
 void arb_http_ws_hub_attach(arb_http_ws_hub *h, struct lws_context *ctx, struct lws_vhost *vh);
 /* Runs queued connects and write requests (on LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
 void arb_http_ws_hub_service(arb_http_ws_hub *h);
+/* Incoming websocket connections open now (any thread). */
+int arb_http_ws_hub_incoming(const arb_http_ws_hub *h);
 /* After the context is destroyed: reports on_close for every connection still
  * known (dials that never started) and frees them. */
 void arb_http_ws_hub_shutdown(arb_http_ws_hub *h);

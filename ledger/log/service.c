@@ -296,22 +296,10 @@ size_t arb_log_service_roots_count(const arb_log_service *s)
 
 void arb_log_service_drain(arb_log_service *s)
 {
-    uint64_t pending;
-
     if (s == NULL)
         return;
-    pending = arb_log_routes_drain(s->routes);
+    (void)arb_log_routes_drain(s->routes);
     arb_log_drain(s->log);
-    if (pending > 0) {
-        /* The answers are handed to the HTTP server, whose stop writes only
-         * the responses it has already started writing (ledger/api/http.c:
-         * drain_done asks for a writable callback, but the stop loop ends
-         * while `writing` is still 0). Give its service thread a moment to
-         * start writing them. Remove once the server's stop flushes every
-         * queued response. */
-        struct timespec pause = {0, 300 * 1000000L};
-        nanosleep(&pause, NULL);
-    }
 }
 
 arb_log *arb_log_service_log(arb_log_service *s)

@@ -274,6 +274,49 @@ static void test_peer_close_and_limits(void)
     }
 }
 
+/* At most max-ws-peers (3 here) incoming connections: the next upgrade is
+ * refused (the dial closes without opening); closing one makes room. Our own
+ * dials are not counted against it. */
+static void test_peer_limit(void)
+{
+    uint64_t ids[3], sides[3], extra = 0;
+    size_t from;
+    char addr[32];
+
+    for (int i = 0; i < 3; i++) {
+        ids[i] = dial(&sides[i]);
+        CHECK(ids[i] != 0);
+    }
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    pthread_mutex_lock(&mu);
+    from = nevents;
+    pthread_mutex_unlock(&mu);
+    CHECK(arb_http_ws_connect(srv, PROTO, addr, &extra) == ARB_OK);
+    CHECK(wait_event(EV_CLOSE, extra, from) >= 0);
+    {
+        int opened = 0;
+        pthread_mutex_lock(&mu);
+        for (size_t i = 0; i < nevents; i++)
+            opened |= events[i].kind == EV_OPEN && events[i].conn == extra;
+        pthread_mutex_unlock(&mu);
+        CHECK(!opened);
+    }
+    pthread_mutex_lock(&mu);
+    from = nevents;
+    pthread_mutex_unlock(&mu);
+    CHECK(arb_http_ws_close(srv, ids[0]) == ARB_OK);
+    CHECK(wait_event(EV_CLOSE, sides[0], from) >= 0);
+    ids[0] = dial(&sides[0]);
+    CHECK(ids[0] != 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_mutex_lock(&mu);
+        from = nevents;
+        pthread_mutex_unlock(&mu);
+        CHECK(arb_http_ws_close(srv, ids[i]) == ARB_OK);
+        CHECK(wait_event(EV_CLOSE, sides[i], from) >= 0);
+    }
+}
+
 static void log_stderr(void *ud, int level, const char *msg)
 {
     if (level <= ARB_LOG_WARN)
@@ -306,6 +349,7 @@ int main(void)
         CHECK_OR(arb_http_ws_add(srv, &q) == ARB_ERR_INVALID_ARG, 1);
     }
     CHECK_OR(arb_http_route_add(srv, ARB_HTTP_GET, "/hello", 0, h_hello, NULL) == ARB_OK, 1);
+    CHECK_OR(arb_http_server_set_option(srv, "max-ws-peers", "3") == ARB_OK, 1);
     CHECK_OR(arb_http_server_start(srv, &eb) == ARB_OK, 1);
     port = arb_http_server_port(srv);
     p.name = "late";
@@ -313,6 +357,7 @@ int main(void)
 
     test_echo();
     test_peer_close_and_limits();
+    test_peer_limit();
 
     /* Stop with two connections open: every open gets its close. */
     CHECK_OR(dial(&a) != 0 && dial(&b) != 0, 1);

@@ -69,6 +69,7 @@ typedef struct {
     unsigned p2p_max_inbound, p2p_handshake_timeout, p2p_ping_interval, p2p_timeout;
     unsigned p2p_stall_timeout_ms, p2p_discourage_time, p2p_tx_delay_ms;
     unsigned p2p_no_compact; /* 1: announce blocks by headers only (for comparisons) */
+    unsigned p2p_no_outbound; /* 1: no automatic outbound peers from the address book */
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
     int json;          /* machine-readable output on stdout */

@@ -596,10 +596,10 @@ size_t arb_addrman_sample(arb_addrman *am, uint64_t (*rnd)(void *), void *rctx,
 {
     size_t want = (size_t)am->n * 23 / 100, got = 0;
     uint32_t *perm;
+    if (want < ARB_ADDRMAN_SAMPLE_MIN)
+        want = am->n < ARB_ADDRMAN_SAMPLE_MIN ? am->n : ARB_ADDRMAN_SAMPLE_MIN;
     if (want > max)
         want = max;
-    if (want == 0 && am->n > 0 && max > 0)
-        want = 1;
     if (want == 0)
         return 0;
     perm = malloc((size_t)am->n * sizeof *perm);

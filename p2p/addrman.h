@@ -29,6 +29,7 @@
 #define ARB_ADDRMAN_NEW_PER_SOURCE_GROUP 64
 #define ARB_ADDRMAN_TRIED_PER_GROUP 8
 #define ARB_ADDRMAN_MAX_COLLISIONS 10
+#define ARB_ADDRMAN_SAMPLE_MIN 100
 #define ARB_ADDRMAN_MAX_ENTRIES                                                                     \
     ((ARB_ADDRMAN_NEW_BUCKETS + ARB_ADDRMAN_TRIED_BUCKETS) * ARB_ADDRMAN_BUCKET_SIZE)
 
@@ -110,8 +111,10 @@ void arb_addrman_resolve_collisions(arb_addrman *am, int64_t now);
 int arb_addrman_select(arb_addrman *am, uint64_t (*rnd)(void *), void *rctx,
                        arb_addrinfo *out, int64_t now);
 
-/* Up to max entries (and at most 23% of the book, as Core's getaddr answer)
- * chosen at random, terrible ones left out. Returns how many went to out. */
+/* Up to max entries chosen at random, terrible ones left out: 23% of the
+ * book as Core's getaddr answer, but at least ARB_ADDRMAN_SAMPLE_MIN (or the
+ * whole book if smaller) so a small network's nodes learn of each other.
+ * Returns how many went to out. */
 size_t arb_addrman_sample(arb_addrman *am, uint64_t (*rnd)(void *), void *rctx,
                           arb_addrinfo *out, size_t max, int64_t now);
 

@@ -29,6 +29,7 @@ typedef struct {
     arb_addrinfo info;
     uint32_t bucket, slot; /* where it is (in the table info.tried says) */
     uint32_t next;         /* chain in the lookup map */
+    uint32_t lpos;         /* its index in its table's list */
 } entry;
 
 typedef struct {
@@ -44,6 +45,8 @@ struct arb_addrman {
     uint32_t *new_tab;   /* NEW_BUCKETS x BUCKET_SIZE entry ids (NONE: empty) */
     uint32_t *tried_tab; /* TRIED_BUCKETS x BUCKET_SIZE */
     uint32_t *heads;     /* MAP_HEADS chains */
+    uint32_t *list[2];   /* the ids in new [0] and tried [1], for uniform picks */
+    uint32_t nlist[2];
     collision col[ARB_ADDRMAN_MAX_COLLISIONS];
     size_t n_col;
 };
@@ -253,6 +256,22 @@ static uint32_t *tab_slot(arb_addrman *am, int tried, uint32_t bucket, uint32_t 
     return (tried ? am->tried_tab : am->new_tab) + (size_t)bucket * ARB_ADDRMAN_BUCKET_SIZE + slot;
 }
 
+/* Table membership: a slot and a place in the table's list. */
+static void list_add(arb_addrman *am, uint32_t id)
+{
+    int t = am->e[id].info.tried ? 1 : 0;
+    am->e[id].lpos = am->nlist[t];
+    am->list[t][am->nlist[t]++] = id;
+}
+
+static void list_del(arb_addrman *am, uint32_t id)
+{
+    int t = am->e[id].info.tried ? 1 : 0;
+    uint32_t pos = am->e[id].lpos, last = am->list[t][--am->nlist[t]];
+    am->list[t][pos] = last;
+    am->e[last].lpos = pos;
+}
+
 /* ---- the book ---- */
 
 arb_addrman *arb_addrman_new(const uint8_t key[static 32])
@@ -266,7 +285,10 @@ arb_addrman *arb_addrman_new(const uint8_t key[static 32])
     am->new_tab = malloc(nn * sizeof *am->new_tab);
     am->tried_tab = malloc(nt * sizeof *am->tried_tab);
     am->heads = malloc(MAP_HEADS * sizeof *am->heads);
+    am->list[0] = malloc(nn * sizeof *am->list[0]);
+    am->list[1] = malloc(nt * sizeof *am->list[1]);
     if (am->new_tab == NULL || am->tried_tab == NULL || am->heads == NULL ||
+        am->list[0] == NULL || am->list[1] == NULL ||
         arb_sha256_new(&am->sha) != ARB_OK) {
         arb_addrman_free(am);
         return NULL;
@@ -286,6 +308,8 @@ void arb_addrman_free(arb_addrman *am)
     free(am->new_tab);
     free(am->tried_tab);
     free(am->heads);
+    free(am->list[0]);
+    free(am->list[1]);
     memset(am->key, 0, sizeof am->key);
     free(am);
 }
@@ -315,6 +339,7 @@ static void delete_entry(arb_addrman *am, uint32_t id)
     entry *x = &am->e[id];
     uint32_t last = am->n - 1;
     *tab_slot(am, x->info.tried, x->bucket, x->slot) = NONE;
+    list_del(am, id);
     if (x->info.tried)
         am->n_tried--;
     map_unlink(am, id);
@@ -331,6 +356,7 @@ static void delete_entry(arb_addrman *am, uint32_t id)
             pp = &am->e[*pp].next;
         *pp = id;
         *tab_slot(am, y->info.tried, y->bucket, y->slot) = id;
+        am->list[y->info.tried ? 1 : 0][y->lpos] = id;
         for (size_t i = 0; i < am->n_col; i++)
             if (am->col[i].id == last)
                 am->col[i].id = id;
@@ -414,6 +440,7 @@ int arb_addrman_add(arb_addrman *am, const arb_netaddr *addr, const arb_netaddr 
     am->e[id].bucket = b;
     am->e[id].slot = s;
     *sl = id;
+    list_add(am, id);
     return 1;
 }
 
@@ -432,7 +459,9 @@ static void to_tried(arb_addrman *am, uint32_t id, uint32_t b, uint32_t s)
 {
     entry *x = &am->e[id];
     *tab_slot(am, 0, x->bucket, x->slot) = NONE;
+    list_del(am, id);
     x->info.tried = 1;
+    list_add(am, id);
     x->bucket = b;
     x->slot = s;
     *tab_slot(am, 1, b, s) = id;
@@ -454,7 +483,9 @@ static void to_new(arb_addrman *am, uint32_t id)
     }
     x = &am->e[id];
     *tab_slot(am, 1, x->bucket, x->slot) = NONE;
+    list_del(am, id);
     x->info.tried = 0;
+    list_add(am, id);
     am->n_tried--;
     x->bucket = b;
     x->slot = s;
@@ -576,12 +607,11 @@ int arb_addrman_select(arb_addrman *am, uint64_t (*rnd)(void *), void *rctx,
         want_tried = 1;
     else
         want_tried = (int)(rnd(rctx) & 1);
-    /* Bounded: the factor grows 1.2x a round, so after ~400 rounds every
-     * entry's chance is over 1. */
-    for (int round = 0; round < 100000; round++) {
-        const arb_addrinfo *x = &am->e[rnd(rctx) % am->n].info;
-        if (x->tried != want_tried)
-            continue;
+    /* Bounded: the factor grows 1.2x a round, so after ~50 rounds every
+     * entry's chance (at least 0.01 x 0.66^8) is over 1. */
+    for (int round = 0; round < 1000; round++) {
+        uint32_t t = (uint32_t)want_tried;
+        const arb_addrinfo *x = &am->e[am->list[t][rnd(rctx) % am->nlist[t]]].info;
         if (unit(rnd, rctx) < factor * chance(x, now)) {
             *out = *x;
             return 1;
@@ -663,6 +693,14 @@ int arb_addrman_check(const arb_addrman *cam)
     for (size_t i = 0; i < am->n_col; i++)
         if (am->col[i].id >= am->n)
             return 0;
+    if (am->nlist[0] + am->nlist[1] != am->n || am->nlist[1] != am->n_tried)
+        return 0;
+    for (int t = 0; t < 2; t++)
+        for (uint32_t i = 0; i < am->nlist[t]; i++) {
+            uint32_t id = am->list[t][i];
+            if (id >= am->n || am->e[id].lpos != i || am->e[id].info.tried != t)
+                return 0;
+        }
     return tried == am->n_tried && in_tried == tried && in_new + in_tried == am->n;
 }
 
@@ -758,6 +796,7 @@ static arb_err place(arb_addrman *am, const arb_addrinfo *info)
     am->e[id].bucket = b;
     am->e[id].slot = s;
     *tab_slot(am, tried, b, s) = id;
+    list_add(am, id);
     if (tried)
         am->n_tried++;
     return ARB_OK;

@@ -59,6 +59,8 @@ static const char usage_text[] =
     "                         default 86400)\n"
     "  --p2p-tx-delay-ms N    mean transaction announcement delay, ms (1..60000; default 2000)\n"
     "  --p2p-no-compact N     1: no compact block relay (0..1; default 0)\n"
+    "  --p2p-no-outbound N    1: no automatic outbound peers from the address book\n"
+    "                         (only --connect; 0..1; default 0)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
     "  --http-limit NAME=V    an HTTP limit, e.g. max-conns=1024, header-timeout=10,\n"
@@ -444,6 +446,7 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             {"p2p-discourage-time", 1, 31536000, offsetof(arb_config, p2p_discourage_time)},
             {"p2p-tx-delay-ms", 1, 60000, offsetof(arb_config, p2p_tx_delay_ms)},
             {"p2p-no-compact", 0, 1, offsetof(arb_config, p2p_no_compact)},
+            {"p2p-no-outbound", 0, 1, offsetof(arb_config, p2p_no_outbound)},
         };
         size_t i = 0;
         unsigned long long n;
@@ -565,8 +568,9 @@ static const char *const value_opts[] = {
     "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
     "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect",
     "p2p-max-inbound", "p2p-handshake-timeout", "p2p-ping-interval", "p2p-timeout",
-    "p2p-stall-timeout-ms", "p2p-discourage-time", "p2p-tx-delay-ms", "p2p-no-compact", "http-workers",
-    "http-limit", "config", "log-reject-expired", "log-reject-unexpired", "log-ext-key-usages",
+    "p2p-stall-timeout-ms", "p2p-discourage-time", "p2p-tx-delay-ms", "p2p-no-compact",
+    "p2p-no-outbound", "http-workers", "http-limit", "config", "log-reject-expired",
+    "log-reject-unexpired", "log-ext-key-usages",
     "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",
     "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export"};
 

@@ -131,7 +131,9 @@ static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     pc.discourage_s = d->cfg.p2p_discourage_time;
     pc.tx_delay_ms = d->cfg.p2p_tx_delay_ms;
     pc.no_compact = d->cfg.p2p_no_compact != 0;
+    pc.no_outbound = d->cfg.p2p_no_outbound != 0;
     pc.listen_port = (uint16_t)d->cfg.listen_port;
+    pc.listen_host = d->cfg.listen_host;
     pc.datadir = d->datadir_abs;
     pc.log = d->log;
     return arb_p2p_new(&d->p2p, d->http, d->chain, &pc, eb);

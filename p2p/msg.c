@@ -471,12 +471,50 @@ arb_err arb_p2p_blocktxn_read(arb_hash *block, arb_tx **txs, size_t *n, const ui
     return ARB_OK;
 }
 
+/* ---- addr, getaddr ---- */
+
+void arb_p2p_addr_write(arb_buf *out, const arb_p2p_addr *v, size_t n)
+{
+    arb_buf_compact(out, n);
+    for (size_t i = 0; i < n; i++) {
+        arb_buf_u32le(out, v[i].time);
+        arb_buf_u64le(out, v[i].services);
+        arb_buf_put(out, v[i].ip, 16);
+        arb_buf_u16le(out, v[i].port);
+    }
+}
+
+arb_err arb_p2p_addr_read(arb_p2p_addr *v, size_t *n, const uint8_t *p, size_t len)
+{
+    arb_cur c = arb_cur_make(p, len);
+    uint64_t k;
+    *n = 0;
+    if (!arb_cur_compact(&c, &k) || k == 0 || k > ARB_P2P_MAX_ADDR ||
+        c.len != k * ARB_P2P_ADDR_ENTRY)
+        return ARB_ERR_PARSE;
+    for (size_t i = 0; i < k; i++) {
+        (void)arb_cur_u32le(&c, &v[i].time);
+        (void)arb_cur_u64le(&c, &v[i].services);
+        (void)arb_cur_get(&c, v[i].ip, 16);
+        (void)arb_cur_u16le(&c, &v[i].port);
+    }
+    *n = (size_t)k;
+    return ARB_OK;
+}
+
+arb_err arb_p2p_empty_read(const uint8_t *p, size_t len)
+{
+    (void)p;
+    return len == 0 ? ARB_OK : ARB_ERR_PARSE;
+}
+
 const char *arb_p2p_type_name(uint8_t type)
 {
     static const char *const names[] = {NULL,         "version",     "verack",    "ping",
                                         "pong",       "getheaders",  "headers",   "inv",
                                         "getdata",    "notfound",    "block",     "tx",
-                                        "cmpctblock", "getblocktxn", "blocktxn"};
+                                        "cmpctblock", "getblocktxn", "blocktxn",  "addr",
+                                        "getaddr"};
     if (type < sizeof names / sizeof *names && names[type] != NULL)
         return names[type];
     return "unknown";

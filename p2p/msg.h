@@ -28,6 +28,8 @@
 #define ARB_P2P_MAX_HEADERS 2000      /* Bitcoin MAX_HEADERS_RESULTS */
 #define ARB_P2P_MAX_INV 50000         /* Bitcoin MAX_INV_SZ */
 #define ARB_P2P_MAX_USER_AGENT 256
+#define ARB_P2P_MAX_ADDR 1000         /* Bitcoin MAX_ADDR_TO_SEND */
+#define ARB_P2P_ADDR_ENTRY 30         /* time 4 + services 8 + ip 16 + port 2 */
 
 /* Message types (the byte after the magic). Unknown types are ignored by the
  * node, so later versions can add some. */
@@ -46,6 +48,8 @@ enum {
     ARB_P2P_CMPCTBLOCK = 12,  /* BIP152 compact block */
     ARB_P2P_GETBLOCKTXN = 13, /* the transactions a compact block's receiver lacks */
     ARB_P2P_BLOCKTXN = 14,
+    ARB_P2P_ADDR = 15,    /* addresses of peers (address book) */
+    ARB_P2P_GETADDR = 16, /* asks for an addr answer (empty payload) */
 };
 
 /* Inventory types: generic, so later kinds (zone files, log anchors) fit. */
@@ -160,6 +164,25 @@ void arb_p2p_blocktxn_write(arb_buf *out, const arb_hash *block, const arb_tx *c
                             size_t n);
 arb_err arb_p2p_blocktxn_read(arb_hash *block, arb_tx **txs, size_t *n, const uint8_t *p,
                               size_t len) ARB_WARN_UNUSED;
+
+/* ---- addr, getaddr ----
+ * addr: count (1..ARB_P2P_MAX_ADDR) of {time u32 (Unix seconds, last seen),
+ * services u64, ip[16] (IPv6; IPv4 as ::ffff:a.b.c.d), port u16}.
+ * getaddr: empty. */
+typedef struct {
+    uint32_t time;
+    uint64_t services;
+    uint8_t ip[16];
+    uint16_t port;
+} arb_p2p_addr;
+
+void arb_p2p_addr_write(arb_buf *out, const arb_p2p_addr *v, size_t n);
+/* v must hold ARB_P2P_MAX_ADDR entries. ARB_OK or ARB_ERR_PARSE (also for a
+ * count over ARB_P2P_MAX_ADDR: the node treats it as misbehaviour). */
+arb_err arb_p2p_addr_read(arb_p2p_addr *v, size_t *n, const uint8_t *p, size_t len)
+    ARB_WARN_UNUSED;
+/* getaddr: the payload must be empty. */
+arb_err arb_p2p_empty_read(const uint8_t *p, size_t len) ARB_WARN_UNUSED;
 
 /* Message type name for logs and metrics ("version", ..., "unknown"). */
 const char *arb_p2p_type_name(uint8_t type);

@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "ledger/chain/hdrcheck.h"
+#include "p2p/addrman.h"
 #include "p2p/msg.h"
 
 #define MAX_INFLIGHT 16          /* Bitcoin MAX_BLOCKS_IN_TRANSIT_PER_PEER */
@@ -46,6 +47,10 @@
 #define TX_REQUEST_TIMEOUT_MS 60000
 #define MAX_BANS 10000
 #define TICK_MS 100
+#define MAX_OUTBOUND 8           /* Bitcoin MAX_OUTBOUND_FULL_RELAY_CONNECTIONS */
+#define BOOK_SAVE_MS (15 * 60 * 1000) /* Bitcoin DUMP_PEERS_INTERVAL */
+#define OUTBOUND_EVERY_MS 500    /* how often an automatic outbound slot is filled */
+#define ADDR_HORIZON (10 * 60)   /* an addr time this far in the future is not believed */
 
 enum { EV_OPEN, EV_MSG, EV_WRITEABLE, EV_CLOSE, EV_TIP, EV_TX, EV_ADMIN };
 enum { ADMIN_CONNECT = 1, ADMIN_DISCONNECT, ADMIN_BAN, ADMIN_UNBAN };
@@ -117,7 +122,18 @@ typedef struct peer {
     int64_t last_new_block_ms; /* ... a block we did not have */
     unsigned misbehaviour;    /* reasons counted against it */
     const char *last_reason;
+    /* address book */
+    int automatic;            /* an automatic outbound peer chosen from the book */
+    arb_netaddr book_addr;    /* its address in the book (automatic only) */
+    arb_addr_bucket addr_tokens; /* addr rate limit */
+    int getaddr_answered;     /* its getaddr was answered (once per connection) */
 } peer;
+
+/* An automatic outbound connection being opened. */
+typedef struct {
+    uint64_t conn;
+    arb_netaddr addr;
+} autoconn;
 
 typedef struct {
     char addr[64];
@@ -194,6 +210,13 @@ struct arb_p2p {
     arb_hash last_tip; /* to tell a reorganization from one more block */
     int no_schedule;   /* on_headers leaves the download to the caller */
     size_t pending_total; /* low-work headers held over all peers */
+    arb_addrman *book;
+    char book_path[4200]; /* "": not kept */
+    int64_t book_saved_ms, next_outbound_ms;
+    arb_netaddr self_addr; /* what we advertise */
+    int have_self_addr;
+    autoconn autos[MAX_OUTBOUND];
+    size_t n_autos;
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -660,6 +683,8 @@ static void send_getheaders(arb_p2p *n, peer *p, const arb_hash *from)
     send_frame(n, p);
 }
 
+static void book_handshake(arb_p2p *n, peer *p);
+
 static void handshake_done(arb_p2p *n, peer *p)
 {
     p->handshaked = 1;
@@ -667,9 +692,11 @@ static void handshake_done(arb_p2p *n, peer *p)
     p->next_inv_ms = now_ms() + exp_delay(n->cfg.tx_delay_ms);
     arb_http_metric_add(n->http, "p2p_handshakes", 1);
     arb_logf(&n->log, ARB_LOG_INFO, "p2p: %s peer %s (%s, height %u)",
-             p->outbound ? "connected to" : "accepted", p->addr, p->ver.user_agent,
-             (unsigned)p->ver.height);
+             p->outbound ? (p->automatic ? "connected (automatic) to" : "connected to")
+                         : "accepted",
+             p->addr, p->ver.user_agent, (unsigned)p->ver.height);
     send_getheaders(n, p, NULL);
+    book_handshake(n, p);
 }
 
 static void on_version(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
@@ -703,6 +730,270 @@ static void on_version(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     send_empty(n, p, ARB_P2P_VERACK);
     if (p->got_verack)
         handshake_done(n, p);
+}
+
+
+/* ---------------------------------------------------------------- address book */
+
+static uint64_t book_rand(void *ctx)
+{
+    (void)ctx;
+    return rand64();
+}
+
+static int64_t unix_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static void book_gauges(arb_p2p *n)
+{
+    arb_http_metric_set(n->http, "p2p_addrman_size", arb_addrman_size(n->book));
+    arb_http_metric_set(n->http, "p2p_addrman_tried", arb_addrman_size_tried(n->book));
+}
+
+static void book_save(arb_p2p *n)
+{
+    arb_errbuf eb;
+    n->book_saved_ms = now_ms();
+    if (n->book_path[0] == '\0')
+        return;
+    if (arb_addrman_save(n->book, n->book_path, &eb) != ARB_OK)
+        arb_logf(&n->log, ARB_LOG_WARN, "p2p: cannot save the address book: %s", eb.msg);
+}
+
+/* Sends an addr message of k entries. */
+static void send_addr(arb_p2p *n, peer *p, const arb_p2p_addr *v, size_t k)
+{
+    if (k == 0)
+        return;
+    begin(n, ARB_P2P_ADDR);
+    arb_p2p_addr_write(&n->out, v, k);
+    send_frame(n, p);
+}
+
+static void to_wire(arb_p2p_addr *w, const arb_netaddr *a, uint64_t services, int64_t time)
+{
+    w->time = time < 0 ? 0 : time > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)time;
+    w->services = services;
+    memcpy(w->ip, a->ip, 16);
+    w->port = a->port;
+}
+
+/* After the handshake: our own address to every peer, and to an outbound
+ * peer a getaddr (its answer is let through the rate limit). An outbound
+ * peer's address goes to the book as one that works. */
+static void book_handshake(arb_p2p *n, peer *p)
+{
+    int64_t t = unix_now();
+    arb_p2p_addr w;
+    if (n->have_self_addr) {
+        to_wire(&w, &n->self_addr, ARB_P2P_SERVICE_NETWORK | ARB_P2P_SERVICE_CMPCT, t);
+        send_addr(n, p, &w, 1);
+    }
+    if (p->outbound) {
+        arb_netaddr a;
+        send_empty(n, p, ARB_P2P_GETADDR);
+        arb_addr_bucket_grant(&p->addr_tokens, ARB_P2P_MAX_ADDR);
+        if (p->automatic)
+            a = p->book_addr;
+        else if (!arb_netaddr_parse(&a, p->addr))
+            return;
+        (void)arb_addrman_add(n->book, &a, &a, p->ver.services, t, t);
+        (void)arb_addrman_good(n->book, &a, t);
+        book_gauges(n);
+    }
+}
+
+static int same_netaddr(const arb_netaddr *a, const arb_netaddr *b)
+{
+    return a->port == b->port && memcmp(a->ip, b->ip, 16) == 0;
+}
+
+/* Up to 2 handshaked peers other than from, at random. */
+static size_t pick_relay_peers(arb_p2p *n, const peer *from, peer *out[2])
+{
+    size_t k = 0, seen = 0;
+    for (peer *q = n->peers; q; q = q->next) {
+        if (q == from || !q->handshaked || q->closing)
+            continue;
+        seen++;
+        if (k < 2)
+            out[k++] = q;
+        else if (rand64() % seen < 2)
+            out[rand64() % 2] = q; /* reservoir sample */
+    }
+    return k;
+}
+
+static void on_addr(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+{
+    arb_p2p_addr *v = malloc(ARB_P2P_MAX_ADDR * sizeof *v);
+    arb_p2p_addr fresh[10];
+    size_t k, nfresh = 0, taken = 0, dropped = 0, added = 0;
+    int64_t t = unix_now(), ms = now_ms();
+    arb_netaddr src;
+    if (v == NULL)
+        return;
+    if (arb_p2p_addr_read(v, &k, pl, len) != ARB_OK) {
+        free(v);
+        misbehave(n, p, "malformed-addr", 1);
+        return;
+    }
+    if (p->automatic)
+        src = p->book_addr;
+    else if (!arb_netaddr_parse(&src, p->addr))
+        memset(&src, 0, sizeof src);
+    for (size_t i = 0; i < k; i++) {
+        arb_netaddr a;
+        int64_t when = v[i].time;
+        if (!arb_addr_bucket_take(&p->addr_tokens, ms)) {
+            dropped++;
+            continue;
+        }
+        taken++;
+        memcpy(a.ip, v[i].ip, 16);
+        a.port = v[i].port;
+        if (n->have_self_addr && same_netaddr(&a, &n->self_addr))
+            continue;
+        /* Bitcoin's rule: a time far off is replaced by five days ago. */
+        if (when <= 100000000 || when > t + ADDR_HORIZON)
+            when = t - 5 * 86400;
+        if (arb_addrman_add(n->book, &a, &src, v[i].services, when, t)) {
+            added++;
+            if (k <= 10)
+                fresh[nfresh++] = v[i];
+        }
+    }
+    free(v);
+    if (taken)
+        arb_http_metric_add(n->http, "p2p_addr_processed", taken);
+    if (dropped)
+        arb_http_metric_add(n->http, "p2p_addr_rate_limited", dropped);
+    /* Newly learnt addresses of a small (unsolicited) addr go on to two
+     * other peers, as Bitcoin relays them; only new ones, so nothing loops. */
+    if (nfresh) {
+        peer *to[2];
+        size_t m = pick_relay_peers(n, p, to);
+        for (size_t i = 0; i < m; i++)
+            send_addr(n, to[i], fresh, nfresh);
+    }
+    if (added)
+        book_gauges(n);
+}
+
+/* An inbound peer's first getaddr is answered with a random sample of the
+ * book; later ones, and an outbound peer's, are ignored (Bitcoin's rules,
+ * against fingerprinting). */
+static void on_getaddr(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+{
+    arb_addrinfo *s;
+    arb_p2p_addr *w;
+    size_t k;
+    int64_t t = unix_now();
+    if (arb_p2p_empty_read(pl, len) != ARB_OK) {
+        misbehave(n, p, "malformed-getaddr", 1);
+        return;
+    }
+    if (p->outbound || p->getaddr_answered) {
+        arb_http_metric_add(n->http, "p2p_getaddr_ignored", 1);
+        return;
+    }
+    p->getaddr_answered = 1;
+    s = malloc(ARB_P2P_MAX_ADDR * sizeof *s);
+    w = malloc(ARB_P2P_MAX_ADDR * sizeof *w);
+    if (s != NULL && w != NULL) {
+        k = arb_addrman_sample(n->book, book_rand, NULL, s, ARB_P2P_MAX_ADDR, t);
+        for (size_t i = 0; i < k; i++)
+            to_wire(&w[i], &s[i].addr, s[i].services, s[i].time);
+        send_addr(n, p, w, k);
+    }
+    free(s);
+    free(w);
+}
+
+/* Whether a is worth dialling now: not us, not connected or being
+ * connected, not in the netgroup of an outbound peer, not discouraged, and
+ * its last failure's backoff (1 minute doubling with each failed attempt,
+ * at most an hour) is over. */
+static int book_usable(arb_p2p *n, const arb_netaddr *a, int64_t t)
+{
+    arb_addrinfo info;
+    char s[64], ip[64];
+    if (n->have_self_addr && same_netaddr(a, &n->self_addr))
+        return 0;
+    for (size_t i = 0; i < n->n_autos; i++)
+        if (arb_netaddr_same_group(&n->autos[i].addr, a))
+            return 0;
+    for (peer *p = n->peers; p; p = p->next) {
+        arb_netaddr pa;
+        if (p->automatic)
+            pa = p->book_addr;
+        else if (!arb_netaddr_parse(&pa, p->addr))
+            continue;
+        if (same_netaddr(&pa, a) || (p->outbound && arb_netaddr_same_group(&pa, a)))
+            return 0;
+    }
+    for (size_t i = 0; i < n->n_targets; i++) {
+        arb_netaddr ta;
+        if (arb_netaddr_parse(&ta, n->targets[i].addr) && same_netaddr(&ta, a))
+            return 0;
+    }
+    arb_netaddr_format(a, s, sizeof s);
+    ip_of(ip, sizeof ip, s);
+    if (is_banned(n, ip))
+        return 0;
+    if (arb_addrman_find(n->book, a, &info) && info.last_try && info.attempts) {
+        unsigned sh = info.attempts < 6 ? info.attempts : 6;
+        int64_t wait = (int64_t)60 << sh;
+        if (wait > 3600)
+            wait = 3600;
+        if (t - info.last_try < wait)
+            return 0;
+    }
+    return 1;
+}
+
+/* The address book's periodic work: collisions, saving, and one more
+ * automatic outbound connection when fewer than MAX_OUTBOUND are up. */
+static void book_tick(arb_p2p *n, int64_t ms)
+{
+    int64_t t = unix_now();
+    size_t count = n->n_autos;
+    arb_netaddr cand;
+    int found = 0;
+    arb_addrman_resolve_collisions(n->book, t);
+    if (ms - n->book_saved_ms >= BOOK_SAVE_MS)
+        book_save(n);
+    if (n->cfg.no_outbound || ms < n->next_outbound_ms)
+        return;
+    n->next_outbound_ms = ms + OUTBOUND_EVERY_MS;
+    for (peer *p = n->peers; p; p = p->next)
+        count += p->automatic && !p->closing;
+    if (count >= MAX_OUTBOUND)
+        return;
+    /* A tried entry whose slot a newcomer wants is tested first. */
+    if (arb_addrman_select_collision(n->book, &cand) && book_usable(n, &cand, t))
+        found = 1;
+    for (int i = 0; i < 100 && !found; i++) {
+        arb_addrinfo info;
+        if (!arb_addrman_select(n->book, book_rand, NULL, &info, t))
+            break;
+        found = book_usable(n, &info.addr, t);
+        cand = info.addr;
+    }
+    if (!found)
+        return;
+    char s[64];
+    uint64_t id;
+    arb_netaddr_format(&cand, s, sizeof s);
+    arb_addrman_attempt(n->book, &cand, t);
+    if (arb_http_ws_connect(n->http, ARB_P2P_SUBPROTOCOL, s, &id) == ARB_OK) {
+        n->autos[n->n_autos].conn = id;
+        n->autos[n->n_autos].addr = cand;
+        n->n_autos++;
+        arb_http_metric_add(n->http, "p2p_outbound_attempts", 1);
+    }
 }
 
 /* ---------------------------------------------------------------- headers */
@@ -1865,6 +2156,12 @@ static void handle_msg(arb_p2p *n, peer *p, const uint8_t *data, size_t len)
     case ARB_P2P_BLOCKTXN:
         on_blocktxn(n, p, pl, plen);
         break;
+    case ARB_P2P_ADDR:
+        on_addr(n, p, pl, plen);
+        break;
+    case ARB_P2P_GETADDR:
+        on_getaddr(n, p, pl, plen);
+        break;
     default:
         break; /* unknown types are for later versions */
     }
@@ -2021,7 +2318,16 @@ static void ev_open(arb_p2p *n, ev *e)
     p->outbound = e->outgoing;
     p->target = -1;
     p->connected_ms = p->last_recv_ms = now_ms();
+    arb_addr_bucket_init(&p->addr_tokens, p->connected_ms);
     snprintf(p->addr, sizeof p->addr, "%s", e->addr);
+    for (size_t i = 0; p->outbound && i < n->n_autos; i++)
+        if (n->autos[i].conn == e->conn) {
+            p->automatic = 1;
+            p->book_addr = n->autos[i].addr;
+            arb_netaddr_format(&p->book_addr, p->addr, sizeof p->addr);
+            n->autos[i] = n->autos[--n->n_autos];
+            break;
+        }
     for (size_t i = 0; p->outbound && i < n->n_targets; i++)
         if (n->targets[i].conn == e->conn) {
             p->target = (int)i;
@@ -2062,6 +2368,11 @@ static void peer_free(peer *p)
 static void ev_close(arb_p2p *n, uint64_t conn)
 {
     peer **pp = &n->peers;
+    for (size_t i = 0; i < n->n_autos; i++)
+        if (n->autos[i].conn == conn) { /* the connection failed before it opened */
+            n->autos[i] = n->autos[--n->n_autos];
+            break;
+        }
     for (size_t i = 0; i < n->n_targets; i++)
         if (n->targets[i].conn == conn) {
             target *t = &n->targets[i];
@@ -2313,7 +2624,7 @@ static void refresh_snapshot(arb_p2p *n)
             p->outbound ? out++ : in++;
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:b, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
-                           "s:I, s:s?}",
+                           "s:I, s:s?, s:b}",
                            "address", p->addr, "direction", p->outbound ? "outbound" : "inbound",
                            "handshaked", p->handshaked, "version", (json_int_t)p->ver.version,
                            "user_agent", p->ver.user_agent, "height",
@@ -2325,7 +2636,7 @@ static void refresh_snapshot(arb_p2p *n)
                            "connected_s", (json_int_t)((now - p->connected_ms) / 1000),
                            "inflight", (json_int_t)p->n_inflight, "misbehaviour",
                            (json_int_t)p->misbehaviour, "manual", (json_int_t)p->manual,
-                           "last_misbehaviour", p->last_reason));
+                           "last_misbehaviour", p->last_reason, "automatic", p->automatic));
     }
     for (size_t i = 0; i < n->n_bans && bans; i++)
         if (n->bans[i].until > t)
@@ -2573,6 +2884,7 @@ static void *run(void *arg)
         if (now_ms() >= next_tick) {
             bc_reaim(n);
             tick(n);
+            book_tick(n, now_ms());
             schedule(n);
             if (now_ms() - n->last_snapshot_ms >= 500)
                 refresh_snapshot(n);
@@ -2580,6 +2892,46 @@ static void *run(void *arg)
         }
     }
     return NULL;
+}
+
+/* The address book from DATADIR/peers.dat; a missing, unreadable or
+ * corrupt file is reported and a fresh book with a new secret key used. */
+static arb_err book_open(arb_p2p *n, arb_errbuf *eb)
+{
+    arb_errbuf leb;
+    arb_err err = ARB_ERR_NOT_FOUND;
+    const char *h = n->cfg.listen_host;
+    if (n->cfg.datadir != NULL) {
+        snprintf(n->book_path, sizeof n->book_path, "%s/peers.dat", n->cfg.datadir);
+        err = arb_addrman_load(&n->book, n->book_path, &leb);
+        if (err == ARB_OK)
+            arb_logf(&n->log, ARB_LOG_INFO, "p2p: address book: %zu addresses (%zu tried)",
+                     arb_addrman_size(n->book), arb_addrman_size_tried(n->book));
+        else if (err != ARB_ERR_NOT_FOUND)
+            arb_logf(&n->log, ARB_LOG_WARN, "p2p: address book ignored, starting afresh: %s",
+                     leb.msg);
+    }
+    if (err != ARB_OK) {
+        uint8_t key[32];
+        if (RAND_bytes(key, sizeof key) != 1)
+            return arb_errf(eb, ARB_ERR_CRYPTO, "no randomness for the address book key");
+        n->book = arb_addrman_new(key);
+        OPENSSL_cleanse(key, sizeof key);
+        if (n->book == NULL)
+            return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        if (err != ARB_ERR_NOT_FOUND)
+            arb_http_metric_add(n->http, "p2p_addrman_file_ignored", 1);
+    }
+    n->book_saved_ms = now_ms();
+    book_gauges(n);
+    if (h != NULL && h[0] != '\0' && n->cfg.listen_port != 0) {
+        char a[96];
+        snprintf(a, sizeof a, strchr(h, ':') ? "[%s]:%u" : "%s:%u", h,
+                 (unsigned)n->cfg.listen_port);
+        n->have_self_addr =
+            arb_netaddr_parse(&n->self_addr, a) && arb_netaddr_routable(&n->self_addr);
+    }
+    return ARB_OK;
 }
 
 arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
@@ -2620,6 +2972,10 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         arb_chainstate_tip(arb_chainapi_lock(chain), &t);
         arb_chainapi_unlock(chain);
         n->last_tip = t.hash;
+    }
+    if ((err = book_open(n, eb)) != ARB_OK) {
+        arb_p2p_free(n);
+        return err;
     }
     arb_chain_genesis_hash(n->p, &n->network);
     n->rejects = calloc(REJECTS, sizeof *n->rejects);
@@ -2674,6 +3030,7 @@ void arb_p2p_stop(arb_p2p *n)
     pthread_mutex_unlock(&n->mu);
     pthread_join(n->thr, NULL);
     n->running = 0;
+    book_save(n);
     arb_chainapi_set_hooks(n->chain, NULL);
 }
 
@@ -2695,6 +3052,7 @@ void arb_p2p_free(arb_p2p *n)
     for (size_t i = 0; i < n->n_orphans; i++)
         free(n->orphans[i].raw);
     arb_sha256_free(n->sha);
+    arb_addrman_free(n->book);
     arb_buf_free(&n->out);
     free(n->accts);
     free(n->snapshot);

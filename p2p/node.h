@@ -35,9 +35,13 @@ typedef struct {
     unsigned discourage_s;        /* 0: 86400 */
     unsigned tx_delay_ms;         /* mean trickle delay of transaction announcements. 0: 500 */
     int no_compact;               /* 1: no compact blocks, either way */
+    int no_outbound;              /* 1: no automatic outbound peers (only connect) */
     uint16_t listen_port;         /* told to peers (0: unknown) */
+    const char *listen_host;      /* numeric; with listen_port, the address we advertise in
+                                     addr (NULL, empty or unspecified: none) */
     const char *datadir;          /* the admin token goes to DATADIR/.cookie (mode 0600);
-                                     NULL: no file, admin calls are always refused */
+                                     NULL: no file, admin calls are always refused; the
+                                     address book is DATADIR/peers.dat (NULL: not kept) */
     arb_logger log;
 } arb_p2p_config;
 

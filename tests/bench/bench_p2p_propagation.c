@@ -108,6 +108,8 @@ static arb_proc *start(const char *dir, int port, const int *peers, size_t np, i
     argv[a++] = "2";
     argv[a++] = "--p2p-no-compact";
     argv[a++] = compact ? "0" : "1";
+    argv[a++] = "--p2p-no-outbound"; /* the topology the benchmark builds, nothing more */
+    argv[a++] = "1";
     for (size_t i = 0; i < np && i < 16; i++) {
         snprintf(conn[i], sizeof conn[i], "127.0.0.1:%d", peers[i]);
         argv[a++] = "--connect";

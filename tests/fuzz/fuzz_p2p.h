@@ -129,6 +129,21 @@ static void fuzz_p2p_payload(uint8_t type, const uint8_t *d, size_t n)
         }
         break;
     }
+    case ARB_P2P_ADDR: {
+        static arb_p2p_addr v[ARB_P2P_MAX_ADDR];
+        size_t k;
+        if (arb_p2p_addr_read(v, &k, d, n) == ARB_OK) {
+            if (k == 0 || k > ARB_P2P_MAX_ADDR)
+                abort();
+            arb_p2p_addr_write(&b, v, k);
+            fuzz_p2p_same(&b, d, n);
+        }
+        break;
+    }
+    case ARB_P2P_GETADDR:
+        if (arb_p2p_empty_read(d, n) == ARB_OK && n != 0)
+            abort();
+        break;
     case ARB_P2P_BLOCK: {
         arb_block blk;
         arb_errbuf eb;

@@ -89,13 +89,28 @@ static size_t sink(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
+/* Nodes listening elsewhere than 127.0.0.1 (the address book's scenario). */
+static struct {
+    int port;
+    char host[32];
+} hosts[16];
+static size_t n_hosts;
+
+static const char *host_of(int port)
+{
+    for (size_t i = 0; i < n_hosts; i++)
+        if (hosts[i].port == port)
+            return hosts[i].host;
+    return "127.0.0.1";
+}
+
 static long http_raw(int port, const char *path, const char *body, char **raw)
 {
     char url[2048], *resp = NULL;
     long status = 0;
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    snprintf(url, sizeof url, "http://%s:%d%s", host_of(port), port, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
@@ -278,16 +293,22 @@ static long admin(int port, const char *cmd, const char *tok, const char *addr)
 
 /* ---------------------------------------------------------------- nodes */
 
-/* Starts node i (its data directory under tmp) on `port`, connecting to the
- * given ports; extra: more arguments (NULL-terminated) or NULL. */
-static int node_start(node *nd, const char *name, int port, const int *peers, size_t np,
-                      const char *const *extra)
+/* Starts a node (its data directory under tmp) on host:port, connecting to
+ * the given "HOST:PORT" peers; extra: more arguments (NULL-terminated) or
+ * NULL. */
+static int node_start_at(node *nd, const char *name, const char *host, int port,
+                         const char *const *conns, size_t np, const char *const *extra)
 {
     const char *argv[64];
-    char listen[64], conn[16][64];
+    char listen[64];
     size_t a = 0;
     snprintf(nd->dir, sizeof nd->dir, "%s/%s", tmp, name);
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    snprintf(listen, sizeof listen, "%s:%d", host, port);
+    if (strcmp(host, "127.0.0.1") != 0 && n_hosts < 16 && strcmp(host_of(port), host) != 0) {
+        hosts[n_hosts].port = port;
+        snprintf(hosts[n_hosts].host, sizeof hosts[n_hosts].host, "%s", host);
+        n_hosts++;
+    }
     argv[a++] = bin;
     argv[a++] = "--datadir";
     argv[a++] = nd->dir;
@@ -299,9 +320,8 @@ static int node_start(node *nd, const char *name, int port, const int *peers, si
     argv[a++] = "--p2p-tx-delay-ms";
     argv[a++] = "50";
     for (size_t i = 0; i < np && i < 16; i++) {
-        snprintf(conn[i], sizeof conn[i], "127.0.0.1:%d", peers[i]);
         argv[a++] = "--connect";
-        argv[a++] = conn[i];
+        argv[a++] = conns[i];
     }
     for (size_t i = 0; extra != NULL && extra[i] != NULL && a < 62; i++)
         argv[a++] = extra[i];
@@ -316,6 +336,26 @@ static int node_start(node *nd, const char *name, int port, const int *peers, si
         return 0;
     }
     return 1;
+}
+
+/* The scenarios before the address book's own keep to the peers they are
+ * given: no automatic outbound connections. */
+static int node_start(node *nd, const char *name, int port, const int *peers, size_t np,
+                      const char *const *extra)
+{
+    char conn[16][64];
+    const char *conns[16], *ex[40];
+    size_t e = 0;
+    for (size_t i = 0; i < np && i < 16; i++) {
+        snprintf(conn[i], sizeof conn[i], "127.0.0.1:%d", peers[i]);
+        conns[i] = conn[i];
+    }
+    ex[e++] = "--p2p-no-outbound";
+    ex[e++] = "1";
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && e < 38; i++)
+        ex[e++] = extra[i];
+    ex[e] = NULL;
+    return node_start_at(nd, name, "127.0.0.1", port, conns, np < 16 ? np : 16, ex);
 }
 
 static void node_stop(node *nd)
@@ -1361,6 +1401,216 @@ out:
     node_stop(&e);
 }
 
+
+/* ---------------------------------------------------------------- address book */
+
+/* The automatic outbound peers of the node on port: their count, and 1 in
+ * *distinct if no two share a /16. */
+static int automatic_peers(int port, int *distinct)
+{
+    json_t *j;
+    int c = -1;
+    char groups[16][32];
+    *distinct = 1;
+    if (http(port, "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
+        json_t *arr = json_object_get(j, "peers");
+        c = 0;
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *pe = json_array_get(arr, i);
+            const char *a = json_string_value(json_object_get(pe, "address"));
+            unsigned x, y;
+            if (!json_is_true(json_object_get(pe, "automatic")) ||
+                !json_is_true(json_object_get(pe, "handshaked")) || a == NULL)
+                continue;
+            if (sscanf(a, "%u.%u.", &x, &y) != 2)
+                continue;
+            if (c < 16) {
+                snprintf(groups[c], sizeof groups[c], "%u.%u", x, y);
+                for (int k = 0; k < c; k++)
+                    if (strcmp(groups[k], groups[c]) == 0)
+                        *distinct = 0;
+            }
+            c++;
+        }
+    }
+    json_decref(j);
+    return c;
+}
+
+static int wait_metric_at_least(int port, const char *name, unsigned long long v)
+{
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        if (metric(port, name) >= v)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+static int wait_automatic(int port, int want)
+{
+    int distinct;
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        if (automatic_peers(port, &distinct) >= want)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+/* An addr payload of n entries 10.(i/250).(i%250).1 .. seen now. */
+static void addr_payload(arb_buf *b, size_t n, unsigned base)
+{
+    arb_p2p_addr *v = calloc(n, sizeof *v);
+    if (v == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        unsigned k = base + (unsigned)i;
+        v[i].time = (uint32_t)time(NULL);
+        v[i].services = 1;
+        v[i].ip[10] = v[i].ip[11] = 0xff;
+        v[i].ip[12] = 10;
+        v[i].ip[13] = (uint8_t)(k / 250 % 256);
+        v[i].ip[14] = (uint8_t)(k % 250 + 1);
+        v[i].ip[15] = 1;
+        v[i].port = 8333;
+    }
+    arb_buf_reset(b);
+    arb_p2p_addr_write(b, v, n);
+    free(v);
+}
+
+/* A (127.1.0.1) is known to B (127.2.0.1), E (127.2.0.2, B's /16) and C
+ * (127.3.0.1), which advertise themselves to it. D (127.4.0.1) knows only
+ * A: its getaddr brings the others, and it dials them on its own, one per
+ * /16. D restarts without --connect and finds them from its saved book; a
+ * corrupt book is reported and ignored. Then, on a node on 127.0.0.1, a
+ * hostile peer floods addr (five messages of 1,000): 1,000 are taken, the
+ * rest counted as rate-limited; an addr of 1,001 entries is misbehaviour; a
+ * second getaddr on one connection is not answered. */
+static void address_book(void)
+{
+    node a, b, c, d, e, f;
+    int pa = arb_test_free_port(), pb = arb_test_free_port(), pc = arb_test_free_port();
+    int pd = arb_test_free_port(), pe = arb_test_free_port(), pf = arb_test_free_port();
+    char ca[64], path[1400];
+    const char *to_a[] = {ca};
+    const char *quiet[] = {"--p2p-no-outbound", "1", NULL};
+    int distinct;
+    size_t flen = 0, got = 0;
+    uint8_t *file;
+    FILE *fp;
+    unsigned long long took;
+    wspeer w;
+    arb_buf pl = ARB_BUF_INIT;
+    memset(&w, 0, sizeof w);
+    w.fd = -1;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    memset(&e, 0, sizeof e);
+    memset(&f, 0, sizeof f);
+    snprintf(ca, sizeof ca, "127.1.0.1:%d", pa);
+    TRY(node_start_at(&a, "book-a", "127.1.0.1", pa, NULL, 0, NULL));
+    TRY(node_start_at(&b, "book-b", "127.2.0.1", pb, to_a, 1, NULL));
+    TRY(node_start_at(&e, "book-e", "127.2.0.2", pe, to_a, 1, NULL));
+    TRY(node_start_at(&c, "book-c", "127.3.0.1", pc, to_a, 1, NULL));
+    /* A learns the three from their own advertisements. */
+    TRY(wait_metric_at_least(pa, "p2p_addrman_size", 3));
+    TRY(node_start_at(&d, "book-d", "127.4.0.1", pd, to_a, 1, NULL));
+    /* D dials one of B, E and C: two automatic peers, never two in 127.2/16. */
+    TRY(wait_automatic(pd, 2));
+    for (int i = 0; i < 20; i++) {
+        int k = automatic_peers(pd, &distinct);
+        CHECK(distinct);
+        CHECK(k <= 2);
+        sleep_ms(100);
+    }
+    CHECK(metric(pd, "p2p_addrman_size") >= 3);
+    CHECK(metric(pd, "p2p_addrman_tried") >= 3); /* A and the two it dialled */
+    /* The book survives a restart: D without --connect finds A, 127.2 and C. */
+    node_stop(&d);
+    snprintf(path, sizeof path, "%s/peers.dat", d.dir);
+    file = arb_test_read_file(path, &flen);
+    CHECK(file != NULL && flen > 80);
+    free(file);
+    TRY(node_start_at(&d, "book-d", "127.4.0.1", pd, NULL, 0, NULL));
+    CHECK(metric(pd, "p2p_addrman_size") >= 3);
+    CHECK(wait_automatic(pd, 3));
+    CHECK(automatic_peers(pd, &distinct) == 3 && distinct);
+    CHECK_EQ(metric(pd, "p2p_addrman_file_ignored"), 0);
+    node_stop(&d);
+    /* A corrupt book: reported, ignored, the node runs with a fresh one. */
+    fp = fopen(path, "r+b");
+    CHECK(fp != NULL);
+    if (fp != NULL) {
+        fseek(fp, 90, SEEK_SET);
+        fputc('!', fp);
+        fclose(fp);
+    }
+    TRY(node_start_at(&d, "book-d", "127.4.0.1", pd, NULL, 0, NULL));
+    CHECK_EQ(metric(pd, "p2p_addrman_file_ignored"), 1);
+    CHECK_EQ(metric(pd, "p2p_addrman_size"), 0);
+    node_stop(&d);
+    node_stop(&c);
+    node_stop(&e);
+    node_stop(&b);
+    node_stop(&a);
+
+    /* The flood. */
+    TRY(node_start_at(&f, "book-f", "127.0.0.1", pf, NULL, 0, quiet));
+    TRY(wsp_connect(&w, P, "127.0.0.40", pf) == 0 && wsp_handshake(&w, 4040) == 0);
+    for (unsigned m = 0; m < 5; m++) {
+        addr_payload(&pl, 1000, 1000 * m);
+        CHECK(wsp_send_msg(&w, ARB_P2P_ADDR, pl.data, pl.len) == 0);
+    }
+    CHECK(wait_metric_at_least(pf, "p2p_addr_rate_limited", 3990));
+    took = metric(pf, "p2p_addr_processed");
+    CHECK(took >= 1000 && took <= 1010); /* the burst, and 0.1/s since */
+    CHECK(metric(pf, "p2p_addrman_size") <= took);
+    CHECK(metric(pf, "p2p_addrman_size") >= 100);
+    /* Over 1,000 in one message: misbehaviour (discouraged, disconnected). */
+    addr_payload(&pl, 1001, 0);
+    CHECK(wsp_send_msg(&w, ARB_P2P_ADDR, pl.data, pl.len) == 0);
+    CHECK(wsp_wait_closed(&w, WAIT_MS));
+    wsp_close(&w);
+    CHECK_EQ(metric(pf, "p2p_misbehaviour_malformed_addr"), 1);
+    int is_banned = 0;
+    for (int t = 0; t < WAIT_MS / 100 && !is_banned; t++) { /* the list is refreshed twice a second */
+        is_banned = banned(pf, "127.0.0.40");
+        if (!is_banned)
+            sleep_ms(100);
+    }
+    CHECK(is_banned);
+    /* getaddr: answered once per connection with a sample of the book. */
+    TRY(wsp_connect(&w, P, "127.0.0.41", pf) == 0 && wsp_handshake(&w, 4141) == 0);
+    CHECK(wsp_send_msg(&w, ARB_P2P_GETADDR, NULL, 0) == 0);
+    for (int i = 0; i < 5 && got <= 1; i++) { /* the node's own address comes first */
+        uint8_t *ap = NULL;
+        size_t alen = 0;
+        arb_p2p_addr *v = calloc(ARB_P2P_MAX_ADDR, sizeof *v);
+        if (v != NULL && wsp_expect(&w, ARB_P2P_ADDR, &ap, &alen, WAIT_MS) == 1 &&
+            arb_p2p_addr_read(v, &got, ap, alen) != ARB_OK)
+            got = 0;
+        free(ap);
+        free(v);
+    }
+    CHECK(got >= 100 && got <= ARB_P2P_MAX_ADDR);
+    CHECK(wsp_send_msg(&w, ARB_P2P_GETADDR, NULL, 0) == 0);
+    CHECK(wait_metric_at_least(pf, "p2p_getaddr_ignored", 1));
+    CHECK_EQ(metric(pf, "p2p_getaddr_ignored"), 1);
+out:
+    wsp_close(&w);
+    arb_buf_free(&pl);
+    node_stop(&f);
+    node_stop(&d);
+    node_stop(&c);
+    node_stop(&e);
+    node_stop(&b);
+    node_stop(&a);
+}
+
 int main(int argc, char **argv)
 {
     arb_test_seed_init();
@@ -1375,14 +1625,18 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (argc <= 2 || strcmp(argv[2], "catch-up") != 0) {
+    if (argc > 2 && strcmp(argv[2], "address-book") == 0) {
+        address_book(); /* that scenario alone */
+    } else if (argc <= 2 || strcmp(argv[2], "catch-up") != 0) {
         line_and_ring();
         partition_heal();
         hostile();
         eviction();
         compact_relay();
+        address_book();
     }
-    catch_up();
+    if (argc <= 2 || strcmp(argv[2], "address-book") != 0)
+        catch_up();
     curl_global_cleanup();
     arb_sha256_free(H);
     arb_schnorr_free(S);

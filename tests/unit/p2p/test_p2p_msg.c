@@ -227,6 +227,58 @@ static void test_inv(void)
     free(v);
 }
 
+static void test_addr(void)
+{
+    size_t sizes[] = {0, 1, 7, ARB_P2P_MAX_ADDR, ARB_P2P_MAX_ADDR + 1};
+    arb_p2p_addr *v = calloc(ARB_P2P_MAX_ADDR + 1, sizeof *v);
+    arb_p2p_addr *got = calloc(ARB_P2P_MAX_ADDR, sizeof *got);
+    size_t k;
+    CHECK(v != NULL && got != NULL);
+    for (size_t i = 0; i <= ARB_P2P_MAX_ADDR; i++) {
+        v[i].time = (uint32_t)arb_test_rand();
+        v[i].services = arb_test_rand();
+        arb_test_rand_bytes(v[i].ip, 16);
+        v[i].port = (uint16_t)arb_test_rand();
+    }
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        size_t n = sizes[s];
+        arb_buf b = ARB_BUF_INIT;
+        arb_p2p_addr_write(&b, v, n);
+        CHECK(!b.oom);
+        arb_err want = n >= 1 && n <= ARB_P2P_MAX_ADDR ? ARB_OK : ARB_ERR_PARSE;
+        CHECK(arb_p2p_addr_read(got, &k, b.data, b.len) == want);
+        if (want == ARB_OK) {
+            CHECK_EQ(b.len, (n < 253 ? 1 : 3) + n * ARB_P2P_ADDR_ENTRY);
+            CHECK_EQ(k, n);
+            for (size_t i = 0; i < n; i++) {
+                CHECK_EQ(got[i].time, v[i].time);
+                CHECK_EQ(got[i].services, v[i].services);
+                CHECK_MEM(got[i].ip, v[i].ip, 16);
+                CHECK_EQ(got[i].port, v[i].port);
+            }
+            /* Short and trailing input. */
+            CHECK(arb_p2p_addr_read(got, &k, b.data, b.len - 1) == ARB_ERR_PARSE);
+            arb_buf_u8(&b, 0);
+            CHECK(arb_p2p_addr_read(got, &k, b.data, b.len) == ARB_ERR_PARSE);
+        } else {
+            CHECK_EQ(k, 0);
+        }
+        arb_buf_free(&b);
+    }
+    /* A non-minimal count. */
+    uint8_t nm[3 + ARB_P2P_ADDR_ENTRY] = {0xfd, 1, 0};
+    CHECK(arb_p2p_addr_read(got, &k, nm, sizeof nm) == ARB_ERR_PARSE);
+    nm[0] = 1;
+    CHECK(arb_p2p_addr_read(got, &k, nm, 1 + ARB_P2P_ADDR_ENTRY) == ARB_OK);
+    /* getaddr is empty. */
+    CHECK(arb_p2p_empty_read(nm, 0) == ARB_OK);
+    CHECK(arb_p2p_empty_read(nm, 1) == ARB_ERR_PARSE);
+    CHECK_STR(arb_p2p_type_name(ARB_P2P_ADDR), "addr");
+    CHECK_STR(arb_p2p_type_name(ARB_P2P_GETADDR), "getaddr");
+    free(v);
+    free(got);
+}
+
 /* A random transaction with n_in inputs and n_out outputs (signatures random). */
 static void rand_tx(arb_tx *tx, size_t n_in, size_t n_out)
 {
@@ -339,5 +391,6 @@ int main(void)
     test_headers();
     test_inv();
     test_compact();
+    test_addr();
     return arb_test_done();
 }

@@ -35,6 +35,17 @@ enum { CF_META, CF_ENTRIES, CF_NODES, CF_LEAFHASH, CF_DEDUP, CF_ISSUERS };
 #define DEFAULT_RETRY_MAX_MS 5000
 /* How long a recovery waits for readers to let go of the store. */
 #define REOPEN_WAIT_MS 2000
+/* Full data tiles kept in memory (see tile_cache_get). */
+#define TILE_CACHE_SLOTS 256
+#define DEFAULT_TILE_CACHE_BYTES ((size_t)32 << 20)
+
+/* One full data tile's bytes, by tile index. */
+typedef struct {
+    uint64_t index;
+    uint8_t *data; /* NULL: a free slot */
+    size_t len;
+    uint64_t used; /* tile_clock at the last hit: the least recently used goes first */
+} tile_slot;
 
 typedef struct pending {
     struct pending *next;
@@ -81,6 +92,14 @@ struct arb_log {
     arb_log_sth sth;
     uint8_t *checkpoint;
     size_t checkpoint_len;
+
+    /* Full data tiles never change (C2SP static-ct-api), so the bytes of the
+     * recently served ones are kept: a bounded cache in memory, rebuilt from
+     * the stored entries after a restart. Guarded by tile_mu. */
+    pthread_mutex_t tile_mu;
+    tile_slot tiles[TILE_CACHE_SLOTS];
+    size_t tile_bytes, tile_budget;
+    uint64_t tile_clock;
 
     /* sequencer-only state */
     pthread_t thread;
@@ -932,6 +951,8 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
+    pthread_mutex_init(&l->tile_mu, NULL);
+    l->tile_budget = cfg->tile_cache_bytes ? cfg->tile_cache_bytes : DEFAULT_TILE_CACHE_BYTES;
     l->store = cfg->store;
     for (i = 0; i < ARB_LOG_CF_COUNT; i++)
         l->cf[i] = cfg->cfs[i];
@@ -1040,6 +1061,9 @@ void arb_log_close(arb_log *l)
     fail_all(l->head, ARB_ERR_BUSY, "the log is shutting down");
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
+    for (size_t i = 0; i < TILE_CACHE_SLOTS; i++)
+        free(l->tiles[i].data);
+    pthread_mutex_destroy(&l->tile_mu);
     arb_sha256_free(l->sha);
     arb_ct_verifier_free(l->verifier);
     free(l->checkpoint);
@@ -1337,6 +1361,74 @@ out:
     return err;
 }
 
+/* A copy of full data tile n if the cache holds it: ARB_OK, ARB_ERR_NOT_FOUND
+ * (not cached) or ARB_ERR_NOMEM. */
+static arb_err tile_cache_get(arb_log *l, uint64_t n, uint8_t **out, size_t *len)
+{
+    arb_err err = ARB_ERR_NOT_FOUND;
+
+    pthread_mutex_lock(&l->tile_mu);
+    for (size_t i = 0; i < TILE_CACHE_SLOTS; i++) {
+        tile_slot *t = &l->tiles[i];
+        if (t->data == NULL || t->index != n)
+            continue;
+        t->used = ++l->tile_clock;
+        if ((*out = malloc(t->len)) == NULL) {
+            err = ARB_ERR_NOMEM;
+        } else {
+            memcpy(*out, t->data, t->len);
+            *len = t->len;
+            err = ARB_OK;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&l->tile_mu);
+    return err;
+}
+
+/* Keeps a copy of full data tile n, evicting the least recently used tiles
+ * to stay within the budget. Best effort: out of memory keeps nothing. */
+static void tile_cache_put(arb_log *l, uint64_t n, const uint8_t *data, size_t len)
+{
+    uint8_t *copy;
+    size_t i, free_slot = TILE_CACHE_SLOTS;
+
+    if (len == 0 || len > l->tile_budget || (copy = malloc(len)) == NULL)
+        return;
+    memcpy(copy, data, len);
+    pthread_mutex_lock(&l->tile_mu);
+    for (i = 0; i < TILE_CACHE_SLOTS; i++)
+        if (l->tiles[i].data != NULL && l->tiles[i].index == n)
+            break; /* another reader built it meanwhile */
+    if (i < TILE_CACHE_SLOTS) {
+        pthread_mutex_unlock(&l->tile_mu);
+        free(copy);
+        return;
+    }
+    for (;;) {
+        size_t lru = TILE_CACHE_SLOTS;
+        free_slot = TILE_CACHE_SLOTS;
+        for (i = 0; i < TILE_CACHE_SLOTS; i++) {
+            if (l->tiles[i].data == NULL)
+                free_slot = free_slot < TILE_CACHE_SLOTS ? free_slot : i;
+            else if (lru == TILE_CACHE_SLOTS || l->tiles[i].used < l->tiles[lru].used)
+                lru = i;
+        }
+        if (free_slot < TILE_CACHE_SLOTS && l->tile_bytes + len <= l->tile_budget)
+            break;
+        /* lru exists: the budget holds len, so something is cached */
+        l->tile_bytes -= l->tiles[lru].len;
+        free(l->tiles[lru].data);
+        memset(&l->tiles[lru], 0, sizeof(l->tiles[lru]));
+    }
+    l->tiles[free_slot].index = n;
+    l->tiles[free_slot].data = copy;
+    l->tiles[free_slot].len = len;
+    l->tiles[free_slot].used = ++l->tile_clock;
+    l->tile_bytes += len;
+    pthread_mutex_unlock(&l->tile_mu);
+}
+
 arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
 {
     uint64_t first;
@@ -1349,6 +1441,10 @@ arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out,
     *len = 0;
     if ((err = tile_check(l, 0, n, width, &first, &count)) != ARB_OK)
         return err;
+    /* A full tile is immutable once published: served from memory when it
+     * was built before. Partial tiles are built on every request. */
+    if (count == 256 && (err = tile_cache_get(l, n, out, len)) != ARB_ERR_NOT_FOUND)
+        return err;
     if ((err = with_sha(&x.sha)) != ARB_OK)
         return err;
     err = arb_log_get_entries(l, first, first + count - 1, tile_leaf, &x);
@@ -1360,6 +1456,8 @@ arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out,
         return err;
     }
     *out = arb_buf_take(&b, len);
+    if (count == 256)
+        tile_cache_put(l, n, *out, *len);
     return ARB_OK;
 }
 

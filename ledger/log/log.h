@@ -47,6 +47,8 @@ typedef struct {
     unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
     unsigned retry_max_ms; /* after a storage failure, most time between recovery attempts
                               (they start at 250 ms and double); 0: 5000 */
+    size_t tile_cache_bytes; /* most bytes of full data tiles kept in memory (they never
+                                change, so each is built once); 0: 32 MiB */
     arb_logger log;
 } arb_log_config;
 

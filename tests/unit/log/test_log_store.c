@@ -1,12 +1,17 @@
 /* The log library on a real RocksDB store, in process: more than two full
  * tiles of entries (so level-1 tiles exist), duplicates inside one batch,
- * tiles and data tiles rehashed independently, reopening with the same key
- * (state reloaded and checked) and with another key (refused). */
+ * tiles and data tiles rehashed independently, data tiles (full ones served
+ * from the log's cache after their first request, partial ones rebuilt)
+ * byte-equal to an independent encoding of the stored entries before and
+ * after a reopen and with a cache that holds one tile, reopening with the
+ * same key (state reloaded and checked) and with another key (refused). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "ledger/log/chain.h"
 #include "ledger/log/key.h"
@@ -56,7 +61,8 @@ static void wait_answers(long n)
     pthread_mutex_unlock(&mu);
 }
 
-static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsigned refresh_s)
+static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsigned refresh_s,
+                        size_t tile_cache_bytes)
 {
     static const unsigned cfs[ARB_LOG_CF_COUNT] = {0, 1, 2, 3, 4, 5};
     arb_log_config lc;
@@ -70,11 +76,134 @@ static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsig
     lc.batch_ms = 5;
     lc.batch_max = 100;
     lc.sth_refresh_s = refresh_s;
+    lc.tile_cache_bytes = tile_cache_bytes;
     return arb_log_open(log, &lc, &eb);
+}
+
+static uint32_t u24(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+}
+
+/* The data tile of entries first..first+count-1 encoded here from the stored
+ * entries, independently of the log's encoder (static-ct-api TileLeaf):
+ * the MerkleTreeLeaf without its version and leaf type, then (precert) the
+ * precertificate, then the SHA-256 of each chain certificate after the leaf
+ * (OpenSSL's one-shot SHA256). The entries here are x509 or precert. */
+static int expected_data_tile(arb_log *log, uint64_t first, unsigned count, arb_buf *out)
+{
+    arb_buf_reset(out);
+    for (uint64_t i = first; i < first + count; i++) {
+        uint8_t *leaf = NULL, *extra = NULL;
+        size_t ll = 0, el = 0, at, end;
+        int ok;
+
+        if (arb_log_get_entry(log, i, &leaf, &ll, &extra, &el) != ARB_OK || ll < 12)
+            return 0;
+        ok = 1;
+        arb_buf_put(out, leaf + 2, ll - 2);
+        at = 0;
+        if (leaf[10] == 0 && leaf[11] == 1) { /* precert_entry: pre_certificate first */
+            ok = el >= 3 && u24(extra) <= el - 3;
+            if (ok) {
+                arb_buf_put(out, extra, 3 + u24(extra));
+                at = 3 + u24(extra);
+            }
+        }
+        ok = ok && el - at >= 3 && u24(extra + at) == el - at - 3;
+        if (ok) {
+            uint8_t fps[32 * 16];
+            size_t n = 0;
+            for (at += 3, end = el; ok && at < end; n++) {
+                size_t cl = end - at >= 3 ? u24(extra + at) : SIZE_MAX;
+                ok = n < 16 && cl <= end - at - 3;
+                if (ok)
+                    SHA256(extra + at + 3, cl, fps + 32 * n);
+                at += 3 + (ok ? cl : 0);
+            }
+            arb_buf_u16be(out, (uint16_t)(32 * n));
+            arb_buf_put(out, fps, 32 * n);
+        }
+        free(leaf);
+        free(extra);
+        if (!ok)
+            return 0;
+    }
+    return !out->oom;
+}
+
+/* Every data tile the tree of size N has (full 000 and 001, partial
+ * 002.p/88), and a few narrower partial ones, twice each (the second request
+ * of a full tile comes from the cache), byte for byte against
+ * expected_data_tile; widths the tree does not have yet are not found. */
+static void check_data_tiles(arb_log *log, size_t n)
+{
+    static const struct {
+        uint64_t index;
+        unsigned width;
+    } tiles[] = {{0, 0}, {1, 0}, {2, 88}, {0, 1}, {1, 5}, {2, 1}, {0, 0}, {1, 0}, {2, 88}, {1, 255}};
+    arb_buf want = ARB_BUF_INIT;
+
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < sizeof(tiles) / sizeof(tiles[0]); k++) {
+            uint8_t *tile = NULL;
+            size_t len = 0;
+            unsigned count = tiles[k].width ? tiles[k].width : 256;
+            CHECK(256 * tiles[k].index + count <= n);
+            CHECK(expected_data_tile(log, 256 * tiles[k].index, count, &want));
+            CHECK(arb_log_data_tile(log, tiles[k].index, tiles[k].width, &tile, &len) == ARB_OK);
+            if (len != want.len || memcmp(tile, want.data, len) != 0)
+                arb_test_fail(__FILE__, __LINE__, "data tile %llu width %u differs (round %d)",
+                              (unsigned long long)tiles[k].index, tiles[k].width, round);
+            free(tile);
+        }
+    }
+    {
+        uint8_t *tile = NULL;
+        size_t len = 0;
+        CHECK(arb_log_data_tile(log, 2, 0, &tile, &len) == ARB_ERR_NOT_FOUND && tile == NULL);
+        CHECK(arb_log_data_tile(log, 2, (unsigned)(n - 512 + 1), &tile, &len) == ARB_ERR_NOT_FOUND);
+        CHECK(arb_log_data_tile(log, 3, 1, &tile, &len) == ARB_ERR_NOT_FOUND);
+    }
+    arb_buf_free(&want);
 }
 
 #define N 600
 #define DUP_EVERY 50
+
+/* A cache of 1 byte keeps nothing; one of 1.5 tiles holds one full tile, so
+ * serving 000 and 001 in turn evicts each time. */
+static void check_small_cache(arb_store *store, arb_ct_signer *s)
+{
+    arb_log *log = NULL;
+    uint8_t *tile = NULL;
+    size_t len = 0;
+    arb_buf want = ARB_BUF_INIT;
+
+    CHECK(open_log(&log, store, s, 0, 1) == ARB_OK);
+    CHECK(arb_log_data_tile(log, 0, 0, &tile, &len) == ARB_OK); /* larger than the cache */
+    free(tile);
+    check_data_tiles(log, N);
+    arb_log_close(log);
+    log = NULL;
+    CHECK(open_log(&log, store, s, 0, len + len / 2) == ARB_OK);
+    check_data_tiles(log, N);
+    if (expected_data_tile(log, 0, 256, &want)) {
+        for (int k = 0; k < 6; k++) {
+            if (arb_log_data_tile(log, (uint64_t)(k & 1), 0, &tile, &len) != ARB_OK) {
+                arb_test_fail(__FILE__, __LINE__, "data tile %d", k & 1);
+                break;
+            }
+            if (k % 2 == 0 && (len != want.len || memcmp(tile, want.data, len) != 0))
+                arb_test_fail(__FILE__, __LINE__, "data tile 000 differs after eviction");
+            free(tile);
+        }
+    } else {
+        arb_test_fail(__FILE__, __LINE__, "cannot encode data tile 000");
+    }
+    arb_buf_free(&want);
+    arb_log_close(log);
+}
 
 int main(void)
 {
@@ -101,7 +230,7 @@ int main(void)
         arb_ct_signer_generate(&s, &eb) != ARB_OK || arb_ct_signer_generate(&s2, &eb) != ARB_OK ||
         arb_sha256_new(&sha) != ARB_OK || arb_test_tmpdir(dir, sizeof(dir)) != 0 ||
         arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK ||
-        open_log(&log, store, s, 0) != ARB_OK) {
+        open_log(&log, store, s, 0, 0) != ARB_OK) {
         arb_test_fail(__FILE__, __LINE__, "setup failed");
         return arb_test_done();
     }
@@ -199,6 +328,7 @@ int main(void)
         }
         free(tile);
     }
+    check_data_tiles(log, N);
     /* Proofs against the independent verifiers. */
     for (i = 0; i < N; i += 37) {
         arb_hash *p = NULL, r2;
@@ -221,8 +351,15 @@ int main(void)
     /* Reopen: same tree; another key is refused. */
     arb_log_close(log);
     log = NULL;
-    CHECK_OR(open_log(&log, store, s2, 0) == ARB_ERR_PARSE && log == NULL, arb_test_done());
-    CHECK_OR(open_log(&log, store, s, 1) == ARB_OK, arb_test_done());
+    CHECK_OR(open_log(&log, store, s2, 0, 0) == ARB_ERR_PARSE && log == NULL, arb_test_done());
+    /* After a reopen (an empty cache) the same bytes; then with a cache too
+     * small for two full tiles, so serving 000 and 001 in turn evicts. */
+    CHECK_OR(open_log(&log, store, s, 0, 0) == ARB_OK, arb_test_done());
+    check_data_tiles(log, N);
+    arb_log_close(log);
+    log = NULL;
+    check_small_cache(store, s);
+    CHECK_OR(open_log(&log, store, s, 1, 0) == ARB_OK, arb_test_done());
     {
         arb_log_sth again, fresh;
         arb_ct_verifier *v = NULL;

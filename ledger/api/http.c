@@ -31,7 +31,7 @@
 
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DEFAULT_MAX_HEADER 8192
-#define WRITE_CHUNK 65536
+#define WRITE_CHUNK (256 * 1024)
 #define HDR_ROOM 4096
 #define MAX_METRICS 256
 #define METRIC_NAME_MAX 96
@@ -66,7 +66,10 @@ struct arb_http_req {
     int status;
     char *ctype;
     char *extra;
-    uint8_t *rbody;
+    uint8_t *rbody;       /* owned copy (arb_http_respond) */
+    const uint8_t *rdata; /* what is sent: rbody, or a shared body */
+    void (*rrelease)(void *); /* arb_http_respond_shared: gives the shared body back */
+    void *rrelease_ud;
     size_t rlen, roff;
     int hdr_sent, close_after, close_pending;
 
@@ -208,6 +211,8 @@ static void req_free(arb_http_req *r)
     free(r->ctype);
     free(r->extra);
     free(r->rbody);
+    if (r->rrelease != NULL)
+        r->rrelease(r->rrelease_ud);
     free(r);
 }
 
@@ -290,12 +295,16 @@ static arb_err set_response(arb_http_req *r, int status, const char *ctype, cons
     }
     if (len)
         memcpy(r->rbody, body, len);
+    r->rdata = r->rbody;
     r->rlen = len;
     return ARB_OK;
 }
 
-arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
-                         const char *extra_headers, const void *body, size_t len)
+/* Queues the response. A shared body (release != NULL) is sent without a
+ * copy and given back by req_free. */
+static arb_err respond(arb_http_req *r, int status, const char *content_type,
+                       const char *extra_headers, const void *body, size_t len,
+                       void (*release)(void *), void *release_ud)
 {
     arb_http_server *s = r->s;
     arb_err err;
@@ -305,11 +314,23 @@ arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
     pthread_mutex_lock(&s->mu);
     if (r->responded) {
         pthread_mutex_unlock(&s->mu);
+        if (release != NULL)
+            release(release_ud);
         return ARB_ERR_INVALID_ARG;
     }
     pthread_mutex_unlock(&s->mu);
 
-    err = set_response(r, status, content_type, extra_headers, body, len);
+    if (release != NULL) {
+        err = set_response(r, status, content_type, extra_headers, NULL, 0);
+        r->rrelease = release;
+        r->rrelease_ud = release_ud;
+        if (err == ARB_OK) {
+            r->rdata = body;
+            r->rlen = len;
+        }
+    } else {
+        err = set_response(r, status, content_type, extra_headers, body, len);
+    }
 
     pthread_mutex_lock(&s->mu);
     r->responded = 1;
@@ -328,6 +349,19 @@ arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
     lws_cancel_service(s->ctx);
     pthread_mutex_unlock(&s->mu);
     return err;
+}
+
+arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
+                         const char *extra_headers, const void *body, size_t len)
+{
+    return respond(r, status, content_type, extra_headers, body, len, NULL, NULL);
+}
+
+arb_err arb_http_respond_shared(arb_http_req *r, int status, const char *content_type,
+                                const char *extra_headers, const void *body, size_t len,
+                                void (*release)(void *), void *release_ud)
+{
+    return respond(r, status, content_type, extra_headers, body, len, release, release_ud);
 }
 
 /* Appends `msg` to out as a JSON string body {"error": "..."}. */
@@ -721,7 +755,7 @@ static int on_writeable(arb_http_server *s, struct lws *wsi, struct pss *pss)
         if (chunk > WRITE_CHUNK)
             chunk = WRITE_CHUNK;
         final = r->roff + chunk == r->rlen;
-        memcpy(s->wbuf + LWS_PRE, r->rbody + r->roff, chunk);
+        memcpy(s->wbuf + LWS_PRE, r->rdata + r->roff, chunk);
         if (lws_write(wsi, s->wbuf + LWS_PRE, chunk, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
             0)
             return -1;

@@ -93,6 +93,14 @@ const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len);
  * ARB_ERR_NOMEM (the connection is then closed). */
 arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
                          const char *extra_headers, const void *body, size_t len);
+/* Like arb_http_respond, but the body is not copied: it must stay unchanged
+ * until release(release_ud) is called. release is called exactly once, when
+ * the response has been written or dropped (the client has gone, out of
+ * memory), from any thread, possibly before this returns, with the server's
+ * lock held (so it must not call into the server). */
+arb_err arb_http_respond_shared(arb_http_req *r, int status, const char *content_type,
+                                const char *extra_headers, const void *body, size_t len,
+                                void (*release)(void *), void *release_ud);
 /* Convenience: a JSON error body {"error": msg} with the given status, counted
  * as an error in the metrics under `counter` (a short name like "bad_json"). */
 arb_err arb_http_respond_error(arb_http_req *r, int status, const char *counter, const char *msg);

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -166,6 +167,36 @@ static void h_big(void *ud, arb_http_req *req)
     free(b);
 }
 
+/* arb_http_respond_shared: BIG_LEN bytes sent from the handler's own buffer,
+ * which the server gives back (release) once. ?slow waits 600 ms first. */
+static atomic_int shared_released;
+static void release_shared(void *ud)
+{
+    free(ud);
+    atomic_fetch_add(&shared_released, 1);
+}
+
+static uint8_t *big_body(void)
+{
+    uint8_t *b = malloc(BIG_LEN);
+    for (size_t i = 0; b != NULL && i < BIG_LEN; i++)
+        b[i] = big_byte(i);
+    return b;
+}
+
+static void h_shared(void *ud, arb_http_req *req)
+{
+    uint8_t *b = big_body();
+    if (b == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "nomem");
+        return;
+    }
+    if (arb_http_req_query(req, "slow") != NULL)
+        nanosleep(&(struct timespec){0, 600 * 1000 * 1000}, NULL);
+    (void)arb_http_respond_shared(req, 200, "application/octet-stream", NULL, b, BIG_LEN,
+                                  release_shared, b);
+}
+
 static void *later_thread(void *arg)
 {
     arb_http_req *req = arg;
@@ -236,6 +267,7 @@ static void register_routes(arb_http_server *s)
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/", 0, h_path, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/data/", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/big", 0, h_big, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/shared", 0, h_shared, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/later", 0, h_later, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/slow", 0, h_slow, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/badjson", 0, h_bad_json, NULL) == ARB_OK);
@@ -374,6 +406,41 @@ static void test_later_and_big(void)
             break;
         }
     resp_free(&r);
+}
+
+/* Waits (up to 10 s) until the shared bodies were given back n times. */
+static int wait_released(int n)
+{
+    for (int i = 0; i < 1000 && atomic_load(&shared_released) < n; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    return atomic_load(&shared_released);
+}
+
+/* A shared body arrives intact and is given back exactly once, also when the
+ * client has gone before the handler answers. */
+static void test_shared(void)
+{
+    resp r;
+    int base = atomic_load(&shared_released);
+
+    for (int k = 0; k < 3; k++) {
+        do_req(NULL, &r, "GET", "/shared", NULL, 0, 0);
+        CHECK_EQ(r.status, 200);
+        CHECK_EQ(r.body.len, BIG_LEN);
+        for (size_t i = 0; i < BIG_LEN; i++)
+            if ((uint8_t)r.body.data[i] != big_byte(i)) {
+                arb_test_fail(__FILE__, __LINE__, "shared body differs at %zu", i);
+                break;
+            }
+        resp_free(&r);
+    }
+    CHECK_EQ(wait_released(base + 3), base + 3);
+    do_req(NULL, &r, "GET", "/shared?slow", NULL, 0, 100);
+    CHECK(r.rc == CURLE_OPERATION_TIMEDOUT);
+    resp_free(&r);
+    CHECK_EQ(wait_released(base + 4), base + 4);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    CHECK_EQ(atomic_load(&shared_released), base + 4); /* and not again */
 }
 
 /* libcurl sends "Expect: 100-continue" for bodies over 1 MiB and waits up to
@@ -787,6 +854,7 @@ int main(void)
     test_post();
     test_errors();
     test_later_and_big();
+    test_shared();
     test_keepalive();
     test_expect_continue();
     test_concurrent();

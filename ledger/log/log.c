@@ -12,6 +12,7 @@
 #include "ledger/log/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +40,18 @@ enum { CF_META, CF_ENTRIES, CF_NODES, CF_LEAFHASH, CF_DEDUP, CF_ISSUERS };
 #define TILE_CACHE_SLOTS 256
 #define DEFAULT_TILE_CACHE_BYTES ((size_t)32 << 20)
 
-/* One full data tile's bytes, by tile index. */
+/* A data tile's bytes, shared by the cache and the readers it was handed to;
+ * freed when the last of them lets go. */
+struct arb_log_tile_ref {
+    atomic_size_t refs;
+    size_t len;
+    uint8_t data[];
+};
+
+/* One full data tile in the cache, by tile index. */
 typedef struct {
     uint64_t index;
-    uint8_t *data; /* NULL: a free slot */
-    size_t len;
+    arb_log_tile_ref *tile; /* NULL: a free slot */
     uint64_t used; /* tile_clock at the last hit: the least recently used goes first */
 } tile_slot;
 
@@ -1062,7 +1070,7 @@ void arb_log_close(arb_log *l)
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     for (size_t i = 0; i < TILE_CACHE_SLOTS; i++)
-        free(l->tiles[i].data);
+        arb_log_tile_ref_release(l->tiles[i].tile);
     pthread_mutex_destroy(&l->tile_mu);
     arb_sha256_free(l->sha);
     arb_ct_verifier_free(l->verifier);
@@ -1361,92 +1369,101 @@ out:
     return err;
 }
 
-/* A copy of full data tile n if the cache holds it: ARB_OK, ARB_ERR_NOT_FOUND
- * (not cached) or ARB_ERR_NOMEM. */
-static arb_err tile_cache_get(arb_log *l, uint64_t n, uint8_t **out, size_t *len)
+void arb_log_tile_ref_release(arb_log_tile_ref *t)
 {
-    arb_err err = ARB_ERR_NOT_FOUND;
+    if (t != NULL && atomic_fetch_sub(&t->refs, 1) == 1)
+        free(t);
+}
+
+const uint8_t *arb_log_tile_ref_data(const arb_log_tile_ref *t, size_t *len)
+{
+    *len = t->len;
+    return t->data;
+}
+
+/* Full data tile n from the cache (a new reference), or NULL. */
+static arb_log_tile_ref *tile_cache_get(arb_log *l, uint64_t n)
+{
+    arb_log_tile_ref *t = NULL;
 
     pthread_mutex_lock(&l->tile_mu);
     for (size_t i = 0; i < TILE_CACHE_SLOTS; i++) {
-        tile_slot *t = &l->tiles[i];
-        if (t->data == NULL || t->index != n)
-            continue;
-        t->used = ++l->tile_clock;
-        if ((*out = malloc(t->len)) == NULL) {
-            err = ARB_ERR_NOMEM;
-        } else {
-            memcpy(*out, t->data, t->len);
-            *len = t->len;
-            err = ARB_OK;
+        if (l->tiles[i].tile != NULL && l->tiles[i].index == n) {
+            l->tiles[i].used = ++l->tile_clock;
+            t = l->tiles[i].tile;
+            atomic_fetch_add(&t->refs, 1);
+            break;
         }
-        break;
     }
     pthread_mutex_unlock(&l->tile_mu);
-    return err;
+    return t;
 }
 
-/* Keeps a copy of full data tile n, evicting the least recently used tiles
- * to stay within the budget. Best effort: out of memory keeps nothing. */
-static void tile_cache_put(arb_log *l, uint64_t n, const uint8_t *data, size_t len)
+/* Keeps full data tile n (takes a reference), evicting the least recently
+ * used tiles to stay within the budget. A tile larger than the budget, or
+ * one another reader cached meanwhile, is not kept. */
+static void tile_cache_put(arb_log *l, uint64_t n, arb_log_tile_ref *t)
 {
-    uint8_t *copy;
-    size_t i, free_slot = TILE_CACHE_SLOTS;
+    size_t i, free_slot;
 
-    if (len == 0 || len > l->tile_budget || (copy = malloc(len)) == NULL)
+    if (t->len > l->tile_budget)
         return;
-    memcpy(copy, data, len);
     pthread_mutex_lock(&l->tile_mu);
     for (i = 0; i < TILE_CACHE_SLOTS; i++)
-        if (l->tiles[i].data != NULL && l->tiles[i].index == n)
-            break; /* another reader built it meanwhile */
+        if (l->tiles[i].tile != NULL && l->tiles[i].index == n)
+            break;
     if (i < TILE_CACHE_SLOTS) {
         pthread_mutex_unlock(&l->tile_mu);
-        free(copy);
         return;
     }
     for (;;) {
         size_t lru = TILE_CACHE_SLOTS;
         free_slot = TILE_CACHE_SLOTS;
         for (i = 0; i < TILE_CACHE_SLOTS; i++) {
-            if (l->tiles[i].data == NULL)
+            if (l->tiles[i].tile == NULL)
                 free_slot = free_slot < TILE_CACHE_SLOTS ? free_slot : i;
             else if (lru == TILE_CACHE_SLOTS || l->tiles[i].used < l->tiles[lru].used)
                 lru = i;
         }
-        if (free_slot < TILE_CACHE_SLOTS && l->tile_bytes + len <= l->tile_budget)
+        if (free_slot < TILE_CACHE_SLOTS && l->tile_bytes + t->len <= l->tile_budget)
             break;
-        /* lru exists: the budget holds len, so something is cached */
-        l->tile_bytes -= l->tiles[lru].len;
-        free(l->tiles[lru].data);
+        /* lru exists: every slot is taken, or the budget (which holds t) is not */
+        l->tile_bytes -= l->tiles[lru].tile->len;
+        arb_log_tile_ref_release(l->tiles[lru].tile);
         memset(&l->tiles[lru], 0, sizeof(l->tiles[lru]));
     }
+    atomic_fetch_add(&t->refs, 1);
     l->tiles[free_slot].index = n;
-    l->tiles[free_slot].data = copy;
-    l->tiles[free_slot].len = len;
+    l->tiles[free_slot].tile = t;
     l->tiles[free_slot].used = ++l->tile_clock;
-    l->tile_bytes += len;
+    l->tile_bytes += t->len;
     pthread_mutex_unlock(&l->tile_mu);
 }
 
-arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
+arb_err arb_log_data_tile_ref(arb_log *l, uint64_t n, unsigned width, arb_log_tile_ref **out)
 {
     uint64_t first;
     unsigned count;
     arb_buf b = ARB_BUF_INIT;
     tile_ctx x = {NULL, &b};
+    arb_log_tile_ref *t;
     arb_err err;
 
     *out = NULL;
-    *len = 0;
     if ((err = tile_check(l, 0, n, width, &first, &count)) != ARB_OK)
         return err;
     /* A full tile is immutable once published: served from memory when it
      * was built before. Partial tiles are built on every request. */
-    if (count == 256 && (err = tile_cache_get(l, n, out, len)) != ARB_ERR_NOT_FOUND)
-        return err;
+    if (count == 256 && (*out = tile_cache_get(l, n)) != NULL)
+        return ARB_OK;
     if ((err = with_sha(&x.sha)) != ARB_OK)
         return err;
+    /* The reference's header in front of the encoded tile. */
+    if (!arb_buf_reserve(&b, sizeof(*t))) {
+        arb_sha256_free(x.sha);
+        return ARB_ERR_NOMEM;
+    }
+    b.len = sizeof(*t);
     err = arb_log_get_entries(l, first, first + count - 1, tile_leaf, &x);
     arb_sha256_free(x.sha);
     if (err == ARB_OK && b.oom)
@@ -1455,9 +1472,38 @@ arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out,
         arb_buf_free(&b);
         return err;
     }
-    *out = arb_buf_take(&b, len);
+    {
+        size_t total = 0;
+        void *p = arb_buf_take(&b, &total), *fit;
+        /* A cached tile keeps no spare capacity of the growing buffer. */
+        if (count == 256 && (fit = realloc(p, total)) != NULL)
+            p = fit;
+        t = p;
+        atomic_init(&t->refs, 1);
+        t->len = total - sizeof(*t);
+    }
     if (count == 256)
-        tile_cache_put(l, n, *out, *len);
+        tile_cache_put(l, n, t);
+    *out = t;
+    return ARB_OK;
+}
+
+arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
+{
+    arb_log_tile_ref *t = NULL;
+    arb_err err;
+
+    *out = NULL;
+    *len = 0;
+    if ((err = arb_log_data_tile_ref(l, n, width, &t)) != ARB_OK)
+        return err;
+    if ((*out = malloc(t->len ? t->len : 1)) == NULL) {
+        arb_log_tile_ref_release(t);
+        return ARB_ERR_NOMEM;
+    }
+    memcpy(*out, t->data, t->len);
+    *len = t->len;
+    arb_log_tile_ref_release(t);
     return ARB_OK;
 }
 

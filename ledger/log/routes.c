@@ -615,12 +615,20 @@ static void h_checkpoint(void *ud, arb_http_req *r)
     free(text);
 }
 
+/* Gives a data tile back once the server has written it. */
+static void release_tile(void *ud)
+{
+    arb_log_tile_ref_release(ud);
+}
+
 static void h_tile(void *ud, arb_http_req *r)
 {
     arb_log_routes *rt = ud;
     const char *path = arb_http_req_path(r) + 1; /* "tile/..." */
     arb_tile t;
+    arb_log_tile_ref *data = NULL;
     uint8_t *out = NULL;
+    const uint8_t *body;
     size_t len = 0;
     unsigned width;
     arb_err err;
@@ -633,7 +641,7 @@ static void h_tile(void *ud, arb_http_req *r)
     if (t.kind == ARB_TILE_HASH)
         err = arb_log_tile(rt->cfg.log, t.level, t.index, width, &out, &len);
     else if (t.kind == ARB_TILE_DATA)
-        err = arb_log_data_tile(rt->cfg.log, t.index, width, &out, &len);
+        err = arb_log_data_tile_ref(rt->cfg.log, t.index, width, &data);
     else
         err = ARB_ERR_NOT_FOUND; /* tlog-tiles entry bundles are not served */
     if (err != ARB_OK) {
@@ -644,6 +652,16 @@ static void h_tile(void *ud, arb_http_req *r)
     /* Counted so operators (and tests) see what a cache in front lets through. */
     arb_http_metric_add(rt->http, width == 0 ? "log_full_tiles_served" : "log_partial_tiles_served",
                         1);
+    if (data != NULL) {
+        /* A data tile is sent from the log's own copy (its cache of full
+         * tiles), which the server gives back when it is written. */
+        body = arb_log_tile_ref_data(data, &len);
+        if (arb_http_respond_shared(r, 200, "application/octet-stream", IMMUTABLE, body, len,
+                                    release_tile, data) != ARB_OK) {
+            /* connection closed */
+        }
+        return;
+    }
     if (arb_http_respond(r, 200, "application/octet-stream", IMMUTABLE, out, len) != ARB_OK) {
         /* connection closed */
     }

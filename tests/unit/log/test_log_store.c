@@ -201,6 +201,22 @@ static void check_small_cache(arb_store *store, arb_ct_signer *s)
     } else {
         arb_test_fail(__FILE__, __LINE__, "cannot encode data tile 000");
     }
+    /* A reference outlives the tile's eviction from the cache and the log. */
+    {
+        arb_log_tile_ref *ref = NULL;
+        const uint8_t *d;
+        size_t dl = 0;
+        CHECK(arb_log_data_tile_ref(log, 0, 0, &ref) == ARB_OK);
+        CHECK(arb_log_data_tile(log, 1, 0, &tile, &len) == ARB_OK); /* evicts 000 */
+        free(tile);
+        arb_log_close(log);
+        log = NULL;
+        d = arb_log_tile_ref_data(ref, &dl);
+        if (dl != want.len || memcmp(d, want.data, dl) != 0)
+            arb_test_fail(__FILE__, __LINE__, "a held data tile changed");
+        arb_log_tile_ref_release(ref);
+        arb_log_tile_ref_release(NULL);
+    }
     arb_buf_free(&want);
     arb_log_close(log);
 }

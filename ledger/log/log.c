@@ -4,6 +4,10 @@
  *   log_meta      "sth"         -> tree_size u64 || timestamp u64 || root[32] || sig (u16 len)
  *                 "checkpoint"  -> the signed checkpoint note of that tree head
  *   log_entries   index u64     -> leaf_input (u32 len) || extra_data (u32 len) || SCT sig (u16 len)
+ *                                  || fingerprints (u16 len)
+ *                 (fingerprints: SHA-256 of each chain certificate after the
+ *                 submitted one, as a data tile's TileLeaf lists them; absent
+ *                 in entries written before they were stored)
  *   log_nodes     level u8 || index u64 -> hash[32] (every complete tree node, leaves at level 0)
  *   log_leafhash  leaf hash[32] -> index u64
  *   log_dedup     SHA-256(entry_type u16 || submitted leaf DER) -> index u64
@@ -306,8 +310,11 @@ static void note_write_failure(arb_log *l, arb_err err, const char *msg)
 /* ---- entries ---- */
 
 static arb_err encode_entry(arb_buf *b, const uint8_t *leaf, size_t leaf_len, const uint8_t *extra,
-                            size_t extra_len, const arb_ct_dsig *sig)
+                            size_t extra_len, const arb_ct_dsig *sig, const uint8_t *fps,
+                            size_t n_fps)
 {
+    if (n_fps > 0xffff / 32)
+        return ARB_ERR_INVALID_ARG; /* no TileLeaf can hold that chain either */
     arb_buf_u32be(b, (uint32_t)leaf_len);
     arb_buf_put(b, leaf, leaf_len);
     arb_buf_u32be(b, (uint32_t)extra_len);
@@ -323,12 +330,17 @@ static arb_err encode_entry(arb_buf *b, const uint8_t *leaf, size_t leaf_len, co
             b->data[at - 1] = (uint8_t)(b->len - at);
         }
     }
+    arb_buf_u16be(b, (uint16_t)(32 * n_fps));
+    arb_buf_put(b, fps, 32 * n_fps);
     return b->oom ? ARB_ERR_NOMEM : ARB_OK;
 }
 
 typedef struct {
     const uint8_t *leaf, *extra, *sig;
     size_t leaf_len, extra_len, sig_len;
+    int has_fps; /* 0: an entry stored before fingerprints were */
+    const uint8_t *fps;
+    size_t n_fps;
 } entry_view;
 
 static arb_err decode_entry(entry_view *e, const uint8_t *p, size_t n)
@@ -336,9 +348,17 @@ static arb_err decode_entry(entry_view *e, const uint8_t *p, size_t n)
     arb_cur c = arb_cur_make(p, n);
     uint32_t a, b;
 
+    memset(e, 0, sizeof(*e));
     if (!arb_cur_u32be(&c, &a) || !arb_cur_view(&c, &e->leaf, a) || !arb_cur_u32be(&c, &b) ||
-        !arb_cur_view(&c, &e->extra, b) || !arb_cur_tls_vec(&c, 2, &e->sig, &e->sig_len) || c.len != 0)
+        !arb_cur_view(&c, &e->extra, b) || !arb_cur_tls_vec(&c, 2, &e->sig, &e->sig_len))
         return ARB_ERR_PARSE;
+    if (c.len > 0) {
+        size_t fl;
+        if (!arb_cur_tls_vec(&c, 2, &e->fps, &fl) || fl % 32 != 0 || c.len != 0)
+            return ARB_ERR_PARSE;
+        e->has_fps = 1;
+        e->n_fps = fl / 32;
+    }
     e->leaf_len = a;
     e->extra_len = b;
     return ARB_OK;
@@ -473,7 +493,7 @@ static void batch_dup_add(pending **tab, size_t cap, pending *p)
 static void sequence_batch(arb_log *l, pending *list)
 {
     arb_store_batch *b = NULL;
-    arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT;
+    arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT, fps = ARB_BUF_INIT;
     arb_merkle_range saved = l->range;
     uint64_t ts = now_ms();
     arb_log_sth sth;
@@ -573,10 +593,20 @@ static void sequence_batch(arb_log *l, pending *list)
         arb_buf_reset(&leaf);
         arb_buf_reset(&extra);
         arb_buf_reset(&rec);
-        if ((err = arb_ct_leaf_encode(&leaf, &ml)) != ARB_OK ||
+        /* The chain's fingerprints, stored with the entry so a data tile is
+         * built without hashing (they are also the issuers' keys). */
+        arb_buf_reset(&fps);
+        if (arb_buf_reserve(&fps, 32 * p->chain->path_len)) {
+            for (k = 1; k < p->chain->path_len; k++)
+                arb_sha256_digest(l->sha, fps.data + 32 * (k - 1), p->chain->path[k].der,
+                                  p->chain->path[k].len);
+            fps.len = 32 * (p->chain->path_len - 1);
+        }
+        if ((err = fps.oom ? ARB_ERR_NOMEM : ARB_OK) != ARB_OK ||
+            (err = arb_ct_leaf_encode(&leaf, &ml)) != ARB_OK ||
             (err = extra_data(&extra, p->chain)) != ARB_OK ||
-            (err = encode_entry(&rec, leaf.data, leaf.len, extra.data, extra.len, &p->sct.sig)) !=
-                ARB_OK) {
+            (err = encode_entry(&rec, leaf.data, leaf.len, extra.data, extra.len, &p->sct.sig,
+                                fps.data, p->chain->path_len - 1)) != ARB_OK) {
             arb_errf(&eb, err, "cannot encode an entry");
             goto failed;
         }
@@ -585,12 +615,9 @@ static void sequence_batch(arb_log *l, pending *list)
         arb_store_batch_put(b, l->cf[CF_ENTRIES], key, 8, rec.data, rec.len);
         arb_store_batch_put(b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
         arb_store_batch_put(b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
-        for (k = 1; k < p->chain->path_len; k++) {
-            uint8_t fp[32];
-            arb_sha256_digest(l->sha, fp, p->chain->path[k].der, p->chain->path[k].len);
-            arb_store_batch_put(b, l->cf[CF_ISSUERS], fp, 32, p->chain->path[k].der,
-                                p->chain->path[k].len);
-        }
+        for (k = 1; k < p->chain->path_len; k++)
+            arb_store_batch_put(b, l->cf[CF_ISSUERS], fps.data + 32 * (k - 1), 32,
+                                p->chain->path[k].der, p->chain->path[k].len);
         if ((err = arb_merkle_range_append_visit(&l->range, l->sha, &lh, node_emit, &ectx)) !=
             ARB_OK) {
             arb_errf(&eb, err, "log: the tree is full");
@@ -655,6 +682,7 @@ out:
     arb_buf_free(&leaf);
     arb_buf_free(&extra);
     arb_buf_free(&rec);
+    arb_buf_free(&fps);
     arb_store_batch_free(b);
 }
 
@@ -1158,8 +1186,11 @@ arb_err arb_log_get_entry(arb_log *l, uint64_t i, uint8_t **leaf_input, size_t *
     return err;
 }
 
-arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_entry_fn fn,
-                            void *ud)
+/* Receives one stored entry of a range walk (views valid during the call). */
+typedef arb_err (*entry_view_fn)(void *ud, uint64_t index, const entry_view *e);
+
+/* Entries first..last (last < published size) in order, with one iterator. */
+static arb_err walk_entries(arb_log *l, uint64_t first, uint64_t last, entry_view_fn fn, void *ud)
 {
     uint8_t lo[8], hi[8];
     arb_store_iter *it = NULL;
@@ -1183,12 +1214,32 @@ arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_e
             break;
         }
         if ((err = decode_entry(&e, v, vl)) == ARB_OK)
-            err = fn(ud, i, e.leaf, e.leaf_len, e.extra, e.extra_len);
+            err = fn(ud, i, &e);
     }
     if (err == ARB_OK && (err = arb_store_iter_error(it, NULL)) == ARB_OK && i != last + 1)
         err = ARB_ERR_DB;
     arb_store_iter_free(it);
     return err;
+}
+
+typedef struct {
+    arb_log_entry_fn fn;
+    void *ud;
+} public_walk;
+
+static arb_err public_entry(void *ud, uint64_t index, const entry_view *e)
+{
+    public_walk *w = ud;
+
+    return w->fn(w->ud, index, e->leaf, e->leaf_len, e->extra, e->extra_len);
+}
+
+arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_entry_fn fn,
+                            void *ud)
+{
+    public_walk w = {fn, ud};
+
+    return walk_entries(l, first, last, public_entry, &w);
 }
 
 arb_err arb_log_find_leaf(arb_log *l, const arb_hash *leaf_hash, uint64_t *index)
@@ -1327,8 +1378,7 @@ typedef struct {
     arb_buf *out;
 } tile_ctx;
 
-static arb_err tile_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t leaf_len,
-                         const uint8_t *extra, size_t extra_len)
+static arb_err tile_leaf(void *ud, uint64_t index, const entry_view *e)
 {
     tile_ctx *x = ud;
     arb_ct_tile_leaf t;
@@ -1340,13 +1390,13 @@ static arb_err tile_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t l
     (void)index;
     memset(&chain, 0, sizeof(chain));
     memset(&t, 0, sizeof(t));
-    if ((err = arb_ct_leaf_decode(&t.leaf, leaf, leaf_len)) != ARB_OK)
+    if ((err = arb_ct_leaf_decode(&t.leaf, e->leaf, e->leaf_len)) != ARB_OK)
         goto out;
     if (t.leaf.entry.entry_type == ARB_CT_ENTRY_PRECERT) {
-        err = arb_ct_precert_chain_decode(&chain, extra, extra_len);
+        err = arb_ct_precert_chain_decode(&chain, e->extra, e->extra_len);
         first = 1;
     } else {
-        err = arb_ct_x509_chain_decode(&chain, extra, extra_len);
+        err = arb_ct_x509_chain_decode(&chain, e->extra, e->extra_len);
     }
     if (err != ARB_OK)
         goto out;
@@ -1354,14 +1404,25 @@ static arb_err tile_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t l
         t.precert = chain.certs[0].der;
         t.precert_len = chain.certs[0].len;
     }
-    if ((fps = malloc(32 * (chain.n - first) + 1)) == NULL) {
-        err = ARB_ERR_NOMEM;
-        goto out;
-    }
-    for (k = first; k < chain.n; k++)
-        arb_sha256_digest(x->sha, fps + 32 * (k - first), chain.certs[k].der, chain.certs[k].len);
-    t.fingerprints = fps;
     t.n_fingerprints = chain.n - first;
+    if (e->has_fps) {
+        /* Stored when the entry was sequenced: one per chain certificate. */
+        if (e->n_fps != t.n_fingerprints) {
+            err = ARB_ERR_PARSE;
+            goto out;
+        }
+        t.fingerprints = e->fps;
+    } else {
+        /* An entry stored before fingerprints were: hash its chain. */
+        if ((fps = malloc(32 * (chain.n - first) + 1)) == NULL) {
+            err = ARB_ERR_NOMEM;
+            goto out;
+        }
+        for (k = first; k < chain.n; k++)
+            arb_sha256_digest(x->sha, fps + 32 * (k - first), chain.certs[k].der,
+                              chain.certs[k].len);
+        t.fingerprints = fps;
+    }
     err = arb_ct_tile_leaf_encode(x->out, &t);
 out:
     free(fps);
@@ -1464,7 +1525,7 @@ arb_err arb_log_data_tile_ref(arb_log *l, uint64_t n, unsigned width, arb_log_ti
         return ARB_ERR_NOMEM;
     }
     b.len = sizeof(*t);
-    err = arb_log_get_entries(l, first, first + count - 1, tile_leaf, &x);
+    err = walk_entries(l, first, first + count - 1, tile_leaf, &x);
     arb_sha256_free(x.sha);
     if (err == ARB_OK && b.oom)
         err = ARB_ERR_NOMEM;

@@ -1,9 +1,10 @@
 /* The log library on a real RocksDB store, in process: more than two full
- * tiles of entries (so level-1 tiles exist), duplicates inside one batch,
+ * tiles of entries (so level-1 tiles exist; every seventh a precertificate), duplicates inside one batch,
  * tiles and data tiles rehashed independently, data tiles (full ones served
  * from the log's cache after their first request, partial ones rebuilt)
  * byte-equal to an independent encoding of the stored entries before and
- * after a reopen and with a cache that holds one tile, reopening with the
+ * after a reopen, with entries stored without their chain fingerprints (as
+ * older logs wrote them) and with a cache that holds one tile, reopening with the
  * same key (state reloaded and checked) and with another key (refused). */
 #include <pthread.h>
 #include <stdlib.h>
@@ -171,6 +172,39 @@ static void check_data_tiles(arb_log *log, size_t n)
 #define N 600
 #define DUP_EVERY 50
 
+/* Rewrites entries first..last as a log stored them before it kept their
+ * chain fingerprints: the record without its trailing fingerprints field.
+ * Checks first that the record has that field, with two fingerprints
+ * (intermediate, root). Returns 1 on success. */
+static int strip_fingerprints(arb_store *store, uint64_t first, uint64_t last)
+{
+    arb_store_batch *b = NULL;
+    arb_errbuf eb;
+    int ok = arb_store_batch_new(&b, store) == ARB_OK;
+
+    for (uint64_t i = first; ok && i <= last; i++) {
+        uint8_t key[8], *v = NULL;
+        size_t vl = 0, at;
+        for (int k = 0; k < 8; k++)
+            key[k] = (uint8_t)(i >> (56 - 8 * k));
+        ok = arb_store_get(store, NULL, 1, key, 8, &v, &vl, NULL) == ARB_OK && vl >= 4;
+        at = ok ? 4 + ((size_t)v[0] << 24 | (size_t)v[1] << 16 | (size_t)v[2] << 8 | v[3]) : 0;
+        ok = ok && vl >= at + 4;
+        at = ok ? at + 4 + ((size_t)v[at] << 24 | (size_t)v[at + 1] << 16 |
+                            (size_t)v[at + 2] << 8 | v[at + 3])
+                : 0;
+        ok = ok && vl >= at + 2;
+        at = ok ? at + 2 + ((size_t)v[at] << 8 | v[at + 1]) : 0;
+        ok = ok && vl == at + 2 + 64 && v[at] == 0 && v[at + 1] == 64;
+        if (ok)
+            arb_store_batch_put(b, 1, key, 8, v, at);
+        free(v);
+    }
+    ok = ok && arb_store_write(store, b, ARB_STORE_SYNC, &eb) == ARB_OK;
+    arb_store_batch_free(b);
+    return ok;
+}
+
 /* A cache of 1 byte keeps nothing; one of 1.5 tiles holds one full tile, so
  * serving 000 and 001 in turn evicts each time. */
 static void check_small_cache(arb_store *store, arb_ct_signer *s)
@@ -228,7 +262,7 @@ int main(void)
     pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
     pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
     X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
-    size_t il, pem_len, i, n_dup = 0;
+    size_t il, pem_len, i, n_dup = 0, n_pre = 0;
     uint8_t *id = pki_der(im, &il);
     char *pem = pki_pem(r, &pem_len), dir[512];
     arb_ct_roots *roots = NULL;
@@ -256,18 +290,20 @@ int main(void)
 
     /* N distinct certificates, each DUP_EVERY-th submitted twice in a row. */
     for (i = 0; i < N; i++) {
-        pki_spec sl = {"leaf.example.test", NULL, 1000 + (long)i, t - 86400, t + 86400 * 90, 0};
+        int pre = i % 7 == 3; /* some precertificates (add-pre-chain) */
+        pki_spec sl = {"leaf.example.test", NULL, 1000 + (long)i, t - 86400, t + 86400 * 90,
+                       pre ? PKI_POISON : 0};
         X509 *l = pki_cert(&sl, kl, im, ki);
         size_t ll;
         uint8_t *ld = pki_der(l, &ll);
         arb_ct_cert_ref refs[2] = {{ld, ll}, {id, il}};
         arb_ct_chain *c = NULL, *c2 = NULL;
-        if (arb_ct_chain_validate(&c, roots, NULL, 0, refs, 2, &eb) != ARB_OK) {
+        if (arb_ct_chain_validate(&c, roots, NULL, pre, refs, 2, &eb) != ARB_OK) {
             arb_test_fail(__FILE__, __LINE__, "validate: %s", eb.msg);
             return arb_test_done();
         }
         arb_log_submit(log, c, on_sct, &ans[i]);
-        if (i % DUP_EVERY == 0 && arb_ct_chain_validate(&c2, roots, NULL, 0, refs, 2, &eb) == ARB_OK)
+        if (i % DUP_EVERY == 0 && arb_ct_chain_validate(&c2, roots, NULL, pre, refs, 2, &eb) == ARB_OK)
             arb_log_submit(log, c2, on_sct, &ans[N + n_dup++]);
         free(ld);
         X509_free(l);
@@ -290,11 +326,14 @@ int main(void)
     for (i = 0; i < N; i++) {
         uint8_t *leaf = NULL, *extra = NULL;
         size_t ll, el;
-        CHECK_OR(arb_log_get_entry(log, i, &leaf, &ll, &extra, &el) == ARB_OK, arb_test_done());
+        CHECK_OR(arb_log_get_entry(log, i, &leaf, &ll, &extra, &el) == ARB_OK && ll > 12,
+                 arb_test_done());
+        n_pre += leaf[10] == 0 && leaf[11] == 1; /* entry_type precert_entry */
         arb_merkle_leaf_hash(sha, &leaves[i], leaf, ll);
         free(leaf);
         free(extra);
     }
+    CHECK_OR(n_pre == (N + 3) / 7, arb_test_done());
     pc_mth(sha, leaves, N, &root);
     CHECK_OR(memcmp(root.b, sth.root, 32) == 0, arb_test_done());
 
@@ -368,8 +407,13 @@ int main(void)
     arb_log_close(log);
     log = NULL;
     CHECK_OR(open_log(&log, store, s2, 0, 0) == ARB_ERR_PARSE && log == NULL, arb_test_done());
-    /* After a reopen (an empty cache) the same bytes; then with a cache too
-     * small for two full tiles, so serving 000 and 001 in turn evicts. */
+    /* Entries of a store written before fingerprints were kept: all of
+     * tile 000 and part of the partial tile 002 (their fingerprints are
+     * computed when a tile is built). After a reopen (an empty cache) every
+     * data tile has the same bytes; then with a cache too small for two full
+     * tiles, so serving 000 and 001 in turn evicts. */
+    CHECK_OR(strip_fingerprints(store, 0, 255) && strip_fingerprints(store, 520, 560),
+             arb_test_done());
     CHECK_OR(open_log(&log, store, s, 0, 0) == ARB_OK, arb_test_done());
     check_data_tiles(log, N);
     arb_log_close(log);

@@ -43,6 +43,7 @@ struct route {
     int prefix;
     size_t max_body;
     arb_http_handler fn;
+    arb_http_fast_handler fast; /* NULL: none */
     void *ud;
 };
 
@@ -433,13 +434,22 @@ static void *worker_main(void *arg)
     }
 }
 
-/* Hands the request to a worker (service thread). */
+static void drain_done(arb_http_server *s);
+
+/* Hands the request to a worker (service thread), unless the route's fast
+ * path answers it here. */
 static void dispatch(arb_http_server *s, arb_http_req *r)
 {
     r->dispatched = 1;
     arb_http_metric_add(s, "http_requests", 1);
     pthread_mutex_lock(&s->mu);
-    r->refs++;
+    r->refs++; /* the handler's */
+    pthread_mutex_unlock(&s->mu);
+    if (r->route->fast != NULL && r->route->fast(r->route->ud, r)) {
+        drain_done(s); /* the answer is on the done queue: take it now */
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
     r->next = NULL;
     if (s->job_tail)
         s->job_tail->next = r;
@@ -962,9 +972,24 @@ arb_err arb_http_route_add(arb_http_server *s, arb_http_method m, const char *pa
     nr[s->nroutes].prefix = path[nr[s->nroutes].plen - 1] == '/';
     nr[s->nroutes].max_body = max_body;
     nr[s->nroutes].fn = fn;
+    nr[s->nroutes].fast = NULL;
     nr[s->nroutes].ud = ud;
     s->nroutes++;
     return ARB_OK;
+}
+
+arb_err arb_http_route_set_fast(arb_http_server *s, arb_http_method m, const char *path,
+                                arb_http_fast_handler fast)
+{
+    if (s == NULL || path == NULL || s->ctx != NULL)
+        return ARB_ERR_INVALID_ARG;
+    for (size_t i = 0; i < s->nroutes; i++) {
+        if (s->routes[i].m == m && strcmp(s->routes[i].path, path) == 0) {
+            s->routes[i].fast = fast;
+            return ARB_OK;
+        }
+    }
+    return ARB_ERR_NOT_FOUND;
 }
 
 static void *service_main(void *arg)

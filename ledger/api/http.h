@@ -58,6 +58,16 @@ arb_err arb_http_server_set_limits(arb_http_server *s, size_t max_header,
  * The path string must outlive the server. */
 arb_err arb_http_route_add(arb_http_server *s, arb_http_method m, const char *path,
                            size_t max_body, arb_http_handler fn, void *ud) ARB_WARN_UNUSED;
+/* A route's fast path: called with the route's ud on the service thread once
+ * a request is complete, before it goes to a worker, so an answer that is
+ * ready (bytes in memory) costs no hand-over between threads. It must not
+ * block. It returns 1 after responding (arb_http_respond or _shared), or 0
+ * without responding: the request then goes to the route's handler on a
+ * worker as usual. Sets it for the route added with this method and path;
+ * before arb_http_server_start. ARB_ERR_NOT_FOUND: no such route. */
+typedef int (*arb_http_fast_handler)(void *ud, arb_http_req *req);
+arb_err arb_http_route_set_fast(arb_http_server *s, arb_http_method m, const char *path,
+                                arb_http_fast_handler fast) ARB_WARN_UNUSED;
 
 /* Binds and starts the service thread and the workers. Returns ARB_ERR_NET
  * with a message in eb if the address cannot be bound. */

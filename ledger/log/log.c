@@ -1501,6 +1501,13 @@ static void tile_cache_put(arb_log *l, uint64_t n, arb_log_tile_ref *t)
     pthread_mutex_unlock(&l->tile_mu);
 }
 
+arb_err arb_log_data_tile_cached(arb_log *l, uint64_t n, arb_log_tile_ref **out)
+{
+    /* Only published full tiles are ever cached, and the tree only grows. */
+    *out = tile_cache_get(l, n);
+    return *out != NULL ? ARB_OK : ARB_ERR_NOT_FOUND;
+}
+
 arb_err arb_log_data_tile_ref(arb_log *l, uint64_t n, unsigned width, arb_log_tile_ref **out)
 {
     uint64_t first;

@@ -148,6 +148,10 @@ arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out,
 typedef struct arb_log_tile_ref arb_log_tile_ref;
 arb_err arb_log_data_tile_ref(arb_log *l, uint64_t n, unsigned width, arb_log_tile_ref **out)
     ARB_WARN_UNUSED;
+/* Full data tile n only if the cache holds it: no storage read, so it may be
+ * called where blocking is not allowed. ARB_OK with a reference, or
+ * ARB_ERR_NOT_FOUND (not cached: use arb_log_data_tile_ref). */
+arb_err arb_log_data_tile_cached(arb_log *l, uint64_t n, arb_log_tile_ref **out) ARB_WARN_UNUSED;
 const uint8_t *arb_log_tile_ref_data(const arb_log_tile_ref *t, size_t *len);
 /* Drops one reference. NULL does nothing. */
 void arb_log_tile_ref_release(arb_log_tile_ref *t);

@@ -621,6 +621,29 @@ static void release_tile(void *ud)
     arb_log_tile_ref_release(ud);
 }
 
+/* The fast path of /tile/ (on the HTTP service thread): a full data tile the
+ * log has cached is answered at once; anything else goes to h_tile. */
+static int h_tile_fast(void *ud, arb_http_req *r)
+{
+    arb_log_routes *rt = ud;
+    const char *path = arb_http_req_path(r) + 1; /* "tile/..." */
+    arb_log_tile_ref *data = NULL;
+    const uint8_t *body;
+    size_t len = 0;
+    arb_tile t;
+
+    if (arb_tile_path_parse(&t, path, strlen(path)) != ARB_OK || t.kind != ARB_TILE_DATA ||
+        t.width != ARB_TILE_WIDTH || arb_log_data_tile_cached(rt->cfg.log, t.index, &data) != ARB_OK)
+        return 0;
+    arb_http_metric_add(rt->http, "log_full_tiles_served", 1);
+    body = arb_log_tile_ref_data(data, &len);
+    if (arb_http_respond_shared(r, 200, "application/octet-stream", IMMUTABLE, body, len,
+                                release_tile, data) != ARB_OK) {
+        /* connection closed */
+    }
+    return 1;
+}
+
 static void h_tile(void *ud, arb_http_req *r)
 {
     arb_log_routes *rt = ud;
@@ -746,6 +769,11 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
             arb_log_routes_free(rt);
             return err;
         }
+    }
+    /* Cached full data tiles are answered on the service thread. */
+    if ((err = arb_http_route_set_fast(s, ARB_HTTP_GET, "/tile/", h_tile_fast)) != ARB_OK) {
+        arb_log_routes_free(rt);
+        return err;
     }
     *out = rt;
     return ARB_OK;

@@ -481,6 +481,14 @@ static void check_static(const sth_t *s, const arb_hash *leaf_hashes)
         free(b.data);
         CHECK(tile_url(path, sizeof(path), ARB_TILE_DATA, t, w));
         CHECK_EQ(http(path, NULL, &b), 200);
+        {
+            /* Asked again (a full one now comes from the log's cache): the
+             * same bytes. */
+            body again;
+            CHECK_EQ(http(path, NULL, &again), 200);
+            CHECK(again.len == b.len && memcmp(again.data, b.data, b.len) == 0);
+            free(again.data);
+        }
         c = arb_cur_make(b.data, b.len);
         for (i = 0; i < count; i++) {
             arb_ct_tile_leaf tl;

@@ -197,6 +197,25 @@ static void h_shared(void *ud, arb_http_req *req)
                                   release_shared, b);
 }
 
+/* A route with a fast path: ?fast is answered there (a shared 1 MiB body),
+ * anything else declined and answered by the worker handler. */
+static atomic_int fast_answered;
+static int h_fastq_fast(void *ud, arb_http_req *req)
+{
+    uint8_t *b;
+    if (arb_http_req_query(req, "fast") == NULL || (b = big_body()) == NULL)
+        return 0;
+    atomic_fetch_add(&fast_answered, 1);
+    (void)arb_http_respond_shared(req, 200, "application/octet-stream", NULL, b, BIG_LEN,
+                                  release_shared, b);
+    return 1;
+}
+
+static void h_fastq(void *ud, arb_http_req *req)
+{
+    (void)arb_http_respond(req, 200, "text/plain", NULL, "worker", 6);
+}
+
 static void *later_thread(void *arg)
 {
     arb_http_req *req = arg;
@@ -268,6 +287,9 @@ static void register_routes(arb_http_server *s)
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/data/", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/big", 0, h_big, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/shared", 0, h_shared, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/fastq", 0, h_fastq, NULL) == ARB_OK);
+    CHECK(arb_http_route_set_fast(s, ARB_HTTP_GET, "/fastq", h_fastq_fast) == ARB_OK);
+    CHECK(arb_http_route_set_fast(s, ARB_HTTP_POST, "/fastq", h_fastq_fast) == ARB_ERR_NOT_FOUND);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/later", 0, h_later, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/slow", 0, h_slow, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/badjson", 0, h_bad_json, NULL) == ARB_OK);
@@ -441,6 +463,31 @@ static void test_shared(void)
     CHECK_EQ(wait_released(base + 4), base + 4);
     nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     CHECK_EQ(atomic_load(&shared_released), base + 4); /* and not again */
+}
+
+/* The fast path answers what it takes (on one keep-alive connection too),
+ * and what it declines reaches the worker handler. */
+static void test_fast(void)
+{
+    CURL *h = curl_easy_init();
+    int base = atomic_load(&shared_released);
+    resp r;
+
+    for (int k = 0; k < 6; k++) {
+        do_req(h, &r, "GET", k % 2 ? "/fastq" : "/fastq?fast", NULL, 0, 0);
+        CHECK_EQ(r.status, 200);
+        if (k % 2) {
+            CHECK_STR(r.body.data, "worker");
+        } else {
+            CHECK_EQ(r.body.len, BIG_LEN);
+            CHECK(r.body.data != NULL && (uint8_t)r.body.data[BIG_LEN - 1] == big_byte(BIG_LEN - 1) &&
+                  (uint8_t)r.body.data[12345] == big_byte(12345));
+        }
+        resp_free(&r);
+    }
+    curl_easy_cleanup(h);
+    CHECK_EQ(atomic_load(&fast_answered), 3);
+    CHECK_EQ(wait_released(base + 3), base + 3);
 }
 
 /* libcurl sends "Expect: 100-continue" for bodies over 1 MiB and waits up to
@@ -855,6 +902,7 @@ int main(void)
     test_errors();
     test_later_and_big();
     test_shared();
+    test_fast();
     test_keepalive();
     test_expect_continue();
     test_concurrent();

@@ -115,6 +115,16 @@ arb_err arb_http_route_add(arb_http_server *s, arb_http_method m, const char *pa
 arb_err arb_http_route_add_pool(arb_http_server *s, arb_http_method m, const char *path,
                                 size_t max_body, arb_http_handler fn, void *ud,
                                 const char *pool) ARB_WARN_UNUSED;
+/* A route's fast path: called with the route's ud on the service thread once
+ * a request is complete, before it goes to a worker, so an answer that is
+ * ready (bytes in memory) costs no hand-over between threads. It must not
+ * block. It returns 1 after responding (arb_http_respond or _shared), or 0
+ * without responding: the request then goes to the route's handler on a
+ * worker as usual. Sets it for the route added with this method and path;
+ * before arb_http_server_start. ARB_ERR_NOT_FOUND: no such route. */
+typedef int (*arb_http_fast_handler)(void *ud, arb_http_req *req);
+arb_err arb_http_route_set_fast(arb_http_server *s, arb_http_method m, const char *path,
+                                arb_http_fast_handler fast) ARB_WARN_UNUSED;
 
 /* Binds and starts the I/O thread, the workers (and the websocket thread). Returns ARB_ERR_NET
  * with a message in eb if the address cannot be bound. */
@@ -152,6 +162,14 @@ const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len);
  * ARB_ERR_NOMEM (the connection is then closed). */
 arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
                          const char *extra_headers, const void *body, size_t len);
+/* Like arb_http_respond, but the body is not copied: it must stay unchanged
+ * until release(release_ud) is called. release is called exactly once, when
+ * the response has been written or dropped (the client has gone, out of
+ * memory), from any thread, possibly before this returns, with the server's
+ * lock held (so it must not call into the server). */
+arb_err arb_http_respond_shared(arb_http_req *r, int status, const char *content_type,
+                                const char *extra_headers, const void *body, size_t len,
+                                void (*release)(void *), void *release_ud);
 /* Convenience: a JSON error body {"error": msg} with the given status, counted
  * as an error in the metrics under `counter` (a short name like "bad_json"). */
 arb_err arb_http_respond_error(arb_http_req *r, int status, const char *counter, const char *msg);

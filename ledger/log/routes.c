@@ -623,7 +623,7 @@ static void release_tile(void *ud)
     arb_log_tile_ref_release(ud);
 }
 
-/* The fast path of /tile/ (on the HTTP service thread): a full data tile the
+/* The fast path of /tile/ (on the HTTP server's I/O thread): a full data tile the
  * log has cached is answered at once; anything else goes to h_tile. */
 static int h_tile_fast(void *ud, arb_http_req *r)
 {
@@ -772,7 +772,7 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
             return err;
         }
     }
-    /* Cached full data tiles are answered on the service thread. */
+    /* Cached full data tiles are answered on the HTTP I/O thread. */
     if ((err = arb_http_route_set_fast(s, ARB_HTTP_GET, "/tile/", h_tile_fast)) != ARB_OK) {
         arb_log_routes_free(rt);
         return err;

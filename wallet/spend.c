@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/chain/mempool.h"
 #include "ledger/chain/tx.h"
 
 int arb_amount_parse(uint64_t *units, const char *s)
@@ -97,6 +98,15 @@ arb_err arb_wallet_select_coins(arb_wallet_selection *sel, const uint64_t *amoun
     memset(sel, 0, sizeof(*sel));
     if (target == 0 || target > ARB_MAX_MONEY)
         return arb_errf(eb, ARB_ERR_INVALID_ARG, "amount must be between 0 and the money supply");
+    if (target < ARB_MEMPOOL_DUST_THRESHOLD) {
+        char t[ARB_AMOUNT_STR_MAX], d[ARB_AMOUNT_STR_MAX];
+        arb_amount_format(t, sizeof(t), target);
+        arb_amount_format(d, sizeof(d), ARB_MEMPOOL_DUST_THRESHOLD);
+        return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                        "amount %s is below the dust limit of %s (%u units): nodes refuse "
+                        "such outputs",
+                        t, d, (unsigned)ARB_MEMPOOL_DUST_THRESHOLD);
+    }
     for (size_t i = 0; i < n; i++) {
         if (amounts[i] > ARB_MAX_MONEY || avail + amounts[i] > ARB_MAX_MONEY)
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "coin amounts overflow");
@@ -131,7 +141,9 @@ arb_err arb_wallet_select_coins(arb_wallet_selection *sel, const uint64_t *amoun
         sel->idx = order;
         sel->n = k + 1;
         sel->total = total;
-        if (total > target + fee2) {
+        /* Change below the dust limit would get the payment refused by
+         * every node's mempool (docs/ledger.md, `dust`): it goes to the fee. */
+        if (total >= target + fee2 && total - target - fee2 >= ARB_MEMPOOL_DUST_THRESHOLD) {
             sel->fee = fee2;
             sel->change = total - target - fee2;
         } else {

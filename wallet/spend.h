@@ -45,9 +45,12 @@ typedef struct {
 
 /* Picks coins among amounts[0..n) (largest first) to pay `target` to one
  * destination at fee rate `rate` (units per byte), with a change output when
- * the excess over target + fee exceeds zero and pays for the change output
- * itself. Returns ARB_OK; ARB_ERR_VERIFY (insufficient funds: eb says how
- * much is available and needed); ARB_ERR_INVALID_ARG (zero target,
+ * the excess over target + fee pays for the change output itself and leaves
+ * at least the mempool's dust threshold (ARB_MEMPOOL_DUST_THRESHOLD, 420
+ * units) as change; a smaller excess goes to the fee, since nodes refuse
+ * outputs below that threshold. Returns ARB_OK; ARB_ERR_VERIFY (insufficient
+ * funds: eb says how much is available and needed); ARB_ERR_INVALID_ARG
+ * (zero target, a target below the dust threshold: eb names the limit,
  * overflow); ARB_ERR_NOMEM. Free with arb_wallet_selection_clear. */
 arb_err arb_wallet_select_coins(arb_wallet_selection *sel, const uint64_t *amounts, size_t n,
                                 uint64_t target, uint64_t rate, arb_errbuf *eb) ARB_WARN_UNUSED;

@@ -81,6 +81,7 @@ struct route {
     int prefix;
     size_t max_body;
     arb_http_handler fn;
+    arb_http_fast_handler fast; /* NULL: none; runs on the I/O thread */
     void *ud;
     int pool;
 };
@@ -157,12 +158,16 @@ struct arb_http_req {
     int refs;      /* under s->mu */
     int conn_gone; /* under s->mu */
     int responded; /* under s->mu */
+    int in_fast;   /* I/O thread: the route's fast path is running on it */
 
     /* The response, written by arb_http_respond before `responded` is set. */
     int status;
     char *ctype;
     char *extra;
-    uint8_t *rbody;
+    uint8_t *rbody;           /* owned copy (arb_http_respond) */
+    const uint8_t *rdata;     /* what is sent: rbody, or a lent body */
+    void (*rrelease)(void *); /* arb_http_respond_shared: gives the lent body back */
+    void *rrelease_ud;
     size_t rlen;
     int close_after;
 
@@ -322,6 +327,9 @@ static char *metrics_text(arb_http_server *s, size_t *len)
 
 /* ---------------------------------------------------------------- requests */
 
+/* Frees the request and gives a lent response body back: this is the one
+ * place release is called for a request that took one, so it is called
+ * exactly once, whichever side lets go last (caller holds s->mu). */
 static void req_free(arb_http_req *r)
 {
     arb_http_query_clear(&r->query);
@@ -330,6 +338,8 @@ static void req_free(arb_http_req *r)
     free(r->ctype);
     free(r->extra);
     free(r->rbody);
+    if (r->rrelease != NULL)
+        r->rrelease(r->rrelease_ud);
     free(r);
 }
 
@@ -427,12 +437,12 @@ static int extra_ok(const char *x)
     return 1;
 }
 
-/* Fills in the response fields. Returns ARB_OK, ARB_ERR_NOMEM (then the
- * response becomes an empty 500 that closes the connection) or
- * ARB_ERR_INVALID_ARG for malformed extra headers (dropped; the answer goes
- * out without them). */
+/* Fills in the response fields. The body is copied, unless lent (then it is
+ * sent from where it is). Returns ARB_OK, ARB_ERR_NOMEM (then the response
+ * becomes an empty 500 that closes the connection) or ARB_ERR_INVALID_ARG for
+ * malformed extra headers (dropped; the answer goes out without them). */
 static arb_err set_response(arb_http_req *r, int status, const char *ctype, const char *extra,
-                            const void *body, size_t len)
+                            const void *body, size_t len, int lent)
 {
     arb_err err = ARB_OK;
     if (extra && *extra && !extra_ok(extra)) {
@@ -444,20 +454,27 @@ static arb_err set_response(arb_http_req *r, int status, const char *ctype, cons
     r->status = status;
     r->ctype = dup_str(ctype ? ctype : "application/json");
     r->extra = extra && *extra ? dup_str(extra) : NULL;
-    r->rbody = len ? malloc(len) : NULL;
-    if (r->ctype == NULL || (extra && *extra && r->extra == NULL) || (len && r->rbody == NULL)) {
+    r->rbody = len && !lent ? malloc(len) : NULL;
+    if (r->ctype == NULL || (extra && *extra && r->extra == NULL) ||
+        (len && !lent && r->rbody == NULL)) {
         free(r->ctype);
         free(r->extra);
         free(r->rbody);
         r->ctype = r->extra = NULL;
         r->rbody = NULL;
+        r->rdata = NULL;
         r->rlen = 0;
         r->status = 500;
         r->close_after = 1;
         return ARB_ERR_NOMEM;
     }
-    if (len)
-        memcpy(r->rbody, body, len);
+    if (lent) {
+        r->rdata = body;
+    } else {
+        if (len)
+            memcpy(r->rbody, body, len);
+        r->rdata = r->rbody;
+    }
     r->rlen = len;
     return err;
 }
@@ -469,8 +486,14 @@ static void wake_io(arb_http_server *s)
     (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
 }
 
-arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
-                         const char *extra_headers, const void *body, size_t len)
+/* Stores the response and hands it to the I/O thread. A lent body (release
+ * not NULL) is not copied: the request keeps it until req_free gives it back.
+ * From a fast path (on the I/O thread, r->in_fast) the request is only marked
+ * answered: conn_dispatch writes it at once, and no handler reference exists
+ * to drop. */
+static arb_err respond(arb_http_req *r, int status, const char *content_type,
+                       const char *extra_headers, const void *body, size_t len,
+                       void (*release)(void *), void *release_ud)
 {
     arb_http_server *s = r->s;
     arb_err err;
@@ -479,15 +502,25 @@ arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
         status = 500;
     pthread_mutex_lock(&s->mu);
     if (r->responded) {
+        if (release != NULL)
+            release(release_ud); /* not ours to keep: the promise is once, from here */
         pthread_mutex_unlock(&s->mu);
         return ARB_ERR_INVALID_ARG;
     }
     pthread_mutex_unlock(&s->mu);
 
-    err = set_response(r, status, content_type, extra_headers, body, len);
+    err = set_response(r, status, content_type, extra_headers, body, len, release != NULL);
+    /* Set even on ARB_ERR_NOMEM (the body is then not sent), so that req_free
+     * gives the body back in every case. */
+    r->rrelease = release;
+    r->rrelease_ud = release_ud;
 
     pthread_mutex_lock(&s->mu);
     r->responded = 1;
+    if (r->in_fast) {
+        pthread_mutex_unlock(&s->mu);
+        return err == ARB_ERR_NOMEM ? err : ARB_OK;
+    }
     if (r->conn_gone || !s->io_alive) {
         /* Nobody to write to: drop the handler's reference. */
         req_unref_locked(r);
@@ -503,6 +536,21 @@ arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
     wake_io(s);
     pthread_mutex_unlock(&s->mu);
     return err == ARB_ERR_NOMEM ? err : ARB_OK;
+}
+
+arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
+                         const char *extra_headers, const void *body, size_t len)
+{
+    return respond(r, status, content_type, extra_headers, body, len, NULL, NULL);
+}
+
+arb_err arb_http_respond_shared(arb_http_req *r, int status, const char *content_type,
+                                const char *extra_headers, const void *body, size_t len,
+                                void (*release)(void *), void *release_ud)
+{
+    if (release == NULL) /* nothing to give back: an ordinary (copied) answer */
+        return respond(r, status, content_type, extra_headers, body, len, NULL, NULL);
+    return respond(r, status, content_type, extra_headers, body, len, release, release_ud);
 }
 
 /* Appends `msg` to out as a JSON string body {"error": "..."}. */
@@ -989,7 +1037,7 @@ static int conn_start_write(arb_http_server *s, struct conn *c)
     }
     c->outlen = (size_t)n;
     c->outoff = 0;
-    c->wbody = r->head ? NULL : r->rbody;
+    c->wbody = r->head ? NULL : r->rdata; /* a lent body is sent from where it is */
     c->wlen = r->head ? 0 : r->rlen;
     c->woff = 0;
     c->st = C_WRITE;
@@ -1007,7 +1055,7 @@ static int local_answer(arb_http_server *s, struct conn *c, int status, const ch
     size_t n = json_error_body(body, sizeof body, msg);
 
     count_error(s, counter);
-    (void)set_response(r, status, NULL, extra, body, n);
+    (void)set_response(r, status, NULL, extra, body, n, 0);
     r->close_after |= close_after;
     pthread_mutex_lock(&s->mu);
     r->responded = 1;
@@ -1015,11 +1063,33 @@ static int local_answer(arb_http_server *s, struct conn *c, int status, const ch
     return conn_start_write(s, c);
 }
 
-/* The request is whole: hand it to its pool's workers. Returns what
- * local_answer returns when the pool is full, else 1. */
+/* The request is whole: the route's fast path may answer it here, else it
+ * goes to its pool's workers. Returns what conn_start_write returns when the
+ * fast path answered, what local_answer returns when the pool is full, else
+ * 1. */
 static int conn_dispatch(arb_http_server *s, struct conn *c)
 {
     arb_http_req *r = c->req;
+    if (r->route->fast != NULL) {
+        int took, answered;
+        r->in_fast = 1;
+        took = r->route->fast(r->route->ud, r);
+        pthread_mutex_lock(&s->mu);
+        r->in_fast = 0;
+        answered = r->responded;
+        pthread_mutex_unlock(&s->mu);
+        if (answered) {
+            /* Counted as a request handed to a handler, like one a worker
+             * answers; written like a local answer (the connection's
+             * reference is the only one). */
+            arb_http_metric_add(s, "http_requests", 1);
+            return conn_start_write(s, c);
+        }
+        if (took)
+            arb_logf(&s->cfg.log, ARB_LOG_ERROR,
+                     "http: the fast path of %s returned 1 without answering; sent to a worker",
+                     r->route->path);
+    }
     c->st = C_WAIT;
     c->since = now_ms();
     c->deadline = c->since + (int64_t)s->timeout_s * 1000;
@@ -2076,6 +2146,7 @@ arb_err arb_http_route_add_pool(arb_http_server *s, arb_http_method m, const cha
     nr[s->nroutes].prefix = path[nr[s->nroutes].plen - 1] == '/';
     nr[s->nroutes].max_body = max_body;
     nr[s->nroutes].fn = fn;
+    nr[s->nroutes].fast = NULL;
     nr[s->nroutes].ud = ud;
     nr[s->nroutes].pool = pi;
     s->nroutes++;
@@ -2086,6 +2157,20 @@ arb_err arb_http_route_add(arb_http_server *s, arb_http_method m, const char *pa
                            size_t max_body, arb_http_handler fn, void *ud)
 {
     return arb_http_route_add_pool(s, m, path, max_body, fn, ud, NULL);
+}
+
+arb_err arb_http_route_set_fast(arb_http_server *s, arb_http_method m, const char *path,
+                                arb_http_fast_handler fast)
+{
+    if (s == NULL || path == NULL || s->io_started || s->stopped)
+        return ARB_ERR_INVALID_ARG;
+    for (size_t i = 0; i < s->nroutes; i++) {
+        if (s->routes[i].m == m && strcmp(s->routes[i].path, path) == 0) {
+            s->routes[i].fast = fast;
+            return ARB_OK;
+        }
+    }
+    return ARB_ERR_NOT_FOUND;
 }
 
 /* Opens the listening socket. Returns 0 or an errno (EINVAL: not a numeric

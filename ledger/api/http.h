@@ -115,6 +115,19 @@ arb_err arb_http_route_add(arb_http_server *s, arb_http_method m, const char *pa
 arb_err arb_http_route_add_pool(arb_http_server *s, arb_http_method m, const char *path,
                                 size_t max_body, arb_http_handler fn, void *ud,
                                 const char *pool) ARB_WARN_UNUSED;
+/* A route's fast path: called with the route's ud on the server's I/O thread
+ * once a request is complete (HEAD included), before it goes to the route's
+ * pool, so an answer that is ready (bytes in memory) costs no hand-over
+ * between threads and no queue slot. It must not block: every connection
+ * waits while it runs. It returns 1 after responding (arb_http_respond, _shared
+ * or _error, before it returns; the answer is written at once), or 0 without
+ * responding: the request then goes to the route's pool and handler as usual.
+ * Sets it for the route added with this method and path (NULL removes it);
+ * before arb_http_server_start. Returns ARB_OK, ARB_ERR_NOT_FOUND (no such
+ * route), ARB_ERR_INVALID_ARG (already started). */
+typedef int (*arb_http_fast_handler)(void *ud, arb_http_req *req);
+arb_err arb_http_route_set_fast(arb_http_server *s, arb_http_method m, const char *path,
+                                arb_http_fast_handler fast) ARB_WARN_UNUSED;
 
 /* Binds and starts the I/O thread, the workers (and the websocket thread). Returns ARB_ERR_NET
  * with a message in eb if the address cannot be bound. */
@@ -152,6 +165,17 @@ const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len);
  * ARB_ERR_NOMEM (the connection is then closed). */
 arb_err arb_http_respond(arb_http_req *r, int status, const char *content_type,
                          const char *extra_headers, const void *body, size_t len);
+/* Like arb_http_respond, but the body is not copied (it is written from
+ * where it is): it must stay unchanged until release(release_ud) is called.
+ * release is called exactly once, when the response has been written or
+ * dropped (the client has gone, the server stopped, out of memory, or the
+ * request had already been answered: then ARB_ERR_INVALID_ARG), from any
+ * thread, possibly before this returns, with the server's lock held (so it
+ * must not call into the server). release NULL: the body is copied, as by
+ * arb_http_respond. */
+arb_err arb_http_respond_shared(arb_http_req *r, int status, const char *content_type,
+                                const char *extra_headers, const void *body, size_t len,
+                                void (*release)(void *), void *release_ud);
 /* Convenience: a JSON error body {"error": msg} with the given status, counted
  * as an error in the metrics under `counter` (a short name like "bad_json"). */
 arb_err arb_http_respond_error(arb_http_req *r, int status, const char *counter, const char *msg);

@@ -4,6 +4,10 @@
  *   log_meta      "sth"         -> tree_size u64 || timestamp u64 || root[32] || sig (u16 len)
  *                 "checkpoint"  -> the signed checkpoint note of that tree head
  *   log_entries   index u64     -> leaf_input (u32 len) || extra_data (u32 len) || SCT sig (u16 len)
+ *                                  || fingerprints (u16 len)
+ *                 (fingerprints: SHA-256 of each chain certificate after the
+ *                 submitted one, as a data tile's TileLeaf lists them; absent
+ *                 in entries written before they were stored)
  *   log_nodes     level u8 || index u64 -> hash[32] (every complete tree node, leaves at level 0)
  *   log_leafhash  leaf hash[32] -> index u64
  *   log_dedup     SHA-256(entry_type u16 || submitted leaf DER) -> index u64
@@ -12,6 +16,7 @@
 #include "ledger/log/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,24 @@ enum { CF_META, CF_ENTRIES, CF_NODES, CF_LEAFHASH, CF_DEDUP, CF_ISSUERS };
 #define DEFAULT_RETRY_MAX_MS 5000
 /* How long a recovery waits for readers to let go of the store. */
 #define REOPEN_WAIT_MS 2000
+/* Full data tiles kept in memory (see tile_cache_get). */
+#define TILE_CACHE_SLOTS 256
+#define DEFAULT_TILE_CACHE_BYTES ((size_t)32 << 20)
+
+/* A data tile's bytes, shared by the cache and the readers it was handed to;
+ * freed when the last of them lets go. */
+struct arb_log_tile_ref {
+    atomic_size_t refs;
+    size_t len;
+    uint8_t data[];
+};
+
+/* One full data tile in the cache, by tile index. */
+typedef struct {
+    uint64_t index;
+    arb_log_tile_ref *tile; /* NULL: a free slot */
+    uint64_t used; /* tile_clock at the last hit: the least recently used goes first */
+} tile_slot;
 
 typedef struct pending {
     struct pending *next;
@@ -81,6 +104,14 @@ struct arb_log {
     arb_log_sth sth;
     uint8_t *checkpoint;
     size_t checkpoint_len;
+
+    /* Full data tiles never change (C2SP static-ct-api), so the bytes of the
+     * recently served ones are kept: a bounded cache in memory, rebuilt from
+     * the stored entries after a restart. Guarded by tile_mu. */
+    pthread_mutex_t tile_mu;
+    tile_slot tiles[TILE_CACHE_SLOTS];
+    size_t tile_bytes, tile_budget;
+    uint64_t tile_clock;
 
     /* sequencer-only state */
     pthread_t thread;
@@ -279,8 +310,11 @@ static void note_write_failure(arb_log *l, arb_err err, const char *msg)
 /* ---- entries ---- */
 
 static arb_err encode_entry(arb_buf *b, const uint8_t *leaf, size_t leaf_len, const uint8_t *extra,
-                            size_t extra_len, const arb_ct_dsig *sig)
+                            size_t extra_len, const arb_ct_dsig *sig, const uint8_t *fps,
+                            size_t n_fps)
 {
+    if (n_fps > 0xffff / 32)
+        return ARB_ERR_INVALID_ARG; /* no TileLeaf can hold that chain either */
     arb_buf_u32be(b, (uint32_t)leaf_len);
     arb_buf_put(b, leaf, leaf_len);
     arb_buf_u32be(b, (uint32_t)extra_len);
@@ -296,12 +330,17 @@ static arb_err encode_entry(arb_buf *b, const uint8_t *leaf, size_t leaf_len, co
             b->data[at - 1] = (uint8_t)(b->len - at);
         }
     }
+    arb_buf_u16be(b, (uint16_t)(32 * n_fps));
+    arb_buf_put(b, fps, 32 * n_fps);
     return b->oom ? ARB_ERR_NOMEM : ARB_OK;
 }
 
 typedef struct {
     const uint8_t *leaf, *extra, *sig;
     size_t leaf_len, extra_len, sig_len;
+    int has_fps; /* 0: an entry stored before fingerprints were */
+    const uint8_t *fps;
+    size_t n_fps;
 } entry_view;
 
 static arb_err decode_entry(entry_view *e, const uint8_t *p, size_t n)
@@ -309,9 +348,17 @@ static arb_err decode_entry(entry_view *e, const uint8_t *p, size_t n)
     arb_cur c = arb_cur_make(p, n);
     uint32_t a, b;
 
+    memset(e, 0, sizeof(*e));
     if (!arb_cur_u32be(&c, &a) || !arb_cur_view(&c, &e->leaf, a) || !arb_cur_u32be(&c, &b) ||
-        !arb_cur_view(&c, &e->extra, b) || !arb_cur_tls_vec(&c, 2, &e->sig, &e->sig_len) || c.len != 0)
+        !arb_cur_view(&c, &e->extra, b) || !arb_cur_tls_vec(&c, 2, &e->sig, &e->sig_len))
         return ARB_ERR_PARSE;
+    if (c.len > 0) {
+        size_t fl;
+        if (!arb_cur_tls_vec(&c, 2, &e->fps, &fl) || fl % 32 != 0 || c.len != 0)
+            return ARB_ERR_PARSE;
+        e->has_fps = 1;
+        e->n_fps = fl / 32;
+    }
     e->leaf_len = a;
     e->extra_len = b;
     return ARB_OK;
@@ -446,7 +493,7 @@ static void batch_dup_add(pending **tab, size_t cap, pending *p)
 static void sequence_batch(arb_log *l, pending *list)
 {
     arb_store_batch *b = NULL;
-    arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT;
+    arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT, fps = ARB_BUF_INIT;
     arb_merkle_range saved = l->range;
     uint64_t ts = now_ms();
     arb_log_sth sth;
@@ -546,10 +593,20 @@ static void sequence_batch(arb_log *l, pending *list)
         arb_buf_reset(&leaf);
         arb_buf_reset(&extra);
         arb_buf_reset(&rec);
-        if ((err = arb_ct_leaf_encode(&leaf, &ml)) != ARB_OK ||
+        /* The chain's fingerprints, stored with the entry so a data tile is
+         * built without hashing (they are also the issuers' keys). */
+        arb_buf_reset(&fps);
+        if (arb_buf_reserve(&fps, 32 * p->chain->path_len)) {
+            for (k = 1; k < p->chain->path_len; k++)
+                arb_sha256_digest(l->sha, fps.data + 32 * (k - 1), p->chain->path[k].der,
+                                  p->chain->path[k].len);
+            fps.len = 32 * (p->chain->path_len - 1);
+        }
+        if ((err = fps.oom ? ARB_ERR_NOMEM : ARB_OK) != ARB_OK ||
+            (err = arb_ct_leaf_encode(&leaf, &ml)) != ARB_OK ||
             (err = extra_data(&extra, p->chain)) != ARB_OK ||
-            (err = encode_entry(&rec, leaf.data, leaf.len, extra.data, extra.len, &p->sct.sig)) !=
-                ARB_OK) {
+            (err = encode_entry(&rec, leaf.data, leaf.len, extra.data, extra.len, &p->sct.sig,
+                                fps.data, p->chain->path_len - 1)) != ARB_OK) {
             arb_errf(&eb, err, "cannot encode an entry");
             goto failed;
         }
@@ -558,12 +615,9 @@ static void sequence_batch(arb_log *l, pending *list)
         arb_store_batch_put(b, l->cf[CF_ENTRIES], key, 8, rec.data, rec.len);
         arb_store_batch_put(b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
         arb_store_batch_put(b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
-        for (k = 1; k < p->chain->path_len; k++) {
-            uint8_t fp[32];
-            arb_sha256_digest(l->sha, fp, p->chain->path[k].der, p->chain->path[k].len);
-            arb_store_batch_put(b, l->cf[CF_ISSUERS], fp, 32, p->chain->path[k].der,
-                                p->chain->path[k].len);
-        }
+        for (k = 1; k < p->chain->path_len; k++)
+            arb_store_batch_put(b, l->cf[CF_ISSUERS], fps.data + 32 * (k - 1), 32,
+                                p->chain->path[k].der, p->chain->path[k].len);
         if ((err = arb_merkle_range_append_visit(&l->range, l->sha, &lh, node_emit, &ectx)) !=
             ARB_OK) {
             arb_errf(&eb, err, "log: the tree is full");
@@ -628,6 +682,7 @@ out:
     arb_buf_free(&leaf);
     arb_buf_free(&extra);
     arb_buf_free(&rec);
+    arb_buf_free(&fps);
     arb_store_batch_free(b);
 }
 
@@ -932,6 +987,8 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
+    pthread_mutex_init(&l->tile_mu, NULL);
+    l->tile_budget = cfg->tile_cache_bytes ? cfg->tile_cache_bytes : DEFAULT_TILE_CACHE_BYTES;
     l->store = cfg->store;
     for (i = 0; i < ARB_LOG_CF_COUNT; i++)
         l->cf[i] = cfg->cfs[i];
@@ -1040,6 +1097,9 @@ void arb_log_close(arb_log *l)
     fail_all(l->head, ARB_ERR_BUSY, "the log is shutting down");
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
+    for (size_t i = 0; i < TILE_CACHE_SLOTS; i++)
+        arb_log_tile_ref_release(l->tiles[i].tile);
+    pthread_mutex_destroy(&l->tile_mu);
     arb_sha256_free(l->sha);
     arb_ct_verifier_free(l->verifier);
     free(l->checkpoint);
@@ -1126,8 +1186,11 @@ arb_err arb_log_get_entry(arb_log *l, uint64_t i, uint8_t **leaf_input, size_t *
     return err;
 }
 
-arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_entry_fn fn,
-                            void *ud)
+/* Receives one stored entry of a range walk (views valid during the call). */
+typedef arb_err (*entry_view_fn)(void *ud, uint64_t index, const entry_view *e);
+
+/* Entries first..last (last < published size) in order, with one iterator. */
+static arb_err walk_entries(arb_log *l, uint64_t first, uint64_t last, entry_view_fn fn, void *ud)
 {
     uint8_t lo[8], hi[8];
     arb_store_iter *it = NULL;
@@ -1151,12 +1214,32 @@ arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_e
             break;
         }
         if ((err = decode_entry(&e, v, vl)) == ARB_OK)
-            err = fn(ud, i, e.leaf, e.leaf_len, e.extra, e.extra_len);
+            err = fn(ud, i, &e);
     }
     if (err == ARB_OK && (err = arb_store_iter_error(it, NULL)) == ARB_OK && i != last + 1)
         err = ARB_ERR_DB;
     arb_store_iter_free(it);
     return err;
+}
+
+typedef struct {
+    arb_log_entry_fn fn;
+    void *ud;
+} public_walk;
+
+static arb_err public_entry(void *ud, uint64_t index, const entry_view *e)
+{
+    public_walk *w = ud;
+
+    return w->fn(w->ud, index, e->leaf, e->leaf_len, e->extra, e->extra_len);
+}
+
+arb_err arb_log_get_entries(arb_log *l, uint64_t first, uint64_t last, arb_log_entry_fn fn,
+                            void *ud)
+{
+    public_walk w = {fn, ud};
+
+    return walk_entries(l, first, last, public_entry, &w);
 }
 
 arb_err arb_log_find_leaf(arb_log *l, const arb_hash *leaf_hash, uint64_t *index)
@@ -1295,8 +1378,7 @@ typedef struct {
     arb_buf *out;
 } tile_ctx;
 
-static arb_err tile_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t leaf_len,
-                         const uint8_t *extra, size_t extra_len)
+static arb_err tile_leaf(void *ud, uint64_t index, const entry_view *e)
 {
     tile_ctx *x = ud;
     arb_ct_tile_leaf t;
@@ -1308,13 +1390,13 @@ static arb_err tile_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t l
     (void)index;
     memset(&chain, 0, sizeof(chain));
     memset(&t, 0, sizeof(t));
-    if ((err = arb_ct_leaf_decode(&t.leaf, leaf, leaf_len)) != ARB_OK)
+    if ((err = arb_ct_leaf_decode(&t.leaf, e->leaf, e->leaf_len)) != ARB_OK)
         goto out;
     if (t.leaf.entry.entry_type == ARB_CT_ENTRY_PRECERT) {
-        err = arb_ct_precert_chain_decode(&chain, extra, extra_len);
+        err = arb_ct_precert_chain_decode(&chain, e->extra, e->extra_len);
         first = 1;
     } else {
-        err = arb_ct_x509_chain_decode(&chain, extra, extra_len);
+        err = arb_ct_x509_chain_decode(&chain, e->extra, e->extra_len);
     }
     if (err != ARB_OK)
         goto out;
@@ -1322,14 +1404,25 @@ static arb_err tile_leaf(void *ud, uint64_t index, const uint8_t *leaf, size_t l
         t.precert = chain.certs[0].der;
         t.precert_len = chain.certs[0].len;
     }
-    if ((fps = malloc(32 * (chain.n - first) + 1)) == NULL) {
-        err = ARB_ERR_NOMEM;
-        goto out;
-    }
-    for (k = first; k < chain.n; k++)
-        arb_sha256_digest(x->sha, fps + 32 * (k - first), chain.certs[k].der, chain.certs[k].len);
-    t.fingerprints = fps;
     t.n_fingerprints = chain.n - first;
+    if (e->has_fps) {
+        /* Stored when the entry was sequenced: one per chain certificate. */
+        if (e->n_fps != t.n_fingerprints) {
+            err = ARB_ERR_PARSE;
+            goto out;
+        }
+        t.fingerprints = e->fps;
+    } else {
+        /* An entry stored before fingerprints were: hash its chain. */
+        if ((fps = malloc(32 * (chain.n - first) + 1)) == NULL) {
+            err = ARB_ERR_NOMEM;
+            goto out;
+        }
+        for (k = first; k < chain.n; k++)
+            arb_sha256_digest(x->sha, fps + 32 * (k - first), chain.certs[k].der,
+                              chain.certs[k].len);
+        t.fingerprints = fps;
+    }
     err = arb_ct_tile_leaf_encode(x->out, &t);
 out:
     free(fps);
@@ -1337,21 +1430,109 @@ out:
     return err;
 }
 
-arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
+void arb_log_tile_ref_release(arb_log_tile_ref *t)
+{
+    if (t != NULL && atomic_fetch_sub(&t->refs, 1) == 1)
+        free(t);
+}
+
+const uint8_t *arb_log_tile_ref_data(const arb_log_tile_ref *t, size_t *len)
+{
+    *len = t->len;
+    return t->data;
+}
+
+/* Full data tile n from the cache (a new reference), or NULL. */
+static arb_log_tile_ref *tile_cache_get(arb_log *l, uint64_t n)
+{
+    arb_log_tile_ref *t = NULL;
+
+    pthread_mutex_lock(&l->tile_mu);
+    for (size_t i = 0; i < TILE_CACHE_SLOTS; i++) {
+        if (l->tiles[i].tile != NULL && l->tiles[i].index == n) {
+            l->tiles[i].used = ++l->tile_clock;
+            t = l->tiles[i].tile;
+            atomic_fetch_add(&t->refs, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&l->tile_mu);
+    return t;
+}
+
+/* Keeps full data tile n (takes a reference), evicting the least recently
+ * used tiles to stay within the budget. A tile larger than the budget, or
+ * one another reader cached meanwhile, is not kept. */
+static void tile_cache_put(arb_log *l, uint64_t n, arb_log_tile_ref *t)
+{
+    size_t i, free_slot;
+
+    if (t->len > l->tile_budget)
+        return;
+    pthread_mutex_lock(&l->tile_mu);
+    for (i = 0; i < TILE_CACHE_SLOTS; i++)
+        if (l->tiles[i].tile != NULL && l->tiles[i].index == n)
+            break;
+    if (i < TILE_CACHE_SLOTS) {
+        pthread_mutex_unlock(&l->tile_mu);
+        return;
+    }
+    for (;;) {
+        size_t lru = TILE_CACHE_SLOTS;
+        free_slot = TILE_CACHE_SLOTS;
+        for (i = 0; i < TILE_CACHE_SLOTS; i++) {
+            if (l->tiles[i].tile == NULL)
+                free_slot = free_slot < TILE_CACHE_SLOTS ? free_slot : i;
+            else if (lru == TILE_CACHE_SLOTS || l->tiles[i].used < l->tiles[lru].used)
+                lru = i;
+        }
+        if (free_slot < TILE_CACHE_SLOTS && l->tile_bytes + t->len <= l->tile_budget)
+            break;
+        /* lru exists: every slot is taken, or the budget (which holds t) is not */
+        l->tile_bytes -= l->tiles[lru].tile->len;
+        arb_log_tile_ref_release(l->tiles[lru].tile);
+        memset(&l->tiles[lru], 0, sizeof(l->tiles[lru]));
+    }
+    atomic_fetch_add(&t->refs, 1);
+    l->tiles[free_slot].index = n;
+    l->tiles[free_slot].tile = t;
+    l->tiles[free_slot].used = ++l->tile_clock;
+    l->tile_bytes += t->len;
+    pthread_mutex_unlock(&l->tile_mu);
+}
+
+arb_err arb_log_data_tile_cached(arb_log *l, uint64_t n, arb_log_tile_ref **out)
+{
+    /* Only published full tiles are ever cached, and the tree only grows. */
+    *out = tile_cache_get(l, n);
+    return *out != NULL ? ARB_OK : ARB_ERR_NOT_FOUND;
+}
+
+arb_err arb_log_data_tile_ref(arb_log *l, uint64_t n, unsigned width, arb_log_tile_ref **out)
 {
     uint64_t first;
     unsigned count;
     arb_buf b = ARB_BUF_INIT;
     tile_ctx x = {NULL, &b};
+    arb_log_tile_ref *t;
     arb_err err;
 
     *out = NULL;
-    *len = 0;
     if ((err = tile_check(l, 0, n, width, &first, &count)) != ARB_OK)
         return err;
+    /* A full tile is immutable once published: served from memory when it
+     * was built before. Partial tiles are built on every request. */
+    if (count == 256 && (*out = tile_cache_get(l, n)) != NULL)
+        return ARB_OK;
     if ((err = with_sha(&x.sha)) != ARB_OK)
         return err;
-    err = arb_log_get_entries(l, first, first + count - 1, tile_leaf, &x);
+    /* The reference's header in front of the encoded tile. */
+    if (!arb_buf_reserve(&b, sizeof(*t))) {
+        arb_sha256_free(x.sha);
+        return ARB_ERR_NOMEM;
+    }
+    b.len = sizeof(*t);
+    err = walk_entries(l, first, first + count - 1, tile_leaf, &x);
     arb_sha256_free(x.sha);
     if (err == ARB_OK && b.oom)
         err = ARB_ERR_NOMEM;
@@ -1359,7 +1540,38 @@ arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out,
         arb_buf_free(&b);
         return err;
     }
-    *out = arb_buf_take(&b, len);
+    {
+        size_t total = 0;
+        void *p = arb_buf_take(&b, &total), *fit;
+        /* A cached tile keeps no spare capacity of the growing buffer. */
+        if (count == 256 && (fit = realloc(p, total)) != NULL)
+            p = fit;
+        t = p;
+        atomic_init(&t->refs, 1);
+        t->len = total - sizeof(*t);
+    }
+    if (count == 256)
+        tile_cache_put(l, n, t);
+    *out = t;
+    return ARB_OK;
+}
+
+arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
+{
+    arb_log_tile_ref *t = NULL;
+    arb_err err;
+
+    *out = NULL;
+    *len = 0;
+    if ((err = arb_log_data_tile_ref(l, n, width, &t)) != ARB_OK)
+        return err;
+    if ((*out = malloc(t->len ? t->len : 1)) == NULL) {
+        arb_log_tile_ref_release(t);
+        return ARB_ERR_NOMEM;
+    }
+    memcpy(*out, t->data, t->len);
+    *len = t->len;
+    arb_log_tile_ref_release(t);
     return ARB_OK;
 }
 

@@ -47,6 +47,8 @@ typedef struct {
     unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
     unsigned retry_max_ms; /* after a storage failure, most time between recovery attempts
                               (they start at 250 ms and double); 0: 5000 */
+    size_t tile_cache_bytes; /* most bytes of full data tiles kept in memory (they never
+                                change, so each is built once); 0: 32 MiB */
     arb_logger log;
 } arb_log_config;
 
@@ -137,6 +139,22 @@ arb_err arb_log_tile(arb_log *l, unsigned level, uint64_t n, unsigned width, uin
                      size_t *len) ARB_WARN_UNUSED;
 arb_err arb_log_data_tile(arb_log *l, uint64_t n, unsigned width, uint8_t **out, size_t *len)
     ARB_WARN_UNUSED;
+/* The same bytes without a copy: a reference to a read-only data tile, shared
+ * with the log's cache of full data tiles (full tiles never change, so each
+ * is built from the entries once and kept while the cache's budget,
+ * arb_log_config.tile_cache_bytes, allows; partial tiles are built on every
+ * call). Release it with arb_log_tile_ref_release, from any thread; it stays
+ * valid after arb_log_close. */
+typedef struct arb_log_tile_ref arb_log_tile_ref;
+arb_err arb_log_data_tile_ref(arb_log *l, uint64_t n, unsigned width, arb_log_tile_ref **out)
+    ARB_WARN_UNUSED;
+/* Full data tile n only if the cache holds it: no storage read, so it may be
+ * called where blocking is not allowed. ARB_OK with a reference, or
+ * ARB_ERR_NOT_FOUND (not cached: use arb_log_data_tile_ref). */
+arb_err arb_log_data_tile_cached(arb_log *l, uint64_t n, arb_log_tile_ref **out) ARB_WARN_UNUSED;
+const uint8_t *arb_log_tile_ref_data(const arb_log_tile_ref *t, size_t *len);
+/* Drops one reference. NULL does nothing. */
+void arb_log_tile_ref_release(arb_log_tile_ref *t);
 /* The DER of an issuer (a chain certificate) by its SHA-256 fingerprint. */
 arb_err arb_log_issuer(arb_log *l, const uint8_t fp32[static 32], uint8_t **der, size_t *len)
     ARB_WARN_UNUSED;

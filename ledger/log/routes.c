@@ -617,12 +617,43 @@ static void h_checkpoint(void *ud, arb_http_req *r)
     free(text);
 }
 
+/* Gives a data tile back once the server has written it. */
+static void release_tile(void *ud)
+{
+    arb_log_tile_ref_release(ud);
+}
+
+/* The fast path of /tile/ (on the HTTP server's I/O thread): a full data tile the
+ * log has cached is answered at once; anything else goes to h_tile. */
+static int h_tile_fast(void *ud, arb_http_req *r)
+{
+    arb_log_routes *rt = ud;
+    const char *path = arb_http_req_path(r) + 1; /* "tile/..." */
+    arb_log_tile_ref *data = NULL;
+    const uint8_t *body;
+    size_t len = 0;
+    arb_tile t;
+
+    if (arb_tile_path_parse(&t, path, strlen(path)) != ARB_OK || t.kind != ARB_TILE_DATA ||
+        t.width != ARB_TILE_WIDTH || arb_log_data_tile_cached(rt->cfg.log, t.index, &data) != ARB_OK)
+        return 0;
+    arb_http_metric_add(rt->http, "log_full_tiles_served", 1);
+    body = arb_log_tile_ref_data(data, &len);
+    if (arb_http_respond_shared(r, 200, "application/octet-stream", IMMUTABLE, body, len,
+                                release_tile, data) != ARB_OK) {
+        /* connection closed */
+    }
+    return 1;
+}
+
 static void h_tile(void *ud, arb_http_req *r)
 {
     arb_log_routes *rt = ud;
     const char *path = arb_http_req_path(r) + 1; /* "tile/..." */
     arb_tile t;
+    arb_log_tile_ref *data = NULL;
     uint8_t *out = NULL;
+    const uint8_t *body;
     size_t len = 0;
     unsigned width;
     arb_err err;
@@ -635,7 +666,7 @@ static void h_tile(void *ud, arb_http_req *r)
     if (t.kind == ARB_TILE_HASH)
         err = arb_log_tile(rt->cfg.log, t.level, t.index, width, &out, &len);
     else if (t.kind == ARB_TILE_DATA)
-        err = arb_log_data_tile(rt->cfg.log, t.index, width, &out, &len);
+        err = arb_log_data_tile_ref(rt->cfg.log, t.index, width, &data);
     else
         err = ARB_ERR_NOT_FOUND; /* tlog-tiles entry bundles are not served */
     if (err != ARB_OK) {
@@ -646,6 +677,16 @@ static void h_tile(void *ud, arb_http_req *r)
     /* Counted so operators (and tests) see what a cache in front lets through. */
     arb_http_metric_add(rt->http, width == 0 ? "log_full_tiles_served" : "log_partial_tiles_served",
                         1);
+    if (data != NULL) {
+        /* A data tile is sent from the log's own copy (its cache of full
+         * tiles), which the server gives back when it is written. */
+        body = arb_log_tile_ref_data(data, &len);
+        if (arb_http_respond_shared(r, 200, "application/octet-stream", IMMUTABLE, body, len,
+                                    release_tile, data) != ARB_OK) {
+            /* connection closed */
+        }
+        return;
+    }
     if (arb_http_respond(r, 200, "application/octet-stream", IMMUTABLE, out, len) != ARB_OK) {
         /* connection closed */
     }
@@ -730,6 +771,11 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
             arb_log_routes_free(rt);
             return err;
         }
+    }
+    /* Cached full data tiles are answered on the HTTP I/O thread. */
+    if ((err = arb_http_route_set_fast(s, ARB_HTTP_GET, "/tile/", h_tile_fast)) != ARB_OK) {
+        arb_log_routes_free(rt);
+        return err;
     }
     *out = rt;
     return ARB_OK;

@@ -481,6 +481,14 @@ static void check_static(const sth_t *s, const arb_hash *leaf_hashes)
         free(b.data);
         CHECK(tile_url(path, sizeof(path), ARB_TILE_DATA, t, w));
         CHECK_EQ(http(path, NULL, &b), 200);
+        {
+            /* Asked again (a full one now comes from the log's cache): the
+             * same bytes. */
+            body again;
+            CHECK_EQ(http(path, NULL, &again), 200);
+            CHECK(again.len == b.len && memcmp(again.data, b.data, b.len) == 0);
+            free(again.data);
+        }
         c = arb_cur_make(b.data, b.len);
         for (i = 0; i < count; i++) {
             arb_ct_tile_leaf tl;
@@ -720,12 +728,25 @@ static void test_server(void)
           strstr(b.data, "arbor_log_tree_size") != NULL);
     free(b.data);
 
-    /* A clean restart keeps everything. */
-    stop_server(SIGTERM);
-    CHECK(start_server());
-    CHECK(get_sth(&s1));
-    CHECK_EQ(s1.size, s2.size);
-    CHECK(arb_hash_eq(&s1.root, &s2.root));
+    /* A clean restart keeps everything: the same tree, and the data tile
+     * has the same bytes as before. */
+    {
+        body before, after;
+        char path[128];
+        CHECK(tile_url(path, sizeof(path), ARB_TILE_DATA, 0, N_CASES));
+        CHECK_EQ(http(path, NULL, &before), 200);
+        stop_server(SIGTERM);
+        CHECK(start_server());
+        CHECK(get_sth(&s1));
+        CHECK_EQ(s1.size, s2.size);
+        CHECK(arb_hash_eq(&s1.root, &s2.root));
+        CHECK_EQ(http(path, NULL, &after), 200);
+        CHECK(before.len == after.len && before.len > 0 &&
+              memcmp(before.data, after.data, before.len) == 0);
+        free(before.data);
+        free(after.data);
+        check_static(&s1, leaf_hashes);
+    }
     stop_server(SIGTERM);
     for (i = 0; i < N_CASES; i++)
         free_case(&cases[i]);

@@ -103,6 +103,10 @@ sed -e "s|^datadir *=.*|datadir = $tmp/data|" -e "s|^listen *=.*|listen = 127.0.
   "$conf" > "$tmp/arbord.conf"
 check "config adapted (datadir)" grep -qx "datadir = $tmp/data" "$tmp/arbord.conf"
 check "config adapted (listen)" grep -qx "listen = 127.0.0.1:0" "$tmp/arbord.conf"
+# The files exist before the loop below reads them (the background shell may
+# not have opened them yet, and a failed sed would end the script under -e).
+: > "$tmp/arbord.out"
+: > "$tmp/arbord.err"
 "$prefix/bin/arbord" --config "$tmp/arbord.conf" --json > "$tmp/arbord.out" 2> "$tmp/arbord.err" &
 arbord_pid=$!
 port=

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -166,6 +167,55 @@ static void h_big(void *ud, arb_http_req *req)
     free(b);
 }
 
+/* arb_http_respond_shared: BIG_LEN bytes sent from the handler's own buffer,
+ * which the server gives back (release) once. ?slow waits 600 ms first. */
+static atomic_int shared_released;
+static void release_shared(void *ud)
+{
+    free(ud);
+    atomic_fetch_add(&shared_released, 1);
+}
+
+static uint8_t *big_body(void)
+{
+    uint8_t *b = malloc(BIG_LEN);
+    for (size_t i = 0; b != NULL && i < BIG_LEN; i++)
+        b[i] = big_byte(i);
+    return b;
+}
+
+static void h_shared(void *ud, arb_http_req *req)
+{
+    uint8_t *b = big_body();
+    if (b == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "nomem");
+        return;
+    }
+    if (arb_http_req_query(req, "slow") != NULL)
+        nanosleep(&(struct timespec){0, 600 * 1000 * 1000}, NULL);
+    (void)arb_http_respond_shared(req, 200, "application/octet-stream", NULL, b, BIG_LEN,
+                                  release_shared, b);
+}
+
+/* A route with a fast path: ?fast is answered there (a shared 1 MiB body),
+ * anything else declined and answered by the worker handler. */
+static atomic_int fast_answered;
+static int h_fastq_fast(void *ud, arb_http_req *req)
+{
+    uint8_t *b;
+    if (arb_http_req_query(req, "fast") == NULL || (b = big_body()) == NULL)
+        return 0;
+    atomic_fetch_add(&fast_answered, 1);
+    (void)arb_http_respond_shared(req, 200, "application/octet-stream", NULL, b, BIG_LEN,
+                                  release_shared, b);
+    return 1;
+}
+
+static void h_fastq(void *ud, arb_http_req *req)
+{
+    (void)arb_http_respond(req, 200, "text/plain", NULL, "worker", 6);
+}
+
 static void *later_thread(void *arg)
 {
     arb_http_req *req = arg;
@@ -236,6 +286,10 @@ static void register_routes(arb_http_server *s)
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/", 0, h_path, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/tile/data/", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/big", 0, h_big, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/shared", 0, h_shared, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/fastq", 0, h_fastq, NULL) == ARB_OK);
+    CHECK(arb_http_route_set_fast(s, ARB_HTTP_GET, "/fastq", h_fastq_fast) == ARB_OK);
+    CHECK(arb_http_route_set_fast(s, ARB_HTTP_POST, "/fastq", h_fastq_fast) == ARB_ERR_NOT_FOUND);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/later", 0, h_later, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/slow", 0, h_slow, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/badjson", 0, h_bad_json, NULL) == ARB_OK);
@@ -374,6 +428,66 @@ static void test_later_and_big(void)
             break;
         }
     resp_free(&r);
+}
+
+/* Waits (up to 10 s) until the shared bodies were given back n times. */
+static int wait_released(int n)
+{
+    for (int i = 0; i < 1000 && atomic_load(&shared_released) < n; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    return atomic_load(&shared_released);
+}
+
+/* A shared body arrives intact and is given back exactly once, also when the
+ * client has gone before the handler answers. */
+static void test_shared(void)
+{
+    resp r;
+    int base = atomic_load(&shared_released);
+
+    for (int k = 0; k < 3; k++) {
+        do_req(NULL, &r, "GET", "/shared", NULL, 0, 0);
+        CHECK_EQ(r.status, 200);
+        CHECK_EQ(r.body.len, BIG_LEN);
+        for (size_t i = 0; i < BIG_LEN; i++)
+            if ((uint8_t)r.body.data[i] != big_byte(i)) {
+                arb_test_fail(__FILE__, __LINE__, "shared body differs at %zu", i);
+                break;
+            }
+        resp_free(&r);
+    }
+    CHECK_EQ(wait_released(base + 3), base + 3);
+    do_req(NULL, &r, "GET", "/shared?slow", NULL, 0, 100);
+    CHECK(r.rc == CURLE_OPERATION_TIMEDOUT);
+    resp_free(&r);
+    CHECK_EQ(wait_released(base + 4), base + 4);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    CHECK_EQ(atomic_load(&shared_released), base + 4); /* and not again */
+}
+
+/* The fast path answers what it takes (on one keep-alive connection too),
+ * and what it declines reaches the worker handler. */
+static void test_fast(void)
+{
+    CURL *h = curl_easy_init();
+    int base = atomic_load(&shared_released);
+    resp r;
+
+    for (int k = 0; k < 6; k++) {
+        do_req(h, &r, "GET", k % 2 ? "/fastq" : "/fastq?fast", NULL, 0, 0);
+        CHECK_EQ(r.status, 200);
+        if (k % 2) {
+            CHECK_STR(r.body.data, "worker");
+        } else {
+            CHECK_EQ(r.body.len, BIG_LEN);
+            CHECK(r.body.data != NULL && (uint8_t)r.body.data[BIG_LEN - 1] == big_byte(BIG_LEN - 1) &&
+                  (uint8_t)r.body.data[12345] == big_byte(12345));
+        }
+        resp_free(&r);
+    }
+    curl_easy_cleanup(h);
+    CHECK_EQ(atomic_load(&fast_answered), 3);
+    CHECK_EQ(wait_released(base + 3), base + 3);
 }
 
 /* libcurl sends "Expect: 100-continue" for bodies over 1 MiB and waits up to
@@ -787,6 +901,8 @@ int main(void)
     test_post();
     test_errors();
     test_later_and_big();
+    test_shared();
+    test_fast();
     test_keepalive();
     test_expect_continue();
     test_concurrent();

@@ -3,13 +3,15 @@
  * server keeps answering others and stops promptly), 431, HEAD, the limits
  * per client address and in total, the header timeout (slowloris), many
  * large bodies in flight with bounded memory, and worker pools that do not
- * wait for each other. Clients use several loopback addresses (127.0.0.x)
+ * wait for each other; a fast path answering lent bodies on the I/O thread
+ * in pipelined order, past a busy pool. Clients use several loopback addresses (127.0.0.x)
  * to stand for different hosts. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -251,12 +253,42 @@ static int gate_count(void)
     return n;
 }
 
+/* The fast path of /f/: /f/lent and /f/big are answered there with lent
+ * bodies (released once each: lent_released counts), anything else is
+ * declined and goes to h_gated on the "slow" pool. */
+static const char lent_text[] = "lent body of the fast path";
+static uint8_t lent_big[4u << 20];
+static atomic_int lent_released;
+static void lent_release(void *ud)
+{
+    (void)ud;
+    atomic_fetch_add(&lent_released, 1);
+}
+
+static int h_fast(void *ud, arb_http_req *req)
+{
+    const char *p = arb_http_req_path(req);
+    (void)ud;
+    if (strcmp(p, "/f/lent") == 0)
+        (void)arb_http_respond_shared(req, 200, "text/plain", "X-Route: fast\r\n", lent_text,
+                                      sizeof lent_text - 1, lent_release, NULL);
+    else if (strcmp(p, "/f/big") == 0)
+        (void)arb_http_respond_shared(req, 200, "application/octet-stream", NULL, lent_big,
+                                      sizeof lent_big, lent_release, NULL);
+    else
+        return 0;
+    return 1;
+}
+
 static void start_server(void)
 {
     arb_http_config cfg = {"127.0.0.1", 0, 4, 0, {NULL, NULL}};
     arb_errbuf eb;
     arb_http_pool_config slow = {"slow", 1, 2, 0, 0};
     arb_http_pool_config big = {"big", 2, 64, 8u << 20, 0};
+
+    for (size_t i = 0; i < sizeof lent_big; i++)
+        lent_big[i] = (uint8_t)(i * 2654435761u >> 13);
 
     CHECK(arb_http_server_new(&srv, &cfg) == ARB_OK);
     CHECK(arb_http_server_set_option(srv, "max-conns", "48") == ARB_OK);
@@ -289,6 +321,10 @@ static void start_server(void)
           ARB_OK);
     CHECK(arb_http_route_add_pool(srv, ARB_HTTP_POST, "/big", 4u << 20, h_echo, "big", "big") ==
           ARB_OK);
+    CHECK(arb_http_route_add_pool(srv, ARB_HTTP_GET, "/f/", 0, h_gated, "fast", "slow") == ARB_OK);
+    CHECK(arb_http_route_set_fast(srv, ARB_HTTP_GET, "/f/", h_fast) == ARB_OK);
+    CHECK(arb_http_route_set_fast(srv, ARB_HTTP_POST, "/f/", h_fast) == ARB_ERR_NOT_FOUND);
+    CHECK(arb_http_route_set_fast(srv, ARB_HTTP_GET, "/f", h_fast) == ARB_ERR_NOT_FOUND);
     CHECK(arb_http_route_add_pool(srv, ARB_HTTP_GET, "/x", 0, h_echo, "x", "Bad-Name") ==
           ARB_ERR_INVALID_ARG);
     CHECK(arb_http_server_start(srv, &eb) == ARB_OK);
@@ -854,6 +890,100 @@ static void test_reset_during_answer(void)
     CHECK_EQ(get_status(1, "/a"), 200);
 }
 
+/* ---------------------------------------------------------------- fast path */
+
+/* Waits (up to 10 s) until lent bodies were given back n times. */
+static int wait_lent(int n)
+{
+    long long t0 = mono_ms();
+    while (atomic_load(&lent_released) < n && mono_ms() - t0 < 10000)
+        usleep(10 * 1000);
+    return atomic_load(&lent_released);
+}
+
+static void test_fast_path(void)
+{
+    int base = atomic_load(&lent_released), fd, st[4];
+    char *out;
+
+    /* Pipelined: answered here, HEAD (no body), declined (a worker), again
+     * here: in order, framed right, on one keep-alive connection. */
+    {
+        static const int want[] = {200, 200, 200, 200};
+        static const char *const txt[] = {("Content-Length: 26\r\nX-Route: fast\r\n\r\n"
+                                           "lent body of the fast path"),
+                                          "Content-Length: 26", "fast /f/other body=0",
+                                          "lent body of the fast path"};
+        pipe_case("GET /f/lent HTTP/1.1\r\n\r\nHEAD /f/lent HTTP/1.1\r\n\r\n"
+                  "GET /f/other HTTP/1.1\r\n\r\nGET /f/lent HTTP/1.1\r\n\r\n",
+                  NULL, 4, want, txt, 0, 2);
+    }
+    CHECK_EQ(wait_lent(base + 3), base + 3); /* the HEAD's too */
+
+    /* The fast path needs no worker: with the route's pool blocked (its one
+     * thread held, its queue full), lent answers still come at once and a
+     * declined request is refused with 503. */
+    gate_set(0);
+    {
+        int held[3];
+        for (int i = 0; i < 3; i++) {
+            held[i] = dial(70);
+            CHECK(held[i] >= 0);
+            CHECK(send_str(held[i], "GET /f/wait HTTP/1.1\r\n\r\n"));
+            if (i == 0) {
+                long long t0 = mono_ms();
+                while (gate_count() < 1 && mono_ms() - t0 < 5000)
+                    usleep(10 * 1000);
+                CHECK_EQ(gate_count(), 1);
+            }
+        }
+        usleep(100 * 1000);
+        CHECK_EQ(get_status(71, "/f/lent"), 200);
+        CHECK_EQ(get_status(71, "/f/declined"), 503);
+        gate_set(1);
+        for (int i = 0; i < 3; i++) {
+            out = read_answers(held[i], 1, 5000, NULL);
+            CHECK(out != NULL && statuses(out, st, 4) == 1 && st[0] == 200);
+            free(out);
+            close(held[i]);
+        }
+    }
+    CHECK_EQ(wait_lent(base + 4), base + 4);
+
+    /* A client that resets while a 4 MiB lent body is being written: the body
+     * is given back once, and the server goes on. */
+    for (int i = 0; i < 3; i++) {
+        char b[4096];
+        struct linger lg = {1, 0};
+        fd = dial(72);
+        CHECK(fd >= 0);
+        CHECK(send_str(fd, "GET /f/big HTTP/1.1\r\n\r\n"));
+        CHECK(recv(fd, b, sizeof b, 0) > 0); /* it has started */
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd); /* RST */
+    }
+    CHECK_EQ(wait_lent(base + 7), base + 7);
+    /* A whole 4 MiB lent body arrives. */
+    {
+        size_t len;
+        const char *body;
+        fd = dial(73);
+        CHECK(fd >= 0);
+        CHECK(send_str(fd, "GET /f/big HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        out = read_answers_m(fd, 1, 0, 10000, NULL, &len);
+        close(fd);
+        CHECK(out != NULL && parse_answers(out, len, 0, st, NULL, 4) == 1 && st[0] == 200);
+        body = out ? strstr(out, "\r\n\r\n") : NULL;
+        CHECK(body != NULL && (size_t)(out + len - (body + 4)) == sizeof lent_big &&
+              memcmp(body + 4, lent_big, sizeof lent_big) == 0);
+        free(out);
+    }
+    CHECK_EQ(wait_lent(base + 8), base + 8);
+    usleep(100 * 1000);
+    CHECK_EQ(atomic_load(&lent_released), base + 8); /* and not again */
+    CHECK_EQ(get_status(1, "/a"), 200);
+}
+
 /* ---------------------------------------------------------------- stop */
 
 static void test_stop_under_attack(void)
@@ -904,6 +1034,7 @@ int main(void)
     RUN(test_body_share);
     RUN(test_pools);
     RUN(test_reset_during_answer);
+    RUN(test_fast_path);
     test_stop_under_attack();
     if (srv != NULL)
         arb_http_server_free(srv);

@@ -1,12 +1,18 @@
 /* The log library on a real RocksDB store, in process: more than two full
- * tiles of entries (so level-1 tiles exist), duplicates inside one batch,
- * tiles and data tiles rehashed independently, reopening with the same key
- * (state reloaded and checked) and with another key (refused). */
+ * tiles of entries (so level-1 tiles exist; every seventh a precertificate), duplicates inside one batch,
+ * tiles and data tiles rehashed independently, data tiles (full ones served
+ * from the log's cache after their first request, partial ones rebuilt)
+ * byte-equal to an independent encoding of the stored entries before and
+ * after a reopen, with entries stored without their chain fingerprints (as
+ * older logs wrote them) and with a cache that holds one tile, reopening with the
+ * same key (state reloaded and checked) and with another key (refused). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "ledger/log/chain.h"
 #include "ledger/log/key.h"
@@ -56,7 +62,8 @@ static void wait_answers(long n)
     pthread_mutex_unlock(&mu);
 }
 
-static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsigned refresh_s)
+static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsigned refresh_s,
+                        size_t tile_cache_bytes)
 {
     static const unsigned cfs[ARB_LOG_CF_COUNT] = {0, 1, 2, 3, 4, 5};
     arb_log_config lc;
@@ -70,11 +77,183 @@ static arb_err open_log(arb_log **log, arb_store *store, arb_ct_signer *s, unsig
     lc.batch_ms = 5;
     lc.batch_max = 100;
     lc.sth_refresh_s = refresh_s;
+    lc.tile_cache_bytes = tile_cache_bytes;
     return arb_log_open(log, &lc, &eb);
+}
+
+static uint32_t u24(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+}
+
+/* The data tile of entries first..first+count-1 encoded here from the stored
+ * entries, independently of the log's encoder (static-ct-api TileLeaf):
+ * the MerkleTreeLeaf without its version and leaf type, then (precert) the
+ * precertificate, then the SHA-256 of each chain certificate after the leaf
+ * (OpenSSL's one-shot SHA256). The entries here are x509 or precert. */
+static int expected_data_tile(arb_log *log, uint64_t first, unsigned count, arb_buf *out)
+{
+    arb_buf_reset(out);
+    for (uint64_t i = first; i < first + count; i++) {
+        uint8_t *leaf = NULL, *extra = NULL;
+        size_t ll = 0, el = 0, at, end;
+        int ok;
+
+        if (arb_log_get_entry(log, i, &leaf, &ll, &extra, &el) != ARB_OK || ll < 12)
+            return 0;
+        ok = 1;
+        arb_buf_put(out, leaf + 2, ll - 2);
+        at = 0;
+        if (leaf[10] == 0 && leaf[11] == 1) { /* precert_entry: pre_certificate first */
+            ok = el >= 3 && u24(extra) <= el - 3;
+            if (ok) {
+                arb_buf_put(out, extra, 3 + u24(extra));
+                at = 3 + u24(extra);
+            }
+        }
+        ok = ok && el - at >= 3 && u24(extra + at) == el - at - 3;
+        if (ok) {
+            uint8_t fps[32 * 16];
+            size_t n = 0;
+            for (at += 3, end = el; ok && at < end; n++) {
+                size_t cl = end - at >= 3 ? u24(extra + at) : SIZE_MAX;
+                ok = n < 16 && cl <= end - at - 3;
+                if (ok)
+                    SHA256(extra + at + 3, cl, fps + 32 * n);
+                at += 3 + (ok ? cl : 0);
+            }
+            arb_buf_u16be(out, (uint16_t)(32 * n));
+            arb_buf_put(out, fps, 32 * n);
+        }
+        free(leaf);
+        free(extra);
+        if (!ok)
+            return 0;
+    }
+    return !out->oom;
+}
+
+/* Every data tile the tree of size N has (full 000 and 001, partial
+ * 002.p/88), and a few narrower partial ones, twice each (the second request
+ * of a full tile comes from the cache), byte for byte against
+ * expected_data_tile; widths the tree does not have yet are not found. */
+static void check_data_tiles(arb_log *log, size_t n)
+{
+    static const struct {
+        uint64_t index;
+        unsigned width;
+    } tiles[] = {{0, 0}, {1, 0}, {2, 88}, {0, 1}, {1, 5}, {2, 1}, {0, 0}, {1, 0}, {2, 88}, {1, 255}};
+    arb_buf want = ARB_BUF_INIT;
+
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < sizeof(tiles) / sizeof(tiles[0]); k++) {
+            uint8_t *tile = NULL;
+            size_t len = 0;
+            unsigned count = tiles[k].width ? tiles[k].width : 256;
+            CHECK(256 * tiles[k].index + count <= n);
+            CHECK(expected_data_tile(log, 256 * tiles[k].index, count, &want));
+            CHECK(arb_log_data_tile(log, tiles[k].index, tiles[k].width, &tile, &len) == ARB_OK);
+            if (len != want.len || memcmp(tile, want.data, len) != 0)
+                arb_test_fail(__FILE__, __LINE__, "data tile %llu width %u differs (round %d)",
+                              (unsigned long long)tiles[k].index, tiles[k].width, round);
+            free(tile);
+        }
+    }
+    {
+        uint8_t *tile = NULL;
+        size_t len = 0;
+        CHECK(arb_log_data_tile(log, 2, 0, &tile, &len) == ARB_ERR_NOT_FOUND && tile == NULL);
+        CHECK(arb_log_data_tile(log, 2, (unsigned)(n - 512 + 1), &tile, &len) == ARB_ERR_NOT_FOUND);
+        CHECK(arb_log_data_tile(log, 3, 1, &tile, &len) == ARB_ERR_NOT_FOUND);
+    }
+    arb_buf_free(&want);
 }
 
 #define N 600
 #define DUP_EVERY 50
+
+/* Rewrites entries first..last as a log stored them before it kept their
+ * chain fingerprints: the record without its trailing fingerprints field.
+ * Checks first that the record has that field, with two fingerprints
+ * (intermediate, root). Returns 1 on success. */
+static int strip_fingerprints(arb_store *store, uint64_t first, uint64_t last)
+{
+    arb_store_batch *b = NULL;
+    arb_errbuf eb;
+    int ok = arb_store_batch_new(&b, store) == ARB_OK;
+
+    for (uint64_t i = first; ok && i <= last; i++) {
+        uint8_t key[8], *v = NULL;
+        size_t vl = 0, at;
+        for (int k = 0; k < 8; k++)
+            key[k] = (uint8_t)(i >> (56 - 8 * k));
+        ok = arb_store_get(store, NULL, 1, key, 8, &v, &vl, NULL) == ARB_OK && vl >= 4;
+        at = ok ? 4 + ((size_t)v[0] << 24 | (size_t)v[1] << 16 | (size_t)v[2] << 8 | v[3]) : 0;
+        ok = ok && vl >= at + 4;
+        at = ok ? at + 4 + ((size_t)v[at] << 24 | (size_t)v[at + 1] << 16 |
+                            (size_t)v[at + 2] << 8 | v[at + 3])
+                : 0;
+        ok = ok && vl >= at + 2;
+        at = ok ? at + 2 + ((size_t)v[at] << 8 | v[at + 1]) : 0;
+        ok = ok && vl == at + 2 + 64 && v[at] == 0 && v[at + 1] == 64;
+        if (ok)
+            arb_store_batch_put(b, 1, key, 8, v, at);
+        free(v);
+    }
+    ok = ok && arb_store_write(store, b, ARB_STORE_SYNC, &eb) == ARB_OK;
+    arb_store_batch_free(b);
+    return ok;
+}
+
+/* A cache of 1 byte keeps nothing; one of 1.5 tiles holds one full tile, so
+ * serving 000 and 001 in turn evicts each time. */
+static void check_small_cache(arb_store *store, arb_ct_signer *s)
+{
+    arb_log *log = NULL;
+    uint8_t *tile = NULL;
+    size_t len = 0;
+    arb_buf want = ARB_BUF_INIT;
+
+    CHECK(open_log(&log, store, s, 0, 1) == ARB_OK);
+    CHECK(arb_log_data_tile(log, 0, 0, &tile, &len) == ARB_OK); /* larger than the cache */
+    free(tile);
+    check_data_tiles(log, N);
+    arb_log_close(log);
+    log = NULL;
+    CHECK(open_log(&log, store, s, 0, len + len / 2) == ARB_OK);
+    check_data_tiles(log, N);
+    if (expected_data_tile(log, 0, 256, &want)) {
+        for (int k = 0; k < 6; k++) {
+            if (arb_log_data_tile(log, (uint64_t)(k & 1), 0, &tile, &len) != ARB_OK) {
+                arb_test_fail(__FILE__, __LINE__, "data tile %d", k & 1);
+                break;
+            }
+            if (k % 2 == 0 && (len != want.len || memcmp(tile, want.data, len) != 0))
+                arb_test_fail(__FILE__, __LINE__, "data tile 000 differs after eviction");
+            free(tile);
+        }
+    } else {
+        arb_test_fail(__FILE__, __LINE__, "cannot encode data tile 000");
+    }
+    /* A reference outlives the tile's eviction from the cache and the log. */
+    {
+        arb_log_tile_ref *ref = NULL;
+        const uint8_t *d;
+        size_t dl = 0;
+        CHECK(arb_log_data_tile_ref(log, 0, 0, &ref) == ARB_OK);
+        CHECK(arb_log_data_tile(log, 1, 0, &tile, &len) == ARB_OK); /* evicts 000 */
+        free(tile);
+        arb_log_close(log);
+        log = NULL;
+        d = arb_log_tile_ref_data(ref, &dl);
+        if (dl != want.len || memcmp(d, want.data, dl) != 0)
+            arb_test_fail(__FILE__, __LINE__, "a held data tile changed");
+        arb_log_tile_ref_release(ref);
+        arb_log_tile_ref_release(NULL);
+    }
+    arb_buf_free(&want);
+    arb_log_close(log);
+}
 
 int main(void)
 {
@@ -83,7 +262,7 @@ int main(void)
     pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
     pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
     X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
-    size_t il, pem_len, i, n_dup = 0;
+    size_t il, pem_len, i, n_dup = 0, n_pre = 0;
     uint8_t *id = pki_der(im, &il);
     char *pem = pki_pem(r, &pem_len), dir[512];
     arb_ct_roots *roots = NULL;
@@ -101,7 +280,7 @@ int main(void)
         arb_ct_signer_generate(&s, &eb) != ARB_OK || arb_ct_signer_generate(&s2, &eb) != ARB_OK ||
         arb_sha256_new(&sha) != ARB_OK || arb_test_tmpdir(dir, sizeof(dir)) != 0 ||
         arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK ||
-        open_log(&log, store, s, 0) != ARB_OK) {
+        open_log(&log, store, s, 0, 0) != ARB_OK) {
         arb_test_fail(__FILE__, __LINE__, "setup failed");
         return arb_test_done();
     }
@@ -111,18 +290,20 @@ int main(void)
 
     /* N distinct certificates, each DUP_EVERY-th submitted twice in a row. */
     for (i = 0; i < N; i++) {
-        pki_spec sl = {"leaf.example.test", NULL, 1000 + (long)i, t - 86400, t + 86400 * 90, 0};
+        int pre = i % 7 == 3; /* some precertificates (add-pre-chain) */
+        pki_spec sl = {"leaf.example.test", NULL, 1000 + (long)i, t - 86400, t + 86400 * 90,
+                       pre ? PKI_POISON : 0};
         X509 *l = pki_cert(&sl, kl, im, ki);
         size_t ll;
         uint8_t *ld = pki_der(l, &ll);
         arb_ct_cert_ref refs[2] = {{ld, ll}, {id, il}};
         arb_ct_chain *c = NULL, *c2 = NULL;
-        if (arb_ct_chain_validate(&c, roots, NULL, 0, refs, 2, &eb) != ARB_OK) {
+        if (arb_ct_chain_validate(&c, roots, NULL, pre, refs, 2, &eb) != ARB_OK) {
             arb_test_fail(__FILE__, __LINE__, "validate: %s", eb.msg);
             return arb_test_done();
         }
         arb_log_submit(log, c, on_sct, &ans[i]);
-        if (i % DUP_EVERY == 0 && arb_ct_chain_validate(&c2, roots, NULL, 0, refs, 2, &eb) == ARB_OK)
+        if (i % DUP_EVERY == 0 && arb_ct_chain_validate(&c2, roots, NULL, pre, refs, 2, &eb) == ARB_OK)
             arb_log_submit(log, c2, on_sct, &ans[N + n_dup++]);
         free(ld);
         X509_free(l);
@@ -145,11 +326,14 @@ int main(void)
     for (i = 0; i < N; i++) {
         uint8_t *leaf = NULL, *extra = NULL;
         size_t ll, el;
-        CHECK_OR(arb_log_get_entry(log, i, &leaf, &ll, &extra, &el) == ARB_OK, arb_test_done());
+        CHECK_OR(arb_log_get_entry(log, i, &leaf, &ll, &extra, &el) == ARB_OK && ll > 12,
+                 arb_test_done());
+        n_pre += leaf[10] == 0 && leaf[11] == 1; /* entry_type precert_entry */
         arb_merkle_leaf_hash(sha, &leaves[i], leaf, ll);
         free(leaf);
         free(extra);
     }
+    CHECK_OR(n_pre == (N + 3) / 7, arb_test_done());
     pc_mth(sha, leaves, N, &root);
     CHECK_OR(memcmp(root.b, sth.root, 32) == 0, arb_test_done());
 
@@ -199,6 +383,7 @@ int main(void)
         }
         free(tile);
     }
+    check_data_tiles(log, N);
     /* Proofs against the independent verifiers. */
     for (i = 0; i < N; i += 37) {
         arb_hash *p = NULL, r2;
@@ -221,8 +406,20 @@ int main(void)
     /* Reopen: same tree; another key is refused. */
     arb_log_close(log);
     log = NULL;
-    CHECK_OR(open_log(&log, store, s2, 0) == ARB_ERR_PARSE && log == NULL, arb_test_done());
-    CHECK_OR(open_log(&log, store, s, 1) == ARB_OK, arb_test_done());
+    CHECK_OR(open_log(&log, store, s2, 0, 0) == ARB_ERR_PARSE && log == NULL, arb_test_done());
+    /* Entries of a store written before fingerprints were kept: all of
+     * tile 000 and part of the partial tile 002 (their fingerprints are
+     * computed when a tile is built). After a reopen (an empty cache) every
+     * data tile has the same bytes; then with a cache too small for two full
+     * tiles, so serving 000 and 001 in turn evicts. */
+    CHECK_OR(strip_fingerprints(store, 0, 255) && strip_fingerprints(store, 520, 560),
+             arb_test_done());
+    CHECK_OR(open_log(&log, store, s, 0, 0) == ARB_OK, arb_test_done());
+    check_data_tiles(log, N);
+    arb_log_close(log);
+    log = NULL;
+    check_small_cache(store, s);
+    CHECK_OR(open_log(&log, store, s, 1, 0) == ARB_OK, arb_test_done());
     {
         arb_log_sth again, fresh;
         arb_ct_verifier *v = NULL;

@@ -152,6 +152,11 @@ static void test_select_random(void)
                 break;
         }
         err = arb_wallet_select_coins(&sel, amounts, n, target, rate, &eb);
+        if (target < 420) { /* below the dust limit: refused before selection */
+            CHECK(err == ARB_ERR_INVALID_ARG);
+            CHECK(strstr(eb.msg, "dust limit") != NULL);
+            continue;
+        }
         if (k > n) {
             CHECK(err == ARB_ERR_VERIFY);
             CHECK(strstr(eb.msg, "insufficient funds") != NULL);
@@ -170,10 +175,15 @@ static void test_select_random(void)
             CHECK(tot == sel.total);
         }
         CHECK(sel.total == target + sel.fee + sel.change);
-        if (sel.change > 0)
+        /* Change is an output of at least 420 units (the dust limit) or none:
+         * then it would not have paid for itself and left 420. */
+        if (sel.change > 0) {
+            CHECK(sel.change >= 420);
             CHECK(sel.fee == rate * (uint64_t)arb_wallet_tx_size_est(k, 2));
-        else
+        } else {
             CHECK(sel.fee >= rate * (uint64_t)arb_wallet_tx_size_est(k, 1));
+            CHECK(sel.total < target + rate * (uint64_t)arb_wallet_tx_size_est(k, 2) + 420);
+        }
         arb_wallet_selection_clear(&sel);
     }
 }
@@ -185,7 +195,7 @@ static void test_select_edges(void)
     uint64_t a[3] = {5000, 0, 3000};
     size_t s1 = arb_wallet_tx_size_est(1, 1), s2 = arb_wallet_tx_size_est(1, 2);
 
-    CHECK(arb_wallet_select_coins(&sel, a, 0, 1, 1, &eb) == ARB_ERR_VERIFY);
+    CHECK(arb_wallet_select_coins(&sel, a, 0, 420, 1, &eb) == ARB_ERR_VERIFY);
     CHECK(arb_wallet_select_coins(&sel, a, 3, 0, 1, &eb) == ARB_ERR_INVALID_ARG);
     /* Exact: 5000 = target + fee for one output: no change. */
     CHECK(arb_wallet_select_coins(&sel, a, 3, 5000 - s1, 1, &eb) == ARB_OK);
@@ -195,8 +205,26 @@ static void test_select_edges(void)
     CHECK(arb_wallet_select_coins(&sel, a, 3, 5000 - s2, 1, &eb) == ARB_OK);
     CHECK(sel.n == 1 && sel.change == 0 && sel.fee == s2);
     arb_wallet_selection_clear(&sel);
+    /* Change below the dust limit (420 units) goes to the fee: 1 and 419
+     * units of change would be refused by every node's mempool. */
     CHECK(arb_wallet_select_coins(&sel, a, 3, 5000 - s2 - 1, 1, &eb) == ARB_OK);
-    CHECK(sel.n == 1 && sel.change == 1 && sel.fee == s2);
+    CHECK(sel.n == 1 && sel.change == 0 && sel.fee == s2 + 1);
+    arb_wallet_selection_clear(&sel);
+    CHECK(arb_wallet_select_coins(&sel, a, 3, 5000 - s2 - 419, 1, &eb) == ARB_OK);
+    CHECK(sel.n == 1 && sel.change == 0 && sel.fee == s2 + 419 && sel.total == 5000);
+    arb_wallet_selection_clear(&sel);
+    CHECK(arb_wallet_select_coins(&sel, a, 3, 5000 - s2 - 420, 1, &eb) == ARB_OK);
+    CHECK(sel.n == 1 && sel.change == 420 && sel.fee == s2);
+    arb_wallet_selection_clear(&sel);
+    /* A payment below the dust limit is refused up front, naming the limit,
+     * even when the coins would cover it; 420 units is paid. */
+    CHECK(arb_wallet_select_coins(&sel, a, 3, 419, 1, &eb) == ARB_ERR_INVALID_ARG);
+    CHECK(sel.n == 0 && sel.idx == NULL);
+    CHECK(strstr(eb.msg, "below the dust limit of 0.00000420 (420 units)") != NULL);
+    CHECK(arb_wallet_select_coins(&sel, a, 3, 1, 0, &eb) == ARB_ERR_INVALID_ARG);
+    CHECK(strstr(eb.msg, "dust limit") != NULL);
+    CHECK(arb_wallet_select_coins(&sel, a, 3, 420, 1, &eb) == ARB_OK);
+    CHECK(sel.n == 1 && sel.total == 5000 && sel.change == 5000 - 420 - s2);
     arb_wallet_selection_clear(&sel);
     /* Needs both non-zero coins. */
     CHECK(arb_wallet_select_coins(&sel, a, 3, 6000, 0, &eb) == ARB_OK);

@@ -7,7 +7,8 @@
  * random moment. After each restart the witness must still know at least the
  * largest size it answered with a cosignature (never a rollback below an
  * acknowledged cosignature), at most one more (a state written whose answer
- * was lost), and must go on cosigning from there. */
+ * was lost), and must go on cosigning from there: before the killer is armed
+ * again, the test gets one cosignature answered after each restart. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -201,6 +202,15 @@ static void run(void)
                             (unsigned long long)acked);
                 CHECK(known == acked + 1);
                 cur = known;
+                /* ... and goes on cosigning from there. */
+                free(body);
+                body = NULL;
+                req = request(&len, cur, cur + 1, log, "log.test/kill");
+                CHECK(req != NULL && post(c, url, req, len, &status, &body));
+                free(req);
+                CHECK_EQ(status, 200);
+                cur++;
+                cosigned++;
             }
             free(body);
             body = NULL;
@@ -259,7 +269,10 @@ static void run(void)
     }
     printf("%llu cosignatures over %lu kills, last cosigned size %llu\n",
            (unsigned long long)cosigned, rounds, (unsigned long long)acked);
-    CHECK(cosigned >= rounds);
+    /* Every restart was followed by an answered cosignature before the next
+     * kill was armed (the killer may strike before the first answer of a
+     * round, so that is what can be counted on, not one per round). */
+    CHECK(cosigned + 1 >= rounds);
     arb_audit_client_free(c);
     arb_note_signer_free(log);
     free(log_vkey);

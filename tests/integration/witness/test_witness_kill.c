@@ -109,8 +109,13 @@ static int start(arb_proc **p, const char *bin, const char *key, const char *sta
     if (arb_proc_spawn(p, argv) != 0)
         return 0;
     if (!arb_proc_wait_line(*p, ARB_PROC_STDERR, "arbor-audit: witness", line, sizeof line,
-                            30000))
+                            30000)) {
+        char *err = arb_proc_output(*p, ARB_PROC_STDERR);
+        fprintf(stderr, "the witness did not start (exit %d): %s\n", arb_proc_wait(*p, 0),
+                err ? err : "");
+        free(err);
         return 0;
+    }
     colon = strrchr(line, ':');
     return colon ? atoi(colon + 1) : 0;
 }

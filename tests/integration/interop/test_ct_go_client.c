@@ -31,9 +31,12 @@ static int write_text(const char *path, const char *a, const char *b, const char
     return ok;
 }
 
-/* Runs the Go client once for a new leaf `cn`; returns its exit status. */
+/* Runs the Go client once for a new leaf `cn`, the size-th entry of the log;
+ * returns its exit status, -1 also when it exited 0 without reporting a tree
+ * of `size` entries all decoded by the library (a client that checked
+ * nothing must not pass). */
 static int submit(const char *url, const char *pub, X509 *root, X509 *inter, EVP_PKEY *ik,
-                  const char *cn, long serial)
+                  const char *cn, long serial, long size)
 {
     int64_t now = (int64_t)time(NULL);
     pki_spec ls = {cn, NULL, serial, now - 3600, now + 86400 * 30, 0};
@@ -45,15 +48,21 @@ static int submit(const char *url, const char *pub, X509 *root, X509 *inter, EVP
     const char *argv[] = {goclient, url, pub, chain, NULL};
     arb_proc *p = NULL;
     int st = -1;
+    char want[96];
 
     snprintf(chain, sizeof chain, "%s/chain-%ld.pem", dir, serial);
     if (p0 && p1 && p2 && write_text(chain, p0, p1, p2) && arb_proc_spawn(&p, argv) == 0) {
         st = arb_proc_wait(p, 60000);
-        if (arb_proc_wait_line(p, ARB_PROC_STDOUT, "{\"ok\":true", line, sizeof line, 1000))
+        snprintf(want, sizeof want, "{\"ok\":true,\"tree_size\":%ld,\"entries_parsed\":%ld,", size,
+                 size);
+        if (arb_proc_wait_line(p, ARB_PROC_STDOUT, want, line, sizeof line, 1000))
             printf("%s\n", line);
         else {
+            char *o = arb_proc_output(p, ARB_PROC_STDOUT);
             char *err = arb_proc_output(p, ARB_PROC_STDERR);
-            fprintf(stderr, "%s", err ? err : "");
+            fprintf(stderr, "ct-go-client (exit %d) did not report %s...; its output:\n%s%s", st,
+                    want, o ? o : "", err ? err : "");
+            free(o);
             free(err);
             if (st == 0)
                 st = -1;
@@ -114,9 +123,9 @@ static void run(void)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
 
     /* The first entry, then two more: each run rebuilds the whole tree. */
-    CHECK_EQ(submit(url, pub, root, inter, ik, "one.interop.test", 100), 0);
-    CHECK_EQ(submit(url, pub, root, inter, ik, "two.interop.test", 101), 0);
-    CHECK_EQ(submit(url, pub, root, inter, ik, "three.interop.test", 102), 0);
+    CHECK_EQ(submit(url, pub, root, inter, ik, "one.interop.test", 100, 1), 0);
+    CHECK_EQ(submit(url, pub, root, inter, ik, "two.interop.test", 101, 2), 0);
+    CHECK_EQ(submit(url, pub, root, inter, ik, "three.interop.test", 102, 3), 0);
 
     arb_proc_kill(d, SIGTERM);
     CHECK_EQ(arb_proc_wait(d, 30000), 0);

@@ -7,7 +7,8 @@
  * random moment. After each restart the witness must still know at least the
  * largest size it answered with a cosignature (never a rollback below an
  * acknowledged cosignature), at most one more (a state written whose answer
- * was lost), and must go on cosigning from there. */
+ * was lost), and must go on cosigning from there: before the killer is armed
+ * again, the test gets one cosignature answered after each restart. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,8 +109,13 @@ static int start(arb_proc **p, const char *bin, const char *key, const char *sta
     if (arb_proc_spawn(p, argv) != 0)
         return 0;
     if (!arb_proc_wait_line(*p, ARB_PROC_STDERR, "arbor-audit: witness", line, sizeof line,
-                            30000))
+                            30000)) {
+        char *err = arb_proc_output(*p, ARB_PROC_STDERR);
+        fprintf(stderr, "the witness did not start (exit %d): %s\n", arb_proc_wait(*p, 0),
+                err ? err : "");
+        free(err);
         return 0;
+    }
     colon = strrchr(line, ':');
     return colon ? atoi(colon + 1) : 0;
 }
@@ -143,7 +149,9 @@ static void run(void)
     CHECK_OR(arb_test_bin(bin, sizeof bin, "arbor-audit") != NULL, );
     CHECK_OR(arb_test_tmpdir(dir, sizeof dir) == 0, );
     CHECK_OR(arb_sha256_new(&sha) == ARB_OK, );
-    CHECK_OR(arb_audit_client_new(&c, 5000) == ARB_OK, );
+    /* Generous: a synced write on a loaded machine can be slow, and a timeout
+     * in the restart check would be a failure the witness did not cause. */
+    CHECK_OR(arb_audit_client_new(&c, 30000) == ARB_OK, );
     for (size_t i = 0; i < MAX_LEAVES; i++) {
         uint8_t data[16];
         arb_test_rand_bytes(data, sizeof data);
@@ -180,8 +188,11 @@ static void run(void)
         }
         snprintf(url, sizeof url, "http://127.0.0.1:%d/add-checkpoint", port);
         /* After a restart: the state is the last acknowledged size, or one
-         * more if the last write landed but its answer was lost. */
-        if (acked > 0) {
+         * more if the last write landed but its answer was lost. That holds
+         * from the first kill on, before any answer too: a kill during the
+         * very first request can leave the witness at size 1 with acked 0
+         * (tlog-witness: it then answers 409 with 1 to "old 0"). */
+        if (r > 0) {
             req = request(&len, acked, acked + 1, log, "log.test/kill");
             CHECK(req != NULL && post(c, url, req, len, &status, &body));
             free(req);
@@ -196,6 +207,15 @@ static void run(void)
                             (unsigned long long)acked);
                 CHECK(known == acked + 1);
                 cur = known;
+                /* ... and goes on cosigning from there. */
+                free(body);
+                body = NULL;
+                req = request(&len, cur, cur + 1, log, "log.test/kill");
+                CHECK(req != NULL && post(c, url, req, len, &status, &body));
+                free(req);
+                CHECK_EQ(status, 200);
+                cur++;
+                cosigned++;
             }
             free(body);
             body = NULL;
@@ -254,7 +274,10 @@ static void run(void)
     }
     printf("%llu cosignatures over %lu kills, last cosigned size %llu\n",
            (unsigned long long)cosigned, rounds, (unsigned long long)acked);
-    CHECK(cosigned >= rounds);
+    /* Every restart was followed by an answered cosignature before the next
+     * kill was armed (the killer may strike before the first answer of a
+     * round, so that is what can be counted on, not one per round). */
+    CHECK(cosigned + 1 >= rounds);
     arb_audit_client_free(c);
     arb_note_signer_free(log);
     free(log_vkey);

@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	ct "github.com/google/certificate-transparency/go"
 	"github.com/google/certificate-transparency/go/client"
@@ -89,8 +91,13 @@ func main() {
 		fail("no certificates in %s", os.Args[3])
 	}
 
-	c := client.New(url, &http.Client{})
-	sct, err := c.AddChain(chain)
+	// Bounded: AddChain alone retries for ever on transport errors and 503
+	// answers (logging "backing-off"), which would hang rather than fail.
+	hc := &http.Client{Timeout: 30 * time.Second}
+	c := client.New(url, hc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sct, err := c.AddChainWithContext(ctx, chain)
 	if err != nil {
 		fail("add-chain: %v", err)
 	}
@@ -130,10 +137,21 @@ func main() {
 		fail("the tree is empty after add-chain returned")
 	}
 
-	// The library's own entry decoding over the whole tree.
-	parsed, err := c.GetEntries(0, int64(sth.TreeSize)-1)
-	if err != nil {
-		fail("get-entries (library): %v", err)
+	// The library's own entry decoding over the whole tree (asked again for
+	// the rest when the log answers fewer entries than asked).
+	var parsed []ct.LogEntry
+	for int64(len(parsed)) < int64(sth.TreeSize) {
+		got, err := c.GetEntries(int64(len(parsed)), int64(sth.TreeSize)-1)
+		if err != nil {
+			fail("get-entries (library): %v", err)
+		}
+		if len(got) == 0 {
+			fail("get-entries (library): no entries from %d", len(parsed))
+		}
+		parsed = append(parsed, got...)
+	}
+	if uint64(len(parsed)) != sth.TreeSize {
+		fail("get-entries (library): %d entries for a tree of %d", len(parsed), sth.TreeSize)
 	}
 
 	// The raw entries: leaf hashes to the signed root, our entry in there
@@ -141,7 +159,7 @@ func main() {
 	var hashes [][]byte
 	found := false
 	for start := uint64(0); start < sth.TreeSize; {
-		resp, err := http.Get(fmt.Sprintf("%s/ct/v1/get-entries?start=%d&end=%d", url, start,
+		resp, err := hc.Get(fmt.Sprintf("%s/ct/v1/get-entries?start=%d&end=%d", url, start,
 			sth.TreeSize-1))
 		if err != nil {
 			fail("get-entries: %v", err)
@@ -153,6 +171,9 @@ func main() {
 			fail("get-entries: %v (%d entries)", err, len(raw.Entries))
 		}
 		for _, e := range raw.Entries {
+			if start >= sth.TreeSize {
+				fail("get-entries: more entries than asked for")
+			}
 			li, err := base64.StdEncoding.DecodeString(e.LeafInput)
 			if err != nil {
 				fail("leaf_input: %v", err)
@@ -175,6 +196,14 @@ func main() {
 			}
 			if err != nil {
 				fail("extra_data of entry %d: %v", start, err)
+			}
+			// The library decoded the same leaf (it drops base64 errors on
+			// the floor, so its view is only compared, never trusted alone).
+			lib := parsed[start].Leaf.TimestampedEntry
+			if lib.EntryType != leaf.TimestampedEntry.EntryType ||
+				lib.Timestamp != leaf.TimestampedEntry.Timestamp ||
+				!bytes.Equal(lib.X509Entry, leaf.TimestampedEntry.X509Entry) {
+				fail("entry %d: the library and the raw answer disagree", start)
 			}
 			if leaf.TimestampedEntry.EntryType == ct.X509LogEntryType &&
 				bytes.Equal(leaf.TimestampedEntry.X509Entry, chain[0]) {

@@ -56,6 +56,8 @@ struct arb_log {
     uint64_t refresh_ms;
     uint64_t retry_at; /* after a failed refresh: not before this time (ms) */
     arb_logger lg;
+    void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
+    void *batch_ud;
 
     pthread_mutex_t mu; /* guards the queue, the published head, broken, stop */
     pthread_cond_t cv;
@@ -408,6 +410,7 @@ static void sequence_batch(arb_log *l, pending *list)
     arb_err err = ARB_OK;
     size_t n_new = 0, dups_cap = 0;
     pending **dups = NULL; /* the batch's new entries by dedup key */
+    struct timespec w0, w1;
 
     eb.msg[0] = 0;
     if (ts <= l->last_ts)
@@ -518,8 +521,10 @@ static void sequence_batch(arb_log *l, pending *list)
         if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) != ARB_OK)
             goto failed;
         put_head(l, b, &sth, cp, cp_len, &rec);
+        clock_gettime(CLOCK_MONOTONIC, &w0);
         if ((err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb)) != ARB_OK)
             goto failed;
+        clock_gettime(CLOCK_MONOTONIC, &w1);
         l->last_ts = ts;
         pthread_mutex_lock(&l->mu);
         l->sth = sth;
@@ -530,6 +535,9 @@ static void sequence_batch(arb_log *l, pending *list)
         pthread_mutex_unlock(&l->mu);
         arb_logf(&l->lg, ARB_LOG_DEBUG, "log: sequenced %zu entries, tree size %llu", added,
                  (unsigned long long)sth.tree_size);
+        if (l->on_batch != NULL)
+            l->on_batch(l->batch_ud, added, sth.tree_size,
+                        (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
     }
     /* Durable: answer everyone. */
     for (p = list; p != NULL; p = next) {
@@ -726,6 +734,8 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     l->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
     l->refresh_ms = (uint64_t)(cfg->sth_refresh_s ? cfg->sth_refresh_s : DEFAULT_REFRESH_S) * 1000u;
     l->lg = cfg->log;
+    l->on_batch = cfg->on_batch;
+    l->batch_ud = cfg->batch_ud;
     if ((l->origin = strdup(cfg->origin)) == NULL || arb_sha256_new(&l->sha) != ARB_OK) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
         goto fail;

@@ -46,6 +46,11 @@ typedef struct {
     size_t batch_max;     /* most entries per batch; 0: 512 */
     unsigned sth_refresh_s; /* re-sign an unchanged tree head this often; 0: 3600 s */
     arb_logger log;
+    /* Optional: called on the sequencer thread after a batch is durable, with
+     * the entries it added, the new tree size and the seconds its synced
+     * write took (for metrics and a log summary; must not block). */
+    void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
+    void *batch_ud;
 } arb_log_config;
 
 /* Opens the log on the store: loads the tree head and the tree's right edge,

@@ -41,6 +41,10 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
                               arb_errbuf *eb) ARB_WARN_UNUSED;
 /* The log itself (for tests and metrics). */
 arb_log *arb_log_service_log(arb_log_service *s);
+/* The number of accepted roots loaded, and the log ID (SHA-256 of the key's
+ * SubjectPublicKeyInfo), for arbord's startup summary. */
+size_t arb_log_service_roots(const arb_log_service *s);
+void arb_log_service_log_id(const arb_log_service *s, uint8_t out32[static 32]);
 /* Stops the sequencer and frees everything; call after arb_http_server_stop. */
 void arb_log_service_stop(arb_log_service *s);
 

@@ -1074,7 +1074,7 @@ static void test_max_cert(void)
     submit(&ok_case); /* the largest certificate in its chain is exactly the limit */
     CHECK(get_sth(&a));
     CHECK_EQ(a.size, 1);
-    rejected = metric("arbor_log_submissions_rejected");
+    rejected = metric("arbor_log_submissions_rejected_total");
     {
         char *req = chain_body(&big);
         CHECK(req != NULL);
@@ -1087,7 +1087,7 @@ static void test_max_cert(void)
     if (doc != NULL && json_is_string(json_object_get(doc, "error")))
         CHECK(strstr(json_string_value(json_object_get(doc, "error")), limit) != NULL);
     json_decref(doc);
-    CHECK_EQ(metric("arbor_log_submissions_rejected"), rejected + 1);
+    CHECK_EQ(metric("arbor_log_submissions_rejected_total"), rejected + 1);
     CHECK(get_sth(&b2));
     CHECK_EQ(b2.size, a.size);
     CHECK(arb_hash_eq(&a.root, &b2.root));

@@ -6,7 +6,8 @@
  * The config file holds one `key = value` per line, the keys being the long
  * option names without "--" (datadir, listen, network, log-key, log-roots,
  * log-origin, log-not-after-start, log-not-after-end, log-pool-ms,
- * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, http-limit, json); '#' starts a comment line; `connect` and `http-limit` may
+ * log-max-chain, log-max-cert, log-max-body, log-max-entries, connect, http-workers, http-limit, json,
+ * log-level, log-format, access-log); '#' starts a comment line; `connect` and `http-limit` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -21,6 +22,8 @@
 #define ARB_CONFIG_DEFAULT_LISTEN "127.0.0.1:7480"
 #define ARB_CONFIG_MAX_CONNECT 64
 #define ARB_CONFIG_MAX_HTTP_LIMITS 64
+
+enum { ARB_CONFIG_LOG_TEXT = 0, ARB_CONFIG_LOG_LOGFMT = 1, ARB_CONFIG_LOG_JSON = 2 };
 
 typedef struct {
     char *datadir;    /* never NULL after a successful parse */
@@ -46,6 +49,9 @@ typedef struct {
     char *http_limits[ARB_CONFIG_MAX_HTTP_LIMITS]; /* "NAME=VALUE" (arb_http_server_set_option) */
     size_t n_http_limits;
     int json;          /* machine-readable output on stdout */
+    int log_level;     /* ARB_LOG_ERROR..ARB_LOG_DEBUG: the most verbose level printed (info) */
+    int log_format;    /* ARB_CONFIG_LOG_TEXT, _LOGFMT or _JSON */
+    int access_log;    /* a line per answered HTTP request */
     int help, version; /* --help / --version seen: print and exit 0 */
 } arb_config;
 

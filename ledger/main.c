@@ -24,7 +24,9 @@
 
 #include "ledger/api/chainapi.h"
 #include "ledger/api/http.h"
+#include "ledger/api/metrics.h"
 #include "ledger/config.h"
+#include "ledger/logline.h"
 #include "ledger/log/service.h"
 #include "ledger/logkey.h"
 #include "ledger/store/store.h"
@@ -62,16 +64,35 @@ typedef struct {
 
 /* ---------------------------------------------------------------- logging */
 
+/* One line per event on stderr, at --log-level and more severe, in
+ * --log-format (ledger/logline.h escapes what came from the network). */
+static void log_line(const arbord *d, int level, const char *msg, const arb_logline_field *f,
+                     size_t nf)
+{
+    char line[2048];
+    size_t n = arb_logline_format(line, sizeof line, d->cfg.log_format, time(NULL), level, msg, f,
+                                  nf);
+    fwrite(line, 1, n, stderr);
+}
+
 static void log_stderr(void *ud, int level, const char *msg)
 {
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    char ts[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    (void)ud;
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fprintf(stderr, "%s arbord %s: %s\n", ts, names[level >= 0 && level <= 3 ? level : 3], msg);
+    const arbord *d = ud;
+    if (level > d->cfg.log_level)
+        return;
+    log_line(d, level, msg, NULL, 0);
+}
+
+/* --access-log: a line per answered request (on the HTTP I/O thread). */
+static void access_line(void *ud, const arb_http_access *a)
+{
+    char status[16], bytes[32], ms[32];
+    snprintf(status, sizeof status, "%d", a->status);
+    snprintf(bytes, sizeof bytes, "%zu", a->bytes);
+    snprintf(ms, sizeof ms, "%.3f", a->seconds * 1000.0);
+    arb_logline_field f[] = {{"peer", a->peer},   {"method", a->method}, {"path", a->path},
+                             {"status", status}, {"bytes", bytes},     {"ms", ms}};
+    log_line(ud, ARB_LOG_INFO, "access", f, sizeof f / sizeof *f);
 }
 
 /* ---------------------------------------------------------------- GET /status */
@@ -83,16 +104,47 @@ static long uptime_s(const arbord *d)
     return (long)(now.tv_sec - d->started.tv_sec);
 }
 
+static arb_log_service *log_service;
+
+static void hex32(char out[65], const uint8_t b[32])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* What /status and the --json "listening" line report: the server, the log
+ * and the chain. No filesystem paths: /status answers the network. */
+static json_t *status_json(const arbord *d)
+{
+    char listen[96], log_id[65] = "";
+    arb_log_sth sth;
+    arb_metrics *m = arb_http_server_metrics(d->http);
+
+    memset(&sth, 0, sizeof sth);
+    snprintf(listen, sizeof listen, strchr(d->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
+             d->cfg.listen_host, arb_http_server_port(d->http));
+    if (log_service != NULL) {
+        uint8_t id[32];
+        arb_log_service_log_id(log_service, id);
+        hex32(log_id, id);
+        arb_log_get_sth(arb_log_service_log(log_service), &sth);
+    }
+    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:{s:s, s:s, s:I, s:I}, s:{s:I, s:I, s:I}}",
+                     "version", ARB_VERSION, "network", d->cfg.network, "uptime",
+                     (json_int_t)uptime_s(d), "listen", listen, "store", d->store != NULL, "log",
+                     "log_id", log_id, "origin",
+                     d->cfg.log_origin ? d->cfg.log_origin : "arbor.localhost/log", "tree_size",
+                     (json_int_t)sth.tree_size, "roots",
+                     (json_int_t)(log_service ? arb_log_service_roots(log_service) : 0),
+                     "chain", "height", (json_int_t)arb_metrics_value(m, "chain_height"),
+                     "mempool_txs", (json_int_t)arb_metrics_value(m, "chain_mempool_txs"),
+                     "mempool_bytes", (json_int_t)arb_metrics_value(m, "chain_mempool_bytes"));
+}
+
 static void status_handler(void *ud, arb_http_req *req)
 {
     arbord *d = ud;
-    char listen[96];
-    snprintf(listen, sizeof listen, strchr(d->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
-             d->cfg.listen_host, arb_http_server_port(d->http));
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "version", ARB_VERSION, "network",
-                          d->cfg.network, "uptime", (json_int_t)uptime_s(d), "datadir",
-                          d->datadir_abs, "listen", listen,
-                          "store", d->store != NULL);
+    json_t *o = status_json(d);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (text == NULL) {
@@ -142,7 +194,6 @@ static const char *const *chain_cfs(void)
 
 /* The transparency log (ledger/log/service.h, docs/log.md). arbord has
  * already loaded or generated the key at d->log_key_path. */
-static arb_log_service *log_service;
 
 static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
@@ -262,11 +313,20 @@ static arb_err open_datadir(arbord *d, arb_errbuf *eb)
     return ARB_OK;
 }
 
+/* The --json "listening" line: where to connect, and the /status fields.
+ * (stdout is the operator's, so the data directory is named here.) */
 static void print_json_event(const char *event, const arbord *d)
 {
+    /* "event" first: scripts match the line's start (tests/proc.h). */
     json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "event", event, "host",
-                          d->cfg.listen_host, "port", d->http ? arb_http_server_port(d->http) : 0,
-                          "network", d->cfg.network, "datadir", d->datadir_abs);
+                          d->cfg.listen_host, "port", arb_http_server_port(d->http), "network",
+                          d->cfg.network, "datadir", d->datadir_abs);
+    json_t *st = status_json(d);
+    if (o != NULL && (st == NULL || json_object_update_missing(o, st) != 0)) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(st);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (text != NULL) {
         printf("%s\n", text);
@@ -274,6 +334,35 @@ static void print_json_event(const char *event, const arbord *d)
     }
     free(text);
     json_decref(o);
+}
+
+/* One info line that says what this server is: version, network, where it
+ * listens, which log it runs (ID, origin, size, roots) and where its data is. */
+static void startup_summary(const arbord *d)
+{
+    json_t *st = status_json(d);
+    json_t *lg = json_object_get(st, "log"), *ch = json_object_get(st, "chain");
+    char size[32], roots[32], height[32];
+    const char *listen = json_string_value(json_object_get(st, "listen"));
+    const char *log_id = json_string_value(json_object_get(lg, "log_id"));
+    const char *origin = json_string_value(json_object_get(lg, "origin"));
+
+    snprintf(size, sizeof size, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(lg, "tree_size")));
+    snprintf(roots, sizeof roots, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(lg, "roots")));
+    snprintf(height, sizeof height, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(ch, "height")));
+    arb_logline_field f[] = {
+        {"version", ARB_VERSION},           {"network", d->cfg.network},
+        {"listen", listen ? listen : ""},   {"log_id", log_id ? log_id : ""},
+        {"origin", origin ? origin : ""},   {"tree_size", size},
+        {"roots", roots},                   {"chain_height", height},
+        {"datadir", d->datadir_abs},        {"access_log", d->cfg.access_log ? "on" : "off"},
+    };
+    if (d->cfg.log_level >= ARB_LOG_INFO)
+        log_line(d, ARB_LOG_INFO, "arbord started", f, sizeof f / sizeof *f);
+    json_decref(st);
 }
 
 int main(int argc, char **argv)
@@ -288,6 +377,7 @@ int main(int argc, char **argv)
     memset(&d, 0, sizeof d);
     d.lock_fd = -1;
     d.log.fn = log_stderr;
+    d.log.ud = &d;
     clock_gettime(CLOCK_MONOTONIC, &d.started);
 
     err = arb_config_parse(&d.cfg, argc, argv, &eb);
@@ -333,6 +423,8 @@ int main(int argc, char **argv)
             rc = fail(&d, "cannot create the HTTP server");
             goto out;
         }
+        if (d.cfg.access_log)
+            arb_http_server_set_access_log(d.http, access_line, &d);
         /* The chain's handlers (templates, big blocks) yield the CPU to the
          * log's; --http-limit chain-nice=0 undoes it. */
         if (arb_http_server_set_option(d.http, "chain-nice", "10") != ARB_OK) {
@@ -365,8 +457,7 @@ int main(int argc, char **argv)
         rc = fail(&d, eb.msg);
         goto out;
     }
-    arb_logf(&d.log, ARB_LOG_INFO, "arbord %s (%s) listening on %s:%d, data in %s", ARB_VERSION,
-             d.cfg.network, d.cfg.listen_host, arb_http_server_port(d.http), d.datadir_abs);
+    startup_summary(&d);
     if (d.cfg.json)
         print_json_event("listening", &d);
 

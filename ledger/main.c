@@ -27,6 +27,7 @@
 #include "ledger/api/metrics.h"
 #include "ledger/config.h"
 #include "ledger/logline.h"
+#include "ledger/log/domains.h"
 #include "ledger/log/service.h"
 #include "ledger/logkey.h"
 #include "ledger/store/store.h"
@@ -192,6 +193,25 @@ static const char *const *chain_cfs(void)
     return arb_chainstate_cf_names();
 }
 
+/* The log's domain index (ledger/log/domains.h): its column family, and
+ * GET /log/v1/search. Before "log", which writes it with every entry. */
+static arb_domains *domains;
+
+static arb_err domains_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_err err = arb_domains_new(&domains, d->store, cf[0]);
+    if (err == ARB_OK)
+        err = arb_domains_routes_add(domains, d->http);
+    return err == ARB_OK ? ARB_OK : arb_errf(eb, err, "cannot set up the domain index");
+}
+
+static void domains_stop(arbord *d)
+{
+    (void)d;
+    arb_domains_free(domains);
+    domains = NULL;
+}
+
 /* The transparency log (ledger/log/service.h, docs/log.md). arbord has
  * already loaded or generated the key at d->log_key_path. */
 
@@ -212,6 +232,8 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     sc.max_get_entries = d->cfg.log_max_entries;
     sc.max_body = d->cfg.log_max_body;
     sc.log = d->log;
+    sc.index_entry = arb_domains_index_entry;
+    sc.index_ud = domains;
     return arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
 }
 
@@ -226,6 +248,7 @@ static void log_stop(arbord *d)
 static const arbord_module modules[] = {
     {"status", NULL, 0, status_init, NULL, NULL},
     {"p2p", NULL, 0, peers_init, NULL, NULL},
+    {"domains", arb_domains_cf_names, ARB_DOMAINS_CF_COUNT, domains_init, domains_stop, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
 };

@@ -58,6 +58,8 @@ struct arb_log {
     arb_logger lg;
     void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
     void *batch_ud;
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    void *index_ud;
 
     pthread_mutex_t mu; /* guards the queue, the published head, broken, stop */
     pthread_cond_t cv;
@@ -503,6 +505,11 @@ static void sequence_batch(arb_log *l, pending *list)
         arb_store_batch_put(b, l->cf[CF_ENTRIES], key, 8, rec.data, rec.len);
         arb_store_batch_put(b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
         arb_store_batch_put(b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
+        if (l->index_entry != NULL &&
+            (err = l->index_entry(l->index_ud, b, p->index, &ml)) != ARB_OK) {
+            arb_errf(&eb, err, "cannot index an entry");
+            goto failed;
+        }
         for (k = 1; k < p->chain->path_len; k++) {
             uint8_t fp[32];
             arb_sha256_digest(l->sha, fp, p->chain->path[k].der, p->chain->path[k].len);
@@ -736,6 +743,8 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     l->lg = cfg->log;
     l->on_batch = cfg->on_batch;
     l->batch_ud = cfg->batch_ud;
+    l->index_entry = cfg->index_entry;
+    l->index_ud = cfg->index_ud;
     if ((l->origin = strdup(cfg->origin)) == NULL || arb_sha256_new(&l->sha) != ARB_OK) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
         goto fail;

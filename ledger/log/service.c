@@ -163,6 +163,8 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
         goto fail;
     }
     lc.on_batch = arb_log_stats_batch;
+    lc.index_entry = cfg->index_entry;
+    lc.index_ud = cfg->index_ud;
     lc.batch_ud = s->stats;
     if ((err = arb_log_open(&s->log, &lc, eb)) != ARB_OK)
         goto fail;

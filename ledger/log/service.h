@@ -29,6 +29,9 @@ typedef struct {
     size_t max_get_entries; /* most entries per get-entries answer; 0: 256 */
     size_t max_body;        /* largest add-chain body, bytes; 0: 1 MiB */
     arb_logger log;
+    /* Optional index written with each entry (arb_log_config.index_entry). */
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    void *index_ud;
 } arb_log_service_config;
 
 typedef struct arb_log_service arb_log_service;

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "ledger/api/chainapi.h"
+#include "ledger/api/explorer.h"
 #include "ledger/api/http.h"
 #include "ledger/api/metrics.h"
 #include "ledger/config.h"
@@ -244,12 +245,40 @@ static void log_stop(arbord *d)
     log_service = NULL;
 }
 
+/* The explorer (ledger/api/explorer.h): pages at / over the log and its
+ * domain index. After "log". */
+static arb_explorer *explorer;
+
+static arb_err explorer_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_explorer_config ec;
+    arb_err err;
+    (void)cf;
+    memset(&ec, 0, sizeof ec);
+    ec.log = arb_log_service_log(log_service);
+    ec.domains = domains;
+    ec.network = d->cfg.network;
+    ec.origin = d->cfg.log_origin ? d->cfg.log_origin : "arbor.localhost/log";
+    arb_log_service_log_id(log_service, ec.log_id);
+    if ((err = arb_explorer_start(&explorer, d->http, &ec)) != ARB_OK)
+        return arb_errf(eb, err, "cannot register the explorer pages");
+    return ARB_OK;
+}
+
+static void explorer_stop(arbord *d)
+{
+    (void)d;
+    arb_explorer_free(explorer);
+    explorer = NULL;
+}
+
 /* The modules, in start order. */
 static const arbord_module modules[] = {
     {"status", NULL, 0, status_init, NULL, NULL},
     {"p2p", NULL, 0, peers_init, NULL, NULL},
     {"domains", arb_domains_cf_names, ARB_DOMAINS_CF_COUNT, domains_init, domains_stop, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
+    {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)

@@ -6,11 +6,14 @@ set -euo pipefail
 # golang-go and golang-github-google-certificate-transparency-dev build the
 # stock Go CT client that tests/integration/interop runs against arbord.
 # prometheus brings promtool, which checks arbord's /metrics in
-# tests/integration/observability.
+# tests/integration/observability; chromium, chromium-driver and
+# python3-selenium run the explorer in a headless browser
+# (tests/integration/explorer).
 PACKAGES=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev libsecp256k1-dev librocksdb-dev libwebsockets-dev libjansson-dev
           libcurl4-openssl-dev openssl curl python3
-          golang-go golang-github-google-certificate-transparency-dev prometheus)
+          golang-go golang-github-google-certificate-transparency-dev prometheus
+          chromium chromium-driver python3-selenium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2033,7 +2033,8 @@ arb_err arb_http_route_add_pool(arb_http_server *s, arb_http_method m, const cha
     nr[s->nroutes].m = m;
     nr[s->nroutes].path = path;
     nr[s->nroutes].plen = strlen(path);
-    nr[s->nroutes].prefix = path[nr[s->nroutes].plen - 1] == '/';
+    /* "/" alone is exact (a start page), or it would swallow every unknown path. */
+    nr[s->nroutes].prefix = path[nr[s->nroutes].plen - 1] == '/' && nr[s->nroutes].plen > 1;
     nr[s->nroutes].max_body = max_body;
     nr[s->nroutes].fn = fn;
     nr[s->nroutes].ud = ud;

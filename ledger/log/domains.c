@@ -1,5 +1,6 @@
 /* The log's domain index and its search route (see domains.h). */
 #include "ledger/log/domains.h"
+#include "ledger/log/domains_internal.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -147,6 +148,22 @@ static X509 *parse_tbs(const uint8_t *tbs, size_t len)
     return x;
 }
 
+X509 *arb_domains_entry_x509(const arb_ct_signed_entry *entry)
+{
+    X509 *x;
+    if (entry->cert == NULL || entry->cert_len == 0 || entry->cert_len > 0xffffff)
+        return NULL;
+    if (entry->entry_type == ARB_CT_ENTRY_PRECERT)
+        return parse_tbs(entry->cert, entry->cert_len);
+    const uint8_t *p = entry->cert;
+    x = d2i_X509(NULL, &p, (long)entry->cert_len);
+    if (x != NULL && p != entry->cert + entry->cert_len) {
+        X509_free(x);
+        x = NULL;
+    }
+    return x;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -161,19 +178,7 @@ arb_err arb_domains_names(const arb_ct_signed_entry *entry, char ***out, size_t 
 
     *out = NULL;
     *n_out = 0;
-    if (entry->cert == NULL || entry->cert_len == 0 || entry->cert_len > 0xffffff)
-        return ARB_ERR_PARSE;
-    if (entry->entry_type == ARB_CT_ENTRY_PRECERT) {
-        x = parse_tbs(entry->cert, entry->cert_len);
-    } else {
-        const uint8_t *p = entry->cert;
-        x = d2i_X509(NULL, &p, (long)entry->cert_len);
-        if (x != NULL && p != entry->cert + entry->cert_len) {
-            X509_free(x);
-            x = NULL;
-        }
-    }
-    if (x == NULL)
+    if ((x = arb_domains_entry_x509(entry)) == NULL)
         return ARB_ERR_PARSE;
     gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
     for (int i = 0; ok && gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {

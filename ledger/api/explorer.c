@@ -1,0 +1,710 @@
+/* The explorer's pages and their JSON (see explorer.h). HTML is built in C
+ * with every untrusted value escaped; pages carry their own CSS and a
+ * Content-Security-Policy that allows no script at all. */
+#include "ledger/api/explorer.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger/api/metrics.h"
+#include "ledger/log/certview.h"
+#include "merkle/buf.h"
+#include "merkle/hash.h"
+
+#define RECENT 10
+#define PAGE_RESULTS 100
+
+struct arb_explorer {
+    arb_http_server *http;
+    arb_log *log;
+    arb_domains *domains;
+    char network[32];
+    char origin[256];
+    char log_id_hex[65];
+};
+
+static const char html_type[] = "text/html; charset=utf-8";
+static const char html_headers[] =
+    "Cache-Control: no-store\r\n"
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\n";
+
+/* ---------------------------------------------------------------- HTML building */
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int failed;
+} page;
+
+static int grow(char **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 1;
+    size_t nc = *cap ? *cap : 1024;
+    while (nc < need)
+        nc *= 2;
+    char *np = realloc(*p, nc);
+    if (np == NULL)
+        return 0;
+    *p = np;
+    *cap = nc;
+    return 1;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
+            return 0; /* overlong, surrogates */
+        return 3;
+    }
+    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+int arb_explorer_html_escape(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        const char *rep = NULL;
+        char one[5];
+        size_t k = 1;
+        switch (*p) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default:
+            if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f) {
+                rep = "?";
+            } else if (*p >= 0x80) {
+                k = utf8_len(p);
+                if (k == 0) {
+                    rep = "?";
+                    k = 1;
+                } else {
+                    memcpy(one, p, k);
+                    one[k] = 0;
+                    rep = one;
+                }
+            } else {
+                one[0] = (char)*p;
+                one[1] = 0;
+                rep = one;
+            }
+        }
+        size_t rl = strlen(rep);
+        if (!grow(buf, cap, *len + rl + 1))
+            return 0;
+        memcpy(*buf + *len, rep, rl);
+        *len += rl;
+        (*buf)[*len] = 0;
+        p += k;
+    }
+    if (!grow(buf, cap, *len + 1))
+        return 0;
+    (*buf)[*len] = 0;
+    return 1;
+}
+
+/* Trusted text (markup, numbers, hex). */
+static void pf(page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pf(page *pg, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+    if (pg->failed)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (w < 0 || !grow(&pg->p, &pg->cap, pg->n + (size_t)w + 1)) {
+        pg->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(pg->p + pg->n, pg->cap - pg->n, fmt, ap);
+    va_end(ap);
+    pg->n += (size_t)w;
+}
+
+/* Untrusted text, escaped. */
+static void pe(page *pg, const char *s)
+{
+    if (!pg->failed && !arb_explorer_html_escape(&pg->p, &pg->n, &pg->cap, s ? s : ""))
+        pg->failed = 1;
+}
+
+/* A query-string value: unreserved characters kept, the rest %XX. */
+static void pq(page *pg, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            pf(pg, "%c", *p);
+        else
+            pf(pg, "%%%02X", *p);
+    }
+}
+
+static void iso_time(char out[32], int64_t secs)
+{
+    time_t t = (time_t)secs;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, 32, "%lld", (long long)secs);
+}
+
+static void head(page *pg, const arb_explorer *e, const char *title)
+{
+    pf(pg, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+           "<link rel=\"icon\" href=\"data:,\"><title>");
+    pe(pg, title);
+    pf(pg, " - arbor explorer</title><style>"
+           "body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;"
+           "color:#1d2330;background:#f4f6fa}"
+           "header{background:#17324d;color:#fff;padding:.7em 1.2em;display:flex;gap:1.2em;"
+           "align-items:center;flex-wrap:wrap}"
+           "header a{color:#fff;text-decoration:none;font-weight:600}"
+           "header .net{background:#2d6a4f;border-radius:4px;padding:.1em .5em;font-size:.85em}"
+           "header form{margin-left:auto;display:flex;gap:.4em}"
+           "input[type=text]{padding:.35em .6em;border:1px solid #9fb3c8;border-radius:4px;"
+           "min-width:18em}"
+           "button{padding:.35em .9em;border:0;border-radius:4px;background:#3b82c4;color:#fff;"
+           "cursor:pointer}"
+           "main{max-width:1100px;margin:1.2em auto;padding:0 1em}"
+           ".card{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);"
+           "padding:1em 1.2em;margin-bottom:1.2em}"
+           "h1{font-size:1.4em;margin:.2em 0 .6em}h2{font-size:1.1em;margin:.1em 0 .6em}"
+           "table{border-collapse:collapse;width:100%%}"
+           "th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid #e4e9f0;"
+           "vertical-align:top}"
+           "th{color:#52606d;font-weight:600;width:14em}"
+           "td.mono,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;"
+           "word-break:break-all}"
+           ".tag{display:inline-block;border-radius:4px;padding:0 .45em;font-size:.8em;"
+           "background:#fde68a;color:#5c4400}"
+           ".stats{display:flex;gap:1em;flex-wrap:wrap}"
+           ".stat{flex:1;min-width:10em}.stat b{display:block;font-size:1.5em}"
+           "a{color:#1f5f99}.muted{color:#6b7785}"
+           "</style></head><body><header><a href=\"/\">arbor explorer</a>"
+           "<span class=\"net\">");
+    pe(pg, e->network);
+    pf(pg, "</span><form action=\"/search\" method=\"get\" role=\"search\">"
+           "<input type=\"text\" name=\"q\" placeholder=\"domain or log entry index\" "
+           "aria-label=\"search\"><button type=\"submit\">Search</button></form></header><main>");
+}
+
+static void foot(page *pg)
+{
+    pf(pg, "</main></body></html>\n");
+}
+
+static void send_page(arb_http_req *req, page *pg, int status)
+{
+    if (pg->failed || pg->p == NULL) {
+        free(pg->p);
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    (void)arb_http_respond(req, status, html_type, html_headers, pg->p, pg->n);
+    free(pg->p);
+}
+
+static void send_json(arb_http_req *req, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    (void)arb_http_respond(req, 200, NULL, "Cache-Control: no-store\r\n", text, strlen(text));
+    free(text);
+}
+
+static void message_page(arb_http_req *req, const arb_explorer *e, int status, const char *title,
+                         const char *what, const char *detail)
+{
+    page pg = {0};
+    head(&pg, e, title);
+    pf(&pg, "<div class=\"card\"><h1>");
+    pe(&pg, title);
+    pf(&pg, "</h1><p>");
+    pe(&pg, what);
+    if (detail != NULL) {
+        pf(&pg, " <span class=\"mono\">");
+        pe(&pg, detail);
+        pf(&pg, "</span>");
+    }
+    pf(&pg, "</p><p><a href=\"/\">Back to the start page</a></p></div>");
+    foot(&pg);
+    send_page(req, &pg, status);
+}
+
+/* ---------------------------------------------------------------- entries */
+
+static int parse_index(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s == NULL || *s == '\0' || strlen(s) > 19)
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+typedef struct {
+    uint64_t index, timestamp, tree_size;
+    int precert;
+    arb_certview cv;
+    int cv_ok;
+    arb_hash leaf_hash, root;
+    arb_hash *path;
+    size_t path_len;
+} entry_view;
+
+static void entry_view_clear(entry_view *v)
+{
+    arb_certview_clear(&v->cv);
+    free(v->path);
+}
+
+/* Reads entry i with its certificate view and its inclusion proof to the
+ * current tree head. Returns ARB_OK, ARB_ERR_NOT_FOUND, or another error. */
+static arb_err entry_load(const arb_explorer *e, uint64_t i, entry_view *v)
+{
+    uint8_t *leaf = NULL, *extra = NULL;
+    size_t leaf_len = 0, extra_len = 0;
+    arb_ct_leaf ml;
+    arb_log_sth sth;
+    arb_sha256 *sha = NULL;
+    arb_err err;
+
+    memset(v, 0, sizeof *v);
+    arb_log_get_sth(e->log, &sth);
+    if (i >= sth.tree_size)
+        return ARB_ERR_NOT_FOUND;
+    if ((err = arb_log_get_entry(e->log, i, &leaf, &leaf_len, &extra, &extra_len)) != ARB_OK)
+        return err;
+    free(extra);
+    if ((err = arb_ct_leaf_decode(&ml, leaf, leaf_len)) != ARB_OK)
+        goto out;
+    v->index = i;
+    v->timestamp = ml.timestamp;
+    v->tree_size = sth.tree_size;
+    memcpy(v->root.b, sth.root, 32);
+    v->precert = ml.entry.entry_type == ARB_CT_ENTRY_PRECERT;
+    v->cv_ok = arb_certview_read(&v->cv, &ml.entry) == ARB_OK;
+    if ((err = arb_sha256_new(&sha)) != ARB_OK)
+        goto out;
+    arb_merkle_leaf_hash(sha, &v->leaf_hash, leaf, leaf_len);
+    err = arb_log_inclusion(e->log, i, sth.tree_size, &v->path, &v->path_len);
+out:
+    arb_sha256_free(sha);
+    free(leaf);
+    if (err != ARB_OK)
+        entry_view_clear(v);
+    return err;
+}
+
+static void hex32(char out[65], const uint8_t *b)
+{
+    arb_hex_encode(out, b, 32);
+}
+
+static void entry_html(arb_http_req *req, const arb_explorer *e, const entry_view *v)
+{
+    page pg = {0};
+    char title[64], t1[32], t2[32], t3[32], hx[65];
+
+    snprintf(title, sizeof title, "Log entry %llu", (unsigned long long)v->index);
+    head(&pg, e, title);
+    pf(&pg, "<div class=\"card\"><h1>Log entry %llu %s</h1><table>",
+       (unsigned long long)v->index, v->precert ? "<span class=\"tag\">precertificate</span>" : "");
+    iso_time(t1, (int64_t)(v->timestamp / 1000));
+    pf(&pg, "<tr><th>Leaf index</th><td id=\"leaf-index\">%llu</td></tr>"
+            "<tr><th>Type</th><td>%s</td></tr>"
+            "<tr><th>SCT timestamp</th><td>%s <span class=\"muted\">(%llu ms)</span></td></tr>",
+       (unsigned long long)v->index, v->precert ? "precertificate (precert_entry)" : "certificate (x509_entry)",
+       t1, (unsigned long long)v->timestamp);
+    if (v->cv_ok) {
+        iso_time(t2, v->cv.not_before);
+        iso_time(t3, v->cv.not_after);
+        pf(&pg, "<tr><th>Subject</th><td id=\"subject\">");
+        pe(&pg, v->cv.subject);
+        pf(&pg, "</td></tr><tr><th>Names</th><td id=\"names\">");
+        for (size_t i = 0; i < v->cv.n_names; i++) {
+            pf(&pg, "%s<a href=\"/log/domain?domain=", i ? "<br>" : "");
+            pq(&pg, v->cv.names[i]);
+            pf(&pg, "\">");
+            pe(&pg, v->cv.names[i]);
+            pf(&pg, "</a>");
+        }
+        if (v->cv.n_names == 0)
+            pf(&pg, "<span class=\"muted\">none</span>");
+        pf(&pg, "</td></tr><tr><th>Issuer</th><td id=\"issuer\">");
+        pe(&pg, v->cv.issuer);
+        pf(&pg, "</td></tr><tr><th>Valid</th><td>%s to %s</td></tr>"
+                "<tr><th>Serial</th><td class=\"mono\">%s</td></tr>",
+           t2, t3, v->cv.serial);
+    } else {
+        pf(&pg, "<tr><th>Certificate</th><td>does not parse</td></tr>");
+    }
+    pf(&pg, "</table></div><div class=\"card\"><h2>Inclusion proof</h2><table>");
+    hex32(hx, v->leaf_hash.b);
+    pf(&pg, "<tr><th>Leaf hash</th><td class=\"mono\">%s</td></tr>", hx);
+    hex32(hx, v->root.b);
+    pf(&pg, "<tr><th>Tree size</th><td>%llu</td></tr><tr><th>Root hash</th>"
+            "<td class=\"mono\">%s</td></tr><tr><th>Audit path</th><td class=\"mono\">",
+       (unsigned long long)v->tree_size, hx);
+    for (size_t i = 0; i < v->path_len; i++) {
+        hex32(hx, v->path[i].b);
+        pf(&pg, "%s%s", i ? "<br>" : "", hx);
+    }
+    if (v->path_len == 0)
+        pf(&pg, "<span class=\"muted\">empty (a tree of one entry)</span>");
+    pf(&pg, "</td></tr></table><p class=\"muted\">RFC 6962 2.1.1; the same as "
+            "<a href=\"/log/v1/entry/%llu\">JSON</a>.</p></div>",
+       (unsigned long long)v->index);
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
+static json_t *entry_json(const entry_view *v)
+{
+    char hx[65];
+    json_t *names = json_array(), *path = json_array(), *o;
+    for (size_t i = 0; v->cv_ok && i < v->cv.n_names; i++)
+        json_array_append_new(names, json_string(v->cv.names[i]));
+    for (size_t i = 0; i < v->path_len; i++) {
+        hex32(hx, v->path[i].b);
+        json_array_append_new(path, json_string(hx));
+    }
+    o = json_pack("{s:I, s:I, s:b, s:o}", "index", (json_int_t)v->index, "timestamp",
+                  (json_int_t)v->timestamp, "precert", v->precert, "names", names);
+    if (o == NULL) {
+        json_decref(path);
+        return NULL;
+    }
+    if (v->cv_ok) {
+        json_object_set_new(o, "subject", json_string(v->cv.subject));
+        json_object_set_new(o, "issuer", json_string(v->cv.issuer));
+        json_object_set_new(o, "serial", json_string(v->cv.serial));
+        json_object_set_new(o, "not_before", json_integer(v->cv.not_before));
+        json_object_set_new(o, "not_after", json_integer(v->cv.not_after));
+    }
+    hex32(hx, v->leaf_hash.b);
+    json_object_set_new(o, "leaf_hash", json_string(hx));
+    hex32(hx, v->root.b);
+    json_object_set_new(o, "inclusion",
+                        json_pack("{s:I, s:s, s:o}", "tree_size", (json_int_t)v->tree_size,
+                                  "root_hash", hx, "audit_path", path));
+    return o;
+}
+
+static void entry_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *path = arb_http_req_path(req);
+    int json = strncmp(path, "/log/v1/entry/", 14) == 0;
+    const char *num = path + (json ? 14 : 11);
+    uint64_t i;
+    entry_view v;
+    arb_err err;
+
+    if (!parse_index(num, &i)) {
+        if (json)
+            (void)arb_http_respond_error(req, 400, "bad_query", "the entry index must be a number");
+        else
+            message_page(req, e, 400, "Bad entry index", "An entry index is a number, not", num);
+        return;
+    }
+    err = entry_load(e, i, &v);
+    if (err == ARB_ERR_NOT_FOUND) {
+        if (json)
+            (void)arb_http_respond_error(req, 404, "not_found", "no such entry");
+        else
+            message_page(req, e, 404, "No such entry", "The log has no entry", num);
+        return;
+    }
+    if (err != ARB_OK) {
+        (void)arb_http_respond_error(req, 500, "log_db", "the entry could not be read");
+        return;
+    }
+    if (json)
+        send_json(req, entry_json(&v));
+    else
+        entry_html(req, e, &v);
+    entry_view_clear(&v);
+}
+
+/* ---------------------------------------------------------------- domain results */
+
+static void domain_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *dom = arb_http_req_query(req, "domain"), *sub = arb_http_req_query(req, "subdomains");
+    const char *aft = arb_http_req_query(req, "after");
+    char norm[ARB_DOMAINS_NAME_MAX + 1], t[32];
+    int subdomains = sub != NULL && (strcmp(sub, "1") == 0 || strcmp(sub, "true") == 0);
+    arb_domains_hit after, *hits;
+    size_t n = 0;
+    int more = 0;
+    page pg = {0};
+
+    if (dom == NULL || !arb_domains_normalize(norm, dom)) {
+        message_page(req, e, 400, "Not a domain", "Search for a hostname such as example.org, not",
+                     dom ? dom : "(nothing)");
+        return;
+    }
+    if (aft != NULL) {
+        const char *colon = strrchr(aft, ':');
+        char an[ARB_DOMAINS_NAME_MAX + 2];
+        if (colon == NULL || (size_t)(colon - aft) > ARB_DOMAINS_NAME_MAX ||
+            !parse_index(colon + 1, &after.index)) {
+            message_page(req, e, 400, "Bad page", "This is not a page of results:", aft);
+            return;
+        }
+        memcpy(an, aft, (size_t)(colon - aft));
+        an[colon - aft] = '\0';
+        if (!arb_domains_normalize(after.name, an)) {
+            message_page(req, e, 400, "Bad page", "This is not a page of results:", aft);
+            return;
+        }
+    }
+    if ((hits = calloc(PAGE_RESULTS, sizeof *hits)) == NULL ||
+        arb_domains_search(e->domains, norm, subdomains, aft ? &after : NULL, hits, PAGE_RESULTS,
+                           &n, &more) != ARB_OK) {
+        free(hits);
+        (void)arb_http_respond_error(req, 500, "log_db", "the index could not be read");
+        return;
+    }
+    head(&pg, e, norm);
+    pf(&pg, "<div class=\"card\"><h1>Certificates for <span id=\"domain\">");
+    pe(&pg, norm);
+    pf(&pg, "</span>%s</h1><p>", subdomains ? " and its subdomains" : "");
+    if (subdomains) {
+        pf(&pg, "<a href=\"/log/domain?domain=");
+        pq(&pg, norm);
+        pf(&pg, "\">Only this name</a>");
+    } else {
+        pf(&pg, "<a href=\"/log/domain?subdomains=1&amp;domain=");
+        pq(&pg, norm);
+        pf(&pg, "\">With subdomains</a>");
+    }
+    pf(&pg, " &middot; <a href=\"/log/v1/search?domain=");
+    pq(&pg, norm);
+    pf(&pg, "%s\">JSON</a></p>", subdomains ? "&amp;subdomains=1" : "");
+    if (n == 0) {
+        pf(&pg, "<p id=\"no-results\">No certificates found%s.</p>", aft ? " after this point" : "");
+    } else {
+        pf(&pg, "<table id=\"results\"><tr><th>Entry</th><th>Name</th><th>Type</th>"
+                "<th>Logged</th></tr>");
+        for (size_t i = 0; i < n; i++) {
+            iso_time(t, (int64_t)(hits[i].timestamp / 1000));
+            pf(&pg, "<tr><td><a href=\"/log/entry/%llu\">%llu</a></td><td>",
+               (unsigned long long)hits[i].index, (unsigned long long)hits[i].index);
+            pe(&pg, hits[i].name);
+            pf(&pg, "</td><td>%s</td><td>%s</td></tr>",
+               hits[i].precert ? "<span class=\"tag\">precert</span>" : "certificate", t);
+        }
+        pf(&pg, "</table>");
+    }
+    if (more && n > 0) {
+        char nx[ARB_DOMAINS_NAME_MAX + 32];
+        snprintf(nx, sizeof nx, "%s:%llu", hits[n - 1].name, (unsigned long long)hits[n - 1].index);
+        pf(&pg, "<p><a id=\"next\" href=\"/log/domain?%sdomain=", subdomains ? "subdomains=1&amp;" : "");
+        pq(&pg, norm);
+        pf(&pg, "&amp;after=");
+        pq(&pg, nx);
+        pf(&pg, "\">Next %d</a></p>", PAGE_RESULTS);
+    }
+    pf(&pg, "</div>");
+    foot(&pg);
+    free(hits);
+    send_page(req, &pg, 200);
+}
+
+/* ---------------------------------------------------------------- search */
+
+static void search_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *q = arb_http_req_query(req, "q");
+    char buf[300], norm[ARB_DOMAINS_NAME_MAX + 1], loc[400];
+    uint64_t i;
+    size_t a, b;
+
+    if (q == NULL)
+        q = "";
+    /* Trim spaces. */
+    for (a = 0; q[a] == ' ' || q[a] == '\t'; a++)
+        ;
+    for (b = strlen(q); b > a && (q[b - 1] == ' ' || q[b - 1] == '\t'); b--)
+        ;
+    if (b - a >= sizeof buf) {
+        message_page(req, e, 200, "No results", "Nothing matches a query this long.", NULL);
+        return;
+    }
+    memcpy(buf, q + a, b - a);
+    buf[b - a] = '\0';
+    if (parse_index(buf, &i)) {
+        arb_log_sth sth;
+        arb_log_get_sth(e->log, &sth);
+        if (i < sth.tree_size) {
+            snprintf(loc, sizeof loc, "Location: /log/entry/%llu\r\n", (unsigned long long)i);
+            (void)arb_http_respond(req, 302, html_type, loc, "", 0);
+            return;
+        }
+    } else if (arb_domains_normalize(norm, buf)) {
+        /* norm is [a-z0-9._*-]: safe in a header and a URL as it is. */
+        snprintf(loc, sizeof loc, "Location: /log/domain?subdomains=1&domain=%s\r\n", norm);
+        (void)arb_http_respond(req, 302, html_type, loc, "", 0);
+        return;
+    }
+    message_page(req, e, 200, "No results", "Nothing matches", buf);
+}
+
+/* ---------------------------------------------------------------- home */
+
+typedef struct {
+    page *pg;
+} recent_ctx;
+
+static arb_err recent_row(void *ud, uint64_t index, const uint8_t *leaf_input, size_t leaf_len,
+                          const uint8_t *extra, size_t extra_len)
+{
+    recent_ctx *c = ud;
+    arb_ct_leaf ml;
+    arb_certview cv;
+    char t[32];
+    (void)extra;
+    (void)extra_len;
+    pf(c->pg, "<tr><td><a href=\"/log/entry/%llu\">%llu</a></td><td>", (unsigned long long)index,
+       (unsigned long long)index);
+    if (arb_ct_leaf_decode(&ml, leaf_input, leaf_len) != ARB_OK) {
+        pf(c->pg, "?</td><td></td><td></td></tr>");
+        return ARB_OK;
+    }
+    if (arb_certview_read(&cv, &ml.entry) == ARB_OK) {
+        pe(c->pg, cv.n_names > 0 ? cv.names[0] : cv.subject);
+        if (cv.n_names > 1)
+            pf(c->pg, " <span class=\"muted\">+%zu</span>", cv.n_names - 1);
+        arb_certview_clear(&cv);
+    }
+    iso_time(t, (int64_t)(ml.timestamp / 1000));
+    pf(c->pg, "</td><td>%s</td><td>%s</td></tr>",
+       ml.entry.entry_type == ARB_CT_ENTRY_PRECERT ? "<span class=\"tag\">precert</span>"
+                                                   : "certificate",
+       t);
+    return ARB_OK;
+}
+
+static void home_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    arb_log_sth sth;
+    page pg = {0};
+    char t[32], root[65];
+    int64_t height = arb_metrics_value(arb_http_server_metrics(e->http), "chain_height");
+
+    arb_log_get_sth(e->log, &sth);
+    iso_time(t, (int64_t)(sth.timestamp / 1000));
+    hex32(root, sth.root);
+    head(&pg, e, "Start");
+    pf(&pg, "<div class=\"card\"><h1>arbor on ");
+    pe(&pg, e->network);
+    pf(&pg, "</h1><div class=\"stats\"><div class=\"stat\">Log entries<b id=\"tree-size\">%llu</b>"
+            "</div><div class=\"stat\">Chain height<b id=\"chain-height\">%lld</b></div>"
+            "<div class=\"stat\">Latest tree head<b>%s</b></div></div></div>",
+       (unsigned long long)sth.tree_size, (long long)height, t);
+    pf(&pg, "<div class=\"card\"><h2>Transparency log</h2><table><tr><th>Origin</th><td>");
+    pe(&pg, e->origin);
+    pf(&pg, "</td></tr><tr><th>Log ID</th><td class=\"mono\">%s</td></tr>"
+            "<tr><th>Tree size</th><td>%llu</td></tr><tr><th>Root hash</th>"
+            "<td class=\"mono\">%s</td></tr></table>"
+            "<form action=\"/log/domain\" method=\"get\"><p><input type=\"text\" name=\"domain\" "
+            "placeholder=\"example.org\" aria-label=\"domain\"> <label><input type=\"checkbox\" "
+            "name=\"subdomains\" value=\"1\" checked> with subdomains</label> "
+            "<button type=\"submit\" id=\"domain-search\">Find certificates</button></p></form>"
+            "</div>",
+       e->log_id_hex, (unsigned long long)sth.tree_size, root);
+    pf(&pg, "<div class=\"card\"><h2>Latest entries</h2>");
+    if (sth.tree_size == 0) {
+        pf(&pg, "<p class=\"muted\">The log is empty.</p>");
+    } else {
+        recent_ctx c = {&pg};
+        uint64_t first = sth.tree_size > RECENT ? sth.tree_size - RECENT : 0;
+        pf(&pg, "<table id=\"recent\"><tr><th>Entry</th><th>Name</th><th>Type</th><th>Logged</th>"
+                "</tr>");
+        /* Oldest first from the walk; fine for a short list. */
+        if (arb_log_get_entries(e->log, first, sth.tree_size - 1, recent_row, &c) != ARB_OK)
+            pf(&pg, "<tr><td colspan=\"4\">the entries could not be read</td></tr>");
+        pf(&pg, "</table>");
+    }
+    pf(&pg, "</div>");
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
+/* ---------------------------------------------------------------- setup */
+
+arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_explorer_config *cfg)
+{
+    arb_explorer *e;
+    arb_err err;
+
+    *out = NULL;
+    if ((e = calloc(1, sizeof *e)) == NULL)
+        return ARB_ERR_NOMEM;
+    e->http = http;
+    e->log = cfg->log;
+    e->domains = cfg->domains;
+    snprintf(e->network, sizeof e->network, "%s", cfg->network ? cfg->network : "");
+    snprintf(e->origin, sizeof e->origin, "%s", cfg->origin ? cfg->origin : "");
+    arb_hex_encode(e->log_id_hex, cfg->log_id, 32);
+    if ((err = arb_http_route_add(http, ARB_HTTP_GET, "/", 0, home_handler, e)) != ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/search", 0, search_handler, e)) != ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/entry/", 0, entry_handler, e)) !=
+            ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/v1/entry/", 0, entry_handler, e)) !=
+            ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/domain", 0, domain_handler, e)) !=
+            ARB_OK) {
+        free(e);
+        return err;
+    }
+    *out = e;
+    return ARB_OK;
+}
+
+void arb_explorer_free(arb_explorer *e)
+{
+    free(e);
+}

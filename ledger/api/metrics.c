@@ -295,6 +295,8 @@ typedef struct {
     int failed;
 } sbuf;
 
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -36,6 +36,10 @@ typedef struct {
     long n;                       /* entries to append */
     size_t batch;                 /* entries per synced batch; 0: 4096 */
     int threads;                  /* certificate generator threads; 0: 2 */
+    /* 1: each leaf i also carries the SAN dNSName "n<i>.d<i % 1000>.example.test"
+     * and the log writes arbord's domain index (column family log_domains,
+     * ledger/log/domains.h) with every batch, as arbord does. */
+    int domain_index;
 } log_bulk_config;
 
 /* Appends n entries to the log in cfg->datadir (creating it if needed) and

@@ -17,6 +17,7 @@
 
 #define RECENT 10
 #define PAGE_RESULTS 100
+#define GROWTH_SAMPLES 48 /* entries read to draw the log's growth */
 
 struct arb_explorer {
     arb_http_server *http;
@@ -626,6 +627,66 @@ static arb_err recent_row(void *ud, uint64_t index, const uint8_t *leaf_input, s
     return ARB_OK;
 }
 
+/* Log growth as an inline SVG: entries (y) against time (x), from the SCT
+ * timestamps of GROWTH_SAMPLES entries spread over the tree (an entry's
+ * index + 1 is the tree size it made). Nothing is drawn for fewer than two
+ * entries. */
+static void growth_svg(page *pg, const arb_explorer *e, uint64_t size)
+{
+    uint64_t idx[GROWTH_SAMPLES], ts[GROWTH_SAMPLES], tmin = UINT64_MAX, tmax = 0;
+    size_t n = 0;
+    const double W = 640, H = 200, L = 60, R = 12, T = 12, B = 34;
+    char t0[32], t1[32];
+
+    if (size < 2)
+        return;
+    for (size_t k = 0; k < GROWTH_SAMPLES; k++) {
+        uint64_t i = (uint64_t)((double)k * (double)(size - 1) / (GROWTH_SAMPLES - 1) + 0.5);
+        uint8_t *leaf = NULL, *extra = NULL;
+        size_t ll, el;
+        arb_ct_leaf ml;
+        if (n > 0 && idx[n - 1] == i)
+            continue;
+        if (arb_log_get_entry(e->log, i, &leaf, &ll, &extra, &el) == ARB_OK &&
+            arb_ct_leaf_decode(&ml, leaf, ll) == ARB_OK) {
+            idx[n] = i;
+            ts[n] = ml.timestamp;
+            if (ts[n] < tmin)
+                tmin = ts[n];
+            if (ts[n] > tmax)
+                tmax = ts[n];
+            n++;
+        }
+        free(leaf);
+        free(extra);
+    }
+    if (n < 2)
+        return;
+    iso_time(t0, (int64_t)(tmin / 1000));
+    iso_time(t1, (int64_t)(tmax / 1000));
+    pf(pg, "<div class=\"card\"><h2>Log growth</h2><svg id=\"log-growth\" role=\"img\" "
+           "viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" style=\"max-width:%.0fpx\" "
+           "xmlns=\"http://www.w3.org/2000/svg\"><title>Entries in the log over time</title>"
+           "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f7f9fc\" "
+           "stroke=\"#d5dde8\"/><polyline fill=\"none\" stroke=\"#3b82c4\" "
+           "stroke-width=\"2\" points=\"",
+       W, H, W, L, T, W - L - R, H - T - B);
+    for (size_t k = 0; k < n; k++) {
+        /* Equal timestamps (a fast burst): spread by index instead. */
+        double fx = tmax > tmin ? (double)(ts[k] - tmin) / (double)(tmax - tmin)
+                                : (double)idx[k] / (double)(size - 1);
+        double fy = (double)(idx[k] + 1) / (double)size;
+        pf(pg, "%s%.1f,%.1f", k ? " " : "", L + fx * (W - L - R), H - B - fy * (H - T - B));
+    }
+    pf(pg, "\"/><text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%llu</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">0</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">%s</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%s</text>"
+           "</svg></div>",
+       L - 6, T + 10, (unsigned long long)size, L - 6, H - B, L, H - B + 16, t0, W - R,
+       H - B + 16, t1);
+}
+
 static void home_handler(void *ud, arb_http_req *req)
 {
     arb_explorer *e = ud;
@@ -655,6 +716,7 @@ static void home_handler(void *ud, arb_http_req *req)
             "<button type=\"submit\" id=\"domain-search\">Find certificates</button></p></form>"
             "</div>",
        e->log_id_hex, (unsigned long long)sth.tree_size, root);
+    growth_svg(&pg, e, sth.tree_size);
     pf(&pg, "<div class=\"card\"><h2>Latest entries</h2>");
     if (sth.tree_size == 0) {
         pf(&pg, "<p class=\"muted\">The log is empty.</p>");

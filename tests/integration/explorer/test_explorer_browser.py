@@ -142,6 +142,9 @@ def main():
               'start page shows the tree size')
         check(len(driver.find_elements(By.CSS_SELECTOR, '#recent tr')) == len(chains) + 1,
               'start page lists the latest entries')
+        line = driver.find_elements(By.CSS_SELECTOR, '#log-growth polyline')
+        pts = line[0].get_attribute('points').split() if line else []
+        check(len(pts) == len(chains), 'the log growth plot has a point per entry: %r' % pts)
 
         # Search a domain from the header box: with subdomains.
         box = driver.find_element(By.NAME, 'q')

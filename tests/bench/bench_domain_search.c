@@ -8,6 +8,9 @@
  *   subdomain  one random d<k>.example.test with subdomains, limit 100
  *              (about N/1000 names below it: a full first page)
  *   page       a later page of the same (after=)
+ * and the explorer's pages rendered by arbord: the start page (it reads 58
+ * entries), a random entry (decoded, with its inclusion proof) and a
+ * domain's first page of 100 results.
  * Every answer must be 200 with the expected number of results, else the
  * bench fails. One JSON line per figure. Usage:
  *   bench_domain_search [ENTRIES [KEEP_DIR [SECONDS]]]
@@ -205,7 +208,7 @@ static int start_server(const char *dir)
     return up;
 }
 
-enum { Q_EXACT, Q_SUB, Q_PAGE };
+enum { Q_EXACT, Q_SUB, Q_PAGE, Q_HOME, Q_ENTRY, Q_DOMAIN_HTML };
 
 typedef struct {
     int kind;
@@ -231,6 +234,15 @@ static void *client_run(void *ud)
             snprintf(path, sizeof path, "/log/v1/search?domain=d%ld.example.test&subdomains=1&limit=100",
                      i % 1000);
             want = per_dom < 100 ? per_dom : 100;
+        } else if (cl->kind == Q_HOME) {
+            snprintf(path, sizeof path, "/");
+            want = -1;
+        } else if (cl->kind == Q_ENTRY) {
+            snprintf(path, sizeof path, "/log/entry/%ld", i);
+            want = -1;
+        } else if (cl->kind == Q_DOMAIN_HTML) {
+            snprintf(path, sizeof path, "/log/domain?domain=d%ld.example.test&subdomains=1", i % 1000);
+            want = -1;
         } else {
             /* A page after the name of entry i: everything sorting after it. */
             snprintf(path, sizeof path,
@@ -304,6 +316,9 @@ int main(int argc, char **argv)
         ok &= measure(Q_EXACT, "exact");
         ok &= measure(Q_SUB, "subdomains_first_page_100");
         ok &= measure(Q_PAGE, "subdomains_later_page_100");
+        ok &= measure(Q_HOME, "explorer_start_page");
+        ok &= measure(Q_ENTRY, "explorer_entry_page");
+        ok &= measure(Q_DOMAIN_HTML, "explorer_domain_page_100");
     } else {
         fprintf(stderr, "cannot load or serve the log\n");
     }

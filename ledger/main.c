@@ -235,7 +235,20 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     sc.log = d->log;
     sc.index_entry = arb_domains_index_entry;
     sc.index_ud = domains;
-    return arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+    arb_err err = arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
+    if (err == ARB_OK) {
+        /* A data directory from before the domain index: index what is there. */
+        uint64_t n = 0;
+        err = arb_domains_backfill(domains, arb_log_service_log(log_service), &n, eb);
+        if (err == ARB_OK && n > 0)
+            arb_logf(&d->log, ARB_LOG_INFO, "log: indexed the domains of %llu existing entries",
+                     (unsigned long long)n);
+        if (err != ARB_OK) { /* this module's stop will not run: undo the start */
+            arb_log_service_stop(log_service);
+            log_service = NULL;
+        }
+    }
+    return err;
 }
 
 static void log_stop(arbord *d)

@@ -284,6 +284,65 @@ arb_err arb_domains_index_entry(void *ud, arb_store_batch *b, uint64_t index,
     return ARB_OK;
 }
 
+/* ---------------------------------------------------------------- backfill */
+
+static const uint8_t complete_key[] = {0x00, 'c', 'o', 'm', 'p', 'l', 'e', 't', 'e'};
+
+typedef struct {
+    arb_domains *d;
+    arb_store_batch *b;
+    arb_err err;
+} backfill_ctx;
+
+static arb_err backfill_one(void *ud, uint64_t index, const uint8_t *leaf_input, size_t leaf_len,
+                            const uint8_t *extra, size_t extra_len)
+{
+    backfill_ctx *c = ud;
+    arb_ct_leaf leaf;
+    (void)extra;
+    (void)extra_len;
+    if (arb_ct_leaf_decode(&leaf, leaf_input, leaf_len) != ARB_OK)
+        return ARB_OK; /* not ours to judge: nothing indexable */
+    return arb_domains_index_entry(c->d, c->b, index, &leaf);
+}
+
+arb_err arb_domains_backfill(arb_domains *d, arb_log *log, uint64_t *indexed, arb_errbuf *eb)
+{
+    arb_log_sth sth;
+    backfill_ctx c = {d, NULL, ARB_OK};
+    arb_err err;
+    const uint64_t chunk = 10000;
+
+    int found = 0;
+
+    *indexed = 0;
+    if ((err = arb_store_exists(d->store, NULL, d->cf, complete_key, sizeof complete_key, &found,
+                                eb)) != ARB_OK)
+        return err;
+    if (found)
+        return ARB_OK;
+    arb_log_get_sth(log, &sth);
+    if ((err = arb_store_batch_new(&c.b, d->store)) != ARB_OK)
+        return arb_errf(eb, err, "out of memory");
+    for (uint64_t first = 0; first < sth.tree_size; first += chunk) {
+        uint64_t last = first + chunk - 1 < sth.tree_size - 1 ? first + chunk - 1 : sth.tree_size - 1;
+        arb_store_batch_clear(c.b);
+        if ((err = arb_log_get_entries(log, first, last, backfill_one, &c)) != ARB_OK ||
+            (err = arb_store_write(d->store, c.b, 0, eb)) != ARB_OK) {
+            arb_store_batch_free(c.b);
+            return arb_errf(eb, err, "domain index: cannot index entries %llu..%llu",
+                            (unsigned long long)first, (unsigned long long)last);
+        }
+        *indexed = last + 1;
+    }
+    /* Synced: makes the unsynced batches above durable too (one WAL). */
+    arb_store_batch_clear(c.b);
+    arb_store_batch_put(c.b, d->cf, complete_key, sizeof complete_key, (const uint8_t *)"1", 1);
+    err = arb_store_write(d->store, c.b, ARB_STORE_SYNC, eb);
+    arb_store_batch_free(c.b);
+    return err;
+}
+
 /* ---------------------------------------------------------------- search */
 
 /* Decodes a row into a hit. Returns 0 if the row is malformed. */

@@ -17,7 +17,8 @@
  *   key   = reversed name ("org.example.www", "org.example.*") || 0x00 || index (8 bytes BE)
  *   value = flags (1 byte: bit 0 precert) || timestamp (8 bytes BE, ms)
  * so one name's entries are one prefix, and a domain's subdomains the keys
- * that start with "org.example.".
+ * that start with "org.example.". One more key, 0x00 "complete", says the
+ * index covers every entry since entry 0 (names never start with 0x00). 
  *
  * Thread-safety: arb_domains_search may run on many threads at once;
  * arb_domains_index_entry only from the sequencer. */
@@ -29,6 +30,7 @@
 
 #include "ledger/api/http.h"
 #include "ledger/log/ct.h"
+#include "ledger/log/log.h"
 #include "ledger/store/store.h"
 #include "merkle/error.h"
 
@@ -82,6 +84,17 @@ typedef struct {
 arb_err arb_domains_search(arb_domains *d, const char *domain, int subdomains,
                            const arb_domains_hit *after, arb_domains_hit *hits, size_t limit,
                            size_t *n, int *more) ARB_WARN_UNUSED;
+
+/* Makes the index complete for a log whose entries predate it (a data
+ * directory from before the index existed): unless the index says it has
+ * been complete since entry 0, indexes every entry of the published tree and
+ * then records that, in synced batches. Call once after the log is opened
+ * and before it takes submissions (arbord: at startup). *indexed gets the
+ * number of entries indexed now (0 when there was nothing to do). Safe to
+ * interrupt: a crash makes the next call start over. Returns ARB_OK,
+ * ARB_ERR_DB / ARB_ERR_IO, ARB_ERR_NOMEM. */
+arb_err arb_domains_backfill(arb_domains *d, arb_log *log, uint64_t *indexed,
+                             arb_errbuf *eb) ARB_WARN_UNUSED;
 
 /* Registers GET /log/v1/search?domain=D[&subdomains=1][&limit=N][&after=NAME:INDEX]
  * (docs/explorer.md). Before arb_http_server_start. */

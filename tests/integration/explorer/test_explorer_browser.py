@@ -27,6 +27,8 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 FAILS = []
 HOSTILE_CN = '<script>alert(1)</script><img src=x onerror=alert(2)>'
@@ -116,6 +118,19 @@ def main():
 
         visited = set()
 
+        def navigate(action):
+            """Runs a click or a form submit and waits for the new page to load."""
+            old = driver.find_element(By.TAG_NAME, 'html')
+            action()
+            WebDriverWait(driver, 60).until(EC.staleness_of(old))
+            WebDriverWait(driver, 60).until(
+                lambda d: d.execute_script('return document.readyState') == 'complete')
+
+        def search(text):
+            box = driver.find_element(By.NAME, 'q')
+            box.send_keys(text)
+            navigate(box.submit)
+
         def page_ok(what, shot=None):
             logs = [l for l in driver.get_log('browser') if l.get('level') == 'SEVERE']
             check(not logs, '%s: console errors %r' % (what, logs))
@@ -147,9 +162,7 @@ def main():
         check(len(pts) == len(chains), 'the log growth plot has a point per entry: %r' % pts)
 
         # Search a domain from the header box: with subdomains.
-        box = driver.find_element(By.NAME, 'q')
-        box.send_keys('Example.org')
-        box.submit()
+        search('Example.org')
         page_ok('domain results', 'domain')
         check('/log/domain' in driver.current_url, 'domain search lands on the results page')
         rows = driver.find_elements(By.CSS_SELECTOR, '#results tr')
@@ -163,15 +176,13 @@ def main():
         # A result's entry link leads to that entry.
         link = driver.find_element(By.CSS_SELECTOR, '#results tr td a')
         n = link.text
-        link.click()
+        navigate(link.click)
         page_ok('entry page', 'entry')
         check(driver.find_element(By.ID, 'leaf-index').text == n, 'entry link leads to entry ' + n)
         check('Inclusion proof' in driver.page_source, 'entry page has the inclusion proof')
 
         # Search by entry index.
-        box = driver.find_element(By.NAME, 'q')
-        box.send_keys(str(index['pre']))
-        box.submit()
+        search(str(index['pre']))
         page_ok('entry by index')
         check(driver.find_element(By.ID, 'leaf-index').text == str(index['pre']),
               'index search finds the entry')
@@ -195,9 +206,7 @@ def main():
         page_ok('exact name', None)
         check(len(driver.find_elements(By.CSS_SELECTOR, '#results tr')) == 2,
               'exact search finds one entry')
-        box = driver.find_element(By.NAME, 'q')
-        box.send_keys('no such thing!')
-        box.submit()
+        search('no such thing!')
         page_ok('no results', 'noresults')
         check('No results' in driver.title, 'a search with no match says so')
         driver.get(base + '/log/domain?domain=nothing.invalid')

@@ -258,6 +258,13 @@ arb_err log_bulk_load(const log_bulk_config *cfg, unsigned long long *tree_size,
     }
     if ((err = arb_log_open(&b.log, &lc, eb)) != ARB_OK)
         goto out;
+    if (dom != NULL) {
+        /* As arbord at startup: index what is there (nothing in a new log)
+         * and mark the index complete, so arbord need not backfill. */
+        uint64_t n_indexed;
+        if ((err = arb_domains_backfill(dom, b.log, &n_indexed, eb)) != ARB_OK)
+            goto out;
+    }
     b.max_inflight = 4 * lc.batch_max;
     for (; started < threads; started++)
         if (pthread_create(&th[started], NULL, generator, &b) != 0)

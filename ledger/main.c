@@ -272,6 +272,7 @@ static arb_err explorer_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     ec.domains = domains;
     ec.network = d->cfg.network;
     ec.origin = d->cfg.log_origin ? d->cfg.log_origin : "arbor.localhost/log";
+    ec.chain = d->chain;
     arb_log_service_log_id(log_service, ec.log_id);
     if ((err = arb_explorer_start(&explorer, d->http, &ec)) != ARB_OK)
         return arb_errf(eb, err, "cannot register the explorer pages");
@@ -291,8 +292,8 @@ static const arbord_module modules[] = {
     {"p2p", NULL, 0, peers_init, NULL, NULL},
     {"domains", arb_domains_cf_names, ARB_DOMAINS_CF_COUNT, domains_init, domains_stop, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
-    {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
+    {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)
 _Static_assert(N_MODULES <= MAX_MODULES, "raise MAX_MODULES");

@@ -1033,6 +1033,15 @@ fail:
     return err;
 }
 
+void arb_chainapi_read(arb_chainapi *a,
+                       void (*fn)(void *ud, arb_chainstate *cs, const arb_chain_params *p),
+                       void *ud)
+{
+    pthread_mutex_lock(&a->mu);
+    fn(ud, a->cs, a->p);
+    pthread_mutex_unlock(&a->mu);
+}
+
 void arb_chainapi_stop(arb_chainapi *a)
 {
     if (a == NULL)

@@ -11,6 +11,9 @@
 #include <time.h>
 
 #include "ledger/api/metrics.h"
+#include "ledger/chain/bech32.h"
+#include "ledger/chain/header.h"
+#include "ledger/chain/params.h"
 #include "ledger/log/certview.h"
 #include "merkle/buf.h"
 #include "merkle/hash.h"
@@ -26,6 +29,7 @@ struct arb_explorer {
     char network[32];
     char origin[256];
     char log_id_hex[65];
+    arb_chainapi *chain;
 };
 
 static const char html_type[] = "text/html; charset=utf-8";
@@ -213,7 +217,7 @@ static void head(page *pg, const arb_explorer *e, const char *title)
            "<span class=\"net\">");
     pe(pg, e->network);
     pf(pg, "</span><form action=\"/search\" method=\"get\" role=\"search\">"
-           "<input type=\"text\" name=\"q\" placeholder=\"domain or log entry index\" "
+           "<input type=\"text\" name=\"q\" placeholder=\"block, txid, domain, entry N\" "
            "aria-label=\"search\"><button type=\"submit\">Search</button></form></header><main>");
 }
 
@@ -554,6 +558,51 @@ static void domain_handler(void *ud, arb_http_req *req)
 
 /* ---------------------------------------------------------------- search */
 
+typedef struct {
+    arb_hash h;
+    uint32_t height;
+    int kind; /* in: 0 hash/txid, 1 height; out: 1 block, 2 tx, 0 none */
+} find_ctx;
+
+static void find_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+{
+    find_ctx *f = ud;
+    uint32_t h, idx;
+    (void)p;
+    if (f->kind == 1) {
+        f->kind = arb_chainstate_hash_at(cs, f->height, &f->h) == ARB_OK ? 1 : 0;
+        return;
+    }
+    if (arb_chainstate_get_block(cs, &f->h, NULL, NULL, NULL, NULL) == ARB_OK)
+        f->kind = 1;
+    else if (arb_chainstate_find_tx(cs, &f->h, &h, &idx) == ARB_OK)
+        f->kind = 2;
+    else
+        f->kind = 0;
+}
+
+/* A block height, a block hash or a txid: redirects and returns 1. */
+static int chain_search(arb_http_req *req, arb_explorer *e, const char *q)
+{
+    find_ctx f;
+    uint64_t n;
+    char hx[65], loc[128];
+    memset(&f, 0, sizeof f);
+    if (parse_index(q, &n) && n <= UINT32_MAX) {
+        f.kind = 1;
+        f.height = (uint32_t)n;
+    } else if (strlen(q) != 64 || !arb_chain_hash_from_hex(&f.h, q)) {
+        return 0;
+    }
+    arb_chainapi_read(e->chain, find_read, &f);
+    if (f.kind == 0)
+        return 0;
+    arb_chain_hash_hex(hx, &f.h);
+    snprintf(loc, sizeof loc, "Location: /chain/%s/%s\r\n", f.kind == 1 ? "block" : "tx", hx);
+    (void)arb_http_respond(req, 302, html_type, loc, "", 0);
+    return 1;
+}
+
 static void search_handler(void *ud, arb_http_req *req)
 {
     arb_explorer *e = ud;
@@ -575,6 +624,10 @@ static void search_handler(void *ud, arb_http_req *req)
     }
     memcpy(buf, q + a, b - a);
     buf[b - a] = '\0';
+    if (e->chain != NULL && chain_search(req, e, buf))
+        return;
+    if (strncmp(buf, "entry ", 6) == 0)
+        memmove(buf, buf + 6, strlen(buf + 6) + 1);
     if (parse_index(buf, &i)) {
         arb_log_sth sth;
         arb_log_get_sth(e->log, &sth);
@@ -590,6 +643,294 @@ static void search_handler(void *ud, arb_http_req *req)
         return;
     }
     message_page(req, e, 200, "No results", "Nothing matches", buf);
+}
+
+/* ---------------------------------------------------------------- chain */
+
+#define RECENT_BLOCKS 10
+
+static void amount(char out[32], uint64_t units)
+{
+    snprintf(out, 32, "%llu.%08llu", (unsigned long long)(units / 100000000u),
+             (unsigned long long)(units % 100000000u));
+}
+
+static void addr_of(char out[ARB_ADDR_MAX], const arb_chain_params *p, const uint8_t key[32])
+{
+    if (!arb_address_encode(out, p->hrp ? p->hrp : "arb", key))
+        snprintf(out, ARB_ADDR_MAX, "?");
+}
+
+typedef struct {
+    const arb_explorer *e;
+    page *pg;
+    arb_hash hash;
+    uint32_t height;
+    int by_height, found;
+    arb_sha256 *sha;
+} chain_ctx;
+
+static void block_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+{
+    chain_ctx *c = ud;
+    page *pg = c->pg;
+    arb_block b;
+    arb_block_header hdr;
+    arb_chain_tip tip;
+    arb_buf raw = {0};
+    uint32_t h;
+    int in_main;
+    char hx[65], t[32], a1[32], a2[32];
+    uint64_t cb_out = 0;
+
+    if (c->by_height && arb_chainstate_hash_at(cs, c->height, &c->hash) != ARB_OK)
+        return;
+    arb_block_init(&b);
+    if (arb_chainstate_get_block(cs, &c->hash, &hdr, &b, &h, &in_main) != ARB_OK || b.n_tx == 0) {
+        arb_block_clear(&b);
+        return;
+    }
+    c->found = 1;
+    arb_chainstate_tip(cs, &tip);
+    arb_block_write(&raw, &b);
+    for (size_t k = 0; k < b.tx[0].n_out; k++)
+        cb_out += b.tx[0].out[k].amount;
+    {
+        uint64_t sub = arb_chain_subsidy(p, h);
+        amount(a1, cb_out > sub ? cb_out - sub : 0);
+    }
+    arb_chain_hash_hex(hx, &c->hash);
+    pf(pg, "<div class=\"card\"><h1>Block <span id=\"block-height\">%u</span></h1><table>"
+           "<tr><th>Hash</th><td class=\"mono\" id=\"block-hash\">%s</td></tr>", h, hx);
+    arb_chain_hash_hex(hx, &hdr.prev);
+    if (h > 0)
+        pf(pg, "<tr><th>Previous</th><td class=\"mono\"><a href=\"/chain/block/%s\">%s</a></td>"
+               "</tr>", hx, hx);
+    if (in_main && h < tip.height) {
+        arb_hash next;
+        char nx[65];
+        if (arb_chainstate_hash_at(cs, h + 1, &next) == ARB_OK) {
+            arb_chain_hash_hex(nx, &next);
+            pf(pg, "<tr><th>Next</th><td class=\"mono\"><a href=\"/chain/block/%s\">%s</a></td>"
+                   "</tr>", nx, nx);
+        }
+    }
+    arb_chain_hash_hex(hx, &hdr.merkle_root);
+    iso_time(t, hdr.time);
+    pf(pg, "<tr><th>Confirmations</th><td>%s%u</td></tr>"
+           "<tr><th>Time</th><td>%s</td></tr><tr><th>Merkle root</th><td class=\"mono\">%s</td></tr>"
+           "<tr><th>Bits</th><td class=\"mono\">%08x</td></tr><tr><th>Nonce</th><td>%u</td></tr>"
+           "<tr><th>Version</th><td>%d</td></tr><tr><th>Size</th><td>%zu bytes</td></tr>"
+           "<tr><th>Transactions</th><td>%zu</td></tr><tr><th>Fees</th><td>%s</td></tr>"
+           "</table><p class=\"muted\"><a href=\"/chain/v1/block?hash=",
+       in_main ? "" : "not on the active chain; ", in_main ? tip.height - h + 1 : 0, t, hx,
+       hdr.bits, hdr.nonce, hdr.version, raw.len, b.n_tx, a1);
+    arb_chain_hash_hex(hx, &c->hash);
+    pf(pg, "%s\">JSON</a></p></div><div class=\"card\"><h2>Transactions</h2>"
+           "<table id=\"block-txs\"><tr><th>#</th><th>Transaction</th><th>Inputs</th>"
+           "<th>Outputs</th><th>Output total</th></tr>", hx);
+    for (size_t k = 0; k < b.n_tx; k++) {
+        arb_hash txid;
+        uint64_t out = 0;
+        if (arb_tx_txid(c->sha, &txid, &b.tx[k]) != ARB_OK)
+            continue;
+        for (size_t o = 0; o < b.tx[k].n_out; o++)
+            out += b.tx[k].out[o].amount;
+        arb_chain_hash_hex(hx, &txid);
+        amount(a2, out);
+        pf(pg, "<tr><td>%zu</td><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a>%s</td>"
+               "<td>%zu</td><td>%zu</td><td>%s</td></tr>",
+           k, hx, hx, k == 0 ? " <span class=\"tag\">coinbase</span>" : "",
+           k == 0 ? (size_t)0 : b.tx[k].n_in, b.tx[k].n_out, a2);
+    }
+    pf(pg, "</table></div>");
+    arb_buf_free(&raw);
+    arb_block_clear(&b);
+}
+
+/* The output spent by an input: amount and key, from the block holding the
+ * previous transaction (active chain). Returns 1 if found. */
+static int spent_output(arb_chainstate *cs, const arb_outpoint *op, arb_txout *out)
+{
+    uint32_t h, idx;
+    arb_hash bh;
+    arb_block b;
+    int ok = 0;
+    if (arb_chainstate_find_tx(cs, &op->txid, &h, &idx) != ARB_OK ||
+        arb_chainstate_hash_at(cs, h, &bh) != ARB_OK)
+        return 0;
+    arb_block_init(&b);
+    if (arb_chainstate_get_block(cs, &bh, NULL, &b, NULL, NULL) == ARB_OK && idx < b.n_tx &&
+        op->index < b.tx[idx].n_out) {
+        *out = b.tx[idx].out[op->index];
+        ok = 1;
+    }
+    arb_block_clear(&b);
+    return ok;
+}
+
+static void tx_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+{
+    chain_ctx *c = ud;
+    page *pg = c->pg;
+    uint32_t h, idx;
+    arb_hash bh;
+    arb_block b;
+    arb_chain_tip tip;
+    const arb_tx *tx;
+    char hx[65], ad[ARB_ADDR_MAX], a1[32];
+    uint64_t in_sum = 0, out_sum = 0;
+    int coinbase, all_inputs = 1;
+    size_t size;
+
+    if (arb_chainstate_find_tx(cs, &c->hash, &h, &idx) != ARB_OK ||
+        arb_chainstate_hash_at(cs, h, &bh) != ARB_OK)
+        return;
+    arb_block_init(&b);
+    if (arb_chainstate_get_block(cs, &bh, NULL, &b, NULL, NULL) != ARB_OK || idx >= b.n_tx) {
+        arb_block_clear(&b);
+        return;
+    }
+    c->found = 1;
+    arb_chainstate_tip(cs, &tip);
+    tx = &b.tx[idx];
+    coinbase = idx == 0;
+    size = arb_tx_size(tx);
+    arb_chain_hash_hex(hx, &c->hash);
+    pf(pg, "<div class=\"card\"><h1>Transaction</h1><table><tr><th>Txid</th>"
+           "<td class=\"mono\" id=\"txid\">%s</td></tr>", hx);
+    arb_chain_hash_hex(hx, &bh);
+    pf(pg, "<tr><th>Block</th><td><a href=\"/chain/block/%s\">%u</a> (transaction %u)</td></tr>"
+           "<tr><th>Confirmations</th><td>%u</td></tr><tr><th>Size</th><td>%zu bytes</td></tr>"
+           "<tr><th>Version</th><td>%u</td></tr><tr><th>Lock time</th><td>%u</td></tr>",
+       hx, h, idx, tip.height - h + 1, size, tx->version, tx->lock_time);
+    if (tx->payload_type != 0) {
+        size_t show = tx->payload_len < 256 ? tx->payload_len : 256;
+        char *ph = malloc(2 * show + 1);
+        if (ph != NULL) {
+            arb_hex_encode(ph, tx->payload, show);
+            pf(pg, "<tr><th>Payload</th><td>type %u, %zu bytes<br><span class=\"mono\">%s%s</span>"
+                   "</td></tr>",
+               tx->payload_type, tx->payload_len, ph, show < tx->payload_len ? "..." : "");
+            free(ph);
+        }
+    }
+    pf(pg, "</table></div><div class=\"card\"><h2>Inputs</h2><table id=\"tx-inputs\">"
+           "<tr><th>#</th><th>Spends</th><th>Address</th><th>Amount</th></tr>");
+    if (coinbase) {
+        pf(pg, "<tr><td>0</td><td colspan=\"3\">coinbase (new coins, block height %u)</td></tr>", h);
+    } else {
+        for (size_t k = 0; k < tx->n_in; k++) {
+            arb_txout so;
+            arb_chain_hash_hex(hx, &tx->in[k].txid);
+            pf(pg, "<tr><td>%zu</td><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a>:%u</td>",
+               k, hx, hx, tx->in[k].index);
+            if (spent_output(cs, &tx->in[k], &so)) {
+                addr_of(ad, p, so.key);
+                amount(a1, so.amount);
+                in_sum += so.amount;
+                pf(pg, "<td class=\"mono\">%s</td><td>%s</td></tr>", ad, a1);
+            } else {
+                all_inputs = 0;
+                pf(pg, "<td colspan=\"2\">not found</td></tr>");
+            }
+        }
+    }
+    pf(pg, "</table></div><div class=\"card\"><h2>Outputs</h2><table id=\"tx-outputs\">"
+           "<tr><th>#</th><th>Address</th><th>Amount</th></tr>");
+    for (size_t k = 0; k < tx->n_out; k++) {
+        addr_of(ad, p, tx->out[k].key);
+        amount(a1, tx->out[k].amount);
+        out_sum += tx->out[k].amount;
+        pf(pg, "<tr><td>%zu</td><td class=\"mono\">%s</td><td>%s</td></tr>", k, ad, a1);
+    }
+    pf(pg, "</table>");
+    if (!coinbase && all_inputs && in_sum >= out_sum) {
+        amount(a1, in_sum - out_sum);
+        pf(pg, "<p>Fee <b id=\"tx-fee\">%s</b> (%.2f units per byte)</p>", a1,
+           (double)(in_sum - out_sum) / (double)(size ? size : 1));
+    }
+    arb_chain_hash_hex(hx, &c->hash);
+    pf(pg, "<p class=\"muted\"><a href=\"/chain/v1/tx?txid=%s\">JSON</a> (with its SPV proof)"
+           "</p></div>", hx);
+    arb_block_clear(&b);
+}
+
+static void chain_page(arb_http_req *req, arb_explorer *e, int is_tx)
+{
+    const char *path = arb_http_req_path(req);
+    const char *rest = path + (is_tx ? strlen("/chain/tx/") : strlen("/chain/block/"));
+    chain_ctx c;
+    page pg = {0};
+    uint64_t n;
+
+    memset(&c, 0, sizeof c);
+    c.e = e;
+    c.pg = &pg;
+    if (!is_tx && parse_index(rest, &n) && n <= UINT32_MAX) {
+        c.by_height = 1;
+        c.height = (uint32_t)n;
+    } else if (strlen(rest) != 64 || !arb_chain_hash_from_hex(&c.hash, rest)) {
+        message_page(req, e, 400, is_tx ? "Bad transaction id" : "Bad block",
+                     is_tx ? "A transaction id is 64 hex digits, not"
+                           : "A block is a height or 64 hex digits, not",
+                     rest);
+        return;
+    }
+    if (arb_sha256_new(&c.sha) != ARB_OK) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    head(&pg, e, is_tx ? "Transaction" : "Block");
+    arb_chainapi_read(e->chain, is_tx ? tx_read : block_read, &c);
+    arb_sha256_free(c.sha);
+    if (!c.found) {
+        free(pg.p);
+        message_page(req, e, 404, is_tx ? "No such transaction" : "No such block",
+                     is_tx ? "The active chain has no transaction" : "The chain has no block",
+                     rest);
+        return;
+    }
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
+static void block_handler(void *ud, arb_http_req *req)
+{
+    chain_page(req, ud, 0);
+}
+
+static void tx_handler(void *ud, arb_http_req *req)
+{
+    chain_page(req, ud, 1);
+}
+
+static void recent_blocks_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+{
+    chain_ctx *c = ud;
+    arb_chain_tip tip;
+    (void)p;
+    arb_chainstate_tip(cs, &tip);
+    pf(c->pg, "<div class=\"card\"><h2>Latest blocks</h2><table id=\"recent-blocks\"><tr>"
+              "<th>Height</th><th>Hash</th><th>Time</th><th>Transactions</th></tr>");
+    for (uint32_t k = 0; k < RECENT_BLOCKS && k <= tip.height; k++) {
+        uint32_t h = tip.height - k;
+        arb_hash bh;
+        arb_block_header hdr;
+        arb_block b;
+        char hx[65], t[32];
+        arb_block_init(&b);
+        if (arb_chainstate_hash_at(cs, h, &bh) == ARB_OK &&
+            arb_chainstate_get_block(cs, &bh, &hdr, &b, NULL, NULL) == ARB_OK) {
+            arb_chain_hash_hex(hx, &bh);
+            iso_time(t, hdr.time);
+            pf(c->pg, "<tr><td><a href=\"/chain/block/%s\">%u</a></td><td class=\"mono\">%.16s...</td>"
+                      "<td>%s</td><td>%zu</td></tr>",
+               hx, h, hx, t, b.n_tx);
+        }
+        arb_block_clear(&b);
+    }
+    pf(c->pg, "</table></div>");
 }
 
 /* ---------------------------------------------------------------- home */
@@ -702,9 +1043,13 @@ static void home_handler(void *ud, arb_http_req *req)
     pf(&pg, "<div class=\"card\"><h1>arbor on ");
     pe(&pg, e->network);
     pf(&pg, "</h1><div class=\"stats\"><div class=\"stat\">Log entries<b id=\"tree-size\">%llu</b>"
-            "</div><div class=\"stat\">Chain height<b id=\"chain-height\">%lld</b></div>"
-            "<div class=\"stat\">Latest tree head<b>%s</b></div></div></div>",
-       (unsigned long long)sth.tree_size, (long long)height, t);
+            "</div><div class=\"stat\">Chain height<b id=\"chain-height\">",
+       (unsigned long long)sth.tree_size);
+    if (e->chain != NULL)
+        pf(&pg, "<a href=\"/chain/block/%lld\">%lld</a>", (long long)height, (long long)height);
+    else
+        pf(&pg, "%lld", (long long)height);
+    pf(&pg, "</b></div><div class=\"stat\">Latest tree head<b>%s</b></div></div></div>", t);
     pf(&pg, "<div class=\"card\"><h2>Transparency log</h2><table><tr><th>Origin</th><td>");
     pe(&pg, e->origin);
     pf(&pg, "</td></tr><tr><th>Log ID</th><td class=\"mono\">%s</td></tr>"
@@ -716,6 +1061,13 @@ static void home_handler(void *ud, arb_http_req *req)
             "<button type=\"submit\" id=\"domain-search\">Find certificates</button></p></form>"
             "</div>",
        e->log_id_hex, (unsigned long long)sth.tree_size, root);
+    if (e->chain != NULL) {
+        chain_ctx c;
+        memset(&c, 0, sizeof c);
+        c.e = e;
+        c.pg = &pg;
+        arb_chainapi_read(e->chain, recent_blocks_read, &c);
+    }
     growth_svg(&pg, e, sth.tree_size);
     pf(&pg, "<div class=\"card\"><h2>Latest entries</h2>");
     if (sth.tree_size == 0) {
@@ -748,6 +1100,7 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
     e->http = http;
     e->log = cfg->log;
     e->domains = cfg->domains;
+    e->chain = cfg->chain;
     snprintf(e->network, sizeof e->network, "%s", cfg->network ? cfg->network : "");
     snprintf(e->origin, sizeof e->origin, "%s", cfg->origin ? cfg->origin : "");
     arb_hex_encode(e->log_id_hex, cfg->log_id, 32);
@@ -758,7 +1111,12 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
         (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/v1/entry/", 0, entry_handler, e)) !=
             ARB_OK ||
         (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/domain", 0, domain_handler, e)) !=
-            ARB_OK) {
+            ARB_OK ||
+        (e->chain != NULL &&
+         ((err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/block/", 0, block_handler, e)) !=
+              ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/tx/", 0, tx_handler, e)) !=
+              ARB_OK))) {
         free(e);
         return err;
     }

@@ -11,6 +11,11 @@
  *                            its SCT timestamp, and its inclusion proof to the
  *                            current tree head
  *   GET /log/v1/entry/N      the same as JSON
+ *   GET /chain/block/H       a block by hash or height: header fields, size,
+ *                            fees, confirmations, its transactions
+ *   GET /chain/tx/T          a transaction: inputs with the amounts and
+ *                            addresses they spend, outputs, fee and fee rate,
+ *                            payload, confirmations
  *   GET /log/domain?domain=D[&subdomains=1][&after=NAME:INDEX]
  *                            the certificates of a domain (the domain index,
  *                            GET /log/v1/search as JSON)
@@ -23,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ledger/api/chainapi.h"
 #include "ledger/api/http.h"
 #include "ledger/log/domains.h"
 #include "ledger/log/log.h"
@@ -34,6 +40,7 @@ typedef struct {
     const char *network;   /* e.g. "regtest" (copied) */
     const char *origin;    /* the log's checkpoint origin (copied) */
     uint8_t log_id[32];
+    arb_chainapi *chain;   /* borrowed; NULL: no chain pages */
 } arb_explorer_config;
 
 typedef struct arb_explorer arb_explorer;

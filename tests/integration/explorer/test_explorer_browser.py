@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """The explorer in a real headless Chromium (driven by Selenium) against a
 real arbord whose log holds a certificate with an exact name and subdomains,
-a wildcard, a precertificate and one with a hostile subject. Every page must
+a wildcard, a precertificate and one with a hostile subject, and whose chain
+was mined by the real arbor-wallet (102 blocks, one payment). Every page must
 load with no console error, every link on it must lead to a page that
-answers 200, the search box must find an entry by index and certificates by
-domain, and the hostile subject must show as text (no markup, no script).
-Screenshots go to the directory given as the second argument.
+answers 200, the search box must find a block by height and by hash, a
+transaction, a log entry and certificates by domain, and the hostile subject
+must show as text (no markup, no script). Screenshots go to the directory
+given as the second argument.
 
-usage: test_explorer_browser.py ARBORD SCREENSHOT_DIR
+usage: test_explorer_browser.py ARBORD SCREENSHOT_DIR ARBOR_WALLET
 """
 import base64
 import json
@@ -86,7 +88,7 @@ def http(url, body=None):
 
 
 def main():
-    arbord, shots = sys.argv[1], sys.argv[2]
+    arbord, shots, wallet = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(shots, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='arbor-browser-')
     proc = None
@@ -105,6 +107,24 @@ def main():
             st, _ = http(base + path, json.dumps({'chain': [der, root]}).encode())
             check(st == 200, 'submit %s: %d' % (name, st))
             index[name] = i
+
+        # The chain: 101 blocks to the wallet, a payment, one more block.
+        env = dict(os.environ, ARBOR_PASSPHRASE='explorer test')
+        w = [wallet, '--node', base, '--wallet', os.path.join(tmp, 'w.json'), '--json']
+
+        def run_wallet(*args):
+            out = subprocess.run(w + list(args), env=env, check=True,
+                                 stdout=subprocess.PIPE).stdout.decode()
+            try:
+                return json.loads(out)
+            except json.JSONDecodeError:  # mine: a JSON line per block; the last counts
+                return json.loads(out.strip().splitlines()[-1])
+        run_wallet('--network', 'regtest', '--scrypt-log2n', '1', 'create')
+        run_wallet('mine', '--blocks', '101', '--threads', '1')
+        to = run_wallet('address')['address']
+        paid = run_wallet('send', to, '1')
+        mined = run_wallet('mine', '--blocks', '1', '--threads', '1')
+        check(mined['height'] == 102, 'the chain is 102 blocks high')
 
         opts = Options()
         opts.binary_location = '/usr/bin/chromium'
@@ -161,6 +181,37 @@ def main():
         pts = line[0].get_attribute('points').split() if line else []
         check(len(pts) == len(chains), 'the log growth plot has a point per entry: %r' % pts)
 
+        # The chain: latest block -> its transactions -> the payment.
+        rows = driver.find_elements(By.CSS_SELECTOR, '#recent-blocks tr')
+        check(len(rows) == 11, 'start page lists 10 blocks')
+        navigate(driver.find_element(By.CSS_SELECTOR, '#recent-blocks a').click)
+        page_ok('block page', 'block')
+        check(driver.find_element(By.ID, 'block-height').text == '102', 'the tip block is 102')
+        check(driver.find_element(By.ID, 'block-hash').text == mined['hash'], 'the block hash')
+        txs = driver.find_elements(By.CSS_SELECTOR, '#block-txs tr')
+        check(len(txs) == 3, 'block 102 has the coinbase and the payment')
+        pay = [a for a in driver.find_elements(By.CSS_SELECTOR, '#block-txs a')
+               if a.text == paid['txid']]
+        check(len(pay) == 1, 'the payment is listed in its block')
+        if pay:
+            navigate(pay[0].click)
+            page_ok('transaction page', 'tx')
+            check(driver.find_element(By.ID, 'txid').text == paid['txid'], 'the txid')
+            ins = driver.find_element(By.ID, 'tx-inputs').text
+            check('50.00000000' in ins and 'rarb1' in ins, 'the input shows what it spends')
+            check(driver.find_element(By.ID, 'tx-fee').text == paid['fee'], 'the fee')
+            outs = driver.find_element(By.ID, 'tx-outputs').text
+            check(to in outs and '1.00000000' in outs, 'the outputs')
+        search('101')
+        page_ok('block by height')
+        check(driver.find_element(By.ID, 'block-height').text == '101', 'height search')
+        search(mined['hash'])
+        page_ok('block by hash')
+        check(driver.find_element(By.ID, 'block-height').text == '102', 'hash search')
+        search(paid['txid'])
+        page_ok('tx by txid')
+        check(driver.find_element(By.ID, 'txid').text == paid['txid'], 'txid search')
+
         # Search a domain from the header box: with subdomains.
         search('Example.org')
         page_ok('domain results', 'domain')
@@ -182,7 +233,7 @@ def main():
         check('Inclusion proof' in driver.page_source, 'entry page has the inclusion proof')
 
         # Search by entry index.
-        search(str(index['pre']))
+        search('entry %d' % index['pre'])
         page_ok('entry by index')
         check(driver.find_element(By.ID, 'leaf-index').text == str(index['pre']),
               'index search finds the entry')

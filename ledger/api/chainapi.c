@@ -1034,11 +1034,12 @@ fail:
 }
 
 void arb_chainapi_read(arb_chainapi *a,
-                       void (*fn)(void *ud, arb_chainstate *cs, const arb_chain_params *p),
+                       void (*fn)(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                                  const arb_chain_params *p),
                        void *ud)
 {
     pthread_mutex_lock(&a->mu);
-    fn(ud, a->cs, a->p);
+    fn(ud, a->cs, a->mp, a->p);
     pthread_mutex_unlock(&a->mu);
 }
 

@@ -21,10 +21,12 @@ typedef struct arb_chainapi arb_chainapi;
 arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store *store,
                            unsigned cf_base, const char *network, size_t mempool_bytes,
                            const arb_logger *log, arb_errbuf *eb) ARB_WARN_UNUSED;
-/* Runs fn(ud, cs, p) with the chain state locked, for read-only use by other
- * modules (the explorer); fn must not keep cs. Any thread. */
+/* Runs fn(ud, cs, mp, p) with the chain state locked, for read-only use by
+ * other modules (the explorer); fn must not keep cs or mp (the mempool has
+ * its own lock and may be read there). Any thread. */
 void arb_chainapi_read(arb_chainapi *a,
-                       void (*fn)(void *ud, arb_chainstate *cs, const arb_chain_params *p),
+                       void (*fn)(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                                  const arb_chain_params *p),
                        void *ud);
 /* After the HTTP server has stopped: closes the chain state. NULL is fine. */
 void arb_chainapi_stop(arb_chainapi *a);

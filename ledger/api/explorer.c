@@ -564,11 +564,12 @@ typedef struct {
     int kind; /* in: 0 hash/txid, 1 height; out: 1 block, 2 tx, 0 none */
 } find_ctx;
 
-static void find_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+static void find_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
 {
     find_ctx *f = ud;
     uint32_t h, idx;
     (void)p;
+    (void)mp;
     if (f->kind == 1) {
         f->kind = arb_chainstate_hash_at(cs, f->height, &f->h) == ARB_OK ? 1 : 0;
         return;
@@ -592,6 +593,15 @@ static int chain_search(arb_http_req *req, arb_explorer *e, const char *q)
         f.kind = 1;
         f.height = (uint32_t)n;
     } else if (strlen(q) != 64 || !arb_chain_hash_from_hex(&f.h, q)) {
+        /* An address (checked by its page): bech32 characters only. */
+        if (strlen(q) > 8 && strlen(q) < ARB_ADDR_MAX && strchr(q, '1') != NULL &&
+            strspn(q, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(q) &&
+            (strncmp(q, "arb1", 4) == 0 || strncmp(q, "tarb1", 5) == 0 ||
+             strncmp(q, "rarb1", 5) == 0)) {
+            snprintf(loc, sizeof loc, "Location: /chain/address/%.100s\r\n", q);
+            (void)arb_http_respond(req, 302, html_type, loc, "", 0);
+            return 1;
+        }
         return 0;
     }
     arb_chainapi_read(e->chain, find_read, &f);
@@ -670,8 +680,9 @@ typedef struct {
     arb_sha256 *sha;
 } chain_ctx;
 
-static void block_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+static void block_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
 {
+    (void)mp;
     chain_ctx *c = ud;
     page *pg = c->pg;
     arb_block b;
@@ -769,8 +780,9 @@ static int spent_output(arb_chainstate *cs, const arb_outpoint *op, arb_txout *o
     return ok;
 }
 
-static void tx_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+static void tx_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
 {
+    (void)mp;
     chain_ctx *c = ud;
     page *pg = c->pg;
     uint32_t h, idx;
@@ -829,7 +841,8 @@ static void tx_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
                 addr_of(ad, p, so.key);
                 amount(a1, so.amount);
                 in_sum += so.amount;
-                pf(pg, "<td class=\"mono\">%s</td><td>%s</td></tr>", ad, a1);
+                pf(pg, "<td class=\"mono\"><a href=\"/chain/address/%s\">%s</a></td><td>%s</td></tr>",
+                   ad, ad, a1);
             } else {
                 all_inputs = 0;
                 pf(pg, "<td colspan=\"2\">not found</td></tr>");
@@ -842,7 +855,9 @@ static void tx_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
         addr_of(ad, p, tx->out[k].key);
         amount(a1, tx->out[k].amount);
         out_sum += tx->out[k].amount;
-        pf(pg, "<tr><td>%zu</td><td class=\"mono\">%s</td><td>%s</td></tr>", k, ad, a1);
+        pf(pg, "<tr><td>%zu</td><td class=\"mono\"><a href=\"/chain/address/%s\">%s</a></td>"
+               "<td>%s</td></tr>",
+           k, ad, ad, a1);
     }
     pf(pg, "</table>");
     if (!coinbase && all_inputs && in_sum >= out_sum) {
@@ -854,6 +869,244 @@ static void tx_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
     pf(pg, "<p class=\"muted\"><a href=\"/chain/v1/tx?txid=%s\">JSON</a> (with its SPV proof)"
            "</p></div>", hx);
     arb_block_clear(&b);
+}
+
+/* ---- addresses */
+
+#define ADDR_PAGE 50
+#define ADDR_UTXOS_SHOWN 200
+#define ADDR_HIST_MAX 100000
+
+typedef struct {
+    arb_hash txid;
+    uint32_t height;
+    uint64_t received, sent;
+} hist_row;
+
+typedef struct {
+    chain_ctx *c;
+    const char *addr;
+    uint8_t key[32];
+    uint64_t page;
+    uint64_t balance, n_utxo;
+    hist_row *hist;
+    size_t n_hist, cap_hist;
+    int truncated;
+} addr_ctx;
+
+static int addr_coin(void *ud, const arb_outpoint *op, uint64_t amt)
+{
+    addr_ctx *a = ud;
+    char hx[65], a1[32];
+    a->balance += amt;
+    if (a->n_utxo < ADDR_UTXOS_SHOWN) {
+        arb_chain_hash_hex(hx, &op->txid);
+        amount(a1, amt);
+        pf(a->c->pg, "<tr><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a>:%u</td><td>%s</td></tr>",
+           hx, hx, op->index, a1);
+    }
+    a->n_utxo++;
+    return 0;
+}
+
+static int addr_hist(void *ud, const arb_hash *txid, uint32_t height, uint64_t received,
+                     uint64_t sent)
+{
+    addr_ctx *a = ud;
+    if (a->n_hist == ADDR_HIST_MAX) {
+        a->truncated = 1;
+        return 1;
+    }
+    if (a->n_hist == a->cap_hist) {
+        size_t nc = a->cap_hist ? 2 * a->cap_hist : 64;
+        hist_row *nh = realloc(a->hist, nc * sizeof *nh);
+        if (nh == NULL) {
+            a->truncated = 1;
+            return 1;
+        }
+        a->hist = nh;
+        a->cap_hist = nc;
+    }
+    a->hist[a->n_hist++] = (hist_row){*txid, height, received, sent};
+    return 0;
+}
+
+static void address_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
+{
+    addr_ctx *a = ud;
+    page *pg = a->c->pg;
+    arb_errbuf eb;
+    char a1[32], hx[65];
+    uint64_t pages, first;
+    (void)mp;
+
+    if (arb_address_decode(a->key, p->hrp ? p->hrp : "arb", a->addr, &eb) != ARB_OK)
+        return;
+    a->c->found = 1;
+    pf(pg, "<div class=\"card\"><h1>Address</h1><p class=\"mono\" id=\"address\">");
+    pe(pg, a->addr);
+    pf(pg, "</p><h2>Unspent outputs</h2><table id=\"addr-utxos\"><tr><th>Output</th>"
+           "<th>Amount</th></tr>");
+    if (arb_chainstate_addr_coins(cs, a->key, addr_coin, a) != ARB_OK)
+        pf(pg, "<tr><td colspan=\"2\">the coins could not be read</td></tr>");
+    pf(pg, "</table>");
+    if (a->n_utxo > ADDR_UTXOS_SHOWN)
+        pf(pg, "<p class=\"muted\">and %llu more</p>",
+           (unsigned long long)(a->n_utxo - ADDR_UTXOS_SHOWN));
+    amount(a1, a->balance);
+    pf(pg, "<p>Balance <b id=\"addr-balance\">%s</b> in %llu unspent outputs</p></div>", a1,
+       (unsigned long long)a->n_utxo);
+    if (arb_chainstate_addr_history(cs, a->key, addr_hist, a) != ARB_OK)
+        a->truncated = 1;
+    pages = a->n_hist ? (a->n_hist + ADDR_PAGE - 1) / ADDR_PAGE : 1;
+    if (a->page >= pages)
+        a->page = pages - 1;
+    pf(pg, "<div class=\"card\"><h2>History</h2><p class=\"muted\">%zu transactions%s, newest "
+           "first; page %llu of %llu</p><table id=\"addr-history\"><tr><th>Transaction</th>"
+           "<th>Block</th><th>Received</th><th>Sent</th></tr>",
+       a->n_hist, a->truncated ? " (the oldest shown)" : "", (unsigned long long)a->page + 1,
+       (unsigned long long)pages);
+    first = a->page * ADDR_PAGE;
+    for (uint64_t k = first; k < first + ADDR_PAGE && k < a->n_hist; k++) {
+        const hist_row *r = &a->hist[a->n_hist - 1 - k];
+        char rv[32], sn[32];
+        arb_chain_hash_hex(hx, &r->txid);
+        amount(rv, r->received);
+        amount(sn, r->sent);
+        pf(pg, "<tr><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a></td>"
+               "<td><a href=\"/chain/block/%u\">%u</a></td><td>%s</td><td>%s</td></tr>",
+           hx, hx, r->height, r->height, rv, sn);
+    }
+    pf(pg, "</table><p>");
+    if (a->page > 0) {
+        pf(pg, "<a id=\"newer\" href=\"/chain/address/");
+        pe(pg, a->addr);
+        pf(pg, "?page=%llu\">Newer</a> ", (unsigned long long)a->page - 1);
+    }
+    if (a->page + 1 < pages) {
+        pf(pg, "<a id=\"older\" href=\"/chain/address/");
+        pe(pg, a->addr);
+        pf(pg, "?page=%llu\">Older</a>", (unsigned long long)a->page + 1);
+    }
+    pf(pg, "</p></div>");
+}
+
+static void address_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *addr = arb_http_req_path(req) + strlen("/chain/address/");
+    const char *pq_ = arb_http_req_query(req, "page");
+    chain_ctx c;
+    addr_ctx a;
+    page pg = {0};
+
+    memset(&c, 0, sizeof c);
+    memset(&a, 0, sizeof a);
+    c.e = e;
+    c.pg = &pg;
+    a.c = &c;
+    a.addr = addr;
+    if ((pq_ != NULL && !parse_index(pq_, &a.page)) || strlen(addr) >= ARB_ADDR_MAX) {
+        message_page(req, e, 400, "Bad address", "Not an address of this network:", addr);
+        return;
+    }
+    head(&pg, e, "Address");
+    arb_chainapi_read(e->chain, address_read, &a);
+    free(a.hist);
+    if (!c.found) {
+        free(pg.p);
+        message_page(req, e, 400, "Bad address", "Not an address of this network:", addr);
+        return;
+    }
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
+/* ---- the mempool */
+
+#define FEE_BUCKETS 8
+static const double fee_edges[FEE_BUCKETS - 1] = {1, 2, 5, 10, 20, 50, 100};
+/* Written into markup as they are: escaped already. */
+static const char *const fee_labels[FEE_BUCKETS] = {"&lt;1", "1-2", "2-5", "5-10",
+                                                    "10-20", "20-50", "50-100", "&gt;=100"};
+
+typedef struct {
+    page *pg;
+    uint64_t count[FEE_BUCKETS], bytes[FEE_BUCKETS];
+    size_t listed;
+} pool_ctx;
+
+static int pool_tx(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fee)
+{
+    pool_ctx *c = ud;
+    size_t size = arb_tx_size(tx);
+    double rate = (double)fee / (double)(size ? size : 1);
+    size_t b = 0;
+    while (b < FEE_BUCKETS - 1 && rate >= fee_edges[b])
+        b++;
+    c->count[b]++;
+    c->bytes[b] += size;
+    if (c->listed < 100) {
+        char hx[65], a1[32];
+        arb_chain_hash_hex(hx, txid);
+        amount(a1, fee);
+        pf(c->pg, "<tr><td class=\"mono\">%s</td><td>%zu</td><td>%s</td><td>%.2f</td></tr>", hx,
+           size, a1, rate);
+        c->listed++;
+    }
+    return 0;
+}
+
+static void mempool_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
+{
+    pool_ctx *c = ud;
+    page *pg = c->pg;
+    size_t count = 0, bytes = 0;
+    uint64_t maxb = 1;
+    (void)cs;
+    (void)p;
+    arb_mempool_stats(mp, &count, &bytes);
+    pf(pg, "<div class=\"card\"><h1>Mempool</h1><div class=\"stats\"><div class=\"stat\">"
+           "Transactions<b id=\"mempool-count\">%zu</b></div><div class=\"stat\">Size<b>%zu bytes"
+           "</b></div></div></div><div class=\"card\"><h2>Waiting transactions</h2>"
+           "<table id=\"mempool-txs\"><tr><th>Transaction</th><th>Size</th><th>Fee</th>"
+           "<th>Fee rate (units/byte)</th></tr>",
+       count, bytes);
+    arb_mempool_foreach(mp, pool_tx, c);
+    pf(pg, "</table>%s</div>", c->listed < count ? "<p class=\"muted\">the first 100 shown</p>" : "");
+    /* Bytes waiting per fee-rate band, as bars. */
+    for (size_t b = 0; b < FEE_BUCKETS; b++)
+        if (c->bytes[b] > maxb)
+            maxb = c->bytes[b];
+    pf(pg, "<div class=\"card\"><h2>By fee rate</h2><svg id=\"fee-histogram\" role=\"img\" "
+           "viewBox=\"0 0 640 220\" width=\"100%%\" style=\"max-width:640px\" "
+           "xmlns=\"http://www.w3.org/2000/svg\"><title>Mempool bytes by fee rate</title>");
+    for (size_t b = 0; b < FEE_BUCKETS; b++) {
+        double h = 160.0 * (double)c->bytes[b] / (double)maxb, x = 20 + (double)b * 76;
+        pf(pg, "<rect class=\"bar\" x=\"%.0f\" y=\"%.1f\" width=\"60\" height=\"%.1f\" "
+               "fill=\"#3b82c4\"><title>%s units/byte: %llu transactions, %llu bytes</title></rect>"
+               "<text x=\"%.0f\" y=\"200\" font-size=\"11\" text-anchor=\"middle\">%s</text>"
+               "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%llu</text>",
+           x, 180 - h, h, fee_labels[b], (unsigned long long)c->count[b],
+           (unsigned long long)c->bytes[b], x + 30, fee_labels[b], x + 30, 176 - h,
+           (unsigned long long)c->count[b]);
+    }
+    pf(pg, "<line x1=\"10\" y1=\"180\" x2=\"630\" y2=\"180\" stroke=\"#9fb3c8\"/></svg>"
+           "<p class=\"muted\">Bars: bytes waiting in each fee-rate band (units per byte); the "
+           "numbers: transactions.</p></div>");
+}
+
+static void mempool_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    page pg = {0};
+    pool_ctx c;
+    memset(&c, 0, sizeof c);
+    c.pg = &pg;
+    head(&pg, e, "Mempool");
+    arb_chainapi_read(e->chain, mempool_read, &c);
+    foot(&pg);
+    send_page(req, &pg, 200);
 }
 
 static void chain_page(arb_http_req *req, arb_explorer *e, int is_tx)
@@ -905,11 +1158,13 @@ static void tx_handler(void *ud, arb_http_req *req)
     chain_page(req, ud, 1);
 }
 
-static void recent_blocks_read(void *ud, arb_chainstate *cs, const arb_chain_params *p)
+static void recent_blocks_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                               const arb_chain_params *p)
 {
     chain_ctx *c = ud;
     arb_chain_tip tip;
     (void)p;
+    (void)mp;
     arb_chainstate_tip(cs, &tip);
     pf(c->pg, "<div class=\"card\"><h2>Latest blocks</h2><table id=\"recent-blocks\"><tr>"
               "<th>Height</th><th>Hash</th><th>Time</th><th>Transactions</th></tr>");
@@ -1049,7 +1304,12 @@ static void home_handler(void *ud, arb_http_req *req)
         pf(&pg, "<a href=\"/chain/block/%lld\">%lld</a>", (long long)height, (long long)height);
     else
         pf(&pg, "%lld", (long long)height);
-    pf(&pg, "</b></div><div class=\"stat\">Latest tree head<b>%s</b></div></div></div>", t);
+    pf(&pg, "</b></div>");
+    if (e->chain != NULL)
+        pf(&pg, "<div class=\"stat\">Mempool<b><a id=\"mempool-link\" href=\"/chain/mempool\">"
+                "%lld txs</a></b></div>",
+           (long long)arb_metrics_value(arb_http_server_metrics(e->http), "chain_mempool_txs"));
+    pf(&pg, "<div class=\"stat\">Latest tree head<b>%s</b></div></div></div>", t);
     pf(&pg, "<div class=\"card\"><h2>Transparency log</h2><table><tr><th>Origin</th><td>");
     pe(&pg, e->origin);
     pf(&pg, "</td></tr><tr><th>Log ID</th><td class=\"mono\">%s</td></tr>"
@@ -1116,7 +1376,11 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
          ((err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/block/", 0, block_handler, e)) !=
               ARB_OK ||
           (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/tx/", 0, tx_handler, e)) !=
-              ARB_OK))) {
+              ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/address/", 0, address_handler,
+                                    e)) != ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/mempool", 0, mempool_handler,
+                                    e)) != ARB_OK))) {
         free(e);
         return err;
     }

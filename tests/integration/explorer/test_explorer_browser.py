@@ -125,6 +125,7 @@ def main():
         paid = run_wallet('send', to, '1')
         mined = run_wallet('mine', '--blocks', '1', '--threads', '1')
         check(mined['height'] == 102, 'the chain is 102 blocks high')
+        waiting = run_wallet('send', run_wallet('address')['address'], '2')  # stays in the mempool
 
         opts = Options()
         opts.binary_location = '/usr/bin/chromium'
@@ -202,6 +203,23 @@ def main():
             check(driver.find_element(By.ID, 'tx-fee').text == paid['fee'], 'the fee')
             outs = driver.find_element(By.ID, 'tx-outputs').text
             check(to in outs and '1.00000000' in outs, 'the outputs')
+            navigate(driver.find_element(By.LINK_TEXT, to).click)
+            page_ok('address page', 'address')
+            check(driver.find_element(By.ID, 'addr-balance').text == '1.00000000',
+                  'the address holds the payment')
+            hist = driver.find_element(By.ID, 'addr-history').text
+            check(paid['txid'] in hist, 'the address history lists the payment')
+        search(to)
+        page_ok('address by search')
+        check(driver.find_element(By.ID, 'address').text == to, 'address search')
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'mempool-link').click)
+        page_ok('mempool page', 'mempool')
+        check(driver.find_element(By.ID, 'mempool-count').text == '1', 'one transaction waits')
+        check(waiting['txid'] in driver.find_element(By.ID, 'mempool-txs').text,
+              'the waiting payment is listed')
+        check(len(driver.find_elements(By.CSS_SELECTOR, '#fee-histogram rect')) == 8,
+              'the fee-rate histogram has its 8 bands')
         search('101')
         page_ok('block by height')
         check(driver.find_element(By.ID, 'block-height').text == '101', 'height search')

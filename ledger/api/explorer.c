@@ -488,20 +488,9 @@ static void domain_handler(void *ud, arb_http_req *req)
                      dom ? dom : "(nothing)");
         return;
     }
-    if (aft != NULL) {
-        const char *colon = strrchr(aft, ':');
-        char an[ARB_DOMAINS_NAME_MAX + 2];
-        if (colon == NULL || (size_t)(colon - aft) > ARB_DOMAINS_NAME_MAX ||
-            !parse_index(colon + 1, &after.index)) {
-            message_page(req, e, 400, "Bad page", "This is not a page of results:", aft);
-            return;
-        }
-        memcpy(an, aft, (size_t)(colon - aft));
-        an[colon - aft] = '\0';
-        if (!arb_domains_normalize(after.name, an)) {
-            message_page(req, e, 400, "Bad page", "This is not a page of results:", aft);
-            return;
-        }
+    if (aft != NULL && !arb_domains_parse_after(&after, aft)) {
+        message_page(req, e, 400, "Bad page", "This is not a page of results:", aft);
+        return;
     }
     if ((hits = calloc(PAGE_RESULTS, sizeof *hits)) == NULL ||
         arb_domains_search(e->domains, norm, subdomains, aft ? &after : NULL, hits, PAGE_RESULTS,

@@ -480,6 +480,19 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 1;
 }
 
+int arb_domains_parse_after(arb_domains_hit *out, const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    char an[ARB_DOMAINS_NAME_MAX + 2];
+    memset(out, 0, sizeof *out);
+    if (colon == NULL || (size_t)(colon - s) > ARB_DOMAINS_NAME_MAX + 1 ||
+        !parse_u64(colon + 1, UINT64_MAX, &out->index))
+        return 0;
+    memcpy(an, s, (size_t)(colon - s));
+    an[colon - s] = '\0';
+    return arb_domains_normalize(out->name, an);
+}
+
 static void search_handler(void *ud, arb_http_req *req)
 {
     arb_domains *d = ud;
@@ -506,20 +519,9 @@ static void search_handler(void *ud, arb_http_req *req)
         (void)arb_http_respond_error(req, 400, "bad_query", "limit must be 1..1000");
         return;
     }
-    if (aft != NULL) {
-        const char *colon = strrchr(aft, ':');
-        char an[ARB_DOMAINS_NAME_MAX + 2];
-        if (colon == NULL || (size_t)(colon - aft) > ARB_DOMAINS_NAME_MAX ||
-            !parse_u64(colon + 1, UINT64_MAX, &after.index)) {
-            (void)arb_http_respond_error(req, 400, "bad_query", "after must be NAME:INDEX");
-            return;
-        }
-        memcpy(an, aft, (size_t)(colon - aft));
-        an[colon - aft] = '\0';
-        if (!arb_domains_normalize(after.name, an)) {
-            (void)arb_http_respond_error(req, 400, "bad_query", "after must be NAME:INDEX");
-            return;
-        }
+    if (aft != NULL && !arb_domains_parse_after(&after, aft)) {
+        (void)arb_http_respond_error(req, 400, "bad_query", "after must be NAME:INDEX");
+        return;
     }
     if ((hits = calloc((size_t)limit, sizeof *hits)) == NULL) {
         (void)arb_http_respond_error(req, 500, "nomem", "out of memory");

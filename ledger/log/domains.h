@@ -85,6 +85,11 @@ arb_err arb_domains_search(arb_domains *d, const char *domain, int subdomains,
                            const arb_domains_hit *after, arb_domains_hit *hits, size_t limit,
                            size_t *n, int *more) ARB_WARN_UNUSED;
 
+/* Parses a resume point "NAME:INDEX" (a search's `next`) into out->name
+ * (normalized) and out->index (decimal, at most 20 digits, no sign). Returns 1,
+ * or 0 if it is not one. */
+int arb_domains_parse_after(arb_domains_hit *out, const char *s);
+
 /* Makes the index complete for a log whose entries predate it (a data
  * directory from before the index existed): unless the index says it has
  * been complete since entry 0, indexes every entry of the published tree and

@@ -3,8 +3,10 @@
  * the DER. Invariants: no crash or leak; every name returned is a hostname
  * that normalizes to itself, names are sorted and distinct. The same input
  * as a C string goes through arb_domains_normalize, whose output must be
- * stable (normalizing it again gives it back). */
+ * stable (normalizing it again gives it back), and through
+ * arb_domains_parse_after, which must round-trip. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (arb_domains_normalize(norm, s) &&
             (!arb_domains_normalize(again, norm) || strcmp(again, norm) != 0))
             abort();
+        /* A resume point: what parses prints back to something that parses
+         * to the same. */
+        arb_domains_hit h, h2;
+        if (arb_domains_parse_after(&h, s)) {
+            char back[ARB_DOMAINS_NAME_MAX + 32];
+            snprintf(back, sizeof back, "%s:%llu", h.name, (unsigned long long)h.index);
+            if (!arb_domains_parse_after(&h2, back) || strcmp(h.name, h2.name) != 0 ||
+                h.index != h2.index)
+                abort();
+        }
     }
     return 0;
 }

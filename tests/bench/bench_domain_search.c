@@ -142,7 +142,7 @@ static int make_log(const char *dir, long n)
     bc.leaf_key = kl;
     bc.first_serial = 0;
     bc.n = n;
-    bc.domain_index = 1;
+    bc.unique_names = 1;
     t0 = now_s();
     if (log_bulk_load(&bc, &size, &eb) != ARB_OK) {
         fprintf(stderr, "bulk load: %s\n", eb.msg);

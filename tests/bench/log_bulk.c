@@ -146,7 +146,7 @@ static void *generator(void *arg)
             uint8_t *der;
             arb_ct_chain *c;
 
-            if (cfg->domain_index) {
+            if (cfg->unique_names) {
                 /* This leaf's own name: replace the SAN of the template. */
                 char san[96];
                 X509V3_CTX ctx;
@@ -238,12 +238,12 @@ arb_err log_bulk_load(const log_bulk_config *cfg, unsigned long long *tree_size,
         cfs[i] = (unsigned)(1 + i);
     }
     snprintf(dbdir, sizeof(dbdir), "%s/db", cfg->datadir);
-    if (cfg->domain_index)
+    if (!cfg->no_domain_index)
         names[1 + ARB_LOG_CF_COUNT] = arb_domains_cf_names[0];
-    if ((err = arb_store_open(&store, dbdir, names, 1 + ARB_LOG_CF_COUNT + !!cfg->domain_index,
+    if ((err = arb_store_open(&store, dbdir, names, 1 + ARB_LOG_CF_COUNT + !cfg->no_domain_index,
                               NULL, eb)) != ARB_OK)
         goto out;
-    if (cfg->domain_index &&
+    if (!cfg->no_domain_index &&
         (err = arb_domains_new(&dom, store, 1 + ARB_LOG_CF_COUNT)) != ARB_OK)
         goto out;
     memset(&lc, 0, sizeof(lc));

@@ -355,7 +355,7 @@ static void test_disk_full(void)
         free(b.data);
         free(d);
     }
-    CHECK(metric("arbor_log_submissions_unavailable") >= 2);
+    CHECK(metric("arbor_log_submissions_unavailable_total") >= 2);
     CHECK_EQ(metric("arbor_log_storage_failed"), 1);
     CHECK(get_sth(&after) && after.size >= before.size);
     {

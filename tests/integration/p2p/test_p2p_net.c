@@ -182,11 +182,12 @@ static int in_mempool(int port, const char *txid)
 }
 
 /* A counter from /metrics (0 if absent). */
+/* A counter's value: every name read here is a counter, exposed with "_total". */
 static unsigned long long metric(int port, const char *name)
 {
     char *text = NULL, want[160];
     unsigned long long v = 0;
-    snprintf(want, sizeof want, "\narbor_%s ", name);
+    snprintf(want, sizeof want, "\narbor_%s_total ", name);
     if (http_raw(port, "/metrics", NULL, &text) == 200 && text != NULL) {
         const char *p = strstr(text, want);
         if (p != NULL)

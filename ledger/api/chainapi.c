@@ -1448,6 +1448,7 @@ static void chain_metrics(arb_chainapi *a, const arb_chain_tip *after)
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_set(a->http, "chain_height", after->height);
 }
 
@@ -1458,15 +1459,29 @@ arb_err arb_chainapi_submit_block(arb_chainapi *a, arb_sha256 *sha, const arb_bl
     arb_chain_tip before, after;
     arb_hash hash;
     arb_header_hash(sha, &hash, &blk->header);
+    struct timespec t0, t1;
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &before);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     arb_err err = arb_chainstate_submit_ex(a->cs, blk, (int64_t)time(NULL), requested, outcome,
                                            res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     arb_chainstate_tip(a->cs, &after);
     pool_follow(a, sha, blk, &hash, &before, &after);
     pthread_mutex_unlock(&a->mu);
-    if (err == ARB_OK && *outcome != ARB_BLOCK_DUPLICATE)
+    if (err == ARB_OK && *outcome != ARB_BLOCK_DUPLICATE) {
         arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
+        arb_metrics_observe(arb_http_server_metrics(a->http), "chain_block_connect_seconds", NULL,
+                            (double)(t1.tv_sec - t0.tv_sec) +
+                                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    }
+    if (err == ARB_OK && memcmp(before.hash.b, after.hash.b, 32) != 0) {
+        char tip_hex[65];
+        arb_chain_hash_hex(tip_hex, &after.hash);
+        arb_logf(&a->log, ARB_LOG_INFO,
+                 "chain: block %s connected, height %u, %zu txs (from a peer)", tip_hex,
+                 after.height, blk->n_tx);
+    }
     chain_metrics(a, &after);
     notify_tip(a, &before, &after);
     return err;
@@ -1501,6 +1516,7 @@ arb_err arb_chainapi_submit_tx(arb_chainapi *a, arb_sha256 *sha, const arb_tx *t
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_add(a->http, "chain_txs_accepted", 1);
     return ARB_OK;
 }

@@ -241,7 +241,7 @@ static void gossip_heads(void *ud, arb_http_req *req)
 }
 
 /* POST /gossip/v1/heads: heads another auditor pushes, checked like pulled
- * ones; refusals are counted in /metrics as arbor_gossip_push_<kind>. */
+ * ones; refusals are counted in /metrics as arbor_gossip_push_<kind>_total. */
 static void gossip_push_in(void *ud, arb_http_req *req)
 {
     arb_audit_follower *f = ud;

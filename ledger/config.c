@@ -66,6 +66,9 @@ static const char usage_text[] =
     "  --http-limit NAME=V    an HTTP limit, e.g. max-conns=1024, header-timeout=10,\n"
     "                         chain-queue=64 (repeatable; see docs/arbord.md)\n"
     "  --json                 machine-readable lines on stdout (e.g. the listening port)\n"
+    "  --log-level LEVEL      error, warn, info or debug (default: info)\n"
+    "  --log-format FORMAT    text, logfmt or json lines on stderr (default: text)\n"
+    "  --access-log           log a line per answered HTTP request\n"
     "  --help                 show this help and exit\n"
     "  --version              show the version and exit\n"
     "\n"
@@ -484,6 +487,29 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
     } else if (!strcmp(key, "json")) {
         if (!parse_bool(v, &cfg->json))
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad boolean '%s'", where, v);
+    } else if (!strcmp(key, "access-log")) {
+        if (!parse_bool(v, &cfg->access_log))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad boolean '%s'", where, v);
+    } else if (!strcmp(key, "log-level")) {
+        static const char *const levels[] = {"error", "warn", "info", "debug"};
+        int found = -1;
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(v, levels[i]))
+                found = i;
+        if (found < 0)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: bad log level '%s' (error, warn, info or debug)", where, v);
+        cfg->log_level = found;
+    } else if (!strcmp(key, "log-format")) {
+        if (!strcmp(v, "text"))
+            cfg->log_format = ARB_CONFIG_LOG_TEXT;
+        else if (!strcmp(v, "logfmt"))
+            cfg->log_format = ARB_CONFIG_LOG_LOGFMT;
+        else if (!strcmp(v, "json"))
+            cfg->log_format = ARB_CONFIG_LOG_JSON;
+        else
+            return arb_errf(eb, ARB_ERR_INVALID_ARG,
+                            "%s: bad log format '%s' (text, logfmt or json)", where, v);
     } else {
         return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: unknown setting '%s'", where, key);
     }
@@ -572,7 +598,8 @@ static const char *const value_opts[] = {
     "p2p-no-outbound", "http-workers", "http-limit", "config", "log-reject-expired",
     "log-reject-unexpired", "log-ext-key-usages",
     "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",
-    "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export"};
+    "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export",
+    "log-level", "log-format"};
 
 static int takes_value(const char *name)
 {
@@ -603,6 +630,13 @@ static arb_err walk(arb_config *cfg, int argc, char *const argv[], int pass, arb
         memcpy(name, a, nlen);
         name[nlen] = '\0';
         snprintf(where, sizeof where, "--%s", name);
+        if (!strcmp(name, "access-log")) {
+            if (eq != NULL)
+                return arb_errf(eb, ARB_ERR_INVALID_ARG, "option --%s takes no value", name);
+            if (pass == 1)
+                cfg->access_log = 1;
+            continue;
+        }
         if (!strcmp(name, "help") || !strcmp(name, "version") || !strcmp(name, "json")) {
             if (eq != NULL)
                 return arb_errf(eb, ARB_ERR_INVALID_ARG, "option --%s takes no value", name);
@@ -648,6 +682,7 @@ arb_err arb_config_parse(arb_config *cfg, int argc, char *const argv[], arb_errb
     arb_err err;
 
     memset(cfg, 0, sizeof *cfg);
+    cfg->log_level = ARB_LOG_INFO;
     if ((err = set_str(&cfg->datadir, ARB_CONFIG_DEFAULT_DATADIR)) != ARB_OK ||
         (err = set_str(&cfg->network, "main")) != ARB_OK ||
         (err = apply(cfg, "listen", ARB_CONFIG_DEFAULT_LISTEN, "default", NULL, eb)) != ARB_OK) {

@@ -11,8 +11,8 @@
  * log-ext-key-usages, log-reject-extensions, log-rate-limit, log-rate-burst,
  * log-url, log-monitoring-url, log-description, log-operator,
  * log-operator-email, log-mmd), log-export, store-cache-mb, connect, the p2p-*
- * settings, http-workers, http-limit, json); '#' starts a comment line; `connect`
- * and `http-limit` may
+ * settings, http-workers, http-limit, json, log-level, log-format, access-log);
+ * '#' starts a comment line; `connect` and `http-limit` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
 #define ARB_LEDGER_CONFIG_H
@@ -33,6 +33,8 @@
  * (log-pool-ms) must be shorter. */
 #define ARB_CONFIG_ANSWER_TIMEOUT_MS 30000
 #define ARB_CONFIG_MAX_HTTP_LIMITS 64
+
+enum { ARB_CONFIG_LOG_TEXT = 0, ARB_CONFIG_LOG_LOGFMT = 1, ARB_CONFIG_LOG_JSON = 2 };
 
 typedef struct {
     char *datadir;    /* never NULL after a successful parse */
@@ -77,6 +79,9 @@ typedef struct {
     char *http_limits[ARB_CONFIG_MAX_HTTP_LIMITS]; /* "NAME=VALUE" (arb_http_server_set_option) */
     size_t n_http_limits;
     int json;          /* machine-readable output on stdout */
+    int log_level;     /* ARB_LOG_ERROR..ARB_LOG_DEBUG: the most verbose level printed (info) */
+    int log_format;    /* ARB_CONFIG_LOG_TEXT, _LOGFMT or _JSON */
+    int access_log;    /* a line per answered HTTP request */
     int help, version; /* --help / --version seen: print and exit 0 */
 } arb_config;
 

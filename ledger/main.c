@@ -23,8 +23,12 @@
 #include <openssl/evp.h>
 
 #include "ledger/api/chainapi.h"
+#include "ledger/api/explorer.h"
 #include "ledger/api/http.h"
+#include "ledger/api/metrics.h"
 #include "ledger/config.h"
+#include "ledger/logline.h"
+#include "ledger/log/domains.h"
 #include "ledger/log/service.h"
 #include "ledger/logkey.h"
 #include "ledger/store/store.h"
@@ -64,16 +68,35 @@ typedef struct {
 
 /* ---------------------------------------------------------------- logging */
 
+/* One line per event on stderr, at --log-level and more severe, in
+ * --log-format (ledger/logline.h escapes what came from the network). */
+static void log_line(const arbord *d, int level, const char *msg, const arb_logline_field *f,
+                     size_t nf)
+{
+    char line[2048];
+    size_t n = arb_logline_format(line, sizeof line, d->cfg.log_format, time(NULL), level, msg, f,
+                                  nf);
+    fwrite(line, 1, n, stderr);
+}
+
 static void log_stderr(void *ud, int level, const char *msg)
 {
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    char ts[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    (void)ud;
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fprintf(stderr, "%s arbord %s: %s\n", ts, names[level >= 0 && level <= 3 ? level : 3], msg);
+    const arbord *d = ud;
+    if (level > d->cfg.log_level)
+        return;
+    log_line(d, level, msg, NULL, 0);
+}
+
+/* --access-log: a line per answered request (on the HTTP I/O thread). */
+static void access_line(void *ud, const arb_http_access *a)
+{
+    char status[16], bytes[32], ms[32];
+    snprintf(status, sizeof status, "%d", a->status);
+    snprintf(bytes, sizeof bytes, "%zu", a->bytes);
+    snprintf(ms, sizeof ms, "%.3f", a->seconds * 1000.0);
+    arb_logline_field f[] = {{"peer", a->peer},   {"method", a->method}, {"path", a->path},
+                             {"status", status}, {"bytes", bytes},     {"ms", ms}};
+    log_line(ud, ARB_LOG_INFO, "access", f, sizeof f / sizeof *f);
 }
 
 /* ---------------------------------------------------------------- GET /status */
@@ -85,16 +108,47 @@ static long uptime_s(const arbord *d)
     return (long)(now.tv_sec - d->started.tv_sec);
 }
 
+static arb_log_service *log_service;
+
+static void hex32(char out[65], const uint8_t b[32])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* What /status and the --json "listening" line report: the server, the log
+ * and the chain. No filesystem paths: /status answers the network. */
+static json_t *status_json(const arbord *d)
+{
+    char listen[96], log_id[65] = "";
+    arb_log_sth sth;
+    arb_metrics *m = arb_http_server_metrics(d->http);
+
+    memset(&sth, 0, sizeof sth);
+    snprintf(listen, sizeof listen, strchr(d->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
+             d->cfg.listen_host, arb_http_server_port(d->http));
+    if (log_service != NULL) {
+        uint8_t id[32];
+        arb_log_service_log_id(log_service, id);
+        hex32(log_id, id);
+        arb_log_get_sth(arb_log_service_log(log_service), &sth);
+    }
+    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:{s:s, s:s, s:I, s:I}, s:{s:I, s:I, s:I}}",
+                     "version", ARB_VERSION, "network", d->cfg.network, "uptime",
+                     (json_int_t)uptime_s(d), "listen", listen, "store", d->store != NULL, "log",
+                     "log_id", log_id, "origin",
+                     d->cfg.log_origin ? d->cfg.log_origin : "arbor.localhost/log", "tree_size",
+                     (json_int_t)sth.tree_size, "roots",
+                     (json_int_t)(log_service ? arb_log_service_roots_count(log_service) : 0),
+                     "chain", "height", (json_int_t)arb_metrics_value(m, "chain_height"),
+                     "mempool_txs", (json_int_t)arb_metrics_value(m, "chain_mempool_txs"),
+                     "mempool_bytes", (json_int_t)arb_metrics_value(m, "chain_mempool_bytes"));
+}
+
 static void status_handler(void *ud, arb_http_req *req)
 {
     arbord *d = ud;
-    char listen[96];
-    snprintf(listen, sizeof listen, strchr(d->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
-             d->cfg.listen_host, arb_http_server_port(d->http));
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "version", ARB_VERSION, "network",
-                          d->cfg.network, "uptime", (json_int_t)uptime_s(d), "datadir",
-                          d->datadir_abs, "listen", listen,
-                          "store", d->store != NULL);
+    json_t *o = status_json(d);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (text == NULL) {
@@ -165,9 +219,27 @@ static const char *const *chain_cfs(void)
     return arb_chainstate_cf_names();
 }
 
+/* The log's domain index (ledger/log/domains.h): its column family, and
+ * GET /log/v1/search. Before "log", which writes it with every entry. */
+static arb_domains *domains;
+
+static arb_err domains_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_err err = arb_domains_new(&domains, d->store, cf[0]);
+    if (err == ARB_OK)
+        err = arb_domains_routes_add(domains, d->http);
+    return err == ARB_OK ? ARB_OK : arb_errf(eb, err, "cannot set up the domain index");
+}
+
+static void domains_stop(arbord *d)
+{
+    (void)d;
+    arb_domains_free(domains);
+    domains = NULL;
+}
+
 /* The transparency log (ledger/log/service.h, docs/log.md). arbord has
  * already loaded or generated the key at d->log_key_path. */
-static arb_log_service *log_service;
 
 /* The accepted roots: --log-roots, else the system's trusted roots (as
  * production logs accept the browsers' roots), else none. */
@@ -232,6 +304,8 @@ static void log_settings(arb_log_service_config *sc, const arbord *d, const arb_
     sc->max_get_entries = c->log_max_entries;
     sc->max_body = c->log_max_body;
     sc->log = d->log;
+    sc->index_entry = arb_domains_index_entry; /* the domain index, in each entry's batch */
+    sc->index_ud = domains;
 }
 
 static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
@@ -243,6 +317,19 @@ static arb_err log_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     arb_err err = arb_log_service_start(&log_service, d->store, cf, d->http, &sc, eb);
     if (err != ARB_OK)
         return err;
+    {
+        /* A data directory from before the domain index: index what is there. */
+        uint64_t n = 0;
+        err = arb_domains_backfill(domains, arb_log_service_log(log_service), &n, eb);
+        if (err == ARB_OK && n > 0)
+            arb_logf(&d->log, ARB_LOG_INFO, "log: indexed the domains of %llu existing entries",
+                     (unsigned long long)n);
+        if (err != ARB_OK) { /* this module's stop will not run: undo the start */
+            arb_log_service_stop(log_service);
+            log_service = NULL;
+            return err;
+        }
+    }
     if (sc.roots_file != NULL)
         arb_logf(&d->log, ARB_LOG_INFO, "log: accepting %zu roots from %s%s",
                  arb_log_service_roots_count(log_service), sc.roots_file,
@@ -287,12 +374,42 @@ static void log_stop(arbord *d)
     log_service = NULL;
 }
 
+/* The explorer (ledger/api/explorer.h): pages at / over the log and its
+ * domain index. After "log". */
+static arb_explorer *explorer;
+
+static arb_err explorer_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_explorer_config ec;
+    arb_err err;
+    (void)cf;
+    memset(&ec, 0, sizeof ec);
+    ec.log = arb_log_service_log(log_service);
+    ec.domains = domains;
+    ec.network = d->cfg.network;
+    ec.origin = d->cfg.log_origin ? d->cfg.log_origin : "arbor.localhost/log";
+    ec.chain = d->chain;
+    arb_log_service_log_id(log_service, ec.log_id);
+    if ((err = arb_explorer_start(&explorer, d->http, &ec)) != ARB_OK)
+        return arb_errf(eb, err, "cannot register the explorer pages");
+    return ARB_OK;
+}
+
+static void explorer_stop(arbord *d)
+{
+    (void)d;
+    arb_explorer_free(explorer);
+    explorer = NULL;
+}
+
 /* The modules, in start order. */
 static const arbord_module modules[] = {
     {"status", NULL, 0, status_init, NULL, NULL},
+    {"domains", arb_domains_cf_names, ARB_DOMAINS_CF_COUNT, domains_init, domains_stop, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
     {"p2p", NULL, 0, peers_init, peers_stop, NULL},
+    {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)
 _Static_assert(N_MODULES <= MAX_MODULES, "raise MAX_MODULES");
@@ -379,11 +496,20 @@ static arb_err open_datadir(arbord *d, arb_errbuf *eb)
     return ARB_OK;
 }
 
+/* The --json "listening" line: where to connect, and the /status fields.
+ * (stdout is the operator's, so the data directory is named here.) */
 static void print_json_event(const char *event, const arbord *d)
 {
+    /* "event" first: scripts match the line's start (tests/proc.h). */
     json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "event", event, "host",
-                          d->cfg.listen_host, "port", d->http ? arb_http_server_port(d->http) : 0,
-                          "network", d->cfg.network, "datadir", d->datadir_abs);
+                          d->cfg.listen_host, "port", arb_http_server_port(d->http), "network",
+                          d->cfg.network, "datadir", d->datadir_abs);
+    json_t *st = status_json(d);
+    if (o != NULL && (st == NULL || json_object_update_missing(o, st) != 0)) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(st);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (text != NULL) {
         printf("%s\n", text);
@@ -391,6 +517,35 @@ static void print_json_event(const char *event, const arbord *d)
     }
     free(text);
     json_decref(o);
+}
+
+/* One info line that says what this server is: version, network, where it
+ * listens, which log it runs (ID, origin, size, roots) and where its data is. */
+static void startup_summary(const arbord *d)
+{
+    json_t *st = status_json(d);
+    json_t *lg = json_object_get(st, "log"), *ch = json_object_get(st, "chain");
+    char size[32], roots[32], height[32];
+    const char *listen = json_string_value(json_object_get(st, "listen"));
+    const char *log_id = json_string_value(json_object_get(lg, "log_id"));
+    const char *origin = json_string_value(json_object_get(lg, "origin"));
+
+    snprintf(size, sizeof size, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(lg, "tree_size")));
+    snprintf(roots, sizeof roots, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(lg, "roots")));
+    snprintf(height, sizeof height, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(ch, "height")));
+    arb_logline_field f[] = {
+        {"version", ARB_VERSION},           {"network", d->cfg.network},
+        {"listen", listen ? listen : ""},   {"log_id", log_id ? log_id : ""},
+        {"origin", origin ? origin : ""},   {"tree_size", size},
+        {"roots", roots},                   {"chain_height", height},
+        {"datadir", d->datadir_abs},        {"access_log", d->cfg.access_log ? "on" : "off"},
+    };
+    if (d->cfg.log_level >= ARB_LOG_INFO)
+        log_line(d, ARB_LOG_INFO, "arbord started", f, sizeof f / sizeof *f);
+    json_decref(st);
 }
 
 int main(int argc, char **argv)
@@ -405,6 +560,7 @@ int main(int argc, char **argv)
     memset(&d, 0, sizeof d);
     d.lock_fd = -1;
     d.log.fn = log_stderr;
+    d.log.ud = &d;
     clock_gettime(CLOCK_MONOTONIC, &d.started);
 
     err = arb_config_parse(&d.cfg, argc, argv, &eb);
@@ -468,6 +624,8 @@ int main(int argc, char **argv)
             rc = fail(&d, "cannot create the HTTP server");
             goto out;
         }
+        if (d.cfg.access_log)
+            arb_http_server_set_access_log(d.http, access_line, &d);
         /* The chain's handlers (templates, big blocks) yield the CPU to the
          * log's; --http-limit chain-nice=0 undoes it. */
         if (arb_http_server_set_option(d.http, "chain-nice", "10") != ARB_OK ||
@@ -490,8 +648,7 @@ int main(int argc, char **argv)
         rc = fail(&d, eb.msg);
         goto out;
     }
-    arb_logf(&d.log, ARB_LOG_INFO, "arbord %s (%s) listening on %s:%d, data in %s", ARB_VERSION,
-             d.cfg.network, d.cfg.listen_host, arb_http_server_port(d.http), d.datadir_abs);
+    startup_summary(&d);
     if (d.cfg.json)
         print_json_event("listening", &d);
 

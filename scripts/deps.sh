@@ -13,12 +13,17 @@ set -euo pipefail
 # python3 generates the man pages (packaging/man/gen-man.py); man-db,
 # groff-base, bsdextrautils (col) and systemd (systemd-analyze) check the
 # installed pages and unit (tests/integration/packaging).
+# prometheus brings promtool, which checks arbord's /metrics in
+# tests/integration/observability; chromium, chromium-driver and
+# python3-selenium run the explorer in a headless browser
+# (tests/integration/explorer).
 PACKAGES=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev libsecp256k1-dev librocksdb-dev libwebsockets-dev libjansson-dev
           libcurl4-openssl-dev openssl curl python3
           golang-go golang-github-google-certificate-transparency-dev
           certspotter nginx wrk rocksdb-tools
-          man-db groff-base bsdextrautils systemd)
+          man-db groff-base bsdextrautils systemd
+          prometheus chromium chromium-driver python3-selenium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -10,6 +10,7 @@
 #include "ledger/chain/bech32.h"
 #include "ledger/chain/hdrcheck.h"
 #include "ledger/chain/mine.h"
+#include "ledger/api/metrics.h"
 #include "merkle/proof.h"
 
 #define PREFIX "/chain/v1/"
@@ -1094,6 +1095,11 @@ static void mempool_reorg(arb_chainapi *a, arb_sha256 *sha, const arb_hash *old_
     for (size_t i = 0; i < nb; i++)
         arb_block_clear(&blocks[i]);
     free(blocks);
+    {
+        char old_hex[65];
+        arb_chain_hash_hex(old_hex, old_tip);
+        arb_logf(&a->log, ARB_LOG_INFO, "chain: reorg of depth %zu, old tip %s", nb, old_hex);
+    }
 }
 
 static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
@@ -1118,10 +1124,13 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     memset(&res, 0, sizeof res);
     arb_chain_tip before, after;
     uint32_t height = 0;
+    struct timespec t0, t1;
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &before);
     /* Not requested: the storage policy applies (chainstate.h). */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     err = arb_chainstate_submit_ex(a->cs, &blk, (int64_t)time(NULL), 0, &outcome, &res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     arb_chainstate_tip(a->cs, &after);
     if (err == ARB_OK && memcmp(before.hash.b, after.hash.b, 32) != 0) {
         if (memcmp(blk.header.prev.b, before.hash.b, 32) == 0 &&
@@ -1134,6 +1143,7 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         if (arb_chainstate_get_block(a->cs, &hash, NULL, NULL, &height, NULL) != ARB_OK)
             height = 0;
     pthread_mutex_unlock(&a->mu);
+    size_t blk_ntx = blk.n_tx;
     arb_block_clear(&blk);
     notify_tip(a, &before, &after);
     if (err == ARB_ERR_VERIFY) {
@@ -1154,6 +1164,14 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_set(a->http, "chain_height", after.height);
     arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
+    arb_metrics_observe(arb_http_server_metrics(a->http), "chain_block_connect_seconds", NULL,
+                        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (memcmp(before.hash.b, after.hash.b, 32) != 0) {
+        char tip_hex[65];
+        arb_chain_hash_hex(tip_hex, &after.hash);
+        arb_logf(&a->log, ARB_LOG_INFO, "chain: block %s connected, height %u, %zu txs", tip_hex,
+                 after.height, blk_ntx);
+    }
     reply(req, json_pack("{s:o, s:I, s:b, s:b}", "hash", jhash(&hash), "height", (json_int_t)height,
                          "accepted", 1, "stored", outcome != ARB_BLOCK_HEADER_ONLY));
 }
@@ -1309,12 +1327,37 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
     if (a->mempool_file != NULL)
         mempool_restore(a);
     arb_http_metric_set(http, "chain_height", tip.height);
+    {
+        /* After the restore: the gauges start at what was reloaded. */
+        size_t count, bytes;
+        arb_mempool_stats(a->mp, &count, &bytes);
+        arb_http_metric_set(http, "chain_mempool_txs", count);
+        arb_http_metric_set(http, "chain_mempool_bytes", bytes);
+    }
+    if ((err = arb_metrics_declare(arb_http_server_metrics(http), "chain_block_connect_seconds",
+                                   ARB_METRIC_HISTOGRAM,
+                                   "Time to validate and connect a submitted block.", NULL,
+                                   arb_metrics_latency_buckets,
+                                   arb_metrics_latency_nbuckets)) != ARB_OK) {
+        arb_errf(eb, err, "cannot declare the chain metrics");
+        goto fail;
+    }
     a->started = 1;
     *out = a;
     return ARB_OK;
 fail:
     arb_chainapi_stop(a);
     return err;
+}
+
+void arb_chainapi_read(arb_chainapi *a,
+                       void (*fn)(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                                  const arb_chain_params *p),
+                       void *ud)
+{
+    pthread_mutex_lock(&a->mu);
+    fn(ud, a->cs, a->mp, a->p);
+    pthread_mutex_unlock(&a->mu);
 }
 
 void arb_chainapi_stop(arb_chainapi *a)
@@ -1405,6 +1448,7 @@ static void chain_metrics(arb_chainapi *a, const arb_chain_tip *after)
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_set(a->http, "chain_height", after->height);
 }
 
@@ -1415,15 +1459,29 @@ arb_err arb_chainapi_submit_block(arb_chainapi *a, arb_sha256 *sha, const arb_bl
     arb_chain_tip before, after;
     arb_hash hash;
     arb_header_hash(sha, &hash, &blk->header);
+    struct timespec t0, t1;
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &before);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     arb_err err = arb_chainstate_submit_ex(a->cs, blk, (int64_t)time(NULL), requested, outcome,
                                            res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     arb_chainstate_tip(a->cs, &after);
     pool_follow(a, sha, blk, &hash, &before, &after);
     pthread_mutex_unlock(&a->mu);
-    if (err == ARB_OK && *outcome != ARB_BLOCK_DUPLICATE)
+    if (err == ARB_OK && *outcome != ARB_BLOCK_DUPLICATE) {
         arb_http_metric_add(a->http, "chain_blocks_accepted", 1);
+        arb_metrics_observe(arb_http_server_metrics(a->http), "chain_block_connect_seconds", NULL,
+                            (double)(t1.tv_sec - t0.tv_sec) +
+                                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    }
+    if (err == ARB_OK && memcmp(before.hash.b, after.hash.b, 32) != 0) {
+        char tip_hex[65];
+        arb_chain_hash_hex(tip_hex, &after.hash);
+        arb_logf(&a->log, ARB_LOG_INFO,
+                 "chain: block %s connected, height %u, %zu txs (from a peer)", tip_hex,
+                 after.height, blk->n_tx);
+    }
     chain_metrics(a, &after);
     notify_tip(a, &before, &after);
     return err;
@@ -1458,6 +1516,7 @@ arb_err arb_chainapi_submit_tx(arb_chainapi *a, arb_sha256 *sha, const arb_tx *t
     size_t count, bytes;
     arb_mempool_stats(a->mp, &count, &bytes);
     arb_http_metric_set(a->http, "chain_mempool_txs", count);
+    arb_http_metric_set(a->http, "chain_mempool_bytes", bytes);
     arb_http_metric_add(a->http, "chain_txs_accepted", 1);
     return ARB_OK;
 }

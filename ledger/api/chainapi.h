@@ -30,6 +30,13 @@ arb_err arb_chainapi_start(arb_chainapi **out, arb_http_server *http, arb_store 
     ARB_WARN_UNUSED;
 /* After the HTTP server has stopped: saves the mempool (when a file was
  * given) and closes the chain state. NULL is fine. */
+/* Runs fn(ud, cs, mp, p) with the chain state locked, for read-only use by
+ * other modules (the explorer); fn must not keep cs or mp (the mempool has
+ * its own lock and may be read there). Any thread. */
+void arb_chainapi_read(arb_chainapi *a,
+                       void (*fn)(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                                  const arb_chain_params *p),
+                       void *ud);
 void arb_chainapi_stop(arb_chainapi *a);
 
 /* ---- for the peer network (p2p/) ----

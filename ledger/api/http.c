@@ -47,11 +47,11 @@
 #include <unistd.h>
 
 #include "ledger/api/http_internal.h"
+#include "ledger/api/metrics.h"
 #include "ledger/api/http_ws_internal.h"
 
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DEFAULT_MAX_HEADER 8192
-#define MAX_METRICS 256
 #define METRIC_NAME_MAX 96
 #define MAX_POOLS 8
 #define POOL_NAME_MAX 24
@@ -154,6 +154,7 @@ struct arb_http_req {
     struct addrent *ae; /* whose share `held` counts against */
     int pool;
     const struct route *route;
+    struct timespec t0; /* first byte of the request: for the latency histogram */
 
     int refs;      /* under s->mu */
     int conn_gone; /* under s->mu */
@@ -172,12 +173,6 @@ struct arb_http_req {
     int close_after;
 
     arb_http_req *next; /* link in a job queue or the done queue */
-};
-
-struct metric {
-    char name[METRIC_NAME_MAX];
-    uint64_t v;
-    int gauge;
 };
 
 struct ws_handoff {
@@ -234,9 +229,9 @@ struct arb_http_server {
     struct ws_handoff *handoffs;   /* under mu */
     atomic_int ws_handoffs_pending;
 
-    pthread_mutex_t mmu;
-    struct metric metrics[MAX_METRICS];
-    size_t nmetrics;
+    arb_metrics *metrics;
+    arb_http_access_fn access_fn; /* set before start */
+    void *access_ud;
 
     time_t started_at;
 };
@@ -261,67 +256,58 @@ static int metric_name_ok(const char *name)
     return n < METRIC_NAME_MAX;
 }
 
-static void metric_update(arb_http_server *s, const char *name, uint64_t v, int gauge)
-{
-    size_t i;
-    if (!metric_name_ok(name))
-        return;
-    pthread_mutex_lock(&s->mmu);
-    for (i = 0; i < s->nmetrics; i++)
-        if (strcmp(s->metrics[i].name, name) == 0)
-            break;
-    if (i == s->nmetrics) {
-        if (i == MAX_METRICS) {
-            pthread_mutex_unlock(&s->mmu);
-            return;
-        }
-        snprintf(s->metrics[i].name, sizeof s->metrics[i].name, "%s", name);
-        s->metrics[i].v = 0;
-        s->metrics[i].gauge = gauge;
-        s->nmetrics++;
-    }
-    if (gauge)
-        s->metrics[i].v = v;
-    else
-        s->metrics[i].v += v;
-    pthread_mutex_unlock(&s->mmu);
-}
-
 void arb_http_metric_add(arb_http_server *s, const char *name, uint64_t delta)
 {
-    metric_update(s, name, delta, 0);
+    if (metric_name_ok(name))
+        arb_metrics_counter_add(s->metrics, name, delta);
 }
 
 void arb_http_metric_set(arb_http_server *s, const char *name, uint64_t value)
 {
-    metric_update(s, name, value, 1);
+    if (metric_name_ok(name))
+        arb_metrics_gauge_set(s->metrics, name, (int64_t)value);
+}
+
+arb_metrics *arb_http_server_metrics(arb_http_server *s)
+{
+    return s->metrics;
+}
+
+void arb_http_server_set_access_log(arb_http_server *s, arb_http_access_fn fn, void *ud)
+{
+    if (s->io_started)
+        return;
+    s->access_fn = fn;
+    s->access_ud = ud;
+}
+
+/* The answer to c->req is out: its latency per route, and the access log. */
+static void request_done(arb_http_server *s, const arb_http_req *r)
+{
+    struct timespec now;
+    double secs;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    secs = (double)(now.tv_sec - r->t0.tv_sec) + (double)(now.tv_nsec - r->t0.tv_nsec) / 1e9;
+    arb_metrics_observe(s->metrics, "http_request_duration_seconds",
+                        r->route ? r->route->path : "none", secs);
+    if (s->access_fn != NULL) {
+        arb_http_access a;
+        a.peer = r->peer;
+        a.method = r->head ? "HEAD" : r->method == ARB_HTTP_POST ? "POST" : r->method ? "GET" : "-";
+        a.path = r->path ? r->path : "-";
+        a.status = r->status;
+        a.bytes = r->head ? 0 : r->rlen;
+        a.seconds = secs;
+        s->access_fn(s->access_ud, &a);
+    }
 }
 
 static char *metrics_text(arb_http_server *s, size_t *len)
 {
-    size_t cap = 256, n = 0;
     char *out;
-
-    pthread_mutex_lock(&s->mmu);
-    cap += s->nmetrics * (2 * METRIC_NAME_MAX + 64);
-    out = malloc(cap);
-    if (out != NULL) {
-        int w = snprintf(out, cap, "# TYPE arbor_uptime_seconds gauge\narbor_uptime_seconds %lld\n",
-                         (long long)(time(NULL) - s->started_at));
-        n = w > 0 ? (size_t)w : 0;
-        for (size_t i = 0; i < s->nmetrics && n < cap; i++) {
-            const struct metric *m = &s->metrics[i];
-            w = snprintf(out + n, cap - n, "# TYPE arbor_%s %s\narbor_%s %llu\n", m->name,
-                         m->gauge ? "gauge" : "counter", m->name, (unsigned long long)m->v);
-            if (w < 0)
-                break;
-            n += (size_t)w;
-        }
-        if (n >= cap)
-            n = cap - 1;
-    }
-    pthread_mutex_unlock(&s->mmu);
-    *len = n;
+    arb_metrics_gauge_set(s->metrics, "uptime_seconds", (int64_t)(time(NULL) - s->started_at));
+    if (arb_metrics_render(s->metrics, &out, len) != ARB_OK)
+        return NULL;
     return out;
 }
 
@@ -997,6 +983,7 @@ static int conn_write(arb_http_server *s, struct conn *c)
     c->outlen = c->outoff = c->wlen = c->woff = 0;
     c->wbody = NULL;
     arb_http_metric_add(s, "http_responses", 1);
+    request_done(s, c->req);
     {
         arb_http_req *r = c->req;
         c->req = NULL;
@@ -1315,6 +1302,7 @@ static int conn_head(arb_http_server *s, struct conn *c)
     r->s = s;
     r->c = c;
     r->refs = 1;
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
     r->minor = 1;
     snprintf(r->peer, sizeof r->peer, "%s", c->peer);
     pthread_mutex_lock(&s->mu);
@@ -1969,6 +1957,15 @@ arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg)
     s = calloc(1, sizeof *s);
     if (s == NULL)
         return ARB_ERR_NOMEM;
+    if (arb_metrics_new(&s->metrics, "arbor_") != ARB_OK ||
+        arb_metrics_declare(s->metrics, "http_request_duration_seconds", ARB_METRIC_HISTOGRAM,
+                            "Time from a request's first byte to its answer written, by route.",
+                            "route", arb_metrics_latency_buckets,
+                            arb_metrics_latency_nbuckets) != ARB_OK) {
+        arb_metrics_free(s->metrics);
+        free(s);
+        return ARB_ERR_NOMEM;
+    }
     s->cfg = *cfg;
     snprintf(s->host, sizeof s->host, "%s", cfg->listen_host ? cfg->listen_host : "127.0.0.1");
     s->cfg.listen_host = s->host;
@@ -1988,7 +1985,6 @@ arb_err arb_http_server_new(arb_http_server **out, const arb_http_config *cfg)
     }
     s->lfd = s->efd = s->epfd = -1;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->mmu, NULL);
     atomic_init(&s->io_stop, 0);
     atomic_init(&s->svc_stop, 0);
     atomic_init(&s->ws_handoffs_pending, 0);
@@ -2143,7 +2139,8 @@ arb_err arb_http_route_add_pool(arb_http_server *s, arb_http_method m, const cha
     nr[s->nroutes].m = m;
     nr[s->nroutes].path = path;
     nr[s->nroutes].plen = strlen(path);
-    nr[s->nroutes].prefix = path[nr[s->nroutes].plen - 1] == '/';
+    /* "/" alone is exact (a start page), or it would swallow every unknown path. */
+    nr[s->nroutes].prefix = path[nr[s->nroutes].plen - 1] == '/' && nr[s->nroutes].plen > 1;
     nr[s->nroutes].max_body = max_body;
     nr[s->nroutes].fn = fn;
     nr[s->nroutes].fast = NULL;
@@ -2433,7 +2430,7 @@ void arb_http_server_free(arb_http_server *s)
             free(e);
         }
     pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->mmu);
+    arb_metrics_free(s->metrics);
     free(s->routes);
     free(s->protocols);
     free(s->rbuf);

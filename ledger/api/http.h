@@ -40,6 +40,16 @@ typedef enum { ARB_HTTP_GET = 1, ARB_HTTP_POST = 2 } arb_http_method;
  * arb_http_respond(req, ...) exactly once (possibly from another thread). */
 typedef void (*arb_http_handler)(void *ud, arb_http_req *req);
 
+/* One answered request, for an access log. */
+typedef struct {
+    const char *peer;   /* client address as text */
+    const char *method; /* "GET", "HEAD", "POST", "-" (unparsed) */
+    const char *path;   /* decoded path without the query, "-" if unparsed */
+    int status;
+    size_t bytes;       /* body bytes sent */
+    double seconds;     /* first byte of the request to the answer written */
+} arb_http_access;
+
 typedef struct {
     const char *listen_host; /* numeric, e.g. "127.0.0.1" or "0.0.0.0" */
     int port;                /* 0: pick a free port; see arb_http_server_port */
@@ -47,6 +57,12 @@ typedef struct {
     size_t max_body_default; /* default body limit for POST routes (bytes); 0: 1 MiB */
     arb_logger log;
 } arb_http_config;
+
+/* Optional access log, before arb_http_server_start: fn is called on the I/O
+ * thread after each answer is written (it must not block; the strings are
+ * valid during the call only). NULL turns it off. */
+typedef void (*arb_http_access_fn)(void *ud, const arb_http_access *a);
+void arb_http_server_set_access_log(arb_http_server *s, arb_http_access_fn fn, void *ud);
 
 /* Creates a server (not yet listening). Returns ARB_OK, ARB_ERR_NOMEM,
  * ARB_ERR_INVALID_ARG. Free with arb_http_server_free. */
@@ -185,6 +201,10 @@ arb_err arb_http_respond_error(arb_http_req *r, int status, const char *counter,
  * Thread-safe. */
 void arb_http_metric_add(arb_http_server *s, const char *name, uint64_t delta);
 void arb_http_metric_set(arb_http_server *s, const char *name, uint64_t value);
+/* The server's metrics registry (ledger/api/metrics.h), for modules that
+ * declare their own families and histograms. Valid until arb_http_server_free. */
+struct arb_metrics;
+struct arb_metrics *arb_http_server_metrics(arb_http_server *s);
 
 /* ---- Websockets (optional) ----
  * A module (the peer network) can serve websocket subprotocols on the same port

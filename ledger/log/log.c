@@ -88,6 +88,10 @@ struct arb_log {
     uint64_t retry_max_ms;
     arb_logger lg;
     arb_ct_verifier *verifier; /* the log key's public half: checks the stored head */
+    void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
+    void *batch_ud;
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    void *index_ud;
 
     pthread_mutex_t mu; /* guards the queue, the published head, the health, stop */
     pthread_cond_t cv;
@@ -508,6 +512,7 @@ static void sequence_batch(arb_log *l, pending *list)
     pending **dups = NULL; /* the batch's new entries by dedup key */
     int write_failed = 0;
     char reason[ARB_LOG_REASON_MAX + 64];
+    struct timespec w0, w1;
 
     eb.msg[0] = 0;
     if (ts <= l->last_ts)
@@ -615,6 +620,11 @@ static void sequence_batch(arb_log *l, pending *list)
         arb_store_batch_put(b, l->cf[CF_ENTRIES], key, 8, rec.data, rec.len);
         arb_store_batch_put(b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
         arb_store_batch_put(b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
+        if (l->index_entry != NULL &&
+            (err = l->index_entry(l->index_ud, b, p->index, &ml)) != ARB_OK) {
+            arb_errf(&eb, err, "cannot index an entry");
+            goto failed;
+        }
         for (k = 1; k < p->chain->path_len; k++)
             arb_store_batch_put(b, l->cf[CF_ISSUERS], fps.data + 32 * (k - 1), 32,
                                 p->chain->path[k].der, p->chain->path[k].len);
@@ -633,10 +643,12 @@ static void sequence_batch(arb_log *l, pending *list)
             arb_errf(&eb, err, "cannot encode the tree head");
             goto failed;
         }
+        clock_gettime(CLOCK_MONOTONIC, &w0);
         if ((err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb)) != ARB_OK) {
             write_failed = 1;
             goto failed;
         }
+        clock_gettime(CLOCK_MONOTONIC, &w1);
         l->last_ts = ts;
         pthread_mutex_lock(&l->mu);
         l->sth = sth;
@@ -647,6 +659,9 @@ static void sequence_batch(arb_log *l, pending *list)
         pthread_mutex_unlock(&l->mu);
         arb_logf(&l->lg, ARB_LOG_DEBUG, "log: sequenced %zu entries, tree size %llu", added,
                  (unsigned long long)sth.tree_size);
+        if (l->on_batch != NULL)
+            l->on_batch(l->batch_ud, added, sth.tree_size,
+                        (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
     }
     /* Durable: answer everyone. */
     for (p = list; p != NULL; p = next) {
@@ -1000,6 +1015,10 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     l->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : DEFAULT_RETRY_MAX_MS;
     l->retry_ms = RETRY_FIRST_MS;
     l->lg = cfg->log;
+    l->on_batch = cfg->on_batch;
+    l->batch_ud = cfg->batch_ud;
+    l->index_entry = cfg->index_entry;
+    l->index_ud = cfg->index_ud;
     if ((l->origin = strdup(cfg->origin)) == NULL || arb_sha256_new(&l->sha) != ARB_OK) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
         goto fail;

@@ -50,6 +50,16 @@ typedef struct {
     size_t tile_cache_bytes; /* most bytes of full data tiles kept in memory (they never
                                 change, so each is built once); 0: 32 MiB */
     arb_logger log;
+    /* Optional: called on the sequencer thread after a batch is durable, with
+     * the entries it added, the new tree size and the seconds its synced
+     * write took (for metrics and a log summary; must not block). */
+    void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
+    void *batch_ud;
+    /* Optional: called on the sequencer thread for each new entry of a batch,
+     * to add rows of an index to the same batch (so they are written with the
+     * entry, atomically). An error fails the batch. */
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    void *index_ud;
 } arb_log_config;
 
 /* Opens the log on the store: loads the tree head and the tree's right edge,

@@ -38,6 +38,8 @@ struct arb_log_routes {
     int draining;
     uint64_t pending; /* submissions queued in the log, not answered yet */
     arb_ratelimit *rl;
+    /* The log's storage failure counts already added to the counters. */
+    uint64_t pub_write_failures, pub_recoveries;
 };
 
 /* Moves the count of submissions waiting in the sequencer (a gauge). */
@@ -175,8 +177,23 @@ static int status_of(arb_err err)
 
 /* add-chain / add-pre-chain ------------------------------------------------ */
 
+/* Brings counter `name` up to the log's running count `now` (the log keeps
+ * the totals; the registry's counters only grow by deltas). Any thread. */
+static void publish_count(arb_log_routes *rt, uint64_t *published, const char *name, uint64_t now)
+{
+    uint64_t was = __atomic_load_n(published, __ATOMIC_RELAXED);
+    while (now > was) {
+        if (__atomic_compare_exchange_n(published, &was, now, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+            arb_http_metric_add(rt->http, name, now - was);
+            return;
+        }
+    }
+}
+
 /* Counts a submission refused because the log cannot store (503), and
- * exports the log's storage health. */
+ * exports the log's storage health: a gauge (1 while failed) and two
+ * counters (arbor_log_storage_write_failures_total, _recoveries_total). */
 static void unavailable_metrics(arb_log_routes *rt)
 {
     arb_log_health h;
@@ -184,8 +201,8 @@ static void unavailable_metrics(arb_log_routes *rt)
     arb_log_get_health(rt->cfg.log, &h);
     arb_http_metric_add(rt->http, "log_submissions_unavailable", 1);
     arb_http_metric_set(rt->http, "log_storage_failed", (uint64_t)h.failed);
-    arb_http_metric_set(rt->http, "log_storage_write_failures", h.write_failures);
-    arb_http_metric_set(rt->http, "log_storage_recoveries", h.recoveries);
+    publish_count(rt, &rt->pub_write_failures, "log_storage_write_failures", h.write_failures);
+    publish_count(rt, &rt->pub_recoveries, "log_storage_recoveries", h.recoveries);
 }
 
 static void submitted(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg)

@@ -15,6 +15,7 @@
 #include "ledger/log/export.h"
 #include "ledger/log/key.h"
 #include "ledger/log/loglist.h"
+#include "ledger/log/logstats.h"
 #include "ledger/log/routes.h"
 
 #define DEFAULT_ORIGIN "arbor.localhost/log"
@@ -25,6 +26,7 @@ struct arb_log_service {
     arb_log *log;
     arb_log_export *export; /* NULL: no export directory */
     arb_log_routes *routes;
+    arb_log_stats *stats;
 };
 
 /* Reads a whole (small) file. ARB_ERR_NOT_FOUND if it does not exist. */
@@ -238,8 +240,23 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
     lc.origin = cfg->origin ? cfg->origin : DEFAULT_ORIGIN;
     lc.batch_ms = cfg->batch_ms;
     lc.log = cfg->log;
+    if ((err = arb_log_stats_new(&s->stats, arb_http_server_metrics(http), &cfg->log, 0)) !=
+        ARB_OK) {
+        arb_errf(eb, err, "out of memory");
+        goto fail;
+    }
+    lc.on_batch = arb_log_stats_batch;
+    lc.index_entry = cfg->index_entry;
+    lc.index_ud = cfg->index_ud;
+    lc.batch_ud = s->stats;
     if ((err = arb_log_open(&s->log, &lc, eb)) != ARB_OK)
         goto fail;
+    {
+        arb_log_sth sth;
+        arb_log_get_sth(s->log, &sth);
+        arb_metrics_gauge_set(arb_http_server_metrics(http), "log_tree_size",
+                              (int64_t)sth.tree_size);
+    }
     memset(&rc, 0, sizeof(rc));
     rc.log = s->log;
     rc.roots = roots; /* the routes own them now, also on failure */
@@ -307,12 +324,18 @@ arb_log *arb_log_service_log(arb_log_service *s)
     return s->log;
 }
 
+void arb_log_service_log_id(const arb_log_service *s, uint8_t out32[static 32])
+{
+    arb_ct_signer_log_id(s->signer, out32);
+}
+
 void arb_log_service_stop(arb_log_service *s)
 {
     if (s == NULL)
         return;
     arb_log_export_stop(s->export); /* writes the last tree head first */
     arb_log_close(s->log);
+    arb_log_stats_free(s->stats);
     arb_log_routes_free(s->routes);
     arb_ct_signer_free(s->signer);
     free(s);

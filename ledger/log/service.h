@@ -41,6 +41,9 @@ typedef struct {
     uint64_t mmd;               /* maximum merge delay promised, s; 0: 86400 */
     const char *export_dir;     /* write the static-ct-api tree here (export.h); NULL: no */
     arb_logger log;
+    /* Optional index written with each entry (arb_log_config.index_entry). */
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    void *index_ud;
 } arb_log_service_config;
 
 typedef struct arb_log_service arb_log_service;
@@ -69,6 +72,9 @@ void arb_log_service_drain(arb_log_service *s);
 size_t arb_log_service_roots_count(const arb_log_service *s);
 /* The log itself (for tests and metrics). */
 arb_log *arb_log_service_log(arb_log_service *s);
+/* The log ID (SHA-256 of the key's SubjectPublicKeyInfo), for arbord's
+ * startup summary (the roots: arb_log_service_roots_count). */
+void arb_log_service_log_id(const arb_log_service *s, uint8_t out32[static 32]);
 /* Stops the sequencer and frees everything; call after arb_http_server_stop. */
 void arb_log_service_stop(arb_log_service *s);
 

@@ -136,9 +136,9 @@ static unsigned long long bytes_sent(int port)
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
     if (curl_easy_perform(curl) == CURLE_OK && arb_buf_u8(&b, 0)) {
-        const char *p = strstr((const char *)b.data, "\narbor_p2p_bytes_sent ");
+        const char *p = strstr((const char *)b.data, "\narbor_p2p_bytes_sent_total ");
         if (p != NULL)
-            v = strtoull(p + strlen("\narbor_p2p_bytes_sent "), NULL, 10);
+            v = strtoull(p + strlen("\narbor_p2p_bytes_sent_total "), NULL, 10);
     }
     arb_buf_free(&b);
     return v;

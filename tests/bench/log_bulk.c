@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "ledger/config.h"
 #include "ledger/log/chain.h"
+#include "ledger/log/domains.h"
 #include "ledger/log/log.h"
 #include "ledger/store/store.h"
 #include "tests/unit/log/pki.h"
@@ -144,6 +146,25 @@ static void *generator(void *arg)
             uint8_t *der;
             arb_ct_chain *c;
 
+            if (cfg->unique_names) {
+                /* This leaf's own name: replace the SAN of the template. */
+                char san[96];
+                X509V3_CTX ctx;
+                X509_EXTENSION *e;
+                int at = X509_get_ext_by_NID(x, NID_subject_alt_name, -1);
+                if (at >= 0)
+                    X509_EXTENSION_free(X509_delete_ext(x, at));
+                snprintf(san, sizeof san, "DNS:n%ld.d%ld.example.test", cfg->first_serial + i,
+                         (cfg->first_serial + i) % 1000);
+                X509V3_set_ctx(&ctx, cfg->inter, x, NULL, NULL, 0);
+                e = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+                if (e == NULL || !X509_add_ext(x, e, -1)) {
+                    X509_EXTENSION_free(e);
+                    fail_with(b, ARB_ERR_CRYPTO, "cannot add a SAN");
+                    goto out;
+                }
+                X509_EXTENSION_free(e);
+            }
             if (!ASN1_INTEGER_set(X509_get_serialNumber(x), cfg->first_serial + i) ||
                 X509_sign(x, cfg->inter_key, EVP_sha256()) <= 0 || (der = pki_der(x, &len)) == NULL) {
                 fail_with(b, ARB_ERR_CRYPTO, "cannot sign a leaf certificate");
@@ -179,7 +200,8 @@ out:
 
 arb_err log_bulk_load(const log_bulk_config *cfg, unsigned long long *tree_size, arb_errbuf *eb)
 {
-    const char *names[1 + ARB_LOG_CF_COUNT];
+    const char *names[2 + ARB_LOG_CF_COUNT];
+    arb_domains *dom = NULL;
     unsigned cfs[ARB_LOG_CF_COUNT];
     char dbdir[4200], *pem = NULL;
     size_t pem_len = 0;
@@ -216,7 +238,13 @@ arb_err log_bulk_load(const log_bulk_config *cfg, unsigned long long *tree_size,
         cfs[i] = (unsigned)(1 + i);
     }
     snprintf(dbdir, sizeof(dbdir), "%s/db", cfg->datadir);
-    if ((err = arb_store_open(&store, dbdir, names, 1 + ARB_LOG_CF_COUNT, NULL, eb)) != ARB_OK)
+    if (!cfg->no_domain_index)
+        names[1 + ARB_LOG_CF_COUNT] = arb_domains_cf_names[0];
+    if ((err = arb_store_open(&store, dbdir, names, 1 + ARB_LOG_CF_COUNT + !cfg->no_domain_index,
+                              NULL, eb)) != ARB_OK)
+        goto out;
+    if (!cfg->no_domain_index &&
+        (err = arb_domains_new(&dom, store, 1 + ARB_LOG_CF_COUNT)) != ARB_OK)
         goto out;
     memset(&lc, 0, sizeof(lc));
     lc.store = store;
@@ -224,8 +252,19 @@ arb_err log_bulk_load(const log_bulk_config *cfg, unsigned long long *tree_size,
     lc.signer = cfg->signer;
     lc.origin = cfg->origin;
     lc.batch_max = cfg->batch ? cfg->batch : 4096;
+    if (dom != NULL) {
+        lc.index_entry = arb_domains_index_entry;
+        lc.index_ud = dom;
+    }
     if ((err = arb_log_open(&b.log, &lc, eb)) != ARB_OK)
         goto out;
+    if (dom != NULL) {
+        /* As arbord at startup: index what is there (nothing in a new log)
+         * and mark the index complete, so arbord need not backfill. */
+        uint64_t n_indexed;
+        if ((err = arb_domains_backfill(dom, b.log, &n_indexed, eb)) != ARB_OK)
+            goto out;
+    }
     b.max_inflight = 4 * lc.batch_max;
     for (; started < threads; started++)
         if (pthread_create(&th[started], NULL, generator, &b) != 0)
@@ -249,6 +288,7 @@ arb_err log_bulk_load(const log_bulk_config *cfg, unsigned long long *tree_size,
     *tree_size = sth.tree_size;
 out:
     arb_log_close(b.log);
+    arb_domains_free(dom);
     arb_store_close(store);
     if (lock_fd >= 0)
         close(lock_fd);

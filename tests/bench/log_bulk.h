@@ -6,8 +6,9 @@
  * arb_log_submit of every chain, with large batches (each one synced RocksDB
  * write batch, as in normal operation). So the stored entries, tree nodes,
  * tiles, leaf-hash and duplicate indexes, issuers, tree head and checkpoint
- * are exactly what normal add-chain submissions produce, and arbord can
- * serve the data directory and accept submissions afterwards.
+ * are exactly what normal add-chain submissions produce (with arbord's
+ * domain index, ledger/log/domains.h, written in the same batches), and
+ * arbord can serve the data directory and accept submissions afterwards.
  *
  * The leaves are real certificates (serials first_serial .. first_serial+n-1)
  * signed by `inter`, which `root` issued. Instead of running
@@ -36,6 +37,11 @@ typedef struct {
     long n;                       /* entries to append */
     size_t batch;                 /* entries per synced batch; 0: 4096 */
     int threads;                  /* certificate generator threads; 0: 2 */
+    /* 1: each leaf i also carries the SAN dNSName "n<i>.d<i % 1000>.example.test". */
+    int unique_names;
+    /* 1: leave out the domain index (a log as from before the index existed;
+     * arbord then indexes it at its next start). */
+    int no_domain_index;
 } log_bulk_config;
 
 /* Appends n entries to the log in cfg->datadir (creating it if needed) and

@@ -872,11 +872,11 @@ static void test_push_bad_input(node *n1)
     }
     /* counted */
     CHECK_EQ(http_call(base, "metrics", NULL, 0, &ans), 200);
-    CHECK_EQ(metric(ans, "arbor_gossip_push_malformed"), 2);
-    CHECK_EQ(metric(ans, "arbor_gossip_push_bad_signature"), 1);
-    CHECK_EQ(metric(ans, "arbor_gossip_push_unknown_log"), 1);
-    CHECK_EQ(metric(ans, "arbor_gossip_push_accepted"), 2);
-    CHECK_EQ(metric(ans, "arbor_http_errors_body_too_large"), 1);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_malformed_total"), 2);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_bad_signature_total"), 1);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_unknown_log_total"), 1);
+    CHECK_EQ(metric(ans, "arbor_gossip_push_accepted_total"), 2);
+    CHECK_EQ(metric(ans, "arbor_http_errors_body_too_large_total"), 1);
     free(ans);
     /* still running; each refusal named */
     CHECK_EQ(kill(pa, 0), 0);

@@ -135,8 +135,8 @@ static void test_idle_and_slowloris(void)
     check_normal_client("after idle + slowloris");
     /* The server cut them off itself: slowloris by the header timeout, the
      * idle ones (over the per-address limit) by eviction. */
-    CHECK(metric("arbor_http_timeouts_header") >= 1);
-    CHECK(metric("arbor_http_conns_evicted") >= 1);
+    CHECK(metric("arbor_http_timeouts_header_total") >= 1);
+    CHECK(metric("arbor_http_conns_evicted_total") >= 1);
 }
 
 /* ---------------------------------------------------------------- pipelining */

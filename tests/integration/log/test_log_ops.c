@@ -212,7 +212,7 @@ static char *leaf_json(long serial, int64_t not_after, unsigned flags, int other
 }
 
 /* Submits and checks the status; for 400 the reason must contain `reason`
- * and the counter arbor_log_rejected_<counter> must have grown by one. */
+ * and the counter arbor_log_rejected_<counter>_total must have grown by one. */
 static void expect(const char *chain, long status, const char *reason, const char *counter)
 {
     char name[96];
@@ -222,7 +222,7 @@ static void expect(const char *chain, long status, const char *reason, const cha
     long st;
 
     if (counter != NULL) {
-        snprintf(name, sizeof(name), "arbor_log_rejected_%s", counter);
+        snprintf(name, sizeof(name), "arbor_log_rejected_%s_total", counter);
         before = metric(name);
     }
     st = http("/ct/v1/add-chain", chain, &b);
@@ -361,7 +361,7 @@ static void test_policy_and_reload(void)
     expect(client, 400, "extended key usage", "ext_key_usage");
     expect(extra, 400, "extension " PKI_EXTRA_EXT_OID, "rejected_extension");
     expect(other, 400, "accepted root", "untrusted");
-    CHECK_EQ(metric("arbor_log_submissions_rejected"), 5);
+    CHECK_EQ(metric("arbor_log_submissions_rejected_total"), 5);
     CHECK_EQ(roots_count(), 1);
 
     /* SIGHUP: a second root, no refused extensions, a rate limit of one
@@ -382,7 +382,7 @@ static void test_policy_and_reload(void)
     CHECK_STR(b.retry_after, "100");
     CHECK(b.data != NULL && strstr(b.data, "retry after 100 s") != NULL);
     free(b.data);
-    CHECK_EQ(metric("arbor_log_submissions_rate_limited"), 1);
+    CHECK_EQ(metric("arbor_log_submissions_rate_limited_total"), 1);
     /* Reads are not limited. */
     CHECK(tree_size() == 3);
 

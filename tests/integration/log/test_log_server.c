@@ -724,7 +724,7 @@ static void test_server(void)
     test_bad_inputs(&cases[0], &cases[1]);
     /* The log's counters are in the server's metrics. */
     CHECK_EQ(http("/metrics", NULL, &b), 200);
-    CHECK(b.data != NULL && strstr(b.data, "arbor_log_scts_issued") != NULL &&
+    CHECK(b.data != NULL && strstr(b.data, "arbor_log_scts_issued_total") != NULL &&
           strstr(b.data, "arbor_log_tree_size") != NULL);
     free(b.data);
 
@@ -1059,7 +1059,7 @@ static unsigned long long metric(const char *name)
 }
 
 /* --log-max-cert: a certificate larger than the limit is refused with 400 and
- * a JSON reason naming the limit, counted in arbor_log_submissions_rejected,
+ * a JSON reason naming the limit, counted in arbor_log_submissions_rejected_total,
  * and the tree does not change; one of exactly the limit is accepted. */
 static void test_max_cert(void)
 {
@@ -1096,7 +1096,7 @@ static void test_max_cert(void)
     submit(&ok_case); /* the largest certificate in its chain is exactly the limit */
     CHECK(get_sth(&a));
     CHECK_EQ(a.size, 1);
-    rejected = metric("arbor_log_submissions_rejected");
+    rejected = metric("arbor_log_submissions_rejected_total");
     {
         char *req = chain_body(&big);
         CHECK(req != NULL);
@@ -1109,7 +1109,7 @@ static void test_max_cert(void)
     if (doc != NULL && json_is_string(json_object_get(doc, "error")))
         CHECK(strstr(json_string_value(json_object_get(doc, "error")), limit) != NULL);
     json_decref(doc);
-    CHECK_EQ(metric("arbor_log_submissions_rejected"), rejected + 1);
+    CHECK_EQ(metric("arbor_log_submissions_rejected_total"), rejected + 1);
     CHECK(get_sth(&b2));
     CHECK_EQ(b2.size, a.size);
     CHECK(arb_hash_eq(&a.root, &b2.root));

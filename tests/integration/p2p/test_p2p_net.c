@@ -197,11 +197,16 @@ static int in_mempool(int port, const char *txid)
 }
 
 /* A counter from /metrics (0 if absent). */
+/* A counter's value: every name read here is a counter, exposed with "_total". */
+/* A counter (exposed as arbor_NAME_total) or, for names ending in a gauge
+ * family below, a gauge (arbor_NAME). */
 static unsigned long long metric(int port, const char *name)
 {
     char *text = NULL, want[160];
     unsigned long long v = 0;
-    snprintf(want, sizeof want, "\narbor_%s ", name);
+    int gauge = strncmp(name, "p2p_addrman_size", 16) == 0 ||
+                strncmp(name, "p2p_addrman_tried", 17) == 0;
+    snprintf(want, sizeof want, gauge ? "\narbor_%s " : "\narbor_%s_total ", name);
     if (http_raw(port, "/metrics", NULL, &text) == 200 && text != NULL) {
         const char *p = strstr(text, want);
         if (p != NULL)

@@ -39,6 +39,7 @@ check() {
   fi
 }
 has() { grep -qF -- "$2" "$1"; } # has FILE TEXT
+not_has() { ! grep -qF -- "$2" "$1"; } # not_has FILE TEXT
 
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" > "$tmp/install.log"
@@ -121,7 +122,8 @@ if [ -z "$port" ]; then
 else
   curl -sf "http://127.0.0.1:$port/status" > "$tmp/status.json" || fail "GET /status"
   check "/status: network from the config" has "$tmp/status.json" '"network":"main"'
-  check "/status: the adapted datadir" has "$tmp/status.json" "\"datadir\":\"$tmp/data\""
+  check "listening line: the adapted datadir" has "$tmp/arbord.out" "\"datadir\":\"$tmp/data\""
+  check "/status: no filesystem path" not_has "$tmp/status.json" '"datadir"'
   check "store in the data directory" test -d "$tmp/data/db"
   kill -HUP "$arbord_pid"
   for _ in $(seq 1 600); do

@@ -12,7 +12,7 @@
  *    Spotter and an arbor-audit follower, configured only by the log list
  *    arbord serves, and two arbor-audit followers of the tiles (all
  *    downloading and checking every entry) follow the log through it; arbord serves each full tile at most once (its
- *    arbor_log_full_tiles_served counter against nginx's access log);
+ *    arbor_log_full_tiles_served_total counter against nginx's access log);
  *  - nginx serving the exported directory alone (nginx-static.conf): arbor-
  *    audit follows the log from it after arbord has stopped.
  *
@@ -610,7 +610,7 @@ static void test_readpath(void)
     check_export(TOTAL);
 
     CHECK_OR(start_nginx(), );
-    full_before = metric("arbor_log_full_tiles_served");
+    full_before = metric("arbor_log_full_tiles_served_total");
     /* Two monitors following the tiles through the cache, and Cert Spotter
      * following the RFC 6962 API through it. */
     CHECK(follow(proxy_port, "proxy-1", TOTAL, NULL));
@@ -626,7 +626,7 @@ static void test_readpath(void)
     proxy_tile_stats(&misses, &requests);
     CHECK(misses > 0);
     CHECK(requests >= 2 * misses); /* both followers got every full tile */
-    CHECK_EQ(metric("arbor_log_full_tiles_served") - full_before, misses);
+    CHECK_EQ(metric("arbor_log_full_tiles_served_total") - full_before, misses);
 
     /* The static tree alone: arbord stopped (its last head exported). */
     CHECK(arb_proc_kill(arbord, SIGTERM) == 0);

@@ -503,7 +503,7 @@ static void test_431_and_head(void)
         CHECK(out != NULL && strncmp(out, "HTTP/1.1 431", 12) == 0);
         free(out);
     }
-    CHECK(metric("arbor_http_errors_header_too_large") >= 3);
+    CHECK(metric("arbor_http_errors_header_too_large_total") >= 3);
 
     /* HEAD: the GET's headers, no body. */
     fd = dial(1);
@@ -573,7 +573,7 @@ static void test_conn_limits(void)
     CHECK(closed);
     free(out);
     CHECK_EQ(get_status(1, "/a"), 200);
-    CHECK(metric("arbor_http_conns_refused") >= 1);
+    CHECK(metric("arbor_http_conns_refused_total") >= 1);
 
     /* Idle connections make room: 8 idle from 127.0.0.11, then a 9th that is
      * served, and the oldest idle one is closed. */
@@ -590,7 +590,7 @@ static void test_conn_limits(void)
         CHECK(poll(&p, 1, 5000) == 1);
         CHECK(recv(idle[0], &b, 1, 0) == 0);
     }
-    CHECK(metric("arbor_http_conns_evicted") >= 1);
+    CHECK(metric("arbor_http_conns_evicted_total") >= 1);
     for (int i = 0; i < 8; i++)
         close(idle[i]);
 
@@ -632,7 +632,7 @@ static void test_conn_limits(void)
 static void test_header_timeout(void)
 {
     int fd[4], closed;
-    long long before = metric("arbor_http_timeouts_header");
+    long long before = metric("arbor_http_timeouts_header_total");
     char *out;
 
     /* Slowloris: a header byte now and then. header-timeout is 2 s. */
@@ -652,7 +652,7 @@ static void test_header_timeout(void)
         free(out);
         close(fd[i]);
     }
-    CHECK(metric("arbor_http_timeouts_header") >= before + 4);
+    CHECK(metric("arbor_http_timeouts_header_total") >= before + 4);
     /* Empty lines before a request do not restart its timer. */
     fd[0] = dial(30);
     CHECK(fd[0] >= 0);
@@ -664,7 +664,7 @@ static void test_header_timeout(void)
     CHECK(closed);
     free(out);
     close(fd[0]);
-    CHECK(metric("arbor_http_timeouts_header") >= before + 5);
+    CHECK(metric("arbor_http_timeouts_header_total") >= before + 5);
     /* A connection that sends nothing is closed too. */
     fd[0] = dial(30);
     CHECK(fd[0] >= 0);
@@ -680,7 +680,7 @@ static void test_header_timeout(void)
     CHECK(closed);
     free(out);
     close(fd[0]);
-    CHECK(metric("arbor_http_timeouts_body") >= 1);
+    CHECK(metric("arbor_http_timeouts_body_total") >= 1);
 }
 
 /* ---------------------------------------------------------------- bodies and memory */
@@ -770,7 +770,7 @@ static void test_big_bodies(void)
     CHECK(max_held <= 8ll << 20);
     /* 32 x 3 MiB would be 96 MiB if all were held at once. */
     CHECK(peak - before < 48 * 1024);
-    CHECK(metric("arbor_http_errors_body_budget") >= 1);
+    CHECK(metric("arbor_http_errors_body_budget_total") >= 1);
     CHECK_EQ(metric("arbor_http_body_bytes_held"), 0);
 }
 
@@ -861,12 +861,12 @@ static void test_pools(void)
         free(out);
         close(fd[i]);
     }
-    CHECK(metric("arbor_http_errors_busy") >= 1);
+    CHECK(metric("arbor_http_errors_busy_total") >= 1);
     {
         long long t0 = mono_ms();
-        while (metric("arbor_http_requests_abandoned") < 1 && mono_ms() - t0 < 5000)
+        while (metric("arbor_http_requests_abandoned_total") < 1 && mono_ms() - t0 < 5000)
             usleep(20 * 1000);
-        CHECK_EQ(metric("arbor_http_requests_abandoned"), 1);
+        CHECK_EQ(metric("arbor_http_requests_abandoned_total"), 1);
     }
 }
 

@@ -29,13 +29,16 @@ static void puts_(out *o, const char *s)
     put(o, s, strlen(s));
 }
 
-/* Writes v escaped: \" \\ \n \r \t, other bytes outside 0x20..0x7e as \u00XX
+/* Writes v escaped: \" (unless bare_quotes: a text-format message, which
+ * no quotes delimit) \\ \n \r \t, other bytes outside 0x20..0x7e as \u00XX
  * (json) or \xXX. A JSON escape never splits across the cut. */
-static void put_escaped(out *o, const char *v, int json)
+static void put_escaped(out *o, const char *v, int json, int bare_quotes)
 {
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         char e[8];
-        if (*p == '"')
+        if (*p == '"' && bare_quotes)
+            put(o, "\"", 1);
+        else if (*p == '"')
             put(o, "\\\"", 2);
         else if (*p == '\\')
             put(o, "\\\\", 2);
@@ -64,7 +67,7 @@ static void put_value(out *o, const char *v)
         return;
     }
     put(o, "\"", 1);
-    put_escaped(o, v, 0);
+    put_escaped(o, v, 0, 0);
     put(o, "\"", 1);
 }
 
@@ -97,14 +100,14 @@ size_t arb_logline_format(char *buf, size_t cap, int format, time_t when, int le
         puts_(&o, "\",\"level\":\"");
         puts_(&o, lv);
         puts_(&o, "\",\"msg\":\"");
-        put_escaped(&o, msg, 1);
+        put_escaped(&o, msg, 1, 0);
         for (size_t i = 0; i < nfields; i++) {
             /* Key and punctuation in one piece: a cut always falls inside a
              * string value, which json_cut closes. Keys are [a-z_]+. */
             char k[80];
             snprintf(k, sizeof k, "\",\"%.64s\":\"", fields[i].key);
             puts_(&o, k);
-            put_escaped(&o, fields[i].value ? fields[i].value : "", 1);
+            put_escaped(&o, fields[i].value ? fields[i].value : "", 1, 0);
         }
         if (o.full) {
             /* Escapes are written whole, so the cut is outside any escape. */
@@ -121,14 +124,14 @@ size_t arb_logline_format(char *buf, size_t cap, int format, time_t when, int le
             puts_(&o, lv);
             puts_(&o, " msg=");
             put(&o, "\"", 1);
-            put_escaped(&o, msg, 0);
+            put_escaped(&o, msg, 0, 0);
             put(&o, "\"", 1);
         } else {
             puts_(&o, ts);
             puts_(&o, " arbord ");
             puts_(&o, lv);
             puts_(&o, ": ");
-            put_escaped(&o, msg, 0);
+            put_escaped(&o, msg, 0, 1);
         }
         for (size_t i = 0; i < nfields; i++) {
             put(&o, " ", 1);

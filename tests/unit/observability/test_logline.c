@@ -54,6 +54,10 @@ static void test_formats(void)
     CHECK(one_clean_line(buf, n));
     CHECK(strstr(buf, " arbord info: access path=\"/x y\" status=404 empty=\"\"\n") != NULL);
     CHECK(strncmp(buf, "2026-11-", 8) == 0 && buf[19] == 'Z');
+    /* A text message is not quoted, so its quotes stay as they are. */
+    n = arb_logline_format(buf, sizeof buf, ARB_CONFIG_LOG_TEXT, t, 2, "log \"a/b\"\n", NULL, 0);
+    CHECK(one_clean_line(buf, n));
+    CHECK(strstr(buf, " arbord info: log \"a/b\"\\n\n") != NULL);
 
     n = arb_logline_format(buf, sizeof buf, ARB_CONFIG_LOG_LOGFMT, t, 0, "disk \"full\"", f, 2);
     CHECK(one_clean_line(buf, n));

@@ -378,6 +378,11 @@ static void log_stop(arbord *d)
  * domain index. After "log". */
 static arb_explorer *explorer;
 
+static char *explorer_peers(void *ud, int bans)
+{
+    return arb_p2p_snapshot_json(ud, bans);
+}
+
 static arb_err explorer_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     arb_explorer_config ec;
@@ -389,6 +394,10 @@ static arb_err explorer_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     ec.network = d->cfg.network;
     ec.origin = d->cfg.log_origin ? d->cfg.log_origin : "arbor.localhost/log";
     ec.chain = d->chain;
+    if (d->p2p != NULL) {
+        ec.peers_json = explorer_peers;
+        ec.peers_ud = d->p2p;
+    }
     arb_log_service_log_id(log_service, ec.log_id);
     if ((err = arb_explorer_start(&explorer, d->http, &ec)) != ARB_OK)
         return arb_errf(eb, err, "cannot register the explorer pages");

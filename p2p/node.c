@@ -2663,17 +2663,27 @@ static void refresh_snapshot(arb_p2p *n)
     n->last_snapshot_ms = now;
 }
 
+char *arb_p2p_snapshot_json(arb_p2p *n, int bans)
+{
+    char *text;
+    pthread_mutex_lock(&n->mu);
+    if (!bans)
+        text = n->snapshot ? strdup(n->snapshot) : strdup("{\"peers\":[]}");
+    else
+        text = n->bans_snapshot ? strdup(n->bans_snapshot) : strdup("{\"bans\":[]}");
+    pthread_mutex_unlock(&n->mu);
+    return text;
+}
+
 static void on_get(void *ud, arb_http_req *req)
 {
     arb_p2p *n = ud;
     const char *path = arb_http_req_path(req);
     char *text = NULL;
-    pthread_mutex_lock(&n->mu);
     if (strcmp(path, "/p2p/v1/peers") == 0)
-        text = n->snapshot ? strdup(n->snapshot) : strdup("{\"peers\":[]}");
+        text = arb_p2p_snapshot_json(n, 0);
     else if (strcmp(path, "/p2p/v1/bans") == 0)
-        text = n->bans_snapshot ? strdup(n->bans_snapshot) : strdup("{\"bans\":[]}");
-    pthread_mutex_unlock(&n->mu);
+        text = arb_p2p_snapshot_json(n, 1);
     if (strcmp(path, "/p2p/v1/peers") != 0 && strcmp(path, "/p2p/v1/bans") != 0) {
         (void)arb_http_respond_error(req, 404, "p2p_bad_path", "unknown route");
         return;

@@ -52,6 +52,10 @@ typedef struct {
  * ARB_ERR_INVALID_ARG, ARB_ERR_NOMEM. */
 arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
                     const arb_p2p_config *cfg, arb_errbuf *eb) ARB_WARN_UNUSED;
+/* A copy of the JSON GET /p2p/v1/peers (bans 0) or /p2p/v1/bans (bans 1)
+ * answers: the snapshot the node's thread refreshes. The caller frees it;
+ * NULL when out of memory. Safe from any thread. */
+char *arb_p2p_snapshot_json(arb_p2p *n, int bans);
 /* Stops the thread and removes the chain hooks. Call after the HTTP server
  * has stopped and before the chain module stops. */
 void arb_p2p_stop(arb_p2p *n);

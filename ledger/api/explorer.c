@@ -14,6 +14,7 @@
 #include "ledger/chain/bech32.h"
 #include "ledger/chain/header.h"
 #include "ledger/chain/params.h"
+#include "ledger/chain/pow.h"
 #include "ledger/log/certview.h"
 #include "merkle/buf.h"
 #include "merkle/hash.h"
@@ -30,6 +31,8 @@ struct arb_explorer {
     char origin[256];
     char log_id_hex[65];
     arb_chainapi *chain;
+    char *(*peers_json)(void *ud, int bans);
+    void *peers_ud;
 };
 
 static const char html_type[] = "text/html; charset=utf-8";
@@ -1177,6 +1180,242 @@ static void recent_blocks_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
     pf(c->pg, "</table></div>");
 }
 
+/* ---------------------------------------------------------------- chain plots */
+
+#define PLOT_BLOCKS 144   /* intervals drawn by default: a day at ten minutes */
+#define PLOT_BLOCKS_MAX 2016
+
+double arb_explorer_difficulty(uint32_t bits, const arb_u256 *pow_limit)
+{
+    arb_u256 t;
+    int neg = 0, ovf = 0;
+    double tv = 0, lv = 0;
+    arb_pow_bits_to_target(&t, bits, &neg, &ovf);
+    if (neg || ovf || arb_u256_is_zero(&t))
+        return 0;
+    for (int i = 7; i >= 0; i--) {
+        tv = tv * 4294967296.0 + (double)t.w[i];
+        lv = lv * 4294967296.0 + (double)pow_limit->w[i];
+    }
+    return lv / tv;
+}
+
+size_t arb_explorer_chain_series(const arb_explorer_hdr *h, size_t n, const arb_u256 *pow_limit,
+                                 int64_t *interval, double *difficulty)
+{
+    if (n < 2)
+        return 0;
+    for (size_t k = 0; k + 1 < n; k++) {
+        interval[k] = h[k + 1].time - h[k].time;
+        difficulty[k] = arb_explorer_difficulty(h[k + 1].bits, pow_limit);
+    }
+    return n - 1;
+}
+
+/* A line plot of y[0..n) (n >= 1) against the heights first..first+n-1. */
+static void series_svg(page *pg, const char *id, const char *title, const double *y, size_t n,
+                       uint32_t first)
+{
+    const double W = 640, H = 200, L = 70, R = 12, T = 12, B = 34;
+    double lo = 0, hi = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (y[k] < lo)
+            lo = y[k];
+        if (y[k] > hi)
+            hi = y[k];
+    }
+    if (hi <= lo)
+        hi = lo + 1;
+    pf(pg, "<svg id=\"%s\" role=\"img\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" "
+           "style=\"max-width:%.0fpx\" xmlns=\"http://www.w3.org/2000/svg\"><title>",
+       id, W, H, W);
+    pe(pg, title);
+    pf(pg, "</title><rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f7f9fc\" "
+           "stroke=\"#d5dde8\"/><polyline fill=\"none\" stroke=\"#3b82c4\" stroke-width=\"2\" "
+           "points=\"",
+       L, T, W - L - R, H - T - B);
+    for (size_t k = 0; k < n; k++) {
+        double fx = n > 1 ? (double)k / (double)(n - 1) : 0.5;
+        double fy = (y[k] - lo) / (hi - lo);
+        pf(pg, "%s%.1f,%.1f", k ? " " : "", L + fx * (W - L - R), H - B - fy * (H - T - B));
+    }
+    pf(pg, "\"/><text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%.4g</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%.4g</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">%u</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%u</text></svg>",
+       L - 6, T + 10, hi, L - 6, H - B, lo, L, H - B + 16, first, W - R, H - B + 16,
+       first + (uint32_t)(n - 1));
+}
+
+typedef struct {
+    page *pg;
+    size_t want;
+} stats_ctx;
+
+static void stats_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
+{
+    stats_ctx *c = ud;
+    page *pg = c->pg;
+    arb_chain_tip tip;
+    arb_u256 limit;
+    arb_explorer_hdr *h;
+    int64_t *iv;
+    double *df, *ivd;
+    size_t n = 0, m;
+    (void)mp;
+    arb_chainstate_tip(cs, &tip);
+    arb_chain_pow_limit(p, &limit);
+    size_t count = tip.height + 1 < c->want + 1 ? (size_t)tip.height + 1 : c->want + 1;
+    h = calloc(count, sizeof *h);
+    iv = calloc(count, sizeof *iv);
+    df = calloc(count, sizeof *df);
+    ivd = calloc(count, sizeof *ivd);
+    uint32_t first = tip.height + 1 - (uint32_t)count;
+    if (h != NULL && iv != NULL && df != NULL && ivd != NULL)
+        for (; n < count; n++) {
+            arb_hash bh;
+            arb_chain_hdrinfo hi;
+            if (arb_chainstate_hash_at(cs, first + (uint32_t)n, &bh) != ARB_OK ||
+                arb_chainstate_header(cs, &bh, &hi) != ARB_OK)
+                break;
+            h[n].time = hi.hdr.time;
+            h[n].bits = hi.hdr.bits;
+        }
+    m = arb_explorer_chain_series(h, n, &limit, iv, df);
+    pf(pg, "<div class=\"card\"><h1>Block interval and difficulty</h1><p>The last "
+           "<b id=\"plot-blocks\">%zu</b> blocks (heights %u to %u) of the active chain, from "
+           "their headers. Show the last <a id=\"blocks-144\" href=\"/chain/stats?blocks=144\">"
+           "144</a> or <a id=\"blocks-500\" href=\"/chain/stats?blocks=500\">500</a>.</p>",
+       m, m ? first + 1 : tip.height, tip.height);
+    if (m == 0) {
+        pf(pg, "<p class=\"muted\" id=\"no-plot\">Too few blocks to plot.</p></div>");
+    } else {
+        double sum = 0;
+        for (size_t k = 0; k < m; k++) {
+            ivd[k] = (double)iv[k];
+            sum += ivd[k];
+        }
+        pf(pg, "<div class=\"stats\"><div class=\"stat\">Mean interval<b id=\"mean-interval\">"
+               "%.1f s</b></div><div class=\"stat\">Target spacing<b>%u s</b></div>"
+               "<div class=\"stat\">Difficulty<b id=\"difficulty\">%.6g</b></div></div></div>",
+           sum / (double)m, (unsigned)p->target_spacing, df[m - 1]);
+        pf(pg, "<div class=\"card\"><h2>Block interval (seconds)</h2>");
+        series_svg(pg, "interval-plot", "Seconds since the previous block, by height", ivd, m,
+                   first + 1);
+        pf(pg, "</div><div class=\"card\"><h2>Difficulty</h2>");
+        series_svg(pg, "difficulty-plot", "Difficulty (proof-of-work limit / target), by height",
+                   df, m, first + 1);
+        pf(pg, "<p class=\"muted\">Difficulty 1 is the network's easiest target.</p></div>");
+    }
+    free(h);
+    free(iv);
+    free(df);
+    free(ivd);
+}
+
+static void stats_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    page pg = {0};
+    stats_ctx c = {&pg, PLOT_BLOCKS};
+    const char *q = arb_http_req_query(req, "blocks");
+    uint64_t n;
+    if (q != NULL) {
+        if (!parse_index(q, &n) || n < 1 || n > PLOT_BLOCKS_MAX) {
+            message_page(req, e, 400, "Bad block count", "The number of blocks is 1 to 2016, not",
+                         q);
+            return;
+        }
+        c.want = (size_t)n;
+    }
+    head(&pg, e, "Chain");
+    arb_chainapi_read(e->chain, stats_read, &c);
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
+/* ---------------------------------------------------------------- peers */
+
+/* A JSON string member, or "" when absent. */
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v != NULL ? v : "";
+}
+
+static void peers_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    page pg = {0};
+    char *pt = e->peers_json(e->peers_ud, 0), *bt = e->peers_json(e->peers_ud, 1);
+    json_t *po = pt ? json_loads(pt, 0, NULL) : NULL, *bo = bt ? json_loads(bt, 0, NULL) : NULL;
+    json_t *peers = json_object_get(po, "peers"), *bans = json_object_get(bo, "bans"), *v;
+    int64_t now = (int64_t)time(NULL);
+    size_t i;
+    free(pt);
+    free(bt);
+    head(&pg, e, "Peers");
+    pf(&pg, "<div class=\"card\"><h1>Peers</h1><p><b id=\"peer-count\">%zu</b> connections."
+            " <a href=\"/p2p/v1/peers\">JSON</a></p>",
+       json_array_size(peers));
+    if (!json_is_array(peers)) {
+        pf(&pg, "<p class=\"muted\">The peer list is not available.</p>");
+    } else if (json_array_size(peers) == 0) {
+        pf(&pg, "<p class=\"muted\" id=\"no-peers\">No peers are connected.</p>");
+    } else {
+        pf(&pg, "<table id=\"peers\"><tr><th>Address</th><th>Direction</th><th>Height</th>"
+                "<th>Ping (ms)</th><th>Bytes in</th><th>Bytes out</th><th>Connected since</th>"
+                "<th>Misbehaviour</th></tr>");
+        json_array_foreach(peers, i, v)
+        {
+            char t[32];
+            const char *why = json_string_value(json_object_get(v, "last_misbehaviour"));
+            iso_time(t, now - (int64_t)json_integer_value(json_object_get(v, "connected_s")));
+            pf(&pg, "<tr><td class=\"mono\">");
+            pe(&pg, jstr(v, "address"));
+            pf(&pg, "</td><td>");
+            pe(&pg, jstr(v, "direction"));
+            if (!json_is_true(json_object_get(v, "handshaked")))
+                pf(&pg, " <span class=\"tag\">handshake</span>");
+            pf(&pg, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%s</td>"
+                    "<td>%lld",
+               (long long)json_integer_value(json_object_get(v, "height")),
+               (long long)json_integer_value(json_object_get(v, "ping_ms")),
+               (long long)json_integer_value(json_object_get(v, "bytes_in")),
+               (long long)json_integer_value(json_object_get(v, "bytes_out")), t,
+               (long long)json_integer_value(json_object_get(v, "misbehaviour")));
+            if (why != NULL && *why) {
+                pf(&pg, " <span class=\"muted\">");
+                pe(&pg, why);
+                pf(&pg, "</span>");
+            }
+            pf(&pg, "</td></tr>");
+        }
+        pf(&pg, "</table>");
+    }
+    pf(&pg, "</div><div class=\"card\"><h2>Bans</h2><p class=\"muted\">"
+            "<a href=\"/p2p/v1/bans\">JSON</a></p>");
+    if (json_array_size(bans) == 0) {
+        pf(&pg, "<p class=\"muted\" id=\"no-bans\">No address is banned.</p>");
+    } else {
+        pf(&pg, "<table id=\"bans\"><tr><th>Address</th><th>Until</th></tr>");
+        json_array_foreach(bans, i, v)
+        {
+            char t[32];
+            iso_time(t, (int64_t)json_integer_value(json_object_get(v, "until")));
+            pf(&pg, "<tr><td class=\"mono\">");
+            pe(&pg, jstr(v, "address"));
+            pf(&pg, "</td><td>%s</td></tr>", t);
+        }
+        pf(&pg, "</table>");
+    }
+    pf(&pg, "</div>");
+    json_decref(po);
+    json_decref(bo);
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
 /* ---------------------------------------------------------------- home */
 
 typedef struct {
@@ -1298,7 +1537,17 @@ static void home_handler(void *ud, arb_http_req *req)
         pf(&pg, "<div class=\"stat\">Mempool<b><a id=\"mempool-link\" href=\"/chain/mempool\">"
                 "%lld txs</a></b></div>",
            (long long)arb_metrics_value(arb_http_server_metrics(e->http), "chain_mempool_txs"));
-    pf(&pg, "<div class=\"stat\">Latest tree head<b>%s</b></div></div></div>", t);
+    pf(&pg, "<div class=\"stat\">Latest tree head<b>%s</b></div></div>", t);
+    if (e->chain != NULL || e->peers_json != NULL) {
+        pf(&pg, "<p>");
+        if (e->chain != NULL)
+            pf(&pg, "<a id=\"chain-stats-link\" href=\"/chain/stats\">Block interval and "
+                    "difficulty</a>%s", e->peers_json != NULL ? " &middot; " : "");
+        if (e->peers_json != NULL)
+            pf(&pg, "<a id=\"peers-link\" href=\"/peers\">Peers</a>");
+        pf(&pg, "</p>");
+    }
+    pf(&pg, "</div>");
     pf(&pg, "<div class=\"card\"><h2>Transparency log</h2><table><tr><th>Origin</th><td>");
     pe(&pg, e->origin);
     pf(&pg, "</td></tr><tr><th>Log ID</th><td class=\"mono\">%s</td></tr>"
@@ -1350,6 +1599,8 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
     e->log = cfg->log;
     e->domains = cfg->domains;
     e->chain = cfg->chain;
+    e->peers_json = cfg->peers_json;
+    e->peers_ud = cfg->peers_ud;
     snprintf(e->network, sizeof e->network, "%s", cfg->network ? cfg->network : "");
     snprintf(e->origin, sizeof e->origin, "%s", cfg->origin ? cfg->origin : "");
     arb_hex_encode(e->log_id_hex, cfg->log_id, 32);
@@ -1361,6 +1612,9 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
             ARB_OK ||
         (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/domain", 0, domain_handler, e)) !=
             ARB_OK ||
+        (e->peers_json != NULL &&
+         (err = arb_http_route_add(http, ARB_HTTP_GET, "/peers", 0, peers_handler, e)) !=
+             ARB_OK) ||
         (e->chain != NULL &&
          ((err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/block/", 0, block_handler, e)) !=
               ARB_OK ||
@@ -1369,7 +1623,9 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
           (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/address/", 0, address_handler,
                                     e)) != ARB_OK ||
           (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/mempool", 0, mempool_handler,
-                                    e)) != ARB_OK))) {
+                                    e)) != ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/stats", 0, stats_handler, e)) !=
+              ARB_OK))) {
         free(e);
         return err;
     }

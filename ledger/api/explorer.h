@@ -16,6 +16,11 @@
  *   GET /chain/tx/T          a transaction: inputs with the amounts and
  *                            addresses they spend, outputs, fee and fee rate,
  *                            payload, confirmations
+ *   GET /chain/stats[?blocks=N]
+ *                            block interval and difficulty of the last 144
+ *                            (or N, at most 2016) blocks, as SVG plots
+ *   GET /peers               the peer network's connections and bans (when
+ *                            the node runs one)
  *   GET /log/domain?domain=D[&subdomains=1][&after=NAME:INDEX]
  *                            the certificates of a domain (the domain index,
  *                            GET /log/v1/search as JSON)
@@ -30,6 +35,7 @@
 
 #include "ledger/api/chainapi.h"
 #include "ledger/api/http.h"
+#include "ledger/chain/pow.h"
 #include "ledger/log/domains.h"
 #include "ledger/log/log.h"
 #include "merkle/error.h"
@@ -41,6 +47,12 @@ typedef struct {
     const char *origin;    /* the log's checkpoint origin (copied) */
     uint8_t log_id[32];
     arb_chainapi *chain;   /* borrowed; NULL: no chain pages */
+    /* The peer network's JSON snapshot: {"peers":[...]} (bans 0) or
+     * {"bans":[...]} (bans 1), as GET /p2p/v1/peers and /bans answer, in a
+     * malloc'd string the explorer frees (NULL: unavailable). NULL: no
+     * peers page. Called on any worker thread. */
+    char *(*peers_json)(void *ud, int bans);
+    void *peers_ud;
 } arb_explorer_config;
 
 typedef struct arb_explorer arb_explorer;
@@ -57,5 +69,22 @@ void arb_explorer_free(arb_explorer *e);
  * are not valid UTF-8 replaced by '?'. Returns 1, or 0 when out of memory.
  * Exposed for tests. */
 int arb_explorer_html_escape(char **buf, size_t *len, size_t *cap, const char *s);
+
+/* One block header as the chain plots read it. */
+typedef struct {
+    int64_t time;
+    uint32_t bits;
+} arb_explorer_hdr;
+
+/* The difficulty of compact bits: pow_limit / target (1 at the limit), or 0
+ * when bits do not decode to a positive target. Exposed for tests. */
+double arb_explorer_difficulty(uint32_t bits, const arb_u256 *pow_limit);
+
+/* The plots' data from the headers h[0..n) of consecutive heights, oldest
+ * first: interval[k] = h[k+1].time - h[k].time (seconds, negative when a
+ * block's time is earlier than its parent's) and difficulty[k] = that of
+ * h[k+1].bits. Returns n - 1 (0 when n < 2). Exposed for tests. */
+size_t arb_explorer_chain_series(const arb_explorer_hdr *h, size_t n, const arb_u256 *pow_limit,
+                                 int64_t *interval, double *difficulty);
 
 #endif

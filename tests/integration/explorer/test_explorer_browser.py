@@ -4,7 +4,7 @@ real arbord whose log holds a certificate with an exact name and subdomains,
 a wildcard, a precertificate and one with a hostile subject, and whose chain
 was mined by the real arbor-wallet (102 blocks, one payment). Every page must
 load with no console error, every link on it must lead to a page that
-answers 200, the search box must find a block by height and by hash, a
+answers 200 (the chain plots and the peers page among them), the search box must find a block by height and by hash, a
 transaction, a log entry and certificates by domain, and the hostile subject
 must show as text (no markup, no script). Screenshots go to the directory
 given as the second argument.
@@ -220,6 +220,28 @@ def main():
               'the waiting payment is listed')
         check(len(driver.find_elements(By.CSS_SELECTOR, '#fee-histogram rect')) == 8,
               'the fee-rate histogram has its 8 bands')
+
+        # The chain plots: interval and difficulty of the 102 blocks after genesis.
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'chain-stats-link').click)
+        page_ok('chain stats page', 'chainstats')
+        check(driver.find_element(By.ID, 'plot-blocks').text == '102', 'the plots cover 102 blocks')
+        for plot in ['interval-plot', 'difficulty-plot']:
+            line = driver.find_elements(By.CSS_SELECTOR, '#%s polyline' % plot)
+            pts = line[0].get_attribute('points').split() if line else []
+            check(len(pts) == 102, '%s has a point per block: %d' % (plot, len(pts)))
+        check(driver.find_element(By.ID, 'difficulty').text == '1',
+              'regtest mines at difficulty 1')
+        st, _ = http(base + '/chain/stats?blocks=0')
+        check(st == 400, 'a block count of 0 is refused: %d' % st)
+
+        # The peers page: this node has no peers and no bans.
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'peers-link').click)
+        page_ok('peers page', 'peers')
+        check(driver.find_element(By.ID, 'peer-count').text == '0', 'no peers connected')
+        check(driver.find_elements(By.ID, 'no-bans'), 'no bans')
+
         search('101')
         page_ok('block by height')
         check(driver.find_element(By.ID, 'block-height').text == '101', 'height search')

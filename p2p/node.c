@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <fcntl.h>
@@ -2696,10 +2697,25 @@ static void on_get(void *ud, arb_http_req *req)
     free(text);
 }
 
-/* POST /p2p/v1/{connect,disconnect,ban,unban} with a JSON body
- * {"token": T, "address": A[, "seconds": N]}: T must be the token of the
- * cookie file, else 401 and nothing changes. The command is handed to the
- * node's thread. */
+/* 1 if the request carries "Authorization: Bearer T" with T the token of
+ * the cookie file (the scheme's name in any case, compared in constant time
+ * over the token's fixed length). */
+static int admin_authorized(const arb_p2p *n, const arb_http_req *req)
+{
+    const char *a = arb_http_req_header(req, "Authorization");
+    if (a == NULL || strncasecmp(a, "Bearer", 6) != 0 || (a[6] != ' ' && a[6] != '\t'))
+        return 0;
+    a += 7;
+    while (*a == ' ' || *a == '\t')
+        a++;
+    return strlen(a) == 64 && CRYPTO_memcmp(a, n->token, 64) == 0;
+}
+
+/* POST /p2p/v1/{connect,disconnect,ban,unban} with the header
+ * "Authorization: Bearer T" and a JSON body {"address": A[, "seconds": N]}:
+ * T must be the token of the cookie file, else 401 (with
+ * "WWW-Authenticate: Bearer") and nothing changes. A token in the body is
+ * not looked at. The command is handed to the node's thread. */
 static void on_post(void *ud, arb_http_req *req)
 {
     arb_p2p *n = ud;
@@ -2716,16 +2732,19 @@ static void on_post(void *ud, arb_http_req *req)
         (void)arb_http_respond_error(req, 404, "p2p_bad_path", "unknown route");
         return;
     }
-    json_t *o = json_loadb((const char *)body, blen, 0, &je);
-    const char *tok = json_string_value(json_object_get(o, "token"));
-    if (tok == NULL || strlen(tok) != 64 || CRYPTO_memcmp(tok, n->token, 64) != 0) {
-        json_decref(o);
+    if (!admin_authorized(n, req)) {
+        static const char msg[] = "{\"error\":\"unauthorized: send the header 'Authorization: "
+                                  "Bearer TOKEN' with the token from the data directory's "
+                                  ".cookie file\"}";
         arb_http_metric_add(n->http, "p2p_admin_unauthorized", 1);
-        (void)arb_http_respond_error(req, 401, "p2p_unauthorized",
-                                     "unauthorized: give the token from the data directory's "
-                                     ".cookie file");
+        arb_http_metric_add(n->http, "http_errors_p2p_unauthorized", 1); /* as respond_error */
+        (void)arb_http_respond(req, 401, NULL,
+                               "WWW-Authenticate: Bearer realm=\"arbor\"\r\n"
+                               "Cache-Control: no-store\r\n",
+                               msg, sizeof msg - 1);
         return;
     }
+    json_t *o = json_loadb((const char *)body, blen, 0, &je);
     const char *addr = json_string_value(json_object_get(o, "address"));
     json_t *secs = json_object_get(o, "seconds");
     if (addr == NULL || *addr == '\0' || strlen(addr) >= 64 ||

@@ -4,7 +4,7 @@
  * download, block announcement by headers, transaction relay, misbehaviour
  * (disconnect and discourage), GET /p2p/v1/peers and /bans, and the admin
  * calls POST /p2p/v1/{connect,disconnect,ban,unban} guarded by a token from
- * the cookie file.
+ * the cookie file, sent as "Authorization: Bearer TOKEN".
  *
  * Threads: the HTTP service thread only queues what it receives; one thread
  * of the node owns every peer's state, validates through the chain module

@@ -148,6 +148,11 @@ struct arb_http_req {
     char *path;
     char peer[64];
     arb_http_query query;
+    /* The request's header fields, "name\0value\0" each in arrival order
+     * (values trimmed), copied from the header block: at most max_header
+     * bytes. NULL when there are none. */
+    char *hdrs;
+    size_t hdrs_len;
     uint8_t *body;
     size_t body_len, body_cap, body_want;
     size_t held; /* bytes of the pool's body budget held */
@@ -319,6 +324,7 @@ static char *metrics_text(arb_http_server *s, size_t *len)
 static void req_free(arb_http_req *r)
 {
     arb_http_query_clear(&r->query);
+    free(r->hdrs);
     free(r->path);
     free(r->body);
     free(r->ctype);
@@ -370,6 +376,60 @@ const char *arb_http_req_path(const arb_http_req *r)
 const char *arb_http_req_query(const arb_http_req *r, const char *name)
 {
     return arb_http_query_get(&r->query, name);
+}
+
+const char *arb_http_req_header(const arb_http_req *r, const char *name)
+{
+    size_t nlen, i = 0;
+    if (r == NULL || name == NULL || r->hdrs == NULL)
+        return NULL;
+    nlen = strlen(name);
+    while (i < r->hdrs_len) {
+        const char *n = r->hdrs + i, *v = n + strlen(n) + 1;
+        if (strlen(n) == nlen && strncasecmp(n, name, nlen) == 0)
+            return v;
+        i = (size_t)(v - r->hdrs) + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+/* Keeps the header fields of a parsed header block (the request line, then
+ * CRLF-separated "name: value" lines, already checked by
+ * arb_http_head_parse) for arb_http_req_header. Returns 0, or -1 when out of
+ * memory. */
+static int req_keep_headers(arb_http_req *r, const char *blk, size_t len)
+{
+    const char *p = memmem(blk, len, "\r\n", 2), *end = blk + len;
+    size_t j = 0;
+    if (p == NULL || p + 2 >= end)
+        return 0; /* no header fields */
+    p += 2;
+    r->hdrs = malloc((size_t)(end - p) + 2);
+    if (r->hdrs == NULL)
+        return -1;
+    while (p < end) {
+        const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2), *colon, *v, *ve;
+        if (eol == NULL)
+            eol = end;
+        colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon != NULL) {
+            v = colon + 1;
+            ve = eol;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            memcpy(r->hdrs + j, p, (size_t)(colon - p));
+            j += (size_t)(colon - p);
+            r->hdrs[j++] = '\0';
+            memcpy(r->hdrs + j, v, (size_t)(ve - v));
+            j += (size_t)(ve - v);
+            r->hdrs[j++] = '\0';
+        }
+        p = eol + 2;
+    }
+    r->hdrs_len = j;
+    return 0;
 }
 
 const uint8_t *arb_http_req_body(const arb_http_req *r, size_t *len)
@@ -1371,6 +1431,10 @@ static int conn_head(arb_http_server *s, struct conn *c)
         req_unref_locked(r);
         pthread_mutex_unlock(&s->mu);
         ws_handoff(s, c);
+        return -1;
+    }
+    if (req_keep_headers(r, c->in, hlen - 4) != 0) {
+        conn_close(s, c);
         return -1;
     }
     consume_in(c, hlen);

@@ -170,6 +170,13 @@ const char *arb_http_req_path(const arb_http_req *r);
 /* The value of query parameter `name`, URL-decoded, or NULL if absent.
  * The string is owned by the request. */
 const char *arb_http_req_query(const arb_http_req *r, const char *name);
+/* The value of request header field `name` (matched case-insensitively), with
+ * the whitespace around it removed, or NULL if the request has no such field.
+ * A field that appears more than once reads as its first occurrence (the
+ * others are ignored, not joined). The string is owned by the request: the
+ * request keeps a copy of its header fields (at most the max-header limit in
+ * bytes) until the response is sent. */
+const char *arb_http_req_header(const arb_http_req *r, const char *name);
 /* The client's address as text ("127.0.0.1", "::1"), or "" if unknown. */
 const char *arb_http_req_peer(const arb_http_req *r);
 /* The request body (POST), possibly empty; not NUL-terminated. */

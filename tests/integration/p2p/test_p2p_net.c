@@ -20,7 +20,8 @@
  *                  that connect, handshake and drop; and a node connecting
  *                  to itself. Each ends as designed; the node's chain is
  *                  unchanged and it still syncs with an honest node. Admin
- *                  calls without the cookie's token get 401 and change nothing.
+ *                  calls without the cookie's token in an "Authorization:
+ *                  Bearer" header get 401 and change nothing.
  *   compact_relay  a block whose transactions the receiver has crosses as a
  *                  compact block: the sender sends under a tenth of its size;
  *                  then an orphan waits for its parent, and a rejected
@@ -104,28 +105,48 @@ static const char *host_of(int port)
     return "127.0.0.1";
 }
 
-static long http_raw(int port, const char *path, const char *body, char **raw)
+/* A request (POST when body is not NULL) with an optional extra header line
+ * (e.g. "Authorization: Bearer T"); the answer's body in *raw and, if hdrs
+ * is not NULL, its header lines in *hdrs (both to free). */
+static long http_req(int port, const char *path, const char *body, const char *header,
+                     char **raw, char **hdrs)
 {
-    char url[2048], *resp = NULL;
+    char url[2048], *resp = NULL, *rh = NULL;
     long status = 0;
     CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
+    struct curl_slist *hl = NULL;
     snprintf(url, sizeof url, "http://%s:%d%s", host_of(port), port, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (body != NULL) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (hdrs != NULL) {
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &rh);
     }
+    if (body != NULL)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    if (header != NULL)
+        hl = curl_slist_append(hl, header);
+    if (hl != NULL)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    if (body != NULL)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
+    curl_slist_free_all(hl);
     *raw = resp;
+    if (hdrs != NULL)
+        *hdrs = rh;
+    else
+        free(rh);
     return status;
+}
+
+static long http_raw(int port, const char *path, const char *body, char **raw)
+{
+    return http_req(port, path, body, NULL, raw, NULL);
 }
 
 static long http(int port, const char *path, const char *body, json_t **out)
@@ -284,16 +305,31 @@ static int read_token(const node *nd, char tok[65])
     return ok;
 }
 
-/* POST /p2p/v1/<cmd> {"token": tok, "address": addr}; tok NULL: none. */
+/* POST /p2p/v1/<cmd> {"address": addr} with "Authorization: Bearer tok";
+ * tok NULL: no Authorization header. */
 static long admin(int port, const char *cmd, const char *tok, const char *addr)
 {
-    char path[64], body[256];
+    char path[64], body[256], auth[128], *resp = NULL;
     snprintf(path, sizeof path, "/p2p/v1/%s", cmd);
-    if (tok != NULL)
-        snprintf(body, sizeof body, "{\"token\":\"%s\",\"address\":\"%s\"}", tok, addr);
-    else
-        snprintf(body, sizeof body, "{\"address\":\"%s\"}", addr);
-    return http(port, path, body, NULL);
+    snprintf(body, sizeof body, "{\"address\":\"%s\"}", addr);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok ? tok : "");
+    long st = http_req(port, path, body, tok ? auth : NULL, &resp, NULL);
+    free(resp);
+    return st;
+}
+
+/* The same with a given header line (NULL: none) and body; 401 answers must
+ * carry "WWW-Authenticate: Bearer" (else this returns -1). */
+static long admin_as(int port, const char *cmd, const char *header, const char *body)
+{
+    char path[64], *resp = NULL, *hdrs = NULL;
+    snprintf(path, sizeof path, "/p2p/v1/%s", cmd);
+    long st = http_req(port, path, body, header, &resp, &hdrs);
+    if (st == 401 && (hdrs == NULL || strstr(hdrs, "\r\nWWW-Authenticate: Bearer") == NULL))
+        st = -1;
+    free(resp);
+    free(hdrs);
+    return st;
 }
 
 /* ---------------------------------------------------------------- nodes */
@@ -1229,6 +1265,22 @@ static void hostile(void)
         TRY(admin(ph, "connect", bad, "127.0.0.1:1") == 401);
         TRY(metric(ph, "p2p_admin_unauthorized") == 3);
         TRY(admin(ph, "unban", NULL, "127.0.0.7") == 401);
+        /* The token in the body (an old form) is not taken, nor under
+         * another scheme; the 401 names the scheme. */
+        {
+            char body[256], hdr[128];
+            snprintf(body, sizeof body, "{\"token\":\"%s\",\"address\":\"127.0.0.99\"}", tok);
+            TRY(admin_as(ph, "ban", NULL, body) == 401);
+            snprintf(hdr, sizeof hdr, "Authorization: Basic %s", tok);
+            TRY(admin_as(ph, "ban", hdr, "{\"address\":\"127.0.0.99\"}") == 401);
+            snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", bad);
+            TRY(admin_as(ph, "ban", hdr, "{\"address\":\"127.0.0.99\"}") == 401);
+            snprintf(hdr, sizeof hdr, "Authorization: Bearer %.63s", tok);
+            TRY(admin_as(ph, "ban", hdr, "{\"address\":\"127.0.0.99\"}") == 401);
+            snprintf(hdr, sizeof hdr, "Authorization: Bearer %sa", tok);
+            TRY(admin_as(ph, "ban", hdr, "{\"address\":\"127.0.0.99\"}") == 401);
+            TRY(metric(ph, "p2p_admin_unauthorized") == 9);
+        }
         sleep_ms(600); /* two snapshot periods: a ban would show by now */
         TRY(!banned(ph, "127.0.0.99"));
         TRY(banned(ph, "127.0.0.7"));
@@ -1236,7 +1288,11 @@ static void hostile(void)
         for (int t = 0; t < WAIT_MS / 100 && !banned(ph, "127.0.0.99"); t++)
             sleep_ms(100);
         TRY(banned(ph, "127.0.0.99"));
-        TRY(admin(ph, "unban", tok, "127.0.0.7") == 200);
+        {
+            char hdr[128];
+            snprintf(hdr, sizeof hdr, "authorization:   bearer  %s ", tok);
+            TRY(admin_as(ph, "unban", hdr, "{\"address\":\"127.0.0.7\"}") == 200);
+        }
         for (int t = 0; t < WAIT_MS / 100 && banned(ph, "127.0.0.7"); t++)
             sleep_ms(100);
         TRY(!banned(ph, "127.0.0.7"));

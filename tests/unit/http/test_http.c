@@ -132,6 +132,19 @@ static void h_query(void *ud, arb_http_req *req)
     (void)arb_http_respond(req, 200, "text/plain", NULL, out, n);
 }
 
+/* Answers "<name>=<value>\n" for some header fields ("-" when absent). */
+static void h_hdr(void *ud, arb_http_req *req)
+{
+    static const char *names[] = {"X-A", "authorization", "X-Id", "X-Missing"};
+    char out[8192];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *v = arb_http_req_header(req, names[i]);
+        n += (size_t)snprintf(out + n, sizeof out - n, "%s=%s\n", names[i], v ? v : "-");
+    }
+    (void)arb_http_respond(req, 200, "text/plain", NULL, out, n);
+}
+
 static void h_echo(void *ud, arb_http_req *req)
 {
     size_t len;
@@ -280,6 +293,8 @@ static void register_routes(arb_http_server *s)
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/rand", 0, h_rand, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/hello", 0, h_hello, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/q", 0, h_query, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_GET, "/hdr", 0, h_hdr, NULL) == ARB_OK);
+    CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/hdr", 1024, h_hdr, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/echo", 256 * 1024, h_echo, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/small", 16, h_echo, NULL) == ARB_OK);
     CHECK(arb_http_route_add(s, ARB_HTTP_POST, "/bigpost", 4u << 20, h_echo, NULL) == ARB_OK);
@@ -690,6 +705,68 @@ static char *raw_exchange(const void *data, size_t len, int ms)
     return out;
 }
 
+/* arb_http_req_header: present, absent, any case, trimmed, the first of a
+ * repeated field, no fields at all; pipelined requests each see their own. */
+static void test_headers(void)
+{
+    char *out;
+    const char *one = "GET /hdr HTTP/1.1\r\nHost: x\r\nx-a:   spaced value \t\r\n"
+                      "AUTHORIZATION: Bearer abc\r\nX-Id: 1\r\nX-Id: 2\r\n"
+                      "Connection: close\r\n\r\n";
+    out = raw_exchange(one, strlen(one), 2000);
+    CHECK(strstr(out, "HTTP/1.1 200") == out);
+    CHECK(strstr(out, "\r\n\r\nX-A=spaced value\nauthorization=Bearer abc\nX-Id=1\n"
+                      "X-Missing=-\n") != NULL);
+    free(out);
+
+    /* Empty values, and a request with no header fields at all. */
+    const char *two = "GET /hdr HTTP/1.0\r\n\r\n";
+    out = raw_exchange(two, strlen(two), 2000);
+    CHECK(strstr(out, "X-A=-\nauthorization=-\nX-Id=-\nX-Missing=-\n") != NULL);
+    free(out);
+    const char *three = "GET /hdr HTTP/1.1\r\nX-A:\r\nX-Id: \t \r\nConnection: close\r\n\r\n";
+    out = raw_exchange(three, strlen(three), 2000);
+    CHECK(strstr(out, "X-A=\nauthorization=-\nX-Id=\nX-Missing=-\n") != NULL);
+    free(out);
+
+    /* Three pipelined requests (one a POST with a body): each answer shows
+     * its own request's fields, and none leaks into the next. */
+    const char *pipe = "GET /hdr HTTP/1.1\r\nHost: x\r\nX-A: first\r\nX-Id: 10\r\n\r\n"
+                       "POST /hdr HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                       "Authorization: Bearer second\r\n\r\nbody"
+                       "GET /hdr HTTP/1.1\r\nHost: x\r\nx-id: 30\r\nConnection: close\r\n\r\n";
+    out = raw_exchange(pipe, strlen(pipe), 2000);
+    {
+        const char *a = strstr(out, "X-A=first\nauthorization=-\nX-Id=10\nX-Missing=-\n");
+        const char *b = a ? strstr(a + 1, "X-A=-\nauthorization=Bearer second\nX-Id=-\n"
+                                          "X-Missing=-\n")
+                          : NULL;
+        const char *c = b ? strstr(b + 1, "X-A=-\nauthorization=-\nX-Id=30\nX-Missing=-\n")
+                          : NULL;
+        CHECK(a != NULL && b != NULL && c != NULL);
+    }
+    free(out);
+
+    /* Through curl too (its own header layout). */
+    {
+        CURL *h = curl_easy_init();
+        struct curl_slist *l = curl_slist_append(NULL, "X-a: curl");
+        resp r;
+        char url[128];
+        memset(&r, 0, sizeof r);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/hdr", port);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+        CHECK(curl_easy_perform(h) == CURLE_OK);
+        CHECK(r.body.data != NULL && strstr(r.body.data, "X-A=curl\nauthorization=-\n") != NULL);
+        resp_free(&r);
+        curl_slist_free_all(l);
+        curl_easy_cleanup(h);
+    }
+}
+
 static void test_malformed(void)
 {
     static const char *cases[] = {
@@ -908,6 +985,7 @@ int main(void)
     test_concurrent();
     test_disconnect();
     test_churn();
+    test_headers();
     test_malformed();
     test_metrics();
     test_bind_conflict();

@@ -99,7 +99,7 @@ struct arb_log {
     size_t queued;
     int stop;
     int draining;   /* arb_log_drain: refuse new submissions, sequence the queue now */
-    int sequencing; /* a batch taken from the queue is not answered yet */
+    int sequencing; /* batches taken from the queue and not answered yet */
     /* A write failed: the store refuses writes until reopened, so the log
      * refuses submissions and the sequencer tries to recover (try_recover). */
     int failed;
@@ -117,9 +117,18 @@ struct arb_log {
     size_t tile_bytes, tile_budget;
     uint64_t tile_clock;
 
+    /* The committer (see prepare_batch): the batch it is to write (guarded
+     * by mu), signalled on commit_cv both ways. */
+    struct commit_job *commit;
+    pthread_cond_t commit_cv;
+    int commit_stop;
+    pthread_t committer;
+    int committer_started;
+
     /* sequencer-only state */
     pthread_t thread;
     int thread_started;
+    struct commit_job *inflight; /* handed to the committer, not yet settled */
     arb_merkle_range range;
     arb_sha256 *sha;
     uint64_t last_ts;
@@ -494,55 +503,110 @@ static void batch_dup_add(pending **tab, size_t cap, pending *p)
     tab[i] = p;
 }
 
-static void sequence_batch(arb_log *l, pending *list)
-{
-    arb_store_batch *b = NULL;
-    arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT, fps = ARB_BUF_INIT;
-    arb_merkle_range saved = l->range;
-    uint64_t ts = now_ms();
+/* The sequencer is a two-stage pipeline: the sequencer thread prepares a
+ * batch (deduplication, SCT signatures, entry records, tree nodes, the
+ * signed tree head, all in one storage batch) while the committer thread
+ * writes and syncs the batch before it and then answers its submitters. So
+ * the signatures of batch N+1 are computed during the fsync of batch N. At
+ * most one batch is in flight: the next is handed over only once the one
+ * before it is durable (or failed, which fails the next one too: it was
+ * built on top of it). */
+typedef struct commit_job {
+    pending *list;
+    arb_store_batch *b;
+    pending **dups; /* the batch's new entries by dedup key (dups_cap slots) */
+    size_t dups_cap;
+    arb_merkle_range saved; /* the tree before this batch */
+    size_t added;
     arb_log_sth sth;
-    uint8_t *cp = NULL, key[8];
-    size_t cp_len = 0, added = 0;
+    uint8_t *cp;
+    size_t cp_len;
+    int done; /* set by the committer when everyone is answered */
+    arb_err err;
+} commit_job;
+
+static void job_free(commit_job *j)
+{
+    pending *p, *next;
+
+    if (j == NULL)
+        return;
+    for (p = j->list; p != NULL; p = next) {
+        next = p->next;
+        arb_ct_chain_free(p->chain);
+        free(p);
+    }
+    arb_store_batch_free(j->b);
+    free(j->dups);
+    free(j->cp);
+    free(j);
+}
+
+/* Answers a failed batch's submitters. */
+static void job_fail(commit_job *j, arb_err err, const char *reason)
+{
+    for (pending *p = j->list; p != NULL; p = p->next)
+        p->fn(p->ud, err, NULL, reason);
+}
+
+/* Prepares the storage batch of `list` on the tree as it stands (which may
+ * include the in-flight batch `prev`, not yet durable: its entries count
+ * as known for deduplication). Advances l->range. Returns the job (also on
+ * failure: then job->err is set, l->range is back to job->saved and nothing
+ * was answered), or NULL when out of memory (the list was failed). */
+static commit_job *prepare_batch(arb_log *l, pending *list, const commit_job *prev)
+{
+    arb_buf leaf = ARB_BUF_INIT, extra = ARB_BUF_INIT, rec = ARB_BUF_INIT, fps = ARB_BUF_INIT;
+    uint64_t ts = now_ms();
+    uint8_t key[8];
     arb_hash root;
     arb_errbuf eb;
     emit_ctx ectx;
-    pending *p, *q, *next;
+    pending *p, *q;
     arb_err err = ARB_OK;
-    size_t n_new = 0, dups_cap = 0;
-    pending **dups = NULL; /* the batch's new entries by dedup key */
-    int write_failed = 0;
-    char reason[ARB_LOG_REASON_MAX + 64];
-    struct timespec w0, w1;
+    size_t n_new = 0;
+    commit_job *j = calloc(1, sizeof(*j));
 
     eb.msg[0] = 0;
+    if (j == NULL) {
+        fail_all(list, ARB_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    j->list = list;
+    j->saved = l->range;
     if (ts <= l->last_ts)
         ts = l->last_ts + 1; /* timestamps strictly increase between tree heads */
     for (p = list; p != NULL; p = p->next)
-        dups_cap += 2;
-    while (dups_cap & (dups_cap - 1))
-        dups_cap &= dups_cap - 1;
-    dups_cap *= 2; /* a power of two, at least twice the batch */
-    if ((dups = calloc(dups_cap, sizeof(*dups))) == NULL) {
-        fail_all(list, ARB_ERR_NOMEM, "out of memory");
-        return;
+        j->dups_cap += 2;
+    while (j->dups_cap & (j->dups_cap - 1))
+        j->dups_cap &= j->dups_cap - 1;
+    j->dups_cap *= 2; /* a power of two, at least twice the batch */
+    if ((j->dups = calloc(j->dups_cap, sizeof(*j->dups))) == NULL) {
+        err = ARB_ERR_NOMEM;
+        arb_errf(&eb, err, "out of memory");
+        goto failed;
     }
-    if ((err = arb_store_batch_new(&b, l->store)) != ARB_OK) {
-        free(dups);
-        arb_logf(&l->lg, ARB_LOG_ERROR, "log: batch failed: cannot start a storage batch (%s)",
-                 arb_err_str(err));
-        fail_all(list, err, "the log could not store the entry");
-        return;
+    if ((err = arb_store_batch_new(&j->b, l->store)) != ARB_OK) {
+        arb_errf(&eb, err, "cannot start a storage batch");
+        goto failed;
     }
     ectx.l = l;
-    ectx.b = b;
+    ectx.b = j->b;
     for (p = list; p != NULL; p = p->next) {
         uint8_t ikey[8];
 
         dedup_key(l, p->chain, p->dedup);
         /* A duplicate inside this batch shares the first one's answer. */
-        if ((q = batch_dup(dups, dups_cap, p)) != NULL) {
+        if ((q = batch_dup(j->dups, j->dups_cap, p)) != NULL) {
             p->state = 2;
             p->alias = q;
+            continue;
+        }
+        /* One of the batch in flight: answered from the store once both
+         * batches are durable. */
+        if (prev != NULL && (q = batch_dup(prev->dups, prev->dups_cap, p)) != NULL) {
+            p->state = 1;
+            p->index = q->index;
             continue;
         }
         {
@@ -563,7 +627,7 @@ static void sequence_batch(arb_log *l, pending *list)
         }
         p->state = 0;
         p->index = l->range.size + n_new++;
-        batch_dup_add(dups, dups_cap, p);
+        batch_dup_add(j->dups, j->dups_cap, p);
         arb_ct_leaf_index_ext(p->ext, p->index);
     }
     /* The SCT signatures (the sequencer's main cost), on two threads for
@@ -617,55 +681,85 @@ static void sequence_batch(arb_log *l, pending *list)
         }
         arb_merkle_leaf_hash(l->sha, &lh, leaf.data, leaf.len);
         be64(key, p->index);
-        arb_store_batch_put(b, l->cf[CF_ENTRIES], key, 8, rec.data, rec.len);
-        arb_store_batch_put(b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
-        arb_store_batch_put(b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
+        arb_store_batch_put(j->b, l->cf[CF_ENTRIES], key, 8, rec.data, rec.len);
+        arb_store_batch_put(j->b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
+        arb_store_batch_put(j->b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
         if (l->index_entry != NULL &&
-            (err = l->index_entry(l->index_ud, b, p->index, &ml)) != ARB_OK) {
+            (err = l->index_entry(l->index_ud, j->b, p->index, &ml)) != ARB_OK) {
             arb_errf(&eb, err, "cannot index an entry");
             goto failed;
         }
         for (k = 1; k < p->chain->path_len; k++)
-            arb_store_batch_put(b, l->cf[CF_ISSUERS], fps.data + 32 * (k - 1), 32,
+            arb_store_batch_put(j->b, l->cf[CF_ISSUERS], fps.data + 32 * (k - 1), 32,
                                 p->chain->path[k].der, p->chain->path[k].len);
         if ((err = arb_merkle_range_append_visit(&l->range, l->sha, &lh, node_emit, &ectx)) !=
             ARB_OK) {
             arb_errf(&eb, err, "log: the tree is full");
             goto failed;
         }
-        added++;
+        j->added++;
     }
-    if (added > 0) {
+    if (j->added > 0) {
         arb_merkle_range_root(&l->range, l->sha, &root);
-        if ((err = sign_head(l, &sth, l->range.size, ts, &root, &cp, &cp_len, &eb)) != ARB_OK)
+        if ((err = sign_head(l, &j->sth, l->range.size, ts, &root, &j->cp, &j->cp_len, &eb)) != ARB_OK)
             goto failed;
-        if ((err = put_head(l, b, &sth, cp, cp_len, &rec)) != ARB_OK) {
+        if ((err = put_head(l, j->b, &j->sth, j->cp, j->cp_len, &rec)) != ARB_OK) {
             arb_errf(&eb, err, "cannot encode the tree head");
             goto failed;
         }
+        l->last_ts = ts;
+    }
+    goto out;
+failed:
+    l->range = j->saved;
+    j->err = err;
+    arb_logf(&l->lg, ARB_LOG_ERROR, "log: batch failed: %s", eb.msg);
+out:
+    arb_buf_free(&leaf);
+    arb_buf_free(&extra);
+    arb_buf_free(&rec);
+    arb_buf_free(&fps);
+    return j;
+}
+
+/* The committer's half: writes the batch (synced), publishes its tree head
+ * and answers everyone; on a failed write the log enters the failed state
+ * and everyone gets the reason. Runs on the committer thread. */
+static void commit_batch(arb_log *l, commit_job *j)
+{
+    arb_errbuf eb;
+    arb_err err = ARB_OK;
+    char reason[ARB_LOG_REASON_MAX + 64];
+    struct timespec w0, w1;
+    pending *p;
+
+    eb.msg[0] = 0;
+    if (j->added > 0) {
         clock_gettime(CLOCK_MONOTONIC, &w0);
-        if ((err = arb_store_write(l->store, b, ARB_STORE_SYNC, &eb)) != ARB_OK) {
-            write_failed = 1;
-            goto failed;
+        if ((err = arb_store_write(l->store, j->b, ARB_STORE_SYNC, &eb)) != ARB_OK) {
+            arb_logf(&l->lg, ARB_LOG_ERROR, "log: batch failed: %s", eb.msg);
+            note_write_failure(l, err, eb.msg);
+            client_reason(reason, sizeof(reason), err, eb.msg);
+            j->err = err;
+            job_fail(j, err, reason);
+            return;
         }
         clock_gettime(CLOCK_MONOTONIC, &w1);
-        l->last_ts = ts;
         pthread_mutex_lock(&l->mu);
-        l->sth = sth;
+        l->sth = j->sth;
         free(l->checkpoint);
-        l->checkpoint = cp;
-        l->checkpoint_len = cp_len;
-        cp = NULL;
+        l->checkpoint = j->cp;
+        l->checkpoint_len = j->cp_len;
+        j->cp = NULL;
         pthread_mutex_unlock(&l->mu);
-        arb_logf(&l->lg, ARB_LOG_DEBUG, "log: sequenced %zu entries, tree size %llu", added,
-                 (unsigned long long)sth.tree_size);
+        arb_logf(&l->lg, ARB_LOG_DEBUG, "log: sequenced %zu entries, tree size %llu", j->added,
+                 (unsigned long long)j->sth.tree_size);
         if (l->on_batch != NULL)
-            l->on_batch(l->batch_ud, added, sth.tree_size,
+            l->on_batch(l->batch_ud, j->added, j->sth.tree_size,
                         (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
     }
     /* Durable: answer everyone. */
-    for (p = list; p != NULL; p = next) {
-        next = p->next;
+    for (p = j->list; p != NULL; p = p->next) {
         if (p->state == 0)
             p->fn(p->ud, ARB_OK, &p->sct, NULL);
         else if (p->state == 1)
@@ -673,32 +767,96 @@ static void sequence_batch(arb_log *l, pending *list)
         else
             p->fn(p->ud, ARB_OK, &p->alias->sct, NULL);
     }
-    goto out;
-failed:
-    l->range = saved;
-    arb_logf(&l->lg, ARB_LOG_ERROR, "log: batch failed: %s", eb.msg);
-    if (write_failed) {
-        note_write_failure(l, err, eb.msg);
-        client_reason(reason, sizeof(reason), err, eb.msg);
-    } else {
-        snprintf(reason, sizeof(reason), "the log could not store the entry (%s)",
-                 arb_err_str(err));
+}
+
+static void *committer_main(void *arg)
+{
+    arb_log *l = arg;
+
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        commit_job *j;
+
+        while (l->commit == NULL && !l->commit_stop)
+            pthread_cond_wait(&l->commit_cv, &l->mu);
+        if (l->commit == NULL)
+            break;
+        j = l->commit;
+        pthread_mutex_unlock(&l->mu);
+        commit_batch(l, j);
+        pthread_mutex_lock(&l->mu);
+        j->done = 1;
+        l->commit = NULL;
+        l->sequencing--;
+        pthread_cond_broadcast(&l->commit_cv);
+        pthread_cond_broadcast(&l->cv); /* arb_log_drain waits for this */
     }
-    for (p = list; p != NULL; p = p->next)
-        p->fn(p->ud, err, NULL, reason);
-out:
-    for (p = list; p != NULL; p = next) {
-        next = p->next;
-        arb_ct_chain_free(p->chain);
-        free(p);
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+/* Waits until the batch in flight is answered and forgets it. If its write
+ * failed, the tree goes back to what it was before it. Sequencer thread,
+ * without l->mu. Returns the in-flight batch's error (ARB_OK if none). */
+static arb_err settle(arb_log *l)
+{
+    commit_job *j = l->inflight;
+    arb_err err;
+
+    if (j == NULL)
+        return ARB_OK;
+    pthread_mutex_lock(&l->mu);
+    while (!j->done)
+        pthread_cond_wait(&l->commit_cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    err = j->err;
+    if (err != ARB_OK)
+        l->range = j->saved;
+    l->inflight = NULL;
+    job_free(j);
+    return err;
+}
+
+/* Sequences one batch: prepares it while the previous one is synced, then
+ * hands it to the committer once the previous one is durable. Sequencer
+ * thread, without l->mu; l->sequencing was raised for it. */
+static void sequence_batch(arb_log *l, pending *list)
+{
+    commit_job *j = prepare_batch(l, list, l->inflight);
+    arb_err prev_err = settle(l);
+
+    if (j == NULL || j->err != ARB_OK || prev_err != ARB_OK) {
+        if (j != NULL) {
+            char reason[ARB_LOG_REASON_MAX];
+            if (prev_err != ARB_OK) {
+                /* Built on a batch that did not reach the disk: its tree is
+                 * gone (settle restored the one before it). */
+                pthread_mutex_lock(&l->mu);
+                if (l->failed)
+                    snprintf(reason, sizeof(reason), "%s", l->fail_reason);
+                else
+                    snprintf(reason, sizeof(reason), "the log could not store the entry (%s)",
+                             arb_err_str(prev_err));
+                pthread_mutex_unlock(&l->mu);
+                job_fail(j, prev_err, reason);
+            } else {
+                snprintf(reason, sizeof(reason), "the log could not store the entry (%s)",
+                         arb_err_str(j->err));
+                job_fail(j, j->err, reason);
+            }
+            job_free(j);
+        }
+        pthread_mutex_lock(&l->mu);
+        l->sequencing--;
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        return;
     }
-    free(cp);
-    free(dups);
-    arb_buf_free(&leaf);
-    arb_buf_free(&extra);
-    arb_buf_free(&rec);
-    arb_buf_free(&fps);
-    arb_store_batch_free(b);
+    l->inflight = j;
+    pthread_mutex_lock(&l->mu);
+    l->commit = j;
+    pthread_cond_broadcast(&l->commit_cv);
+    pthread_mutex_unlock(&l->mu);
 }
 
 /* Signs and durably stores a new tree head for the same tree (new timestamp)
@@ -810,7 +968,11 @@ static void *sequencer_main(void *arg)
                     due = l->retry_at;
             }
             if (now >= due) {
-                int failed = l->failed;
+                int failed;
+                pthread_mutex_unlock(&l->mu);
+                (void)settle(l); /* the store is written by one batch at a time */
+                pthread_mutex_lock(&l->mu);
+                failed = l->failed;
                 pthread_mutex_unlock(&l->mu);
                 if (failed) {
                     try_recover(l);
@@ -828,8 +990,12 @@ static void *sequencer_main(void *arg)
             until.tv_nsec = (long)(due % 1000) * 1000000L;
             pthread_cond_timedwait(&l->cv, &l->mu, &until);
         }
-        if (l->head == NULL && l->stop)
+        if (l->head == NULL && l->stop) {
+            pthread_mutex_unlock(&l->mu);
+            (void)settle(l);
+            pthread_mutex_lock(&l->mu);
             break;
+        }
         if (l->failed) {
             /* Refuse at once (the routes usually refuse before queueing). */
             char reason[ARB_LOG_REASON_MAX];
@@ -837,11 +1003,11 @@ static void *sequencer_main(void *arg)
             l->head = l->tail = NULL;
             l->queued = 0;
             memcpy(reason, l->fail_reason, sizeof(reason));
-            l->sequencing = 1;
+            l->sequencing++;
             pthread_mutex_unlock(&l->mu);
             fail_all(list, ARB_ERR_IO, reason);
             pthread_mutex_lock(&l->mu);
-            l->sequencing = 0;
+            l->sequencing--;
             pthread_cond_broadcast(&l->cv);
             continue;
         }
@@ -865,12 +1031,10 @@ static void *sequencer_main(void *arg)
             l->tail = NULL;
         p->next = NULL;
         l->queued -= n;
-        l->sequencing = 1;
+        l->sequencing++; /* lowered when the batch is answered */
         pthread_mutex_unlock(&l->mu);
         sequence_batch(l, list);
         pthread_mutex_lock(&l->mu);
-        l->sequencing = 0;
-        pthread_cond_broadcast(&l->cv); /* arb_log_drain waits for this */
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -1002,6 +1166,7 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
+    pthread_cond_init(&l->commit_cv, NULL);
     pthread_mutex_init(&l->tile_mu, NULL);
     l->tile_budget = cfg->tile_cache_bytes ? cfg->tile_cache_bytes : DEFAULT_TILE_CACHE_BYTES;
     l->store = cfg->store;
@@ -1079,6 +1244,11 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
         arb_logf(&l->lg, ARB_LOG_INFO, "log: \"%s\" opened at tree size %llu", l->origin,
                  (unsigned long long)l->sth.tree_size);
     }
+    if (pthread_create(&l->committer, NULL, committer_main, l) != 0) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "cannot start the sequencer");
+        goto fail;
+    }
+    l->committer_started = 1;
     if (pthread_create(&l->thread, NULL, sequencer_main, l) != 0) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "cannot start the sequencer");
         goto fail;
@@ -1113,9 +1283,17 @@ void arb_log_close(arb_log *l)
         pthread_mutex_unlock(&l->mu);
         pthread_join(l->thread, NULL);
     }
+    if (l->committer_started) {
+        pthread_mutex_lock(&l->mu);
+        l->commit_stop = 1;
+        pthread_cond_broadcast(&l->commit_cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->committer, NULL);
+    }
     fail_all(l->head, ARB_ERR_BUSY, "the log is shutting down");
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
+    pthread_cond_destroy(&l->commit_cv);
     for (size_t i = 0; i < TILE_CACHE_SLOTS; i++)
         arb_log_tile_ref_release(l->tiles[i].tile);
     pthread_mutex_destroy(&l->tile_mu);

@@ -757,8 +757,9 @@ static arb_err job_match(dl_fetcher *w, uint64_t index, const arb_ct_leaf *leaf)
     memset(&n, 0, sizeof n);
     n.index = index;
     n.precert = leaf->entry.entry_type == ARB_CT_ENTRY_PRECERT;
-    if (arb_audit_certinfo_read(&n.ci, leaf->entry.cert, leaf->entry.cert_len, n.precert, &eb) !=
-        ARB_OK) {
+    /* The subject line is rendered only for the certificates that match. */
+    if (arb_audit_certinfo_read_ex(&n.ci, leaf->entry.cert, leaf->entry.cert_len, n.precert,
+                                   ARB_CERTINFO_NO_SUBJECT, &eb) != ARB_OK) {
         n.watch = -1;
         if ((n.why = strdup(eb.msg)) == NULL)
             return ARB_ERR_NOMEM;
@@ -766,6 +767,8 @@ static arb_err job_match(dl_fetcher *w, uint64_t index, const arb_ct_leaf *leaf)
                0) {
         arb_audit_certinfo_clear(&n.ci);
         return ARB_OK;
+    } else {
+        arb_audit_certinfo_subject(&n.ci, leaf->entry.cert, leaf->entry.cert_len, n.precert);
     }
     if ((err = job_note(w->job, &n)) != ARB_OK) {
         arb_audit_certinfo_clear(&n.ci);

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "auditor/datatile.h"
 #include "auditor/match.h"
 #include "tests/test.h"
 #include "tests/unit/audit/certinfo_ref.h"
@@ -171,10 +172,124 @@ static void test_against_openssl(void)
     CHECK_EQ(checked, sizeof files / sizeof files[0]);
 }
 
+
+/* 1 when the fast reader and the reference reader (OpenSSL's decoders) agree
+ * on der: both refuse it, or both read the same names, subject and identity.
+ * *fast_ok tells whether it was read. */
+static int same_as_reference(const uint8_t *der, size_t len, int is_tbs, int *read_ok)
+{
+    arb_audit_certinfo a, b;
+    arb_errbuf eb;
+    arb_err ea = arb_audit_certinfo_read_ex(&a, der, len, is_tbs, 0, &eb);
+    arb_err er = arb_audit_certinfo_read_ex(&b, der, len, is_tbs, ARB_CERTINFO_REFERENCE, &eb);
+    int same = (ea == ARB_OK) == (er == ARB_OK);
+
+    if (same && ea == ARB_OK) {
+        same = a.n == b.n && memcmp(a.id, b.id, 32) == 0 && strcmp(a.subject, b.subject) == 0;
+        for (size_t i = 0; same && i < a.n; i++)
+            same = strcmp(a.names[i], b.names[i]) == 0;
+    }
+    if (read_ok != NULL)
+        *read_ok = ea == ARB_OK;
+    arb_audit_certinfo_clear(&a);
+    arb_audit_certinfo_clear(&b);
+    return same;
+}
+
+/* The fast reader against the reference: every vector certificate (and its
+ * TBS), each with every single byte changed to three other values (lengths,
+ * tags, string types and OIDs all get hit), and the subject filled later
+ * equals the one read at once. */
+static void test_fast_vs_reference(void)
+{
+    static const char *const files[] = {
+        "ct/certs/ca-cert.pem", "ct/certs/test-cert.pem", "ct/certs/test-embedded-pre-cert.pem",
+        "ct/certs/test-embedded-with-intermediate-cert.pem", "ct/certs/intermediate-pre-cert.pem"};
+    static const uint8_t deltas[] = {0x01, 0x80, 0xff};
+    size_t mismatches = 0, runs = 0, read_ok = 0;
+
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t len = 0;
+        uint8_t *der = pki_pem_file_der(files[f], &len);
+        arb_audit_certinfo a, b;
+        arb_errbuf eb;
+
+        CHECK_OR(der != NULL, );
+        CHECK(same_as_reference(der, len, 0, NULL));
+        CHECK_EQ(arb_audit_certinfo_read(&a, der, len, 0, &eb), ARB_OK);
+        CHECK_EQ(arb_audit_certinfo_read_ex(&b, der, len, 0, ARB_CERTINFO_NO_SUBJECT, &eb), ARB_OK);
+        CHECK_STR(b.subject, "");
+        arb_audit_certinfo_subject(&b, der, len, 0);
+        CHECK_STR(a.subject, b.subject);
+        CHECK(a.subject[0] == '/');
+        arb_audit_certinfo_clear(&a);
+        arb_audit_certinfo_clear(&b);
+        for (size_t i = 0; i < len; i++) {
+            uint8_t orig = der[i];
+            for (size_t d = 0; d < sizeof deltas; d++) {
+                int ok = 0;
+                der[i] = (uint8_t)(orig ^ deltas[d]);
+                if (!same_as_reference(der, len, 0, &ok)) {
+                    if (mismatches++ < 5)
+                        arb_test_fail(__FILE__, __LINE__, "%s: byte %zu ^ %02x: readers disagree",
+                                      files[f], i, deltas[d]);
+                }
+                read_ok += ok;
+                runs++;
+            }
+            der[i] = orig;
+        }
+        free(der);
+    }
+    CHECK_EQ(mismatches, 0);
+    CHECK(runs > 10000);
+    CHECK(read_ok > runs / 10); /* mutations in signatures and values still read */
+}
+
+/* Real precertificates: the 1,024 TBSCertificates of a production log's
+ * data tiles (navigli2025h2): both readers read every one, the same way. */
+static void test_real_precerts(void)
+{
+    static const char *const tiles[] = {"000", "001", "002", "003"};
+    static arb_ct_tile_leaf leaves[256];
+    size_t n = 0, names = 0;
+
+    for (size_t t = 0; t < 4; t++) {
+        char rel[128];
+        size_t dl;
+        uint8_t *d;
+        arb_errbuf eb;
+
+        snprintf(rel, sizeof rel, "ct/static_ct/navigli2025h2_real/tile/data/%s", tiles[t]);
+        d = arb_test_read_vector(rel, &dl);
+        CHECK_OR(d != NULL, );
+        CHECK_OR(arb_audit_data_tile_parse(leaves, d, dl, 256 * (uint64_t)t, 256, &eb) == ARB_OK, );
+        for (size_t i = 0; i < 256; i++) {
+            const arb_ct_signed_entry *e = &leaves[i].leaf.entry;
+            arb_audit_certinfo a;
+            int ok = 0;
+            CHECK(same_as_reference(e->cert, e->cert_len, e->entry_type == ARB_CT_ENTRY_PRECERT, &ok));
+            CHECK(ok);
+            if (arb_audit_certinfo_read_ex(&a, e->cert, e->cert_len,
+                                           e->entry_type == ARB_CT_ENTRY_PRECERT,
+                                           ARB_CERTINFO_NO_SUBJECT, &eb) == ARB_OK) {
+                names += a.n;
+                arb_audit_certinfo_clear(&a);
+            }
+            n++;
+        }
+        free(d);
+    }
+    CHECK_EQ(n, 1024);
+    CHECK(names >= n); /* every one names at least one domain */
+}
+
 int main(void)
 {
     test_rules();
     test_certs();
     test_against_openssl();
+    test_fast_vs_reference();
+    test_real_precerts();
     return arb_test_done();
 }

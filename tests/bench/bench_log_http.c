@@ -10,10 +10,15 @@
  *     sequencer (tests/bench/log_bulk.h), served by arbord, and get-sth,
  *     get-proof-by-hash (spread over many leaf hashes) and a full level-0 tile
  *     are loaded with wrk (tests/bench/wrk_paths.lua) with 1 and 16
- *     connections; without wrk on PATH, with the libcurl threads instead.
+ *     connections; without wrk on PATH, with the libcurl threads instead;
+ *   a lone client taken apart: its median latency next to one entry's crypto
+ *     on one thread (validation, SCT and tree head signatures) and one fsync on
+ *     the same file system (target: within 0.3 ms), with arbord's own mean
+ *     request and commit times from /metrics.
  * One JSON line per figure on stdout. Usage:
  *   bench_log_http [ENTRIES_PER_LEVEL [TREE_SIZE]]   (defaults 2000, 1000000)
  * arbord is found through ARB_BIN (default: ./arbord). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -272,6 +277,102 @@ static int start_server(const char *datadir, const char *const *extra)
     return up;
 }
 
+
+/* ---- the single client's latency, taken apart ---- */
+
+/* Sum and count of histogram `name` (the series whose labels contain
+ * `label`, or the unlabelled one with label NULL) from arbord's /metrics. */
+static int metric_hist(const char *name, const char *label, double *sum, double *count)
+{
+    CURL *c = curl_easy_init();
+    body b;
+    int found = 0;
+    char pre[200];
+
+    *sum = *count = 0;
+    if (c == NULL)
+        return 0;
+    if (req(c, "/metrics", NULL, &b) == 200 && b.data != NULL) {
+        for (char *line = strtok(b.data, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+            char *sp = strrchr(line, ' ');
+            if (sp == NULL || (label != NULL && strstr(line, label) == NULL))
+                continue;
+            snprintf(pre, sizeof pre, "%s_sum", name);
+            if (strncmp(line, pre, strlen(pre)) == 0 && (line[strlen(pre)] == '{' || line[strlen(pre)] == ' ')) {
+                *sum = strtod(sp + 1, NULL);
+                found |= 1;
+            }
+            snprintf(pre, sizeof pre, "%s_count", name);
+            if (strncmp(line, pre, strlen(pre)) == 0 && (line[strlen(pre)] == '{' || line[strlen(pre)] == ' ')) {
+                *count = strtod(sp + 1, NULL);
+                found |= 2;
+            }
+        }
+    }
+    free(b.data);
+    curl_easy_cleanup(c);
+    return found == 3;
+}
+
+/* Median time of appending 256 bytes to a file in dir and fdatasync'ing it
+ * (what RocksDB does to its write-ahead log for a synced write). */
+static double fsync_median(const char *dir)
+{
+    char path[700];
+    double t[200];
+    uint8_t buf[256];
+    int fd;
+
+    snprintf(path, sizeof path, "%s/fsync-probe", dir);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0)
+        return -1;
+    memset(buf, 0x5a, sizeof buf);
+    for (int i = 0; i < 200; i++) {
+        double t0 = now_s();
+        if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fdatasync(fd) != 0) {
+            close(fd);
+            return -1;
+        }
+        t[i] = now_s() - t0;
+    }
+    close(fd);
+    unlink(path);
+    qsort(t, 200, sizeof t[0], cmp_d);
+    return t[100];
+}
+
+/* One entry's crypto on one thread: chain validation, the SCT signature and
+ * the tree head signature (a lone submission is a batch of its own). */
+static double crypto_one(const arb_ct_roots *roots, const arb_ct_signer *signer,
+                         arb_ct_cert_ref (*chains)[2], long n)
+{
+    double t0 = now_s();
+    arb_errbuf eb;
+    uint8_t root[32] = {0};
+
+    for (long i = 0; i < n; i++) {
+        arb_ct_chain *ch = NULL;
+        arb_ct_sct sct;
+        uint8_t sig[ARB_CT_SIG_MAX];
+        arb_ct_dsig d;
+        arb_ct_signed_entry e;
+        if (arb_ct_chain_validate(&ch, roots, NULL, 0, chains[i], 2, &eb) != ARB_OK)
+            return -1;
+        memset(&e, 0, sizeof(e));
+        e.entry_type = ARB_CT_ENTRY_X509;
+        e.cert = chains[i][0].der;
+        e.cert_len = chains[i][0].len;
+        if (arb_ct_sct_sign(signer, &sct, sig, 1700000000000ull + (uint64_t)i, &e, NULL, 0) != ARB_OK ||
+            arb_ct_sth_sign(signer, &d, sig, 1700000000000ull + (uint64_t)i, (uint64_t)i + 1, root) !=
+                ARB_OK)
+            return -1;
+        arb_ct_chain_free(ch);
+    }
+    return (now_s() - t0) / (double)n;
+}
+
+static double g_crypto_one, g_fsync;
+
 /* ---- write phase ---- */
 
 static int write_phase(unsigned pool_ms, long per, double bound, const char *roots_path)
@@ -291,6 +392,14 @@ static int write_phase(unsigned pool_ms, long per, double bound, const char *roo
         char **saved = bodies;
         double *saved_lat = lat;
 
+        double hs0 = 0, hc0 = 0, cs0 = 0, cc0 = 0;
+        int single = pool_ms == 0 && levels[lv] == 1;
+
+        if (single) { /* a histogram has no series before its first value: zero */
+            (void)metric_hist("arbor_http_request_duration_seconds", "add-chain", &hs0, &hc0);
+            (void)metric_hist("arbor_log_commit_seconds", NULL, &cs0, &cc0);
+        }
+
         atomic_store(&errors, 0);
         atomic_store(&next_body, 0);
         n_bodies = per;
@@ -309,6 +418,27 @@ static int write_phase(unsigned pool_ms, long per, double bound, const char *roo
                pool_ms, levels[lv], per, atomic_load(&errors), per / dt, lat[per / 2] * 1e3,
                lat[per * 99 / 100] * 1e3, bound, per / dt / bound);
         fflush(stdout);
+        if (single) {
+            /* Where a lone client's time goes: its median latency next to
+             * one entry's crypto and one fsync (the target: within 0.3 ms),
+             * and, from arbord's own histograms, the mean time inside the
+             * server and in the synced write; what is left of the client's
+             * time is the client and the loopback. */
+            double hs, hc, cs, cc;
+            if (metric_hist("arbor_http_request_duration_seconds", "add-chain", &hs, &hc) &&
+                metric_hist("arbor_log_commit_seconds", NULL, &cs, &cc) && hc > hc0 && cc > cc0) {
+                double p50 = lat[per / 2], srv = (hs - hs0) / (hc - hc0),
+                       commit = (cs - cs0) / (cc - cc0);
+                printf("{\"bench\":\"log_single_client\",\"p50_ms\":%.3f,\"crypto_ms\":%.3f,"
+                       "\"fsync_ms\":%.3f,\"extra_ms\":%.3f,\"target_extra_ms\":0.3,"
+                       "\"server_mean_ms\":%.3f,\"commit_mean_ms\":%.3f,"
+                       "\"server_other_ms\":%.3f,\"outside_server_ms\":%.3f}\n",
+                       p50 * 1e3, g_crypto_one * 1e3, g_fsync * 1e3,
+                       (p50 - g_crypto_one - g_fsync) * 1e3, srv * 1e3, commit * 1e3,
+                       (srv - g_crypto_one - commit) * 1e3, (p50 - srv) * 1e3);
+                fflush(stdout);
+            }
+        }
         bodies = saved;
         lat = saved_lat;
     }
@@ -617,6 +747,14 @@ int main(int argc, char **argv)
                total, ca[0].bad + ca[1].bad, bound);
         fflush(stdout);
     }
+
+    /* A lone submission's parts: one entry's crypto on one thread, one
+     * fsync on the file system of the data directories. */
+    g_crypto_one = crypto_one(roots, signer, chains, per < 500 ? per : 500);
+    g_fsync = fsync_median(tmp);
+    printf("{\"bench\":\"log_single_parts\",\"crypto_ms\":%.3f,\"fsync_ms\":%.3f}\n",
+           g_crypto_one * 1e3, g_fsync * 1e3);
+    fflush(stdout);
 
     /* Write phase: group commit (the default), then a 25 ms pool window. */
     ok = write_phase(0, per, bound, roots_path) && write_phase(25, per, bound, roots_path);

@@ -24,6 +24,8 @@
 
 #include "ledger/api/chainapi.h"
 #include "ledger/api/explorer.h"
+#include "ledger/api/zonefileapi.h"
+#include "ledger/names/zonefiles.h"
 #include "ledger/api/http.h"
 #include "ledger/api/metrics.h"
 #include "ledger/config.h"
@@ -54,6 +56,7 @@ typedef struct arbord {
     size_t n_cf;
     size_t cf_start[MAX_MODULES];
     arb_chainapi *chain;
+    arb_zonefiles *zonefiles;
     arb_p2p *p2p;
 } arbord;
 
@@ -189,6 +192,7 @@ static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     pc.listen_port = (uint16_t)d->cfg.listen_port;
     pc.listen_host = d->cfg.listen_host;
     pc.datadir = d->datadir_abs;
+    pc.zonefiles = d->zonefiles;
     pc.log = d->log;
     return arb_p2p_new(&d->p2p, d->http, d->chain, &pc, eb);
 }
@@ -217,6 +221,47 @@ static void chain_stop(arbord *d)
 static const char *const *chain_cfs(void)
 {
     return arb_chainstate_cf_names();
+}
+
+/* Zone files (ledger/names/zonefiles.h, docs/names.md): the store, its
+ * routes under /names/v1/zonefile; replicated by the p2p module. After the
+ * chain, which the store asks whether a hash is on chain. */
+
+/* The chain-state oracle of the store. The chain does not yet keep name
+ * records (consensus refuses name operations), so no zone-file hash is on
+ * chain: every upload is refused as not on chain and nothing is missing. */
+static int zonefiles_onchain(void *ud, const uint8_t hash32[32])
+{
+    (void)ud;
+    (void)hash32;
+    return 0;
+}
+
+static arb_err zonefiles_each(void *ud, const uint8_t *after32,
+                              int (*fn)(void *fn_ud, const uint8_t hash32[32]), void *fn_ud)
+{
+    (void)ud;
+    (void)after32;
+    (void)fn;
+    (void)fn_ud;
+    return ARB_OK;
+}
+
+static arb_err zonefiles_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_zonefiles_oracle o = {zonefiles_onchain, zonefiles_each, d->chain};
+    arb_err err = arb_zonefiles_open(&d->zonefiles, d->store, cf[0], &o, eb);
+    if (err != ARB_OK)
+        return err;
+    if ((err = arb_zonefileapi_add(d->http, d->zonefiles)) != ARB_OK)
+        return arb_errf(eb, err, "cannot register the zone-file routes");
+    return ARB_OK;
+}
+
+static void zonefiles_stop(arbord *d)
+{
+    arb_zonefiles_free(d->zonefiles);
+    d->zonefiles = NULL;
 }
 
 /* The log's domain index (ledger/log/domains.h): its column family, and
@@ -417,6 +462,8 @@ static const arbord_module modules[] = {
     {"domains", arb_domains_cf_names, ARB_DOMAINS_CF_COUNT, domains_init, domains_stop, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
+    {"zonefiles", NULL, ARB_ZONEFILES_CF_COUNT, zonefiles_init, zonefiles_stop,
+     arb_zonefiles_cf_names},
     {"p2p", NULL, 0, peers_init, peers_stop, NULL},
     {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
 };

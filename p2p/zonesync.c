@@ -15,6 +15,7 @@ _Static_assert(ARB_P2P_MAX_ZONEFILE == ARB_NAMES_ZONEFILE_MAX, "zone-file bounds
 #define MISSING_WALK 256     /* missing hashes looked at per tick for nobody's announcement */
 #define MAX_NEWS 50000       /* newly stored hashes waiting to be announced */
 #define PASS_MS 1000         /* a request pass at least this often */
+#define BLIND_DELAY_MS 5000  /* a missing hash nobody announced waits this long for an inv */
 #define MAX_SRC ARB_ZONESYNC_MAX_SOURCES
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     uint8_t n_src, n_tried;
     uint64_t asked; /* the peer it is in flight from (0: none) */
     int64_t asked_ms, retry_ms;
+    int64_t blind_ms; /* from then on it may be asked of peers that did not announce it */
 } want;
 
 typedef struct {
@@ -466,7 +468,7 @@ static int by_rarity(const void *a, const void *b)
 /* The peer to ask for w: the least busy source that has not failed it; if
  * every source failed (or nobody announced it), the least busy peer that has
  * not failed it. NULL when every candidate is busy or none is left. */
-static zpeer *pick(arb_zonesync *zs, want *w, int *exhausted)
+static zpeer *pick(arb_zonesync *zs, want *w, int64_t now, int *exhausted)
 {
     zpeer *best = NULL;
     int untried_src = 0, untried = 0;
@@ -481,7 +483,7 @@ static zpeer *pick(arb_zonesync *zs, want *w, int *exhausted)
         if (p->inflight < ARB_ZONESYNC_MAX_INFLIGHT && (best == NULL || p->inflight < best->inflight))
             best = p;
     }
-    if (untried_src)
+    if (untried_src || now < w->blind_ms)
         return best;
     for (size_t i = 0; i < zs->n_peers; i++) {
         zpeer *p = &zs->peers[i];
@@ -524,7 +526,7 @@ static void request_pass(arb_zonesync *zs, int64_t now)
     for (size_t c = 0; c < nc && capacity > 0; c++) {
         want *w = &zs->w[zs->cand[c].i];
         int exhausted;
-        zpeer *p = pick(zs, w, &exhausted);
+        zpeer *p = pick(zs, w, now, &exhausted);
         if (p == NULL) {
             if (exhausted) { /* everyone failed it: a while later, all again */
                 w->n_tried = 0;
@@ -564,9 +566,13 @@ void arb_zonesync_tick(arb_zonesync *zs, int64_t now)
     {
         uint8_t h[MISSING_WALK][32];
         size_t n = arb_zonefiles_missing_list(zs->z, &zs->missing_cursor, h, MISSING_WALK);
-        for (size_t i = 0; i < n; i++)
-            if (want_find(zs, h[i]) < 0 && want_add(zs, h[i]) >= 0)
+        for (size_t i = 0; i < n; i++) {
+            long k;
+            if (want_find(zs, h[i]) < 0 && (k = want_add(zs, h[i])) >= 0) {
+                zs->w[k].blind_ms = now + BLIND_DELAY_MS;
                 zs->dirty = 1;
+            }
+        }
     }
     for (size_t i = 0; i < zs->n_w; i++) {
         want *w = &zs->w[i];

@@ -6,9 +6,10 @@
  * flight per peer, with a timeout and a re-request from another peer. The
  * answer is a `zonefile` message; one that does not match its hash, is not
  * on chain (unless we asked for it and the chain moved), or is too large
- * gets its sender penalised. Hashes nobody announced are asked of peers in
- * turn (a notfound crosses a peer off), so a node whose peers announced
- * before it knew the chain still finds every file.
+ * gets its sender penalised. A missing hash nobody announced within 5 s is
+ * asked of the peers in turn (a notfound crosses a peer off; after all
+ * failed, all again 30 s later), so a node still finds a file whose
+ * announcement it missed or could not keep.
  *
  * The node (p2p/node.c) owns the peers; it calls these functions on its own
  * thread and gives a small io interface to send and to penalise. Not

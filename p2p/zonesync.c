@@ -522,7 +522,8 @@ static void request_pass(arb_zonesync *zs, int64_t now)
             zs->cand[nc++].i = i;
         }
     }
-    qsort(zs->cand, nc, sizeof *zs->cand, by_rarity);
+    if (nc > 1)
+        qsort(zs->cand, nc, sizeof *zs->cand, by_rarity);
     for (size_t c = 0; c < nc && capacity > 0; c++) {
         want *w = &zs->w[zs->cand[c].i];
         int exhausted;

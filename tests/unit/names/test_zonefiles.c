@@ -52,7 +52,7 @@ static void oracle_del(oracle *o, const uint8_t h[32])
 static int o_onchain(void *ud, const uint8_t hash32[32])
 {
     oracle *o = ud;
-    return bsearch(hash32, o->h, o->n, 32, cmp32) != NULL;
+    return o->n > 0 && bsearch(hash32, o->h, o->n, 32, cmp32) != NULL;
 }
 
 static arb_err o_each(void *ud, const uint8_t *after32,

@@ -37,7 +37,7 @@ static int cmp32(const void *a, const void *b)
 
 static void oracle_add(oracle *o, const uint8_t h[32])
 {
-    if (bsearch(h, o->h, o->n, 32, cmp32) != NULL)
+    if (o->n > 0 && bsearch(h, o->h, o->n, 32, cmp32) != NULL)
         return;
     o->h = realloc(o->h, (o->n + 1) * 32);
     memcpy(o->h[o->n++], h, 32);
@@ -46,7 +46,7 @@ static void oracle_add(oracle *o, const uint8_t h[32])
 
 static void oracle_del(oracle *o, const uint8_t h[32])
 {
-    uint8_t(*p)[32] = bsearch(h, o->h, o->n, 32, cmp32);
+    uint8_t(*p)[32] = o->n > 0 ? bsearch(h, o->h, o->n, 32, cmp32) : NULL;
     if (p != NULL) {
         size_t i = (size_t)(p - o->h);
         memmove(o->h[i], o->h[i + 1], (o->n - i - 1) * 32);
@@ -57,7 +57,7 @@ static void oracle_del(oracle *o, const uint8_t h[32])
 static int o_onchain(void *ud, const uint8_t hash32[32])
 {
     oracle *o = ud;
-    return bsearch(hash32, o->h, o->n, 32, cmp32) != NULL;
+    return o->n > 0 && bsearch(hash32, o->h, o->n, 32, cmp32) != NULL;
 }
 
 static arb_err o_each(void *ud, const uint8_t *after32,

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "ledger/api/chainapi.h"
+#include "ledger/api/namesapi.h"
 #include "ledger/api/explorer.h"
 #include "ledger/api/zonefileapi.h"
 #include "ledger/names/zonefiles.h"
@@ -264,6 +265,26 @@ static void zonefiles_stop(arbord *d)
     d->zonefiles = NULL;
 }
 
+/* The name layer's read routes (/names/v1/), over the chain module; a
+ * name's "zonefile" comes from the zone-file store (started before). */
+static arb_namesapi *names_api;
+
+static arb_err names_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    (void)cf;
+    arb_err err = arb_namesapi_start(&names_api, d->http, d->chain, eb);
+    if (err == ARB_OK)
+        arb_namesapi_set_zonefiles(names_api, d->zonefiles);
+    return err;
+}
+
+static void names_stop(arbord *d)
+{
+    (void)d;
+    arb_namesapi_free(names_api);
+    names_api = NULL;
+}
+
 /* The log's domain index (ledger/log/domains.h): its column family, and
  * GET /log/v1/search. Before "log", which writes it with every entry. */
 static arb_domains *domains;
@@ -464,6 +485,7 @@ static const arbord_module modules[] = {
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
     {"zonefiles", NULL, ARB_ZONEFILES_CF_COUNT, zonefiles_init, zonefiles_stop,
      arb_zonefiles_cf_names},
+    {"names", NULL, 0, names_init, names_stop, NULL},
     {"p2p", NULL, 0, peers_init, peers_stop, NULL},
     {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
 };

@@ -4,10 +4,12 @@
  *   - a namespace is preordered, revealed and made ready; a name is
  *     preordered and registered with zone file 1's hash; zone file 1 is
  *     uploaded to node A (POST /names/v1/zonefile) and node B, connected to
- *     A, gets it; a zone file whose hash is not on chain is refused;
+ *     A, gets it: GET /names/v1/name/{full} answers its text on both (null
+ *     before the upload); a zone file whose hash is not on chain is refused;
  *   - node C, which joins later through B only, gets it too;
- *   - a name-update puts zone file 2's hash on chain; uploaded to B it
- *     resolves on every node, and zone file 1 stays served;
+ *   - a name-update puts zone file 2's hash on chain (the name answers the
+ *     new hash and null, never the old text, until the upload); uploaded to
+ *     B it resolves on every node, and zone file 1 stays served;
  *   - a raw websocket peer sending A a zone file not on chain, one that does
  *     not match its hash, or an oversize one is disconnected and discouraged.
  * Nodes are stopped with SIGTERM and must exit 0. */
@@ -358,6 +360,29 @@ static int upload(const node *nd, const char *zf, long *status)
     return *status == 200;
 }
 
+/* 1 when GET /names/v1/name/{full} on the node answers zonefile_hash h and
+ * "zonefile" zf (NULL: null), waiting up to WAIT_MS. */
+static int wait_name(const node *nd, const char *full, const uint8_t h[32], const char *zf)
+{
+    char path[160], hex[65];
+    arb_hex_encode(hex, h, 32);
+    snprintf(path, sizeof path, "/names/v1/name/%s", full);
+    for (int waited = 0; waited < WAIT_MS; waited += 100) {
+        long st;
+        json_t *j = http_json(nd->port, path, &st);
+        const char *zh = j ? json_string_value(json_object_get(j, "zonefile_hash")) : NULL;
+        json_t *z = j ? json_object_get(j, "zonefile") : NULL;
+        int ok = st == 200 && zh != NULL && strcmp(zh, hex) == 0 && z != NULL &&
+                 (zf == NULL ? json_is_null(z)
+                             : json_is_string(z) && strcmp(json_string_value(z), zf) == 0);
+        json_decref(j);
+        if (ok)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the scenario */
 
 static void test_names_and_zonefiles(void)
@@ -444,16 +469,21 @@ static void test_names_and_zonefiles(void)
     TRY(tip_height(a.port, &height) && height == 115);
     TRY(hash_onchain(a.port, h1));
 
-    /* Uploaded to A; B gets it. A file whose hash is on no chain is refused. */
+    /* Uploaded to A; B gets it, and the name resolves to it on both. A file
+     * whose hash is on no chain is refused. */
+    TRY(wait_name(&a, full, h1, NULL));
     TRY(upload(&a, zf1, &st));
+    TRY(wait_name(&a, full, h1, zf1));
     TRY(!upload(&a, zf_x, &st) && st == 404);
     TRY(wait_height((const node *const *)all, 2, height));
     TRY(wait_served(&b, h1, zf1));
+    TRY(wait_name(&b, full, h1, zf1));
 
     /* C joins later, through B only. */
     TRY(node_start(&c, "c", &b.port, 1));
     TRY(wait_height((const node *const *)all, 3, height));
     TRY(wait_served(&c, h1, zf1));
+    TRY(wait_name(&c, full, h1, zf1));
 
     /* name-update to zone file 2; uploaded to B, it resolves everywhere and
      * zone file 1 stays. */
@@ -471,9 +501,13 @@ static void test_names_and_zonefiles(void)
     TRY(tip_height(a.port, &height) && height == 116);
     TRY(wait_height((const node *const *)all, 3, height));
     TRY(hash_onchain(b.port, h2));
+    /* Before the upload the name has the new hash and no text: never the
+     * old zone file. */
+    TRY(wait_name(&b, full, h2, NULL));
     TRY(upload(&b, zf2, &st));
     for (size_t i = 0; i < 3; i++) {
         TRY(wait_served(all[i], h2, zf2));
+        TRY(wait_name(all[i], full, h2, zf2));
         TRY(wait_served(all[i], h1, zf1));
     }
 

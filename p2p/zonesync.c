@@ -277,9 +277,14 @@ void arb_zonesync_on_inv(arb_zonesync *zs, uint64_t conn, const uint8_t hash32[s
     if (zs == NULL || (p = peer_find(zs, conn)) == NULL)
         return;
     if ((i = want_find(zs, hash32)) < 0) {
+        /* Its bound first: past it a peer's announcements cost no lookup. */
+        if (p->sources >= ARB_ZONESYNC_PEER_MAX_SOURCES) {
+            metric(zs, "p2p_zonefile_inv_ignored", 1);
+            return;
+        }
         if (arb_zonefiles_has(zs->z, hash32))
             return;
-        if (p->sources >= ARB_ZONESYNC_PEER_MAX_SOURCES || (i = want_add(zs, hash32)) < 0) {
+        if ((i = want_add(zs, hash32)) < 0) {
             metric(zs, "p2p_zonefile_inv_ignored", 1);
             return;
         }

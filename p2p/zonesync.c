@@ -23,6 +23,8 @@ typedef struct {
     uint64_t src[MAX_SRC];   /* peers that announced it */
     uint64_t tried[MAX_SRC]; /* peers that did not deliver it */
     uint8_t n_src, n_tried;
+    uint8_t fails;  /* failures since the last round of retries */
+    uint8_t rounds; /* rounds in which every peer failed it (the delay doubles) */
     uint64_t asked; /* the peer it is in flight from (0: none) */
     int64_t asked_ms, retry_ms;
     int64_t blind_ms; /* from then on it may be asked of peers that did not announce it */
@@ -173,10 +175,19 @@ static void src_remove(arb_zonesync *zs, want *w, uint64_t conn)
         }
 }
 
+/* Remembers that conn failed w; with the list full the oldest failure is
+ * forgotten (so with many peers, they are gone through in turn). */
 static void tried_add(want *w, uint64_t conn)
 {
-    if (!list_has(w->tried, w->n_tried, conn) && w->n_tried < MAX_SRC)
-        w->tried[w->n_tried++] = conn;
+    if (list_has(w->tried, w->n_tried, conn))
+        return;
+    if (w->n_tried == MAX_SRC) {
+        memmove(w->tried, w->tried + 1, (MAX_SRC - 1) * sizeof *w->tried);
+        w->n_tried--;
+    }
+    w->tried[w->n_tried++] = conn;
+    if (w->fails < 255)
+        w->fails++;
 }
 
 /* The in-flight request of w is over (answered, refused, timed out). */
@@ -498,8 +509,8 @@ static zpeer *pick(arb_zonesync *zs, want *w, int64_t now, int *exhausted)
         if (p->inflight < ARB_ZONESYNC_MAX_INFLIGHT && (best == NULL || p->inflight < best->inflight))
             best = p;
     }
-    *exhausted = !untried || w->n_tried == MAX_SRC;
-    return best;
+    *exhausted = !untried || w->fails >= MAX_SRC;
+    return *exhausted ? NULL : best;
 }
 
 static void request_pass(arb_zonesync *zs, int64_t now)
@@ -536,7 +547,10 @@ static void request_pass(arb_zonesync *zs, int64_t now)
         if (p == NULL) {
             if (exhausted) { /* everyone failed it: a while later, all again */
                 w->n_tried = 0;
-                w->retry_ms = now + ARB_ZONESYNC_RETRY_MS;
+                w->fails = 0;
+                w->retry_ms = now + ((int64_t)ARB_ZONESYNC_RETRY_MS << w->rounds);
+                if (w->rounds < 5)
+                    w->rounds++;
             }
             continue;
         }

@@ -7,9 +7,10 @@
  * answer is a `zonefile` message; one that does not match its hash, is not
  * on chain (unless we asked for it and the chain moved), or is too large
  * gets its sender penalised. A missing hash nobody announced within 5 s is
- * asked of the peers in turn (a notfound crosses a peer off; after all
- * failed, all again 30 s later), so a node still finds a file whose
- * announcement it missed or could not keep.
+ * asked of the peers in turn (a notfound crosses a peer off; after all of
+ * them, or 8, failed, all again 30 s later, the delay doubling each round to
+ * 16 minutes), so a node still finds a file whose announcement it missed or
+ * could not keep, without asking forever for files nobody has.
  *
  * The node (p2p/node.c) owns the peers; it calls these functions on its own
  * thread and gives a small io interface to send and to penalise. Not
@@ -30,7 +31,7 @@
 #define ARB_ZONESYNC_MAX_WANTS 100000    /* hashes tracked (about 13 MB) */
 #define ARB_ZONESYNC_PEER_MAX_SOURCES 20000 /* tracked hashes one peer may be a source of */
 #define ARB_ZONESYNC_MAX_SOURCES 8       /* sources kept per hash (rarity counts up to it) */
-#define ARB_ZONESYNC_RETRY_MS 30000      /* a hash every peer failed: wait, then again */
+#define ARB_ZONESYNC_RETRY_MS 30000      /* a hash every peer failed: wait (doubling), then again */
 
 typedef struct arb_zonesync arb_zonesync;
 

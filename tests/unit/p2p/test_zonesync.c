@@ -484,6 +484,55 @@ static void test_blind_and_notfound(void)
     fx_close(&f);
 }
 
+/* Asks the peers in turn for h until each said notfound; returns how many
+ * were asked (0 when nobody was asked at `now`). */
+static int fail_round(fixture *f, const uint8_t h[32], const uint64_t *peers, int n, int64_t now)
+{
+    uint8_t got[8][32];
+    int asked = 0;
+    for (int r = 0; r < n; r++) {
+        arb_zonesync_tick(f->zs, now + r);
+        int who = -1;
+        for (int i = 0; i < n; i++)
+            if (sent_invs(&f->io, peers[i], ARB_P2P_GETDATA, got, 8) > 0)
+                who = i;
+        log_clear(&f->io);
+        if (who < 0)
+            break;
+        asked++;
+        arb_zonesync_on_notfound(f->zs, peers[who], h);
+    }
+    return asked;
+}
+
+/* A file nobody has: the rounds of asking back off, 30 s, 60 s, 120 s... */
+static void test_backoff(void)
+{
+    fixture f;
+    uint8_t h[32];
+    const uint64_t peers[2] = {61, 62};
+    int64_t t = 20000000;
+    CHECK(fx_open(&f, "backoff") == 0);
+    arb_test_rand_bytes(h, 32);
+    oracle_add(&f.o, h);
+    arb_zonesync_peer_add(f.zs, peers[0]);
+    arb_zonesync_peer_add(f.zs, peers[1]);
+    arb_zonesync_tick(f.zs, t); /* the want appears; it waits for announcements */
+    log_clear(&f.io);
+    t += 5001;
+    CHECK_EQ(fail_round(&f, h, peers, 2, t), 2);
+    arb_zonesync_tick(f.zs, t + 10); /* everyone failed: the first delay starts */
+    t += 10;
+    CHECK_EQ(fail_round(&f, h, peers, 2, t + ARB_ZONESYNC_RETRY_MS - 100), 0);
+    CHECK_EQ(fail_round(&f, h, peers, 2, t + ARB_ZONESYNC_RETRY_MS + 1001), 2); /* a pass a second */
+    t += ARB_ZONESYNC_RETRY_MS + 1010;
+    arb_zonesync_tick(f.zs, t);
+    /* the second round waits twice as long */
+    CHECK_EQ(fail_round(&f, h, peers, 2, t + ARB_ZONESYNC_RETRY_MS + 1), 0);
+    CHECK_EQ(fail_round(&f, h, peers, 2, t + 2 * ARB_ZONESYNC_RETRY_MS + 1001), 2);
+    fx_close(&f);
+}
+
 /* Announcements: a new peer learns every stored hash in pages of 1,000; a
  * newly stored file is announced to every peer. */
 static void test_announce(void)
@@ -564,6 +613,7 @@ int main(void)
     test_rarest_first();
     test_deliver_and_penalties();
     test_blind_and_notfound();
+    test_backoff();
     test_announce();
     test_peer_bound();
     arb_test_rmtree(dir);

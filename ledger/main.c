@@ -25,6 +25,8 @@
 #include "ledger/api/chainapi.h"
 #include "ledger/api/namesapi.h"
 #include "ledger/api/explorer.h"
+#include "ledger/api/zonefileapi.h"
+#include "ledger/names/zonefiles.h"
 #include "ledger/api/http.h"
 #include "ledger/api/metrics.h"
 #include "ledger/config.h"
@@ -55,6 +57,7 @@ typedef struct arbord {
     size_t n_cf;
     size_t cf_start[MAX_MODULES];
     arb_chainapi *chain;
+    arb_zonefiles *zonefiles;
     arb_p2p *p2p;
 } arbord;
 
@@ -190,6 +193,7 @@ static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     pc.listen_port = (uint16_t)d->cfg.listen_port;
     pc.listen_host = d->cfg.listen_host;
     pc.datadir = d->datadir_abs;
+    pc.zonefiles = d->zonefiles;
     pc.log = d->log;
     return arb_p2p_new(&d->p2p, d->http, d->chain, &pc, eb);
 }
@@ -220,13 +224,58 @@ static const char *const *chain_cfs(void)
     return arb_chainstate_cf_names();
 }
 
-/* The name layer's read routes (/names/v1/), over the chain module. */
+/* Zone files (ledger/names/zonefiles.h, docs/names.md): the store, its
+ * routes under /names/v1/zonefile; replicated by the p2p module. After the
+ * chain, which the store asks whether a hash is on chain. */
+
+/* The store's oracle: the chain state, under the chain module's lock.
+ * arb_zonefiles_scan_step asks for at most 1,000 hashes at a time, so the
+ * lock is held briefly. */
+static int zonefiles_onchain(void *ud, const uint8_t hash32[32])
+{
+    arb_chainapi *chain = ud;
+    int r = arb_chainstate_zonefile_onchain(arb_chainapi_lock(chain), hash32);
+    arb_chainapi_unlock(chain);
+    return r;
+}
+
+static arb_err zonefiles_each(void *ud, const uint8_t *after32,
+                              int (*fn)(void *fn_ud, const uint8_t hash32[32]), void *fn_ud)
+{
+    arb_chainapi *chain = ud;
+    arb_err err = arb_chainstate_zonefile_each_after(arb_chainapi_lock(chain), after32, fn, fn_ud);
+    arb_chainapi_unlock(chain);
+    return err;
+}
+
+static arb_err zonefiles_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_zonefiles_oracle o = {zonefiles_onchain, zonefiles_each, d->chain};
+    arb_err err = arb_zonefiles_open(&d->zonefiles, d->store, cf[0], &o, eb);
+    if (err != ARB_OK)
+        return err;
+    if ((err = arb_zonefileapi_add(d->http, d->zonefiles)) != ARB_OK)
+        return arb_errf(eb, err, "cannot register the zone-file routes");
+    return ARB_OK;
+}
+
+static void zonefiles_stop(arbord *d)
+{
+    arb_zonefiles_free(d->zonefiles);
+    d->zonefiles = NULL;
+}
+
+/* The name layer's read routes (/names/v1/), over the chain module; a
+ * name's "zonefile" comes from the zone-file store (started before). */
 static arb_namesapi *names_api;
 
 static arb_err names_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     (void)cf;
-    return arb_namesapi_start(&names_api, d->http, d->chain, eb);
+    arb_err err = arb_namesapi_start(&names_api, d->http, d->chain, eb);
+    if (err == ARB_OK)
+        arb_namesapi_set_zonefiles(names_api, d->zonefiles);
+    return err;
 }
 
 static void names_stop(arbord *d)
@@ -434,6 +483,8 @@ static const arbord_module modules[] = {
     {"domains", arb_domains_cf_names, ARB_DOMAINS_CF_COUNT, domains_init, domains_stop, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
+    {"zonefiles", NULL, ARB_ZONEFILES_CF_COUNT, zonefiles_init, zonefiles_stop,
+     arb_zonefiles_cf_names},
     {"names", NULL, 0, names_init, names_stop, NULL},
     {"p2p", NULL, 0, peers_init, peers_stop, NULL},
     {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},

@@ -502,6 +502,42 @@ arb_err arb_p2p_addr_read(arb_p2p_addr *v, size_t *n, const uint8_t *p, size_t l
     return ARB_OK;
 }
 
+void arb_p2p_zonefile_write(arb_buf *out, const uint8_t hash32[static 32], const uint8_t *zf,
+                            size_t len)
+{
+    arb_buf_put(out, hash32, 32);
+    arb_buf_compact(out, len);
+    if (len > 0)
+        arb_buf_put(out, zf, len);
+}
+
+arb_err arb_p2p_zonefile_read(uint8_t hash32[static 32], const uint8_t **zf, size_t *len,
+                              int *oversize, const uint8_t *p, size_t n)
+{
+    arb_cur c = arb_cur_make(p, n);
+    uint64_t k;
+    *zf = NULL;
+    *len = 0;
+    *oversize = 0;
+    memset(hash32, 0, 32);
+    if (!arb_cur_get(&c, hash32, 32) || !arb_cur_compact(&c, &k)) {
+        memset(hash32, 0, 32);
+        return ARB_ERR_PARSE;
+    }
+    if (k > ARB_P2P_MAX_ZONEFILE) {
+        *oversize = 1;
+        memset(hash32, 0, 32);
+        return ARB_ERR_PARSE;
+    }
+    if (c.len != k || !arb_cur_view(&c, zf, (size_t)k)) {
+        memset(hash32, 0, 32);
+        *zf = NULL;
+        return ARB_ERR_PARSE;
+    }
+    *len = (size_t)k;
+    return ARB_OK;
+}
+
 arb_err arb_p2p_empty_read(const uint8_t *p, size_t len)
 {
     (void)p;
@@ -514,7 +550,7 @@ const char *arb_p2p_type_name(uint8_t type)
                                         "pong",       "getheaders",  "headers",   "inv",
                                         "getdata",    "notfound",    "block",     "tx",
                                         "cmpctblock", "getblocktxn", "blocktxn",  "addr",
-                                        "getaddr"};
+                                        "getaddr",    "zonefile"};
     if (type < sizeof names / sizeof *names && names[type] != NULL)
         return names[type];
     return "unknown";

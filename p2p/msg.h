@@ -50,10 +50,14 @@ enum {
     ARB_P2P_BLOCKTXN = 14,
     ARB_P2P_ADDR = 15,    /* addresses of peers (address book) */
     ARB_P2P_GETADDR = 16, /* asks for an addr answer (empty payload) */
+    ARB_P2P_ZONEFILE = 17, /* a zone file asked for with getdata (p2p/zonesync.h) */
 };
 
 /* Inventory types: generic, so later kinds (zone files, log anchors) fit. */
-enum { ARB_INV_TX = 1, ARB_INV_BLOCK = 2 };
+enum { ARB_INV_TX = 1, ARB_INV_BLOCK = 2, ARB_INV_ZONEFILE = 3 };
+
+/* The largest zone file (ledger/names/names.h ARB_NAMES_ZONEFILE_MAX). */
+#define ARB_P2P_MAX_ZONEFILE 40960
 
 /* Services bits in version. */
 #define ARB_P2P_SERVICE_NETWORK 1u /* serves the full chain */
@@ -183,6 +187,18 @@ arb_err arb_p2p_addr_read(arb_p2p_addr *v, size_t *n, const uint8_t *p, size_t l
     ARB_WARN_UNUSED;
 /* getaddr: the payload must be empty. */
 arb_err arb_p2p_empty_read(const uint8_t *p, size_t len) ARB_WARN_UNUSED;
+
+/* ---- zonefile ----
+ * hash[32] (SHA-256 of the zone file, as in the inv) | CompactSize length
+ * (0..ARB_P2P_MAX_ZONEFILE) | the zone file. The decoder does not hash: the
+ * receiver checks that the bytes match. */
+void arb_p2p_zonefile_write(arb_buf *out, const uint8_t hash32[static 32], const uint8_t *zf,
+                            size_t len);
+/* On ARB_OK hash32 and *zf (a view into p), *len. ARB_ERR_PARSE otherwise,
+ * with *oversize 1 when the length field is over ARB_P2P_MAX_ZONEFILE (the
+ * node tells that apart in its counters), else 0. */
+arb_err arb_p2p_zonefile_read(uint8_t hash32[static 32], const uint8_t **zf, size_t *len,
+                              int *oversize, const uint8_t *p, size_t n) ARB_WARN_UNUSED;
 
 /* Message type name for logs and metrics ("version", ..., "unknown"). */
 const char *arb_p2p_type_name(uint8_t type);

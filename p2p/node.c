@@ -28,6 +28,7 @@
 #include "ledger/chain/hdrcheck.h"
 #include "p2p/addrman.h"
 #include "p2p/msg.h"
+#include "p2p/zonesync.h"
 
 #define MAX_INFLIGHT 16          /* Bitcoin MAX_BLOCKS_IN_TRANSIT_PER_PEER */
 #define WINDOW 1024              /* Bitcoin BLOCK_DOWNLOAD_WINDOW */
@@ -218,6 +219,7 @@ struct arb_p2p {
     int have_self_addr;
     autoconn autos[MAX_OUTBOUND];
     size_t n_autos;
+    arb_zonesync *zs; /* zone-file replication (NULL: none) */
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -698,6 +700,7 @@ static void handshake_done(arb_p2p *n, peer *p)
              p->addr, p->ver.user_agent, (unsigned)p->ver.height);
     send_getheaders(n, p, NULL);
     book_handshake(n, p);
+    arb_zonesync_peer_add(n->zs, p->conn);
 }
 
 static void on_version(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
@@ -1526,6 +1529,8 @@ static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
                 hashring_add(&p->known, &v[i].hash);
             }
             arb_tx_clear(&tx);
+        } else if (v[i].type == ARB_INV_ZONEFILE) {
+            err = arb_zonesync_serve(n->zs, p->conn, v[i].hash.b) ? ARB_OK : ARB_ERR_NOT_FOUND;
         }
         arb_buf_free(&raw);
         if (err != ARB_OK && nf != NULL)
@@ -1868,6 +1873,8 @@ static void on_inv(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
             if (arb_chainstate_header(cs, &v[i].hash, &info) != ARB_OK)
                 new_block = 1;
             arb_chainapi_unlock(n->chain);
+        } else if (v[i].type == ARB_INV_ZONEFILE) {
+            arb_zonesync_on_inv(n->zs, p->conn, v[i].hash.b);
         }
     }
     if (nw > 0) {
@@ -1890,7 +1897,9 @@ static void on_notfound(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         return;
     }
     for (size_t i = 0; i < k; i++)
-        if (v[i].type == ARB_INV_TX)
+        if (v[i].type == ARB_INV_ZONEFILE)
+            arb_zonesync_on_notfound(n->zs, p->conn, v[i].hash.b);
+        else if (v[i].type == ARB_INV_TX)
             for (size_t j = 0; j < n->n_txreqs; j++)
                 if (n->txreqs[j].conn == p->conn && arb_hash_eq(&n->txreqs[j].txid, &v[i].hash)) {
                     n->txreqs[j] = n->txreqs[--n->n_txreqs];
@@ -2163,6 +2172,9 @@ static void handle_msg(arb_p2p *n, peer *p, const uint8_t *data, size_t len)
     case ARB_P2P_GETADDR:
         on_getaddr(n, p, pl, plen);
         break;
+    case ARB_P2P_ZONEFILE:
+        arb_zonesync_on_zonefile(n->zs, p->conn, pl, plen);
+        break;
     default:
         break; /* unknown types are for later versions */
     }
@@ -2389,6 +2401,7 @@ static void ev_close(arb_p2p *n, uint64_t conn)
     *pp = p->next;
     release_inflight(n, p);
     pending_reset(n, p);
+    arb_zonesync_peer_remove(n->zs, conn);
     for (size_t i = 0; i < n->n_txreqs;)
         if (n->txreqs[i].conn == conn)
             n->txreqs[i] = n->txreqs[--n->n_txreqs];
@@ -2453,6 +2466,7 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
     int ok = arb_chainstate_header(cs, tip, &info) == ARB_OK;
     bc_trim(n, cs);
     arb_chainapi_unlock(n->chain);
+    arb_zonesync_tip_changed(n->zs);
     if (!ok)
         return;
     /* After a reorganization the mempool took back the transactions of the
@@ -2913,6 +2927,7 @@ static void *run(void *arg)
         if (now_ms() >= next_tick) {
             bc_reaim(n);
             tick(n);
+            arb_zonesync_tick(n->zs, now_ms());
             book_tick(n, now_ms());
             schedule(n);
             if (now_ms() - n->last_snapshot_ms >= 500)
@@ -2961,6 +2976,43 @@ static arb_err book_open(arb_p2p *n, arb_errbuf *eb)
             arb_netaddr_parse(&n->self_addr, a) && arb_netaddr_routable(&n->self_addr);
     }
     return ARB_OK;
+}
+
+/* ---------------------------------------------------------------- zone files (p2p/zonesync.h) */
+
+static void zs_send(void *ud, uint64_t conn, const uint8_t *frame, size_t len)
+{
+    arb_p2p *n = ud;
+    peer *p = peer_find(n, conn);
+    if (p == NULL || p->closing)
+        return;
+    arb_err err = arb_http_ws_send(n->http, p->conn, frame, len, 1);
+    if (err == ARB_OK) {
+        p->bytes_out += len;
+        p->out_pending += len;
+        arb_http_metric_add(n->http, "p2p_bytes_sent", len);
+    } else if (err == ARB_ERR_BUSY) {
+        metric(n, "p2p_disconnect_", "send-queue-full");
+        p->closing = 1;
+        (void)arb_http_ws_close(n->http, p->conn);
+    }
+}
+
+static void zs_misbehave(void *ud, uint64_t conn, const char *reason)
+{
+    arb_p2p *n = ud;
+    peer *p = peer_find(n, conn);
+    if (p != NULL)
+        misbehave(n, p, reason, 1);
+}
+
+static void zs_metric(void *ud, const char *name, uint64_t v, int is_gauge)
+{
+    arb_p2p *n = ud;
+    if (is_gauge)
+        arb_http_metric_set(n->http, name, v);
+    else
+        arb_http_metric_add(n->http, name, v);
 }
 
 arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
@@ -3013,6 +3065,13 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         (cfg->n_connect && n->targets == NULL)) {
         arb_p2p_free(n);
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    }
+    if (cfg->zonefiles != NULL) {
+        arb_zonesync_io io = {zs_send, zs_misbehave, zs_metric, n};
+        if (arb_zonesync_new(&n->zs, cfg->zonefiles, n->p->magic, &io) != ARB_OK) {
+            arb_p2p_free(n);
+            return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        }
     }
     for (size_t i = 0; i < cfg->n_connect; i++)
         snprintf(n->targets[i].addr, sizeof n->targets[i].addr, "%s", cfg->connect[i]);
@@ -3080,6 +3139,7 @@ void arb_p2p_free(arb_p2p *n)
     }
     for (size_t i = 0; i < n->n_orphans; i++)
         free(n->orphans[i].raw);
+    arb_zonesync_free(n->zs);
     arb_sha256_free(n->sha);
     arb_addrman_free(n->book);
     arb_buf_free(&n->out);

@@ -18,6 +18,7 @@
 
 #include "ledger/api/chainapi.h"
 #include "ledger/api/http.h"
+#include "ledger/names/zonefiles.h"
 
 #define ARB_P2P_SUBPROTOCOL "arbor-p2p.1"
 
@@ -42,6 +43,8 @@ typedef struct {
     const char *datadir;          /* the admin token goes to DATADIR/.cookie (mode 0600);
                                      NULL: no file, admin calls are always refused; the
                                      address book is DATADIR/peers.dat (NULL: not kept) */
+    arb_zonefiles *zonefiles;     /* the zone-file store to replicate (p2p/zonesync.h);
+                                     NULL: no zone files. Borrowed: it must outlive the node */
     arb_logger log;
 } arb_p2p_config;
 

@@ -7,6 +7,7 @@
 
 #include "ledger/chain/bech32.h"
 #include "ledger/names/nameop.h"
+#include "ledger/names/zonefiles.h"
 
 #define PREFIX "/names/v1/"
 #define MAX_LIST 1000
@@ -16,6 +17,7 @@ struct arb_namesapi {
     arb_chainapi *chain;
     const arb_chain_params *p;
     const arb_names_params *np;
+    arb_zonefiles *zonefiles; /* the "zonefile" texts (NULL: always null) */
 };
 
 static void reply(arb_http_req *req, json_t *o)
@@ -131,6 +133,21 @@ static int name_hist(void *ud, uint32_t height, uint32_t tx_index, const arb_has
     return 0;
 }
 
+/* The stored zone file of a record as a JSON string, or null (none, not
+ * stored, or not UTF-8: GET /names/v1/zonefile/{hash} serves any bytes). */
+static json_t *jzonefile(const arb_namesapi *n, const arb_name_rec *r)
+{
+    uint8_t *zf;
+    size_t len;
+    json_t *j = NULL;
+    if (r->has_zonefile && n->zonefiles != NULL &&
+        arb_zonefiles_get(n->zonefiles, r->zonefile_hash, &zf, &len, NULL) == ARB_OK) {
+        j = json_stringn((const char *)zf, len);
+        free(zf);
+    }
+    return j != NULL ? j : json_null();
+}
+
 /* The JSON of a name record (the namespace's record read from the state). */
 static json_t *jname(const arb_namesapi *n, arb_chainstate *cs, const arb_name_rec *r)
 {
@@ -166,7 +183,7 @@ static json_t *jname(const arb_namesapi *n, arb_chainstate *cs, const arb_name_r
                      name_status(n->np, r, &ns, has_ns, tip.height), "owner", jhex(r->owner, 32),
                      "address", addr, "zonefile_hash",
                      r->has_zonefile ? jhex(r->zonefile_hash, 32) : json_null(), "zonefile",
-                     json_null(), "registered_height", (json_int_t)r->registered_height,
+                     jzonefile(n, r), "registered_height", (json_int_t)r->registered_height,
                      "renewed_height", (json_int_t)r->renewed_height, "expires_at", exp,
                      "grace_ends_at", grace, "imported", r->imported);
 }
@@ -510,6 +527,11 @@ arb_err arb_namesapi_start(arb_namesapi **out, arb_http_server *http, arb_chaina
     }
     *out = n;
     return ARB_OK;
+}
+
+void arb_namesapi_set_zonefiles(arb_namesapi *n, arb_zonefiles *z)
+{
+    n->zonefiles = z;
 }
 
 void arb_namesapi_free(arb_namesapi *n)

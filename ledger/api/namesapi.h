@@ -9,6 +9,7 @@
 
 #include "ledger/api/chainapi.h"
 #include "ledger/api/http.h"
+#include "ledger/names/zonefiles.h"
 
 typedef struct arb_namesapi arb_namesapi;
 
@@ -16,6 +17,11 @@ typedef struct arb_namesapi arb_namesapi;
  * outlive the module. Returns ARB_OK, or an error with eb. */
 arb_err arb_namesapi_start(arb_namesapi **out, arb_http_server *http, arb_chainapi *chain,
                            arb_errbuf *eb) ARB_WARN_UNUSED;
+/* Where the "zonefile" field of a name comes from: the text of the stored
+ * zone file of its zonefile_hash (null when not stored, or not UTF-8). z
+ * must outlive the module; before the server starts. Without it the field
+ * is always null. */
+void arb_namesapi_set_zonefiles(arb_namesapi *n, arb_zonefiles *z);
 /* After the server stopped. NULL is fine. */
 void arb_namesapi_free(arb_namesapi *n);
 

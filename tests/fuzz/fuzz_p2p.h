@@ -140,6 +140,21 @@ static void fuzz_p2p_payload(uint8_t type, const uint8_t *d, size_t n)
         }
         break;
     }
+    case ARB_P2P_ZONEFILE: {
+        uint8_t h[32];
+        const uint8_t *zf;
+        size_t k;
+        int oversize;
+        if (arb_p2p_zonefile_read(h, &zf, &k, &oversize, d, n) == ARB_OK) {
+            if (k > ARB_P2P_MAX_ZONEFILE || oversize || zf < d || zf + k != d + n)
+                abort();
+            arb_p2p_zonefile_write(&b, h, zf, k);
+            fuzz_p2p_same(&b, d, n);
+        } else if (zf != NULL || k != 0) {
+            abort();
+        }
+        break;
+    }
     case ARB_P2P_GETADDR:
         if (arb_p2p_empty_read(d, n) == ARB_OK && n != 0)
             abort();

@@ -380,6 +380,61 @@ static void test_compact(void)
     arb_sha256_free(sha);
 }
 
+/* zonefile: hash, CompactSize length, bytes; lengths 0 and 40,960 round-trip,
+ * 40,961 is flagged oversize, a short or long body and a non-minimal length
+ * are malformed. */
+static void test_zonefile(void)
+{
+    static uint8_t zf[ARB_P2P_MAX_ZONEFILE + 1];
+    uint8_t h[32], hr[32];
+    const uint8_t *v;
+    size_t n;
+    int over;
+    arb_test_rand_bytes(h, 32);
+    arb_test_rand_bytes(zf, sizeof zf);
+    size_t lens[] = {0, 1, 252, 253, 4000, ARB_P2P_MAX_ZONEFILE};
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        arb_buf b = ARB_BUF_INIT;
+        arb_p2p_zonefile_write(&b, h, zf, lens[i]);
+        CHECK(!b.oom);
+        CHECK_EQ(arb_p2p_zonefile_read(hr, &v, &n, &over, b.data, b.len), ARB_OK);
+        CHECK_MEM(hr, h, 32);
+        CHECK_EQ(n, lens[i]);
+        CHECK_EQ(over, 0);
+        CHECK(n == 0 || memcmp(v, zf, n) == 0);
+        /* one byte short, one byte extra */
+        CHECK_EQ(arb_p2p_zonefile_read(hr, &v, &n, &over, b.data, b.len - 1), ARB_ERR_PARSE);
+        CHECK_EQ(over, 0);
+        CHECK(v == NULL && n == 0);
+        CHECK(arb_buf_put(&b, "x", 1));
+        CHECK_EQ(arb_p2p_zonefile_read(hr, &v, &n, &over, b.data, b.len), ARB_ERR_PARSE);
+        arb_buf_free(&b);
+    }
+    {
+        arb_buf b = ARB_BUF_INIT;
+        arb_p2p_zonefile_write(&b, h, zf, ARB_P2P_MAX_ZONEFILE + 1);
+        CHECK_EQ(arb_p2p_zonefile_read(hr, &v, &n, &over, b.data, b.len), ARB_ERR_PARSE);
+        CHECK_EQ(over, 1);
+        /* the length field alone tells: the body need not be there */
+        CHECK_EQ(arb_p2p_zonefile_read(hr, &v, &n, &over, b.data, 35), ARB_ERR_PARSE);
+        CHECK_EQ(over, 1);
+        arb_buf_free(&b);
+    }
+    {
+        /* length 5 written as 0xfd 05 00 (not minimal) */
+        uint8_t m[32 + 3 + 5];
+        memcpy(m, h, 32);
+        m[32] = 0xfd;
+        m[33] = 5;
+        m[34] = 0;
+        memcpy(m + 35, zf, 5);
+        CHECK_EQ(arb_p2p_zonefile_read(hr, &v, &n, &over, m, sizeof m), ARB_ERR_PARSE);
+        CHECK_EQ(over, 0);
+        CHECK_EQ(arb_p2p_zonefile_read(hr, &v, &n, &over, m, 31), ARB_ERR_PARSE);
+    }
+    CHECK_STR(arb_p2p_type_name(ARB_P2P_ZONEFILE), "zonefile");
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -392,5 +447,6 @@ int main(void)
     test_inv();
     test_compact();
     test_addr();
+    test_zonefile();
     return arb_test_done();
 }

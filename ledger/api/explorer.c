@@ -1416,6 +1416,192 @@ static void peers_handler(void *ud, arb_http_req *req)
     send_page(req, &pg, 200);
 }
 
+
+/* ---------------------------------------------------------------- tree heads */
+
+#define HEADS_PAGE 100         /* heads listed a page */
+#define HEADS_JSON_MAX 1000    /* most heads a JSON answer holds */
+#define HEADS_PLOT_MAX 1000    /* most (latest) heads the plot draws */
+
+static json_t *sth_json(const arb_log_sth *s)
+{
+    char *root = arb_base64_encode(s->root, 32), *sig = arb_base64_encode(s->sig, s->sig_len);
+    json_t *o = NULL;
+    if (root != NULL && sig != NULL)
+        o = json_pack("{s:I, s:I, s:s, s:s}", "tree_size", (json_int_t)s->tree_size, "timestamp",
+                      (json_int_t)s->timestamp, "sha256_root_hash", root, "tree_head_signature",
+                      sig);
+    free(root);
+    free(sig);
+    return o;
+}
+
+/* A timestamp cursor (ms), or 0 when absent. Returns 0 on a bad value. */
+static int parse_cursor(const char *s, uint64_t *out)
+{
+    *out = 0;
+    return s == NULL || parse_index(s, out);
+}
+
+/* GET /log/v1/sth-history[?after=TS|before=TS][&limit=N] */
+static void sth_history_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *after = arb_http_req_query(req, "after"), *before = arb_http_req_query(req, "before");
+    const char *lim = arb_http_req_query(req, "limit");
+    uint64_t cursor = 0, limit = HEADS_PAGE;
+    arb_log_sth *heads;
+    size_t n = 0;
+    int more = 0, newest_first = before != NULL;
+    arb_errbuf eb;
+    json_t *o, *arr;
+
+    if ((after != NULL && before != NULL) ||
+        !parse_cursor(newest_first ? before : after, &cursor) ||
+        (lim != NULL && (!parse_index(lim, &limit) || limit < 1 || limit > HEADS_JSON_MAX))) {
+        (void)arb_http_respond_error(req, 400, "bad_query",
+                                     "after or before is a timestamp in ms (not both); limit is "
+                                     "1 to 1000");
+        return;
+    }
+    if ((heads = calloc((size_t)limit, sizeof *heads)) == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    if (arb_log_sth_history(e->log, cursor, newest_first, (size_t)limit, heads, &n, &more, &eb) !=
+        ARB_OK) {
+        free(heads);
+        (void)arb_http_respond_error(req, 500, "log_db", "the tree-head history could not be read");
+        return;
+    }
+    arr = json_array();
+    for (size_t k = 0; k < n; k++)
+        json_array_append_new(arr, sth_json(&heads[k]));
+    o = json_pack("{s:o, s:o}", "sths", arr,
+                  "next", more ? json_integer((json_int_t)heads[n - 1].timestamp) : json_null());
+    free(heads);
+    send_json(req, o);
+}
+
+/* Tree size (y) against time (x) from heads h[0..n), newest first. */
+static void heads_svg(page *pg, const arb_log_sth *h, size_t n)
+{
+    const double W = 640, H = 200, L = 60, R = 12, T = 12, B = 34;
+    uint64_t tmin = h[n - 1].timestamp, tmax = h[0].timestamp, smax = 0, smin = UINT64_MAX;
+    char t0[32], t1[32];
+    for (size_t k = 0; k < n; k++) {
+        if (h[k].tree_size > smax)
+            smax = h[k].tree_size;
+        if (h[k].tree_size < smin)
+            smin = h[k].tree_size;
+    }
+    if (smax == smin)
+        smin = smax > 0 ? smax - 1 : 0, smax = smin + 1;
+    iso_time(t0, (int64_t)(tmin / 1000));
+    iso_time(t1, (int64_t)(tmax / 1000));
+    pf(pg, "<svg id=\"heads-plot\" role=\"img\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" "
+           "style=\"max-width:%.0fpx\" xmlns=\"http://www.w3.org/2000/svg\"><title>Tree size of "
+           "each signed tree head over time</title><rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" "
+           "height=\"%.0f\" fill=\"#f7f9fc\" stroke=\"#d5dde8\"/><polyline fill=\"none\" "
+           "stroke=\"#3b82c4\" stroke-width=\"2\" points=\"",
+       W, H, W, L, T, W - L - R, H - T - B);
+    for (size_t k = n; k-- > 0;) {
+        double fx = tmax > tmin ? (double)(h[k].timestamp - tmin) / (double)(tmax - tmin) : 0.5;
+        double fy = (double)(h[k].tree_size - smin) / (double)(smax - smin);
+        pf(pg, "%s%.1f,%.1f", k + 1 < n ? " " : "", L + fx * (W - L - R),
+           H - B - fy * (H - T - B));
+    }
+    pf(pg, "\"/>");
+    for (size_t k = 0; k < n; k++) {
+        double fx = tmax > tmin ? (double)(h[k].timestamp - tmin) / (double)(tmax - tmin) : 0.5;
+        double fy = (double)(h[k].tree_size - smin) / (double)(smax - smin);
+        pf(pg, "<circle class=\"head\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#17324d\"/>",
+           L + fx * (W - L - R), H - B - fy * (H - T - B));
+    }
+    pf(pg, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%llu</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%llu</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">%s</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%s</text></svg>",
+       L - 6, T + 10, (unsigned long long)smax, L - 6, H - B, (unsigned long long)smin, L,
+       H - B + 16, t0, W - R, H - B + 16, t1);
+}
+
+/* GET /log/heads[?before=TS]: the signed tree heads, newest first. */
+static void heads_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *before = arb_http_req_query(req, "before");
+    uint64_t cursor = 0;
+    arb_log_sth *heads;
+    size_t n = 0, np = 0;
+    int more = 0, pmore = 0;
+    arb_errbuf eb;
+    page pg = {0};
+
+    if (!parse_cursor(before, &cursor)) {
+        message_page(req, e, 400, "Bad timestamp", "A timestamp is a number of ms, not", before);
+        return;
+    }
+    if ((heads = calloc(HEADS_PLOT_MAX, sizeof *heads)) == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    /* The plot: the latest heads (whatever the page); the table: a page. */
+    if (arb_log_sth_history(e->log, 0, 1, HEADS_PLOT_MAX, heads, &np, &pmore, &eb) != ARB_OK) {
+        free(heads);
+        (void)arb_http_respond_error(req, 500, "log_db", "the tree-head history could not be read");
+        return;
+    }
+    head(&pg, e, "Tree heads");
+    pf(&pg, "<div class=\"card\"><h1>Signed tree heads</h1><p>Every tree head the log has "
+            "signed, newest first, with its signature checked against the log key (log ID "
+            "<span class=\"mono\">%s</span>). <a href=\"/log/v1/sth-history?before=%llu\">JSON"
+            "</a> (each head as <span class=\"mono\">get-sth</span> answers it).</p>",
+       e->log_id_hex, (unsigned long long)(cursor ? cursor : 0));
+    if (np >= 2) {
+        pf(&pg, "<h2>Tree size over time</h2>");
+        heads_svg(&pg, heads, np);
+        pf(&pg, "<p class=\"muted\">From the %s%zu signed tree heads: one point per head.</p>",
+           pmore ? "latest " : "", np);
+    }
+    pf(&pg, "</div>");
+    if (arb_log_sth_history(e->log, cursor, 1, HEADS_PAGE, heads, &n, &more, &eb) != ARB_OK) {
+        pf(&pg, "<div class=\"card\"><p>The tree-head history could not be read.</p></div>");
+        n = 0;
+    }
+    pf(&pg, "<div class=\"card\"><table id=\"heads\"><tr><th>Time</th><th>Tree size</th>"
+            "<th>Root hash</th><th>Signature</th></tr>");
+    for (size_t k = 0; k < n; k++) {
+        char t[32], root[65];
+        char *sig = arb_base64_encode(heads[k].sig, heads[k].sig_len);
+        int ok = arb_log_sth_check(e->log, &heads[k]) == ARB_OK;
+        iso_time(t, (int64_t)(heads[k].timestamp / 1000));
+        hex32(root, heads[k].root);
+        pf(&pg, "<tr><td>%s<br><span class=\"muted\">%llu ms</span></td><td class=\"size\">%llu"
+                "</td><td class=\"mono\">%s</td><td><span class=\"%s\">%s</span><br>"
+                "<span class=\"mono muted\">%s</span></td></tr>",
+           t, (unsigned long long)heads[k].timestamp, (unsigned long long)heads[k].tree_size, root,
+           ok ? "sig-ok" : "sig-bad tag", ok ? "valid" : "INVALID", sig ? sig : "");
+        free(sig);
+    }
+    pf(&pg, "</table>");
+    if (n == 0)
+        pf(&pg, "<p class=\"muted\">No older tree heads.</p>");
+    pf(&pg, "<p>");
+    if (cursor != 0)
+        pf(&pg, "<a id=\"heads-newest\" href=\"/log/heads\">Newest</a> ");
+    if (more)
+        pf(&pg, "<a id=\"heads-older\" href=\"/log/heads?before=%llu\">Older</a>",
+           (unsigned long long)heads[n - 1].timestamp);
+    pf(&pg, "</p><p class=\"muted\">A head is valid when its signature is the log key's "
+            "ECDSA signature over the RFC 6962 TreeHeadSignature (3.5) of its timestamp, tree "
+            "size and root hash; check it yourself with the JSON and the log's public key.</p>"
+            "</div>");
+    free(heads);
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
 /* ---------------------------------------------------------------- home */
 
 typedef struct {
@@ -1488,7 +1674,7 @@ static void growth_svg(page *pg, const arb_explorer *e, uint64_t size)
         return;
     iso_time(t0, (int64_t)(tmin / 1000));
     iso_time(t1, (int64_t)(tmax / 1000));
-    pf(pg, "<div class=\"card\"><h2>Log growth</h2><svg id=\"log-growth\" role=\"img\" "
+    pf(pg, "<div class=\"card\"><h2>Log growth (from entry timestamps)</h2><svg id=\"log-growth\" role=\"img\" "
            "viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" style=\"max-width:%.0fpx\" "
            "xmlns=\"http://www.w3.org/2000/svg\"><title>Entries in the log over time</title>"
            "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f7f9fc\" "
@@ -1552,7 +1738,9 @@ static void home_handler(void *ud, arb_http_req *req)
     pe(&pg, e->origin);
     pf(&pg, "</td></tr><tr><th>Log ID</th><td class=\"mono\">%s</td></tr>"
             "<tr><th>Tree size</th><td>%llu</td></tr><tr><th>Root hash</th>"
-            "<td class=\"mono\">%s</td></tr></table>"
+            "<td class=\"mono\">%s</td></tr><tr><th>History</th><td><a id=\"heads-link\" "
+            "href=\"/log/heads\">every signed tree head</a> (tree size over time)</td></tr>"
+            "</table>"
             "<form action=\"/log/domain\" method=\"get\"><p><input type=\"text\" name=\"domain\" "
             "placeholder=\"example.org\" aria-label=\"domain\"> <label><input type=\"checkbox\" "
             "name=\"subdomains\" value=\"1\" checked> with subdomains</label> "
@@ -1612,6 +1800,10 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
             ARB_OK ||
         (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/domain", 0, domain_handler, e)) !=
             ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/heads", 0, heads_handler, e)) !=
+            ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/v1/sth-history", 0,
+                                  sth_history_handler, e)) != ARB_OK ||
         (e->peers_json != NULL &&
          (err = arb_http_route_add(http, ARB_HTTP_GET, "/peers", 0, peers_handler, e)) !=
              ARB_OK) ||

@@ -478,12 +478,15 @@ static void domain_handler(void *ud, arb_http_req *req)
 {
     arb_explorer *e = ud;
     const char *dom = arb_http_req_query(req, "domain"), *sub = arb_http_req_query(req, "subdomains");
-    const char *aft = arb_http_req_query(req, "after");
+    const char *aft = arb_http_req_query(req, "after"), *ord = arb_http_req_query(req, "order");
     char norm[ARB_DOMAINS_NAME_MAX + 1], t[32];
     int subdomains = sub != NULL && (strcmp(sub, "1") == 0 || strcmp(sub, "true") == 0);
+    int by_date = ord != NULL && strcmp(ord, "date") == 0;
+    const char *sq = subdomains ? "subdomains=1&amp;" : "", *oq = by_date ? "order=date&amp;" : "";
     arb_domains_hit after, *hits;
     size_t n = 0;
     int more = 0;
+    arb_err err;
     page pg = {0};
 
     if (dom == NULL || !arb_domains_normalize(norm, dom)) {
@@ -491,13 +494,31 @@ static void domain_handler(void *ud, arb_http_req *req)
                      dom ? dom : "(nothing)");
         return;
     }
-    if (aft != NULL && !arb_domains_parse_after(&after, aft)) {
+    if (ord != NULL && !by_date && strcmp(ord, "index") != 0) {
+        message_page(req, e, 400, "Bad order", "Results are ordered by index or by date, not", ord);
+        return;
+    }
+    if (aft != NULL && !(by_date ? arb_domains_parse_after_date(&after, aft)
+                                 : arb_domains_parse_after(&after, aft))) {
         message_page(req, e, 400, "Bad page", "This is not a page of results:", aft);
         return;
     }
-    if ((hits = calloc(PAGE_RESULTS, sizeof *hits)) == NULL ||
-        arb_domains_search(e->domains, norm, subdomains, aft ? &after : NULL, hits, PAGE_RESULTS,
-                           &n, &more) != ARB_OK) {
+    if ((hits = calloc(PAGE_RESULTS, sizeof *hits)) == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    err = by_date ? arb_domains_search_by_date(e->domains, norm, subdomains, aft ? &after : NULL,
+                                               hits, PAGE_RESULTS, &n, &more)
+                  : arb_domains_search(e->domains, norm, subdomains, aft ? &after : NULL, hits,
+                                       PAGE_RESULTS, &n, &more);
+    if (err == ARB_ERR_BUSY) {
+        free(hits);
+        message_page(req, e, 200, "Too many results",
+                     "There are too many certificates to order by date (more than 100,000); "
+                     "list them in index order instead:", norm);
+        return;
+    }
+    if (err != ARB_OK) {
         free(hits);
         (void)arb_http_respond_error(req, 500, "log_db", "the index could not be read");
         return;
@@ -506,18 +527,17 @@ static void domain_handler(void *ud, arb_http_req *req)
     pf(&pg, "<div class=\"card\"><h1>Certificates for <span id=\"domain\">");
     pe(&pg, norm);
     pf(&pg, "</span>%s</h1><p>", subdomains ? " and its subdomains" : "");
-    if (subdomains) {
-        pf(&pg, "<a href=\"/log/domain?domain=");
-        pq(&pg, norm);
-        pf(&pg, "\">Only this name</a>");
-    } else {
-        pf(&pg, "<a href=\"/log/domain?subdomains=1&amp;domain=");
-        pq(&pg, norm);
-        pf(&pg, "\">With subdomains</a>");
-    }
-    pf(&pg, " &middot; <a href=\"/log/v1/search?domain=");
+    pf(&pg, "<a id=\"toggle-subdomains\" href=\"/log/domain?%s%sdomain=", subdomains ? "" : "subdomains=1&amp;", oq);
     pq(&pg, norm);
-    pf(&pg, "%s\">JSON</a></p>", subdomains ? "&amp;subdomains=1" : "");
+    pf(&pg, "\">%s</a> &middot; ", subdomains ? "Only this name" : "With subdomains");
+    pf(&pg, "Order: %s <a id=\"order-%s\" href=\"/log/domain?%s%sdomain=",
+       by_date ? "<b>newest first</b> &middot;" : "<b>by name</b> &middot;",
+       by_date ? "index" : "date", sq, by_date ? "" : "order=date&amp;");
+    pq(&pg, norm);
+    pf(&pg, "\">%s</a>", by_date ? "by name" : "newest first");
+    pf(&pg, " &middot; <a href=\"/log/v1/search?%s%sdomain=", sq, oq);
+    pq(&pg, norm);
+    pf(&pg, "\">JSON</a></p>");
     if (n == 0) {
         pf(&pg, "<p id=\"no-results\">No certificates found%s.</p>", aft ? " after this point" : "");
     } else {
@@ -534,9 +554,14 @@ static void domain_handler(void *ud, arb_http_req *req)
         pf(&pg, "</table>");
     }
     if (more && n > 0) {
-        char nx[ARB_DOMAINS_NAME_MAX + 32];
-        snprintf(nx, sizeof nx, "%s:%llu", hits[n - 1].name, (unsigned long long)hits[n - 1].index);
-        pf(&pg, "<p><a id=\"next\" href=\"/log/domain?%sdomain=", subdomains ? "subdomains=1&amp;" : "");
+        char nx[ARB_DOMAINS_NAME_MAX + 64];
+        if (by_date)
+            snprintf(nx, sizeof nx, "%llu:%llu:%s", (unsigned long long)hits[n - 1].timestamp,
+                     (unsigned long long)hits[n - 1].index, hits[n - 1].name);
+        else
+            snprintf(nx, sizeof nx, "%s:%llu", hits[n - 1].name,
+                     (unsigned long long)hits[n - 1].index);
+        pf(&pg, "<p><a id=\"next\" href=\"/log/domain?%s%sdomain=", sq, oq);
         pq(&pg, norm);
         pf(&pg, "&amp;after=");
         pq(&pg, nx);
@@ -561,14 +586,14 @@ static void find_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_c
     find_ctx *f = ud;
     uint32_t h, idx;
     (void)p;
-    (void)mp;
     if (f->kind == 1) {
         f->kind = arb_chainstate_hash_at(cs, f->height, &f->h) == ARB_OK ? 1 : 0;
         return;
     }
     if (arb_chainstate_get_block(cs, &f->h, NULL, NULL, NULL, NULL) == ARB_OK)
         f->kind = 1;
-    else if (arb_chainstate_find_tx(cs, &f->h, &h, &idx) == ARB_OK)
+    else if (arb_chainstate_find_tx(cs, &f->h, &h, &idx) == ARB_OK ||
+             arb_mempool_get(mp, &f->h, NULL, NULL) == ARB_OK)
         f->kind = 2;
     else
         f->kind = 0;
@@ -772,9 +797,95 @@ static int spent_output(arb_chainstate *cs, const arb_outpoint *op, arb_txout *o
     return ok;
 }
 
+/* The output an unconfirmed transaction's input spends: from the active
+ * chain, or from a transaction waiting in the mempool (then *in_pool = 1).
+ * Returns 1 if found. */
+static int pool_spent_output(arb_chainstate *cs, arb_mempool *mp, const arb_outpoint *op,
+                             arb_txout *out, int *in_pool)
+{
+    arb_tx parent;
+    int ok = 0;
+    *in_pool = 0;
+    if (spent_output(cs, op, out))
+        return 1;
+    arb_tx_init(&parent);
+    if (arb_mempool_get(mp, &op->txid, &parent, NULL) == ARB_OK && op->index < parent.n_out) {
+        *out = parent.out[op->index];
+        *in_pool = ok = 1;
+    }
+    arb_tx_clear(&parent);
+    return ok;
+}
+
+/* A transaction waiting in the mempool: its fee and fee rate as the pool
+ * reckons them, its ancestors and descendants in the pool, the outputs its
+ * inputs spend (from the chain or from a waiting parent). */
+static void pool_tx_read(chain_ctx *c, arb_chainstate *cs, arb_mempool *mp,
+                         const arb_chain_params *p)
+{
+    page *pg = c->pg;
+    arb_tx tx;
+    arb_mempool_entry_info info;
+    char hx[65], ad[ARB_ADDR_MAX], a1[32], t[32];
+
+    arb_tx_init(&tx);
+    if (arb_mempool_get(mp, &c->hash, &tx, &info) != ARB_OK) {
+        arb_tx_clear(&tx);
+        return;
+    }
+    c->found = 1;
+    arb_chain_hash_hex(hx, &c->hash);
+    amount(a1, info.fee);
+    iso_time(t, info.time);
+    pf(pg, "<div class=\"card\"><h1>Transaction <span class=\"tag\" id=\"tx-unconfirmed\">"
+           "unconfirmed</span></h1><table><tr><th>Txid</th><td class=\"mono\" id=\"txid\">%s"
+           "</td></tr><tr><th>Status</th><td>waiting in the <a href=\"/chain/mempool\">mempool"
+           "</a> since %s</td></tr><tr><th>Size</th><td>%zu bytes</td></tr>"
+           "<tr><th>Fee</th><td id=\"tx-fee\">%s</td></tr>"
+           "<tr><th>Fee rate</th><td id=\"tx-fee-rate\">%.2f units per byte</td></tr>"
+           "<tr><th>Ancestors in the mempool</th><td id=\"tx-ancestors\">%zu</td></tr>"
+           "<tr><th>Descendants in the mempool</th><td id=\"tx-descendants\">%zu</td></tr>"
+           "<tr><th>Version</th><td>%u</td></tr><tr><th>Lock time</th><td>%u</td></tr>",
+       hx, t, info.size, a1, (double)info.fee / (double)(info.size ? info.size : 1),
+       info.anc_count > 0 ? info.anc_count - 1 : 0, info.desc_count > 0 ? info.desc_count - 1 : 0,
+       tx.version, tx.lock_time);
+    if (tx.payload_type != 0)
+        pf(pg, "<tr><th>Payload</th><td>type %u, %zu bytes</td></tr>", tx.payload_type,
+           tx.payload_len);
+    pf(pg, "</table></div><div class=\"card\"><h2>Inputs</h2><table id=\"tx-inputs\">"
+           "<tr><th>#</th><th>Spends</th><th>Address</th><th>Amount</th></tr>");
+    for (size_t k = 0; k < tx.n_in; k++) {
+        arb_txout so;
+        int in_pool;
+        arb_chain_hash_hex(hx, &tx.in[k].txid);
+        pf(pg, "<tr><td>%zu</td><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a>:%u</td>", k,
+           hx, hx, tx.in[k].index);
+        if (pool_spent_output(cs, mp, &tx.in[k], &so, &in_pool)) {
+            addr_of(ad, p, so.key);
+            amount(a1, so.amount);
+            pf(pg, "<td class=\"mono\"><a href=\"/chain/address/%s\">%s</a></td><td>%s%s</td>"
+                   "</tr>",
+               ad, ad, a1, in_pool ? " <span class=\"tag\">unconfirmed</span>" : "");
+        } else {
+            pf(pg, "<td colspan=\"2\">not known</td></tr>");
+        }
+    }
+    pf(pg, "</table></div><div class=\"card\"><h2>Outputs</h2><table id=\"tx-outputs\">"
+           "<tr><th>#</th><th>Address</th><th>Amount</th></tr>");
+    for (size_t k = 0; k < tx.n_out; k++) {
+        addr_of(ad, p, tx.out[k].key);
+        amount(a1, tx.out[k].amount);
+        pf(pg, "<tr><td>%zu</td><td class=\"mono\"><a href=\"/chain/address/%s\">%s</a></td>"
+               "<td>%s</td></tr>",
+           k, ad, ad, a1);
+    }
+    pf(pg, "</table><p class=\"muted\">Once a block confirms it, this page shows the "
+           "confirmed transaction.</p></div>");
+    arb_tx_clear(&tx);
+}
+
 static void tx_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
 {
-    (void)mp;
     chain_ctx *c = ud;
     page *pg = c->pg;
     uint32_t h, idx;
@@ -788,8 +899,10 @@ static void tx_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_cha
     size_t size;
 
     if (arb_chainstate_find_tx(cs, &c->hash, &h, &idx) != ARB_OK ||
-        arb_chainstate_hash_at(cs, h, &bh) != ARB_OK)
+        arb_chainstate_hash_at(cs, h, &bh) != ARB_OK) {
+        pool_tx_read(c, cs, mp, p);
         return;
+    }
     arb_block_init(&b);
     if (arb_chainstate_get_block(cs, &bh, NULL, &b, NULL, NULL) != ARB_OK || idx >= b.n_tx) {
         arb_block_clear(&b);
@@ -1042,8 +1155,9 @@ static int pool_tx(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fe
         char hx[65], a1[32];
         arb_chain_hash_hex(hx, txid);
         amount(a1, fee);
-        pf(c->pg, "<tr><td class=\"mono\">%s</td><td>%zu</td><td>%s</td><td>%.2f</td></tr>", hx,
-           size, a1, rate);
+        pf(c->pg, "<tr><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a></td><td>%zu</td>"
+                  "<td>%s</td><td>%.2f</td></tr>",
+           hx, hx, size, a1, rate);
         c->listed++;
     }
     return 0;
@@ -1132,7 +1246,8 @@ static void chain_page(arb_http_req *req, arb_explorer *e, int is_tx)
     if (!c.found) {
         free(pg.p);
         message_page(req, e, 404, is_tx ? "No such transaction" : "No such block",
-                     is_tx ? "The active chain has no transaction" : "The chain has no block",
+                     is_tx ? "The active chain and the mempool have no transaction"
+                           : "The chain has no block",
                      rest);
         return;
     }

@@ -215,7 +215,7 @@ static void head(page *pg, const arb_explorer *e, const char *title)
            "background:#fde68a;color:#5c4400}"
            ".stats{display:flex;gap:1em;flex-wrap:wrap}"
            ".stat{flex:1;min-width:10em}.stat b{display:block;font-size:1.5em}"
-           "a{color:#1f5f99}.muted{color:#6b7785}"
+           "a{color:#1f5f99}.muted{color:#6b7785}.sig-ok{color:#2d6a4f;font-weight:600}"
            "</style></head><body><header><a href=\"/\">arbor explorer</a>"
            "<span class=\"net\">");
     pe(pg, e->network);

@@ -880,7 +880,8 @@ static void pool_tx_read(chain_ctx *c, arb_chainstate *cs, arb_mempool *mp,
            k, ad, ad, a1);
     }
     pf(pg, "</table><p class=\"muted\">Once a block confirms it, this page shows the "
-           "confirmed transaction.</p></div>");
+           "confirmed transaction. <a href=\"/chain/v1/mempool\">JSON</a> (the mempool)</p>"
+           "</div>");
     arb_tx_clear(&tx);
 }
 

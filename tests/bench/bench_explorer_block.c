@@ -87,7 +87,7 @@ static void submit(CURL *h, int port, const arb_chain_params *p, arb_sha256 *sha
 {
     arb_block b;
     arb_buf raw = ARB_BUF_INIT;
-    char url[128], *post, *hex;
+    char url[128], *post = NULL, *hex = NULL;
     body out = {0};
     arb_block_init(&b);
     if (arb_chain_block_build(p, sha, &b, parent, *ptime, height, 0x207fffff, 0, pk, txs, n,

@@ -15,7 +15,11 @@
 #include "ledger/chain/header.h"
 #include "ledger/chain/params.h"
 #include "ledger/chain/pow.h"
+#include "ledger/anchor/anchor.h"
+#include "ledger/chain/stateview.h"
 #include "ledger/log/certview.h"
+#include "ledger/names/nameop.h"
+#include "ledger/names/names.h"
 #include "merkle/buf.h"
 #include "merkle/hash.h"
 
@@ -220,7 +224,7 @@ static void head(page *pg, const arb_explorer *e, const char *title)
            "<span class=\"net\">");
     pe(pg, e->network);
     pf(pg, "</span><form action=\"/search\" method=\"get\" role=\"search\">"
-           "<input type=\"text\" name=\"q\" placeholder=\"block, txid, domain, entry N\" "
+           "<input type=\"text\" name=\"q\" placeholder=\"block, txid, name, domain, entry N\" "
            "aria-label=\"search\"><button type=\"submit\">Search</button></form></header><main>");
 }
 
@@ -578,7 +582,8 @@ static void domain_handler(void *ud, arb_http_req *req)
 typedef struct {
     arb_hash h;
     uint32_t height;
-    int kind; /* in: 0 hash/txid, 1 height; out: 1 block, 2 tx, 0 none */
+    int kind; /* in: 0 hash/txid, 1 height; out: 1 block, 2 tx, 3 a log's anchors, 0 none */
+    uint8_t raw[32]; /* the 64 hex digits as bytes (a log ID) */
 } find_ctx;
 
 static void find_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
@@ -595,8 +600,59 @@ static void find_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_c
     else if (arb_chainstate_find_tx(cs, &f->h, &h, &idx) == ARB_OK ||
              arb_mempool_get(mp, &f->h, NULL, NULL) == ARB_OK)
         f->kind = 2;
-    else
-        f->kind = 0;
+    else {
+        uint8_t rec[ARB_SREC_MAX];
+        size_t rl;
+        f->kind = arb_chainstate_state_get(cs, ARB_SREC_ANCHOR, f->raw, rec, &rl) == ARB_OK ? 3
+                                                                                            : 0;
+    }
+}
+
+typedef struct {
+    const char *q;
+    int kind; /* out: 1 a name, 2 a namespace, 0 none */
+} name_find;
+
+static void name_find_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                           const arb_chain_params *p)
+{
+    name_find *f = ud;
+    uint8_t key[32], rec[ARB_SREC_MAX];
+    size_t rl, nl, len = strlen(f->q);
+    arb_sha256 *sha;
+    (void)mp;
+    (void)p;
+    f->kind = 0;
+    if (arb_sha256_new(&sha) != ARB_OK)
+        return;
+    if (arb_names_full_valid((const uint8_t *)f->q, len, &nl)) {
+        arb_names_name_key(sha, key, (const uint8_t *)f->q, len);
+        if (arb_chainstate_state_get(cs, ARB_SREC_NAME, key, rec, &rl) == ARB_OK)
+            f->kind = 1;
+    } else if (arb_names_ns_valid((const uint8_t *)f->q, len)) {
+        arb_names_ns_key(sha, key, (const uint8_t *)f->q, len);
+        if (arb_chainstate_state_get(cs, ARB_SREC_NAMESPACE, key, rec, &rl) == ARB_OK)
+            f->kind = 2;
+    }
+    arb_sha256_free(sha);
+}
+
+/* A registered name or a namespace (before hostnames, which look alike):
+ * redirects and returns 1. */
+static int name_search(arb_http_req *req, arb_explorer *e, const char *q)
+{
+    name_find f = {q, 0};
+    char loc[160];
+    if (strlen(q) > ARB_NAMES_FULL_MAX)
+        return 0;
+    arb_chainapi_read(e->chain, name_find_read, &f);
+    if (f.kind == 0)
+        return 0;
+    /* q is [a-z0-9._-] (checked by the name syntax): safe in a header and a URL. */
+    snprintf(loc, sizeof loc, "Location: /names/%s/%s\r\n", f.kind == 1 ? "name" : "namespace",
+             q);
+    (void)arb_http_respond(req, 302, html_type, loc, "", 0);
+    return 1;
 }
 
 /* A block height, a block hash or a txid: redirects and returns 1. */
@@ -609,7 +665,8 @@ static int chain_search(arb_http_req *req, arb_explorer *e, const char *q)
     if (parse_index(q, &n) && n <= UINT32_MAX) {
         f.kind = 1;
         f.height = (uint32_t)n;
-    } else if (strlen(q) != 64 || !arb_chain_hash_from_hex(&f.h, q)) {
+    } else if (strlen(q) != 64 || !arb_chain_hash_from_hex(&f.h, q) ||
+               !arb_hex_decode(f.raw, 32, q, 64)) {
         /* An address (checked by its page): bech32 characters only. */
         if (strlen(q) > 8 && strlen(q) < ARB_ADDR_MAX && strchr(q, '1') != NULL &&
             strspn(q, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(q) &&
@@ -625,7 +682,10 @@ static int chain_search(arb_http_req *req, arb_explorer *e, const char *q)
     if (f.kind == 0)
         return 0;
     arb_chain_hash_hex(hx, &f.h);
-    snprintf(loc, sizeof loc, "Location: /chain/%s/%s\r\n", f.kind == 1 ? "block" : "tx", hx);
+    if (f.kind == 3)
+        arb_hex_encode(hx, f.raw, 32); /* a log ID, as it was typed */
+    snprintf(loc, sizeof loc, "Location: /chain/%s/%s\r\n",
+             f.kind == 1 ? "block" : f.kind == 2 ? "tx" : "anchors", hx);
     (void)arb_http_respond(req, 302, html_type, loc, "", 0);
     return 1;
 }
@@ -651,7 +711,7 @@ static void search_handler(void *ud, arb_http_req *req)
     }
     memcpy(buf, q + a, b - a);
     buf[b - a] = '\0';
-    if (e->chain != NULL && chain_search(req, e, buf))
+    if (e->chain != NULL && (chain_search(req, e, buf) || name_search(req, e, buf)))
         return;
     if (strncmp(buf, "entry ", 6) == 0)
         memmove(buf, buf + 6, strlen(buf + 6) + 1);
@@ -1296,6 +1356,304 @@ static void recent_blocks_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
     pf(c->pg, "</table></div>");
 }
 
+
+/* ---------------------------------------------------------------- names and anchors */
+
+#define STATE_HIST_SHOWN 1000 /* history rows listed on a name or anchors page */
+#define ANCHOR_LOGS_SHOWN 1000
+
+/* A name's status at the tip, as GET /names/v1/name answers it. */
+static const char *name_status(const arb_names_params *np, const arb_name_rec *r,
+                               const arb_namespace_rec *ns, int has_ns, uint32_t height)
+{
+    if (!has_ns || arb_names_stale(ns, r))
+        return "available";
+    if (r->revoked)
+        return "revoked";
+    if (arb_names_resolves(r, height))
+        return "active";
+    if (np != NULL && arb_names_in_grace(np, r, height))
+        return "grace";
+    return "expired";
+}
+
+typedef struct {
+    page *pg;
+    const arb_explorer *e;
+    const char *q;     /* the name, namespace id or log ID asked for */
+    int found;
+    size_t rows;
+    arb_sha256 *sha;
+} state_ctx;
+
+/* A history row: block, operation, transaction (and for anchors the head). */
+static int state_hist_row(void *ud, uint32_t height, uint32_t tx_index, const arb_hash *txid,
+                          uint8_t op, const arb_hash *block, const uint8_t *rec, size_t rec_len)
+{
+    state_ctx *c = ud;
+    char hx[65], bh[65];
+    (void)tx_index;
+    if (c->rows++ >= STATE_HIST_SHOWN)
+        return 1;
+    arb_chain_hash_hex(hx, txid);
+    arb_chain_hash_hex(bh, block);
+    pf(c->pg, "<tr><td><a href=\"/chain/block/%s\">%u</a></td>", bh, height);
+    if (rec != NULL) { /* an anchored head */
+        arb_anchor_head hd;
+        char t[32], root[65];
+        if (arb_anchor_head_decode(&hd, rec, rec_len) == ARB_OK) {
+            iso_time(t, (int64_t)(hd.timestamp / 1000));
+            hex32(root, hd.root);
+            pf(c->pg, "<td class=\"size\">%llu</td><td>%s</td><td class=\"mono\">%s</td>",
+               (unsigned long long)hd.tree_size, t, root);
+        } else {
+            pf(c->pg, "<td colspan=\"3\">a record that does not decode</td>");
+        }
+    } else {
+        pf(c->pg, "<td class=\"op\">%s</td>", arb_nameop_type_name(op));
+    }
+    pf(c->pg, "<td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a></td></tr>", hx, hx);
+    return 0;
+}
+
+static void name_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    page *pg = c->pg;
+    const arb_names_params *np = arb_names_params_get(p->name);
+    uint8_t key[32], rec[ARB_SREC_MAX], nskey[32];
+    size_t rl, name_len = 0;
+    arb_name_rec r;
+    arb_namespace_rec ns;
+    int has_ns = 0;
+    arb_chain_tip tip;
+    char ad[ARB_ADDR_MAX], ow[65], zf[65], nsid[ARB_NAMES_NS_MAX + 1];
+    (void)mp;
+
+    if (!arb_names_full_valid((const uint8_t *)c->q, strlen(c->q), &name_len))
+        return;
+    arb_names_name_key(c->sha, key, (const uint8_t *)c->q, strlen(c->q));
+    if (arb_chainstate_state_get(cs, ARB_SREC_NAME, key, rec, &rl) != ARB_OK ||
+        arb_names_name_rec_decode(&r, rec, rl) != ARB_OK)
+        return;
+    c->found = 1;
+    arb_chainstate_tip(cs, &tip);
+    snprintf(nsid, sizeof nsid, "%s", c->q + name_len + 1);
+    arb_names_ns_key(c->sha, nskey, (const uint8_t *)nsid, strlen(nsid));
+    if (arb_chainstate_state_get(cs, ARB_SREC_NAMESPACE, nskey, rec, &rl) == ARB_OK &&
+        arb_names_ns_rec_decode(&ns, rec, rl) == ARB_OK)
+        has_ns = 1;
+    addr_of(ad, p, r.owner);
+    hex32(ow, r.owner);
+    pf(pg, "<div class=\"card\"><h1>Name <span id=\"name\">");
+    pe(pg, c->q);
+    pf(pg, "</span></h1><table><tr><th>Status</th><td id=\"name-status\">%s</td></tr>"
+           "<tr><th>Namespace</th><td><a id=\"name-namespace\" href=\"/names/namespace/%s\">%s"
+           "</a></td></tr><tr><th>Owner</th><td class=\"mono\"><a id=\"name-owner\" "
+           "href=\"/chain/address/%s\">%s</a><br><span class=\"muted\">key %s</span></td></tr>",
+       name_status(np, &r, &ns, has_ns, tip.height), nsid, nsid, ad, ad, ow);
+    if (r.has_zonefile) {
+        hex32(zf, r.zonefile_hash);
+        pf(pg, "<tr><th>Zone-file hash</th><td class=\"mono\" id=\"name-zonefile\">%s</td></tr>",
+           zf);
+    } else {
+        pf(pg, "<tr><th>Zone-file hash</th><td class=\"muted\" id=\"name-zonefile\">none</td>"
+               "</tr>");
+    }
+    pf(pg, "<tr><th>%s</th><td><a href=\"/chain/block/%u\">%u</a></td></tr>"
+           "<tr><th>Lease since</th><td>%u</td></tr>",
+       r.imported ? "Imported at" : "Registered at", r.registered_height, r.registered_height,
+       r.renewed_height);
+    if (r.lifetime > 0) {
+        uint64_t ex = (uint64_t)r.renewed_height + r.lifetime;
+        pf(pg, "<tr><th>Expires at</th><td id=\"name-expires\">%llu</td></tr>"
+               "<tr><th>Grace ends at</th><td>%llu</td></tr>",
+           (unsigned long long)ex, (unsigned long long)(ex + (np ? np->grace_period : 0)));
+    } else {
+        pf(pg, "<tr><th>Expires at</th><td id=\"name-expires\">never</td></tr>");
+    }
+    pf(pg, "</table><p class=\"muted\"><a href=\"/names/v1/name/%s\">JSON</a> (with the "
+           "light-client proof: <a href=\"/names/v1/name/%s?proof=1\">proof=1</a>)</p></div>",
+       c->q, c->q);
+    pf(pg, "<div class=\"card\"><h2>History</h2><table id=\"name-history\"><tr><th>Block</th>"
+           "<th>Operation</th><th>Transaction</th></tr>");
+    if (arb_chainstate_state_history(cs, ARB_SREC_NAME, key, state_hist_row, c) != ARB_OK)
+        pf(pg, "<tr><td colspan=\"3\">the history could not be read</td></tr>");
+    pf(pg, "</table>%s</div>", c->rows > STATE_HIST_SHOWN
+                                   ? "<p class=\"muted\">the first 1000 operations shown</p>"
+                                   : "");
+}
+
+static void namespace_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                           const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    page *pg = c->pg;
+    const arb_names_params *np = arb_names_params_get(p->name);
+    uint8_t key[32], rec[ARB_SREC_MAX];
+    size_t rl;
+    arb_namespace_rec ns;
+    arb_chain_tip tip;
+    char rk[65];
+    (void)mp;
+
+    if (!arb_names_ns_valid((const uint8_t *)c->q, strlen(c->q)))
+        return;
+    arb_names_ns_key(c->sha, key, (const uint8_t *)c->q, strlen(c->q));
+    if (arb_chainstate_state_get(cs, ARB_SREC_NAMESPACE, key, rec, &rl) != ARB_OK ||
+        arb_names_ns_rec_decode(&ns, rec, rl) != ARB_OK)
+        return;
+    c->found = 1;
+    arb_chainstate_tip(cs, &tip);
+    hex32(rk, ns.reveal_key);
+    pf(pg, "<div class=\"card\"><h1>Namespace <span id=\"namespace\">");
+    pe(pg, c->q);
+    pf(pg, "</span></h1><table><tr><th>Status</th><td id=\"namespace-status\">%s</td></tr>"
+           "<tr><th>Revealed at</th><td><a href=\"/chain/block/%u\">%u</a></td></tr>",
+       ns.ready ? "ready" : (np != NULL && arb_names_ns_lapsed(np, &ns, tip.height)) ? "lapsed"
+                                                                                 : "revealed",
+       ns.reveal_height, ns.reveal_height);
+    if (ns.ready)
+        pf(pg, "<tr><th>Ready at</th><td><a href=\"/chain/block/%u\">%u</a></td></tr>",
+           ns.ready_height, ns.ready_height);
+    pf(pg, "<tr><th>Revealed by</th><td class=\"mono\">%s</td></tr>"
+           "<tr><th>Name lifetime</th><td id=\"namespace-lifetime\">%u%s</td></tr>"
+           "<tr><th>Price function</th><td>coefficient %u, base %u, buckets",
+       rk, ns.lifetime, ns.lifetime ? " blocks" : " (names never expire)", ns.price.coeff,
+       ns.price.base);
+    for (int i = 0; i < 16; i++)
+        pf(pg, "%s%u", i ? "," : " ", ns.price.buckets[i]);
+    pf(pg, ", non-alphabetic discount %u, no-vowel discount %u</td></tr></table>"
+           "<p class=\"muted\"><a href=\"/names/v1/namespace/%s\">JSON</a></p></div>",
+       ns.price.nonalpha_discount, ns.price.no_vowel_discount, c->q);
+}
+
+/* The anchors of one log (c->q: its log ID in hex). */
+static void anchors_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    page *pg = c->pg;
+    uint8_t id[32];
+    (void)mp;
+    (void)p;
+    if (strlen(c->q) != 64 || !arb_hex_decode(id, 32, c->q, 64))
+        return;
+    pf(pg, "<div class=\"card\"><h1>Anchors of a log</h1><p>Log ID <span class=\"mono\" "
+           "id=\"anchor-log\">%s</span>%s</p><p class=\"muted\">Each row is a signed tree head "
+           "of this log that a block of the active chain anchored (the chain checked its "
+           "signature and its consistency with the previous one). "
+           "<a href=\"/chain/v1/anchors/%s\">JSON</a> (with the light-client proof: "
+           "<a href=\"/chain/v1/anchors/%s?proof=1\">proof=1</a>)</p>"
+           "<table id=\"anchors\"><tr><th>Block</th><th>Tree size</th><th>Timestamp</th>"
+           "<th>Root hash</th><th>Transaction</th></tr>",
+       c->q, strcmp(c->q, c->e->log_id_hex) == 0 ? " (this node's log)" : "", c->q, c->q);
+    if (arb_chainstate_state_history(cs, ARB_SREC_ANCHOR, id, state_hist_row, c) != ARB_OK)
+        pf(pg, "<tr><td colspan=\"5\">the anchors could not be read</td></tr>");
+    pf(pg, "</table>%s%s</div>",
+       c->rows == 0 ? "<p id=\"no-anchors\">No head of this log is anchored on the chain.</p>"
+                    : "",
+       c->rows > STATE_HIST_SHOWN ? "<p class=\"muted\">the first 1000 anchors shown</p>" : "");
+    c->found = 1;
+}
+
+static int anchor_log_row(void *ud, const uint8_t key32[32], const uint8_t *rec, size_t len)
+{
+    state_ctx *c = ud;
+    arb_anchor_head hd;
+    char id[65], t[32];
+    if (c->rows++ >= ANCHOR_LOGS_SHOWN)
+        return 1;
+    hex32(id, key32);
+    if (arb_anchor_head_decode(&hd, rec, len) != ARB_OK) {
+        pf(c->pg, "<tr><td class=\"mono\">%s</td><td colspan=\"3\">a record that does not "
+                  "decode</td></tr>", id);
+        return 0;
+    }
+    iso_time(t, (int64_t)(hd.timestamp / 1000));
+    pf(c->pg, "<tr><td class=\"mono\"><a href=\"/chain/anchors/%s\">%s</a>%s</td>"
+              "<td>%llu</td><td>%s</td><td><a href=\"/chain/block/%u\">%u</a></td></tr>",
+       id, id, strcmp(id, c->e->log_id_hex) == 0 ? " <span class=\"tag\">this node's log</span>"
+                                                  : "",
+       (unsigned long long)hd.tree_size, t, hd.height, hd.height);
+    return 0;
+}
+
+static void anchor_logs_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                             const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    (void)mp;
+    (void)p;
+    pf(c->pg, "<div class=\"card\"><h1>Anchored logs</h1><p class=\"muted\">Every transparency "
+              "log with a tree head anchored on the active chain, by log ID, with its latest "
+              "anchored head. <a href=\"/chain/v1/anchors\">JSON</a></p><table id=\"anchor-logs\">"
+              "<tr><th>Log ID</th><th>Tree size</th><th>Timestamp</th><th>Block</th></tr>");
+    if (arb_chainstate_state_each(cs, ARB_SREC_ANCHOR, NULL, anchor_log_row, c) != ARB_OK)
+        pf(c->pg, "<tr><td colspan=\"4\">the anchors could not be read</td></tr>");
+    pf(c->pg, "</table>%s%s</div>",
+       c->rows == 0 ? "<p id=\"no-anchors\">No log is anchored on the chain.</p>" : "",
+       c->rows > ANCHOR_LOGS_SHOWN ? "<p class=\"muted\">the first 1000 logs shown</p>" : "");
+    c->found = 1;
+}
+
+/* /names/name/N, /names/namespace/NS, /chain/anchors[/LOGID] */
+static void state_page(arb_http_req *req, arb_explorer *e, int what)
+{
+    static const char *const prefix[] = {"/names/name/", "/names/namespace/", "/chain/anchors/",
+                                         "/chain/anchors"};
+    static const char *const title[] = {"Name", "Namespace", "Anchors", "Anchored logs"};
+    static void (*const fn[])(void *, arb_chainstate *, arb_mempool *, const arb_chain_params *) = {
+        name_read, namespace_read, anchors_read, anchor_logs_read};
+    const char *path = arb_http_req_path(req);
+    state_ctx c;
+    page pg = {0};
+
+    if (what == 2 && strcmp(path, "/chain/anchors/") == 0)
+        what = 3;
+    memset(&c, 0, sizeof c);
+    c.pg = &pg;
+    c.e = e;
+    c.q = what == 3 ? "" : path + strlen(prefix[what]);
+    if (strlen(c.q) > ARB_NAMES_FULL_MAX + 64) {
+        message_page(req, e, 400, "Bad request", "Too long:", "");
+        return;
+    }
+    if (arb_sha256_new(&c.sha) != ARB_OK) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    head(&pg, e, title[what]);
+    arb_chainapi_read(e->chain, fn[what], &c);
+    arb_sha256_free(c.sha);
+    if (!c.found) {
+        free(pg.p);
+        if (what == 2)
+            message_page(req, e, 400, "Bad log ID", "A log ID is 64 hex digits, not", c.q);
+        else
+            message_page(req, e, 404, what == 0 ? "No such name" : "No such namespace",
+                         what == 0 ? "The chain has no name" : "The chain has no namespace",
+                         c.q);
+        return;
+    }
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
+static void name_handler(void *ud, arb_http_req *req)
+{
+    state_page(req, ud, 0);
+}
+
+static void namespace_handler(void *ud, arb_http_req *req)
+{
+    state_page(req, ud, 1);
+}
+
+static void anchors_handler(void *ud, arb_http_req *req)
+{
+    state_page(req, ud, strcmp(arb_http_req_path(req), "/chain/anchors") == 0 ? 3 : 2);
+}
+
 /* ---------------------------------------------------------------- chain plots */
 
 #define PLOT_BLOCKS 144   /* intervals drawn by default: a day at ten minutes */
@@ -1844,7 +2202,8 @@ static void home_handler(void *ud, arb_http_req *req)
         pf(&pg, "<p>");
         if (e->chain != NULL)
             pf(&pg, "<a id=\"chain-stats-link\" href=\"/chain/stats\">Block interval and "
-                    "difficulty</a>%s", e->peers_json != NULL ? " &middot; " : "");
+                    "difficulty</a> &middot; <a id=\"anchors-link\" href=\"/chain/anchors\">"
+                    "Anchored logs</a>%s", e->peers_json != NULL ? " &middot; " : "");
         if (e->peers_json != NULL)
             pf(&pg, "<a id=\"peers-link\" href=\"/peers\">Peers</a>");
         pf(&pg, "</p>");
@@ -1855,14 +2214,17 @@ static void home_handler(void *ud, arb_http_req *req)
     pf(&pg, "</td></tr><tr><th>Log ID</th><td class=\"mono\">%s</td></tr>"
             "<tr><th>Tree size</th><td>%llu</td></tr><tr><th>Root hash</th>"
             "<td class=\"mono\">%s</td></tr><tr><th>History</th><td><a id=\"heads-link\" "
-            "href=\"/log/heads\">every signed tree head</a> (tree size over time)</td></tr>"
-            "</table>"
+            "href=\"/log/heads\">every signed tree head</a> (tree size over time)%s%s%s"
+            "</td></tr></table>"
             "<form action=\"/log/domain\" method=\"get\"><p><input type=\"text\" name=\"domain\" "
             "placeholder=\"example.org\" aria-label=\"domain\"> <label><input type=\"checkbox\" "
             "name=\"subdomains\" value=\"1\" checked> with subdomains</label> "
             "<button type=\"submit\" id=\"domain-search\">Find certificates</button></p></form>"
             "</div>",
-       e->log_id_hex, (unsigned long long)sth.tree_size, root);
+       e->log_id_hex, (unsigned long long)sth.tree_size, root,
+       e->chain != NULL ? "; <a id=\"log-anchors-link\" href=\"/chain/anchors/" : "",
+       e->chain != NULL ? e->log_id_hex : "",
+       e->chain != NULL ? "\">its heads anchored on the chain</a>" : "");
     if (e->chain != NULL) {
         chain_ctx c;
         memset(&c, 0, sizeof c);
@@ -1933,7 +2295,15 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
           (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/mempool", 0, mempool_handler,
                                     e)) != ARB_OK ||
           (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/stats", 0, stats_handler, e)) !=
-              ARB_OK))) {
+              ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/names/name/", 0, name_handler, e)) !=
+              ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/names/namespace/", 0,
+                                    namespace_handler, e)) != ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/anchors", 0, anchors_handler,
+                                    e)) != ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/anchors/", 0, anchors_handler,
+                                    e)) != ARB_OK))) {
         free(e);
         return err;
     }

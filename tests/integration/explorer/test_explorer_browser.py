@@ -13,7 +13,11 @@ lists every signed head (checked with openssl); domain results come newest
 first on request. Screenshots go to the directory given as the second
 argument.
 
-usage: test_explorer_browser.py ARBORD SCREENSHOT_DIR ARBOR_WALLET
+Names and anchors (put on the chain by names_fixture) get their pages: a
+name with its record and history, its namespace, a log's anchored heads,
+found from the search box by name, namespace and log ID.
+
+usage: test_explorer_browser.py ARBORD SCREENSHOT_DIR ARBOR_WALLET NAMES_FIXTURE
 """
 import base64
 import json
@@ -112,7 +116,7 @@ def verify_sth(d, h):
 
 
 def main():
-    arbord, shots, wallet = sys.argv[1], sys.argv[2], sys.argv[3]
+    arbord, shots, wallet, fixture = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     os.makedirs(shots, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='arbor-browser-')
     proc = None
@@ -427,6 +431,59 @@ def main():
         check('Confirmations' in driver.page_source and
               driver.find_element(By.ID, 'tx-fee').text == waiting['fee'],
               'the confirmed view with its block and fee')
+
+        # Names and anchors: a namespace, a name (registered, then updated) and
+        # two anchored heads of a log, put on the chain by names_fixture.
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'log-anchors-link').click)
+        page_ok('this log\'s anchors (none yet)', None)
+        check(driver.find_elements(By.ID, 'no-anchors'), 'this node\'s log has no anchors')
+        fx = json.loads(subprocess.run([fixture, str(port)], check=True,
+                                       stdout=subprocess.PIPE).stdout)
+        driver.get(base + '/')
+        search(fx['name'])
+        page_ok('name page', 'name')
+        check(driver.find_element(By.ID, 'name').text == fx['name'], 'name search finds it')
+        check(driver.find_element(By.ID, 'name-status').text == 'active', 'the name is active')
+        check(driver.find_element(By.ID, 'name-owner').text == fx['address'], 'its owner')
+        check(driver.find_element(By.ID, 'name-zonefile').text == fx['zonefile_hash'],
+              'its current zone-file hash')
+        rows = driver.find_elements(By.CSS_SELECTOR, '#name-history tr')[1:]
+        hist = [(r.find_elements(By.TAG_NAME, 'td')[0].text,
+                 r.find_element(By.CLASS_NAME, 'op').text) for r in rows]
+        check(hist == [(str(fx['register_height']), 'name-register'),
+                       (str(fx['update_height']), 'name-update')], 'its history: %r' % hist)
+        navigate(driver.find_element(By.ID, 'name-namespace').click)
+        page_ok('namespace page', 'namespace')
+        check(driver.find_element(By.ID, 'namespace').text == fx['namespace'], 'the namespace')
+        check(driver.find_element(By.ID, 'namespace-status').text == 'ready', 'it is ready')
+        check(driver.find_element(By.ID, 'namespace-lifetime').text == '1000 blocks',
+              'its names live 1000 blocks')
+        search(fx['namespace'])
+        page_ok('namespace by search')
+        check(driver.find_elements(By.ID, 'namespace'), 'namespace search finds it')
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'anchors-link').click)
+        page_ok('anchored logs page', None)
+        logs = driver.find_elements(By.LINK_TEXT, fx['log_id'])
+        check(len(logs) == 1, 'the anchored log is listed')
+        if logs:
+            navigate(logs[0].click)
+            page_ok('anchors page', 'anchors')
+            sizes = [c.text for c in driver.find_elements(By.CSS_SELECTOR, '#anchors .size')]
+            check(sizes == ['8', '16'], 'both anchored heads, oldest first: %r' % sizes)
+            blocks = [r.find_elements(By.TAG_NAME, 'td')[0].text
+                      for r in driver.find_elements(By.CSS_SELECTOR, '#anchors tr')[1:]]
+            check(blocks == [str(a['height']) for a in fx['anchors']],
+                  'in the blocks that anchored them: %r' % blocks)
+        search(fx['log_id'])
+        page_ok('anchors by search')
+        check(driver.find_element(By.ID, 'anchor-log').text == fx['log_id'],
+              'a log ID search finds its anchors')
+        st, _ = http(base + '/names/name/nobody.' + fx['namespace'])
+        check(st == 404, 'an unknown name is 404: %d' % st)
+        st, _ = http(base + '/chain/anchors/xyz')
+        check(st == 400, 'a bad log ID is 400: %d' % st)
     finally:
         if driver is not None:
             driver.quit()

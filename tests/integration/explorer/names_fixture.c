@@ -39,7 +39,7 @@ static arb_schnorr *S;
 static const arb_chain_params *P;
 static int PORT;
 
-static void die(const char *what, const char *why)
+_Noreturn static void die(const char *what, const char *why)
 {
     fprintf(stderr, "names_fixture: %s%s%s\n", what, why ? ": " : "", why ? why : "");
     exit(1);

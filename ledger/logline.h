@@ -30,4 +30,31 @@ typedef struct {
 size_t arb_logline_format(char *buf, size_t cap, int format, time_t when, int level,
                           const char *msg, const arb_logline_field *fields, size_t nfields);
 
+/* ---- a writer thread for lines that must not block their producer ----
+ *
+ * A bounded byte ring of whole lines, drained into a file descriptor by its
+ * own thread. Pushing never blocks on the descriptor: a line that does not
+ * fit in the ring is dropped and counted (so a stderr pipe nobody reads
+ * cannot stall the HTTP I/O thread that writes the access log). Lines are
+ * written in the order they were pushed, each whole, in writes of at most
+ * PIPE_BUF bytes.
+ *
+ * Thread-safety: push and dropped from any thread; free from one thread
+ * after every pusher has stopped. */
+typedef struct arb_logline_async arb_logline_async;
+
+/* Starts a writer of cap bytes (>= 4096) to fd (borrowed; not closed).
+ * Returns 1, or 0 when out of memory or the thread cannot start (*out NULL). */
+int arb_logline_async_new(arb_logline_async **res, int fd, size_t cap);
+/* Queues line[0..len) (a whole line, its '\n' included). Returns 1, or 0
+ * when the ring is full or len is 0 or over 4096 (the line is dropped and
+ * counted). Never blocks on the descriptor. */
+int arb_logline_async_push(arb_logline_async *a, const char *line, size_t len);
+/* Lines dropped so far. */
+unsigned long long arb_logline_async_dropped(arb_logline_async *a);
+/* Writes what is queued (while the descriptor takes it: a descriptor that
+ * takes nothing for wait_ms ends the wait and the rest is dropped), stops
+ * the thread and frees. NULL does nothing. */
+void arb_logline_async_free(arb_logline_async *a, unsigned wait_ms);
+
 #endif

@@ -59,6 +59,7 @@ typedef struct arbord {
     arb_chainapi *chain;
     arb_zonefiles *zonefiles;
     arb_p2p *p2p;
+    arb_logline_async *access; /* --access-log: lines go to stderr from their own thread */
 } arbord;
 
 typedef struct {
@@ -91,16 +92,38 @@ static void log_stderr(void *ud, int level, const char *msg)
     log_line(d, level, msg, NULL, 0);
 }
 
-/* --access-log: a line per answered request (on the HTTP I/O thread). */
+/* --access-log: a line per answered request. Called on the HTTP I/O thread,
+ * which must never wait for stderr: the line goes into a bounded ring that
+ * its own thread writes out; when the ring is full (stderr is not read) the
+ * line is dropped and counted (arbor_access_log_dropped_total). */
+#define ACCESS_RING_BYTES ((size_t)1 << 20)
+
 static void access_line(void *ud, const arb_http_access *a)
 {
-    char status[16], bytes[32], ms[32];
+    const arbord *d = ud;
+    char status[16], bytes[32], ms[32], line[2048];
+    size_t n;
     snprintf(status, sizeof status, "%d", a->status);
     snprintf(bytes, sizeof bytes, "%zu", a->bytes);
     snprintf(ms, sizeof ms, "%.3f", a->seconds * 1000.0);
     arb_logline_field f[] = {{"peer", a->peer},   {"method", a->method}, {"path", a->path},
                              {"status", status}, {"bytes", bytes},     {"ms", ms}};
-    log_line(ud, ARB_LOG_INFO, "access", f, sizeof f / sizeof *f);
+    n = arb_logline_format(line, sizeof line, d->cfg.log_format, time(NULL), ARB_LOG_INFO,
+                           "access", f, sizeof f / sizeof *f);
+    if (!arb_logline_async_push(d->access, line, n))
+        arb_metrics_counter_add(arb_http_server_metrics(d->http), "access_log_dropped", 1);
+}
+
+/* The store's synced writes, for arbor_store_sync_seconds. */
+static const double store_sync_buckets[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                            0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                            0.5,     1,      2.5,     5,      10};
+
+static void store_synced(void *ud, double seconds)
+{
+    const arbord *d = ud;
+    if (d->http != NULL)
+        arb_metrics_observe(arb_http_server_metrics(d->http), "store_sync_seconds", NULL, seconds);
 }
 
 /* ---------------------------------------------------------------- GET /status */
@@ -546,6 +569,8 @@ static arb_err open_datadir(arbord *d, arb_errbuf *eb)
         arb_store_opts so;
         memset(&so, 0, sizeof so);
         so.log = d->log;
+        so.on_sync = store_synced;
+        so.sync_ud = d;
         so.block_cache_bytes = d->cfg.store_cache_mb << 20;
         snprintf(dbdir, sizeof dbdir, "%s/db", d->datadir_abs);
         if ((err = collect_cfs(d, eb)) != ARB_OK)
@@ -702,8 +727,29 @@ int main(int argc, char **argv)
             rc = fail(&d, "cannot create the HTTP server");
             goto out;
         }
-        if (d.cfg.access_log)
+        {
+            arb_metrics *m = arb_http_server_metrics(d.http);
+            if (arb_metrics_declare(m, "store_sync_seconds", ARB_METRIC_HISTOGRAM,
+                                    "Seconds each synced write of the store took (the write and "
+                                    "the fsync of its write-ahead log)",
+                                    NULL, store_sync_buckets,
+                                    sizeof store_sync_buckets / sizeof *store_sync_buckets) !=
+                    ARB_OK ||
+                arb_metrics_declare(m, "access_log_dropped", ARB_METRIC_COUNTER,
+                                    "Access log lines dropped because stderr did not take them "
+                                    "in time (the ring of --access-log was full)",
+                                    NULL, NULL, 0) != ARB_OK) {
+                rc = fail(&d, "cannot declare the server's metrics");
+                goto out;
+            }
+        }
+        if (d.cfg.access_log) {
+            if (!arb_logline_async_new(&d.access, STDERR_FILENO, ACCESS_RING_BYTES)) {
+                rc = fail(&d, "cannot start the access log's writer");
+                goto out;
+            }
             arb_http_server_set_access_log(d.http, access_line, &d);
+        }
         /* The chain's handlers (templates, big blocks) yield the CPU to the
          * log's; --http-limit chain-nice=0 undoes it. */
         if (arb_http_server_set_option(d.http, "chain-nice", "10") != ARB_OK ||
@@ -750,6 +796,8 @@ out:
             modules[started_modules].stop(&d);
     }
     arb_http_server_free(d.http);
+    d.http = NULL; /* store_synced: no metrics from here on */
+    arb_logline_async_free(d.access, 2000);
     arb_store_close(d.store);
     EVP_PKEY_free(d.log_key);
     if (rc == 0 && d.cfg.json) {

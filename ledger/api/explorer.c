@@ -15,7 +15,11 @@
 #include "ledger/chain/header.h"
 #include "ledger/chain/params.h"
 #include "ledger/chain/pow.h"
+#include "ledger/anchor/anchor.h"
+#include "ledger/chain/stateview.h"
 #include "ledger/log/certview.h"
+#include "ledger/names/nameop.h"
+#include "ledger/names/names.h"
 #include "merkle/buf.h"
 #include "merkle/hash.h"
 
@@ -215,12 +219,12 @@ static void head(page *pg, const arb_explorer *e, const char *title)
            "background:#fde68a;color:#5c4400}"
            ".stats{display:flex;gap:1em;flex-wrap:wrap}"
            ".stat{flex:1;min-width:10em}.stat b{display:block;font-size:1.5em}"
-           "a{color:#1f5f99}.muted{color:#6b7785}"
+           "a{color:#1f5f99}.muted{color:#6b7785}.sig-ok{color:#2d6a4f;font-weight:600}"
            "</style></head><body><header><a href=\"/\">arbor explorer</a>"
            "<span class=\"net\">");
     pe(pg, e->network);
     pf(pg, "</span><form action=\"/search\" method=\"get\" role=\"search\">"
-           "<input type=\"text\" name=\"q\" placeholder=\"block, txid, domain, entry N\" "
+           "<input type=\"text\" name=\"q\" placeholder=\"block, txid, name, domain, entry N\" "
            "aria-label=\"search\"><button type=\"submit\">Search</button></form></header><main>");
 }
 
@@ -478,12 +482,15 @@ static void domain_handler(void *ud, arb_http_req *req)
 {
     arb_explorer *e = ud;
     const char *dom = arb_http_req_query(req, "domain"), *sub = arb_http_req_query(req, "subdomains");
-    const char *aft = arb_http_req_query(req, "after");
+    const char *aft = arb_http_req_query(req, "after"), *ord = arb_http_req_query(req, "order");
     char norm[ARB_DOMAINS_NAME_MAX + 1], t[32];
     int subdomains = sub != NULL && (strcmp(sub, "1") == 0 || strcmp(sub, "true") == 0);
+    int by_date = ord != NULL && strcmp(ord, "date") == 0;
+    const char *sq = subdomains ? "subdomains=1&amp;" : "", *oq = by_date ? "order=date&amp;" : "";
     arb_domains_hit after, *hits;
     size_t n = 0;
     int more = 0;
+    arb_err err;
     page pg = {0};
 
     if (dom == NULL || !arb_domains_normalize(norm, dom)) {
@@ -491,13 +498,31 @@ static void domain_handler(void *ud, arb_http_req *req)
                      dom ? dom : "(nothing)");
         return;
     }
-    if (aft != NULL && !arb_domains_parse_after(&after, aft)) {
+    if (ord != NULL && !by_date && strcmp(ord, "index") != 0) {
+        message_page(req, e, 400, "Bad order", "Results are ordered by index or by date, not", ord);
+        return;
+    }
+    if (aft != NULL && !(by_date ? arb_domains_parse_after_date(&after, aft)
+                                 : arb_domains_parse_after(&after, aft))) {
         message_page(req, e, 400, "Bad page", "This is not a page of results:", aft);
         return;
     }
-    if ((hits = calloc(PAGE_RESULTS, sizeof *hits)) == NULL ||
-        arb_domains_search(e->domains, norm, subdomains, aft ? &after : NULL, hits, PAGE_RESULTS,
-                           &n, &more) != ARB_OK) {
+    if ((hits = calloc(PAGE_RESULTS, sizeof *hits)) == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    err = by_date ? arb_domains_search_by_date(e->domains, norm, subdomains, aft ? &after : NULL,
+                                               hits, PAGE_RESULTS, &n, &more)
+                  : arb_domains_search(e->domains, norm, subdomains, aft ? &after : NULL, hits,
+                                       PAGE_RESULTS, &n, &more);
+    if (err == ARB_ERR_BUSY) {
+        free(hits);
+        message_page(req, e, 200, "Too many results",
+                     "There are too many certificates to order by date (more than 100,000); "
+                     "list them in index order instead:", norm);
+        return;
+    }
+    if (err != ARB_OK) {
         free(hits);
         (void)arb_http_respond_error(req, 500, "log_db", "the index could not be read");
         return;
@@ -506,18 +531,17 @@ static void domain_handler(void *ud, arb_http_req *req)
     pf(&pg, "<div class=\"card\"><h1>Certificates for <span id=\"domain\">");
     pe(&pg, norm);
     pf(&pg, "</span>%s</h1><p>", subdomains ? " and its subdomains" : "");
-    if (subdomains) {
-        pf(&pg, "<a href=\"/log/domain?domain=");
-        pq(&pg, norm);
-        pf(&pg, "\">Only this name</a>");
-    } else {
-        pf(&pg, "<a href=\"/log/domain?subdomains=1&amp;domain=");
-        pq(&pg, norm);
-        pf(&pg, "\">With subdomains</a>");
-    }
-    pf(&pg, " &middot; <a href=\"/log/v1/search?domain=");
+    pf(&pg, "<a id=\"toggle-subdomains\" href=\"/log/domain?%s%sdomain=", subdomains ? "" : "subdomains=1&amp;", oq);
     pq(&pg, norm);
-    pf(&pg, "%s\">JSON</a></p>", subdomains ? "&amp;subdomains=1" : "");
+    pf(&pg, "\">%s</a> &middot; ", subdomains ? "Only this name" : "With subdomains");
+    pf(&pg, "Order: %s <a id=\"order-%s\" href=\"/log/domain?%s%sdomain=",
+       by_date ? "<b>newest first</b> &middot;" : "<b>by name</b> &middot;",
+       by_date ? "index" : "date", sq, by_date ? "" : "order=date&amp;");
+    pq(&pg, norm);
+    pf(&pg, "\">%s</a>", by_date ? "by name" : "newest first");
+    pf(&pg, " &middot; <a href=\"/log/v1/search?%s%sdomain=", sq, oq);
+    pq(&pg, norm);
+    pf(&pg, "\">JSON</a></p>");
     if (n == 0) {
         pf(&pg, "<p id=\"no-results\">No certificates found%s.</p>", aft ? " after this point" : "");
     } else {
@@ -534,9 +558,14 @@ static void domain_handler(void *ud, arb_http_req *req)
         pf(&pg, "</table>");
     }
     if (more && n > 0) {
-        char nx[ARB_DOMAINS_NAME_MAX + 32];
-        snprintf(nx, sizeof nx, "%s:%llu", hits[n - 1].name, (unsigned long long)hits[n - 1].index);
-        pf(&pg, "<p><a id=\"next\" href=\"/log/domain?%sdomain=", subdomains ? "subdomains=1&amp;" : "");
+        char nx[ARB_DOMAINS_NAME_MAX + 64];
+        if (by_date)
+            snprintf(nx, sizeof nx, "%llu:%llu:%s", (unsigned long long)hits[n - 1].timestamp,
+                     (unsigned long long)hits[n - 1].index, hits[n - 1].name);
+        else
+            snprintf(nx, sizeof nx, "%s:%llu", hits[n - 1].name,
+                     (unsigned long long)hits[n - 1].index);
+        pf(&pg, "<p><a id=\"next\" href=\"/log/domain?%s%sdomain=", sq, oq);
         pq(&pg, norm);
         pf(&pg, "&amp;after=");
         pq(&pg, nx);
@@ -553,7 +582,8 @@ static void domain_handler(void *ud, arb_http_req *req)
 typedef struct {
     arb_hash h;
     uint32_t height;
-    int kind; /* in: 0 hash/txid, 1 height; out: 1 block, 2 tx, 0 none */
+    int kind; /* in: 0 hash/txid, 1 height; out: 1 block, 2 tx, 3 a log's anchors, 0 none */
+    uint8_t raw[32]; /* the 64 hex digits as bytes (a log ID) */
 } find_ctx;
 
 static void find_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
@@ -561,17 +591,68 @@ static void find_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_c
     find_ctx *f = ud;
     uint32_t h, idx;
     (void)p;
-    (void)mp;
     if (f->kind == 1) {
         f->kind = arb_chainstate_hash_at(cs, f->height, &f->h) == ARB_OK ? 1 : 0;
         return;
     }
     if (arb_chainstate_get_block(cs, &f->h, NULL, NULL, NULL, NULL) == ARB_OK)
         f->kind = 1;
-    else if (arb_chainstate_find_tx(cs, &f->h, &h, &idx) == ARB_OK)
+    else if (arb_chainstate_find_tx(cs, &f->h, &h, &idx) == ARB_OK ||
+             arb_mempool_get(mp, &f->h, NULL, NULL) == ARB_OK)
         f->kind = 2;
-    else
-        f->kind = 0;
+    else {
+        uint8_t rec[ARB_SREC_MAX];
+        size_t rl;
+        f->kind = arb_chainstate_state_get(cs, ARB_SREC_ANCHOR, f->raw, rec, &rl) == ARB_OK ? 3
+                                                                                            : 0;
+    }
+}
+
+typedef struct {
+    const char *q;
+    int kind; /* out: 1 a name, 2 a namespace, 0 none */
+} name_find;
+
+static void name_find_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                           const arb_chain_params *p)
+{
+    name_find *f = ud;
+    uint8_t key[32], rec[ARB_SREC_MAX];
+    size_t rl, nl, len = strlen(f->q);
+    arb_sha256 *sha;
+    (void)mp;
+    (void)p;
+    f->kind = 0;
+    if (arb_sha256_new(&sha) != ARB_OK)
+        return;
+    if (arb_names_full_valid((const uint8_t *)f->q, len, &nl)) {
+        arb_names_name_key(sha, key, (const uint8_t *)f->q, len);
+        if (arb_chainstate_state_get(cs, ARB_SREC_NAME, key, rec, &rl) == ARB_OK)
+            f->kind = 1;
+    } else if (arb_names_ns_valid((const uint8_t *)f->q, len)) {
+        arb_names_ns_key(sha, key, (const uint8_t *)f->q, len);
+        if (arb_chainstate_state_get(cs, ARB_SREC_NAMESPACE, key, rec, &rl) == ARB_OK)
+            f->kind = 2;
+    }
+    arb_sha256_free(sha);
+}
+
+/* A registered name or a namespace (before hostnames, which look alike):
+ * redirects and returns 1. */
+static int name_search(arb_http_req *req, arb_explorer *e, const char *q)
+{
+    name_find f = {q, 0};
+    char loc[160];
+    if (strlen(q) > ARB_NAMES_FULL_MAX)
+        return 0;
+    arb_chainapi_read(e->chain, name_find_read, &f);
+    if (f.kind == 0)
+        return 0;
+    /* q is [a-z0-9._-] (checked by the name syntax): safe in a header and a URL. */
+    snprintf(loc, sizeof loc, "Location: /names/%s/%s\r\n", f.kind == 1 ? "name" : "namespace",
+             q);
+    (void)arb_http_respond(req, 302, html_type, loc, "", 0);
+    return 1;
 }
 
 /* A block height, a block hash or a txid: redirects and returns 1. */
@@ -584,7 +665,8 @@ static int chain_search(arb_http_req *req, arb_explorer *e, const char *q)
     if (parse_index(q, &n) && n <= UINT32_MAX) {
         f.kind = 1;
         f.height = (uint32_t)n;
-    } else if (strlen(q) != 64 || !arb_chain_hash_from_hex(&f.h, q)) {
+    } else if (strlen(q) != 64 || !arb_chain_hash_from_hex(&f.h, q) ||
+               !arb_hex_decode(f.raw, 32, q, 64)) {
         /* An address (checked by its page): bech32 characters only. */
         if (strlen(q) > 8 && strlen(q) < ARB_ADDR_MAX && strchr(q, '1') != NULL &&
             strspn(q, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(q) &&
@@ -600,7 +682,10 @@ static int chain_search(arb_http_req *req, arb_explorer *e, const char *q)
     if (f.kind == 0)
         return 0;
     arb_chain_hash_hex(hx, &f.h);
-    snprintf(loc, sizeof loc, "Location: /chain/%s/%s\r\n", f.kind == 1 ? "block" : "tx", hx);
+    if (f.kind == 3)
+        arb_hex_encode(hx, f.raw, 32); /* a log ID, as it was typed */
+    snprintf(loc, sizeof loc, "Location: /chain/%s/%s\r\n",
+             f.kind == 1 ? "block" : f.kind == 2 ? "tx" : "anchors", hx);
     (void)arb_http_respond(req, 302, html_type, loc, "", 0);
     return 1;
 }
@@ -626,7 +711,7 @@ static void search_handler(void *ud, arb_http_req *req)
     }
     memcpy(buf, q + a, b - a);
     buf[b - a] = '\0';
-    if (e->chain != NULL && chain_search(req, e, buf))
+    if (e->chain != NULL && (chain_search(req, e, buf) || name_search(req, e, buf)))
         return;
     if (strncmp(buf, "entry ", 6) == 0)
         memmove(buf, buf + 6, strlen(buf + 6) + 1);
@@ -772,9 +857,96 @@ static int spent_output(arb_chainstate *cs, const arb_outpoint *op, arb_txout *o
     return ok;
 }
 
+/* The output an unconfirmed transaction's input spends: from the active
+ * chain, or from a transaction waiting in the mempool (then *in_pool = 1).
+ * Returns 1 if found. */
+static int pool_spent_output(arb_chainstate *cs, arb_mempool *mp, const arb_outpoint *op,
+                             arb_txout *out, int *in_pool)
+{
+    arb_tx parent;
+    int ok = 0;
+    *in_pool = 0;
+    if (spent_output(cs, op, out))
+        return 1;
+    arb_tx_init(&parent);
+    if (arb_mempool_get(mp, &op->txid, &parent, NULL) == ARB_OK && op->index < parent.n_out) {
+        *out = parent.out[op->index];
+        *in_pool = ok = 1;
+    }
+    arb_tx_clear(&parent);
+    return ok;
+}
+
+/* A transaction waiting in the mempool: its fee and fee rate as the pool
+ * reckons them, its ancestors and descendants in the pool, the outputs its
+ * inputs spend (from the chain or from a waiting parent). */
+static void pool_tx_read(chain_ctx *c, arb_chainstate *cs, arb_mempool *mp,
+                         const arb_chain_params *p)
+{
+    page *pg = c->pg;
+    arb_tx tx;
+    arb_mempool_entry_info info;
+    char hx[65], ad[ARB_ADDR_MAX], a1[32], t[32];
+
+    arb_tx_init(&tx);
+    if (arb_mempool_get(mp, &c->hash, &tx, &info) != ARB_OK) {
+        arb_tx_clear(&tx);
+        return;
+    }
+    c->found = 1;
+    arb_chain_hash_hex(hx, &c->hash);
+    amount(a1, info.fee);
+    iso_time(t, info.time);
+    pf(pg, "<div class=\"card\"><h1>Transaction <span class=\"tag\" id=\"tx-unconfirmed\">"
+           "unconfirmed</span></h1><table><tr><th>Txid</th><td class=\"mono\" id=\"txid\">%s"
+           "</td></tr><tr><th>Status</th><td>waiting in the <a href=\"/chain/mempool\">mempool"
+           "</a> since %s</td></tr><tr><th>Size</th><td>%zu bytes</td></tr>"
+           "<tr><th>Fee</th><td id=\"tx-fee\">%s</td></tr>"
+           "<tr><th>Fee rate</th><td id=\"tx-fee-rate\">%.2f units per byte</td></tr>"
+           "<tr><th>Ancestors in the mempool</th><td id=\"tx-ancestors\">%zu</td></tr>"
+           "<tr><th>Descendants in the mempool</th><td id=\"tx-descendants\">%zu</td></tr>"
+           "<tr><th>Version</th><td>%u</td></tr><tr><th>Lock time</th><td>%u</td></tr>",
+       hx, t, info.size, a1, (double)info.fee / (double)(info.size ? info.size : 1),
+       info.anc_count > 0 ? info.anc_count - 1 : 0, info.desc_count > 0 ? info.desc_count - 1 : 0,
+       tx.version, tx.lock_time);
+    if (tx.payload_type != 0)
+        pf(pg, "<tr><th>Payload</th><td>type %u, %zu bytes</td></tr>", tx.payload_type,
+           tx.payload_len);
+    pf(pg, "</table></div><div class=\"card\"><h2>Inputs</h2><table id=\"tx-inputs\">"
+           "<tr><th>#</th><th>Spends</th><th>Address</th><th>Amount</th></tr>");
+    for (size_t k = 0; k < tx.n_in; k++) {
+        arb_txout so;
+        int in_pool;
+        arb_chain_hash_hex(hx, &tx.in[k].txid);
+        pf(pg, "<tr><td>%zu</td><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a>:%u</td>", k,
+           hx, hx, tx.in[k].index);
+        if (pool_spent_output(cs, mp, &tx.in[k], &so, &in_pool)) {
+            addr_of(ad, p, so.key);
+            amount(a1, so.amount);
+            pf(pg, "<td class=\"mono\"><a href=\"/chain/address/%s\">%s</a></td><td>%s%s</td>"
+                   "</tr>",
+               ad, ad, a1, in_pool ? " <span class=\"tag\">unconfirmed</span>" : "");
+        } else {
+            pf(pg, "<td colspan=\"2\">not known</td></tr>");
+        }
+    }
+    pf(pg, "</table></div><div class=\"card\"><h2>Outputs</h2><table id=\"tx-outputs\">"
+           "<tr><th>#</th><th>Address</th><th>Amount</th></tr>");
+    for (size_t k = 0; k < tx.n_out; k++) {
+        addr_of(ad, p, tx.out[k].key);
+        amount(a1, tx.out[k].amount);
+        pf(pg, "<tr><td>%zu</td><td class=\"mono\"><a href=\"/chain/address/%s\">%s</a></td>"
+               "<td>%s</td></tr>",
+           k, ad, ad, a1);
+    }
+    pf(pg, "</table><p class=\"muted\">Once a block confirms it, this page shows the "
+           "confirmed transaction. <a href=\"/chain/v1/mempool\">JSON</a> (the mempool)</p>"
+           "</div>");
+    arb_tx_clear(&tx);
+}
+
 static void tx_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
 {
-    (void)mp;
     chain_ctx *c = ud;
     page *pg = c->pg;
     uint32_t h, idx;
@@ -788,8 +960,10 @@ static void tx_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_cha
     size_t size;
 
     if (arb_chainstate_find_tx(cs, &c->hash, &h, &idx) != ARB_OK ||
-        arb_chainstate_hash_at(cs, h, &bh) != ARB_OK)
+        arb_chainstate_hash_at(cs, h, &bh) != ARB_OK) {
+        pool_tx_read(c, cs, mp, p);
         return;
+    }
     arb_block_init(&b);
     if (arb_chainstate_get_block(cs, &bh, NULL, &b, NULL, NULL) != ARB_OK || idx >= b.n_tx) {
         arb_block_clear(&b);
@@ -1042,8 +1216,9 @@ static int pool_tx(void *ud, const arb_hash *txid, const arb_tx *tx, uint64_t fe
         char hx[65], a1[32];
         arb_chain_hash_hex(hx, txid);
         amount(a1, fee);
-        pf(c->pg, "<tr><td class=\"mono\">%s</td><td>%zu</td><td>%s</td><td>%.2f</td></tr>", hx,
-           size, a1, rate);
+        pf(c->pg, "<tr><td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a></td><td>%zu</td>"
+                  "<td>%s</td><td>%.2f</td></tr>",
+           hx, hx, size, a1, rate);
         c->listed++;
     }
     return 0;
@@ -1132,7 +1307,8 @@ static void chain_page(arb_http_req *req, arb_explorer *e, int is_tx)
     if (!c.found) {
         free(pg.p);
         message_page(req, e, 404, is_tx ? "No such transaction" : "No such block",
-                     is_tx ? "The active chain has no transaction" : "The chain has no block",
+                     is_tx ? "The active chain and the mempool have no transaction"
+                           : "The chain has no block",
                      rest);
         return;
     }
@@ -1178,6 +1354,304 @@ static void recent_blocks_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
         arb_block_clear(&b);
     }
     pf(c->pg, "</table></div>");
+}
+
+
+/* ---------------------------------------------------------------- names and anchors */
+
+#define STATE_HIST_SHOWN 1000 /* history rows listed on a name or anchors page */
+#define ANCHOR_LOGS_SHOWN 1000
+
+/* A name's status at the tip, as GET /names/v1/name answers it. */
+static const char *name_status(const arb_names_params *np, const arb_name_rec *r,
+                               const arb_namespace_rec *ns, int has_ns, uint32_t height)
+{
+    if (!has_ns || arb_names_stale(ns, r))
+        return "available";
+    if (r->revoked)
+        return "revoked";
+    if (arb_names_resolves(r, height))
+        return "active";
+    if (np != NULL && arb_names_in_grace(np, r, height))
+        return "grace";
+    return "expired";
+}
+
+typedef struct {
+    page *pg;
+    const arb_explorer *e;
+    const char *q;     /* the name, namespace id or log ID asked for */
+    int found;
+    size_t rows;
+    arb_sha256 *sha;
+} state_ctx;
+
+/* A history row: block, operation, transaction (and for anchors the head). */
+static int state_hist_row(void *ud, uint32_t height, uint32_t tx_index, const arb_hash *txid,
+                          uint8_t op, const arb_hash *block, const uint8_t *rec, size_t rec_len)
+{
+    state_ctx *c = ud;
+    char hx[65], bh[65];
+    (void)tx_index;
+    if (c->rows++ >= STATE_HIST_SHOWN)
+        return 1;
+    arb_chain_hash_hex(hx, txid);
+    arb_chain_hash_hex(bh, block);
+    pf(c->pg, "<tr><td><a href=\"/chain/block/%s\">%u</a></td>", bh, height);
+    if (rec != NULL) { /* an anchored head */
+        arb_anchor_head hd;
+        char t[32], root[65];
+        if (arb_anchor_head_decode(&hd, rec, rec_len) == ARB_OK) {
+            iso_time(t, (int64_t)(hd.timestamp / 1000));
+            hex32(root, hd.root);
+            pf(c->pg, "<td class=\"size\">%llu</td><td>%s</td><td class=\"mono\">%s</td>",
+               (unsigned long long)hd.tree_size, t, root);
+        } else {
+            pf(c->pg, "<td colspan=\"3\">a record that does not decode</td>");
+        }
+    } else {
+        pf(c->pg, "<td class=\"op\">%s</td>", arb_nameop_type_name(op));
+    }
+    pf(c->pg, "<td class=\"mono\"><a href=\"/chain/tx/%s\">%s</a></td></tr>", hx, hx);
+    return 0;
+}
+
+static void name_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    page *pg = c->pg;
+    const arb_names_params *np = arb_names_params_get(p->name);
+    uint8_t key[32], rec[ARB_SREC_MAX], nskey[32];
+    size_t rl, name_len = 0;
+    arb_name_rec r;
+    arb_namespace_rec ns;
+    int has_ns = 0;
+    arb_chain_tip tip;
+    char ad[ARB_ADDR_MAX], ow[65], zf[65], nsid[ARB_NAMES_NS_MAX + 1];
+    (void)mp;
+
+    if (!arb_names_full_valid((const uint8_t *)c->q, strlen(c->q), &name_len))
+        return;
+    arb_names_name_key(c->sha, key, (const uint8_t *)c->q, strlen(c->q));
+    if (arb_chainstate_state_get(cs, ARB_SREC_NAME, key, rec, &rl) != ARB_OK ||
+        arb_names_name_rec_decode(&r, rec, rl) != ARB_OK)
+        return;
+    c->found = 1;
+    arb_chainstate_tip(cs, &tip);
+    snprintf(nsid, sizeof nsid, "%s", c->q + name_len + 1);
+    arb_names_ns_key(c->sha, nskey, (const uint8_t *)nsid, strlen(nsid));
+    if (arb_chainstate_state_get(cs, ARB_SREC_NAMESPACE, nskey, rec, &rl) == ARB_OK &&
+        arb_names_ns_rec_decode(&ns, rec, rl) == ARB_OK)
+        has_ns = 1;
+    addr_of(ad, p, r.owner);
+    hex32(ow, r.owner);
+    pf(pg, "<div class=\"card\"><h1>Name <span id=\"name\">");
+    pe(pg, c->q);
+    pf(pg, "</span></h1><table><tr><th>Status</th><td id=\"name-status\">%s</td></tr>"
+           "<tr><th>Namespace</th><td><a id=\"name-namespace\" href=\"/names/namespace/%s\">%s"
+           "</a></td></tr><tr><th>Owner</th><td class=\"mono\"><a id=\"name-owner\" "
+           "href=\"/chain/address/%s\">%s</a><br><span class=\"muted\">key %s</span></td></tr>",
+       name_status(np, &r, &ns, has_ns, tip.height), nsid, nsid, ad, ad, ow);
+    if (r.has_zonefile) {
+        hex32(zf, r.zonefile_hash);
+        pf(pg, "<tr><th>Zone-file hash</th><td class=\"mono\" id=\"name-zonefile\">%s</td></tr>",
+           zf);
+    } else {
+        pf(pg, "<tr><th>Zone-file hash</th><td class=\"muted\" id=\"name-zonefile\">none</td>"
+               "</tr>");
+    }
+    pf(pg, "<tr><th>%s</th><td><a href=\"/chain/block/%u\">%u</a></td></tr>"
+           "<tr><th>Lease since</th><td>%u</td></tr>",
+       r.imported ? "Imported at" : "Registered at", r.registered_height, r.registered_height,
+       r.renewed_height);
+    if (r.lifetime > 0) {
+        uint64_t ex = (uint64_t)r.renewed_height + r.lifetime;
+        pf(pg, "<tr><th>Expires at</th><td id=\"name-expires\">%llu</td></tr>"
+               "<tr><th>Grace ends at</th><td>%llu</td></tr>",
+           (unsigned long long)ex, (unsigned long long)(ex + (np ? np->grace_period : 0)));
+    } else {
+        pf(pg, "<tr><th>Expires at</th><td id=\"name-expires\">never</td></tr>");
+    }
+    pf(pg, "</table><p class=\"muted\"><a href=\"/names/v1/name/%s\">JSON</a> (with the "
+           "light-client proof: <a href=\"/names/v1/name/%s?proof=1\">proof=1</a>)</p></div>",
+       c->q, c->q);
+    pf(pg, "<div class=\"card\"><h2>History</h2><table id=\"name-history\"><tr><th>Block</th>"
+           "<th>Operation</th><th>Transaction</th></tr>");
+    if (arb_chainstate_state_history(cs, ARB_SREC_NAME, key, state_hist_row, c) != ARB_OK)
+        pf(pg, "<tr><td colspan=\"3\">the history could not be read</td></tr>");
+    pf(pg, "</table>%s</div>", c->rows > STATE_HIST_SHOWN
+                                   ? "<p class=\"muted\">the first 1000 operations shown</p>"
+                                   : "");
+}
+
+static void namespace_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                           const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    page *pg = c->pg;
+    const arb_names_params *np = arb_names_params_get(p->name);
+    uint8_t key[32], rec[ARB_SREC_MAX];
+    size_t rl;
+    arb_namespace_rec ns;
+    arb_chain_tip tip;
+    char rk[65];
+    (void)mp;
+
+    if (!arb_names_ns_valid((const uint8_t *)c->q, strlen(c->q)))
+        return;
+    arb_names_ns_key(c->sha, key, (const uint8_t *)c->q, strlen(c->q));
+    if (arb_chainstate_state_get(cs, ARB_SREC_NAMESPACE, key, rec, &rl) != ARB_OK ||
+        arb_names_ns_rec_decode(&ns, rec, rl) != ARB_OK)
+        return;
+    c->found = 1;
+    arb_chainstate_tip(cs, &tip);
+    hex32(rk, ns.reveal_key);
+    pf(pg, "<div class=\"card\"><h1>Namespace <span id=\"namespace\">");
+    pe(pg, c->q);
+    pf(pg, "</span></h1><table><tr><th>Status</th><td id=\"namespace-status\">%s</td></tr>"
+           "<tr><th>Revealed at</th><td><a href=\"/chain/block/%u\">%u</a></td></tr>",
+       ns.ready ? "ready" : (np != NULL && arb_names_ns_lapsed(np, &ns, tip.height)) ? "lapsed"
+                                                                                 : "revealed",
+       ns.reveal_height, ns.reveal_height);
+    if (ns.ready)
+        pf(pg, "<tr><th>Ready at</th><td><a href=\"/chain/block/%u\">%u</a></td></tr>",
+           ns.ready_height, ns.ready_height);
+    pf(pg, "<tr><th>Revealed by</th><td class=\"mono\">%s</td></tr>"
+           "<tr><th>Name lifetime</th><td id=\"namespace-lifetime\">%u%s</td></tr>"
+           "<tr><th>Price function</th><td>coefficient %u, base %u, buckets",
+       rk, ns.lifetime, ns.lifetime ? " blocks" : " (names never expire)", ns.price.coeff,
+       ns.price.base);
+    for (int i = 0; i < 16; i++)
+        pf(pg, "%s%u", i ? "," : " ", ns.price.buckets[i]);
+    pf(pg, ", non-alphabetic discount %u, no-vowel discount %u</td></tr></table>"
+           "<p class=\"muted\"><a href=\"/names/v1/namespace/%s\">JSON</a></p></div>",
+       ns.price.nonalpha_discount, ns.price.no_vowel_discount, c->q);
+}
+
+/* The anchors of one log (c->q: its log ID in hex). */
+static void anchors_read(void *ud, arb_chainstate *cs, arb_mempool *mp, const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    page *pg = c->pg;
+    uint8_t id[32];
+    (void)mp;
+    (void)p;
+    if (strlen(c->q) != 64 || !arb_hex_decode(id, 32, c->q, 64))
+        return;
+    pf(pg, "<div class=\"card\"><h1>Anchors of a log</h1><p>Log ID <span class=\"mono\" "
+           "id=\"anchor-log\">%s</span>%s</p><p class=\"muted\">Each row is a signed tree head "
+           "of this log that a block of the active chain anchored (the chain checked its "
+           "signature and its consistency with the previous one). "
+           "<a href=\"/chain/v1/anchors/%s\">JSON</a> (with the light-client proof: "
+           "<a href=\"/chain/v1/anchors/%s?proof=1\">proof=1</a>)</p>"
+           "<table id=\"anchors\"><tr><th>Block</th><th>Tree size</th><th>Timestamp</th>"
+           "<th>Root hash</th><th>Transaction</th></tr>",
+       c->q, strcmp(c->q, c->e->log_id_hex) == 0 ? " (this node's log)" : "", c->q, c->q);
+    if (arb_chainstate_state_history(cs, ARB_SREC_ANCHOR, id, state_hist_row, c) != ARB_OK)
+        pf(pg, "<tr><td colspan=\"5\">the anchors could not be read</td></tr>");
+    pf(pg, "</table>%s%s</div>",
+       c->rows == 0 ? "<p id=\"no-anchors\">No head of this log is anchored on the chain.</p>"
+                    : "",
+       c->rows > STATE_HIST_SHOWN ? "<p class=\"muted\">the first 1000 anchors shown</p>" : "");
+    c->found = 1;
+}
+
+static int anchor_log_row(void *ud, const uint8_t key32[32], const uint8_t *rec, size_t len)
+{
+    state_ctx *c = ud;
+    arb_anchor_head hd;
+    char id[65], t[32];
+    if (c->rows++ >= ANCHOR_LOGS_SHOWN)
+        return 1;
+    hex32(id, key32);
+    if (arb_anchor_head_decode(&hd, rec, len) != ARB_OK) {
+        pf(c->pg, "<tr><td class=\"mono\">%s</td><td colspan=\"3\">a record that does not "
+                  "decode</td></tr>", id);
+        return 0;
+    }
+    iso_time(t, (int64_t)(hd.timestamp / 1000));
+    pf(c->pg, "<tr><td class=\"mono\"><a href=\"/chain/anchors/%s\">%s</a>%s</td>"
+              "<td>%llu</td><td>%s</td><td><a href=\"/chain/block/%u\">%u</a></td></tr>",
+       id, id, strcmp(id, c->e->log_id_hex) == 0 ? " <span class=\"tag\">this node's log</span>"
+                                                  : "",
+       (unsigned long long)hd.tree_size, t, hd.height, hd.height);
+    return 0;
+}
+
+static void anchor_logs_read(void *ud, arb_chainstate *cs, arb_mempool *mp,
+                             const arb_chain_params *p)
+{
+    state_ctx *c = ud;
+    (void)mp;
+    (void)p;
+    pf(c->pg, "<div class=\"card\"><h1>Anchored logs</h1><p class=\"muted\">Every transparency "
+              "log with a tree head anchored on the active chain, by log ID, with its latest "
+              "anchored head. <a href=\"/chain/v1/anchors\">JSON</a></p><table id=\"anchor-logs\">"
+              "<tr><th>Log ID</th><th>Tree size</th><th>Timestamp</th><th>Block</th></tr>");
+    if (arb_chainstate_state_each(cs, ARB_SREC_ANCHOR, NULL, anchor_log_row, c) != ARB_OK)
+        pf(c->pg, "<tr><td colspan=\"4\">the anchors could not be read</td></tr>");
+    pf(c->pg, "</table>%s%s</div>",
+       c->rows == 0 ? "<p id=\"no-anchors\">No log is anchored on the chain.</p>" : "",
+       c->rows > ANCHOR_LOGS_SHOWN ? "<p class=\"muted\">the first 1000 logs shown</p>" : "");
+    c->found = 1;
+}
+
+/* /names/name/N, /names/namespace/NS, /chain/anchors[/LOGID] */
+static void state_page(arb_http_req *req, arb_explorer *e, int what)
+{
+    static const char *const prefix[] = {"/names/name/", "/names/namespace/", "/chain/anchors/",
+                                         "/chain/anchors"};
+    static const char *const title[] = {"Name", "Namespace", "Anchors", "Anchored logs"};
+    static void (*const fn[])(void *, arb_chainstate *, arb_mempool *, const arb_chain_params *) = {
+        name_read, namespace_read, anchors_read, anchor_logs_read};
+    const char *path = arb_http_req_path(req);
+    state_ctx c;
+    page pg = {0};
+
+    if (what == 2 && strcmp(path, "/chain/anchors/") == 0)
+        what = 3;
+    memset(&c, 0, sizeof c);
+    c.pg = &pg;
+    c.e = e;
+    c.q = what == 3 ? "" : path + strlen(prefix[what]);
+    if (strlen(c.q) > ARB_NAMES_FULL_MAX + 64) {
+        message_page(req, e, 400, "Bad request", "Too long:", "");
+        return;
+    }
+    if (arb_sha256_new(&c.sha) != ARB_OK) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    head(&pg, e, title[what]);
+    arb_chainapi_read(e->chain, fn[what], &c);
+    arb_sha256_free(c.sha);
+    if (!c.found) {
+        free(pg.p);
+        if (what == 2)
+            message_page(req, e, 400, "Bad log ID", "A log ID is 64 hex digits, not", c.q);
+        else
+            message_page(req, e, 404, what == 0 ? "No such name" : "No such namespace",
+                         what == 0 ? "The chain has no name" : "The chain has no namespace",
+                         c.q);
+        return;
+    }
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
+static void name_handler(void *ud, arb_http_req *req)
+{
+    state_page(req, ud, 0);
+}
+
+static void namespace_handler(void *ud, arb_http_req *req)
+{
+    state_page(req, ud, 1);
+}
+
+static void anchors_handler(void *ud, arb_http_req *req)
+{
+    state_page(req, ud, strcmp(arb_http_req_path(req), "/chain/anchors") == 0 ? 3 : 2);
 }
 
 /* ---------------------------------------------------------------- chain plots */
@@ -1416,6 +1890,192 @@ static void peers_handler(void *ud, arb_http_req *req)
     send_page(req, &pg, 200);
 }
 
+
+/* ---------------------------------------------------------------- tree heads */
+
+#define HEADS_PAGE 100         /* heads listed a page */
+#define HEADS_JSON_MAX 1000    /* most heads a JSON answer holds */
+#define HEADS_PLOT_MAX 1000    /* most (latest) heads the plot draws */
+
+static json_t *sth_json(const arb_log_sth *s)
+{
+    char *root = arb_base64_encode(s->root, 32), *sig = arb_base64_encode(s->sig, s->sig_len);
+    json_t *o = NULL;
+    if (root != NULL && sig != NULL)
+        o = json_pack("{s:I, s:I, s:s, s:s}", "tree_size", (json_int_t)s->tree_size, "timestamp",
+                      (json_int_t)s->timestamp, "sha256_root_hash", root, "tree_head_signature",
+                      sig);
+    free(root);
+    free(sig);
+    return o;
+}
+
+/* A timestamp cursor (ms), or 0 when absent. Returns 0 on a bad value. */
+static int parse_cursor(const char *s, uint64_t *out)
+{
+    *out = 0;
+    return s == NULL || parse_index(s, out);
+}
+
+/* GET /log/v1/sth-history[?after=TS|before=TS][&limit=N] */
+static void sth_history_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *after = arb_http_req_query(req, "after"), *before = arb_http_req_query(req, "before");
+    const char *lim = arb_http_req_query(req, "limit");
+    uint64_t cursor = 0, limit = HEADS_PAGE;
+    arb_log_sth *heads;
+    size_t n = 0;
+    int more = 0, newest_first = before != NULL;
+    arb_errbuf eb;
+    json_t *o, *arr;
+
+    if ((after != NULL && before != NULL) ||
+        !parse_cursor(newest_first ? before : after, &cursor) ||
+        (lim != NULL && (!parse_index(lim, &limit) || limit < 1 || limit > HEADS_JSON_MAX))) {
+        (void)arb_http_respond_error(req, 400, "bad_query",
+                                     "after or before is a timestamp in ms (not both); limit is "
+                                     "1 to 1000");
+        return;
+    }
+    if ((heads = calloc((size_t)limit, sizeof *heads)) == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    if (arb_log_sth_history(e->log, cursor, newest_first, (size_t)limit, heads, &n, &more, &eb) !=
+        ARB_OK) {
+        free(heads);
+        (void)arb_http_respond_error(req, 500, "log_db", "the tree-head history could not be read");
+        return;
+    }
+    arr = json_array();
+    for (size_t k = 0; k < n; k++)
+        json_array_append_new(arr, sth_json(&heads[k]));
+    o = json_pack("{s:o, s:o}", "sths", arr,
+                  "next", more ? json_integer((json_int_t)heads[n - 1].timestamp) : json_null());
+    free(heads);
+    send_json(req, o);
+}
+
+/* Tree size (y) against time (x) from heads h[0..n), newest first. */
+static void heads_svg(page *pg, const arb_log_sth *h, size_t n)
+{
+    const double W = 640, H = 200, L = 60, R = 12, T = 12, B = 34;
+    uint64_t tmin = h[n - 1].timestamp, tmax = h[0].timestamp, smax = 0, smin = UINT64_MAX;
+    char t0[32], t1[32];
+    for (size_t k = 0; k < n; k++) {
+        if (h[k].tree_size > smax)
+            smax = h[k].tree_size;
+        if (h[k].tree_size < smin)
+            smin = h[k].tree_size;
+    }
+    if (smax == smin)
+        smin = smax > 0 ? smax - 1 : 0, smax = smin + 1;
+    iso_time(t0, (int64_t)(tmin / 1000));
+    iso_time(t1, (int64_t)(tmax / 1000));
+    pf(pg, "<svg id=\"heads-plot\" role=\"img\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" "
+           "style=\"max-width:%.0fpx\" xmlns=\"http://www.w3.org/2000/svg\"><title>Tree size of "
+           "each signed tree head over time</title><rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" "
+           "height=\"%.0f\" fill=\"#f7f9fc\" stroke=\"#d5dde8\"/><polyline fill=\"none\" "
+           "stroke=\"#3b82c4\" stroke-width=\"2\" points=\"",
+       W, H, W, L, T, W - L - R, H - T - B);
+    for (size_t k = n; k-- > 0;) {
+        double fx = tmax > tmin ? (double)(h[k].timestamp - tmin) / (double)(tmax - tmin) : 0.5;
+        double fy = (double)(h[k].tree_size - smin) / (double)(smax - smin);
+        pf(pg, "%s%.1f,%.1f", k + 1 < n ? " " : "", L + fx * (W - L - R),
+           H - B - fy * (H - T - B));
+    }
+    pf(pg, "\"/>");
+    for (size_t k = 0; k < n; k++) {
+        double fx = tmax > tmin ? (double)(h[k].timestamp - tmin) / (double)(tmax - tmin) : 0.5;
+        double fy = (double)(h[k].tree_size - smin) / (double)(smax - smin);
+        pf(pg, "<circle class=\"head\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#17324d\"/>",
+           L + fx * (W - L - R), H - B - fy * (H - T - B));
+    }
+    pf(pg, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%llu</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%llu</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">%s</text>"
+           "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%s</text></svg>",
+       L - 6, T + 10, (unsigned long long)smax, L - 6, H - B, (unsigned long long)smin, L,
+       H - B + 16, t0, W - R, H - B + 16, t1);
+}
+
+/* GET /log/heads[?before=TS]: the signed tree heads, newest first. */
+static void heads_handler(void *ud, arb_http_req *req)
+{
+    arb_explorer *e = ud;
+    const char *before = arb_http_req_query(req, "before");
+    uint64_t cursor = 0;
+    arb_log_sth *heads;
+    size_t n = 0, np = 0;
+    int more = 0, pmore = 0;
+    arb_errbuf eb;
+    page pg = {0};
+
+    if (!parse_cursor(before, &cursor)) {
+        message_page(req, e, 400, "Bad timestamp", "A timestamp is a number of ms, not", before);
+        return;
+    }
+    if ((heads = calloc(HEADS_PLOT_MAX, sizeof *heads)) == NULL) {
+        (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
+        return;
+    }
+    /* The plot: the latest heads (whatever the page); the table: a page. */
+    if (arb_log_sth_history(e->log, 0, 1, HEADS_PLOT_MAX, heads, &np, &pmore, &eb) != ARB_OK) {
+        free(heads);
+        (void)arb_http_respond_error(req, 500, "log_db", "the tree-head history could not be read");
+        return;
+    }
+    head(&pg, e, "Tree heads");
+    pf(&pg, "<div class=\"card\"><h1>Signed tree heads</h1><p>Every tree head the log has "
+            "signed, newest first, with its signature checked against the log key (log ID "
+            "<span class=\"mono\">%s</span>). <a href=\"/log/v1/sth-history?before=%llu\">JSON"
+            "</a> (each head as <span class=\"mono\">get-sth</span> answers it).</p>",
+       e->log_id_hex, (unsigned long long)(cursor ? cursor : 0));
+    if (np >= 2) {
+        pf(&pg, "<h2>Tree size over time</h2>");
+        heads_svg(&pg, heads, np);
+        pf(&pg, "<p class=\"muted\">From the %s%zu signed tree heads: one point per head.</p>",
+           pmore ? "latest " : "", np);
+    }
+    pf(&pg, "</div>");
+    if (arb_log_sth_history(e->log, cursor, 1, HEADS_PAGE, heads, &n, &more, &eb) != ARB_OK) {
+        pf(&pg, "<div class=\"card\"><p>The tree-head history could not be read.</p></div>");
+        n = 0;
+    }
+    pf(&pg, "<div class=\"card\"><table id=\"heads\"><tr><th>Time</th><th>Tree size</th>"
+            "<th>Root hash</th><th>Signature</th></tr>");
+    for (size_t k = 0; k < n; k++) {
+        char t[32], root[65];
+        char *sig = arb_base64_encode(heads[k].sig, heads[k].sig_len);
+        int ok = arb_log_sth_check(e->log, &heads[k]) == ARB_OK;
+        iso_time(t, (int64_t)(heads[k].timestamp / 1000));
+        hex32(root, heads[k].root);
+        pf(&pg, "<tr><td>%s<br><span class=\"muted\">%llu ms</span></td><td class=\"size\">%llu"
+                "</td><td class=\"mono\">%s</td><td><span class=\"%s\">%s</span><br>"
+                "<span class=\"mono muted\">%s</span></td></tr>",
+           t, (unsigned long long)heads[k].timestamp, (unsigned long long)heads[k].tree_size, root,
+           ok ? "sig-ok" : "sig-bad tag", ok ? "valid" : "INVALID", sig ? sig : "");
+        free(sig);
+    }
+    pf(&pg, "</table>");
+    if (n == 0)
+        pf(&pg, "<p class=\"muted\">No older tree heads.</p>");
+    pf(&pg, "<p>");
+    if (cursor != 0)
+        pf(&pg, "<a id=\"heads-newest\" href=\"/log/heads\">Newest</a> ");
+    if (more)
+        pf(&pg, "<a id=\"heads-older\" href=\"/log/heads?before=%llu\">Older</a>",
+           (unsigned long long)heads[n - 1].timestamp);
+    pf(&pg, "</p><p class=\"muted\">A head is valid when its signature is the log key's "
+            "ECDSA signature over the RFC 6962 TreeHeadSignature (3.5) of its timestamp, tree "
+            "size and root hash; check it yourself with the JSON and the log's public key.</p>"
+            "</div>");
+    free(heads);
+    foot(&pg);
+    send_page(req, &pg, 200);
+}
+
 /* ---------------------------------------------------------------- home */
 
 typedef struct {
@@ -1488,7 +2148,7 @@ static void growth_svg(page *pg, const arb_explorer *e, uint64_t size)
         return;
     iso_time(t0, (int64_t)(tmin / 1000));
     iso_time(t1, (int64_t)(tmax / 1000));
-    pf(pg, "<div class=\"card\"><h2>Log growth</h2><svg id=\"log-growth\" role=\"img\" "
+    pf(pg, "<div class=\"card\"><h2>Log growth (from entry timestamps)</h2><svg id=\"log-growth\" role=\"img\" "
            "viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" style=\"max-width:%.0fpx\" "
            "xmlns=\"http://www.w3.org/2000/svg\"><title>Entries in the log over time</title>"
            "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f7f9fc\" "
@@ -1542,7 +2202,8 @@ static void home_handler(void *ud, arb_http_req *req)
         pf(&pg, "<p>");
         if (e->chain != NULL)
             pf(&pg, "<a id=\"chain-stats-link\" href=\"/chain/stats\">Block interval and "
-                    "difficulty</a>%s", e->peers_json != NULL ? " &middot; " : "");
+                    "difficulty</a> &middot; <a id=\"anchors-link\" href=\"/chain/anchors\">"
+                    "Anchored logs</a>%s", e->peers_json != NULL ? " &middot; " : "");
         if (e->peers_json != NULL)
             pf(&pg, "<a id=\"peers-link\" href=\"/peers\">Peers</a>");
         pf(&pg, "</p>");
@@ -1552,13 +2213,18 @@ static void home_handler(void *ud, arb_http_req *req)
     pe(&pg, e->origin);
     pf(&pg, "</td></tr><tr><th>Log ID</th><td class=\"mono\">%s</td></tr>"
             "<tr><th>Tree size</th><td>%llu</td></tr><tr><th>Root hash</th>"
-            "<td class=\"mono\">%s</td></tr></table>"
+            "<td class=\"mono\">%s</td></tr><tr><th>History</th><td><a id=\"heads-link\" "
+            "href=\"/log/heads\">every signed tree head</a> (tree size over time)%s%s%s"
+            "</td></tr></table>"
             "<form action=\"/log/domain\" method=\"get\"><p><input type=\"text\" name=\"domain\" "
             "placeholder=\"example.org\" aria-label=\"domain\"> <label><input type=\"checkbox\" "
             "name=\"subdomains\" value=\"1\" checked> with subdomains</label> "
             "<button type=\"submit\" id=\"domain-search\">Find certificates</button></p></form>"
             "</div>",
-       e->log_id_hex, (unsigned long long)sth.tree_size, root);
+       e->log_id_hex, (unsigned long long)sth.tree_size, root,
+       e->chain != NULL ? "; <a id=\"log-anchors-link\" href=\"/chain/anchors/" : "",
+       e->chain != NULL ? e->log_id_hex : "",
+       e->chain != NULL ? "\">its heads anchored on the chain</a>" : "");
     if (e->chain != NULL) {
         chain_ctx c;
         memset(&c, 0, sizeof c);
@@ -1612,6 +2278,10 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
             ARB_OK ||
         (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/domain", 0, domain_handler, e)) !=
             ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/heads", 0, heads_handler, e)) !=
+            ARB_OK ||
+        (err = arb_http_route_add(http, ARB_HTTP_GET, "/log/v1/sth-history", 0,
+                                  sth_history_handler, e)) != ARB_OK ||
         (e->peers_json != NULL &&
          (err = arb_http_route_add(http, ARB_HTTP_GET, "/peers", 0, peers_handler, e)) !=
              ARB_OK) ||
@@ -1625,7 +2295,15 @@ arb_err arb_explorer_start(arb_explorer **out, arb_http_server *http, const arb_
           (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/mempool", 0, mempool_handler,
                                     e)) != ARB_OK ||
           (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/stats", 0, stats_handler, e)) !=
-              ARB_OK))) {
+              ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/names/name/", 0, name_handler, e)) !=
+              ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/names/namespace/", 0,
+                                    namespace_handler, e)) != ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/anchors", 0, anchors_handler,
+                                    e)) != ARB_OK ||
+          (err = arb_http_route_add(http, ARB_HTTP_GET, "/chain/anchors/", 0, anchors_handler,
+                                    e)) != ARB_OK))) {
         free(e);
         return err;
     }

@@ -15,15 +15,24 @@
  *                            fees, confirmations, its transactions
  *   GET /chain/tx/T          a transaction: inputs with the amounts and
  *                            addresses they spend, outputs, fee and fee rate,
- *                            payload, confirmations
+ *                            payload, confirmations; for one still in the
+ *                            mempool the unconfirmed view (fee, fee rate,
+ *                            ancestors and descendants waiting)
+ *   GET /log/heads[?before=TS]
+ *                            every signed tree head, newest first, with its
+ *                            signature checked, and a plot of tree size
+ *                            over time from them
+ *   GET /log/v1/sth-history[?after=TS|before=TS][&limit=N]
+ *                            the same heads as JSON (get-sth fields)
  *   GET /chain/stats[?blocks=N]
  *                            block interval and difficulty of the last 144
  *                            (or N, at most 2016) blocks, as SVG plots
  *   GET /peers               the peer network's connections and bans (when
  *                            the node runs one)
- *   GET /log/domain?domain=D[&subdomains=1][&after=NAME:INDEX]
+ *   GET /log/domain?domain=D[&subdomains=1][&order=date][&after=...]
  *                            the certificates of a domain (the domain index,
- *                            GET /log/v1/search as JSON)
+ *                            GET /log/v1/search as JSON), by name or newest
+ *                            first
  *
  * Every value that comes from a certificate or a request is HTML-escaped.
  * Thread-safety: the handlers run on any worker thread. */

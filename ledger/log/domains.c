@@ -493,11 +493,144 @@ int arb_domains_parse_after(arb_domains_hit *out, const char *s)
     return arb_domains_normalize(out->name, an);
 }
 
+
+/* ---------------------------------------------------------------- search by date */
+
+/* 1 if a comes before b newest first: later timestamp, then higher index,
+ * then name. */
+static int date_before(const arb_domains_hit *a, const arb_domains_hit *b)
+{
+    if (a->timestamp != b->timestamp)
+        return a->timestamp > b->timestamp;
+    if (a->index != b->index)
+        return a->index > b->index;
+    return strcmp(a->name, b->name) < 0;
+}
+
+static int date_cmp(const void *x, const void *y)
+{
+    const arb_domains_hit *a = x, *b = y;
+    return date_before(a, b) ? -1 : date_before(b, a) ? 1 : 0;
+}
+
+/* A heap whose root is the hit that comes last newest first. */
+static void heap_down(arb_domains_hit *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        arb_domains_hit t;
+        if (l < n && date_before(&h[w], &h[l]))
+            w = l;
+        if (r < n && date_before(&h[w], &h[r]))
+            w = r;
+        if (w == i)
+            return;
+        t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static void heap_up(arb_domains_hit *h, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        arb_domains_hit t;
+        if (!date_before(&h[p], &h[i]))
+            return;
+        t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+arb_err arb_domains_search_by_date(arb_domains *d, const char *domain, int subdomains,
+                                   const arb_domains_hit *after, arb_domains_hit *hits,
+                                   size_t limit, size_t *n_out, int *more)
+{
+    char norm[ARB_DOMAINS_NAME_MAX + 1];
+    uint8_t prefix[ARB_DOMAINS_NAME_MAX + 2];
+    size_t plen, n = 0, scanned = 0;
+    arb_domains_hit *heap, h;
+    arb_err err = ARB_OK;
+
+    *n_out = 0;
+    *more = 0;
+    if (domain == NULL || !arb_domains_normalize(norm, domain) || limit == 0 ||
+        limit > ARB_DOMAINS_LIMIT_MAX)
+        return ARB_ERR_INVALID_ARG;
+    if ((heap = calloc(limit + 1, sizeof *heap)) == NULL)
+        return ARB_ERR_NOMEM;
+    plen = strlen(norm);
+    reverse_labels((char *)prefix, norm, plen);
+    for (int r = 0; r < (subdomains ? 2 : 1) && err == ARB_OK; r++) {
+        arb_store_iter *it;
+        arb_errbuf eb;
+        prefix[plen] = r == 0 ? 0 : '.'; /* the name itself, then the names below it */
+        if ((err = arb_store_iter_new_prefix(&it, d->store, NULL, d->cf, prefix, plen + 1,
+                                             &eb)) != ARB_OK)
+            break;
+        for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+            size_t kl, vl;
+            const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+            if (++scanned > ARB_DOMAINS_DATE_SCAN_MAX) {
+                err = ARB_ERR_BUSY;
+                break;
+            }
+            if (!row_hit(&h, k, kl, v, vl) || (after != NULL && !date_before(after, &h)))
+                continue;
+            if (n < limit + 1) {
+                heap[n] = h;
+                heap_up(heap, n++);
+            } else if (date_before(&h, &heap[0])) {
+                heap[0] = h;
+                heap_down(heap, n, 0);
+            }
+        }
+        if (err == ARB_OK && (err = arb_store_iter_error(it, &eb)) != ARB_OK)
+            err = ARB_ERR_DB;
+        arb_store_iter_free(it);
+    }
+    if (err != ARB_OK) {
+        free(heap);
+        return err == ARB_ERR_NOMEM || err == ARB_ERR_BUSY ? err : ARB_ERR_DB;
+    }
+    qsort(heap, n, sizeof *heap, date_cmp);
+    *more = n > limit;
+    *n_out = n > limit ? limit : n;
+    memcpy(hits, heap, *n_out * sizeof *hits);
+    free(heap);
+    return ARB_OK;
+}
+
+int arb_domains_parse_after_date(arb_domains_hit *out, const char *s)
+{
+    const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    char num[24];
+    memset(out, 0, sizeof *out);
+    if (c1 == NULL || c2 == NULL || (size_t)(c1 - s) >= sizeof num ||
+        (size_t)(c2 - c1 - 1) >= sizeof num || strlen(c2 + 1) > ARB_DOMAINS_NAME_MAX)
+        return 0;
+    memcpy(num, s, (size_t)(c1 - s));
+    num[c1 - s] = '\0';
+    if (!parse_u64(num, UINT64_MAX, &out->timestamp))
+        return 0;
+    memcpy(num, c1 + 1, (size_t)(c2 - c1 - 1));
+    num[c2 - c1 - 1] = '\0';
+    if (!parse_u64(num, UINT64_MAX, &out->index))
+        return 0;
+    return arb_domains_normalize(out->name, c2 + 1);
+}
+
 static void search_handler(void *ud, arb_http_req *req)
 {
     arb_domains *d = ud;
     const char *domain = arb_http_req_query(req, "domain");
     const char *lim = arb_http_req_query(req, "limit"), *aft = arb_http_req_query(req, "after");
+    const char *ord = arb_http_req_query(req, "order");
+    int by_date = ord != NULL && strcmp(ord, "date") == 0;
     char norm[ARB_DOMAINS_NAME_MAX + 1];
     int subdomains = 0, more = 0;
     uint64_t limit = 100;
@@ -519,16 +652,32 @@ static void search_handler(void *ud, arb_http_req *req)
         (void)arb_http_respond_error(req, 400, "bad_query", "limit must be 1..1000");
         return;
     }
-    if (aft != NULL && !arb_domains_parse_after(&after, aft)) {
-        (void)arb_http_respond_error(req, 400, "bad_query", "after must be NAME:INDEX");
+    if (ord != NULL && strcmp(ord, "index") != 0 && strcmp(ord, "date") != 0) {
+        (void)arb_http_respond_error(req, 400, "bad_query", "order must be index or date");
+        return;
+    }
+    if (aft != NULL && !(by_date ? arb_domains_parse_after_date(&after, aft)
+                                 : arb_domains_parse_after(&after, aft))) {
+        (void)arb_http_respond_error(req, 400, "bad_query",
+                                     by_date ? "after must be TIMESTAMP:INDEX:NAME"
+                                             : "after must be NAME:INDEX");
         return;
     }
     if ((hits = calloc((size_t)limit, sizeof *hits)) == NULL) {
         (void)arb_http_respond_error(req, 500, "nomem", "out of memory");
         return;
     }
-    err = arb_domains_search(d, norm, subdomains, aft ? &after : NULL, hits, (size_t)limit, &n,
-                             &more);
+    err = by_date ? arb_domains_search_by_date(d, norm, subdomains, aft ? &after : NULL, hits,
+                                               (size_t)limit, &n, &more)
+                  : arb_domains_search(d, norm, subdomains, aft ? &after : NULL, hits,
+                                       (size_t)limit, &n, &more);
+    if (err == ARB_ERR_BUSY) {
+        free(hits);
+        (void)arb_http_respond_error(req, 400, "log_search_too_broad",
+                                     "too many matches to order by date (more than 100000); "
+                                     "use order=index");
+        return;
+    }
     if (err != ARB_OK) {
         free(hits);
         (void)arb_http_respond_error(req, 500, "log_db", "the index could not be read");
@@ -548,12 +697,16 @@ static void search_handler(void *ud, arb_http_req *req)
         json_t *next = json_null();
         if (more && n > 0) {
             char nx[ARB_DOMAINS_NAME_MAX + 32];
-            snprintf(nx, sizeof nx, "%s:%llu", hits[n - 1].name,
-                     (unsigned long long)hits[n - 1].index);
+            if (by_date)
+                snprintf(nx, sizeof nx, "%llu:%llu:%s", (unsigned long long)hits[n - 1].timestamp,
+                         (unsigned long long)hits[n - 1].index, hits[n - 1].name);
+            else
+                snprintf(nx, sizeof nx, "%s:%llu", hits[n - 1].name,
+                         (unsigned long long)hits[n - 1].index);
             next = json_string(nx);
         }
-        o = json_pack("{s:s, s:b, s:o, s:o*}", "domain", norm, "subdomains", subdomains,
-                      "results", arr, "next", next);
+        o = json_pack("{s:s, s:b, s:s, s:o, s:o*}", "domain", norm, "subdomains", subdomains,
+                      "order", by_date ? "date" : "index", "results", arr, "next", next);
     }
     free(hits);
     respond_json(req, o);

@@ -85,6 +85,20 @@ arb_err arb_domains_search(arb_domains *d, const char *domain, int subdomains,
                            const arb_domains_hit *after, arb_domains_hit *hits, size_t limit,
                            size_t *n, int *more) ARB_WARN_UNUSED;
 
+/* The same hits newest first (crt.sh's order): by SCT timestamp, later
+ * first, then by entry index, higher first, then by name. `after` (NULL:
+ * from the newest) resumes after the hit a previous call returned last (its
+ * timestamp, index and name). Every matching row is read to order them: a
+ * domain with more than ARB_DOMAINS_DATE_SCAN_MAX rows gives ARB_ERR_BUSY
+ * (use the index order). Returns ARB_OK, ARB_ERR_INVALID_ARG, ARB_ERR_BUSY,
+ * ARB_ERR_NOMEM, ARB_ERR_DB. */
+#define ARB_DOMAINS_DATE_SCAN_MAX 100000
+arb_err arb_domains_search_by_date(arb_domains *d, const char *domain, int subdomains,
+                                   const arb_domains_hit *after, arb_domains_hit *hits,
+                                   size_t limit, size_t *n, int *more) ARB_WARN_UNUSED;
+/* Parses a date-order resume point "TIMESTAMP:INDEX:NAME" (a by-date
+ * search's `next`). Returns 1, or 0 if it is not one. */
+int arb_domains_parse_after_date(arb_domains_hit *out, const char *s);
 /* Parses a resume point "NAME:INDEX" (a search's `next`) into out->name
  * (normalized) and out->index (decimal, at most 20 digits, no sign). Returns 1,
  * or 0 if it is not one. */
@@ -101,7 +115,8 @@ int arb_domains_parse_after(arb_domains_hit *out, const char *s);
 arb_err arb_domains_backfill(arb_domains *d, arb_log *log, uint64_t *indexed,
                              arb_errbuf *eb) ARB_WARN_UNUSED;
 
-/* Registers GET /log/v1/search?domain=D[&subdomains=1][&limit=N][&after=NAME:INDEX]
+/* Registers GET /log/v1/search?domain=D[&subdomains=1][&limit=N][&order=index|date]
+ * [&after=NAME:INDEX or, with order=date, TIMESTAMP:INDEX:NAME]
  * (docs/explorer.md). Before arb_http_server_start. */
 arb_err arb_domains_routes_add(arb_domains *d, arb_http_server *http) ARB_WARN_UNUSED;
 

@@ -3,6 +3,8 @@
  * Storage layout (column families, keys big-endian so they sort numerically):
  *   log_meta      "sth"         -> tree_size u64 || timestamp u64 || root[32] || sig (u16 len)
  *                 "checkpoint"  -> the signed checkpoint note of that tree head
+ *                 "sthh" || timestamp u64 -> every published tree head, encoded as "sth"
+ *                                  (the history: written in the batch of its head)
  *   log_entries   index u64     -> leaf_input (u32 len) || extra_data (u32 len) || SCT sig (u16 len)
  *                                  || fingerprints (u16 len)
  *                 (fingerprints: SHA-256 of each chain certificate after the
@@ -192,6 +194,16 @@ static void node_emit(void *ud, uint64_t level, uint64_t index, const arb_hash *
 
 /* ---- tree heads ---- */
 
+/* The history's keys: "sthh" || timestamp (ms, big-endian), so they sort by
+ * time (timestamps strictly increase between tree heads). */
+#define HIST_KEY_SIZE 12
+static void hist_key(uint8_t k[HIST_KEY_SIZE], uint64_t ts)
+{
+    memcpy(k, "sthh", 4);
+    for (int i = 0; i < 8; i++)
+        k[4 + i] = (uint8_t)(ts >> (56 - 8 * i));
+}
+
 static arb_err encode_sth(arb_buf *b, const arb_log_sth *s)
 {
     arb_buf_u64be(b, s->tree_size);
@@ -287,6 +299,11 @@ static arb_err put_head(arb_log *l, arb_store_batch *b, const arb_log_sth *s, co
         return err;
     arb_store_batch_put(b, l->cf[CF_META], (const uint8_t *)"sth", 3, scratch->data, scratch->len);
     arb_store_batch_put(b, l->cf[CF_META], (const uint8_t *)"checkpoint", 10, cp, cp_len);
+    {
+        uint8_t hk[HIST_KEY_SIZE];
+        hist_key(hk, s->timestamp);
+        arb_store_batch_put(b, l->cf[CF_META], hk, sizeof hk, scratch->data, scratch->len);
+    }
     return ARB_OK;
 }
 
@@ -1152,6 +1169,36 @@ static arb_err load_state(arb_log *l, arb_errbuf *eb)
     return ARB_OK;
 }
 
+/* A log written before the tree-head history has none: its history starts
+ * with the current head, stored (synced) at open. */
+static arb_err history_seed(arb_log *l, arb_errbuf *eb)
+{
+    uint8_t hk[HIST_KEY_SIZE];
+    arb_buf scratch = ARB_BUF_INIT;
+    arb_store_batch *b = NULL;
+    int found = 0;
+    arb_err err;
+
+    hist_key(hk, l->sth.timestamp);
+    if ((err = arb_store_exists(l->store, NULL, l->cf[CF_META], hk, sizeof hk, &found, eb)) !=
+            ARB_OK ||
+        found)
+        return err;
+    if ((err = encode_sth(&scratch, &l->sth)) != ARB_OK ||
+        (err = arb_store_batch_new(&b, l->store)) != ARB_OK) {
+        arb_buf_free(&scratch);
+        return arb_errf(eb, err, "out of memory");
+    }
+    arb_store_batch_put(b, l->cf[CF_META], hk, sizeof hk, scratch.data, scratch.len);
+    err = arb_store_write(l->store, b, ARB_STORE_SYNC, eb);
+    arb_store_batch_free(b);
+    arb_buf_free(&scratch);
+    if (err == ARB_OK)
+        arb_logf(&l->lg, ARB_LOG_INFO, "log: tree-head history starts at tree size %llu",
+                 (unsigned long long)l->sth.tree_size);
+    return err;
+}
+
 arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
 {
     arb_log *l;
@@ -1239,7 +1286,7 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     } else {
         free(val);
         val = NULL;
-        if ((err = load_state(l, eb)) != ARB_OK)
+        if ((err = load_state(l, eb)) != ARB_OK || (err = history_seed(l, eb)) != ARB_OK)
             goto fail;
         arb_logf(&l->lg, ARB_LOG_INFO, "log: \"%s\" opened at tree size %llu", l->origin,
                  (unsigned long long)l->sth.tree_size);
@@ -1305,6 +1352,73 @@ void arb_log_close(arb_log *l)
 }
 
 /* ---- reads ---- */
+
+arb_err arb_log_sth_history(arb_log *l, uint64_t cursor, int newest_first, size_t limit,
+                            arb_log_sth *out, size_t *n, int *more, arb_errbuf *eb)
+{
+    uint8_t lo[HIST_KEY_SIZE], hi[HIST_KEY_SIZE];
+    arb_store_iter *it = NULL;
+    uint64_t published;
+    arb_err err;
+
+    *n = 0;
+    *more = 0;
+    pthread_mutex_lock(&l->mu);
+    published = l->sth.timestamp; /* a head stored but not yet published is left out */
+    pthread_mutex_unlock(&l->mu);
+    if (newest_first) {
+        if (cursor == 0 || cursor > published + 1)
+            cursor = published + 1;
+        hist_key(lo, 0);
+        hist_key(hi, cursor); /* timestamps < cursor */
+    } else {
+        if (cursor >= published)
+            return ARB_OK;
+        hist_key(lo, cursor + 1);
+        hist_key(hi, published + 1);
+    }
+    if ((err = arb_store_iter_new(&it, l->store, NULL, l->cf[CF_META], lo, sizeof lo, hi,
+                                  sizeof hi, eb)) != ARB_OK)
+        return err;
+    if (newest_first)
+        arb_store_iter_last(it);
+    else
+        arb_store_iter_first(it);
+    while (arb_store_iter_valid(it)) {
+        size_t vl;
+        const uint8_t *v = arb_store_iter_value(it, &vl);
+        if (*n == limit) {
+            *more = 1;
+            break;
+        }
+        if (decode_sth(&out[*n], v, vl) != ARB_OK) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "log: a stored tree head of the history is corrupt");
+            break;
+        }
+        (*n)++;
+        if (newest_first)
+            arb_store_iter_prev(it);
+        else
+            arb_store_iter_next(it);
+    }
+    if (err == ARB_OK && !arb_store_iter_valid(it))
+        err = arb_store_iter_error(it, eb);
+    arb_store_iter_free(it);
+    if (err != ARB_OK) {
+        *n = 0;
+        *more = 0;
+    }
+    return err;
+}
+
+arb_err arb_log_sth_check(arb_log *l, const arb_log_sth *s)
+{
+    arb_ct_dsig d;
+    arb_err err = arb_ct_dsig_decode(&d, s->sig, s->sig_len);
+    if (err == ARB_OK)
+        err = arb_ct_sth_verify(l->verifier, &d, s->timestamp, s->tree_size, s->root);
+    return err;
+}
 
 void arb_log_get_sth(arb_log *l, arb_log_sth *out)
 {

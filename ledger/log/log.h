@@ -100,6 +100,22 @@ typedef struct {
 
 void arb_log_get_sth(arb_log *l, arb_log_sth *out);
 
+/* The tree-head history: every tree head the log has published is stored in
+ * the batch that stores the head (~120 bytes each), keyed by its timestamp
+ * (which strictly increases). A log that predates the history starts it with
+ * the head it had when it was first opened with it.
+ * Oldest first (newest_first 0): the heads with timestamp > cursor.
+ * Newest first (newest_first 1): the heads with timestamp < cursor (cursor 0:
+ * from the latest). At most `limit` heads go to out[0..*n); *more is 1 when
+ * more follow. Only published heads are returned. Returns ARB_OK,
+ * ARB_ERR_PARSE (a corrupt record), ARB_ERR_DB / ARB_ERR_IO. */
+arb_err arb_log_sth_history(arb_log *l, uint64_t cursor, int newest_first, size_t limit,
+                            arb_log_sth *out, size_t *n, int *more,
+                            arb_errbuf *eb) ARB_WARN_UNUSED;
+/* ARB_OK if s's signature is the log key's over its RFC 6962 tree head
+ * (timestamp, tree size, root); ARB_ERR_PARSE / ARB_ERR_VERIFY otherwise. */
+arb_err arb_log_sth_check(arb_log *l, const arb_log_sth *s) ARB_WARN_UNUSED;
+
 /* The log's health. After a failed write (disk full, I/O error) the log is
  * "failed": it refuses submissions with ARB_ERR_IO and `reason` (a sentence
  * for clients, without server paths; the full error goes to the logger), and

@@ -43,6 +43,8 @@ struct arb_store {
     size_t n_cfs;
     char *dir;
     arb_logger log;
+    void (*on_sync)(void *ud, double seconds); /* arb_store_opts.on_sync */
+    void *sync_ud;
     uint64_t max_wal_bytes; /* write-ahead log bound, >= MIN_WAL_BYTES */
     /* Set after a write failed: RocksDB is then in a background-error state in
      * which a further write can trip an internal assertion (Debian builds keep
@@ -687,6 +689,8 @@ arb_err arb_store_open(arb_store **out, const char *dir, const char *const *cf_n
     pthread_mutex_init(&s->gate_mu, NULL);
     pthread_cond_init(&s->gate_cv, NULL);
     s->log = opts->log;
+    s->on_sync = opts->on_sync;
+    s->sync_ud = opts->sync_ud;
     s->max_wal_bytes = opts->max_wal_bytes ? opts->max_wal_bytes : MAX_TOTAL_WAL_BYTES;
     if (s->max_wal_bytes < MIN_WAL_BYTES)
         s->max_wal_bytes = MIN_WAL_BYTES;
@@ -1009,7 +1013,17 @@ arb_err arb_store_write(arb_store *s, const arb_store_batch *b, unsigned flags, 
     if ((err = check_writable(s, eb)) != ARB_OK)
         return err;
     /* The batch holds the gate (arb_store_batch_new), so db is stable here. */
-    rocksdb_write(s->db, (flags & ARB_STORE_SYNC) ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
+    if ((flags & ARB_STORE_SYNC) && s->on_sync != NULL) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rocksdb_write(s->db, s->wo_sync, b->wb, &rerr);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (rerr == NULL)
+            s->on_sync(s->sync_ud, (double)(t1.tv_sec - t0.tv_sec) +
+                                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    } else {
+        rocksdb_write(s->db, (flags & ARB_STORE_SYNC) ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
+    }
     if (rerr != NULL) {
         atomic_store(&s->write_failed, 1);
         arb_logf(&s->log, ARB_LOG_ERROR, "store %s: write failed: %s", s->dir, rerr);

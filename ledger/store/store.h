@@ -44,6 +44,11 @@ typedef struct {
     size_t block_cache_bytes; /* shared LRU block cache; 0: a quarter of RAM, >= 32 MiB */
     uint64_t max_wal_bytes;   /* write-ahead log bound (docs/store.md), >= 256 KiB; 0: 64 MiB */
     arb_logger log;           /* where the store reports (compression fallback, recovery) */
+    /* Optional: called after every successful synced write (ARB_STORE_SYNC),
+     * on the writing thread, with the seconds the write and its write-ahead
+     * log fsync took (for a latency histogram; must not block). */
+    void (*on_sync)(void *ud, double seconds);
+    void *sync_ud;
 } arb_store_opts;
 
 /* Opens (creating if needed) the database in directory `dir` with the `n_cfs`

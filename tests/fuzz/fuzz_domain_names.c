@@ -4,7 +4,8 @@
  * that normalizes to itself, names are sorted and distinct. The same input
  * as a C string goes through arb_domains_normalize, whose output must be
  * stable (normalizing it again gives it back), and through
- * arb_domains_parse_after, which must round-trip. */
+ * arb_domains_parse_after and arb_domains_parse_after_date, which must
+ * round-trip. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             snprintf(back, sizeof back, "%s:%llu", h.name, (unsigned long long)h.index);
             if (!arb_domains_parse_after(&h2, back) || strcmp(h.name, h2.name) != 0 ||
                 h.index != h2.index)
+                abort();
+        }
+        /* The same for a date-order resume point TIMESTAMP:INDEX:NAME. */
+        if (arb_domains_parse_after_date(&h, s)) {
+            char back[ARB_DOMAINS_NAME_MAX + 64];
+            snprintf(back, sizeof back, "%llu:%llu:%s", (unsigned long long)h.timestamp,
+                     (unsigned long long)h.index, h.name);
+            if (!arb_domains_parse_after_date(&h2, back) || strcmp(h.name, h2.name) != 0 ||
+                h.index != h2.index || h.timestamp != h2.timestamp)
                 abort();
         }
     }

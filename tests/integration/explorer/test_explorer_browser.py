@@ -6,10 +6,18 @@ was mined by the real arbor-wallet (102 blocks, one payment). Every page must
 load with no console error, every link on it must lead to a page that
 answers 200 (the chain plots and the peers page among them), the search box must find a block by height and by hash, a
 transaction, a log entry and certificates by domain, and the hostile subject
-must show as text (no markup, no script). Screenshots go to the directory
-given as the second argument.
+must show as text (no markup, no script). A second arbord connects over the
+peer network, so the peers pages show a real row on each side. The waiting
+payment has its own page until a block confirms it; the tree heads page
+lists every signed head (checked with openssl); domain results come newest
+first on request. Screenshots go to the directory given as the second
+argument.
 
-usage: test_explorer_browser.py ARBORD SCREENSHOT_DIR ARBOR_WALLET
+Names and anchors (put on the chain by names_fixture) get their pages: a
+name with its record and history, its namespace, a log's anchored heads,
+found from the search box by name, namespace and log ID.
+
+usage: test_explorer_browser.py ARBORD SCREENSHOT_DIR ARBOR_WALLET NAMES_FIXTURE
 """
 import base64
 import json
@@ -87,11 +95,32 @@ def http(url, body=None):
         return e.code, e.read()
 
 
+def verify_sth(d, h):
+    """Checks an RFC 6962 tree head (3.5) from its JSON with openssl alone:
+    the log key is the data directory's log-key.pem."""
+    pub = os.path.join(d, 'log-pub.pem')
+    if not os.path.exists(pub):
+        sh('openssl ec -in data/log-key.pem -pubout -out log-pub.pem', d)
+    sig = base64.b64decode(h['tree_head_signature'])
+    if sig[0] != 4 or sig[1] != 3 or int.from_bytes(sig[2:4], 'big') != len(sig) - 4:
+        return False
+    tbs = (bytes([0, 1]) + h['timestamp'].to_bytes(8, 'big') + h['tree_size'].to_bytes(8, 'big') +
+           base64.b64decode(h['sha256_root_hash']))
+    with open(os.path.join(d, 'sth.bin'), 'wb') as f:
+        f.write(tbs)
+    with open(os.path.join(d, 'sth.sig'), 'wb') as f:
+        f.write(sig[4:])
+    r = subprocess.run(['openssl', 'dgst', '-sha256', '-verify', pub, '-signature', 'sth.sig',
+                        'sth.bin'], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
 def main():
-    arbord, shots, wallet = sys.argv[1], sys.argv[2], sys.argv[3]
+    arbord, shots, wallet, fixture = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     os.makedirs(shots, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='arbor-browser-')
     proc = None
+    peer = None
     driver = None
     try:
         root, chains = make_certs(tmp)
@@ -101,6 +130,7 @@ def main():
                                 stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, 'err'), 'w'))
         line = json.loads(proc.stdout.readline())
         base = 'http://127.0.0.1:%d' % line['port']
+        port = line['port']
         index = {}
         for i, (name, der) in enumerate(chains):
             path = '/ct/v1/add-pre-chain' if name == 'pre' else '/ct/v1/add-chain'
@@ -126,6 +156,28 @@ def main():
         mined = run_wallet('mine', '--blocks', '1', '--threads', '1')
         check(mined['height'] == 102, 'the chain is 102 blocks high')
         waiting = run_wallet('send', run_wallet('address')['address'], '2')  # stays in the mempool
+
+        # A second arbord connected to the first over the peer network, so the
+        # peers pages have a real row on each side.
+        peer = subprocess.Popen([arbord, '--datadir', os.path.join(tmp, 'peer'), '--listen',
+                                 '127.0.0.1:0', '--network', 'regtest', '--json', '--connect',
+                                 '127.0.0.1:%d' % port],
+                                stdout=subprocess.PIPE,
+                                stderr=open(os.path.join(tmp, 'peer-err'), 'w'))
+        peer_line = json.loads(peer.stdout.readline())
+        peer_base = 'http://127.0.0.1:%d' % peer_line['port']
+        connected = False
+        for _ in range(400):
+            a = json.loads(http(base + '/p2p/v1/peers')[1] or b'{}').get('peers', [])
+            b = json.loads(http(peer_base + '/p2p/v1/peers')[1] or b'{}').get('peers', [])
+            if (len(a) == 1 and a[0].get('handshaked') and len(b) == 1 and
+                    b[0].get('handshaked')):
+                connected = True
+                break
+            time.sleep(0.05)
+        check(connected, 'the second node connects to the first')
+        inbound = a[0] if connected else {}
+        outbound = b[0] if connected else {}
 
         opts = Options()
         opts.binary_location = '/usr/bin/chromium'
@@ -220,6 +272,26 @@ def main():
               'the waiting payment is listed')
         check(len(driver.find_elements(By.CSS_SELECTOR, '#fee-histogram rect')) == 8,
               'the fee-rate histogram has its 8 bands')
+        # The waiting transaction's own page: unconfirmed, its fee and fee rate,
+        # no ancestors or descendants in the pool, the amounts its inputs spend.
+        pool_link = driver.find_elements(By.LINK_TEXT, waiting['txid'])
+        check(len(pool_link) == 1, 'the waiting transaction is linked from the mempool page')
+        if pool_link:
+            navigate(pool_link[0].click)
+            page_ok('mempool transaction page', 'mempooltx')
+            check(driver.find_elements(By.ID, 'tx-unconfirmed'), 'it is marked unconfirmed')
+            check(driver.find_element(By.ID, 'txid').text == waiting['txid'], 'the pool txid')
+            check(driver.find_element(By.ID, 'tx-fee').text == waiting['fee'], 'the pool fee')
+            check('units per byte' in driver.find_element(By.ID, 'tx-fee-rate').text,
+                  'the pool fee rate')
+            check(driver.find_element(By.ID, 'tx-ancestors').text == '0', 'no ancestors')
+            check(driver.find_element(By.ID, 'tx-descendants').text == '0', 'no descendants')
+            ins = driver.find_element(By.ID, 'tx-inputs').text
+            check('rarb1' in ins and '.' in ins and 'not known' not in ins,
+                  'the inputs show the amounts they spend: %r' % ins)
+        search(waiting['txid'])
+        page_ok('mempool tx by search')
+        check(driver.find_elements(By.ID, 'tx-unconfirmed'), 'txid search finds a waiting tx')
 
         # The chain plots: interval and difficulty of the 102 blocks after genesis.
         driver.get(base + '/')
@@ -235,12 +307,30 @@ def main():
         st, _ = http(base + '/chain/stats?blocks=0')
         check(st == 400, 'a block count of 0 is refused: %d' % st)
 
-        # The peers page: this node has no peers and no bans.
+        # The peers page: the second node, inbound here and outbound there.
         driver.get(base + '/')
         navigate(driver.find_element(By.ID, 'peers-link').click)
         page_ok('peers page', 'peers')
-        check(driver.find_element(By.ID, 'peer-count').text == '0', 'no peers connected')
+        check(driver.find_element(By.ID, 'peer-count').text == '1', 'one peer connected')
+        rows = driver.find_elements(By.CSS_SELECTOR, '#peers tr')
+        check(len(rows) == 2, 'the peers table has a row')
+        if len(rows) == 2:
+            cells = [c.text for c in rows[1].find_elements(By.TAG_NAME, 'td')]
+            check(cells[0] == inbound.get('address'), 'the row shows the peer address: %r vs %r'
+                  % (cells[0], inbound.get('address')))
+            check(cells[0].startswith('127.0.0.1'), 'a loopback address: %r' % cells[0])
+            check(cells[1] == 'inbound', 'the row shows the direction: %r' % cells[1])
         check(driver.find_elements(By.ID, 'no-bans'), 'no bans')
+        driver.get(peer_base + '/peers')
+        page_ok('peers page of the second node', 'peers-outbound')
+        rows = driver.find_elements(By.CSS_SELECTOR, '#peers tr')
+        check(len(rows) == 2, 'the second node lists the first')
+        if len(rows) == 2:
+            cells = [c.text for c in rows[1].find_elements(By.TAG_NAME, 'td')]
+            check(cells[0] == outbound.get('address') and cells[0].startswith('127.0.0.1'),
+                  'the first node address: %r vs %r' % (cells[0], outbound.get('address')))
+            check(cells[1] == 'outbound', 'outbound: %r' % cells[1])
+        driver.get(base + '/')  # back to the first node (its search box)
 
         search('101')
         page_ok('block by height')
@@ -303,9 +393,108 @@ def main():
         driver.get(base + '/log/domain?domain=nothing.invalid')
         page_ok('empty domain', None)
         check(driver.find_elements(By.ID, 'no-results'), 'an unknown domain has no results')
+
+        # Newest first: the same certificates, by entry (the log's time order).
+        driver.get(base + '/log/domain?subdomains=1&domain=example.org')
+        navigate(driver.find_element(By.ID, 'order-date').click)
+        page_ok('domain results newest first', 'domain-date')
+        rows = driver.find_elements(By.CSS_SELECTOR, '#results tr')
+        got = [(int(r.find_elements(By.TAG_NAME, 'td')[0].text),
+                r.find_elements(By.TAG_NAME, 'td')[1].text) for r in rows[1:]]
+        want = sorted(got, key=lambda x: (-x[0], x[1]))
+        check(got == want and len(got) == len(names), 'newest first: %r' % got)
+        check(driver.find_elements(By.ID, 'order-index'), 'a link back to the index order')
+
+        # The tree heads: one per submission and the empty tree's, each valid.
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'heads-link').click)
+        page_ok('tree heads page', 'heads')
+        st, raw = http(base + '/log/v1/sth-history')
+        heads = json.loads(raw)['sths'] if st == 200 else []
+        check([h['tree_size'] for h in heads] == list(range(len(chains) + 1)),
+              'a head per submission: %r' % [h['tree_size'] for h in heads])
+        rows = driver.find_elements(By.CSS_SELECTOR, '#heads tr')[1:]
+        sizes = [r.find_element(By.CLASS_NAME, 'size').text for r in rows]
+        check(sizes == [str(h['tree_size']) for h in reversed(heads)],
+              'the page lists the heads newest first: %r' % sizes)
+        check(len(driver.find_elements(By.CSS_SELECTOR, '#heads .sig-ok')) == len(heads),
+              'every signature checks')
+        check(len(driver.find_elements(By.CSS_SELECTOR, '#heads-plot circle')) == len(heads),
+              'the plot has a point per head')
+        check(all(verify_sth(tmp, h) for h in heads), 'the JSON heads verify with openssl')
+
+        # The waiting transaction confirms: the same URL shows the confirmed view.
+        run_wallet('mine', '--blocks', '1', '--threads', '1')
+        driver.get(base + '/chain/tx/' + waiting['txid'])
+        page_ok('confirmed transaction page', None)
+        check(not driver.find_elements(By.ID, 'tx-unconfirmed'), 'no longer unconfirmed')
+        check('Confirmations' in driver.page_source and
+              driver.find_element(By.ID, 'tx-fee').text == waiting['fee'],
+              'the confirmed view with its block and fee')
+
+        # Names and anchors: a namespace, a name (registered, then updated) and
+        # two anchored heads of a log, put on the chain by names_fixture.
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'log-anchors-link').click)
+        page_ok('this log\'s anchors (none yet)', None)
+        check(driver.find_elements(By.ID, 'no-anchors'), 'this node\'s log has no anchors')
+        fx = json.loads(subprocess.run([fixture, str(port)], check=True,
+                                       stdout=subprocess.PIPE).stdout)
+        driver.get(base + '/')
+        search(fx['name'])
+        page_ok('name page', 'name')
+        check(driver.find_element(By.ID, 'name').text == fx['name'], 'name search finds it')
+        check(driver.find_element(By.ID, 'name-status').text == 'active', 'the name is active')
+        check(driver.find_element(By.ID, 'name-owner').text == fx['address'], 'its owner')
+        check(driver.find_element(By.ID, 'name-zonefile').text == fx['zonefile_hash'],
+              'its current zone-file hash')
+        rows = driver.find_elements(By.CSS_SELECTOR, '#name-history tr')[1:]
+        hist = [(r.find_elements(By.TAG_NAME, 'td')[0].text,
+                 r.find_element(By.CLASS_NAME, 'op').text) for r in rows]
+        check(hist == [(str(fx['register_height']), 'name-register'),
+                       (str(fx['update_height']), 'name-update')], 'its history: %r' % hist)
+        navigate(driver.find_element(By.ID, 'name-namespace').click)
+        page_ok('namespace page', 'namespace')
+        check(driver.find_element(By.ID, 'namespace').text == fx['namespace'], 'the namespace')
+        check(driver.find_element(By.ID, 'namespace-status').text == 'ready', 'it is ready')
+        check(driver.find_element(By.ID, 'namespace-lifetime').text == '1000 blocks',
+              'its names live 1000 blocks')
+        search(fx['namespace'])
+        page_ok('namespace by search')
+        check(driver.find_elements(By.ID, 'namespace'), 'namespace search finds it')
+        driver.get(base + '/')
+        navigate(driver.find_element(By.ID, 'anchors-link').click)
+        page_ok('anchored logs page', None)
+        logs = driver.find_elements(By.LINK_TEXT, fx['log_id'])
+        check(len(logs) == 1, 'the anchored log is listed')
+        if logs:
+            navigate(logs[0].click)
+            page_ok('anchors page', 'anchors')
+            sizes = [c.text for c in driver.find_elements(By.CSS_SELECTOR, '#anchors .size')]
+            check(sizes == ['8', '16'], 'both anchored heads, oldest first: %r' % sizes)
+            blocks = [r.find_elements(By.TAG_NAME, 'td')[0].text
+                      for r in driver.find_elements(By.CSS_SELECTOR, '#anchors tr')[1:]]
+            check(blocks == [str(a['height']) for a in fx['anchors']],
+                  'in the blocks that anchored them: %r' % blocks)
+        search(fx['log_id'])
+        page_ok('anchors by search')
+        check(driver.find_element(By.ID, 'anchor-log').text == fx['log_id'],
+              'a log ID search finds its anchors')
+        st, _ = http(base + '/names/name/nobody.' + fx['namespace'])
+        check(st == 404, 'an unknown name is 404: %d' % st)
+        st, _ = http(base + '/chain/anchors/xyz')
+        check(st == 400, 'a bad log ID is 400: %d' % st)
     finally:
         if driver is not None:
             driver.quit()
+        for other in [peer]:
+            if other is not None:
+                other.send_signal(signal.SIGTERM)
+                try:
+                    other.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    other.kill()
+                    check(False, 'the second arbord did not stop')
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
             try:

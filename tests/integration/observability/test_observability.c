@@ -352,6 +352,14 @@ static void test_observability(void)
         CHECK_EQ(sample(text, "arbor_log_batch_entries_bucket{le=\"1\"}"), 1);
         CHECK_EQ(sample(text, "arbor_log_commit_seconds_count"), 1);
         CHECK(sample(text, "arbor_log_commit_seconds_sum") >= 0);
+        /* The store's own synced writes: the log's (its first empty head and
+         * the batch) and the chain's, in a histogram of their own. */
+        CHECK(sample(text, "arbor_store_sync_seconds_count") >=
+              sample(text, "arbor_log_commit_seconds_count") + 1);
+        CHECK_EQ(sample(text, "arbor_store_sync_seconds_bucket{le=\"+Inf\"}"),
+                 sample(text, "arbor_store_sync_seconds_count"));
+        CHECK(sample(text, "arbor_store_sync_seconds_sum") > 0);
+        CHECK_EQ(sample(text, "arbor_access_log_dropped_total"), 0);
         CHECK_EQ(sample(text, "arbor_chain_block_connect_seconds_count"), 1);
         CHECK_EQ(sample(text, "arbor_chain_blocks_accepted_total"), 1);
         CHECK(sample(text, "arbor_http_request_duration_seconds_count{route=\"/status\"}") >= 2);

@@ -207,6 +207,15 @@ static int cmp_row(const void *a, const void *b)
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
+/* Newest first: timestamp (1000 + index) and index descending, then name. */
+static int cmp_date(const void *a, const void *b)
+{
+    const row *x = a, *y = b;
+    if (x->index != y->index)
+        return x->index < y->index ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
 static int ref_match(const char *name, const char *q, int sub)
 {
     size_t n = strlen(name), l = strlen(q);
@@ -341,6 +350,52 @@ static void test_search(void)
                 }
                 CHECK_EQ(got, want);
             }
+    /* Newest first: the same matches ordered by timestamp (here 1000 + index),
+     * then index, both descending, then name; pages of every size. */
+    {
+        static row ref[MAX_ROWS];
+        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++)
+            for (int sub = 0; sub < 2; sub++)
+                for (size_t li = 0; li < sizeof limits / sizeof *limits; li++) {
+                    char qn[ARB_DOMAINS_NAME_MAX + 1], cur[ARB_DOMAINS_NAME_MAX + 64];
+                    size_t nref = 0, got = 0, n;
+                    int more = 1, first = 1;
+                    arb_domains_hit after;
+                    CHECK(arb_domains_normalize(qn, queries[q]));
+                    for (size_t r = 0; r < nrows; r++)
+                        if (ref_match(rows[r].name, qn, sub))
+                            ref[nref++] = rows[r];
+                    qsort(ref, nref, sizeof *ref, cmp_date);
+                    while (more) {
+                        CHECK(arb_domains_search_by_date(d, queries[q], sub,
+                                                         first ? NULL : &after, hits, limits[li],
+                                                         &n, &more) == ARB_OK);
+                        CHECK(n <= limits[li]);
+                        CHECK(!more || n == limits[li]);
+                        for (size_t h = 0; h < n && got < nref; h++, got++) {
+                            CHECK_STR(hits[h].name, ref[got].name);
+                            CHECK_EQ(hits[h].index, ref[got].index);
+                            CHECK_EQ(hits[h].timestamp, 1000 + ref[got].index);
+                        }
+                        if (n == 0)
+                            break;
+                        /* Resume through the text cursor, as the HTTP API does. */
+                        snprintf(cur, sizeof cur, "%llu:%llu:%s",
+                                 (unsigned long long)hits[n - 1].timestamp,
+                                 (unsigned long long)hits[n - 1].index, hits[n - 1].name);
+                        CHECK(arb_domains_parse_after_date(&after, cur));
+                        CHECK_EQ(after.index, hits[n - 1].index);
+                        first = 0;
+                    }
+                    CHECK_EQ(got, nref);
+                }
+        arb_domains_hit a;
+        CHECK(!arb_domains_parse_after_date(&a, "example.org:5"));
+        CHECK(!arb_domains_parse_after_date(&a, "x:5:example.org"));
+        CHECK(!arb_domains_parse_after_date(&a, "5:5:bad name"));
+        CHECK(arb_domains_parse_after_date(&a, "7:5:Example.org"));
+        CHECK_STR(a.name, "example.org");
+    }
     /* Bad arguments. */
     {
         size_t n;

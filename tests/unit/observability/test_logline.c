@@ -2,10 +2,12 @@
  * hostile bytes (a line can never be split, a JSON line always parses and
  * gives back the text, bytes >= 0x80 as U+0080..U+00FF), cutting long lines,
  * and seeded random inputs checked the same way. */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ledger/config.h"
 #include "ledger/logline.h"
@@ -158,11 +160,88 @@ static void test_random(void)
     }
 }
 
+
+/* The access log's writer: pushes never block on a descriptor nobody reads;
+ * what was accepted comes out whole and in order once it is read; what was
+ * not is counted; free returns even when the descriptor takes nothing. */
+static void test_async(void)
+{
+    int fd[2];
+    arb_logline_async *a = NULL;
+    unsigned long long accepted = 0, total = 20000;
+    static char got[1 << 20];
+    size_t len = 0;
+    char line[128];
+
+    CHECK_OR(pipe(fd) == 0, );
+    CHECK(!arb_logline_async_new(&a, fd[1], 100) && a == NULL); /* too small a ring */
+    CHECK_OR(arb_logline_async_new(&a, fd[1], 8192), );
+    for (unsigned long long k = 0; k < total; k++) {
+        int n = snprintf(line, sizeof line, "line %06llu %s\n", k,
+                         "padding padding padding padding padding padding padding");
+        accepted += (unsigned long long)arb_logline_async_push(a, line, (size_t)n);
+    }
+    CHECK(!arb_logline_async_push(a, line, 0));
+    {
+        static char big[5000];
+        memset(big, 'x', sizeof big);
+        CHECK(!arb_logline_async_push(a, big, sizeof big)); /* over 4096 */
+    }
+    CHECK(accepted > 0 && accepted < total);
+    /* Read what was accepted: the pipe, then the ring as the writer drains it. */
+    fcntl(fd[0], F_SETFL, fcntl(fd[0], F_GETFL) | O_NONBLOCK);
+    for (int idle = 0; idle < 40 && len < sizeof got;) {
+        ssize_t r = read(fd[0], got + len, sizeof got - len);
+        if (r > 0) {
+            len += (size_t)r;
+            idle = 0;
+        } else {
+            idle++;
+            usleep(20 * 1000);
+        }
+    }
+    {
+        unsigned long long lines = 0, prev = 0;
+        int ordered = 1, whole = 1;
+        for (char *p = got, *nl; p < got + len && (nl = memchr(p, '\n', (size_t)(got + len - p)));
+             p = nl + 1) {
+            unsigned long long k;
+            *nl = 0;
+            char want[128];
+            if (sscanf(p, "line %llu padding", &k) != 1)
+                whole = 0;
+            snprintf(want, sizeof want, "line %06llu %s", k,
+                     "padding padding padding padding padding padding padding");
+            if (strcmp(p, want) != 0)
+                whole = 0;
+            else if (lines > 0 && k <= prev)
+                ordered = 0;
+            prev = k;
+            lines++;
+        }
+        CHECK(whole && ordered);
+        CHECK_EQ(len > 0 && got[len - 1] == 0, 1); /* ends at a line's end */
+        CHECK_EQ(lines + arb_logline_async_dropped(a), total + 2);
+    }
+    arb_logline_async_free(a, 1000);
+    /* A descriptor that takes nothing: free still returns. */
+    CHECK_OR(arb_logline_async_new(&a, fd[1], 1 << 20), );
+    for (int k = 0; k < 5000; k++) {
+        int n = snprintf(line, sizeof line, "stuck %06d %s\n", k, "padding padding padding");
+        (void)arb_logline_async_push(a, line, (size_t)n);
+    }
+    arb_logline_async_free(a, 200);
+    arb_logline_async_free(NULL, 0);
+    close(fd[0]);
+    close(fd[1]);
+}
+
 int main(void)
 {
     test_formats();
     test_hostile();
     test_cut();
     test_random();
+    test_async();
     return arb_test_done();
 }

@@ -1,0 +1,475 @@
+/* Light-client proofs (auditor/lightproof.h) over a regtest chain built in
+ * memory (tests/unit/audit/lpchain.c): a name, a namespace, an absence and a
+ * log's anchored head with its anchor transaction verify from the genesis
+ * and from a later checkpoint; every altered byte of a proof fails; stale
+ * tips, unknown checkpoints, conflicting known headers and wrong keys fail
+ * with their reasons; the JSON form round-trips and its parser is strict;
+ * a name's status follows docs/names.md at every boundary. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "auditor/lightproof.h"
+#include "ledger/chain/hdrcheck.h"
+#include "tests/test.h"
+#include "tests/unit/audit/lpchain.h"
+
+static lp_chain C;
+static uint8_t key_alice[32], key_bob[32], key_ns[32], key_anchor[32];
+
+static void trust_genesis(arb_lightproof_trust *t)
+{
+    memset(t, 0, sizeof *t);
+    t->params = C.p;
+    t->checkpoint = C.hash[0];
+    t->now = C.hdr[C.tip].time + 60;
+}
+
+static const char *verify(const arb_lightproof *lp, const arb_lightproof_trust *t,
+                          const uint8_t *key, arb_lightproof_result *res)
+{
+    arb_errbuf eb;
+    arb_err err = arb_lightproof_verify(C.sha, lp, t, key, res, &eb);
+    if (err == ARB_OK)
+        return "ok";
+    return res->reason ? res->reason : "(no reason)";
+}
+
+static void test_presence_absence(void)
+{
+    arb_lightproof_trust t;
+    arb_lightproof_result res;
+    arb_lightproof *lp;
+
+    trust_genesis(&t);
+    lp = lp_chain_prove(&C, key_alice, 0, 0, 0);
+    CHECK(lp != NULL);
+    CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+    CHECK_EQ(res.present, 1);
+    CHECK_EQ(res.rec_type, ARB_NAMES_REC_NAME);
+    CHECK_EQ(res.tip_height, C.tip);
+    CHECK(arb_hash_eq(&res.tip_hash, &C.hash[C.tip]));
+    CHECK(arb_hash_eq(&res.state_root, &C.state[C.tip]));
+    CHECK_EQ(res.name.full_len, 10);
+    CHECK_MEM(res.name.full, "alice.test", 10);
+    /* From the genesis every header has its parent known: all rules apply. */
+    CHECK_EQ(res.headers_checked, C.tip);
+    /* Another name's key is refused. */
+    CHECK_STR(verify(lp, &t, key_bob, &res), "key-mismatch");
+    /* Claiming absence of a present key fails. */
+    lp->has_record = 0;
+    CHECK_STR(verify(lp, &t, key_alice, &res), "smt-proof-bad");
+    arb_lightproof_free(lp);
+
+    lp = lp_chain_prove(&C, key_bob, 0, 0, 0);
+    CHECK(lp != NULL);
+    CHECK_EQ(lp->has_record, 0);
+    CHECK_STR(verify(lp, &t, key_bob, &res), "ok");
+    CHECK_EQ(res.present, 0);
+    /* Claiming alice's record under bob's key fails. */
+    {
+        arb_lightproof *la = lp_chain_prove(&C, key_alice, 0, 0, 0);
+        CHECK(la != NULL);
+        memcpy(lp->record, la->record, la->record_len);
+        lp->record_len = la->record_len;
+        lp->has_record = 1;
+        arb_lightproof_free(la);
+        CHECK_STR(verify(lp, &t, key_bob, &res), "record-bad");
+    }
+    arb_lightproof_free(lp);
+
+    lp = lp_chain_prove(&C, key_ns, 0, 0, 0);
+    CHECK(lp != NULL);
+    CHECK_STR(verify(lp, &t, key_ns, &res), "ok");
+    CHECK_EQ(res.rec_type, ARB_NAMES_REC_NAMESPACE);
+    CHECK_EQ(res.ns.reveal_height, 1);
+    arb_lightproof_free(lp);
+}
+
+static void test_checkpoints(void)
+{
+    arb_lightproof_trust t;
+    arb_lightproof_result res;
+    arb_lightproof *lp;
+    uint8_t *known;
+    size_t known_len;
+
+    /* From a later checkpoint, without its header: proof of work only for
+     * the first header, every rule from then on. */
+    trust_genesis(&t);
+    t.checkpoint = C.hash[3];
+    lp = lp_chain_prove(&C, key_alice, 3, 0, 0);
+    CHECK(lp != NULL);
+    CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+    CHECK_EQ(res.checkpoint_height, 3);
+    CHECK_EQ(res.headers_checked, C.tip - 4);
+    /* The user trusts block 5: a proof from block 3 passes through it. */
+    t.checkpoint = C.hash[5];
+    CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+    /* A checkpoint the proof does not reach. */
+    t.checkpoint = C.hash[2];
+    CHECK_STR(verify(lp, &t, key_alice, &res), "checkpoint-unknown");
+    /* With the known headers 0..3 the first header gets every rule too. */
+    known = lp_chain_raw_headers(&C, 3, &known_len);
+    CHECK(known != NULL);
+    t.checkpoint = C.hash[3];
+    t.known = known;
+    t.known_len = known_len;
+    CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+    CHECK_EQ(res.headers_checked, C.tip - 3);
+    free(known);
+
+    /* Known headers up to the tip: fine; beyond the tip's height: stale. */
+    known = lp_chain_raw_headers(&C, C.tip, &known_len);
+    CHECK(known != NULL);
+    t.known = known;
+    t.known_len = known_len;
+    CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+    t.known_len = known_len - ARB_HEADER_SIZE;
+    CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+    arb_lightproof_free(lp);
+    /* A proof for an older tip (block tip - 1 made the tip). */
+    {
+        uint32_t tip = C.tip;
+        C.tip = tip - 1;
+        lp = lp_chain_prove(&C, key_alice, 3, 0, 0);
+        C.tip = tip;
+        CHECK(lp != NULL);
+        t.known_len = known_len;
+        CHECK_STR(verify(lp, &t, key_alice, &res), "stale");
+        t.known = NULL;
+        t.known_len = 0;
+        CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+        t.min_height = tip;
+        CHECK_STR(verify(lp, &t, key_alice, &res), "stale");
+        t.min_height = tip - 1;
+        CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+        arb_lightproof_free(lp);
+    }
+    /* Known headers that disagree with the proof's. */
+    {
+        arb_block_header h;
+        lp = lp_chain_prove(&C, key_alice, 3, 0, 0);
+        CHECK(lp != NULL);
+        arb_header_decode(&h, known + 5 * ARB_HEADER_SIZE);
+        h.nonce ^= 1;
+        arb_header_encode(known + 5 * ARB_HEADER_SIZE, &h);
+        t.known = known;
+        t.known_len = known_len;
+        t.min_height = 0;
+        CHECK_STR(verify(lp, &t, key_alice, &res), "headers-conflict");
+        arb_lightproof_free(lp);
+    }
+    free(known);
+    /* A clock before the tip's time: the future-time rule. */
+    trust_genesis(&t);
+    lp = lp_chain_prove(&C, key_alice, 0, 0, 0);
+    CHECK(lp != NULL);
+    t.now = C.hdr[C.tip].time - 2 * 3600 - 1;
+    CHECK_STR(verify(lp, &t, key_alice, &res), "header-time-too-new");
+    arb_lightproof_free(lp);
+}
+
+static void test_anchor(void)
+{
+    arb_lightproof_trust t;
+    arb_lightproof_result res;
+    arb_lightproof *lp;
+
+    trust_genesis(&t);
+    for (int with_count = 0; with_count <= 1; with_count++) {
+        lp = lp_chain_prove(&C, key_anchor, 0, 1, with_count);
+        CHECK(lp != NULL);
+        CHECK_STR(verify(lp, &t, key_anchor, &res), "ok");
+        CHECK_EQ(res.rec_type, ARB_ANCHOR_REC_TYPE);
+        CHECK_EQ(res.anchor_tx_checked, 1);
+        CHECK_EQ(res.anchor.tree_size, 7);
+        CHECK_EQ(res.anchor.height, C.anchor_height);
+        CHECK_EQ(res.anchor_spki_len, C.spki_len);
+        CHECK_MEM(res.anchor_spki, C.spki, C.spki_len);
+        CHECK(arb_hash_eq(&res.anchor_block_hash, &C.hash[C.anchor_height]));
+        /* The anchor claimed in another block. */
+        lp->anchor_block_height = C.anchor_height + 1;
+        CHECK_STR(verify(lp, &t, key_anchor, &res), "anchor-tx-not-included");
+        lp->anchor_block_height = C.tip + 1;
+        CHECK_STR(verify(lp, &t, key_anchor, &res), "anchor-tx-not-included");
+        arb_lightproof_free(lp);
+    }
+    /* An anchor transaction beside a name record. */
+    lp = lp_chain_prove(&C, key_alice, 0, 0, 0);
+    CHECK(lp != NULL);
+    {
+        arb_lightproof *la = lp_chain_prove(&C, key_anchor, 0, 1, 1);
+        CHECK(la != NULL);
+        lp->has_anchor_tx = 1;
+        lp->anchor_tx = la->anchor_tx;
+        lp->anchor_tx_len = la->anchor_tx_len;
+        lp->anchor_tx_index = la->anchor_tx_index;
+        lp->anchor_tx_count = la->anchor_tx_count;
+        lp->anchor_tx_proof_len = la->anchor_tx_proof_len;
+        memcpy(lp->anchor_tx_proof, la->anchor_tx_proof, sizeof la->anchor_tx_proof);
+        lp->anchor_block_height = la->anchor_block_height;
+        la->anchor_tx = NULL;
+        arb_lightproof_free(la);
+        CHECK_STR(verify(lp, &t, key_alice, &res), "anchor-mismatch");
+    }
+    arb_lightproof_free(lp);
+}
+
+/* Flips each bit position class of every byte of every field; each must
+ * fail, except in the tip header's version, time and nonce when no known
+ * header pins the tip: there a change that still meets the (regtest)
+ * proof of work is another valid block, which the test checks directly. */
+static void mutate_all(arb_lightproof *lp, const arb_lightproof_trust *t, const uint8_t *key,
+                       int tip_pinned, unsigned long *tried)
+{
+    arb_lightproof_result res;
+    struct {
+        uint8_t *p;
+        size_t n;
+        const char *what;
+    } f[8];
+    size_t nf = 0;
+    uint8_t cp[32];
+
+    memcpy(cp, lp->checkpoint.b, 32);
+    f[nf].p = lp->checkpoint.b, f[nf].n = 32, f[nf++].what = "checkpoint";
+    f[nf].p = lp->coinbase, f[nf].n = lp->coinbase_len, f[nf++].what = "coinbase";
+    f[nf].p = (uint8_t *)lp->coinbase_proof, f[nf].n = 32 * lp->coinbase_proof_len,
+    f[nf++].what = "coinbase_proof";
+    f[nf].p = lp->key, f[nf].n = 32, f[nf++].what = "key";
+    f[nf].p = lp->record, f[nf].n = lp->has_record ? lp->record_len : 0, f[nf++].what = "record";
+    f[nf].p = lp->smt_proof, f[nf].n = lp->smt_proof_len, f[nf++].what = "smt_proof";
+    if (lp->has_anchor_tx) {
+        f[nf].p = lp->anchor_tx, f[nf].n = lp->anchor_tx_len, f[nf++].what = "anchor_tx";
+        f[nf].p = (uint8_t *)lp->anchor_tx_proof, f[nf].n = 32 * lp->anchor_tx_proof_len,
+        f[nf++].what = "anchor_tx_proof";
+    }
+    for (size_t k = 0; k < nf; k++) {
+        for (size_t i = 0; i < f[k].n; i++) {
+            for (int bit = 0; bit < 8; bit += 7) {
+                f[k].p[i] ^= (uint8_t)(1u << bit);
+                (*tried)++;
+                if (strcmp(verify(lp, t, key, &res), "ok") == 0) {
+                    arb_test_fail(__FILE__, __LINE__, "%s byte %zu bit %d: altered proof verifies",
+                                  f[k].what, i, bit);
+                    f[k].p[i] ^= (uint8_t)(1u << bit);
+                    return;
+                }
+                f[k].p[i] ^= (uint8_t)(1u << bit);
+            }
+        }
+    }
+    for (size_t h = 0; h < lp->n_headers; h++) {
+        for (size_t i = 0; i < ARB_HEADER_SIZE; i++) {
+            for (int bit = 0; bit < 8; bit += 7) {
+                uint8_t raw[ARB_HEADER_SIZE];
+                arb_block_header orig = lp->headers[h];
+                int ok;
+                arb_header_encode(raw, &lp->headers[h]);
+                raw[i] ^= (uint8_t)(1u << bit);
+                arb_header_decode(&lp->headers[h], raw);
+                (*tried)++;
+                ok = strcmp(verify(lp, t, key, &res), "ok") == 0;
+                if (ok) {
+                    /* Only the unpinned tip's version/time/nonce, and only
+                     * with valid proof of work. */
+                    arb_hash hh;
+                    const char *reason;
+                    arb_header_hash(C.sha, &hh, &lp->headers[h]);
+                    int allowed = !tip_pinned && h == lp->n_headers - 1 &&
+                                  (i < 4 || (i >= 68 && i < 72) || i >= 76) &&
+                                  arb_header_check_pow(C.p, &hh, &lp->headers[h], &reason, NULL) ==
+                                      ARB_OK;
+                    if (!allowed) {
+                        arb_test_fail(__FILE__, __LINE__,
+                                      "header %zu byte %zu bit %d: altered proof verifies", h, i,
+                                      bit);
+                        lp->headers[h] = orig;
+                        return;
+                    }
+                }
+                lp->headers[h] = orig;
+            }
+        }
+    }
+    /* Integers. */
+    lp->height++;
+    (*tried)++;
+    CHECK(strcmp(verify(lp, t, key, &res), "ok") != 0);
+    lp->height -= 2;
+    CHECK(strcmp(verify(lp, t, key, &res), "ok") != 0);
+    lp->height++;
+    for (int d = -1; d <= 1; d += 2) {
+        lp->tx_count += (uint64_t)d;
+        CHECK(lp->tx_count == 0 || strcmp(verify(lp, t, key, &res), "ok") != 0);
+        lp->tx_count -= (uint64_t)d;
+    }
+    if (lp->has_anchor_tx) {
+        lp->anchor_tx_index++;
+        CHECK(strcmp(verify(lp, t, key, &res), "ok") != 0);
+        lp->anchor_tx_index--;
+    }
+    CHECK_STR(verify(lp, t, key, &res), "ok");
+    arb_test_passed++;
+}
+
+static void test_every_byte(void)
+{
+    arb_lightproof_trust t;
+    const uint8_t *keys[] = {key_alice, key_bob, key_anchor};
+    unsigned long tried = 0;
+    uint8_t *known;
+    size_t known_len;
+
+    known = lp_chain_raw_headers(&C, C.tip, &known_len);
+    CHECK(known != NULL);
+    for (size_t k = 0; k < 3; k++) {
+        arb_lightproof *lp = lp_chain_prove(&C, keys[k], 0, keys[k] == key_anchor, 1);
+        CHECK(lp != NULL);
+        trust_genesis(&t);
+        mutate_all(lp, &t, keys[k], 0, &tried);
+        t.known = known;
+        t.known_len = known_len;
+        mutate_all(lp, &t, keys[k], 1, &tried);
+        arb_lightproof_free(lp);
+    }
+    free(known);
+    CHECK(tried > 1000);
+}
+
+static void test_json(void)
+{
+    arb_lightproof *lp, *back = NULL;
+    arb_lightproof_trust t;
+    arb_lightproof_result res;
+    json_t *j, *wrap;
+    char *text;
+    arb_errbuf eb;
+
+    lp = lp_chain_prove(&C, key_anchor, 0, 1, 0);
+    CHECK(lp != NULL);
+    j = arb_lightproof_to_json(lp);
+    CHECK(j != NULL);
+    /* As a lookup answer carries it. */
+    wrap = json_pack("{s:s, s:O}", "log_id", "x", "proof", j);
+    text = json_dumps(wrap, JSON_COMPACT);
+    CHECK(text != NULL);
+    CHECK(arb_lightproof_parse(&back, text, strlen(text), &eb) == ARB_OK);
+    CHECK_EQ(back->n_headers, lp->n_headers);
+    CHECK_MEM(back->headers, lp->headers, lp->n_headers * sizeof *lp->headers);
+    CHECK_EQ(back->coinbase_len, lp->coinbase_len);
+    CHECK_MEM(back->coinbase, lp->coinbase, lp->coinbase_len);
+    CHECK_EQ(back->smt_proof_len, lp->smt_proof_len);
+    CHECK_MEM(back->smt_proof, lp->smt_proof, lp->smt_proof_len);
+    CHECK_EQ(back->anchor_tx_len, lp->anchor_tx_len);
+    CHECK_EQ(back->anchor_tx_count, 0);
+    trust_genesis(&t);
+    CHECK_STR(verify(back, &t, key_anchor, &res), "ok");
+    arb_lightproof_free(back);
+    free(text);
+
+    /* Strictness: each field broken in turn. */
+    {
+        static const char *const fields[] = {"version", "checkpoint", "headers", "height",
+                                             "coinbase", "tx_count", "coinbase_proof", "key",
+                                             "record", "smt_proof", "anchor_tx_index",
+                                             "anchor_tx_proof", "anchor_block_height"};
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+            json_t *c = json_deep_copy(j);
+            CHECK(c != NULL);
+            json_object_set_new(c, fields[i], json_string("zz"));
+            text = json_dumps(c, JSON_COMPACT);
+            back = NULL;
+            CHECK(arb_lightproof_parse(&back, text, strlen(text), &eb) == ARB_ERR_PARSE);
+            CHECK(back == NULL);
+            free(text);
+            json_object_del(c, fields[i]);
+            text = json_dumps(c, JSON_COMPACT);
+            CHECK(arb_lightproof_parse(&back, text, strlen(text), &eb) == ARB_ERR_PARSE);
+            free(text);
+            json_decref(c);
+        }
+    }
+    /* More headers than the height; an odd-length hex record; version 2. */
+    {
+        json_t *c = json_deep_copy(j);
+        json_object_set_new(c, "height", json_integer(1));
+        text = json_dumps(c, JSON_COMPACT);
+        CHECK(arb_lightproof_parse(&back, text, strlen(text), &eb) == ARB_ERR_PARSE);
+        free(text);
+        json_object_set_new(c, "height", json_integer((json_int_t)lp->height));
+        json_object_set_new(c, "record", json_string("011"));
+        text = json_dumps(c, JSON_COMPACT);
+        CHECK(arb_lightproof_parse(&back, text, strlen(text), &eb) == ARB_ERR_PARSE);
+        free(text);
+        json_object_set_new(c, "record", json_null());
+        json_object_set_new(c, "version", json_integer(2));
+        text = json_dumps(c, JSON_COMPACT);
+        CHECK(arb_lightproof_parse(&back, text, strlen(text), &eb) == ARB_ERR_PARSE);
+        free(text);
+        json_decref(c);
+        CHECK(arb_lightproof_parse(&back, "[1]", 3, &eb) == ARB_ERR_PARSE);
+        CHECK(arb_lightproof_parse(&back, "{", 1, &eb) == ARB_ERR_PARSE);
+    }
+    json_decref(wrap);
+    json_decref(j);
+    arb_lightproof_free(lp);
+}
+
+static void test_name_status(void)
+{
+    const arb_names_params *np = arb_names_params_get("regtest");
+    arb_name_rec r;
+    arb_namespace_rec ns;
+    int nsc = -1;
+
+    memset(&r, 0, sizeof r);
+    memset(&ns, 0, sizeof ns);
+    r.registered_height = r.renewed_height = 100;
+    r.lifetime = 20;
+    ns.reveal_height = 90;
+    ns.ready = 1;
+    CHECK_EQ(arb_lp_name_status_at(np, NULL, NULL, 5, &nsc), ARB_LP_NAME_AVAILABLE);
+    CHECK_EQ(nsc, 0);
+    CHECK_EQ(arb_lp_name_status_at(np, &r, &ns, 119, &nsc), ARB_LP_NAME_ACTIVE);
+    CHECK_EQ(nsc, 1);
+    CHECK_EQ(arb_lp_name_status_at(np, &r, &ns, 120, &nsc), ARB_LP_NAME_GRACE);
+    CHECK_EQ(arb_lp_name_status_at(np, &r, &ns, 129, &nsc), ARB_LP_NAME_GRACE);
+    CHECK_EQ(arb_lp_name_status_at(np, &r, &ns, 130, &nsc), ARB_LP_NAME_EXPIRED);
+    r.revoked = 1;
+    CHECK_EQ(arb_lp_name_status_at(np, &r, &ns, 110, &nsc), ARB_LP_NAME_REVOKED);
+    r.revoked = 0;
+    /* Imported under an earlier reveal: stale, so available. */
+    ns.reveal_height = 101;
+    CHECK_EQ(arb_lp_name_status_at(np, &r, &ns, 110, &nsc), ARB_LP_NAME_AVAILABLE);
+    CHECK_EQ(arb_lp_name_status_at(np, &r, NULL, 110, &nsc), ARB_LP_NAME_ACTIVE);
+    CHECK_EQ(nsc, 0);
+    r.lifetime = 0;
+    ns.reveal_height = 90;
+    CHECK_EQ(arb_lp_name_status_at(np, &r, &ns, 4000000000u, &nsc), ARB_LP_NAME_ACTIVE);
+    CHECK_STR(arb_lp_name_status_str(ARB_LP_NAME_GRACE), "grace");
+    CHECK_STR(arb_lp_name_status_str(ARB_LP_NAME_AVAILABLE), "available");
+}
+
+int main(void)
+{
+    arb_test_seed_init();
+    if (!lp_chain_build(&C, 9, 4)) {
+        arb_test_fail(__FILE__, __LINE__, "building the test chain failed");
+        return arb_test_done();
+    }
+    arb_names_name_key(C.sha, key_alice, (const uint8_t *)"alice.test", 10);
+    arb_names_name_key(C.sha, key_bob, (const uint8_t *)"bob.test", 8);
+    arb_names_ns_key(C.sha, key_ns, (const uint8_t *)"test", 4);
+    arb_anchor_key(C.sha, key_anchor, C.log_id);
+    test_presence_absence();
+    test_checkpoints();
+    test_anchor();
+    test_every_byte();
+    test_json();
+    test_name_status();
+    lp_chain_free(&C);
+    return arb_test_done();
+}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/chain/bech32.h"
 #include "ledger/chain/block.h"
 #include "ledger/chain/hdrcheck.h"
 #include "ledger/chain/tx.h"
@@ -732,4 +733,140 @@ arb_lp_name_status arb_lp_name_status_at(const arb_names_params *np, const arb_n
     if (arb_names_in_grace(np, r, height))
         return ARB_LP_NAME_GRACE;
     return ARB_LP_NAME_EXPIRED;
+}
+
+/* A claim of the answer: absent is fine, present must equal. */
+static int claim_int(const json_t *answer, const char *name, int is_null, uint64_t v)
+{
+    const json_t *j = json_object_get(answer, name);
+    if (j == NULL)
+        return 1;
+    if (is_null)
+        return json_is_null(j);
+    return json_is_integer(j) && json_integer_value(j) >= 0 &&
+           (uint64_t)json_integer_value(j) == v;
+}
+
+static int claim_str(const json_t *answer, const char *name, const char *v)
+{
+    const json_t *j = json_object_get(answer, name);
+    if (j == NULL)
+        return 1;
+    if (v == NULL)
+        return json_is_null(j);
+    return json_is_string(j) && strcmp(json_string_value(j), v) == 0;
+}
+
+static int claim_bool(const json_t *answer, const char *name, int v)
+{
+    const json_t *j = json_object_get(answer, name);
+    return j == NULL || (json_is_boolean(j) && json_is_true(j) == (v != 0));
+}
+
+arb_err arb_lightproof_verify_name(arb_sha256 *sha, const char *full, const arb_lightproof *lp,
+                                   const arb_lightproof *nslp, const json_t *answer,
+                                   const arb_lightproof_trust *t, const arb_names_params *np,
+                                   arb_lightproof_result *res, arb_lp_name_view *view,
+                                   arb_errbuf *eb)
+{
+    uint8_t key[32], nskey[32];
+    size_t full_len = strlen(full), name_len = 0;
+    arb_lightproof_result nsres;
+    arb_errbuf neb;
+    arb_err err;
+    const arb_name_rec *r;
+    const arb_namespace_rec *ns = NULL;
+    char hex[65], ns_id[ARB_NAMES_NS_MAX + 1];
+
+    memset(view, 0, sizeof *view);
+    memset(res, 0, sizeof *res);
+    if (!arb_names_full_valid((const uint8_t *)full, full_len, &name_len))
+        return fail(res, eb, "name-invalid", "\"%.80s\" is not a full name (name.namespace)",
+                    full);
+    arb_names_name_key(sha, key, (const uint8_t *)full, full_len);
+    if ((err = arb_lightproof_verify(sha, lp, t, key, res, eb)) != ARB_OK)
+        return err;
+    if (res->present && res->rec_type != ARB_NAMES_REC_NAME)
+        return fail(res, eb, "record-bad", "the record is not a name record");
+    memcpy(ns_id, full + name_len + 1, full_len - name_len - 1);
+    ns_id[full_len - name_len - 1] = '\0';
+    if (nslp != NULL) {
+        arb_names_ns_key(sha, nskey, (const uint8_t *)ns_id, strlen(ns_id));
+        if ((err = arb_lightproof_verify(sha, nslp, t, nskey, &nsres, &neb)) != ARB_OK) {
+            if (err != ARB_ERR_VERIFY)
+                return err;
+            return fail(res, eb, "namespace-proof-bad", "%s", neb.msg);
+        }
+        if (nsres.tip_height != res->tip_height || !arb_hash_eq(&nsres.tip_hash, &res->tip_hash))
+            return fail(res, eb, "namespace-proof-tip",
+                        "the namespace proof speaks for block %lu, the name's for block %lu",
+                        (unsigned long)nsres.tip_height, (unsigned long)res->tip_height);
+        if (nsres.present && nsres.rec_type != ARB_NAMES_REC_NAMESPACE)
+            return fail(res, eb, "namespace-proof-bad", "the record is not a namespace record");
+        view->ns_present = nsres.present;
+        res->ns = nsres.ns;
+        if (nsres.present)
+            ns = &res->ns;
+    }
+    r = res->present ? &res->name : NULL;
+    view->status = arb_lp_name_status_at(np, r, ns, res->tip_height, &view->ns_checked);
+    if (nslp != NULL && !nsres.present && r != NULL) {
+        /* A name without its namespace cannot be: count it as available. */
+        view->status = ARB_LP_NAME_AVAILABLE;
+        view->ns_checked = 1;
+    }
+    if (r != NULL) {
+        view->never_expires = r->lifetime == 0;
+        view->expires_at = (uint64_t)r->renewed_height + r->lifetime;
+        view->grace_ends_at = view->expires_at + np->grace_period;
+    }
+    if (answer == NULL || !json_is_object(answer) || json_object_get(answer, "proof") == NULL)
+        return ARB_OK;
+    view->answer_checked = 1;
+    if (!claim_str(answer, "name", full) || !claim_str(answer, "namespace", ns_id))
+        return fail(res, eb, "answer-disagrees", "the answer is about another name");
+    if (!claim_str(answer, "status", arb_lp_name_status_str(view->status))) {
+        if (!view->ns_checked && r != NULL && claim_str(answer, "status", "available"))
+            return fail(res, eb, "namespace-unknown",
+                        "the answer says the name is available although its record is in the "
+                        "state: give the namespace's proof to decide whether it is stale");
+        return fail(res, eb, "answer-disagrees", "the answer's status is not \"%s\"",
+                    arb_lp_name_status_str(view->status));
+    }
+    if (r == NULL || view->status == ARB_LP_NAME_AVAILABLE)
+        return ARB_OK; /* nothing more the proof can say */
+    arb_hex_encode(hex, r->owner, 32);
+    if (!claim_str(answer, "owner", hex))
+        return fail(res, eb, "answer-disagrees", "the answer's owner is not the record's");
+    if (t->params->hrp != NULL) {
+        char addr[ARB_ADDR_MAX];
+        if (arb_address_encode(addr, t->params->hrp, r->owner) &&
+            !claim_str(answer, "address", addr))
+            return fail(res, eb, "answer-disagrees", "the answer's address is not the owner's");
+    }
+    if (r->has_zonefile)
+        arb_hex_encode(hex, r->zonefile_hash, 32);
+    if (!claim_str(answer, "zonefile_hash", r->has_zonefile ? hex : NULL))
+        return fail(res, eb, "answer-disagrees", "the answer's zone-file hash is not the record's");
+    {
+        const json_t *zf = json_object_get(answer, "zonefile");
+        if (zf != NULL && !json_is_null(zf)) {
+            uint8_t zh[32];
+            if (!json_is_string(zf) || !r->has_zonefile ||
+                arb_names_zonefile_hash(sha, zh, (const uint8_t *)json_string_value(zf),
+                                        json_string_length(zf)) != ARB_OK ||
+                memcmp(zh, r->zonefile_hash, 32) != 0)
+                return fail(res, eb, "answer-disagrees",
+                            "the answer's zone file does not hash to the record's zone-file hash");
+            view->zonefile_checked = 1;
+        }
+    }
+    if (!claim_int(answer, "registered_height", 0, r->registered_height) ||
+        !claim_int(answer, "renewed_height", 0, r->renewed_height) ||
+        !claim_int(answer, "expires_at", view->never_expires, view->expires_at) ||
+        !claim_int(answer, "grace_ends_at", view->never_expires, view->grace_ends_at) ||
+        !claim_bool(answer, "imported", r->imported))
+        return fail(res, eb, "answer-disagrees",
+                    "the answer's heights or import flag are not the record's");
+    return ARB_OK;
 }

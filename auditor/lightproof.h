@@ -178,4 +178,38 @@ arb_lp_name_status arb_lp_name_status_at(const arb_names_params *np, const arb_n
                                          const arb_namespace_rec *ns, uint32_t height,
                                          int *ns_checked);
 
+/* What a verified name lookup says. */
+typedef struct {
+    arb_lp_name_status status;
+    int ns_checked;          /* the namespace record was proved too (staleness decided) */
+    int ns_present;          /* the namespace exists */
+    int never_expires;       /* lifetime 0 */
+    uint64_t expires_at;     /* renewed_height + lifetime, unless never_expires */
+    uint64_t grace_ends_at;  /* expires_at + grace period */
+    int zonefile_checked;    /* the answer's zone file text hashed to the record's hash */
+    int answer_checked;      /* an answer's claims were compared */
+} arb_lp_name_view;
+
+/* Verifies a name lookup for the full name `full`: lp must prove the key
+ * SHA-256(full) (arb_lightproof_verify with every check above). nslp (may
+ * be NULL) proves the namespace's record at the same tip, which decides
+ * staleness (docs/names.md). answer (may be NULL) is the node's lookup answer
+ * (GET /names/v1/name/{full}); its claims, where present, must be what the
+ * proof shows: name, namespace, status, owner, address, zonefile_hash,
+ * zonefile (its SHA-256), registered_height, renewed_height, expires_at,
+ * grace_ends_at, imported. np: the network's name constants. Returns as
+ * arb_lightproof_verify, with the further reasons
+ *   name-invalid        full is not a valid full name
+ *   namespace-proof-tip the namespace proof speaks for another block
+ *   namespace-proof-bad the namespace proof fails (its detail follows)
+ *   answer-disagrees    a claim of the answer differs from the proof
+ *   namespace-unknown   the answer says "available" for a record the proof
+ *                       holds, which only the namespace proof can decide.
+ * res is the name's verification; view what it means at the tip. */
+arb_err arb_lightproof_verify_name(arb_sha256 *sha, const char *full, const arb_lightproof *lp,
+                                   const arb_lightproof *nslp, const json_t *answer,
+                                   const arb_lightproof_trust *t, const arb_names_params *np,
+                                   arb_lightproof_result *res, arb_lp_name_view *view,
+                                   arb_errbuf *eb) ARB_WARN_UNUSED;
+
 #endif

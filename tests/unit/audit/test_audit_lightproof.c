@@ -453,6 +453,113 @@ static void test_name_status(void)
     CHECK_STR(arb_lp_name_status_str(ARB_LP_NAME_AVAILABLE), "available");
 }
 
+static void test_verify_name(void)
+{
+    const arb_names_params *np = arb_names_params_get("regtest");
+    arb_lightproof_trust t;
+    arb_lightproof_result res;
+    arb_lp_name_view view;
+    arb_lightproof *lp, *nslp, *bob;
+    arb_errbuf eb;
+    char owner[65], zh[65];
+    uint8_t b[32];
+    json_t *ans;
+
+    trust_genesis(&t);
+    lp = lp_chain_prove(&C, key_alice, 0, 0, 0);
+    nslp = lp_chain_prove(&C, key_ns, 0, 0, 0);
+    bob = lp_chain_prove(&C, key_bob, 0, 0, 0);
+    CHECK(lp != NULL && nslp != NULL && bob != NULL);
+    CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, NULL, NULL, &t, np, &res, &view,
+                                     &eb) == ARB_OK);
+    CHECK_EQ(view.status, ARB_LP_NAME_ACTIVE);
+    CHECK_EQ(view.ns_checked, 0);
+    CHECK_EQ(view.expires_at, 22);
+    CHECK_EQ(view.grace_ends_at, 32);
+    CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, nslp, NULL, &t, np, &res, &view,
+                                     &eb) == ARB_OK);
+    CHECK_EQ(view.ns_checked, 1);
+    CHECK_EQ(view.ns_present, 1);
+    /* The namespace proof as the name's, and the name's as bob's. */
+    CHECK(arb_lightproof_verify_name(C.sha, "alice.test", nslp, NULL, NULL, &t, np, &res, &view,
+                                     &eb) == ARB_ERR_VERIFY);
+    CHECK_STR(res.reason, "key-mismatch");
+    CHECK(arb_lightproof_verify_name(C.sha, "bob.test", lp, NULL, NULL, &t, np, &res, &view,
+                                     &eb) == ARB_ERR_VERIFY);
+    CHECK(arb_lightproof_verify_name(C.sha, "bob.test", bob, nslp, NULL, &t, np, &res, &view,
+                                     &eb) == ARB_OK);
+    CHECK_EQ(view.status, ARB_LP_NAME_AVAILABLE);
+    CHECK(arb_lightproof_verify_name(C.sha, "Bob", bob, NULL, NULL, &t, np, &res, &view, &eb) ==
+          ARB_ERR_VERIFY);
+    CHECK_STR(res.reason, "name-invalid");
+    /* The namespace's proof for an older tip. */
+    {
+        uint32_t tip = C.tip;
+        arb_lightproof *old;
+        C.tip = tip - 1;
+        old = lp_chain_prove(&C, key_ns, 0, 0, 0);
+        C.tip = tip;
+        CHECK(old != NULL);
+        CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, old, NULL, &t, np, &res, &view,
+                                         &eb) == ARB_ERR_VERIFY);
+        CHECK_STR(res.reason, "namespace-proof-tip");
+        arb_lightproof_free(old);
+    }
+
+    /* A node's answer: every claim must match. */
+    memset(b, 0x04, 32);
+    arb_hex_encode(owner, b, 32);
+    memset(b, 0x5a, 32);
+    arb_hex_encode(zh, b, 32);
+    ans = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "name",
+                    "alice.test", "namespace", "test", "status", "active", "owner", owner,
+                    "zonefile_hash", zh, "registered_height", (json_int_t)2, "renewed_height",
+                    (json_int_t)2, "expires_at", (json_int_t)22, "grace_ends_at", (json_int_t)32,
+                    "imported", 0, "proof", arb_lightproof_to_json(lp));
+    CHECK(ans != NULL);
+    CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, nslp, ans, &t, np, &res, &view,
+                                     &eb) == ARB_OK);
+    CHECK_EQ(view.answer_checked, 1);
+    {
+        static const char *const keys[] = {"name", "namespace", "status", "owner",
+                                           "zonefile_hash", "registered_height",
+                                           "renewed_height", "expires_at", "grace_ends_at",
+                                           "imported"};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            json_t *c = json_deep_copy(ans);
+            json_t *v = json_object_get(c, keys[i]);
+            if (json_is_string(v))
+                json_object_set_new(c, keys[i], json_string("bob.test"));
+            else if (json_is_integer(v))
+                json_object_set_new(c, keys[i], json_integer(json_integer_value(v) + 1));
+            else
+                json_object_set_new(c, keys[i], json_true());
+            CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, nslp, c, &t, np, &res,
+                                             &view, &eb) == ARB_ERR_VERIFY);
+            CHECK_STR(res.reason, "answer-disagrees");
+            json_decref(c);
+        }
+    }
+    /* A zone file must hash to the record's hash (32 x 5a is no file's). */
+    json_object_set_new(ans, "zonefile", json_string("$ORIGIN alice.test\n"));
+    CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, nslp, ans, &t, np, &res, &view,
+                                     &eb) == ARB_ERR_VERIFY);
+    CHECK_STR(res.reason, "answer-disagrees");
+    json_object_set_new(ans, "zonefile", json_null());
+    /* "available" for a present record: only the namespace proof decides. */
+    json_object_set_new(ans, "status", json_string("available"));
+    CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, NULL, ans, &t, np, &res, &view,
+                                     &eb) == ARB_ERR_VERIFY);
+    CHECK_STR(res.reason, "namespace-unknown");
+    CHECK(arb_lightproof_verify_name(C.sha, "alice.test", lp, nslp, ans, &t, np, &res, &view,
+                                     &eb) == ARB_ERR_VERIFY);
+    CHECK_STR(res.reason, "answer-disagrees");
+    json_decref(ans);
+    arb_lightproof_free(lp);
+    arb_lightproof_free(nslp);
+    arb_lightproof_free(bob);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -470,6 +577,7 @@ int main(void)
     test_every_byte();
     test_json();
     test_name_status();
+    test_verify_name();
     lp_chain_free(&C);
     return arb_test_done();
 }

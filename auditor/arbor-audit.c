@@ -222,6 +222,11 @@ static const command COMMANDS[] = {
      "--state DIR --key SKEYFILE --listen HOST:PORT (--log-vkey VKEY | --log ORIGIN=PEM | "
      "--log-list FILE)...  |  --key SKEYFILE --generate NAME",
      "serve c2sp.org/tlog-witness add-checkpoint: cosign consistent checkpoints"},
+    {"verify-name", cmd_audit,
+     "--checkpoint HASH|genesis [--network NET] [--headers FILE [--headers-start N]] "
+     "[--min-height N] [--name FULL] [--namespace-proof FILE] [--json] PROOF.json  |  "
+     "--node URL --name FULL --checkpoint HASH|genesis ...",
+     "check a name lookup's light-client proof against block headers alone"},
     {"cosign", cmd_audit, "--witness URL --log URL --key PEM [--origin O] [--old N] [--json]",
      "ask a witness to cosign a log's current checkpoint (with the consistency proof)"},
 };

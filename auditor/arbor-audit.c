@@ -210,7 +210,7 @@ static const command COMMANDS[] = {
      "(--log URL --key FILE | --log-list FILE) --state DIR [--download] [--watch DOMAIN]... "
      "[--gossip-listen HOST:PORT] [--gossip-peer URL]... [--once] [--json]",
      "follow logs: verify tree heads, consistency, entries; watch domains; gossip heads"},
-    {"verify-evidence", cmd_audit, "[--json] FILE",
+    {"verify-evidence", cmd_audit, "[--checkpoint HASH] [--json] FILE",
      "re-check a misbehaviour report offline (exit 0 when it proves misbehaviour)"},
     {"verify-sth", cmd_audit, "--key PEM [--json] FILE", "check a get-sth tree head's signature"},
     {"check-sct", cmd_audit,

@@ -102,7 +102,7 @@ static int anchor_payload(lp_chain *c, uint32_t height, arb_buf *payload)
     arb_ct_signer *signer = NULL;
     uint8_t *der = NULL, sig[ARB_CT_SIG_MAX];
     size_t der_len = 0;
-    arb_hash leaves[7], root;
+    arb_hash *leaves = c->leaves, root;
     arb_ct_dsig d;
     arb_anchor a;
     int ok = 0;
@@ -117,7 +117,11 @@ static int anchor_payload(lp_chain *c, uint32_t height, arb_buf *payload)
         int n = snprintf(s, sizeof s, "entry %d", i);
         arb_merkle_leaf_hash(c->sha, &leaves[i], s, (size_t)n);
     }
-    arb_merkle_root_from_leaves(c->sha, &root, leaves, 7);
+    {
+        arb_hash tmp[7];
+        memcpy(tmp, leaves, sizeof tmp);
+        arb_merkle_root_from_leaves(c->sha, &root, tmp, 7);
+    }
     if (arb_ct_sth_sign(signer, &d, sig, 1767225600000ULL + height, 7, root.b) != ARB_OK)
         goto out;
     memset(&a, 0, sizeof a);
@@ -138,6 +142,14 @@ static int anchor_payload(lp_chain *c, uint32_t height, arb_buf *payload)
             goto out;
     }
     memcpy(c->log_id, c->head.log_id, 32);
+    c->anchor_sig[0] = d.hash_alg;
+    c->anchor_sig[1] = d.sig_alg;
+    c->anchor_sig[2] = (uint8_t)(d.sig_len >> 8);
+    c->anchor_sig[3] = (uint8_t)d.sig_len;
+    memcpy(c->anchor_sig + 4, d.sig, d.sig_len);
+    c->anchor_sig_len = 4 + d.sig_len;
+    c->signer = signer;
+    signer = NULL;
     ok = 1;
 out:
     free(der);
@@ -266,6 +278,7 @@ void lp_chain_free(lp_chain *c)
             free(c->tx[h][i]);
     arb_smt_mem_free(c->mem);
     arb_sha256_free(c->sha);
+    arb_ct_signer_free(c->signer);
     memset(c, 0, sizeof *c);
 }
 

@@ -32,6 +32,10 @@ typedef struct {
     size_t spki_len;
     uint32_t anchor_height;
     arb_anchor_head head;
+    struct arb_ct_signer *signer;    /* the log's key */
+    uint8_t anchor_sig[4 + 72];      /* the anchored head's digitally-signed bytes */
+    size_t anchor_sig_len;
+    arb_hash leaves[7];              /* the anchored tree */
 } lp_chain;
 
 /* Builds genesis and blocks 1..tip: block 2 registers alice.test and the

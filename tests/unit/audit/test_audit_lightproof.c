@@ -10,9 +10,11 @@
 
 #include <jansson.h>
 
+#include "auditor/evidence.h"
 #include "auditor/lightproof.h"
 #include "ledger/chain/hdrcheck.h"
 #include "tests/test.h"
+#include "tests/unit/audit/common.h"
 #include "tests/unit/audit/lpchain.h"
 
 static lp_chain C;
@@ -560,6 +562,163 @@ static void test_verify_name(void)
     arb_lightproof_free(bob);
 }
 
+/* Leaves "forked i" (the forked tree) or the anchored tree's, for sources. */
+static arb_hash FORK[9];
+static arb_err fork_node(void *ud, uint64_t level, uint64_t index, arb_hash *out)
+{
+    const arb_hash *lv = ud;
+    arb_hash l, r;
+    if (level == 0) {
+        if (index >= 9)
+            return ARB_ERR_NOT_FOUND;
+        *out = lv[index];
+        return ARB_OK;
+    }
+    if (fork_node(ud, level - 1, 2 * index, &l) != ARB_OK ||
+        fork_node(ud, level - 1, 2 * index + 1, &r) != ARB_OK)
+        return ARB_ERR_NOT_FOUND;
+    arb_merkle_node_hash(C.sha, out, &l, &r);
+    return ARB_OK;
+}
+
+static arb_err check_text(json_t *o, arb_audit_ev_result *res, const arb_audit_ev_trust *tr)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    arb_errbuf eb;
+    arb_err e = arb_audit_evidence_check_trust(res, text, strlen(text), NULL, tr, &eb);
+    free(text);
+    return e;
+}
+
+static void test_anchored_evidence(void)
+{
+    arb_audit_log lg;
+    arb_audit_sth anchored, served, fork9;
+    arb_lightproof *lp;
+    json_t *pj, *ev;
+    arb_audit_ev_result res;
+    arb_audit_ev_trust tr = {NULL, 0};
+    arb_hash root, prefix, proof[ARB_MERKLE_MAX_PROOF];
+    arb_merkle_source src = {fork_node, FORK};
+    size_t n = 0;
+    arb_errbuf eb;
+
+    memset(&lg, 0, sizeof lg);
+    CHECK(arb_audit_log_from_key(&lg, "http://127.0.0.1:1/", 0, C.spki, C.spki_len, 60, &eb) ==
+          ARB_OK);
+    /* The anchored head, as the transaction carries it. */
+    memset(&anchored, 0, sizeof anchored);
+    anchored.tree_size = C.head.tree_size;
+    anchored.timestamp = C.head.timestamp;
+    memcpy(anchored.root.b, C.head.root, 32);
+    memcpy(anchored.sig, C.anchor_sig, C.anchor_sig_len);
+    anchored.sig_len = C.anchor_sig_len;
+    /* A second tree under the same key: same size, another root. */
+    memset(root.b, 0x99, 32);
+    CHECK(tlog_sth(&served, C.signer, 7, C.head.timestamp + 5, &root));
+    lp = lp_chain_prove(&C, key_anchor, 0, 1, 1);
+    CHECK(lp != NULL);
+    pj = arb_lightproof_to_json(lp);
+    arb_lightproof_free(lp);
+    CHECK(pj != NULL);
+    ev = arb_audit_evidence_make_anchored(ARB_AUDIT_EV_SPLIT_VIEW, &lg, &served, "log",
+                                          &anchored, "chain", 1, NULL, NULL, 0, "regtest", pj,
+                                          "test", 1);
+    CHECK(ev != NULL);
+    CHECK(check_text(ev, &res, NULL) == ARB_OK);
+    CHECK_EQ(res.kind, ARB_AUDIT_EV_ANCHORED);
+    CHECK_EQ(res.relation, ARB_AUDIT_EV_SPLIT_VIEW);
+    CHECK_EQ(res.anchor_height, C.anchor_height);
+    CHECK(arb_hash_eq(&res.checkpoint, &C.hash[0]));
+    /* From a checkpoint the checker trusts, with its clock. */
+    tr.checkpoint = &C.hash[0];
+    tr.now = C.hdr[C.tip].time;
+    CHECK(check_text(ev, &res, &tr) == ARB_OK);
+    tr.checkpoint = &C.hash[1]; /* a block among the headers */
+    CHECK(check_text(ev, &res, &tr) == ARB_OK);
+    {
+        arb_hash other;
+        memset(other.b, 0x42, 32);
+        tr.checkpoint = &other;
+        CHECK(check_text(ev, &res, &tr) == ARB_ERR_VERIFY);
+    }
+    /* The wrong head named as the anchored one. */
+    json_object_set_new(ev, "anchored_head", json_integer(0));
+    CHECK(check_text(ev, &res, NULL) == ARB_ERR_VERIFY);
+    json_object_set_new(ev, "anchored_head", json_integer(1));
+    /* Any altered byte of the chain's proof breaks it. */
+    {
+        json_t *p = json_object_get(json_object_get(ev, "anchor"), "proof");
+        const char *fields[] = {"coinbase", "smt_proof", "anchor_tx", "key"};
+        for (size_t f = 0; f < 4; f++) {
+            char *h = strdup(json_string_value(json_object_get(p, fields[f])));
+            size_t hl = strlen(h);
+            for (size_t i = 0; i < hl; i += 7) {
+                char save = h[i];
+                h[i] = h[i] == '0' ? '1' : '0';
+                json_object_set_new(p, fields[f], json_string(h));
+                if (check_text(ev, &res, NULL) == ARB_OK) {
+                    arb_test_fail(__FILE__, __LINE__, "anchor.proof.%s char %zu altered verifies",
+                                  fields[f], i);
+                    free(h);
+                    json_decref(ev);
+                    json_decref(pj);
+                    arb_audit_log_clear(&lg);
+                    return;
+                }
+                h[i] = save;
+            }
+            json_object_set_new(p, fields[f], json_string(h));
+            free(h);
+        }
+        CHECK(check_text(ev, &res, NULL) == ARB_OK);
+    }
+    json_decref(ev);
+
+    /* A fork: the served tree of 9 whose first 7 leaves differ. */
+    for (int i = 0; i < 9; i++) {
+        char b[16];
+        int k = snprintf(b, sizeof b, "forked %d", i);
+        arb_merkle_leaf_hash(C.sha, &FORK[i], b, (size_t)k);
+    }
+    CHECK(arb_merkle_source_root(C.sha, &src, 9, &root) == ARB_OK);
+    CHECK(arb_merkle_source_root(C.sha, &src, 7, &prefix) == ARB_OK);
+    CHECK(arb_merkle_consistency_build(C.sha, &src, 7, 9, proof, &n) == ARB_OK);
+    CHECK(tlog_sth(&fork9, C.signer, 9, C.head.timestamp + 9, &root));
+    ev = arb_audit_evidence_make_anchored(ARB_AUDIT_EV_FORK, &lg, &anchored, "chain", &fork9, "log",
+                                          0, &prefix, proof, n, "regtest", pj, "test", 1);
+    CHECK(ev != NULL);
+    CHECK(check_text(ev, &res, NULL) == ARB_OK);
+    CHECK_EQ(res.relation, ARB_AUDIT_EV_FORK);
+    /* The same report claiming the anchored tree as the prefix proves nothing. */
+    {
+        char *r = arb_base64_encode(anchored.root.b, 32);
+        json_object_set_new(ev, "prefix_root", json_string(r));
+        free(r);
+        CHECK(check_text(ev, &res, NULL) == ARB_ERR_VERIFY);
+    }
+    json_decref(ev);
+    /* A consistent larger head of the anchored tree is no split view. */
+    {
+        arb_hash lv[9];
+        arb_merkle_source s2 = {fork_node, lv};
+        memcpy(lv, C.leaves, 7 * sizeof lv[0]);
+        lv[7] = FORK[7];
+        lv[8] = FORK[8];
+        CHECK(arb_merkle_source_root(C.sha, &s2, 9, &root) == ARB_OK);
+        CHECK(arb_merkle_consistency_build(C.sha, &s2, 7, 9, proof, &n) == ARB_OK);
+        CHECK(tlog_sth(&fork9, C.signer, 9, C.head.timestamp + 9, &root));
+        ev = arb_audit_evidence_make_anchored(ARB_AUDIT_EV_INCONSISTENT, &lg, &anchored, "chain",
+                                              &fork9, "log", 0, NULL, proof, n, "regtest", pj,
+                                              "test", 1);
+        CHECK(ev != NULL);
+        CHECK(check_text(ev, &res, NULL) == ARB_ERR_VERIFY);
+        json_decref(ev);
+    }
+    json_decref(pj);
+    arb_audit_log_clear(&lg);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -578,6 +737,7 @@ int main(void)
     test_json();
     test_name_status();
     test_verify_name();
+    test_anchored_evidence();
     lp_chain_free(&C);
     return arb_test_done();
 }

@@ -215,7 +215,8 @@ static const command COMMANDS[] = {
     {"verify-sth", cmd_audit, "--key PEM [--json] FILE", "check a get-sth tree head's signature"},
     {"check-sct", cmd_audit,
      "--cert PEM [--issuer PEM] [--sct FILE] (--key PEM --log URL | --log-list FILE) "
-     "[--no-inclusion] [--json]",
+     "[--no-inclusion] [--anchored --chain URL --checkpoint HASH|genesis [--network NET] "
+     "[--out FILE]] [--json]",
      "verify a certificate's SCTs (embedded, or add-chain's JSON / TLS; precertificates "
      "too) and their inclusion"},
     {"witness", cmd_audit,
@@ -227,6 +228,10 @@ static const command COMMANDS[] = {
      "[--min-height N] [--name FULL] [--namespace-proof FILE] [--json] PROOF.json  |  "
      "--node URL --name FULL --checkpoint HASH|genesis ...",
      "check a name lookup's light-client proof against block headers alone"},
+    {"verify-anchored", cmd_audit,
+     "--checkpoint HASH|genesis [--headers FILE [--headers-start N]] [--min-height N] "
+     "[--leaf-hash HEX] [--json] FILE",
+     "check an anchored inclusion proof (check-sct --anchored --out) with no network"},
     {"cosign", cmd_audit, "--witness URL --log URL --key PEM [--origin O] [--old N] [--json]",
      "ask a witness to cosign a log's current checkpoint (with the consistency proof)"},
 };

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "auditor/anchored.h"
 #include "auditor/evidence.h"
 #include "auditor/lightproof.h"
 #include "ledger/chain/hdrcheck.h"
@@ -719,6 +720,110 @@ static void test_anchored_evidence(void)
     arb_audit_log_clear(&lg);
 }
 
+static void test_anchored_inclusion(void)
+{
+    arb_lightproof_trust t;
+    arb_audit_anchored_result res;
+    arb_lightproof *lp;
+    json_t *pj, *doc;
+    arb_hash proof[ARB_MERKLE_MAX_PROOF], other;
+    arb_merkle_source src = {fork_node, C.leaves};
+    size_t n = 0;
+    arb_errbuf eb;
+    char *text;
+
+    trust_genesis(&t);
+    lp = lp_chain_prove(&C, key_anchor, 0, 1, 1);
+    CHECK(lp != NULL);
+    pj = arb_lightproof_to_json(lp);
+    arb_lightproof_free(lp);
+    CHECK(pj != NULL);
+    for (uint64_t idx = 0; idx < 7; idx++) {
+        CHECK(arb_merkle_inclusion_build(C.sha, &src, idx, 7, proof, &n) == ARB_OK);
+        doc = arb_audit_anchored_make("regtest", C.log_id, &C.leaves[idx], 1000, idx, proof, n, pj);
+        CHECK(doc != NULL);
+        text = json_dumps(doc, JSON_COMPACT);
+        CHECK(arb_audit_anchored_check(C.sha, text, strlen(text), &t, &C.leaves[idx], &res,
+                                       &eb) == ARB_OK);
+        CHECK_EQ(res.leaf_index, idx);
+        CHECK_EQ(res.head.tree_size, 7);
+        CHECK_EQ(res.head.height, C.anchor_height);
+        /* Another leaf expected; the proof checked from an unknown checkpoint. */
+        CHECK(arb_audit_anchored_check(C.sha, text, strlen(text), &t, &C.leaves[(idx + 1) % 7],
+                                       &res, &eb) == ARB_ERR_VERIFY);
+        CHECK_STR(res.reason, "leaf-mismatch");
+        free(text);
+        /* The proof of another index. */
+        json_object_set_new(doc, "leaf_index", json_integer((json_int_t)((idx + 1) % 7)));
+        text = json_dumps(doc, JSON_COMPACT);
+        CHECK(arb_audit_anchored_check(C.sha, text, strlen(text), &t, NULL, &res, &eb) ==
+              ARB_ERR_VERIFY);
+        CHECK_STR(res.reason, "not-included");
+        free(text);
+        json_decref(doc);
+    }
+    /* A leaf that is not in the anchored tree. */
+    memset(other.b, 0x17, 32);
+    CHECK(arb_merkle_inclusion_build(C.sha, &src, 2, 7, proof, &n) == ARB_OK);
+    doc = arb_audit_anchored_make("regtest", C.log_id, &other, 1000, 2, proof, n, pj);
+    text = json_dumps(doc, JSON_COMPACT);
+    CHECK(arb_audit_anchored_check(C.sha, text, strlen(text), &t, NULL, &res, &eb) ==
+          ARB_ERR_VERIFY);
+    CHECK_STR(res.reason, "not-included");
+    free(text);
+    json_decref(doc);
+    /* Another log's ID: the proof is not about its key. */
+    {
+        uint8_t id[32];
+        memcpy(id, C.log_id, 32);
+        id[0] ^= 1;
+        doc = arb_audit_anchored_make("regtest", id, &C.leaves[2], 1000, 2, proof, n, pj);
+        text = json_dumps(doc, JSON_COMPACT);
+        CHECK(arb_audit_anchored_check(C.sha, text, strlen(text), &t, NULL, &res, &eb) ==
+              ARB_ERR_VERIFY);
+        CHECK_STR(res.reason, "key-mismatch");
+        free(text);
+        json_decref(doc);
+    }
+    /* Every altered character of the document fails, with the known headers
+     * pinning the tip (on regtest a changed tip nonce is otherwise another
+     * valid block), except the informational sct_timestamp and the name of
+     * the optional anchor_tx_count member (ignored as any unknown member). */
+    doc = arb_audit_anchored_make("regtest", C.log_id, &C.leaves[2], 1000, 2, proof, n, pj);
+    text = json_dumps(doc, JSON_COMPACT);
+    {
+        size_t len = strlen(text), tried = 0;
+        size_t known_len;
+        uint8_t *known = lp_chain_raw_headers(&C, C.tip, &known_len);
+        const char *ts = strstr(text, "\"sct_timestamp\":1000");
+        const char *cnt = strstr(text, "\"anchor_tx_count\"");
+        CHECK(known != NULL && ts != NULL && cnt != NULL);
+        t.known = known;
+        t.known_len = known_len;
+        CHECK(arb_audit_anchored_check(C.sha, text, len, &t, &C.leaves[2], &res, &eb) == ARB_OK);
+        for (size_t i = 0; i < len; i++) {
+            char save = text[i];
+            const char *p = text + i;
+            if (strchr("\":,{}[]", save) != NULL || (p >= ts && p < ts + 20) ||
+                (p >= cnt && p < cnt + 17))
+                continue;
+            text[i] = save == '0' ? '1' : save == 'A' ? 'B' : '0';
+            tried++;
+            if (arb_audit_anchored_check(C.sha, text, len, &t, &C.leaves[2], &res, &eb) == ARB_OK) {
+                arb_test_fail(__FILE__, __LINE__, "altered at %zu verifies: %.30s", i, p);
+                text[i] = save;
+                break;
+            }
+            text[i] = save;
+        }
+        CHECK(tried > 2000);
+        free(known);
+    }
+    free(text);
+    json_decref(doc);
+    json_decref(pj);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -738,6 +843,7 @@ int main(void)
     test_name_status();
     test_verify_name();
     test_anchored_evidence();
+    test_anchored_inclusion();
     lp_chain_free(&C);
     return arb_test_done();
 }

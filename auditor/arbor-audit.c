@@ -208,7 +208,8 @@ static const command COMMANDS[] = {
      "check a file of raw 80-byte headers (linkage, proof of work, retargets, times)"},
     {"follow", cmd_audit,
      "(--log URL --key FILE | --log-list FILE) --state DIR [--download] [--watch DOMAIN]... "
-     "[--gossip-listen HOST:PORT] [--gossip-peer URL]... [--once] [--json]",
+     "[--gossip-listen HOST:PORT] [--gossip-peer URL]... [--chain URL --checkpoint HASH|genesis "
+     "[--network NET]] [--once] [--json]",
      "follow logs: verify tree heads, consistency, entries; watch domains; gossip heads"},
     {"verify-evidence", cmd_audit, "[--checkpoint HASH] [--json] FILE",
      "re-check a misbehaviour report offline (exit 0 when it proves misbehaviour)"},

@@ -46,6 +46,11 @@ struct arb_selfanchor {
     arb_hash pending_txid;
     uint64_t pending_size, pending_ts;
     int funds_warned;
+    /* The last head the chain refused as another tree's, over which anchored
+     * size: not tried again until the log or the anchored head changes. */
+    int refused;
+    uint64_t refused_size, refused_base;
+    uint8_t refused_root[32];
 };
 
 /* ---------------------------------------------------------------- the key */
@@ -348,7 +353,7 @@ static void tick(arb_selfanchor *s)
             return; /* one anchor at a time */
         }
     }
-    if (found)
+    if (found && s->http != NULL)
         arb_http_metric_set(s->http, "anchor_anchored_size", head.tree_size);
     if (tip.height < s->retry_height)
         return;
@@ -365,6 +370,9 @@ static void tick(arb_selfanchor *s)
     if (sth.tree_size == 0 || (found && sth.tree_size == head.tree_size &&
                                memcmp(sth.root, head.root, 32) == 0))
         return;
+    if (s->refused && s->refused_size == sth.tree_size && s->refused_base == base &&
+        memcmp(s->refused_root, sth.root, 32) == 0)
+        return; /* refused before, nothing changed: logged once */
     metric(s, "anchor_attempts_total");
     err = anchor_once(s, &sth, found ? &head : NULL, tip.height, &txid, &reason, &eb);
     if (err == ARB_OK) {
@@ -376,7 +384,8 @@ static void tick(arb_selfanchor *s)
         s->pending_ts = sth.timestamp;
         s->funds_warned = 0;
         metric(s, "anchor_submitted_total");
-        arb_http_metric_set(s->http, "anchor_submitted_size", sth.tree_size);
+        if (s->http != NULL)
+            arb_http_metric_set(s->http, "anchor_submitted_size", sth.tree_size);
         arb_logf(&s->logger, ARB_LOG_INFO,
                  "anchor: submitted the log's head of size %llu (previous anchored size %llu) "
                  "in transaction %s at height %lu",
@@ -397,6 +406,10 @@ static void tick(arb_selfanchor *s)
                            strcmp(reason, "anchor-root-changed") == 0 ||
                            strcmp(reason, "anchor-size-decreased") == 0)) {
         metric(s, "anchor_refused_fork_total");
+        s->refused = 1;
+        s->refused_size = sth.tree_size;
+        s->refused_base = base;
+        memcpy(s->refused_root, sth.root, 32);
         arb_logf(&s->logger, ARB_LOG_ERROR,
                  "anchor: the chain refuses this log's head of size %llu: %s (the chain holds "
                  "a head of size %llu of another tree under this log key: a forked log)",

@@ -263,13 +263,28 @@ int cli_verify_name(int argc, char **argv, int json)
         }
         while (nl > 0 && node[nl - 1] == '/')
             nl--;
-        snprintf(url, sizeof url, "%.*s/names/v1/name/%s?proof=1&checkpoint=%s", (int)nl, node,
-                 name, cp);
-        answer = fetch_json(cl, url);
-        snprintf(url, sizeof url, "%.*s/names/v1/namespace/%s?proof=1&checkpoint=%s", (int)nl,
-                 node, dot + 1, cp);
-        if (answer != NULL)
-            nsanswer = fetch_json(cl, url);
+        /* Both proofs must speak for one tip: a block found between the
+         * two requests makes them disagree, so ask again (a few times). */
+        for (int attempt = 0; attempt < 3; attempt++) {
+            const json_t *a, *b;
+            json_decref(answer);
+            json_decref(nsanswer);
+            answer = nsanswer = NULL;
+            snprintf(url, sizeof url, "%.*s/names/v1/name/%s?proof=1&checkpoint=%s", (int)nl,
+                     node, name, cp);
+            answer = fetch_json(cl, url);
+            snprintf(url, sizeof url, "%.*s/names/v1/namespace/%s?proof=1&checkpoint=%s", (int)nl,
+                     node, dot + 1, cp);
+            if (answer != NULL)
+                nsanswer = fetch_json(cl, url);
+            if (answer == NULL || nsanswer == NULL)
+                break;
+            a = json_object_get(json_object_get(answer, "proof"), "coinbase");
+            b = json_object_get(json_object_get(nsanswer, "proof"), "coinbase");
+            if (!json_is_string(a) || !json_is_string(b) ||
+                strcmp(json_string_value(a), json_string_value(b)) == 0)
+                break;
+        }
         arb_audit_client_free(cl);
         if (answer == NULL || nsanswer == NULL)
             goto out;

@@ -719,7 +719,7 @@ static void test_anchors_and_names(void)
     for (int i = 0; i < 6; i++) {
         char cn[64];
         snprintf(cn, sizeof cn, "other%d.example", i);
-        CHECK(add_leaf(&B, cn, 0));
+        CHECK(add_leaf(&B, cn, i == 0));
     }
     json_decref(sth_at(&B, 6));
     {
@@ -760,6 +760,38 @@ static void test_anchors_and_names(void)
         free(out);
         out = NULL;
         CHECK(path[0] != '\0');
+    }
+    /* check-sct --anchored before and after the entry is anchored, and an
+     * entry of B's tree: a head anchored after its merge delay (--mmd 0)
+     * lacks it. */
+    {
+        char cert[1300], sct[1300];
+        snprintf(cert, sizeof cert, "%s/six.example.pem", tmp);
+        snprintf(sct, sizeof sct, "%s/six.example.sct.json", tmp);
+        CHECK(add_leaf(&A, "six.example", 1));
+        json_decref(sth_at(&A, 6));
+        const char *args[] = {"check-sct", "--cert", cert, "--issuer", ca_pem, "--sct", sct,
+                              "--key", key_pem, "--log", A.url, "--anchored", "--chain", A.url,
+                              "--checkpoint", "genesis", "--network", "regtest", NULL};
+        CHECK_EQ(audit(&out, args), 1);
+        CHECK(out != NULL && strstr(out, "chain: pending") != NULL);
+        free(out);
+        out = NULL;
+        CHECK(mine_until_anchored(&A, addr_a, 6));
+        CHECK_EQ(audit(&out, args), 0);
+        CHECK(out != NULL && strstr(out, "chain: anchored") != NULL);
+        free(out);
+        out = NULL;
+        snprintf(cert, sizeof cert, "%s/other0.example.pem", tmp);
+        snprintf(sct, sizeof sct, "%s/other0.example.sct.json", tmp);
+        const char *bargs[] = {"check-sct", "--cert", cert, "--issuer", ca_pem, "--sct", sct,
+                               "--key", key_pem, "--log", B.url, "--mmd", "0", "--anchored",
+                               "--chain", A.url, "--checkpoint", "genesis", "--network",
+                               "regtest", NULL};
+        CHECK_EQ(audit(&out, bargs), 1);
+        CHECK(out != NULL && strstr(out, "chain: failed") != NULL);
+        free(out);
+        out = NULL;
     }
     /* Offline: every server stopped first. */
     stop_node(&B);

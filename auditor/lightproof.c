@@ -641,7 +641,9 @@ arb_err arb_lightproof_verify(arb_sha256 *sha, const arb_lightproof *lp,
         goto out;
     }
     if (!header_at(&c, lp->height, &tip, &res->tip_hash)) {
-        err = fail(res, eb, "headers-conflict", "the tip's header (height %lu) is not given",
+        err = fail(res, eb, "tip-header-unknown",
+                   "the proof has no header for its tip (height %lu): its checkpoint is the tip, "
+                   "so give that header (the known headers)",
                    (unsigned long)lp->height);
         goto out;
     }

@@ -146,6 +146,8 @@ typedef struct {
  *                       same height, or do not link
  *   header-<rule>       a header breaks a header rule (e.g. header-high-hash)
  *   stale               the tip is below min_height or the known headers
+ *   tip-header-unknown  no headers (the checkpoint is the tip) and the
+ *                       known headers lack the tip's
  *   coinbase-bad        not a coinbase of the tip's height
  *   coinbase-not-included  the inclusion proof does not reach the tip's root
  *   state-root-missing  the coinbase carries no type-12 payload of 32 bytes

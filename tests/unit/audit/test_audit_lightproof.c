@@ -150,6 +150,23 @@ static void test_checkpoints(void)
         CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
         arb_lightproof_free(lp);
     }
+    /* The checkpoint is the tip: no headers; the tip's header must be known. */
+    {
+        lp = lp_chain_prove(&C, key_alice, C.tip, 0, 0);
+        CHECK(lp != NULL);
+        CHECK_EQ(lp->n_headers, 0);
+        t.checkpoint = C.hash[C.tip];
+        t.known = NULL;
+        t.known_len = 0;
+        t.min_height = 0;
+        CHECK_STR(verify(lp, &t, key_alice, &res), "tip-header-unknown");
+        t.known = known;
+        t.known_len = known_len;
+        CHECK_STR(verify(lp, &t, key_alice, &res), "ok");
+        CHECK(arb_hash_eq(&res.tip_hash, &C.hash[C.tip]));
+        arb_lightproof_free(lp);
+        t.checkpoint = C.hash[3];
+    }
     /* Known headers that disagree with the proof's. */
     {
         arb_block_header h;

@@ -247,6 +247,33 @@ static int wait_height(const node *n, uint32_t h)
     return 0;
 }
 
+/* Writes the raw headers 0..upto of n to path (GET /chain/v1/headers). */
+static int save_headers(const node *n, uint32_t upto, const char *path)
+{
+    char q[128];
+    json_t *j = NULL;
+    arb_buf raw = ARB_BUF_INIT;
+    int ok = 0;
+    snprintf(q, sizeof q, "/chain/v1/headers?start=0&count=%u", upto + 1);
+    if (http(n->port, q, NULL, &j, NULL) == 200 &&
+        json_array_size(json_object_get(j, "headers")) == upto + 1) {
+        size_t i;
+        json_t *h;
+        ok = 1;
+        json_array_foreach(json_object_get(j, "headers"), i, h) {
+            uint8_t b[80];
+            if (!json_is_string(h) || !arb_hex_decode(b, 80, json_string_value(h), 160))
+                ok = 0;
+            else
+                arb_buf_put(&raw, b, 80);
+        }
+        ok = ok && !raw.oom && write_file(path, raw.data, raw.len);
+    }
+    arb_buf_free(&raw);
+    json_decref(j);
+    return ok;
+}
+
 /* ---------------------------------------------------------------- the log */
 
 /* add-chain of a fresh leaf issued by the test CA; the leaf's PEM and the
@@ -635,7 +662,40 @@ static void test_anchors_and_names(void)
         CHECK_EQ(audit(NULL, bad_args), 1);
         CHECK(alter_hex_field(path, path2, "proof", "coinbase", 100));
         CHECK_EQ(audit(NULL, bad_args), 1);
+        /* With the user's own headers 0..h: every header rule has context. */
+        char hdrs[1300];
+        snprintf(hdrs, sizeof hdrs, "%s/headers.bin", tmp);
+        CHECK(save_headers(&A, h, hdrs));
+        const char *hdr_args[] = {"verify-name", "--checkpoint", gen, "--network", "regtest",
+                                  "--headers", hdrs, path, NULL};
+        CHECK_EQ(audit(NULL, hdr_args), 0);
+        /* A proof whose checkpoint is the tip carries no headers: the user's
+         * headers give the tip's. */
+        {
+            json_t *tipj = NULL;
+            char q[300], tiphash[65];
+            CHECK_EQ(http(A.port, "/chain/v1/tip", NULL, &tipj, NULL), 200);
+            snprintf(tiphash, sizeof tiphash, "%s", jstr(tipj, "hash"));
+            json_decref(tipj);
+            snprintf(q, sizeof q, "/names/v1/name/alice." NS "?proof=1&checkpoint=%s", tiphash);
+            CHECK_EQ(http(A.port, q, NULL, NULL, &raw), 200);
+            snprintf(path2, sizeof path2, "%s/alice-tip.json", tmp);
+            CHECK(raw != NULL && write_file(path2, raw, strlen(raw)));
+            free(raw);
+            const char *tip_args[] = {"verify-name", "--checkpoint", tiphash, "--network",
+                                      "regtest", "--headers", hdrs, path2, NULL};
+            CHECK_EQ(audit(NULL, tip_args), 0);
+            const char *nohdr_args[] = {"--json", "verify-name", "--checkpoint", tiphash,
+                                        "--network", "regtest", path2, NULL};
+            CHECK_EQ(audit(&out, nohdr_args), 1);
+            CHECK(out != NULL && strstr(out, "tip-header-unknown") != NULL);
+            free(out);
+            out = NULL;
+        }
         CHECK(mine(&A, addr_a) == h + 1);
+        /* The user now knows block h + 1: the saved proof is stale. */
+        CHECK(save_headers(&A, h + 1, hdrs));
+        CHECK_EQ(audit(NULL, hdr_args), 1);
         snprintf(minh, sizeof minh, "%u", h + 1);
         const char *stale_args[] = {"--json", "verify-name", "--checkpoint", gen, "--network",
                                     "regtest", "--min-height", minh, path, NULL};

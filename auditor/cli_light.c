@@ -304,6 +304,12 @@ int cli_verify_name(int argc, char **argv, int json)
         }
         name = json_string_value(n);
     }
+    if (strlen(name) >= sizeof full) {
+        fprintf(stderr, "arbor-audit: not a full name (longer than %d bytes): %.80s\n",
+                ARB_NAMES_FULL_MAX, name);
+        rc = CLI_FAIL;
+        goto out;
+    }
     snprintf(full, sizeof full, "%s", name);
     if (arb_lightproof_from_json(&lp, answer, &eb) != ARB_OK) {
         fprintf(stderr, "arbor-audit: %s: %s\n", node ? "the name's answer" : argv[optind], eb.msg);

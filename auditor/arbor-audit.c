@@ -208,20 +208,31 @@ static const command COMMANDS[] = {
      "check a file of raw 80-byte headers (linkage, proof of work, retargets, times)"},
     {"follow", cmd_audit,
      "(--log URL --key FILE | --log-list FILE) --state DIR [--download] [--watch DOMAIN]... "
-     "[--gossip-listen HOST:PORT] [--gossip-peer URL]... [--once] [--json]",
+     "[--gossip-listen HOST:PORT] [--gossip-peer URL]... [--chain URL --checkpoint HASH|genesis "
+     "[--network NET]] [--once] [--json]",
      "follow logs: verify tree heads, consistency, entries; watch domains; gossip heads"},
-    {"verify-evidence", cmd_audit, "[--json] FILE",
+    {"verify-evidence", cmd_audit, "[--checkpoint HASH] [--json] FILE",
      "re-check a misbehaviour report offline (exit 0 when it proves misbehaviour)"},
     {"verify-sth", cmd_audit, "--key PEM [--json] FILE", "check a get-sth tree head's signature"},
     {"check-sct", cmd_audit,
      "--cert PEM [--issuer PEM] [--sct FILE] (--key PEM --log URL | --log-list FILE) "
-     "[--no-inclusion] [--json]",
+     "[--no-inclusion] [--anchored --chain URL --checkpoint HASH|genesis [--network NET] "
+     "[--out FILE]] [--json]",
      "verify a certificate's SCTs (embedded, or add-chain's JSON / TLS; precertificates "
      "too) and their inclusion"},
     {"witness", cmd_audit,
      "--state DIR --key SKEYFILE --listen HOST:PORT (--log-vkey VKEY | --log ORIGIN=PEM | "
      "--log-list FILE)...  |  --key SKEYFILE --generate NAME",
      "serve c2sp.org/tlog-witness add-checkpoint: cosign consistent checkpoints"},
+    {"verify-name", cmd_audit,
+     "--checkpoint HASH|genesis [--network NET] [--headers FILE [--headers-start N]] "
+     "[--min-height N] [--name FULL] [--namespace-proof FILE] [--json] PROOF.json  |  "
+     "--node URL --name FULL --checkpoint HASH|genesis ...",
+     "check a name lookup's light-client proof against block headers alone"},
+    {"verify-anchored", cmd_audit,
+     "--checkpoint HASH|genesis [--headers FILE [--headers-start N]] [--min-height N] "
+     "[--leaf-hash HEX] [--json] FILE",
+     "check an anchored inclusion proof (check-sct --anchored --out) with no network"},
     {"cosign", cmd_audit, "--witness URL --log URL --key PEM [--origin O] [--old N] [--json]",
      "ask a witness to cosign a log's current checkpoint (with the consistency proof)"},
 };

@@ -132,6 +132,7 @@ int arb_audit_cli_main(int argc, char **argv, int json)
         {"verify-evidence", cli_verify_evidence}, {"verify-sth", cli_verify_sth},
         {"check-sct", cli_check_sct},             {"witness", cli_witness},
         {"follow", cli_follow},                   {"cosign", cli_cosign},
+        {"verify-name", cli_verify_name},         {"verify-anchored", cli_verify_anchored},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[0], cmds[i].name) == 0)

@@ -4,33 +4,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auditor/cli_util.h"
 #include "auditor/evidence.h"
 #include "auditor/sth.h"
+#include "ledger/chain/header.h"
 #include "merkle/buf.h"
 
 int cli_verify_evidence(int argc, char **argv, int json)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"checkpoint", required_argument, NULL, 'c'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     uint8_t *data;
     size_t len;
     arb_audit_ev_result res;
+    arb_audit_ev_trust trust = {NULL, (int64_t)time(NULL)};
+    arb_hash cp;
     arb_errbuf eb;
     arb_err err;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
+        case 'c':
+            if (strlen(optarg) != 64 || !arb_chain_hash_from_hex(&cp, optarg)) {
+                fprintf(stderr, "arbor-audit: --checkpoint: not a block hash: %s\n", optarg);
+                return CLI_USAGE;
+            }
+            trust.checkpoint = &cp;
+            break;
         case 'j':
             json = 1;
             break;
         case 'h':
-            printf("usage: arbor-audit verify-evidence [--json] FILE\n"
+            printf("usage: arbor-audit verify-evidence [--checkpoint HASH] [--json] FILE\n"
                    "Re-checks a misbehaviour report offline: both tree heads must be validly\n"
                    "signed by the log key in the report, and together prove misbehaviour.\n"
+                   "An anchored-split-view report also carries the chain's proof that one\n"
+                   "head is anchored (the anchor transaction, its inclusion in its block, the\n"
+                   "headers); it is checked from --checkpoint (a block you trust), or else from\n"
+                   "the proof's own checkpoint, which the output names.\n"
                    "Exit 0 when the report proves misbehaviour, 1 when it does not.\n");
             return CLI_OK;
         default:
@@ -38,7 +55,7 @@ int cli_verify_evidence(int argc, char **argv, int json)
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: arbor-audit verify-evidence [--json] FILE\n");
+        fprintf(stderr, "usage: arbor-audit verify-evidence [--checkpoint HASH] [--json] FILE\n");
         return CLI_USAGE;
     }
     data = cli_read_file(argv[optind], &len);
@@ -46,17 +63,32 @@ int cli_verify_evidence(int argc, char **argv, int json)
         fprintf(stderr, "arbor-audit: %s: %s\n", argv[optind], strerror(errno));
         return CLI_FAIL;
     }
-    err = arb_audit_evidence_check(&res, (const char *)data, len, NULL, &eb);
+    err = arb_audit_evidence_check_trust(&res, (const char *)data, len, NULL, &trust, &eb);
     free(data);
     {
         char *id = arb_base64_encode(res.log_id, 32);
+        char cph[65];
+        int anchored = res.kind == ARB_AUDIT_EV_ANCHORED && err == ARB_OK;
+        arb_chain_hash_hex(cph, &res.checkpoint);
         if (json) {
-            cli_print_json(json_pack("{s:b, s:s, s:s, s:s}", "proves_misbehaviour", err == ARB_OK,
-                                     "kind", res.kind ? arb_audit_ev_kind_name(res.kind) : "",
-                                     "log_id", id ? id : "", "reason", res.reason));
+            json_t *o = json_pack("{s:b, s:s, s:s, s:s}", "proves_misbehaviour", err == ARB_OK,
+                                  "kind", res.kind ? arb_audit_ev_kind_name(res.kind) : "",
+                                  "log_id", id ? id : "", "reason", res.reason);
+            if (o != NULL && anchored) {
+                json_object_set_new(o, "relation",
+                                    json_string(arb_audit_ev_kind_name(res.relation)));
+                json_object_set_new(o, "anchor_height",
+                                    json_integer((json_int_t)res.anchor_height));
+                json_object_set_new(o, "checkpoint", json_string(cph));
+            }
+            cli_print_json(o);
         } else if (err == ARB_OK) {
             printf("misbehaviour proven (%s) by log %s: %s\n", arb_audit_ev_kind_name(res.kind),
                    id ? id : "?", res.reason);
+            if (anchored)
+                printf("  the anchored head is proved from checkpoint %s%s\n", cph,
+                       trust.checkpoint ? " (given)" : " (the report's own: check it is a "
+                                                       "block of your chain)");
         }
         free(id);
     }

@@ -12,6 +12,8 @@
 #include <curl/curl.h>
 
 #include "auditor/cli_util.h"
+#include "ledger/chain/header.h"
+#include "ledger/chain/params.h"
 #include "auditor/client.h"
 #include "auditor/follow.h"
 #include "auditor/gossip.h"
@@ -178,6 +180,22 @@ static void on_event(void *ud, const arb_audit_event *ev)
             fflush(stdout);
         }
         break;
+    case ARB_AUDIT_EVENT_ANCHORED:
+        b64root(root, ev->sth);
+        if (o->json)
+            cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:s, s:I}", "event", "anchored", "log",
+                                     url, "tree_size", (json_int_t)ev->sth->tree_size,
+                                     "timestamp", (json_int_t)ev->sth->timestamp, "root", root,
+                                     "height", (json_int_t)ev->index));
+        else {
+            clear_progress(o);
+            printf("anchored %s size %llu root %s at height %llu: consistent with the served "
+                   "head\n",
+                   url, (unsigned long long)ev->sth->tree_size, root,
+                   (unsigned long long)ev->index);
+            fflush(stdout);
+        }
+        break;
     case ARB_AUDIT_EVENT_VERIFIED:
         if (!verified_is_new(o, ev->log, ev->sth))
             break;
@@ -326,14 +344,15 @@ static void usage(FILE *f)
             "usage: arbor-audit follow (--log URL --key PEM [--tiled [--origin O]] | --log-list FILE)\n"
             "         --state DIR [--download [--no-issuer-check]] [--watch DOMAIN]... [--exec CMD]\n"
             "         [--gossip-listen HOST:PORT] [--gossip-peer URL]... [--gossip-push URL]...\n"
-            "         [--evidence-dir DIR]\n"
+            "         [--evidence-dir DIR] [--chain URL --checkpoint HASH|genesis [--network NET]]\n"
             "         [--interval SECONDS] [--once | --rounds N] [--json]\n");
 }
 
 int cli_follow(int argc, char **argv, int json)
 {
     enum { O_LOG = 256, O_KEY, O_LIST, O_STATE, O_DL, O_WATCH, O_EXEC, O_GL, O_GP, O_EVD, O_INT,
-           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN, O_GPUSH, O_NOISS };
+           O_ONCE, O_ROUNDS, O_JSON, O_HELP, O_TILED, O_MMD, O_ORIGIN, O_GPUSH, O_NOISS,
+           O_CHAIN, O_CP, O_NET };
     static const struct option opts[] = {
         {"log", required_argument, NULL, O_LOG},
         {"key", required_argument, NULL, O_KEY},
@@ -355,8 +374,12 @@ int cli_follow(int argc, char **argv, int json)
         {"rounds", required_argument, NULL, O_ROUNDS},
         {"json", no_argument, NULL, O_JSON},
         {"help", no_argument, NULL, O_HELP},
+        {"chain", required_argument, NULL, O_CHAIN},
+        {"checkpoint", required_argument, NULL, O_CP},
+        {"network", required_argument, NULL, O_NET},
         {NULL, 0, NULL, 0},
     };
+    const char *checkpoint = NULL;
     const char *log_url = NULL, *key_file = NULL, *list_file = NULL, *gossip_listen = NULL;
     const char *origin = NULL;
     const char *watch[256], *peers[64], *pushes[64];
@@ -392,6 +415,9 @@ int cli_follow(int argc, char **argv, int json)
         case O_GL: gossip_listen = optarg; break;
         case O_EVD: cfg.evidence_dir = optarg; break;
         case O_ONCE: rounds = 1; break;
+        case O_CHAIN: cfg.chain_url = optarg; break;
+        case O_CP: checkpoint = optarg; break;
+        case O_NET: cfg.chain_network = optarg; break;
         case O_JSON: json = 1; break;
         case O_WATCH:
             if (nwatch == sizeof watch / sizeof watch[0]) {
@@ -442,6 +468,10 @@ int cli_follow(int argc, char **argv, int json)
                    "Gossip: --gossip-listen serves GET (pull) and POST (push) /gossip/v1/heads;\n"
                    "--gossip-peer pulls a peer's heads, --gossip-push sends this auditor's\n"
                    "verified heads to a peer, each round.\n"
+                   "--chain URL --checkpoint HASH|genesis [--network NET] checks every served\n"
+                   "head against the log's latest head anchored on that chain (its proof\n"
+                   "verified from the checkpoint, headers alone; --network main (default), test\n"
+                   "or regtest): a conflict is an anchored-split-view report.\n"
                    "Exit (with --once / --rounds): 0 no problem seen, 1 otherwise.\n");
             return CLI_OK;
         default:
@@ -458,11 +488,30 @@ int cli_follow(int argc, char **argv, int json)
                                                       "key, or its key file)"
                           : cfg.state_dir == NULL   ? "--state DIR is missing (where the auditor "
                                                       "keeps what it verified)"
+                          : (cfg.chain_url != NULL) != (checkpoint != NULL)
+                              ? "--chain URL and --checkpoint HASH go together"
                                                     : NULL;
         if (why != NULL) {
             fprintf(stderr, "arbor-audit: follow: %s%s%s\n", why, optind != argc ? " " : "",
                     optind != argc ? argv[optind] : "");
             usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (cfg.chain_url != NULL) {
+        if (cfg.chain_network == NULL)
+            cfg.chain_network = "main";
+        cfg.chain_params = arb_chain_params_get(cfg.chain_network);
+        if (cfg.chain_params == NULL || !cfg.chain_params->has_ledger) {
+            fprintf(stderr, "arbor-audit: --network: not main, test or regtest: %s\n",
+                    cfg.chain_network);
+            return CLI_USAGE;
+        }
+        if (strcmp(checkpoint, "genesis") == 0)
+            arb_chain_genesis_hash(cfg.chain_params, &cfg.chain_checkpoint);
+        else if (strlen(checkpoint) != 64 ||
+                 !arb_chain_hash_from_hex(&cfg.chain_checkpoint, checkpoint)) {
+            fprintf(stderr, "arbor-audit: --checkpoint: not a block hash: %s\n", checkpoint);
             return CLI_USAGE;
         }
     }

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "auditor/anchored.h"
 #include "auditor/cli_util.h"
 #include "auditor/sct.h"
 #include "merkle/buf.h"
@@ -53,15 +54,25 @@ static const char *incl_name(arb_audit_incl i)
 
 int cli_check_sct(int argc, char **argv, int json)
 {
-    enum { O_CERT = 256, O_ISS, O_SCT, O_KEY, O_LOG, O_LIST, O_MMD, O_NOINC, O_JSON, O_HELP };
+    enum {
+        O_CERT = 256, O_ISS, O_SCT, O_KEY, O_LOG, O_LIST, O_MMD, O_NOINC, O_JSON, O_HELP,
+        O_ANCH, O_CHAIN, O_CP, O_NET, O_OUT
+    };
     static const struct option opts[] = {
         {"cert", required_argument, NULL, O_CERT}, {"issuer", required_argument, NULL, O_ISS},
         {"sct", required_argument, NULL, O_SCT},   {"key", required_argument, NULL, O_KEY},
         {"log", required_argument, NULL, O_LOG},   {"log-list", required_argument, NULL, O_LIST},
         {"mmd", required_argument, NULL, O_MMD},   {"no-inclusion", no_argument, NULL, O_NOINC},
         {"json", no_argument, NULL, O_JSON},       {"help", no_argument, NULL, O_HELP},
+        {"anchored", no_argument, NULL, O_ANCH},   {"chain", required_argument, NULL, O_CHAIN},
+        {"checkpoint", required_argument, NULL, O_CP}, {"network", required_argument, NULL, O_NET},
+        {"out", required_argument, NULL, O_OUT},
         {NULL, 0, NULL, 0},
     };
+    int anchored = 0;
+    const char *chain_url = NULL, *checkpoint = NULL, *network = "main", *out_file = NULL;
+    arb_lightproof_trust trust;
+    arb_sha256 *sha = NULL;
     const char *cert_file = NULL, *iss_file = NULL, *sct_file = NULL, *key_file = NULL;
     const char *log_url = NULL, *list_file = NULL;
     uint64_t mmd = 86400;
@@ -84,6 +95,11 @@ int cli_check_sct(int argc, char **argv, int json)
         case O_LOG: log_url = optarg; break;
         case O_LIST: list_file = optarg; break;
         case O_NOINC: noinc = 1; break;
+        case O_ANCH: anchored = 1; break;
+        case O_CHAIN: chain_url = optarg; break;
+        case O_CP: checkpoint = optarg; break;
+        case O_NET: network = optarg; break;
+        case O_OUT: out_file = optarg; break;
         case O_JSON: json = 1; break;
         case O_MMD:
             if (!cli_parse_u64(optarg, &mmd)) {
@@ -102,7 +118,13 @@ int cli_check_sct(int argc, char **argv, int json)
                    "from the log is 'pending' within the merge delay (--mmd S, default 86400)\n"
                    "and a failure after it. --key takes the log's public key or its private\n"
                    "key file (only the public part is used).\n"
-                   "Exit 0 when every SCT verifies and none is overdue.\n");
+                   "--anchored --chain URL --checkpoint HASH|genesis [--network NET] [--out FILE]\n"
+                   "also proves the entry is in the log's latest head anchored on the chain\n"
+                   "(verified from the checkpoint, headers alone): 'anchored', 'pending' while\n"
+                   "that head was signed within the merge delay, 'failed' when a head signed\n"
+                   "after it lacks the entry. --out writes the proof for verify-anchored.\n"
+                   "Exit 0 when every SCT verifies and none is overdue (with --anchored: every\n"
+                   "entry anchored).\n");
             return CLI_OK;
         default:
             return CLI_USAGE;
@@ -115,6 +137,9 @@ int cli_check_sct(int argc, char **argv, int json)
                           : !list_file && !key_file ? "--key PEM and --log URL (or --log-list "
                                                       "FILE) are missing"
                           : key_file && !log_url ? "--log URL is missing (the log the key is for)"
+                          : anchored && (!chain_url || !checkpoint)
+                              ? "--anchored needs --chain URL and --checkpoint HASH"
+                          : anchored && noinc ? "--anchored and --no-inclusion exclude each other"
                                                  : NULL;
         if (why != NULL) {
             fprintf(stderr, "arbor-audit: check-sct: %s%s%s\n", why,
@@ -123,6 +148,24 @@ int cli_check_sct(int argc, char **argv, int json)
                             "(--key PEM --log URL | --log-list FILE) [--json]\n");
             return CLI_USAGE;
         }
+    }
+    memset(&trust, 0, sizeof trust);
+    if (anchored) {
+        trust.params = arb_chain_params_get(network);
+        if (trust.params == NULL || !trust.params->has_ledger) {
+            fprintf(stderr, "arbor-audit: --network: not main, test or regtest: %s\n", network);
+            return CLI_USAGE;
+        }
+        if (strcmp(checkpoint, "genesis") == 0)
+            arb_chain_genesis_hash(trust.params, &trust.checkpoint);
+        else if (strlen(checkpoint) != 64 ||
+                 !arb_chain_hash_from_hex(&trust.checkpoint, checkpoint)) {
+            fprintf(stderr, "arbor-audit: --checkpoint: not a block hash: %s\n", checkpoint);
+            return CLI_USAGE;
+        }
+        trust.now = (int64_t)(cli_now_ms() / 1000u);
+        if (arb_sha256_new(&sha) != ARB_OK)
+            return CLI_FAIL;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     /* logs */
@@ -221,16 +264,44 @@ int cli_check_sct(int argc, char **argv, int json)
         arb_hex_encode(hh, r->leaf_hash.b, 32);
         if (!r->sig_ok || r->inclusion == ARB_AUDIT_INCL_FAILED || r->inclusion == ARB_AUDIT_INCL_ERROR)
             all_ok = 0;
+        arb_audit_anch_status ast = ARB_AUDIT_ANCH_ERROR;
+        char adetail[400] = "";
+        if (anchored) {
+            json_t *doc = NULL;
+            ast = arb_audit_sct_anchored(cl, sha, chain_url, network, &trust, r, &doc, adetail,
+                                         sizeof adetail);
+            if (ast != ARB_AUDIT_ANCH_PROVEN)
+                all_ok = 0;
+            if (doc != NULL && out_file != NULL) {
+                char path[4096];
+                if (n == 1)
+                    snprintf(path, sizeof path, "%s", out_file);
+                else
+                    snprintf(path, sizeof path, "%s.%zu", out_file, i);
+                if (json_dump_file(doc, path, JSON_INDENT(1)) != 0) {
+                    fprintf(stderr, "arbor-audit: %s: cannot write\n", path);
+                    all_ok = 0;
+                }
+            }
+            json_decref(doc);
+        }
         if (json) {
-            json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:I, s:b, s:s, s:s, s:s}", "log_id", id64, "log",
-                               r->log ? r->log->url : "", "timestamp", (json_int_t)r->timestamp,
-                               "signature_valid", r->sig_ok, "inclusion",
-                               incl_name(r->inclusion), "leaf_hash", hh, "detail", r->detail));
+            json_t *o =
+                json_pack("{s:s, s:s, s:I, s:b, s:s, s:s, s:s}", "log_id", id64, "log",
+                          r->log ? r->log->url : "", "timestamp", (json_int_t)r->timestamp,
+                          "signature_valid", r->sig_ok, "inclusion", incl_name(r->inclusion),
+                          "leaf_hash", hh, "detail", r->detail);
+            if (o != NULL && anchored) {
+                json_object_set_new(o, "anchored", json_string(arb_audit_anch_status_str(ast)));
+                json_object_set_new(o, "anchored_detail", json_string(adetail));
+            }
+            json_array_append_new(arr, o);
         } else {
             printf("sct %zu: log %s (%s) timestamp %llu: signature %s; inclusion %s: %s\n", i,
                    r->log ? r->log->url : "unknown", id64, (unsigned long long)r->timestamp,
                    r->sig_ok ? "valid" : "INVALID", incl_name(r->inclusion), r->detail);
+            if (anchored)
+                printf("sct %zu: chain: %s: %s\n", i, arb_audit_anch_status_str(ast), adetail);
         }
     }
     if (json)
@@ -247,6 +318,7 @@ out:
     free(res);
     arb_audit_client_free(cl);
     arb_audit_loglist_free(&logs);
+    arb_sha256_free(sha);
     curl_global_cleanup();
     return rc;
 }

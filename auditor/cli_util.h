@@ -28,5 +28,7 @@ int cli_check_sct(int argc, char **argv, int json);
 int cli_witness(int argc, char **argv, int json);
 int cli_follow(int argc, char **argv, int json);
 int cli_cosign(int argc, char **argv, int json);
+int cli_verify_name(int argc, char **argv, int json);
+int cli_verify_anchored(int argc, char **argv, int json);
 
 #endif

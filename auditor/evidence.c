@@ -7,15 +7,16 @@
 #include <string.h>
 
 #include "auditor/consist.h"
+#include "auditor/lightproof.h"
 #include "ledger/log/key.h"
 #include "merkle/buf.h"
 
-static const char *const KIND_NAMES[] = {NULL, "split-view", "shrinking-tree", "inconsistent",
-                                         "fork"};
+static const char *const KIND_NAMES[] = {NULL,   "split-view", "shrinking-tree", "inconsistent",
+                                         "fork", "anchored-split-view"};
 
 const char *arb_audit_ev_kind_name(arb_audit_ev_kind k)
 {
-    if (k >= ARB_AUDIT_EV_SPLIT_VIEW && k <= ARB_AUDIT_EV_FORK)
+    if (k >= ARB_AUDIT_EV_SPLIT_VIEW && k <= ARB_AUDIT_EV_ANCHORED)
         return KIND_NAMES[k];
     return "unknown";
 }
@@ -114,6 +115,37 @@ json_t *arb_audit_evidence_make_fork(const arb_audit_log *log, const arb_audit_s
     return o;
 }
 
+json_t *arb_audit_evidence_make_anchored(arb_audit_ev_kind relation, const arb_audit_log *log,
+                                         const arb_audit_sth *a, const char *src_a,
+                                         const arb_audit_sth *b, const char *src_b, int anchored,
+                                         const arb_hash *prefix_root, const arb_hash *proof,
+                                         size_t n, const char *network,
+                                         const json_t *anchor_proof, const char *detail,
+                                         uint64_t now_ms)
+{
+    json_t *o, *aj;
+
+    if (relation < ARB_AUDIT_EV_SPLIT_VIEW || relation > ARB_AUDIT_EV_FORK ||
+        (anchored != 0 && anchored != 1) || anchor_proof == NULL || network == NULL ||
+        (relation == ARB_AUDIT_EV_FORK && prefix_root == NULL))
+        return NULL;
+    if (relation == ARB_AUDIT_EV_FORK)
+        o = arb_audit_evidence_make_fork(log, a, src_a, b, src_b, prefix_root, proof, n, detail,
+                                         now_ms);
+    else
+        o = arb_audit_evidence_make(relation, log, a, src_a, b, src_b, proof, n, detail, now_ms);
+    aj = json_pack("{s:s, s:O}", "network", network, "proof", anchor_proof);
+    if (o == NULL || aj == NULL ||
+        json_object_set_new(o, "kind", json_string(KIND_NAMES[ARB_AUDIT_EV_ANCHORED])) != 0 ||
+        json_object_set_new(o, "relation", json_string(KIND_NAMES[relation])) != 0 ||
+        json_object_set_new(o, "anchored_head", json_integer(anchored)) != 0 ||
+        json_object_set_new(o, "anchor", aj) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* Reads a JSON array of base64 hashes (at most ARB_AUDIT_PROOF_MAX) into
  * *out (calloc'd, free()) and *n. Returns 0 on success, else 1 with the
  * reason in why. */
@@ -161,9 +193,76 @@ static arb_err fail(arb_audit_ev_result *res, arb_errbuf *eb, arb_err err, const
     return arb_errf(eb, err, "%s", res->reason);
 }
 
+/* The anchored head of an anchored-split-view report: heads[res->anchored]
+ * must be the head the proved anchor transaction carries. */
+static arb_err check_anchor(arb_audit_ev_result *res, const json_t *root,
+                            const arb_audit_ev_trust *trust, arb_errbuf *eb)
+{
+    const json_t *aj = json_object_get(root, "anchor"), *ij = json_object_get(root, "anchored_head");
+    const json_t *nj, *rj = json_object_get(root, "relation");
+    const char *rname = json_is_string(rj) ? json_string_value(rj) : "";
+    arb_lightproof *lp = NULL;
+    arb_lightproof_trust t;
+    arb_lightproof_result lr;
+    arb_sha256 *sha = NULL;
+    uint8_t key[32];
+    arb_errbuf sub;
+    arb_err err;
+    const arb_audit_sth *h;
+
+    for (int k = ARB_AUDIT_EV_SPLIT_VIEW; k <= ARB_AUDIT_EV_FORK; k++)
+        if (strcmp(rname, KIND_NAMES[k]) == 0)
+            res->relation = (arb_audit_ev_kind)k;
+    if (res->relation == 0)
+        return fail(res, eb, ARB_ERR_PARSE, "relation: unknown \"%.40s\"", rname);
+    if (!json_is_integer(ij) || (json_integer_value(ij) != 0 && json_integer_value(ij) != 1))
+        return fail(res, eb, ARB_ERR_PARSE, "anchored_head: want 0 or 1");
+    res->anchored = (int)json_integer_value(ij);
+    nj = json_object_get(aj, "network");
+    memset(&t, 0, sizeof t);
+    t.params = json_is_string(nj) ? arb_chain_params_get(json_string_value(nj)) : NULL;
+    if (!json_is_object(aj) || t.params == NULL || !t.params->has_ledger)
+        return fail(res, eb, ARB_ERR_PARSE, "anchor.network: want main, test or regtest");
+    if ((err = arb_lightproof_from_json(&lp, json_object_get(aj, "proof"), &sub)) != ARB_OK)
+        return fail(res, eb, err, "anchor.proof: %s", sub.msg);
+    if ((err = arb_sha256_new(&sha)) != ARB_OK) {
+        arb_lightproof_free(lp);
+        return fail(res, eb, err, "out of memory");
+    }
+    t.checkpoint = trust && trust->checkpoint ? *trust->checkpoint : lp->checkpoint;
+    t.now = trust ? trust->now : INT64_MAX / 4;
+    res->checkpoint = t.checkpoint;
+    arb_anchor_key(sha, key, res->log_id);
+    err = arb_lightproof_verify(sha, lp, &t, key, &lr, &sub);
+    arb_lightproof_free(lp);
+    arb_sha256_free(sha);
+    if (err != ARB_OK)
+        return fail(res, eb, err, "anchor.proof: %s", sub.msg);
+    if (!lr.present || !lr.anchor_tx_checked)
+        return fail(res, eb, ARB_ERR_VERIFY,
+                    "anchor.proof: no anchored head with its anchor transaction");
+    h = &res->heads[res->anchored];
+    if (h->tree_size != lr.anchor.tree_size || h->timestamp != lr.anchor.timestamp ||
+        memcmp(h->root.b, lr.anchor.root, 32) != 0 || h->sig_len != lr.anchor_sig_len ||
+        memcmp(h->sig, lr.anchor_sig, h->sig_len) != 0)
+        return fail(res, eb, ARB_ERR_VERIFY,
+                    "heads[%d] is not the head the anchor transaction carries", res->anchored);
+    res->anchor_height = lr.anchor.height;
+    res->tip_height = lr.tip_height;
+    return ARB_OK;
+}
+
 arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, size_t len,
                                  const uint8_t *expect_log_id, arb_errbuf *eb)
 {
+    return arb_audit_evidence_check_trust(res, text, len, expect_log_id, NULL, eb);
+}
+
+arb_err arb_audit_evidence_check_trust(arb_audit_ev_result *res, const char *text, size_t len,
+                                       const uint8_t *expect_log_id,
+                                       const arb_audit_ev_trust *trust, arb_errbuf *eb)
+{
+    arb_audit_ev_kind kind;
     json_error_t je;
     json_t *root = NULL;
     const json_t *lj, *heads, *kj, *fj;
@@ -188,7 +287,7 @@ arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, siz
     }
     kj = json_object_get(root, "kind");
     kname = json_is_string(kj) ? json_string_value(kj) : "";
-    for (int k = ARB_AUDIT_EV_SPLIT_VIEW; k <= ARB_AUDIT_EV_FORK; k++)
+    for (int k = ARB_AUDIT_EV_SPLIT_VIEW; k <= ARB_AUDIT_EV_ANCHORED; k++)
         if (strcmp(kname, KIND_NAMES[k]) == 0)
             res->kind = (arb_audit_ev_kind)k;
     if (res->kind == 0) {
@@ -231,11 +330,17 @@ arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, siz
             goto out;
         }
     }
+    kind = res->kind;
+    if (kind == ARB_AUDIT_EV_ANCHORED) {
+        if ((err = check_anchor(res, root, trust, eb)) != ARB_OK)
+            goto out;
+        kind = res->relation;
+    }
     {
         const arb_audit_sth *a = &res->heads[0], *b = &res->heads[1];
         unsigned long long sa = (unsigned long long)a->tree_size,
                            sb = (unsigned long long)b->tree_size;
-        switch (res->kind) {
+        switch (kind) {
         case ARB_AUDIT_EV_SPLIT_VIEW:
             if (a->tree_size != b->tree_size) {
                 err = fail(res, eb, ARB_ERR_VERIFY, "split-view: sizes differ (%llu, %llu)", sa, sb);
@@ -333,10 +438,20 @@ arb_err arb_audit_evidence_check(arb_audit_ev_result *res, const char *text, siz
                 err = fail(res, eb, err, "cannot check: %s", sub.msg);
             goto out;
         }
+        case ARB_AUDIT_EV_ANCHORED:
+            break;
         }
     }
     err = fail(res, eb, ARB_ERR_INTERNAL, "unreachable");
 out:
+    if (err == ARB_OK && res->kind == ARB_AUDIT_EV_ANCHORED) {
+        char tmp[sizeof res->reason];
+        snprintf(tmp, sizeof tmp, "%s", res->reason);
+        snprintf(res->reason, sizeof res->reason,
+                 "against the head anchored at height %lu: %.150s",
+                 (unsigned long)res->anchor_height, tmp);
+        arb_errf(eb, ARB_OK, "%s", res->reason);
+    }
     free(proof);
     free(key);
     arb_ct_verifier_free(v);

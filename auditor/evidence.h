@@ -26,6 +26,19 @@
  *                   whatever the timestamps (a fork shown as an older head):
  *                   a proof that leads to heads[1]'s root fixes the prefix
  *                   root, unless SHA-256 has a collision.
+ *   anchored-split-view
+ *                   one of the heads (heads[anchored_head]) is anchored on
+ *                   the chain, and the two conflict as "relation" says
+ *                   (split-view, fork, shrinking-tree or inconsistent, with
+ *                   that kind's members). "anchor" holds {"network": "main" |
+ *                   "test" | "regtest", "proof": the light-client proof of
+ *                   the log's anchored head with its anchor transaction
+ *                   (auditor/lightproof.h)}: the anchored head must be the
+ *                   one that transaction carries, signature included, and
+ *                   the proof must verify from its checkpoint (or from one
+ *                   the checker trusts). So a log that forked after its head
+ *                   was anchored is shown against the chain, not against
+ *                   one auditor's word.
  * Both signatures must verify for any kind. Pure code, thread-safe. */
 #ifndef ARB_AUDITOR_EVIDENCE_H
 #define ARB_AUDITOR_EVIDENCE_H
@@ -47,7 +60,8 @@ typedef enum {
     ARB_AUDIT_EV_SPLIT_VIEW = 1,
     ARB_AUDIT_EV_SHRINKING = 2,
     ARB_AUDIT_EV_INCONSISTENT = 3,
-    ARB_AUDIT_EV_FORK = 4
+    ARB_AUDIT_EV_FORK = 4,
+    ARB_AUDIT_EV_ANCHORED = 5
 } arb_audit_ev_kind;
 
 const char *arb_audit_ev_kind_name(arb_audit_ev_kind k);
@@ -84,12 +98,47 @@ json_t *arb_audit_evidence_make_fork(const arb_audit_log *log, const arb_audit_s
                                      const arb_hash *proof, size_t n, const char *detail,
                                      uint64_t now_ms);
 
+/* Builds an anchored-split-view report: a and b as for `relation` (for
+ * ARB_AUDIT_EV_FORK also prefix_root), heads[anchored] (0 or 1) the head the
+ * chain anchored, anchor_proof the light-client proof of the log's anchored
+ * head with its anchor transaction (the object is copied), network its
+ * chain's name. NULL when out of memory or relation is not one of the
+ * four plain kinds. */
+json_t *arb_audit_evidence_make_anchored(arb_audit_ev_kind relation, const arb_audit_log *log,
+                                         const arb_audit_sth *a, const char *src_a,
+                                         const arb_audit_sth *b, const char *src_b, int anchored,
+                                         const arb_hash *prefix_root, const arb_hash *proof,
+                                         size_t n, const char *network,
+                                         const json_t *anchor_proof, const char *detail,
+                                         uint64_t now_ms);
+
 typedef struct {
     arb_audit_ev_kind kind;
     uint8_t log_id[32];
     arb_audit_sth heads[2];
     char reason[200]; /* what was established, or why the report fails */
+    /* anchored-split-view: */
+    arb_audit_ev_kind relation;
+    int anchored;             /* index of the anchored head */
+    uint32_t anchor_height;   /* block that anchored it */
+    uint32_t tip_height;      /* the proof's tip */
+    arb_hash checkpoint;      /* the checkpoint the proof was checked from (wire order) */
 } arb_audit_ev_result;
+
+/* What the checker of an anchored report trusts: a block (NULL: the proof's
+ * own checkpoint, which res->checkpoint then names for the reader to judge)
+ * and the clock (Unix seconds, for the header time rule). */
+typedef struct {
+    const arb_hash *checkpoint;
+    int64_t now;
+} arb_audit_ev_trust;
+
+/* arb_audit_evidence_check with a trust for anchored reports (NULL: the
+ * proof's checkpoint, and no future-time bound). */
+arb_err arb_audit_evidence_check_trust(arb_audit_ev_result *res, const char *text, size_t len,
+                                       const uint8_t *expect_log_id,
+                                       const arb_audit_ev_trust *trust, arb_errbuf *eb)
+    ARB_WARN_UNUSED;
 
 /* Re-checks a report text[0..len). If expect_log_id is non-NULL the report's
  * key must have that log ID. Returns:

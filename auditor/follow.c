@@ -16,6 +16,7 @@
 #include "auditor/consist.h"
 #include "auditor/datatile.h"
 #include "auditor/evidence.h"
+#include "auditor/lightproof.h"
 #include "ledger/log/ct.h"
 #include "ledger/store/store.h"
 #include "merkle/buf.h"
@@ -204,6 +205,10 @@ int arb_audit_sync_dir_of(const char *path)
     return ok;
 }
 
+static void report_obj(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audit_log *log,
+                       const arb_audit_sth *a, const arb_audit_sth *b, json_t *o,
+                       const char *detail, uint64_t t);
+
 static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audit_log *log,
                    const arb_audit_sth *a, const char *src_a, const arb_audit_sth *b,
                    const char *src_b, const arb_hash *proof, size_t n, const arb_hash *prefix,
@@ -214,6 +219,15 @@ static void report(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audi
                     ? arb_audit_evidence_make_fork(log, a, src_a, b, src_b, prefix, proof, n,
                                                    detail, t)
                     : arb_audit_evidence_make(kind, log, a, src_a, b, src_b, proof, n, detail, t);
+    report_obj(f, kind, log, a, b, o, detail, t);
+}
+
+/* Writes report o (takes it; NULL: out of memory, the event still goes out)
+ * once per pair of heads and emits the MISBEHAVIOUR event. */
+static void report_obj(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audit_log *log,
+                       const arb_audit_sth *a, const arb_audit_sth *b, json_t *o,
+                       const char *detail, uint64_t t)
+{
     char path[1200], idhex[65], *earlier = NULL;
     arb_audit_event ev;
     const char *written = NULL;
@@ -1230,6 +1244,187 @@ out:
 
 /* ---- polling ---- */
 
+
+/* ---- the chain as a witness ---- */
+
+/* Emits an ANCHORED event (under the lock). */
+static void anchored_event(arb_audit_follower *f, const arb_audit_log *log,
+                           const arb_audit_sth *a, uint32_t height)
+{
+    arb_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = ARB_AUDIT_EVENT_ANCHORED;
+    ev.log = log;
+    ev.sth = a;
+    ev.index = height;
+    pthread_mutex_lock(&f->lock);
+    emit(f, &ev);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Checks the served head `got` against the log's latest head anchored on
+ * the chain (docs/anchoring.md "The chain as a witness"). Counts a problem
+ * or a report in *problems. Called without the lock. */
+static void check_chain(arb_audit_follower *f, const arb_audit_log *log, const arb_audit_sth *got,
+                        size_t *problems)
+{
+    char url[1400], idhex[65], cp[65], detail[500];
+    size_t ul = strlen(f->cfg.chain_url), n = 0;
+    long status = 0;
+    uint8_t *body = NULL, key[32];
+    size_t blen = 0;
+    json_t *answer = NULL;
+    arb_lightproof *lp = NULL;
+    arb_lightproof_trust t;
+    arb_lightproof_result lr;
+    arb_sha256 *sha = NULL;
+    arb_audit_sth a;
+    arb_errbuf eb, veb;
+    arb_hash proof[ARB_AUDIT_PROOF_MAX], prefix;
+    arb_err err, verr;
+    int older = 0, fork = 0, anchored_idx;
+    arb_audit_ev_kind relation = 0;
+    const arb_audit_sth *first, *second, *small, *big;
+
+    while (ul > 0 && f->cfg.chain_url[ul - 1] == '/')
+        ul--;
+    arb_hex_encode(idhex, log->log_id, 32);
+    arb_chain_hash_hex(cp, &f->cfg.chain_checkpoint);
+    snprintf(url, sizeof url, "%.*s/chain/v1/anchors/%s?proof=1&checkpoint=%s", (int)ul,
+             f->cfg.chain_url, idhex, cp);
+    if (arb_audit_http(f->client, url, NULL, 0, NULL, &status, &body, &blen, &eb) != ARB_OK ||
+        status != 200) {
+        pthread_mutex_lock(&f->lock);
+        problem(f, log, got, "chain-unreachable", "%s: %s", url,
+                status ? "HTTP error" : eb.msg);
+        pthread_mutex_unlock(&f->lock);
+        (*problems)++;
+        goto out;
+    }
+    answer = json_loadb((const char *)body, blen, JSON_REJECT_DUPLICATES, NULL);
+    memset(&t, 0, sizeof t);
+    t.params = f->cfg.chain_params;
+    t.checkpoint = f->cfg.chain_checkpoint;
+    t.now = (int64_t)(now_ms() / 1000u);
+    if (answer == NULL || arb_lightproof_from_json(&lp, answer, &eb) != ARB_OK ||
+        arb_sha256_new(&sha) != ARB_OK) {
+        pthread_mutex_lock(&f->lock);
+        problem(f, log, got, "chain-bad-answer", "%s: %s", url,
+                answer == NULL ? "not JSON" : eb.msg);
+        pthread_mutex_unlock(&f->lock);
+        (*problems)++;
+        goto out;
+    }
+    arb_anchor_key(sha, key, log->log_id);
+    if (arb_lightproof_verify(sha, lp, &t, key, &lr, &eb) != ARB_OK ||
+        (lr.present && !lr.anchor_tx_checked)) {
+        pthread_mutex_lock(&f->lock);
+        problem(f, log, got, "chain-proof-bad", "the chain's proof of the anchored head: %s",
+                lr.present && lr.reason == NULL ? "no anchor transaction" : eb.msg);
+        pthread_mutex_unlock(&f->lock);
+        (*problems)++;
+        goto out;
+    }
+    if (!lr.present)
+        goto out; /* nothing anchored yet */
+    memset(&a, 0, sizeof a);
+    a.tree_size = lr.anchor.tree_size;
+    a.timestamp = lr.anchor.timestamp;
+    memcpy(a.root.b, lr.anchor.root, 32);
+    memcpy(a.sig, lr.anchor_sig, lr.anchor_sig_len);
+    a.sig_len = lr.anchor_sig_len;
+    if (arb_audit_sth_verify(key_of(f, log), &a, &eb) != ARB_OK) {
+        pthread_mutex_lock(&f->lock);
+        problem(f, log, got, "chain-proof-bad", "the anchored head is not signed by the log: %s",
+                eb.msg);
+        pthread_mutex_unlock(&f->lock);
+        (*problems)++;
+        goto out;
+    }
+    switch (arb_audit_heads_compare(&a, got, &older)) {
+    case ARB_AUDIT_HEADS_SAME:
+        anchored_event(f, log, &a, lr.anchor.height);
+        goto out;
+    case ARB_AUDIT_HEADS_SPLIT:
+        relation = ARB_AUDIT_EV_SPLIT_VIEW;
+        first = got;
+        second = &a;
+        anchored_idx = 1;
+        snprintf(detail, sizeof detail,
+                 "the log serves a tree head of size %llu with another root than the one "
+                 "anchored at height %lu",
+                 (unsigned long long)got->tree_size, (unsigned long)lr.anchor.height);
+        break;
+    case ARB_AUDIT_HEADS_SHRINKING:
+        relation = ARB_AUDIT_EV_SHRINKING;
+        first = older == 0 ? &a : got;
+        second = older == 0 ? got : &a;
+        anchored_idx = older == 0 ? 0 : 1;
+        snprintf(detail, sizeof detail,
+                 "the log's heads of sizes %llu and %llu (one anchored at height %lu) shrink in "
+                 "time",
+                 (unsigned long long)first->tree_size, (unsigned long long)second->tree_size,
+                 (unsigned long)lr.anchor.height);
+        break;
+    default:
+        small = a.tree_size < got->tree_size ? &a : got;
+        big = small == &a ? got : &a;
+        if (small->tree_size == 0) {
+            anchored_event(f, log, &a, lr.anchor.height);
+            goto out;
+        }
+        err = arb_audit_get_consistency(f->client, log, small->tree_size, big->tree_size, proof,
+                                        ARB_AUDIT_PROOF_MAX, &n, &eb);
+        if (err != ARB_OK) {
+            pthread_mutex_lock(&f->lock);
+            problem(f, log, got, "anchor-unproven",
+                    "no consistency proof between the served head %llu and the head %llu "
+                    "anchored at height %lu: %s",
+                    (unsigned long long)got->tree_size, (unsigned long long)a.tree_size,
+                    (unsigned long)lr.anchor.height, eb.msg);
+            pthread_mutex_unlock(&f->lock);
+            (*problems)++;
+            goto out;
+        }
+        verr = arb_audit_consistency_verify(small->tree_size, &small->root, big->tree_size,
+                                            &big->root, proof, n, &veb);
+        if (verr == ARB_OK) {
+            anchored_event(f, log, &a, lr.anchor.height);
+            goto out;
+        }
+        if (verr == ARB_ERR_VERIFY &&
+            prefix_of(f->client, log, small->tree_size, big, proof, n, &prefix, &eb) == ARB_OK &&
+            !arb_hash_eq(&prefix, &small->root))
+            fork = 1;
+        relation = fork ? ARB_AUDIT_EV_FORK : ARB_AUDIT_EV_INCONSISTENT;
+        first = small;
+        second = big;
+        anchored_idx = small == &a ? 0 : 1;
+        snprintf(detail, sizeof detail,
+                 "the served head of size %llu is not consistent with the head of size %llu "
+                 "anchored at height %lu%s",
+                 (unsigned long long)got->tree_size, (unsigned long long)a.tree_size,
+                 (unsigned long)lr.anchor.height, fork ? ": another tree (a fork)" : "");
+        break;
+    }
+    {
+        uint64_t ts = now_ms();
+        json_t *o = arb_audit_evidence_make_anchored(
+            relation, log, first, anchored_idx == 0 ? "chain" : log->url, second,
+            anchored_idx == 1 ? "chain" : log->url, anchored_idx, fork ? &prefix : NULL, proof, n,
+            f->cfg.chain_network, json_object_get(answer, "proof"), detail, ts);
+        pthread_mutex_lock(&f->lock);
+        report_obj(f, ARB_AUDIT_EV_ANCHORED, log, first, second, o, detail, ts);
+        pthread_mutex_unlock(&f->lock);
+        (*problems)++;
+    }
+out:
+    arb_sha256_free(sha);
+    arb_lightproof_free(lp);
+    json_decref(answer);
+    free(body);
+}
+
 static arb_err poll_log(arb_audit_follower *f, const arb_audit_log *log, size_t *problems)
 {
     arb_audit_sth got, mine;
@@ -1286,6 +1481,8 @@ static arb_err poll_log(arb_audit_follower *f, const arb_audit_log *log, size_t 
         have = 1;
     }
     pthread_mutex_unlock(&f->lock);
+    if (f->cfg.chain_url != NULL)
+        check_chain(f, log, &got, problems);
     if (f->cfg.download && have)
         return download(f, log, &mine, problems);
     return ARB_OK;

@@ -25,6 +25,7 @@
 #include "auditor/loglist.h"
 #include "auditor/match.h"
 #include "auditor/sth.h"
+#include "merkle/hash.h"
 #include "merkle/error.h"
 
 typedef enum {
@@ -34,7 +35,9 @@ typedef enum {
                                      on its own (problem, detail) */
     ARB_AUDIT_EVENT_MISBEHAVIOUR, /* proven misbehaviour (problem = kind, evidence, path) */
     ARB_AUDIT_EVENT_PROGRESS,     /* entries downloaded: done of total */
-    ARB_AUDIT_EVENT_VERIFIED      /* every entry up to sth downloaded; they hash to its root */
+    ARB_AUDIT_EVENT_VERIFIED,     /* every entry up to sth downloaded; they hash to its root */
+    ARB_AUDIT_EVENT_ANCHORED      /* the log's anchored head on the chain (sth, index = its
+                                     block height) is consistent with the served head */
 } arb_audit_event_type;
 
 typedef struct {
@@ -68,6 +71,16 @@ typedef struct {
     const char *const *watch;     /* watch list (borrowed) */
     size_t nwatch;
     long timeout_ms;              /* per HTTP request; 0: 30 s */
+    /* The chain as a witness (docs/anchoring.md): with chain_url set, every
+     * served head is also checked against the log's latest head anchored on
+     * that chain (GET /chain/v1/anchors/<log id>?proof=1), whose light-client
+     * proof must verify from chain_checkpoint under chain_params. A served
+     * head that conflicts with the anchored one is an anchored-split-view
+     * report. */
+    const char *chain_url;
+    const char *chain_network;    /* "main", "test" or "regtest" */
+    const struct arb_chain_params *chain_params;
+    arb_hash chain_checkpoint;    /* wire order */
     arb_audit_event_fn on_event;
     void *ud;
 } arb_audit_follow_cfg;

@@ -61,6 +61,12 @@ static const char usage_text[] =
     "  --p2p-no-compact N     1: no compact block relay (0..1; default 0)\n"
     "  --p2p-no-outbound N    1: no automatic outbound peers from the address book\n"
     "                         (only --connect; 0..1; default 0)\n"
+    "  --anchor-every-blocks N   anchor the log's head on the chain every N blocks\n"
+    "                         (1..1000000; default 0: off)\n"
+    "  --anchor-every-entries M  anchor when the log grew by M entries (1..2^40; default 0)\n"
+    "  --anchor-key FILE      the key that pays the anchors' fees (default: DIR/anchor-key,\n"
+    "                         created 0600; its address is logged so it can be funded)\n"
+    "  --anchor-fee N         fee per anchor transaction, base units (1..10^8; default 10000)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
     "  --http-limit NAME=V    an HTTP limit, e.g. max-conns=1024, header-timeout=10,\n"
@@ -96,6 +102,7 @@ void arb_config_free(arb_config *cfg)
     free(cfg->log_operator_email);
     free(cfg->log_export);
     free(cfg->config_file);
+    free(cfg->anchor_key);
     for (size_t i = 0; i < cfg->n_connect; i++)
         free(cfg->connect[i]);
     for (size_t i = 0; i < cfg->n_http_limits; i++)
@@ -461,6 +468,22 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (%llu..%llu)", where, v,
                             p2p[i].lo, p2p[i].hi);
         *(unsigned *)((char *)cfg + p2p[i].off) = (unsigned)n;
+    } else if (!strcmp(key, "anchor-key")) {
+        if (!*v)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: empty file name", where);
+        err = set_str(&cfg->anchor_key, v);
+    } else if (!strcmp(key, "anchor-every-blocks") || !strcmp(key, "anchor-every-entries") ||
+               !strcmp(key, "anchor-fee")) {
+        unsigned long long n, hi = key[7] == 'f' ? 100000000ULL
+                                   : key[13] == 'b' ? 1000000ULL : 1ULL << 40;
+        if (!parse_count(v, 1, hi, &n))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (1..%llu)", where, v, hi);
+        if (key[7] == 'f')
+            cfg->anchor_fee = n;
+        else if (key[13] == 'b')
+            cfg->anchor_every_blocks = (unsigned)n;
+        else
+            cfg->anchor_every_entries = n;
     } else if (!strcmp(key, "http-workers")) {
         char *end;
         long n;
@@ -595,7 +618,8 @@ static const char *const value_opts[] = {
     "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect",
     "p2p-max-inbound", "p2p-handshake-timeout", "p2p-ping-interval", "p2p-timeout",
     "p2p-stall-timeout-ms", "p2p-discourage-time", "p2p-tx-delay-ms", "p2p-no-compact",
-    "p2p-no-outbound", "http-workers", "http-limit", "config", "log-reject-expired",
+    "p2p-no-outbound", "anchor-every-blocks", "anchor-every-entries", "anchor-key", "anchor-fee",
+    "http-workers", "http-limit", "config", "log-reject-expired",
     "log-reject-unexpired", "log-ext-key-usages",
     "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",
     "log-description", "log-operator", "log-operator-email", "log-mmd", "log-export",

@@ -11,7 +11,8 @@
  * log-ext-key-usages, log-reject-extensions, log-rate-limit, log-rate-burst,
  * log-url, log-monitoring-url, log-description, log-operator,
  * log-operator-email, log-mmd), log-export, store-cache-mb, connect, the p2p-*
- * settings, http-workers, http-limit, json, log-level, log-format, access-log);
+ * settings, the anchor-* settings, http-workers, http-limit, json, log-level,
+ * log-format, access-log);
  * '#' starts a comment line; `connect` and `http-limit` may
  * repeat. See docs/arbord.md. */
 #ifndef ARB_LEDGER_CONFIG_H
@@ -74,6 +75,11 @@ typedef struct {
     unsigned p2p_stall_timeout_ms, p2p_discourage_time, p2p_tx_delay_ms;
     unsigned p2p_no_compact; /* 1: announce blocks by headers only (for comparisons) */
     unsigned p2p_no_outbound; /* 1: no automatic outbound peers from the address book */
+    /* Self-anchoring (docs/anchoring.md): both 0 (the default) turn it off. */
+    unsigned anchor_every_blocks;  /* anchor after this many new blocks; 0: not by blocks */
+    uint64_t anchor_every_entries; /* anchor after this many new log entries; 0: not by entries */
+    char *anchor_key;              /* NULL: <datadir>/anchor-key, created 0600 when absent */
+    uint64_t anchor_fee;           /* base units per anchor transaction; 0: the default */
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
     char *http_limits[ARB_CONFIG_MAX_HTTP_LIMITS]; /* "NAME=VALUE" (arb_http_server_set_option) */

@@ -20,8 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
+#include "ledger/anchor/selfanchor.h"
 #include "ledger/api/chainapi.h"
 #include "ledger/api/namesapi.h"
 #include "ledger/api/explorer.h"
@@ -60,6 +63,7 @@ typedef struct arbord {
     arb_zonefiles *zonefiles;
     arb_p2p *p2p;
     arb_logline_async *access; /* --access-log: lines go to stderr from their own thread */
+    arb_selfanchor *anchor; /* NULL unless --anchor-every-* */
 } arbord;
 
 typedef struct {
@@ -150,6 +154,7 @@ static json_t *status_json(const arbord *d)
     char listen[96], log_id[65] = "";
     arb_log_sth sth;
     arb_metrics *m = arb_http_server_metrics(d->http);
+    json_t *o;
 
     memset(&sth, 0, sizeof sth);
     snprintf(listen, sizeof listen, strchr(d->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
@@ -160,7 +165,7 @@ static json_t *status_json(const arbord *d)
         hex32(log_id, id);
         arb_log_get_sth(arb_log_service_log(log_service), &sth);
     }
-    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:{s:s, s:s, s:I, s:I}, s:{s:I, s:I, s:I}}",
+    o = json_pack("{s:s, s:s, s:I, s:s, s:b, s:{s:s, s:s, s:I, s:I}, s:{s:I, s:I, s:I}}",
                      "version", ARB_VERSION, "network", d->cfg.network, "uptime",
                      (json_int_t)uptime_s(d), "listen", listen, "store", d->store != NULL, "log",
                      "log_id", log_id, "origin",
@@ -170,6 +175,19 @@ static json_t *status_json(const arbord *d)
                      "chain", "height", (json_int_t)arb_metrics_value(m, "chain_height"),
                      "mempool_txs", (json_int_t)arb_metrics_value(m, "chain_mempool_txs"),
                      "mempool_bytes", (json_int_t)arb_metrics_value(m, "chain_mempool_bytes"));
+    if (o != NULL && d->anchor != NULL) {
+        char addr[ARB_ADDR_MAX];
+        arb_selfanchor_address(d->anchor, addr);
+        json_object_set_new(
+            o, "anchor",
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "address", addr, "every_blocks",
+                      (json_int_t)d->cfg.anchor_every_blocks, "every_entries",
+                      (json_int_t)d->cfg.anchor_every_entries, "submitted",
+                      (json_int_t)arb_metrics_value(m, "anchor_submitted_total"), "failures",
+                      (json_int_t)arb_metrics_value(m, "anchor_failures_total"), "anchored_size",
+                      (json_int_t)arb_metrics_value(m, "anchor_anchored_size")));
+    }
+    return o;
 }
 
 static void status_handler(void *ud, arb_http_req *req)
@@ -287,6 +305,45 @@ static void zonefiles_stop(arbord *d)
     arb_zonefiles_free(d->zonefiles);
     d->zonefiles = NULL;
 }
+
+/* Self-anchoring (ledger/anchor/selfanchor.h): when --anchor-every-blocks or
+ * --anchor-every-entries is given, the log's head goes onto the chain on
+ * that schedule. After "log" and "chain", whose parts it uses. */
+static arb_err anchor_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    arb_selfanchor_config ac;
+    char keypath[PATH_MAX + 16];
+    unsigned char *der = NULL;
+    int der_len;
+    arb_err err;
+
+    (void)cf;
+    if (d->cfg.anchor_every_blocks == 0 && d->cfg.anchor_every_entries == 0)
+        return ARB_OK;
+    memset(&ac, 0, sizeof ac);
+    if (d->cfg.anchor_key != NULL)
+        snprintf(keypath, sizeof keypath, "%s", d->cfg.anchor_key);
+    else
+        snprintf(keypath, sizeof keypath, "%s/anchor-key", d->datadir_abs);
+    ac.key_path = keypath;
+    ac.every_blocks = d->cfg.anchor_every_blocks;
+    ac.every_entries = d->cfg.anchor_every_entries;
+    ac.fee = d->cfg.anchor_fee;
+    der_len = i2d_PUBKEY(d->log_key, &der);
+    if (der_len <= 0)
+        return arb_errf(eb, ARB_ERR_CRYPTO, "cannot encode the log's public key");
+    err = arb_selfanchor_start(&d->anchor, d->chain, arb_log_service_log(log_service), d->http,
+                               der, (size_t)der_len, &d->log, &ac, eb);
+    OPENSSL_free(der);
+    return err;
+}
+
+static void anchor_stop(arbord *d)
+{
+    arb_selfanchor_stop(d->anchor);
+    d->anchor = NULL;
+}
+
 
 /* The name layer's read routes (/names/v1/), over the chain module; a
  * name's "zonefile" comes from the zone-file store (started before). */
@@ -510,6 +567,7 @@ static const arbord_module modules[] = {
      arb_zonefiles_cf_names},
     {"names", NULL, 0, names_init, names_stop, NULL},
     {"p2p", NULL, 0, peers_init, peers_stop, NULL},
+    {"anchor", NULL, 0, anchor_init, anchor_stop, NULL},
     {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
 };
 #define N_MODULES (sizeof modules / sizeof *modules)

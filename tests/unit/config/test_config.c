@@ -69,6 +69,9 @@ static void test_usage_errors(void)
         {"--listen", "[::1]80", NULL},
         {"--network", "a\nb", NULL},  {"--x\ny", NULL, NULL},
         {"stray\nline", NULL, NULL},
+        {"--anchor-every-blocks", "0", NULL}, {"--anchor-every-blocks", "1000001", NULL},
+        {"--anchor-every-entries", "x", NULL}, {"--anchor-fee", "100000001", NULL},
+        {"--anchor-key", "", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         arb_config c;
@@ -197,6 +200,28 @@ static void test_datadir(void)
     }
 }
 
+/* The self-anchoring settings: off by default, each flag and its bounds. */
+static void test_anchor_settings(void)
+{
+    arb_config c;
+    arb_errbuf eb;
+    char *a0[] = {"arbord", NULL};
+    char *a[] = {"arbord", "--anchor-every-blocks", "1000000", "--anchor-every-entries=1099511627776",
+                 "--anchor-key", "k.hex", "--anchor-fee", "1", NULL};
+    CHECK(parse(&c, 1, a0, &eb) == ARB_OK);
+    CHECK_EQ(c.anchor_every_blocks, 0);
+    CHECK_EQ(c.anchor_every_entries, 0);
+    CHECK(c.anchor_key == NULL);
+    CHECK_EQ(c.anchor_fee, 0);
+    arb_config_free(&c);
+    CHECK(parse(&c, 8, a, &eb) == ARB_OK);
+    CHECK_EQ(c.anchor_every_blocks, 1000000);
+    CHECK_EQ(c.anchor_every_entries, 1ULL << 40);
+    CHECK_STR(c.anchor_key, "k.hex");
+    CHECK_EQ(c.anchor_fee, 1);
+    arb_config_free(&c);
+}
+
 int main(void)
 {
     if (arb_test_tmpdir(tmp, sizeof tmp) != 0)
@@ -206,6 +231,7 @@ int main(void)
     test_hostport();
     test_config_file();
     test_datadir();
+    test_anchor_settings();
     arb_test_rmtree(tmp);
     return arb_test_done();
 }

@@ -29,6 +29,7 @@
 
 #include "ledger/chain/bech32.h"
 #include "ledger/chain/block.h"
+#include "ledger/chain/consensus.h"
 #include "ledger/chain/hdrcheck.h"
 #include "ledger/chain/header.h"
 #include "ledger/chain/mine.h"
@@ -196,6 +197,8 @@ typedef struct {
     arb_sha256 *sha;
     uint8_t key[32]; /* the coinbase's key */
     int ok;          /* building locally gave the node's template */
+    arb_hash root;   /* the template's "state_root" (its coinbase's): a block
+                        without transactions after it leaves the state as is */
 } builder;
 
 static int no_lookup(void *ud, uint32_t height, arb_hdr_info *out)
@@ -244,7 +247,7 @@ static int build_next(builder *b, work *out, const uint8_t hdr[80], uint32_t hei
     parent.bits = h.bits;
     if (!arb_header_next_bits(b->p, height + 1, &parent, no_lookup, NULL, &bits) ||
         arb_chain_block_build(b->p, b->sha, &blk, &parent.hash, parent.time, height + 1, bits,
-                              (int64_t)time(NULL), b->key, NULL, 0, 0) != ARB_OK)
+                              (int64_t)time(NULL), b->key, NULL, 0, 0, &b->root) != ARB_OK)
         return 0;
     ok = work_from_block(out, &blk, height + 1);
     arb_block_clear(&blk);
@@ -294,6 +297,20 @@ static void give_work_in_time(miner *m, const builder *b, const work *w, int *to
     give_work(m, w->block);
 }
 
+/* Takes the template's state root (its coinbase's payload) for the blocks
+ * built locally after it. Returns 1, or 0 when the template has none. */
+static int builder_root(builder *b, const arb_node_template *t)
+{
+    arb_block nb;
+    arb_errbuf eb;
+    int ok;
+    arb_block_init(&nb);
+    ok = arb_block_decode(&nb, t->block, t->block_len, &eb) == ARB_OK && nb.n_tx > 0 &&
+         arb_chain_coinbase_root(&nb.tx[0], &b->root);
+    arb_block_clear(&nb);
+    return ok;
+}
+
 /* Rebuilds the node's template t (its transactions, fees, parent, bits and
  * time) with arb_chain_block_build: 1 if the bytes are the same, so blocks
  * built by build_next are what the node would hand out. */
@@ -311,10 +328,15 @@ static int builder_check(builder *b, const arb_node_template *t)
         arb_block_clear(&nb);
         return 0;
     }
+    /* The state root the node put in the coinbase (its "state_root"). */
+    if (!arb_chain_coinbase_root(&nb.tx[0], &b->root)) {
+        arb_block_clear(&nb);
+        return 0;
+    }
     /* parent time 0: the header's time is then t->time itself. */
     if (arb_chain_block_build(b->p, b->sha, &blk, &nb.header.prev, 0, t->height, t->bits,
                               t->time, b->key, nb.tx + 1, nb.n_tx - 1,
-                              t->coinbase_value - subsidy) != ARB_OK) {
+                              t->coinbase_value - subsidy, &b->root) != ARB_OK) {
         arb_block_clear(&nb);
         return 0;
     }
@@ -642,6 +664,8 @@ int cmd_mine(const options *o, int argc, char **argv)
                 goto out;
             }
             if (need_node || t.block_len != cur.len || memcmp(t.block, cur.block, 68) != 0) {
+                if (b.ok && !builder_root(&b, &t))
+                    b.ok = 0;
                 work_clear(&cur);
                 work_from_template(&cur, &t);
                 give_work_in_time(&m, &b, &cur, &told, tty);

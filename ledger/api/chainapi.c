@@ -10,6 +10,7 @@
 #include "ledger/chain/bech32.h"
 #include "ledger/chain/hdrcheck.h"
 #include "ledger/chain/mine.h"
+#include "ledger/anchor/anchor.h"
 #include "ledger/api/metrics.h"
 #include "merkle/proof.h"
 
@@ -26,6 +27,7 @@ typedef struct {
     arb_tx *txs;
     size_t n;
     uint64_t fees;
+    arb_hash root; /* the state root after the selection */
     /* the last block built from it, for one coinbase key (a miner asks for
      * the same address again and again): only the header time changes */
     int have_block;
@@ -389,6 +391,345 @@ static void h_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
                          "hex", hex, "confirmed", 1, "block_hash", jhash(&bhash), "height",
                          (json_int_t)height, "index", (json_int_t)index, "tree_size",
                          (json_int_t)n_tx, "proof", jp, "header", jheader(&hdr)));
+}
+
+/* ---------------------------------------------------------------- state proofs, anchors */
+
+#define PROOF_MAX_HEADERS 10000
+
+/* Appends an RFC 6962 inclusion proof of tx `index` of blk as hex strings. */
+static json_t *jtx_proof(const arb_block *blk, size_t index, arb_err *err)
+{
+    arb_hash proof[ARB_MERKLE_MAX_PROOF];
+    size_t plen = 0;
+    json_t *jp = json_array();
+    *err = tx_proof(blk, index, proof, &plen);
+    for (size_t i = 0; *err == ARB_OK && jp && i < plen; i++)
+        json_array_append_new(jp, jhex(proof[i].b, 32));
+    if (*err != ARB_OK || jp == NULL) {
+        json_decref(jp);
+        if (*err == ARB_OK)
+            *err = ARB_ERR_NOMEM;
+        return NULL;
+    }
+    return jp;
+}
+
+arb_err arb_chainapi_state_proof(arb_chainstate *cs, arb_sha256 *sha, uint8_t kind,
+                                 const uint8_t key32[32], const char *checkpoint,
+                                 struct json_t **out, const char **why)
+{
+    arb_chain_tip tip;
+    arb_hash cp, h, root;
+    arb_chain_hdrinfo hi;
+    uint32_t cp_height = 0;
+    arb_block blk;
+    arb_buf smtp = ARB_BUF_INIT, cb = ARB_BUF_INIT;
+    uint8_t tree_key[32], rec[ARB_SREC_MAX];
+    size_t rec_len = 0;
+    json_t *o = NULL, *hdrs = NULL, *cbp = NULL, *jrec = NULL;
+    arb_err err;
+
+    *out = NULL;
+    *why = NULL;
+    arb_block_init(&blk);
+    arb_chainstate_tip(cs, &tip);
+    if (checkpoint != NULL) {
+        if (!arb_chain_hash_from_hex(&cp, checkpoint)) {
+            *why = "bad-checkpoint: give a block hash (64 hex)";
+            return ARB_ERR_INVALID_ARG;
+        }
+        if (arb_chainstate_header(cs, &cp, &hi) != ARB_OK ||
+            arb_chainstate_hash_at(cs, hi.height, &h) != ARB_OK || !arb_hash_eq(&h, &cp)) {
+            *why = "checkpoint-not-on-the-active-chain";
+            return ARB_ERR_INVALID_ARG;
+        }
+        cp_height = hi.height;
+    } else if ((err = arb_chainstate_hash_at(cs, 0, &cp)) != ARB_OK) {
+        return err;
+    }
+    if (tip.height - cp_height > PROOF_MAX_HEADERS) {
+        *why = "too-many-headers: more than 10000 headers after the checkpoint; give a later "
+               "checkpoint";
+        return ARB_ERR_INVALID_ARG;
+    }
+    hdrs = json_array();
+    for (uint32_t y = cp_height + 1; hdrs && y <= tip.height; y++) {
+        arb_block_header hdr;
+        uint8_t raw[80];
+        if ((err = arb_chainstate_hash_at(cs, y, &h)) != ARB_OK ||
+            (err = arb_chainstate_get_block(cs, &h, &hdr, NULL, NULL, NULL)) != ARB_OK)
+            goto out;
+        arb_header_encode(raw, &hdr);
+        json_array_append_new(hdrs, jhex(raw, 80));
+    }
+    if ((err = arb_chainstate_get_block(cs, &tip.hash, NULL, &blk, NULL, NULL)) != ARB_OK)
+        goto out;
+    arb_tx_write(&cb, &blk.tx[0], 1);
+    if ((cbp = jtx_proof(&blk, 0, &err)) == NULL)
+        goto out;
+    if ((err = arb_chainstate_state_prove(cs, kind, key32, &smtp, &root, tree_key)) != ARB_OK)
+        goto out;
+    err = arb_chainstate_state_get(cs, kind, key32, rec, &rec_len);
+    if (err == ARB_OK)
+        jrec = jhex(rec, rec_len);
+    else if (err == ARB_ERR_NOT_FOUND)
+        jrec = json_null();
+    else
+        goto out;
+    err = ARB_OK;
+    if (cb.oom || smtp.oom) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    o = json_pack("{s:i, s:o, s:o, s:I, s:o*, s:I, s:o, s:o*, s:o, s:o*}", "version", 1,
+                  "checkpoint", jhash(&cp), "headers", hdrs, "height", (json_int_t)tip.height,
+                  "coinbase", jhex(cb.data, cb.len), "tx_count", (json_int_t)blk.n_tx,
+                  "coinbase_proof", cbp, "key", jhex(tree_key, 32), "record", jrec,
+                  "smt_proof", jhex(smtp.data, smtp.len));
+    hdrs = cbp = jrec = NULL; /* taken by o (or freed by json_pack on failure) */
+    if (o == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    (void)sha;
+    *out = o;
+out:
+    json_decref(hdrs);
+    json_decref(cbp);
+    json_decref(jrec);
+    arb_buf_free(&smtp);
+    arb_buf_free(&cb);
+    arb_block_clear(&blk);
+    return err;
+}
+
+/* Query "from" / "limit" for a bounded list (limit 1..max, default max). */
+static int page_query(arb_http_req *req, uint32_t max, uint32_t *from, uint32_t *limit)
+{
+    const char *qf = arb_http_req_query(req, "from"), *ql = arb_http_req_query(req, "limit");
+    *from = 0;
+    *limit = max;
+    if (qf != NULL && !parse_u32(qf, from))
+        return 0;
+    if (ql != NULL && (!parse_u32(ql, limit) || *limit == 0))
+        return 0;
+    if (*limit > max)
+        *limit = max;
+    return 1;
+}
+
+static json_t *janchor(uint64_t tree_size, uint64_t ts, const uint8_t root[32], uint32_t height,
+                       const arb_hash *txid, const arb_hash *block)
+{
+    return json_pack("{s:I, s:I, s:o*, s:I, s:o, s:o}", "tree_size", (json_int_t)tree_size,
+                     "timestamp", (json_int_t)ts, "root_hash", jhex(root, 32), "height",
+                     (json_int_t)height, "txid", jhash(txid), "block", jhash(block));
+}
+
+typedef struct {
+    json_t *arr;
+    uint32_t from, limit, seen;
+    json_t *latest;
+    uint32_t last_height, last_index;
+    arb_hash last_block;
+    int more;
+} anchor_walk;
+
+static int anchor_hist(void *ud, uint32_t height, uint32_t tx_index, const arb_hash *txid,
+                       uint8_t op, const arb_hash *block, const uint8_t *rec, size_t rec_len)
+{
+    anchor_walk *w = ud;
+    arb_anchor_head hd;
+    (void)op;
+    if (rec == NULL || arb_anchor_head_decode(&hd, rec, rec_len) != ARB_OK)
+        return 0;
+    json_t *j = janchor(hd.tree_size, hd.timestamp, hd.root, height, txid, block);
+    json_decref(w->latest);
+    w->latest = json_deep_copy(j);
+    w->last_height = height;
+    w->last_index = tx_index;
+    w->last_block = *block;
+    if (w->seen >= w->from && json_array_size(w->arr) < w->limit)
+        json_array_append(w->arr, j);
+    else if (w->seen >= w->from)
+        w->more = 1;
+    w->seen++;
+    json_decref(j);
+    return 0;
+}
+
+static void h_anchor(arb_chainapi *a, arb_http_req *req, const char *hex, arb_sha256 *sha)
+{
+    uint8_t log_id[32];
+    uint32_t from, limit;
+    const char *qp = arb_http_req_query(req, "proof");
+    int want_proof = qp != NULL && strcmp(qp, "0") != 0;
+    if (strlen(hex) != 64 || !arb_hex_decode(log_id, 32, hex, 64)) {
+        fail(req, 400, "chain_bad_query", "bad-log-id: give 64 hex");
+        return;
+    }
+    if (!page_query(req, 1000, &from, &limit)) {
+        fail(req, 400, "chain_bad_query", "bad-query: from=<n>&limit=<1..1000>");
+        return;
+    }
+    anchor_walk w = {json_array(), from, limit, 0, NULL, 0, 0, {{0}}, 0};
+    json_t *proof = NULL;
+    const char *why = NULL;
+    pthread_mutex_lock(&a->mu);
+    arb_err err = arb_chainstate_state_history(a->cs, ARB_SREC_ANCHOR, log_id, anchor_hist, &w);
+    if (err == ARB_OK && want_proof) {
+        err = arb_chainapi_state_proof(a->cs, sha, ARB_SREC_ANCHOR, log_id,
+                                       arb_http_req_query(req, "checkpoint"), &proof, &why);
+        if (err == ARB_OK && w.latest != NULL) {
+            /* the latest anchor's transaction and its inclusion in its block */
+            arb_block blk;
+            arb_block_init(&blk);
+            err = arb_chainstate_get_block(a->cs, &w.last_block, NULL, &blk, NULL, NULL);
+            if (err == ARB_OK && w.last_index < blk.n_tx) {
+                json_t *jp = jtx_proof(&blk, w.last_index, &err);
+                if (jp != NULL) {
+                    json_object_set_new(proof, "anchor_tx", jtx(&blk.tx[w.last_index]));
+                    json_object_set_new(proof, "anchor_tx_index", json_integer(w.last_index));
+                    json_object_set_new(proof, "anchor_tx_proof", jp);
+                    json_object_set_new(proof, "anchor_block_height",
+                                        json_integer(w.last_height));
+                }
+            } else if (err == ARB_OK) {
+                err = ARB_ERR_PARSE;
+            }
+            arb_block_clear(&blk);
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (err != ARB_OK) {
+        json_decref(w.arr);
+        json_decref(w.latest);
+        json_decref(proof);
+        if (err == ARB_ERR_INVALID_ARG && why != NULL)
+            fail(req, 400, "chain_bad_query", why);
+        else
+            fail(req, 500, "chain_db", arb_err_str(err));
+        return;
+    }
+    json_t *o = json_pack("{s:o*, s:o, s:o*, s:b}", "log_id", jhex(log_id, 32), "latest",
+                          w.latest ? w.latest : json_null(), "anchors", w.arr, "more", w.more);
+    if (o != NULL && proof != NULL)
+        json_object_set_new(o, "proof", proof);
+    else
+        json_decref(proof);
+    reply(req, o);
+}
+
+typedef struct {
+    arb_chainstate *cs;
+    json_t *arr;
+    uint32_t limit;
+    int more;
+    uint8_t last[32];
+} anchors_list;
+
+static int anchor_latest(void *ud, uint32_t height, uint32_t tx_index, const arb_hash *txid,
+                         uint8_t op, const arb_hash *block, const uint8_t *rec, size_t rec_len)
+{
+    anchor_walk *w = ud;
+    w->seen = 1;
+    return anchor_hist(ud, height, tx_index, txid, op, block, rec, rec_len);
+}
+
+static int anchor_each(void *ud, const uint8_t key32[32], const uint8_t *rec, size_t len)
+{
+    anchors_list *l = ud;
+    (void)rec;
+    (void)len;
+    if (json_array_size(l->arr) >= l->limit) {
+        l->more = 1;
+        return 1;
+    }
+    anchor_walk w = {json_array(), UINT32_MAX, 0, 0, NULL, 0, 0, {{0}}, 0};
+    if (w.arr == NULL ||
+        arb_chainstate_state_history(l->cs, ARB_SREC_ANCHOR, key32, anchor_latest, &w) != ARB_OK) {
+        json_decref(w.arr);
+        json_decref(w.latest);
+        return 1;
+    }
+    json_decref(w.arr);
+    json_array_append_new(l->arr, json_pack("{s:o*, s:o}", "log_id", jhex(key32, 32), "latest",
+                                            w.latest ? w.latest : json_null()));
+    memcpy(l->last, key32, 32);
+    return 0;
+}
+
+/* GET anchors[?after=<log id hex>&limit=N]: every anchored log, by log ID. */
+static void h_anchors(arb_chainapi *a, arb_http_req *req)
+{
+    const char *qa = arb_http_req_query(req, "after"), *ql = arb_http_req_query(req, "limit");
+    uint8_t after[32];
+    uint32_t limit = 1000;
+    if ((qa != NULL && (strlen(qa) != 64 || !arb_hex_decode(after, 32, qa, 64))) ||
+        (ql != NULL && (!parse_u32(ql, &limit) || limit == 0))) {
+        fail(req, 400, "chain_bad_query", "bad-query: after=<64 hex>&limit=<1..1000>");
+        return;
+    }
+    if (limit > 1000)
+        limit = 1000;
+    anchors_list l = {NULL, json_array(), limit, 0, {0}};
+    pthread_mutex_lock(&a->mu);
+    l.cs = a->cs;
+    arb_err err = arb_chainstate_state_each(a->cs, ARB_SREC_ANCHOR, qa ? after : NULL,
+                                            anchor_each, &l);
+    pthread_mutex_unlock(&a->mu);
+    if (err != ARB_OK) {
+        json_decref(l.arr);
+        fail(req, 500, "chain_db", arb_err_str(err));
+        return;
+    }
+    reply(req, json_pack("{s:o*, s:o*}", "logs", l.arr, "next",
+                         l.more ? jhex(l.last, 32) : json_null()));
+}
+
+typedef struct {
+    json_t *arr;
+    uint32_t limit;
+    int more;
+    uint8_t last[32];
+} zf_list;
+
+static int zf_each(void *ud, const uint8_t hash32[32])
+{
+    zf_list *l = ud;
+    if (json_array_size(l->arr) >= l->limit) {
+        l->more = 1;
+        return 1;
+    }
+    json_array_append_new(l->arr, jhex(hash32, 32));
+    memcpy(l->last, hash32, 32);
+    return 0;
+}
+
+/* GET zonefile-hashes[?after=<hex>&limit=N]: the on-chain zone-file hashes
+ * in key order, at most limit (1..10000, default 1000). */
+static void h_zonefile_hashes(arb_chainapi *a, arb_http_req *req)
+{
+    const char *qa = arb_http_req_query(req, "after"), *ql = arb_http_req_query(req, "limit");
+    uint8_t after[32];
+    uint32_t limit = 1000;
+    if ((qa != NULL && (strlen(qa) != 64 || !arb_hex_decode(after, 32, qa, 64))) ||
+        (ql != NULL && (!parse_u32(ql, &limit) || limit == 0 || limit > 10000))) {
+        fail(req, 400, "chain_bad_query", "bad-query: after=<64 hex>&limit=<1..10000>");
+        return;
+    }
+    zf_list l = {json_array(), limit, 0, {0}};
+    pthread_mutex_lock(&a->mu);
+    arb_err err = arb_chainstate_zonefile_each_after(a->cs, qa ? after : NULL, zf_each, &l);
+    pthread_mutex_unlock(&a->mu);
+    if (err != ARB_OK) {
+        json_decref(l.arr);
+        fail(req, 500, "chain_db", arb_err_str(err));
+        return;
+    }
+    reply(req, json_pack("{s:o*, s:o*}", "hashes", l.arr, "next",
+                         l.more ? jhex(l.last, 32) : json_null()));
 }
 
 /* ---------------------------------------------------------------- addresses */
@@ -761,8 +1102,71 @@ static arb_err txs_copy(arb_tx **out, const arb_tx *src, size_t n)
  * new selection (under the mempool's lock only; never under the chain lock).
  * Returns ARB_OK with copies in *txs, ARB_ERR_NOT_FOUND when the pool is not
  * on `tip` (the tip moved meanwhile: the caller reads it again), or NOMEM. */
-static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, size_t *n,
-                            uint64_t *fees, uint64_t *generation)
+/* Leaves out of the selection sel[0..*n) every transaction whose payload
+ * fails against the tip's state with the earlier ones applied, and those
+ * spending their outputs, and gives the state root after the rest. With
+ * a->mu held; the tip must be the one the selection was made on. */
+static arb_err template_state(arb_chainapi *a, arb_sha256 *sha, arb_tx *sel, size_t *n,
+                              uint64_t *fees, arb_hash *root)
+{
+    arb_err err = ARB_OK;
+    for (;;) {
+        size_t m = *n, k = 0;
+        const arb_tx **ptr = malloc((m ? m : 1) * sizeof *ptr);
+        uint8_t *ok = malloc(m ? m : 1);
+        arb_hash *ids = malloc((m ? m : 1) * sizeof *ids);
+        int all = 1;
+        if (ptr == NULL || ok == NULL || ids == NULL) {
+            err = ARB_ERR_NOMEM;
+        } else {
+            for (size_t i = 0; i < m; i++)
+                ptr[i] = &sel[i];
+            err = arb_chainstate_state_preview(a->cs, ptr, m, NULL, ok, NULL, root);
+        }
+        for (size_t i = 0; err == ARB_OK && i < m; i++)
+            all &= ok[i];
+        if (err != ARB_OK || all) {
+            free(ptr);
+            free(ok);
+            free(ids);
+            return err;
+        }
+        /* the failures and their descendants (the selection is in
+         * topological order) */
+        for (size_t i = 0; i < m && err == ARB_OK; i++) {
+            err = arb_tx_txid(sha, &ids[i], &sel[i]);
+            for (size_t j = 0; ok[i] && j < i; j++)
+                if (!ok[j])
+                    for (size_t q = 0; q < sel[i].n_in; q++)
+                        if (arb_hash_eq(&sel[i].in[q].txid, &ids[j]))
+                            ok[i] = 0;
+        }
+        for (size_t i = 0; i < m && err == ARB_OK; i++) {
+            if (ok[i]) {
+                if (k != i)
+                    sel[k] = sel[i];
+                k++;
+                continue;
+            }
+            arb_mempool_entry_info info;
+            if (arb_mempool_get(a->mp, &ids[i], NULL, &info) == ARB_OK && info.fee <= *fees)
+                *fees -= info.fee;
+            arb_tx_clear(&sel[i]);
+        }
+        if (err == ARB_OK)
+            *n = k;
+        free(ptr);
+        free(ok);
+        free(ids);
+        if (err != ARB_OK)
+            return err;
+        arb_http_metric_add(a->http, "chain_template_state_dropped", m - k);
+    }
+}
+
+static arb_err template_txs(arb_chainapi *a, arb_sha256 *sha, const arb_hash *tip, int locked,
+                            arb_tx **txs, size_t *n, uint64_t *fees, arb_hash *root,
+                            uint64_t *generation)
 {
     arb_mempool_info mi;
     arb_err err;
@@ -777,6 +1181,7 @@ static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, 
         err = txs_copy(txs, a->tmpl.txs, a->tmpl.n);
         *n = err == ARB_OK ? a->tmpl.n : 0;
         *fees = err == ARB_OK ? a->tmpl.fees : 0;
+        *root = a->tmpl.root;
         pthread_mutex_unlock(&a->tmpl_mu);
         arb_http_metric_add(a->http, "chain_template_cache_hits", 1);
         return err;
@@ -792,6 +1197,21 @@ static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, 
     if (memcmp(ptip.b, tip->b, 32) != 0) {
         txs_free(sel, nsel);
         return ARB_ERR_NOT_FOUND;
+    }
+    /* The payloads against the tip's state: under the chain lock, on the
+     * tip the selection was made on. */
+    if (!locked)
+        pthread_mutex_lock(&a->mu);
+    arb_chain_tip now;
+    arb_chainstate_tip(a->cs, &now);
+    err = memcmp(now.hash.b, tip->b, 32) != 0
+              ? ARB_ERR_NOT_FOUND
+              : template_state(a, sha, sel, &nsel, &f, root);
+    if (!locked)
+        pthread_mutex_unlock(&a->mu);
+    if (err != ARB_OK) {
+        txs_free(sel, nsel);
+        return err;
     }
     if ((err = txs_copy(txs, sel, nsel)) != ARB_OK) {
         txs_free(sel, nsel);
@@ -811,6 +1231,7 @@ static arb_err template_txs(arb_chainapi *a, const arb_hash *tip, arb_tx **txs, 
     a->tmpl.txs = sel;
     a->tmpl.n = nsel;
     a->tmpl.fees = f;
+    a->tmpl.root = *root;
     pthread_mutex_unlock(&a->tmpl_mu);
     arb_http_metric_add(a->http, "chain_template_selections", 1);
     return ARB_OK;
@@ -830,22 +1251,24 @@ static uint32_t template_time(int64_t mtp, uint32_t parent_time)
  * block is two megabytes of hex: no need to copy and escape it again). */
 static void template_reply(arb_chainapi *a, arb_http_req *req, uint32_t height,
                            const arb_hash *prev, uint32_t bits, const uint8_t *raw, size_t len,
-                           uint64_t value, uint64_t fees, size_t tx_count)
+                           uint64_t value, uint64_t fees, size_t tx_count,
+                           const arb_hash *root)
 {
     arb_u256 target;
     int neg, ovf;
-    char thex[65], prev_hex[65], head[512];
+    char thex[65], prev_hex[65], root_hex[65], head[600];
     arb_pow_bits_to_target(&target, bits, &neg, &ovf);
     arb_u256_hex(thex, &target);
     arb_chain_hash_hex(prev_hex, prev);
+    arb_hex_encode(root_hex, root->b, 32);
     uint32_t t = (uint32_t)raw[68] | (uint32_t)raw[69] << 8 | (uint32_t)raw[70] << 16 |
                  (uint32_t)raw[71] << 24;
     int hl = snprintf(head, sizeof head,
                       "{\"height\":%u,\"prev_hash\":\"%s\",\"bits\":%u,\"target\":\"%s\","
                       "\"time\":%u,\"coinbase_value\":%llu,\"fees\":%llu,\"tx_count\":%zu,"
-                      "\"hex\":\"",
+                      "\"state_root\":\"%s\",\"hex\":\"",
                       height, prev_hex, bits, thex, t, (unsigned long long)value,
-                      (unsigned long long)fees, tx_count);
+                      (unsigned long long)fees, tx_count, root_hex);
     size_t total = (size_t)hl + 2 * len + 2;
     char *text = malloc(total + 1);
     if (text == NULL) {
@@ -882,8 +1305,10 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     int64_t mtp = 0;
     arb_chain_tip tip;
     arb_hdr_info parent;
+    arb_hash root;
     arb_err err = ARB_ERR_NOT_FOUND;
 
+    arb_smt_empty(&root);
     pthread_mutex_lock(&a->mu);
     arb_chainstate_tip(a->cs, &tip);
     int have = active_lookup(a, tip.height, &parent) &&
@@ -901,6 +1326,7 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
             uint8_t *raw = malloc(tc->raw_len);
             size_t len = tc->raw_len, cnt = tc->tx_count;
             uint64_t value = tc->value, f = tc->fees;
+            arb_hash croot = tc->root;
             if (raw != NULL)
                 memcpy(raw, tc->raw, len);
             pthread_mutex_unlock(&a->tmpl_mu);
@@ -911,7 +1337,8 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
                 raw[70] = (uint8_t)(t >> 16);
                 raw[71] = (uint8_t)(t >> 24);
                 arb_http_metric_add(a->http, "chain_template_cache_hits", 1);
-                template_reply(a, req, tip.height + 1, &tip.hash, bits, raw, len, value, f, cnt);
+                template_reply(a, req, tip.height + 1, &tip.hash, bits, raw, len, value, f, cnt,
+                               &croot);
                 free(raw);
                 return;
             }
@@ -935,7 +1362,7 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         if (!locked_select)
             pthread_mutex_unlock(&a->mu);
         if (err == ARB_OK)
-            err = template_txs(a, &tip.hash, &txs, &n, &fees, &gen);
+            err = template_txs(a, sha, &tip.hash, locked_select, &txs, &n, &fees, &root, &gen);
         if (locked_select)
             pthread_mutex_unlock(&a->mu);
     }
@@ -944,7 +1371,7 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         if (now <= mtp)
             now = mtp + 1;
         err = arb_chain_block_build(a->p, sha, &blk, &tip.hash, parent.time, tip.height + 1, bits,
-                                    now, key, txs, n, fees);
+                                    now, key, txs, n, fees, &root);
     }
     free(txs); /* the transactions were moved into blk (or freed on failure) */
     arb_buf b = ARB_BUF_INIT;
@@ -964,7 +1391,8 @@ static void h_template(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
         value += blk.tx[0].out[o].amount;
     size_t tx_count = blk.n_tx;
     arb_block_clear(&blk);
-    template_reply(a, req, tip.height + 1, &tip.hash, bits, b.data, b.len, value, fees, tx_count);
+    template_reply(a, req, tip.height + 1, &tip.hash, bits, b.data, b.len, value, fees, tx_count,
+                   &root);
     /* keep it when the selection it came from is still the cached one */
     pthread_mutex_lock(&a->tmpl_mu);
     tmpl_cache *tc = &a->tmpl;
@@ -1224,6 +1652,12 @@ static void on_get(void *ud, arb_http_req *req)
         h_mempool(a, req);
     else if (strcmp(p, "utxo-digest") == 0)
         h_utxo_digest(a, req);
+    else if (strcmp(p, "anchors") == 0)
+        h_anchors(a, req);
+    else if (strncmp(p, "anchors/", 8) == 0)
+        h_anchor(a, req, p + 8, sha);
+    else if (strcmp(p, "zonefile-hashes") == 0)
+        h_zonefile_hashes(a, req);
     else
         fail(req, 404, "chain_bad_path", "unknown route");
     arb_sha256_free(sha);

@@ -71,4 +71,18 @@ arb_err arb_chainapi_activate(arb_chainapi *a, arb_sha256 *sha, const arb_hash *
 arb_err arb_chainapi_submit_tx(arb_chainapi *a, arb_sha256 *sha, const arb_tx *tx,
                                arb_hash *txid, arb_check_result *res) ARB_WARN_UNUSED;
 
+/* The light-client proof object of docs/api.md ("proof") for the state
+ * record (kind, key) (stateview.h) at the tip: headers after `checkpoint`
+ * (display-form block hash; NULL: genesis) up to the tip, the tip's
+ * coinbase with its inclusion proof, the tree key, the record (or null) and
+ * its sparse Merkle tree proof against the coinbase's root. Call with the
+ * chain lock held (arb_chainapi_lock). Returns ARB_OK with *out (a jansson
+ * object, the caller's), ARB_ERR_INVALID_ARG with *why (a bad or foreign
+ * checkpoint, or more than 10,000 headers after it: answer 400), or a
+ * storage / memory error. */
+struct json_t;
+arb_err arb_chainapi_state_proof(arb_chainstate *cs, arb_sha256 *sha, uint8_t kind,
+                                 const uint8_t key32[32], const char *checkpoint,
+                                 struct json_t **out, const char **why) ARB_WARN_UNUSED;
+
 #endif

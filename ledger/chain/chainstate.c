@@ -3,13 +3,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/anchor/anchor.h"
 #include "ledger/chain/hdrcheck.h"
+#include "ledger/chain/stateview.h"
+#include "ledger/names/nameop.h"
 
-enum { CF_INDEX, CF_BLOCKS, CF_UNDO, CF_UTXO, CF_HEIGHT, CF_ADDR, CF_META, CF_TX, CF_HIST };
+enum {
+    CF_INDEX, CF_BLOCKS, CF_UNDO, CF_UTXO, CF_HEIGHT, CF_ADDR, CF_META, CF_TX, CF_HIST,
+    CF_STATE, CF_SMT, CF_SUNDO, CF_SHIST, CF_SIDX, CF_SROOT
+};
 
 static const char *const CF_NAMES[ARB_CHAINSTATE_NCF] = {
-    "chain_index", "chain_blocks", "chain_undo", "chain_utxo", "chain_height",
-    "chain_addr",  "chain_meta",   "chain_tx",   "chain_hist"};
+    "chain_index", "chain_blocks", "chain_undo",  "chain_utxo",  "chain_height",
+    "chain_addr",  "chain_meta",   "chain_tx",    "chain_hist",  "state_records",
+    "state_smt",   "state_undo",   "state_history", "state_index", "state_roots"};
 
 const char *const *arb_chainstate_cf_names(void)
 {
@@ -41,6 +48,8 @@ struct arb_chainstate {
     arb_chain_tip tip;
     arb_chain_tip best_hdr; /* the valid header with the most work (any body) */
     arb_err lookup_err; /* a storage error seen inside a lookup callback */
+    const arb_names_params *np;
+    arb_hash state_root; /* the state tree's root after the tip */
 };
 
 static void put32be(uint8_t *p, uint32_t v)
@@ -335,6 +344,12 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs->cf = cf_base;
     cs->p = p;
     cs->threads = sig_threads ? sig_threads : 1;
+    cs->np = arb_names_params_get(p->name);
+    if (cs->np == NULL) {
+        err = arb_errf(eb, ARB_ERR_INVALID_ARG, "chain state: no name-layer constants for %s",
+                       p->name);
+        goto fail;
+    }
     if (log != NULL)
         cs->log = *log;
     if ((err = arb_sha256_new(&cs->sha)) != ARB_OK || (err = arb_schnorr_new(&cs->schnorr)) != ARB_OK)
@@ -366,6 +381,16 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs->tip.height = e.height;
     cs->tip.work = e.work;
     cs->best_hdr = cs->tip;
+    err = arb_store_get_into(store, NULL, cf_base + CF_SROOT, tip.b, 32, cs->state_root.b, 32, &n,
+                             eb);
+    if (err == ARB_ERR_NOT_FOUND && e.height == 0) {
+        arb_smt_empty(&cs->state_root);
+    } else if (err != ARB_OK || n != 32) {
+        err = arb_errf(eb, ARB_ERR_PARSE,
+                       "chain state: no state root for the tip (a database from before the "
+                       "state commitment: start from an empty data directory)");
+        goto fail;
+    }
     if ((err = resume_best(cs)) != ARB_OK) /* the tip is still a consistent block boundary */
         arb_logf(&cs->log, ARB_LOG_WARN, "chain state: cannot resume the best branch: %s",
                  arb_err_str(err));
@@ -535,6 +560,440 @@ static void del_history(arb_chainstate *cs, arb_store_batch *b, const uint8_t ke
     arb_store_batch_delete_range(b, cs->cf + CF_HIST, lo, 40, hi, 40);
 }
 
+/* ---- the committed state: name records and anchored heads ----
+ *
+ * state_records  kind u8 | key 32 -> record (stateview.h kinds)
+ * state_smt      node hash -> node (65 bytes, merkle/smt.h)
+ * state_undo     block hash -> prev root 32 | n u32 | n x (kind u8 | key 32 |
+ *                present u8 | len u16 | record) | m u32 | m x (zone-file hash 32 | count u32)
+ * state_history  kind u8 | key 32 | height u32 BE | tx index u32 BE ->
+ *                txid 32 | payload type u8 | block hash 32 | record (anchors: the head)
+ * state_index    'o' | owner 32 | name key 32 -> "" (names by owner);
+ *                'z' | zone-file hash 32 -> count u32 (history entries naming it)
+ * state_roots    block hash -> state root after the block */
+
+static arb_err sview_base(void *ud, uint8_t kind, const uint8_t key[32], uint8_t out[ARB_SREC_MAX],
+                          size_t *len)
+{
+    arb_chainstate *cs = ud;
+    uint8_t k[33];
+    k[0] = kind;
+    memcpy(k + 1, key, 32);
+    arb_err err = arb_store_get_into(cs->st, NULL, cs->cf + CF_STATE, k, 33, out, ARB_SREC_MAX,
+                                     len, NULL);
+    return err == ARB_ERR_INVALID_ARG ? ARB_ERR_PARSE : err;
+}
+
+/* The node store: nodes written by the current update live in `mem` until
+ * the batch is written (arb_smt_update reads nodes it wrote earlier in the
+ * same update); b NULL: nothing goes to disk (templates, mempool). */
+typedef struct {
+    arb_chainstate *cs;
+    arb_smt_mem *mem;
+    arb_store_batch *b;
+} smt_ctx;
+
+static arb_err smt_get(void *ud, const arb_hash *hash, arb_smt_node *out)
+{
+    smt_ctx *c = ud;
+    arb_smt_store ms;
+    uint8_t buf[ARB_SMT_NODE_SIZE];
+    size_t n;
+    arb_smt_mem_store(c->mem, &ms);
+    arb_err err = ms.get(ms.ud, hash, out);
+    if (err != ARB_ERR_NOT_FOUND)
+        return err;
+    err = arb_store_get_into(c->cs->st, NULL, c->cs->cf + CF_SMT, hash->b, 32, buf, sizeof buf,
+                             &n, NULL);
+    if (err == ARB_ERR_INVALID_ARG)
+        return ARB_ERR_INTERNAL;
+    if (err != ARB_OK)
+        return err;
+    return arb_smt_node_decode(out, buf, n) == ARB_OK ? ARB_OK : ARB_ERR_INTERNAL;
+}
+
+static arb_err smt_put(void *ud, const arb_hash *hash, const arb_smt_node *node)
+{
+    smt_ctx *c = ud;
+    arb_smt_store ms;
+    arb_smt_mem_store(c->mem, &ms);
+    arb_err err = ms.put(ms.ud, hash, node);
+    if (err == ARB_OK && c->b != NULL) {
+        uint8_t buf[ARB_SMT_NODE_SIZE];
+        arb_smt_node_encode(buf, node);
+        arb_store_batch_put(c->b, c->cs->cf + CF_SMT, hash->b, 32, buf, sizeof buf);
+    }
+    return err;
+}
+
+static void smt_store_of(smt_ctx *c, arb_smt_store *st)
+{
+    st->get = smt_get;
+    st->put = smt_put;
+    st->ud = c;
+}
+
+/* The new root after the view's changes on top of `root`. */
+static arb_err view_root(arb_chainstate *cs, const arb_sview *v, const arb_hash *root,
+                         arb_store_batch *b, arb_hash *out)
+{
+    arb_smt_op *ops = NULL;
+    size_t n = 0;
+    smt_ctx c = {cs, NULL, b};
+    arb_smt_store st;
+    arb_err err = arb_sview_tree_ops(v, cs->sha, &ops, &n);
+    if (err != ARB_OK)
+        return err;
+    if (n == 0) {
+        free(ops);
+        *out = *root;
+        return ARB_OK;
+    }
+    if ((err = arb_smt_mem_new(&c.mem)) == ARB_OK) {
+        smt_store_of(&c, &st);
+        err = arb_smt_update(cs->sha, &st, root, ops, n, out);
+    }
+    arb_smt_mem_free(c.mem);
+    free(ops);
+    return err;
+}
+
+/* The key of the output input 0 of tx spends: from the block's own outputs
+ * (cr, sorted) or the UTXO set (as before the block). */
+static int sender_of(arb_chainstate *cs, const arb_tx *tx, const created *cr, size_t ncr,
+                     uint8_t out[32])
+{
+    arb_coin coin;
+    const created *c = cr ? bsearch(&tx->in[0], cr, ncr, sizeof *cr, cmp_created) : NULL;
+    if (c != NULL) {
+        memcpy(out, c->coin.key, 32);
+        return 1;
+    }
+    cs->lookup_err = ARB_OK;
+    if (!arb_chainstate_utxo_lookup(cs, &tx->in[0], &coin))
+        return 0;
+    memcpy(out, coin.key, 32);
+    return 1;
+}
+
+static void hist_skey(uint8_t out[41], uint8_t kind, const uint8_t key[32], uint32_t height,
+                      uint32_t t)
+{
+    out[0] = kind;
+    memcpy(out + 1, key, 32);
+    put32be(out + 33, height);
+    put32be(out + 37, t);
+}
+
+static void owner_key(uint8_t out[65], const uint8_t owner[32], const uint8_t name_key[32])
+{
+    out[0] = 'o';
+    memcpy(out + 1, owner, 32);
+    memcpy(out + 33, name_key, 32);
+}
+
+/* The owner of a stored name record (0 when it does not decode). */
+static int rec_owner(const uint8_t *rec, size_t len, uint8_t owner[32])
+{
+    arb_name_rec r;
+    if (arb_names_name_rec_decode(&r, rec, len) != ARB_OK)
+        return 0;
+    memcpy(owner, r.owner, 32);
+    return 1;
+}
+
+static arb_err zf_count_get(arb_chainstate *cs, const uint8_t hash[32], uint32_t *count)
+{
+    uint8_t k[33], v[4];
+    size_t n;
+    k[0] = 'z';
+    memcpy(k + 1, hash, 32);
+    arb_err err = arb_store_get_into(cs->st, NULL, cs->cf + CF_SIDX, k, 33, v, 4, &n, NULL);
+    *count = 0;
+    if (err == ARB_ERR_NOT_FOUND)
+        return ARB_OK;
+    if (err != ARB_OK)
+        return err;
+    if (n != 4)
+        return ARB_ERR_PARSE;
+    *count = get32le(v);
+    return ARB_OK;
+}
+
+static void zf_count_put(arb_chainstate *cs, arb_store_batch *b, const uint8_t hash[32],
+                         uint32_t count)
+{
+    uint8_t k[33], v[4];
+    k[0] = 'z';
+    memcpy(k + 1, hash, 32);
+    if (count == 0) {
+        arb_store_batch_delete(b, cs->cf + CF_SIDX, k, 33);
+        return;
+    }
+    put32le(v, count);
+    arb_store_batch_put(b, cs->cf + CF_SIDX, k, 33, v, 4);
+}
+
+typedef struct {
+    uint8_t hash[32];
+    uint32_t count;
+} zf_delta;
+
+static int cmp_zf(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+/* Applies the payloads of the block (already checked against the UTXO set)
+ * to the state, checks the coinbase's root and puts the changes, their undo
+ * data, the history and the indexes into b. *new_root: the root after the
+ * block. ARB_ERR_VERIFY with res for an operation that fails or a wrong root. */
+static arb_err state_connect(arb_chainstate *cs, arb_store_batch *b, const arb_block *blk,
+                             const arb_hash *hash, uint32_t height, const arb_hash *txids,
+                             const created *cr, size_t ncr, arb_check_result *res,
+                             arb_hash *new_root)
+{
+    arb_sview *v = NULL;
+    arb_buf undo = ARB_BUF_INIT;
+    zf_delta *zd = NULL;
+    size_t nzd = 0;
+    arb_hash want;
+    arb_err err;
+    int any = 0;
+
+    *new_root = cs->state_root;
+    for (size_t t = 1; t < blk->n_tx && !any; t++)
+        any = blk->tx[t].payload_type != 0;
+    if (!any) {
+        /* No operation: the root stays, nothing else to keep. */
+        arb_chain_coinbase_root(&blk->tx[0], &want);
+        if (!arb_hash_eq(&want, &cs->state_root)) {
+            res->reason = "bad-cb-state-root";
+            res->tx_index = 0;
+            return arb_errf(&res->detail, ARB_ERR_VERIFY,
+                            "bad-cb-state-root: the coinbase commits to another state root");
+        }
+        arb_store_batch_put(b, cs->cf + CF_SROOT, hash->b, 32, cs->state_root.b, 32);
+        return ARB_OK;
+    }
+    if ((err = arb_sview_new(&v, cs->np, sview_base, cs)) != ARB_OK)
+        return err;
+    for (size_t t = 1; t < blk->n_tx; t++) {
+        const arb_tx *tx = &blk->tx[t];
+        uint8_t sender[32];
+        const char *reason = NULL;
+        if (tx->payload_type == 0)
+            continue;
+        if (!sender_of(cs, tx, cr, ncr, sender)) {
+            err = cs->lookup_err != ARB_OK ? cs->lookup_err : ARB_ERR_INTERNAL;
+            goto out;
+        }
+        err = arb_sview_apply(v, cs->sha, tx, (uint32_t)t, sender, height, &reason);
+        if (err == ARB_ERR_VERIFY) {
+            res->reason = reason;
+            res->tx_index = t;
+            err = arb_errf(&res->detail, ARB_ERR_VERIFY, "%s: tx %zu", reason, t);
+            goto out;
+        }
+        if (err != ARB_OK)
+            goto out;
+    }
+    if ((err = view_root(cs, v, &cs->state_root, b, new_root)) != ARB_OK)
+        goto out;
+    arb_chain_coinbase_root(&blk->tx[0], &want);
+    if (!arb_hash_eq(&want, new_root)) {
+        res->reason = "bad-cb-state-root";
+        res->tx_index = 0;
+        err = arb_errf(&res->detail, ARB_ERR_VERIFY,
+                       "bad-cb-state-root: the coinbase commits to another state root");
+        goto out;
+    }
+    /* Records, the owner index and the undo data. */
+    arb_buf_put(&undo, cs->state_root.b, 32);
+    arb_buf_u32le(&undo, (uint32_t)arb_sview_count(v));
+    for (size_t i = 0; i < arb_sview_count(v); i++) {
+        const arb_sview_entry *e = arb_sview_at(v, i);
+        uint8_t k[33], ok[65], owner[32];
+        arb_buf_u8(&undo, e->kind);
+        arb_buf_put(&undo, e->key, 32);
+        arb_buf_u8(&undo, e->has_orig);
+        arb_buf_u16le(&undo, e->orig_len);
+        arb_buf_put(&undo, e->orig, e->orig_len);
+        if (!arb_sview_entry_changed(e))
+            continue;
+        k[0] = e->kind;
+        memcpy(k + 1, e->key, 32);
+        if (e->has_cur)
+            arb_store_batch_put(b, cs->cf + CF_STATE, k, 33, e->cur, e->cur_len);
+        else
+            arb_store_batch_delete(b, cs->cf + CF_STATE, k, 33);
+        if (e->kind != ARB_SREC_NAME)
+            continue;
+        if (e->has_orig && rec_owner(e->orig, e->orig_len, owner)) {
+            owner_key(ok, owner, e->key);
+            arb_store_batch_delete(b, cs->cf + CF_SIDX, ok, 65);
+        }
+        if (e->has_cur && rec_owner(e->cur, e->cur_len, owner)) {
+            owner_key(ok, owner, e->key);
+            arb_store_batch_put(b, cs->cf + CF_SIDX, ok, 65, NULL, 0);
+        }
+    }
+    /* History and the zone-file counts. */
+    zd = malloc((arb_sview_nevents(v) ? arb_sview_nevents(v) : 1) * sizeof *zd);
+    if (zd == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < arb_sview_nevents(v); i++) {
+        const arb_sview_event *ev = arb_sview_event_at(v, i);
+        uint8_t k[41], val[32 + 1 + 32 + ARB_SREC_MAX];
+        size_t vl = 65;
+        hist_skey(k, ev->kind, ev->key, height, ev->tx_index);
+        memcpy(val, txids[ev->tx_index].b, 32);
+        val[32] = ev->op;
+        memcpy(val + 33, hash->b, 32);
+        if (ev->kind == ARB_SREC_ANCHOR) {
+            /* the head this anchor made: the last state of the log's entry
+             * in the block is only right for its last anchor, so re-read
+             * the anchor from the transaction */
+            const arb_tx *tx = &blk->tx[ev->tx_index];
+            arb_anchor *a = malloc(sizeof *a);
+            arb_errbuf eb;
+            if (a == NULL) {
+                err = ARB_ERR_NOMEM;
+                goto out;
+            }
+            if (arb_anchor_decode(a, tx->payload, tx->payload_len, &eb) == ARB_OK) {
+                arb_anchor_head hd;
+                memcpy(hd.log_id, ev->key, 32);
+                hd.tree_size = a->tree_size;
+                hd.timestamp = a->timestamp;
+                memcpy(hd.root, a->root, 32);
+                hd.height = height;
+                arb_anchor_head_encode(val + 65, &hd);
+                vl += ARB_ANCHOR_REC_SIZE;
+            }
+            free(a);
+        }
+        arb_store_batch_put(b, cs->cf + CF_SHIST, k, 41, val, vl);
+        if (ev->has_zonefile) {
+            memcpy(zd[nzd].hash, ev->zonefile, 32);
+            zd[nzd++].count = 1;
+        }
+    }
+    qsort(zd, nzd, sizeof *zd, cmp_zf);
+    size_t m = 0;
+    for (size_t i = 0; i < nzd; i++) {
+        if (m > 0 && memcmp(zd[m - 1].hash, zd[i].hash, 32) == 0)
+            zd[m - 1].count++;
+        else
+            zd[m++] = zd[i];
+    }
+    nzd = m;
+    arb_buf_u32le(&undo, (uint32_t)nzd);
+    for (size_t i = 0; i < nzd; i++) {
+        uint32_t c;
+        if ((err = zf_count_get(cs, zd[i].hash, &c)) != ARB_OK)
+            goto out;
+        zf_count_put(cs, b, zd[i].hash, c + zd[i].count);
+        arb_buf_put(&undo, zd[i].hash, 32);
+        arb_buf_u32le(&undo, zd[i].count);
+    }
+    if (undo.oom) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    arb_store_batch_put(b, cs->cf + CF_SUNDO, hash->b, 32, undo.data, undo.len);
+    arb_store_batch_put(b, cs->cf + CF_SROOT, hash->b, 32, new_root->b, 32);
+out:
+    if (err != ARB_OK)
+        *new_root = cs->state_root;
+    free(zd);
+    arb_buf_free(&undo);
+    arb_sview_free(v);
+    return err;
+}
+
+/* Undoes the state changes of the tip block (hash, height) into b; *prev:
+ * the root before it. */
+static arb_err state_disconnect(arb_chainstate *cs, arb_store_batch *b, const arb_hash *hash,
+                                uint32_t height, arb_hash *prev)
+{
+    uint8_t *u = NULL;
+    size_t ulen;
+    arb_cur c;
+    uint32_t n, nz;
+    arb_err err = arb_store_get(cs->st, NULL, cs->cf + CF_SUNDO, hash->b, 32, &u, &ulen, NULL);
+    if (err == ARB_ERR_NOT_FOUND) { /* a block without operations */
+        *prev = cs->state_root;
+        return ARB_OK;
+    }
+    if (err != ARB_OK)
+        return err;
+    c = arb_cur_make(u, ulen);
+    if (!arb_cur_get(&c, prev->b, 32) || !arb_cur_u32le(&c, &n)) {
+        err = ARB_ERR_PARSE;
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t kind, has, key[32], rec[ARB_SREC_MAX], cur[ARB_SREC_MAX], k[41], k2[41], ok[65],
+            owner[32];
+        uint16_t len;
+        size_t cl = 0;
+        if (!arb_cur_u8(&c, &kind) || !arb_cur_get(&c, key, 32) || !arb_cur_u8(&c, &has) ||
+            !arb_cur_u16le(&c, &len) || len > ARB_SREC_MAX || !arb_cur_get(&c, rec, len)) {
+            err = ARB_ERR_PARSE;
+            goto out;
+        }
+        k[0] = kind;
+        memcpy(k + 1, key, 32);
+        if (kind == ARB_SREC_NAME) {
+            err = sview_base(cs, kind, key, cur, &cl);
+            if (err == ARB_OK && rec_owner(cur, cl, owner)) {
+                owner_key(ok, owner, key);
+                arb_store_batch_delete(b, cs->cf + CF_SIDX, ok, 65);
+            } else if (err != ARB_OK && err != ARB_ERR_NOT_FOUND) {
+                goto out;
+            }
+            err = ARB_OK;
+            if (has && rec_owner(rec, len, owner)) {
+                owner_key(ok, owner, key);
+                arb_store_batch_put(b, cs->cf + CF_SIDX, ok, 65, NULL, 0);
+            }
+        }
+        if (has)
+            arb_store_batch_put(b, cs->cf + CF_STATE, k, 33, rec, len);
+        else
+            arb_store_batch_delete(b, cs->cf + CF_STATE, k, 33);
+        hist_skey(k, kind, key, height, 0);
+        hist_skey(k2, kind, key, height + 1, 0);
+        arb_store_batch_delete_range(b, cs->cf + CF_SHIST, k, 41, k2, 41);
+    }
+    if (!arb_cur_u32le(&c, &nz)) {
+        err = ARB_ERR_PARSE;
+        goto out;
+    }
+    for (uint32_t i = 0; i < nz; i++) {
+        uint8_t zh[32];
+        uint32_t cnt, have;
+        if (!arb_cur_get(&c, zh, 32) || !arb_cur_u32le(&c, &cnt)) {
+            err = ARB_ERR_PARSE;
+            goto out;
+        }
+        if ((err = zf_count_get(cs, zh, &have)) != ARB_OK)
+            goto out;
+        zf_count_put(cs, b, zh, have > cnt ? have - cnt : 0);
+    }
+    if (c.len != 0) {
+        err = ARB_ERR_PARSE;
+        goto out;
+    }
+    arb_store_batch_delete(b, cs->cf + CF_SUNDO, hash->b, 32);
+out:
+    free(u);
+    return err;
+}
+
 static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
 {
     hist_rec *hist = NULL;
@@ -546,7 +1005,7 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     size_t ncr = 0, nundo = 0, undo_cap = 0;
     uint8_t *undo = NULL, k[68], v[COIN_SIZE], hk[4];
     arb_store_batch *b = NULL;
-    arb_hash *txids = NULL;
+    arb_hash *txids = NULL, new_root;
     arb_err err;
 
     arb_block_init(&blk);
@@ -643,6 +1102,9 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
         put64le(amt, cr[i].coin.amount);
         arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
     }
+    if ((err = state_connect(cs, b, &blk, hash, e.height, txids, cr, ncr, res, &new_root)) !=
+        ARB_OK)
+        goto out;
     put32le(undo, (uint32_t)nundo);
     arb_store_batch_put(b, cs->cf + CF_UNDO, hash->b, 32, undo, 4 + nundo * UNDO_REC);
     put_tx_and_history(cs, b, e.height, txids, blk.n_tx, hist, nhist);
@@ -656,6 +1118,7 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     cs->tip.hash = *hash;
     cs->tip.height = e.height;
     cs->tip.work = e.work;
+    cs->state_root = new_root;
 out:
     arb_store_batch_free(b);
     free(hist);
@@ -674,7 +1137,7 @@ static arb_err disconnect(arb_chainstate *cs)
     uint8_t *undo = NULL, k[68], hk[4];
     size_t ulen;
     arb_store_batch *b = NULL;
-    arb_hash hash = cs->tip.hash;
+    arb_hash hash = cs->tip.hash, prev_root;
     arb_err err;
 
     arb_block_init(&blk);
@@ -717,6 +1180,8 @@ static arb_err disconnect(arb_chainstate *cs)
         arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
         del_history(cs, b, coin.key, e.height);
     }
+    if ((err = state_disconnect(cs, b, &hash, e.height, &prev_root)) != ARB_OK)
+        goto out;
     arb_store_batch_delete(b, cs->cf + CF_UNDO, hash.b, 32);
     put32be(hk, e.height);
     arb_store_batch_delete(b, cs->cf + CF_HEIGHT, hk, 4);
@@ -726,6 +1191,7 @@ static arb_err disconnect(arb_chainstate *cs)
     cs->tip.hash = e.hdr.prev;
     cs->tip.height = pe.height;
     cs->tip.work = pe.work;
+    cs->state_root = prev_root;
 out:
     arb_store_batch_free(b);
     free(undo);
@@ -1222,5 +1688,280 @@ arb_err arb_chainstate_addr_history(arb_chainstate *cs, const uint8_t key32[stat
     }
     err = arb_store_iter_error(it, NULL);
     arb_store_iter_free(it);
+    return err;
+}
+
+/* ---- the committed state: reads ---- */
+
+arb_err arb_chainstate_state_root(arb_chainstate *cs, uint32_t height, arb_hash *out)
+{
+    arb_hash h;
+    size_t n;
+    arb_err err;
+    memset(out, 0, sizeof *out);
+    if (height > cs->tip.height)
+        return ARB_ERR_NOT_FOUND;
+    if (height == cs->tip.height) {
+        *out = cs->state_root;
+        return ARB_OK;
+    }
+    if ((err = arb_chainstate_hash_at(cs, height, &h)) != ARB_OK)
+        return err;
+    err = arb_store_get_into(cs->st, NULL, cs->cf + CF_SROOT, h.b, 32, out->b, 32, &n, NULL);
+    if (err == ARB_ERR_NOT_FOUND && height == 0) {
+        arb_smt_empty(out);
+        return ARB_OK;
+    }
+    if (err == ARB_OK && n != 32)
+        err = ARB_ERR_PARSE;
+    if (err != ARB_OK)
+        memset(out, 0, sizeof *out);
+    return err;
+}
+
+int arb_chainstate_zonefile_onchain(arb_chainstate *cs, const uint8_t hash32[static 32])
+{
+    uint32_t c = 0;
+    return zf_count_get(cs, hash32, &c) == ARB_OK && c > 0;
+}
+
+arb_err arb_chainstate_zonefile_each_after(arb_chainstate *cs, const uint8_t *after32,
+                                           int (*fn)(void *ud, const uint8_t hash32[32]),
+                                           void *ud)
+{
+    arb_store_iter *it;
+    uint8_t pre = 'z', seek[34];
+    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_SIDX, &pre, 1, NULL);
+    if (err != ARB_OK)
+        return err;
+    if (after32 != NULL) {
+        seek[0] = 'z';
+        memcpy(seek + 1, after32, 32);
+        seek[33] = 0; /* the first key after `after32` */
+        arb_store_iter_seek(it, seek, 34);
+    } else {
+        arb_store_iter_first(it);
+    }
+    for (; arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl;
+        const uint8_t *k = arb_store_iter_key(it, &kl);
+        if (kl != 33)
+            continue;
+        if (fn(ud, k + 1))
+            break;
+    }
+    err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    return err;
+}
+
+arb_err arb_chainstate_zonefile_each(arb_chainstate *cs,
+                                     int (*fn)(void *ud, const uint8_t hash32[32]), void *ud)
+{
+    return arb_chainstate_zonefile_each_after(cs, NULL, fn, ud);
+}
+
+arb_err arb_chainstate_state_get(arb_chainstate *cs, uint8_t kind, const uint8_t key32[static 32],
+                                 uint8_t out[ARB_SREC_MAX], size_t *len)
+{
+    return sview_base(cs, kind, key32, out, len);
+}
+
+arb_err arb_chainstate_state_prove(arb_chainstate *cs, uint8_t kind, const uint8_t key32[static 32],
+                                   arb_buf *out, arb_hash *root, uint8_t tree_key32[32])
+{
+    smt_ctx c = {cs, NULL, NULL};
+    arb_smt_store st;
+    arb_smt_proof *pf;
+    arb_hash vh;
+    arb_err err;
+    if (!arb_sview_tree_entry(cs->sha, kind, key32, NULL, 0, tree_key32, &vh))
+        return ARB_ERR_INVALID_ARG;
+    *root = cs->state_root;
+    if ((pf = malloc(sizeof *pf)) == NULL)
+        return ARB_ERR_NOMEM;
+    if ((err = arb_smt_mem_new(&c.mem)) == ARB_OK) {
+        smt_store_of(&c, &st);
+        err = arb_smt_prove(&st, root, tree_key32, pf);
+        if (err == ARB_OK) {
+            arb_smt_proof_encode(out, pf);
+            if (out->oom)
+                err = ARB_ERR_NOMEM;
+        }
+    }
+    arb_smt_mem_free(c.mem);
+    free(pf);
+    return err;
+}
+
+arb_err arb_chainstate_state_history(arb_chainstate *cs, uint8_t kind,
+                                     const uint8_t key32[static 32], arb_chain_shist_fn fn,
+                                     void *ud)
+{
+    arb_store_iter *it;
+    uint8_t pre[33];
+    pre[0] = kind;
+    memcpy(pre + 1, key32, 32);
+    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_SHIST, pre, 33, NULL);
+    if (err != ARB_OK)
+        return err;
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        arb_hash txid, block;
+        if (kl != 41 || vl < 65) {
+            err = ARB_ERR_PARSE;
+            break;
+        }
+        memcpy(txid.b, v, 32);
+        memcpy(block.b, v + 33, 32);
+        uint32_t h = (uint32_t)k[33] << 24 | (uint32_t)k[34] << 16 | (uint32_t)k[35] << 8 | k[36];
+        uint32_t t = (uint32_t)k[37] << 24 | (uint32_t)k[38] << 16 | (uint32_t)k[39] << 8 | k[40];
+        if (fn(ud, h, t, &txid, v[32], &block, vl > 65 ? v + 65 : NULL, vl - 65))
+            break;
+    }
+    if (err == ARB_OK)
+        err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    return err;
+}
+
+arb_err arb_chainstate_state_each(arb_chainstate *cs, uint8_t kind, const uint8_t *after32,
+                                  arb_chain_srec_fn fn, void *ud)
+{
+    arb_store_iter *it;
+    uint8_t seek[34];
+    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_STATE, &kind, 1, NULL);
+    if (err != ARB_OK)
+        return err;
+    if (after32 != NULL) {
+        seek[0] = kind;
+        memcpy(seek + 1, after32, 32);
+        seek[33] = 0;
+        arb_store_iter_seek(it, seek, 34);
+    } else {
+        arb_store_iter_first(it);
+    }
+    for (; arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        if (kl != 33)
+            continue;
+        if (fn(ud, k + 1, v, vl))
+            break;
+    }
+    err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    return err;
+}
+
+arb_err arb_chainstate_names_by_owner(arb_chainstate *cs, const uint8_t owner32[static 32],
+                                      arb_chain_srec_fn fn, void *ud)
+{
+    arb_store_iter *it;
+    uint8_t pre[33];
+    pre[0] = 'o';
+    memcpy(pre + 1, owner32, 32);
+    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_SIDX, pre, 33, NULL);
+    if (err != ARB_OK)
+        return err;
+    for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
+        size_t kl;
+        const uint8_t *k = arb_store_iter_key(it, &kl);
+        uint8_t rec[ARB_SREC_MAX];
+        size_t len;
+        if (kl != 65)
+            continue;
+        arb_err e2 = sview_base(cs, ARB_SREC_NAME, k + 33, rec, &len);
+        if (e2 == ARB_ERR_NOT_FOUND)
+            continue;
+        if (e2 != ARB_OK) {
+            err = e2;
+            break;
+        }
+        if (fn(ud, k + 33, rec, len))
+            break;
+    }
+    if (err == ARB_OK)
+        err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    return err;
+}
+
+arb_err arb_chainstate_state_preview(arb_chainstate *cs, const arb_tx *const *txs, size_t n,
+                                     const uint8_t *const *senders, uint8_t *ok,
+                                     const char **reasons, arb_hash *root)
+{
+    arb_sview *v = NULL;
+    arb_hash *ids = NULL;
+    uint32_t height = cs->tip.height + 1;
+    arb_err err;
+
+    if (root != NULL)
+        *root = cs->state_root;
+    if ((err = arb_sview_new(&v, cs->np, sview_base, cs)) != ARB_OK)
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        const arb_tx *tx = txs[i];
+        uint8_t sender[32];
+        const char *reason = NULL;
+        ok[i] = 1;
+        if (reasons != NULL)
+            reasons[i] = NULL;
+        if (tx->payload_type == 0)
+            continue;
+        if (senders != NULL && senders[i] != NULL) {
+            memcpy(sender, senders[i], 32);
+        } else {
+            int found = 0;
+            if (ids == NULL) {
+                if ((ids = malloc((n ? n : 1) * sizeof *ids)) == NULL) {
+                    err = ARB_ERR_NOMEM;
+                    goto out;
+                }
+                for (size_t j = 0; j < n; j++)
+                    if ((err = arb_tx_txid(cs->sha, &ids[j], txs[j])) != ARB_OK)
+                        goto out;
+            }
+            for (size_t j = 0; j < i && !found; j++) {
+                if (arb_hash_eq(&ids[j], &tx->in[0].txid) && tx->in[0].index < txs[j]->n_out) {
+                    memcpy(sender, txs[j]->out[tx->in[0].index].key, 32);
+                    found = 1;
+                }
+            }
+            if (!found) {
+                arb_coin coin;
+                cs->lookup_err = ARB_OK;
+                if (arb_chainstate_utxo_lookup(cs, &tx->in[0], &coin)) {
+                    memcpy(sender, coin.key, 32);
+                    found = 1;
+                } else if (cs->lookup_err != ARB_OK) {
+                    err = cs->lookup_err;
+                    goto out;
+                }
+            }
+            if (!found) {
+                ok[i] = 0;
+                if (reasons != NULL)
+                    reasons[i] = "bad-txns-inputs-missingorspent";
+                continue;
+            }
+        }
+        err = arb_sview_apply(v, cs->sha, tx, (uint32_t)(i + 1), sender, height, &reason);
+        if (err == ARB_ERR_VERIFY) {
+            ok[i] = 0;
+            if (reasons != NULL)
+                reasons[i] = reason;
+            err = ARB_OK;
+            continue;
+        }
+        if (err != ARB_OK)
+            goto out;
+    }
+    if (root != NULL)
+        err = view_root(cs, v, &cs->state_root, NULL, root);
+out:
+    free(ids);
+    arb_sview_free(v);
     return err;
 }

@@ -23,6 +23,17 @@
  *   chain_tx      txid -> height u32 BE | index in block u32 BE (active chain)
  *   chain_hist    key 32 | height u32 BE | tx index u32 BE -> txid | received u64 |
  *                 sent u64 (every active-chain transaction paying or spending the key)
+ *   state_records kind u8 | key 32 -> record (the committed state: names,
+ *                 namespaces, preorders, anchored heads; stateview.h)
+ *   state_smt     node hash -> node (the state tree, merkle/smt.h)
+ *   state_undo    block hash -> the block's state undo data (previous root,
+ *                 records before the block, zone-file counts)
+ *   state_history kind u8 | key 32 | height u32 BE | tx index u32 BE -> txid |
+ *                 payload type u8 | block hash [| anchored head 85]
+ *   state_index   'o' | owner 32 | name key 32 -> "" and 'z' | zone-file hash
+ *                 -> count u32 (active-chain history entries naming it)
+ *   state_roots   block hash -> state root after the block
+ * docs/ledger.md gives the bytes.
  *
  * Not thread-safe: one thread submits blocks and reads (the node's chain
  * thread); readers on other threads should use their own store snapshots. */
@@ -33,16 +44,17 @@
 #include <stdint.h>
 
 #include "ledger/chain/consensus.h"
+#include "ledger/chain/stateview.h"
 #include "ledger/store/store.h"
 
 typedef struct arb_chainstate arb_chainstate;
 
-#define ARB_CHAINSTATE_NCF 9
+#define ARB_CHAINSTATE_NCF 15
 /* The column family names, in the order the caller must list them. */
 const char *const *arb_chainstate_cf_names(void);
 
 /* Opens the chain state on an open store whose column families
- * cf_base .. cf_base+8 are the ones named above. A new state starts with the
+ * cf_base .. cf_base+14 are the ones named above. A new state starts with the
  * network's genesis block as tip (its coinbase is not spendable). The store
  * stays owned by the caller and must outlive the chain state. sig_threads:
  * signature verification threads (>= 1). Returns ARB_OK, ARB_ERR_PARSE
@@ -164,5 +176,67 @@ typedef int (*arb_chain_hist_fn)(void *ud, const arb_hash *txid, uint32_t height
                                  uint64_t received, uint64_t sent);
 arb_err arb_chainstate_addr_history(arb_chainstate *cs, const uint8_t key32[static 32],
                                     arb_chain_hist_fn fn, void *ud) ARB_WARN_UNUSED;
+
+/* ---- the committed state (names, namespaces, log anchors) ---- */
+
+/* State root after the active-chain block at height (genesis: the empty
+ * root, 32 zero bytes). ARB_OK, ARB_ERR_NOT_FOUND or a storage error. */
+arb_err arb_chainstate_state_root(arb_chainstate *cs, uint32_t height, arb_hash *out)
+    ARB_WARN_UNUSED;
+/* 1 when some active-chain name record or name history entry names this
+ * zone-file hash. */
+int arb_chainstate_zonefile_onchain(arb_chainstate *cs, const uint8_t hash32[static 32]);
+/* Every on-chain zone-file hash, in key order; stops when fn returns non-zero. */
+arb_err arb_chainstate_zonefile_each(arb_chainstate *cs,
+                                     int (*fn)(void *ud, const uint8_t hash32[32]), void *ud)
+    ARB_WARN_UNUSED;
+/* The same from the first hash after `after32` (NULL: from the start). */
+arb_err arb_chainstate_zonefile_each_after(arb_chainstate *cs, const uint8_t *after32,
+                                           int (*fn)(void *ud, const uint8_t hash32[32]),
+                                           void *ud) ARB_WARN_UNUSED;
+
+/* The tip's record of (kind, key) (stateview.h kinds and keys) into
+ * out[0..*len): ARB_OK, ARB_ERR_NOT_FOUND or a storage error. */
+arb_err arb_chainstate_state_get(arb_chainstate *cs, uint8_t kind, const uint8_t key32[static 32],
+                                 uint8_t out[ARB_SREC_MAX], size_t *len) ARB_WARN_UNUSED;
+/* The arb_smt_proof_encode bytes proving the tip's record of (kind, key)
+ * (or its absence) against the tip's state root, appended to out, and the
+ * root and the tree key into *root / tree_key32. Preorders are not in the
+ * tree (ARB_ERR_INVALID_ARG). */
+arb_err arb_chainstate_state_prove(arb_chainstate *cs, uint8_t kind, const uint8_t key32[static 32],
+                                   arb_buf *out, arb_hash *root, uint8_t tree_key32[32])
+    ARB_WARN_UNUSED;
+/* The state's history of (kind, key), oldest first: each operation's height,
+ * transaction index, txid, payload type, block and (anchors) the head it
+ * anchored (rec may be NULL). Entries before `skip` are skipped; fn returns
+ * non-zero to stop. */
+typedef int (*arb_chain_shist_fn)(void *ud, uint32_t height, uint32_t tx_index,
+                                  const arb_hash *txid, uint8_t op, const arb_hash *block,
+                                  const uint8_t *rec, size_t rec_len);
+arb_err arb_chainstate_state_history(arb_chainstate *cs, uint8_t kind,
+                                     const uint8_t key32[static 32], arb_chain_shist_fn fn,
+                                     void *ud) ARB_WARN_UNUSED;
+/* Every record of a kind at the tip in key order from the first key after
+ * `after32` (NULL: from the start); fn returns non-zero to stop. */
+typedef int (*arb_chain_srec_fn)(void *ud, const uint8_t key32[32], const uint8_t *rec,
+                                 size_t len);
+arb_err arb_chainstate_state_each(arb_chainstate *cs, uint8_t kind, const uint8_t *after32,
+                                  arb_chain_srec_fn fn, void *ud) ARB_WARN_UNUSED;
+/* The name records owned by owner32 at the tip (by name key); fn as above. */
+arb_err arb_chainstate_names_by_owner(arb_chainstate *cs, const uint8_t owner32[static 32],
+                                      arb_chain_srec_fn fn, void *ud) ARB_WARN_UNUSED;
+
+/* Applies the payloads of txs as the next block would (height tip + 1, in
+ * order; the coinbase is not among them) to the tip's state, leaving out
+ * every transaction whose operation fails: ok[i] = 1 when txs[i] applies (or
+ * has no payload), 0 with reasons[i] (may be NULL) otherwise. senders may be
+ * NULL or have an entry per transaction (NULL entries: the key is found from
+ * the earlier transactions' outputs, then the UTXO set; a transaction whose
+ * input 0 is found nowhere fails with "bad-txns-inputs-missingorspent").
+ * root (may be NULL): the state root after the block. Nothing is written.
+ * Returns ARB_OK or a storage / memory error. */
+arb_err arb_chainstate_state_preview(arb_chainstate *cs, const arb_tx *const *txs, size_t n,
+                                     const uint8_t *const *senders, uint8_t *ok,
+                                     const char **reasons, arb_hash *root) ARB_WARN_UNUSED;
 
 #endif

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/anchor/anchor.h"
+#include "ledger/names/nameop.h"
+
 static arb_err fail(arb_check_result *res, const char *reason, size_t tx, size_t in,
                     const char *what)
 {
@@ -39,6 +42,73 @@ static int cmp_outpoint(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
+/* Payload rules of one transaction (is_cb: it is the block's coinbase). Each
+ * type is bounded by its own strict decoder: names by arb_nameop_decode,
+ * anchors by ARB_ANCHOR_PAYLOAD_MAX and arb_anchor_decode, the state root by
+ * its exact size. */
+static arb_err check_payload(const arb_tx *tx, int is_cb, size_t tx_i, arb_check_result *res)
+{
+    arb_errbuf eb;
+    if (tx->payload_type == 0) {
+        if (tx->payload_len != 0)
+            return fail(res, "bad-txns-payload-parse", tx_i, SIZE_MAX,
+                        "payload bytes without a payload type");
+        return ARB_OK;
+    }
+    if (tx->payload_type == ARB_PAYLOAD_STATE_ROOT) {
+        if (!is_cb)
+            return fail(res, "bad-txns-payload-type", tx_i, SIZE_MAX,
+                        "a state root outside the coinbase");
+        if (tx->payload_len != ARB_STATE_ROOT_SIZE)
+            return fail(res, "bad-txns-payload-parse", tx_i, SIZE_MAX,
+                        "a state root is exactly 32 bytes");
+        return ARB_OK;
+    }
+    if (is_cb)
+        return fail(res, "bad-txns-payload-type", tx_i, SIZE_MAX,
+                    "a coinbase carries no payload but the state root");
+    if (arb_nameop_type_known(tx->payload_type)) {
+        arb_nameop op;
+        if (arb_nameop_decode(&op, tx->payload_type, tx->payload, tx->payload_len, &eb) != ARB_OK)
+            return fail(res, "bad-txns-payload-parse", tx_i, SIZE_MAX, eb.msg);
+        return ARB_OK;
+    }
+    if (tx->payload_type == ARB_PAYLOAD_LOG_ANCHOR) {
+        arb_anchor *a;
+        arb_err err;
+        if (tx->payload_len > ARB_ANCHOR_PAYLOAD_MAX)
+            return fail(res, "bad-txns-payload-parse", tx_i, SIZE_MAX, "anchor payload too long");
+        if ((a = malloc(sizeof *a)) == NULL)
+            return ARB_ERR_NOMEM;
+        err = arb_anchor_decode(a, tx->payload, tx->payload_len, &eb);
+        free(a);
+        if (err != ARB_OK)
+            return fail(res, "bad-txns-payload-parse", tx_i, SIZE_MAX, eb.msg);
+        return ARB_OK;
+    }
+    return fail(res, "bad-txns-payload-type", tx_i, SIZE_MAX, "unknown payload type");
+}
+
+uint64_t arb_chain_tx_burn(const arb_tx *tx)
+{
+    arb_nameop op;
+    arb_errbuf eb;
+    if (!arb_nameop_type_known(tx->payload_type) ||
+        arb_nameop_decode(&op, tx->payload_type, tx->payload, tx->payload_len, &eb) != ARB_OK)
+        return 0;
+    return arb_nameop_burn(&op);
+}
+
+int arb_chain_coinbase_root(const arb_tx *cb, arb_hash *out)
+{
+    if (cb->payload_type != ARB_PAYLOAD_STATE_ROOT || cb->payload_len != ARB_STATE_ROOT_SIZE) {
+        memset(out, 0, sizeof *out);
+        return 0;
+    }
+    memcpy(out->b, cb->payload, 32);
+    return 1;
+}
+
 /* Context-free rules; tx_i is only used for messages. */
 static arb_err check_tx(const arb_tx *tx, int coinbase_ok, size_t tx_i, arb_check_result *res)
 {
@@ -61,15 +131,16 @@ static arb_err check_tx(const arb_tx *tx, int coinbase_ok, size_t tx_i, arb_chec
             return fail(res, "bad-txns-txouttotal-toolarge", tx_i, SIZE_MAX,
                         "outputs add up to more than the money supply");
     }
-    if (tx->payload_type != 0 || tx->payload_len != 0)
-        return fail(res, "bad-txns-payload", tx_i, SIZE_MAX,
-                    "payloads are not accepted by these rules");
-    if (arb_tx_is_coinbase(tx)) {
-        if (!coinbase_ok)
-            return fail(res, "bad-cb-multiple", tx_i, SIZE_MAX,
-                        "coinbase-shaped transaction after the first");
-        return ARB_OK;
+    if (arb_tx_is_coinbase(tx) && !coinbase_ok)
+        return fail(res, "bad-cb-multiple", tx_i, SIZE_MAX,
+                    "coinbase-shaped transaction after the first");
+    {
+        arb_err err = check_payload(tx, arb_tx_is_coinbase(tx), tx_i, res);
+        if (err != ARB_OK)
+            return err;
     }
+    if (arb_tx_is_coinbase(tx))
+        return ARB_OK;
     for (size_t i = 0; i < tx->n_in; i++)
         if (memcmp(tx->in[i].txid.b, zero.b, 32) == 0)
             return fail(res, "bad-txns-prevout-null", tx_i, i, "null previous output");
@@ -329,7 +400,16 @@ static arb_err spend_inputs(const arb_chain_params *p, arb_sha256 *sha, const ar
         err = fail(res, "bad-txns-in-belowout", tx_i, SIZE_MAX, "outputs exceed inputs");
         goto out;
     }
-    *fee = in_total - out_total;
+    {
+        uint64_t burn = arb_chain_tx_burn(tx);
+        if (in_total - out_total < burn) {
+            err = fail(res, "bad-txns-burn-toolarge", tx_i, SIZE_MAX,
+                       "inputs minus outputs do not cover the burn");
+            goto out;
+        }
+        /* Burned coins leave circulation: they are not a fee. */
+        *fee = in_total - out_total - burn;
+    }
     if (jobs == NULL) /* signatures not checked: no messages to hash */
         goto out;
     if ((err = arb_tx_sighash_prepare(sha, &cache, tx, spent)) != ARB_OK)
@@ -446,6 +526,9 @@ arb_err arb_chain_check_block(const arb_chain_params *p, const arb_chain_checker
         return err;
     if (b->tx[0].in[0].index != height)
         return fail(res, "bad-cb-height", 0, SIZE_MAX, "coinbase does not carry the block height");
+    if (height >= 1 && b->tx[0].payload_type != ARB_PAYLOAD_STATE_ROOT)
+        return fail(res, "bad-cb-state-root-missing", 0, SIZE_MAX,
+                    "coinbase does not carry the state root");
     return check_with_state(p, c, b, 1, height, mtp, lookup, ud, 1, res);
 }
 

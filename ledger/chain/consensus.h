@@ -7,14 +7,23 @@
  *   context-free, per transaction (arb_chain_check_tx):
  *     bad-txns-vin-empty, bad-txns-vout-empty, bad-txns-oversize,
  *     bad-txns-vout-toolarge, bad-txns-txouttotal-toolarge,
- *     bad-txns-inputs-duplicate, bad-txns-prevout-null, bad-txns-payload
+ *     bad-txns-inputs-duplicate, bad-txns-prevout-null, bad-txns-payload-type,
+ *     bad-txns-payload-parse
  *   context-free, per block (arb_chain_check_block_basic):
  *     bad-blk-length, bad-cb-missing, bad-cb-multiple, bad-txnmrklroot,
  *     bad-txns-duplicate
  *   against the chain state (arb_chain_check_block):
- *     bad-cb-height, bad-txns-nonfinal, bad-txns-inputs-missingorspent,
+ *     bad-cb-height, bad-cb-state-root-missing, bad-txns-nonfinal, bad-txns-inputs-missingorspent,
  *     bad-txns-premature-spend-of-coinbase, bad-txns-inputvalues-outofrange,
- *     bad-txns-in-belowout, bad-txns-fee-outofrange, bad-cb-amount, bad-txns-sig
+ *     bad-txns-in-belowout, bad-txns-burn-toolarge, bad-txns-fee-outofrange, bad-cb-amount, bad-txns-sig
+ *
+ * Payloads (tx.h): types 1-10 (name operations) and 11 (log anchor) in
+ * non-coinbase transactions, each decoded by its strict decoder; type 12 (the
+ * state root, 32 bytes) in the coinbase only, required at height >= 1. The
+ * state rules of the payloads (ledger/names, ledger/anchor) and the value of
+ * the root need the committed state and are checked by chainstate.c
+ * (`bad-cb-state-root` and the operations' own reasons). Burns (name
+ * operations 1, 5, 9): fee = inputs - outputs - burn.
  *
  * Header rules (proof of work, bits, time) are in hdrcheck.h. */
 #ifndef ARB_CHAIN_CONSENSUS_H
@@ -97,6 +106,13 @@ arb_err arb_chain_check_tx_inputs_nosig(const arb_chain_params *p, const arb_cha
                                         const arb_tx *tx, uint32_t height, int64_t mtp,
                                         arb_utxo_lookup_fn lookup, void *ud,
                                         arb_check_result *res) ARB_WARN_UNUSED;
+
+/* The amount tx burns: arb_nameop_burn of its name operation (types 1, 5, 9
+ * of a payload that decodes), 0 otherwise. */
+uint64_t arb_chain_tx_burn(const arb_tx *tx);
+/* 1 with *out = the state root when cb carries a type-12 payload of 32
+ * bytes, 0 (and *out zeroed) otherwise. */
+int arb_chain_coinbase_root(const arb_tx *cb, arb_hash *out);
 
 /* Signs input `index` of tx with seckey32 given the outputs every input
  * spends (n_in entries); writes tx->sig[index]. aux32 is BIP340 auxiliary

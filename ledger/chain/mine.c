@@ -5,7 +5,7 @@
 
 arb_err arb_chain_coinbase_build(arb_tx *cb, uint32_t height, uint64_t amount,
                                  const uint8_t key32[static 32], uint64_t extra_nonce,
-                                 const char *tag)
+                                 const char *tag, const arb_hash *state_root)
 {
     arb_err err;
     size_t tl = tag ? strlen(tag) : 0;
@@ -19,13 +19,22 @@ arb_err arb_chain_coinbase_build(arb_tx *cb, uint32_t height, uint64_t amount,
     memcpy(cb->sig[0] + 8, tag ? tag : "", tl < 56 ? tl : 56);
     cb->out[0].amount = amount;
     memcpy(cb->out[0].key, key32, 32);
+    if ((cb->payload = calloc(1, ARB_STATE_ROOT_SIZE)) == NULL) {
+        arb_tx_clear(cb);
+        return ARB_ERR_NOMEM;
+    }
+    cb->payload_type = ARB_PAYLOAD_STATE_ROOT;
+    cb->payload_len = ARB_STATE_ROOT_SIZE;
+    if (state_root != NULL)
+        memcpy(cb->payload, state_root->b, ARB_STATE_ROOT_SIZE);
     return ARB_OK;
 }
 
 arb_err arb_chain_block_build(const arb_chain_params *p, arb_sha256 *sha, arb_block *out,
                               const arb_hash *parent, uint32_t parent_time, uint32_t height,
                               uint32_t bits, int64_t now, const uint8_t key32[static 32],
-                              arb_tx *txs, size_t n, uint64_t fees)
+                              arb_tx *txs, size_t n, uint64_t fees,
+                              const arb_hash *state_root)
 {
     arb_err err;
 
@@ -42,7 +51,7 @@ arb_err arb_chain_block_build(const arb_chain_params *p, arb_sha256 *sha, arb_bl
         memset(txs, 0, n * sizeof *txs);
     }
     if ((err = arb_chain_coinbase_build(&out->tx[0], height, arb_chain_subsidy(p, height) + fees,
-                                        key32, 0, "arbor")) != ARB_OK)
+                                        key32, 0, "arbor", state_root)) != ARB_OK)
         goto fail;
     out->header.version = 1;
     out->header.prev = *parent;

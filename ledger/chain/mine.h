@@ -13,21 +13,25 @@
 
 /* Fills cb (initialized or cleared) with the coinbase of the block at
  * `height`: one input (zero txid, index = height) whose free 64-byte slot
- * holds extra_nonce (little-endian) followed by up to 56 bytes of tag, and one
- * output of `amount` to key32. Returns ARB_OK or ARB_ERR_NOMEM. */
+ * holds extra_nonce (little-endian) followed by up to 56 bytes of tag, one
+ * output of `amount` to key32, and the state root payload (type 12:
+ * *state_root, or the empty tree's root, 32 zero bytes, when NULL). Returns
+ * ARB_OK or ARB_ERR_NOMEM. */
 arb_err arb_chain_coinbase_build(arb_tx *cb, uint32_t height, uint64_t amount,
                                  const uint8_t key32[static 32], uint64_t extra_nonce,
-                                 const char *tag) ARB_WARN_UNUSED;
+                                 const char *tag, const arb_hash *state_root) ARB_WARN_UNUSED;
 
 /* Builds an unmined block at `height` on parent (hash, time) with bits:
- * coinbase paying subsidy + fees to key32, then the n transactions, which
+ * coinbase paying subsidy + fees to key32 and committing to state_root (the
+ * state after the block; NULL: the empty root), then the n transactions, which
  * are moved in (the caller's array entries are zeroed). Time is
  * max(parent_time + 1, now). The merkle root is set; the nonce is 0.
  * Returns ARB_OK or ARB_ERR_NOMEM (the transactions are then freed). */
 arb_err arb_chain_block_build(const arb_chain_params *p, arb_sha256 *sha, arb_block *out,
                               const arb_hash *parent, uint32_t parent_time, uint32_t height,
                               uint32_t bits, int64_t now, const uint8_t key32[static 32],
-                              arb_tx *txs, size_t n, uint64_t fees) ARB_WARN_UNUSED;
+                              arb_tx *txs, size_t n, uint64_t fees,
+                              const arb_hash *state_root) ARB_WARN_UNUSED;
 
 /* Searches nonces start_nonce, start_nonce+1, ... (at most max_tries, which
  * may exceed 2^32 only by wrapping the nonce) for a header hash meeting

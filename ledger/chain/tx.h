@@ -33,7 +33,14 @@
 #define ARB_MAX_MONEY (21000000ULL * ARB_COIN)
 #define ARB_TX_MAX_INPUTS 10000
 #define ARB_TX_MAX_OUTPUTS 10000
-#define ARB_TX_MAX_PAYLOAD 1024
+/* Codec bound on a payload; consensus bounds each type below it (names: their
+ * decoder; log anchors: ARB_ANCHOR_PAYLOAD_MAX; the state root: exactly 32). */
+#define ARB_TX_MAX_PAYLOAD 4096
+/* Payload types: 1-10 name operations (ledger/names/nameop.h), 11 log anchor
+ * (ledger/anchor/anchor.h), 12 the state root (coinbase only, 32 bytes: the
+ * root of the state sparse Merkle tree after the block). */
+#define ARB_PAYLOAD_STATE_ROOT 12
+#define ARB_STATE_ROOT_SIZE 32
 #define ARB_SIG_SIZE 64
 #define ARB_KEY_SIZE 32
 /* Lock times below this are block heights, at or above it Unix times (Bitcoin's rule). */

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
             ntx = 1;
             ops += 1 + 4;
         }
-        if (arb_chain_block_build(p, sha, &b, &parent, ptime, h, 0x207fffff, 0, pk, txs, ntx, 0) !=
+        if (arb_chain_block_build(p, sha, &b, &parent, ptime, h, 0x207fffff, 0, pk, txs, ntx, 0, NULL) !=
                 ARB_OK ||
             !arb_chain_mine_header(&b.header, 0, 1ULL << 32))
             die("build");

@@ -199,7 +199,7 @@ static void build_on(arb_block *out, const arb_hash *parent, uint32_t parent_tim
 {
     arb_block_init(out);
     if (arb_chain_block_build(P, H, out, parent, parent_time, height, 0x207fffff, 0, key32, txs,
-                              n, fees) != ARB_OK ||
+                              n, fees, NULL) != ARB_OK ||
         !arb_chain_mine_header(&out->header, 0, 1ULL << 32))
         abort();
 }

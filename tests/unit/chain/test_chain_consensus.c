@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ledger/chain/consensus.h"
+#include "ledger/names/nameop.h"
 #include "tests/test.h"
 
 static arb_sha256 *H;
@@ -99,6 +100,9 @@ static void coinbase(arb_tx *tx, uint32_t height, uint64_t amount)
     memcpy(tx->sig[0], "extra nonce", 11);
     tx->out[0].amount = amount;
     memcpy(tx->out[0].key, PK[0], 32);
+    tx->payload_type = ARB_PAYLOAD_STATE_ROOT; /* its value is chainstate.c's to check */
+    tx->payload_len = 32;
+    tx->payload = calloc(1, 32);
 }
 
 /* Takes ownership of the txs (moved into the block) and sets the root. */
@@ -209,6 +213,34 @@ static void e_payload(arb_tx *t)
     memcpy(t->payload, "abc", 3);
     t->payload_len = 3;
 }
+static void set_payload(arb_tx *t, uint8_t type, const uint8_t *p, size_t n)
+{
+    free(t->payload);
+    t->payload_type = type;
+    t->payload = malloc(n);
+    memcpy(t->payload, p, n);
+    t->payload_len = n;
+}
+static void e_payload_unknown(arb_tx *t) { set_payload(t, 13, (const uint8_t *)"abc", 3); }
+static void e_payload_root(arb_tx *t)
+{
+    static const uint8_t z[32];
+    set_payload(t, ARB_PAYLOAD_STATE_ROOT, z, 32);
+}
+/* A name preorder burning 3 coins (its state rules are chainstate.c's). */
+static void e_preorder(arb_tx *t)
+{
+    arb_nameop op;
+    arb_buf b = ARB_BUF_INIT;
+    memset(&op, 0, sizeof op);
+    op.type = ARB_NAMEOP_NAME_PREORDER;
+    memset(op.commitment, 7, 32);
+    op.burn = 3 * ARB_COIN;
+    if (arb_nameop_encode(&b, &op) != ARB_OK)
+        abort();
+    set_payload(t, ARB_NAMEOP_NAME_PREORDER, b.data, b.len);
+    arb_buf_free(&b);
+}
 static void e_nonfinal_height(arb_tx *t) { t->lock_time = HEIGHT; }
 static void e_final_height(arb_tx *t) { t->lock_time = HEIGHT - 1; }
 static void e_nonfinal_time(arb_tx *t) { t->lock_time = 1767225600 + HEIGHT * 600 - 3000; }
@@ -255,7 +287,66 @@ static void test_tx_rules(void)
     CHECK_STR(one_tx_reason(e_none, 10 * ARB_COIN, 1000), "ok");
     CHECK_STR(one_tx_reason(e_vout_toolarge, 10 * ARB_COIN, 0), "bad-txns-vout-toolarge");
     CHECK_STR(one_tx_reason(e_two_max_outputs, 10 * ARB_COIN, 0), "bad-txns-txouttotal-toolarge");
-    CHECK_STR(one_tx_reason(e_payload, 10 * ARB_COIN, 1000), "bad-txns-payload");
+    CHECK_STR(one_tx_reason(e_payload, 10 * ARB_COIN, 1000), "bad-txns-payload-parse");
+    CHECK_STR(one_tx_reason(e_payload_unknown, 10 * ARB_COIN, 1000), "bad-txns-payload-type");
+    CHECK_STR(one_tx_reason(e_payload_root, 10 * ARB_COIN, 1000), "bad-txns-payload-type");
+    {
+        /* Burns: in - out must cover the burn, and the rest is the fee. */
+        arb_tx t;
+        arb_outpoint a = add_coin(10 * ARB_COIN, 1, 10, 0);
+        spend(&t, a, 1, 7 * ARB_COIN - 1);
+        e_preorder(&t);
+        sign_all(&t, NULL, NULL);
+        CHECK_STR(block_reason(&t, 1, 1, 0), "ok"); /* fee 1 unit, 3 coins burned */
+        a = add_coin(10 * ARB_COIN, 1, 10, 0);
+        spend(&t, a, 1, 7 * ARB_COIN - 1);
+        e_preorder(&t);
+        sign_all(&t, NULL, NULL);
+        /* the coinbase may not claim the burn */
+        CHECK_STR(block_reason(&t, 1, 1, 1), "bad-cb-amount");
+        a = add_coin(10 * ARB_COIN, 1, 10, 0);
+        spend(&t, a, 1, 7 * ARB_COIN + 1);
+        e_preorder(&t);
+        sign_all(&t, NULL, NULL);
+        CHECK_STR(block_reason(&t, 1, 0, 0), "bad-txns-burn-toolarge");
+        arb_check_result r;
+        a = add_coin(10 * ARB_COIN, 1, 10, 0);
+        spend(&t, a, 1, 6 * ARB_COIN);
+        e_preorder(&t);
+        sign_all(&t, NULL, NULL);
+        CHECK(arb_chain_check_tx_inputs(P, &C, &t, HEIGHT, 0, lookup, NULL, &r) == ARB_OK);
+        CHECK_EQ(r.fees, 1 * ARB_COIN);
+        CHECK_EQ(arb_chain_tx_burn(&t), 3 * ARB_COIN);
+        arb_tx_clear(&t);
+    }
+    {
+        /* The coinbase: the root is required at height >= 1, exactly 32
+         * bytes, and no other payload. */
+        arb_tx cb;
+        arb_block b;
+        static const uint8_t z[33];
+        coinbase(&cb, HEIGHT, arb_chain_subsidy(P, HEIGHT));
+        arb_hash got;
+        CHECK(arb_chain_coinbase_root(&cb, &got) == 1);
+        free(cb.payload);
+        cb.payload = NULL;
+        cb.payload_len = 0;
+        cb.payload_type = 0;
+        CHECK(arb_chain_coinbase_root(&cb, &got) == 0);
+        make_block(&b, &cb, 1);
+        CHECK_STR(check(&b), "bad-cb-state-root-missing");
+        arb_block_clear(&b);
+        coinbase(&cb, HEIGHT, arb_chain_subsidy(P, HEIGHT));
+        set_payload(&cb, ARB_PAYLOAD_STATE_ROOT, z, 33);
+        make_block(&b, &cb, 1);
+        CHECK_STR(check(&b), "bad-txns-payload-parse");
+        arb_block_clear(&b);
+        coinbase(&cb, HEIGHT, arb_chain_subsidy(P, HEIGHT));
+        e_preorder(&cb);
+        make_block(&b, &cb, 1);
+        CHECK_STR(check(&b), "bad-txns-payload-type");
+        arb_block_clear(&b);
+    }
     CHECK_STR(one_tx_reason(e_nonfinal_height, 10 * ARB_COIN, 1000), "bad-txns-nonfinal");
     CHECK_STR(one_tx_reason(e_final_height, 10 * ARB_COIN, 1000), "ok");
     CHECK_STR(one_tx_reason(e_nonfinal_time, 10 * ARB_COIN, 1000), "bad-txns-nonfinal");

@@ -51,6 +51,10 @@ static void make_block(arb_block *b, const arb_hash *parent, uint32_t ph, uint32
     b->tx[0].sig[0][0] = (uint8_t)tag;
     b->tx[0].out[0].amount = arb_chain_subsidy(P, ph + 1) + fees + cb_extra;
     memcpy(b->tx[0].out[0].key, PK[0], 32);
+    /* the empty state's root: these blocks carry no name operations */
+    b->tx[0].payload_type = ARB_PAYLOAD_STATE_ROOT;
+    b->tx[0].payload_len = 32;
+    b->tx[0].payload = calloc(1, 32);
     if (n > 0)
         memcpy(b->tx + 1, txs, n * sizeof *txs);
     b->header.version = 1;
@@ -179,6 +183,9 @@ static void cb_txid_at(arb_chainstate *cs, uint32_t height, arb_hash *out)
     cb.sig[0][0] = 'A';
     cb.out[0].amount = arb_chain_subsidy(P, height);
     memcpy(cb.out[0].key, PK[0], 32);
+    cb.payload_type = ARB_PAYLOAD_STATE_ROOT;
+    cb.payload_len = 32;
+    cb.payload = calloc(1, 32);
     if (arb_tx_txid(H, out, &cb) != ARB_OK)
         arb_test_fail(__FILE__, __LINE__, "txid");
     arb_tx_clear(&cb);
@@ -448,7 +455,7 @@ static void add_random_block(arb_chainstate *cs, rblock *blocks, size_t *nbp, si
     }
     arb_block b;
     CHECK(arb_chain_block_build(P, H, &b, &pb->hash, pb->time, h, 0x207fffff, 0, PK[0], txs,
-                                ntx, fees) == ARB_OK);
+                                ntx, fees, NULL) == ARB_OK);
     b.tx[0].sig[0][8] = (uint8_t)it; /* distinct coinbases across branches */
     b.tx[0].sig[0][9] = (uint8_t)(it >> 8);
     CHECK(arb_block_merkle_root(H, &b.header.merkle_root, b.tx, b.n_tx) == ARB_OK);
@@ -486,7 +493,7 @@ static void test_random_reorgs(void)
         arb_block b;
         rblock *rb = &blocks[nb];
         CHECK(arb_chain_block_build(P, H, &b, &blocks[nb - 1].hash, blocks[nb - 1].time, h,
-                                    0x207fffff, 0, PK[0], NULL, 0, 0) == ARB_OK);
+                                    0x207fffff, 0, PK[0], NULL, 0, 0, NULL) == ARB_OK);
         CHECK(arb_chain_mine_header(&b.header, 0, 1000000));
         if (h <= SPENDABLE)
             CHECK(arb_tx_txid(H, &TRUNK_CB[h - 1], &b.tx[0]) == ARB_OK);

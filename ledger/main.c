@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "ledger/api/chainapi.h"
+#include "ledger/api/namesapi.h"
 #include "ledger/api/explorer.h"
 #include "ledger/api/http.h"
 #include "ledger/api/metrics.h"
@@ -217,6 +218,22 @@ static void chain_stop(arbord *d)
 static const char *const *chain_cfs(void)
 {
     return arb_chainstate_cf_names();
+}
+
+/* The name layer's read routes (/names/v1/), over the chain module. */
+static arb_namesapi *names_api;
+
+static arb_err names_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
+{
+    (void)cf;
+    return arb_namesapi_start(&names_api, d->http, d->chain, eb);
+}
+
+static void names_stop(arbord *d)
+{
+    (void)d;
+    arb_namesapi_free(names_api);
+    names_api = NULL;
 }
 
 /* The log's domain index (ledger/log/domains.h): its column family, and
@@ -417,6 +434,7 @@ static const arbord_module modules[] = {
     {"domains", arb_domains_cf_names, ARB_DOMAINS_CF_COUNT, domains_init, domains_stop, NULL},
     {"log", arb_log_cf_names, ARB_LOG_CF_COUNT, log_init, log_stop, NULL},
     {"chain", NULL, ARB_CHAINSTATE_NCF, chain_init, chain_stop, chain_cfs},
+    {"names", NULL, 0, names_init, names_stop, NULL},
     {"p2p", NULL, 0, peers_init, peers_stop, NULL},
     {"explorer", NULL, 0, explorer_init, explorer_stop, NULL},
 };

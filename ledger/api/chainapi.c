@@ -127,13 +127,32 @@ static int parse_u32(const char *s, uint32_t *out)
     return 1;
 }
 
+/* The mempool's payload check: the operations against the tip's state. */
+static arb_err pool_state(void *ud, const arb_tx *const *txs, size_t n,
+                          const uint8_t *const *senders, uint8_t *ok, const char **reasons)
+{
+    return arb_chainstate_state_preview(ud, txs, n, senders, ok, reasons, NULL);
+}
+
 static arb_mempool_chain chain_desc(arb_chainapi *a)
 {
     arb_chain_tip tip;
     arb_chainstate_tip(a->cs, &tip);
     arb_mempool_chain c = {arb_chainstate_utxo_lookup, a->cs, tip.height + 1,
-                           arb_chainstate_tip_mtp(a->cs), tip.hash};
+                           arb_chainstate_tip_mtp(a->cs), tip.hash, pool_state, a->cs};
     return c;
+}
+
+/* After a block on the tip: drops the pool's operations the block made
+ * invalid. With a->mu. */
+static void pool_state_recheck(arb_chainapi *a)
+{
+    arb_mempool_chain ch = chain_desc(a);
+    size_t dropped = 0;
+    if (arb_mempool_state_recheck(a->mp, &ch, &dropped) != ARB_OK)
+        arb_logf(&a->log, ARB_LOG_WARN, "mempool: cannot re-check the name and anchor operations");
+    if (dropped > 0)
+        arb_http_metric_add(a->http, "chain_mempool_state_dropped", dropped);
 }
 
 /* The "hex" member of a JSON body, decoded. */
@@ -1562,9 +1581,10 @@ static void h_post_block(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     arb_chainstate_tip(a->cs, &after);
     if (err == ARB_OK && memcmp(before.hash.b, after.hash.b, 32) != 0) {
         if (memcmp(blk.header.prev.b, before.hash.b, 32) == 0 &&
-            memcmp(after.hash.b, hash.b, 32) == 0)
+            memcmp(after.hash.b, hash.b, 32) == 0) {
             arb_mempool_block_connected(a->mp, sha, &blk);
-        else
+            pool_state_recheck(a);
+        } else
             mempool_reorg(a, sha, &before.hash);
     }
     if (err == ARB_OK)
@@ -1871,9 +1891,10 @@ static void pool_follow(arb_chainapi *a, arb_sha256 *sha, const arb_block *blk,
     if (arb_hash_eq(&before->hash, &after->hash))
         return;
     if (blk != NULL && arb_hash_eq(&blk->header.prev, &before->hash) &&
-        arb_hash_eq(&after->hash, hash))
+        arb_hash_eq(&after->hash, hash)) {
         arb_mempool_block_connected(a->mp, sha, blk);
-    else
+        pool_state_recheck(a);
+    } else
         mempool_reorg(a, sha, &before->hash);
 }
 

@@ -699,6 +699,74 @@ static int pool_lookup(void *ud, const arb_outpoint *op, arb_coin *out)
     return l->chain->lookup(l->chain->ud, op, out);
 }
 
+/* The pool's payload transactions in arrival order (skipping `skip`, NONE:
+ * none), with their senders (the key input 0 spends), then `extra` when not
+ * NULL; run through chain->state. ids[i] is the entry of txs[i] (NONE for
+ * extra). Returns ARB_OK with the arrays (free them) or NOMEM / the state's
+ * error. */
+static arb_err state_run(const arb_mempool *mp, const arb_mempool_chain *chain, const arb_tx *extra,
+                         uint32_t **ids_out, uint8_t **ok_out, const char ***reasons_out,
+                         size_t *n_out)
+{
+    size_t n = 0, k = 0;
+    for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next)
+        n += mp->e[i].tx.payload_type != 0;
+    n += extra != NULL;
+    const arb_tx **txs = malloc((n ? n : 1) * sizeof *txs);
+    const uint8_t **snd = malloc((n ? n : 1) * sizeof *snd);
+    uint8_t (*keys)[32] = malloc((n ? n : 1) * 32);
+    uint32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    uint8_t *ok = malloc(n ? n : 1);
+    const char **reasons = malloc((n ? n : 1) * sizeof *reasons);
+    arb_err err = ARB_OK;
+    lookup_ctx l = {mp, chain};
+    if (txs == NULL || snd == NULL || keys == NULL || ids == NULL || ok == NULL ||
+        reasons == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next) {
+        arb_coin coin;
+        if (mp->e[i].tx.payload_type == 0)
+            continue;
+        txs[k] = &mp->e[i].tx;
+        ids[k] = i;
+        snd[k] = NULL; /* not found: the state check fails it */
+        if (pool_lookup(&l, &mp->e[i].tx.in[0], &coin)) {
+            memcpy(keys[k], coin.key, 32);
+            snd[k] = keys[k];
+        }
+        k++;
+    }
+    if (extra != NULL) {
+        arb_coin coin;
+        txs[k] = extra;
+        ids[k] = NONE;
+        snd[k] = NULL;
+        if (pool_lookup(&l, &extra->in[0], &coin)) {
+            memcpy(keys[k], coin.key, 32);
+            snd[k] = keys[k];
+        }
+        k++;
+    }
+    err = chain->state(chain->state_ud, txs, k, snd, ok, reasons);
+out:
+    free(txs);
+    free(snd);
+    free(keys);
+    if (err != ARB_OK) {
+        free(ids);
+        free(ok);
+        free(reasons);
+        return err;
+    }
+    *ids_out = ids;
+    *ok_out = ok;
+    *reasons_out = reasons;
+    *n_out = k;
+    return ARB_OK;
+}
+
 #define ACCEPT_BYPASS 1 /* re-admission after a reorg: no fee-rate floors, no trimming */
 #define ACCEPT_NOSIG 2  /* signatures verified before (reorg re-admission) */
 
@@ -740,6 +808,22 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
     if (err != ARB_OK)
         return err;
     uint64_t fee = res->fees;
+    if (tx->payload_type != 0 && chain->state != NULL) {
+        /* Against the tip's state after the pool's earlier payloads. */
+        uint32_t *ids;
+        uint8_t *ok;
+        const char **reasons;
+        size_t n;
+        if ((err = state_run(mp, chain, tx, &ids, &ok, &reasons, &n)) != ARB_OK)
+            return err;
+        const char *why = n > 0 && !ok[n - 1] ? reasons[n - 1] : NULL;
+        free(ids);
+        free(ok);
+        free(reasons);
+        if (why != NULL)
+            return reject(res, why, SIZE_MAX, "%s: the operation does not apply to the chain's "
+                          "state after the pool's earlier operations", why);
+    }
 
     if (!(flags & ACCEPT_BYPASS)) {
         uint64_t rate = min_fee_rate(mp);
@@ -1009,6 +1093,45 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
 }
 
 /* ---------------------------------------------------------------- public */
+
+arb_err arb_mempool_state_recheck(arb_mempool *mp, const arb_mempool_chain *chain,
+                                  size_t *dropped)
+{
+    arb_err err = ARB_OK;
+    size_t total = 0;
+    if (dropped)
+        *dropped = 0;
+    if (chain->state == NULL)
+        return ARB_OK;
+    pthread_mutex_lock(&mp->mu);
+    /* A dropped operation can make a later one fail (an anchor checked
+     * against a pending one): again until everything left applies. */
+    for (;;) {
+        uint32_t *ids;
+        uint8_t *ok;
+        const char **reasons;
+        size_t n, bad = 0;
+        if ((err = state_run(mp, chain, NULL, &ids, &ok, &reasons, &n)) != ARB_OK)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            if (ok[i] || !mp->e[ids[i]].live)
+                continue;
+            uint32_t before = mp->count;
+            remove_package(mp, ids[i]);
+            total += before - mp->count;
+            bad++;
+        }
+        free(ids);
+        free(ok);
+        free(reasons);
+        if (bad == 0)
+            break;
+    }
+    pthread_mutex_unlock(&mp->mu);
+    if (dropped)
+        *dropped = total;
+    return err;
+}
 
 arb_err arb_mempool_new(arb_mempool **out, const arb_chain_params *p, const arb_mempool_opts *o)
 {

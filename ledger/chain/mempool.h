@@ -4,7 +4,11 @@
  *
  * Admission runs the consensus checks of consensus.h (the same code the
  * block check runs) through a lookup that sees the chain's UTXO set and the
- * outputs of mempool transactions, then the relay policy below. Every
+ * outputs of mempool transactions, then the relay policy below. A payload
+ * transaction (name operation, log anchor) is also checked against the tip's
+ * committed state with the pool's earlier payload transactions applied in
+ * arrival order (arb_mempool_chain.state), and refused with the operation's
+ * reason. Every
  * rejection has its own reason string (docs/ledger.md lists them all).
  *
  * Policy (fee rates are in base units per 1000 bytes of serialized
@@ -81,14 +85,28 @@ arb_err arb_mempool_new(arb_mempool **out, const arb_chain_params *p, const arb_
 /* NULL is fine. */
 void arb_mempool_free(arb_mempool *mp);
 
+/* Checks the payloads (name operations, log anchors) of txs[0..n), in
+ * order, against the committed state of the tip as the next block would
+ * apply them: ok[i] = 1 when txs[i] applies after the earlier ones, 0 with
+ * reasons[i] (a static string) otherwise; senders[i] is the key input 0 of
+ * txs[i] spends. Returns ARB_OK or a storage / memory error.
+ * (arb_chainstate_state_preview is one.) */
+typedef arb_err (*arb_mempool_state_fn)(void *ud, const arb_tx *const *txs, size_t n,
+                                        const uint8_t *const *senders, uint8_t *ok,
+                                        const char **reasons);
+
 /* The chain the pool builds on: a UTXO lookup of the active tip, the tip's
- * hash, the height of the next block and the tip's median time past. */
+ * hash, the height of the next block and the tip's median time past, and
+ * the payload check against the tip's state (NULL: payloads are checked by
+ * the context-free rules only). */
 typedef struct {
     arb_utxo_lookup_fn lookup;
     void *ud;
     uint32_t next_height;
     int64_t mtp;
     arb_hash tip;
+    arb_mempool_state_fn state;
+    void *state_ud;
 } arb_mempool_chain;
 
 /* Admits a copy of tx (replacing conflicting transactions when the
@@ -109,6 +127,15 @@ void arb_mempool_set_tip(arb_mempool *mp, const arb_hash *tip);
  * spends (with its descendants). Costs O(size of the block), whatever the
  * pool's size. */
 void arb_mempool_block_connected(arb_mempool *mp, arb_sha256 *sha, const arb_block *b);
+
+/* After a block connected (arb_mempool_block_connected): checks the pool's
+ * payload transactions again, in arrival order, against the new tip's state
+ * (chain->state) and drops those that no longer apply, with their
+ * descendants (a name the block registered, an anchor the block made
+ * stale). Returns the number dropped through *dropped (may be NULL);
+ * ARB_OK or a storage / memory error. */
+arb_err arb_mempool_state_recheck(arb_mempool *mp, const arb_mempool_chain *chain,
+                                  size_t *dropped) ARB_WARN_UNUSED;
 
 /* After a reorganization: re-admits the non-coinbase transactions of the
  * disconnected blocks (txs, in chain order; they were verified when their

@@ -56,7 +56,7 @@ static const command COMMANDS[] = {
      "  revoke NAME                revoke the name for good\n"
      "  lookup NAME                the name's record and history\n"
      "  list                       the names this wallet owns (warns of expiry)\n"
-     "operations take --fee-rate UNITS_PER_BYTE (default 1) and --wait / --mine"},
+     "  (operations: --fee-rate UNITS_PER_BYTE, default 1; --wait, or --mine on regtest)"},
     {"namespace", cmd_namespace, "SUBCOMMAND ID [ARGS]",
      "namespaces, for their operators:\n"
      "  preorder ID                burn the namespace price (the salt stays in the wallet file)\n"

@@ -51,6 +51,7 @@
 /* ---- small helpers ---- */
 
 static int tx_state(arb_node *node, const char *txid, arb_namereg_txstate *st, uint32_t *height);
+static int pending_has(const wallet_session *w, const char *txid);
 
 static void sleep_ms(long ms)
 {
@@ -225,7 +226,7 @@ static int gather_coins(arb_node *node, const scan_result *r, const uint8_t *own
 /* The address of key32 on the wallet's network. */
 static void key_address(const wallet_session *w, const uint8_t key32[32], char *addr, size_t size)
 {
-    if (arb_address_encode(addr, arb_wallet_network_hrp(w->ks.network), key32) != ARB_OK)
+    if (!arb_address_encode(addr, arb_wallet_network_hrp(w->ks.network), key32))
         snprintf(addr, size, "?");
 }
 
@@ -562,6 +563,35 @@ static int pending_has(const wallet_session *w, const char *txid)
         if (strcmp(w->ks.pending[i].txid, txid) == 0)
             return 1;
     return 0;
+}
+
+/* Waits until txid is in a block (mining with mine), with progress on
+ * stderr. Returns 1 or 0 (message). */
+static int wait_confirmed(const wallet_session *w, arb_node *node, const char *txid, int mine,
+                          const char *what)
+{
+    for (;;) {
+        arb_namereg_txstate st;
+        arb_node_tip tip;
+        arb_errbuf eb = {{0}};
+        uint32_t h;
+        char msg[256];
+        if (!tx_state(node, txid, &st, &h))
+            return 0;
+        if (st == ARB_NAMEREG_TX_CONFIRMED)
+            return 1;
+        if (st == ARB_NAMEREG_TX_UNKNOWN && !pending_has(w, txid)) {
+            errmsg("the %s %s left the node and the wallet (refused or conflicted)", what, txid);
+            return 0;
+        }
+        snprintf(msg, sizeof(msg), "waiting for the %.40s %.16s... to confirm", what, txid);
+        if (arb_node_get_tip(node, &tip, &eb) != ARB_OK) {
+            errmsg("%s", eb.msg);
+            return 0;
+        }
+        if (!wait_above(w, node, tip.height, mine, msg, &tip.height))
+            return 0;
+    }
 }
 
 /* ---- expiry warnings ---- */
@@ -1142,7 +1172,7 @@ out:
 
 /* Uploads the zone file. Returns 1 (stored), 0 (retry later: said why) or
  * -1 (failed for good: message). */
-static int do_upload(arb_node *node, const uint8_t *zf, size_t len, const char *name)
+static int do_upload(arb_node *node, const uint8_t *zf, size_t len, const char *name, int quiet)
 {
     char hash[ARB_NODE_HASH_HEX];
     arb_errbuf eb = {{0}};
@@ -1153,9 +1183,10 @@ static int do_upload(arb_node *node, const uint8_t *zf, size_t len, const char *
         return 1;
     }
     if (err == ARB_ERR_NOT_FOUND) {
-        errmsg("the node does not take the zone file of %s yet (%s); it is kept in the "
-               "wallet file and uploaded by the next `name register --resume`",
-               name, eb.msg);
+        if (!quiet)
+            errmsg("the node does not take the zone file of %s yet (%s); it is kept in the "
+                   "wallet file and uploaded by the next `name register --resume`",
+                   name, eb.msg);
         return 0;
     }
     if (err == ARB_ERR_NET) {
@@ -1314,13 +1345,13 @@ static int run_register(const options *o, wallet_session *w, arb_node *node, sca
                 if (!session_save(o, w))
                     return EXIT_FAIL;
             }
-            up = do_upload(node, e->zonefile, e->zonefile_len, full);
+            up = do_upload(node, e->zonefile, e->zonefile_len, full, uploads_deferred > 0);
             if (up < 0)
                 return EXIT_FAIL;
             if (up == 0) {
                 /* Retry later: within this run only when waiting anyway. */
                 uploads_deferred++;
-                if (a->no_wait || uploads_deferred > 3)
+                if (a->no_wait || uploads_deferred > 2)
                     goto later;
                 sleep_ms(1000);
                 break;
@@ -1464,6 +1495,11 @@ static int name_register(const options *o, int argc, char **argv, int preorder_o
                 rc = one;
             if (!o->json && done)
                 printf("registered %s\n", names[i]);
+            else if (!o->json && one == EXIT_OK) {
+                arb_keystore_namereg *e = arb_keystore_namereg_find(&w.ks, names[i]);
+                printf("%s: in progress, stage %s (run the command again to continue)\n",
+                       names[i], e != NULL ? arb_namereg_stage_name(e->stage) : "?");
+            }
             json_array_append_new(results, json_pack("{s:s, s:b, s:o}", "name", names[i], "done",
                                                      done, "steps", steps));
         }
@@ -1622,23 +1658,9 @@ static int owner_op(const options *o, const char *full, arb_nameop *op, uint64_t
     if (wait) {
         /* Wait for the block (the zone file is taken only once its hash is
          * on-chain). */
-        for (;;) {
-            arb_namereg_txstate st;
-            uint32_t h;
-            char msg[256];
-            if (!tx_state(node, p.txid, &st, &h))
-                goto out;
-            if (st == ARB_NAMEREG_TX_CONFIRMED)
-                break;
-            snprintf(msg, sizeof(msg), "waiting for the %.40s %.16s... to confirm", what, p.txid);
-            if (arb_node_get_tip(node, &tip, &eb) != ARB_OK) {
-                errmsg("%s", eb.msg);
-                goto out;
-            }
-            if (!wait_above(&w, node, tip.height, mine, msg, &tip.height))
-                goto out;
-        }
-        if (zf != NULL && do_upload(node, zf, zf_len, full) < 0)
+        if (!wait_confirmed(&w, node, p.txid, mine, what))
+            goto out;
+        if (zf != NULL && do_upload(node, zf, zf_len, full, 0) < 0)
             goto out;
     }
     if (o->json) {
@@ -1759,7 +1781,7 @@ static int name_upload(const options *o, int argc, char **argv)
         free(zf);
         return rc;
     }
-    up = do_upload(node, zf, zf_len, a.pos[0]);
+    up = do_upload(node, zf, zf_len, a.pos[0], 0);
     arb_node_free(node);
     free(zf);
     if (o->json)
@@ -1948,6 +1970,8 @@ static int ns_preorder(const options *o, int argc, char **argv)
             print_refusal("namespace preorder", p.reason);
         goto out;
     }
+    if (a.wait && !wait_confirmed(&w, node, p.txid, a.mine, "namespace preorder"))
+        goto out;
     if (o->json) {
         char key[ARB_ADDR_MAX];
         key_address(&w, u.rec.owner, key, sizeof(key));
@@ -2062,24 +2086,8 @@ static int ns_keyed_op(const options *o, const char *id, arb_nameop *op, uint64_
         if (!remove_entry(o, &w, id))
             goto out;
     }
-    if (mine_wait) {
-        for (;;) {
-            arb_namereg_txstate st;
-            uint32_t h;
-            char msg[256];
-            if (!tx_state(node, p.txid, &st, &h))
-                goto out;
-            if (st == ARB_NAMEREG_TX_CONFIRMED)
-                break;
-            snprintf(msg, sizeof(msg), "waiting for the %.40s %.16s... to confirm", what, p.txid);
-            if (arb_node_get_tip(node, &tip, &eb) != ARB_OK) {
-                errmsg("%s", eb.msg);
-                goto out;
-            }
-            if (!wait_above(&w, node, tip.height, mine_wait > 1, msg, &tip.height))
-                goto out;
-        }
-    }
+    if (mine_wait && !wait_confirmed(&w, node, p.txid, mine_wait > 1, what))
+        goto out;
     if (o->json)
         rc = print_json(json_pack("{s:s, s:s, s:s, s:I}", "namespace", id, "op", what, "txid",
                                   p.txid, "fee", (json_int_t)p.fee));

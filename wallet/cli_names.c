@@ -900,9 +900,14 @@ static int name_list(const options *o, int argc, char **argv)
             else
                 printf("%-40s %-8s never expires\n", v[i].name, v[i].status);
         }
-        for (size_t i = 0; i < w.ks.n_names; i++)
-            printf("%-40s registering (stage %s; `name register --resume` continues)\n",
-                   w.ks.names[i].name, arb_namereg_stage_name(w.ks.names[i].stage));
+        for (size_t i = 0; i < w.ks.n_names; i++) {
+            if (strchr(w.ks.names[i].name, '.') == NULL)
+                printf("%-40s namespace preordered (`namespace reveal` continues)\n",
+                       w.ks.names[i].name);
+            else
+                printf("%-40s registering (stage %s; `name register --resume` continues)\n",
+                       w.ks.names[i].name, arb_namereg_stage_name(w.ks.names[i].stage));
+        }
         rc = EXIT_OK;
     }
 out:
@@ -1307,6 +1312,14 @@ static int run_register(const options *o, wallet_session *w, arb_node *node, sca
                 errmsg("%s: the preorder %s was dropped (an input was spent elsewhere); "
                        "preordering again",
                        full, e->preorder_txid);
+            if (e->register_txid[0] != '\0') {
+                /* The register can no longer enter a block: stop sending it. */
+                for (size_t k = 0; k < w->ks.n_pending; k++)
+                    if (strcmp(w->ks.pending[k].txid, e->register_txid) == 0) {
+                        arb_keystore_pending_remove(&w->ks, k);
+                        break;
+                    }
+            }
             rc = do_preorder(o, w, node, r, full, e->zonefile, e->zonefile_len, a->rate, NULL, 1,
                              log);
             if (rc == EXIT_UNAVAILABLE) {

@@ -4,8 +4,8 @@
  * applies to it, and the anchored-head record the state commitment holds.
  * docs/anchoring.md gives the bytes.
  *
- * Consensus does not accept this payload yet: ledger/chain/consensus.c
- * rejects every payload with bad-txns-payload until it is wired in.
+ * Consensus applies it (ledger/chain/stateview.h, chainstate.c): a block
+ * with an anchor that fails arb_anchor_check is invalid with its reason.
  *
  * The signature check is the log's own: arb_ct_sth_verify (ledger/log/key.h,
  * RFC 6962 3.5 TreeHeadSignature, ECDSA P-256), from the pure library

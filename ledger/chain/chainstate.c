@@ -1650,6 +1650,19 @@ arb_err arb_chainstate_index_digest(arb_chainstate *cs, arb_hash *out, uint64_t 
     return err;
 }
 
+arb_err arb_chainstate_state_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+{
+    uint64_t n = 0;
+    arb_err err;
+    arb_sha256_init(cs->sha);
+    if ((err = digest_cf(cs, CF_STATE, &n)) == ARB_OK && (err = digest_cf(cs, CF_SHIST, &n)) == ARB_OK)
+        err = digest_cf(cs, CF_SIDX, &n);
+    arb_sha256_final(cs->sha, out->b);
+    if (count)
+        *count = n;
+    return err;
+}
+
 arb_err arb_chainstate_find_tx(arb_chainstate *cs, const arb_hash *txid, uint32_t *height,
                                uint32_t *index)
 {

@@ -226,6 +226,14 @@ arb_err arb_chainstate_state_each(arb_chainstate *cs, uint8_t kind, const uint8_
 arb_err arb_chainstate_names_by_owner(arb_chainstate *cs, const uint8_t owner32[static 32],
                                       arb_chain_srec_fn fn, void *ud) ARB_WARN_UNUSED;
 
+/* SHA-256 over the committed state's records, history and indexes
+ * (state_records, state_history, state_index; in key order) and their count:
+ * nodes that saw the same active chain, by any path of reorganizations, give
+ * equal digests (the tree's node store keeps the nodes of abandoned roots,
+ * so it is not part of it; compare the roots for that). */
+arb_err arb_chainstate_state_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
+    ARB_WARN_UNUSED;
+
 /* Applies the payloads of txs as the next block would (height tip + 1, in
  * order; the coinbase is not among them) to the tip's state, leaving out
  * every transaction whose operation fails: ok[i] = 1 when txs[i] applies (or

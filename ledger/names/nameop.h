@@ -3,8 +3,8 @@
  * preorder commitments, the amount each burns, and the pure state
  * transition of one operation. docs/names.md has the formats byte by byte.
  *
- * Consensus does not accept these payloads yet: ledger/chain/consensus.c
- * rejects every payload with bad-txns-payload until this module is wired in.
+ * Consensus applies them (ledger/chain/stateview.h, chainstate.c): a block
+ * whose operation fails arb_nameop_apply is invalid with its reason.
  *
  * Pure functions, thread-safe with one arb_sha256 engine per thread. */
 #ifndef ARB_NAMES_NAMEOP_H

@@ -100,6 +100,11 @@ static arb_outpoint add_coin(uint64_t amount)
     return op;
 }
 
+/* The payload the next mkv puts in its transaction (type 0: none). */
+static uint8_t NEXT_PL_TYPE;
+static uint8_t NEXT_PL[64];
+static size_t NEXT_PL_LEN;
+
 /* Transactions built, by handle. */
 #define TMAX 500000
 static arb_tx *T;
@@ -129,6 +134,13 @@ static size_t mkv(const arb_outpoint *ins, size_t n_in, size_t n_out, const uint
     for (size_t o = 0; o < n_out; o++) {
         tx->out[o].amount = outs ? outs[o] : each;
         memcpy(tx->out[o].key, PK, 32);
+    }
+    if (NEXT_PL_TYPE != 0) {
+        tx->payload_type = NEXT_PL_TYPE;
+        tx->payload = malloc(NEXT_PL_LEN);
+        memcpy(tx->payload, NEXT_PL, NEXT_PL_LEN);
+        tx->payload_len = NEXT_PL_LEN;
+        NEXT_PL_TYPE = 0;
     }
     for (size_t i = 0; i < n_in; i++)
         if (arb_chain_sign_input(P, H, S, tx, i, spent, SK, NULL) != ARB_OK)
@@ -224,6 +236,98 @@ static void connect(arb_mempool *mp, const size_t *ts, size_t n)
     }
     arb_header_hash(H, &CH.tip, &blk.header);
     arb_block_clear(&blk);
+}
+
+/* ---------------------------------------------------------------- payloads and the state */
+
+/* A toy state for the pool's payload check: a name-revoke of a name in DEAD
+ * fails ("toy-dead"), as does a second one of a name earlier in the same
+ * run ("toy-taken") or one whose sender is not PK ("toy-sender"). */
+static char DEAD[4][32];
+static int NDEAD, STATE_CALLS;
+
+static arb_err toy_state(void *ud, const arb_tx *const *txs, size_t n,
+                         const uint8_t *const *senders, uint8_t *ok, const char **reasons)
+{
+    (void)ud;
+    STATE_CALLS++;
+    for (size_t i = 0; i < n; i++) {
+        const arb_tx *t = txs[i];
+        ok[i] = 1;
+        reasons[i] = NULL;
+        if (t->payload_type == 0)
+            continue;
+        const char *name = (const char *)t->payload + 1;
+        size_t len = t->payload[0];
+        if (senders[i] == NULL || memcmp(senders[i], PK, 32) != 0) {
+            ok[i] = 0;
+            reasons[i] = "toy-sender";
+            continue;
+        }
+        for (int d = 0; d < NDEAD; d++)
+            if (strlen(DEAD[d]) == len && memcmp(DEAD[d], name, len) == 0) {
+                ok[i] = 0;
+                reasons[i] = "toy-dead";
+            }
+        for (size_t j = 0; j < i && ok[i]; j++)
+            if (ok[j] && txs[j]->payload_type != 0 && txs[j]->payload[0] == len &&
+                memcmp(txs[j]->payload + 1, name, len) == 0) {
+                ok[i] = 0;
+                reasons[i] = "toy-taken";
+            }
+    }
+    return ARB_OK;
+}
+
+/* A name-revoke of `full` spending in, paying fee. */
+static size_t mk_revoke(arb_outpoint in, uint64_t fee, const char *full)
+{
+    NEXT_PL_TYPE = 10; /* ARB_NAMEOP_NAME_REVOKE: full name str */
+    NEXT_PL_LEN = 1 + strlen(full);
+    NEXT_PL[0] = (uint8_t)strlen(full);
+    memcpy(NEXT_PL + 1, full, strlen(full));
+    return mk1(in, fee);
+}
+
+static void test_state_check(void)
+{
+    arb_mempool *mp;
+    arb_mempool_chain ch = CH;
+    size_t dropped = 0;
+    CHECK(arb_mempool_new(&mp, P, NULL) == ARB_OK);
+    ch.state = toy_state;
+    size_t t1 = mk_revoke(add_coin(ARB_COIN), 10000, "a.x");
+    size_t t2 = mk_revoke(add_coin(ARB_COIN), 10000, "a.x");
+    size_t t3 = mk_revoke(add_coin(ARB_COIN), 10000, "b.x");
+    size_t t4 = mk1(out_of(t3, 0), 10000); /* a child without payload */
+    size_t t5 = mk1(add_coin(ARB_COIN), 10000);
+    arb_check_result r;
+    arb_hash id;
+    int calls = STATE_CALLS;
+    CHECK(arb_mempool_accept(mp, &C, &ch, &T[t1], &id, &r) == ARB_OK);
+    /* checked against the pending first one */
+    CHECK(arb_mempool_accept(mp, &C, &ch, &T[t2], &id, &r) == ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "toy-taken");
+    CHECK(arb_mempool_accept(mp, &C, &ch, &T[t3], &id, &r) == ARB_OK);
+    CHECK(arb_mempool_accept(mp, &C, &ch, &T[t4], &id, &r) == ARB_OK);
+    CHECK(arb_mempool_accept(mp, &C, &ch, &T[t5], &id, &r) == ARB_OK);
+    CHECK_EQ(STATE_CALLS - calls, 3); /* plain transactions are not state-checked */
+    CHECK_EQ(pool_count(mp), 4);
+    /* nothing changed: the recheck keeps everything */
+    CHECK(arb_mempool_state_recheck(mp, &ch, &dropped) == ARB_OK);
+    CHECK_EQ(dropped, 0);
+    /* a block made b.x's operation invalid: it leaves with its child */
+    snprintf(DEAD[NDEAD++], sizeof DEAD[0], "b.x");
+    CHECK(arb_mempool_state_recheck(mp, &ch, &dropped) == ARB_OK);
+    CHECK_EQ(dropped, 2);
+    CHECK(has(mp, t1) && !has(mp, t3) && !has(mp, t4) && has(mp, t5));
+    CHECK(consistent(mp));
+    /* without a state function, payloads pass on the context-free rules */
+    ch.state = NULL;
+    CHECK(arb_mempool_accept(mp, &C, &ch, &T[t2], &id, &r) == ARB_OK);
+    CHECK(has(mp, t2));
+    NDEAD = 0;
+    arb_mempool_free(mp);
 }
 
 /* ---------------------------------------------------------------- admission */
@@ -1185,6 +1289,7 @@ int main(void)
         arb_test_rand_bytes(SK, 32);
     while (!arb_schnorr_pubkey(S, PK, SK));
     test_admission();
+    test_state_check();
     test_conflict_block_and_reorg();
     test_nosig_check();
     test_limits();

@@ -9,8 +9,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "ledger/log/ct.h"
 #include "ledger/log/ctjson.h"
 #include "ledger/log/key.h"
+#include "ledger/log/static.h"
+#include "merkle/note.h"
 
 arb_err arb_wallet_spki_from_pem(uint8_t **der, size_t *der_len, const char *pem, size_t pem_len,
                                  arb_errbuf *eb)
@@ -93,6 +96,76 @@ arb_err arb_wallet_sth_parse(arb_wallet_sth *out, const char *text, size_t len,
     if (err != ARB_OK)
         memset(out, 0, sizeof(*out));
     return err;
+}
+
+arb_err arb_wallet_checkpoint_parse(arb_wallet_sth *out, char *origin_out, const char *text,
+                                    size_t len, const uint8_t *spki, size_t spki_len,
+                                    arb_errbuf *eb)
+{
+    char origin[256];
+    const char *nl = memchr(text, '\n', len);
+    arb_ct_verifier *v = NULL;
+    arb_note *note = NULL;
+    uint8_t log_id[32], kid[4];
+    uint32_t want;
+    arb_err err;
+    int found = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (origin_out != NULL)
+        origin_out[0] = '\0';
+    if (nl == NULL || nl == text || (size_t)(nl - text) >= sizeof(origin))
+        return arb_errf(eb, ARB_ERR_PARSE, "malformed checkpoint: no origin line");
+    memcpy(origin, text, (size_t)(nl - text));
+    origin[nl - text] = '\0';
+    if ((err = arb_ct_verifier_from_spki(&v, spki, spki_len, eb)) != ARB_OK)
+        return err;
+    err = arb_ct_checkpoint_verify(v, origin, text, len, &out->tree_size, out->root,
+                                   &out->timestamp);
+    if (err != ARB_OK) {
+        arb_ct_verifier_free(v);
+        memset(out, 0, sizeof(*out));
+        return err == ARB_ERR_VERIFY
+                   ? arb_errf(eb, err, "the checkpoint has no valid signature of the log key")
+                   : arb_errf(eb, err, "malformed checkpoint");
+    }
+    /* The signature line that verified: this key's, for this origin, with
+     * the timestamp the verification reported. */
+    if ((err = arb_note_parse(&note, (const uint8_t *)text, len, eb)) != ARB_OK) {
+        arb_ct_verifier_free(v);
+        memset(out, 0, sizeof(*out));
+        return err;
+    }
+    arb_ct_verifier_log_id(v, log_id);
+    arb_ct_note_key_id(kid, origin, log_id);
+    want = (uint32_t)kid[0] << 24 | (uint32_t)kid[1] << 16 | (uint32_t)kid[2] << 8 | kid[3];
+    for (size_t i = 0; i < note->nsigs && !found; i++) {
+        const arb_note_sig *sg = &note->sigs[i];
+        arb_ct_dsig d;
+        uint64_t ts = 0;
+        if (strcmp(sg->name, origin) != 0 || sg->key_id != want || sg->sig_len <= 8)
+            continue;
+        for (int k = 0; k < 8; k++)
+            ts = ts << 8 | sg->sig[k];
+        if (ts != out->timestamp || arb_ct_dsig_decode(&d, sg->sig + 8, sg->sig_len - 8) != ARB_OK ||
+            d.sig_len > ARB_ANCHOR_SIG_MAX ||
+            arb_ct_sth_verify(v, &d, ts, out->tree_size, out->root) != ARB_OK)
+            continue;
+        out->hash_alg = d.hash_alg;
+        out->sig_alg = d.sig_alg;
+        out->sig_len = d.sig_len;
+        memcpy(out->sig, d.sig, d.sig_len);
+        found = 1;
+    }
+    arb_note_free(note);
+    arb_ct_verifier_free(v);
+    if (!found) {
+        memset(out, 0, sizeof(*out));
+        return arb_errf(eb, ARB_ERR_PARSE, "the checkpoint's signature of the log key is unusable");
+    }
+    if (origin_out != NULL)
+        memcpy(origin_out, origin, strlen(origin) + 1);
+    return ARB_OK;
 }
 
 arb_err arb_wallet_anchor_build(arb_buf *payload, const uint8_t *spki, size_t spki_len,

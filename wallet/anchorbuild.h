@@ -40,6 +40,18 @@ arb_err arb_wallet_spki_from_pem(uint8_t **der, size_t *der_len, const char *pem
 arb_err arb_wallet_sth_parse(arb_wallet_sth *out, const char *text, size_t len,
                              const uint8_t *spki, size_t spki_len, arb_errbuf *eb) ARB_WARN_UNUSED;
 
+/* Parses a C2SP static-ct-api checkpoint (a signed note: origin, tree size,
+ * root; signature lines) and takes the log's RFC6962NoteSignature under the
+ * key spki: its timestamp and TreeHeadSignature are the tree head's, and the
+ * signature is checked (arb_ct_checkpoint_verify, with the origin the
+ * checkpoint names). *origin_out (may be NULL; size at least 256) receives
+ * the origin. Returns ARB_OK; ARB_ERR_PARSE (malformed, no signature line of
+ * this key, a signature longer than ARB_ANCHOR_SIG_MAX); ARB_ERR_VERIFY (the
+ * signature does not verify); ARB_ERR_NOMEM. */
+arb_err arb_wallet_checkpoint_parse(arb_wallet_sth *out, char *origin_out, const char *text,
+                                    size_t len, const uint8_t *spki, size_t spki_len,
+                                    arb_errbuf *eb) ARB_WARN_UNUSED;
+
 /* Encodes the anchor of sth with proof[0..n_proof) and checks it as the
  * chain will at `height` against prev (the log's anchored head; NULL when
  * it has none). On ARB_OK payload holds the bytes. ARB_ERR_VERIFY: the

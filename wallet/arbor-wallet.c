@@ -65,10 +65,12 @@ static const command COMMANDS[] = {
      "  import NAME ADDRESS [--zonefile FILE]   give NAME to ADDRESS (reveal key only)\n"
      "  ready ID                   launch: anyone may register names from then on\n"
      "  show ID                    the namespace's record"},
-    {"anchor", cmd_anchor, "--log URL --log-key FILE [--log-id HEX] [--fee-rate N] [--wait|--mine]",
-     "anchor a log's signed tree head on the chain: get-sth from the log, a consistency\n"
-     "proof from the head the chain holds, checked here (a split view is refused and both\n"
-     "heads are printed), then a transaction paid from the wallet"},
+    {"anchor", cmd_anchor,
+     "--log URL --log-key FILE [--log-id HEX] [--tiles] [--fee-rate N] [--wait|--mine] [--dry-run]",
+     "anchor a log's signed tree head on the chain: get-sth from the log (--tiles: its\n"
+     "checkpoint), a consistency proof from the head the chain holds (--tiles: built from\n"
+     "the log's tiles), checked here (a split view is refused and both heads are\n"
+     "printed), then a transaction paid from the wallet"},
 };
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 

@@ -1,11 +1,13 @@
 /* arbor-wallet anchor: puts a transparency log's signed tree head on the
  * chain (docs/anchoring.md, docs/wallet.md "Anchoring a log"). The head comes
- * from the log's get-sth (RFC 6962 4.3) and is checked against the log key;
- * when the chain already holds a head of the log, the log's consistency proof
- * (RFC 6962 4.4) from that head is fetched and checked here with the chain's
- * own rule before anything is paid, so a log that shows a tree which does
- * not extend the anchored one (a split view) is refused locally, with both
- * heads printed as evidence. */
+ * from the log's get-sth (RFC 6962 4.3), or with --tiles from its
+ * static-ct-api checkpoint, and is checked against the log key; when the
+ * chain already holds a head of the log, the consistency proof from that
+ * head (RFC 6962 4.4 get-sth-consistency, or built from the log's hash tiles,
+ * whose root must be the checkpoint's) is checked here with the chain's own
+ * rule before anything is paid, so a log that shows a tree which does not
+ * extend the anchored one (a split view) is refused locally, with both heads
+ * printed as evidence. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +16,82 @@
 #include "ledger/anchor/anchor.h"
 #include "merkle/buf.h"
 #include "merkle/hash.h"
+#include "merkle/proof.h"
+#include "merkle/tile.h"
 #include "wallet/anchorbuild.h"
 #include "wallet/cli.h"
 #include "wallet/names_node.h"
 
 #define LOG_TIMEOUT_MS 30000
 #define KEY_FILE_MAX 16384
+
+/* Reads hash tiles from the log (C2SP tlog-tiles paths under its URL). */
+typedef struct {
+    arb_node *log;
+    arb_errbuf *eb;
+} tile_reader;
+
+static arb_err read_tile(void *ud, const arb_tile *tile,
+                         uint8_t out[static ARB_TILE_WIDTH * ARB_HASH_SIZE])
+{
+    tile_reader *tr = ud;
+    char path[ARB_TILE_PATH_MAX + 1] = "/";
+    uint8_t *b = NULL;
+    size_t len = 0;
+    arb_err err;
+
+    if ((err = arb_tile_path(tile, path + 1, sizeof(path) - 1)) != ARB_OK)
+        return err;
+    if ((err = arb_node_get_raw(tr->log, path, (size_t)ARB_TILE_WIDTH * ARB_HASH_SIZE, &b, &len,
+                                tr->eb)) != ARB_OK)
+        return err;
+    if (len != (size_t)tile->width * ARB_HASH_SIZE) {
+        free(b);
+        return arb_errf(tr->eb, ARB_ERR_PARSE, "%s: %zu bytes, a tile of width %u has %u", path,
+                        len, tile->width, tile->width * ARB_HASH_SIZE);
+    }
+    memcpy(out, b, len);
+    free(b);
+    return ARB_OK;
+}
+
+/* The consistency proof from m to the checkpoint's size n, built from the
+ * log's tiles; the tiles must give the checkpoint's root. */
+static int tiles_consistency(arb_node *log, arb_sha256 *sha, const arb_wallet_sth *sth, uint64_t m,
+                             arb_hash *proof, size_t *n_proof)
+{
+    arb_errbuf eb = {{0}};
+    tile_reader tr = {log, &eb};
+    arb_tile_source *ts = malloc(sizeof(*ts));
+    arb_merkle_source src;
+    arb_hash root;
+    int ok = 0;
+
+    if (ts == NULL) {
+        errmsg("out of memory");
+        return 0;
+    }
+    arb_tile_source_init(ts, sha, sth->tree_size, read_tile, &tr);
+    src.get_node = arb_tile_source_get_node;
+    src.ud = ts;
+    if (arb_merkle_source_root(sha, &src, sth->tree_size, &root) != ARB_OK) {
+        errmsg("log tiles: %s", eb.msg[0] ? eb.msg : "cannot compute the root");
+        goto out;
+    }
+    if (memcmp(root.b, sth->root, 32) != 0) {
+        errmsg("the log's tiles do not give its checkpoint's root: a broken or lying tile "
+               "server; not anchoring");
+        goto out;
+    }
+    if (arb_merkle_consistency_build(sha, &src, m, sth->tree_size, proof, n_proof) != ARB_OK) {
+        errmsg("log tiles: %s", eb.msg[0] ? eb.msg : "cannot build the consistency proof");
+        goto out;
+    }
+    ok = 1;
+out:
+    free(ts);
+    return ok;
+}
 
 static void head_text(const char *label, uint64_t size, uint64_t ts, const uint8_t root[32],
                       long long height)
@@ -71,7 +143,7 @@ int cmd_anchor(const options *o, int argc, char **argv)
 {
     const char *log_url = NULL, *key_path = NULL, *want_id = NULL;
     uint64_t rate = 1;
-    int wait = 0, mine = 0, dry = 0, rc = EXIT_FAIL, has = 0;
+    int wait = 0, mine = 0, dry = 0, rc = EXIT_FAIL, has = 0, tiles = 0;
     char *pem = NULL, idhex[65];
     size_t pem_len = 0, spki_len = 0, n_proof = 0;
     uint8_t *spki = NULL, *sth_body = NULL, log_id[32];
@@ -117,6 +189,8 @@ int cmd_anchor(const options *o, int argc, char **argv)
             wait = mine = 1;
         else if (strcmp(argv[i], "--dry-run") == 0)
             dry = 1;
+        else if (strcmp(argv[i], "--tiles") == 0)
+            tiles = 1;
         else {
             errmsg("anchor: unknown argument %s", argv[i]);
             return wallet_usage_error("anchor");
@@ -155,12 +229,17 @@ int cmd_anchor(const options *o, int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (arb_node_get_sth_body(log, &sth_body, &sth_len, &eb) != ARB_OK) {
-        errmsg("log %s: %s", log_url, eb.msg);
-        goto out;
-    }
-    if (arb_wallet_sth_parse(&sth, (const char *)sth_body, sth_len, spki, spki_len, &eb) !=
-        ARB_OK) {
+    if (tiles) {
+        /* static-ct-api: the checkpoint, and proofs from the tiles. */
+        if (arb_node_get_raw(log, "/checkpoint", 1u << 16, &sth_body, &sth_len, &eb) != ARB_OK ||
+            arb_wallet_checkpoint_parse(&sth, NULL, (const char *)sth_body, sth_len, spki,
+                                        spki_len, &eb) != ARB_OK) {
+            errmsg("log %s: %s", log_url, eb.msg);
+            goto out;
+        }
+    } else if (arb_node_get_sth_body(log, &sth_body, &sth_len, &eb) != ARB_OK ||
+               arb_wallet_sth_parse(&sth, (const char *)sth_body, sth_len, spki, spki_len,
+                                    &eb) != ARB_OK) {
         errmsg("log %s: %s", log_url, eb.msg);
         goto out;
     }
@@ -194,12 +273,17 @@ int cmd_anchor(const options *o, int argc, char **argv)
             }
             goto out;
         }
-        if (sth.tree_size > anc.tree_size && anc.tree_size > 0 &&
-            arb_node_get_consistency(log, proof, ARB_ANCHOR_PROOF_MAX, &n_proof, anc.tree_size,
-                                     sth.tree_size, &eb) != ARB_OK) {
-            errmsg("log %s: consistency proof from %llu to %llu: %s", log_url,
-                   (unsigned long long)anc.tree_size, (unsigned long long)sth.tree_size, eb.msg);
-            goto out;
+        if (sth.tree_size > anc.tree_size && anc.tree_size > 0) {
+            if (tiles) {
+                if (!tiles_consistency(log, sha, &sth, anc.tree_size, proof, &n_proof))
+                    goto out;
+            } else if (arb_node_get_consistency(log, proof, ARB_ANCHOR_PROOF_MAX, &n_proof,
+                                                anc.tree_size, sth.tree_size, &eb) != ARB_OK) {
+                errmsg("log %s: consistency proof from %llu to %llu: %s", log_url,
+                       (unsigned long long)anc.tree_size, (unsigned long long)sth.tree_size,
+                       eb.msg);
+                goto out;
+            }
         }
     }
     err = arb_wallet_anchor_build(&payload, spki, spki_len, &sth, proof, n_proof,

@@ -438,6 +438,11 @@ static int mine_one(const wallet_session *w, arb_node *node)
     uint32_t height;
     int ok = 0;
 
+    if (strcmp(w->ks.network, "main") == 0) {
+        errmsg("--mine is for regtest and test: on main, wait for the network's blocks "
+               "(--wait)");
+        return 0;
+    }
     if (arb_wallet_address_at(w->ctx, addr, sizeof(addr), NULL, &w->acct, w->ks.network, 0, 0) !=
         ARB_OK) {
         errmsg("cannot derive an address to mine to");

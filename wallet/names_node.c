@@ -525,19 +525,31 @@ arb_err arb_node_get_consistency(arb_node *log, arb_hash *proof, size_t cap, siz
     return err;
 }
 
-arb_err arb_node_get_sth_body(arb_node *log, uint8_t **body, size_t *len, arb_errbuf *eb)
+arb_err arb_node_get_raw(arb_node *n, const char *path, size_t max, uint8_t **body, size_t *len,
+                         arb_errbuf *eb)
 {
     long status = 0;
-    arb_err err = arb_node_http(log, "/ct/v1/get-sth", NULL, 0, NULL, &status, body, len, eb);
+    arb_err err = arb_node_http(n, path, NULL, 0, NULL, &status, body, len, eb);
 
     if (err != ARB_OK)
         return err;
-    if (status != 200) {
+    if (status != 200 || *len > max) {
         free(*body);
         *body = NULL;
+        if (status == 200) {
+            err = arb_errf(eb, ARB_ERR_PARSE, "%s: answer of %zu bytes (at most %zu)", path, *len,
+                           max);
+            *len = 0;
+            return err;
+        }
         *len = 0;
         return arb_errf(eb, status == 404 ? ARB_ERR_NOT_FOUND : ARB_ERR_VERIFY,
-                        "the log answered HTTP %ld to get-sth", status);
+                        "%s%s answered HTTP %ld", arb_node_url(n), path, status);
     }
     return ARB_OK;
+}
+
+arb_err arb_node_get_sth_body(arb_node *log, uint8_t **body, size_t *len, arb_errbuf *eb)
+{
+    return arb_node_get_raw(log, "/ct/v1/get-sth", 1u << 16, body, len, eb);
 }

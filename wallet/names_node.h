@@ -101,6 +101,12 @@ arb_err arb_node_get_consistency(arb_node *log, arb_hash *proof, size_t cap, siz
                                  uint64_t first, uint64_t second, arb_errbuf *eb)
     ARB_WARN_UNUSED;
 
+/* GET path from n: the body of a 200 answer (NUL-terminated, malloc'd, at
+ * most max bytes, else ARB_ERR_PARSE). Another status is ARB_ERR_NOT_FOUND
+ * (404) or ARB_ERR_VERIFY, naming the path and status. */
+arb_err arb_node_get_raw(arb_node *n, const char *path, size_t max, uint8_t **body, size_t *len,
+                         arb_errbuf *eb) ARB_WARN_UNUSED;
+
 /* A log's get-sth answer body (NUL-terminated, malloc'd) from the log client. */
 arb_err arb_node_get_sth_body(arb_node *log, uint8_t **body, size_t *len, arb_errbuf *eb)
     ARB_WARN_UNUSED;

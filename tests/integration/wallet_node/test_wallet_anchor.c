@@ -2,7 +2,7 @@
  * (the chain and the log on the same arbord, as the quick start runs it):
  * the first anchor of the log's head, a second run with nothing new (nothing
  * paid), a second anchor after the log grew (with a consistency proof from
- * the anchored head), both read back from GET /chain/v1/anchors/<log id>.
+ * the anchored head), a third from the static-ct-api checkpoint and tiles, both read back from GET /chain/v1/anchors/<log id>.
  * Then a second arbord with the same log key and another tree (a forked log
  * showing another view): the wallet refuses locally, says SPLIT VIEW, prints
  * both heads, and the chain's anchor does not move. Usage errors and a
@@ -244,27 +244,44 @@ static void run(const node *n1, const node *n2, const char *log_id)
     CHECK(a != NULL && json_array_size(json_object_get(a, "anchors")) == 2);
     json_decref(a);
 
-    /* A split view: the same log key serves another tree of 8 entries from
+    /* static-ct-api: the checkpoint and a proof built from the tiles, at 10. */
+    for (int i = 0; i < 3; i++) {
+        char cn[64];
+        snprintf(cn, sizeof(cn), "c%d.example.test", i);
+        CHECK(add_leaf(n1, cn));
+    }
+    CHECK(wallet(n1, &j, ARGS("--wallet", wa, "anchor", "--log", n1->url, "--log-key", g_pub,
+                              "--tiles", "--mine")) == 0);
+    CHECK(j != NULL && json_is_true(json_object_get(j, "anchored")) &&
+          json_integer_value(json_object_get(j, "proof_hashes")) > 0 &&
+          json_integer_value(json_object_get(json_object_get(j, "head"), "tree_size")) == 10);
+    json_decref(j);
+    a = anchors(n1, log_id);
+    latest = a != NULL ? json_object_get(a, "latest") : NULL;
+    CHECK(latest != NULL && json_integer_value(json_object_get(latest, "tree_size")) == 10);
+    json_decref(a);
+
+    /* A split view: the same log key serves another tree of 12 entries from
      * the second arbord. The wallet (on the first node's chain) refuses it
-     * and pays nothing; the anchor stays at 7. */
-    for (int i = 0; i < 8; i++) {
+     * and pays nothing; the anchor stays at 10. */
+    for (int i = 0; i < 12; i++) {
         char cn[64];
         snprintf(cn, sizeof(cn), "fork%d.example.test", i);
         CHECK(add_leaf(n2, cn));
     }
-    CHECK_EQ(sth_size(n2), 8);
+    CHECK_EQ(sth_size(n2), 12);
     CHECK(wallet(n1, &j, ARGS("--wallet", wa, "anchor", "--log", n2->url, "--log-key", g_pub)) ==
           1);
     CHECK(strstr(g_err, "SPLIT VIEW") != NULL);
-    CHECK(strstr(g_err, "anchored: tree_size 7") != NULL);
-    CHECK(strstr(g_err, "served  : tree_size 8") != NULL);
+    CHECK(strstr(g_err, "anchored: tree_size 10") != NULL);
+    CHECK(strstr(g_err, "served  : tree_size 12") != NULL);
     CHECK(j != NULL && json_is_true(json_object_get(j, "split_view")) &&
           json_string_value(json_object_get(j, "error")) != NULL &&
           strcmp(json_string_value(json_object_get(j, "error")), "anchor-bad-consistency") == 0);
     json_decref(j);
     a = anchors(n1, log_id);
     latest = a != NULL ? json_object_get(a, "latest") : NULL;
-    CHECK(latest != NULL && json_integer_value(json_object_get(latest, "tree_size")) == 7);
+    CHECK(latest != NULL && json_integer_value(json_object_get(latest, "tree_size")) == 10);
     json_decref(a);
 }
 

@@ -11,6 +11,7 @@
 #include "ledger/anchor/anchor.h"
 #include "ledger/log/ctjson.h"
 #include "ledger/log/key.h"
+#include "ledger/log/static.h"
 #include "merkle/proof.h"
 #include "tests/test.h"
 #include "wallet/anchorbuild.h"
@@ -191,12 +192,64 @@ out:
     arb_ct_signer_free(other);
 }
 
+/* A checkpoint and a get-sth answer of the same head give the same anchor
+ * fields; another key or an altered checkpoint is refused. */
+static void test_checkpoint(void)
+{
+    arb_ct_signer *s = NULL, *other = NULL;
+    uint8_t *spki = NULL, *spki2 = NULL, root[32];
+    size_t spki_len = 0, spki2_len = 0, tl = 0;
+    char *text = NULL, origin[256];
+    arb_wallet_sth a;
+    arb_anchor_head next;
+    arb_buf b = ARB_BUF_INIT;
+    arb_errbuf eb;
+    const char *reason;
+
+    arb_test_rand_bytes(root, 32);
+    CHECK_EQ(arb_ct_signer_generate(&s, NULL), ARB_OK);
+    CHECK_EQ(arb_ct_signer_generate(&other, NULL), ARB_OK);
+    CHECK_EQ(arb_ct_signer_spki(s, &spki, &spki_len), ARB_OK);
+    CHECK_EQ(arb_ct_signer_spki(other, &spki2, &spki2_len), ARB_OK);
+    CHECK_EQ(arb_ct_checkpoint_sign(&text, &tl, s, "log.example/test", 1234567, 9, root), ARB_OK);
+    CHECK_EQ(arb_wallet_checkpoint_parse(&a, origin, text, tl, spki, spki_len, &eb), ARB_OK);
+    CHECK_STR(origin, "log.example/test");
+    CHECK_EQ(a.tree_size, 9);
+    CHECK_EQ(a.timestamp, 1234567);
+    CHECK_MEM(a.root, root, 32);
+    CHECK(a.sig_len > 0);
+    /* The signature it carries is the STH's: the chain's check accepts it. */
+    CHECK_EQ(arb_wallet_anchor_build(&b, spki, spki_len, &a, NULL, 0, NULL, 5, &reason, &eb),
+             ARB_OK);
+    CHECK_STR(chain_check(&b, NULL, 5, &next), "ok");
+    CHECK_EQ(next.tree_size, 9);
+    /* Another key: no signature of it. */
+    CHECK_EQ(arb_wallet_checkpoint_parse(&a, NULL, text, tl, spki2, spki2_len, &eb),
+             ARB_ERR_VERIFY);
+    /* An altered size. */
+    {
+        char *p = strchr(text, '\n');
+        CHECK(p != NULL && p[1] == '9');
+        p[1] = '8';
+        CHECK(arb_wallet_checkpoint_parse(&a, NULL, text, tl, spki, spki_len, &eb) != ARB_OK);
+        p[1] = '9';
+    }
+    CHECK(arb_wallet_checkpoint_parse(&a, NULL, "x", 1, spki, spki_len, &eb) != ARB_OK);
+    arb_buf_free(&b);
+    free(text);
+    free(spki);
+    free(spki2);
+    arb_ct_signer_free(s);
+    arb_ct_signer_free(other);
+}
+
 int main(void)
 {
     arb_test_seed_init();
     if (arb_sha256_new(&sha) != ARB_OK)
         return 1;
     test_build();
+    test_checkpoint();
     arb_sha256_free(sha);
     return arb_test_done();
 }

@@ -555,27 +555,41 @@ typedef struct {
     int more;
 } anchor_walk;
 
+/* The page of a log's anchors: entries from..from+limit (stops after). */
 static int anchor_hist(void *ud, uint32_t height, uint32_t tx_index, const arb_hash *txid,
                        uint8_t op, const arb_hash *block, const uint8_t *rec, size_t rec_len)
 {
     anchor_walk *w = ud;
     arb_anchor_head hd;
     (void)op;
-    if (rec == NULL || arb_anchor_head_decode(&hd, rec, rec_len) != ARB_OK)
+    (void)tx_index;
+    if (w->seen++ < w->from)
         return 0;
-    json_t *j = janchor(hd.tree_size, hd.timestamp, hd.root, height, txid, block);
+    if (json_array_size(w->arr) >= w->limit) {
+        w->more = 1;
+        return 1;
+    }
+    if (rec != NULL && arb_anchor_head_decode(&hd, rec, rec_len) == ARB_OK)
+        json_array_append_new(w->arr,
+                              janchor(hd.tree_size, hd.timestamp, hd.root, height, txid, block));
+    return 0;
+}
+
+/* The latest anchor of a log (its last history entry). */
+static int anchor_latest(void *ud, uint32_t height, uint32_t tx_index, const arb_hash *txid,
+                         uint8_t op, const arb_hash *block, const uint8_t *rec, size_t rec_len)
+{
+    anchor_walk *w = ud;
+    arb_anchor_head hd;
+    (void)op;
+    if (rec == NULL || arb_anchor_head_decode(&hd, rec, rec_len) != ARB_OK)
+        return 1;
     json_decref(w->latest);
-    w->latest = json_deep_copy(j);
+    w->latest = janchor(hd.tree_size, hd.timestamp, hd.root, height, txid, block);
     w->last_height = height;
     w->last_index = tx_index;
     w->last_block = *block;
-    if (w->seen >= w->from && json_array_size(w->arr) < w->limit)
-        json_array_append(w->arr, j);
-    else if (w->seen >= w->from)
-        w->more = 1;
-    w->seen++;
-    json_decref(j);
-    return 0;
+    return 1;
 }
 
 static void h_anchor(arb_chainapi *a, arb_http_req *req, const char *hex, arb_sha256 *sha)
@@ -597,6 +611,8 @@ static void h_anchor(arb_chainapi *a, arb_http_req *req, const char *hex, arb_sh
     const char *why = NULL;
     pthread_mutex_lock(&a->mu);
     arb_err err = arb_chainstate_state_history(a->cs, ARB_SREC_ANCHOR, log_id, anchor_hist, &w);
+    if (err == ARB_OK)
+        err = arb_chainstate_state_history_last(a->cs, ARB_SREC_ANCHOR, log_id, anchor_latest, &w);
     if (err == ARB_OK && want_proof) {
         err = arb_chainapi_state_proof(a->cs, sha, ARB_SREC_ANCHOR, log_id,
                                        arb_http_req_query(req, "checkpoint"), &proof, &why);
@@ -648,14 +664,6 @@ typedef struct {
     uint8_t last[32];
 } anchors_list;
 
-static int anchor_latest(void *ud, uint32_t height, uint32_t tx_index, const arb_hash *txid,
-                         uint8_t op, const arb_hash *block, const uint8_t *rec, size_t rec_len)
-{
-    anchor_walk *w = ud;
-    w->seen = 1;
-    return anchor_hist(ud, height, tx_index, txid, op, block, rec, rec_len);
-}
-
 static int anchor_each(void *ud, const uint8_t key32[32], const uint8_t *rec, size_t len)
 {
     anchors_list *l = ud;
@@ -665,14 +673,12 @@ static int anchor_each(void *ud, const uint8_t key32[32], const uint8_t *rec, si
         l->more = 1;
         return 1;
     }
-    anchor_walk w = {json_array(), UINT32_MAX, 0, 0, NULL, 0, 0, {{0}}, 0};
-    if (w.arr == NULL ||
-        arb_chainstate_state_history(l->cs, ARB_SREC_ANCHOR, key32, anchor_latest, &w) != ARB_OK) {
-        json_decref(w.arr);
+    anchor_walk w = {NULL, 0, 0, 0, NULL, 0, 0, {{0}}, 0};
+    if (arb_chainstate_state_history_last(l->cs, ARB_SREC_ANCHOR, key32, anchor_latest, &w) !=
+        ARB_OK) {
         json_decref(w.latest);
         return 1;
     }
-    json_decref(w.arr);
     json_array_append_new(l->arr, json_pack("{s:o*, s:o}", "log_id", jhex(key32, 32), "latest",
                                             w.latest ? w.latest : json_null()));
     memcpy(l->last, key32, 32);

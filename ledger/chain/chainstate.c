@@ -1839,6 +1839,38 @@ arb_err arb_chainstate_state_history(arb_chainstate *cs, uint8_t kind,
     return err;
 }
 
+arb_err arb_chainstate_state_history_last(arb_chainstate *cs, uint8_t kind,
+                                          const uint8_t key32[static 32], arb_chain_shist_fn fn,
+                                          void *ud)
+{
+    arb_store_iter *it;
+    uint8_t pre[33];
+    pre[0] = kind;
+    memcpy(pre + 1, key32, 32);
+    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_SHIST, pre, 33, NULL);
+    if (err != ARB_OK)
+        return err;
+    arb_store_iter_last(it);
+    if (arb_store_iter_valid(it)) {
+        size_t kl, vl;
+        const uint8_t *k = arb_store_iter_key(it, &kl), *v = arb_store_iter_value(it, &vl);
+        arb_hash txid, block;
+        if (kl != 41 || vl < 65) {
+            err = ARB_ERR_PARSE;
+        } else {
+            memcpy(txid.b, v, 32);
+            memcpy(block.b, v + 33, 32);
+            uint32_t h = (uint32_t)k[33] << 24 | (uint32_t)k[34] << 16 | (uint32_t)k[35] << 8 | k[36];
+            uint32_t t = (uint32_t)k[37] << 24 | (uint32_t)k[38] << 16 | (uint32_t)k[39] << 8 | k[40];
+            (void)fn(ud, h, t, &txid, v[32], &block, vl > 65 ? v + 65 : NULL, vl - 65);
+        }
+    }
+    if (err == ARB_OK)
+        err = arb_store_iter_error(it, NULL);
+    arb_store_iter_free(it);
+    return err;
+}
+
 arb_err arb_chainstate_state_each(arb_chainstate *cs, uint8_t kind, const uint8_t *after32,
                                   arb_chain_srec_fn fn, void *ud)
 {

@@ -216,6 +216,11 @@ typedef int (*arb_chain_shist_fn)(void *ud, uint32_t height, uint32_t tx_index,
 arb_err arb_chainstate_state_history(arb_chainstate *cs, uint8_t kind,
                                      const uint8_t key32[static 32], arb_chain_shist_fn fn,
                                      void *ud) ARB_WARN_UNUSED;
+/* The last (newest) history entry of (kind, key) only: fn is called once,
+ * or not at all when there is none. */
+arb_err arb_chainstate_state_history_last(arb_chainstate *cs, uint8_t kind,
+                                          const uint8_t key32[static 32], arb_chain_shist_fn fn,
+                                          void *ud) ARB_WARN_UNUSED;
 /* Every record of a kind at the tip in key order from the first key after
  * `after32` (NULL: from the start); fn returns non-zero to stop. */
 typedef int (*arb_chain_srec_fn)(void *ud, const uint8_t key32[32], const uint8_t *rec,

@@ -699,14 +699,14 @@ static int pool_lookup(void *ud, const arb_outpoint *op, arb_coin *out)
     return l->chain->lookup(l->chain->ud, op, out);
 }
 
-/* The pool's payload transactions in arrival order (skipping `skip`, NONE:
- * none), with their senders (the key input 0 spends), then `extra` when not
+/* The pool's payload transactions in arrival order (skipping those marked
+ * m_conf == skip_ep: being replaced; 0: none), with their senders (the key input 0 spends), then `extra` when not
  * NULL; run through chain->state. ids[i] is the entry of txs[i] (NONE for
  * extra). Returns ARB_OK with the arrays (free them) or NOMEM / the state's
  * error. */
 static arb_err state_run(const arb_mempool *mp, const arb_mempool_chain *chain, const arb_tx *extra,
-                         uint32_t **ids_out, uint8_t **ok_out, const char ***reasons_out,
-                         size_t *n_out)
+                         uint64_t skip_ep, uint32_t **ids_out, uint8_t **ok_out,
+                         const char ***reasons_out, size_t *n_out)
 {
     size_t n = 0, k = 0;
     for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next)
@@ -727,7 +727,7 @@ static arb_err state_run(const arb_mempool *mp, const arb_mempool_chain *chain, 
     }
     for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next) {
         arb_coin coin;
-        if (mp->e[i].tx.payload_type == 0)
+        if (mp->e[i].tx.payload_type == 0 || (skip_ep != 0 && mp->e[i].m_conf == skip_ep))
             continue;
         txs[k] = &mp->e[i].tx;
         ids[k] = i;
@@ -808,22 +808,6 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
     if (err != ARB_OK)
         return err;
     uint64_t fee = res->fees;
-    if (tx->payload_type != 0 && chain->state != NULL) {
-        /* Against the tip's state after the pool's earlier payloads. */
-        uint32_t *ids;
-        uint8_t *ok;
-        const char **reasons;
-        size_t n;
-        if ((err = state_run(mp, chain, tx, &ids, &ok, &reasons, &n)) != ARB_OK)
-            return err;
-        const char *why = n > 0 && !ok[n - 1] ? reasons[n - 1] : NULL;
-        free(ids);
-        free(ok);
-        free(reasons);
-        if (why != NULL)
-            return reject(res, why, SIZE_MAX, "%s: the operation does not apply to the chain's "
-                          "state after the pool's earlier operations", why);
-    }
 
     if (!(flags & ACCEPT_BYPASS)) {
         uint64_t rate = min_fee_rate(mp);
@@ -1005,6 +989,29 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
         }
     }
 
+    if (tx->payload_type != 0 && chain->state != NULL) {
+        /* Against the tip's state after the pool's earlier payloads, less
+         * those this transaction replaces. */
+        uint32_t *ids;
+        uint8_t *ok;
+        const char **reasons;
+        size_t n;
+        if ((err = state_run(mp, chain, tx, n_conf > 0 ? ep_conf : 0, &ids, &ok, &reasons,
+                             &n)) != ARB_OK) {
+            free(par);
+            return err;
+        }
+        const char *why = n > 0 && !ok[n - 1] ? reasons[n - 1] : NULL;
+        free(ids);
+        free(ok);
+        free(reasons);
+        if (why != NULL) {
+            free(par);
+            return reject(res, why, SIZE_MAX, "%s: the operation does not apply to the chain's "
+                          "state after the pool's earlier operations", why);
+        }
+    }
+
     /* Everything that can fail to allocate, before the pool changes. */
     for (uint32_t i = 0; i < n_par; i++) {
         ent *q = &mp->e[par[i]];
@@ -1111,7 +1118,7 @@ arb_err arb_mempool_state_recheck(arb_mempool *mp, const arb_mempool_chain *chai
         uint8_t *ok;
         const char **reasons;
         size_t n, bad = 0;
-        if ((err = state_run(mp, chain, NULL, &ids, &ok, &reasons, &n)) != ARB_OK)
+        if ((err = state_run(mp, chain, NULL, 0, &ids, &ok, &reasons, &n)) != ARB_OK)
             break;
         for (size_t i = 0; i < n; i++) {
             if (ok[i] || !mp->e[ids[i]].live)

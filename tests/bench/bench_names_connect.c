@@ -40,7 +40,7 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void die(const char *m)
+_Noreturn static void die(const char *m)
 {
     fprintf(stderr, "bench_names_connect: %s\n", m);
     exit(1);

@@ -313,6 +313,11 @@ static void test_state_check(void)
     CHECK(arb_mempool_accept(mp, &C, &ch, &T[t5], &id, &r) == ARB_OK);
     CHECK_EQ(STATE_CALLS - calls, 3); /* plain transactions are not state-checked */
     CHECK_EQ(pool_count(mp), 4);
+    /* a replacement of t1 (same coin, more fee, the same name) is checked
+     * without the transaction it replaces */
+    size_t t1b = mk_revoke(T[t1].in[0], 30000, "a.x");
+    CHECK(arb_mempool_accept(mp, &C, &ch, &T[t1b], &id, &r) == ARB_OK);
+    CHECK(has(mp, t1b) && !has(mp, t1));
     /* nothing changed: the recheck keeps everything */
     CHECK(arb_mempool_state_recheck(mp, &ch, &dropped) == ARB_OK);
     CHECK_EQ(dropped, 0);
@@ -320,7 +325,7 @@ static void test_state_check(void)
     snprintf(DEAD[NDEAD++], sizeof DEAD[0], "b.x");
     CHECK(arb_mempool_state_recheck(mp, &ch, &dropped) == ARB_OK);
     CHECK_EQ(dropped, 2);
-    CHECK(has(mp, t1) && !has(mp, t3) && !has(mp, t4) && has(mp, t5));
+    CHECK(has(mp, t1b) && !has(mp, t3) && !has(mp, t4) && has(mp, t5));
     CHECK(consistent(mp));
     /* without a state function, payloads pass on the context-free rules */
     ch.state = NULL;

@@ -40,6 +40,37 @@ static const command COMMANDS[] = {
      "submit a signed transaction: hex, or a file (- for stdin) holding it, e.g. sign's output"},
     {"mine", cmd_mine, "[--blocks N] [--threads T] [--address A]",
      "mine blocks on the node's templates (default: 1 block, one thread per core)"},
+    {"name", cmd_name, "SUBCOMMAND NAME [ARGS]",
+     "the name layer (names are NAME.NAMESPACE):\n"
+     "  price NAME                 the price, and whether the name is free\n"
+     "  register NAME [--zonefile FILE] [--mine] [--no-wait]\n"
+     "                             preorder, wait for a later block, register, upload the\n"
+     "                             zone file; the state is kept in the wallet file, so a\n"
+     "                             re-run (or `register --resume`) continues where it stopped\n"
+     "  preorder NAME [--zonefile FILE]   only the preorder (register continues)\n"
+     "  pending                    the registrations in progress\n"
+     "  update NAME --zonefile FILE [--wait|--mine]   a new zone file (uploaded once on-chain)\n"
+     "  upload NAME --zonefile FILE   upload a zone file whose hash is on-chain\n"
+     "  transfer NAME ADDRESS [--keep-zonefile]   give the name to ADDRESS\n"
+     "  renew NAME                 a new lease (burns the price again)\n"
+     "  revoke NAME                revoke the name for good\n"
+     "  lookup NAME                the name's record and history\n"
+     "  list                       the names this wallet owns (warns of expiry)\n"
+     "  (operations: --fee-rate UNITS_PER_BYTE, default 1; --wait, or --mine on regtest)"},
+    {"namespace", cmd_namespace, "SUBCOMMAND ID [ARGS]",
+     "namespaces, for their operators:\n"
+     "  preorder ID                burn the namespace price (the salt stays in the wallet file)\n"
+     "  reveal ID [--lifetime BLOCKS] [--coeff N] [--base N] [--buckets E1,...,E16]\n"
+     "         [--nonalpha-discount N] [--no-vowel-discount N]   in a later block\n"
+     "  import NAME ADDRESS [--zonefile FILE]   give NAME to ADDRESS (reveal key only)\n"
+     "  ready ID                   launch: anyone may register names from then on\n"
+     "  show ID                    the namespace's record"},
+    {"anchor", cmd_anchor,
+     "--log URL --log-key FILE [--log-id HEX] [--tiles] [--fee-rate N] [--wait|--mine] [--dry-run]",
+     "anchor a log's signed tree head on the chain: get-sth from the log (--tiles: its\n"
+     "checkpoint), a consistency proof from the head the chain holds (--tiles: built from\n"
+     "the log's tiles), checked here (a split view is refused and both heads are\n"
+     "printed), then a transaction paid from the wallet"},
 };
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 

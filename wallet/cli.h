@@ -151,6 +151,48 @@ int node_wallet_scan(const options *o, arb_node **node, wallet_session *w, scan_
 /* Hex of a transaction's full serialization (malloc'd) and its txid. */
 char *tx_hex(const arb_tx *tx, char txid_hex[static 65]);
 
+/* ---- payload transactions (cli_names.c) ---- */
+/* One payload transaction, built, signed and (unless dry) sent. */
+typedef struct {
+    uint8_t type;
+    const uint8_t *payload;
+    size_t payload_len;
+    uint64_t burn;
+    uint64_t rate;
+    const uint8_t *sender; /* the key that must act, or NULL: the largest coin's key */
+    int dry;
+    /* Called after the transaction is built and before the wallet file is
+     * saved, to record more state in the same save (NULL: none). Returns 1,
+     * or 0 with a message. */
+    int (*record)(void *ud, wallet_session *w, const char *txid);
+    void *ud;
+    /* out */
+    char txid[65];
+    uint8_t sender_out[32];
+    uint64_t fee, change;
+    size_t size;
+    char *hex;
+    char reason[256]; /* the node's refusal */
+} payload_tx;
+
+/* Builds, signs, records (pending, and p->record, in one save of the wallet
+ * file) and posts a payload transaction from the wallet's coins: input 0 a
+ * coin of p->sender (or of the largest coin's key), the change back to that
+ * key. Returns EXIT_OK or EXIT_FAIL (message printed; p->reason holds the
+ * node's refusal when it refused). Free p->hex. */
+int send_payload(const options *o, wallet_session *w, arb_node *node, const scan_result *r,
+                 payload_tx *p);
+/* Waits until the node's tip is above height, mining blocks on the node's
+ * templates when mine is set, with `what` as progress on stderr. Returns 1
+ * with *tip_out, or 0 (message). */
+int wait_above(const wallet_session *w, arb_node *node, uint32_t height, int mine,
+               const char *what, uint32_t *tip_out);
+/* Whether txid is in a block of the node's active chain (and its height).
+ * Returns 1, or 0 (message). */
+int tx_confirmed(arb_node *node, const char *txid, int *confirmed, uint32_t *height);
+/* The reason R out of "node rejected the request: R (HTTP n)". */
+void node_reason(const char *msg, char *out, size_t size);
+
 /* ---- handlers ---- */
 int cmd_create(const options *o, int argc, char **argv);
 int cmd_restore(const options *o, int argc, char **argv);
@@ -164,5 +206,8 @@ int cmd_history(const options *o, int argc, char **argv);
 int cmd_send(const options *o, int argc, char **argv);
 int cmd_rebroadcast(const options *o, int argc, char **argv);
 int cmd_mine(const options *o, int argc, char **argv);
+int cmd_name(const options *o, int argc, char **argv);
+int cmd_namespace(const options *o, int argc, char **argv);
+int cmd_anchor(const options *o, int argc, char **argv);
 
 #endif

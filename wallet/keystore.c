@@ -45,6 +45,9 @@ void arb_keystore_clear(arb_keystore *ks)
     for (size_t i = 0; i < ks->n_pending; i++)
         free(ks->pending[i].hex);
     free(ks->pending);
+    for (size_t i = 0; i < ks->n_names; i++)
+        free(ks->names[i].zonefile);
+    free(ks->names);
     OPENSSL_cleanse(ks, sizeof(*ks));
 }
 
@@ -85,6 +88,80 @@ void arb_keystore_pending_remove(arb_keystore *ks, size_t i)
     ks->n_pending--;
 }
 
+const char *arb_namereg_stage_name(arb_namereg_stage s)
+{
+    switch (s) {
+    case ARB_NAMEREG_PREORDER:
+        return "preorder";
+    case ARB_NAMEREG_REGISTER:
+        return "register";
+    case ARB_NAMEREG_UPLOAD:
+        return "upload";
+    }
+    return "?";
+}
+
+/* A full name as the name layer writes it, name.namespace, or a bare
+ * namespace id (a namespace preorder), from a-z 0-9 - _ (the chain checks
+ * the exact lengths; this keeps the file sane). */
+static int full_name_ok(const char *s)
+{
+    size_t n = strlen(s), dot = strcspn(s, ".");
+    if (n == 0 || n > ARB_KEYSTORE_NAME_MAX ||
+        strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != n)
+        return 0;
+    if (dot == n)
+        return n <= 20; /* a namespace id */
+    return dot > 0 && dot + 1 < n && strchr(s + dot + 1, '.') == NULL;
+}
+
+arb_keystore_namereg *arb_keystore_namereg_find(arb_keystore *ks, const char *name)
+{
+    for (size_t i = 0; i < ks->n_names; i++)
+        if (strcmp(ks->names[i].name, name) == 0)
+            return &ks->names[i];
+    return NULL;
+}
+
+arb_err arb_keystore_namereg_add(arb_keystore *ks, const arb_keystore_namereg *r)
+{
+    arb_keystore_namereg *nn;
+    uint8_t *zf = NULL;
+
+    if (ks->n_names >= ARB_KEYSTORE_NAMES_MAX || !full_name_ok(r->name) ||
+        arb_keystore_namereg_find(ks, r->name) != NULL || r->stage < ARB_NAMEREG_PREORDER ||
+        r->stage > ARB_NAMEREG_UPLOAD || !is_lower_hex(r->preorder_txid, 64, 64) ||
+        (r->stage == ARB_NAMEREG_PREORDER ? r->register_txid[0] != '\0'
+                                          : !is_lower_hex(r->register_txid, 64, 64)) ||
+        r->zonefile_len > ARB_KEYSTORE_ZONEFILE_MAX || (r->zonefile == NULL) != (r->zonefile_len == 0) ||
+        r->burn > 21000000ULL * 100000000ULL)
+        return ARB_ERR_INVALID_ARG;
+    if (r->zonefile_len > 0) {
+        if ((zf = malloc(r->zonefile_len)) == NULL)
+            return ARB_ERR_NOMEM;
+        memcpy(zf, r->zonefile, r->zonefile_len);
+    }
+    nn = realloc(ks->names, (ks->n_names + 1) * sizeof(*nn));
+    if (nn == NULL) {
+        free(zf);
+        return ARB_ERR_NOMEM;
+    }
+    ks->names = nn;
+    nn[ks->n_names] = *r;
+    nn[ks->n_names].zonefile = zf;
+    ks->n_names++;
+    return ARB_OK;
+}
+
+void arb_keystore_namereg_remove(arb_keystore *ks, size_t i)
+{
+    if (i >= ks->n_names)
+        return;
+    free(ks->names[i].zonefile);
+    memmove(&ks->names[i], &ks->names[i + 1], (ks->n_names - i - 1) * sizeof(*ks->names));
+    ks->n_names--;
+}
+
 static int params_ok(unsigned log2_n, uint32_t r, uint32_t p)
 {
     uint64_t mem;
@@ -120,6 +197,28 @@ static arb_err build_aad(arb_buf *b, const arb_keystore *ks)
         arb_buf_put(b, ks->pending[i].hex, hl);
         arb_buf_u32be(b, (uint32_t)(ks->pending[i].time >> 32));
         arb_buf_u32be(b, (uint32_t)ks->pending[i].time);
+    }
+    /* Likewise for files without name registrations in progress. */
+    for (size_t i = 0; i < ks->n_names; i++) {
+        const arb_keystore_namereg *r = &ks->names[i];
+        size_t rl = strlen(r->name);
+        arb_buf_put(b, "namereg", 7);
+        arb_buf_u8(b, (uint8_t)rl);
+        arb_buf_put(b, r->name, rl);
+        arb_buf_u8(b, (uint8_t)r->stage);
+        arb_buf_put(b, r->salt, 32);
+        arb_buf_put(b, r->owner, 32);
+        arb_buf_u32be(b, (uint32_t)(r->burn >> 32));
+        arb_buf_u32be(b, (uint32_t)r->burn);
+        arb_buf_put(b, r->preorder_txid, 64);
+        arb_buf_u8(b, r->register_txid[0] != '\0');
+        if (r->register_txid[0] != '\0')
+            arb_buf_put(b, r->register_txid, 64);
+        arb_buf_u32be(b, (uint32_t)r->zonefile_len);
+        if (r->zonefile_len > 0)
+            arb_buf_put(b, r->zonefile, r->zonefile_len);
+        arb_buf_u32be(b, (uint32_t)(r->time >> 32));
+        arb_buf_u32be(b, (uint32_t)r->time);
     }
     return b->oom ? ARB_ERR_NOMEM : ARB_OK;
 }
@@ -349,16 +448,72 @@ static int only_keys(json_t *obj, const char *const *names)
     return 1;
 }
 
+/* The "names" list: strictly as arb_keystore_format writes it. */
+static arb_err parse_names(arb_keystore *ks, json_t *names, arb_errbuf *eb)
+{
+    static const char *const NAMEREG[] = {"name", "stage", "salt", "owner", "burn",
+                                          "preorder_txid", "register_txid", "zonefile", "time",
+                                          NULL};
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(names) || json_array_size(names) == 0 ||
+        json_array_size(names) > ARB_KEYSTORE_NAMES_MAX)
+        return arb_errf(eb, ARB_ERR_PARSE, "bad names list");
+    json_array_foreach(names, i, e) {
+        arb_keystore_namereg r;
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *stage = json_string_value(json_object_get(e, "stage"));
+        const char *pre = json_string_value(json_object_get(e, "preorder_txid"));
+        const char *reg = json_string_value(json_object_get(e, "register_txid"));
+        const char *zf = json_string_value(json_object_get(e, "zonefile"));
+        uint64_t v;
+        arb_err e2;
+
+        memset(&r, 0, sizeof(r));
+        if (!json_is_object(e) || !only_keys(e, NAMEREG) || name == NULL || stage == NULL ||
+            pre == NULL || reg == NULL || zf == NULL || strlen(name) > ARB_KEYSTORE_NAME_MAX ||
+            strlen(pre) != 64 || (strlen(reg) != 64 && reg[0] != '\0') ||
+            !get_hex(e, "salt", r.salt, 32) || !get_hex(e, "owner", r.owner, 32) ||
+            !get_uint(e, "burn", 21000000ULL * 100000000ULL, &r.burn) ||
+            !get_uint(e, "time", UINT32_MAX, &v) ||
+            strlen(zf) > 2 * (size_t)ARB_KEYSTORE_ZONEFILE_MAX ||
+            (zf[0] != '\0' && !is_lower_hex(zf, 2, 2 * (size_t)ARB_KEYSTORE_ZONEFILE_MAX)))
+            return arb_errf(eb, ARB_ERR_PARSE, "bad name registration %zu", i);
+        r.time = v;
+        snprintf(r.name, sizeof(r.name), "%s", name);
+        memcpy(r.preorder_txid, pre, 65);
+        memcpy(r.register_txid, reg, strlen(reg) + 1);
+        if (strcmp(stage, "preorder") == 0)
+            r.stage = ARB_NAMEREG_PREORDER;
+        else if (strcmp(stage, "register") == 0)
+            r.stage = ARB_NAMEREG_REGISTER;
+        else if (strcmp(stage, "upload") == 0)
+            r.stage = ARB_NAMEREG_UPLOAD;
+        else
+            return arb_errf(eb, ARB_ERR_PARSE, "bad name registration %zu", i);
+        if (zf[0] != '\0' && arb_hex_decode_alloc(&r.zonefile, &r.zonefile_len, zf) != ARB_OK)
+            return arb_errf(eb, ARB_ERR_PARSE, "bad name registration %zu", i);
+        e2 = arb_keystore_namereg_add(ks, &r);
+        free(r.zonefile);
+        if (e2 == ARB_ERR_NOMEM)
+            return arb_errf(eb, e2, "out of memory");
+        if (e2 != ARB_OK)
+            return arb_errf(eb, ARB_ERR_PARSE, "bad name registration %zu", i);
+    }
+    return ARB_OK;
+}
+
 arb_err arb_keystore_parse(arb_keystore *ks, const char *json, size_t len, arb_errbuf *eb)
 {
     static const char *const TOP[] = {"format", "version", "network", "next_receive",
                                       "next_change", "kdf", "cipher", "ciphertext",
-                                      "pending", NULL};
+                                      "pending", "names", NULL};
     static const char *const PENDING[] = {"txid", "hex", "time", NULL};
     static const char *const KDF[] = {"name", "log2_n", "r", "p", "salt", NULL};
     static const char *const CIPHER[] = {"name", "nonce", "tag", NULL};
     json_error_t jerr;
-    json_t *root, *kdf, *cipher, *pending;
+    json_t *root, *kdf, *cipher, *pending, *names;
     const char *net, *cth;
     uint64_t v;
     arb_err err = ARB_ERR_PARSE;
@@ -462,6 +617,9 @@ arb_err arb_keystore_parse(arb_keystore *ks, const char *json, size_t len, arb_e
             }
         }
     }
+    names = json_object_get(root, "names");
+    if (names != NULL && (err = parse_names(ks, names, eb)) != ARB_OK)
+        goto out;
     err = ARB_OK;
     goto out;
 bad_params:
@@ -509,6 +667,30 @@ arb_err arb_keystore_format(char **out, const arb_keystore *ks)
                                                    ks->pending[i].hex, "time",
                                                    (json_int_t)ks->pending[i].time)) != 0)
                 goto out;
+    }
+    if (ks->n_names > 0) {
+        json_t *a = json_array();
+        if (a == NULL || json_object_set_new(root, "names", a) != 0)
+            goto out;
+        for (size_t i = 0; i < ks->n_names; i++) {
+            const arb_keystore_namereg *r = &ks->names[i];
+            char salt_h[65], owner_h[65], *zf = malloc(2 * r->zonefile_len + 1);
+            json_t *e;
+            if (zf == NULL)
+                goto out;
+            arb_hex_encode(zf, r->zonefile, r->zonefile_len);
+            zf[2 * r->zonefile_len] = '\0';
+            arb_hex_encode(salt_h, r->salt, 32);
+            arb_hex_encode(owner_h, r->owner, 32);
+            e = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "name", r->name,
+                          "stage", arb_namereg_stage_name(r->stage), "salt", salt_h, "owner",
+                          owner_h, "burn", (json_int_t)r->burn, "preorder_txid",
+                          r->preorder_txid, "register_txid", r->register_txid, "zonefile", zf,
+                          "time", (json_int_t)r->time);
+            free(zf);
+            if (json_array_append_new(a, e) != 0)
+                goto out;
+        }
     }
     *out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (*out != NULL)

@@ -7,11 +7,19 @@
  *    "kdf": {"name": "scrypt", "log2_n": 15, "r": 8, "p": 1, "salt": "<16 bytes hex>"},
  *    "cipher": {"name": "aes-256-gcm", "nonce": "<12 bytes hex>", "tag": "<16 bytes hex>"},
  *    "ciphertext": "<hex>",
- *    "pending": [{"txid": "<64 hex>", "hex": "<transaction hex>", "time": 1700000000}]}
+ *    "pending": [{"txid": "<64 hex>", "hex": "<transaction hex>", "time": 1700000000}],
+ *    "names": [{"name": "alice.id", "stage": "preorder", "salt": "<32 bytes hex>",
+ *               "owner": "<32 bytes hex>", "burn": 1000, "preorder_txid": "<64 hex>",
+ *               "register_txid": "", "zonefile": "<hex>", "time": 1700000000}]}
  *
  * "pending" (optional, absent when empty) lists the transactions this wallet
  * sent that were not yet seen confirmed, oldest first, so that they can be
  * rebroadcast until they confirm or conflict (docs/wallet.md).
+ *
+ * "names" (optional, absent when empty) lists the name registrations in
+ * progress (`name register`, docs/wallet.md): the salt of the preorder
+ * commitment, the owner key, the price burned and the stage reached, so that
+ * an interrupted registration resumes instead of paying a second preorder.
  *
  * The secret (BIP39 entropy and the optional BIP39 passphrase) is encrypted
  * with AES-256-GCM under a key derived from the user's passphrase with scrypt.
@@ -41,6 +49,9 @@
 #define ARB_KEYSTORE_PENDING_MAX 64      /* most unconfirmed transactions kept */
 #define ARB_KEYSTORE_TX_HEX_MAX 200000   /* longest pending transaction, hex digits */
 #define ARB_KEYSTORE_PASS_MAX 1024    /* longest BIP39 passphrase stored */
+#define ARB_KEYSTORE_NAMES_MAX 4         /* most name registrations in progress */
+#define ARB_KEYSTORE_NAME_MAX 69         /* longest full name ("name.namespace") */
+#define ARB_KEYSTORE_ZONEFILE_MAX 40960  /* longest zone file kept, bytes */
 
 /* What the keystore protects. */
 typedef struct {
@@ -56,6 +67,28 @@ typedef struct {
     uint64_t time;               /* when it was sent, Unix seconds */
 } arb_keystore_pending;
 
+/* Stages of a name registration in progress. */
+typedef enum {
+    ARB_NAMEREG_PREORDER = 1, /* preorder built and recorded (maybe sent, maybe confirmed) */
+    ARB_NAMEREG_REGISTER = 2, /* register built and recorded (maybe sent, maybe confirmed) */
+    ARB_NAMEREG_UPLOAD = 3    /* register confirmed; the zone file still to upload */
+} arb_namereg_stage;
+
+/* A name registration in progress, or (name without a dot) a namespace
+ * preorder waiting for its reveal. */
+typedef struct {
+    char name[ARB_KEYSTORE_NAME_MAX + 1]; /* full name (one '.'), or a namespace id */
+    arb_namereg_stage stage;
+    uint8_t salt[32];             /* of the preorder commitment */
+    uint8_t owner[32];            /* x-only key: owner, and the key input 0 spends */
+    uint64_t burn;                /* the preorder's burn (the price paid) */
+    char preorder_txid[65];       /* 64 lowercase hex digits */
+    char register_txid[65];       /* "" before ARB_NAMEREG_REGISTER */
+    uint8_t *zonefile;            /* malloc'd, or NULL when there is none */
+    size_t zonefile_len;          /* 0..ARB_KEYSTORE_ZONEFILE_MAX */
+    uint64_t time;                /* when it started, Unix seconds */
+} arb_keystore_namereg;
+
 /* A keystore as read from or written to a file. */
 typedef struct {
     char network[16];            /* "main", "test" or "regtest" */
@@ -70,6 +103,8 @@ typedef struct {
     size_t ct_len;
     arb_keystore_pending *pending; /* malloc'd array, oldest first */
     size_t n_pending;              /* 0..ARB_KEYSTORE_PENDING_MAX */
+    arb_keystore_namereg *names;   /* malloc'd array, oldest first */
+    size_t n_names;                /* 0..ARB_KEYSTORE_NAMES_MAX */
 } arb_keystore;
 
 /* Wipes a secret (OPENSSL_cleanse). */
@@ -82,7 +117,18 @@ arb_err arb_keystore_pending_add(arb_keystore *ks, const char *txid, const char 
 /* Removes entry i (0 <= i < ks->n_pending), keeping the order. */
 void arb_keystore_pending_remove(arb_keystore *ks, size_t i);
 
-/* Frees ks->ct and ks->pending and wipes ks (ks itself is caller storage; NULL is fine). */
+/* Appends a copy of a name registration (its zone file copied too).
+ * Returns ARB_OK, ARB_ERR_INVALID_ARG (bad fields, a registration of the same
+ * name already listed, or the list is full), ARB_ERR_NOMEM. */
+arb_err arb_keystore_namereg_add(arb_keystore *ks, const arb_keystore_namereg *r) ARB_WARN_UNUSED;
+/* The registration of name, or NULL. */
+arb_keystore_namereg *arb_keystore_namereg_find(arb_keystore *ks, const char *name);
+/* Removes entry i (0 <= i < ks->n_names), keeping the order. */
+void arb_keystore_namereg_remove(arb_keystore *ks, size_t i);
+/* "preorder", "register", "upload"; "?" otherwise. */
+const char *arb_namereg_stage_name(arb_namereg_stage s);
+
+/* Frees ks->ct, ks->pending, ks->names and wipes ks (ks itself is caller storage; NULL is fine). */
 void arb_keystore_clear(arb_keystore *ks);
 
 /* Encrypts secret under passphrase with fresh salt and nonce; the public

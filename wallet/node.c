@@ -71,22 +71,20 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
     return b->oom ? 0 : len;
 }
 
-/* Performs one request (body NULL: GET, else POST of JSON) and parses the
- * answer as a JSON object into *out. */
-static arb_err request(arb_node *n, json_t **out, const char *path, const char *body,
-                       arb_errbuf *eb)
+arb_err arb_node_http(arb_node *n, const char *path, const uint8_t *body, size_t body_len,
+                      const char *content_type, long *status, uint8_t **out, size_t *out_len,
+                      arb_errbuf *eb)
 {
     arb_buf ans = {0};
     struct curl_slist *hdr = NULL;
-    char *url = NULL, cerr[CURL_ERROR_SIZE] = "";
-    long status = 0;
+    char *url = NULL, cerr[CURL_ERROR_SIZE] = "", ct[128];
     CURLcode cc;
-    json_t *j = NULL;
-    json_error_t je;
     arb_err err = ARB_OK;
     size_t ul = strlen(n->base) + strlen(path) + 1;
 
+    *status = 0;
     *out = NULL;
+    *out_len = 0;
     url = malloc(ul);
     if (url == NULL)
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
@@ -101,14 +99,16 @@ static arb_err request(arb_node *n, json_t **out, const char *path, const char *
     curl_easy_setopt(n->curl, CURLOPT_WRITEDATA, &ans);
     curl_easy_setopt(n->curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (body != NULL) {
-        hdr = curl_slist_append(NULL, "Content-Type: application/json");
+        snprintf(ct, sizeof(ct), "Content-Type: %s",
+                 content_type != NULL ? content_type : "application/json");
+        hdr = curl_slist_append(NULL, ct);
         if (hdr == NULL) {
             err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
             goto out;
         }
         curl_easy_setopt(n->curl, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(n->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(n->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        curl_easy_setopt(n->curl, CURLOPT_POSTFIELDS, (const char *)body);
+        curl_easy_setopt(n->curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
     cc = curl_easy_perform(n->curl);
     if (ans.oom) {
@@ -116,7 +116,7 @@ static arb_err request(arb_node *n, json_t **out, const char *path, const char *
         goto out;
     }
     if (cc == CURLE_WRITE_ERROR) {
-        err = arb_errf(eb, ARB_ERR_PARSE, "node answer from %s is too large", url);
+        err = arb_errf(eb, ARB_ERR_PARSE, "answer from %s is too large", url);
         goto out;
     }
     if (cc != CURLE_OK) {
@@ -124,8 +124,37 @@ static arb_err request(arb_node *n, json_t **out, const char *path, const char *
                        cerr[0] ? cerr : curl_easy_strerror(cc));
         goto out;
     }
-    curl_easy_getinfo(n->curl, CURLINFO_RESPONSE_CODE, &status);
-    j = json_loadb((const char *)ans.data, ans.len, JSON_REJECT_DUPLICATES, &je);
+    curl_easy_getinfo(n->curl, CURLINFO_RESPONSE_CODE, status);
+    arb_buf_u8(&ans, 0); /* a NUL after the body, not counted */
+    if (ans.oom) {
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    *out = ans.data;
+    *out_len = ans.len - 1;
+    ans.data = NULL;
+out:
+    curl_slist_free_all(hdr);
+    arb_buf_free(&ans);
+    free(url);
+    return err;
+}
+
+arb_err arb_node_request(arb_node *n, json_t **out, const char *path, const uint8_t *body,
+                         size_t body_len, const char *content_type, arb_errbuf *eb)
+{
+    uint8_t *ans = NULL;
+    size_t len = 0;
+    long status = 0;
+    json_t *j = NULL;
+    json_error_t je;
+    arb_err err;
+
+    *out = NULL;
+    err = arb_node_http(n, path, body, body_len, content_type, &status, &ans, &len, eb);
+    if (err != ARB_OK)
+        return err;
+    j = json_loadb((const char *)ans, len, JSON_REJECT_DUPLICATES, &je);
     if (status >= 400) {
         json_t *e = json_is_object(j) ? json_object_get(j, "error") : NULL;
         const char *reason = json_is_string(e) ? json_string_value(e) : "no reason given";
@@ -134,21 +163,29 @@ static arb_err request(arb_node *n, json_t **out, const char *path, const char *
         goto out;
     }
     if (status != 200) {
-        err = arb_errf(eb, ARB_ERR_PARSE, "unexpected HTTP status %ld from %s", status, url);
+        err = arb_errf(eb, ARB_ERR_PARSE, "unexpected HTTP status %ld from %s%s", status,
+                       n->base, path);
         goto out;
     }
     if (!json_is_object(j)) {
-        err = arb_errf(eb, ARB_ERR_PARSE, "node answer from %s is not a JSON object", url);
+        err = arb_errf(eb, ARB_ERR_PARSE, "node answer from %s%s is not a JSON object", n->base,
+                       path);
         goto out;
     }
     *out = j;
     j = NULL;
 out:
     json_decref(j);
-    curl_slist_free_all(hdr);
-    arb_buf_free(&ans);
-    free(url);
+    free(ans);
     return err;
+}
+
+/* One JSON request (body NULL: GET, else POST of a JSON string). */
+static arb_err request(arb_node *n, json_t **out, const char *path, const char *body,
+                       arb_errbuf *eb)
+{
+    return arb_node_request(n, out, path, (const uint8_t *)body, body ? strlen(body) : 0,
+                            "application/json", eb);
 }
 
 /* Strict field readers: 1 on success, 0 when missing or of the wrong type. */
@@ -645,6 +682,15 @@ arb_err arb_node_decode_answer(arb_node_route route, const uint8_t *text, size_t
         err = decode_block_hash(j, hash, &height, eb);
         break;
     }
+    case ARB_NODE_ROUTE_NAME:
+    case ARB_NODE_ROUTE_OWNER:
+    case ARB_NODE_ROUTE_PRICE:
+    case ARB_NODE_ROUTE_NAMESPACE:
+    case ARB_NODE_ROUTE_ANCHORS:
+    case ARB_NODE_ROUTE_ZONEFILE:
+    case ARB_NODE_ROUTE_CONSISTENCY:
+        err = arb_node_decode_names_route(route, j, eb);
+        break;
     default:
         err = arb_errf(eb, ARB_ERR_INVALID_ARG, "unknown route");
     }

@@ -164,3 +164,72 @@ arb_err arb_wallet_select_coins(arb_wallet_selection *sel, const uint64_t *amoun
         return arb_errf(eb, ARB_ERR_VERIFY, "insufficient funds: %s available, %s needed", a, t);
     }
 }
+
+size_t arb_wallet_payload_tx_size_est(size_t n_in, size_t payload_len)
+{
+    return arb_wallet_tx_size_est(n_in, 1) + compact_size(payload_len) + payload_len;
+}
+
+arb_err arb_wallet_select_payload(arb_wallet_selection *sel, const uint64_t *amounts, size_t n,
+                                  size_t first, uint64_t burn, uint64_t rate, size_t payload_len,
+                                  arb_errbuf *eb)
+{
+    coin_ref *refs = NULL;
+    size_t *order = NULL, k = 0;
+    uint64_t total = 0, avail = 0, fee = 0;
+
+    memset(sel, 0, sizeof(*sel));
+    if (first >= n)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "no coin of the acting key");
+    if (burn > ARB_MAX_MONEY)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "burn above the money supply");
+    for (size_t i = 0; i < n; i++) {
+        if (amounts[i] > ARB_MAX_MONEY || avail + amounts[i] > ARB_MAX_MONEY)
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "coin amounts overflow");
+        avail += amounts[i];
+    }
+    order = malloc(n * sizeof(*order));
+    refs = malloc(n * sizeof(*refs));
+    if (order == NULL || refs == NULL) {
+        free(order);
+        free(refs);
+        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        refs[i].amount = amounts[i];
+        refs[i].idx = i;
+    }
+    qsort(refs, n, sizeof(*refs), by_amount_desc);
+    order[k++] = first;
+    for (size_t i = 0; i < n; i++)
+        if (refs[i].idx != first)
+            order[k++] = refs[i].idx;
+    free(refs);
+    for (k = 0; k < n && k < ARB_TX_MAX_INPUTS; k++) {
+        if (k > 0 && amounts[order[k]] == 0)
+            break;
+        total += amounts[order[k]];
+        if (!arb_wallet_fee(&fee, rate, arb_wallet_payload_tx_size_est(k + 1, payload_len)) ||
+            fee > ARB_MAX_MONEY - burn)
+            break;
+        if (total < burn + fee || total - burn - fee < ARB_MEMPOOL_DUST_THRESHOLD)
+            continue;
+        sel->idx = order;
+        sel->n = k + 1;
+        sel->total = total;
+        sel->fee = fee;
+        sel->change = total - burn - fee;
+        return ARB_OK;
+    }
+    free(order);
+    {
+        char a[ARB_AMOUNT_STR_MAX], t[ARB_AMOUNT_STR_MAX];
+        uint64_t need = 0;
+        if (!arb_wallet_fee(&need, rate, arb_wallet_payload_tx_size_est(n, payload_len)) ||
+            need > ARB_MAX_MONEY - burn - ARB_MEMPOOL_DUST_THRESHOLD)
+            need = ARB_MAX_MONEY - burn - ARB_MEMPOOL_DUST_THRESHOLD;
+        arb_amount_format(a, sizeof(a), avail);
+        arb_amount_format(t, sizeof(t), burn + need + ARB_MEMPOOL_DUST_THRESHOLD);
+        return arb_errf(eb, ARB_ERR_VERIFY, "insufficient funds: %s available, %s needed", a, t);
+    }
+}

@@ -55,6 +55,23 @@ typedef struct {
 arb_err arb_wallet_select_coins(arb_wallet_selection *sel, const uint64_t *amounts, size_t n,
                                 uint64_t target, uint64_t rate, arb_errbuf *eb) ARB_WARN_UNUSED;
 
+/* Size in bytes of a signed transaction with n_in inputs, one output and a
+ * payload of payload_len bytes. */
+size_t arb_wallet_payload_tx_size_est(size_t n_in, size_t payload_len);
+
+/* Coin selection for a payload transaction (txbuild.h,
+ * arb_wallet_tx_build_payload): coin `first` is always input 0 (it is the
+ * sender's: the operation's key), then further coins, largest first, until
+ * they cover burn + fee (at `rate` for the size with payload_len payload
+ * bytes) + a change output of at least the dust threshold. sel->idx[0] is
+ * `first`; sel->change is the change (always >= the dust threshold).
+ * Returns ARB_OK; ARB_ERR_VERIFY (insufficient funds: eb says what is
+ * available and needed); ARB_ERR_INVALID_ARG (first >= n, overflow);
+ * ARB_ERR_NOMEM. Free with arb_wallet_selection_clear. */
+arb_err arb_wallet_select_payload(arb_wallet_selection *sel, const uint64_t *amounts, size_t n,
+                                  size_t first, uint64_t burn, uint64_t rate, size_t payload_len,
+                                  arb_errbuf *eb) ARB_WARN_UNUSED;
+
 void arb_wallet_selection_clear(arb_wallet_selection *sel);
 
 #endif

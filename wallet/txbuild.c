@@ -69,6 +69,52 @@ arb_err arb_wallet_tx_build(arb_tx *tx, uint64_t *change_out, const arb_wallet_c
     return ARB_OK;
 }
 
+arb_err arb_wallet_tx_build_payload(arb_tx *tx, uint64_t *change_out, const arb_wallet_coin *coins,
+                                    size_t n_coins, uint8_t payload_type, const uint8_t *payload,
+                                    size_t payload_len, uint64_t burn, uint64_t fee,
+                                    const uint8_t change_key32[static 32], arb_errbuf *eb)
+{
+    uint64_t in = 0, out = 0;
+    arb_err err;
+
+    arb_tx_clear(tx);
+    *change_out = 0;
+    if (n_coins == 0 || n_coins > ARB_TX_MAX_INPUTS)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "a transaction needs 1 to %u coins",
+                        (unsigned)ARB_TX_MAX_INPUTS);
+    if (payload_type == 0 || payload_len == 0 || payload_len > ARB_TX_MAX_PAYLOAD)
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "payload type %u with %zu bytes (1..%u)",
+                        (unsigned)payload_type, payload_len, (unsigned)ARB_TX_MAX_PAYLOAD);
+    for (size_t i = 0; i < n_coins; i++)
+        if (!add_amount(&in, coins[i].spent.amount))
+            return arb_errf(eb, ARB_ERR_INVALID_ARG, "coin amounts overflow");
+    if (!add_amount(&out, burn) || !add_amount(&out, fee))
+        return arb_errf(eb, ARB_ERR_INVALID_ARG, "burn and fee overflow");
+    if (in <= out)
+        return arb_errf(eb, ARB_ERR_VERIFY,
+                        "coins hold %llu units, burn and fee need %llu and change at least 1 "
+                        "(%llu short)",
+                        (unsigned long long)in, (unsigned long long)out,
+                        (unsigned long long)(out - in + 1));
+    if ((err = arb_tx_alloc(tx, n_coins, 1)) != ARB_OK)
+        return err;
+    if ((tx->payload = malloc(payload_len)) == NULL) {
+        arb_tx_clear(tx);
+        return ARB_ERR_NOMEM;
+    }
+    memcpy(tx->payload, payload, payload_len);
+    tx->payload_len = payload_len;
+    tx->payload_type = payload_type;
+    tx->version = ARB_WALLET_TX_VERSION;
+    tx->lock_time = 0;
+    for (size_t i = 0; i < n_coins; i++)
+        tx->in[i] = coins[i].prev;
+    tx->out[0].amount = in - out;
+    memcpy(tx->out[0].key, change_key32, 32);
+    *change_out = in - out;
+    return ARB_OK;
+}
+
 /* Output keys of chain/0 .. chain/limit-1, compared to key32. */
 static arb_err scan_chain(const arb_keyctx *ctx, uint32_t *index, const arb_bip32_key *account,
                           uint32_t chain, uint32_t limit, const uint8_t key32[static 32])

@@ -35,6 +35,22 @@ arb_err arb_wallet_tx_build(arb_tx *tx, uint64_t *change_out, const arb_wallet_c
                             const uint8_t change_key32[static 32], arb_errbuf *eb)
     ARB_WARN_UNUSED;
 
+/* Builds an unsigned transaction that carries a payload (a name operation or
+ * a log anchor): it spends all coins in order (coins[0] is input 0, whose key
+ * is the operation's sender), burns `burn` (the amount the payload says it
+ * destroys: inputs - outputs = burn + fee), pays `fee`, and sends the rest to
+ * change_key32 as its only output (a transaction needs one, so the rest must
+ * be positive). Returns ARB_OK; ARB_ERR_INVALID_ARG (no coins, too many,
+ * payload type 0, an empty payload or one longer than ARB_TX_MAX_PAYLOAD,
+ * overflow); ARB_ERR_VERIFY (the coins do not cover burn + fee with something
+ * left for the change output; eb says by how much); ARB_ERR_NOMEM. tx must
+ * be initialized; it is cleared first. */
+arb_err arb_wallet_tx_build_payload(arb_tx *tx, uint64_t *change_out, const arb_wallet_coin *coins,
+                                    size_t n_coins, uint8_t payload_type, const uint8_t *payload,
+                                    size_t payload_len, uint64_t burn, uint64_t fee,
+                                    const uint8_t change_key32[static 32], arb_errbuf *eb)
+    ARB_WARN_UNUSED;
+
 /* Finds the wallet key whose output key is key32 among receive indices
  * [0, receive_limit) and change indices [0, change_limit) of account (private
  * or public). Returns ARB_OK with *change (0/1) and *index, or

@@ -107,9 +107,16 @@ def parse_help(text, prog):
                 term, desc = m.group(1), m.group(2)
                 descs = [desc] if desc else []
                 i += 1
+                base = None
                 while i < len(lines) and lines[i].strip() and \
                         len(lines[i]) - len(lines[i].lstrip()) > indent:
-                    descs.append(lines[i].strip())
+                    ind = len(lines[i]) - len(lines[i].lstrip())
+                    if base is None:
+                        base = ind
+                    # A line indented deeper than the description's first
+                    # line is an entry of a list (a command's subcommands):
+                    # it keeps a line of its own.
+                    descs.append(("\n" if ind > base else "") + lines[i].strip())
                     i += 1
                 items.append((term, descs, desc is not None))
             sections.append((name, items))
@@ -144,8 +151,18 @@ def item_roff(term, descs, inline):
             syn.append(d)
         else:
             text.append(d)
-    if text:
-        out.append(roff_line(" ".join(text)))
+    para = []
+    for t in text:
+        if t.startswith("\n"):
+            if para:
+                out.append(roff_line(" ".join(para)))
+                para = []
+            out.append(".br")
+            para.append(t[1:])
+        else:
+            para.append(t)
+    if para:
+        out.append(roff_line(" ".join(para)))
     for s in syn:
         out.append(".br")
         out.append(format_words(s))

@@ -1,5 +1,5 @@
 /* Fuzzes the keystore file parser. Invariants: whatever parses formats and
- * re-parses to the same fields; opening a parsed file with a wrong passphrase
+ * re-parses to the same fields (the name registrations too); opening a parsed file with a wrong passphrase
  * fails cleanly (cheap scrypt costs only, to keep runs fast). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,8 +25,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ks.next_change != again.next_change || ks.log2_n != again.log2_n || ks.r != again.r ||
         ks.p != again.p || memcmp(ks.salt, again.salt, 16) != 0 ||
         memcmp(ks.nonce, again.nonce, 12) != 0 || memcmp(ks.tag, again.tag, 16) != 0 ||
-        ks.ct_len != again.ct_len || memcmp(ks.ct, again.ct, ks.ct_len) != 0)
+        ks.ct_len != again.ct_len || memcmp(ks.ct, again.ct, ks.ct_len) != 0 ||
+        ks.n_names != again.n_names)
         abort();
+    for (size_t i = 0; i < ks.n_names; i++) {
+        const arb_keystore_namereg *a = &ks.names[i], *b = &again.names[i];
+        if (strcmp(a->name, b->name) != 0 || a->stage != b->stage ||
+            memcmp(a->salt, b->salt, 32) != 0 || memcmp(a->owner, b->owner, 32) != 0 ||
+            a->burn != b->burn || strcmp(a->preorder_txid, b->preorder_txid) != 0 ||
+            strcmp(a->register_txid, b->register_txid) != 0 || a->time != b->time ||
+            a->zonefile_len != b->zonefile_len ||
+            (a->zonefile_len > 0 && memcmp(a->zonefile, b->zonefile, a->zonefile_len) != 0))
+            abort();
+    }
     if (ks.log2_n <= 6 && ks.r <= 8 && ks.p <= 2) {
         arb_wallet_secret s;
         arb_err e = arb_keystore_open(&ks, "fuzz", 4, &s, &eb);

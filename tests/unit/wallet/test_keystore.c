@@ -455,10 +455,148 @@ static void test_pending(void)
     arb_wallet_secret_wipe(&back);
 }
 
+static void fill_reg(arb_keystore_namereg *r, const char *name, arb_namereg_stage stage)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    r->stage = stage;
+    arb_test_rand_bytes(r->salt, 32);
+    arb_test_rand_bytes(r->owner, 32);
+    r->burn = 123456789;
+    memcpy(r->preorder_txid, "aa00112233445566778899aabbccddeeff00112233445566778899aabbccddee", 65);
+    if (stage != ARB_NAMEREG_PREORDER)
+        memcpy(r->register_txid,
+               "bb00112233445566778899aabbccddeeff00112233445566778899aabbccddee", 65);
+    r->time = 1700000000;
+}
+
+/* Name registrations in progress: they round-trip (zone file, salt, stage),
+ * are bound to the ciphertext, are parsed strictly, and the list keeps its
+ * limits. */
+static void test_names(void)
+{
+    arb_wallet_secret s, back;
+    arb_keystore ks, parsed;
+    arb_keystore_namereg r;
+    arb_errbuf eb;
+    char *json = NULL, *p;
+    uint8_t zf[300];
+
+    make_secret(&s, "");
+    make_ks(&ks, "regtest", 2);
+    arb_test_rand_bytes(zf, sizeof(zf));
+    fill_reg(&r, "alice.id", ARB_NAMEREG_REGISTER);
+    r.zonefile = zf;
+    r.zonefile_len = sizeof(zf);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_OK);
+    /* The same name twice, bad names, inconsistent stages. */
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_ERR_INVALID_ARG);
+    fill_reg(&r, "Bob.id", ARB_NAMEREG_PREORDER);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_ERR_INVALID_ARG);
+    fill_reg(&r, "bob.id.x", ARB_NAMEREG_PREORDER);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_ERR_INVALID_ARG);
+    fill_reg(&r, "bob.id", ARB_NAMEREG_PREORDER);
+    memcpy(r.register_txid, r.preorder_txid, 65);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_ERR_INVALID_ARG);
+    fill_reg(&r, "bob.id", ARB_NAMEREG_UPLOAD);
+    r.register_txid[0] = '\0';
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_ERR_INVALID_ARG);
+    fill_reg(&r, "bob.id", ARB_NAMEREG_PREORDER);
+    r.zonefile_len = 5; /* without bytes */
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_ERR_INVALID_ARG);
+    /* A namespace preorder under its bare id. */
+    fill_reg(&r, "id", ARB_NAMEREG_PREORDER);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_OK);
+    fill_reg(&r, "bob.id", ARB_NAMEREG_PREORDER);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_OK);
+    fill_reg(&r, "carol.id", ARB_NAMEREG_UPLOAD);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_OK);
+    fill_reg(&r, "dave.id", ARB_NAMEREG_UPLOAD);
+    CHECK_EQ(arb_keystore_namereg_add(&ks, &r), ARB_ERR_INVALID_ARG); /* full */
+    CHECK_EQ(ks.n_names, ARB_KEYSTORE_NAMES_MAX);
+    arb_keystore_namereg_remove(&ks, 1);
+    CHECK_EQ(ks.n_names, 3);
+    CHECK(arb_keystore_namereg_find(&ks, "id") == NULL);
+    CHECK(arb_keystore_namereg_find(&ks, "bob.id") != NULL);
+
+    CHECK_EQ(arb_keystore_seal(&ks, &s, PASS, strlen(PASS), &eb), ARB_OK);
+    CHECK_EQ(arb_keystore_format(&json, &ks), ARB_OK);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_OK);
+    CHECK_EQ(parsed.n_names, 3);
+    for (size_t i = 0; i < 3 && i < parsed.n_names; i++) {
+        CHECK_STR(parsed.names[i].name, ks.names[i].name);
+        CHECK_EQ(parsed.names[i].stage, ks.names[i].stage);
+        CHECK_MEM(parsed.names[i].salt, ks.names[i].salt, 32);
+        CHECK_MEM(parsed.names[i].owner, ks.names[i].owner, 32);
+        CHECK_EQ(parsed.names[i].burn, ks.names[i].burn);
+        CHECK_STR(parsed.names[i].preorder_txid, ks.names[i].preorder_txid);
+        CHECK_STR(parsed.names[i].register_txid, ks.names[i].register_txid);
+        CHECK_EQ(parsed.names[i].zonefile_len, ks.names[i].zonefile_len);
+        CHECK_EQ(parsed.names[i].time, ks.names[i].time);
+    }
+    CHECK_MEM(parsed.names[0].zonefile, zf, sizeof(zf));
+    CHECK(parsed.names[1].zonefile == NULL);
+    CHECK_EQ(arb_keystore_open(&parsed, PASS, strlen(PASS), &back, &eb), ARB_OK);
+    arb_keystore_clear(&parsed);
+    free(json);
+    /* Any change to a registration breaks the seal (the file is formatted
+     * again with the change and the old seal): the stage ... */
+    ks.names[2].stage = ARB_NAMEREG_REGISTER;
+    CHECK_EQ(arb_keystore_format(&json, &ks), ARB_OK);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_OK);
+    CHECK_EQ(arb_keystore_open(&parsed, PASS, strlen(PASS), &back, &eb), ARB_ERR_VERIFY);
+    arb_keystore_clear(&parsed);
+    free(json);
+    ks.names[2].stage = ARB_NAMEREG_UPLOAD;
+    /* ... the salt ... */
+    ks.names[0].salt[5] ^= 1;
+    CHECK_EQ(arb_keystore_format(&json, &ks), ARB_OK);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_OK);
+    CHECK_EQ(arb_keystore_open(&parsed, PASS, strlen(PASS), &back, &eb), ARB_ERR_VERIFY);
+    arb_keystore_clear(&parsed);
+    free(json);
+    ks.names[0].salt[5] ^= 1;
+    /* ... the zone file. */
+    ks.names[0].zonefile[299] ^= 0x80;
+    CHECK_EQ(arb_keystore_format(&json, &ks), ARB_OK);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_OK);
+    CHECK_EQ(arb_keystore_open(&parsed, PASS, strlen(PASS), &back, &eb), ARB_ERR_VERIFY);
+    arb_keystore_clear(&parsed);
+    free(json);
+    ks.names[0].zonefile[299] ^= 0x80;
+    /* Strict parsing: an unknown stage, an unknown field, a non-hex salt. */
+    CHECK_EQ(arb_keystore_format(&json, &ks), ARB_OK);
+    p = strstr(json, "\"register\"");
+    CHECK(p != NULL);
+    memcpy(p, "\"registe_\"", 10);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_ERR_PARSE);
+    memcpy(p, "\"register\"", 10);
+    p = strstr(json, "\"burn\"");
+    CHECK(p != NULL);
+    memcpy(p, "\"barn\"", 6);
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_ERR_PARSE);
+    memcpy(p, "\"burn\"", 6);
+    p = strstr(json, "\"salt\": \"");
+    p = p != NULL ? strstr(p + 8, "\"salt\": \"") : NULL; /* the first is the kdf's */
+    CHECK(p != NULL);
+    if (p != NULL) {
+        char c = p[9];
+        p[9] = 'g';
+        CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_ERR_PARSE);
+        p[9] = c;
+    }
+    CHECK_EQ(arb_keystore_parse(&parsed, json, strlen(json), &eb), ARB_OK);
+    arb_keystore_clear(&parsed);
+    free(json);
+    arb_keystore_clear(&ks);
+    arb_wallet_secret_wipe(&s);
+}
+
 int main(void)
 {
     arb_test_seed_init();
     test_pending();
+    test_names();
     test_roundtrip();
     test_tamper();
     test_parse_strict();

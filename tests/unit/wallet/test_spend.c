@@ -234,6 +234,94 @@ static void test_select_edges(void)
     CHECK(strstr(eb.msg, "0.00008000 available") != NULL);
 }
 
+/* The payload size estimate is the size of a real signed transaction. */
+static void test_payload_size(void)
+{
+    static const size_t lens[] = {1, 40, 252, 253, 1024};
+    uint8_t key[32] = {3}, payload[1024] = {0};
+    for (size_t a = 0; a < sizeof(lens) / sizeof(lens[0]); a++) {
+        for (size_t n_in = 1; n_in <= 3; n_in++) {
+            arb_wallet_coin coins[3];
+            arb_tx tx;
+            uint64_t change = 0;
+            arb_errbuf eb;
+            memset(coins, 0, sizeof(coins));
+            for (size_t i = 0; i < n_in; i++) {
+                coins[i].prev.index = (uint32_t)i;
+                coins[i].spent.amount = 5000;
+                memcpy(coins[i].spent.key, key, 32);
+            }
+            arb_tx_init(&tx);
+            CHECK(arb_wallet_tx_build_payload(&tx, &change, coins, n_in, 9, payload, lens[a],
+                                              100, 10, key, &eb) == ARB_OK);
+            CHECK_EQ(arb_wallet_payload_tx_size_est(n_in, lens[a]), arb_tx_size(&tx));
+            arb_tx_clear(&tx);
+        }
+    }
+}
+
+/* Payload selection against an independent expectation: the forced coin
+ * first, then the others largest first, until burn + fee + a change of at
+ * least 420 units is covered. */
+static void test_select_payload_random(void)
+{
+    for (unsigned long it = 0; it < arb_test_count(500); it++) {
+        size_t n = 1 + arb_test_rand_below(10), first = arb_test_rand_below(n), k;
+        size_t plen = 1 + arb_test_rand_below(300);
+        uint64_t amounts[10], order[10], sum = 0, burn = arb_test_rand_below(300000);
+        uint64_t rate = arb_test_rand_below(10), fee = 0;
+        arb_wallet_selection sel;
+        arb_errbuf eb;
+        arb_err err;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            amounts[i] = 1 + arb_test_rand_below(100000);
+        order[m++] = amounts[first];
+        {
+            uint64_t rest[10];
+            size_t r = 0;
+            for (size_t i = 0; i < n; i++)
+                if (i != first)
+                    rest[r++] = amounts[i];
+            qsort(rest, r, sizeof(rest[0]), cmp_desc);
+            for (size_t i = 0; i < r; i++)
+                order[m++] = rest[i];
+        }
+        for (k = 1; k <= n; k++) {
+            sum += order[k - 1];
+            fee = rate * (uint64_t)arb_wallet_payload_tx_size_est(k, plen);
+            if (sum >= burn + fee + 420)
+                break;
+        }
+        err = arb_wallet_select_payload(&sel, amounts, n, first, burn, rate, plen, &eb);
+        if (k > n) {
+            CHECK(err == ARB_ERR_VERIFY);
+            CHECK(strstr(eb.msg, "insufficient funds") != NULL);
+            continue;
+        }
+        CHECK(err == ARB_OK);
+        if (err != ARB_OK)
+            continue;
+        CHECK_EQ(sel.n, k);
+        CHECK_EQ(sel.idx[0], first);
+        for (size_t i = 0; i < sel.n; i++)
+            CHECK(amounts[sel.idx[i]] == order[i]);
+        CHECK(sel.total == sum);
+        CHECK(sel.fee == fee);
+        CHECK(sel.total == burn + sel.fee + sel.change);
+        CHECK(sel.change >= 420);
+        arb_wallet_selection_clear(&sel);
+    }
+    {
+        arb_wallet_selection sel;
+        arb_errbuf eb;
+        uint64_t a[2] = {1000, 2000};
+        CHECK(arb_wallet_select_payload(&sel, a, 2, 2, 0, 1, 10, &eb) == ARB_ERR_INVALID_ARG);
+        CHECK(arb_wallet_select_payload(&sel, a, 2, 0, ARB_MAX_MONEY + 1, 1, 10, &eb) ==
+              ARB_ERR_INVALID_ARG);
+    }
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -243,5 +331,7 @@ int main(void)
     test_fee();
     test_select_random();
     test_select_edges();
+    test_payload_size();
+    test_select_payload_random();
     return arb_test_done();
 }

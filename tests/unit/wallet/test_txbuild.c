@@ -145,6 +145,93 @@ static void test_pay(void)
     arb_tx_clear(&back);
 }
 
+/* A payload transaction: the burn leaves the amounts (inputs - outputs =
+ * burn + fee), input 0 is the first coin, the only output is the change to
+ * the acting key, and the payload survives the codec and the signatures. */
+static void test_payload(void)
+{
+    arb_wallet_coin coins[2];
+    uint8_t payload[40], key0[32];
+    arb_tx tx, back;
+    arb_errbuf eb;
+    uint64_t change = 0;
+    arb_buf b = ARB_BUF_INIT;
+
+    memset(coins, 0, sizeof(coins));
+    arb_test_rand_bytes(coins[0].prev.txid.b, 32);
+    arb_test_rand_bytes(coins[1].prev.txid.b, 32);
+    coins[1].prev.index = 3;
+    wallet_key(coins[0].spent.key, 0, 1);
+    wallet_key(coins[1].spent.key, 1, 0);
+    memcpy(key0, coins[0].spent.key, 32);
+    coins[0].spent.amount = 1000;
+    coins[1].spent.amount = 5 * ARB_COIN;
+    arb_test_rand_bytes(payload, sizeof(payload));
+    arb_tx_init(&tx);
+    arb_tx_init(&back);
+    CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 5, payload, sizeof(payload),
+                                         2 * ARB_COIN, 300, key0, &eb),
+             ARB_OK);
+    CHECK_EQ(change, 5 * ARB_COIN + 1000 - 2 * ARB_COIN - 300);
+    CHECK_EQ(tx.n_in, 2);
+    CHECK_EQ(tx.n_out, 1);
+    CHECK_MEM(tx.in[0].txid.b, coins[0].prev.txid.b, 32);
+    CHECK_EQ(tx.out[0].amount, change);
+    CHECK_MEM(tx.out[0].key, key0, 32);
+    CHECK_EQ(tx.payload_type, 5);
+    CHECK_EQ(tx.payload_len, sizeof(payload));
+    CHECK_MEM(tx.payload, payload, sizeof(payload));
+    CHECK_EQ(arb_wallet_tx_sign(ctx, &tx, &acct, "regtest", coins, 2, 5, 5, &eb), ARB_OK);
+    CHECK(sigs_valid(&tx, coins, "regtest"));
+    arb_tx_write(&b, &tx, 1);
+    CHECK(!b.oom);
+    CHECK_EQ(arb_tx_decode(&back, b.data, b.len, &eb), ARB_OK);
+    CHECK_EQ(back.payload_type, 5);
+    CHECK_MEM(back.payload, payload, sizeof(payload));
+    CHECK(sigs_valid(&back, coins, "regtest"));
+    /* The signature commits to the payload. */
+    back.payload[0] ^= 1;
+    CHECK(!sigs_valid(&back, coins, "regtest"));
+    arb_buf_free(&b);
+    /* Nothing left for the change output: refused (a transaction needs an
+     * output), one unit left: taken. */
+    CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 5, payload, sizeof(payload),
+                                         5 * ARB_COIN + 1000 - 300, 300, key0, &eb),
+             ARB_ERR_VERIFY);
+    CHECK_EQ(tx.n_in, 0);
+    CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 5, payload, sizeof(payload),
+                                         5 * ARB_COIN + 1000 - 301, 300, key0, &eb),
+             ARB_OK);
+    CHECK_EQ(change, 1);
+    /* Bad arguments. */
+    CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 0, payload, sizeof(payload), 0,
+                                         1, key0, &eb),
+             ARB_ERR_INVALID_ARG);
+    CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 5, payload, 0, 0, 1, key0, &eb),
+             ARB_ERR_INVALID_ARG);
+    CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 0, 5, payload, sizeof(payload), 0,
+                                         1, key0, &eb),
+             ARB_ERR_INVALID_ARG);
+    CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 5, payload, sizeof(payload),
+                                         ARB_MAX_MONEY, ARB_MAX_MONEY, key0, &eb),
+             ARB_ERR_INVALID_ARG);
+    {
+        uint8_t *big = calloc(ARB_TX_MAX_PAYLOAD + 1, 1);
+        CHECK(big != NULL);
+        if (big != NULL) {
+            CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 11, big,
+                                                 ARB_TX_MAX_PAYLOAD + 1, 0, 1, key0, &eb),
+                     ARB_ERR_INVALID_ARG);
+            CHECK_EQ(arb_wallet_tx_build_payload(&tx, &change, coins, 2, 11, big,
+                                                 ARB_TX_MAX_PAYLOAD, 0, 1, key0, &eb),
+                     ARB_OK);
+        }
+        free(big);
+    }
+    arb_tx_clear(&tx);
+    arb_tx_clear(&back);
+}
+
 int main(void)
 {
     arb_wallet_secret s;
@@ -157,6 +244,7 @@ int main(void)
         arb_wallet_account(ctx, &acct, &s, "regtest", &eb) != ARB_OK)
         return 1;
     test_pay();
+    test_payload();
     arb_keyctx_free(ctx);
     secp256k1_context_destroy(sc);
     return arb_test_done();

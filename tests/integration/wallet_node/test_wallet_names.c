@@ -369,17 +369,16 @@ static void register_killed(void)
           json_integer_value(json_object_get(j, "expires_at")) == h + 30);
     snprintf(owner_addr, sizeof(owner_addr), "%s", j ? jstr(j, "address") : "");
     json_decref(j);
+    /* The zone file was uploaded: the registration is complete and the
+     * name resolves to the file's text. */
     CHECK(wallet(&j, ARGS("--wallet", wa, "name", "pending")) == 0);
-    {
-        size_t n = j ? json_array_size(json_object_get(j, "registrations")) : 99;
-        if (n == 1) {
-            /* The node has no zone-file upload yet: the stage is kept. */
-            p = json_array_get(json_object_get(j, "registrations"), 0);
-            CHECK(strcmp(jstr(p, "stage"), "upload") == 0);
-            CHECK(strstr(last_err, "does not take the zone file") != NULL);
-        } else
-            CHECK_EQ(n, 0);
-    }
+    CHECK(j != NULL && json_array_size(json_object_get(j, "registrations")) == 0);
+    (void)p;
+    (void)last_err;
+    json_decref(j);
+    j = lookup("alice." NS);
+    CHECK(j != NULL && json_is_string(json_object_get(j, "zonefile")) &&
+          strstr(jstr(j, "zonefile"), "$ORIGIN alice." NS) != NULL);
     json_decref(j);
 
     /* Exactly one preorder of Alice's on the chain, and her coins went down
@@ -421,6 +420,13 @@ static void life_cycle(void)
     j = lookup("alice." NS);
     CHECK(j != NULL && strcmp(jstr(j, "zonefile_hash"), zh2) == 0);
     CHECK(j != NULL && json_array_size(json_object_get(j, "history")) == 2);
+    /* Until the new file is uploaded the name shows no text, never the old one. */
+    CHECK(j != NULL && json_is_null(json_object_get(j, "zonefile")));
+    json_decref(j);
+    CHECK(wallet(NULL, ARGS("--wallet", wa, "name", "upload", "alice." NS, "--zonefile", zf2)) == 0);
+    j = lookup("alice." NS);
+    CHECK(j != NULL && json_is_string(json_object_get(j, "zonefile")) &&
+          strcmp(jstr(j, "zonefile"), zone2) == 0);
     json_decref(j);
 
     /* renew: a new lease from the renewal's block, the price burned. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the README's example block (between the readme-example markers) as
+# Runs the README's example blocks (between the readme-example markers) as
 # written, in a scratch directory laid out like a checkout (scripts/,
 # build/bin/), against arbord started by scripts/quickstart.sh. The only
 # change: the port. The README uses 127.0.0.1:7480, arbord's default; the test
@@ -20,7 +20,7 @@ trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed -n '/<!-- readme-example:begin -->/,/<!-- readme-example:end -->/p' "$src/README.md" |
-    sed '1,2d;$d' | sed '$d' | sed "s/7480/$port/g" >"$tmp/example.sh"
+    grep -v -e '<!-- readme-example:' -e '^```' | sed "s/7480/$port/g" >"$tmp/example.sh"
 [ "$(grep -c arbor- "$tmp/example.sh")" -ge 5 ] || { echo "README example block not found" >&2; exit 1; }
 cd "$tmp"
 ln -s "$src/scripts" scripts
@@ -55,6 +55,9 @@ check "balance after 101 blocks: 4950 immature" 'immature:    4950.00000000'
 check "the precertificate's SCT verifies and is included" 'signature valid; inclusion proven'
 check "follow --watch finds the certificate" 'match .* test.example'
 check "follow --tiled follows the checkpoint's origin" 'tiles, origin arbor.localhost/log'
+check "the name is registered and active" 'alice.testnames  *active'
+check "the zone file was uploaded" 'uploaded the zone file of alice.testnames'
+check "the log's head is anchored" 'anchored log .* at tree size 2'
 kill -TERM "$pid"
 wait "$pid" || { echo "FAIL: arbord did not exit 0" >&2; fails=$((fails + 1)); }
 pid=

@@ -73,6 +73,7 @@ typedef struct ev {
 typedef struct {
     uint64_t conn;
     size_t bytes, block_bytes;
+    int paused; /* reading it is paused (arb_http_ws_pause) */
 } rxacct;
 
 typedef struct {
@@ -92,6 +93,7 @@ typedef struct peer {
     uint64_t ping_nonce;
     uint64_t bytes_in, bytes_out, msgs_in;
     size_t out_pending; /* bytes sent since the send queue was last empty */
+    int64_t send_full_ms; /* when out_pending reached SEND_BUDGET (0: under it) */
     ev *deferred, *deferred_tail; /* messages held while out_pending >= SEND_BUDGET */
     /* sync */
     int best_known;
@@ -183,6 +185,7 @@ struct arb_p2p {
     ev *head, *tail;
     rxacct *accts;
     size_t n_accts, cap_accts, queued_total;
+    size_t n_paused; /* accts with reading paused */
     char *snapshot; /* JSON for GET /p2p/v1/peers */
     char token[65];   /* the admin bearer token (hex), also in the cookie file */
     char cookie_path[4200];
@@ -377,19 +380,41 @@ static void on_open(void *ud, uint64_t conn, int outgoing, const char *addr)
     }
     n->accts[n->n_accts].conn = conn;
     n->accts[n->n_accts].bytes = n->accts[n->n_accts].block_bytes = 0;
+    n->accts[n->n_accts].paused = 0;
     n->n_accts++;
     push_locked(n, e);
     pthread_mutex_unlock(&n->mu);
 }
 
-/* A whole message from the service thread: copied and queued, unless the
- * peer's (or everyone's) unprocessed bytes are over budget: then the peer is
- * dropped (libwebsockets' receive flow control is not reachable through the
- * server's websocket API, so a peer we cannot keep up with is closed). */
+/* Whether a connection's unprocessed bytes (or everyone's) are at the
+ * receive budget: then reading it is paused. With n->mu held. */
+static int over_budget(const arb_p2p *n, const rxacct *a)
+{
+    return a->bytes >= RECV_BUDGET || a->block_bytes >= RECV_BLOCK_BUDGET ||
+           n->queued_total >= RECV_TOTAL_BUDGET;
+}
+
+/* ... and whether it has drained enough to read again (half the budgets,
+ * so that a busy peer is not paused and resumed for every message). */
+static int under_half(const arb_p2p *n, const rxacct *a)
+{
+    return a->bytes < RECV_BUDGET / 2 && a->block_bytes < RECV_BLOCK_BUDGET / 2 &&
+           n->queued_total < RECV_TOTAL_BUDGET / 2;
+}
+
+/* A whole message from the service thread: copied and queued. When the
+ * peer's (or everyone's) unprocessed bytes reach the receive budget, reading
+ * the connection is paused (libwebsockets' rx flow control, at once since
+ * this is the service thread) until the node's thread has worked through
+ * half of them, as Bitcoin Core's fPauseRecv: TCP then holds the peer back.
+ * The paused connection may still complete the message it is in the middle
+ * of, so a peer is over its budget by at most one message; more than that
+ * (which the pause makes impossible) still drops it. */
 static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len, int binary)
 {
     arb_p2p *n = ud;
-    int is_block = binary && len > 4 && data[4] == ARB_P2P_BLOCK;
+    int is_block = binary && len > 4 && data[4] == ARB_P2P_BLOCK, pause = 0;
+    const size_t slack = ARB_P2P_FRAME_HEADER + ARB_P2P_MAX_MESSAGE;
     const char *why = NULL;
     ev *e;
     pthread_mutex_lock(&n->mu);
@@ -400,9 +425,10 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
     }
     if (!binary)
         why = "text-frame";
-    else if (is_block ? a->block_bytes + len > RECV_BLOCK_BUDGET : a->bytes + len > RECV_BUDGET)
+    else if (is_block ? a->block_bytes + len > RECV_BLOCK_BUDGET + slack
+                      : a->bytes + len > RECV_BUDGET + slack)
         why = "recv-flood";
-    else if (n->queued_total + len > RECV_TOTAL_BUDGET)
+    else if (n->queued_total + len > RECV_TOTAL_BUDGET + RECV_TOTAL_BUDGET / 4)
         why = "recv-total-flood";
     if (why == NULL && (e = ev_new(EV_MSG, conn, len)) != NULL) {
         memcpy(e->data, data, len);
@@ -412,8 +438,16 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
         else
             a->bytes += len;
         n->queued_total += len;
+        if (!a->paused && over_budget(n, a)) {
+            a->paused = pause = 1;
+            n->n_paused++;
+        }
         push_locked(n, e);
         pthread_mutex_unlock(&n->mu);
+        if (pause) {
+            metric(n, "p2p_", "recv_paused");
+            (void)arb_http_ws_pause(n->http, conn, 1);
+        }
         return;
     }
     pthread_mutex_unlock(&n->mu);
@@ -436,6 +470,7 @@ static void on_close(void *ud, uint64_t conn)
     pthread_mutex_lock(&n->mu);
     for (size_t i = 0; i < n->n_accts; i++)
         if (n->accts[i].conn == conn) {
+            n->n_paused -= n->accts[i].paused;
             n->accts[i] = n->accts[--n->n_accts];
             break;
         }
@@ -467,9 +502,13 @@ static void hook_tx(void *ud, const arb_hash *txid)
     }
 }
 
-/* The message was handled: its bytes leave the peer's budget. */
+/* The message was handled: its bytes leave the peer's budget, and paused
+ * connections under half their budgets (a connection paused for the total
+ * budget may have nothing queued itself) are read again. */
 static void done_bytes(arb_p2p *n, const ev *e)
 {
+    uint64_t resume[16];
+    size_t k;
     pthread_mutex_lock(&n->mu);
     rxacct *a = acct_find(n, e->conn);
     if (a != NULL) {
@@ -479,6 +518,25 @@ static void done_bytes(arb_p2p *n, const ev *e)
             a->bytes -= e->len <= a->bytes ? e->len : a->bytes;
     }
     n->queued_total -= e->len <= n->queued_total ? e->len : n->queued_total;
+    do {
+        k = 0;
+        if (a != NULL && a->paused && under_half(n, a)) {
+            a->paused = 0;
+            n->n_paused--;
+            resume[k++] = a->conn;
+        }
+        for (size_t i = 0; n->n_paused > 0 && i < n->n_accts && k < 16; i++)
+            if (n->accts[i].paused && under_half(n, &n->accts[i])) {
+                n->accts[i].paused = 0;
+                n->n_paused--;
+                resume[k++] = n->accts[i].conn;
+            }
+        pthread_mutex_unlock(&n->mu);
+        for (size_t i = 0; i < k; i++)
+            (void)arb_http_ws_pause(n->http, resume[i], 0);
+        pthread_mutex_lock(&n->mu);
+        a = NULL;
+    } while (k == 16);
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -512,6 +570,8 @@ static void send_frame(arb_p2p *n, peer *p)
     if (err == ARB_OK) {
         p->bytes_out += n->out.len;
         p->out_pending += n->out.len;
+        if (p->out_pending >= SEND_BUDGET && p->send_full_ms == 0)
+            p->send_full_ms = now_ms();
         arb_http_metric_add(n->http, "p2p_bytes_sent", n->out.len);
         return;
     }
@@ -2410,6 +2470,7 @@ static void ev_msg(arb_p2p *n, ev *e)
         free(e);
         return;
     }
+    p->last_recv_ms = now_ms(); /* it is talking, even if we cannot listen yet */
     if (p->out_pending >= SEND_BUDGET || p->deferred != NULL) {
         e->next = NULL;
         if (p->deferred_tail)
@@ -2550,6 +2611,13 @@ static void tick(arb_p2p *n)
         if (!p->handshaked) {
             if (now - p->connected_ms > (int64_t)n->cfg.handshake_timeout_s * 1000)
                 disconnect(n, p, "handshake-timeout");
+            continue;
+        }
+        /* Our queue to it has not drained for the idle time: it does not
+         * read (Bitcoin's send timeout). Its own messages wait meanwhile,
+         * and reading it is paused once they fill its receive budget. */
+        if (p->send_full_ms != 0 && now - p->send_full_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
+            disconnect(n, p, "send-timeout");
             continue;
         }
         if (now - p->last_recv_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
@@ -2892,6 +2960,7 @@ static void *run(void *arg)
             case EV_WRITEABLE:
                 if ((p = peer_find(n, e->conn)) != NULL) {
                     p->out_pending = 0;
+                    p->send_full_ms = 0;
                     run_deferred(n, p);
                 }
                 break;

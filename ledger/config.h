@@ -74,6 +74,9 @@ typedef struct {
     unsigned p2p_stall_timeout_ms, p2p_discourage_time, p2p_tx_delay_ms;
     unsigned p2p_no_compact; /* 1: announce blocks by headers only (for comparisons) */
     unsigned p2p_no_outbound; /* 1: no automatic outbound peers from the address book */
+    /* value + 1 (0: not given, the default applies) */
+    unsigned p2p_max_outbound, p2p_block_relay_outbound, p2p_feeler_interval;
+    unsigned p2p_headers_timeout; /* 0: default */
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
     char *http_limits[ARB_CONFIG_MAX_HTTP_LIMITS]; /* "NAME=VALUE" (arb_http_server_set_option) */

@@ -27,6 +27,7 @@
 
 #include "ledger/chain/hdrcheck.h"
 #include "p2p/addrman.h"
+#include "p2p/banlist.h"
 #include "p2p/msg.h"
 
 #define MAX_INFLIGHT 16          /* Bitcoin MAX_BLOCKS_IN_TRANSIT_PER_PEER */
@@ -49,6 +50,9 @@
 #define MAX_BANS 10000
 #define TICK_MS 100
 #define MAX_OUTBOUND 8           /* Bitcoin MAX_OUTBOUND_FULL_RELAY_CONNECTIONS */
+#define MAX_BLOCK_RELAY 2        /* Bitcoin MAX_BLOCK_RELAY_ONLY_CONNECTIONS */
+#define MAX_AUTOS (MAX_OUTBOUND + MAX_BLOCK_RELAY + 1) /* + one feeler */
+#define HEADERS_RECENT_S (24 * 3600) /* best header this close to now: sync from every peer */
 #define BOOK_SAVE_MS (15 * 60 * 1000) /* Bitcoin DUMP_PEERS_INTERVAL */
 #define OUTBOUND_EVERY_MS 500    /* how often an automatic outbound slot is filled */
 #define ADDR_HORIZON (10 * 60)   /* an addr time this far in the future is not believed */
@@ -130,12 +134,24 @@ typedef struct peer {
     arb_netaddr book_addr;    /* its address in the book (automatic only) */
     arb_addr_bucket addr_tokens; /* addr rate limit */
     int getaddr_answered;     /* its getaddr was answered (once per connection) */
+    int kind;                 /* CONN_*: block-relay-only peers get no tx or addr relay;
+                                 a feeler is closed after the handshake */
+    int cmpct_announce;       /* it sent sendcmpct announce=1 version 1: new blocks go to it
+                                 as cmpctblock */
+    int sync_started;         /* we sent it the initial getheaders */
+    int64_t getheaders_ms;    /* our getheaders to it unanswered since (0: none) */
+    const char *close_reason; /* why we closed it (NULL: it went away) */
+    arb_hash cb_failed;       /* its last compact block that needed the full block */
 } peer;
+
+/* Kinds of automatic outbound connections (Bitcoin Core's ConnectionType). */
+enum { CONN_FULL = 0, CONN_BLOCK_RELAY = 1, CONN_FEELER = 2 };
 
 /* An automatic outbound connection being opened. */
 typedef struct {
     uint64_t conn;
     arb_netaddr addr;
+    int kind; /* CONN_* */
 } autoconn;
 
 typedef struct {
@@ -149,6 +165,7 @@ typedef struct {
 typedef struct {
     char ip[64];
     int64_t until; /* Unix seconds */
+    int manual;    /* the operator's (saved in banlist.dat), else a discouragement */
 } ban;
 
 typedef struct {
@@ -219,8 +236,11 @@ struct arb_p2p {
     int64_t book_saved_ms, next_outbound_ms;
     arb_netaddr self_addr; /* what we advertise */
     int have_self_addr;
-    autoconn autos[MAX_OUTBOUND];
+    autoconn autos[MAX_AUTOS];
     size_t n_autos;
+    char bans_path[4200]; /* DATADIR/banlist.dat ("": not kept) */
+    uint64_t sync_peer;   /* the one peer headers are synced from (0: none) */
+    int64_t next_feeler_ms;
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -554,6 +574,15 @@ static size_t backlog(arb_p2p *n, uint64_t conn)
 
 /* ---------------------------------------------------------------- peers */
 
+static const char *kind_name(const peer *p)
+{
+    if (p->manual)
+        return "manual";
+    return p->kind == CONN_BLOCK_RELAY ? "block-relay-only"
+           : p->kind == CONN_FEELER    ? "feeler"
+                                       : "full-relay";
+}
+
 static peer *peer_find(arb_p2p *n, uint64_t conn)
 {
     for (peer *p = n->peers; p; p = p->next)
@@ -592,8 +621,10 @@ static void disconnect(arb_p2p *n, peer *p, const char *reason)
     if (p->closing)
         return;
     p->closing = 1;
+    p->close_reason = reason;
     metric(n, "p2p_disconnect_", reason);
-    arb_logf(&n->log, ARB_LOG_INFO, "p2p: disconnecting %s (%s)", p->addr, reason);
+    arb_logf(&n->log, ARB_LOG_INFO, "p2p: disconnecting %s %s peer %s: %s",
+             p->outbound ? "outbound" : "inbound", kind_name(p), p->addr, reason);
     (void)arb_http_ws_close(n->http, p->conn);
 }
 
@@ -606,7 +637,34 @@ static int is_banned(arb_p2p *n, const char *ip)
     return 0;
 }
 
-static void ban_add(arb_p2p *n, const char *ip, unsigned seconds)
+/* Writes the operator's bans still in force to banlist.dat (at every
+ * change: they are few and rare). */
+static void bans_save(arb_p2p *n)
+{
+    arb_ban_entry *v;
+    size_t k = 0;
+    arb_errbuf eb;
+    int64_t t = (int64_t)time(NULL);
+    if (n->bans_path[0] == '\0')
+        return;
+    v = malloc((n->n_bans ? n->n_bans : 1) * sizeof *v);
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n->n_bans; i++)
+        if (n->bans[i].manual && n->bans[i].until > t &&
+            arb_banlist_ip_parse(v[k].ip16, n->bans[i].ip)) {
+            v[k].until = n->bans[i].until;
+            k++;
+        }
+    if (arb_banlist_save(n->bans_path, v, k, &eb) != ARB_OK)
+        arb_logf(&n->log, ARB_LOG_WARN, "p2p: cannot save the ban list: %s", eb.msg);
+    free(v);
+}
+
+/* Bans ip for seconds: an operator's ban (manual, kept on disk) or a
+ * discouragement (memory only, as Bitcoin Core). A discouragement never
+ * shortens or unmarks an operator's ban. */
+static void ban_add(arb_p2p *n, const char *ip, unsigned seconds, int manual)
 {
     int64_t until = (int64_t)time(NULL) + seconds;
     size_t i;
@@ -628,8 +686,15 @@ static void ban_add(arb_p2p *n, const char *ip, unsigned seconds)
             n->n_bans++;
         }
         snprintf(n->bans[i].ip, sizeof n->bans[i].ip, "%s", ip);
+        n->bans[i].manual = 0;
+        n->bans[i].until = 0;
     }
-    n->bans[i].until = until;
+    if (manual) {
+        n->bans[i].manual = 1;
+        n->bans[i].until = until;
+    } else if (!n->bans[i].manual || until > n->bans[i].until) {
+        n->bans[i].until = until;
+    }
 }
 
 /* A rule broken: counted, the peer disconnected, and unless the operator
@@ -646,7 +711,7 @@ static void misbehave(arb_p2p *n, peer *p, const char *reason, int discourage)
     if (discourage && !p->manual) {
         char ip[64];
         ip_of(ip, sizeof ip, p->addr);
-        ban_add(n, ip, n->cfg.discourage_s);
+        ban_add(n, ip, n->cfg.discourage_s, 0);
         arb_http_metric_add(n->http, "p2p_discouraged", 1);
     }
     disconnect(n, p, discourage ? "misbehaviour" : reason);
@@ -742,9 +807,46 @@ static void send_getheaders(arb_p2p *n, peer *p, const arb_hash *from)
     begin(n, ARB_P2P_GETHEADERS);
     arb_p2p_getheaders_write(&n->out, loc, k, &zero);
     send_frame(n, p);
+    if (p->getheaders_ms == 0)
+        p->getheaders_ms = now_ms();
 }
 
 static void book_handshake(arb_p2p *n, peer *p);
+
+/* The time of the best header we know (the best header chain's tip, else
+ * the active tip); 0 if unknown. */
+static int64_t best_header_time(arb_p2p *n)
+{
+    arb_chainstate *cs = arb_chainapi_lock(n->chain);
+    arb_chain_tip tip;
+    arb_chain_hdrinfo info;
+    arb_hash h;
+    int64_t t = 0;
+    arb_chainstate_tip(cs, &tip);
+    h = n->bc_n > 0 ? n->bc[n->bc_n - 1] : tip.hash;
+    if (arb_chainstate_header(cs, &h, &info) == ARB_OK)
+        t = (int64_t)info.hdr.time;
+    arb_chainapi_unlock(n->chain);
+    return t;
+}
+
+/* Headers sync (Bitcoin Core's fSyncStarted): while our best header is
+ * over a day old, the initial getheaders goes to one peer at a time (the
+ * sync peer); once it is recent, to every peer. A peer is asked once; after
+ * that its announcements keep us up to date. */
+static void maybe_start_sync(arb_p2p *n, peer *p, int recent)
+{
+    if (p->sync_started || !p->handshaked || p->closing || p->kind == CONN_FEELER)
+        return;
+    if (!recent && n->sync_peer != 0)
+        return;
+    p->sync_started = 1;
+    if (!recent) {
+        n->sync_peer = p->conn;
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: syncing headers from %s", p->addr);
+    }
+    send_getheaders(n, p, NULL);
+}
 
 static void handshake_done(arb_p2p *n, peer *p)
 {
@@ -752,11 +854,23 @@ static void handshake_done(arb_p2p *n, peer *p)
     p->next_ping_ms = now_ms();
     p->next_inv_ms = now_ms() + exp_delay(n->cfg.tx_delay_ms);
     arb_http_metric_add(n->http, "p2p_handshakes", 1);
-    arb_logf(&n->log, ARB_LOG_INFO, "p2p: %s peer %s (%s, height %u)",
-             p->outbound ? (p->automatic ? "connected (automatic) to" : "connected to")
-                         : "accepted",
-             p->addr, p->ver.user_agent, (unsigned)p->ver.height);
-    send_getheaders(n, p, NULL);
+    arb_logf(&n->log, ARB_LOG_INFO,
+             "p2p: %s %s peer %s connected: version %u, user agent \"%s\", height %u",
+             p->outbound ? "outbound" : "inbound", kind_name(p), p->addr,
+             (unsigned)p->ver.version, p->ver.user_agent, (unsigned)p->ver.height);
+    if (p->kind == CONN_FEELER) { /* it answered: the address works */
+        book_handshake(n, p);
+        arb_http_metric_add(n->http, "p2p_feelers", 1);
+        disconnect(n, p, "feeler");
+        return;
+    }
+    /* BIP152: we take compact blocks (announced without asking) from it. */
+    if (!n->cfg.no_compact && (p->ver.services & ARB_P2P_SERVICE_CMPCT)) {
+        begin(n, ARB_P2P_SENDCMPCT);
+        arb_p2p_sendcmpct_write(&n->out, 1, ARB_P2P_CMPCT_VERSION);
+        send_frame(n, p);
+    }
+    maybe_start_sync(n, p, (int64_t)time(NULL) - best_header_time(n) < HEADERS_RECENT_S);
     book_handshake(n, p);
 }
 
@@ -848,14 +962,17 @@ static void book_handshake(arb_p2p *n, peer *p)
 {
     int64_t t = unix_now();
     arb_p2p_addr w;
-    if (n->have_self_addr) {
+    int relay = p->kind == CONN_FULL; /* block-relay-only and feelers: no addr */
+    if (n->have_self_addr && relay) {
         to_wire(&w, &n->self_addr, ARB_P2P_SERVICE_NETWORK | ARB_P2P_SERVICE_CMPCT, t);
         send_addr(n, p, &w, 1);
     }
     if (p->outbound) {
         arb_netaddr a;
-        send_empty(n, p, ARB_P2P_GETADDR);
-        arb_addr_bucket_grant(&p->addr_tokens, ARB_P2P_MAX_ADDR);
+        if (relay) {
+            send_empty(n, p, ARB_P2P_GETADDR);
+            arb_addr_bucket_grant(&p->addr_tokens, ARB_P2P_MAX_ADDR);
+        }
         if (p->automatic)
             a = p->book_addr;
         else if (!arb_netaddr_parse(&a, p->addr))
@@ -876,7 +993,7 @@ static size_t pick_relay_peers(arb_p2p *n, const peer *from, peer *out[2])
 {
     size_t k = 0, seen = 0;
     for (peer *q = n->peers; q; q = q->next) {
-        if (q == from || !q->handshaked || q->closing)
+        if (q == from || !q->handshaked || q->closing || q->kind != CONN_FULL)
             continue;
         seen++;
         if (k < 2)
@@ -899,6 +1016,11 @@ static void on_addr(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     if (arb_p2p_addr_read(v, &k, pl, len) != ARB_OK) {
         free(v);
         misbehave(n, p, "malformed-addr", 1);
+        return;
+    }
+    if (p->kind != CONN_FULL) { /* we do not take addresses over block-relay-only links */
+        free(v);
+        arb_http_metric_add(n->http, "p2p_addr_ignored_block_relay", 1);
         return;
     }
     if (p->automatic)
@@ -1015,23 +1137,75 @@ static int book_usable(arb_p2p *n, const arb_netaddr *a, int64_t t)
     return 1;
 }
 
-/* The address book's periodic work: collisions, saving, and one more
- * automatic outbound connection when fewer than MAX_OUTBOUND are up. */
+/* Dials an address of the book as an automatic connection of a kind. */
+static void book_dial(arb_p2p *n, const arb_netaddr *a, int kind, int64_t t)
+{
+    char s[64];
+    uint64_t id;
+    if (n->n_autos >= MAX_AUTOS)
+        return;
+    arb_netaddr_format(a, s, sizeof s);
+    arb_addrman_attempt(n->book, a, t);
+    if (arb_http_ws_connect(n->http, ARB_P2P_SUBPROTOCOL, s, &id) == ARB_OK) {
+        n->autos[n->n_autos].conn = id;
+        n->autos[n->n_autos].addr = *a;
+        n->autos[n->n_autos].kind = kind;
+        n->n_autos++;
+        arb_http_metric_add(n->http, kind == CONN_FEELER ? "p2p_feeler_attempts"
+                                                         : "p2p_outbound_attempts", 1);
+    }
+}
+
+/* The address book's periodic work: collisions, saving, a feeler now and
+ * then, and one more automatic outbound connection when fewer than
+ * max_outbound full-relay (then block_relay_outbound block-relay-only)
+ * ones are up. */
 static void book_tick(arb_p2p *n, int64_t ms)
 {
     int64_t t = unix_now();
-    size_t count = n->n_autos;
     arb_netaddr cand;
     int found = 0;
     arb_addrman_resolve_collisions(n->book, t);
     if (ms - n->book_saved_ms >= BOOK_SAVE_MS)
         book_save(n);
-    if (n->cfg.no_outbound || ms < n->next_outbound_ms)
+    if (n->cfg.no_outbound)
+        return;
+    /* A feeler (Bitcoin Core's): every feeler interval, a short connection
+     * to an address of the new table; a handshake moves it to tried. */
+    if (n->cfg.feeler_interval_s != 0 && ms >= n->next_feeler_ms) {
+        n->next_feeler_ms = ms + (int64_t)n->cfg.feeler_interval_s * 1000;
+        for (size_t i = 0; i < n->n_autos; i++)
+            if (n->autos[i].kind == CONN_FEELER)
+                return;
+        for (peer *p = n->peers; p; p = p->next)
+            if (p->kind == CONN_FEELER && !p->closing)
+                return;
+        for (int i = 0; i < 100; i++) {
+            arb_addrinfo info;
+            if (!arb_addrman_select(n->book, book_rand, NULL, &info, t))
+                break;
+            if (!info.tried && book_usable(n, &info.addr, t)) {
+                book_dial(n, &info.addr, CONN_FEELER, t);
+                break;
+            }
+        }
+    }
+    if (ms < n->next_outbound_ms)
         return;
     n->next_outbound_ms = ms + OUTBOUND_EVERY_MS;
-    for (peer *p = n->peers; p; p = p->next)
-        count += p->automatic && !p->closing;
-    if (count >= MAX_OUTBOUND)
+    size_t full = 0, block = 0;
+    for (size_t i = 0; i < n->n_autos; i++) {
+        full += n->autos[i].kind == CONN_FULL;
+        block += n->autos[i].kind == CONN_BLOCK_RELAY;
+    }
+    for (peer *p = n->peers; p; p = p->next) {
+        full += p->automatic && !p->closing && p->kind == CONN_FULL;
+        block += p->automatic && !p->closing && p->kind == CONN_BLOCK_RELAY;
+    }
+    int kind = full < n->cfg.max_outbound         ? CONN_FULL
+               : block < n->cfg.block_relay_outbound ? CONN_BLOCK_RELAY
+                                                   : -1;
+    if (kind < 0)
         return;
     /* A tried entry whose slot a newcomer wants is tested first. */
     if (arb_addrman_select_collision(n->book, &cand) && book_usable(n, &cand, t))
@@ -1043,18 +1217,8 @@ static void book_tick(arb_p2p *n, int64_t ms)
         found = book_usable(n, &info.addr, t);
         cand = info.addr;
     }
-    if (!found)
-        return;
-    char s[64];
-    uint64_t id;
-    arb_netaddr_format(&cand, s, sizeof s);
-    arb_addrman_attempt(n->book, &cand, t);
-    if (arb_http_ws_connect(n->http, ARB_P2P_SUBPROTOCOL, s, &id) == ARB_OK) {
-        n->autos[n->n_autos].conn = id;
-        n->autos[n->n_autos].addr = cand;
-        n->n_autos++;
-        arb_http_metric_add(n->http, "p2p_outbound_attempts", 1);
-    }
+    if (found)
+        book_dial(n, &cand, kind, t);
 }
 
 /* ---------------------------------------------------------------- headers */
@@ -1277,6 +1441,14 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     if (arb_p2p_headers_read(h, &k, pl, len) != ARB_OK) {
         misbehave(n, p, "malformed-headers", 1);
         goto out;
+    }
+    {
+        int answer = p->getheaders_ms != 0 && !n->no_schedule;
+        p->getheaders_ms = 0; /* it answered: it is not stalling */
+        /* The sync peer's chain ends here (not a full batch): the next peer
+         * in line is asked, in case it knows more. */
+        if (answer && p->conn == n->sync_peer && k < ARB_P2P_MAX_HEADERS)
+            n->sync_peer = 0;
     }
     if (k == 0)
         goto out;
@@ -1535,8 +1707,13 @@ static void process_block(arb_p2p *n, peer *p, arb_block *b, int requested)
         return;
     }
     p->last_block_ms = now_ms();
-    if (outcome != ARB_BLOCK_DUPLICATE)
+    /* A new block protects its sender from eviction, unless it came whole
+     * after a compact form from it that did not rebuild (short id trouble
+     * or blocktxn answered with wrong transactions): no credit for that. */
+    if (outcome != ARB_BLOCK_DUPLICATE && !arb_hash_eq(&p->cb_failed, &hash))
         p->last_new_block_ms = p->last_block_ms;
+    else if (outcome != ARB_BLOCK_DUPLICATE)
+        arb_http_metric_add(n->http, "p2p_cmpct_not_credited", 1);
     if (k >= 0 && outcome != ARB_BLOCK_HEADER_ONLY) {
         if ((size_t)k == bc_first_missing(n) && n->stall_mult > 1)
             n->stall_mult /= 2;
@@ -1653,6 +1830,7 @@ static void cmpct_fallback(arb_p2p *n, peer *p, const arb_hash *hash)
 {
     arb_p2p_inv inv = {ARB_INV_BLOCK, *hash};
     arb_http_metric_add(n->http, "p2p_cmpct_fallbacks", 1);
+    p->cb_failed = *hash;
     begin(n, ARB_P2P_GETDATA);
     arb_p2p_inv_write(&n->out, &inv, 1);
     send_frame(n, p);
@@ -1907,6 +2085,8 @@ static void on_inv(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     want = malloc(k * sizeof *want);
     for (size_t i = 0; i < k && want != NULL; i++) {
         if (v[i].type == ARB_INV_TX) {
+            if (p->kind != CONN_FULL)
+                continue; /* no transactions over a block-relay-only link */
             hashring_add(&p->known, &v[i].hash);
             if (rejected(n, &v[i].hash) || tx_requested(n, &v[i].hash) || have_tx(n, &v[i].hash))
                 continue;
@@ -2078,6 +2258,8 @@ static void retry_orphans(arb_p2p *n)
 
 static void on_tx(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
 {
+    if (p->kind != CONN_FULL) /* not asked for: block-relay-only */
+        return;
     if (accept_tx(n, p, pl, len, 0) == TX_ACCEPTED)
         retry_orphans(n);
 }
@@ -2087,7 +2269,7 @@ static void on_tx(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
 static void relay_tx(arb_p2p *n, const arb_hash *txid)
 {
     for (peer *p = n->peers; p; p = p->next) {
-        if (!p->handshaked || p->closing || hashring_has(&p->known, txid))
+        if (!p->handshaked || p->closing || p->kind != CONN_FULL || hashring_has(&p->known, txid))
             continue;
         if (p->n_announce == p->cap_announce) {
             size_t c = p->cap_announce ? 2 * p->cap_announce : 64;
@@ -2223,6 +2405,15 @@ static void handle_msg(arb_p2p *n, peer *p, const uint8_t *data, size_t len)
     case ARB_P2P_GETADDR:
         on_getaddr(n, p, pl, plen);
         break;
+    case ARB_P2P_SENDCMPCT: {
+        int announce;
+        uint64_t version;
+        if (arb_p2p_sendcmpct_read(&announce, &version, pl, plen) != ARB_OK)
+            misbehave(n, p, "malformed-sendcmpct", 1);
+        else if (version == ARB_P2P_CMPCT_VERSION) /* other versions: ignored (BIP152) */
+            p->cmpct_announce = announce;
+        break;
+    }
     default:
         break; /* unknown types are for later versions */
     }
@@ -2384,6 +2575,7 @@ static void ev_open(arb_p2p *n, ev *e)
     for (size_t i = 0; p->outbound && i < n->n_autos; i++)
         if (n->autos[i].conn == e->conn) {
             p->automatic = 1;
+            p->kind = n->autos[i].kind;
             p->book_addr = n->autos[i].addr;
             arb_netaddr_format(&p->book_addr, p->addr, sizeof p->addr);
             n->autos[i] = n->autos[--n->n_autos];
@@ -2454,8 +2646,12 @@ static void ev_close(arb_p2p *n, uint64_t conn)
             n->txreqs[i] = n->txreqs[--n->n_txreqs];
         else
             i++;
+    if (p->conn == n->sync_peer)
+        n->sync_peer = 0;
     if (p->handshaked)
-        arb_logf(&n->log, ARB_LOG_INFO, "p2p: peer %s gone", p->addr);
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: %s %s peer %s gone: %s",
+                 p->outbound ? "outbound" : "inbound", kind_name(p), p->addr,
+                 p->close_reason ? p->close_reason : "closed by the peer");
     peer_free(p);
     schedule(n);
 }
@@ -2523,8 +2719,9 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
     n->last_tip = *tip;
     /* Announce by headers (Bitcoin's sendheaders): a peer that cannot place
      * the header asks with getheaders. */
-    /* Peers known to be at its parent get it as a compact block (BIP152's
-     * high-bandwidth mode: no round trip when they have its transactions). */
+    /* Peers known to be at its parent that asked for compact blocks
+     * (sendcmpct announce=1) get it as one (BIP152's high-bandwidth mode: no
+     * round trip when they have its transactions). */
     arb_block blk;
     arb_p2p_cmpct c;
     int have_cmpct = 0;
@@ -2536,8 +2733,7 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
         int at_parent = (p->best_known && arb_hash_eq(&p->best_hash, &info.hdr.prev)) ||
                         arb_hash_eq(&p->announced, &info.hdr.prev);
         p->announced = *tip;
-        if (at_parent && (p->ver.services & ARB_P2P_SERVICE_CMPCT) && !n->cfg.no_compact &&
-            have_cmpct >= 0) {
+        if (at_parent && p->cmpct_announce && !n->cfg.no_compact && have_cmpct >= 0) {
             if (have_cmpct == 0) {
                 arb_chainstate *cs2 = arb_chainapi_lock(n->chain);
                 arb_err err = arb_chainstate_get_block(cs2, tip, NULL, &blk, NULL, NULL);
@@ -2605,9 +2801,20 @@ static void tick(arb_p2p *n)
             t->next_try_ms = now + t->backoff_ms;
         }
     }
+    int recent = (int64_t)time(NULL) - best_header_time(n) < HEADERS_RECENT_S;
     for (peer *p = n->peers; p; p = p->next) {
         if (p->closing)
             continue;
+        if (p->handshaked && !p->sync_started)
+            maybe_start_sync(n, p, recent);
+        /* The sync peer does not answer our getheaders (Bitcoin Core's
+         * headers download timeout): another peer takes over. */
+        if (p->conn == n->sync_peer && p->getheaders_ms != 0 &&
+            now - p->getheaders_ms > (int64_t)n->cfg.headers_timeout_s * 1000) {
+            n->sync_peer = 0;
+            disconnect(n, p, "headers-stalled");
+            continue;
+        }
         if (!p->handshaked) {
             if (now - p->connected_ms > (int64_t)n->cfg.handshake_timeout_s * 1000)
                 disconnect(n, p, "handshake-timeout");
@@ -2693,7 +2900,7 @@ static void refresh_snapshot(arb_p2p *n)
             p->outbound ? out++ : in++;
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:b, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
-                           "s:I, s:s?, s:b}",
+                           "s:I, s:s?, s:b, s:s, s:b}",
                            "address", p->addr, "direction", p->outbound ? "outbound" : "inbound",
                            "handshaked", p->handshaked, "version", (json_int_t)p->ver.version,
                            "user_agent", p->ver.user_agent, "height",
@@ -2705,12 +2912,14 @@ static void refresh_snapshot(arb_p2p *n)
                            "connected_s", (json_int_t)((now - p->connected_ms) / 1000),
                            "inflight", (json_int_t)p->n_inflight, "misbehaviour",
                            (json_int_t)p->misbehaviour, "manual", (json_int_t)p->manual,
-                           "last_misbehaviour", p->last_reason, "automatic", p->automatic));
+                           "last_misbehaviour", p->last_reason, "automatic", p->automatic,
+                           "connection_type", kind_name(p), "compact", p->cmpct_announce));
     }
     for (size_t i = 0; i < n->n_bans && bans; i++)
         if (n->bans[i].until > t)
-            json_array_append_new(bans, json_pack("{s:s, s:I}", "address", n->bans[i].ip,
-                                                  "until", (json_int_t)n->bans[i].until));
+            json_array_append_new(bans, json_pack("{s:s, s:I, s:b}", "address", n->bans[i].ip,
+                                                  "until", (json_int_t)n->bans[i].until,
+                                                  "manual", n->bans[i].manual));
     json_t *o = json_pack("{s:o*}", "peers", arr);
     json_t *b = json_pack("{s:o*}", "bans", bans);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -2874,7 +3083,9 @@ static void ev_admin(arb_p2p *n, const ev *e)
                 disconnect(n, p, "admin");
         break;
     case ADMIN_BAN:
-        ban_add(n, ip, (unsigned)e->len);
+        ban_add(n, ip, (unsigned)e->len, 1);
+        bans_save(n);
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: banned %s for %zu s (operator)", ip, e->len);
         for (peer *p = n->peers; p; p = p->next) {
             char pip[64];
             ip_of(pip, sizeof pip, p->addr);
@@ -2886,8 +3097,10 @@ static void ev_admin(arb_p2p *n, const ev *e)
         for (size_t i = 0; i < n->n_bans; i++)
             if (strcmp(n->bans[i].ip, ip) == 0) {
                 n->bans[i] = n->bans[--n->n_bans];
+                arb_logf(&n->log, ARB_LOG_INFO, "p2p: unbanned %s (operator)", ip);
                 break;
             }
+        bans_save(n);
         break;
     }
     refresh_snapshot(n);
@@ -3032,6 +3245,40 @@ static arb_err book_open(arb_p2p *n, arb_errbuf *eb)
     return ARB_OK;
 }
 
+/* The operator's bans from DATADIR/banlist.dat (those still in force); a
+ * corrupt file is reported and counted, and the node starts without it. */
+static void bans_open(arb_p2p *n)
+{
+    arb_ban_entry *v;
+    size_t k;
+    arb_errbuf eb;
+    int64_t t = (int64_t)time(NULL);
+    if (n->cfg.datadir == NULL)
+        return;
+    snprintf(n->bans_path, sizeof n->bans_path, "%s/banlist.dat", n->cfg.datadir);
+    arb_err err = arb_banlist_load(n->bans_path, &v, &k, &eb);
+    if (err != ARB_OK) {
+        if (err != ARB_ERR_NOT_FOUND) {
+            arb_logf(&n->log, ARB_LOG_WARN, "p2p: ban list ignored: %s", eb.msg);
+            arb_http_metric_add(n->http, "p2p_banlist_file_ignored", 1);
+        }
+        return;
+    }
+    for (size_t i = 0; i < k; i++) {
+        char ip[64];
+        if (v[i].until <= t)
+            continue;
+        arb_banlist_ip_format(v[i].ip16, ip, sizeof ip);
+        ban_add(n, ip, 0, 1);
+        for (size_t j = 0; j < n->n_bans; j++)
+            if (strcmp(n->bans[j].ip, ip) == 0)
+                n->bans[j].until = v[i].until;
+    }
+    free(v);
+    if (n->n_bans)
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: %zu bans from the ban list", n->n_bans);
+}
+
 arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
                     const arb_p2p_config *cfg, arb_errbuf *eb)
 {
@@ -3062,6 +3309,13 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         n->cfg.discourage_s = 86400;
     if (!n->cfg.tx_delay_ms)
         n->cfg.tx_delay_ms = 2000;
+    if (!n->cfg.headers_timeout_s)
+        n->cfg.headers_timeout_s = 900;
+    if (n->cfg.max_outbound > MAX_OUTBOUND)
+        n->cfg.max_outbound = MAX_OUTBOUND;
+    if (n->cfg.block_relay_outbound > MAX_BLOCK_RELAY)
+        n->cfg.block_relay_outbound = MAX_BLOCK_RELAY;
+    n->next_feeler_ms = now_ms() + (int64_t)n->cfg.feeler_interval_s * 1000;
     n->cfg.connect = NULL;
     n->stall_mult = 1;
     n->nonce = rand64();
@@ -3075,6 +3329,7 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         arb_p2p_free(n);
         return err;
     }
+    bans_open(n);
     arb_chain_genesis_hash(n->p, &n->network);
     n->rejects = calloc(REJECTS, sizeof *n->rejects);
     n->targets = cfg->n_connect ? calloc(cfg->n_connect, sizeof *n->targets) : NULL;

@@ -98,7 +98,9 @@ typedef struct peer {
     uint64_t bytes_in, bytes_out, msgs_in;
     size_t out_pending; /* bytes sent since the send queue was last empty */
     int64_t send_full_ms; /* when out_pending reached SEND_BUDGET (0: under it) */
-    ev *deferred, *deferred_tail; /* messages held while out_pending >= SEND_BUDGET */
+    ev *deferred, *deferred_tail; /* messages held while its send queue is over SEND_BUDGET */
+    arb_p2p_inv *gd_rest;     /* the rest of a getdata to answer once the queue drains */
+    size_t gd_n;
     /* sync */
     int best_known;
     arb_hash best_hash;
@@ -591,6 +593,15 @@ static peer *peer_find(arb_p2p *n, uint64_t conn)
     return NULL;
 }
 
+static void disconnect(arb_p2p *n, peer *p, const char *reason);
+
+/* Whether the peer's send queue holds SEND_BUDGET or more: then nothing
+ * more is answered until it drains (Bitcoin Core's fPauseSend). */
+static int send_full(arb_p2p *n, const peer *p)
+{
+    return arb_http_ws_queued(n->http, p->conn) >= SEND_BUDGET;
+}
+
 static void send_frame(arb_p2p *n, peer *p)
 {
     if (p->closing || arb_p2p_frame_end(&n->out) != ARB_OK)
@@ -599,16 +610,13 @@ static void send_frame(arb_p2p *n, peer *p)
     if (err == ARB_OK) {
         p->bytes_out += n->out.len;
         p->out_pending += n->out.len;
-        if (p->out_pending >= SEND_BUDGET && p->send_full_ms == 0)
+        if (p->send_full_ms == 0 && p->out_pending >= SEND_BUDGET && send_full(n, p))
             p->send_full_ms = now_ms();
         arb_http_metric_add(n->http, "p2p_bytes_sent", n->out.len);
         return;
     }
-    if (err == ARB_ERR_BUSY) { /* it does not read what it asked for */
-        metric(n, "p2p_disconnect_", "send-queue-full");
-        p->closing = 1;
-        (void)arb_http_ws_close(n->http, p->conn);
-    }
+    if (err == ARB_ERR_BUSY) /* it does not read what it asked for */
+        disconnect(n, p, "send-queue-full");
 }
 
 static void begin(arb_p2p *n, uint8_t type)
@@ -625,7 +633,11 @@ static void disconnect(arb_p2p *n, peer *p, const char *reason)
     metric(n, "p2p_disconnect_", reason);
     arb_logf(&n->log, ARB_LOG_INFO, "p2p: disconnecting %s %s peer %s: %s",
              p->outbound ? "outbound" : "inbound", kind_name(p), p->addr, reason);
-    (void)arb_http_ws_close(n->http, p->conn);
+    /* A full queue would keep a graceful close waiting: drop it. */
+    if (send_full(n, p))
+        (void)arb_http_ws_abort(n->http, p->conn);
+    else
+        (void)arb_http_ws_close(n->http, p->conn);
 }
 
 static int is_banned(arb_p2p *n, const char *ip)
@@ -1728,16 +1740,18 @@ static void process_block(arb_p2p *n, peer *p, arb_block *b, int requested)
     schedule(n);
 }
 
-static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+/* Answers getdata entries v[0..k) (takes ownership of v). Stops when the
+ * peer's send queue reaches its budget and keeps the rest in p->gd_rest,
+ * answered when the queue has drained (Bitcoin Core's vRecvGetData), so
+ * one getdata can ask for any amount without overflowing the queue. */
+static void answer_getdata(arb_p2p *n, peer *p, arb_p2p_inv *v, size_t k)
 {
-    arb_p2p_inv *v, *nf;
-    size_t k, nnf = 0;
-    if (arb_p2p_inv_read(&v, &k, pl, len) != ARB_OK) {
-        misbehave(n, p, "malformed-getdata", 1);
-        return;
-    }
+    arb_p2p_inv *nf;
+    size_t nnf = 0, i;
     nf = malloc(k * sizeof *nf);
-    for (size_t i = 0; i < k && !p->closing; i++) {
+    for (i = 0; i < k && !p->closing; i++) {
+        if (i > 0 && send_full(n, p))
+            break;
         arb_buf raw = ARB_BUF_INIT;
         arb_err err = ARB_ERR_NOT_FOUND;
         if (v[i].type == ARB_INV_BLOCK) {
@@ -1774,7 +1788,24 @@ static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         send_frame(n, p);
     }
     free(nf);
+    if (i < k && !p->closing) {
+        memmove(v, v + i, (k - i) * sizeof *v);
+        p->gd_rest = v;
+        p->gd_n = k - i;
+        return;
+    }
     free(v);
+}
+
+static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+{
+    arb_p2p_inv *v;
+    size_t k;
+    if (arb_p2p_inv_read(&v, &k, pl, len) != ARB_OK) {
+        misbehave(n, p, "malformed-getdata", 1);
+        return;
+    }
+    answer_getdata(n, p, v, k);
 }
 
 /* ---------------------------------------------------------------- compact blocks */
@@ -2612,6 +2643,7 @@ static void peer_free(peer *p)
         d = nx;
     }
     free(p->pending);
+    free(p->gd_rest);
     free(p->to_announce);
     arb_block_clear(&p->cb_blk);
     free(p->cb_missing);
@@ -2667,7 +2699,7 @@ static void ev_msg(arb_p2p *n, ev *e)
         return;
     }
     p->last_recv_ms = now_ms(); /* it is talking, even if we cannot listen yet */
-    if (p->out_pending >= SEND_BUDGET || p->deferred != NULL) {
+    if (p->deferred != NULL || p->gd_rest != NULL || send_full(n, p)) {
         e->next = NULL;
         if (p->deferred_tail)
             p->deferred_tail->next = e;
@@ -2681,9 +2713,16 @@ static void ev_msg(arb_p2p *n, ev *e)
     free(e);
 }
 
+/* The send queue may have drained: the rest of a getdata first, then the
+ * messages held meanwhile, while the queue stays under budget. */
 static void run_deferred(arb_p2p *n, peer *p)
 {
-    while (p->deferred != NULL && p->out_pending < SEND_BUDGET && !p->closing) {
+    if (p->gd_rest != NULL && !p->closing && !send_full(n, p)) {
+        arb_p2p_inv *v = p->gd_rest;
+        p->gd_rest = NULL;
+        answer_getdata(n, p, v, p->gd_n);
+    }
+    while (p->deferred != NULL && p->gd_rest == NULL && !p->closing && !send_full(n, p)) {
         ev *e = p->deferred;
         p->deferred = e->next;
         if (p->deferred == NULL)
@@ -2823,15 +2862,24 @@ static void tick(arb_p2p *n)
         /* Our queue to it has not drained for the idle time: it does not
          * read (Bitcoin's send timeout). Its own messages wait meanwhile,
          * and reading it is paused once they fill its receive budget. */
+        if (!send_full(n, p))
+            p->send_full_ms = 0;
+        else if (p->send_full_ms == 0)
+            p->send_full_ms = now;
         if (p->send_full_ms != 0 && now - p->send_full_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
             disconnect(n, p, "send-timeout");
             continue;
         }
-        if (now - p->last_recv_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
+        /* Silence counts only while we listen: a peer whose messages wait
+         * for its send queue to drain (reading it may be paused) is not
+         * silent; the send timeout above covers it. */
+        if (p->deferred == NULL && p->gd_rest == NULL &&
+            now - p->last_recv_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
             disconnect(n, p, "timeout");
             continue;
         }
-        if (p->ping_nonce != 0 && now - p->ping_sent_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
+        if (p->ping_nonce != 0 && p->deferred == NULL && p->gd_rest == NULL &&
+            now - p->ping_sent_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
             disconnect(n, p, "ping-timeout"); /* Bitcoin's TIMEOUT_INTERVAL for a pong */
             continue;
         }
@@ -2842,6 +2890,10 @@ static void tick(arb_p2p *n)
             send_nonce(n, p, ARB_P2P_PING, p->ping_nonce);
         }
         trickle(n, p, now);
+        if (p->deferred != NULL || p->gd_rest != NULL)
+            run_deferred(n, p); /* in case the queue drained without an event */
+        if (p->closing)
+            continue;
         /* A block requested this long ago with nobody else to ask. */
         for (size_t i = 0; i < p->n_inflight; i++)
             if (now - p->inflight_ms[i] > (int64_t)n->cfg.idle_timeout_s * 1000) {
@@ -3361,6 +3413,7 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         arb_p2p_free(n);
         return arb_errf(eb, err, "cannot register the peer protocol");
     }
+    refresh_snapshot(n); /* the bans from the file show from the start */
     arb_chainapi_hooks hooks = {hook_tip, hook_tx, n};
     arb_chainapi_set_hooks(chain, &hooks);
     if (pthread_create(&n->thr, NULL, run, n) != 0) {

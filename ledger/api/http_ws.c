@@ -46,6 +46,8 @@ struct wsconn {
     int close_req;    /* under mu: close once the queue is empty */
     int rx_want;      /* under mu: reading wanted: 1 on, 0 paused (arb_http_ws_pause) */
     int rx_on;        /* service thread: what lws was last told (1: reading) */
+    int abort_req;    /* under mu: close now, dropping the queue (arb_http_ws_abort) */
+    int abort_done;   /* service thread: lws was told to kill it */
     struct wsmsg *q_head, *q_tail; /* under mu */
     size_t q_bytes;   /* under mu */
     uint8_t *rx;      /* service thread: message being assembled */
@@ -402,6 +404,12 @@ void arb_http_ws_hub_service(arb_http_ws_hub *h)
                 connect = 2;
                 break;
             }
+            if (c->abort_req && !c->abort_done && c->wsi != NULL && c->opened) {
+                c->abort_done = 1;
+                todo = c;
+                connect = 3;
+                break;
+            }
         }
         if (todo == NULL)
             h->work = 0;
@@ -412,6 +420,8 @@ void arb_http_ws_hub_service(arb_http_ws_hub *h)
             start_connect(h, todo);
         else if (connect == 2)
             apply_rxflow(h, todo);
+        else if (connect == 3) /* closed from the service loop, writable or not */
+            lws_set_timeout(todo->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         else
             lws_callback_on_writable(todo->wsi);
     }
@@ -617,6 +627,21 @@ arb_err arb_http_ws_send(arb_http_server *s, uint64_t conn, const void *data, si
     return ARB_OK;
 }
 
+size_t arb_http_ws_queued(arb_http_server *s, uint64_t conn)
+{
+    arb_http_ws_hub *h = arb_http_server_ws_hub(s, 0);
+    struct wsconn *c;
+    size_t q = 0;
+    if (h == NULL)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    c = find_locked(h, conn);
+    if (c != NULL)
+        q = c->q_bytes;
+    pthread_mutex_unlock(&h->mu);
+    return q;
+}
+
 arb_err arb_http_ws_pause(arb_http_server *s, uint64_t conn, int paused)
 {
     arb_http_ws_hub *h = arb_http_server_ws_hub(s, 0);
@@ -642,6 +667,38 @@ arb_err arb_http_ws_pause(arb_http_server *s, uint64_t conn, int paused)
         apply_rxflow(h, c);
     else
         (void)arb_http_server_wake(s);
+    return ARB_OK;
+}
+
+arb_err arb_http_ws_abort(arb_http_server *s, uint64_t conn)
+{
+    arb_http_ws_hub *h = arb_http_server_ws_hub(s, 0);
+    struct wsconn *c;
+    struct wsmsg *m;
+
+    if (h == NULL)
+        return ARB_ERR_NOT_FOUND;
+    pthread_mutex_lock(&h->mu);
+    c = find_locked(h, conn);
+    if (c == NULL || c->abort_req) {
+        pthread_mutex_unlock(&h->mu);
+        return ARB_ERR_NOT_FOUND;
+    }
+    m = c->q_head;
+    c->q_head = c->q_tail = NULL;
+    c->q_bytes = 0;
+    c->close_req = 1;
+    c->abort_req = 1;
+    h->work = 1;
+    if (!c->opened) /* a dial not yet open: closed when it opens */
+        c->want_write = 1;
+    pthread_mutex_unlock(&h->mu);
+    while (m != NULL) {
+        struct wsmsg *nx = m->next;
+        free(m);
+        m = nx;
+    }
+    (void)arb_http_server_wake(s);
     return ARB_OK;
 }
 

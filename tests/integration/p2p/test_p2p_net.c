@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -962,6 +963,36 @@ static int banned(int port, const char *ip)
     return found;
 }
 
+/* The bytes of a data directory's stored data: every RocksDB table (.sst)
+ * and write-ahead log (NNNNNN.log) under it, at any depth. */
+static unsigned long long store_bytes(const char *dir)
+{
+    unsigned long long sum = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        size_t n = strlen(e->d_name);
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            sum += store_bytes(path);
+        else if (S_ISREG(st.st_mode) && n > 4 &&
+                 (strcmp(e->d_name + n - 4, ".sst") == 0 ||
+                  (strcmp(e->d_name + n - 4, ".log") == 0 && e->d_name[0] >= '0' &&
+                   e->d_name[0] <= '9')))
+            sum += (unsigned long long)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
+
 static void hostile(void)
 {
     node h, hon;
@@ -988,6 +1019,8 @@ static void hostile(void)
         TRY(mine(ph, &k, NULL, hash));
     TRY(tip_of(ph, tip_before, &height) && height == 5);
     TRY(digest_of(ph, dig_before));
+    unsigned long long disk_before = store_bytes(h.dir);
+    TRY(disk_before > 0);
     TRY(arb_chain_hash_from_hex(&tip, tip_before));
     {
         json_t *j;
@@ -1300,7 +1333,16 @@ static void hostile(void)
         wsp_close(&w);
     }
 
-    /* Nothing of all that changed the chain. */
+    /* Nothing of all that changed the chain, and the store barely grew:
+     * the one header on the tip and its download, the operator's bans, no
+     * side-branch body, nothing from the floods (the 4 MB frame, the inv,
+     * the 200 peers). */
+    {
+        unsigned long long disk_after = store_bytes(h.dir);
+        fprintf(stderr, "hostile: store %llu bytes before the attacks, %llu after\n",
+                disk_before, disk_after);
+        TRY(disk_after >= disk_before && disk_after - disk_before < 64 * 1024);
+    }
     TRY(tip_of(ph, s, NULL) && strcmp(s, tip_before) == 0);
     TRY(digest_of(ph, s) && strcmp(s, dig_before) == 0);
     /* And it still syncs with an honest node, both ways. */

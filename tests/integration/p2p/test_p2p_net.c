@@ -28,6 +28,19 @@
  *                  transaction's inv is not followed by a getdata.
  *   eviction       with the inbound slots full a newcomer is taken and one
  *                  unprotected inbound peer evicted.
+ * argv[2] "more" runs the other scenarios instead (test_p2p_more):
+ *   flow_control   a peer that sends 4 MB while the node sends it 4 MB, neither
+ *                  reading first: both finish; a peer that never reads is
+ *                  paused (its writes stall, the node's memory stays bounded)
+ *                  and dropped after the idle time.
+ *   sync_peer      a fresh node asks one peer for headers; a second peer is
+ *                  asked only after the first is dropped for not answering.
+ *   compact_negotiation  sendcmpct; compact blocks only to a peer that asked;
+ *                  getblocktxn / blocktxn; wrong transactions: the whole block.
+ *   bans_persist   an operator's ban survives SIGKILL and a restart, a
+ *                  discouragement does not, an unban persists.
+ *   connection_types  a block-relay-only peer gets blocks but no tx inv; a
+ *                  feeler moves an address to tried.
  * argv[1] (optional): the catch-up chain length (default 300); argv[2]
  * "catch-up": run only that scenario. */
 #include <curl/curl.h>

@@ -2671,6 +2671,10 @@ static void ev_close(arb_p2p *n, uint64_t conn)
         return;
     peer *p = *pp;
     *pp = p->next;
+    /* Its held messages leave the budgets (the total one above all: it
+     * would otherwise stay counted and pause every peer in the end). */
+    for (ev *d = p->deferred; d != NULL; d = d->next)
+        done_bytes(n, d);
     release_inflight(n, p);
     pending_reset(n, p);
     for (size_t i = 0; i < n->n_txreqs;)
@@ -2924,6 +2928,13 @@ static void tick(arb_p2p *n)
             if (n->stall_mult < STALL_MAX_MULT)
                 n->stall_mult *= 2;
         }
+    }
+    {
+        size_t q;
+        pthread_mutex_lock(&n->mu);
+        q = n->queued_total;
+        pthread_mutex_unlock(&n->mu);
+        arb_http_metric_set(n->http, "p2p_recv_queued_bytes", q);
     }
     for (size_t i = 0; i < n->n_txreqs;)
         if (now - n->txreqs[i].ms > TX_REQUEST_TIMEOUT_MS)

@@ -240,7 +240,8 @@ static unsigned long long metric(int port, const char *name)
     char *text = NULL, want[160];
     unsigned long long v = 0;
     int gauge = strncmp(name, "p2p_addrman_size", 16) == 0 ||
-                strncmp(name, "p2p_addrman_tried", 17) == 0;
+                strncmp(name, "p2p_addrman_tried", 17) == 0 ||
+                strcmp(name, "p2p_recv_queued_bytes") == 0;
     snprintf(want, sizeof want, gauge ? "\narbor_%s " : "\narbor_%s_total ", name);
     if (http_raw(port, "/metrics", NULL, &text) == 200 && text != NULL) {
         const char *p = strstr(text, want);
@@ -1861,6 +1862,10 @@ static void flow_control(void)
     TRY(rss1 < rss0 + 48 * 1024); /* the node holds at most ~15 MB for it */
     /* Dropped once its queue has not drained for the idle time. */
     TRY(wait_metric(pf, "p2p_disconnect_send_timeout", 1));
+    /* What it sent and we held leaves the receive budgets with it. */
+    for (int t = 0; t < WAIT_MS / 100 && metric(pf, "p2p_recv_queued_bytes") != 0; t++)
+        sleep_ms(100);
+    TRY(metric(pf, "p2p_recv_queued_bytes") == 0);
     TRY(log_has(&f, "inbound full-relay peer 127.0.3.1 connected: version 1", NULL));
     TRY(log_has(&f, "peer 127.0.3.2", "send-timeout"));
 out:

@@ -67,6 +67,13 @@ static const char usage_text[] =
     "  --anchor-key FILE      the key that pays the anchors' fees (default: DIR/anchor-key,\n"
     "                         created 0600; its address is logged so it can be funded)\n"
     "  --anchor-fee N         fee per anchor transaction, base units (1..10^8; default 10000)\n"
+    "  --p2p-max-outbound N   automatic full-relay outbound peers (0..8; default 8)\n"
+    "  --p2p-block-relay-outbound N  automatic block-relay-only outbound peers (0..2;\n"
+    "                         default 2)\n"
+    "  --p2p-feeler-interval S  a feeler connection every S seconds (0: none; 0..86400;\n"
+    "                         default 120)\n"
+    "  --p2p-headers-timeout S  the headers sync peer must answer within S seconds\n"
+    "                         (1..86400; default 900)\n"
     "  --config FILE          read `key = value` settings (keys are these option names)\n"
     "  --http-workers N       HTTP handler threads (default: 2 x cores, at least 4)\n"
     "  --http-limit NAME=V    an HTTP limit, e.g. max-conns=1024, header-timeout=10,\n"
@@ -457,6 +464,10 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             {"p2p-tx-delay-ms", 1, 60000, offsetof(arb_config, p2p_tx_delay_ms)},
             {"p2p-no-compact", 0, 1, offsetof(arb_config, p2p_no_compact)},
             {"p2p-no-outbound", 0, 1, offsetof(arb_config, p2p_no_outbound)},
+            {"p2p-max-outbound", 0, 8, offsetof(arb_config, p2p_max_outbound)},
+            {"p2p-block-relay-outbound", 0, 2, offsetof(arb_config, p2p_block_relay_outbound)},
+            {"p2p-feeler-interval", 0, 86400, offsetof(arb_config, p2p_feeler_interval)},
+            {"p2p-headers-timeout", 1, 86400, offsetof(arb_config, p2p_headers_timeout)},
         };
         size_t i = 0;
         unsigned long long n;
@@ -467,6 +478,10 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
         if (!parse_count(v, p2p[i].lo, p2p[i].hi, &n))
             return arb_errf(eb, ARB_ERR_INVALID_ARG, "%s: bad value '%s' (%llu..%llu)", where, v,
                             p2p[i].lo, p2p[i].hi);
+        /* Settings where 0 is a value are kept as value + 1 (0: not given). */
+        if (p2p[i].lo == 0 && strcmp(key, "p2p-max-inbound") != 0 &&
+            strcmp(key, "p2p-no-compact") != 0 && strcmp(key, "p2p-no-outbound") != 0)
+            n++;
         *(unsigned *)((char *)cfg + p2p[i].off) = (unsigned)n;
     } else if (!strcmp(key, "anchor-key")) {
         if (!*v)
@@ -618,7 +633,8 @@ static const char *const value_opts[] = {
     "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect",
     "p2p-max-inbound", "p2p-handshake-timeout", "p2p-ping-interval", "p2p-timeout",
     "p2p-stall-timeout-ms", "p2p-discourage-time", "p2p-tx-delay-ms", "p2p-no-compact",
-    "p2p-no-outbound", "anchor-every-blocks", "anchor-every-entries", "anchor-key", "anchor-fee",
+    "p2p-no-outbound", "p2p-max-outbound", "p2p-block-relay-outbound", "p2p-feeler-interval",
+    "p2p-headers-timeout", "anchor-every-blocks", "anchor-every-entries", "anchor-key", "anchor-fee",
     "http-workers", "http-limit", "config", "log-reject-expired",
     "log-reject-unexpired", "log-ext-key-usages",
     "log-reject-extensions", "log-rate-limit", "log-rate-burst", "log-url", "log-monitoring-url",

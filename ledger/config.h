@@ -80,6 +80,9 @@ typedef struct {
     uint64_t anchor_every_entries; /* anchor after this many new log entries; 0: not by entries */
     char *anchor_key;              /* NULL: <datadir>/anchor-key, created 0600 when absent */
     uint64_t anchor_fee;           /* base units per anchor transaction; 0: the default */
+    /* value + 1 (0: not given, the default applies) */
+    unsigned p2p_max_outbound, p2p_block_relay_outbound, p2p_feeler_interval;
+    unsigned p2p_headers_timeout; /* 0: default */
     char *config_file; /* NULL: none */
     int http_workers;  /* 0: the server's default */
     char *http_limits[ARB_CONFIG_MAX_HTTP_LIMITS]; /* "NAME=VALUE" (arb_http_server_set_option) */

@@ -231,6 +231,11 @@ static arb_err peers_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
     pc.tx_delay_ms = d->cfg.p2p_tx_delay_ms;
     pc.no_compact = d->cfg.p2p_no_compact != 0;
     pc.no_outbound = d->cfg.p2p_no_outbound != 0;
+    pc.max_outbound = d->cfg.p2p_max_outbound ? d->cfg.p2p_max_outbound - 1 : 8;
+    pc.block_relay_outbound =
+        d->cfg.p2p_block_relay_outbound ? d->cfg.p2p_block_relay_outbound - 1 : 2;
+    pc.feeler_interval_s = d->cfg.p2p_feeler_interval ? d->cfg.p2p_feeler_interval - 1 : 120;
+    pc.headers_timeout_s = d->cfg.p2p_headers_timeout;
     pc.listen_port = (uint16_t)d->cfg.listen_port;
     pc.listen_host = d->cfg.listen_host;
     pc.datadir = d->datadir_abs;

@@ -106,6 +106,27 @@ bad:
     return ARB_ERR_PARSE;
 }
 
+/* ---- sendcmpct ---- */
+
+void arb_p2p_sendcmpct_write(arb_buf *out, int announce, uint64_t version)
+{
+    arb_buf_u8(out, announce ? 1 : 0);
+    arb_buf_u64le(out, version);
+}
+
+arb_err arb_p2p_sendcmpct_read(int *announce, uint64_t *version, const uint8_t *p, size_t n)
+{
+    arb_cur c = arb_cur_make(p, n);
+    uint8_t a;
+    if (!arb_cur_u8(&c, &a) || a > 1 || !arb_cur_u64le(&c, version) || c.len != 0) {
+        *announce = 0;
+        *version = 0;
+        return ARB_ERR_PARSE;
+    }
+    *announce = a;
+    return ARB_OK;
+}
+
 /* ---- ping, pong ---- */
 
 void arb_p2p_nonce_write(arb_buf *out, uint64_t nonce)
@@ -550,7 +571,8 @@ const char *arb_p2p_type_name(uint8_t type)
                                         "pong",       "getheaders",  "headers",   "inv",
                                         "getdata",    "notfound",    "block",     "tx",
                                         "cmpctblock", "getblocktxn", "blocktxn",  "addr",
-                                        "getaddr",    "zonefile"};
+                                        "getaddr",    "zonefile",
+                                        "sendcmpct"};
     if (type < sizeof names / sizeof *names && names[type] != NULL)
         return names[type];
     return "unknown";

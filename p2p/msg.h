@@ -51,6 +51,7 @@ enum {
     ARB_P2P_ADDR = 15,    /* addresses of peers (address book) */
     ARB_P2P_GETADDR = 16, /* asks for an addr answer (empty payload) */
     ARB_P2P_ZONEFILE = 17, /* a zone file asked for with getdata (p2p/zonesync.h) */
+    ARB_P2P_SENDCMPCT = 18, /* BIP152: wants compact blocks (announce u8, version u64) */
 };
 
 /* Inventory types: generic, so later kinds (zone files, log anchors) fit. */
@@ -101,6 +102,13 @@ arb_err arb_p2p_frame_decode(const uint8_t *data, size_t len, const uint8_t magi
 void arb_p2p_version_write(arb_buf *out, const arb_p2p_version *v);
 arb_err arb_p2p_version_read(arb_p2p_version *v, const uint8_t *p, size_t n) ARB_WARN_UNUSED;
 
+/* sendcmpct (BIP152): announce (0 or 1: new blocks as cmpctblock without
+ * asking) | version u64 (ARB_P2P_CMPCT_VERSION). Any other announce byte is
+ * ARB_ERR_PARSE; any version decodes (an unknown one is ignored by the node). */
+#define ARB_P2P_CMPCT_VERSION 1
+void arb_p2p_sendcmpct_write(arb_buf *out, int announce, uint64_t version);
+arb_err arb_p2p_sendcmpct_read(int *announce, uint64_t *version, const uint8_t *p,
+                               size_t n) ARB_WARN_UNUSED;
 void arb_p2p_nonce_write(arb_buf *out, uint64_t nonce); /* ping, pong */
 arb_err arb_p2p_nonce_read(uint64_t *nonce, const uint8_t *p, size_t n) ARB_WARN_UNUSED;
 

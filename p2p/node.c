@@ -27,6 +27,7 @@
 
 #include "ledger/chain/hdrcheck.h"
 #include "p2p/addrman.h"
+#include "p2p/banlist.h"
 #include "p2p/msg.h"
 #include "p2p/zonesync.h"
 
@@ -50,6 +51,9 @@
 #define MAX_BANS 10000
 #define TICK_MS 100
 #define MAX_OUTBOUND 8           /* Bitcoin MAX_OUTBOUND_FULL_RELAY_CONNECTIONS */
+#define MAX_BLOCK_RELAY 2        /* Bitcoin MAX_BLOCK_RELAY_ONLY_CONNECTIONS */
+#define MAX_AUTOS (MAX_OUTBOUND + MAX_BLOCK_RELAY + 1) /* + one feeler */
+#define HEADERS_RECENT_S (24 * 3600) /* best header this close to now: sync from every peer */
 #define BOOK_SAVE_MS (15 * 60 * 1000) /* Bitcoin DUMP_PEERS_INTERVAL */
 #define OUTBOUND_EVERY_MS 500    /* how often an automatic outbound slot is filled */
 #define ADDR_HORIZON (10 * 60)   /* an addr time this far in the future is not believed */
@@ -74,6 +78,7 @@ typedef struct ev {
 typedef struct {
     uint64_t conn;
     size_t bytes, block_bytes;
+    int paused; /* reading it is paused (arb_http_ws_pause) */
 } rxacct;
 
 typedef struct {
@@ -93,7 +98,10 @@ typedef struct peer {
     uint64_t ping_nonce;
     uint64_t bytes_in, bytes_out, msgs_in;
     size_t out_pending; /* bytes sent since the send queue was last empty */
-    ev *deferred, *deferred_tail; /* messages held while out_pending >= SEND_BUDGET */
+    int64_t send_full_ms; /* when out_pending reached SEND_BUDGET (0: under it) */
+    ev *deferred, *deferred_tail; /* messages held while its send queue is over SEND_BUDGET */
+    arb_p2p_inv *gd_rest;     /* the rest of a getdata to answer once the queue drains */
+    size_t gd_n;
     /* sync */
     int best_known;
     arb_hash best_hash;
@@ -129,12 +137,24 @@ typedef struct peer {
     arb_netaddr book_addr;    /* its address in the book (automatic only) */
     arb_addr_bucket addr_tokens; /* addr rate limit */
     int getaddr_answered;     /* its getaddr was answered (once per connection) */
+    int kind;                 /* CONN_*: block-relay-only peers get no tx or addr relay;
+                                 a feeler is closed after the handshake */
+    int cmpct_announce;       /* it sent sendcmpct announce=1 version 1: new blocks go to it
+                                 as cmpctblock */
+    int sync_started;         /* we sent it the initial getheaders */
+    int64_t getheaders_ms;    /* our getheaders to it unanswered since (0: none) */
+    const char *close_reason; /* why we closed it (NULL: it went away) */
+    arb_hash cb_failed;       /* its last compact block that needed the full block */
 } peer;
+
+/* Kinds of automatic outbound connections (Bitcoin Core's ConnectionType). */
+enum { CONN_FULL = 0, CONN_BLOCK_RELAY = 1, CONN_FEELER = 2 };
 
 /* An automatic outbound connection being opened. */
 typedef struct {
     uint64_t conn;
     arb_netaddr addr;
+    int kind; /* CONN_* */
 } autoconn;
 
 typedef struct {
@@ -148,6 +168,7 @@ typedef struct {
 typedef struct {
     char ip[64];
     int64_t until; /* Unix seconds */
+    int manual;    /* the operator's (saved in banlist.dat), else a discouragement */
 } ban;
 
 typedef struct {
@@ -184,6 +205,7 @@ struct arb_p2p {
     ev *head, *tail;
     rxacct *accts;
     size_t n_accts, cap_accts, queued_total;
+    size_t n_paused; /* accts with reading paused */
     char *snapshot; /* JSON for GET /p2p/v1/peers */
     char token[65];   /* the admin bearer token (hex), also in the cookie file */
     char cookie_path[4200];
@@ -217,9 +239,12 @@ struct arb_p2p {
     int64_t book_saved_ms, next_outbound_ms;
     arb_netaddr self_addr; /* what we advertise */
     int have_self_addr;
-    autoconn autos[MAX_OUTBOUND];
+    autoconn autos[MAX_AUTOS];
     size_t n_autos;
     arb_zonesync *zs; /* zone-file replication (NULL: none) */
+    char bans_path[4200]; /* DATADIR/banlist.dat ("": not kept) */
+    uint64_t sync_peer;   /* the one peer headers are synced from (0: none) */
+    int64_t next_feeler_ms;
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -379,19 +404,41 @@ static void on_open(void *ud, uint64_t conn, int outgoing, const char *addr)
     }
     n->accts[n->n_accts].conn = conn;
     n->accts[n->n_accts].bytes = n->accts[n->n_accts].block_bytes = 0;
+    n->accts[n->n_accts].paused = 0;
     n->n_accts++;
     push_locked(n, e);
     pthread_mutex_unlock(&n->mu);
 }
 
-/* A whole message from the service thread: copied and queued, unless the
- * peer's (or everyone's) unprocessed bytes are over budget: then the peer is
- * dropped (libwebsockets' receive flow control is not reachable through the
- * server's websocket API, so a peer we cannot keep up with is closed). */
+/* Whether a connection's unprocessed bytes (or everyone's) are at the
+ * receive budget: then reading it is paused. With n->mu held. */
+static int over_budget(const arb_p2p *n, const rxacct *a)
+{
+    return a->bytes >= RECV_BUDGET || a->block_bytes >= RECV_BLOCK_BUDGET ||
+           n->queued_total >= RECV_TOTAL_BUDGET;
+}
+
+/* ... and whether it has drained enough to read again (half the budgets,
+ * so that a busy peer is not paused and resumed for every message). */
+static int under_half(const arb_p2p *n, const rxacct *a)
+{
+    return a->bytes < RECV_BUDGET / 2 && a->block_bytes < RECV_BLOCK_BUDGET / 2 &&
+           n->queued_total < RECV_TOTAL_BUDGET / 2;
+}
+
+/* A whole message from the service thread: copied and queued. When the
+ * peer's (or everyone's) unprocessed bytes reach the receive budget, reading
+ * the connection is paused (libwebsockets' rx flow control, at once since
+ * this is the service thread) until the node's thread has worked through
+ * half of them, as Bitcoin Core's fPauseRecv: TCP then holds the peer back.
+ * The paused connection may still complete the message it is in the middle
+ * of, so a peer is over its budget by at most one message; more than that
+ * (which the pause makes impossible) still drops it. */
 static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len, int binary)
 {
     arb_p2p *n = ud;
-    int is_block = binary && len > 4 && data[4] == ARB_P2P_BLOCK;
+    int is_block = binary && len > 4 && data[4] == ARB_P2P_BLOCK, pause = 0;
+    const size_t slack = ARB_P2P_FRAME_HEADER + ARB_P2P_MAX_MESSAGE;
     const char *why = NULL;
     ev *e;
     pthread_mutex_lock(&n->mu);
@@ -402,9 +449,10 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
     }
     if (!binary)
         why = "text-frame";
-    else if (is_block ? a->block_bytes + len > RECV_BLOCK_BUDGET : a->bytes + len > RECV_BUDGET)
+    else if (is_block ? a->block_bytes + len > RECV_BLOCK_BUDGET + slack
+                      : a->bytes + len > RECV_BUDGET + slack)
         why = "recv-flood";
-    else if (n->queued_total + len > RECV_TOTAL_BUDGET)
+    else if (n->queued_total + len > RECV_TOTAL_BUDGET + RECV_TOTAL_BUDGET / 4)
         why = "recv-total-flood";
     if (why == NULL && (e = ev_new(EV_MSG, conn, len)) != NULL) {
         memcpy(e->data, data, len);
@@ -414,8 +462,16 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
         else
             a->bytes += len;
         n->queued_total += len;
+        if (!a->paused && over_budget(n, a)) {
+            a->paused = pause = 1;
+            n->n_paused++;
+        }
         push_locked(n, e);
         pthread_mutex_unlock(&n->mu);
+        if (pause) {
+            metric(n, "p2p_", "recv_paused");
+            (void)arb_http_ws_pause(n->http, conn, 1);
+        }
         return;
     }
     pthread_mutex_unlock(&n->mu);
@@ -438,6 +494,7 @@ static void on_close(void *ud, uint64_t conn)
     pthread_mutex_lock(&n->mu);
     for (size_t i = 0; i < n->n_accts; i++)
         if (n->accts[i].conn == conn) {
+            n->n_paused -= n->accts[i].paused;
             n->accts[i] = n->accts[--n->n_accts];
             break;
         }
@@ -469,9 +526,13 @@ static void hook_tx(void *ud, const arb_hash *txid)
     }
 }
 
-/* The message was handled: its bytes leave the peer's budget. */
+/* The message was handled: its bytes leave the peer's budget, and paused
+ * connections under half their budgets (a connection paused for the total
+ * budget may have nothing queued itself) are read again. */
 static void done_bytes(arb_p2p *n, const ev *e)
 {
+    uint64_t resume[16];
+    size_t k;
     pthread_mutex_lock(&n->mu);
     rxacct *a = acct_find(n, e->conn);
     if (a != NULL) {
@@ -481,6 +542,25 @@ static void done_bytes(arb_p2p *n, const ev *e)
             a->bytes -= e->len <= a->bytes ? e->len : a->bytes;
     }
     n->queued_total -= e->len <= n->queued_total ? e->len : n->queued_total;
+    do {
+        k = 0;
+        if (a != NULL && a->paused && under_half(n, a)) {
+            a->paused = 0;
+            n->n_paused--;
+            resume[k++] = a->conn;
+        }
+        for (size_t i = 0; n->n_paused > 0 && i < n->n_accts && k < 16; i++)
+            if (n->accts[i].paused && under_half(n, &n->accts[i])) {
+                n->accts[i].paused = 0;
+                n->n_paused--;
+                resume[k++] = n->accts[i].conn;
+            }
+        pthread_mutex_unlock(&n->mu);
+        for (size_t i = 0; i < k; i++)
+            (void)arb_http_ws_pause(n->http, resume[i], 0);
+        pthread_mutex_lock(&n->mu);
+        a = NULL;
+    } while (k == 16);
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -498,12 +578,30 @@ static size_t backlog(arb_p2p *n, uint64_t conn)
 
 /* ---------------------------------------------------------------- peers */
 
+static const char *kind_name(const peer *p)
+{
+    if (p->manual)
+        return "manual";
+    return p->kind == CONN_BLOCK_RELAY ? "block-relay-only"
+           : p->kind == CONN_FEELER    ? "feeler"
+                                       : "full-relay";
+}
+
 static peer *peer_find(arb_p2p *n, uint64_t conn)
 {
     for (peer *p = n->peers; p; p = p->next)
         if (p->conn == conn)
             return p;
     return NULL;
+}
+
+static void disconnect(arb_p2p *n, peer *p, const char *reason);
+
+/* Whether the peer's send queue holds SEND_BUDGET or more: then nothing
+ * more is answered until it drains (Bitcoin Core's fPauseSend). */
+static int send_full(arb_p2p *n, const peer *p)
+{
+    return arb_http_ws_queued(n->http, p->conn) >= SEND_BUDGET;
 }
 
 static void send_frame(arb_p2p *n, peer *p)
@@ -514,14 +612,13 @@ static void send_frame(arb_p2p *n, peer *p)
     if (err == ARB_OK) {
         p->bytes_out += n->out.len;
         p->out_pending += n->out.len;
+        if (p->send_full_ms == 0 && p->out_pending >= SEND_BUDGET && send_full(n, p))
+            p->send_full_ms = now_ms();
         arb_http_metric_add(n->http, "p2p_bytes_sent", n->out.len);
         return;
     }
-    if (err == ARB_ERR_BUSY) { /* it does not read what it asked for */
-        metric(n, "p2p_disconnect_", "send-queue-full");
-        p->closing = 1;
-        (void)arb_http_ws_close(n->http, p->conn);
-    }
+    if (err == ARB_ERR_BUSY) /* it does not read what it asked for */
+        disconnect(n, p, "send-queue-full");
 }
 
 static void begin(arb_p2p *n, uint8_t type)
@@ -534,9 +631,15 @@ static void disconnect(arb_p2p *n, peer *p, const char *reason)
     if (p->closing)
         return;
     p->closing = 1;
+    p->close_reason = reason;
     metric(n, "p2p_disconnect_", reason);
-    arb_logf(&n->log, ARB_LOG_INFO, "p2p: disconnecting %s (%s)", p->addr, reason);
-    (void)arb_http_ws_close(n->http, p->conn);
+    arb_logf(&n->log, ARB_LOG_INFO, "p2p: disconnecting %s %s peer %s: %s",
+             p->outbound ? "outbound" : "inbound", kind_name(p), p->addr, reason);
+    /* A full queue would keep a graceful close waiting: drop it. */
+    if (send_full(n, p))
+        (void)arb_http_ws_abort(n->http, p->conn);
+    else
+        (void)arb_http_ws_close(n->http, p->conn);
 }
 
 static int is_banned(arb_p2p *n, const char *ip)
@@ -548,7 +651,34 @@ static int is_banned(arb_p2p *n, const char *ip)
     return 0;
 }
 
-static void ban_add(arb_p2p *n, const char *ip, unsigned seconds)
+/* Writes the operator's bans still in force to banlist.dat (at every
+ * change: they are few and rare). */
+static void bans_save(arb_p2p *n)
+{
+    arb_ban_entry *v;
+    size_t k = 0;
+    arb_errbuf eb;
+    int64_t t = (int64_t)time(NULL);
+    if (n->bans_path[0] == '\0')
+        return;
+    v = malloc((n->n_bans ? n->n_bans : 1) * sizeof *v);
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n->n_bans; i++)
+        if (n->bans[i].manual && n->bans[i].until > t &&
+            arb_banlist_ip_parse(v[k].ip16, n->bans[i].ip)) {
+            v[k].until = n->bans[i].until;
+            k++;
+        }
+    if (arb_banlist_save(n->bans_path, v, k, &eb) != ARB_OK)
+        arb_logf(&n->log, ARB_LOG_WARN, "p2p: cannot save the ban list: %s", eb.msg);
+    free(v);
+}
+
+/* Bans ip for seconds: an operator's ban (manual, kept on disk) or a
+ * discouragement (memory only, as Bitcoin Core). A discouragement never
+ * shortens or unmarks an operator's ban. */
+static void ban_add(arb_p2p *n, const char *ip, unsigned seconds, int manual)
 {
     int64_t until = (int64_t)time(NULL) + seconds;
     size_t i;
@@ -570,8 +700,15 @@ static void ban_add(arb_p2p *n, const char *ip, unsigned seconds)
             n->n_bans++;
         }
         snprintf(n->bans[i].ip, sizeof n->bans[i].ip, "%s", ip);
+        n->bans[i].manual = 0;
+        n->bans[i].until = 0;
     }
-    n->bans[i].until = until;
+    if (manual) {
+        n->bans[i].manual = 1;
+        n->bans[i].until = until;
+    } else if (!n->bans[i].manual || until > n->bans[i].until) {
+        n->bans[i].until = until;
+    }
 }
 
 /* A rule broken: counted, the peer disconnected, and unless the operator
@@ -588,7 +725,7 @@ static void misbehave(arb_p2p *n, peer *p, const char *reason, int discourage)
     if (discourage && !p->manual) {
         char ip[64];
         ip_of(ip, sizeof ip, p->addr);
-        ban_add(n, ip, n->cfg.discourage_s);
+        ban_add(n, ip, n->cfg.discourage_s, 0);
         arb_http_metric_add(n->http, "p2p_discouraged", 1);
     }
     disconnect(n, p, discourage ? "misbehaviour" : reason);
@@ -684,9 +821,46 @@ static void send_getheaders(arb_p2p *n, peer *p, const arb_hash *from)
     begin(n, ARB_P2P_GETHEADERS);
     arb_p2p_getheaders_write(&n->out, loc, k, &zero);
     send_frame(n, p);
+    if (p->getheaders_ms == 0)
+        p->getheaders_ms = now_ms();
 }
 
 static void book_handshake(arb_p2p *n, peer *p);
+
+/* The time of the best header we know (the best header chain's tip, else
+ * the active tip); 0 if unknown. */
+static int64_t best_header_time(arb_p2p *n)
+{
+    arb_chainstate *cs = arb_chainapi_lock(n->chain);
+    arb_chain_tip tip;
+    arb_chain_hdrinfo info;
+    arb_hash h;
+    int64_t t = 0;
+    arb_chainstate_tip(cs, &tip);
+    h = n->bc_n > 0 ? n->bc[n->bc_n - 1] : tip.hash;
+    if (arb_chainstate_header(cs, &h, &info) == ARB_OK)
+        t = (int64_t)info.hdr.time;
+    arb_chainapi_unlock(n->chain);
+    return t;
+}
+
+/* Headers sync (Bitcoin Core's fSyncStarted): while our best header is
+ * over a day old, the initial getheaders goes to one peer at a time (the
+ * sync peer); once it is recent, to every peer. A peer is asked once; after
+ * that its announcements keep us up to date. */
+static void maybe_start_sync(arb_p2p *n, peer *p, int recent)
+{
+    if (p->sync_started || !p->handshaked || p->closing || p->kind == CONN_FEELER)
+        return;
+    if (!recent && n->sync_peer != 0)
+        return;
+    p->sync_started = 1;
+    if (!recent) {
+        n->sync_peer = p->conn;
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: syncing headers from %s", p->addr);
+    }
+    send_getheaders(n, p, NULL);
+}
 
 static void handshake_done(arb_p2p *n, peer *p)
 {
@@ -694,11 +868,23 @@ static void handshake_done(arb_p2p *n, peer *p)
     p->next_ping_ms = now_ms();
     p->next_inv_ms = now_ms() + exp_delay(n->cfg.tx_delay_ms);
     arb_http_metric_add(n->http, "p2p_handshakes", 1);
-    arb_logf(&n->log, ARB_LOG_INFO, "p2p: %s peer %s (%s, height %u)",
-             p->outbound ? (p->automatic ? "connected (automatic) to" : "connected to")
-                         : "accepted",
-             p->addr, p->ver.user_agent, (unsigned)p->ver.height);
-    send_getheaders(n, p, NULL);
+    arb_logf(&n->log, ARB_LOG_INFO,
+             "p2p: %s %s peer %s connected: version %u, user agent \"%s\", height %u",
+             p->outbound ? "outbound" : "inbound", kind_name(p), p->addr,
+             (unsigned)p->ver.version, p->ver.user_agent, (unsigned)p->ver.height);
+    if (p->kind == CONN_FEELER) { /* it answered: the address works */
+        book_handshake(n, p);
+        arb_http_metric_add(n->http, "p2p_feelers", 1);
+        disconnect(n, p, "feeler");
+        return;
+    }
+    /* BIP152: we take compact blocks (announced without asking) from it. */
+    if (!n->cfg.no_compact && (p->ver.services & ARB_P2P_SERVICE_CMPCT)) {
+        begin(n, ARB_P2P_SENDCMPCT);
+        arb_p2p_sendcmpct_write(&n->out, 1, ARB_P2P_CMPCT_VERSION);
+        send_frame(n, p);
+    }
+    maybe_start_sync(n, p, (int64_t)time(NULL) - best_header_time(n) < HEADERS_RECENT_S);
     book_handshake(n, p);
     arb_zonesync_peer_add(n->zs, p->conn);
 }
@@ -791,14 +977,17 @@ static void book_handshake(arb_p2p *n, peer *p)
 {
     int64_t t = unix_now();
     arb_p2p_addr w;
-    if (n->have_self_addr) {
+    int relay = p->kind == CONN_FULL; /* block-relay-only and feelers: no addr */
+    if (n->have_self_addr && relay) {
         to_wire(&w, &n->self_addr, ARB_P2P_SERVICE_NETWORK | ARB_P2P_SERVICE_CMPCT, t);
         send_addr(n, p, &w, 1);
     }
     if (p->outbound) {
         arb_netaddr a;
-        send_empty(n, p, ARB_P2P_GETADDR);
-        arb_addr_bucket_grant(&p->addr_tokens, ARB_P2P_MAX_ADDR);
+        if (relay) {
+            send_empty(n, p, ARB_P2P_GETADDR);
+            arb_addr_bucket_grant(&p->addr_tokens, ARB_P2P_MAX_ADDR);
+        }
         if (p->automatic)
             a = p->book_addr;
         else if (!arb_netaddr_parse(&a, p->addr))
@@ -819,7 +1008,7 @@ static size_t pick_relay_peers(arb_p2p *n, const peer *from, peer *out[2])
 {
     size_t k = 0, seen = 0;
     for (peer *q = n->peers; q; q = q->next) {
-        if (q == from || !q->handshaked || q->closing)
+        if (q == from || !q->handshaked || q->closing || q->kind != CONN_FULL)
             continue;
         seen++;
         if (k < 2)
@@ -842,6 +1031,11 @@ static void on_addr(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     if (arb_p2p_addr_read(v, &k, pl, len) != ARB_OK) {
         free(v);
         misbehave(n, p, "malformed-addr", 1);
+        return;
+    }
+    if (p->kind != CONN_FULL) { /* we do not take addresses over block-relay-only links */
+        free(v);
+        arb_http_metric_add(n->http, "p2p_addr_ignored_block_relay", 1);
         return;
     }
     if (p->automatic)
@@ -958,23 +1152,75 @@ static int book_usable(arb_p2p *n, const arb_netaddr *a, int64_t t)
     return 1;
 }
 
-/* The address book's periodic work: collisions, saving, and one more
- * automatic outbound connection when fewer than MAX_OUTBOUND are up. */
+/* Dials an address of the book as an automatic connection of a kind. */
+static void book_dial(arb_p2p *n, const arb_netaddr *a, int kind, int64_t t)
+{
+    char s[64];
+    uint64_t id;
+    if (n->n_autos >= MAX_AUTOS)
+        return;
+    arb_netaddr_format(a, s, sizeof s);
+    arb_addrman_attempt(n->book, a, t);
+    if (arb_http_ws_connect(n->http, ARB_P2P_SUBPROTOCOL, s, &id) == ARB_OK) {
+        n->autos[n->n_autos].conn = id;
+        n->autos[n->n_autos].addr = *a;
+        n->autos[n->n_autos].kind = kind;
+        n->n_autos++;
+        arb_http_metric_add(n->http, kind == CONN_FEELER ? "p2p_feeler_attempts"
+                                                         : "p2p_outbound_attempts", 1);
+    }
+}
+
+/* The address book's periodic work: collisions, saving, a feeler now and
+ * then, and one more automatic outbound connection when fewer than
+ * max_outbound full-relay (then block_relay_outbound block-relay-only)
+ * ones are up. */
 static void book_tick(arb_p2p *n, int64_t ms)
 {
     int64_t t = unix_now();
-    size_t count = n->n_autos;
     arb_netaddr cand;
     int found = 0;
     arb_addrman_resolve_collisions(n->book, t);
     if (ms - n->book_saved_ms >= BOOK_SAVE_MS)
         book_save(n);
-    if (n->cfg.no_outbound || ms < n->next_outbound_ms)
+    if (n->cfg.no_outbound)
+        return;
+    /* A feeler (Bitcoin Core's): every feeler interval, a short connection
+     * to an address of the new table; a handshake moves it to tried. */
+    if (n->cfg.feeler_interval_s != 0 && ms >= n->next_feeler_ms) {
+        n->next_feeler_ms = ms + (int64_t)n->cfg.feeler_interval_s * 1000;
+        for (size_t i = 0; i < n->n_autos; i++)
+            if (n->autos[i].kind == CONN_FEELER)
+                return;
+        for (peer *p = n->peers; p; p = p->next)
+            if (p->kind == CONN_FEELER && !p->closing)
+                return;
+        for (int i = 0; i < 100; i++) {
+            arb_addrinfo info;
+            if (!arb_addrman_select(n->book, book_rand, NULL, &info, t))
+                break;
+            if (!info.tried && book_usable(n, &info.addr, t)) {
+                book_dial(n, &info.addr, CONN_FEELER, t);
+                break;
+            }
+        }
+    }
+    if (ms < n->next_outbound_ms)
         return;
     n->next_outbound_ms = ms + OUTBOUND_EVERY_MS;
-    for (peer *p = n->peers; p; p = p->next)
-        count += p->automatic && !p->closing;
-    if (count >= MAX_OUTBOUND)
+    size_t full = 0, block = 0;
+    for (size_t i = 0; i < n->n_autos; i++) {
+        full += n->autos[i].kind == CONN_FULL;
+        block += n->autos[i].kind == CONN_BLOCK_RELAY;
+    }
+    for (peer *p = n->peers; p; p = p->next) {
+        full += p->automatic && !p->closing && p->kind == CONN_FULL;
+        block += p->automatic && !p->closing && p->kind == CONN_BLOCK_RELAY;
+    }
+    int kind = full < n->cfg.max_outbound         ? CONN_FULL
+               : block < n->cfg.block_relay_outbound ? CONN_BLOCK_RELAY
+                                                   : -1;
+    if (kind < 0)
         return;
     /* A tried entry whose slot a newcomer wants is tested first. */
     if (arb_addrman_select_collision(n->book, &cand) && book_usable(n, &cand, t))
@@ -986,18 +1232,8 @@ static void book_tick(arb_p2p *n, int64_t ms)
         found = book_usable(n, &info.addr, t);
         cand = info.addr;
     }
-    if (!found)
-        return;
-    char s[64];
-    uint64_t id;
-    arb_netaddr_format(&cand, s, sizeof s);
-    arb_addrman_attempt(n->book, &cand, t);
-    if (arb_http_ws_connect(n->http, ARB_P2P_SUBPROTOCOL, s, &id) == ARB_OK) {
-        n->autos[n->n_autos].conn = id;
-        n->autos[n->n_autos].addr = cand;
-        n->n_autos++;
-        arb_http_metric_add(n->http, "p2p_outbound_attempts", 1);
-    }
+    if (found)
+        book_dial(n, &cand, kind, t);
 }
 
 /* ---------------------------------------------------------------- headers */
@@ -1220,6 +1456,14 @@ static void on_headers(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     if (arb_p2p_headers_read(h, &k, pl, len) != ARB_OK) {
         misbehave(n, p, "malformed-headers", 1);
         goto out;
+    }
+    {
+        int answer = p->getheaders_ms != 0 && !n->no_schedule;
+        p->getheaders_ms = 0; /* it answered: it is not stalling */
+        /* The sync peer's chain ends here (not a full batch): the next peer
+         * in line is asked, in case it knows more. */
+        if (answer && p->conn == n->sync_peer && k < ARB_P2P_MAX_HEADERS)
+            n->sync_peer = 0;
     }
     if (k == 0)
         goto out;
@@ -1478,8 +1722,13 @@ static void process_block(arb_p2p *n, peer *p, arb_block *b, int requested)
         return;
     }
     p->last_block_ms = now_ms();
-    if (outcome != ARB_BLOCK_DUPLICATE)
+    /* A new block protects its sender from eviction, unless it came whole
+     * after a compact form from it that did not rebuild (short id trouble
+     * or blocktxn answered with wrong transactions): no credit for that. */
+    if (outcome != ARB_BLOCK_DUPLICATE && !arb_hash_eq(&p->cb_failed, &hash))
         p->last_new_block_ms = p->last_block_ms;
+    else if (outcome != ARB_BLOCK_DUPLICATE)
+        arb_http_metric_add(n->http, "p2p_cmpct_not_credited", 1);
     if (k >= 0 && outcome != ARB_BLOCK_HEADER_ONLY) {
         if ((size_t)k == bc_first_missing(n) && n->stall_mult > 1)
             n->stall_mult /= 2;
@@ -1494,16 +1743,18 @@ static void process_block(arb_p2p *n, peer *p, arb_block *b, int requested)
     schedule(n);
 }
 
-static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+/* Answers getdata entries v[0..k) (takes ownership of v). Stops when the
+ * peer's send queue reaches its budget and keeps the rest in p->gd_rest,
+ * answered when the queue has drained (Bitcoin Core's vRecvGetData), so
+ * one getdata can ask for any amount without overflowing the queue. */
+static void answer_getdata(arb_p2p *n, peer *p, arb_p2p_inv *v, size_t k)
 {
-    arb_p2p_inv *v, *nf;
-    size_t k, nnf = 0;
-    if (arb_p2p_inv_read(&v, &k, pl, len) != ARB_OK) {
-        misbehave(n, p, "malformed-getdata", 1);
-        return;
-    }
+    arb_p2p_inv *nf;
+    size_t nnf = 0, i;
     nf = malloc(k * sizeof *nf);
-    for (size_t i = 0; i < k && !p->closing; i++) {
+    for (i = 0; i < k && !p->closing; i++) {
+        if (i > 0 && send_full(n, p))
+            break;
         arb_buf raw = ARB_BUF_INIT;
         arb_err err = ARB_ERR_NOT_FOUND;
         if (v[i].type == ARB_INV_BLOCK) {
@@ -1542,7 +1793,24 @@ static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
         send_frame(n, p);
     }
     free(nf);
+    if (i < k && !p->closing) {
+        memmove(v, v + i, (k - i) * sizeof *v);
+        p->gd_rest = v;
+        p->gd_n = k - i;
+        return;
+    }
     free(v);
+}
+
+static void on_getdata(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
+{
+    arb_p2p_inv *v;
+    size_t k;
+    if (arb_p2p_inv_read(&v, &k, pl, len) != ARB_OK) {
+        misbehave(n, p, "malformed-getdata", 1);
+        return;
+    }
+    answer_getdata(n, p, v, k);
 }
 
 /* ---------------------------------------------------------------- compact blocks */
@@ -1598,6 +1866,7 @@ static void cmpct_fallback(arb_p2p *n, peer *p, const arb_hash *hash)
 {
     arb_p2p_inv inv = {ARB_INV_BLOCK, *hash};
     arb_http_metric_add(n->http, "p2p_cmpct_fallbacks", 1);
+    p->cb_failed = *hash;
     begin(n, ARB_P2P_GETDATA);
     arb_p2p_inv_write(&n->out, &inv, 1);
     send_frame(n, p);
@@ -1852,6 +2121,8 @@ static void on_inv(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
     want = malloc(k * sizeof *want);
     for (size_t i = 0; i < k && want != NULL; i++) {
         if (v[i].type == ARB_INV_TX) {
+            if (p->kind != CONN_FULL)
+                continue; /* no transactions over a block-relay-only link */
             hashring_add(&p->known, &v[i].hash);
             if (rejected(n, &v[i].hash) || tx_requested(n, &v[i].hash) || have_tx(n, &v[i].hash))
                 continue;
@@ -2027,6 +2298,8 @@ static void retry_orphans(arb_p2p *n)
 
 static void on_tx(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
 {
+    if (p->kind != CONN_FULL) /* not asked for: block-relay-only */
+        return;
     if (accept_tx(n, p, pl, len, 0) == TX_ACCEPTED)
         retry_orphans(n);
 }
@@ -2036,7 +2309,7 @@ static void on_tx(arb_p2p *n, peer *p, const uint8_t *pl, size_t len)
 static void relay_tx(arb_p2p *n, const arb_hash *txid)
 {
     for (peer *p = n->peers; p; p = p->next) {
-        if (!p->handshaked || p->closing || hashring_has(&p->known, txid))
+        if (!p->handshaked || p->closing || p->kind != CONN_FULL || hashring_has(&p->known, txid))
             continue;
         if (p->n_announce == p->cap_announce) {
             size_t c = p->cap_announce ? 2 * p->cap_announce : 64;
@@ -2175,6 +2448,15 @@ static void handle_msg(arb_p2p *n, peer *p, const uint8_t *data, size_t len)
     case ARB_P2P_ZONEFILE:
         arb_zonesync_on_zonefile(n->zs, p->conn, pl, plen);
         break;
+    case ARB_P2P_SENDCMPCT: {
+        int announce;
+        uint64_t version;
+        if (arb_p2p_sendcmpct_read(&announce, &version, pl, plen) != ARB_OK)
+            misbehave(n, p, "malformed-sendcmpct", 1);
+        else if (version == ARB_P2P_CMPCT_VERSION) /* other versions: ignored (BIP152) */
+            p->cmpct_announce = announce;
+        break;
+    }
     default:
         break; /* unknown types are for later versions */
     }
@@ -2336,6 +2618,7 @@ static void ev_open(arb_p2p *n, ev *e)
     for (size_t i = 0; p->outbound && i < n->n_autos; i++)
         if (n->autos[i].conn == e->conn) {
             p->automatic = 1;
+            p->kind = n->autos[i].kind;
             p->book_addr = n->autos[i].addr;
             arb_netaddr_format(&p->book_addr, p->addr, sizeof p->addr);
             n->autos[i] = n->autos[--n->n_autos];
@@ -2372,6 +2655,7 @@ static void peer_free(peer *p)
         d = nx;
     }
     free(p->pending);
+    free(p->gd_rest);
     free(p->to_announce);
     arb_block_clear(&p->cb_blk);
     free(p->cb_missing);
@@ -2399,6 +2683,10 @@ static void ev_close(arb_p2p *n, uint64_t conn)
         return;
     peer *p = *pp;
     *pp = p->next;
+    /* Its held messages leave the budgets (the total one above all: it
+     * would otherwise stay counted and pause every peer in the end). */
+    for (ev *d = p->deferred; d != NULL; d = d->next)
+        done_bytes(n, d);
     release_inflight(n, p);
     pending_reset(n, p);
     arb_zonesync_peer_remove(n->zs, conn);
@@ -2407,8 +2695,12 @@ static void ev_close(arb_p2p *n, uint64_t conn)
             n->txreqs[i] = n->txreqs[--n->n_txreqs];
         else
             i++;
+    if (p->conn == n->sync_peer)
+        n->sync_peer = 0;
     if (p->handshaked)
-        arb_logf(&n->log, ARB_LOG_INFO, "p2p: peer %s gone", p->addr);
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: %s %s peer %s gone: %s",
+                 p->outbound ? "outbound" : "inbound", kind_name(p), p->addr,
+                 p->close_reason ? p->close_reason : "closed by the peer");
     peer_free(p);
     schedule(n);
 }
@@ -2423,7 +2715,8 @@ static void ev_msg(arb_p2p *n, ev *e)
         free(e);
         return;
     }
-    if (p->out_pending >= SEND_BUDGET || p->deferred != NULL) {
+    p->last_recv_ms = now_ms(); /* it is talking, even if we cannot listen yet */
+    if (p->deferred != NULL || p->gd_rest != NULL || send_full(n, p)) {
         e->next = NULL;
         if (p->deferred_tail)
             p->deferred_tail->next = e;
@@ -2437,9 +2730,16 @@ static void ev_msg(arb_p2p *n, ev *e)
     free(e);
 }
 
+/* The send queue may have drained: the rest of a getdata first, then the
+ * messages held meanwhile, while the queue stays under budget. */
 static void run_deferred(arb_p2p *n, peer *p)
 {
-    while (p->deferred != NULL && p->out_pending < SEND_BUDGET && !p->closing) {
+    if (p->gd_rest != NULL && !p->closing && !send_full(n, p)) {
+        arb_p2p_inv *v = p->gd_rest;
+        p->gd_rest = NULL;
+        answer_getdata(n, p, v, p->gd_n);
+    }
+    while (p->deferred != NULL && p->gd_rest == NULL && !p->closing && !send_full(n, p)) {
         ev *e = p->deferred;
         p->deferred = e->next;
         if (p->deferred == NULL)
@@ -2476,8 +2776,9 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
     n->last_tip = *tip;
     /* Announce by headers (Bitcoin's sendheaders): a peer that cannot place
      * the header asks with getheaders. */
-    /* Peers known to be at its parent get it as a compact block (BIP152's
-     * high-bandwidth mode: no round trip when they have its transactions). */
+    /* Peers known to be at its parent that asked for compact blocks
+     * (sendcmpct announce=1) get it as one (BIP152's high-bandwidth mode: no
+     * round trip when they have its transactions). */
     arb_block blk;
     arb_p2p_cmpct c;
     int have_cmpct = 0;
@@ -2489,8 +2790,7 @@ static void ev_tip(arb_p2p *n, const arb_hash *tip)
         int at_parent = (p->best_known && arb_hash_eq(&p->best_hash, &info.hdr.prev)) ||
                         arb_hash_eq(&p->announced, &info.hdr.prev);
         p->announced = *tip;
-        if (at_parent && (p->ver.services & ARB_P2P_SERVICE_CMPCT) && !n->cfg.no_compact &&
-            have_cmpct >= 0) {
+        if (at_parent && p->cmpct_announce && !n->cfg.no_compact && have_cmpct >= 0) {
             if (have_cmpct == 0) {
                 arb_chainstate *cs2 = arb_chainapi_lock(n->chain);
                 arb_err err = arb_chainstate_get_block(cs2, tip, NULL, &blk, NULL, NULL);
@@ -2558,19 +2858,46 @@ static void tick(arb_p2p *n)
             t->next_try_ms = now + t->backoff_ms;
         }
     }
+    int recent = (int64_t)time(NULL) - best_header_time(n) < HEADERS_RECENT_S;
     for (peer *p = n->peers; p; p = p->next) {
         if (p->closing)
             continue;
+        if (p->handshaked && !p->sync_started)
+            maybe_start_sync(n, p, recent);
+        /* The sync peer does not answer our getheaders (Bitcoin Core's
+         * headers download timeout): another peer takes over. */
+        if (p->conn == n->sync_peer && p->getheaders_ms != 0 &&
+            now - p->getheaders_ms > (int64_t)n->cfg.headers_timeout_s * 1000) {
+            n->sync_peer = 0;
+            disconnect(n, p, "headers-stalled");
+            continue;
+        }
         if (!p->handshaked) {
             if (now - p->connected_ms > (int64_t)n->cfg.handshake_timeout_s * 1000)
                 disconnect(n, p, "handshake-timeout");
             continue;
         }
-        if (now - p->last_recv_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
+        /* Our queue to it has not drained for the idle time: it does not
+         * read (Bitcoin's send timeout). Its own messages wait meanwhile,
+         * and reading it is paused once they fill its receive budget. */
+        if (!send_full(n, p))
+            p->send_full_ms = 0;
+        else if (p->send_full_ms == 0)
+            p->send_full_ms = now;
+        if (p->send_full_ms != 0 && now - p->send_full_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
+            disconnect(n, p, "send-timeout");
+            continue;
+        }
+        /* Silence counts only while we listen: a peer whose messages wait
+         * for its send queue to drain (reading it may be paused) is not
+         * silent; the send timeout above covers it. */
+        if (p->deferred == NULL && p->gd_rest == NULL &&
+            now - p->last_recv_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
             disconnect(n, p, "timeout");
             continue;
         }
-        if (p->ping_nonce != 0 && now - p->ping_sent_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
+        if (p->ping_nonce != 0 && p->deferred == NULL && p->gd_rest == NULL &&
+            now - p->ping_sent_ms > (int64_t)n->cfg.idle_timeout_s * 1000) {
             disconnect(n, p, "ping-timeout"); /* Bitcoin's TIMEOUT_INTERVAL for a pong */
             continue;
         }
@@ -2581,6 +2908,10 @@ static void tick(arb_p2p *n)
             send_nonce(n, p, ARB_P2P_PING, p->ping_nonce);
         }
         trickle(n, p, now);
+        if (p->deferred != NULL || p->gd_rest != NULL)
+            run_deferred(n, p); /* in case the queue drained without an event */
+        if (p->closing)
+            continue;
         /* A block requested this long ago with nobody else to ask. */
         for (size_t i = 0; i < p->n_inflight; i++)
             if (now - p->inflight_ms[i] > (int64_t)n->cfg.idle_timeout_s * 1000) {
@@ -2612,6 +2943,13 @@ static void tick(arb_p2p *n)
                 n->stall_mult *= 2;
         }
     }
+    {
+        size_t q;
+        pthread_mutex_lock(&n->mu);
+        q = n->queued_total;
+        pthread_mutex_unlock(&n->mu);
+        arb_http_metric_set(n->http, "p2p_recv_queued_bytes", q);
+    }
     for (size_t i = 0; i < n->n_txreqs;)
         if (now - n->txreqs[i].ms > TX_REQUEST_TIMEOUT_MS)
             n->txreqs[i] = n->txreqs[--n->n_txreqs];
@@ -2639,7 +2977,7 @@ static void refresh_snapshot(arb_p2p *n)
             p->outbound ? out++ : in++;
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:b, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
-                           "s:I, s:s?, s:b}",
+                           "s:I, s:s?, s:b, s:s, s:b}",
                            "address", p->addr, "direction", p->outbound ? "outbound" : "inbound",
                            "handshaked", p->handshaked, "version", (json_int_t)p->ver.version,
                            "user_agent", p->ver.user_agent, "height",
@@ -2651,12 +2989,14 @@ static void refresh_snapshot(arb_p2p *n)
                            "connected_s", (json_int_t)((now - p->connected_ms) / 1000),
                            "inflight", (json_int_t)p->n_inflight, "misbehaviour",
                            (json_int_t)p->misbehaviour, "manual", (json_int_t)p->manual,
-                           "last_misbehaviour", p->last_reason, "automatic", p->automatic));
+                           "last_misbehaviour", p->last_reason, "automatic", p->automatic,
+                           "connection_type", kind_name(p), "compact", p->cmpct_announce));
     }
     for (size_t i = 0; i < n->n_bans && bans; i++)
         if (n->bans[i].until > t)
-            json_array_append_new(bans, json_pack("{s:s, s:I}", "address", n->bans[i].ip,
-                                                  "until", (json_int_t)n->bans[i].until));
+            json_array_append_new(bans, json_pack("{s:s, s:I, s:b}", "address", n->bans[i].ip,
+                                                  "until", (json_int_t)n->bans[i].until,
+                                                  "manual", n->bans[i].manual));
     json_t *o = json_pack("{s:o*}", "peers", arr);
     json_t *b = json_pack("{s:o*}", "bans", bans);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -2820,7 +3160,9 @@ static void ev_admin(arb_p2p *n, const ev *e)
                 disconnect(n, p, "admin");
         break;
     case ADMIN_BAN:
-        ban_add(n, ip, (unsigned)e->len);
+        ban_add(n, ip, (unsigned)e->len, 1);
+        bans_save(n);
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: banned %s for %zu s (operator)", ip, e->len);
         for (peer *p = n->peers; p; p = p->next) {
             char pip[64];
             ip_of(pip, sizeof pip, p->addr);
@@ -2832,8 +3174,10 @@ static void ev_admin(arb_p2p *n, const ev *e)
         for (size_t i = 0; i < n->n_bans; i++)
             if (strcmp(n->bans[i].ip, ip) == 0) {
                 n->bans[i] = n->bans[--n->n_bans];
+                arb_logf(&n->log, ARB_LOG_INFO, "p2p: unbanned %s (operator)", ip);
                 break;
             }
+        bans_save(n);
         break;
     }
     refresh_snapshot(n);
@@ -2906,6 +3250,7 @@ static void *run(void *arg)
             case EV_WRITEABLE:
                 if ((p = peer_find(n, e->conn)) != NULL) {
                     p->out_pending = 0;
+                    p->send_full_ms = 0;
                     run_deferred(n, p);
                 }
                 break;
@@ -3015,6 +3360,40 @@ static void zs_metric(void *ud, const char *name, uint64_t v, int is_gauge)
         arb_http_metric_add(n->http, name, v);
 }
 
+/* The operator's bans from DATADIR/banlist.dat (those still in force); a
+ * corrupt file is reported and counted, and the node starts without it. */
+static void bans_open(arb_p2p *n)
+{
+    arb_ban_entry *v;
+    size_t k;
+    arb_errbuf eb;
+    int64_t t = (int64_t)time(NULL);
+    if (n->cfg.datadir == NULL)
+        return;
+    snprintf(n->bans_path, sizeof n->bans_path, "%s/banlist.dat", n->cfg.datadir);
+    arb_err err = arb_banlist_load(n->bans_path, &v, &k, &eb);
+    if (err != ARB_OK) {
+        if (err != ARB_ERR_NOT_FOUND) {
+            arb_logf(&n->log, ARB_LOG_WARN, "p2p: ban list ignored: %s", eb.msg);
+            arb_http_metric_add(n->http, "p2p_banlist_file_ignored", 1);
+        }
+        return;
+    }
+    for (size_t i = 0; i < k; i++) {
+        char ip[64];
+        if (v[i].until <= t)
+            continue;
+        arb_banlist_ip_format(v[i].ip16, ip, sizeof ip);
+        ban_add(n, ip, 0, 1);
+        for (size_t j = 0; j < n->n_bans; j++)
+            if (strcmp(n->bans[j].ip, ip) == 0)
+                n->bans[j].until = v[i].until;
+    }
+    free(v);
+    if (n->n_bans)
+        arb_logf(&n->log, ARB_LOG_INFO, "p2p: %zu bans from the ban list", n->n_bans);
+}
+
 arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
                     const arb_p2p_config *cfg, arb_errbuf *eb)
 {
@@ -3045,6 +3424,13 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         n->cfg.discourage_s = 86400;
     if (!n->cfg.tx_delay_ms)
         n->cfg.tx_delay_ms = 2000;
+    if (!n->cfg.headers_timeout_s)
+        n->cfg.headers_timeout_s = 900;
+    if (n->cfg.max_outbound > MAX_OUTBOUND)
+        n->cfg.max_outbound = MAX_OUTBOUND;
+    if (n->cfg.block_relay_outbound > MAX_BLOCK_RELAY)
+        n->cfg.block_relay_outbound = MAX_BLOCK_RELAY;
+    n->next_feeler_ms = now_ms() + (int64_t)n->cfg.feeler_interval_s * 1000;
     n->cfg.connect = NULL;
     n->stall_mult = 1;
     n->nonce = rand64();
@@ -3058,6 +3444,7 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         arb_p2p_free(n);
         return err;
     }
+    bans_open(n);
     arb_chain_genesis_hash(n->p, &n->network);
     n->rejects = calloc(REJECTS, sizeof *n->rejects);
     n->targets = cfg->n_connect ? calloc(cfg->n_connect, sizeof *n->targets) : NULL;
@@ -3096,6 +3483,7 @@ arb_err arb_p2p_new(arb_p2p **out, arb_http_server *http, arb_chainapi *chain,
         arb_p2p_free(n);
         return arb_errf(eb, err, "cannot register the peer protocol");
     }
+    refresh_snapshot(n); /* the bans from the file show from the start */
     arb_chainapi_hooks hooks = {hook_tip, hook_tx, n};
     arb_chainapi_set_hooks(chain, &hooks);
     if (pthread_create(&n->thr, NULL, run, n) != 0) {

@@ -36,7 +36,11 @@ typedef struct {
     unsigned discourage_s;        /* 0: 86400 */
     unsigned tx_delay_ms;         /* mean trickle delay of transaction announcements. 0: 500 */
     int no_compact;               /* 1: no compact blocks, either way */
-    int no_outbound;              /* 1: no automatic outbound peers (only connect) */
+    int no_outbound;              /* 1: no automatic outbound peers (only connect), no feelers */
+    unsigned max_outbound;        /* automatic full-relay outbound peers (0..8) */
+    unsigned block_relay_outbound; /* automatic block-relay-only outbound peers (0..2) */
+    unsigned feeler_interval_s;   /* a feeler connection this often; 0: none */
+    unsigned headers_timeout_s;   /* the headers sync peer must answer within. 0: 900 */
     uint16_t listen_port;         /* told to peers (0: unknown) */
     const char *listen_host;      /* numeric; with listen_port, the address we advertise in
                                      addr (NULL, empty or unspecified: none) */

@@ -263,6 +263,23 @@ arb_err arb_http_ws_connect(arb_http_server *s, const char *name, const char *ho
 arb_err arb_http_ws_send(arb_http_server *s, uint64_t conn, const void *data, size_t len,
                          int binary);
 
+/* Bytes queued on a connection and not yet handed to the socket (0 for an
+ * unknown one). Any thread. */
+size_t arb_http_ws_queued(arb_http_server *s, uint64_t conn);
+
+/* Stops (paused 1) or resumes (paused 0) reading a connection: libwebsockets'
+ * receive flow control, so a peer that sends faster than the module handles
+ * its messages is held back by TCP instead of being buffered. Called from a
+ * callback on the service thread it takes effect before the next message;
+ * from another thread, as soon as the service thread wakes. Sending is not
+ * affected. Any thread. Returns ARB_OK or ARB_ERR_NOT_FOUND. */
+arb_err arb_http_ws_pause(arb_http_server *s, uint64_t conn, int paused);
+
+/* Closes a connection at once, dropping what is queued for it (for a peer
+ * that does not read: a graceful close would wait for ever). Any thread.
+ * Returns ARB_OK or ARB_ERR_NOT_FOUND. on_close follows. */
+arb_err arb_http_ws_abort(arb_http_server *s, uint64_t conn);
+
 /* Closes a connection after its queued messages are sent. Any thread.
  * Returns ARB_OK or ARB_ERR_NOT_FOUND. on_close follows. */
 arb_err arb_http_ws_close(arb_http_server *s, uint64_t conn);

@@ -44,6 +44,10 @@ struct wsconn {
     int opened;       /* on_open was called */
     int want_write;   /* under mu: ask lws for a writeable callback */
     int close_req;    /* under mu: close once the queue is empty */
+    int rx_want;      /* under mu: reading wanted: 1 on, 0 paused (arb_http_ws_pause) */
+    int rx_on;        /* service thread: what lws was last told (1: reading) */
+    int abort_req;    /* under mu: close now, dropping the queue (arb_http_ws_abort) */
+    int abort_done;   /* service thread: lws was told to kill it */
     struct wsmsg *q_head, *q_tail; /* under mu */
     size_t q_bytes;   /* under mu */
     uint8_t *rx;      /* service thread: message being assembled */
@@ -65,6 +69,8 @@ struct arb_http_ws_hub {
     struct lws_vhost *vh;
     arb_logger log;
     atomic_int incoming; /* open incoming connections */
+    pthread_t svc;       /* the service thread, once svc_known */
+    atomic_int svc_known;
 };
 
 arb_http_ws_hub *arb_http_ws_hub_new(const arb_logger *log)
@@ -216,6 +222,22 @@ static int on_writeable(arb_http_ws_hub *h, struct wsconn *c, struct lws *wsi)
     return 0;
 }
 
+/* Tells lws to pause or resume reading c if the wanted state changed
+ * (service thread). lws_rx_flow_control takes effect at once, also inside
+ * this connection's own receive callback: the rest of the bytes read are
+ * kept by lws until reading resumes. */
+static void apply_rxflow(arb_http_ws_hub *h, struct wsconn *c)
+{
+    int want;
+    pthread_mutex_lock(&h->mu);
+    want = c->rx_want;
+    pthread_mutex_unlock(&h->mu);
+    if (c->wsi == NULL || !c->opened || want == c->rx_on)
+        return;
+    c->rx_on = want;
+    (void)lws_rx_flow_control(c->wsi, want);
+}
+
 static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)
 {
@@ -224,6 +246,10 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     arb_http_ws_hub *h = wp ? wp->hub : NULL;
     struct wsconn *c = lws_get_opaque_user_data(wsi);
 
+    if (h != NULL && !atomic_load(&h->svc_known)) {
+        h->svc = pthread_self();
+        atomic_store(&h->svc_known, 1);
+    }
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED: {
         char peer[64] = "";
@@ -234,6 +260,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             return -1;
         c->proto = wp;
         c->wsi = wsi;
+        c->rx_want = c->rx_on = 1;
         lws_get_peer_simple(wsi, peer, sizeof peer);
         pthread_mutex_lock(&h->mu);
         c->id = h->next_id++;
@@ -260,6 +287,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         pthread_mutex_unlock(&c->proto->hub->mu);
         if (pending)
             lws_callback_on_writable(wsi);
+        apply_rxflow(c->proto->hub, c);
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
@@ -371,14 +399,29 @@ void arb_http_ws_hub_service(arb_http_ws_hub *h)
                 todo = c;
                 break;
             }
+            if (c->rx_want != c->rx_on && c->wsi != NULL && c->opened) {
+                todo = c;
+                connect = 2;
+                break;
+            }
+            if (c->abort_req && !c->abort_done && c->wsi != NULL && c->opened) {
+                c->abort_done = 1;
+                todo = c;
+                connect = 3;
+                break;
+            }
         }
         if (todo == NULL)
             h->work = 0;
         pthread_mutex_unlock(&h->mu);
         if (todo == NULL)
             return;
-        if (connect)
+        if (connect == 1)
             start_connect(h, todo);
+        else if (connect == 2)
+            apply_rxflow(h, todo);
+        else if (connect == 3) /* closed from the service loop, writable or not */
+            lws_set_timeout(todo->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         else
             lws_callback_on_writable(todo->wsi);
     }
@@ -499,6 +542,7 @@ arb_err arb_http_ws_connect(arb_http_server *s, const char *name, const char *ho
         return ARB_ERR_NOMEM;
     c->proto = wp;
     c->outgoing = 1;
+    c->rx_want = c->rx_on = 1;
     memcpy(c->host, host, sizeof host);
     c->port = port;
     c->connect_pending = 1;
@@ -579,6 +623,81 @@ arb_err arb_http_ws_send(arb_http_server *s, uint64_t conn, const void *data, si
     c->want_write = 1;
     h->work = 1;
     pthread_mutex_unlock(&h->mu);
+    (void)arb_http_server_wake(s);
+    return ARB_OK;
+}
+
+size_t arb_http_ws_queued(arb_http_server *s, uint64_t conn)
+{
+    arb_http_ws_hub *h = arb_http_server_ws_hub(s, 0);
+    struct wsconn *c;
+    size_t q = 0;
+    if (h == NULL)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    c = find_locked(h, conn);
+    if (c != NULL)
+        q = c->q_bytes;
+    pthread_mutex_unlock(&h->mu);
+    return q;
+}
+
+arb_err arb_http_ws_pause(arb_http_server *s, uint64_t conn, int paused)
+{
+    arb_http_ws_hub *h = arb_http_server_ws_hub(s, 0);
+    struct wsconn *c;
+    int here;
+
+    if (h == NULL)
+        return ARB_ERR_NOT_FOUND;
+    here = atomic_load(&h->svc_known) && pthread_equal(h->svc, pthread_self());
+    pthread_mutex_lock(&h->mu);
+    c = find_locked(h, conn);
+    if (c == NULL) {
+        pthread_mutex_unlock(&h->mu);
+        return ARB_ERR_NOT_FOUND;
+    }
+    c->rx_want = !paused;
+    if (!here)
+        h->work = 1;
+    pthread_mutex_unlock(&h->mu);
+    /* On the service thread (from a callback) the change is made now, so
+     * not one more message is read; elsewhere the service thread is woken. */
+    if (here)
+        apply_rxflow(h, c);
+    else
+        (void)arb_http_server_wake(s);
+    return ARB_OK;
+}
+
+arb_err arb_http_ws_abort(arb_http_server *s, uint64_t conn)
+{
+    arb_http_ws_hub *h = arb_http_server_ws_hub(s, 0);
+    struct wsconn *c;
+    struct wsmsg *m;
+
+    if (h == NULL)
+        return ARB_ERR_NOT_FOUND;
+    pthread_mutex_lock(&h->mu);
+    c = find_locked(h, conn);
+    if (c == NULL || c->abort_req) {
+        pthread_mutex_unlock(&h->mu);
+        return ARB_ERR_NOT_FOUND;
+    }
+    m = c->q_head;
+    c->q_head = c->q_tail = NULL;
+    c->q_bytes = 0;
+    c->close_req = 1;
+    c->abort_req = 1;
+    h->work = 1;
+    if (!c->opened) /* a dial not yet open: closed when it opens */
+        c->want_write = 1;
+    pthread_mutex_unlock(&h->mu);
+    while (m != NULL) {
+        struct wsmsg *nx = m->next;
+        free(m);
+        m = nx;
+    }
     (void)arb_http_server_wake(s);
     return ARB_OK;
 }

@@ -159,6 +159,17 @@ static void fuzz_p2p_payload(uint8_t type, const uint8_t *d, size_t n)
         if (arb_p2p_empty_read(d, n) == ARB_OK && n != 0)
             abort();
         break;
+    case ARB_P2P_SENDCMPCT: {
+        int announce;
+        uint64_t version;
+        if (arb_p2p_sendcmpct_read(&announce, &version, d, n) == ARB_OK) {
+            if (announce != 0 && announce != 1)
+                abort();
+            arb_p2p_sendcmpct_write(&b, announce, version);
+            fuzz_p2p_same(&b, d, n);
+        }
+        break;
+    }
     case ARB_P2P_BLOCK: {
         arb_block blk;
         arb_errbuf eb;

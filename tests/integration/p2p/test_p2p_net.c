@@ -28,6 +28,19 @@
  *                  transaction's inv is not followed by a getdata.
  *   eviction       with the inbound slots full a newcomer is taken and one
  *                  unprotected inbound peer evicted.
+ * argv[2] "more" runs the other scenarios instead (test_p2p_more):
+ *   flow_control   a peer that sends 4 MB while the node sends it 4 MB, neither
+ *                  reading first: both finish; a peer that never reads is
+ *                  paused (its writes stall, the node's memory stays bounded)
+ *                  and dropped after the idle time.
+ *   sync_peer      a fresh node asks one peer for headers; a second peer is
+ *                  asked only after the first is dropped for not answering.
+ *   compact_negotiation  sendcmpct; compact blocks only to a peer that asked;
+ *                  getblocktxn / blocktxn; wrong transactions: the whole block.
+ *   bans_persist   an operator's ban survives SIGKILL and a restart, a
+ *                  discouragement does not, an unban persists.
+ *   connection_types  a block-relay-only peer gets blocks but no tx inv; a
+ *                  feeler moves an address to tried.
  * argv[1] (optional): the catch-up chain length (default 300); argv[2]
  * "catch-up": run only that scenario. */
 #include <curl/curl.h>
@@ -38,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,7 +240,8 @@ static unsigned long long metric(int port, const char *name)
     char *text = NULL, want[160];
     unsigned long long v = 0;
     int gauge = strncmp(name, "p2p_addrman_size", 16) == 0 ||
-                strncmp(name, "p2p_addrman_tried", 17) == 0;
+                strncmp(name, "p2p_addrman_tried", 17) == 0 ||
+                strcmp(name, "p2p_recv_queued_bytes") == 0;
     snprintf(want, sizeof want, gauge ? "\narbor_%s " : "\narbor_%s_total ", name);
     if (http_raw(port, "/metrics", NULL, &text) == 200 && text != NULL) {
         const char *p = strstr(text, want);
@@ -962,6 +977,36 @@ static int banned(int port, const char *ip)
     return found;
 }
 
+/* The bytes of a data directory's stored data: every RocksDB table (.sst)
+ * and write-ahead log (NNNNNN.log) under it, at any depth. */
+static unsigned long long store_bytes(const char *dir)
+{
+    unsigned long long sum = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        size_t n = strlen(e->d_name);
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            sum += store_bytes(path);
+        else if (S_ISREG(st.st_mode) && n > 4 &&
+                 (strcmp(e->d_name + n - 4, ".sst") == 0 ||
+                  (strcmp(e->d_name + n - 4, ".log") == 0 && e->d_name[0] >= '0' &&
+                   e->d_name[0] <= '9')))
+            sum += (unsigned long long)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
+
 static void hostile(void)
 {
     node h, hon;
@@ -988,6 +1033,8 @@ static void hostile(void)
         TRY(mine(ph, &k, NULL, hash));
     TRY(tip_of(ph, tip_before, &height) && height == 5);
     TRY(digest_of(ph, dig_before));
+    unsigned long long disk_before = store_bytes(h.dir);
+    TRY(disk_before > 0);
     TRY(arb_chain_hash_from_hex(&tip, tip_before));
     {
         json_t *j;
@@ -1300,7 +1347,16 @@ static void hostile(void)
         wsp_close(&w);
     }
 
-    /* Nothing of all that changed the chain. */
+    /* Nothing of all that changed the chain, and the store barely grew:
+     * the one header on the tip and its download, the operator's bans, no
+     * side-branch body, nothing from the floods (the 4 MB frame, the inv,
+     * the 200 peers). */
+    {
+        unsigned long long disk_after = store_bytes(h.dir);
+        fprintf(stderr, "hostile: store %llu bytes before the attacks, %llu after\n",
+                disk_before, disk_after);
+        TRY(disk_after >= disk_before && disk_after - disk_before < 64 * 1024);
+    }
     TRY(tip_of(ph, s, NULL) && strcmp(s, tip_before) == 0);
     TRY(digest_of(ph, s) && strcmp(s, dig_before) == 0);
     /* And it still syncs with an honest node, both ways. */
@@ -1673,6 +1729,623 @@ out:
     node_stop(&a);
 }
 
+/* ================================================================ more (test_p2p_more) */
+
+/* Resident memory of a process in KiB (0 if unknown). */
+static unsigned long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    unsigned long kib = 0;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtoul(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
+/* Whether the node's log (stderr) holds a line with every one of the
+ * given pieces. */
+static int log_has(node *nd, const char *a, const char *b)
+{
+    char *err = arb_proc_output(nd->p, ARB_PROC_STDERR);
+    int found = 0;
+    for (char *line = err; line != NULL && *line && !found;) {
+        char *end = strchr(line, '\n');
+        if (end != NULL)
+            *end = '\0';
+        found = strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL);
+        line = end ? end + 1 : NULL;
+    }
+    free(err);
+    return found;
+}
+
+static int wait_metric(int port, const char *name, unsigned long long v)
+{
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        if (metric(port, name) >= v)
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+/* A getdata for `count` copies of hash (a block). */
+static int send_getdata_n(wspeer *w, const arb_hash *hash, size_t count)
+{
+    arb_p2p_inv *v = malloc(count * sizeof *v);
+    arb_buf b = ARB_BUF_INIT;
+    int r;
+    for (size_t i = 0; i < count; i++) {
+        v[i].type = ARB_INV_BLOCK;
+        v[i].hash = *hash;
+    }
+    arb_p2p_inv_write(&b, v, count);
+    r = wsp_send_msg(w, ARB_P2P_GETDATA, b.data, b.len);
+    arb_buf_free(&b);
+    free(v);
+    return r;
+}
+
+#define RECV_BOUND (5u * 1024 * 1024 + ARB_P2P_FRAME_HEADER + ARB_P2P_MAX_MESSAGE)
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_SLACK_KIB (192 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_SLACK_KIB (192 * 1024)
+#endif
+#endif
+#ifndef RSS_SLACK_KIB
+#define RSS_SLACK_KIB (48 * 1024)
+#endif
+
+/* Flow control: a peer that sends a 4 MB message while the node sends it
+ * 4 MB of blocks (neither reading until its own send is done) does not
+ * deadlock: both finish. A peer that never reads makes the node stop
+ * handling its messages, then stop reading it (its writes stall; the
+ * node's memory stays bounded), then drop it after the idle time. */
+static void flow_control(void)
+{
+    node f;
+    int pf = arb_test_free_port();
+    const char *extra[] = {"--p2p-timeout", "8", NULL};
+    wspeer w1, w2;
+    arb_hash g;
+    char gh[65], path[128];
+    size_t bsize = 0, count;
+    uint8_t *big = NULL;
+    memset(&f, 0, sizeof f);
+    memset(&w1, 0, sizeof w1);
+    memset(&w2, 0, sizeof w2);
+    w1.fd = w2.fd = -1;
+    TRY(node_start(&f, "flow", pf, NULL, 0, extra));
+    arb_chain_genesis_hash(P, &g);
+    arb_chain_hash_hex(gh, &g);
+    {
+        json_t *j = NULL;
+        snprintf(path, sizeof path, "/chain/v1/block?hash=%s", gh);
+        TRY(http(pf, path, NULL, &j) == 200);
+        bsize = strlen(json_string_value(json_object_get(j, "hex"))) / 2;
+        json_decref(j);
+    }
+    /* About 4 MB of answers (the send queue holds 1 MB plus one message). */
+    count = 4000000 / (bsize + ARB_P2P_FRAME_HEADER);
+    big = calloc(1, ARB_P2P_MAX_MESSAGE - 10000);
+    TRY(big != NULL);
+
+    /* Both ways at once. Type 200 is unknown: read in whole, then ignored. */
+    TRY(wsp_connect_buf(&w1, P, "127.0.3.1", pf, 65536) == 0 && wsp_handshake(&w1, 31) == 0);
+    TRY(send_getdata_n(&w1, &g, count) == 0);
+    TRY(wsp_send_msg(&w1, 200, big, ARB_P2P_MAX_MESSAGE - 10000) == 0);
+    {
+        size_t blocks = 0;
+        while (blocks < count && wsp_expect(&w1, ARB_P2P_BLOCK, NULL, NULL, WAIT_MS) == 1)
+            blocks++;
+        TRY(blocks == count);
+    }
+    TRY(pong_without_getdata(&w1));
+    TRY(metric(pf, "p2p_disconnect_send_queue_full") == 0);
+    TRY(metric(pf, "p2p_disconnect_recv_flood") == 0);
+    wsp_close(&w1);
+
+    /* Never reads: asks for 16 MB, then keeps sending 1 MB messages. */
+    unsigned long rss0 = rss_kib(arb_proc_pid(f.p));
+    size_t sent = 0;
+    TRY(wsp_connect_buf(&w2, P, "127.0.3.2", pf, 65536) == 0 && wsp_handshake(&w2, 32) == 0);
+    /* Four times: more than the node's socket buffer takes (its queue is
+     * filled once more each time the kernel has taken the last answer). */
+    for (int i = 0; i < 4; i++)
+        TRY(send_getdata_n(&w2, &g, count) == 0);
+    wsp_set_send_timeout(&w2, 3000);
+    while (sent < (96u << 20) && wsp_send_msg(&w2, 200, big, 1000000) == 0)
+        sent += 1000000;
+    unsigned long rss1 = rss_kib(arb_proc_pid(f.p));
+    fprintf(stderr, "flow control: a peer that does not read got %zu bytes in before its writes "
+                    "stalled; node RSS %lu -> %lu KiB\n", sent, rss0, rss1);
+    /* The 5 MB budget, one message, and the kernel's socket buffers (the
+     * node's receive buffer grows to tcp_rmem's maximum while it reads). */
+    TRY(sent < (72u << 20));
+    TRY(metric(pf, "p2p_recv_paused") >= 1);
+    TRY(metric(pf, "p2p_disconnect_recv_flood") == 0);
+    /* What the node holds of it: at most its 5 MB budget and one message. */
+    TRY(metric(pf, "p2p_recv_queued_bytes") <= RECV_BOUND);
+    /* The node holds at most ~15 MB for it; under AddressSanitizer freed
+     * memory sits in quarantine for a while, so the process grows more. */
+    TRY(rss1 < rss0 + RSS_SLACK_KIB);
+    /* Dropped once its queue has not drained for the idle time. */
+    TRY(wait_metric(pf, "p2p_disconnect_send_timeout", 1));
+    /* What it sent and we held leaves the receive budgets with it. */
+    for (int t = 0; t < WAIT_MS / 100 && metric(pf, "p2p_recv_queued_bytes") != 0; t++)
+        sleep_ms(100);
+    TRY(metric(pf, "p2p_recv_queued_bytes") == 0);
+    TRY(log_has(&f, "inbound full-relay peer 127.0.3.1 connected: version 1", NULL));
+    TRY(log_has(&f, "peer 127.0.3.2", "send-timeout"));
+out:
+    free(big);
+    wsp_close(&w1);
+    wsp_close(&w2);
+    node_stop(&f);
+}
+
+/* Headers sync: a fresh node (its best header, genesis, is old) asks one
+ * peer at a time; a sync peer that does not answer is dropped after the
+ * headers timeout and the next peer is asked. */
+static void sync_peer(void)
+{
+    node s;
+    int ps = arb_test_free_port();
+    const char *extra[] = {"--p2p-headers-timeout", "2", NULL};
+    wspeer a, b;
+    memset(&s, 0, sizeof s);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.fd = b.fd = -1;
+    TRY(node_start(&s, "sync", ps, NULL, 0, extra));
+    TRY(wsp_connect(&a, P, "127.0.5.1", ps) == 0 && wsp_handshake(&a, 51) == 0);
+    TRY(wsp_expect(&a, ARB_P2P_GETHEADERS, NULL, NULL, WAIT_MS) == 1); /* the sync peer */
+    TRY(wsp_connect(&b, P, "127.0.5.2", ps) == 0 && wsp_handshake(&b, 52) == 0);
+    TRY(metric(ps, "p2p_disconnect_headers_stalled") == 0);
+    /* b is asked only once a has been dropped for not answering. */
+    TRY(wsp_expect(&b, ARB_P2P_GETHEADERS, NULL, NULL, WAIT_MS) == 1);
+    TRY(metric(ps, "p2p_disconnect_headers_stalled") == 1);
+    TRY(wsp_wait_closed(&a, WAIT_MS));
+    TRY(log_has(&s, "syncing headers from 127.0.5.2", NULL));
+out:
+    wsp_close(&a);
+    wsp_close(&b);
+    node_stop(&s);
+}
+
+/* BIP152 negotiation and completion: a node sends sendcmpct to a peer that
+ * advertises compact blocks; only a peer that asked gets a new block as a
+ * cmpctblock (the other gets its header). A compact block whose
+ * transactions the node partly lacks is completed with getblocktxn /
+ * blocktxn; one answered with wrong transactions falls back to the whole
+ * block (getdata) and earns its sender no credit. */
+static void compact_negotiation(void)
+{
+    node r;
+    int pr = arb_test_free_port();
+    key k, to;
+    coin cs[6];
+    char hash[65];
+    wspeer w, plain;
+    arb_hash tip;
+    arb_block_header tiphdr;
+    uint32_t height = 0;
+    memset(&r, 0, sizeof r);
+    memset(&w, 0, sizeof w);
+    memset(&plain, 0, sizeof plain);
+    w.fd = plain.fd = -1;
+    key_new(&k);
+    key_new(&to);
+    TRY(node_start(&r, "cmpctneg", pr, NULL, 0, NULL));
+    for (int i = 0; i < 6; i++) {
+        arb_block b;
+        TRY(mine(pr, &k, &b, hash));
+        TRY(coin_of(&b, &cs[i]));
+        arb_block_clear(&b);
+    }
+    for (uint32_t i = 0; i < P->coinbase_maturity; i++)
+        TRY(mine(pr, &k, NULL, hash));
+
+    /* Negotiation. */
+    TRY(wsp_connect(&w, P, "127.0.6.1", pr) == 0 &&
+        wsp_handshake_services(&w, 61, ARB_P2P_SERVICE_NETWORK | ARB_P2P_SERVICE_CMPCT) == 0);
+    {
+        uint8_t *pl = NULL, want[9];
+        size_t plen = 0;
+        TRY(wsp_expect(&w, ARB_P2P_SENDCMPCT, &pl, &plen, WAIT_MS) == 1);
+        arb_buf sb = ARB_BUF_INIT;
+        arb_p2p_sendcmpct_write(&sb, 1, ARB_P2P_CMPCT_VERSION);
+        memcpy(want, sb.data, 9);
+        arb_buf_free(&sb);
+        int same = plen == 9 && memcmp(pl, want, 9) == 0;
+        free(pl);
+        TRY(same);
+        TRY(wsp_send_msg(&w, ARB_P2P_SENDCMPCT, want, 9) == 0);
+    }
+    TRY(wsp_connect(&plain, P, "127.0.6.2", pr) == 0 &&
+        wsp_handshake_services(&plain, 62, ARB_P2P_SERVICE_NETWORK | ARB_P2P_SERVICE_CMPCT) == 0);
+    TRY(pong_without_getdata(&w)); /* its sendcmpct has been handled */
+    TRY(pong_without_getdata(&plain));
+    /* Two blocks: after the first both are known to be at the second's
+     * parent; then only w asked for compact blocks. */
+    TRY(mine(pr, &k, NULL, hash));
+    TRY(wsp_expect(&plain, ARB_P2P_HEADERS, NULL, NULL, WAIT_MS) == 1);
+    TRY(mine(pr, &k, NULL, hash));
+    {
+        int got = 0;
+        for (;;) {
+            uint8_t *m, type;
+            size_t len, plen;
+            const uint8_t *pl;
+            const char *reason;
+            if (wsp_recv(&w, &m, &len, WAIT_MS) != 1)
+                break;
+            int ok = arb_p2p_frame_decode(m, len, P->magic, &type, &pl, &plen, &reason) == ARB_OK;
+            if (ok && type == ARB_P2P_CMPCTBLOCK) {
+                arb_p2p_cmpct c;
+                arb_hash hh;
+                char hx[65];
+                arb_p2p_cmpct_init(&c);
+                if (arb_p2p_cmpct_read(&c, pl, plen) == ARB_OK) {
+                    arb_header_hash(H, &hh, &c.header);
+                    arb_chain_hash_hex(hx, &hh);
+                    got = strcmp(hx, hash) == 0;
+                }
+                arb_p2p_cmpct_clear(&c);
+            }
+            free(m);
+            if (got)
+                break;
+        }
+        TRY(got);
+    }
+    {
+        uint8_t *pl = NULL;
+        size_t plen = 0;
+        int hdr_ok = 0;
+        TRY(wsp_expect(&plain, ARB_P2P_HEADERS, &pl, &plen, WAIT_MS) == 1);
+        if (plen == 81) {
+            arb_block_header hh;
+            size_t k1;
+            arb_hash x;
+            char hx[65];
+            if (arb_p2p_headers_read(&hh, &k1, pl, plen) == ARB_OK) {
+                arb_header_hash(H, &x, &hh);
+                arb_chain_hash_hex(hx, &x);
+                hdr_ok = strcmp(hx, hash) == 0;
+            }
+        }
+        free(pl);
+        TRY(hdr_ok);
+    }
+    wsp_close(&plain);
+
+    /* A compact block from w: two of its four transactions are in the
+     * node's mempool, two are not. */
+    for (int round = 0; round < 2; round++) {
+        /* round 0: four transactions, the first two in the node's mempool;
+         * round 1: two, the first in the mempool, and the answer to the
+         * node's getblocktxn is another spend of the second's coin. */
+        size_t ntx = round == 0 ? 4 : 2, pooled = round == 0 ? 2 : 1;
+        char txids[4][65], wid[65];
+        arb_tx txs[4], wrong;
+        arb_block blk;
+        arb_p2p_cmpct c;
+        arb_errbuf eb;
+        json_t *j = NULL;
+        char path[128];
+        arb_tx_init(&wrong);
+        for (size_t i = 0; i < 4; i++)
+            arb_tx_init(&txs[i]);
+        for (size_t i = 0; i < ntx; i++) {
+            arb_buf one = ARB_BUF_INIT;
+            build_spend(&one, &cs[round == 0 ? i : 4 + i], &k, &to, 1000, txids[i], NULL);
+            TRY(arb_tx_decode(&txs[i], one.data, one.len, &eb) == ARB_OK);
+            if (i < pooled)
+                TRY(post_hex(pr, "/chain/v1/tx", one.data, one.len, NULL) == 200);
+            arb_buf_free(&one);
+        }
+        {
+            arb_buf one = ARB_BUF_INIT;
+            build_spend(&one, &cs[5], &k, &to, 2000, wid, NULL);
+            TRY(arb_tx_decode(&wrong, one.data, one.len, &eb) == ARB_OK);
+            arb_buf_free(&one);
+        }
+        TRY(tip_of(pr, hash, &height));
+        TRY(arb_chain_hash_from_hex(&tip, hash));
+        snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hash);
+        TRY(http(pr, path, NULL, &j) == 200);
+        {
+            const char *hx = json_string_value(json_object_get(j, "header"));
+            uint8_t h80[80];
+            int ok = hx != NULL && arb_hex_decode(h80, 80, hx, 160);
+            json_decref(j);
+            TRY(ok);
+            arb_header_decode(&tiphdr, h80);
+        }
+        arb_block_init(&blk);
+        TRY(arb_chain_block_build(P, H, &blk, &tip, tiphdr.time, height + 1, 0x207fffff,
+                                  (int64_t)time(NULL), k.pk, txs, ntx, 1000 * ntx, NULL) == ARB_OK);
+        TRY(arb_chain_mine_header(&blk.header, 0, 1ULL << 32));
+        arb_p2p_cmpct_init(&c);
+        TRY(arb_p2p_cmpct_from_block(H, &c, &blk, 7 + (uint64_t)round) == ARB_OK);
+        arb_buf cb = ARB_BUF_INIT;
+        arb_p2p_cmpct_write(&cb, &c);
+        arb_p2p_cmpct_clear(&c);
+        TRY(wsp_send_msg(&w, ARB_P2P_CMPCTBLOCK, cb.data, cb.len) == 0);
+        arb_buf_free(&cb);
+        /* It asks for exactly the ones it lacks. */
+        uint8_t *pl = NULL;
+        size_t plen = 0;
+        arb_hash bh, ah;
+        uint32_t *idx = NULL;
+        size_t nidx = 0;
+        arb_header_hash(H, &bh, &blk.header);
+        TRY(wsp_expect(&w, ARB_P2P_GETBLOCKTXN, &pl, &plen, WAIT_MS) == 1);
+        int gb = arb_p2p_getblocktxn_read(&ah, &idx, &nidx, pl, plen) == ARB_OK;
+        free(pl);
+        TRY(gb && arb_hash_eq(&ah, &bh));
+        /* round 0: block txs 3, 4 (after the coinbase); round 1: tx 2. */
+        if (round == 0)
+            TRY(nidx == 2 && idx[0] == 3 && idx[1] == 4);
+        else
+            TRY(nidx == 1 && idx[0] == 2);
+        const arb_tx *ans[2];
+        for (size_t i = 0; i < nidx; i++)
+            ans[i] = round == 0 ? &blk.tx[idx[i]] : &wrong;
+        free(idx);
+        arb_buf bt = ARB_BUF_INIT;
+        arb_p2p_blocktxn_write(&bt, &bh, ans, nidx);
+        TRY(wsp_send_msg(&w, ARB_P2P_BLOCKTXN, bt.data, bt.len) == 0);
+        arb_buf_free(&bt);
+        char bhx[65];
+        arb_chain_hash_hex(bhx, &bh);
+        if (round == 0) {
+            TRY(wait_tips(&r, 1, bhx));
+            TRY(metric(pr, "p2p_cmpct_rebuilt") == 1);
+            TRY(metric(pr, "p2p_cmpct_fallbacks") == 0);
+        } else {
+            /* The merkle root does not match: the whole block is asked for. */
+            uint8_t *gp = NULL;
+            size_t gl = 0;
+            arb_p2p_inv *inv = NULL;
+            size_t ninv = 0;
+            TRY(wsp_expect(&w, ARB_P2P_GETDATA, &gp, &gl, WAIT_MS) == 1);
+            int gd = arb_p2p_inv_read(&inv, &ninv, gp, gl) == ARB_OK && ninv == 1 &&
+                     inv[0].type == ARB_INV_BLOCK && arb_hash_eq(&inv[0].hash, &bh);
+            free(inv);
+            free(gp);
+            TRY(gd);
+            TRY(metric(pr, "p2p_cmpct_fallbacks") == 1);
+            TRY(send_block(&w, &blk) == 0);
+            TRY(wait_tips(&r, 1, bhx));
+            TRY(metric(pr, "p2p_cmpct_not_credited") == 1);
+            TRY(metric(pr, "p2p_misbehaviour_blocktxn_mismatch") == 0);
+            TRY(pong_without_getdata(&w)); /* still connected */
+        }
+        arb_block_clear(&blk);
+        for (int i = 0; i < 4; i++)
+            arb_tx_clear(&txs[i]);
+        arb_tx_clear(&wrong);
+    }
+out:
+    wsp_close(&w);
+    wsp_close(&plain);
+    node_stop(&r);
+}
+
+/* A ban's entry in /p2p/v1/bans: 1 manual, 0 a discouragement, -1 none. */
+static int ban_kind(int port, const char *ip)
+{
+    json_t *j;
+    int kind = -1;
+    if (http(port, "/p2p/v1/bans", NULL, &j) == 200 && j != NULL) {
+        json_t *arr = json_object_get(j, "bans");
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *e = json_array_get(arr, i);
+            if (strcmp(json_string_value(json_object_get(e, "address")), ip) == 0)
+                kind = json_is_true(json_object_get(e, "manual"));
+        }
+    }
+    json_decref(j);
+    return kind;
+}
+
+/* A wspeer from ip: 1 if the node keeps it (handshake, then a pong), 0 if
+ * it closes the connection. */
+static int admitted(int port, const char *ip)
+{
+    wspeer w;
+    int ok = wsp_connect(&w, P, ip, port) == 0 && wsp_handshake(&w, 77) == 0 &&
+             pong_without_getdata(&w);
+    wsp_close(&w);
+    return ok;
+}
+
+/* Operator bans survive a restart (even after SIGKILL once the ban is
+ * shown), discouragement does not; an unban survives too. */
+static void bans_persist(void)
+{
+    node b;
+    int pb = arb_test_free_port();
+    char tok[65], body[128];
+    wspeer w;
+    memset(&b, 0, sizeof b);
+    memset(&w, 0, sizeof w);
+    w.fd = -1;
+    TRY(node_start(&b, "bans", pb, NULL, 0, NULL));
+    TRY(read_token(&b, tok));
+    {
+        char auth[128];
+        char *resp = NULL;
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
+        snprintf(body, sizeof body, "{\"address\":\"127.0.4.1\",\"seconds\":3600}");
+        TRY(http_req(pb, "/p2p/v1/ban", body, auth, &resp, NULL) == 200);
+        free(resp);
+    }
+    /* A discouragement: a malformed ping after the handshake. */
+    TRY(wsp_connect(&w, P, "127.0.4.2", pb) == 0 && wsp_handshake(&w, 42) == 0);
+    TRY(wsp_send_msg(&w, ARB_P2P_PING, "x", 1) == 0);
+    TRY(wsp_wait_closed(&w, WAIT_MS));
+    wsp_close(&w);
+    for (int t = 0; t < WAIT_MS / 100 && (ban_kind(pb, "127.0.4.1") != 1 ||
+                                          ban_kind(pb, "127.0.4.2") != 0); t++)
+        sleep_ms(100);
+    TRY(ban_kind(pb, "127.0.4.1") == 1 && ban_kind(pb, "127.0.4.2") == 0);
+    TRY(!admitted(pb, "127.0.4.1"));
+    TRY(log_has(&b, "banned 127.0.4.1 for 3600 s", NULL));
+    TRY(log_has(&b, "127.0.4.2", "malformed-ping (discouraged)"));
+    /* SIGKILL: the ban was written before it was shown. */
+    arb_proc_kill(b.p, SIGKILL);
+    arb_proc_wait(b.p, WAIT_MS);
+    arb_proc_free(b.p);
+    b.p = NULL;
+    TRY(node_start(&b, "bans", pb, NULL, 0, NULL));
+    TRY(ban_kind(pb, "127.0.4.1") == 1);
+    TRY(ban_kind(pb, "127.0.4.2") == -1);
+    TRY(!admitted(pb, "127.0.4.1"));
+    TRY(admitted(pb, "127.0.4.2"));
+    TRY(metric(pb, "p2p_disconnect_discouraged") >= 1);
+    TRY(read_token(&b, tok));
+    TRY(admin(pb, "unban", tok, "127.0.4.1") == 200);
+    for (int t = 0; t < WAIT_MS / 100 && ban_kind(pb, "127.0.4.1") != -1; t++)
+        sleep_ms(100);
+    node_stop(&b);
+    TRY(node_start(&b, "bans", pb, NULL, 0, NULL));
+    TRY(ban_kind(pb, "127.0.4.1") == -1);
+    TRY(admitted(pb, "127.0.4.1"));
+    /* A corrupt ban list is reported and ignored. */
+    node_stop(&b);
+    {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/banlist.dat", b.dir);
+        FILE *f = fopen(path, "wb");
+        TRY(f != NULL);
+        fputs("not a ban list", f);
+        fclose(f);
+    }
+    TRY(node_start(&b, "bans", pb, NULL, 0, NULL));
+    TRY(metric(pb, "p2p_banlist_file_ignored") == 1);
+    TRY(admitted(pb, "127.0.4.1"));
+out:
+    wsp_close(&w);
+    node_stop(&b);
+}
+
+/* The automatic outbound peers of a node's address book, of a type:
+ * how many are handshaked, and the address of one (if addr != NULL). */
+static int peers_of_type(int port, const char *type, char *addr, size_t cap)
+{
+    json_t *j;
+    int c = 0;
+    if (http(port, "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
+        json_t *arr = json_object_get(j, "peers");
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *e = json_array_get(arr, i);
+            const char *t = json_string_value(json_object_get(e, "connection_type"));
+            if (t != NULL && strcmp(t, type) == 0 &&
+                json_is_true(json_object_get(e, "handshaked"))) {
+                c++;
+                if (addr != NULL)
+                    snprintf(addr, cap, "%s", json_string_value(json_object_get(e, "address")));
+            }
+        }
+    }
+    json_decref(j);
+    return c;
+}
+
+/* Connection types: a node with no full-relay slots and one block-relay-only
+ * slot dials an address it learnt (B's, passed on by C) as block-relay-only:
+ * blocks reach B over it, transactions and their invs do not. A feeler
+ * tests an address of the new table and moves it to tried. */
+static void connection_types(void)
+{
+    node a, b, c, d, f, g;
+    int pa = arb_test_free_port(), pb = arb_test_free_port(), pc = arb_test_free_port(),
+        pd = arb_test_free_port(), pf = arb_test_free_port(), pg = arb_test_free_port();
+    const char *ea[] = {"--p2p-max-outbound", "0", "--p2p-block-relay-outbound", "1",
+                        "--p2p-feeler-interval", "0", NULL};
+    const char *eno[] = {"--p2p-no-outbound", "1", NULL};
+    const char *ef[] = {"--p2p-max-outbound", "0", "--p2p-block-relay-outbound", "0",
+                        "--p2p-feeler-interval", "1", NULL};
+    char ca[64], cc[64], cf[64], want[64], got[64], hash[65], txid[65];
+    const char *conn1[1];
+    key k, to;
+    coin cn;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    memset(&f, 0, sizeof f);
+    memset(&g, 0, sizeof g);
+    key_new(&k);
+    key_new(&to);
+    snprintf(ca, sizeof ca, "127.0.0.1:%d", pa);
+    snprintf(cc, sizeof cc, "127.0.0.1:%d", pc);
+    snprintf(cf, sizeof cf, "127.0.0.1:%d", pf);
+    TRY(node_start_at(&a, "ta", "127.0.0.1", pa, NULL, 0, ea));
+    {
+        arb_block blk;
+        TRY(mine(pa, &k, &blk, hash));
+        TRY(coin_of(&blk, &cn));
+        arb_block_clear(&blk);
+        for (uint32_t i = 0; i < P->coinbase_maturity; i++)
+            TRY(mine(pa, &k, NULL, hash));
+    }
+    /* C listens on 0.0.0.0, so it does not advertise itself: A learns only
+     * B's address, which C passes on. */
+    conn1[0] = ca;
+    TRY(node_start_at(&c, "tc", "0.0.0.0", pc, conn1, 1, eno));
+    conn1[0] = cc;
+    TRY(node_start_at(&b, "tb", "127.0.0.1", pb, conn1, 1, eno));
+    snprintf(want, sizeof want, "127.0.0.1:%d", pb);
+    for (int t = 0; t < WAIT_MS / 100 && peers_of_type(pa, "block-relay-only", NULL, 0) == 0; t++)
+        sleep_ms(100);
+    TRY(peers_of_type(pa, "block-relay-only", got, sizeof got) == 1);
+    TRY(strcmp(got, want) == 0);
+    node_stop(&c); /* B's only link to A is now the block-relay-only one */
+    conn1[0] = ca;
+    TRY(node_start_at(&d, "td", "127.0.0.1", pd, conn1, 1, eno)); /* a full-relay peer of A */
+    TRY(wait_peers(pd, 1));
+    TRY(wait_tips(&b, 1, hash)); /* blocks reach B */
+    TRY(spend(pa, &cn, &k, &to, txid, NULL) == 200);
+    TRY(wait_mempools(&d, 1, txid)); /* relayed to the full-relay peer */
+    TRY(mine(pa, &k, NULL, hash));
+    TRY(wait_tips(&b, 1, hash));
+    sleep_ms(500); /* what A might still have queued for B would be out by now */
+    TRY(metric(pb, "p2p_msgs_in_inv") == 0);
+    TRY(metric(pb, "p2p_msgs_in_tx") == 0);
+    TRY(metric(pd, "p2p_msgs_in_inv") >= 1);
+    TRY(log_has(&a, "outbound block-relay-only peer", "connected: version 1"));
+
+    /* A feeler: F has no outbound slots; G's address (it connects to F and
+     * advertises itself) is tested and moves to tried. */
+    TRY(node_start_at(&f, "tf", "127.0.0.1", pf, NULL, 0, ef));
+    conn1[0] = cf;
+    TRY(node_start_at(&g, "tg", "127.0.0.1", pg, conn1, 1, eno));
+    TRY(wait_metric(pf, "p2p_feelers", 1));
+    TRY(wait_metric(pf, "p2p_disconnect_feeler", 1));
+    TRY(metric(pf, "p2p_addrman_tried") >= 1);
+    /* F dialled nothing but feelers (no full-relay or block-relay slots). */
+    TRY(metric(pf, "p2p_outbound_attempts") == 0);
+    TRY(metric(pf, "p2p_feeler_attempts") >= 1);
+out:
+    node_stop(&a);
+    node_stop(&b);
+    node_stop(&c);
+    node_stop(&d);
+    node_stop(&f);
+    node_stop(&g);
+}
+
 int main(int argc, char **argv)
 {
     arb_test_seed_init();
@@ -1687,6 +2360,14 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (argc > 2 && strcmp(argv[2], "more") == 0) {
+        flow_control();
+        sync_peer();
+        compact_negotiation();
+        bans_persist();
+        connection_types();
+        goto done;
+    }
     if (argc > 2 && strcmp(argv[2], "address-book") == 0) {
         address_book(); /* that scenario alone */
     } else if (argc <= 2 || strcmp(argv[2], "catch-up") != 0) {
@@ -1699,6 +2380,7 @@ int main(int argc, char **argv)
     }
     if (argc <= 2 || strcmp(argv[2], "address-book") != 0)
         catch_up();
+done:
     curl_global_cleanup();
     arb_sha256_free(H);
     arb_schnorr_free(S);

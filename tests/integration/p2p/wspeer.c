@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,18 @@ static int fill(wspeer *w, int ms)
 
 int wsp_connect(wspeer *w, const arb_chain_params *p, const char *src_ip, int port)
 {
+    return wsp_connect_buf(w, p, src_ip, port, 0);
+}
+
+void wsp_set_send_timeout(wspeer *w, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    setsockopt(w->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+int wsp_connect_buf(wspeer *w, const arb_chain_params *p, const char *src_ip, int port,
+                    int bufsize)
+{
     struct sockaddr_in src, dst;
     uint8_t key[16];
     char key64[32], req[512];
@@ -75,6 +88,10 @@ int wsp_connect(wspeer *w, const arb_chain_params *p, const char *src_ip, int po
     if (w->fd < 0)
         return -1;
     setsockopt(w->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (bufsize > 0) {
+        setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+        setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+    }
     memset(&src, 0, sizeof src);
     src.sin_family = AF_INET;
     inet_pton(AF_INET, src_ip, &src.sin_addr);
@@ -329,11 +346,17 @@ int wsp_wait_closed(wspeer *w, int timeout_ms)
 
 int wsp_handshake(wspeer *w, uint64_t nonce)
 {
+    return wsp_handshake_services(w, nonce, 0);
+}
+
+int wsp_handshake_services(wspeer *w, uint64_t nonce, uint64_t services)
+{
     arb_p2p_version v;
     arb_buf b = ARB_BUF_INIT;
     int r;
     memset(&v, 0, sizeof v);
     v.version = ARB_P2P_PROTOCOL_VERSION;
+    v.services = services;
     v.timestamp = (int64_t)time(NULL);
     v.nonce = nonce;
     arb_chain_genesis_hash(w->p, &v.network);

@@ -23,6 +23,12 @@ typedef struct {
 /* Connects from src_ip (e.g. "127.0.0.5") to 127.0.0.1:port and upgrades to
  * the arbor-p2p.1 subprotocol. Returns 0, or -1 (refused, or no 101). */
 int wsp_connect(wspeer *w, const arb_chain_params *p, const char *src_ip, int port);
+/* The same with the socket's send and receive buffers set to bufsize bytes
+ * before connecting (so the kernel absorbs little: a test of who reads). */
+int wsp_connect_buf(wspeer *w, const arb_chain_params *p, const char *src_ip, int port,
+                    int bufsize);
+/* Sends give up (-1) after ms without progress (0: wait for ever). */
+void wsp_set_send_timeout(wspeer *w, int ms);
 void wsp_close(wspeer *w);
 /* One masked binary frame holding data. 0 or -1. */
 int wsp_send_frame(wspeer *w, const void *data, size_t n);
@@ -41,5 +47,7 @@ int wsp_wait_closed(wspeer *w, int timeout_ms);
 /* version (with the network's genesis, the given nonce, height 0) and verack,
  * both ways. Returns 0 or -1. */
 int wsp_handshake(wspeer *w, uint64_t nonce);
+/* The same, advertising the given services bits (ARB_P2P_SERVICE_*). */
+int wsp_handshake_services(wspeer *w, uint64_t nonce, uint64_t services);
 
 #endif

@@ -1,7 +1,8 @@
 /* The websocket extension of the HTTP server: a server dials itself, so both
  * ends of every connection are ours. Checks open/message/close events, echo of
  * text and large binary messages in order, the message size cap, closes from
- * either side, a failed dial, sends to dead ids, and stop with open sockets. */
+ * either side, a failed dial, sends to dead ids, pausing and resuming reads,
+ * an abort with a full queue, and stop with open sockets. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -226,6 +227,65 @@ static void test_echo(void)
     CHECK(arb_http_ws_close(srv, id) == ARB_ERR_NOT_FOUND);
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Receive flow control: a paused connection reads nothing (its echo does
+ * not come) until it is resumed; a connection whose peer does not read is
+ * closed at once by arb_http_ws_abort, its queue dropped. */
+static void test_pause_and_abort(void)
+{
+    uint64_t srv_side = 0, id = dial(&srv_side);
+    size_t from;
+    long i;
+    CHECK(id != 0 && srv_side != 0);
+    CHECK(arb_http_ws_pause(srv, srv_side, 1) == ARB_OK);
+    pthread_mutex_lock(&mu);
+    from = nevents;
+    pthread_mutex_unlock(&mu);
+    CHECK(arb_http_ws_send(srv, id, "p1", 2, 0) == ARB_OK);
+    sleep_ms(300);
+    pthread_mutex_lock(&mu);
+    int early = 0;
+    for (size_t k = from; k < nevents; k++)
+        early |= events[k].kind == EV_MSG && events[k].conn == id;
+    pthread_mutex_unlock(&mu);
+    CHECK(!early); /* the server side did not read it */
+    CHECK(arb_http_ws_pause(srv, srv_side, 0) == ARB_OK);
+    i = wait_event(EV_MSG, id, from);
+    CHECK(i >= 0 && events[i].len == 2 && memcmp(events[i].data, "p1", 2) == 0);
+
+    CHECK(arb_http_ws_queued(srv, 999999) == 0);
+    CHECK(arb_http_ws_pause(srv, 999999, 1) == ARB_ERR_NOT_FOUND);
+    CHECK(arb_http_ws_abort(srv, 999999) == ARB_ERR_NOT_FOUND);
+
+    /* The dialling side stops reading; the server side queues 12 MB, more
+     * than the sockets take, and aborts. */
+    size_t big = 400 * 1024;
+    uint8_t *b = calloc(1, big);
+    CHECK(b != NULL);
+    CHECK(arb_http_ws_pause(srv, id, 1) == ARB_OK);
+    for (int k = 0; k < 30 && b != NULL; k++)
+        CHECK(arb_http_ws_send(srv, srv_side, b, big, 1) == ARB_OK);
+    free(b);
+    sleep_ms(300);
+    CHECK(arb_http_ws_queued(srv, srv_side) > 0);
+    pthread_mutex_lock(&mu);
+    from = nevents;
+    pthread_mutex_unlock(&mu);
+    CHECK(arb_http_ws_abort(srv, srv_side) == ARB_OK);
+    CHECK(arb_http_ws_abort(srv, srv_side) == ARB_ERR_NOT_FOUND);
+    CHECK(wait_event(EV_CLOSE, srv_side, from) >= 0);
+    CHECK(arb_http_ws_queued(srv, srv_side) == 0);
+    /* The other end (ours, paused: it would not notice) reads again and
+     * finds the connection gone. */
+    CHECK(arb_http_ws_pause(srv, id, 0) == ARB_OK);
+    CHECK(wait_event(EV_CLOSE, id, from) >= 0);
+}
+
 static void test_peer_close_and_limits(void)
 {
     uint64_t srv_side = 0, id = dial(&srv_side);
@@ -356,6 +416,7 @@ int main(void)
     CHECK_OR(arb_http_ws_add(srv, &p) == ARB_ERR_INVALID_ARG, 1);
 
     test_echo();
+    test_pause_and_abort();
     test_peer_close_and_limits();
     test_peer_limit();
 

@@ -297,6 +297,30 @@ static void rand_tx(arb_tx *tx, size_t n_in, size_t n_out)
     }
 }
 
+/* sendcmpct: both announce values and any version round-trip; another
+ * announce byte, a short or a long payload do not decode. */
+static void test_sendcmpct(void)
+{
+    for (int a = 0; a <= 1; a++) {
+        uint64_t ver = a ? ARB_P2P_CMPCT_VERSION : arb_test_rand(), got_v = 9;
+        int got_a = 9;
+        arb_buf b = ARB_BUF_INIT;
+        arb_p2p_sendcmpct_write(&b, a, ver);
+        CHECK(!b.oom && b.len == 9 && b.data[0] == a);
+        CHECK(arb_p2p_sendcmpct_read(&got_a, &got_v, b.data, b.len) == ARB_OK);
+        CHECK(got_a == a && got_v == ver);
+        CHECK(arb_p2p_sendcmpct_read(&got_a, &got_v, b.data, b.len - 1) == ARB_ERR_PARSE);
+        CHECK(got_a == 0 && got_v == 0);
+        arb_buf_u8(&b, 0);
+        CHECK(arb_p2p_sendcmpct_read(&got_a, &got_v, b.data, b.len) == ARB_ERR_PARSE);
+        b.data[0] = 2;
+        CHECK(arb_p2p_sendcmpct_read(&got_a, &got_v, b.data, 9) == ARB_ERR_PARSE);
+        arb_buf_free(&b);
+    }
+    CHECK(arb_p2p_sendcmpct_read(&(int){0}, &(uint64_t){0}, NULL, 0) == ARB_ERR_PARSE);
+    CHECK_STR(arb_p2p_type_name(ARB_P2P_SENDCMPCT), "sendcmpct");
+}
+
 static void test_compact(void)
 {
     /* SipHash-2-4 (the reference paper's key 00..0f on the message 00..1f),
@@ -446,6 +470,7 @@ int main(void)
     test_headers();
     test_inv();
     test_compact();
+    test_sendcmpct();
     test_addr();
     test_zonefile();
     return arb_test_done();

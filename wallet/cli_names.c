@@ -1243,6 +1243,74 @@ static int sync_pending(const options *o, wallet_session *w, arb_node *node, con
     return ok;
 }
 
+/* A `name register NAME` for a name that a key of this wallet already owns
+ * (a registration that finished, or a re-run after the program was killed
+ * once everything was done): says so instead of trying to buy it again, and
+ * uploads the zone file when it is the one on-chain and the node lacks it.
+ * Returns 1 when handled (*rc set), 0 when the name is not ours. */
+static int register_already_ours(const options *o, wallet_session *w, arb_node *node,
+                                 const scan_result *r, const char *full, const uint8_t *zf,
+                                 size_t zf_len, int *rc)
+{
+    arb_node_name cur;
+    arb_errbuf eb = {{0}};
+    int owned = 0, uploaded = 0;
+    uint32_t ch, idx;
+
+    memset(&cur, 0, sizeof(cur));
+    if (arb_node_get_name(node, &cur, full, &eb) != ARB_OK)
+        return 0;
+    if (strcmp(cur.status, "active") != 0 && strcmp(cur.status, "grace") != 0) {
+        arb_node_name_clear(&cur);
+        return 0;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        if (memcmp(r->a[i].key, cur.owner, 32) == 0)
+            owned = 1;
+    if (!owned)
+        owned = arb_wallet_find_key(w->ctx, &ch, &idx, &w->acct, cur.owner,
+                                    w->ks.next_receive + SCAN_GAP,
+                                    w->ks.next_change + SCAN_GAP) == ARB_OK;
+    if (!owned) {
+        arb_node_name_clear(&cur);
+        return 0;
+    }
+    *rc = EXIT_OK;
+    if (zf != NULL) {
+        uint8_t h[32];
+        arb_sha256 *sha = NULL;
+        int hashed = arb_sha256_new(&sha) == ARB_OK &&
+                     arb_names_zonefile_hash(sha, h, zf, zf_len) == ARB_OK;
+        arb_sha256_free(sha);
+        if (!hashed) {
+            errmsg("cannot hash the zone file");
+            *rc = EXIT_FAIL;
+        } else if (!cur.has_zonefile || memcmp(h, cur.zonefile_hash, 32) != 0) {
+            errmsg("%s is already registered to this wallet with another zone file; "
+                   "`arbor-wallet name update %s --zonefile FILE` sets this one",
+                   full, full);
+            *rc = EXIT_FAIL;
+        } else if (cur.zonefile == NULL) {
+            int up = do_upload(node, zf, zf_len, full, 0);
+            if (up < 0)
+                *rc = EXIT_FAIL;
+            uploaded = up == 1;
+        }
+    }
+    if (*rc == EXIT_OK) {
+        if (cur.expires_at >= 0)
+            errmsg("%s is already registered to this wallet (%s until height %lld)", full,
+                   cur.status, (long long)cur.expires_at);
+        else
+            errmsg("%s is already registered to this wallet (it never expires)", full);
+        if (o->json)
+            *rc = print_json(json_pack("{s:s, s:s, s:b, s:b}", "name", full, "stage", "done",
+                                       "already_registered", 1, "zonefile_uploaded", uploaded));
+    }
+    arb_node_name_clear(&cur);
+    return 1;
+}
+
 /* Runs the registration of `full` (recorded in the wallet file) until it is
  * done, fails, or (no_wait) must wait. *done is 1 when finished. */
 static int run_register(const options *o, wallet_session *w, arb_node *node, scan_result *r,
@@ -1465,6 +1533,8 @@ static int name_register(const options *o, int argc, char **argv, int preorder_o
     log = json_array();
     results = json_array();
     if (a.full != NULL && arb_keystore_namereg_find(&w.ks, a.full) == NULL) {
+        if (!preorder_only && register_already_ours(o, &w, node, &r, a.full, zf, zf_len, &rc))
+            goto out;
         if (do_preorder(o, &w, node, &r, a.full, zf, zf_len, a.rate, NULL, 0, log) != EXIT_OK) {
             rc = EXIT_FAIL;
             goto out;

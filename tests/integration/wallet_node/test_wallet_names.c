@@ -313,6 +313,7 @@ static void register_killed(void)
     static char last_err[16384];
     uint64_t before, after;
     long h;
+    int rc;
 
     snprintf(zf, sizeof(zf), "%s/alice.zone", g_dir);
     CHECK(write_file(zf, zone));
@@ -359,7 +360,10 @@ static void register_killed(void)
     h = tip();
     CHECK(wallet_kill_at("arbor-wallet: alice." NS ": registered at height",
                          ARGS("--wallet", wa, "name", "register", "alice." NS)));
-    CHECK(wallet(&j, ARGS("--wallet", wa, "name", "register", "alice." NS, "--no-wait")) == 0);
+    rc = wallet(&j, ARGS("--wallet", wa, "name", "register", "alice." NS, "--no-wait"));
+    if (rc != 0)
+        fprintf(stderr, "name register --no-wait exits %d; stderr:\n%s\n", rc, g_err);
+    CHECK(rc == 0);
     snprintf(last_err, sizeof(last_err), "%s", g_err);
     json_decref(j);
     j = lookup("alice." NS);
@@ -380,6 +384,15 @@ static void register_killed(void)
     CHECK(j != NULL && json_is_string(json_object_get(j, "zonefile")) &&
           strstr(jstr(j, "zonefile"), "$ORIGIN alice." NS) != NULL);
     json_decref(j);
+    /* Running the finished command again is harmless: the name is already
+     * this wallet's, nothing is paid. */
+    after = total(wa);
+    CHECK(wallet(&j, ARGS("--wallet", wa, "name", "register", "alice." NS, "--zonefile",
+                          zf)) == 0);
+    CHECK(strstr(g_err, "already registered to this wallet") != NULL);
+    CHECK(j != NULL && json_is_true(json_object_get(j, "already_registered")));
+    json_decref(j);
+    CHECK(total(wa) == after);
 
     /* Exactly one preorder of Alice's on the chain, and her coins went down
      * by the price and her fees only (well under a second price). */

@@ -59,6 +59,8 @@ struct arb_chainstate {
     unsigned unsynced;      /* batches written since the last sync */
     double last_sync;       /* CLOCK_MONOTONIC seconds */
     uint64_t syncs;         /* synced batches so far (for tests and benchmarks) */
+    const arb_block *pending; /* the block being submitted (connect uses it, not a copy) */
+    arb_hash pending_hash;
 };
 
 static double mono_s(void)
@@ -1077,6 +1079,7 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     hist_rec *hist = NULL;
     size_t nhist = 0;
     arb_block blk;
+    const arb_block *bp = &blk;
     idx_entry e;
     arb_chain_checker chk = {cs->sha, cs->schnorr, cs->threads};
     created *cr = NULL;
@@ -1087,14 +1090,19 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     arb_err err;
 
     arb_block_init(&blk);
-    if ((err = idx_get(cs, hash, &e)) != ARB_OK || (err = load_block(cs, hash, &blk)) != ARB_OK)
+    if ((err = idx_get(cs, hash, &e)) != ARB_OK)
+        return err;
+    /* The block just submitted is at hand: no need to read and decode it back. */
+    if (cs->pending != NULL && arb_hash_eq(hash, &cs->pending_hash))
+        bp = cs->pending;
+    else if ((err = load_block(cs, hash, &blk)) != ARB_OK)
         return err;
     if (!arb_hash_eq(&e.hdr.prev, &cs->tip.hash)) {
         err = ARB_ERR_INTERNAL;
         goto out;
     }
     cs->lookup_err = ARB_OK;
-    err = arb_chain_check_block(cs->p, &chk, &blk, e.height, mtp_of(cs, &cs->tip.hash, cs->tip.height),
+    err = arb_chain_check_block(cs->p, &chk, bp, e.height, mtp_of(cs, &cs->tip.hash, cs->tip.height),
                                 arb_chainstate_utxo_lookup, cs, res);
     if (cs->lookup_err != ARB_OK) {
         err = cs->lookup_err;
@@ -1103,11 +1111,11 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     if (err != ARB_OK)
         goto out;
     /* Everything created by the block, sorted, so in-block spends are found. */
-    txids = malloc(blk.n_tx * sizeof *txids);
+    txids = malloc(bp->n_tx * sizeof *txids);
     size_t n_out = 0, n_in = 0;
-    for (size_t t = 0; t < blk.n_tx; t++) {
-        n_out += blk.tx[t].n_out;
-        n_in += blk.tx[t].n_in;
+    for (size_t t = 0; t < bp->n_tx; t++) {
+        n_out += bp->tx[t].n_out;
+        n_in += bp->tx[t].n_in;
     }
     cr = malloc(n_out * sizeof *cr);
     hist = malloc((n_out + n_in) * sizeof *hist);
@@ -1117,31 +1125,31 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
         err = ARB_ERR_NOMEM;
         goto out;
     }
-    for (size_t t = 0; t < blk.n_tx; t++) {
-        if ((err = arb_tx_txid(cs->sha, &txids[t], &blk.tx[t])) != ARB_OK)
+    for (size_t t = 0; t < bp->n_tx; t++) {
+        if ((err = arb_tx_txid(cs->sha, &txids[t], &bp->tx[t])) != ARB_OK)
             goto out;
-        for (size_t o = 0; o < blk.tx[t].n_out; o++) {
+        for (size_t o = 0; o < bp->tx[t].n_out; o++) {
             created *c = &cr[ncr++];
             c->op.txid = txids[t];
             c->op.index = (uint32_t)o;
-            c->coin.amount = blk.tx[t].out[o].amount;
-            memcpy(c->coin.key, blk.tx[t].out[o].key, 32);
+            c->coin.amount = bp->tx[t].out[o].amount;
+            memcpy(c->coin.key, bp->tx[t].out[o].key, 32);
             c->coin.height = e.height;
             c->coin.coinbase = t == 0;
             c->spent = 0;
             hist_rec *hr = &hist[nhist++];
-            memcpy(hr->key, blk.tx[t].out[o].key, 32);
+            memcpy(hr->key, bp->tx[t].out[o].key, 32);
             hr->t = (uint32_t)t;
-            hr->recv = blk.tx[t].out[o].amount;
+            hr->recv = bp->tx[t].out[o].amount;
             hr->sent = 0;
         }
     }
     qsort(cr, ncr, sizeof *cr, cmp_created);
     /* Spends: in-block outputs are just marked; state coins are deleted and
      * recorded for undo. */
-    for (size_t t = 1; t < blk.n_tx; t++) {
-        for (size_t i = 0; i < blk.tx[t].n_in; i++) {
-            const arb_outpoint *op = &blk.tx[t].in[i];
+    for (size_t t = 1; t < bp->n_tx; t++) {
+        for (size_t i = 0; i < bp->tx[t].n_in; i++) {
+            const arb_outpoint *op = &bp->tx[t].in[i];
             created *c = bsearch(op, cr, ncr, sizeof *cr, cmp_created);
             arb_coin coin;
             hist_rec *hr = &hist[nhist++];
@@ -1180,12 +1188,12 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
         put64le(amt, cr[i].coin.amount);
         arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
     }
-    if ((err = state_connect(cs, b, &blk, hash, e.height, txids, cr, ncr, res, &new_root)) !=
+    if ((err = state_connect(cs, b, bp, hash, e.height, txids, cr, ncr, res, &new_root)) !=
         ARB_OK)
         goto out;
     put32le(undo, (uint32_t)nundo);
     arb_store_batch_put(b, cs->cf + CF_UNDO, hash->b, 32, undo, 4 + nundo * UNDO_REC);
-    put_tx_and_history(cs, b, e.height, txids, blk.n_tx, hist, nhist);
+    put_tx_and_history(cs, b, e.height, txids, bp->n_tx, hist, nhist);
     put32be(hk, e.height);
     arb_store_batch_put(b, cs->cf + CF_HEIGHT, hk, 4, hash->b, 32);
     arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, hash->b, 32);
@@ -1625,7 +1633,11 @@ arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *blk, int64
         *outcome = ARB_BLOCK_STORED;
         return ARB_OK;
     }
-    if ((err = activate(cs, &hash, e.height, res)) != ARB_OK)
+    cs->pending = blk;
+    cs->pending_hash = hash;
+    err = activate(cs, &hash, e.height, res);
+    cs->pending = NULL;
+    if (err != ARB_OK)
         return err;
     *outcome = ARB_BLOCK_CONNECTED;
     return ARB_OK;

@@ -57,6 +57,7 @@ struct arb_chainstate {
     unsigned flush_blocks;
     unsigned flush_ms;
     unsigned unsynced;      /* batches written since the last sync */
+    int body_unsynced;      /* a body was written without a sync since the last sync */
     double last_sync;       /* CLOCK_MONOTONIC seconds */
     uint64_t syncs;         /* synced batches so far (for tests and benchmarks) */
     const arb_block *pending; /* the block being submitted (connect uses it, not a copy) */
@@ -84,6 +85,7 @@ static arb_err write_policy(arb_chainstate *cs, arb_store_batch *b)
         return err;
     if (sync) {
         cs->unsynced = 0;
+        cs->body_unsynced = 0;
         cs->last_sync = now;
         cs->syncs++;
     } else {
@@ -455,7 +457,7 @@ arb_err arb_chainstate_flush(arb_chainstate *cs)
     arb_store_batch *b;
     arb_err err;
 
-    if (cs->unsynced == 0)
+    if (cs->unsynced == 0 && !cs->body_unsynced)
         return ARB_OK;
     /* Syncing the write-ahead log makes every earlier batch durable; the
      * rewritten tip record gives the sync something to write. */
@@ -467,6 +469,7 @@ arb_err arb_chainstate_flush(arb_chainstate *cs)
     if (err != ARB_OK)
         return err;
     cs->unsynced = 0;
+    cs->body_unsynced = 0;
     cs->last_sync = mono_s();
     cs->syncs++;
     return ARB_OK;
@@ -481,7 +484,8 @@ void arb_chainstate_close(arb_chainstate *cs)
 {
     if (cs == NULL)
         return;
-    if (cs->st != NULL && cs->unsynced > 0 && arb_chainstate_flush(cs) != ARB_OK)
+    if (cs->st != NULL && (cs->unsynced > 0 || cs->body_unsynced) &&
+        arb_chainstate_flush(cs) != ARB_OK)
         arb_logf(&cs->log, ARB_LOG_ERROR,
                  "chain state: the last %u blocks were not synced at close (a crash may "
                  "lose them; they reconnect from peers)", cs->unsynced);
@@ -1600,6 +1604,8 @@ arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *blk, int64
      * a crash loses is fetched again, like any block not yet received. */
     err = cs->flush_blocks > 1 ? arb_store_write(cs->st, b, 0, NULL)
                                : arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
+    if (err == ARB_OK && cs->flush_blocks > 1)
+        cs->body_unsynced = 1;
     arb_store_batch_free(b);
     arb_buf_free(&raw);
     if (err != ARB_OK)

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ledger/anchor/anchor.h"
 #include "ledger/chain/hdrcheck.h"
@@ -50,7 +51,48 @@ struct arb_chainstate {
     arb_err lookup_err; /* a storage error seen inside a lookup callback */
     const arb_names_params *np;
     arb_hash state_root; /* the state tree's root after the tip */
+    /* Flush policy (arb_chainstate_set_flush): a connect or disconnect batch
+     * is synced when it is the flush_blocks-th unsynced one or flush_ms have
+     * passed since the last sync; otherwise written unsynced. */
+    unsigned flush_blocks;
+    unsigned flush_ms;
+    unsigned unsynced;      /* batches written since the last sync */
+    int body_unsynced;      /* a body was written without a sync since the last sync */
+    double last_sync;       /* CLOCK_MONOTONIC seconds */
+    uint64_t syncs;         /* synced batches so far (for tests and benchmarks) */
+    const arb_block *pending; /* the block being submitted (connect uses it, not a copy) */
+    arb_hash pending_hash;
 };
+
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Writes a batch of the block-boundary kind (a connect, a disconnect, a
+ * stored body) under the flush policy. Every batch is atomic and the store
+ * recovers its write-ahead log to a point in time, so whatever a crash keeps
+ * is a prefix of the batches: the state at some block boundary. */
+static arb_err write_policy(arb_chainstate *cs, arb_store_batch *b)
+{
+    double now = mono_s();
+    int sync = cs->unsynced + 1 >= cs->flush_blocks ||
+               (cs->flush_ms > 0 && (now - cs->last_sync) * 1000.0 >= (double)cs->flush_ms);
+    arb_err err = arb_store_write(cs->st, b, sync ? ARB_STORE_SYNC : 0, NULL);
+    if (err != ARB_OK)
+        return err;
+    if (sync) {
+        cs->unsynced = 0;
+        cs->body_unsynced = 0;
+        cs->last_sync = now;
+        cs->syncs++;
+    } else {
+        cs->unsynced++;
+    }
+    return ARB_OK;
+}
 
 static void put32be(uint8_t *p, uint32_t v)
 {
@@ -344,6 +386,9 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs->cf = cf_base;
     cs->p = p;
     cs->threads = sig_threads ? sig_threads : 1;
+    cs->flush_blocks = 1;
+    cs->flush_ms = 0;
+    cs->last_sync = mono_s();
     cs->np = arb_names_params_get(p->name);
     if (cs->np == NULL) {
         err = arb_errf(eb, ARB_ERR_INVALID_ARG, "chain state: no name-layer constants for %s",
@@ -401,10 +446,49 @@ fail:
     return err;
 }
 
+void arb_chainstate_set_flush(arb_chainstate *cs, unsigned max_blocks, unsigned max_ms)
+{
+    cs->flush_blocks = max_blocks ? max_blocks : 1;
+    cs->flush_ms = max_ms;
+}
+
+arb_err arb_chainstate_flush(arb_chainstate *cs)
+{
+    arb_store_batch *b;
+    arb_err err;
+
+    if (cs->unsynced == 0 && !cs->body_unsynced)
+        return ARB_OK;
+    /* Syncing the write-ahead log makes every earlier batch durable; the
+     * rewritten tip record gives the sync something to write. */
+    if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+        return err;
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, cs->tip.hash.b, 32);
+    err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
+    arb_store_batch_free(b);
+    if (err != ARB_OK)
+        return err;
+    cs->unsynced = 0;
+    cs->body_unsynced = 0;
+    cs->last_sync = mono_s();
+    cs->syncs++;
+    return ARB_OK;
+}
+
+uint64_t arb_chainstate_sync_count(const arb_chainstate *cs)
+{
+    return cs->syncs;
+}
+
 void arb_chainstate_close(arb_chainstate *cs)
 {
     if (cs == NULL)
         return;
+    if (cs->st != NULL && (cs->unsynced > 0 || cs->body_unsynced) &&
+        arb_chainstate_flush(cs) != ARB_OK)
+        arb_logf(&cs->log, ARB_LOG_ERROR,
+                 "chain state: the last %u blocks were not synced at close (a crash may "
+                 "lose them; they reconnect from peers)", cs->unsynced);
     arb_sha256_free(cs->sha);
     arb_schnorr_free(cs->schnorr);
     free(cs);
@@ -503,7 +587,7 @@ static int cmp_created(const void *a, const void *b)
 }
 
 /* Validates the stored block `hash` on top of the current tip and applies it
- * in one synced batch. ARB_ERR_VERIFY with res on a rule failure. */
+ * in one atomic batch (synced by the flush policy). ARB_ERR_VERIFY with res on a rule failure. */
 /* One address-history record of a block: key, transaction index, amounts. */
 typedef struct {
     uint8_t key[32];
@@ -999,6 +1083,7 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     hist_rec *hist = NULL;
     size_t nhist = 0;
     arb_block blk;
+    const arb_block *bp = &blk;
     idx_entry e;
     arb_chain_checker chk = {cs->sha, cs->schnorr, cs->threads};
     created *cr = NULL;
@@ -1009,14 +1094,19 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     arb_err err;
 
     arb_block_init(&blk);
-    if ((err = idx_get(cs, hash, &e)) != ARB_OK || (err = load_block(cs, hash, &blk)) != ARB_OK)
+    if ((err = idx_get(cs, hash, &e)) != ARB_OK)
+        return err;
+    /* The block just submitted is at hand: no need to read and decode it back. */
+    if (cs->pending != NULL && arb_hash_eq(hash, &cs->pending_hash))
+        bp = cs->pending;
+    else if ((err = load_block(cs, hash, &blk)) != ARB_OK)
         return err;
     if (!arb_hash_eq(&e.hdr.prev, &cs->tip.hash)) {
         err = ARB_ERR_INTERNAL;
         goto out;
     }
     cs->lookup_err = ARB_OK;
-    err = arb_chain_check_block(cs->p, &chk, &blk, e.height, mtp_of(cs, &cs->tip.hash, cs->tip.height),
+    err = arb_chain_check_block(cs->p, &chk, bp, e.height, mtp_of(cs, &cs->tip.hash, cs->tip.height),
                                 arb_chainstate_utxo_lookup, cs, res);
     if (cs->lookup_err != ARB_OK) {
         err = cs->lookup_err;
@@ -1025,11 +1115,11 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     if (err != ARB_OK)
         goto out;
     /* Everything created by the block, sorted, so in-block spends are found. */
-    txids = malloc(blk.n_tx * sizeof *txids);
+    txids = malloc(bp->n_tx * sizeof *txids);
     size_t n_out = 0, n_in = 0;
-    for (size_t t = 0; t < blk.n_tx; t++) {
-        n_out += blk.tx[t].n_out;
-        n_in += blk.tx[t].n_in;
+    for (size_t t = 0; t < bp->n_tx; t++) {
+        n_out += bp->tx[t].n_out;
+        n_in += bp->tx[t].n_in;
     }
     cr = malloc(n_out * sizeof *cr);
     hist = malloc((n_out + n_in) * sizeof *hist);
@@ -1039,31 +1129,31 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
         err = ARB_ERR_NOMEM;
         goto out;
     }
-    for (size_t t = 0; t < blk.n_tx; t++) {
-        if ((err = arb_tx_txid(cs->sha, &txids[t], &blk.tx[t])) != ARB_OK)
+    for (size_t t = 0; t < bp->n_tx; t++) {
+        if ((err = arb_tx_txid(cs->sha, &txids[t], &bp->tx[t])) != ARB_OK)
             goto out;
-        for (size_t o = 0; o < blk.tx[t].n_out; o++) {
+        for (size_t o = 0; o < bp->tx[t].n_out; o++) {
             created *c = &cr[ncr++];
             c->op.txid = txids[t];
             c->op.index = (uint32_t)o;
-            c->coin.amount = blk.tx[t].out[o].amount;
-            memcpy(c->coin.key, blk.tx[t].out[o].key, 32);
+            c->coin.amount = bp->tx[t].out[o].amount;
+            memcpy(c->coin.key, bp->tx[t].out[o].key, 32);
             c->coin.height = e.height;
             c->coin.coinbase = t == 0;
             c->spent = 0;
             hist_rec *hr = &hist[nhist++];
-            memcpy(hr->key, blk.tx[t].out[o].key, 32);
+            memcpy(hr->key, bp->tx[t].out[o].key, 32);
             hr->t = (uint32_t)t;
-            hr->recv = blk.tx[t].out[o].amount;
+            hr->recv = bp->tx[t].out[o].amount;
             hr->sent = 0;
         }
     }
     qsort(cr, ncr, sizeof *cr, cmp_created);
     /* Spends: in-block outputs are just marked; state coins are deleted and
      * recorded for undo. */
-    for (size_t t = 1; t < blk.n_tx; t++) {
-        for (size_t i = 0; i < blk.tx[t].n_in; i++) {
-            const arb_outpoint *op = &blk.tx[t].in[i];
+    for (size_t t = 1; t < bp->n_tx; t++) {
+        for (size_t i = 0; i < bp->tx[t].n_in; i++) {
+            const arb_outpoint *op = &bp->tx[t].in[i];
             created *c = bsearch(op, cr, ncr, sizeof *cr, cmp_created);
             arb_coin coin;
             hist_rec *hr = &hist[nhist++];
@@ -1102,18 +1192,18 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
         put64le(amt, cr[i].coin.amount);
         arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
     }
-    if ((err = state_connect(cs, b, &blk, hash, e.height, txids, cr, ncr, res, &new_root)) !=
+    if ((err = state_connect(cs, b, bp, hash, e.height, txids, cr, ncr, res, &new_root)) !=
         ARB_OK)
         goto out;
     put32le(undo, (uint32_t)nundo);
     arb_store_batch_put(b, cs->cf + CF_UNDO, hash->b, 32, undo, 4 + nundo * UNDO_REC);
-    put_tx_and_history(cs, b, e.height, txids, blk.n_tx, hist, nhist);
+    put_tx_and_history(cs, b, e.height, txids, bp->n_tx, hist, nhist);
     put32be(hk, e.height);
     arb_store_batch_put(b, cs->cf + CF_HEIGHT, hk, 4, hash->b, 32);
     arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, hash->b, 32);
     e.status |= ST_VALID;
     idx_put(cs, b, hash, &e);
-    if ((err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL)) != ARB_OK)
+    if ((err = write_policy(cs, b)) != ARB_OK)
         goto out;
     cs->tip.hash = *hash;
     cs->tip.height = e.height;
@@ -1129,7 +1219,7 @@ out:
     return err;
 }
 
-/* Undoes the tip block in one synced batch. */
+/* Undoes the tip block in one atomic batch (synced by the flush policy). */
 static arb_err disconnect(arb_chainstate *cs)
 {
     arb_block blk;
@@ -1186,7 +1276,7 @@ static arb_err disconnect(arb_chainstate *cs)
     put32be(hk, e.height);
     arb_store_batch_delete(b, cs->cf + CF_HEIGHT, hk, 4);
     arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, e.hdr.prev.b, 32);
-    if ((err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL)) != ARB_OK)
+    if ((err = write_policy(cs, b)) != ARB_OK)
         goto out;
     cs->tip.hash = e.hdr.prev;
     cs->tip.height = pe.height;
@@ -1510,7 +1600,12 @@ arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *blk, int64
     }
     idx_put(cs, b, &hash, &e);
     arb_store_batch_put(b, cs->cf + CF_BLOCKS, hash.b, 32, raw.data, raw.len);
-    err = arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
+    /* Synced with the connect that follows (or by the flush policy): a body
+     * a crash loses is fetched again, like any block not yet received. */
+    err = cs->flush_blocks > 1 ? arb_store_write(cs->st, b, 0, NULL)
+                               : arb_store_write(cs->st, b, ARB_STORE_SYNC, NULL);
+    if (err == ARB_OK && cs->flush_blocks > 1)
+        cs->body_unsynced = 1;
     arb_store_batch_free(b);
     arb_buf_free(&raw);
     if (err != ARB_OK)
@@ -1544,7 +1639,11 @@ arb_err arb_chainstate_submit_ex(arb_chainstate *cs, const arb_block *blk, int64
         *outcome = ARB_BLOCK_STORED;
         return ARB_OK;
     }
-    if ((err = activate(cs, &hash, e.height, res)) != ARB_OK)
+    cs->pending = blk;
+    cs->pending_hash = hash;
+    err = activate(cs, &hash, e.height, res);
+    cs->pending = NULL;
+    if (err != ARB_OK)
         return err;
     *outcome = ARB_BLOCK_CONNECTED;
     return ARB_OK;

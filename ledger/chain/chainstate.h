@@ -6,8 +6,9 @@
  * stored block gives a chain with more cumulative work than the tip, the
  * state reorganizes to it: blocks are disconnected back to the fork point with
  * their undo data and the new branch is connected, each connect or disconnect
- * being one synced atomic batch (so a crash leaves the state at a block
- * boundary). A block that fails validation while being connected is marked
+ * being one atomic batch with the block's undo data and the new tip (so a
+ * crash leaves the state at a block boundary; arb_chainstate_set_flush says
+ * which batches are synced). A block that fails validation while being connected is marked
  * invalid, every block built on it is refused, and the state returns to the
  * best valid chain it was on.
  *
@@ -62,7 +63,26 @@ const char *const *arb_chainstate_cf_names(void);
 arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_base,
                             const arb_chain_params *p, unsigned sig_threads,
                             const arb_logger *log, arb_errbuf *eb) ARB_WARN_UNUSED;
+/* Flushes (arb_chainstate_flush) and frees the chain state. */
 void arb_chainstate_close(arb_chainstate *cs);
+
+/* The flush policy. By default (max_blocks 1) every connect, disconnect and
+ * stored body is a synced batch: an ARB_OK from submit means it survives a
+ * power loss. With max_blocks > 1 those batches are written without a sync
+ * and the write-ahead log is synced by the max_blocks-th unsynced batch, by
+ * the first batch max_ms after the last sync (0: no time bound), by
+ * arb_chainstate_flush and at close. A kill -9 loses nothing (the operating
+ * system keeps what was written); a power loss keeps a prefix of the batches,
+ * at least up to the last sync: the state at a block boundary with its
+ * recorded tip, from which the blocks after it are fetched and connected
+ * again. A caller that acknowledges a block as durable calls
+ * arb_chainstate_flush first. */
+void arb_chainstate_set_flush(arb_chainstate *cs, unsigned max_blocks, unsigned max_ms);
+/* Syncs every batch written so far (nothing when all are synced): ARB_OK or
+ * a storage error. */
+arb_err arb_chainstate_flush(arb_chainstate *cs) ARB_WARN_UNUSED;
+/* How many synced batches the flush policy and arb_chainstate_flush wrote. */
+uint64_t arb_chainstate_sync_count(const arb_chainstate *cs);
 
 typedef struct {
     arb_hash hash;

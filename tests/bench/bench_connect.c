@@ -3,8 +3,9 @@
  * signed transaction spending the previous one's first output into four
  * outputs), then read back from disk and submitted in order to a fresh chain
  * state. Prints one JSON line: blocks/s and UTXO operations/s (outputs
- * created + inputs spent), every block being one synced RocksDB batch.
- * Usage: bench_connect [blocks] */
+ * created + inputs spent), every block being one RocksDB batch, synced every
+ * FLUSH_BLOCKS blocks (default 1: each; chainstate.h's flush policy).
+ * Usage: bench_connect [blocks [FLUSH_BLOCKS]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void die(const char *m)
+_Noreturn static void die(const char *m)
 {
     fprintf(stderr, "bench_connect: %s\n", m);
     exit(1);
@@ -30,6 +31,7 @@ static void die(const char *m)
 int main(int argc, char **argv)
 {
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 10000;
+    unsigned flush = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1;
     const char *tmpenv = getenv("TMPDIR");
     char dir[512], file[600], db[600], cmd[700];
     arb_sha256 *sha;
@@ -123,6 +125,7 @@ int main(int argc, char **argv)
     if (arb_store_open(&st, db, cfs, 1 + ARB_CHAINSTATE_NCF, &so, &eb) != ARB_OK ||
         arb_chainstate_open(&cs, st, 1, p, 2, NULL, &eb) != ARB_OK)
         die(eb.msg);
+    arb_chainstate_set_flush(cs, flush, 0);
     f = fopen(file, "rb");
     if (f == NULL)
         die("cannot read the block file");
@@ -153,10 +156,11 @@ int main(int argc, char **argv)
     arb_chainstate_tip(cs, &tip);
     arb_chainstate_close(cs);
     arb_store_close(st);
-    printf("{\"bench\":\"connect\",\"blocks\":%u,\"tip_height\":%u,\"utxo_ops\":%llu,"
+    printf("{\"bench\":\"connect\",\"blocks\":%u,\"flush_blocks\":%u,\"tip_height\":%u,"
+           "\"utxo_ops\":%llu,"
            "\"seconds\":%.3f,\"blocks_per_s\":%.1f,\"utxo_ops_per_s\":%.1f,"
            "\"generate_seconds\":%.3f}\n",
-           connected, (unsigned)tip.height, (unsigned long long)ops, conn_s,
+           connected, flush, (unsigned)tip.height, (unsigned long long)ops, conn_s,
            connected / conn_s, (double)ops / conn_s, gen_s);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

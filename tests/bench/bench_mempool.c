@@ -220,7 +220,7 @@ int main(int argc, char **argv)
     if (arb_mempool_new(&mp, P, &o) != ARB_OK)
         die("out of memory");
     arb_chain_checker c = {H, S, 1};
-    arb_mempool_chain ch = {lookup, NULL, 200, 0, {{0}}, NULL, NULL};
+    arb_mempool_chain ch = {lookup, NULL, 200, 0, {{0}}, NULL, NULL, NULL, NULL};
     double accept_s = 0, last_s = 1, last_n = 0;
     size_t accepted = 0, refused = 0;
     for (size_t si = 0; si < n_sizes; si++) {

@@ -7,9 +7,10 @@
  * outputs of mempool transactions, then the relay policy below. A payload
  * transaction (name operation, log anchor) is also checked against the tip's
  * committed state with the pool's earlier payload transactions applied in
- * arrival order (arb_mempool_chain.state), and refused with the operation's
- * reason. Every
- * rejection has its own reason string (docs/ledger.md lists them all).
+ * arrival order, and refused with the operation's reason: the pool keeps a
+ * state view of them (arb_mempool_chain.state_get) and applies a newcomer to
+ * it alone (arb_mempool_payload_stats). Every rejection has its own reason
+ * string (docs/ledger.md lists them all).
  *
  * Policy (fee rates are in base units per 1000 bytes of serialized
  * transaction, as Core's sat/kvB):
@@ -23,6 +24,8 @@
  *     descendants (itself counted) or 101,000 bytes of them
  *     (`too-many-unconfirmed-ancestors`, `exceeds-ancestor-size-limit`,
  *     `too-many-descendants`, `exceeds-descendant-size-limit`);
+ *   - payload transactions pending at once are bounded (ARB_MEMPOOL_MAX_PAYLOAD_TXS
+ *     and the rest below);
  *   - a transaction spending an output a mempool transaction already spends
  *     replaces it (full replace-by-fee) when it follows Core's rules
  *     (`rbf-*` reasons); the replaced transactions leave with their

@@ -11,9 +11,9 @@
  *   - a randomized differential test: a pool with the cached view and a
  *     pool checking through the simple reference (every pending payload
  *     applied again on each admission) take the same random sequence of
- *     admissions, replacements, evictions, blocks and reorganizations and
- *     must hold the same transactions, and the cached view must equal a view
- *     rebuilt from scratch after every step.
+ *     admissions (forged heads among them), replacements, evictions, blocks
+ *     and reorganizations and must hold the same transactions, and the
+ *     cached view must equal a view rebuilt from scratch after every step.
  *
  * Seeded: ARB_TEST_SEED replays a run, ARB_TEST_COUNT scales the random
  * test. */
@@ -771,7 +771,7 @@ static void connect_both(arb_mempool *a, arb_mempool *b, const arb_tx *txs, size
 
 static void test_differential(void)
 {
-    enum { DLOGS = 3, DNAMES = 3 };
+    enum { DLOGS = 3, DNAMES = 6 };
     unsigned long steps = arb_test_count(300);
     arb_mempool_opts o = {24000, NULL, NULL};
     arb_mempool *a, *b;
@@ -811,9 +811,11 @@ static void test_differential(void)
                 if (from >= size)
                     from = 0;
                 anchor_payload(&pl, l, size, 0, from);
+                if (twist == 2)
+                    pl.data[1 + LOG[l].spki_len + 16] ^= 1; /* the root: a forged head */
                 type = ARB_PAYLOAD_LOG_ANCHOR;
             } else if (kind < 7) {
-                type = arb_test_rand_below(8) == 0 ? ARB_NAMEOP_NAME_REVOKE
+                type = arb_test_rand_below(25) == 0 ? ARB_NAMEOP_NAME_REVOKE
                                                    : ARB_NAMEOP_NAME_UPDATE;
                 name_payload(&pl, type, (int)arb_test_rand_below(DNAMES));
             } else if (kind < 8) {

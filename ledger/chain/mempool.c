@@ -972,6 +972,13 @@ static arb_err view_sync(arb_mempool *mp, const arb_mempool_chain *chain)
     return ARB_OK;
 }
 
+/* Records the pool's view may hold: those of the pending payload
+ * transactions (at most 3 each) plus room for the records refused ones read. */
+static size_t view_entries_cap(const arb_mempool *mp)
+{
+    return 3 * (size_t)mp->n_payload + ARB_MEMPOOL_VIEW_SLACK;
+}
+
 static size_t payload_bytes_cap(const arb_mempool *mp)
 {
     return mp->max_bytes / ARB_MEMPOOL_PAYLOAD_BYTES_DIVISOR;
@@ -1282,6 +1289,16 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
                     applied = !repl;
                 else if (!repl)
                     mp->sv_ok = 0; /* the view may be half-changed */
+                /* A refused operation leaves the records it read in the
+                 * view: a flood of refused ones must not grow it without
+                 * end. Past the bound the view is dropped and rebuilt from
+                 * the pending ones (no signature verified again). */
+                if (why != NULL && !repl &&
+                    arb_sview_count(mp->sv) > view_entries_cap(mp)) {
+                    arb_sview_free(mp->sv);
+                    mp->sv = NULL;
+                    mp->sv_ok = 0;
+                }
             }
         }
         if (err != ARB_OK || why != NULL) {
@@ -1526,6 +1543,7 @@ void arb_mempool_payload_stats_get(arb_mempool *mp, arb_mempool_payload_stats *o
     pthread_mutex_lock(&mp->mu);
     *out = mp->ps;
     out->count = mp->n_payload;
+    out->view_entries = mp->sv != NULL ? arb_sview_count(mp->sv) : 0;
     out->bytes = mp->payload_bytes;
     pthread_mutex_unlock(&mp->mu);
 }

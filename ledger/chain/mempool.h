@@ -161,7 +161,11 @@ arb_err arb_mempool_state_recheck(arb_mempool *mp, const arb_mempool_chain *chai
  * transactions applied in arrival order: a newcomer is applied to it alone;
  * it is rebuilt once (re-applying state transitions, never re-verifying an
  * anchor's signature: each entry remembers it verified) after a block, a
- * reorganization, an eviction or a replacement changed what is pending. */
+ * reorganization, an eviction or a replacement changed what is pending. The
+ * records refused operations read stay in the view; past
+ * 3 x pending + ARB_MEMPOOL_VIEW_SLACK records it is rebuilt, so a flood of
+ * refused operations costs bounded memory. */
+#define ARB_MEMPOOL_VIEW_SLACK 1024u
 typedef struct {
     size_t count, bytes;         /* payload transactions pending */
     uint64_t applications;       /* payloads applied to a view (admission and rebuilds) */
@@ -169,6 +173,7 @@ typedef struct {
     uint64_t rebuilds;           /* views built from the tip's state */
     uint64_t rejected_full;      /* `mempool-payload-full` */
     uint64_t rejected_per_record; /* `too-many-pending-anchors`, `too-many-pending-name-ops` */
+    size_t view_entries;         /* records the view holds now */
 } arb_mempool_payload_stats;
 void arb_mempool_payload_stats_get(arb_mempool *mp, arb_mempool_payload_stats *out);
 

@@ -662,6 +662,47 @@ static void test_bounds(void)
     arb_buf_free(&pl);
 }
 
+/* Refused operations leave the records they read in the pool's view; a
+ * flood of them must not grow it past its bound: the view is dropped and
+ * rebuilt from the pending ones. */
+static void test_refused_flood(void)
+{
+    arb_mempool *mp;
+    arb_buf pl = ARB_BUF_INIT;
+    arb_tx tx;
+    arb_hash id;
+    CHECK(arb_mempool_new(&mp, P, NULL) == ARB_OK);
+    for (uint64_t size = 1; size <= 3; size++) {
+        anchor_payload(&pl, 30, size, 0, size - 1);
+        mk(&tx, &id, add_coin(100000), 5000, ARB_PAYLOAD_LOG_ANCHOR, &pl);
+        CHECK_STR(accept(mp, &CH, &tx), "ok");
+        arb_tx_clear(&tx);
+        pl.len = 0;
+    }
+    arb_mempool_payload_stats s0 = stats(mp);
+    size_t most = 0, n = ARB_MEMPOOL_VIEW_SLACK + 200;
+    for (size_t i = 0; i < n; i++) {
+        pl.len = 0;
+        name_payload(&pl, ARB_NAMEOP_NAME_UPDATE, 100 + (int)i); /* no such name */
+        mk(&tx, &id, add_coin(100000), 5000, ARB_NAMEOP_NAME_UPDATE, &pl);
+        const char *r = accept(mp, &CH, &tx);
+        CHECK(strcmp(r, "ok") != 0);
+        arb_tx_clear(&tx);
+        arb_mempool_payload_stats si = stats(mp);
+        if (si.view_entries > most)
+            most = si.view_entries;
+    }
+    arb_mempool_payload_stats s1 = stats(mp);
+    CHECK(most > ARB_MEMPOOL_VIEW_SLACK / 2); /* the refused ones' records were kept */
+    CHECK(most <= 3 * s1.count + ARB_MEMPOOL_VIEW_SLACK + 3);
+    CHECK(s1.rebuilds > s0.rebuilds);
+    CHECK_EQ(s1.sig_verifications, s0.sig_verifications); /* rebuilds verify nothing again */
+    CHECK_EQ(s1.count, 3);
+    CHECK(view_ok(mp));
+    arb_buf_free(&pl);
+    arb_mempool_free(mp);
+}
+
 /* ---------------------------------------------------------------- the differential test */
 
 /* One pending transaction the test made (kept to build replacements). */
@@ -1037,6 +1078,7 @@ int main(void)
 
     test_flat_admission();
     test_bounds();
+    test_refused_flood();
     /* the differential test on a fresh state */
     NR = 0;
     base_names();

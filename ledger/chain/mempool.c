@@ -49,14 +49,18 @@ typedef struct {
     uint64_t m_walk, m_anc, m_conf, m_pc, m_sc;
     uint32_t sc_count; /* scratch: conflicting descendants (replacement checks) */
     uint64_t sc_size;
-    /* payload transactions: the key input 0 spends, what their state check
-     * learned (the anchor signature verified) and the record they count
-     * against (pk_kind 0: none) */
+    struct pmeta *pm; /* payload transactions only (NULL: none) */
+} ent;
+
+/* A payload transaction's: the key its input 0 spends, what its state check
+ * learned (the anchor signature verified) and the record it counts against
+ * (pk_kind 0: none). */
+typedef struct pmeta {
     uint8_t has_sender, pk_kind;
     arb_sview_memo memo;
     uint8_t sender[32];
     uint8_t pk_key[32];
-} ent;
+} pmeta;
 
 /* Pending payload transactions per record (log ID, name, namespace). */
 typedef struct {
@@ -617,8 +621,8 @@ static void payload_forget(arb_mempool *mp, const ent *x)
 {
     mp->n_payload--;
     mp->payload_bytes -= x->size;
-    if (x->pk_kind != 0)
-        pk_del(mp, x->pk_kind, x->pk_key);
+    if (x->pm->pk_kind != 0)
+        pk_del(mp, x->pm->pk_kind, x->pm->pk_key);
     mp->sv_ok = 0;
 }
 
@@ -657,7 +661,7 @@ static void remove_one(arb_mempool *mp, uint32_t id)
         mp->e[x->next].prev = x->prev;
     else
         mp->tail = x->prev;
-    if (x->tx.payload_type != 0)
+    if (x->pm != NULL)
         payload_forget(mp, x);
     mp->count--;
     mp->bytes -= x->size;
@@ -665,7 +669,9 @@ static void remove_one(arb_mempool *mp, uint32_t id)
     arb_tx_clear(&x->tx);
     free(x->par);
     free(x->ch);
+    free(x->pm);
     x->par = x->ch = NULL;
+    x->pm = NULL;
     x->live = 0;
     mp->free_ids[mp->n_free++] = id;
     mp->generation++;
@@ -926,9 +932,9 @@ static arb_err view_build(arb_mempool *mp, const arb_mempool_chain *chain, uint6
         const char *why = NULL;
         if (x->tx.payload_type == 0 || (skip_ep != 0 && x->m_conf == skip_ep))
             continue;
-        err = x->has_sender ? view_apply(mp, v, &x->tx, x->sender, chain->next_height, &x->memo,
-                                         &why)
-                            : ARB_ERR_VERIFY;
+        err = x->pm->has_sender ? view_apply(mp, v, &x->tx, x->pm->sender, chain->next_height,
+                                             &x->pm->memo, &why)
+                                : ARB_ERR_VERIFY;
         if (err == ARB_ERR_VERIFY) {
             if (bad != NULL)
                 bad[(*n_bad)++] = i;
@@ -1228,7 +1234,8 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
                 continue;
             conf_pl++;
             conf_pl_bytes += d->size;
-            conf_key += pk_kind != 0 && d->pk_kind == pk_kind && memcmp(d->pk_key, pk_key, 32) == 0;
+            conf_key += pk_kind != 0 && d->pm->pk_kind == pk_kind &&
+                        memcmp(d->pm->pk_key, pk_key, 32) == 0;
         }
         if (mp->n_payload - conf_pl + 1 > ARB_MEMPOOL_MAX_PAYLOAD_TXS ||
             mp->payload_bytes - conf_pl_bytes + size > payload_bytes_cap(mp)) {
@@ -1349,14 +1356,16 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
             q->cap_ch = cc;
         }
     }
+    pmeta *pm = NULL;
     arb_tx_init(&copy);
-    if ((err = arb_tx_copy(&copy, tx)) != ARB_OK) {
+    if ((err = arb_tx_copy(&copy, tx)) != ARB_OK ||
+        (tx->payload_type != 0 && (pm = calloc(1, sizeof *pm)) == NULL)) {
         arb_tx_clear(&copy);
         free(par);
         arb_sview_free(newv);
         if (applied)
             mp->sv_ok = 0;
-        return err;
+        return err != ARB_OK ? err : ARB_ERR_NOMEM;
     }
 
     /* Commit: evict the replaced, then link the newcomer. */
@@ -1380,16 +1389,16 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
     x->desc_count = 1;
     x->desc_size = size;
     x->desc_fees = fee;
-    x->has_sender = (uint8_t)has_sender;
-    memcpy(x->sender, sender, has_sender ? 32 : 0);
-    x->memo = memo;
-    x->memo.sig_checked = 0;
-    x->pk_kind = pk_kind;
-    if (pk_kind != 0) {
-        memcpy(x->pk_key, pk_key, 32);
-        pk_add(mp, pk_kind, pk_key);
-    }
-    if (tx->payload_type != 0) {
+    x->pm = pm;
+    if (pm != NULL) {
+        pm->has_sender = (uint8_t)has_sender;
+        memcpy(pm->sender, sender, 32);
+        pm->memo = memo;
+        pm->memo.sig_checked = 0;
+        pm->pk_kind = pk_kind;
+        memcpy(pm->pk_key, pk_key, 32);
+        if (pk_kind != 0)
+            pk_add(mp, pk_kind, pk_key);
         mp->n_payload++;
         mp->payload_bytes += size;
         if (newv != NULL)
@@ -1591,6 +1600,8 @@ static void clear_all(arb_mempool *mp)
             arb_tx_clear(&mp->e[i].tx);
             free(mp->e[i].par);
             free(mp->e[i].ch);
+            free(mp->e[i].pm);
+            mp->e[i].pm = NULL;
         }
     mp->n_slots = mp->n_free = 0;
     mp->count = 0;

@@ -2191,7 +2191,8 @@ static int policy_reason(const char *r)
                                      "exceeds-ancestor-size-limit", "too-many-descendants",
                                      "exceeds-descendant-size-limit", "bad-txns-nonfinal",
                                      "bad-txns-premature-spend-of-coinbase",
-                                     "bad-txns-inputs-missingorspent"};
+                                     "bad-txns-inputs-missingorspent", "mempool-payload-full",
+                                     "too-many-pending-anchors", "too-many-pending-name-ops"};
     if (r == NULL || strncmp(r, "rbf-", 4) == 0)
         return 1;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)

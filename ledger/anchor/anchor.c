@@ -126,35 +126,28 @@ void arb_anchor_log_id(arb_sha256 *h, uint8_t out32[static 32], const arb_anchor
     arb_sha256_digest(h, out32, a->spki, a->spki_len);
 }
 
-arb_err arb_anchor_check(arb_sha256 *h, const arb_anchor *a, const arb_anchor_head *prev,
-                         uint32_t height, arb_anchor_head *next, const char **reason)
+/* The key and the STH signature: what depends on the payload alone. */
+static arb_err check_sig(const arb_anchor *a, const uint8_t log_id[32], const char **why)
 {
     arb_ct_verifier *v = NULL;
     arb_ct_dsig sig;
-    uint8_t log_id[32], key_id[32];
-    arb_hash root, prev_root, empty;
-    const char *why = NULL;
-    arb_err err = ARB_OK;
+    uint8_t key_id[32];
+    arb_err err;
 
-    memset(next, 0, sizeof *next);
-    *reason = NULL;
-    arb_anchor_log_id(h, log_id, a);
-    if (prev != NULL && memcmp(prev->log_id, log_id, 32) != 0)
-        return ARB_ERR_INVALID_ARG;
-
+    *why = NULL;
     /* The key: DER SPKI of a P-256 key whose canonical encoding is these
      * very bytes (so the log ID is unambiguous). */
     err = arb_ct_verifier_from_spki(&v, a->spki, a->spki_len, NULL);
     if (err == ARB_ERR_NOMEM)
-        goto out;
+        return err;
     if (err != ARB_OK) {
-        err = ARB_OK;
-        why = "anchor-bad-key";
-        goto out;
+        arb_ct_verifier_free(v);
+        *why = "anchor-bad-key";
+        return ARB_OK;
     }
     arb_ct_verifier_log_id(v, key_id);
     if (memcmp(key_id, log_id, 32) != 0) {
-        why = "anchor-bad-key";
+        *why = "anchor-bad-key";
         goto out;
     }
     sig.hash_alg = a->sig_hash_alg;
@@ -166,8 +159,32 @@ arb_err arb_anchor_check(arb_sha256 *h, const arb_anchor *a, const arb_anchor_he
         goto out;
     if (err != ARB_OK) {
         err = ARB_OK;
-        why = "anchor-bad-signature";
-        goto out;
+        *why = "anchor-bad-signature";
+    }
+out:
+    arb_ct_verifier_free(v);
+    return err;
+}
+
+static arb_err check(arb_sha256 *h, const arb_anchor *a, const arb_anchor_head *prev,
+                     uint32_t height, int sig_verified, arb_anchor_head *next,
+                     const char **reason)
+{
+    uint8_t log_id[32];
+    arb_hash root, prev_root, empty;
+    const char *why = NULL;
+    arb_err err;
+
+    memset(next, 0, sizeof *next);
+    *reason = NULL;
+    arb_anchor_log_id(h, log_id, a);
+    if (prev != NULL && memcmp(prev->log_id, log_id, 32) != 0)
+        return ARB_ERR_INVALID_ARG;
+    if (!sig_verified) {
+        if ((err = check_sig(a, log_id, &why)) != ARB_OK)
+            return err;
+        if (why != NULL)
+            goto out;
     }
     memcpy(root.b, a->root, 32);
     arb_merkle_empty_root(&empty);
@@ -197,9 +214,6 @@ arb_err arb_anchor_check(arb_sha256 *h, const arb_anchor *a, const arb_anchor_he
         why = "anchor-bad-consistency";
     }
 out:
-    arb_ct_verifier_free(v);
-    if (err != ARB_OK)
-        return err;
     if (why != NULL) {
         *reason = why;
         return ARB_ERR_VERIFY;
@@ -210,6 +224,29 @@ out:
     memcpy(next->root, a->root, 32);
     next->height = height;
     return ARB_OK;
+}
+
+arb_err arb_anchor_check(arb_sha256 *h, const arb_anchor *a, const arb_anchor_head *prev,
+                         uint32_t height, arb_anchor_head *next, const char **reason)
+{
+    return check(h, a, prev, height, 0, next, reason);
+}
+
+arb_err arb_anchor_check_sig(arb_sha256 *h, const arb_anchor *a, const char **reason)
+{
+    uint8_t log_id[32];
+    *reason = NULL;
+    arb_anchor_log_id(h, log_id, a);
+    arb_err err = check_sig(a, log_id, reason);
+    if (err == ARB_OK && *reason != NULL)
+        return ARB_ERR_VERIFY;
+    return err;
+}
+
+arb_err arb_anchor_check_verified(arb_sha256 *h, const arb_anchor *a, const arb_anchor_head *prev,
+                                  uint32_t height, arb_anchor_head *next, const char **reason)
+{
+    return check(h, a, prev, height, 1, next, reason);
 }
 
 void arb_anchor_tree_op(arb_sha256 *h, const arb_anchor_head *next, arb_smt_op *op)

@@ -114,6 +114,19 @@ arb_err arb_anchor_check(arb_sha256 *h, const arb_anchor *a, const arb_anchor_he
                          uint32_t height, arb_anchor_head *next, const char **reason)
     ARB_WARN_UNUSED;
 
+/* The two halves of arb_anchor_check, for callers that apply one anchor
+ * more than once (the mempool's state view): arb_anchor_check_sig runs the
+ * checks that depend on the payload alone (anchor-bad-key,
+ * anchor-bad-signature: the ECDSA verification) and returns ARB_OK or
+ * ARB_ERR_VERIFY with *reason; arb_anchor_check_verified runs the rest, the
+ * checks against prev, for a payload that passed arb_anchor_check_sig
+ * before. Together they decide exactly as arb_anchor_check. */
+arb_err arb_anchor_check_sig(arb_sha256 *h, const arb_anchor *a, const char **reason)
+    ARB_WARN_UNUSED;
+arb_err arb_anchor_check_verified(arb_sha256 *h, const arb_anchor *a, const arb_anchor_head *prev,
+                                  uint32_t height, arb_anchor_head *next, const char **reason)
+    ARB_WARN_UNUSED;
+
 /* The state-commitment change of an accepted anchor: set
  * arb_anchor_key(log ID) to arb_anchor_head_hash(next). */
 void arb_anchor_tree_op(arb_sha256 *h, const arb_anchor_head *next, arb_smt_op *op);

@@ -134,12 +134,28 @@ static arb_err pool_state(void *ud, const arb_tx *const *txs, size_t n,
     return arb_chainstate_state_preview(ud, txs, n, senders, ok, reasons, NULL);
 }
 
+/* The tip's committed records, over which the mempool keeps its state view. */
+static arb_err pool_state_get(void *ud, uint8_t kind, const uint8_t key32[32],
+                              uint8_t out[ARB_SREC_MAX], size_t *len)
+{
+    return arb_chainstate_state_get(ud, kind, key32, out, len);
+}
+
+/* A refusal by the mempool's bounds on pending name and anchor transactions. */
+static void count_payload_reject(arb_chainapi *a, const arb_check_result *res)
+{
+    if (res->reason != NULL && (strcmp(res->reason, "mempool-payload-full") == 0 ||
+                                strncmp(res->reason, "too-many-pending-", 17) == 0))
+        arb_http_metric_add(a->http, "chain_mempool_payload_rejected", 1);
+}
+
 static arb_mempool_chain chain_desc(arb_chainapi *a)
 {
     arb_chain_tip tip;
     arb_chainstate_tip(a->cs, &tip);
     arb_mempool_chain c = {arb_chainstate_utxo_lookup, a->cs, tip.height + 1,
-                           arb_chainstate_tip_mtp(a->cs), tip.hash, pool_state, a->cs};
+                           arb_chainstate_tip_mtp(a->cs), tip.hash, pool_state, a->cs,
+                           pool_state_get, a->cs};
     return c;
 }
 
@@ -1487,6 +1503,7 @@ static void h_post_tx(arb_chainapi *a, arb_http_req *req, arb_sha256 *sha)
     pthread_mutex_unlock(&a->mu);
     arb_tx_clear(&tx);
     if (err == ARB_ERR_VERIFY) {
+        count_payload_reject(a, &res);
         fail(req, 400, "chain_tx_rejected", res.reason ? res.reason : "rejected");
         return;
     }
@@ -1997,6 +2014,8 @@ arb_err arb_chainapi_submit_tx(arb_chainapi *a, arb_sha256 *sha, const arb_tx *t
     arb_mempool_chain ch = chain_desc(a);
     arb_err err = arb_mempool_accept(a->mp, &c, &ch, tx, txid, res);
     pthread_mutex_unlock(&a->mu);
+    if (err == ARB_ERR_VERIFY)
+        count_payload_reject(a, res);
     if (err != ARB_OK)
         return err;
     notify_tx(a, txid);

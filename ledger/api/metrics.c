@@ -86,6 +86,8 @@ static const struct {
     {"chain_template_selections", "Block templates that ran a transaction selection."},
     {"chain_template_cache_hits", "Block templates answered from the cached selection or block."},
     {"chain_mempool_file_errors", "Mempool files that could not be reloaded."},
+    {"chain_mempool_payload_rejected",
+     "Name and anchor transactions refused by the mempool's bounds on pending ones."},
     {"p2p_handshakes", "Peer handshakes completed."},
     {"p2p_discouraged", "Peers discouraged for misbehaviour."},
     {"p2p_self_connections", "Connections to this node itself, closed."},

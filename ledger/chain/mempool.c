@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger/chain/stateview.h"
+
 #define NONE UINT32_MAX
 #define MAX_SLOTS (UINT32_MAX / 4)
 
@@ -47,7 +49,25 @@ typedef struct {
     uint64_t m_walk, m_anc, m_conf, m_pc, m_sc;
     uint32_t sc_count; /* scratch: conflicting descendants (replacement checks) */
     uint64_t sc_size;
+    struct pmeta *pm; /* payload transactions only (NULL: none) */
 } ent;
+
+/* A payload transaction's: the key its input 0 spends, what its state check
+ * learned (the anchor signature verified) and the record it counts against
+ * (pk_kind 0: none). */
+typedef struct pmeta {
+    uint8_t has_sender, pk_kind;
+    arb_sview_memo memo;
+    uint8_t sender[32];
+    uint8_t pk_key[32];
+} pmeta;
+
+/* Pending payload transactions per record (log ID, name, namespace). */
+typedef struct {
+    uint8_t kind; /* 0: empty */
+    uint8_t key[32];
+    uint32_t n;
+} pkslot;
 
 typedef struct {
     uint32_t e, k; /* slot, input index; e == NONE: empty */
@@ -94,6 +114,23 @@ struct arb_mempool {
     int64_t rolling_last;
     int block_since_bump;
     arb_hash tip;
+    arb_sha256 *sha; /* the state view's, under mu */
+
+    /* The state view of the pool: the tip's state (read through sv_get)
+     * with the pending payload transactions applied in arrival order. Valid
+     * while sv_ok and built for (sv_tip, sv_height, sv_get, sv_ud). */
+    const arb_names_params *np;
+    arb_sview *sv;
+    int sv_ok;
+    arb_hash sv_tip;
+    uint32_t sv_height;
+    arb_sview_get_fn sv_get;
+    void *sv_ud;
+    uint32_t n_payload;
+    size_t payload_bytes;
+    pkslot *pk;
+    size_t pk_cap;
+    arb_mempool_payload_stats ps;
 };
 
 /* ---------------------------------------------------------------- basics */
@@ -498,6 +535,97 @@ static uint32_t walk_descendants(arb_mempool *mp, uint32_t id)
     return n;
 }
 
+/* ---------------------------------------------------------------- payload bookkeeping */
+
+static size_t pk_home(const arb_mempool *mp, uint8_t kind, const uint8_t key[32])
+{
+    uint64_t a, b;
+    memcpy(&a, key, 8);
+    memcpy(&b, key + 8, 8);
+    return (size_t)(mix64(a ^ mp->k0 ^ kind) ^ mix64(b + mp->k1)) & (mp->pk_cap - 1);
+}
+
+/* The slot of (kind, key), or SIZE_MAX. */
+static size_t pk_find(const arb_mempool *mp, uint8_t kind, const uint8_t key[32])
+{
+    if (mp->pk_cap == 0)
+        return SIZE_MAX;
+    for (size_t i = pk_home(mp, kind, key);; i = (i + 1) & (mp->pk_cap - 1)) {
+        if (mp->pk[i].kind == 0)
+            return SIZE_MAX;
+        if (mp->pk[i].kind == kind && memcmp(mp->pk[i].key, key, 32) == 0)
+            return i;
+    }
+}
+
+static uint32_t pk_count(const arb_mempool *mp, uint8_t kind, const uint8_t key[32])
+{
+    size_t i = pk_find(mp, kind, key);
+    return i == SIZE_MAX ? 0 : mp->pk[i].n;
+}
+
+/* The table has room for every pending payload transaction at load factor
+ * <= 1/2 (at most ARB_MEMPOOL_MAX_PAYLOAD_TXS of them): it is allocated once. */
+static int pk_reserve(arb_mempool *mp)
+{
+    if (mp->pk_cap != 0)
+        return 1;
+    size_t cap = 64;
+    while (cap < 2 * (size_t)ARB_MEMPOOL_MAX_PAYLOAD_TXS + 2)
+        cap *= 2;
+    mp->pk = calloc(cap, sizeof *mp->pk);
+    if (mp->pk == NULL)
+        return 0;
+    mp->pk_cap = cap;
+    return 1;
+}
+
+static void pk_add(arb_mempool *mp, uint8_t kind, const uint8_t key[32])
+{
+    size_t i = pk_home(mp, kind, key);
+    while (mp->pk[i].kind != 0) {
+        if (mp->pk[i].kind == kind && memcmp(mp->pk[i].key, key, 32) == 0) {
+            mp->pk[i].n++;
+            return;
+        }
+        i = (i + 1) & (mp->pk_cap - 1);
+    }
+    mp->pk[i].kind = kind;
+    memcpy(mp->pk[i].key, key, 32);
+    mp->pk[i].n = 1;
+}
+
+static void pk_del(arb_mempool *mp, uint8_t kind, const uint8_t key[32])
+{
+    size_t i = pk_find(mp, kind, key), mask = mp->pk_cap - 1;
+    if (i == SIZE_MAX || --mp->pk[i].n > 0)
+        return;
+    /* backward-shift deletion, as tt_erase */
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (mp->pk[j].kind == 0)
+            break;
+        size_t home = pk_home(mp, mp->pk[j].kind, mp->pk[j].key);
+        int in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!in_range) {
+            mp->pk[i] = mp->pk[j];
+            i = j;
+        }
+    }
+    memset(&mp->pk[i], 0, sizeof mp->pk[i]);
+}
+
+/* A payload transaction leaves: the view no longer matches the pool. */
+static void payload_forget(arb_mempool *mp, const ent *x)
+{
+    mp->n_payload--;
+    mp->payload_bytes -= x->size;
+    if (x->pm->pk_kind != 0)
+        pk_del(mp, x->pm->pk_kind, x->pm->pk_key);
+    mp->sv_ok = 0;
+}
+
 /* Removes one entry, keeping its relatives' totals right. */
 static void remove_one(arb_mempool *mp, uint32_t id)
 {
@@ -533,13 +661,17 @@ static void remove_one(arb_mempool *mp, uint32_t id)
         mp->e[x->next].prev = x->prev;
     else
         mp->tail = x->prev;
+    if (x->pm != NULL)
+        payload_forget(mp, x);
     mp->count--;
     mp->bytes -= x->size;
     mp->total_fees -= x->fee;
     arb_tx_clear(&x->tx);
     free(x->par);
     free(x->ch);
+    free(x->pm);
     x->par = x->ch = NULL;
+    x->pm = NULL;
     x->live = 0;
     mp->free_ids[mp->n_free++] = id;
     mp->generation++;
@@ -767,6 +899,102 @@ out:
     return ARB_OK;
 }
 
+/* ---------------------------------------------------------------- the pool's state view */
+
+static arb_err view_apply(arb_mempool *mp, arb_sview *v, const arb_tx *tx,
+                          const uint8_t sender[32], uint32_t height, arb_sview_memo *m,
+                          const char **reason)
+{
+    arb_err err = arb_sview_apply_memo(v, mp->sha, tx, 1, sender, height, m, reason);
+    mp->ps.applications++;
+    if (m->sig_checked)
+        mp->ps.sig_verifications++;
+    return err;
+}
+
+/* A fresh view: the tip's state with the pending payload transactions
+ * applied in arrival order, less those marked m_conf == skip_ep (0: none).
+ * Those that do not apply are left out (as a template leaves them out) and,
+ * when bad is not NULL, listed in bad[0..*n_bad) (room for n_payload). No
+ * signature is verified again: each entry's memo says it was. */
+static arb_err view_build(arb_mempool *mp, const arb_mempool_chain *chain, uint64_t skip_ep,
+                          arb_sview **out, uint32_t *bad, size_t *n_bad)
+{
+    arb_sview *v;
+    arb_err err;
+    *out = NULL;
+    if (n_bad != NULL)
+        *n_bad = 0;
+    if ((err = arb_sview_new(&v, mp->np, chain->state_get, chain->state_get_ud)) != ARB_OK)
+        return err;
+    for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next) {
+        ent *x = &mp->e[i];
+        const char *why = NULL;
+        if (x->tx.payload_type == 0 || (skip_ep != 0 && x->m_conf == skip_ep))
+            continue;
+        err = x->pm->has_sender ? view_apply(mp, v, &x->tx, x->pm->sender, chain->next_height,
+                                             &x->pm->memo, &why)
+                                : ARB_ERR_VERIFY;
+        if (err == ARB_ERR_VERIFY) {
+            if (bad != NULL)
+                bad[(*n_bad)++] = i;
+            continue;
+        }
+        if (err != ARB_OK) {
+            arb_sview_free(v);
+            return err;
+        }
+    }
+    mp->ps.rebuilds++;
+    *out = v;
+    return ARB_OK;
+}
+
+static void view_install(arb_mempool *mp, const arb_mempool_chain *chain, arb_sview *v)
+{
+    arb_sview_free(mp->sv);
+    mp->sv = v;
+    mp->sv_ok = 1;
+    mp->sv_tip = chain->tip;
+    mp->sv_height = chain->next_height;
+    mp->sv_get = chain->state_get;
+    mp->sv_ud = chain->state_get_ud;
+}
+
+/* Brings the pool's view up to date for chain: rebuilt (once) after a
+ * block, a reorganization, an eviction or a replacement changed what is
+ * pending or what it stands on; otherwise as it is. */
+static arb_err view_sync(arb_mempool *mp, const arb_mempool_chain *chain)
+{
+    if (mp->sv != NULL && mp->sv_ok && arb_hash_eq(&mp->sv_tip, &chain->tip) &&
+        mp->sv_height == chain->next_height && mp->sv_get == chain->state_get &&
+        mp->sv_ud == chain->state_get_ud)
+        return ARB_OK;
+    arb_sview *v;
+    arb_err err = view_build(mp, chain, 0, &v, NULL, NULL);
+    if (err != ARB_OK)
+        return err;
+    view_install(mp, chain, v);
+    return ARB_OK;
+}
+
+/* Records the pool's view may hold: those of the pending payload
+ * transactions (at most 3 each) plus room for the records refused ones read. */
+static size_t view_entries_cap(const arb_mempool *mp)
+{
+    return 3 * (size_t)mp->n_payload + ARB_MEMPOOL_VIEW_SLACK;
+}
+
+static size_t payload_bytes_cap(const arb_mempool *mp)
+{
+    return mp->max_bytes / ARB_MEMPOOL_PAYLOAD_BYTES_DIVISOR;
+}
+
+static uint32_t per_record_limit(uint8_t kind)
+{
+    return kind == ARB_SREC_ANCHOR ? ARB_MEMPOOL_MAX_ANCHORS_PER_LOG : ARB_MEMPOOL_MAX_OPS_PER_NAME;
+}
+
 #define ACCEPT_BYPASS 1 /* re-admission after a reorg: no fee-rate floors, no trimming */
 #define ACCEPT_NOSIG 2  /* signatures verified before (reorg re-admission) */
 
@@ -989,9 +1217,108 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
         }
     }
 
-    if (tx->payload_type != 0 && chain->state != NULL) {
+    /* Payload transactions: the policy bounds, then the state check. */
+    arb_sview *newv = NULL; /* a replacement's: the view without what it replaces */
+    int applied = 0;        /* the pool's view now holds tx */
+    arb_sview_memo memo = {(uint8_t)((flags & ACCEPT_NOSIG) != 0), 0};
+    uint8_t pk_kind = 0, pk_key[32] = {0}, sender[32] = {0};
+    int has_sender = 0;
+    if (tx->payload_type != 0) {
+        uint32_t conf_pl = 0, conf_key = 0;
+        size_t conf_pl_bytes = 0;
+        arb_coin coin;
+        pk_kind = arb_sview_payload_key(c->sha, tx, pk_key);
+        for (uint32_t i = 0; i < n_conf; i++) {
+            const ent *d = &mp->e[mp->set[i]];
+            if (d->tx.payload_type == 0)
+                continue;
+            conf_pl++;
+            conf_pl_bytes += d->size;
+            conf_key += pk_kind != 0 && d->pm->pk_kind == pk_kind &&
+                        memcmp(d->pm->pk_key, pk_key, 32) == 0;
+        }
+        if (mp->n_payload - conf_pl + 1 > ARB_MEMPOOL_MAX_PAYLOAD_TXS ||
+            mp->payload_bytes - conf_pl_bytes + size > payload_bytes_cap(mp)) {
+            free(par);
+            mp->ps.rejected_full++;
+            return reject(res, "mempool-payload-full", SIZE_MAX,
+                          "the mempool holds %u name and anchor transactions (%zu bytes), its "
+                          "limit is %u (%zu bytes)",
+                          mp->n_payload, mp->payload_bytes, ARB_MEMPOOL_MAX_PAYLOAD_TXS,
+                          payload_bytes_cap(mp));
+        }
+        if (pk_kind != 0 &&
+            pk_count(mp, pk_kind, pk_key) - conf_key + 1 > per_record_limit(pk_kind)) {
+            free(par);
+            mp->ps.rejected_per_record++;
+            if (pk_kind == ARB_SREC_ANCHOR)
+                return reject(res, "too-many-pending-anchors", SIZE_MAX,
+                              "the log already has %u anchors in the mempool",
+                              ARB_MEMPOOL_MAX_ANCHORS_PER_LOG);
+            return reject(res, "too-many-pending-name-ops", SIZE_MAX,
+                          "the name already has %u operations in the mempool",
+                          ARB_MEMPOOL_MAX_OPS_PER_NAME);
+        }
+        if (!pk_reserve(mp)) {
+            free(par);
+            return ARB_ERR_NOMEM;
+        }
+        if (pool_lookup(&l, &tx->in[0], &coin)) {
+            memcpy(sender, coin.key, 32);
+            has_sender = 1;
+        }
+    }
+    if (tx->payload_type != 0 && chain->state_get != NULL) {
         /* Against the tip's state after the pool's earlier payloads, less
-         * those this transaction replaces. */
+         * those this transaction replaces: the pool's view, or for a
+         * replacement of a payload transaction a view rebuilt without it
+         * (no signature verified again). */
+        const char *why = NULL;
+        int repl = 0;
+        for (uint32_t i = 0; i < n_conf; i++)
+            repl |= mp->e[mp->set[i]].tx.payload_type != 0;
+        if (!has_sender) {
+            why = "bad-txns-inputs-missingorspent";
+        } else {
+            arb_sview *v = NULL;
+            if (repl) {
+                err = view_build(mp, chain, ep_conf, &newv, NULL, NULL);
+                v = newv;
+            } else {
+                err = view_sync(mp, chain);
+                v = mp->sv;
+            }
+            if (err == ARB_OK) {
+                err = view_apply(mp, v, tx, sender, chain->next_height, &memo, &why);
+                if (err == ARB_ERR_VERIFY)
+                    err = ARB_OK;
+                else if (err == ARB_OK)
+                    applied = !repl;
+                else if (!repl)
+                    mp->sv_ok = 0; /* the view may be half-changed */
+                /* A refused operation leaves the records it read in the
+                 * view: a flood of refused ones must not grow it without
+                 * end. Past the bound the view is dropped and rebuilt from
+                 * the pending ones (no signature verified again). */
+                if (why != NULL && !repl &&
+                    arb_sview_count(mp->sv) > view_entries_cap(mp)) {
+                    arb_sview_free(mp->sv);
+                    mp->sv = NULL;
+                    mp->sv_ok = 0;
+                }
+            }
+        }
+        if (err != ARB_OK || why != NULL) {
+            arb_sview_free(newv);
+            free(par);
+            if (err != ARB_OK)
+                return err;
+            return reject(res, why, SIZE_MAX, "%s: the operation does not apply to the chain's "
+                          "state after the pool's earlier operations", why);
+        }
+    } else if (tx->payload_type != 0 && chain->state != NULL) {
+        /* The reference: every pending payload applied again, through
+         * chain->state. */
         uint32_t *ids;
         uint8_t *ok;
         const char **reasons;
@@ -1020,17 +1347,25 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
             uint32_t *nc = realloc(q->ch, (size_t)cc * sizeof *nc);
             if (nc == NULL) {
                 free(par);
+                arb_sview_free(newv);
+                if (applied)
+                    mp->sv_ok = 0;
                 return ARB_ERR_NOMEM;
             }
             q->ch = nc;
             q->cap_ch = cc;
         }
     }
+    pmeta *pm = NULL;
     arb_tx_init(&copy);
-    if ((err = arb_tx_copy(&copy, tx)) != ARB_OK) {
+    if ((err = arb_tx_copy(&copy, tx)) != ARB_OK ||
+        (tx->payload_type != 0 && (pm = calloc(1, sizeof *pm)) == NULL)) {
         arb_tx_clear(&copy);
         free(par);
-        return err;
+        arb_sview_free(newv);
+        if (applied)
+            mp->sv_ok = 0;
+        return err != ARB_OK ? err : ARB_ERR_NOMEM;
     }
 
     /* Commit: evict the replaced, then link the newcomer. */
@@ -1054,6 +1389,23 @@ static arb_err accept_locked(arb_mempool *mp, const arb_chain_checker *c,
     x->desc_count = 1;
     x->desc_size = size;
     x->desc_fees = fee;
+    x->pm = pm;
+    if (pm != NULL) {
+        pm->has_sender = (uint8_t)has_sender;
+        memcpy(pm->sender, sender, 32);
+        pm->memo = memo;
+        pm->memo.sig_checked = 0;
+        pm->pk_kind = pk_kind;
+        memcpy(pm->pk_key, pk_key, 32);
+        if (pk_kind != 0)
+            pk_add(mp, pk_kind, pk_key);
+        mp->n_payload++;
+        mp->payload_bytes += size;
+        if (newv != NULL)
+            view_install(mp, chain, newv); /* the pool's view from now on */
+        else if (!applied)
+            mp->sv_ok = 0;
+    }
     for (uint32_t i = 0; i < n_par; i++) {
         ent *q = &mp->e[par[i]];
         q->ch[q->n_ch++] = id;
@@ -1108,20 +1460,37 @@ arb_err arb_mempool_state_recheck(arb_mempool *mp, const arb_mempool_chain *chai
     size_t total = 0;
     if (dropped)
         *dropped = 0;
-    if (chain->state == NULL)
+    if (chain->state == NULL && chain->state_get == NULL)
         return ARB_OK;
     pthread_mutex_lock(&mp->mu);
     /* A dropped operation can make a later one fail (an anchor checked
      * against a pending one): again until everything left applies. */
     for (;;) {
         uint32_t *ids;
-        uint8_t *ok;
-        const char **reasons;
+        uint8_t *ok = NULL;
+        const char **reasons = NULL;
         size_t n, bad = 0;
-        if ((err = state_run(mp, chain, NULL, 0, &ids, &ok, &reasons, &n)) != ARB_OK)
+        if (chain->state_get != NULL) {
+            /* The pool's view rebuilt on the new tip (no signature verified
+             * again); ids lists the entries that no longer apply. */
+            arb_sview *v = NULL;
+            if ((ids = malloc(((size_t)mp->n_payload + 1) * sizeof *ids)) == NULL) {
+                err = ARB_ERR_NOMEM;
+                break;
+            }
+            if ((err = view_build(mp, chain, 0, &v, ids, &n)) != ARB_OK) {
+                free(ids);
+                break;
+            }
+            if (n == 0)
+                view_install(mp, chain, v);
+            else
+                arb_sview_free(v);
+        } else if ((err = state_run(mp, chain, NULL, 0, &ids, &ok, &reasons, &n)) != ARB_OK) {
             break;
+        }
         for (size_t i = 0; i < n; i++) {
-            if (ok[i] || !mp->e[ids[i]].live)
+            if ((ok != NULL && ok[i]) || !mp->e[ids[i]].live)
                 continue;
             uint32_t before = mp->count;
             remove_package(mp, ids[i]);
@@ -1138,6 +1507,54 @@ arb_err arb_mempool_state_recheck(arb_mempool *mp, const arb_mempool_chain *chai
     if (dropped)
         *dropped = total;
     return err;
+}
+
+int arb_mempool_state_check(arb_mempool *mp, const arb_mempool_chain *chain, arb_errbuf *eb)
+{
+    arb_sview *ref = NULL;
+    int same = 0;
+    arb_err err;
+    pthread_mutex_lock(&mp->mu);
+    lookup_ctx l = {mp, chain};
+    if ((err = view_sync(mp, chain)) != ARB_OK) {
+        arb_errf(eb, err, "cannot bring the pool's state view up to date");
+        goto out;
+    }
+    /* The reference: every pending payload applied afresh, with its
+     * signature, and its sender looked up again. */
+    if ((err = arb_sview_new(&ref, mp->np, chain->state_get, chain->state_get_ud)) != ARB_OK) {
+        arb_errf(eb, err, "cannot make a state view");
+        goto out;
+    }
+    for (uint32_t i = mp->head; i != NONE; i = mp->e[i].next) {
+        const arb_tx *t = &mp->e[i].tx;
+        arb_coin coin;
+        const char *why;
+        if (t->payload_type == 0 || !pool_lookup(&l, &t->in[0], &coin))
+            continue;
+        err = arb_sview_apply(ref, mp->sha, t, 1, coin.key, chain->next_height, &why);
+        if (err != ARB_OK && err != ARB_ERR_VERIFY) {
+            arb_errf(eb, err, "cannot apply a pending payload");
+            goto out;
+        }
+    }
+    same = arb_sview_same(mp->sv, ref);
+    if (!same)
+        arb_errf(eb, ARB_ERR_INTERNAL, "the pool's state view differs from a rebuild");
+out:
+    arb_sview_free(ref);
+    pthread_mutex_unlock(&mp->mu);
+    return same;
+}
+
+void arb_mempool_payload_stats_get(arb_mempool *mp, arb_mempool_payload_stats *out)
+{
+    pthread_mutex_lock(&mp->mu);
+    *out = mp->ps;
+    out->count = mp->n_payload;
+    out->view_entries = mp->sv != NULL ? arb_sview_count(mp->sv) : 0;
+    out->bytes = mp->payload_bytes;
+    pthread_mutex_unlock(&mp->mu);
 }
 
 arb_err arb_mempool_new(arb_mempool **out, const arb_chain_params *p, const arb_mempool_opts *o)
@@ -1166,6 +1583,12 @@ arb_err arb_mempool_new(arb_mempool **out, const arb_chain_params *p, const arb_
     }
     mp->k0 = k[0];
     mp->k1 = k[1];
+    mp->np = arb_names_params_get(p->name);
+    if (arb_sha256_new(&mp->sha) != ARB_OK) {
+        pthread_mutex_destroy(&mp->mu);
+        free(mp);
+        return ARB_ERR_NOMEM;
+    }
     *out = mp;
     return ARB_OK;
 }
@@ -1177,6 +1600,8 @@ static void clear_all(arb_mempool *mp)
             arb_tx_clear(&mp->e[i].tx);
             free(mp->e[i].par);
             free(mp->e[i].ch);
+            free(mp->e[i].pm);
+            mp->e[i].pm = NULL;
         }
     mp->n_slots = mp->n_free = 0;
     mp->count = 0;
@@ -1189,6 +1614,11 @@ static void clear_all(arb_mempool *mp)
         memset(mp->tt, 0xff, mp->tt_cap * sizeof *mp->tt);
     if (mp->ot)
         memset(mp->ot, 0xff, mp->ot_cap * sizeof *mp->ot);
+    mp->n_payload = 0;
+    mp->payload_bytes = 0;
+    if (mp->pk)
+        memset(mp->pk, 0, mp->pk_cap * sizeof *mp->pk);
+    mp->sv_ok = 0;
     mp->generation++;
 }
 
@@ -1205,6 +1635,9 @@ void arb_mempool_free(arb_mempool *mp)
     free(mp->aset);
     free(mp->tt);
     free(mp->ot);
+    free(mp->pk);
+    arb_sview_free(mp->sv);
+    arb_sha256_free(mp->sha);
     pthread_mutex_destroy(&mp->mu);
     free(mp);
 }

@@ -7,9 +7,10 @@
  * outputs of mempool transactions, then the relay policy below. A payload
  * transaction (name operation, log anchor) is also checked against the tip's
  * committed state with the pool's earlier payload transactions applied in
- * arrival order (arb_mempool_chain.state), and refused with the operation's
- * reason. Every
- * rejection has its own reason string (docs/ledger.md lists them all).
+ * arrival order, and refused with the operation's reason: the pool keeps a
+ * state view of them (arb_mempool_chain.state_get) and applies a newcomer to
+ * it alone (arb_mempool_payload_stats). Every rejection has its own reason
+ * string (docs/ledger.md lists them all).
  *
  * Policy (fee rates are in base units per 1000 bytes of serialized
  * transaction, as Core's sat/kvB):
@@ -23,6 +24,8 @@
  *     descendants (itself counted) or 101,000 bytes of them
  *     (`too-many-unconfirmed-ancestors`, `exceeds-ancestor-size-limit`,
  *     `too-many-descendants`, `exceeds-descendant-size-limit`);
+ *   - payload transactions pending at once are bounded (ARB_MEMPOOL_MAX_PAYLOAD_TXS
+ *     and the rest below);
  *   - a transaction spending an output a mempool transaction already spends
  *     replaces it (full replace-by-fee) when it follows Core's rules
  *     (`rbf-*` reasons); the replaced transactions leave with their
@@ -51,6 +54,7 @@
 #include <stdint.h>
 
 #include "ledger/chain/consensus.h"
+#include "ledger/chain/stateview.h"
 
 typedef struct arb_mempool arb_mempool;
 
@@ -68,6 +72,16 @@ typedef struct arb_mempool arb_mempool;
 #define ARB_MEMPOOL_DESCENDANT_LIMIT 25u
 #define ARB_MEMPOOL_DESCENDANT_SIZE_LIMIT 101000u
 #define ARB_MEMPOOL_MAX_REPLACEMENTS 100u
+/* Payload transactions (name operations, log anchors) pending at once: at
+ * most ARB_MEMPOOL_MAX_PAYLOAD_TXS and max_bytes / DIVISOR bytes
+ * (`mempool-payload-full`); at most ARB_MEMPOOL_MAX_ANCHORS_PER_LOG anchors
+ * of one log (`too-many-pending-anchors`) and ARB_MEMPOOL_MAX_OPS_PER_NAME
+ * operations on one name or namespace (`too-many-pending-name-ops`); a
+ * replacement counts without what it replaces. docs/ledger.md says why. */
+#define ARB_MEMPOOL_MAX_PAYLOAD_TXS 5000u
+#define ARB_MEMPOOL_PAYLOAD_BYTES_DIVISOR 4u
+#define ARB_MEMPOOL_MAX_ANCHORS_PER_LOG 25u
+#define ARB_MEMPOOL_MAX_OPS_PER_NAME 4u
 /* Rolling minimum fee half-life (seconds). */
 #define ARB_MEMPOOL_ROLLING_HALFLIFE (12 * 3600)
 
@@ -97,8 +111,11 @@ typedef arb_err (*arb_mempool_state_fn)(void *ud, const arb_tx *const *txs, size
 
 /* The chain the pool builds on: a UTXO lookup of the active tip, the tip's
  * hash, the height of the next block and the tip's median time past, and
- * the payload check against the tip's state (NULL: payloads are checked by
- * the context-free rules only). */
+ * the payload check against the tip's state: state_get, the tip's committed
+ * records (arb_chainstate_state_get is one), over which the pool keeps its
+ * own state view; or without it `state`, the whole check redone on every
+ * admission (the simple reference; both NULL: payloads are checked by the
+ * context-free rules only). */
 typedef struct {
     arb_utxo_lookup_fn lookup;
     void *ud;
@@ -107,6 +124,8 @@ typedef struct {
     arb_hash tip;
     arb_mempool_state_fn state;
     void *state_ud;
+    arb_sview_get_fn state_get;
+    void *state_get_ud;
 } arb_mempool_chain;
 
 /* Admits a copy of tx (replacing conflicting transactions when the
@@ -136,6 +155,32 @@ void arb_mempool_block_connected(arb_mempool *mp, arb_sha256 *sha, const arb_blo
  * ARB_OK or a storage / memory error. */
 arb_err arb_mempool_state_recheck(arb_mempool *mp, const arb_mempool_chain *chain,
                                   size_t *dropped) ARB_WARN_UNUSED;
+
+/* The pool's payload transactions and its state view. With state_get the
+ * pool keeps a view of the tip's state with its pending payload
+ * transactions applied in arrival order: a newcomer is applied to it alone;
+ * it is rebuilt once (re-applying state transitions, never re-verifying an
+ * anchor's signature: each entry remembers it verified) after a block, a
+ * reorganization, an eviction or a replacement changed what is pending. The
+ * records refused operations read stay in the view; past
+ * 3 x pending + ARB_MEMPOOL_VIEW_SLACK records it is rebuilt, so a flood of
+ * refused operations costs bounded memory. */
+#define ARB_MEMPOOL_VIEW_SLACK 1024u
+typedef struct {
+    size_t count, bytes;         /* payload transactions pending */
+    uint64_t applications;       /* payloads applied to a view (admission and rebuilds) */
+    uint64_t sig_verifications;  /* anchor signatures verified */
+    uint64_t rebuilds;           /* views built from the tip's state */
+    uint64_t rejected_full;      /* `mempool-payload-full` */
+    uint64_t rejected_per_record; /* `too-many-pending-anchors`, `too-many-pending-name-ops` */
+    size_t view_entries;         /* records the view holds now */
+} arb_mempool_payload_stats;
+void arb_mempool_payload_stats_get(arb_mempool *mp, arb_mempool_payload_stats *out);
+
+/* For tests: brings the pool's view up to date with chain (state_get set)
+ * and compares it with a view rebuilt from scratch by arb_sview_apply (every
+ * signature verified again). Returns 1 when equal, 0 otherwise (eb says). */
+int arb_mempool_state_check(arb_mempool *mp, const arb_mempool_chain *chain, arb_errbuf *eb);
 
 /* After a reorganization: re-admits the non-coinbase transactions of the
  * disconnected blocks (txs, in chain order; they were verified when their

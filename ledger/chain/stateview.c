@@ -302,7 +302,7 @@ static arb_err apply_name(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_
 }
 
 static arb_err apply_anchor(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_t t,
-                            uint32_t height, const char **reason)
+                            uint32_t height, arb_sview_memo *m, const char **reason)
 {
     arb_anchor *a = malloc(sizeof *a);
     arb_anchor_head prev, next;
@@ -326,7 +326,17 @@ static arb_err apply_anchor(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint3
         err = ARB_ERR_PARSE;
         goto out;
     }
-    err = arb_anchor_check(h, a, e->has_cur ? &prev : NULL, height, &next, reason);
+    if (m == NULL) {
+        err = arb_anchor_check(h, a, e->has_cur ? &prev : NULL, height, &next, reason);
+    } else {
+        if (!m->sig_ok) {
+            m->sig_checked = 1;
+            if ((err = arb_anchor_check_sig(h, a, reason)) != ARB_OK)
+                goto out;
+            m->sig_ok = 1;
+        }
+        err = arb_anchor_check_verified(h, a, e->has_cur ? &prev : NULL, height, &next, reason);
+    }
     if (err != ARB_OK)
         goto out;
     arb_anchor_head_encode(rec, &next);
@@ -339,18 +349,108 @@ out:
     return err;
 }
 
-arb_err arb_sview_apply(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_t tx_index,
-                        const uint8_t sender32[static 32], uint32_t height, const char **reason)
+static arb_err apply(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_t tx_index,
+                     const uint8_t sender32[static 32], uint32_t height, arb_sview_memo *m,
+                     const char **reason)
 {
     *reason = NULL;
+    if (m != NULL)
+        m->sig_checked = 0;
     if (tx->payload_type == 0)
         return ARB_OK;
     if (arb_nameop_type_known(tx->payload_type))
         return apply_name(v, h, tx, tx_index, sender32, height, reason);
     if (tx->payload_type == ARB_PAYLOAD_LOG_ANCHOR)
-        return apply_anchor(v, h, tx, tx_index, height, reason);
+        return apply_anchor(v, h, tx, tx_index, height, m, reason);
     *reason = "bad-txns-payload-type";
     return ARB_ERR_VERIFY;
+}
+
+arb_err arb_sview_apply(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_t tx_index,
+                        const uint8_t sender32[static 32], uint32_t height, const char **reason)
+{
+    return apply(v, h, tx, tx_index, sender32, height, NULL, reason);
+}
+
+arb_err arb_sview_apply_memo(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_t tx_index,
+                             const uint8_t sender32[static 32], uint32_t height,
+                             arb_sview_memo *m, const char **reason)
+{
+    return apply(v, h, tx, tx_index, sender32, height, m, reason);
+}
+
+uint8_t arb_sview_payload_key(arb_sha256 *h, const arb_tx *tx, uint8_t key32[32])
+{
+    if (arb_nameop_type_known(tx->payload_type)) {
+        arb_nameop op;
+        arb_nameop_lookups lk;
+        arb_errbuf eb;
+        if (arb_nameop_decode(&op, tx->payload_type, tx->payload, tx->payload_len, &eb) != ARB_OK)
+            return 0;
+        arb_nameop_lookups_get(h, &op, &lk);
+        switch (op.type) {
+        case ARB_NAMEOP_NAMESPACE_PREORDER:
+        case ARB_NAMEOP_NAME_PREORDER:
+            return 0; /* a hidden commitment: nothing to bound it by */
+        case ARB_NAMEOP_NAMESPACE_REVEAL:
+        case ARB_NAMEOP_NAMESPACE_READY:
+            arb_names_ns_key(h, key32, op.ns, op.ns_len);
+            return ARB_SREC_NAMESPACE;
+        default:
+            if (!lk.need_name)
+                return 0;
+            arb_names_name_key(h, key32, op.full, op.full_len);
+            return ARB_SREC_NAME;
+        }
+    }
+    if (tx->payload_type == ARB_PAYLOAD_LOG_ANCHOR) {
+        arb_anchor *a = malloc(sizeof *a);
+        arb_errbuf eb;
+        uint8_t kind = 0;
+        if (a == NULL)
+            return 0;
+        if (tx->payload_len <= ARB_ANCHOR_PAYLOAD_MAX &&
+            arb_anchor_decode(a, tx->payload, tx->payload_len, &eb) == ARB_OK) {
+            arb_anchor_log_id(h, key32, a);
+            kind = ARB_SREC_ANCHOR;
+        }
+        free(a);
+        return kind;
+    }
+    return 0;
+}
+
+/* The current record of (kind, key) in v, or NULL when v never touched it;
+ * *has / *len describe it. */
+static const uint8_t *cur_of(const arb_sview *v, uint8_t kind, const uint8_t key[32], int *has,
+                             size_t *len)
+{
+    uint32_t id = find(v, kind, key);
+    if (id == NONE)
+        return NULL;
+    *has = v->e[id].has_cur;
+    *len = v->e[id].cur_len;
+    return v->e[id].cur;
+}
+
+static int covers(const arb_sview *a, const arb_sview *b)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const arb_sview_entry *e = &a->e[i];
+        int has = e->has_orig;
+        size_t len = e->orig_len;
+        const uint8_t *rec = cur_of(b, e->kind, e->key, &has, &len);
+        if (rec == NULL)
+            rec = e->orig; /* b reads the same base */
+        if (has != e->has_cur || (has && (len != e->cur_len || memcmp(rec, e->cur, len) != 0)))
+            return 0;
+    }
+    return 1;
+}
+
+int arb_sview_same(const arb_sview *a, const arb_sview *b)
+{
+    return covers(a, b) && covers(b, a);
 }
 
 int arb_sview_tree_entry(arb_sha256 *h, uint8_t kind, const uint8_t key32[32],

@@ -79,6 +79,35 @@ arb_err arb_sview_apply(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_t 
                         const uint8_t sender32[static 32], uint32_t height, const char **reason)
     ARB_WARN_UNUSED;
 
+/* What applying a payload learned that holds whatever the state it meets:
+ * for a log anchor, that its key and STH signature verified (the ECDSA
+ * work; the checks against the previous head depend on the state and run on
+ * every application). A caller that applies one transaction more than once
+ * (the mempool's view, rebuilt after blocks and evictions) keeps one per
+ * transaction. */
+typedef struct {
+    uint8_t sig_ok;      /* in: verified before (not run again); out: 1 once it verified */
+    uint8_t sig_checked; /* out: 1 when this application ran the verification */
+} arb_sview_memo;
+
+/* arb_sview_apply with a memo (zeroed for a transaction never applied):
+ * decides exactly as arb_sview_apply, skipping the anchor signature
+ * verification when m->sig_ok. */
+arb_err arb_sview_apply_memo(arb_sview *v, arb_sha256 *h, const arb_tx *tx, uint32_t tx_index,
+                             const uint8_t sender32[static 32], uint32_t height,
+                             arb_sview_memo *m, const char **reason) ARB_WARN_UNUSED;
+
+/* The record a payload acts on, for per-record policy bounds: a log
+ * anchor's log ID (ARB_SREC_ANCHOR), the name of a name operation
+ * (ARB_SREC_NAME), the namespace of a reveal or ready (ARB_SREC_NAMESPACE)
+ * into key32. Returns the kind, or 0 for preorders (hidden commitments),
+ * plain transactions and payloads that do not decode. */
+uint8_t arb_sview_payload_key(arb_sha256 *h, const arb_tx *tx, uint8_t key32[32]);
+
+/* 1 when two views over the same base hold the same current record (or
+ * absence) for every key either of them touched. */
+int arb_sview_same(const arb_sview *a, const arb_sview *b);
+
 /* The entries (every record read or written, in first-touch order). */
 size_t arb_sview_count(const arb_sview *v);
 const arb_sview_entry *arb_sview_at(const arb_sview *v, size_t i);

@@ -4,7 +4,10 @@
  * type u8, length u8, then that many payload bytes. They are applied in order
  * to a view over an in-memory base. Invariants: nothing crashes; an
  * operation that fails leaves every entry of the view as it was and adds no
- * event; the tree changes of the view always compute and update a tree. */
+ * event; the tree changes of the view always compute and update a tree; a
+ * second view applying through arb_sview_apply_memo (as the mempool does)
+ * decides the same and holds the same records; arb_sview_payload_key takes
+ * any payload. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +30,7 @@ static arb_err empty_base(void *ud, uint8_t kind, const uint8_t key32[32],
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     arb_sha256 *h;
-    arb_sview *v;
+    arb_sview *v, *w;
     arb_smt_mem *mem;
     arb_smt_store st;
     uint8_t senders[4][32];
@@ -35,6 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (arb_sha256_new(&h) != ARB_OK)
         return 0;
     if (arb_sview_new(&v, arb_names_params_get("regtest"), empty_base, NULL) != ARB_OK) {
+        arb_sha256_free(h);
+        return 0;
+    }
+    if (arb_sview_new(&w, arb_names_params_get("regtest"), empty_base, NULL) != ARB_OK) {
+        arb_sview_free(v);
         arb_sha256_free(h);
         return 0;
     }
@@ -70,8 +78,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (size_t i = 0; i < n0; i++)
             copy[i] = *arb_sview_at(v, i);
-        const char *reason = NULL;
+        const char *reason = NULL, *reason_w = NULL;
+        uint8_t pkey[32];
+        (void)arb_sview_payload_key(h, &tx, pkey);
+        arb_sview_memo memo = {0, 0};
+        arb_err err_w = arb_sview_apply_memo(w, h, &tx, 1, senders[si], height, &memo, &reason_w);
         arb_err err = arb_sview_apply(v, h, &tx, 1, senders[si], height, &reason);
+        if (err != ARB_ERR_NOMEM && err_w != ARB_ERR_NOMEM &&
+            (err != err_w ||
+             (err == ARB_ERR_VERIFY &&
+              (reason == NULL || reason_w == NULL || strcmp(reason, reason_w) != 0)) ||
+             !arb_sview_same(v, w)))
+            abort();
         if (err == ARB_ERR_VERIFY) {
             if (reason == NULL || arb_sview_nevents(v) != e0)
                 abort();
@@ -103,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         arb_smt_mem_free(mem);
     }
     free(ops);
+    arb_sview_free(w);
     arb_sview_free(v);
     arb_sha256_free(h);
     return 0;

@@ -86,7 +86,7 @@ static int chain_lookup(void *ud, const arb_outpoint *op, arb_coin *out)
     return 1;
 }
 
-static arb_mempool_chain CH = {chain_lookup, NULL, 20, 0, {{0}}, NULL, NULL};
+static arb_mempool_chain CH = {chain_lookup, NULL, 20, 0, {{0}}, NULL, NULL, NULL, NULL};
 
 static arb_outpoint add_coin(uint64_t amount)
 {

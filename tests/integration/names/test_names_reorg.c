@@ -7,8 +7,11 @@
  *     branch: its name and namespace answers, their state proofs (so its
  *     state tree), its anchors and its UTXO digest equal B's; the register
  *     and update are back in A's mempool, the anchor that no longer follows
- *     the chain's head is not (anchor-bad-consistency); mined again they
- *     give the same records on both nodes.
+ *     the chain's head is not (anchor-bad-consistency), the log's anchors
+ *     no longer list it, and an anchored inclusion proof taken on the losing
+ *     branch, which arbor-audit verify-anchored accepted with A's headers
+ *     then, fails against its headers now; mined again the register and
+ *     update give the same records on both nodes.
  *   - rules: a namespace revealed and never made ready lapses at the launch
  *     window (40 blocks on regtest): an import and a ready after it are
  *     refused (namespace-lapsed), another key's preorder and reveal are
@@ -627,6 +630,80 @@ static const char *name_import(actor *a, const char *full, const uint8_t owner[3
     return nameop(a, &op);
 }
 
+/* ---------------------------------------------------------------- the auditor */
+
+/* Writes the node's (PORT) headers from the genesis to its tip, raw, to path. */
+static int write_headers(const char *path)
+{
+    json_t *j = NULL;
+    int ok = 0;
+    FILE *f = fopen(path, "wb");
+    if (f != NULL && http("/chain/v1/headers?start=0", NULL, &j) == 200) {
+        json_t *hs = json_object_get(j, "headers");
+        ok = json_array_size(hs) == (size_t)tip_height() + 1;
+        for (size_t i = 0; ok && i < json_array_size(hs); i++) {
+            size_t n;
+            uint8_t *raw = unhex(json_string_value(json_array_get(hs, i)), &n);
+            ok = raw != NULL && n == 80 && fwrite(raw, 1, n, f) == n;
+            free(raw);
+        }
+    }
+    json_decref(j);
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    return ok;
+}
+
+/* Writes an anchored inclusion proof (docs/anchoring.md) of leaf `index` of
+ * t at the anchored size `size`, around the anchor's light-client proof. */
+static int write_anchored(const char *path, const uint8_t log_id[32], tree *t, uint64_t index,
+                          uint64_t size, uint64_t ts, json_t *anchor_proof)
+{
+    arb_merkle_source src = {get_node, t};
+    arb_hash pr[ARB_MERKLE_MAX_PROOF];
+    size_t plen;
+    if (arb_merkle_inclusion_build(H, &src, index, size, pr, &plen) != ARB_OK)
+        return 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < plen; i++) {
+        char *b = arb_base64_encode(pr[i].b, 32);
+        json_array_append_new(arr, json_string(b));
+        free(b);
+    }
+    char *lid = arb_base64_encode(log_id, 32), *lh = arb_base64_encode(t->leaf[index].b, 32);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:O}", "format",
+                          "arbor-anchored-inclusion/1", "network", "regtest", "log_id", lid,
+                          "leaf_hash", lh, "sct_timestamp", (json_int_t)ts, "leaf_index",
+                          (json_int_t)index, "inclusion_proof", arr, "anchor", anchor_proof);
+    free(lid);
+    free(lh);
+    int ok = o != NULL && json_dump_file(o, path, 0) == 0;
+    json_decref(o);
+    return ok;
+}
+
+/* arbor-audit verify-anchored of the proof file against the headers file:
+ * its exit status. */
+static int verify_anchored(const char *headers, const char *proof)
+{
+    char audit[4096];
+    arb_proc *p;
+    if (arb_test_bin(audit, sizeof audit, "arbor-audit") == NULL)
+        return -1;
+    const char *argv[] = {audit,     "verify-anchored", "--checkpoint", "genesis", "--headers",
+                          headers,   "--json",          proof,          NULL};
+    if (arb_proc_spawn(&p, argv) != 0)
+        return -1;
+    int st = arb_proc_wait(p, WAIT_MS);
+    if (st != 0 && st != 1) {
+        char *err = arb_proc_output(p, ARB_PROC_STDERR);
+        fprintf(stderr, "arbor-audit verify-anchored exited with %d:\n%s\n", st, err ? err : "");
+        free(err);
+    }
+    arb_proc_free(p);
+    return st;
+}
+
 /* ---------------------------------------------------------------- the reorg */
 
 static void reorg(int A, int B, const char *db)
@@ -702,6 +779,18 @@ static void reorg(int A, int B, const char *db)
     CHECK_EQ(http(path, NULL, &j), 200);
     CHECK_EQ(jint(json_object_get(j, "latest"), "tree_size"), 5);
     json_decref(j);
+    /* an auditor's anchored proof of leaf 4 at size 5, taken now: it
+     * verifies against A's headers */
+    char hdrs[1300], anchored[1300];
+    snprintf(hdrs, sizeof hdrs, "%s/headers", tmp);
+    snprintf(anchored, sizeof anchored, "%s/anchored.json", tmp);
+    snprintf(path, sizeof path, "/chain/v1/anchors/%s?proof=1", lid);
+    CHECK_EQ(http(path, NULL, &j), 200);
+    CHECK(json_object_get(json_object_get(j, "proof"), "anchor_tx") != NULL);
+    CHECK(write_anchored(anchored, log_id, &t, 4, 5, T + 10, json_object_get(j, "proof")));
+    json_decref(j);
+    CHECK(write_headers(hdrs));
+    CHECK_EQ(verify_anchored(hdrs, anchored), 0);
 
     /* B: a longer branch without them, with a smaller head of the same log
      * (dave). */
@@ -735,6 +824,9 @@ static void reorg(int A, int B, const char *db)
     CHECK_EQ(jint(json_object_get(j, "latest"), "tree_size"), 3);
     CHECK_EQ(json_array_size(json_object_get(j, "anchors")), 1);
     json_decref(j);
+    /* the proof taken before the reorg fails against A's new headers */
+    CHECK(write_headers(hdrs));
+    CHECK_EQ(verify_anchored(hdrs, anchored), 1);
     /* the register and update are back; the size-5 head without a proof
      * from 3 is not, and is refused with its reason */
     CHECK(in_mempool(A, &reg_id));

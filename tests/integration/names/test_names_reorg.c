@@ -587,6 +587,17 @@ static int in_mempool(int port, const arb_hash *id)
     return found;
 }
 
+/* Polls until the transaction is in the node's mempool. */
+static int wait_in_mempool(int port, const arb_hash *id)
+{
+    for (int t = 0; t < WAIT_MS / 100; t++) {
+        if (in_mempool(port, id))
+            return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
 /* A namespace preordered, revealed (price function fn) and, if `ready`,
  * made ready by a; mined on PORT. The reveal's height in *reveal_h. */
 static void ns_launch(actor *a, const actor *miner, const char *ns, const uint8_t salt[32],
@@ -829,8 +840,8 @@ static void reorg(int A, int B, const char *db)
     CHECK_EQ(verify_anchored(hdrs, anchored), 1);
     /* the register and update are back; the size-5 head without a proof
      * from 3 is not, and is refused with its reason */
-    CHECK(in_mempool(A, &reg_id));
-    CHECK(in_mempool(A, &upd_id));
+    CHECK(wait_in_mempool(A, &reg_id));
+    CHECK(wait_in_mempool(A, &upd_id));
     CHECK(!in_mempool(A, &anc_id));
     carol = carol0;
     PORT = A;

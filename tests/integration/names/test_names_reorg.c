@@ -858,6 +858,22 @@ static void reorg(int A, int B, const char *db)
     snprintf(path, sizeof path, "/names/v1/name/%s?proof=1", AL);
     same_answer(A, B, path);
     same_answer(A, B, "/chain/v1/utxo-digest");
+    /* with both mempools empty, the next block's state root (each node's own
+     * state tree) is the same */
+    {
+        char ra[65], rb[65];
+        snprintf(path, sizeof path, "/chain/v1/template?address=%s", miner.addr);
+        PORT = A;
+        CHECK_EQ(http(path, NULL, &j), 200);
+        snprintf(ra, sizeof ra, "%s", jstr(j, "state_root"));
+        json_decref(j);
+        PORT = B;
+        CHECK_EQ(http(path, NULL, &j), 200);
+        snprintf(rb, sizeof rb, "%s", jstr(j, "state_root"));
+        json_decref(j);
+        CHECK(strlen(ra) == 64);
+        CHECK_STR(ra, rb);
+    }
     PORT = B;
     CHECK_EQ(lookup(AL, NULL, &j), 200);
     CHECK_STR(jstr(j, "status"), "active");

@@ -19,7 +19,9 @@
  *     available; GET /names/v1/price against prices computed by hand (both
  *     discounts, the truncation before * 10); anchors refused each with its
  *     reason (bad signature, smaller size, wrong proof, earlier timestamp),
- *     payload bytes that do not parse and a state root outside the coinbase. */
+ *     the wrong proof and the smaller size also inside a mined block (the
+ *     block is refused with the anchor's reason), payload bytes that do not
+ *     parse and a state root outside the coinbase. */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -242,6 +244,54 @@ static const char *post_op(actor *a, arb_tx *tx)
     return why;
 }
 
+/* As post_op, but the transaction goes straight into a block on the node's
+ * template (its coinbase carries the state root without it), mined and
+ * POSTed: the answer is the block's refusal reason, or "ok". */
+static const char *post_in_block(const actor *miner_to, arb_tx *tx)
+{
+    static char why[128];
+    char path[256];
+    json_t *t = NULL, *r = NULL;
+    arb_block b;
+    arb_errbuf eb;
+    size_t len;
+    uint8_t *raw;
+    arb_tx *grown;
+    snprintf(why, sizeof why, "(template)");
+    snprintf(path, sizeof path, "/chain/v1/template?address=%s", miner_to->addr);
+    if (http(path, NULL, &t) != 200) {
+        arb_tx_clear(tx);
+        return why;
+    }
+    raw = unhex(jstr(t, "hex"), &len);
+    arb_block_init(&b);
+    if (raw != NULL && arb_block_decode(&b, raw, len, &eb) == ARB_OK &&
+        (grown = realloc(b.tx, (b.n_tx + 1) * sizeof *grown)) != NULL) {
+        b.tx = grown;
+        b.tx[b.n_tx++] = *tx; /* moved in */
+        arb_tx_init(tx);
+        if (arb_block_merkle_root(H, &b.header.merkle_root, b.tx, b.n_tx) != ARB_OK ||
+            !arb_chain_mine_header(&b.header, 0, 1ULL << 32))
+            abort();
+        arb_buf buf = ARB_BUF_INIT;
+        arb_block_write(&buf, &b);
+        if (post_hex("/chain/v1/block", buf.data, buf.len, &r) == 200)
+            snprintf(why, sizeof why, "ok");
+        else
+            snprintf(why, sizeof why, "%s", jstr(r, "error"));
+        arb_buf_free(&buf);
+        json_decref(r);
+    }
+    free(raw);
+    arb_block_clear(&b);
+    arb_tx_clear(tx);
+    json_decref(t);
+    return why;
+}
+
+/* Set: anchor() puts its transaction straight into a block (post_in_block). */
+static const actor *g_in_block;
+
 /* A name operation of a (encoded from op). */
 static const char *nameop(actor *a, const arb_nameop *op)
 {
@@ -389,6 +439,8 @@ static const char *anchor(actor *a, arb_ct_signer *log, const uint8_t *spki, siz
     CHECK_OR(arb_anchor_encode(&b, &an) == ARB_OK, "(encode)");
     op_tx(&tx, a, ARB_PAYLOAD_LOG_ANCHOR, b.data, b.len, 0);
     arb_buf_free(&b);
+    if (g_in_block != NULL)
+        return post_in_block(g_in_block, &tx);
     return post_op(a, &tx);
 }
 
@@ -1041,6 +1093,18 @@ static void rules(void)
               "anchor-bad-consistency");
     CHECK_STR(anchor(&alice, log, spki, spki_len, &t, 20, T - 1, 13, NULL, 0),
               "anchor-timestamp-earlier");
+    /* The same refusals in a block a miner built around the mempool: the
+     * block is refused with the anchor's reason and the tip stays. */
+    {
+        uint32_t h0 = tip_height();
+        g_in_block = &miner;
+        CHECK_STR(anchor(&alice, log, spki, spki_len, &t, 20, T + 1, 13, &fork, 0),
+                  "anchor-bad-consistency");
+        CHECK_STR(anchor(&alice, log, spki, spki_len, &t, 5, T + 1, 0, NULL, 0),
+                  "anchor-size-decreased");
+        g_in_block = NULL;
+        CHECK_EQ(tip_height(), h0);
+    }
     /* each of them wrong in one thing only */
     CHECK_STR(anchor(&alice, log, spki, spki_len, &t, 20, T + 1, 13, NULL, 0), "ok");
     CHECK(mine(&miner) > 0);

@@ -2193,11 +2193,26 @@ static int policy_reason(const char *r)
                                      "bad-txns-premature-spend-of-coinbase",
                                      "bad-txns-inputs-missingorspent", "mempool-payload-full",
                                      "too-many-pending-anchors", "too-many-pending-name-ops"};
+    /* Name operations and anchors are judged against the committed state
+     * (and the pool's pending operations), which the relaying peer may see
+     * otherwise (another block, another pending preorder or anchor): like
+     * missing inputs, no fault of the peer. Only what no state can make
+     * valid counts against it. */
+    static const char *const never_valid[] = {"anchor-bad-key", "anchor-bad-signature",
+                                              "anchor-empty-root",
+                                              "namespace-price-function-invalid"};
     if (r == NULL || strncmp(r, "rbf-", 4) == 0)
         return 1;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         if (strcmp(r, ok[i]) == 0)
             return 1;
+    if (strncmp(r, "name-", 5) == 0 || strncmp(r, "namespace-", 10) == 0 ||
+        strncmp(r, "anchor-", 7) == 0) {
+        for (size_t i = 0; i < sizeof never_valid / sizeof *never_valid; i++)
+            if (strcmp(r, never_valid[i]) == 0)
+                return 0;
+        return 1;
+    }
     return 0;
 }
 

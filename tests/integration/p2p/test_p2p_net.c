@@ -546,6 +546,29 @@ static void build_spend(arb_buf *out, const coin *c, const key *k, const key *to
     arb_tx_clear(&tx);
 }
 
+/* As build_spend with a payload (type, bytes) and one output back to k. */
+static void build_payload_spend(arb_buf *out, const coin *c, const key *k, uint64_t fee,
+                                uint8_t type, const uint8_t *pl, size_t plen)
+{
+    arb_tx tx;
+    arb_txout spent = {c->amount, {0}};
+    memcpy(spent.key, k->pk, 32);
+    arb_tx_init(&tx);
+    if (arb_tx_alloc(&tx, 1, 1) != ARB_OK || (tx.payload = malloc(plen)) == NULL)
+        abort();
+    tx.version = 1;
+    tx.in[0] = c->op;
+    tx.out[0].amount = c->amount - fee;
+    memcpy(tx.out[0].key, k->pk, 32);
+    tx.payload_type = type;
+    memcpy(tx.payload, pl, plen);
+    tx.payload_len = plen;
+    if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, k->sk, NULL) != ARB_OK)
+        abort();
+    arb_tx_write(out, &tx, 1);
+    arb_tx_clear(&tx);
+}
+
 static long spend(int port, const coin *c, const key *k, const key *to, char txid_hex[65],
                   coin *change)
 {
@@ -1433,9 +1456,9 @@ static void compact_relay(void)
     {
         arb_buf parent = ARB_BUF_INIT, child = ARB_BUF_INIT;
         char ptx[65], ctx[65];
-        coin pc;
+        coin pc, cc;
         build_spend(&parent, &extra, &k, &to, 1000, ptx, &pc);
-        build_spend(&child, &pc, &k, &to, 1000, ctx, NULL);
+        build_spend(&child, &pc, &k, &to, 1000, ctx, &cc);
         TRY(wsp_connect(&w, P, "127.0.0.30", ports[1]) == 0 && wsp_handshake(&w, 30) == 0);
         TRY(wsp_send_msg(&w, ARB_P2P_TX, child.data, child.len) == 0);
         TRY(pong_without_getdata(&w)); /* handled before the pong */
@@ -1473,6 +1496,25 @@ static void compact_relay(void)
         arb_buf_free(&ib);
         TRY(wsp_expect(&w, ARB_P2P_GETDATA, NULL, NULL, WAIT_MS) == 1);
         TRY(metric(ports[1], "p2p_misbehaviour_tx_invalid") == 0);
+
+        /* A name register in a namespace this node has never seen: refused
+         * against the committed state, which the peer may see otherwise
+         * (like missing inputs), so the peer stays. The payload (type 6):
+         * full name, salt, owner key, no zone file. */
+        {
+            uint8_t pl[1 + 8 + 32 + 32 + 1];
+            arb_buf nb = ARB_BUF_INIT;
+            pl[0] = 8;
+            memcpy(pl + 1, "alice.zz", 8);
+            memset(pl + 9, 1, 32);
+            memcpy(pl + 41, k.pk, 32);
+            pl[73] = 0;
+            build_payload_spend(&nb, &cc, &k, 2000, 6, pl, sizeof pl);
+            TRY(wsp_send_msg(&w, ARB_P2P_TX, nb.data, nb.len) == 0);
+            arb_buf_free(&nb);
+            TRY(pong_without_getdata(&w));
+            TRY(metric(ports[1], "p2p_misbehaviour_tx_invalid") == 0);
+        }
     }
 out:
     wsp_close(&w);

@@ -1806,16 +1806,6 @@ static int log_has(node *nd, const char *a, const char *b)
     return found;
 }
 
-static int wait_metric(int port, const char *name, unsigned long long v)
-{
-    for (int t = 0; t < WAIT_MS / 100; t++) {
-        if (metric(port, name) >= v)
-            return 1;
-        sleep_ms(100);
-    }
-    return 0;
-}
-
 /* A getdata for `count` copies of hash (a block). */
 static int send_getdata_n(wspeer *w, const arb_hash *hash, size_t count)
 {
@@ -1919,7 +1909,7 @@ static void flow_control(void)
      * memory sits in quarantine for a while, so the process grows more. */
     TRY(rss1 < rss0 + RSS_SLACK_KIB);
     /* Dropped once its queue has not drained for the idle time. */
-    TRY(wait_metric(pf, "p2p_disconnect_send_timeout", 1));
+    TRY(wait_metric_at_least(pf, "p2p_disconnect_send_timeout", 1));
     /* What it sent and we held leaves the receive budgets with it. */
     for (int t = 0; t < WAIT_MS / 100 && metric(pf, "p2p_recv_queued_bytes") != 0; t++)
         sleep_ms(100);
@@ -2151,6 +2141,8 @@ static void compact_negotiation(void)
         arb_chain_hash_hex(bhx, &bh);
         if (round == 0) {
             TRY(wait_tips(&r, 1, bhx));
+            /* The counters move after the tip does: wait for them. */
+            TRY(wait_metric_at_least(pr, "p2p_cmpct_rebuilt", 1));
             TRY(metric(pr, "p2p_cmpct_rebuilt") == 1);
             TRY(metric(pr, "p2p_cmpct_fallbacks") == 0);
         } else {
@@ -2168,6 +2160,7 @@ static void compact_negotiation(void)
             TRY(metric(pr, "p2p_cmpct_fallbacks") == 1);
             TRY(send_block(&w, &blk) == 0);
             TRY(wait_tips(&r, 1, bhx));
+            TRY(wait_metric_at_least(pr, "p2p_cmpct_not_credited", 1));
             TRY(metric(pr, "p2p_cmpct_not_credited") == 1);
             TRY(metric(pr, "p2p_misbehaviour_blocktxn_mismatch") == 0);
             TRY(pong_without_getdata(&w)); /* still connected */
@@ -2373,8 +2366,8 @@ static void connection_types(void)
     TRY(node_start_at(&f, "tf", "127.0.0.1", pf, NULL, 0, ef));
     conn1[0] = cf;
     TRY(node_start_at(&g, "tg", "127.0.0.1", pg, conn1, 1, eno));
-    TRY(wait_metric(pf, "p2p_feelers", 1));
-    TRY(wait_metric(pf, "p2p_disconnect_feeler", 1));
+    TRY(wait_metric_at_least(pf, "p2p_feelers", 1));
+    TRY(wait_metric_at_least(pf, "p2p_disconnect_feeler", 1));
     TRY(metric(pf, "p2p_addrman_tried") >= 1);
     /* F dialled nothing but feelers (no full-relay or block-relay slots). */
     TRY(metric(pf, "p2p_outbound_attempts") == 0);

@@ -1840,6 +1840,19 @@ static int send_getdata_n(wspeer *w, const arb_hash *hash, size_t count)
  * deadlock: both finish. A peer that never reads makes the node stop
  * handling its messages, then stop reading it (its writes stall; the
  * node's memory stays bounded), then drop it after the idle time. */
+/* A stalled send to a node that has not paused reading it yet (a busy
+ * machine) waits on, up to WAIT_MS; one it has paused is a real stall. */
+typedef struct {
+    int port;
+    time_t deadline;
+} stall_ctx;
+
+static int wait_unless_paused(void *ud)
+{
+    const stall_ctx *c = ud;
+    return metric(c->port, "p2p_recv_paused") < 1 && time(NULL) < c->deadline;
+}
+
 static void flow_control(void)
 {
     node f;
@@ -1893,6 +1906,8 @@ static void flow_control(void)
     for (int i = 0; i < 4; i++)
         TRY(send_getdata_n(&w2, &g, count) == 0);
     wsp_set_send_timeout(&w2, 3000);
+    stall_ctx sc = {pf, time(NULL) + WAIT_MS / 1000};
+    wsp_set_on_stall(&w2, wait_unless_paused, &sc);
     while (sent < (96u << 20) && wsp_send_msg(&w2, 200, big, 1000000) == 0)
         sent += 1000000;
     unsigned long rss1 = rss_kib(arb_proc_pid(f.p));

@@ -25,11 +25,16 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_all(int fd, const uint8_t *d, size_t n)
+static int write_all(const wspeer *w, int fd, const uint8_t *d, size_t n)
 {
     while (n > 0) {
         ssize_t k = send(fd, d, n, MSG_NOSIGNAL);
         if (k < 0 && errno == EINTR)
+            continue;
+        /* The send timeout passed without progress: the caller may choose
+         * to wait on (the frame stays whole: we resume where we stopped). */
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && w != NULL &&
+            w->on_stall != NULL && w->on_stall(w->stall_ud))
             continue;
         if (k <= 0)
             return -1;
@@ -75,6 +80,12 @@ void wsp_set_send_timeout(wspeer *w, int ms)
     setsockopt(w->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+void wsp_set_on_stall(wspeer *w, int (*on_stall)(void *ud), void *ud)
+{
+    w->on_stall = on_stall;
+    w->stall_ud = ud;
+}
+
 int wsp_connect_buf(wspeer *w, const arb_chain_params *p, const char *src_ip, int port,
                     int bufsize)
 {
@@ -109,7 +120,7 @@ int wsp_connect_buf(wspeer *w, const arb_chain_params *p, const char *src_ip, in
              "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
              "Sec-WebSocket-Protocol: arbor-p2p.1\r\n\r\n",
              port, key64);
-    if (write_all(w->fd, (const uint8_t *)req, strlen(req)) != 0)
+    if (write_all(NULL, w->fd, (const uint8_t *)req, strlen(req)) != 0)
         goto fail;
     int64_t end = mono_ms() + 10000;
     for (;;) {
@@ -172,7 +183,7 @@ static int send_ws(wspeer *w, uint8_t opcode, const void *data, size_t n)
     memcpy(f, hdr, hl);
     for (size_t i = 0; i < n; i++)
         f[hl + i] = ((const uint8_t *)data)[i] ^ mask[i & 3];
-    r = write_all(w->fd, f, hl + n);
+    r = write_all(w, w->fd, f, hl + n);
     free(f);
     return r;
 }

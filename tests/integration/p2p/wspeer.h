@@ -18,6 +18,8 @@ typedef struct {
     size_t len, cap;
     const arb_chain_params *p;
     uint64_t bytes_in;
+    int (*on_stall)(void *ud); /* see wsp_set_on_stall */
+    void *stall_ud;
 } wspeer;
 
 /* Connects from src_ip (e.g. "127.0.0.5") to 127.0.0.1:port and upgrades to
@@ -29,6 +31,9 @@ int wsp_connect_buf(wspeer *w, const arb_chain_params *p, const char *src_ip, in
                     int bufsize);
 /* Sends give up (-1) after ms without progress (0: wait for ever). */
 void wsp_set_send_timeout(wspeer *w, int ms);
+/* When a send has made no progress for the send timeout, on_stall(ud) says
+ * whether to keep waiting (1) or give up (0: the send returns -1). */
+void wsp_set_on_stall(wspeer *w, int (*on_stall)(void *ud), void *ud);
 void wsp_close(wspeer *w);
 /* One masked binary frame holding data. 0 or -1. */
 int wsp_send_frame(wspeer *w, const void *data, size_t n);

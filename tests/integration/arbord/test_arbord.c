@@ -16,6 +16,7 @@
 
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 
 #define WAIT_MS 15000
 
@@ -45,34 +46,12 @@ static int run(const char *const args[], char **out, char **err)
     return st;
 }
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 10 s a
+ * request. */
+static arb_tl_http_opts at(int port)
 {
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
-static long http_get(int port, const char *path, char **body)
-{
-    char url[256];
-    long status = 0;
-    CURL *h = curl_easy_init();
-    *body = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    return status;
+    arb_tl_http_opts o = {port, NULL, 10, 0};
+    return o;
 }
 
 static int count_lines(const char *s)
@@ -151,7 +130,7 @@ static void test_serve(void)
     p = start(dir, extra, &port);
     CHECK(p != NULL);
     CHECK(port > 0);
-    CHECK_EQ(http_get(port, "/status", &body), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/status", NULL, &body), 200);
     j = json_loads(body, 0, NULL);
     CHECK(j != NULL);
     CHECK_STR(json_string_value(json_object_get(j, "network")), "regtest");
@@ -167,10 +146,10 @@ static void test_serve(void)
     CHECK(strstr(body, tmp) == NULL);
     json_decref(j);
     free(body);
-    CHECK_EQ(http_get(port, "/metrics", &body), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/metrics", NULL, &body), 200);
     CHECK(strstr(body, "arbor_http_requests_total") != NULL);
     free(body);
-    CHECK_EQ(http_get(port, "/nope", &body), 404);
+    CHECK_EQ(arb_tl_http(at(port), "/nope", NULL, &body), 404);
     free(body);
 
     /* The store lives in DIR/db. */
@@ -216,7 +195,7 @@ static void test_serve(void)
         struct stat st2;
         p = start(dir, extra, &port);
         CHECK(p != NULL && port > 0);
-        CHECK_EQ(http_get(port, "/status", &body), 200);
+        CHECK_EQ(arb_tl_http(at(port), "/status", NULL, &body), 200);
         free(body);
         CHECK(stat(key, &st2) == 0);
         CHECK_EQ(st2.st_ino, st.st_ino);
@@ -267,7 +246,7 @@ static void test_config_and_keys(void)
         CHECK(arb_proc_spawn(&p, argv) == 0);
         port = arb_proc_wait_port(p, WAIT_MS);
         CHECK(port > 0);
-        CHECK_EQ(http_get(port, "/status", &body), 200);
+        CHECK_EQ(arb_tl_http(at(port), "/status", NULL, &body), 200);
         j = json_loads(body, 0, NULL);
         CHECK(j != NULL);
         CHECK_STR(json_string_value(json_object_get(j, "network")), "test");

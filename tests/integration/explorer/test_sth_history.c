@@ -26,6 +26,7 @@
 #include "tests/bench/log_bulk.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 #include "tests/unit/log/pki.h"
 
 #define WAIT_MS 30000
@@ -40,42 +41,12 @@ typedef struct {
     char root[64], sig[160];
 } head;
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 30 s a
+ * request. */
+static arb_tl_http_opts at(int port)
 {
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
-/* GET (body NULL) or POST path; returns the status, *out the body (malloc'd). */
-static long http(int port, const char *path, const char *body, char **out)
-{
-    char url[600];
-    long st = 0;
-    struct curl_slist *hd = NULL;
-    CURL *h = curl_easy_init();
-    *out = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (body != NULL) {
-        hd = curl_slist_append(hd, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
-    return st;
+    arb_tl_http_opts o = {port, NULL, 30, 0};
+    return o;
 }
 
 static int head_from(head *h, const json_t *o)
@@ -105,7 +76,8 @@ static int get_sth(int port, head *h)
     char *b = NULL;
     json_t *o;
     int ok = 0;
-    if (http(port, "/ct/v1/get-sth", NULL, &b) == 200 && (o = json_loads(b, 0, NULL)) != NULL) {
+    if (arb_tl_http(at(port), "/ct/v1/get-sth", NULL, &b) == 200 &&
+        (o = json_loads(b, 0, NULL)) != NULL) {
         ok = head_from(h, o);
         json_decref(o);
     }
@@ -131,7 +103,7 @@ static int walk(int port, int newest_first, int limit, head *out, int cap)
         else
             snprintf(path, sizeof path, "/log/v1/sth-history?after=%lld&limit=%d", cursor, limit);
         first = 0;
-        if (http(port, path, NULL, &b) != 200 || (o = json_loads(b, 0, NULL)) == NULL) {
+        if (arb_tl_http(at(port), path, NULL, &b) != 200 || (o = json_loads(b, 0, NULL)) == NULL) {
             free(b);
             return -1;
         }
@@ -310,7 +282,7 @@ static void test_history(void)
             CHECK(b64 != NULL && ib64 != NULL);
             if (b64 != NULL && ib64 != NULL) {
                 snprintf(body, sizeof body, "{\"chain\":[\"%s\",\"%s\"]}", b64, ib64);
-                CHECK_EQ(http(port, "/ct/v1/add-chain", body, &b), 200);
+                CHECK_EQ(arb_tl_http(at(port), "/ct/v1/add-chain", body, &b), 200);
                 free(b);
                 b = NULL;
             }
@@ -371,16 +343,16 @@ static void test_history(void)
                              "/log/v1/sth-history?before=-1",
                              "/log/v1/sth-history?after=99999999999999999999999"};
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-            CHECK_EQ(http(port, bad[i], NULL, &b), 400);
+            CHECK_EQ(arb_tl_http(at(port), bad[i], NULL, &b), 400);
             free(b);
             b = NULL;
         }
-        CHECK_EQ(http(port, "/log/heads?before=zz", NULL, &b), 400);
+        CHECK_EQ(arb_tl_http(at(port), "/log/heads?before=zz", NULL, &b), 400);
         free(b);
         b = NULL;
     }
     /* The explorer page: a row per head (up to 100), every signature valid. */
-    CHECK_EQ(http(port, "/log/heads", NULL, &b), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/log/heads", NULL, &b), 200);
     if (b != NULL) {
         int rows = 0, valid = 0;
         for (const char *q = b; (q = strstr(q, "<td class=\"size\">")) != NULL; q++)

@@ -16,50 +16,90 @@ static size_t sink(char *p, size_t sz, size_t n, void *ud)
     return b->oom ? 0 : sz * n;
 }
 
-/* One request; the body (possibly empty) in *resp. */
-static long request(const arb_tl_http_opts *o, const char *path, const char *body, arb_buf *resp)
+/* One request: GET when post is NULL, else POST of post[0..plen) (as JSON
+ * when json is set); the answer's body (possibly empty) in *resp and, when
+ * headers is not NULL, its header lines in *headers. */
+static long request(const arb_tl_http_opts *o, const char *path, const void *post, size_t plen,
+                    int json, arb_buf *resp, arb_buf *headers)
 {
     char url[4096];
     long status = 0;
-    CURL *h = curl_easy_init();
+    CURL *h = o->curl != NULL ? o->curl : curl_easy_init();
     struct curl_slist *hdrs = NULL;
     if (h == NULL)
         return 0;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", o->port, path);
+    if (o->curl != NULL)
+        curl_easy_reset(h);
+    snprintf(url, sizeof url, "http://%s:%d%s", o->host ? o->host : "127.0.0.1", o->port, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    if (headers != NULL) {
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, headers);
+    }
     curl_easy_setopt(h, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 60L);
     if (o->flags & ARB_TL_HTTP_PATH_AS_IS)
         curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     if (o->flags & ARB_TL_HTTP_NOSIGNAL)
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (body != NULL)
+    if (post != NULL && json)
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     if (o->header != NULL)
         hdrs = curl_slist_append(hdrs, o->header);
     if (hdrs != NULL)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (body != NULL)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (post != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)plen);
+    }
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
+    if (o->curl == NULL)
+        curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
+    return status;
+}
+
+/* A malloc'd NUL-terminated copy of b, or NULL when b is empty or short of
+ * memory. */
+static char *text_of(const arb_buf *b)
+{
+    char *t = NULL;
+    if (b->len > 0 && !b->oom && (t = malloc(b->len + 1)) != NULL) {
+        memcpy(t, b->data, b->len);
+        t[b->len] = '\0';
+    }
+    return t;
+}
+
+long arb_tl_http_headers(arb_tl_http_opts o, const char *path, const char *body, char **text,
+                         char **headers)
+{
+    arb_buf resp = ARB_BUF_INIT, hdrs = ARB_BUF_INIT;
+    long status =
+        request(&o, path, body, body ? strlen(body) : 0, 1, &resp, headers ? &hdrs : NULL);
+    if (text != NULL)
+        *text = text_of(&resp);
+    if (headers != NULL)
+        *headers = text_of(&hdrs);
+    arb_buf_free(&resp);
+    arb_buf_free(&hdrs);
     return status;
 }
 
 long arb_tl_http(arb_tl_http_opts o, const char *path, const char *body, char **text)
 {
+    return arb_tl_http_headers(o, path, body, text, NULL);
+}
+
+long arb_tl_http_raw(arb_tl_http_opts o, const char *path, const void *post, size_t plen,
+                     arb_tl_body *out)
+{
     arb_buf resp = ARB_BUF_INIT;
-    long status = request(&o, path, body, &resp);
-    if (text != NULL) {
-        *text = NULL;
-        if (resp.len > 0 && !resp.oom && (*text = malloc(resp.len + 1)) != NULL) {
-            memcpy(*text, resp.data, resp.len);
-            (*text)[resp.len] = '\0';
-        }
-    }
+    long status = request(&o, path, post, plen, 0, &resp, NULL);
+    out->data = text_of(&resp);
+    out->len = out->data != NULL ? resp.len : 0;
     arb_buf_free(&resp);
     return status;
 }
@@ -68,7 +108,7 @@ long arb_tl_http_json(arb_tl_http_opts o, const char *path, const char *body,
                       json_t **out)
 {
     arb_buf resp = ARB_BUF_INIT;
-    long status = request(&o, path, body, &resp);
+    long status = request(&o, path, body, body ? strlen(body) : 0, 1, &resp, NULL);
     if (out != NULL)
         *out = resp.len ? json_loadb((const char *)resp.data, resp.len, 0, NULL) : NULL;
     arb_buf_free(&resp);
@@ -123,12 +163,13 @@ int arb_tl_metric_parse(const char *text, const char *name, long long *v)
     return 0;
 }
 
-long long arb_tl_metric(arb_tl_http_opts o, const char *name)
+int arb_tl_metric(arb_tl_http_opts o, const char *name, long long *v)
 {
     char *text = NULL;
-    long long v = -1;
-    if (arb_tl_http(o, "/metrics", NULL, &text) != 200 || !arb_tl_metric_parse(text, name, &v))
-        v = -1;
+    int found =
+        arb_tl_http(o, "/metrics", NULL, &text) == 200 && arb_tl_metric_parse(text, name, v);
+    if (!found)
+        *v = 0;
     free(text);
-    return v;
+    return found;
 }

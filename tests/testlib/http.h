@@ -1,15 +1,16 @@
 /* HTTP to a local arbord for integration tests and benchmarks: one GET or
- * POST to http://127.0.0.1:PORT/..., the answer as text or as JSON, a hex
+ * POST to http://127.0.0.1:PORT/... (or another local address), the answer as text or as JSON, a hex
  * body POSTed the way the chain routes want it ({"hex":"..."}), small JSON
  * accessors and a Prometheus metric read from /metrics.
  *
- *   arb_tl_http_opts o = {port, NULL, 30, 0};   // passed by value
+ *   arb_tl_http_opts o = {.port = port, .timeout_s = 30};   // passed by value
  *   json_t *j = NULL;
  *   if (arb_tl_http_json(o, "/chain/v1/tip", NULL, &j) == 200) ...
  *   json_decref(j);
  *
- * Every call makes its own curl handle, so the functions are thread-safe once
- * curl_global_init has run. Statuses are HTTP codes; 0 means no answer
+ * A call makes its own curl handle unless the options name one to reuse, so
+ * the functions are thread-safe once curl_global_init has run (a reused
+ * handle belongs to one thread). Statuses are HTTP codes; 0 means no answer
  * (refused, reset, timed out). */
 #ifndef ARB_TESTS_TESTLIB_HTTP_H
 #define ARB_TESTS_TESTLIB_HTTP_H
@@ -23,12 +24,15 @@ enum {
     ARB_TL_HTTP_NOSIGNAL = 2,   /* CURLOPT_NOSIGNAL: no SIGALRM for timeouts */
 };
 
-/* Where and how to ask. */
+/* Where and how to ask; fields left out of an initializer are 0 / NULL. */
 typedef struct {
-    int port;           /* the server listens on 127.0.0.1:port */
+    int port;           /* the server listens on port (of 127.0.0.1 or host) */
     const char *header; /* one more request header line ("Authorization: ..."), or NULL */
     long timeout_s;     /* the whole request's timeout in seconds; 0 means 60 */
     unsigned flags;     /* ARB_TL_HTTP_* */
+    const char *host;   /* the address to ask instead of 127.0.0.1, or NULL */
+    void *curl;         /* a curl easy handle to reuse (reset before each request;
+                         * its connections are kept alive), or NULL for a fresh one */
 } arb_tl_http_opts;
 
 /* GET path (body NULL) or POST body as application/json. Returns the status
@@ -36,6 +40,23 @@ typedef struct {
  * (malloc'd and NUL-terminated; free() it), or NULL when the body was empty
  * or memory ran out. */
 long arb_tl_http(arb_tl_http_opts o, const char *path, const char *body, char **text);
+
+/* As arb_tl_http, and when headers is not NULL the response's header lines
+ * in *headers (malloc'd and NUL-terminated, or NULL; free() it). */
+long arb_tl_http_headers(arb_tl_http_opts o, const char *path, const char *body, char **text,
+                         char **headers);
+
+/* A response body: data[0..len) and a NUL after it; data NULL when empty. */
+typedef struct {
+    char *data;
+    size_t len;
+} arb_tl_body;
+
+/* GET (post NULL) or POST of post[0..plen) as it is, with no Content-Type
+ * of its own (curl's default). Returns the status; the answer in *out,
+ * zeroed first (free(out->data)). */
+long arb_tl_http_raw(arb_tl_http_opts o, const char *path, const void *post, size_t plen,
+                     arb_tl_body *out);
 
 /* As arb_tl_http, with the body parsed as JSON into *out when out is not
  * NULL (NULL when the body is empty or not JSON; json_decref it). */
@@ -64,9 +85,9 @@ uint8_t *arb_tl_unhex(const char *hex, size_t *len);
  * *v, or 0 when there is no such line. */
 int arb_tl_metric_parse(const char *text, const char *name, long long *v);
 
-/* GETs /metrics and returns the value of the sample `name` as
- * arb_tl_metric_parse reads it, or -1 when the answer is not 200 or has no
- * such sample. */
-long long arb_tl_metric(arb_tl_http_opts o, const char *name);
+/* GETs /metrics and reads the sample `name` as arb_tl_metric_parse does.
+ * Returns 1 and sets *v, or 0 with *v = 0 when the answer is not 200 or has
+ * no such sample. */
+int arb_tl_metric(arb_tl_http_opts o, const char *name, long long *v);
 
 #endif

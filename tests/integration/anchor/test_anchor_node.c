@@ -62,7 +62,7 @@ static void msleep(long ms)
 /* How this test asks the node on port (tests/testlib/http.h): 60 s a request. */
 static arb_tl_http_opts at(int port)
 {
-    arb_tl_http_opts o = {port, NULL, 60, 0};
+    arb_tl_http_opts o = {.port = port, .timeout_s = 60};
     return o;
 }
 
@@ -101,16 +101,15 @@ typedef struct {
 
 static int start_node(node *n, const char *name, const char *const *extra)
 {
-    const char *argv[32] = {arbord_bin, "--datadir", n->dir, "--listen", "127.0.0.1:0",
-                            "--json", "--network", "regtest", NULL};
-    size_t k = 8;
+    const char *args[32] = {"--network", "regtest"};
+    size_t k = 2;
     snprintf(n->dir, sizeof n->dir, "%s/%s", tmp, name);
     for (size_t i = 0; extra && extra[i] && k < 30; i++)
-        argv[k++] = extra[i];
-    argv[k] = NULL;
-    if (arb_proc_spawn(&n->p, argv) != 0)
+        args[k++] = extra[i];
+    args[k] = NULL;
+    n->p = arb_proc_start_arbord(arbord_bin, n->dir, args, WAIT_MS, &n->port);
+    if (n->p == NULL)
         return 0;
-    n->port = arb_proc_wait_port(n->p, WAIT_MS);
     snprintf(n->url, sizeof n->url, "http://127.0.0.1:%d/", n->port);
     return n->port > 0;
 }
@@ -410,23 +409,6 @@ static char *status_anchor_address(const node *n)
     return a;
 }
 
-static int metric_value(const node *n, const char *name, long long *v)
-{
-    char *text = NULL, *p;
-    int ok = 0;
-    if (http(n->port, "/metrics", NULL, NULL, &text) == 200 && text != NULL) {
-        for (p = strstr(text, name); p != NULL; p = strstr(p + 1, name)) {
-            if ((p == text || p[-1] == '\n') && p[strlen(name)] == ' ') {
-                *v = strtoll(p + strlen(name) + 1, NULL, 10);
-                ok = 1;
-                break;
-            }
-        }
-    }
-    free(text);
-    return ok;
-}
-
 /* Flips one hex digit of field `key` of the JSON object at path in file
  * src (a light-client proof in an answer), writing dst. */
 static int alter_hex_field(const char *src, const char *dst, const char *outer, const char *key,
@@ -604,7 +586,7 @@ static void test_anchors_and_names(void)
         CHECK(anchor_is_head(json_array_get(arr, 0), sth3));
         CHECK(anchor_is_head(json_array_get(arr, 1), sth5));
     }
-    CHECK(metric_value(&A, "arbor_anchor_submitted_total", &v) && v == 2);
+    CHECK(arb_tl_metric(at(A.port), "arbor_anchor_submitted_total", &v) && v == 2);
     /* F, over the peer network, holds the same anchors. */
     CHECK(wait_height(&F, tip_height(&A)));
     lf = anchors(&F);
@@ -669,15 +651,15 @@ static void test_anchors_and_names(void)
             CHECK(mine(&A, addr_a) > 0);
             CHECK(wait_height(&B, tip_height(&A)));
             msleep(300);
-            if (!metric_value(&B, "arbor_anchor_refused_fork_total", &refused))
+            if (!arb_tl_metric(at(B.port), "arbor_anchor_refused_fork_total", &refused))
                 refused = 0;
         }
         CHECK(refused > 0);
     }
     CHECK_EQ(anchored_size(&A), 5);
     /* never submitted: the counter was never made */
-    CHECK(!metric_value(&B, "arbor_anchor_submitted_total", &v) || v == 0);
-    CHECK(metric_value(&B, "arbor_anchor_attempts_total", &v) && v > 0);
+    CHECK(!arb_tl_metric(at(B.port), "arbor_anchor_submitted_total", &v) || v == 0);
+    CHECK(arb_tl_metric(at(B.port), "arbor_anchor_attempts_total", &v) && v > 0);
     /* An auditor shown B's tree: a split view against the chain. */
     snprintf(state2, sizeof state2, "%s/audit2", tmp);
     {

@@ -50,7 +50,7 @@ static int run(const char *const args[], char **out, char **err)
  * request. */
 static arb_tl_http_opts at(int port)
 {
-    arb_tl_http_opts o = {port, NULL, 10, 0};
+    arb_tl_http_opts o = {.port = port, .timeout_s = 10};
     return o;
 }
 
@@ -95,22 +95,7 @@ static void test_flags(void)
 /* Starts arbord on a free port with datadir `dir` plus extra args. */
 static arb_proc *start(const char *dir, const char *const extra[], int *port)
 {
-    const char *argv[32];
-    arb_proc *p;
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "--datadir";
-    argv[n++] = dir;
-    argv[n++] = "--listen";
-    argv[n++] = "127.0.0.1:0";
-    argv[n++] = "--json";
-    for (int i = 0; extra && extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    return arb_proc_start_arbord(bin, dir, extra, WAIT_MS, port);
 }
 
 static void test_serve(void)

@@ -61,14 +61,8 @@ static arb_tl_chain C; /* H, S and P for tests/testlib, set in main */
 /* How this test asks the node on port (tests/testlib/http.h): 30 s a request. */
 static arb_tl_http_opts at(int port)
 {
-    arb_tl_http_opts o = {port, NULL, 30, 0};
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
     return o;
-}
-
-static const char *jerr(json_t *j)
-{
-    const char *e = json_string_value(json_object_get(j, "error"));
-    return e ? e : "";
 }
 
 /* ---------------------------------------------------------------- keys and blocks */
@@ -167,13 +161,8 @@ static void display(char out[65], const arb_hash *h)
 
 static arb_proc *start(const char *dir, int *port)
 {
-    const char *argv[] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--json",
-                          "--network", "regtest", NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    static const char *const regtest[] = {"--network", "regtest", NULL};
+    return arb_proc_start_arbord(bin, dir, regtest, WAIT_MS, port);
 }
 
 static void stop(arb_proc *p)
@@ -389,7 +378,7 @@ static void test_flow(void)
     make_tx(&tx2, &cb1, sub1, &k1, &o2, 1);
     CHECK(arb_tx_txid(H, &id2, &tx2) == ARB_OK);
     CHECK_EQ(post_tx(port, &tx2, &j), 400);
-    CHECK_STR(jerr(j), "rbf-feerate-too-low");
+    CHECK_STR(arb_tl_jstr(j, "error"), "rbf-feerate-too-low");
     json_decref(j);
 
     /* A chain of unconfirmed transactions: k2 spends tx1's output to k3. */
@@ -465,7 +454,7 @@ static void test_flow(void)
 
     /* Double spend across blocks: in the mempool and inside a block. */
     CHECK_EQ(post_tx(port, &tx2, &j), 400);
-    CHECK_STR(jerr(j), "bad-txns-inputs-missingorspent");
+    CHECK_STR(arb_tl_jstr(j, "error"), "bad-txns-inputs-missingorspent");
     json_decref(j);
     {
         arb_hash tiph;
@@ -476,7 +465,7 @@ static void test_flow(void)
         arb_block bad;
         build_on(&bad, &tiph, b2.header.time, n_blocks + 2, k1.pk, &cp, 1, ARB_COIN);
         CHECK_EQ(submit_block(port, &bad, &j), 400);
-        CHECK_STR(jerr(j), "bad-txns-inputs-missingorspent");
+        CHECK_STR(arb_tl_jstr(j, "error"), "bad-txns-inputs-missingorspent");
         json_decref(j);
         arb_block_clear(&bad);
         CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
@@ -524,7 +513,7 @@ static void test_flow(void)
     CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/block", "{\"hex\":\"00\"}", &j), 400);
     json_decref(j);
     CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/address/bogus/balance", NULL, &j), 400);
-    CHECK_STR(jerr(j), "bad-address");
+    CHECK_STR(arb_tl_jstr(j, "error"), "bad-address");
     json_decref(j);
     CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/block?hash=00000000000000000000000000000000000000000000000000000000000000aa", NULL, &j), 404);
     json_decref(j);
@@ -540,7 +529,7 @@ static void test_flow(void)
         for (size_t i = 0; i < sizeof bad_get / sizeof *bad_get; i++) {
             long st = arb_tl_http_json(at(port), bad_get[i], NULL, &j);
             CHECK(st == 400 || st == 404);
-            CHECK(jerr(j)[0] != '\0');
+            CHECK(arb_tl_jstr(j, "error")[0] != '\0');
             json_decref(j);
         }
         static const char *bad_post[] = {"{\"hex\":1}", "[]", "{}", "{\"hex\":\"abc\"}",
@@ -591,7 +580,7 @@ static void test_flow(void)
         CHECK_EQ(submit_block(port, &f2, &j), 200);
         json_decref(j);
         CHECK_EQ(submit_block(port, &f2, &j), 400);
-        CHECK_STR(jerr(j), "duplicate");
+        CHECK_STR(arb_tl_jstr(j, "error"), "duplicate");
         json_decref(j);
         CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
         display(hx, &f2h);

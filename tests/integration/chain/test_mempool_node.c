@@ -45,7 +45,7 @@ static arb_tl_chain C; /* H, S and P for tests/testlib, set in main */
 /* How this test asks the node on port (tests/testlib/http.h): 60 s a request. */
 static arb_tl_http_opts at(int port)
 {
-    arb_tl_http_opts o = {port, NULL, 60, 0};
+    arb_tl_http_opts o = {.port = port, .timeout_s = 60};
     return o;
 }
 
@@ -56,12 +56,6 @@ static long post_tx(int port, const arb_tx *tx, json_t **out)
     long st = arb_tl_post_hex(at(port), "/chain/v1/tx", buf.data, buf.len, out);
     arb_buf_free(&buf);
     return st;
-}
-
-static const char *jerr(json_t *j)
-{
-    const char *e = json_string_value(json_object_get(j, "error"));
-    return e ? e : "";
 }
 
 /* ---------------------------------------------------------------- keys, blocks, transactions */
@@ -134,13 +128,8 @@ static void make_tx(arb_tx *tx, const arb_outpoint *op, uint64_t amount, const k
 
 static arb_proc *start(const char *dir, int *port)
 {
-    const char *argv[] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--json",
-                          "--network", "regtest", NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    static const char *const regtest[] = {"--network", "regtest", NULL};
+    return arb_proc_start_arbord(bin, dir, regtest, WAIT_MS, port);
 }
 
 static int stop(arb_proc *p)
@@ -296,7 +285,7 @@ static void test_mempool_node(void)
             CHECK(arb_tx_txid(H, &ids[c][i], &tx) == ARB_OK);
             long st = post_tx(port, &tx, &j);
             if (st != 200)
-                fprintf(stderr, "chain %d tx %d: %ld %s\n", c, i, st, jerr(j));
+                fprintf(stderr, "chain %d tx %d: %ld %s\n", c, i, st, arb_tl_jstr(j, "error"));
             CHECK_EQ(st, 200);
             json_decref(j);
             arb_tx_clear(&tx);
@@ -309,7 +298,7 @@ static void test_mempool_node(void)
             arb_tx tx;
             make_tx(&tx, &op, amount, &k1, 1, amount - 1000);
             CHECK_EQ(post_tx(port, &tx, &j), 400);
-            CHECK_STR(jerr(j), "too-many-unconfirmed-ancestors");
+            CHECK_STR(arb_tl_jstr(j, "error"), "too-many-unconfirmed-ancestors");
             json_decref(j);
             arb_tx_clear(&tx);
         }
@@ -464,10 +453,10 @@ static void test_mempool_node(void)
         json_decref(j);
         make_tx(&c, &op, each, &k1, 1, each - 5100); /* higher rate, +100 < 151 */
         CHECK_EQ(post_tx(port, &c, &j), 400);
-        CHECK_STR(jerr(j), "rbf-increment-too-low");
+        CHECK_STR(arb_tl_jstr(j, "error"), "rbf-increment-too-low");
         json_decref(j);
         CHECK_EQ(post_tx(port, &a, &j), 400); /* the original cannot come back */
-        CHECK_STR(jerr(j), "rbf-feerate-too-low");
+        CHECK_STR(arb_tl_jstr(j, "error"), "rbf-feerate-too-low");
         json_decref(j);
         arb_tx_clear(&a);
         arb_tx_clear(&b);

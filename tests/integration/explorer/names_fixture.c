@@ -45,7 +45,7 @@ _Noreturn static void die(const char *what, const char *why)
 }
 
 /* The node (port from the command line) and what signing needs. */
-static arb_tl_http_opts NODE = {0, NULL, 60, 0};
+static arb_tl_http_opts NODE = {.timeout_s = 60};
 static arb_tl_chain C;
 
 /* The key that pays for everything, and its one coin (spent and replaced by

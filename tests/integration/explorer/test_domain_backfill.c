@@ -16,6 +16,7 @@
 #include "tests/bench/log_bulk.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 #include "tests/unit/log/pki.h"
 
 #define WAIT_MS 30000
@@ -23,35 +24,14 @@
 
 static char bin[4096], tmp[1024];
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
 /* The number of results of an exact search (one page of up to 1000), or -1. */
 static long count_hits(int port, const char *domain)
 {
-    char url[512], *resp = NULL;
-    long st = 0, n = -1;
-    CURL *h = curl_easy_init();
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/log/v1/search?domain=%s&limit=1000", port,
-             domain);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-    curl_easy_cleanup(h);
-    if (st == 200 && resp != NULL) {
+    char path[512], *resp = NULL;
+    long n = -1;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
+    snprintf(path, sizeof path, "/log/v1/search?domain=%s&limit=1000", domain);
+    if (arb_tl_http(o, path, NULL, &resp) == 200 && resp != NULL) {
         json_t *j = json_loads(resp, 0, NULL);
         if (j != NULL && json_is_null(json_object_get(j, "next")))
             n = (long)json_array_size(json_object_get(j, "results"));

@@ -37,7 +37,7 @@ static const char *paths[N_CHAINS];
  * request, no signals. */
 static arb_tl_http_opts at(int port)
 {
-    arb_tl_http_opts o = {port, NULL, 30, ARB_TL_HTTP_NOSIGNAL};
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30, .flags = ARB_TL_HTTP_NOSIGNAL};
     return o;
 }
 
@@ -117,14 +117,8 @@ static arb_proc *start(const char *dir, int *port)
 {
     char roots[1200];
     snprintf(roots, sizeof roots, "%s/root.pem", tmp);
-    const char *argv[] = {bin,       "--datadir",   dir,   "--listen",    "127.0.0.1:0",
-                          "--network", "regtest",   "--json", "--log-roots", roots,
-                          NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    const char *args[] = {"--network", "regtest", "--log-roots", roots, NULL};
+    return arb_proc_start_arbord(bin, dir, args, WAIT_MS, port);
 }
 
 typedef struct {

@@ -45,7 +45,7 @@ typedef struct {
  * request. */
 static arb_tl_http_opts at(int port)
 {
-    arb_tl_http_opts o = {port, NULL, 30, 0};
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
     return o;
 }
 
@@ -156,15 +156,8 @@ static int write_file(const char *path, const void *data, size_t len)
 
 static arb_proc *start(const char *datadir, const char *keyp, const char *rootsp, int *port)
 {
-    const char *argv[] = {bin,          "--datadir", datadir, "--listen", "127.0.0.1:0",
-                          "--network",  "regtest",   "--json", "--log-key", keyp,
-                          "--log-roots", rootsp,     NULL};
-    arb_proc *p = NULL;
-    *port = 0;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    const char *args[] = {"--network", "regtest", "--log-key", keyp, "--log-roots", rootsp, NULL};
+    return arb_proc_start_arbord(bin, datadir, args, WAIT_MS, port);
 }
 
 /* Removes the tree-head history from the log's store ("sthh" keys of

@@ -43,7 +43,7 @@ static arb_sha256 *H;
 static arb_schnorr *S;
 static const arb_chain_params *P;
 /* The node tests/testlib asks here: its port is set once it listens. */
-static arb_tl_http_opts NODE = {0, NULL, 60, 0};
+static arb_tl_http_opts NODE = {.timeout_s = 60};
 static arb_tl_chain C; /* H, S, P and FEE, set in main */
 
 typedef arb_tl_actor actor;
@@ -199,13 +199,8 @@ static const char *anchor(actor *a, arb_ct_signer *log, const uint8_t *spki, siz
 
 static arb_proc *start(const char *dir)
 {
-    const char *argv[] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--json",
-                          "--network", "regtest", NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    NODE.port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    static const char *const regtest[] = {"--network", "regtest", NULL};
+    return arb_proc_start_arbord(bin, dir, regtest, WAIT_MS, &NODE.port);
 }
 
 static int stop(arb_proc *p)

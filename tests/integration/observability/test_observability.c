@@ -34,7 +34,7 @@ static char tmp[1024];
  * request, paths sent as written. */
 static arb_tl_http_opts at(int port)
 {
-    arb_tl_http_opts o = {port, NULL, 30, ARB_TL_HTTP_PATH_AS_IS};
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30, .flags = ARB_TL_HTTP_PATH_AS_IS};
     return o;
 }
 
@@ -118,24 +118,12 @@ static long mine(int port)
 
 static arb_proc *start(const char *dir, const char *const extra[], int *port)
 {
-    const char *argv[40];
-    arb_proc *p;
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "--datadir";
-    argv[n++] = dir;
-    argv[n++] = "--listen";
-    argv[n++] = "127.0.0.1:0";
-    argv[n++] = "--network";
-    argv[n++] = "regtest";
-    argv[n++] = "--json";
+    const char *args[40] = {"--network", "regtest"};
+    int n = 2;
     for (int i = 0; extra && extra[i] && n < 39; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return arb_proc_start_arbord(bin, dir, args, WAIT_MS, port);
 }
 
 /* The value of the sample line "NAME VALUE" (NAME with its labels), or -1. */

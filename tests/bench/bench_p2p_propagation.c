@@ -21,6 +21,7 @@
 #include "ledger/chain/consensus.h"
 #include "ledger/chain/mine.h"
 #include "tests/bench/bench_node.h"
+#include "tests/testlib/chain.h"
 #include "tests/proc.h"
 #include "tests/test.h"
 
@@ -115,19 +116,15 @@ int main(int argc, char **argv)
 {
     int nn = argc > 1 ? atoi(argv[1]) : 20, nb = argc > 2 ? atoi(argv[2]) : 10;
     int nt = argc > 3 ? atoi(argv[3]) : 1000, compact = argc > 4 ? atoi(argv[4]) : 1;
-    char tmp[1024], hash[65], addr[ARB_ADDR_MAX];
-    uint8_t sk[32], pk[32];
+    char tmp[1024], hash[65];
+    arb_tl_actor me; /* mines every block; its coins pay the transactions */
     if (nn < 2 || nn > 64 || nb < 1 || nt < 1 || nt > 4000 || arb_test_tmpdir(tmp, sizeof tmp) != 0 ||
         arb_sha256_new(&H) != ARB_OK || arb_schnorr_new(&S) != ARB_OK)
         return 2;
     P = arb_chain_params_get("regtest");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     arb_test_seed_init();
-    do
-        arb_test_rand_bytes(sk, 32);
-    while (!arb_schnorr_pubkey(S, pk, sk));
-    if (!arb_address_encode(addr, P->hrp, pk))
-        BENCH_FAIL();
+    arb_tl_actor_new(&(arb_tl_chain){H, S, P, 0}, &me);
     int *ports = calloc((size_t)nn, sizeof *ports);
     arb_proc **procs = calloc((size_t)nn, sizeof *procs);
     for (int i = 0; i < nn; i++)
@@ -155,7 +152,7 @@ int main(int argc, char **argv)
     arb_outpoint cb = {{{0}}, 0};
     uint64_t cb_amount = 0;
     for (uint32_t h = 1; h <= P->coinbase_maturity + 1; h++) {
-        if (!mine(ports[0], addr, hash, &size))
+        if (!mine(ports[0], me.addr, hash, &size))
             BENCH_FAIL();
         if (h == 1) {
             json_t *j;
@@ -186,7 +183,7 @@ int main(int argc, char **argv)
         arb_txout spent = {cb_amount, {0}};
         arb_buf b = ARB_BUF_INIT;
         arb_hash id;
-        memcpy(spent.key, pk, 32);
+        memcpy(spent.key, me.pk, 32);
         arb_tx_init(&tx);
         if (arb_tx_alloc(&tx, 1, (size_t)nt) != ARB_OK)
             BENCH_FAIL();
@@ -194,9 +191,9 @@ int main(int argc, char **argv)
         tx.in[0] = cb;
         for (int o = 0; o < nt; o++) {
             tx.out[o].amount = each;
-            memcpy(tx.out[o].key, pk, 32);
+            memcpy(tx.out[o].key, me.pk, 32);
         }
-        if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK ||
+        if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, me.sk, NULL) != ARB_OK ||
             arb_tx_txid(H, &id, &tx) != ARB_OK)
             BENCH_FAIL();
         arb_tx_write(&b, &tx, 1);
@@ -208,7 +205,7 @@ int main(int argc, char **argv)
             coins[o].txid = id;
             coins[o].index = (uint32_t)o;
         }
-        if (!mine(ports[0], addr, hash, &size))
+        if (!mine(ports[0], me.addr, hash, &size))
             BENCH_FAIL();
     }
     for (int i = 0; i < nn; i++)
@@ -221,15 +218,15 @@ int main(int argc, char **argv)
             arb_tx tx;
             arb_txout spent = {each, {0}};
             arb_buf b = ARB_BUF_INIT;
-            memcpy(spent.key, pk, 32);
+            memcpy(spent.key, me.pk, 32);
             arb_tx_init(&tx);
             if (arb_tx_alloc(&tx, 1, 1) != ARB_OK)
                 BENCH_FAIL();
             tx.version = 1;
             tx.in[0] = coins[t];
             tx.out[0].amount = each - 200;
-            memcpy(tx.out[0].key, pk, 32);
-            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK ||
+            memcpy(tx.out[0].key, me.pk, 32);
+            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, me.sk, NULL) != ARB_OK ||
                 arb_tx_txid(H, &coins[t].txid, &tx) != ARB_OK)
                 BENCH_FAIL();
             coins[t].index = 0;
@@ -246,7 +243,7 @@ int main(int argc, char **argv)
         unsigned long long before = 0, after = 0;
         for (int i = 0; i < nn; i++)
             before += bytes_sent(ports[i]);
-        if (!mine(ports[0], addr, hash, &size))
+        if (!mine(ports[0], me.addr, hash, &size))
             BENCH_FAIL();
         double t0 = bench_now_s();
         for (int i = 0; i < nn; i++)

@@ -39,8 +39,7 @@ int main(int argc, char **argv)
 {
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 10000;
     char tmp[1024], da[1100], db[1100], dc[1100];
-    uint8_t sk[32], pk[32];
-    char addr[ARB_ADDR_MAX];
+    arb_tl_actor me; /* mines every block; its coins pay the transactions */
     arb_outpoint *cb;
     uint64_t *cb_amount;
     arb_buf *blocks;
@@ -53,11 +52,7 @@ int main(int argc, char **argv)
     P = arb_chain_params_get("regtest");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     arb_test_seed_init();
-    do
-        arb_test_rand_bytes(sk, 32);
-    while (!arb_schnorr_pubkey(S, pk, sk));
-    if (!arb_address_encode(addr, P->hrp, pk))
-        BENCH_FAIL();
+    arb_tl_actor_new(&(arb_tl_chain){H, S, P, 0}, &me);
     cb = calloc(n + 1, sizeof *cb);
     cb_amount = calloc(n + 1, sizeof *cb_amount);
     blocks = calloc(n + 1, sizeof *blocks);
@@ -84,7 +79,7 @@ int main(int argc, char **argv)
             arb_tx tx;
             arb_txout spent = {chg_amount, {0}};
             arb_buf b = ARB_BUF_INIT;
-            memcpy(spent.key, pk, 32);
+            memcpy(spent.key, me.pk, 32);
             arb_tx_init(&tx);
             if (arb_tx_alloc(&tx, 1, 2) != ARB_OK)
                 BENCH_FAIL();
@@ -92,9 +87,9 @@ int main(int argc, char **argv)
             tx.in[0] = chg;
             tx.out[0].amount = 10000;
             tx.out[1].amount = chg_amount - 11000;
-            memcpy(tx.out[0].key, pk, 32);
-            memcpy(tx.out[1].key, pk, 32);
-            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK)
+            memcpy(tx.out[0].key, me.pk, 32);
+            memcpy(tx.out[1].key, me.pk, 32);
+            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, me.sk, NULL) != ARB_OK)
                 BENCH_FAIL();
             arb_tx_write(&b, &tx, 1);
             if (bench_post_hex(bench_at(pa), "/chain/v1/tx", &b) != 200 ||
@@ -105,7 +100,7 @@ int main(int argc, char **argv)
             arb_buf_free(&b);
             arb_tx_clear(&tx);
         }
-        snprintf(path, sizeof path, "/chain/v1/template?address=%s", addr);
+        snprintf(path, sizeof path, "/chain/v1/template?address=%s", me.addr);
         if (arb_tl_http_json(bench_at(pa), path, NULL, &t) != 200 ||
             arb_hex_decode_alloc(&raw, &len, json_string_value(json_object_get(t, "hex"))) != ARB_OK)
             BENCH_FAIL();

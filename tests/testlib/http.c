@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "merkle/buf.h"
+#include "tests/test.h"
 
 /* curl's write callback: appends to an arb_buf; a short count (an error for
  * curl) once it is out of memory. */
@@ -172,4 +174,24 @@ int arb_tl_metric(arb_tl_http_opts o, const char *name, long long *v)
         *v = 0;
     free(text);
     return found;
+}
+
+int arb_tl_begin(char *bin, size_t bin_cap, char *tmp, size_t tmp_cap)
+{
+    arb_test_bin(bin, bin_cap, "arbord");
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "no arbord at %s\n", bin);
+        return 0;
+    }
+    if (arb_test_tmpdir(tmp, tmp_cap) != 0)
+        return 0;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return 1;
+}
+
+int arb_tl_end(const char *tmp)
+{
+    curl_global_cleanup();
+    arb_test_rmtree(tmp);
+    return arb_test_done();
 }

@@ -35,6 +35,16 @@ typedef struct {
                          * its connections are kept alive), or NULL for a fresh one */
 } arb_tl_http_opts;
 
+/* The start of a test that runs arbord: the program's path (ARB_BIN, see
+ * tests/test.h) in bin[0..bin_cap), which must be executable, the test's
+ * temporary directory in tmp[0..tmp_cap), and curl initialised. Returns 1,
+ * or 0 with a message on stderr (the test then exits with status 1). */
+int arb_tl_begin(char *bin, size_t bin_cap, char *tmp, size_t tmp_cap);
+
+/* The end of such a test: curl cleaned up, tmp removed. Returns
+ * arb_test_done()'s exit status. */
+int arb_tl_end(const char *tmp);
+
 /* GET path (body NULL) or POST body as application/json. Returns the status
  * (0: no answer). When text is not NULL, *text is the response body
  * (malloc'd and NUL-terminated; free() it), or NULL when the body was empty

@@ -135,16 +135,8 @@ static void test_backfill(void)
 
 int main(void)
 {
-    arb_test_bin(bin, sizeof bin, "arbord");
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "no arbord at %s\n", bin);
+    if (!arb_tl_begin(bin, sizeof bin, tmp, sizeof tmp))
         return 1;
-    }
-    if (arb_test_tmpdir(tmp, sizeof tmp) != 0)
-        return 1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     test_backfill();
-    curl_global_cleanup();
-    arb_test_rmtree(tmp);
-    return arb_test_done();
+    return arb_tl_end(tmp);
 }

@@ -178,6 +178,25 @@ arb_proc *arb_proc_start_arbord(const char *bin, const char *dir, const char *co
     return p;
 }
 
+int arb_proc_run(const char *const argv[], int timeout_ms, char **out, char **err)
+{
+    arb_proc *p;
+    int st;
+    if (out != NULL)
+        *out = NULL;
+    if (err != NULL)
+        *err = NULL;
+    if (arb_proc_spawn(&p, argv) != 0)
+        return -1;
+    st = arb_proc_wait(p, timeout_ms);
+    if (out != NULL)
+        *out = arb_proc_output(p, ARB_PROC_STDOUT);
+    if (err != NULL)
+        *err = arb_proc_output(p, ARB_PROC_STDERR);
+    arb_proc_free(p);
+    return st;
+}
+
 int arb_proc_kill(arb_proc *p, int sig)
 {
     if (poll_exit(p))

@@ -117,6 +117,16 @@ long arb_tl_http_json(arb_tl_http_opts o, const char *path, const char *body,
     return status;
 }
 
+json_t *arb_tl_json_200(arb_tl_http_opts o, const char *path, const char *body)
+{
+    json_t *j = NULL;
+    if (arb_tl_http_json(o, path, body, &j) != 200) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
 long arb_tl_post_hex(arb_tl_http_opts o, const char *path, const uint8_t *d, size_t n,
                      json_t **out)
 {

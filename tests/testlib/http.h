@@ -73,6 +73,10 @@ long arb_tl_http_raw(arb_tl_http_opts o, const char *path, const void *post, siz
 long arb_tl_http_json(arb_tl_http_opts o, const char *path, const char *body,
                       json_t **out);
 
+/* As arb_tl_http_json, but the answer only when the status is 200 (NULL
+ * otherwise, and when it is not JSON). */
+json_t *arb_tl_json_200(arb_tl_http_opts o, const char *path, const char *body);
+
 /* POSTs {"hex":"<d[0..n) in hex>"} to path; returns the status and the
  * answer's JSON as arb_tl_http_json. Aborts if memory runs out. */
 long arb_tl_post_hex(arb_tl_http_opts o, const char *path, const uint8_t *d, size_t n,

@@ -130,24 +130,15 @@ static int audit(char **out, const char *const *args)
 {
     const char *argv[40] = {audit_bin};
     size_t k = 1;
-    arb_proc *p = NULL;
+    char *e = NULL;
     int st;
     for (size_t i = 0; args[i] && k < 39; i++)
         argv[k++] = args[i];
     argv[k] = NULL;
-    if (out)
-        *out = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return -1;
-    st = arb_proc_wait(p, 120000);
-    if (out)
-        *out = arb_proc_output(p, ARB_PROC_STDOUT);
-    if (st != 0) {
-        char *e = arb_proc_output(p, ARB_PROC_STDERR);
+    st = arb_proc_run(argv, 120000, out, &e);
+    if (st != 0)
         fprintf(stderr, "arbor-audit %s: exit %d: %s", args[0], st, e ? e : "");
-        free(e);
-    }
-    arb_proc_free(p);
+    free(e);
     return st;
 }
 

@@ -28,22 +28,13 @@ static char tmp[1024];
 static int run(const char *const args[], char **out, char **err)
 {
     const char *argv[32];
-    arb_proc *p;
-    int n = 0, st;
+    int n = 0;
 
     argv[n++] = bin;
     for (int i = 0; args[i] != NULL && n < 31; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return -1;
-    st = arb_proc_wait(p, WAIT_MS);
-    if (out)
-        *out = arb_proc_output(p, ARB_PROC_STDOUT);
-    if (err)
-        *err = arb_proc_output(p, ARB_PROC_STDERR);
-    arb_proc_free(p);
-    return st;
+    return arb_proc_run(argv, WAIT_MS, out, err);
 }
 
 /* How this test asks the node on port (tests/testlib/http.h): 10 s a

@@ -404,8 +404,8 @@ static double certspotter_catchup(uint64_t size, const char *pubp, double bound)
              "\"url\":\"http://127.0.0.1:%d/\",\"mmd\":86400,"
              "\"state\":{\"usable\":{\"timestamp\":\"2024-01-01T00:00:00Z\"}}}]}]}",
              id64 ? id64 : "", key64 ? key64 : "", srv.port);
-    if (key64 == NULL || id64 == NULL || !bench_write_file(listp, list, strlen(list)) ||
-        !bench_write_file(watchp, "example.com\nexample.org\nshop.example.net\nbank.example\n", 53))
+    if (key64 == NULL || id64 == NULL || !arb_test_write_file(listp, list, strlen(list)) ||
+        !arb_test_write_file(watchp, "example.com\nexample.org\nshop.example.net\nbank.example\n", 53))
         goto out;
     t0 = bench_now_s();
     pid = fork();
@@ -521,7 +521,7 @@ static int tile_vs_nginx(uint64_t size)
              "  uwsgi_temp_path %s/ngx; scgi_temp_path %s/ngx;\n"
              "  server { listen 127.0.0.1:%d; root %s; } }\n",
              tmp, tmp, tmp, tmp, tmp, tmp, tmp, nport, www);
-    if (!bench_write_file(filep, b.data, b.len) || !bench_write_file(conf, text, strlen(text))) {
+    if (!arb_test_write_file(filep, b.data, b.len) || !arb_test_write_file(conf, text, strlen(text))) {
         fprintf(stderr, "cannot write %s or %s\n", filep, conf);
         free(b.data);
         curl_easy_cleanup(c);

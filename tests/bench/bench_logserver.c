@@ -10,64 +10,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ledger/log/key.h"
 #include "tests/bench/bench_node.h"
-#include "tests/bench/log_bulk.h"
 #include "tests/test.h"
-#include "tests/unit/log/pki.h"
+#include "tests/testlib/testlog.h"
 
 int bench_log_make(const char *dir, long n, const bench_log_spec *spec)
 {
-    char datadir[800], keyp[800], pubp[800], rootsp[800], done[800];
-    int64_t t = (int64_t)time(NULL);
-    EVP_PKEY *kr = NULL, *ki = NULL, *kl = NULL;
-    X509 *r = NULL, *im = NULL;
-    arb_ct_signer *signer = NULL;
-    char *key = NULL, *pub = NULL, *roots = NULL;
-    size_t kl_len = 0, pl = 0, rl = 0;
+    char datadir[800], done[800];
     unsigned long long size = 0;
     log_bulk_config bc;
+    arb_tl_log l;
     arb_errbuf eb;
     struct stat sb;
     double t0;
     int ok = 0;
 
     snprintf(datadir, sizeof(datadir), "%s/log", dir);
-    snprintf(keyp, sizeof(keyp), "%s/key.pem", dir);
-    snprintf(pubp, sizeof(pubp), "%s/pub.pem", dir);
-    snprintf(rootsp, sizeof(rootsp), "%s/roots.pem", dir);
     snprintf(done, sizeof(done), "%s/loaded", dir);
     if (stat(done, &sb) == 0)
         return 1;
     mkdir(dir, 0755);
-    {
-        pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
-        pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
-        kr = pki_key();
-        ki = pki_key();
-        kl = pki_key();
-        r = pki_cert(&sr, kr, NULL, NULL);
-        im = pki_cert(&si, ki, r, kr);
-    }
-    if (r == NULL || im == NULL || (roots = pki_pem(r, &rl)) == NULL ||
-        arb_ct_signer_generate(&signer, &eb) != ARB_OK ||
-        arb_ct_signer_private_pem(signer, &key, &kl_len) != ARB_OK ||
-        arb_ct_signer_public_pem(signer, &pub, &pl) != ARB_OK ||
-        !bench_write_file(keyp, key, kl_len) || !bench_write_file(pubp, pub, pl) ||
-        !bench_write_file(rootsp, roots, rl)) {
-        fprintf(stderr, "cannot set up the log's keys\n");
+    if (!arb_tl_log_make(&l, dir))
         goto out;
-    }
-    memset(&bc, 0, sizeof(bc));
-    bc.datadir = datadir;
-    bc.signer = signer;
-    bc.origin = "arbor.localhost/log"; /* arbord's default */
-    bc.root = r;
-    bc.inter = im;
-    bc.inter_key = ki;
-    bc.leaf_key = kl;
-    bc.first_serial = spec->first_serial;
-    bc.n = n;
+    arb_tl_log_bulk(&l, &bc, datadir, spec->first_serial, n);
     bc.unique_names = spec->unique_names;
     t0 = bench_now_s();
     if (log_bulk_load(&bc, &size, &eb) != ARB_OK) {
@@ -79,17 +44,9 @@ int bench_log_make(const char *dir, long n, const bench_log_spec *spec)
            n, size, spec->unique_names ? "\"domain_index\":true," : "", bench_now_s() - t0,
            (double)n / (bench_now_s() - t0));
     fflush(stdout);
-    ok = bench_write_file(done, "1", 1);
+    ok = arb_test_write_file(done, "1", 1);
 out:
-    arb_ct_signer_free(signer);
-    free(key);
-    free(pub);
-    free(roots);
-    X509_free(r);
-    X509_free(im);
-    EVP_PKEY_free(kr);
-    EVP_PKEY_free(ki);
-    EVP_PKEY_free(kl);
+    arb_tl_log_free(&l);
     return ok;
 }
 

@@ -13,15 +13,6 @@ double bench_now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int bench_write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL)
-        ok = fclose(f) == 0 && ok;
-    return ok;
-}
-
 arb_proc *bench_arbord_at(const char *dir, int port, const char *const extra[])
 {
     char bin[4096], listen[32];

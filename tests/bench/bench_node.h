@@ -1,7 +1,8 @@
 /* What the benchmarks that drive arbord processes share: a monotonic clock,
- * a file write, arbord started on a chosen port (so that the others can be
- * told to --connect to it before it runs), and a hex body POSTed with the
- * answer shown when it is not 200. HTTP itself is tests/testlib/http.h. */
+ * arbord started on a chosen port (so that the others can be told to
+ * --connect to it before it runs), and a hex body POSTed with the answer
+ * shown when it is not 200. HTTP itself is tests/testlib/http.h; files are
+ * written with tests/test.h's arb_test_write_file. */
 #ifndef ARB_TESTS_BENCH_BENCH_NODE_H
 #define ARB_TESTS_BENCH_BENCH_NODE_H
 
@@ -21,9 +22,6 @@
 
 /* Seconds on CLOCK_MONOTONIC. */
 double bench_now_s(void);
-
-/* Writes data[0..len) to path (created or truncated). Returns 1, or 0. */
-int bench_write_file(const char *path, const void *data, size_t len);
 
 /* Starts arbord (from ARB_BIN) with --datadir dir --listen 127.0.0.1:port
  * --json --network regtest and then extra (NULL-terminated; NULL for none;

@@ -81,15 +81,6 @@ static long http(int port, const char *path, const char *body, json_t **out, cha
     return st;
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(data, 1, len, f) == len;
-    if (f)
-        ok &= fclose(f) == 0;
-    return ok;
-}
-
 /* ---------------------------------------------------------------- processes */
 
 typedef struct {
@@ -185,7 +176,7 @@ static int save_headers(const node *n, uint32_t upto, const char *path)
             else
                 arb_buf_put(&raw, b, 80);
         }
-        ok = ok && !raw.oom && write_file(path, raw.data, raw.len);
+        ok = ok && !raw.oom && arb_test_write_file(path, raw.data, raw.len);
     }
     arb_buf_free(&raw);
     json_decref(j);
@@ -214,10 +205,10 @@ static int add_leaf(const node *n, const char *cn, int save)
         size_t pl;
         char *pem = pki_pem(leaf, &pl);
         snprintf(path, sizeof path, "%s/%s.pem", tmp, cn);
-        ok = write_file(path, pem, pl);
+        ok = arb_test_write_file(path, pem, pl);
         free(pem);
         snprintf(path, sizeof path, "%s/%s.sct.json", tmp, cn);
-        ok = ok && write_file(path, raw, strlen(raw));
+        ok = ok && arb_test_write_file(path, raw, strlen(raw));
     }
     free(raw);
     free(body);
@@ -504,7 +495,7 @@ static void test_anchors_and_names(void)
         char minh[32];
         CHECK_EQ(http(A.port, "/names/v1/name/alice." NS "?proof=1", NULL, NULL, &raw), 200);
         snprintf(path, sizeof path, "%s/alice.json", tmp);
-        CHECK(raw != NULL && write_file(path, raw, strlen(raw)));
+        CHECK(raw != NULL && arb_test_write_file(path, raw, strlen(raw)));
         free(raw);
         const char *ok_args[] = {"verify-name", "--checkpoint", gen, "--network", "regtest",
                                  path, NULL};
@@ -534,7 +525,7 @@ static void test_anchors_and_names(void)
             snprintf(q, sizeof q, "/names/v1/name/alice." NS "?proof=1&checkpoint=%s", tiphash);
             CHECK_EQ(http(A.port, q, NULL, NULL, &raw), 200);
             snprintf(path2, sizeof path2, "%s/alice-tip.json", tmp);
-            CHECK(raw != NULL && write_file(path2, raw, strlen(raw)));
+            CHECK(raw != NULL && arb_test_write_file(path2, raw, strlen(raw)));
             free(raw);
             const char *tip_args[] = {"verify-name", "--checkpoint", tiphash, "--network",
                                       "regtest", "--headers", hdrs, path2, NULL};
@@ -777,7 +768,7 @@ static int setup(void)
     pem = pki_pem(ca, &len);
     snprintf(roots_pem, sizeof roots_pem, "%s/roots.pem", tmp);
     snprintf(ca_pem, sizeof ca_pem, "%s/ca.pem", tmp);
-    if (pem == NULL || !write_file(roots_pem, pem, len) || !write_file(ca_pem, pem, len))
+    if (pem == NULL || !arb_test_write_file(roots_pem, pem, len) || !arb_test_write_file(ca_pem, pem, len))
         return 0;
     free(pem);
     return 1;

@@ -27,6 +27,7 @@
 #include "tests/proc.h"
 #include "tests/test.h"
 #include "tests/testlib/http.h"
+#include "tests/testlib/testlog.h"
 #include "tests/unit/log/pki.h"
 
 #define WAIT_MS 30000
@@ -35,6 +36,7 @@
 #define MAX_HEADS 64
 
 static char bin[4096], tmp[1024];
+static arb_tl_log L; /* freed in main, after a failed check too */
 
 typedef struct {
     long long size, ts;
@@ -145,15 +147,6 @@ static int walk(int port, int newest_first, int limit, head *out, int cap)
     return n;
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL)
-        ok = fclose(f) == 0 && ok;
-    return ok;
-}
-
 static arb_proc *start(const char *datadir, const char *keyp, const char *rootsp, int *port)
 {
     const char *args[] = {"--network", "regtest", "--log-key", keyp, "--log-roots", rootsp, NULL};
@@ -205,16 +198,11 @@ static int verify_head(const arb_ct_verifier *v, const head *h)
 
 static void test_history(void)
 {
-    char datadir[1200], keyp[1200], rootsp[1200], body[8192], *b = NULL;
+    char datadir[1200], body[8192], *b = NULL;
+    const char *keyp = L.keyp, *rootsp = L.rootsp;
     int64_t t = (int64_t)time(NULL);
-    pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
-    pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
-    EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
-    X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
-    arb_ct_signer *signer = NULL;
     arb_ct_verifier *ver = NULL;
-    char *key = NULL, *roots = NULL, *pub = NULL, *err;
-    size_t klen = 0, rlen = 0, plen = 0;
+    char *err;
     unsigned long long size = 0;
     log_bulk_config bc;
     arb_errbuf eb;
@@ -223,24 +211,9 @@ static void test_history(void)
     arb_proc *p;
 
     snprintf(datadir, sizeof datadir, "%s/data", tmp);
-    snprintf(keyp, sizeof keyp, "%s/key.pem", tmp);
-    snprintf(rootsp, sizeof rootsp, "%s/roots.pem", tmp);
-    CHECK(r != NULL && im != NULL && (roots = pki_pem(r, &rlen)) != NULL);
-    CHECK(arb_ct_signer_generate(&signer, &eb) == ARB_OK);
-    CHECK(arb_ct_signer_private_pem(signer, &key, &klen) == ARB_OK);
-    CHECK(arb_ct_signer_public_pem(signer, &pub, &plen) == ARB_OK);
-    CHECK(arb_ct_verifier_from_pem(&ver, pub, plen, &eb) == ARB_OK);
-    CHECK(write_file(keyp, key, klen) && write_file(rootsp, roots, rlen));
-    memset(&bc, 0, sizeof bc);
-    bc.datadir = datadir;
-    bc.signer = signer;
-    bc.origin = "arbor.localhost/log";
-    bc.root = r;
-    bc.inter = im;
-    bc.inter_key = ki;
-    bc.leaf_key = kl;
-    bc.first_serial = 100;
-    bc.n = N_BULK;
+    CHECK(arb_tl_log_make(&L, tmp));
+    CHECK(arb_ct_verifier_from_pem(&ver, L.pub, L.pub_len, &eb) == ARB_OK);
+    arb_tl_log_bulk(&L, &bc, datadir, 100, N_BULK);
     bc.batch = 50;
     CHECK(log_bulk_load(&bc, &size, &eb) == ARB_OK);
     CHECK_EQ(size, N_BULK);
@@ -259,7 +232,7 @@ static void test_history(void)
     /* One certificate at a time: a new head each. */
     {
         size_t il = 0;
-        uint8_t *ider = pki_der(im, &il);
+        uint8_t *ider = pki_der(L.inter, &il);
         char *ib64 = ider ? arb_base64_encode(ider, il) : NULL;
         for (int k = 0; k < N_SUBMIT; k++) {
             char cn[64];
@@ -269,7 +242,7 @@ static void test_history(void)
             size_t len = 0;
             char *b64;
             snprintf(cn, sizeof cn, "h%d.history.example", k);
-            leaf = pki_cert(&sl, kl, im, ki);
+            leaf = pki_cert(&sl, L.leaf_key, L.inter, L.inter_key);
             der = leaf ? pki_der(leaf, &len) : NULL;
             b64 = der ? arb_base64_encode(der, len) : NULL;
             CHECK(b64 != NULL && ib64 != NULL);
@@ -363,15 +336,6 @@ static void test_history(void)
     arb_proc_free(p);
 
     arb_ct_verifier_free(ver);
-    arb_ct_signer_free(signer);
-    free(key);
-    free(pub);
-    free(roots);
-    X509_free(r);
-    X509_free(im);
-    EVP_PKEY_free(kr);
-    EVP_PKEY_free(ki);
-    EVP_PKEY_free(kl);
 }
 
 int main(void)
@@ -379,5 +343,6 @@ int main(void)
     if (!arb_tl_begin(bin, sizeof bin, tmp, sizeof tmp))
         return 1;
     test_history();
+    arb_tl_log_free(&L);
     return arb_tl_end(tmp);
 }

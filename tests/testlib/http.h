@@ -1,7 +1,8 @@
 /* HTTP to a local arbord for integration tests and benchmarks: one GET or
- * POST to http://127.0.0.1:PORT/... (or another local address), the answer as text or as JSON, a hex
- * body POSTed the way the chain routes want it ({"hex":"..."}), small JSON
- * accessors and a Prometheus metric read from /metrics.
+ * POST to http://127.0.0.1:PORT/... (or another local address), the answer
+ * as text or as JSON, a hex body POSTed the way the chain routes want it
+ * ({"hex":"..."}), small JSON accessors, a Prometheus metric read from
+ * /metrics, and the start and end of a test that runs arbord.
  *
  *   arb_tl_http_opts o = {.port = port, .timeout_s = 30};   // passed by value
  *   json_t *j = NULL;

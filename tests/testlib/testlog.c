@@ -30,7 +30,8 @@ int arb_tl_log_make(arb_tl_log *l, const char *dir)
          arb_ct_signer_generate(&l->signer, &eb) == ARB_OK &&
          arb_ct_signer_private_pem(l->signer, &key, &key_len) == ARB_OK &&
          arb_ct_signer_public_pem(l->signer, &l->pub, &l->pub_len) == ARB_OK &&
-         arb_test_write_file(l->keyp, key, key_len) && arb_test_write_file(l->pubp, l->pub, l->pub_len) &&
+         arb_test_write_file(l->keyp, key, key_len) &&
+         arb_test_write_file(l->pubp, l->pub, l->pub_len) &&
          arb_test_write_file(l->rootsp, roots, roots_len);
     if (!ok)
         fprintf(stderr, "cannot set up the log's keys in %s\n", dir);

@@ -14,6 +14,7 @@
 #include "auditor/loglist.h"
 #include "auditor/witness.h"
 #include "ledger/api/http.h"
+#include "merkle/file.h"
 #include "merkle/note.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -65,8 +66,8 @@ static int generate(const char *path, const char *name, int json)
     close(fd);
     /* The key's name must be durable before its verifier key is handed out:
      * logs would trust a witness key that a power loss could take away. */
-    if (!arb_audit_sync_dir_of(path)) {
-        fprintf(stderr, "arbor-audit: %s: cannot sync its directory: %s\n", path, strerror(errno));
+    if (arb_file_sync_parent(path, &eb) != ARB_OK) {
+        fprintf(stderr, "arbor-audit: %s: %s\n", path, eb.msg);
         unlink(path);
         goto out;
     }

@@ -20,6 +20,7 @@
 #include "ledger/log/ct.h"
 #include "ledger/store/store.h"
 #include "merkle/buf.h"
+#include "merkle/file.h"
 
 #include "merkle/proof.h"
 #include "merkle/range.h"
@@ -181,30 +182,6 @@ static void evidence_key(uint8_t key[40], arb_audit_ev_kind kind, const arb_audi
     arb_buf_free(&all);
 }
 
-/* fsyncs the directory holding path (the part before its last '/'), so a
- * name just made there survives a power loss. Returns 1 on success. */
-int arb_audit_sync_dir_of(const char *path)
-{
-    char dir[1200];
-    const char *slash = strrchr(path, '/');
-    int fd, ok;
-
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        return 0;
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ok = fsync(fd) == 0;
-    close(fd);
-    return ok;
-}
-
 static void report_obj(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_audit_log *log,
                        const arb_audit_sth *a, const arb_audit_sth *b, json_t *o,
                        const char *detail, uint64_t t);
@@ -251,7 +228,7 @@ static void report_obj(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_
          * report in it (below): the path is reported and remembered in the
          * store, so the file must outlive a power loss as the store does. */
         if (mkdir(f->evidence_dir, 0755) == 0)
-            arb_audit_sync_dir_of(f->evidence_dir);
+            arb_file_sync_parent(f->evidence_dir, NULL);
         /* Never overwrite an earlier report. */
         for (int k = 0; k < 100 && written == NULL; k++) {
             FILE *fp;
@@ -270,7 +247,7 @@ static void report_obj(arb_audit_follower *f, arb_audit_ev_kind kind, const arb_
             {
                 int ok = json_dumpf(o, fp, JSON_INDENT(2)) == 0 && fputc('\n', fp) != EOF &&
                          fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-                ok = fclose(fp) == 0 && ok && arb_audit_sync_dir_of(path);
+                ok = fclose(fp) == 0 && ok && arb_file_sync_parent(path, NULL) == ARB_OK;
                 if (ok)
                     written = path; /* else not durable: not remembered as written */
             }

@@ -148,9 +148,4 @@ json_t *arb_audit_follower_heads_json(arb_audit_follower *f);
 arb_err arb_audit_follower_head(arb_audit_follower *f, const uint8_t log_id[static 32],
                                 arb_audit_sth *out) ARB_WARN_UNUSED;
 
-/* fsyncs the directory holding `path` (the part before its last '/', or
- * "."), so that a file just created there keeps its name after a power loss.
- * Returns 1 on success, 0 on failure (errno set). */
-int arb_audit_sync_dir_of(const char *path);
-
 #endif

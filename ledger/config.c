@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include "ledger/log/loglist.h"
+#include "merkle/file.h"
 
 static const char usage_text[] =
     "usage: arbord [options]\n"
@@ -761,28 +762,6 @@ fail:
     return one_line(eb, err);
 }
 
-/* Syncs the directory that holds path (its parent), so that a
- * directory just made there keeps its name after a power loss. */
-static int sync_parent_of(const char *path)
-{
-    char parent[4096];
-    const char *slash = strrchr(path, '/');
-    int fd, ok;
-
-    if (slash == NULL)
-        snprintf(parent, sizeof parent, ".");
-    else if (slash == path)
-        snprintf(parent, sizeof parent, "/");
-    else
-        snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
-    fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ok = fsync(fd) == 0;
-    close(fd);
-    return ok;
-}
-
 arb_err arb_datadir_create(const char *dir, arb_errbuf *eb)
 {
     char path[4096];
@@ -799,11 +778,10 @@ arb_err arb_datadir_create(const char *dir, arb_errbuf *eb)
         if (mkdir(path, 0700) == 0) {
             /* a new directory: durable in its parent before anything the
              * node acknowledges is written below it */
-            if (!sync_parent_of(path)) {
-                int e = errno;
+            arb_errbuf sb;
+            if (arb_file_sync_parent(path, &sb) != ARB_OK)
                 return arb_errf(eb, ARB_ERR_IO, "cannot sync the directory holding %s: %s", path,
-                                strerror(e));
-            }
+                                sb.msg);
         } else if (errno != EEXIST) {
             int e = errno;
             return arb_errf(eb, ARB_ERR_IO, "cannot create data directory %s: %s", path,

@@ -11,36 +11,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "merkle/file.h"
 #include "merkle/pkey.h"
-
-/* fsyncs the directory that holds `path`. ARB_OK or ARB_ERR_IO. */
-static arb_err sync_parent_dir(const char *path, arb_errbuf *eb)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    size_t n;
-    int fd, ok, e = 0;
-
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else {
-        n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return arb_errf(eb, ARB_ERR_IO, "path too long: %s", path);
-        memcpy(dir, path, n);
-        dir[n] = 0;
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return arb_errf(eb, ARB_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
-    ok = fsync(fd) == 0;
-    if (!ok)
-        e = errno;
-    close(fd);
-    if (!ok)
-        return arb_errf(eb, ARB_ERR_IO, "cannot sync directory %s: %s", dir, strerror(e));
-    return ARB_OK;
-}
 
 static arb_err generate_key(const char *path, arb_errbuf *eb)
 {
@@ -75,7 +47,7 @@ static arb_err generate_key(const char *path, arb_errbuf *eb)
     /* The new file's directory entry must be durable too before the key
      * signs anything: otherwise a power loss could leave tree heads signed
      * by a key that is gone. */
-    if ((err = sync_parent_dir(path, eb)) != ARB_OK) {
+    if ((err = arb_file_sync_parent(path, eb)) != ARB_OK) {
         unlink(path);
         return err;
     }

@@ -3,14 +3,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "merkle/file.h"
 #include "merkle/hash.h"
+#include "p2p/diskfile.h"
 
 #define NONE UINT32_MAX
 #define MAP_HEADS 65536u
@@ -743,11 +742,9 @@ static void put_addr(arb_buf *b, const arb_netaddr *a)
 
 arb_err arb_addrman_serialize(const arb_addrman *cam, arb_buf *out)
 {
-    arb_addrman *am = (arb_addrman *)cam;
-    uint8_t sum[32];
+    const arb_addrman *am = cam;
     arb_buf_reset(out);
-    arb_buf_put(out, FILE_MAGIC, 8);
-    arb_buf_u32le(out, FILE_VERSION);
+    arb_p2p_file_begin(out, FILE_MAGIC, FILE_VERSION);
     arb_buf_put(out, am->key, 32);
     arb_buf_u32le(out, am->n);
     for (uint32_t i = 0; i < am->n && !out->oom; i++) {
@@ -761,11 +758,7 @@ arb_err arb_addrman_serialize(const arb_addrman *cam, arb_buf *out)
         arb_buf_u32le(out, x->attempts);
         arb_buf_u8(out, (uint8_t)(x->tried ? 1 : 0));
     }
-    if (out->oom)
-        return ARB_ERR_NOMEM;
-    arb_sha256_digest(am->sha, sum, out->data, out->len);
-    arb_buf_put(out, sum, 32);
-    return out->oom ? ARB_ERR_NOMEM : ARB_OK;
+    return arb_p2p_file_seal(out, 0);
 }
 
 /* Places a parsed entry: tried ones in their tried slot (else new), new ones
@@ -805,28 +798,17 @@ static arb_err place(arb_addrman *am, const arb_addrinfo *info)
 arb_err arb_addrman_parse(arb_addrman **out, const uint8_t *data, size_t len, arb_errbuf *eb)
 {
     arb_cur c;
-    uint8_t key[32], sum[32];
-    uint32_t ver, count;
+    uint8_t key[32];
+    uint32_t count;
     arb_addrman *am;
-    arb_sha256 *sha;
     arb_err err;
     *out = NULL;
-    if (len < 8 + 4 + 32 + 4 + 32)
-        return arb_errf(eb, ARB_ERR_PARSE, "address book file too short (%zu bytes)", len);
-    if (memcmp(data, FILE_MAGIC, 8) != 0)
-        return arb_errf(eb, ARB_ERR_PARSE, "address book file: bad magic");
-    if ((err = arb_sha256_new(&sha)) != ARB_OK)
-        return arb_errf(eb, err, "out of memory");
-    arb_sha256_digest(sha, sum, data, len - 32);
-    arb_sha256_free(sha);
-    if (memcmp(sum, data + len - 32, 32) != 0)
-        return arb_errf(eb, ARB_ERR_PARSE, "address book file: checksum mismatch");
-    c = arb_cur_make(data + 8, len - 8 - 32);
-    (void)arb_cur_u32le(&c, &ver);
-    (void)arb_cur_get(&c, key, 32);
+    err = arb_p2p_file_open(&c, data, len, FILE_MAGIC, FILE_VERSION, 32 + 4 /* key, count */,
+                            "address book file", eb);
+    if (err != ARB_OK)
+        return err;
+    (void)arb_cur_get(&c, key, 32); /* the length was checked */
     (void)arb_cur_u32le(&c, &count);
-    if (ver != FILE_VERSION)
-        return arb_errf(eb, ARB_ERR_PARSE, "address book file: version %u", (unsigned)ver);
     if (count > ARB_ADDRMAN_MAX_ENTRIES || c.len != (size_t)count * FILE_ENTRY)
         return arb_errf(eb, ARB_ERR_PARSE, "address book file: %u entries in %zu bytes",
                         (unsigned)count, c.len);
@@ -865,109 +847,26 @@ arb_err arb_addrman_parse(arb_addrman **out, const uint8_t *data, size_t len, ar
     return ARB_OK;
 }
 
-static arb_err write_all(int fd, const uint8_t *d, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, d, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return ARB_ERR_IO;
-        }
-        d += w;
-        n -= (size_t)w;
-    }
-    return ARB_OK;
-}
-
 arb_err arb_addrman_save(const arb_addrman *am, const char *path, arb_errbuf *eb)
 {
     arb_buf b = ARB_BUF_INIT;
-    char tmp[4096], dir[4096];
     arb_err err;
-    int fd, dfd;
-    char *slash;
-    if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp)
-        return arb_errf(eb, ARB_ERR_INVALID_ARG, "address book path too long");
-    if (arb_addrman_serialize(am, &b) != ARB_OK) {
-        arb_buf_free(&b);
-        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-        arb_buf_free(&b);
-        return err;
-    }
-    if (write_all(fd, b.data, b.len) != ARB_OK || fsync(fd) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    arb_buf_free(&b);
-    snprintf(dir, sizeof dir, "%s", path);
-    slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
+    if (arb_addrman_serialize(am, &b) != ARB_OK)
+        err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     else
-        snprintf(dir, sizeof dir, ".");
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot sync directory %s: %s", dir, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        return err;
-    }
-    close(dfd);
-    return ARB_OK;
-fail:
-    unlink(tmp);
+        err = arb_file_replace(path, b.data, b.len, eb);
     arb_buf_free(&b);
     return err;
 }
 
 arb_err arb_addrman_load(arb_addrman **out, const char *path, arb_errbuf *eb)
 {
-    struct stat st;
     uint8_t *data;
-    size_t got = 0;
+    size_t got;
     arb_err err;
-    int fd;
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return arb_errf(eb, ARB_ERR_NOT_FOUND, "%s does not exist", path);
-        return arb_errf(eb, ARB_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)FILE_MAX) {
-        close(fd);
-        return arb_errf(eb, ARB_ERR_PARSE, "%s: not a regular file under 16 MB", path);
-    }
-    data = malloc((size_t)st.st_size + 1);
-    if (data == NULL) {
-        close(fd);
-        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
+    if ((err = arb_file_read(path, FILE_MAX, &data, &got, eb)) != ARB_OK)
+        return err;
     err = arb_addrman_parse(out, data, got, eb);
     free(data);
     return err;

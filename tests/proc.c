@@ -162,6 +162,41 @@ int arb_proc_wait_port(arb_proc *p, int timeout_ms)
     return k ? atoi(k + 7) : -1;
 }
 
+arb_proc *arb_proc_start_arbord(const char *bin, const char *dir, const char *const extra[],
+                                int timeout_ms, int *port)
+{
+    const char *argv[48] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--json"};
+    size_t n = 6;
+    arb_proc *p;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && i < 40; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    *port = -1;
+    if (arb_proc_spawn(&p, argv) != 0)
+        return NULL;
+    *port = arb_proc_wait_port(p, timeout_ms);
+    return p;
+}
+
+int arb_proc_run(const char *const argv[], int timeout_ms, char **out, char **err)
+{
+    arb_proc *p;
+    int st;
+    if (out != NULL)
+        *out = NULL;
+    if (err != NULL)
+        *err = NULL;
+    if (arb_proc_spawn(&p, argv) != 0)
+        return -1;
+    st = arb_proc_wait(p, timeout_ms);
+    if (out != NULL)
+        *out = arb_proc_output(p, ARB_PROC_STDOUT);
+    if (err != NULL)
+        *err = arb_proc_output(p, ARB_PROC_STDERR);
+    arb_proc_free(p);
+    return st;
+}
+
 int arb_proc_kill(arb_proc *p, int sig)
 {
     if (poll_exit(p))

@@ -42,6 +42,21 @@ int arb_proc_wait_line(arb_proc *p, int which, const char *prefix, char *line, s
  * and returns N, or -1. */
 int arb_proc_wait_port(arb_proc *p, int timeout_ms);
 
+/* Starts arbord (the program bin) with --datadir dir --listen 127.0.0.1:0
+ * --json and then the arguments extra (NULL-terminated; NULL for none; at
+ * most 40), and waits up to timeout_ms for its listening line. Returns the
+ * child and its port in *port (-1 if it never listened: the caller still
+ * frees the child), or NULL with *port -1 if it could not be started. */
+arb_proc *arb_proc_start_arbord(const char *bin, const char *dir, const char *const extra[],
+                                int timeout_ms, int *port);
+
+/* Runs argv[0] with argv (NULL-terminated) to its end, waiting up to
+ * timeout_ms. Returns its status as arb_proc_wait does (-1: it could not be
+ * started, or it timed out and was killed) and, when out / err are not NULL,
+ * what it wrote to stdout / stderr (malloc'd; NULL when it could not be
+ * started). */
+int arb_proc_run(const char *const argv[], int timeout_ms, char **out, char **err);
+
 /* Sends a signal. Returns 0, or -1 if the child is gone. */
 int arb_proc_kill(arb_proc *p, int sig);
 

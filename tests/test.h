@@ -91,6 +91,9 @@ unsigned long arb_test_count(unsigned long dflt);
 const char *arb_test_vector_path(char *out, size_t out_size, const char *rel);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated; free()). NULL on error. */
 uint8_t *arb_test_read_file(const char *path, size_t *len_out);
+/* Writes data[0..len) to path (created or truncated). 1 when written and
+ * closed, else 0. */
+int arb_test_write_file(const char *path, const void *data, size_t len);
 /* Reads "<vectors>/<rel>"; reports a failure (and returns NULL) when missing. */
 uint8_t *arb_test_read_vector(const char *rel, size_t *len_out);
 /* Creates a fresh temporary directory; path written into out. Returns 0 on success. */

@@ -84,6 +84,15 @@ const char *arb_test_vector_path(char *out, size_t out_size, const char *rel)
     return out;
 }
 
+int arb_test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(data, 1, len, f) == len;
+    if (f != NULL)
+        ok = fclose(f) == 0 && ok;
+    return ok;
+}
+
 uint8_t *arb_test_read_file(const char *path, size_t *len_out)
 {
     FILE *f = fopen(path, "rb");

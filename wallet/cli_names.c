@@ -779,6 +779,19 @@ static void name_text(const arb_node_name *r, int with_history)
                r->zonefile[0] && r->zonefile[strlen(r->zonefile) - 1] == '\n' ? "" : "\n");
 }
 
+/* The one argument of a lookup (a full name, or with ns a namespace ID),
+ * checked, and the node opened: EXIT_OK with *node (to free) and *tip, or
+ * the exit status. */
+static int lookup_open(const options *o, int argc, char **argv, int ns, arb_node **node,
+                       arb_node_tip *tip)
+{
+    if (argc != 1)
+        return wallet_usage_error(ns ? "namespace" : "name");
+    if (!(ns ? check_ns(argv[0]) : check_full(argv[0])))
+        return EXIT_USAGE;
+    return open_node(o, node, tip);
+}
+
 static int name_price(const options *o, int argc, char **argv)
 {
     arb_node *node = NULL;
@@ -788,11 +801,7 @@ static int name_price(const options *o, int argc, char **argv)
     arb_err err;
     int rc;
 
-    if (argc != 1)
-        return wallet_usage_error("name");
-    if (!check_full(argv[0]))
-        return EXIT_USAGE;
-    if ((rc = open_node(o, &node, &tip)) != EXIT_OK)
+    if ((rc = lookup_open(o, argc, argv, 0, &node, &tip)) != EXIT_OK)
         return rc;
     err = arb_node_get_price(node, &p, argv[0], &eb);
     arb_node_free(node);
@@ -831,11 +840,7 @@ static int name_lookup(const options *o, int argc, char **argv)
     arb_err err;
     int rc;
 
-    if (argc != 1)
-        return wallet_usage_error("name");
-    if (!check_full(argv[0]))
-        return EXIT_USAGE;
-    if ((rc = open_node(o, &node, &tip)) != EXIT_OK)
+    if ((rc = lookup_open(o, argc, argv, 0, &node, &tip)) != EXIT_OK)
         return rc;
     err = arb_node_get_name(node, &r, argv[0], &eb);
     arb_node_free(node);
@@ -991,6 +996,67 @@ static int record_register(void *ud, wallet_session *w, const char *txid)
     return 1;
 }
 
+/* Sends the preorder op of id (a full name, or a namespace ID for a
+ * namespace preorder) in two builds of p: a dry one picks the key that pays
+ * (p->sender, or the wallet's choice when NULL), which becomes the owner
+ * that the commitment binds (u->rec.owner, with u->rec.salt); then the real
+ * one, recorded with u in the same save. A refusal is printed as `what`.
+ * Returns EXIT_OK or EXIT_FAIL; p->hex is the caller's to free. */
+static int send_preorder(const options *o, wallet_session *w, arb_node *node, const scan_result *r,
+                         arb_nameop *op, const char *id, payload_tx *p, rec_preorder_ud *u,
+                         const char *what)
+{
+    arb_buf b = ARB_BUF_INIT;
+    arb_sha256 *sha = NULL;
+    int rc = EXIT_FAIL;
+
+    /* The payload's size does not depend on the commitment: build the real
+     * payload once the key is known. */
+    memset(op->commitment, 0, sizeof(op->commitment));
+    if (!encode_op(op, &b))
+        goto out;
+    p->payload = b.data;
+    p->payload_len = b.len;
+    p->dry = 1;
+    if (send_payload(o, w, node, r, p) != EXIT_OK)
+        goto out;
+    free(p->hex);
+    p->hex = NULL;
+    memcpy(u->rec.owner, p->sender_out, 32);
+    if (arb_sha256_new(&sha) != ARB_OK) {
+        errmsg("out of memory");
+        goto out;
+    }
+    if (op->type == ARB_NAMEOP_NAMESPACE_PREORDER)
+        arb_nameop_ns_commitment(sha, op->commitment, (const uint8_t *)id, strlen(id),
+                                 u->rec.salt, u->rec.owner);
+    else
+        arb_nameop_name_commitment(sha, op->commitment, (const uint8_t *)id, strlen(id),
+                                   u->rec.salt, u->rec.owner);
+    arb_buf_free(&b);
+    b = (arb_buf)ARB_BUF_INIT;
+    if (!encode_op(op, &b))
+        goto out;
+    p->payload = b.data;
+    p->payload_len = b.len;
+    p->sender = u->rec.owner;
+    p->dry = 0;
+    p->record = record_preorder;
+    p->ud = u;
+    if (send_payload(o, w, node, r, p) != EXIT_OK) {
+        if (p->reason[0])
+            print_refusal(what, p->reason);
+        goto out;
+    }
+    rc = EXIT_OK;
+out:
+    p->payload = NULL;
+    p->payload_len = 0;
+    arb_sha256_free(sha);
+    arb_buf_free(&b);
+    return rc;
+}
+
 /* Sends a (new) preorder for the registration of a->full: checks the
  * name is available and its price, draws a salt, and records it all in the
  * same save as the transaction. sender: the key to act with (NULL: the
@@ -1005,8 +1071,6 @@ static int do_preorder(const options *o, wallet_session *w, arb_node *node, cons
     arb_err err;
     rec_preorder_ud u;
     arb_nameop op;
-    arb_buf b = ARB_BUF_INIT;
-    arb_sha256 *sha = NULL;
     payload_tx p;
     int rc = EXIT_FAIL;
 
@@ -1063,45 +1127,10 @@ static int do_preorder(const options *o, wallet_session *w, arb_node *node, cons
     p.burn = price.price;
     p.rate = rate;
     p.sender = sender;
-    {
-        /* The payload's size does not depend on the commitment: build the
-         * real payload once the key is known. */
-        uint8_t zero[32] = {0};
-        op.type = ARB_NAMEOP_NAME_PREORDER;
-        memcpy(op.commitment, zero, 32);
-        op.burn = price.price;
-        if (!encode_op(&op, &b))
-            goto out;
-        p.payload = b.data;
-        p.payload_len = b.len;
-        p.dry = 1;
-        if (send_payload(o, w, node, r, &p) != EXIT_OK)
-            goto out;
-        free(p.hex);
-        p.hex = NULL;
-    }
-    memcpy(u.rec.owner, p.sender_out, 32);
-    if (arb_sha256_new(&sha) != ARB_OK) {
-        errmsg("out of memory");
+    op.type = ARB_NAMEOP_NAME_PREORDER;
+    op.burn = price.price;
+    if (send_preorder(o, w, node, r, &op, full, &p, &u, "preorder") != EXIT_OK)
         goto out;
-    }
-    arb_nameop_name_commitment(sha, op.commitment, (const uint8_t *)full, strlen(full),
-                               u.rec.salt, u.rec.owner);
-    arb_buf_free(&b);
-    b = (arb_buf)ARB_BUF_INIT;
-    if (!encode_op(&op, &b))
-        goto out;
-    p.payload = b.data;
-    p.payload_len = b.len;
-    p.sender = u.rec.owner;
-    p.dry = 0;
-    p.record = record_preorder;
-    p.ud = &u;
-    if (send_payload(o, w, node, r, &p) != EXIT_OK) {
-        if (p.reason[0])
-            print_refusal("preorder", p.reason);
-        goto out;
-    }
     {
         char amt[ARB_AMOUNT_STR_MAX];
         arb_amount_format(amt, sizeof(amt), price.price);
@@ -1116,8 +1145,6 @@ static int do_preorder(const options *o, wallet_session *w, arb_node *node, cons
 out:
     OPENSSL_cleanse(u.rec.salt, 32);
     free(p.hex);
-    arb_sha256_free(sha);
-    arb_buf_free(&b);
     return rc;
 }
 
@@ -1311,6 +1338,15 @@ static int register_already_ours(const options *o, wallet_session *w, arb_node *
     return 1;
 }
 
+/* Says that full's register confirmed at height (and logs the step). */
+static void note_registered(const char *full, uint32_t height, json_t *log)
+{
+    errmsg("%s: registered at height %u", full, (unsigned)height);
+    if (log != NULL)
+        json_array_append_new(log, json_pack("{s:s, s:I}", "step", "registered", "height",
+                                             (json_int_t)height));
+}
+
 /* Runs the registration of `full` (recorded in the wallet file) until it is
  * done, fails, or (no_wait) must wait. *done is 1 when finished. */
 static int run_register(const options *o, wallet_session *w, arb_node *node, scan_result *r,
@@ -1422,11 +1458,7 @@ static int run_register(const options *o, wallet_session *w, arb_node *node, sca
         case ARB_NAMEREG_UPLOAD_ZONEFILE: {
             int up;
             if (e->stage != ARB_NAMEREG_UPLOAD) {
-                errmsg("%s: registered at height %u", full, (unsigned)ob.register_height);
-                if (log != NULL)
-                    json_array_append_new(log, json_pack("{s:s, s:I}", "step", "registered",
-                                                         "height",
-                                                         (json_int_t)ob.register_height));
+                note_registered(full, ob.register_height, log);
                 e->stage = ARB_NAMEREG_UPLOAD;
                 if (!session_save(o, w))
                     return EXIT_FAIL;
@@ -1450,13 +1482,8 @@ static int run_register(const options *o, wallet_session *w, arb_node *node, sca
             return EXIT_OK;
         }
         case ARB_NAMEREG_DONE:
-            if (e->stage != ARB_NAMEREG_UPLOAD) {
-                errmsg("%s: registered at height %u", full, (unsigned)ob.register_height);
-                if (log != NULL)
-                    json_array_append_new(log, json_pack("{s:s, s:I}", "step", "registered",
-                                                         "height",
-                                                         (json_int_t)ob.register_height));
-            }
+            if (e->stage != ARB_NAMEREG_UPLOAD)
+                note_registered(full, ob.register_height, log);
             if (!remove_entry(o, w, full))
                 return EXIT_FAIL;
             *done = 1;
@@ -1877,14 +1904,33 @@ static int name_upload(const options *o, int argc, char **argv)
     return up == 1 ? EXIT_OK : EXIT_FAIL;
 }
 
-static int name_transfer(const options *o, int argc, char **argv)
+/* text, an address of the wallet's network (the wallet file is read for
+ * it), decoded into key32. EXIT_OK, EXIT_FAIL (no wallet) or EXIT_USAGE (not
+ * such an address), with the reason on stderr. */
+static int wallet_address_key(const options *o, const char *text, uint8_t key32[32])
 {
-    op_args a;
-    arb_nameop op;
     arb_errbuf eb = {{0}};
     arb_keystore ks;
     int lock_fd = -1;
     const char *hrp;
+
+    if (!need_wallet(o) || !load_wallet(o, &ks, &lock_fd))
+        return EXIT_FAIL;
+    hrp = arb_wallet_network_hrp(ks.network);
+    arb_keystore_clear(&ks);
+    arb_keystore_unlock(lock_fd);
+    if (arb_address_decode(key32, hrp, text, &eb) != ARB_OK) {
+        errmsg("invalid address \"%s\": %s", text, eb.msg);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int name_transfer(const options *o, int argc, char **argv)
+{
+    op_args a;
+    arb_nameop op;
+    int rc;
 
     if (!parse_op_args("name transfer", argc, argv, &a, 0, 1))
         return EXIT_USAGE;
@@ -1894,23 +1940,18 @@ static int name_transfer(const options *o, int argc, char **argv)
     }
     if (!check_full(a.pos[0]))
         return EXIT_USAGE;
-    if (!need_wallet(o) || !load_wallet(o, &ks, &lock_fd))
-        return EXIT_FAIL;
-    hrp = arb_wallet_network_hrp(ks.network);
-    arb_keystore_clear(&ks);
-    arb_keystore_unlock(lock_fd);
     memset(&op, 0, sizeof(op));
     op.type = ARB_NAMEOP_NAME_TRANSFER;
     op.keep_zonefile = (uint8_t)a.keep_zf;
-    if (arb_address_decode(op.key, hrp, a.pos[1], &eb) != ARB_OK) {
-        errmsg("invalid address \"%s\": %s", a.pos[1], eb.msg);
-        return EXIT_USAGE;
-    }
+    if ((rc = wallet_address_key(o, a.pos[1], op.key)) != EXIT_OK)
+        return rc;
     return owner_op(o, a.pos[0], &op, a.rate, a.wait, a.mine, NULL, 0, NULL);
 }
 
-static int name_simple(const options *o, int argc, char **argv, uint8_t type, const char *cmd)
+/* `name renew` (type ARB_NAMEOP_NAME_RENEW) or `name revoke`. */
+static int name_simple(const options *o, int argc, char **argv, int type)
 {
+    const char *cmd = type == ARB_NAMEOP_NAME_RENEW ? "name renew" : "name revoke";
     op_args a;
     arb_nameop op;
 
@@ -1923,45 +1964,55 @@ static int name_simple(const options *o, int argc, char **argv, uint8_t type, co
     if (!check_full(a.pos[0]))
         return EXIT_USAGE;
     memset(&op, 0, sizeof(op));
-    op.type = type;
+    op.type = (uint8_t)type;
     return owner_op(o, a.pos[0], &op, a.rate, a.wait, a.mine, NULL, 0, NULL);
+}
+
+/* A subcommand of `name` or `namespace`: run(o, argc, argv), or, when run
+ * is NULL, run_with(o, argc, argv, with). */
+typedef struct {
+    const char *name;
+    int (*run)(const options *o, int argc, char **argv);
+    int (*run_with)(const options *o, int argc, char **argv, int with);
+    int with;
+} subcommand;
+
+/* Runs the subcommand argv[0] of `group` found in table[0..n). */
+static int run_subcommand(const options *o, const char *group, const subcommand *table, size_t n,
+                          int argc, char **argv)
+{
+    if (argc < 1) {
+        errmsg("%s needs a subcommand", group);
+        return wallet_usage_error(group);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const subcommand *c = &table[i];
+        if (strcmp(argv[0], c->name) != 0)
+            continue;
+        if (c->run != NULL)
+            return c->run(o, argc - 1, argv + 1);
+        return c->run_with(o, argc - 1, argv + 1, c->with);
+    }
+    errmsg("unknown %s subcommand \"%s\"", group, argv[0]);
+    return wallet_usage_error(group);
 }
 
 int cmd_name(const options *o, int argc, char **argv)
 {
-    const char *sub;
-
-    if (argc < 1) {
-        errmsg("name needs a subcommand");
-        return wallet_usage_error("name");
-    }
-    sub = argv[0];
-    argc--;
-    argv++;
-    if (strcmp(sub, "price") == 0)
-        return name_price(o, argc, argv);
-    if (strcmp(sub, "lookup") == 0)
-        return name_lookup(o, argc, argv);
-    if (strcmp(sub, "list") == 0)
-        return name_list(o, argc, argv);
-    if (strcmp(sub, "preorder") == 0)
-        return name_register(o, argc, argv, 1);
-    if (strcmp(sub, "register") == 0)
-        return name_register(o, argc, argv, 0);
-    if (strcmp(sub, "pending") == 0)
-        return name_pending(o, argc, argv);
-    if (strcmp(sub, "update") == 0)
-        return name_update(o, argc, argv);
-    if (strcmp(sub, "upload") == 0)
-        return name_upload(o, argc, argv);
-    if (strcmp(sub, "transfer") == 0)
-        return name_transfer(o, argc, argv);
-    if (strcmp(sub, "renew") == 0)
-        return name_simple(o, argc, argv, ARB_NAMEOP_NAME_RENEW, "name renew");
-    if (strcmp(sub, "revoke") == 0)
-        return name_simple(o, argc, argv, ARB_NAMEOP_NAME_REVOKE, "name revoke");
-    errmsg("unknown name subcommand \"%s\"", sub);
-    return wallet_usage_error("name");
+    static const subcommand table[] = {
+        {"price", name_price, NULL, 0},
+        {"lookup", name_lookup, NULL, 0},
+        {"list", name_list, NULL, 0},
+        {"preorder", NULL, name_register, 1},
+        {"register", NULL, name_register, 0},
+        {"pending", name_pending, NULL, 0},
+        {"update", name_update, NULL, 0},
+        {"upload", name_upload, NULL, 0},
+        {"transfer", name_transfer, NULL, 0},
+        {"renew", NULL, name_simple, ARB_NAMEOP_NAME_RENEW},
+        {"revoke", NULL, name_simple, ARB_NAMEOP_NAME_REVOKE},
+    };
+    return run_subcommand(o, "name", table, sizeof(table) / sizeof(table[0]), argc, argv);
 }
 
 /* ---- namespaces ---- */
@@ -1980,8 +2031,6 @@ static int ns_preorder(const options *o, int argc, char **argv)
     arb_err err;
     rec_preorder_ud u;
     arb_nameop op;
-    arb_buf b = ARB_BUF_INIT;
-    arb_sha256 *sha = NULL;
     payload_tx p;
     int rc;
 
@@ -2026,38 +2075,11 @@ static int ns_preorder(const options *o, int argc, char **argv)
     }
     op.type = ARB_NAMEOP_NAMESPACE_PREORDER;
     op.burn = u.rec.burn;
-    if (!encode_op(&op, &b))
-        goto out;
     p.type = op.type;
-    p.payload = b.data;
-    p.payload_len = b.len;
     p.burn = op.burn;
     p.rate = a.rate;
-    p.dry = 1;
-    if (send_payload(o, &w, node, &r, &p) != EXIT_OK)
+    if (send_preorder(o, &w, node, &r, &op, a.pos[0], &p, &u, "namespace preorder") != EXIT_OK)
         goto out;
-    free(p.hex);
-    p.hex = NULL;
-    memcpy(u.rec.owner, p.sender_out, 32);
-    if (arb_sha256_new(&sha) != ARB_OK)
-        goto out;
-    arb_nameop_ns_commitment(sha, op.commitment, (const uint8_t *)a.pos[0], strlen(a.pos[0]),
-                             u.rec.salt, u.rec.owner);
-    arb_buf_free(&b);
-    b = (arb_buf)ARB_BUF_INIT;
-    if (!encode_op(&op, &b))
-        goto out;
-    p.payload = b.data;
-    p.payload_len = b.len;
-    p.sender = u.rec.owner;
-    p.dry = 0;
-    p.record = record_preorder;
-    p.ud = &u;
-    if (send_payload(o, &w, node, &r, &p) != EXIT_OK) {
-        if (p.reason[0])
-            print_refusal("namespace preorder", p.reason);
-        goto out;
-    }
     if (a.wait && !wait_confirmed(&w, node, p.txid, a.mine, "namespace preorder"))
         goto out;
     if (o->json) {
@@ -2077,8 +2099,6 @@ static int ns_preorder(const options *o, int argc, char **argv)
 out:
     OPENSSL_cleanse(u.rec.salt, 32);
     free(p.hex);
-    arb_sha256_free(sha);
-    arb_buf_free(&b);
     close_all(node, &w, &r);
     return rc;
 }
@@ -2269,10 +2289,7 @@ static int ns_import(const options *o, int argc, char **argv)
 {
     op_args a;
     arb_nameop op;
-    arb_errbuf eb = {{0}};
-    arb_keystore ks;
-    int lock_fd = -1;
-    const char *hrp;
+    int rc;
     char id[ARB_NAMES_NS_MAX + 1];
 
     if (!parse_op_args("namespace import", argc, argv, &a, 1, 0))
@@ -2283,17 +2300,10 @@ static int ns_import(const options *o, int argc, char **argv)
     }
     if (!check_full(a.pos[0]))
         return EXIT_USAGE;
-    if (!need_wallet(o) || !load_wallet(o, &ks, &lock_fd))
-        return EXIT_FAIL;
-    hrp = arb_wallet_network_hrp(ks.network);
-    arb_keystore_clear(&ks);
-    arb_keystore_unlock(lock_fd);
     memset(&op, 0, sizeof(op));
     op.type = ARB_NAMEOP_NAME_IMPORT;
-    if (arb_address_decode(op.key, hrp, a.pos[1], &eb) != ARB_OK) {
-        errmsg("invalid address \"%s\": %s", a.pos[1], eb.msg);
-        return EXIT_USAGE;
-    }
+    if ((rc = wallet_address_key(o, a.pos[1], op.key)) != EXIT_OK)
+        return rc;
     if (a.zf_path != NULL) {
         uint8_t *zf = NULL;
         size_t zl = 0;
@@ -2345,11 +2355,7 @@ static int ns_show(const options *o, int argc, char **argv)
     char key[65];
     int rc;
 
-    if (argc != 1)
-        return wallet_usage_error("namespace");
-    if (!check_ns(argv[0]))
-        return EXIT_USAGE;
-    if ((rc = open_node(o, &node, &tip)) != EXIT_OK)
+    if ((rc = lookup_open(o, argc, argv, 1, &node, &tip)) != EXIT_OK)
         return rc;
     err = arb_node_get_namespace(node, &ns, argv[0], &eb);
     arb_node_free(node);
@@ -2394,25 +2400,10 @@ static int ns_show(const options *o, int argc, char **argv)
 
 int cmd_namespace(const options *o, int argc, char **argv)
 {
-    const char *sub;
-
-    if (argc < 1) {
-        errmsg("namespace needs a subcommand");
-        return wallet_usage_error("namespace");
-    }
-    sub = argv[0];
-    argc--;
-    argv++;
-    if (strcmp(sub, "preorder") == 0)
-        return ns_preorder(o, argc, argv);
-    if (strcmp(sub, "reveal") == 0)
-        return ns_reveal(o, argc, argv);
-    if (strcmp(sub, "import") == 0)
-        return ns_import(o, argc, argv);
-    if (strcmp(sub, "ready") == 0)
-        return ns_ready(o, argc, argv);
-    if (strcmp(sub, "show") == 0)
-        return ns_show(o, argc, argv);
-    errmsg("unknown namespace subcommand \"%s\"", sub);
-    return wallet_usage_error("namespace");
+    static const subcommand table[] = {
+        {"preorder", ns_preorder, NULL, 0}, {"reveal", ns_reveal, NULL, 0},
+        {"import", ns_import, NULL, 0},     {"ready", ns_ready, NULL, 0},
+        {"show", ns_show, NULL, 0},
+    };
+    return run_subcommand(o, "namespace", table, sizeof(table) / sizeof(table[0]), argc, argv);
 }

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "merkle/buf.h"
+#include "merkle/file.h"
 #include "wallet/address.h"
 
 #define FORMAT_NAME "arbor-wallet-keystore"
@@ -817,7 +818,7 @@ arb_err arb_keystore_save(const arb_keystore *ks, const char *path, int create_n
 {
     char *json = NULL, *tmp = NULL, *dir = NULL, *slash;
     size_t pl = strlen(path);
-    int fd = -1, dfd, saved;
+    int fd = -1, saved;
     arb_err err;
 
     if ((err = arb_keystore_format(&json, ks)) != ARB_OK)
@@ -877,15 +878,7 @@ arb_err arb_keystore_save(const arb_keystore *ks, const char *path, int create_n
         goto out;
     }
     tmp[0] = '\0';
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "%s: directory sync failed: %s", dir, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        goto out;
-    }
-    close(dfd);
-    err = ARB_OK;
+    err = arb_file_sync_parent(path, eb);
 out:
     if (fd >= 0)
         close(fd);

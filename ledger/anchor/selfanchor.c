@@ -19,6 +19,7 @@
 #include "ledger/chain/stateview.h"
 #include "ledger/chain/tx.h"
 #include "merkle/buf.h"
+#include "merkle/file.h"
 
 struct arb_selfanchor {
     arb_chainapi *chain;
@@ -54,29 +55,6 @@ struct arb_selfanchor {
 };
 
 /* ---------------------------------------------------------------- the key */
-
-static arb_err sync_dir_of(const char *path, arb_errbuf *eb)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    int fd, ok;
-
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return arb_errf(eb, ARB_ERR_IO, "path too long: %s", path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return arb_errf(eb, ARB_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
-    ok = fsync(fd) == 0;
-    close(fd);
-    return ok ? ARB_OK : arb_errf(eb, ARB_ERR_IO, "cannot sync directory %s", dir);
-}
 
 arb_err arb_selfanchor_key_load(const char *path, uint8_t seckey32[static 32], int *created,
                                 arb_errbuf *eb)
@@ -130,7 +108,7 @@ arb_err arb_selfanchor_key_load(const char *path, uint8_t seckey32[static 32], i
     ok = write(fd, text, 65) == 65 && fsync(fd) == 0;
     ok &= close(fd) == 0;
     OPENSSL_cleanse(text, sizeof text);
-    if (!ok || sync_dir_of(path, eb) != ARB_OK) {
+    if (!ok || arb_file_sync_parent(path, eb) != ARB_OK) {
         unlink(path);
         OPENSSL_cleanse(seckey32, 32);
         return arb_errf(eb, ARB_ERR_IO, "cannot write %s", path);

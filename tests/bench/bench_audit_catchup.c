@@ -48,110 +48,22 @@
 #include "merkle/hash.h"
 #include "merkle/range.h"
 #include "merkle/tile.h"
-#include "tests/bench/log_bulk.h"
+#include "tests/bench/bench_logserver.h"
+#include "tests/bench/bench_node.h"
 #include "tests/test.h"
 #include "tests/unit/log/pki.h"
 
 static char tmp[512], arbord_bin[1024], audit_bin[1024];
-static pid_t server;
-static int port;
+static bench_server srv;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+typedef arb_tl_body body;
 
-typedef struct {
-    uint8_t *data;
-    size_t len;
-} body;
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-    body *b = ud;
-    uint8_t *d = realloc(b->data, b->len + sz * n + 1);
-
-    if (d == NULL)
-        return 0;
-    memcpy(d + b->len, p, sz * n);
-    b->len += sz * n;
-    d[b->len] = 0;
-    b->data = d;
-    return sz * n;
-}
-
-/* GET path on arbord; returns the status (0: no answer). */
+/* GET /path on arbord over the kept-alive handle c; the status (0: no answer). */
 static long get(CURL *c, const char *path, body *out)
 {
-    char url[512];
-    long st = 0;
-
-    memset(out, 0, sizeof(*out));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-    return st;
-}
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL)
-        ok = fclose(f) == 0 && ok;
-    return ok;
-}
-
-static void stop_server(void)
-{
-    int st;
-    if (server > 0) {
-        kill(server, SIGTERM);
-        waitpid(server, &st, 0);
-        server = 0;
-    }
-}
-
-/* Starts arbord on datadir with the log key and roots; waits for get-sth. */
-static int start_server(const char *datadir, const char *key, const char *roots)
-{
-    char listen[64], logp[700];
-    CURL *c;
-    body b;
-    int up = 0;
-
-    port = arb_test_free_port();
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    snprintf(logp, sizeof(logp), "%s/arbord.log", tmp);
-    server = fork();
-    if (server == 0) {
-        const char *av[] = {arbord_bin, "--datadir", datadir, "--listen", listen, "--network",
-                            "regtest", "--log-key", key, "--log-roots", roots, NULL};
-        if (freopen(logp, "a", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
-            _exit(126);
-        execv(arbord_bin, (char *const *)av);
-        _exit(127);
-    }
-    c = curl_easy_init();
-    for (int i = 0; i < 1200 && !up && server > 0; i++) {
-        up = get(c, "ct/v1/get-sth", &b) == 200;
-        free(b.data);
-        if (!up)
-            usleep(50000);
-    }
-    curl_easy_cleanup(c);
-    if (!up) {
-        fprintf(stderr, "arbord did not start (%s; see %s)\n", arbord_bin, logp);
-        stop_server();
-    }
-    return up;
+    char abs[600];
+    snprintf(abs, sizeof(abs), "/%s", path);
+    return arb_tl_http_raw(bench_server_at(&srv, c), abs, NULL, 0, out);
 }
 
 /* The log's tree size and root from get-sth. */
@@ -210,7 +122,7 @@ static void *reader(void *arg)
         tl.index = t;
         tl.width = arb_tile_width(a->size, 0, t);
         a->ok = arb_tile_path(&tl, path, sizeof(path)) == ARB_OK && get(c, path, &b) == 200;
-        cur = arb_cur_make(b.data, b.len);
+        cur = arb_cur_make((const uint8_t *)b.data, b.len);
         for (unsigned i = 0; a->ok && i < tl.width; i++) {
             arb_ct_tile_leaf leaf;
             size_t before = a->tiles[t].len;
@@ -277,10 +189,10 @@ static double hash_bound(uint64_t size, const char *root_hex)
     if (off == NULL || lh == NULL || arb_sha256_new(&h) != ARB_OK ||
         !read_leaves(size, &all, off))
         goto out;
-    t0 = now_s();
+    t0 = bench_now_s();
     for (uint64_t i = 0; i < size; i++)
         arb_merkle_leaf_hash(h, &lh[i], all.data + off[i], off[i + 1] - off[i]);
-    rate = (double)size / (now_s() - t0);
+    rate = (double)size / (bench_now_s() - t0);
     arb_merkle_range_init(&r);
     if (arb_merkle_range_append_many(&r, h, lh, size) != ARB_OK) {
         rate = 0;
@@ -341,7 +253,7 @@ static double catchup(const char *name, int tiled, int watch, uint64_t size, con
 
     snprintf(state, sizeof(state), "%s/state-%s", tmp, name);
     snprintf(outp, sizeof(outp), "%s/out-%s.jsonl", tmp, name);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
     av[n++] = audit_bin;
     av[n++] = "follow";
     av[n++] = "--log";
@@ -363,7 +275,7 @@ static double catchup(const char *name, int tiled, int watch, uint64_t size, con
     av[n++] = "--once";
     av[n++] = "--json";
     av[n] = NULL;
-    t0 = now_s();
+    t0 = bench_now_s();
     pid = fork();
     if (pid == 0) {
         if (freopen(outp, "w", stdout) == NULL)
@@ -373,7 +285,7 @@ static double catchup(const char *name, int tiled, int watch, uint64_t size, con
     }
     if (pid < 0 || waitpid(pid, &st, 0) != pid)
         return 0;
-    dt = now_s() - t0;
+    dt = bench_now_s() - t0;
     if ((f = fopen(outp, "r")) == NULL)
         return 0;
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -491,11 +403,11 @@ static double certspotter_catchup(uint64_t size, const char *pubp, double bound)
              "\"description\":\"arbor bench\",\"log_id\":\"%s\",\"key\":\"%s\","
              "\"url\":\"http://127.0.0.1:%d/\",\"mmd\":86400,"
              "\"state\":{\"usable\":{\"timestamp\":\"2024-01-01T00:00:00Z\"}}}]}]}",
-             id64 ? id64 : "", key64 ? key64 : "", port);
-    if (key64 == NULL || id64 == NULL || !write_file(listp, list, strlen(list)) ||
-        !write_file(watchp, "example.com\nexample.org\nshop.example.net\nbank.example\n", 53))
+             id64 ? id64 : "", key64 ? key64 : "", srv.port);
+    if (key64 == NULL || id64 == NULL || !arb_test_write_file(listp, list, strlen(list)) ||
+        !arb_test_write_file(watchp, "example.com\nexample.org\nshop.example.net\nbank.example\n", 53))
         goto out;
-    t0 = now_s();
+    t0 = bench_now_s();
     pid = fork();
     if (pid == 0) {
         const char *av[] = {bin, "-logs", listp, "-watchlist", watchp, "-state_dir", state,
@@ -507,9 +419,9 @@ static double certspotter_catchup(uint64_t size, const char *pubp, double bound)
     }
     if (pid < 0)
         goto out;
-    while (now_s() - t0 < 1800 && waitpid(pid, &st, WNOHANG) == 0) {
+    while (bench_now_s() - t0 < 1800 && waitpid(pid, &st, WNOHANG) == 0) {
         if (cs_verified(state) >= size) {
-            dt = now_s() - t0;
+            dt = bench_now_s() - t0;
             break;
         }
         usleep(100000);
@@ -609,7 +521,7 @@ static int tile_vs_nginx(uint64_t size)
              "  uwsgi_temp_path %s/ngx; scgi_temp_path %s/ngx;\n"
              "  server { listen 127.0.0.1:%d; root %s; } }\n",
              tmp, tmp, tmp, tmp, tmp, tmp, tmp, nport, www);
-    if (!write_file(filep, b.data, b.len) || !write_file(conf, text, strlen(text))) {
+    if (!arb_test_write_file(filep, b.data, b.len) || !arb_test_write_file(conf, text, strlen(text))) {
         fprintf(stderr, "cannot write %s or %s\n", filep, conf);
         free(b.data);
         curl_easy_cleanup(c);
@@ -625,12 +537,13 @@ static int tile_vs_nginx(uint64_t size)
     }
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", nport, path);
     for (int i = 0; i < 100 && ng > 0 && !up; i++) {
+        arb_tl_http_opts at_nginx = bench_server_at(&srv, c);
+        char abs[ARB_TILE_PATH_MAX + 1];
         body nb;
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        memset(&nb, 0, sizeof(nb));
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &nb);
-        up = curl_easy_perform(c) == CURLE_OK && nb.len == b.len &&
-             memcmp(nb.data, b.data, b.len) == 0;
+        at_nginx.port = nport;
+        snprintf(abs, sizeof(abs), "/%s", path);
+        up = arb_tl_http_raw(at_nginx, abs, NULL, 0, &nb) != 0 &&
+             nb.len == b.len && memcmp(nb.data, b.data, b.len) == 0;
         free(nb.data);
         if (!up)
             usleep(50000);
@@ -639,7 +552,7 @@ static int tile_vs_nginx(uint64_t size)
     if (up) {
         static const int conns[] = {1, 16};
         char aurl[200];
-        snprintf(aurl, sizeof(aurl), "http://127.0.0.1:%d/%s", port, path);
+        snprintf(aurl, sizeof(aurl), "http://127.0.0.1:%d/%s", srv.port, path);
         ok = 1;
         for (int k = 0; k < 2; k++) {
             double ra = wrk_rate(wrk, aurl, conns[k]), rn = wrk_rate(wrk, url, conns[k]);
@@ -662,87 +575,12 @@ static int tile_vs_nginx(uint64_t size)
 
 /* ---- the log ---- */
 
-/* Creates (or, when it is there, reuses) the log in dir: dir/log (arbord
- * data directory), dir/key.pem, dir/pub.pem, dir/roots.pem. */
-static int make_log(const char *dir, long n)
-{
-    char datadir[800], keyp[800], pubp[800], rootsp[800], done[800];
-    int64_t t = (int64_t)time(NULL);
-    EVP_PKEY *kr = NULL, *ki = NULL, *kl = NULL;
-    X509 *r = NULL, *im = NULL;
-    arb_ct_signer *signer = NULL;
-    char *key = NULL, *pub = NULL, *roots = NULL;
-    size_t kl_len = 0, pl = 0, rl = 0;
-    unsigned long long size = 0;
-    log_bulk_config bc;
-    arb_errbuf eb;
-    struct stat sb;
-    double t0;
-    int ok = 0;
-
-    snprintf(datadir, sizeof(datadir), "%s/log", dir);
-    snprintf(keyp, sizeof(keyp), "%s/key.pem", dir);
-    snprintf(pubp, sizeof(pubp), "%s/pub.pem", dir);
-    snprintf(rootsp, sizeof(rootsp), "%s/roots.pem", dir);
-    snprintf(done, sizeof(done), "%s/loaded", dir);
-    if (stat(done, &sb) == 0)
-        return 1;
-    mkdir(dir, 0755);
-    {
-        pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
-        pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
-        kr = pki_key();
-        ki = pki_key();
-        kl = pki_key();
-        r = pki_cert(&sr, kr, NULL, NULL);
-        im = pki_cert(&si, ki, r, kr);
-    }
-    if (r == NULL || im == NULL || (roots = pki_pem(r, &rl)) == NULL ||
-        arb_ct_signer_generate(&signer, &eb) != ARB_OK ||
-        arb_ct_signer_private_pem(signer, &key, &kl_len) != ARB_OK ||
-        arb_ct_signer_public_pem(signer, &pub, &pl) != ARB_OK || !write_file(keyp, key, kl_len) ||
-        !write_file(pubp, pub, pl) || !write_file(rootsp, roots, rl)) {
-        fprintf(stderr, "cannot set up the log's keys\n");
-        goto out;
-    }
-    memset(&bc, 0, sizeof(bc));
-    bc.datadir = datadir;
-    bc.signer = signer;
-    bc.origin = "arbor.localhost/log"; /* arbord's default */
-    bc.root = r;
-    bc.inter = im;
-    bc.inter_key = ki;
-    bc.leaf_key = kl;
-    bc.first_serial = 1000;
-    bc.n = n;
-    t0 = now_s();
-    if (log_bulk_load(&bc, &size, &eb) != ARB_OK) {
-        fprintf(stderr, "bulk load: %s\n", eb.msg);
-        goto out;
-    }
-    printf("{\"bench\":\"log_bulk_load\",\"entries\":%ld,\"tree_size\":%llu,\"seconds\":%.1f,"
-           "\"entries_per_s\":%.0f}\n",
-           n, size, now_s() - t0, (double)n / (now_s() - t0));
-    fflush(stdout);
-    ok = write_file(done, "1", 1);
-out:
-    arb_ct_signer_free(signer);
-    free(key);
-    free(pub);
-    free(roots);
-    X509_free(r);
-    X509_free(im);
-    EVP_PKEY_free(kr);
-    EVP_PKEY_free(ki);
-    EVP_PKEY_free(kl);
-    return ok;
-}
-
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 1000000;
     const char *keep = argc > 2 ? argv[2] : NULL;
-    char dir[700], datadir[800], keyp[800], pubp[800], rootsp[800], root_hex[65];
+    char dir[700], logp[700], pubp[800], root_hex[65];
+    const bench_log_spec spec = {1000, 0}; /* serials from 1000, the same names */
     uint64_t size = 0;
     double bound;
     int ok;
@@ -759,11 +597,10 @@ int main(int argc, char **argv)
         return 1;
     }
     snprintf(dir, sizeof(dir), "%s", keep ? keep : tmp);
-    snprintf(datadir, sizeof(datadir), "%s/log", dir);
-    snprintf(keyp, sizeof(keyp), "%s/key.pem", dir);
     snprintf(pubp, sizeof(pubp), "%s/pub.pem", dir);
-    snprintf(rootsp, sizeof(rootsp), "%s/roots.pem", dir);
-    ok = make_log(dir, n) && start_server(datadir, keyp, rootsp) && log_head(&size, root_hex);
+    snprintf(logp, sizeof(logp), "%s/arbord.log", tmp);
+    ok = bench_log_make(dir, n, &spec) && bench_server_start(&srv, arbord_bin, dir, logp) &&
+         log_head(&size, root_hex);
     if (ok && size != (uint64_t)n)
         printf("{\"bench\":\"audit_catchup\",\"note\":\"the kept log has %llu entries\"}\n",
                (unsigned long long)size);
@@ -775,7 +612,7 @@ int main(int argc, char **argv)
     if (ok && getenv("ARB_BENCH_NO_CERTSPOTTER") == NULL)
         certspotter_catchup(size, pubp, bound);
     ok = ok && tile_vs_nginx(size);
-    stop_server();
+    bench_server_stop(&srv);
     if (ok)
         arb_test_rmtree(tmp);
     else

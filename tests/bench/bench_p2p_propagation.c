@@ -20,135 +20,44 @@
 #include "ledger/chain/chainstate.h"
 #include "ledger/chain/consensus.h"
 #include "ledger/chain/mine.h"
+#include "tests/bench/bench_node.h"
+#include "tests/testlib/chain.h"
 #include "tests/proc.h"
 #include "tests/test.h"
-
-/* Reports where a step failed and ends the benchmark. */
-#define FAIL()                                                                                     \
-    do {                                                                                           \
-        fprintf(stderr, "%s:%d: a step failed\n", __FILE__, __LINE__);                              \
-        return 1;                                                                                  \
-    } while (0)
 
 static arb_sha256 *H;
 static arb_schnorr *S;
 static const arb_chain_params *P;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    arb_buf *b = ud;
-    return arb_buf_put(b, p, sz * n) ? sz * n : 0;
-}
-
-static CURL *curl;
-
-static long http(int port, const char *path, const char *body, json_t **out)
-{
-    char url[512];
-    long status = 0;
-    arb_buf b = ARB_BUF_INIT;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    if (body != NULL)
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    *out = b.len ? json_loadb((const char *)b.data, b.len, 0, NULL) : NULL;
-    arb_buf_free(&b);
-    return status;
-}
-
-static long post_hex(int port, const char *path, const arb_buf *raw)
-{
-    char *body = malloc(2 * raw->len + 16);
-    json_t *j;
-    strcpy(body, "{\"hex\":\"");
-    arb_hex_encode(body + 8, raw->data, raw->len);
-    strcat(body, "\"}");
-    long st = http(port, path, body, &j);
-    if (st != 200) {
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        fprintf(stderr, "POST %s: %ld %s\n", path, st, text ? text : "");
-        free(text);
-    }
-    json_decref(j);
-    free(body);
-    return st;
-}
-
 static arb_proc *start(const char *dir, int port, const int *peers, size_t np, int compact)
 {
-    char listen[32], conn[16][32];
-    const char *argv[64];
-    size_t a = 0;
-    char bin[4096];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    argv[a++] = arb_test_bin(bin, sizeof bin, "arbord");
-    argv[a++] = "--datadir";
-    argv[a++] = dir;
-    argv[a++] = "--listen";
-    argv[a++] = listen;
-    argv[a++] = "--json";
-    argv[a++] = "--network";
-    argv[a++] = "regtest";
-    argv[a++] = "--p2p-tx-delay-ms";
-    argv[a++] = "100";
-    argv[a++] = "--http-workers";
-    argv[a++] = "2";
-    argv[a++] = "--p2p-no-compact";
-    argv[a++] = compact ? "0" : "1";
-    argv[a++] = "--p2p-no-outbound"; /* the topology the benchmark builds, nothing more */
-    argv[a++] = "1";
+    char conn[16][32];
+    /* --p2p-no-outbound: the topology the benchmark builds, nothing more */
+    const char *extra[48] = {"--p2p-tx-delay-ms", "100", "--http-workers", "2",
+                             "--p2p-no-compact", compact ? "0" : "1", "--p2p-no-outbound", "1"};
+    size_t a = 8;
     for (size_t i = 0; i < np && i < 16; i++) {
         snprintf(conn[i], sizeof conn[i], "127.0.0.1:%d", peers[i]);
-        argv[a++] = "--connect";
-        argv[a++] = conn[i];
+        extra[a++] = "--connect";
+        extra[a++] = conn[i];
     }
-    argv[a] = NULL;
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0 || arb_proc_wait_port(p, 30000) != port) {
-        fprintf(stderr, "cannot start arbord\n");
-        exit(1);
-    }
-    return p;
+    extra[a] = NULL;
+    return bench_arbord_at(dir, port, extra);
 }
 
 
 static unsigned long long bytes_sent(int port)
 {
-    char url[128];
-    arb_buf b = ARB_BUF_INIT;
-    unsigned long long v = 0;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    if (curl_easy_perform(curl) == CURLE_OK && arb_buf_u8(&b, 0)) {
-        const char *p = strstr((const char *)b.data, "\narbor_p2p_bytes_sent_total ");
-        if (p != NULL)
-            v = strtoull(p + strlen("\narbor_p2p_bytes_sent_total "), NULL, 10);
-    }
-    arb_buf_free(&b);
-    return v;
+    long long v;
+    arb_tl_metric(bench_at(port), "arbor_p2p_bytes_sent_total", &v);
+    return (unsigned long long)v;
 }
 
 static size_t pool_count(int port)
 {
     json_t *j;
     size_t c = 0;
-    if (http(port, "/chain/v1/mempool", NULL, &j) == 200)
+    if (arb_tl_http_json(bench_at(port), "/chain/v1/mempool", NULL, &j) == 200)
         c = (size_t)json_integer_value(json_object_get(j, "count"));
     json_decref(j);
     return c;
@@ -158,7 +67,7 @@ static int tip_is(int port, const char *hash)
 {
     json_t *j;
     int ok = 0;
-    if (http(port, "/chain/v1/tip", NULL, &j) == 200) {
+    if (arb_tl_http_json(bench_at(port), "/chain/v1/tip", NULL, &j) == 200) {
         const char *h = json_string_value(json_object_get(j, "hash"));
         ok = h != NULL && strcmp(h, hash) == 0;
     }
@@ -178,7 +87,7 @@ static int mine(int port, const char *addr, char hash[65], size_t *size)
     arb_buf b = ARB_BUF_INIT;
     arb_hash h;
     snprintf(path, sizeof path, "/chain/v1/template?address=%s", addr);
-    if (http(port, path, NULL, &t) != 200 ||
+    if (arb_tl_http_json(bench_at(port), path, NULL, &t) != 200 ||
         arb_hex_decode_alloc(&raw, &len, json_string_value(json_object_get(t, "hex"))) != ARB_OK)
         return 0;
     json_decref(t);
@@ -191,7 +100,7 @@ static int mine(int port, const char *addr, char hash[65], size_t *size)
     arb_header_hash(H, &h, &blk.header);
     arb_chain_hash_hex(hash, &h);
     *size = b.len;
-    int ok = post_hex(port, "/chain/v1/block", &b) == 200;
+    int ok = bench_post_hex(bench_at(port), "/chain/v1/block", &b) == 200;
     arb_buf_free(&b);
     arb_block_clear(&blk);
     return ok;
@@ -207,20 +116,15 @@ int main(int argc, char **argv)
 {
     int nn = argc > 1 ? atoi(argv[1]) : 20, nb = argc > 2 ? atoi(argv[2]) : 10;
     int nt = argc > 3 ? atoi(argv[3]) : 1000, compact = argc > 4 ? atoi(argv[4]) : 1;
-    char tmp[1024], hash[65], addr[ARB_ADDR_MAX];
-    uint8_t sk[32], pk[32];
+    char tmp[1024], hash[65];
+    arb_tl_actor me; /* mines every block; its coins pay the transactions */
     if (nn < 2 || nn > 64 || nb < 1 || nt < 1 || nt > 4000 || arb_test_tmpdir(tmp, sizeof tmp) != 0 ||
         arb_sha256_new(&H) != ARB_OK || arb_schnorr_new(&S) != ARB_OK)
         return 2;
     P = arb_chain_params_get("regtest");
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    curl = curl_easy_init();
     arb_test_seed_init();
-    do
-        arb_test_rand_bytes(sk, 32);
-    while (!arb_schnorr_pubkey(S, pk, sk));
-    if (!arb_address_encode(addr, P->hrp, pk))
-        FAIL();
+    arb_tl_actor_new(&(arb_tl_chain){H, S, P, 0}, &me);
     int *ports = calloc((size_t)nn, sizeof *ports);
     arb_proc **procs = calloc((size_t)nn, sizeof *procs);
     for (int i = 0; i < nn; i++)
@@ -248,14 +152,14 @@ int main(int argc, char **argv)
     arb_outpoint cb = {{{0}}, 0};
     uint64_t cb_amount = 0;
     for (uint32_t h = 1; h <= P->coinbase_maturity + 1; h++) {
-        if (!mine(ports[0], addr, hash, &size))
-            FAIL();
+        if (!mine(ports[0], me.addr, hash, &size))
+            BENCH_FAIL();
         if (h == 1) {
             json_t *j;
             char path[128];
             snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hash);
-            if (http(ports[0], path, NULL, &j) != 200)
-                FAIL();
+            if (arb_tl_http_json(bench_at(ports[0]), path, NULL, &j) != 200)
+                BENCH_FAIL();
             uint8_t *raw;
             size_t len;
             arb_block blk;
@@ -265,7 +169,7 @@ int main(int argc, char **argv)
                     ARB_OK ||
                 arb_block_decode(&blk, raw, len, &eb) != ARB_OK ||
                 arb_tx_txid(H, &cb.txid, &blk.tx[0]) != ARB_OK)
-                FAIL();
+                BENCH_FAIL();
             cb_amount = blk.tx[0].out[0].amount;
             free(raw);
             arb_block_clear(&blk);
@@ -279,30 +183,30 @@ int main(int argc, char **argv)
         arb_txout spent = {cb_amount, {0}};
         arb_buf b = ARB_BUF_INIT;
         arb_hash id;
-        memcpy(spent.key, pk, 32);
+        memcpy(spent.key, me.pk, 32);
         arb_tx_init(&tx);
         if (arb_tx_alloc(&tx, 1, (size_t)nt) != ARB_OK)
-            FAIL();
+            BENCH_FAIL();
         tx.version = 1;
         tx.in[0] = cb;
         for (int o = 0; o < nt; o++) {
             tx.out[o].amount = each;
-            memcpy(tx.out[o].key, pk, 32);
+            memcpy(tx.out[o].key, me.pk, 32);
         }
-        if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK ||
+        if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, me.sk, NULL) != ARB_OK ||
             arb_tx_txid(H, &id, &tx) != ARB_OK)
-            FAIL();
+            BENCH_FAIL();
         arb_tx_write(&b, &tx, 1);
-        if (post_hex(ports[0], "/chain/v1/tx", &b) != 200)
-            FAIL();
+        if (bench_post_hex(bench_at(ports[0]), "/chain/v1/tx", &b) != 200)
+            BENCH_FAIL();
         arb_buf_free(&b);
         arb_tx_clear(&tx);
         for (int o = 0; o < nt; o++) {
             coins[o].txid = id;
             coins[o].index = (uint32_t)o;
         }
-        if (!mine(ports[0], addr, hash, &size))
-            FAIL();
+        if (!mine(ports[0], me.addr, hash, &size))
+            BENCH_FAIL();
     }
     for (int i = 0; i < nn; i++)
         while (!tip_is(ports[i], hash))
@@ -314,21 +218,21 @@ int main(int argc, char **argv)
             arb_tx tx;
             arb_txout spent = {each, {0}};
             arb_buf b = ARB_BUF_INIT;
-            memcpy(spent.key, pk, 32);
+            memcpy(spent.key, me.pk, 32);
             arb_tx_init(&tx);
             if (arb_tx_alloc(&tx, 1, 1) != ARB_OK)
-                FAIL();
+                BENCH_FAIL();
             tx.version = 1;
             tx.in[0] = coins[t];
             tx.out[0].amount = each - 200;
-            memcpy(tx.out[0].key, pk, 32);
-            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK ||
+            memcpy(tx.out[0].key, me.pk, 32);
+            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, me.sk, NULL) != ARB_OK ||
                 arb_tx_txid(H, &coins[t].txid, &tx) != ARB_OK)
-                FAIL();
+                BENCH_FAIL();
             coins[t].index = 0;
             arb_tx_write(&b, &tx, 1);
-            if (post_hex(ports[0], "/chain/v1/tx", &b) != 200)
-                FAIL();
+            if (bench_post_hex(bench_at(ports[0]), "/chain/v1/tx", &b) != 200)
+                BENCH_FAIL();
             arb_buf_free(&b);
             arb_tx_clear(&tx);
         }
@@ -339,13 +243,13 @@ int main(int argc, char **argv)
         unsigned long long before = 0, after = 0;
         for (int i = 0; i < nn; i++)
             before += bytes_sent(ports[i]);
-        if (!mine(ports[0], addr, hash, &size))
-            FAIL();
-        double t0 = now_s();
+        if (!mine(ports[0], me.addr, hash, &size))
+            BENCH_FAIL();
+        double t0 = bench_now_s();
         for (int i = 0; i < nn; i++)
             while (!tip_is(ports[i], hash))
                 usleep(2000);
-        times[r] = now_s() - t0;
+        times[r] = bench_now_s() - t0;
         for (int i = 0; i < nn; i++)
             after += bytes_sent(ports[i]);
         bytes_per_block += (double)(after - before);
@@ -370,6 +274,6 @@ int main(int argc, char **argv)
     free(coins);
     free(ports);
     free(procs);
-    curl_easy_cleanup(curl);
+    bench_http_done();
     return 0;
 }

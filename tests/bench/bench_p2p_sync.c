@@ -18,106 +18,28 @@
 #include "ledger/chain/chainstate.h"
 #include "ledger/chain/consensus.h"
 #include "ledger/chain/mine.h"
+#include "tests/bench/bench_node.h"
+#include "tests/testlib/chain.h"
 #include "tests/proc.h"
 #include "tests/test.h"
-
-/* Reports where a step failed and ends the benchmark. */
-#define FAIL()                                                                                     \
-    do {                                                                                           \
-        fprintf(stderr, "%s:%d: a step failed\n", __FILE__, __LINE__);                              \
-        return 1;                                                                                  \
-    } while (0)
 
 static arb_sha256 *H;
 static arb_schnorr *S;
 static const arb_chain_params *P;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    arb_buf *b = ud;
-    return arb_buf_put(b, p, sz * n) ? sz * n : 0;
-}
-
-static CURL *curl;
-
-static long http(int port, const char *path, const char *body, json_t **out)
-{
-    char url[512];
-    long status = 0;
-    arb_buf b = ARB_BUF_INIT;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    if (body != NULL)
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    *out = b.len ? json_loadb((const char *)b.data, b.len, 0, NULL) : NULL;
-    arb_buf_free(&b);
-    return status;
-}
-
-static long post_hex(int port, const char *path, const arb_buf *raw)
-{
-    char *body = malloc(2 * raw->len + 16);
-    json_t *j;
-    strcpy(body, "{\"hex\":\"");
-    arb_hex_encode(body + 8, raw->data, raw->len);
-    strcat(body, "\"}");
-    long st = http(port, path, body, &j);
-    if (st != 200) {
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        fprintf(stderr, "POST %s: %ld %s\n", path, st, text ? text : "");
-        free(text);
-    }
-    json_decref(j);
-    free(body);
-    return st;
-}
-
-static uint32_t height_of(int port)
-{
-    json_t *j;
-    uint32_t h = 0;
-    if (http(port, "/chain/v1/tip", NULL, &j) == 200)
-        h = (uint32_t)json_integer_value(json_object_get(j, "height"));
-    json_decref(j);
-    return h;
-}
-
 static arb_proc *start(const char *dir, int port, int peer)
 {
-    char listen[32], conn[32];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    char conn[32];
+    const char *connect[] = {"--connect", conn, NULL};
     snprintf(conn, sizeof conn, "127.0.0.1:%d", peer);
-    char bin[4096];
-    const char *argv[] = {arb_test_bin(bin, sizeof bin, "arbord"), "--datadir", dir, "--listen",
-                          listen, "--json", "--network", "regtest", peer ? "--connect" : NULL,
-                          conn, NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0 || arb_proc_wait_port(p, 30000) != port) {
-        fprintf(stderr, "cannot start arbord\n");
-        exit(1);
-    }
-    return p;
+    return bench_arbord_at(dir, port, peer ? connect : NULL);
 }
 
 int main(int argc, char **argv)
 {
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 10000;
     char tmp[1024], da[1100], db[1100], dc[1100];
-    uint8_t sk[32], pk[32];
-    char addr[ARB_ADDR_MAX];
+    arb_tl_actor me; /* mines every block; its coins pay the transactions */
     arb_outpoint *cb;
     uint64_t *cb_amount;
     arb_buf *blocks;
@@ -129,13 +51,8 @@ int main(int argc, char **argv)
         return 2;
     P = arb_chain_params_get("regtest");
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    curl = curl_easy_init();
     arb_test_seed_init();
-    do
-        arb_test_rand_bytes(sk, 32);
-    while (!arb_schnorr_pubkey(S, pk, sk));
-    if (!arb_address_encode(addr, P->hrp, pk))
-        FAIL();
+    arb_tl_actor_new(&(arb_tl_chain){H, S, P, 0}, &me);
     cb = calloc(n + 1, sizeof *cb);
     cb_amount = calloc(n + 1, sizeof *cb_amount);
     blocks = calloc(n + 1, sizeof *blocks);
@@ -162,57 +79,58 @@ int main(int argc, char **argv)
             arb_tx tx;
             arb_txout spent = {chg_amount, {0}};
             arb_buf b = ARB_BUF_INIT;
-            memcpy(spent.key, pk, 32);
+            memcpy(spent.key, me.pk, 32);
             arb_tx_init(&tx);
             if (arb_tx_alloc(&tx, 1, 2) != ARB_OK)
-                FAIL();
+                BENCH_FAIL();
             tx.version = 1;
             tx.in[0] = chg;
             tx.out[0].amount = 10000;
             tx.out[1].amount = chg_amount - 11000;
-            memcpy(tx.out[0].key, pk, 32);
-            memcpy(tx.out[1].key, pk, 32);
-            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK)
-                FAIL();
+            memcpy(tx.out[0].key, me.pk, 32);
+            memcpy(tx.out[1].key, me.pk, 32);
+            if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, me.sk, NULL) != ARB_OK)
+                BENCH_FAIL();
             arb_tx_write(&b, &tx, 1);
-            if (post_hex(pa, "/chain/v1/tx", &b) != 200 || arb_tx_txid(H, &chg.txid, &tx) != ARB_OK)
-                FAIL();
+            if (bench_post_hex(bench_at(pa), "/chain/v1/tx", &b) != 200 ||
+                arb_tx_txid(H, &chg.txid, &tx) != ARB_OK)
+                BENCH_FAIL();
             chg.index = 1;
             chg_amount = tx.out[1].amount;
             arb_buf_free(&b);
             arb_tx_clear(&tx);
         }
-        snprintf(path, sizeof path, "/chain/v1/template?address=%s", addr);
-        if (http(pa, path, NULL, &t) != 200 ||
+        snprintf(path, sizeof path, "/chain/v1/template?address=%s", me.addr);
+        if (arb_tl_http_json(bench_at(pa), path, NULL, &t) != 200 ||
             arb_hex_decode_alloc(&raw, &len, json_string_value(json_object_get(t, "hex"))) != ARB_OK)
-            FAIL();
+            BENCH_FAIL();
         json_decref(t);
         arb_block_init(&blk);
         if (arb_block_decode(&blk, raw, len, &eb) != ARB_OK)
-            FAIL();
+            BENCH_FAIL();
         /* A minute per block from genesis: mined faster than real time, the
          * template's times (max(now, median + 1)) would run past the 2-hour
          * future limit within a few thousand blocks. */
         blk.header.time = P->genesis_time + 60 * h;
         if (!arb_chain_mine_header(&blk.header, 0, 1ULL << 32))
-            FAIL();
+            BENCH_FAIL();
         free(raw);
         arb_block_write(&blocks[h], &blk);
-        if (post_hex(pa, "/chain/v1/block", &blocks[h]) != 200)
-            FAIL();
+        if (bench_post_hex(bench_at(pa), "/chain/v1/block", &blocks[h]) != 200)
+            BENCH_FAIL();
         total += blocks[h].len;
         if (arb_tx_txid(H, &cb[h].txid, &blk.tx[0]) != ARB_OK)
-            FAIL();
+            BENCH_FAIL();
         cb_amount[h] = blk.tx[0].out[0].amount;
         arb_block_clear(&blk);
     }
     /* The fresh node catches up over loopback. */
     int pb = arb_test_free_port();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     arb_proc *b = start(db, pb, pa);
-    while (height_of(pb) < n)
+    while (arb_tl_tip_height(bench_at(pb)) < n)
         usleep(20000);
-    double sync_s = now_s() - t0;
+    double sync_s = bench_now_s() - t0;
     arb_proc_kill(b, SIGTERM);
     arb_proc_wait(b, 30000);
     arb_proc_free(b);
@@ -226,8 +144,8 @@ int main(int argc, char **argv)
     if (arb_store_open(&st, dc, arb_chainstate_cf_names(), ARB_CHAINSTATE_NCF, NULL, &eb) !=
             ARB_OK ||
         arb_chainstate_open(&cs, st, 0, P, 2, NULL, &eb) != ARB_OK)
-        FAIL();
-    double t1 = now_s();
+        BENCH_FAIL();
+    double t1 = bench_now_s();
     for (uint32_t h = 1; h <= n; h++) {
         arb_block blk;
         arb_block_outcome oc;
@@ -236,10 +154,10 @@ int main(int argc, char **argv)
         if (arb_block_decode(&blk, blocks[h].data, blocks[h].len, &eb) != ARB_OK ||
             arb_chainstate_submit(cs, &blk, (int64_t)time(NULL), &oc, &r) != ARB_OK ||
             oc != ARB_BLOCK_CONNECTED)
-            FAIL();
+            BENCH_FAIL();
         arb_block_clear(&blk);
     }
-    double connect_s = now_s() - t1;
+    double connect_s = bench_now_s() - t1;
     arb_chainstate_close(cs);
     arb_store_close(st);
     printf("blocks %u, block data %.2f MB\n", n, total / 1e6);
@@ -254,7 +172,7 @@ int main(int argc, char **argv)
     free(cb);
     free(cb_amount);
     arb_test_rmtree(tmp);
-    curl_easy_cleanup(curl);
+    bench_http_done();
     arb_sha256_free(H);
     arb_schnorr_free(S);
     return 0;

@@ -16,6 +16,7 @@
 
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 
 #define WAIT_MS 15000
 
@@ -27,52 +28,21 @@ static char tmp[1024];
 static int run(const char *const args[], char **out, char **err)
 {
     const char *argv[32];
-    arb_proc *p;
-    int n = 0, st;
+    int n = 0;
 
     argv[n++] = bin;
     for (int i = 0; args[i] != NULL && n < 31; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return -1;
-    st = arb_proc_wait(p, WAIT_MS);
-    if (out)
-        *out = arb_proc_output(p, ARB_PROC_STDOUT);
-    if (err)
-        *err = arb_proc_output(p, ARB_PROC_STDERR);
-    arb_proc_free(p);
-    return st;
+    return arb_proc_run(argv, WAIT_MS, out, err);
 }
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 10 s a
+ * request. */
+static arb_tl_http_opts at(int port)
 {
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
-static long http_get(int port, const char *path, char **body)
-{
-    char url[256];
-    long status = 0;
-    CURL *h = curl_easy_init();
-    *body = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    return status;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 10};
+    return o;
 }
 
 static int count_lines(const char *s)
@@ -116,22 +86,7 @@ static void test_flags(void)
 /* Starts arbord on a free port with datadir `dir` plus extra args. */
 static arb_proc *start(const char *dir, const char *const extra[], int *port)
 {
-    const char *argv[32];
-    arb_proc *p;
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "--datadir";
-    argv[n++] = dir;
-    argv[n++] = "--listen";
-    argv[n++] = "127.0.0.1:0";
-    argv[n++] = "--json";
-    for (int i = 0; extra && extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    return arb_proc_start_arbord(bin, dir, extra, WAIT_MS, port);
 }
 
 static void test_serve(void)
@@ -151,7 +106,7 @@ static void test_serve(void)
     p = start(dir, extra, &port);
     CHECK(p != NULL);
     CHECK(port > 0);
-    CHECK_EQ(http_get(port, "/status", &body), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/status", NULL, &body), 200);
     j = json_loads(body, 0, NULL);
     CHECK(j != NULL);
     CHECK_STR(json_string_value(json_object_get(j, "network")), "regtest");
@@ -167,10 +122,10 @@ static void test_serve(void)
     CHECK(strstr(body, tmp) == NULL);
     json_decref(j);
     free(body);
-    CHECK_EQ(http_get(port, "/metrics", &body), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/metrics", NULL, &body), 200);
     CHECK(strstr(body, "arbor_http_requests_total") != NULL);
     free(body);
-    CHECK_EQ(http_get(port, "/nope", &body), 404);
+    CHECK_EQ(arb_tl_http(at(port), "/nope", NULL, &body), 404);
     free(body);
 
     /* The store lives in DIR/db. */
@@ -216,7 +171,7 @@ static void test_serve(void)
         struct stat st2;
         p = start(dir, extra, &port);
         CHECK(p != NULL && port > 0);
-        CHECK_EQ(http_get(port, "/status", &body), 200);
+        CHECK_EQ(arb_tl_http(at(port), "/status", NULL, &body), 200);
         free(body);
         CHECK(stat(key, &st2) == 0);
         CHECK_EQ(st2.st_ino, st.st_ino);
@@ -267,7 +222,7 @@ static void test_config_and_keys(void)
         CHECK(arb_proc_spawn(&p, argv) == 0);
         port = arb_proc_wait_port(p, WAIT_MS);
         CHECK(port > 0);
-        CHECK_EQ(http_get(port, "/status", &body), 200);
+        CHECK_EQ(arb_tl_http(at(port), "/status", NULL, &body), 200);
         j = json_loads(body, 0, NULL);
         CHECK(j != NULL);
         CHECK_STR(json_string_value(json_object_get(j, "network")), "test");
@@ -341,19 +296,11 @@ static void test_port_in_use(void)
 
 int main(void)
 {
-    arb_test_bin(bin, sizeof bin, "arbord");
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "no arbord at %s\n", bin);
+    if (!arb_tl_begin(bin, sizeof bin, tmp, sizeof tmp))
         return 1;
-    }
-    if (arb_test_tmpdir(tmp, sizeof tmp) != 0)
-        return 1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     test_flags();
     test_serve();
     test_config_and_keys();
     test_port_in_use();
-    curl_global_cleanup();
-    arb_test_rmtree(tmp);
-    return arb_test_done();
+    return arb_tl_end(tmp);
 }

@@ -72,15 +72,6 @@ static int audit(const char *out_path, char *const args[])
     return wait_exit(spawn(out_path, audit_bin, args));
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(data, 1, len, f) == len;
-    if (f)
-        fclose(f);
-    return ok;
-}
-
 static int count(const char *path, const char *needle)
 {
     size_t len;
@@ -622,8 +613,8 @@ static void test_check_sct(node *n1)
     snprintf(cert_file, sizeof cert_file, "%s/sct-leaf.pem", tmp);
     snprintf(sct_file, sizeof sct_file, "%s/sct-leaf.sct", tmp);
     snprintf(out, sizeof out, "%s/check-sct.out", tmp);
-    CHECK(write_file(cert_file, pem, strlen(pem)));
-    CHECK(write_file(sct_file, b.data, b.len));
+    CHECK(arb_test_write_file(cert_file, pem, strlen(pem)));
+    CHECK(arb_test_write_file(sct_file, b.data, b.len));
     {
         char *args[] = {audit_bin, "check-sct", "--cert", cert_file, "--sct", sct_file, "--key",
                         pub_pem, "--log", n1->url, "--mmd", "0", "--json", NULL};
@@ -637,7 +628,7 @@ static void test_check_sct(node *n1)
         char *opem = NULL;
         CHECK(add_leaf_sct(n1, "other.example.org", &opem, NULL));
         snprintf(other, sizeof other, "%s/other-leaf.pem", tmp);
-        CHECK(opem && write_file(other, opem, strlen(opem)));
+        CHECK(opem && arb_test_write_file(other, opem, strlen(opem)));
         free(opem);
         char *args[] = {audit_bin, "check-sct", "--cert", other, "--sct", sct_file, "--key",
                         pub_pem, "--log", n1->url, "--mmd", "0", "--json", NULL};
@@ -988,18 +979,18 @@ int main(void)
     snprintf(roots_pem, sizeof roots_pem, "%s/roots.pem", tmp);
     CHECK_OR(arb_ct_signer_generate(&s, &eb) == ARB_OK, 1);
     CHECK_OR(arb_ct_signer_private_pem(s, &pem, &pem_len) == ARB_OK &&
-                 write_file(key_pem, pem, pem_len),
+                 arb_test_write_file(key_pem, pem, pem_len),
              1);
     free(pem);
     CHECK_OR(arb_ct_signer_public_pem(s, &pem, &pem_len) == ARB_OK &&
-                 write_file(pub_pem, pem, pem_len),
+                 arb_test_write_file(pub_pem, pem, pem_len),
              1);
     free(pem);
     log_signer = s;
     ca_key = pki_key();
     ca = pki_cert(&root, ca_key, NULL, NULL);
     pem = pki_pem(ca, &pem_len);
-    CHECK_OR(pem && write_file(roots_pem, pem, pem_len), 1);
+    CHECK_OR(pem && arb_test_write_file(roots_pem, pem, pem_len), 1);
     free(pem);
     {
         int started = start_node(&n1, "node1");

@@ -41,6 +41,7 @@
 #include "tests/bench/log_bulk.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/testlog.h"
 #include "tests/unit/log/pki.h"
 
 enum { N = 20000 };
@@ -54,18 +55,9 @@ enum { OVERSHOOT = 256 + 65536 / 100 + 256 };
 extern char **environ;
 
 static char tmp[512], audit_bin[1024], arbord_bin[1024];
-static char pub_pem[700], url[64];
+static char pub_pem[800], url[64];
 static uint8_t log_id[32];
 static unsigned char *named; /* per entry: times a match named it */
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL)
-        ok = fclose(f) == 0 && ok;
-    return ok;
-}
 
 /* The position persisted in the auditor's state (the process is gone). */
 static uint64_t saved_pos(const char *state)
@@ -290,14 +282,8 @@ static void test_resume(void)
 
 int main(void)
 {
-    int64_t t = (int64_t)time(NULL);
-    EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
-    pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
-    pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
-    X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
-    arb_ct_signer *signer = NULL;
-    char *key = NULL, *pub = NULL, *roots = NULL, datadir[700], keyp[700], rootsp[700];
-    size_t kl_len = 0, pl = 0, rl = 0;
+    arb_tl_log l;
+    char datadir[700];
     unsigned long long size = 0;
     uint8_t *spki = NULL;
     size_t spki_len = 0;
@@ -309,42 +295,25 @@ int main(void)
     arb_test_bin(audit_bin, sizeof audit_bin, "arbor-audit");
     arb_test_bin(arbord_bin, sizeof arbord_bin, "arbord");
     named = calloc(N, 1);
-    CHECK_OR(named && r && im && arb_test_tmpdir(tmp, sizeof tmp) == 0, 1);
+    CHECK_OR(named && arb_test_tmpdir(tmp, sizeof tmp) == 0, 1);
     snprintf(datadir, sizeof datadir, "%s/log", tmp);
-    snprintf(keyp, sizeof keyp, "%s/key.pem", tmp);
-    snprintf(pub_pem, sizeof pub_pem, "%s/pub.pem", tmp);
-    snprintf(rootsp, sizeof rootsp, "%s/roots.pem", tmp);
-    CHECK_OR(arb_ct_signer_generate(&signer, &eb) == ARB_OK &&
-                 arb_ct_signer_private_pem(signer, &key, &kl_len) == ARB_OK &&
-                 arb_ct_signer_public_pem(signer, &pub, &pl) == ARB_OK &&
-                 arb_ct_signer_spki(signer, &spki, &spki_len) == ARB_OK &&
-                 (roots = pki_pem(r, &rl)) != NULL,
+    CHECK_OR(arb_tl_log_make(&l, tmp) &&
+                 arb_ct_signer_spki(l.signer, &spki, &spki_len) == ARB_OK,
              1);
-    CHECK_OR(write_file(keyp, key, kl_len) && write_file(pub_pem, pub, pl) &&
-                 write_file(rootsp, roots, rl),
-             1);
+    snprintf(pub_pem, sizeof pub_pem, "%s", l.pubp);
     {
         arb_sha256 *h = NULL;
         CHECK_OR(arb_sha256_new(&h) == ARB_OK, 1);
         arb_sha256_digest(h, log_id, spki, spki_len);
         arb_sha256_free(h);
     }
-    memset(&bc, 0, sizeof bc);
-    bc.datadir = datadir;
-    bc.signer = signer;
-    bc.origin = "arbor.localhost/log";
-    bc.root = r;
-    bc.inter = im;
-    bc.inter_key = ki;
-    bc.leaf_key = kl;
-    bc.first_serial = 1000;
-    bc.n = N;
+    arb_tl_log_bulk(&l, &bc, datadir, 1000, N);
     if (log_bulk_load(&bc, &size, &eb) != ARB_OK)
         fprintf(stderr, "bulk load: %s\n", eb.msg);
     CHECK_OR(size == N, 1);
     {
         const char *argv[] = {arbord_bin, "--datadir", datadir, "--listen", "127.0.0.1:0",
-                              "--network", "regtest", "--log-key", keyp, "--log-roots", rootsp,
+                              "--network", "regtest", "--log-key", l.keyp, "--log-roots", l.rootsp,
                               "--log-max-entries", "16", "--json", NULL};
         CHECK_OR(arb_proc_spawn(&server, argv) == 0, 1);
         port = arb_proc_wait_port(server, 30000);
@@ -361,15 +330,7 @@ int main(void)
     arb_proc_free(server);
     arb_test_rmtree(tmp);
     free(named);
-    free(key);
-    free(pub);
-    free(roots);
     free(spki);
-    arb_ct_signer_free(signer);
-    X509_free(r);
-    X509_free(im);
-    EVP_PKEY_free(kr);
-    EVP_PKEY_free(ki);
-    EVP_PKEY_free(kl);
+    arb_tl_log_free(&l);
     return arb_test_done();
 }

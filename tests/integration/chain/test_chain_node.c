@@ -23,6 +23,7 @@
 #include "merkle/proof.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/chain.h"
 
 #define WAIT_MS 20000
 
@@ -53,102 +54,26 @@ static char tmp[1024];
 static arb_sha256 *H;
 static arb_schnorr *S;
 static const arb_chain_params *P;
+static arb_tl_chain C; /* H, S and P for tests/testlib, set in main */
 
 /* ---------------------------------------------------------------- HTTP */
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 30 s a request. */
+static arb_tl_http_opts at(int port)
 {
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
-static long http_raw(int port, const char *path, const char *body, char **raw);
-
-/* GET (body NULL) or POST; returns the status (0: no answer) and the parsed JSON. */
-static long http(int port, const char *path, const char *body, json_t **out)
-{
-    char *resp = NULL;
-    long status = http_raw(port, path, body, &resp);
-    if (out)
-        *out = resp ? json_loads(resp, 0, NULL) : NULL;
-    free(resp);
-    return status;
-}
-
-static long http_raw(int port, const char *path, const char *body, char **raw)
-{
-    char url[2048], *resp = NULL;
-    long status = 0;
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (body != NULL) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    *raw = resp;
-    return status;
-}
-
-static long post_hex(int port, const char *path, const uint8_t *d, size_t n, json_t **out)
-{
-    char *hex = malloc(2 * n + 1), *body = malloc(2 * n + 16);
-    arb_hex_encode(hex, d, n);
-    sprintf(body, "{\"hex\":\"%s\"}", hex);
-    long st = http(port, path, body, out);
-    free(hex);
-    free(body);
-    return st;
-}
-
-static const char *jerr(json_t *j)
-{
-    const char *e = json_string_value(json_object_get(j, "error"));
-    return e ? e : "";
-}
-
-static int64_t jint(json_t *j, const char *k)
-{
-    return (int64_t)json_integer_value(json_object_get(j, k));
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
+    return o;
 }
 
 /* ---------------------------------------------------------------- keys and blocks */
 
-typedef struct {
-    uint8_t sk[32], pk[32];
-    char addr[ARB_ADDR_MAX];
-} key;
-
-static void key_new(key *k)
-{
-    do
-        arb_test_rand_bytes(k->sk, 32);
-    while (!arb_schnorr_pubkey(S, k->pk, k->sk));
-    if (!arb_address_encode(k->addr, P->hrp, k->pk))
-        abort();
-}
+typedef arb_tl_actor key; /* its coin unused */
 
 static long submit_block(int port, const arb_block *b, json_t **out)
 {
     arb_buf buf = {0};
     arb_block_write(&buf, b);
-    long st = post_hex(port, "/chain/v1/block", buf.data, buf.len, out);
+    long st = arb_tl_post_hex(at(port), "/chain/v1/block", buf.data, buf.len, out);
     arb_buf_free(&buf);
     return st;
 }
@@ -160,7 +85,7 @@ static long mine(int port, const key *k, arb_block *blk, json_t **tmpl_out)
     char path[256];
     json_t *t, *r;
     snprintf(path, sizeof path, "/chain/v1/template?address=%s", k->addr);
-    if (http(port, path, NULL, &t) != 200 || t == NULL)
+    if (arb_tl_http_json(at(port), path, NULL, &t) != 200 || t == NULL)
         return 0;
     const char *hex = json_string_value(json_object_get(t, "hex"));
     uint8_t *raw;
@@ -224,7 +149,7 @@ static long post_tx(int port, const arb_tx *tx, json_t **out)
 {
     arb_buf buf = {0};
     arb_tx_write(&buf, tx, 1);
-    long st = post_hex(port, "/chain/v1/tx", buf.data, buf.len, out);
+    long st = arb_tl_post_hex(at(port), "/chain/v1/tx", buf.data, buf.len, out);
     arb_buf_free(&buf);
     return st;
 }
@@ -236,13 +161,8 @@ static void display(char out[65], const arb_hash *h)
 
 static arb_proc *start(const char *dir, int *port)
 {
-    const char *argv[] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--json",
-                          "--network", "regtest", NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    static const char *const regtest[] = {"--network", "regtest", NULL};
+    return arb_proc_start_arbord(bin, dir, regtest, WAIT_MS, port);
 }
 
 static void stop(arb_proc *p)
@@ -336,9 +256,9 @@ static uint64_t bal(int port, const key *k, const char *field)
     char path[256];
     json_t *j;
     snprintf(path, sizeof path, "/chain/v1/address/%s/balance", k->addr);
-    if (http(port, path, NULL, &j) != 200)
+    if (arb_tl_http_json(at(port), path, NULL, &j) != 200)
         return UINT64_MAX;
-    uint64_t v = (uint64_t)jint(j, field);
+    uint64_t v = (uint64_t)arb_tl_jint(j, field);
     json_decref(j);
     return v;
 }
@@ -365,7 +285,7 @@ static void *read_loop(void *ud)
         else
             snprintf(path, sizeof path, "/chain/v1/address/%s/%s", r->addr,
                      k == 3 ? "utxos" : "balance");
-        if (http(r->port, path, NULL, &j) != 200 || j == NULL)
+        if (arb_tl_http_json(at(r->port), path, NULL, &j) != 200 || j == NULL)
             r->bad++;
         json_decref(j);
         r->n++;
@@ -379,16 +299,16 @@ static void test_flow(void)
     int port;
     json_t *j = NULL;
     key k1, k2, k3;
-    key_new(&k1);
-    key_new(&k2);
-    key_new(&k3);
+    arb_tl_actor_new(&C, &k1);
+    arb_tl_actor_new(&C, &k2);
+    arb_tl_actor_new(&C, &k3);
     snprintf(dir, sizeof dir, "%s/flow", tmp);
     arb_proc *p = start(dir, &port);
     CHECK(p != NULL && port > 0);
 
-    CHECK_EQ(http(port, "/chain/v1/tip", NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
     CHECK_STR(json_string_value(json_object_get(j, "network")), "regtest");
-    CHECK_EQ(jint(j, "height"), 0);
+    CHECK_EQ(arb_tl_jint(j, "height"), 0);
     {
         arb_hash g;
         arb_chain_genesis_hash(P, &g);
@@ -409,8 +329,8 @@ static void test_flow(void)
         else
             arb_block_clear(&b);
     }
-    CHECK_EQ(http(port, "/chain/v1/tip", NULL, &j), 200);
-    CHECK_EQ(jint(j, "height"), n_blocks);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
+    CHECK_EQ(arb_tl_jint(j, "height"), n_blocks);
     json_decref(j);
     /* Balance: the coinbases of heights h with (tip + 1 - h) >= maturity are mature. */
     {
@@ -446,7 +366,7 @@ static void test_flow(void)
     json_decref(j);
     /* In the mempool: unconfirmed, and the k2 output shows as unconfirmed. */
     snprintf(path, sizeof path, "/chain/v1/tx?txid=%s", hx);
-    CHECK_EQ(http(port, path, NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(at(port), path, NULL, &j), 200);
     CHECK(json_is_false(json_object_get(j, "confirmed")));
     json_decref(j);
     CHECK_EQ(bal(port, &k2, "unconfirmed"), 30 * ARB_COIN);
@@ -458,7 +378,7 @@ static void test_flow(void)
     make_tx(&tx2, &cb1, sub1, &k1, &o2, 1);
     CHECK(arb_tx_txid(H, &id2, &tx2) == ARB_OK);
     CHECK_EQ(post_tx(port, &tx2, &j), 400);
-    CHECK_STR(jerr(j), "rbf-feerate-too-low");
+    CHECK_STR(arb_tl_jstr(j, "error"), "rbf-feerate-too-low");
     json_decref(j);
 
     /* A chain of unconfirmed transactions: k2 spends tx1's output to k3. */
@@ -469,9 +389,9 @@ static void test_flow(void)
     CHECK(arb_tx_txid(H, &id3, &tx3) == ARB_OK);
     CHECK_EQ(post_tx(port, &tx3, &j), 200);
     json_decref(j);
-    CHECK_EQ(http(port, "/chain/v1/mempool", NULL, &j), 200);
-    CHECK_EQ(jint(j, "count"), 2);
-    CHECK_EQ(jint(j, "bytes"), (int64_t)(arb_tx_size(&tx1) + arb_tx_size(&tx3)));
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/mempool", NULL, &j), 200);
+    CHECK_EQ(arb_tl_jint(j, "count"), 2);
+    CHECK_EQ(arb_tl_jint(j, "bytes"), (int64_t)(arb_tx_size(&tx1) + arb_tx_size(&tx3)));
     json_decref(j);
     /* k2's unconfirmed output is spent in the mempool: left out. */
     CHECK_EQ(bal(port, &k2, "unconfirmed"), 0);
@@ -481,22 +401,22 @@ static void test_flow(void)
     arb_block b2;
     json_t *tmpl = NULL;
     CHECK_EQ(mine(port, &k1, &b2, &tmpl), 200);
-    CHECK_EQ(jint(tmpl, "tx_count"), 3);
-    CHECK_EQ(jint(tmpl, "coinbase_value"),
+    CHECK_EQ(arb_tl_jint(tmpl, "tx_count"), 3);
+    CHECK_EQ(arb_tl_jint(tmpl, "coinbase_value"),
              (int64_t)(arb_chain_subsidy(P, n_blocks + 1) + ARB_COIN / 10 + ARB_COIN));
-    CHECK_EQ(jint(tmpl, "height"), n_blocks + 1);
+    CHECK_EQ(arb_tl_jint(tmpl, "height"), n_blocks + 1);
     json_decref(tmpl);
-    CHECK_EQ(http(port, "/chain/v1/mempool", NULL, &j), 200);
-    CHECK_EQ(jint(j, "count"), 0);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/mempool", NULL, &j), 200);
+    CHECK_EQ(arb_tl_jint(j, "count"), 0);
     json_decref(j);
     CHECK_EQ(bal(port, &k3, "confirmed"), 29 * ARB_COIN);
 
     /* The confirmed transaction with its SPV proof, checked independently. */
     display(hx, &id1);
     snprintf(path, sizeof path, "/chain/v1/tx?txid=%s", hx);
-    CHECK_EQ(http(port, path, NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(at(port), path, NULL, &j), 200);
     CHECK(json_is_true(json_object_get(j, "confirmed")));
-    CHECK_EQ(jint(j, "height"), n_blocks + 1);
+    CHECK_EQ(arb_tl_jint(j, "height"), n_blocks + 1);
     {
         uint8_t hdr80[80], raw[4096];
         const char *hh = json_string_value(json_object_get(j, "header"));
@@ -519,7 +439,8 @@ static void test_flow(void)
         CHECK(plen <= ARB_MERKLE_MAX_PROOF);
         for (size_t i = 0; i < plen; i++)
             CHECK(arb_hex_decode(proof[i].b, 32, json_string_value(json_array_get(pr, i)), 64));
-        uint64_t idx = (uint64_t)jint(j, "index"), size = (uint64_t)jint(j, "tree_size");
+        uint64_t idx = (uint64_t)arb_tl_jint(j, "index"),
+                 size = (uint64_t)arb_tl_jint(j, "tree_size");
         CHECK_EQ(size, 3);
         CHECK_EQ(idx, 1);
         CHECK(arb_merkle_inclusion_verify(H, idx, size, &leaf, proof, plen, &hdr.merkle_root,
@@ -533,7 +454,7 @@ static void test_flow(void)
 
     /* Double spend across blocks: in the mempool and inside a block. */
     CHECK_EQ(post_tx(port, &tx2, &j), 400);
-    CHECK_STR(jerr(j), "bad-txns-inputs-missingorspent");
+    CHECK_STR(arb_tl_jstr(j, "error"), "bad-txns-inputs-missingorspent");
     json_decref(j);
     {
         arb_hash tiph;
@@ -544,30 +465,30 @@ static void test_flow(void)
         arb_block bad;
         build_on(&bad, &tiph, b2.header.time, n_blocks + 2, k1.pk, &cp, 1, ARB_COIN);
         CHECK_EQ(submit_block(port, &bad, &j), 400);
-        CHECK_STR(jerr(j), "bad-txns-inputs-missingorspent");
+        CHECK_STR(arb_tl_jstr(j, "error"), "bad-txns-inputs-missingorspent");
         json_decref(j);
         arb_block_clear(&bad);
-        CHECK_EQ(http(port, "/chain/v1/tip", NULL, &j), 200);
-        CHECK_EQ(jint(j, "height"), n_blocks + 1);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
+        CHECK_EQ(arb_tl_jint(j, "height"), n_blocks + 1);
         json_decref(j);
     }
 
     /* History of k2: received 30 in tx1, sent 30 in tx3. */
     snprintf(path, sizeof path, "/chain/v1/address/%s/history", k2.addr);
-    CHECK_EQ(http(port, path, NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(at(port), path, NULL, &j), 200);
     {
         json_t *txs = json_object_get(j, "txs");
         CHECK_EQ(json_array_size(txs), 2);
         display(hx, &id1);
         CHECK_STR(json_string_value(json_object_get(json_array_get(txs, 0), "txid")), hx);
-        CHECK_EQ(jint(json_array_get(txs, 0), "received"), 30 * ARB_COIN);
-        CHECK_EQ(jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
-        CHECK_EQ(jint(json_array_get(txs, 1), "height"), n_blocks + 1);
+        CHECK_EQ(arb_tl_jint(json_array_get(txs, 0), "received"), 30 * ARB_COIN);
+        CHECK_EQ(arb_tl_jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
+        CHECK_EQ(arb_tl_jint(json_array_get(txs, 1), "height"), n_blocks + 1);
     }
     json_decref(j);
 
     /* Headers chain up: each one's prev is the hash of the one before. */
-    CHECK_EQ(http(port, "/chain/v1/headers?start=0&count=5", NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/headers?start=0&count=5", NULL, &j), 200);
     {
         json_t *hs = json_object_get(j, "headers");
         CHECK_EQ(json_array_size(hs), 5);
@@ -585,18 +506,18 @@ static void test_flow(void)
     json_decref(j);
 
     /* Bad input: 4xx with a reason, counted in the metrics. */
-    CHECK_EQ(http(port, "/chain/v1/tx", "{\"hex\":\"zz\"}", &j), 400);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tx", "{\"hex\":\"zz\"}", &j), 400);
     json_decref(j);
-    CHECK_EQ(http(port, "/chain/v1/tx", "not json", &j), 400);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tx", "not json", &j), 400);
     json_decref(j);
-    CHECK_EQ(http(port, "/chain/v1/block", "{\"hex\":\"00\"}", &j), 400);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/block", "{\"hex\":\"00\"}", &j), 400);
     json_decref(j);
-    CHECK_EQ(http(port, "/chain/v1/address/bogus/balance", NULL, &j), 400);
-    CHECK_STR(jerr(j), "bad-address");
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/address/bogus/balance", NULL, &j), 400);
+    CHECK_STR(arb_tl_jstr(j, "error"), "bad-address");
     json_decref(j);
-    CHECK_EQ(http(port, "/chain/v1/block?hash=00000000000000000000000000000000000000000000000000000000000000aa", NULL, &j), 404);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/block?hash=00000000000000000000000000000000000000000000000000000000000000aa", NULL, &j), 404);
     json_decref(j);
-    CHECK_EQ(http(port, "/chain/v1/block?height=99999", NULL, &j), 404);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/block?height=99999", NULL, &j), 404);
     json_decref(j);
     {
         static const char *bad_get[] = {
@@ -606,23 +527,24 @@ static void test_flow(void)
             "/chain/v1/template?address=arb1qqqq", "/chain/v1/address/", "/chain/v1/address/x",
             "/chain/v1/address/x/nope", "/chain/v1/nope"};
         for (size_t i = 0; i < sizeof bad_get / sizeof *bad_get; i++) {
-            long st = http(port, bad_get[i], NULL, &j);
+            long st = arb_tl_http_json(at(port), bad_get[i], NULL, &j);
             CHECK(st == 400 || st == 404);
-            CHECK(jerr(j)[0] != '\0');
+            CHECK(arb_tl_jstr(j, "error")[0] != '\0');
             json_decref(j);
         }
         static const char *bad_post[] = {"{\"hex\":1}", "[]", "{}", "{\"hex\":\"abc\"}",
                                          "{\"hex\":\"\"}"};
         for (size_t i = 0; i < sizeof bad_post / sizeof *bad_post; i++) {
-            CHECK_EQ(http(port, "/chain/v1/tx", bad_post[i], &j), 400);
+            CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tx", bad_post[i], &j), 400);
             json_decref(j);
-            CHECK_EQ(http(port, "/chain/v1/block", bad_post[i], &j), 400);
+            CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/block", bad_post[i], &j), 400);
             json_decref(j);
         }
-        CHECK_EQ(http(port, "/chain/v1/headers?start=0&count=999999", NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/headers?start=0&count=999999", NULL, &j),
+                 200);
         CHECK(json_array_size(json_object_get(j, "headers")) <= 2000);
         json_decref(j);
-        CHECK_EQ(http(port, "/chain/v1/headers?start=4000000000", NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/headers?start=4000000000", NULL, &j), 200);
         CHECK_EQ(json_array_size(json_object_get(j, "headers")), 0);
         json_decref(j);
     }
@@ -634,7 +556,7 @@ static void test_flow(void)
         char q[256];
         display(hx, &parent);
         snprintf(q, sizeof q, "/chain/v1/block?hash=%s", hx);
-        CHECK_EQ(http(port, q, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), q, NULL, &j), 200);
         uint32_t ptime;
         {
             uint8_t raw[80];
@@ -652,20 +574,20 @@ static void test_flow(void)
         arb_header_hash(H, &f2h, &f2.header);
         CHECK_EQ(submit_block(port, &f1, &j), 200); /* stored on a side branch */
         json_decref(j);
-        CHECK_EQ(http(port, "/chain/v1/tip", NULL, &j), 200);
-        CHECK_EQ(jint(j, "height"), n_blocks + 1);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
+        CHECK_EQ(arb_tl_jint(j, "height"), n_blocks + 1);
         json_decref(j);
         CHECK_EQ(submit_block(port, &f2, &j), 200);
         json_decref(j);
         CHECK_EQ(submit_block(port, &f2, &j), 400);
-        CHECK_STR(jerr(j), "duplicate");
+        CHECK_STR(arb_tl_jstr(j, "error"), "duplicate");
         json_decref(j);
-        CHECK_EQ(http(port, "/chain/v1/tip", NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
         display(hx, &f2h);
         CHECK_STR(json_string_value(json_object_get(j, "hash")), hx);
         json_decref(j);
-        CHECK_EQ(http(port, "/chain/v1/mempool", NULL, &j), 200);
-        CHECK_EQ(jint(j, "count"), 2);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/mempool", NULL, &j), 200);
+        CHECK_EQ(arb_tl_jint(j, "count"), 2);
         json_decref(j);
         /* k3: two coinbases (immature) on the winning branch, tx3's output unconfirmed. */
         CHECK_EQ(bal(port, &k3, "immature"),
@@ -676,45 +598,45 @@ static void test_flow(void)
         arb_header_hash(H, &parent, &b2.header);
         display(hx, &parent);
         snprintf(q, sizeof q, "/chain/v1/block?hash=%s", hx);
-        CHECK_EQ(http(port, q, NULL, &j), 200);
-        CHECK_EQ(jint(j, "confirmations"), 0);
+        CHECK_EQ(arb_tl_http_json(at(port), q, NULL, &j), 200);
+        CHECK_EQ(arb_tl_jint(j, "confirmations"), 0);
         json_decref(j);
         arb_block_clear(&f1);
         arb_block_clear(&f2);
         /* k2's history: both transactions back in the mempool (height -1). */
         snprintf(q, sizeof q, "/chain/v1/address/%s/history", k2.addr);
-        CHECK_EQ(http(port, q, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), q, NULL, &j), 200);
         {
             json_t *txs = json_object_get(j, "txs");
             CHECK_EQ(json_array_size(txs), 2);
-            CHECK_EQ(jint(json_array_get(txs, 0), "height"), -1);
-            CHECK_EQ(jint(json_array_get(txs, 0), "received"), 30 * ARB_COIN);
-            CHECK_EQ(jint(json_array_get(txs, 1), "height"), -1);
-            CHECK_EQ(jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
+            CHECK_EQ(arb_tl_jint(json_array_get(txs, 0), "height"), -1);
+            CHECK_EQ(arb_tl_jint(json_array_get(txs, 0), "received"), 30 * ARB_COIN);
+            CHECK_EQ(arb_tl_jint(json_array_get(txs, 1), "height"), -1);
+            CHECK_EQ(arb_tl_jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
         }
         json_decref(j);
         /* tx1 is no longer confirmed. */
         display(hx, &id1);
         snprintf(q, sizeof q, "/chain/v1/tx?txid=%s", hx);
-        CHECK_EQ(http(port, q, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), q, NULL, &j), 200);
         CHECK(json_is_false(json_object_get(j, "confirmed")));
         json_decref(j);
         /* Mining again confirms the re-added transactions. */
         CHECK_EQ(mine(port, &k1, NULL, NULL), 200);
         CHECK_EQ(bal(port, &k3, "unconfirmed"), 0);
         snprintf(q, sizeof q, "/chain/v1/address/%s/history", k2.addr);
-        CHECK_EQ(http(port, q, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), q, NULL, &j), 200);
         {
             json_t *txs = json_object_get(j, "txs");
             CHECK_EQ(json_array_size(txs), 2);
-            CHECK_EQ(jint(json_array_get(txs, 0), "height"), n_blocks + 3);
-            CHECK_EQ(jint(json_array_get(txs, 1), "height"), n_blocks + 3);
-            CHECK_EQ(jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
+            CHECK_EQ(arb_tl_jint(json_array_get(txs, 0), "height"), n_blocks + 3);
+            CHECK_EQ(arb_tl_jint(json_array_get(txs, 1), "height"), n_blocks + 3);
+            CHECK_EQ(arb_tl_jint(json_array_get(txs, 1), "sent"), 30 * ARB_COIN);
         }
         json_decref(j);
         /* k3's history on the winning branch: two coinbases, then tx3. */
         snprintf(q, sizeof q, "/chain/v1/address/%s/history", k3.addr);
-        CHECK_EQ(http(port, q, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), q, NULL, &j), 200);
         CHECK_EQ(json_array_size(json_object_get(j, "txs")), 3);
         json_decref(j);
     }
@@ -737,7 +659,7 @@ static void test_flow(void)
     }
     {
         char *m = NULL;
-        CHECK_EQ(http_raw(port, "/metrics", NULL, &m), 200);
+        CHECK_EQ(arb_tl_http(at(port), "/metrics", NULL, &m), 200);
         CHECK(m && strstr(m, "chain_bad_address") && strstr(m, "chain_tx_rejected") &&
               strstr(m, "chain_block_rejected") && strstr(m, "chain_bad_hex"));
         free(m);
@@ -868,8 +790,8 @@ static void test_crash(void)
         arb_proc *p = start(dir, &port);
         CHECK(p != NULL && port > 0);
         json_t *j = NULL;
-        CHECK_EQ(http(port, "/chain/v1/tip", NULL, &j), 200);
-        CHECK(jint(j, "height") > 0);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j), 200);
+        CHECK(arb_tl_jint(j, "height") > 0);
         json_decref(j);
         stop(p);
     }
@@ -885,6 +807,7 @@ int main(void)
         return 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     P = arb_chain_params_get("regtest");
+    C = (arb_tl_chain){H, S, P, 0};
     CFS[0] = "default";
     for (size_t i = 0; i < ARB_CHAINSTATE_NCF; i++)
         CFS[1 + i] = arb_chainstate_cf_names()[i];

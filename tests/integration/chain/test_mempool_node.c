@@ -27,6 +27,7 @@
 #include "ledger/chain/mine.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/chain.h"
 
 #define WAIT_MS 20000
 #define CHAINS 80
@@ -37,90 +38,29 @@ static char tmp[1024];
 static arb_sha256 *H;
 static arb_schnorr *S;
 static const arb_chain_params *P;
+static arb_tl_chain C; /* H, S and P for tests/testlib, set in main */
 
 /* ---------------------------------------------------------------- HTTP */
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 60 s a request. */
+static arb_tl_http_opts at(int port)
 {
-    arb_buf *b = ud;
-    arb_buf_put(b, p, sz * n);
-    return b->oom ? 0 : sz * n;
-}
-
-/* GET (body NULL) or POST; returns the status (0: no answer) and the parsed JSON. */
-static long http(int port, const char *path, const char *body, json_t **out)
-{
-    char url[2048];
-    long status = 0;
-    arb_buf resp = ARB_BUF_INIT;
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    if (body != NULL) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    if (out)
-        *out = resp.len ? json_loadb((const char *)resp.data, resp.len, 0, NULL) : NULL;
-    arb_buf_free(&resp);
-    return status;
-}
-
-static long post_hex(int port, const char *path, const uint8_t *d, size_t n, json_t **out)
-{
-    char *hex = malloc(2 * n + 1), *body = malloc(2 * n + 16);
-    arb_hex_encode(hex, d, n);
-    sprintf(body, "{\"hex\":\"%s\"}", hex);
-    long st = http(port, path, body, out);
-    free(hex);
-    free(body);
-    return st;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 60};
+    return o;
 }
 
 static long post_tx(int port, const arb_tx *tx, json_t **out)
 {
     arb_buf buf = ARB_BUF_INIT;
     arb_tx_write(&buf, tx, 1);
-    long st = post_hex(port, "/chain/v1/tx", buf.data, buf.len, out);
+    long st = arb_tl_post_hex(at(port), "/chain/v1/tx", buf.data, buf.len, out);
     arb_buf_free(&buf);
     return st;
 }
 
-static const char *jerr(json_t *j)
-{
-    const char *e = json_string_value(json_object_get(j, "error"));
-    return e ? e : "";
-}
-
-static int64_t jint(json_t *j, const char *k)
-{
-    return (int64_t)json_integer_value(json_object_get(j, k));
-}
-
 /* ---------------------------------------------------------------- keys, blocks, transactions */
 
-typedef struct {
-    uint8_t sk[32], pk[32];
-    char addr[ARB_ADDR_MAX];
-} key;
-
-static void key_new(key *k)
-{
-    do
-        arb_test_rand_bytes(k->sk, 32);
-    while (!arb_schnorr_pubkey(S, k->pk, k->sk));
-    if (!arb_address_encode(k->addr, P->hrp, k->pk))
-        abort();
-}
+typedef arb_tl_actor key; /* its coin unused */
 
 /* GET /chain/v1/template for k; the block decoded into *b. Returns the status. */
 static long get_template(int port, const key *k, arb_block *b, json_t **tmpl)
@@ -128,7 +68,7 @@ static long get_template(int port, const key *k, arb_block *b, json_t **tmpl)
     char path[256];
     json_t *t = NULL;
     snprintf(path, sizeof path, "/chain/v1/template?address=%s", k->addr);
-    long st = http(port, path, NULL, &t);
+    long st = arb_tl_http_json(at(port), path, NULL, &t);
     const char *hex = json_string_value(json_object_get(t, "hex"));
     uint8_t *raw;
     size_t len;
@@ -158,7 +98,7 @@ static long mine(int port, const key *k)
             abort();
         arb_buf buf = ARB_BUF_INIT;
         arb_block_write(&buf, &b);
-        st = post_hex(port, "/chain/v1/block", buf.data, buf.len, &r);
+        st = arb_tl_post_hex(at(port), "/chain/v1/block", buf.data, buf.len, &r);
         arb_buf_free(&buf);
         json_decref(r);
     }
@@ -188,13 +128,8 @@ static void make_tx(arb_tx *tx, const arb_outpoint *op, uint64_t amount, const k
 
 static arb_proc *start(const char *dir, int *port)
 {
-    const char *argv[] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--json",
-                          "--network", "regtest", NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    static const char *const regtest[] = {"--network", "regtest", NULL};
+    return arb_proc_start_arbord(bin, dir, regtest, WAIT_MS, port);
 }
 
 static int stop(arb_proc *p)
@@ -217,7 +152,7 @@ static char *pool_ids(int port, size_t *count)
 {
     json_t *j = NULL;
     *count = 0;
-    if (http(port, "/chain/v1/mempool", NULL, &j) != 200 || j == NULL)
+    if (arb_tl_http_json(at(port), "/chain/v1/mempool", NULL, &j) != 200 || j == NULL)
         return NULL;
     json_t *arr = json_object_get(j, "txids");
     size_t n = json_array_size(arr);
@@ -276,8 +211,8 @@ static void test_mempool_node(void)
     int port;
     json_t *j = NULL;
     key k1, miner;
-    key_new(&k1);
-    key_new(&miner);
+    arb_tl_actor_new(&C, &k1);
+    arb_tl_actor_new(&C, &miner);
     snprintf(dir, sizeof dir, "%s/node", tmp);
     arb_proc *p = start(dir, &port);
     CHECK(p != NULL && port > 0);
@@ -290,7 +225,7 @@ static void test_mempool_node(void)
     {
         arb_block b;
         arb_hash h1;
-        CHECK_EQ(http(port, "/chain/v1/block?height=1", NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/block?height=1", NULL, &j), 200);
         CHECK(arb_chain_hash_from_hex(&h1, json_string_value(json_object_get(j, "hash"))));
         const char *hex = json_string_value(json_object_get(j, "hex"));
         uint8_t *raw;
@@ -319,21 +254,21 @@ static void test_mempool_node(void)
          * confirmed coin of k1 and pays k1 back. */
         char path[256], fx[65];
         snprintf(path, sizeof path, "/chain/v1/address/%s/history", k1.addr);
-        CHECK_EQ(http(port, path, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(at(port), path, NULL, &j), 200);
         json_t *txs = json_object_get(j, "txs");
         json_t *last = json_array_get(txs, json_array_size(txs) - 1);
         arb_chain_hash_hex(fx, &fan_id);
         CHECK_EQ(json_array_size(txs), P->coinbase_maturity + 2);
         CHECK_STR(json_string_value(json_object_get(last, "txid")), fx);
-        CHECK_EQ(jint(last, "height"), -1);
-        CHECK_EQ(jint(last, "sent"), (int64_t)arb_chain_subsidy(P, 1));
-        CHECK_EQ(jint(last, "received"), (int64_t)(ROOTS * each));
+        CHECK_EQ(arb_tl_jint(last, "height"), -1);
+        CHECK_EQ(arb_tl_jint(last, "sent"), (int64_t)arb_chain_subsidy(P, 1));
+        CHECK_EQ(arb_tl_jint(last, "received"), (int64_t)(ROOTS * each));
         json_decref(j);
     }
     CHECK_EQ(mine(port, &miner), 200);
-    CHECK_EQ(http(port, "/chain/v1/mempool", NULL, &j), 200);
-    CHECK_EQ(jint(j, "count"), 0);
-    CHECK_EQ(jint(j, "min_relay_fee_rate"), ARB_MEMPOOL_MIN_RELAY_FEERATE);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/mempool", NULL, &j), 200);
+    CHECK_EQ(arb_tl_jint(j, "count"), 0);
+    CHECK_EQ(arb_tl_jint(j, "min_relay_fee_rate"), ARB_MEMPOOL_MIN_RELAY_FEERATE);
     json_decref(j);
 
     /* Chain c's transaction i pays 200 + c + i units: each child one more
@@ -350,7 +285,7 @@ static void test_mempool_node(void)
             CHECK(arb_tx_txid(H, &ids[c][i], &tx) == ARB_OK);
             long st = post_tx(port, &tx, &j);
             if (st != 200)
-                fprintf(stderr, "chain %d tx %d: %ld %s\n", c, i, st, jerr(j));
+                fprintf(stderr, "chain %d tx %d: %ld %s\n", c, i, st, arb_tl_jstr(j, "error"));
             CHECK_EQ(st, 200);
             json_decref(j);
             arb_tx_clear(&tx);
@@ -363,7 +298,7 @@ static void test_mempool_node(void)
             arb_tx tx;
             make_tx(&tx, &op, amount, &k1, 1, amount - 1000);
             CHECK_EQ(post_tx(port, &tx, &j), 400);
-            CHECK_STR(jerr(j), "too-many-unconfirmed-ancestors");
+            CHECK_STR(arb_tl_jstr(j, "error"), "too-many-unconfirmed-ancestors");
             json_decref(j);
             arb_tx_clear(&tx);
         }
@@ -389,10 +324,10 @@ static void test_mempool_node(void)
         arb_chain_hash_hex(hx, &cheap_id);
         char path[256];
         snprintf(path, sizeof path, "/chain/v1/tx?txid=%s", hx);
-        CHECK_EQ(http(port, path, NULL, &j), 200);
-        CHECK_EQ(jint(j, "fee"), 151);
-        CHECK_EQ(jint(j, "descendant_count"), 2);
-        CHECK_EQ(jint(j, "descendant_fees"), 151 + 50000);
+        CHECK_EQ(arb_tl_http_json(at(port), path, NULL, &j), 200);
+        CHECK_EQ(arb_tl_jint(j, "fee"), 151);
+        CHECK_EQ(arb_tl_jint(j, "descendant_count"), 2);
+        CHECK_EQ(arb_tl_jint(j, "descendant_fees"), 151 + 50000);
         json_decref(j);
     }
 
@@ -402,7 +337,7 @@ static void test_mempool_node(void)
         json_t *t = NULL;
         CHECK_EQ(get_template(port, &miner, &b, &t), 200);
         CHECK_EQ(b.n_tx, 1 + CHAINS * DEPTH + 2);
-        CHECK_EQ(jint(t, "fees"), (int64_t)total_fees);
+        CHECK_EQ(arb_tl_jint(t, "fees"), (int64_t)total_fees);
         uint64_t cbv = 0;
         for (size_t o = 0; o < b.tx[0].n_out; o++)
             cbv += b.tx[0].out[o].amount;
@@ -430,7 +365,7 @@ static void test_mempool_node(void)
         CHECK(memcmp(w1.data, w2.data, 68) == 0);
         CHECK(memcmp(w1.data + 72, w2.data + 72, w1.len - 72) == 0);
         CHECK(b2.header.time >= b.header.time);
-        CHECK_EQ(jint(t2, "fees"), (int64_t)total_fees);
+        CHECK_EQ(arb_tl_jint(t2, "fees"), (int64_t)total_fees);
         arb_buf_free(&w1);
         arb_buf_free(&w2);
         json_decref(t2);
@@ -454,10 +389,11 @@ static void test_mempool_node(void)
         int answered = 0, rounds = 0;
         for (int i = 0; i < 20 || (i < 20000 && !all_served(tl, 4)); i++) {
             rounds++;
-            if (http(port, "/chain/v1/tip", NULL, &j) == 200 && jint(j, "height") > 0)
+            if (arb_tl_http_json(at(port), "/chain/v1/tip", NULL, &j) == 200 &&
+                arb_tl_jint(j, "height") > 0)
                 answered++;
             json_decref(j);
-            if (http(port, "/ct/v1/get-sth", NULL, &j) == 200 &&
+            if (arb_tl_http_json(at(port), "/ct/v1/get-sth", NULL, &j) == 200 &&
                 json_object_get(j, "tree_size") != NULL)
                 answered++;
             json_decref(j);
@@ -503,24 +439,24 @@ static void test_mempool_node(void)
         CHECK_EQ(post_tx(port, &a, &j), 200);
         json_decref(j);
         CHECK_EQ(post_tx(port, &b, &j), 200);
-        CHECK_EQ(jint(j, "fee"), 5000);
+        CHECK_EQ(arb_tl_jint(j, "fee"), 5000);
         json_decref(j);
         arb_chain_hash_hex(hx, &a_id);
         snprintf(path, sizeof path, "/chain/v1/tx?txid=%s", hx);
-        CHECK_EQ(http(port, path, NULL, &j), 404);
+        CHECK_EQ(arb_tl_http_json(at(port), path, NULL, &j), 404);
         json_decref(j);
         arb_chain_hash_hex(hx, &b_id);
         snprintf(path, sizeof path, "/chain/v1/tx?txid=%s", hx);
-        CHECK_EQ(http(port, path, NULL, &j), 200);
-        CHECK_EQ(jint(j, "fee"), 5000);
-        CHECK_EQ(jint(j, "fee_rate"), 5000 * 1000 / 151);
+        CHECK_EQ(arb_tl_http_json(at(port), path, NULL, &j), 200);
+        CHECK_EQ(arb_tl_jint(j, "fee"), 5000);
+        CHECK_EQ(arb_tl_jint(j, "fee_rate"), 5000 * 1000 / 151);
         json_decref(j);
         make_tx(&c, &op, each, &k1, 1, each - 5100); /* higher rate, +100 < 151 */
         CHECK_EQ(post_tx(port, &c, &j), 400);
-        CHECK_STR(jerr(j), "rbf-increment-too-low");
+        CHECK_STR(arb_tl_jstr(j, "error"), "rbf-increment-too-low");
         json_decref(j);
         CHECK_EQ(post_tx(port, &a, &j), 400); /* the original cannot come back */
-        CHECK_STR(jerr(j), "rbf-feerate-too-low");
+        CHECK_STR(arb_tl_jstr(j, "error"), "rbf-feerate-too-low");
         json_decref(j);
         arb_tx_clear(&a);
         arb_tx_clear(&b);
@@ -529,9 +465,9 @@ static void test_mempool_node(void)
 
     /* Mining the template confirms everything. */
     CHECK_EQ(mine(port, &miner), 200);
-    CHECK_EQ(http(port, "/chain/v1/mempool", NULL, &j), 200);
-    CHECK_EQ(jint(j, "count"), 0);
-    CHECK_EQ(jint(j, "bytes"), 0);
+    CHECK_EQ(arb_tl_http_json(at(port), "/chain/v1/mempool", NULL, &j), 200);
+    CHECK_EQ(arb_tl_jint(j, "count"), 0);
+    CHECK_EQ(arb_tl_jint(j, "bytes"), 0);
     json_decref(j);
     CHECK_EQ(stop(p), 0);
 }
@@ -545,6 +481,7 @@ int main(void)
         return 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     P = arb_chain_params_get("regtest");
+    C = (arb_tl_chain){H, S, P, 0};
     test_mempool_node();
     curl_global_cleanup();
     arb_schnorr_free(S);

@@ -16,42 +16,24 @@
 #include "tests/bench/log_bulk.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
+#include "tests/testlib/testlog.h"
 #include "tests/unit/log/pki.h"
 
 #define WAIT_MS 30000
 #define N 500
 
 static char bin[4096], tmp[1024];
-
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
+static arb_tl_log L; /* freed in main, after a failed check too */
 
 /* The number of results of an exact search (one page of up to 1000), or -1. */
 static long count_hits(int port, const char *domain)
 {
-    char url[512], *resp = NULL;
-    long st = 0, n = -1;
-    CURL *h = curl_easy_init();
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/log/v1/search?domain=%s&limit=1000", port,
-             domain);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-    curl_easy_cleanup(h);
-    if (st == 200 && resp != NULL) {
+    char path[512], *resp = NULL;
+    long n = -1;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
+    snprintf(path, sizeof path, "/log/v1/search?domain=%s&limit=1000", domain);
+    if (arb_tl_http(o, path, NULL, &resp) == 200 && resp != NULL) {
         json_t *j = json_loads(resp, 0, NULL);
         if (j != NULL && json_is_null(json_object_get(j, "next")))
             n = (long)json_array_size(json_object_get(j, "results"));
@@ -59,15 +41,6 @@ static long count_hits(int port, const char *domain)
     }
     free(resp);
     return n;
-}
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL)
-        ok = fclose(f) == 0 && ok;
-    return ok;
 }
 
 /* Starts arbord on the loaded directory, counts the hits, stops it; returns
@@ -97,37 +70,16 @@ static char *serve_once(const char *datadir, const char *keyp, const char *roots
 
 static void test_backfill(void)
 {
-    char datadir[1200], keyp[1200], rootsp[1200];
-    int64_t t = (int64_t)time(NULL);
-    pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
-    pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
-    EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
-    X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
-    arb_ct_signer *signer = NULL;
-    char *key = NULL, *roots = NULL, *err;
-    size_t klen = 0, rlen = 0;
+    char datadir[1200], *err;
+    const char *keyp = L.keyp, *rootsp = L.rootsp;
     unsigned long long size = 0;
     log_bulk_config bc;
     arb_errbuf eb;
     long hits;
 
     snprintf(datadir, sizeof datadir, "%s/data", tmp);
-    snprintf(keyp, sizeof keyp, "%s/key.pem", tmp);
-    snprintf(rootsp, sizeof rootsp, "%s/roots.pem", tmp);
-    CHECK(r != NULL && im != NULL && (roots = pki_pem(r, &rlen)) != NULL);
-    CHECK(arb_ct_signer_generate(&signer, &eb) == ARB_OK);
-    CHECK(arb_ct_signer_private_pem(signer, &key, &klen) == ARB_OK);
-    CHECK(write_file(keyp, key, klen) && write_file(rootsp, roots, rlen));
-    memset(&bc, 0, sizeof bc);
-    bc.datadir = datadir;
-    bc.signer = signer;
-    bc.origin = "arbor.localhost/log";
-    bc.root = r;
-    bc.inter = im;
-    bc.inter_key = ki;
-    bc.leaf_key = kl;
-    bc.first_serial = 100;
-    bc.n = N;
+    CHECK(arb_tl_log_make(&L, tmp));
+    arb_tl_log_bulk(&L, &bc, datadir, 100, N);
     bc.batch = 64;
     bc.no_domain_index = 1; /* a log from before the index */
     CHECK(log_bulk_load(&bc, &size, &eb) == ARB_OK);
@@ -143,28 +95,13 @@ static void test_backfill(void)
     CHECK(err != NULL && strstr(err, "indexed the domains") == NULL);
     free(err);
 
-    arb_ct_signer_free(signer);
-    free(key);
-    free(roots);
-    X509_free(r);
-    X509_free(im);
-    EVP_PKEY_free(kr);
-    EVP_PKEY_free(ki);
-    EVP_PKEY_free(kl);
 }
 
 int main(void)
 {
-    arb_test_bin(bin, sizeof bin, "arbord");
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "no arbord at %s\n", bin);
+    if (!arb_tl_begin(bin, sizeof bin, tmp, sizeof tmp))
         return 1;
-    }
-    if (arb_test_tmpdir(tmp, sizeof tmp) != 0)
-        return 1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     test_backfill();
-    curl_global_cleanup();
-    arb_test_rmtree(tmp);
-    return arb_test_done();
+    arb_tl_log_free(&L);
+    return arb_tl_end(tmp);
 }

@@ -22,6 +22,7 @@
 #include "ledger/log/domains.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 
 #define WAIT_MS 20000
 #define N_BULK 30
@@ -32,52 +33,19 @@ static char tmp[1024];
 static char *bodies[N_CHAINS];
 static const char *paths[N_CHAINS];
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 30 s a
+ * request, no signals. */
+static arb_tl_http_opts at(int port)
 {
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
-static long http(int port, const char *path, const char *body, char **out)
-{
-    char url[4096], *resp = NULL;
-    long status = 0;
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (body != NULL) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    if (out)
-        *out = resp;
-    else
-        free(resp);
-    return status;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30, .flags = ARB_TL_HTTP_NOSIGNAL};
+    return o;
 }
 
 static json_t *get_json(int port, const char *path, long *status)
 {
     char *b = NULL;
     json_t *j = NULL;
-    *status = http(port, path, NULL, &b);
+    *status = arb_tl_http(at(port), path, NULL, &b);
     if (b != NULL)
         j = json_loads(b, 0, NULL);
     free(b);
@@ -149,14 +117,8 @@ static arb_proc *start(const char *dir, int *port)
 {
     char roots[1200];
     snprintf(roots, sizeof roots, "%s/root.pem", tmp);
-    const char *argv[] = {bin,       "--datadir",   dir,   "--listen",    "127.0.0.1:0",
-                          "--network", "regtest",   "--json", "--log-roots", roots,
-                          NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    const char *args[] = {"--network", "regtest", "--log-roots", roots, NULL};
+    return arb_proc_start_arbord(bin, dir, args, WAIT_MS, port);
 }
 
 typedef struct {
@@ -167,7 +129,7 @@ static void *submit_some(void *ud)
 {
     submitter *s = ud;
     for (int i = s->first; i < N_CHAINS; i += s->step)
-        (void)http(s->port, paths[i], bodies[i], NULL);
+        (void)arb_tl_http(at(s->port), paths[i], bodies[i], NULL);
     return NULL;
 }
 
@@ -318,7 +280,7 @@ static void test_crash_and_rebuild(void)
     if (p == NULL || port <= 0)
         return;
     for (int i = 0; i < N_CHAINS; i++)
-        CHECK_EQ(http(port, paths[i], bodies[i], NULL), 200);
+        CHECK_EQ(arb_tl_http(at(port), paths[i], bodies[i], NULL), 200);
     json_t *sth = get_json(port, "/ct/v1/get-sth", &st);
     uint64_t size = (uint64_t)json_integer_value(json_object_get(sth, "tree_size"));
     json_decref(sth);
@@ -401,18 +363,10 @@ static void test_crash_and_rebuild(void)
 
 int main(void)
 {
-    arb_test_bin(bin, sizeof bin, "arbord");
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "no arbord at %s\n", bin);
+    if (!arb_tl_begin(bin, sizeof bin, tmp, sizeof tmp))
         return 1;
-    }
-    if (arb_test_tmpdir(tmp, sizeof tmp) != 0)
-        return 1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     test_crash_and_rebuild();
     for (int i = 0; i < N_CHAINS; i++)
         free(bodies[i]);
-    curl_global_cleanup();
-    arb_test_rmtree(tmp);
-    return arb_test_done();
+    return arb_tl_end(tmp);
 }

@@ -26,6 +26,8 @@
 #include "tests/bench/log_bulk.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
+#include "tests/testlib/testlog.h"
 #include "tests/unit/log/pki.h"
 
 #define WAIT_MS 30000
@@ -34,48 +36,19 @@
 #define MAX_HEADS 64
 
 static char bin[4096], tmp[1024];
+static arb_tl_log L; /* freed in main, after a failed check too */
 
 typedef struct {
     long long size, ts;
     char root[64], sig[160];
 } head;
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 30 s a
+ * request. */
+static arb_tl_http_opts at(int port)
 {
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
-/* GET (body NULL) or POST path; returns the status, *out the body (malloc'd). */
-static long http(int port, const char *path, const char *body, char **out)
-{
-    char url[600];
-    long st = 0;
-    struct curl_slist *hd = NULL;
-    CURL *h = curl_easy_init();
-    *out = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (body != NULL) {
-        hd = curl_slist_append(hd, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
-    return st;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
+    return o;
 }
 
 static int head_from(head *h, const json_t *o)
@@ -105,7 +78,8 @@ static int get_sth(int port, head *h)
     char *b = NULL;
     json_t *o;
     int ok = 0;
-    if (http(port, "/ct/v1/get-sth", NULL, &b) == 200 && (o = json_loads(b, 0, NULL)) != NULL) {
+    if (arb_tl_http(at(port), "/ct/v1/get-sth", NULL, &b) == 200 &&
+        (o = json_loads(b, 0, NULL)) != NULL) {
         ok = head_from(h, o);
         json_decref(o);
     }
@@ -131,7 +105,7 @@ static int walk(int port, int newest_first, int limit, head *out, int cap)
         else
             snprintf(path, sizeof path, "/log/v1/sth-history?after=%lld&limit=%d", cursor, limit);
         first = 0;
-        if (http(port, path, NULL, &b) != 200 || (o = json_loads(b, 0, NULL)) == NULL) {
+        if (arb_tl_http(at(port), path, NULL, &b) != 200 || (o = json_loads(b, 0, NULL)) == NULL) {
             free(b);
             return -1;
         }
@@ -173,26 +147,10 @@ static int walk(int port, int newest_first, int limit, head *out, int cap)
     return n;
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len;
-    if (f != NULL)
-        ok = fclose(f) == 0 && ok;
-    return ok;
-}
-
 static arb_proc *start(const char *datadir, const char *keyp, const char *rootsp, int *port)
 {
-    const char *argv[] = {bin,          "--datadir", datadir, "--listen", "127.0.0.1:0",
-                          "--network",  "regtest",   "--json", "--log-key", keyp,
-                          "--log-roots", rootsp,     NULL};
-    arb_proc *p = NULL;
-    *port = 0;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    const char *args[] = {"--network", "regtest", "--log-key", keyp, "--log-roots", rootsp, NULL};
+    return arb_proc_start_arbord(bin, datadir, args, WAIT_MS, port);
 }
 
 /* Removes the tree-head history from the log's store ("sthh" keys of
@@ -240,16 +198,11 @@ static int verify_head(const arb_ct_verifier *v, const head *h)
 
 static void test_history(void)
 {
-    char datadir[1200], keyp[1200], rootsp[1200], body[8192], *b = NULL;
+    char datadir[1200], body[8192], *b = NULL;
+    const char *keyp = L.keyp, *rootsp = L.rootsp;
     int64_t t = (int64_t)time(NULL);
-    pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
-    pki_spec si = {"Intermediate", NULL, 2, t - 86400, t + 86400 * 365, PKI_CA};
-    EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
-    X509 *r = pki_cert(&sr, kr, NULL, NULL), *im = pki_cert(&si, ki, r, kr);
-    arb_ct_signer *signer = NULL;
     arb_ct_verifier *ver = NULL;
-    char *key = NULL, *roots = NULL, *pub = NULL, *err;
-    size_t klen = 0, rlen = 0, plen = 0;
+    char *err;
     unsigned long long size = 0;
     log_bulk_config bc;
     arb_errbuf eb;
@@ -258,24 +211,9 @@ static void test_history(void)
     arb_proc *p;
 
     snprintf(datadir, sizeof datadir, "%s/data", tmp);
-    snprintf(keyp, sizeof keyp, "%s/key.pem", tmp);
-    snprintf(rootsp, sizeof rootsp, "%s/roots.pem", tmp);
-    CHECK(r != NULL && im != NULL && (roots = pki_pem(r, &rlen)) != NULL);
-    CHECK(arb_ct_signer_generate(&signer, &eb) == ARB_OK);
-    CHECK(arb_ct_signer_private_pem(signer, &key, &klen) == ARB_OK);
-    CHECK(arb_ct_signer_public_pem(signer, &pub, &plen) == ARB_OK);
-    CHECK(arb_ct_verifier_from_pem(&ver, pub, plen, &eb) == ARB_OK);
-    CHECK(write_file(keyp, key, klen) && write_file(rootsp, roots, rlen));
-    memset(&bc, 0, sizeof bc);
-    bc.datadir = datadir;
-    bc.signer = signer;
-    bc.origin = "arbor.localhost/log";
-    bc.root = r;
-    bc.inter = im;
-    bc.inter_key = ki;
-    bc.leaf_key = kl;
-    bc.first_serial = 100;
-    bc.n = N_BULK;
+    CHECK(arb_tl_log_make(&L, tmp));
+    CHECK(arb_ct_verifier_from_pem(&ver, L.pub, L.pub_len, &eb) == ARB_OK);
+    arb_tl_log_bulk(&L, &bc, datadir, 100, N_BULK);
     bc.batch = 50;
     CHECK(log_bulk_load(&bc, &size, &eb) == ARB_OK);
     CHECK_EQ(size, N_BULK);
@@ -294,7 +232,7 @@ static void test_history(void)
     /* One certificate at a time: a new head each. */
     {
         size_t il = 0;
-        uint8_t *ider = pki_der(im, &il);
+        uint8_t *ider = pki_der(L.inter, &il);
         char *ib64 = ider ? arb_base64_encode(ider, il) : NULL;
         for (int k = 0; k < N_SUBMIT; k++) {
             char cn[64];
@@ -304,13 +242,13 @@ static void test_history(void)
             size_t len = 0;
             char *b64;
             snprintf(cn, sizeof cn, "h%d.history.example", k);
-            leaf = pki_cert(&sl, kl, im, ki);
+            leaf = pki_cert(&sl, L.leaf_key, L.inter, L.inter_key);
             der = leaf ? pki_der(leaf, &len) : NULL;
             b64 = der ? arb_base64_encode(der, len) : NULL;
             CHECK(b64 != NULL && ib64 != NULL);
             if (b64 != NULL && ib64 != NULL) {
                 snprintf(body, sizeof body, "{\"chain\":[\"%s\",\"%s\"]}", b64, ib64);
-                CHECK_EQ(http(port, "/ct/v1/add-chain", body, &b), 200);
+                CHECK_EQ(arb_tl_http(at(port), "/ct/v1/add-chain", body, &b), 200);
                 free(b);
                 b = NULL;
             }
@@ -371,16 +309,16 @@ static void test_history(void)
                              "/log/v1/sth-history?before=-1",
                              "/log/v1/sth-history?after=99999999999999999999999"};
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-            CHECK_EQ(http(port, bad[i], NULL, &b), 400);
+            CHECK_EQ(arb_tl_http(at(port), bad[i], NULL, &b), 400);
             free(b);
             b = NULL;
         }
-        CHECK_EQ(http(port, "/log/heads?before=zz", NULL, &b), 400);
+        CHECK_EQ(arb_tl_http(at(port), "/log/heads?before=zz", NULL, &b), 400);
         free(b);
         b = NULL;
     }
     /* The explorer page: a row per head (up to 100), every signature valid. */
-    CHECK_EQ(http(port, "/log/heads", NULL, &b), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/log/heads", NULL, &b), 200);
     if (b != NULL) {
         int rows = 0, valid = 0;
         for (const char *q = b; (q = strstr(q, "<td class=\"size\">")) != NULL; q++)
@@ -398,29 +336,13 @@ static void test_history(void)
     arb_proc_free(p);
 
     arb_ct_verifier_free(ver);
-    arb_ct_signer_free(signer);
-    free(key);
-    free(pub);
-    free(roots);
-    X509_free(r);
-    X509_free(im);
-    EVP_PKEY_free(kr);
-    EVP_PKEY_free(ki);
-    EVP_PKEY_free(kl);
 }
 
 int main(void)
 {
-    arb_test_bin(bin, sizeof bin, "arbord");
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "no arbord at %s\n", bin);
+    if (!arb_tl_begin(bin, sizeof bin, tmp, sizeof tmp))
         return 1;
-    }
-    if (arb_test_tmpdir(tmp, sizeof tmp) != 0)
-        return 1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     test_history();
-    curl_global_cleanup();
-    arb_test_rmtree(tmp);
-    return arb_test_done();
+    arb_tl_log_free(&L);
+    return arb_tl_end(tmp);
 }

@@ -31,6 +31,7 @@
 #include "merkle/smt.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/names.h"
 
 #define WAIT_MS 20000
 #define FEE 20000u
@@ -41,276 +42,17 @@ static char tmp[1024];
 static arb_sha256 *H;
 static arb_schnorr *S;
 static const arb_chain_params *P;
-static int PORT;
+/* The node tests/testlib asks here: its port is set once it listens. */
+static arb_tl_http_opts NODE = {.timeout_s = 60};
+static arb_tl_chain C; /* H, S, P and FEE, set in main */
 
-/* ---------------------------------------------------------------- HTTP */
+typedef arb_tl_actor actor;
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    arb_buf *b = ud;
-    arb_buf_put(b, p, sz * n);
-    return b->oom ? 0 : sz * n;
-}
-
-static long http(const char *path, const char *body, json_t **out)
-{
-    char url[2048];
-    long status = 0;
-    arb_buf resp = ARB_BUF_INIT;
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", PORT, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    if (body != NULL) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    if (out)
-        *out = resp.len ? json_loadb((const char *)resp.data, resp.len, 0, NULL) : NULL;
-    arb_buf_free(&resp);
-    return status;
-}
-
-static long post_hex(const char *path, const uint8_t *d, size_t n, json_t **out)
-{
-    char *hex = malloc(2 * n + 1), *body = malloc(2 * n + 16);
-    arb_hex_encode(hex, d, n);
-    sprintf(body, "{\"hex\":\"%s\"}", hex);
-    long st = http(path, body, out);
-    free(hex);
-    free(body);
-    return st;
-}
-
-static const char *jstr(json_t *j, const char *k)
-{
-    const char *s = json_string_value(json_object_get(j, k));
-    return s ? s : "";
-}
-
-static int64_t jint(json_t *j, const char *k)
-{
-    return (int64_t)json_integer_value(json_object_get(j, k));
-}
-
-static uint8_t *unhex(const char *hex, size_t *len)
-{
-    uint8_t *raw = NULL;
-    if (hex == NULL || arb_hex_decode_alloc(&raw, len, hex) != ARB_OK)
-        return NULL;
-    return raw;
-}
-
-/* ---------------------------------------------------------------- keys, coins, blocks */
-
-typedef struct {
-    uint8_t sk[32], pk[32];
-    char addr[ARB_ADDR_MAX];
-    arb_outpoint coin; /* the key's one coin, spent and replaced by each transaction */
-    uint64_t amount;
-} actor;
-
-static void actor_new(actor *a)
-{
-    memset(a, 0, sizeof *a);
-    do
-        arb_test_rand_bytes(a->sk, 32);
-    while (!arb_schnorr_pubkey(S, a->pk, a->sk));
-    if (!arb_address_encode(a->addr, P->hrp, a->pk))
-        abort();
-}
-
-static uint32_t tip_height(void)
-{
-    json_t *j = NULL;
-    uint32_t h = 0;
-    if (http("/chain/v1/tip", NULL, &j) == 200)
-        h = (uint32_t)jint(j, "height");
-    json_decref(j);
-    return h;
-}
-
-/* Mines the node's template (paying `to`); returns the block's height or 0. */
+/* Mines the node's template paying `to`, its state root checked; the
+ * block's height or 0. */
 static uint32_t mine(const actor *to)
 {
-    char path[256];
-    json_t *t = NULL, *r = NULL;
-    arb_block b;
-    arb_errbuf eb;
-    size_t len;
-    uint32_t height = 0;
-    snprintf(path, sizeof path, "/chain/v1/template?address=%s", to->addr);
-    if (http(path, NULL, &t) != 200)
-        return 0;
-    uint8_t *raw = unhex(jstr(t, "hex"), &len);
-    arb_block_init(&b);
-    if (raw != NULL && arb_block_decode(&b, raw, len, &eb) == ARB_OK) {
-        arb_hash root;
-        char rh[65];
-        /* the template's state_root is its coinbase's */
-        CHECK_OR(arb_chain_coinbase_root(&b.tx[0], &root), 0);
-        arb_hex_encode(rh, root.b, 32);
-        CHECK_OR(strcmp(jstr(t, "state_root"), rh) == 0, 0);
-        if (!arb_chain_mine_header(&b.header, 0, 1ULL << 32))
-            abort();
-        arb_buf buf = ARB_BUF_INIT;
-        arb_block_write(&buf, &b);
-        if (post_hex("/chain/v1/block", buf.data, buf.len, &r) == 200)
-            height = (uint32_t)jint(r, "height");
-        else
-            arb_test_fail(__FILE__, __LINE__, "block refused: %s", jstr(r, "error"));
-        arb_buf_free(&buf);
-        json_decref(r);
-    }
-    free(raw);
-    arb_block_clear(&b);
-    json_decref(t);
-    return height;
-}
-
-static void mine_to(const actor *to, uint32_t height)
-{
-    while (tip_height() < height)
-        CHECK(mine(to) > 0);
-}
-
-/* A transaction of a: its coin in, the change (coin - burn - FEE) back to a,
- * and the payload. Not posted. */
-static void op_tx(arb_tx *tx, const actor *a, uint8_t type, const uint8_t *pl, size_t plen,
-                  uint64_t burn)
-{
-    arb_txout spent = {a->amount, {0}};
-    memcpy(spent.key, a->pk, 32);
-    arb_tx_init(tx);
-    if (arb_tx_alloc(tx, 1, 1) != ARB_OK)
-        abort();
-    tx->version = 1;
-    tx->in[0] = a->coin;
-    tx->out[0].amount = a->amount - burn - FEE;
-    memcpy(tx->out[0].key, a->pk, 32);
-    if (type != 0) {
-        tx->payload_type = type;
-        tx->payload = malloc(plen);
-        memcpy(tx->payload, pl, plen);
-        tx->payload_len = plen;
-    }
-    if (arb_chain_sign_input(P, H, S, tx, 0, &spent, a->sk, NULL) != ARB_OK)
-        abort();
-}
-
-/* Posts tx of a: "ok" (and a's coin moves to the change) or the reason. */
-static const char *post_op(actor *a, arb_tx *tx)
-{
-    static char why[128];
-    json_t *j = NULL;
-    arb_buf buf = ARB_BUF_INIT;
-    arb_hash id;
-    arb_tx_write(&buf, tx, 1);
-    long st = post_hex("/chain/v1/tx", buf.data, buf.len, &j);
-    arb_buf_free(&buf);
-    if (st == 200) {
-        if (arb_tx_txid(H, &id, tx) != ARB_OK)
-            abort();
-        a->coin.txid = id;
-        a->coin.index = 0;
-        a->amount = tx->out[0].amount;
-        snprintf(why, sizeof why, "ok");
-    } else {
-        snprintf(why, sizeof why, "%s", jstr(j, "error"));
-    }
-    json_decref(j);
-    arb_tx_clear(tx);
-    return why;
-}
-
-/* A name operation of a (encoded from op). */
-static const char *nameop(actor *a, const arb_nameop *op)
-{
-    arb_buf b = ARB_BUF_INIT;
-    arb_tx tx;
-    CHECK_OR(arb_nameop_encode(&b, op) == ARB_OK, "(encode)");
-    op_tx(&tx, a, op->type, b.data, b.len, arb_nameop_burn(op));
-    arb_buf_free(&b);
-    return post_op(a, &tx);
-}
-
-static void set_full(arb_nameop *op, const char *full)
-{
-    op->full_len = strlen(full);
-    memcpy(op->full, full, op->full_len);
-}
-
-static const char *name_preorder(actor *a, const char *full, const uint8_t salt[32],
-                                 const uint8_t owner[32], uint64_t burn)
-{
-    arb_nameop op;
-    memset(&op, 0, sizeof op);
-    op.type = ARB_NAMEOP_NAME_PREORDER;
-    arb_nameop_name_commitment(H, op.commitment, (const uint8_t *)full, strlen(full), salt, owner);
-    op.burn = burn;
-    return nameop(a, &op);
-}
-
-static const char *name_register(actor *a, const char *full, const uint8_t salt[32],
-                                 const uint8_t owner[32], const uint8_t *zf)
-{
-    arb_nameop op;
-    memset(&op, 0, sizeof op);
-    op.type = ARB_NAMEOP_NAME_REGISTER;
-    set_full(&op, full);
-    memcpy(op.salt, salt, 32);
-    memcpy(op.key, owner, 32);
-    if (zf != NULL) {
-        op.has_zonefile = 1;
-        memcpy(op.zonefile_hash, zf, 32);
-    }
-    return nameop(a, &op);
-}
-
-static const char *name_simple(actor *a, uint8_t type, const char *full, const uint8_t *arg32,
-                               uint64_t burn)
-{
-    arb_nameop op;
-    memset(&op, 0, sizeof op);
-    op.type = type;
-    set_full(&op, full);
-    if (type == ARB_NAMEOP_NAME_UPDATE) {
-        op.has_zonefile = 1;
-        memcpy(op.zonefile_hash, arg32, 32);
-    } else if (type == ARB_NAMEOP_NAME_TRANSFER) {
-        memcpy(op.key, arg32, 32);
-        op.keep_zonefile = 1;
-    } else if (type == ARB_NAMEOP_NAME_RENEW) {
-        op.burn = burn;
-    }
-    return nameop(a, &op);
-}
-
-/* GET /names/v1/name/<full>: the status code and the answer. */
-static long lookup(const char *full, const char *query, json_t **out)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/names/v1/name/%s%s", full, query ? query : "");
-    return http(path, NULL, out);
-}
-
-static char *name_status(const char *full)
-{
-    static char st[32];
-    json_t *j = NULL;
-    st[0] = 0;
-    if (lookup(full, NULL, &j) == 200)
-        snprintf(st, sizeof st, "%s", jstr(j, "status"));
-    json_decref(j);
-    return st;
+    return arb_tl_mine(NODE, to->addr, ARB_TL_MINE_STRICT);
 }
 
 /* ---------------------------------------------------------------- the light client */
@@ -330,16 +72,16 @@ static void verify_proof(json_t *pf, const uint8_t key[32], const uint8_t *rec, 
     CHECK(pf != NULL);
     if (pf == NULL)
         return;
-    CHECK_EQ(jint(pf, "version"), 1);
+    CHECK_EQ(arb_tl_jint(pf, "version"), 1);
     arb_chain_genesis_hash(P, &prev);
     char g[65];
     arb_chain_hash_hex(g, &prev);
-    CHECK_STR(jstr(pf, "checkpoint"), g);
+    CHECK_STR(arb_tl_jstr(pf, "checkpoint"), g);
     json_t *hs = json_object_get(pf, "headers");
-    CHECK_EQ(json_array_size(hs), (size_t)jint(pf, "height"));
+    CHECK_EQ(json_array_size(hs), (size_t)arb_tl_jint(pf, "height"));
     arb_block_header *all = calloc(json_array_size(hs) + 1, sizeof *all);
     for (size_t i = 0; i < json_array_size(hs); i++) {
-        uint8_t *raw = unhex(json_string_value(json_array_get(hs, i)), &n);
+        uint8_t *raw = arb_tl_unhex(json_string_value(json_array_get(hs, i)), &n);
         CHECK(raw != NULL && n == 80);
         if (raw == NULL || n != 80) {
             free(raw);
@@ -357,7 +99,7 @@ static void verify_proof(json_t *pf, const uint8_t key[32], const uint8_t *rec, 
         all[i] = hdr;
     }
     /* the coinbase in the tip's transaction tree */
-    uint8_t *cb = unhex(jstr(pf, "coinbase"), &n);
+    uint8_t *cb = arb_tl_unhex(arb_tl_jstr(pf, "coinbase"), &n);
     CHECK(cb != NULL);
     arb_tx tx;
     arb_tx_init(&tx);
@@ -370,19 +112,19 @@ static void verify_proof(json_t *pf, const uint8_t key[32], const uint8_t *rec, 
     CHECK(plen <= ARB_MERKLE_MAX_PROOF);
     for (size_t i = 0; i < plen && i < ARB_MERKLE_MAX_PROOF; i++)
         CHECK(arb_hex_decode(path[i].b, 32, json_string_value(json_array_get(cp, i)), 64));
-    CHECK(arb_merkle_inclusion_verify(H, 0, (uint64_t)jint(pf, "tx_count"), &leaf, path, plen,
-                                      &hdr.merkle_root, &eb) == ARB_OK);
+    CHECK(arb_merkle_inclusion_verify(H, 0, (uint64_t)arb_tl_jint(pf, "tx_count"), &leaf, path,
+                                      plen, &hdr.merkle_root, &eb) == ARB_OK);
     CHECK(arb_chain_coinbase_root(&tx, &root));
     arb_tx_clear(&tx);
     /* the record against the root */
     uint8_t k[32];
-    CHECK(arb_hex_decode(k, 32, jstr(pf, "key"), 64));
+    CHECK(arb_hex_decode(k, 32, arb_tl_jstr(pf, "key"), 64));
     CHECK(memcmp(k, key, 32) == 0);
     json_t *jr = json_object_get(pf, "record");
     arb_hash vh;
     if (rec != NULL) {
         size_t rl;
-        uint8_t *r = unhex(json_string_value(jr), &rl);
+        uint8_t *r = arb_tl_unhex(json_string_value(jr), &rl);
         CHECK(r != NULL && rl == rec_len && memcmp(r, rec, rl) == 0);
         free(r);
         arb_sha256_tagged(H, vh.b, anchor ? ARB_ANCHOR_RECORD_TAG : ARB_NAMES_RECORD_TAG, rec,
@@ -391,7 +133,7 @@ static void verify_proof(json_t *pf, const uint8_t key[32], const uint8_t *rec, 
         CHECK(json_is_null(jr));
     }
     size_t sl;
-    uint8_t *sp = unhex(jstr(pf, "smt_proof"), &sl);
+    uint8_t *sp = arb_tl_unhex(arb_tl_jstr(pf, "smt_proof"), &sl);
     CHECK(sp != NULL);
     CHECK(arb_smt_verify(H, &root, key, rec ? &vh : NULL, sp, sl, &eb) == ARB_OK);
     /* a record that is not the proved one fails */
@@ -407,8 +149,8 @@ static void verify_proof(json_t *pf, const uint8_t key[32], const uint8_t *rec, 
     free(sp);
     if (anchor && json_object_get(pf, "anchor_tx") != NULL) {
         /* the latest anchor's transaction in its block, whose header is above */
-        uint32_t ah = (uint32_t)jint(pf, "anchor_block_height");
-        uint8_t *at = unhex(jstr(pf, "anchor_tx"), &n);
+        uint32_t ah = (uint32_t)arb_tl_jint(pf, "anchor_block_height");
+        uint8_t *at = arb_tl_unhex(arb_tl_jstr(pf, "anchor_tx"), &n);
         CHECK(at != NULL && ah >= 1 && ah <= json_array_size(hs));
         arb_merkle_leaf_hash(H, &leaf, at, n);
         free(at);
@@ -421,8 +163,8 @@ static void verify_proof(json_t *pf, const uint8_t key[32], const uint8_t *rec, 
         int found = 0;
         for (uint64_t size = 2; size <= 4096 && !found && ah >= 1 && ah <= json_array_size(hs);
              size++)
-            found = arb_merkle_inclusion_verify(H, (uint64_t)jint(pf, "anchor_tx_index"), size,
-                                                &leaf, path, plen, &all[ah - 1].merkle_root,
+            found = arb_merkle_inclusion_verify(H, (uint64_t)arb_tl_jint(pf, "anchor_tx_index"),
+                                                size, &leaf, path, plen, &all[ah - 1].merkle_root,
                                                 &eb) == ARB_OK;
         CHECK(found);
     }
@@ -433,82 +175,32 @@ static void verify_proof(json_t *pf, const uint8_t key[32], const uint8_t *rec, 
 
 /* ---------------------------------------------------------------- anchors */
 
-enum { MAXLEAVES = 64 };
-typedef struct {
-    arb_hash leaf[MAXLEAVES];
-} tree;
-
-static void tree_init(tree *t, const char *tag)
-{
-    for (int i = 0; i < MAXLEAVES; i++) {
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "%s %d", tag, i);
-        arb_merkle_leaf_hash(H, &t->leaf[i], buf, (size_t)n);
-    }
-}
-
-static arb_err get_node(void *ud, uint64_t level, uint64_t index, arb_hash *out)
-{
-    tree *t = ud;
-    arb_hash l, r;
-    if (level == 0) {
-        if (index >= MAXLEAVES)
-            return ARB_ERR_NOT_FOUND;
-        *out = t->leaf[index];
-        return ARB_OK;
-    }
-    if (get_node(ud, level - 1, 2 * index, &l) != ARB_OK ||
-        get_node(ud, level - 1, 2 * index + 1, &r) != ARB_OK)
-        return ARB_ERR_NOT_FOUND;
-    arb_merkle_node_hash(H, out, &l, &r);
-    return ARB_OK;
-}
+typedef arb_tl_tree tree;
 
 /* An anchor transaction of a: the head of t at size signed by the log, with
  * a consistency proof from `from` (0: none). */
 static const char *anchor(actor *a, arb_ct_signer *log, const uint8_t *spki, size_t spki_len,
                           tree *t, uint64_t size, uint64_t ts, uint64_t from, tree *proof_tree)
 {
-    arb_merkle_source src = {get_node, t}, psrc = {get_node, proof_tree ? proof_tree : t};
-    arb_anchor an;
-    arb_hash root;
-    arb_ct_dsig d;
-    uint8_t sig[ARB_CT_SIG_MAX];
     arb_buf b = ARB_BUF_INIT;
     arb_tx tx;
-    memset(&an, 0, sizeof an);
-    CHECK_OR(arb_merkle_source_root(H, &src, size, &root) == ARB_OK, "(root)");
-    CHECK_OR(arb_ct_sth_sign(log, &d, sig, ts, size, root.b) == ARB_OK, "(sign)");
-    an.spki = spki;
-    an.spki_len = spki_len;
-    an.tree_size = size;
-    an.timestamp = ts;
-    memcpy(an.root, root.b, 32);
-    an.sig_hash_alg = d.hash_alg;
-    an.sig_sig_alg = d.sig_alg;
-    an.sig = d.sig;
-    an.sig_len = d.sig_len;
-    if (from > 0)
-        CHECK_OR(arb_merkle_consistency_build(H, &psrc, from, size, an.proof, &an.proof_len) ==
-                     ARB_OK,
-                 "(proof)");
-    CHECK_OR(arb_anchor_encode(&b, &an) == ARB_OK, "(encode)");
-    op_tx(&tx, a, ARB_PAYLOAD_LOG_ANCHOR, b.data, b.len, 0);
+    const char *err = arb_tl_anchor_payload(&b, log, spki, spki_len, t, size, ts,
+                                            ts, from, proof_tree);
+    if (err != NULL) {
+        arb_buf_free(&b);
+        return err;
+    }
+    arb_tl_op_tx(&C, &tx, a, ARB_PAYLOAD_LOG_ANCHOR, b.data, b.len, 0);
     arb_buf_free(&b);
-    return post_op(a, &tx);
+    return arb_tl_post_op(&C, NODE, a, &tx);
 }
 
 /* ---------------------------------------------------------------- the test */
 
 static arb_proc *start(const char *dir)
 {
-    const char *argv[] = {bin, "--datadir", dir, "--listen", "127.0.0.1:0", "--json",
-                          "--network", "regtest", NULL};
-    arb_proc *p;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    PORT = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+    static const char *const regtest[] = {"--network", "regtest", NULL};
+    return arb_proc_start_arbord(bin, dir, regtest, WAIT_MS, &NODE.port);
 }
 
 static int stop(arb_proc *p)
@@ -520,51 +212,6 @@ static int stop(arb_proc *p)
     return st;
 }
 
-static void fund(actor *miner, actor **to, size_t n, uint64_t each)
-{
-    json_t *j = NULL;
-    arb_block b;
-    arb_errbuf eb;
-    size_t len;
-    arb_hash cb_id;
-    /* the coinbase of block 1 pays the miner */
-    CHECK_EQ(http("/chain/v1/block?height=1", NULL, &j), 200);
-    uint8_t *raw = unhex(jstr(j, "hex"), &len);
-    arb_block_init(&b);
-    CHECK(raw != NULL && arb_block_decode(&b, raw, len, &eb) == ARB_OK);
-    free(raw);
-    json_decref(j);
-    CHECK(arb_tx_txid(H, &cb_id, &b.tx[0]) == ARB_OK);
-    uint64_t total = b.tx[0].out[0].amount;
-    arb_block_clear(&b);
-    arb_tx tx;
-    arb_txout spent = {total, {0}};
-    memcpy(spent.key, miner->pk, 32);
-    arb_tx_init(&tx);
-    CHECK(arb_tx_alloc(&tx, 1, n) == ARB_OK);
-    tx.version = 1;
-    tx.in[0].txid = cb_id;
-    tx.in[0].index = 0;
-    for (size_t i = 0; i < n; i++) {
-        tx.out[i].amount = each;
-        memcpy(tx.out[i].key, to[i]->pk, 32);
-    }
-    CHECK(arb_chain_sign_input(P, H, S, &tx, 0, &spent, miner->sk, NULL) == ARB_OK);
-    arb_hash id;
-    CHECK(arb_tx_txid(H, &id, &tx) == ARB_OK);
-    arb_buf buf = ARB_BUF_INIT;
-    arb_tx_write(&buf, &tx, 1);
-    CHECK_EQ(post_hex("/chain/v1/tx", buf.data, buf.len, &j), 200);
-    json_decref(j);
-    arb_buf_free(&buf);
-    arb_tx_clear(&tx);
-    for (size_t i = 0; i < n; i++) {
-        to[i]->coin.txid = id;
-        to[i]->coin.index = (uint32_t)i;
-        to[i]->amount = each;
-    }
-}
-
 static void test_names_node(void)
 {
     char dir[1200];
@@ -572,10 +219,10 @@ static void test_names_node(void)
     actor miner, alice, bob, eve;
     const arb_names_params *np = arb_names_params_get("regtest");
     uint8_t salt[32], salt2[32], salt3[32], zf1[32], zf2[32], nskey[32], key[32];
-    actor_new(&miner);
-    actor_new(&alice);
-    actor_new(&bob);
-    actor_new(&eve);
+    arb_tl_actor_new(&C, &miner);
+    arb_tl_actor_new(&C, &alice);
+    arb_tl_actor_new(&C, &bob);
+    arb_tl_actor_new(&C, &eve);
     arb_test_rand_bytes(salt, 32);
     arb_test_rand_bytes(salt2, 32);
     arb_test_rand_bytes(salt3, 32);
@@ -583,14 +230,14 @@ static void test_names_node(void)
     arb_test_rand_bytes(zf2, 32);
     snprintf(dir, sizeof dir, "%s/node", tmp);
     arb_proc *p = start(dir);
-    CHECK(p != NULL && PORT > 0);
-    if (p == NULL || PORT <= 0)
+    CHECK(p != NULL && NODE.port > 0);
+    if (p == NULL || NODE.port <= 0)
         return;
 
     /* Coins: block 1's coinbase matures at 101; it funds the three keys. */
-    mine_to(&miner, P->coinbase_maturity + 1);
+    arb_tl_mine_to(NODE, miner.addr, P->coinbase_maturity + 1);
     actor *who[3] = {&alice, &bob, &eve};
-    fund(&miner, who, 3, 16 * ARB_COIN);
+    arb_tl_fund(&C, NODE, &miner, 1, who, 3, 16 * ARB_COIN);
     CHECK(mine(&miner) > 0);
 
     /* The namespace: preorder (its price burned), reveal, ready. */
@@ -599,7 +246,7 @@ static void test_names_node(void)
     op.type = ARB_NAMEOP_NAMESPACE_PREORDER;
     arb_nameop_ns_commitment(H, op.commitment, (const uint8_t *)NS, strlen(NS), salt, alice.pk);
     op.burn = arb_names_namespace_price(strlen(NS));
-    CHECK_STR(nameop(&alice, &op), "ok");
+    CHECK_STR(arb_tl_nameop(&C, NODE, &alice, &op), "ok");
     CHECK(mine(&miner) > 0);
     memset(&op, 0, sizeof op);
     op.type = ARB_NAMEOP_NAMESPACE_REVEAL;
@@ -614,26 +261,26 @@ static void test_names_node(void)
         op.price.buckets[i] = 3;
     op.price.nonalpha_discount = 1;
     op.price.no_vowel_discount = 1;
-    CHECK_STR(nameop(&alice, &op), "ok");
+    CHECK_STR(arb_tl_nameop(&C, NODE, &alice, &op), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_EQ(http("/names/v1/namespace/" NS, NULL, &j), 200);
-    CHECK_STR(jstr(j, "status"), "revealed");
-    CHECK_EQ(jint(j, "lifetime"), 12);
+    CHECK_EQ(arb_tl_http_json(NODE, "/names/v1/namespace/" NS, NULL, &j), 200);
+    CHECK_STR(arb_tl_jstr(j, "status"), "revealed");
+    CHECK_EQ(arb_tl_jint(j, "lifetime"), 12);
     json_decref(j);
     memset(&op, 0, sizeof op);
     op.type = ARB_NAMEOP_NAMESPACE_READY;
     op.ns_len = strlen(NS);
     memcpy(op.ns, NS, op.ns_len);
-    CHECK_STR(nameop(&bob, &op), "namespace-not-revealer");
-    CHECK_STR(nameop(&alice, &op), "ok");
+    CHECK_STR(arb_tl_nameop(&C, NODE, &bob, &op), "namespace-not-revealer");
+    CHECK_STR(arb_tl_nameop(&C, NODE, &alice, &op), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_EQ(http("/names/v1/namespace/" NS "?proof=1", NULL, &j), 200);
-    CHECK_STR(jstr(j, "status"), "ready");
+    CHECK_EQ(arb_tl_http_json(NODE, "/names/v1/namespace/" NS "?proof=1", NULL, &j), 200);
+    CHECK_STR(arb_tl_jstr(j, "status"), "ready");
     {
         uint8_t *rec;
         size_t rl;
-        rec = unhex(json_string_value(json_object_get(json_object_get(j, "proof"), "record")),
-                    &rl);
+        rec = arb_tl_unhex(
+            json_string_value(json_object_get(json_object_get(j, "proof"), "record")), &rl);
         arb_names_ns_key(H, nskey, (const uint8_t *)NS, strlen(NS));
         CHECK(rec != NULL);
         verify_proof(json_object_get(j, "proof"), nskey, rec, rl, 0, NULL);
@@ -641,89 +288,96 @@ static void test_names_node(void)
     }
     json_decref(j);
     const uint64_t price = 10000; /* 1 * 10^3 / 1 * 10 */
-    CHECK_EQ(http("/names/v1/price/alice." NS, NULL, &j), 200);
-    CHECK_EQ(jint(j, "price"), (int64_t)price);
+    CHECK_EQ(arb_tl_http_json(NODE, "/names/v1/price/alice." NS, NULL, &j), 200);
+    CHECK_EQ(arb_tl_jint(j, "price"), (int64_t)price);
     CHECK(json_is_true(json_object_get(j, "namespace_ready")));
     CHECK(json_is_true(json_object_get(j, "available")));
     json_decref(j);
-    CHECK_EQ(http("/names/v1/price/alice.nosuchspace", NULL, &j), 404);
+    CHECK_EQ(arb_tl_http_json(NODE, "/names/v1/price/alice.nosuchspace", NULL, &j), 404);
     json_decref(j);
 
     /* Front-running alice.NS: no preorder; the preorder's own block. */
     const char *AL = "alice." NS;
-    CHECK_STR(name_register(&eve, AL, salt2, eve.pk, NULL), "name-preorder-missing");
-    CHECK_STR(name_preorder(&alice, AL, salt2, alice.pk, price), "ok");
-    CHECK_STR(name_register(&alice, AL, salt2, alice.pk, zf1), "name-preorder-same-block");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &eve, AL, salt2, eve.pk, NULL),
+              "name-preorder-missing");
+    CHECK_STR(arb_tl_name_preorder(&C, NODE, &alice, AL, salt2, alice.pk, price), "ok");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &alice, AL, salt2, alice.pk, zf1),
+              "name-preorder-same-block");
     uint32_t pre_h = mine(&miner);
     CHECK(pre_h > 0);
     /* another key registering with alice's revealed preorder */
-    CHECK_STR(name_register(&eve, AL, salt2, alice.pk, NULL), "name-preorder-sender");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &eve, AL, salt2, alice.pk, NULL),
+              "name-preorder-sender");
     /* too little burned */
-    CHECK_STR(name_preorder(&bob, "bob." NS, salt3, bob.pk, 1), "ok");
+    CHECK_STR(arb_tl_name_preorder(&C, NODE, &bob, "bob." NS, salt3, bob.pk, 1), "ok");
     /* after the window */
-    CHECK_STR(name_preorder(&eve, "carol." NS, salt3, eve.pk, price), "ok");
+    CHECK_STR(arb_tl_name_preorder(&C, NODE, &eve, "carol." NS, salt3, eve.pk, price), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_STR(name_register(&bob, "bob." NS, salt3, bob.pk, NULL), "name-burn-insufficient");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &bob, "bob." NS, salt3, bob.pk, NULL),
+              "name-burn-insufficient");
     /* alice registers in time */
-    CHECK_STR(name_register(&alice, AL, salt2, alice.pk, zf1), "ok");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &alice, AL, salt2, alice.pk, zf1), "ok");
     uint32_t reg_h = mine(&miner);
     CHECK(reg_h > 0);
-    mine_to(&miner, pre_h + 1 + np->preorder_ttl);
-    CHECK_STR(name_register(&eve, "carol." NS, salt3, eve.pk, NULL), "name-preorder-expired");
+    arb_tl_mine_to(NODE, miner.addr, pre_h + 1 + np->preorder_ttl);
+    CHECK_STR(arb_tl_name_register(&C, NODE, &eve, "carol." NS, salt3, eve.pk, NULL),
+              "name-preorder-expired");
 
-    CHECK_EQ(lookup(AL, NULL, &j), 200);
+    CHECK_EQ(arb_tl_name_lookup(NODE, AL, NULL, &j), 200);
     {
         char zh[65];
         arb_hex_encode(zh, zf1, 32);
-        CHECK_STR(jstr(j, "status"), "active");
-        CHECK_STR(jstr(j, "namespace"), NS);
-        CHECK_STR(jstr(j, "address"), alice.addr);
-        CHECK_STR(jstr(j, "zonefile_hash"), zh);
-        CHECK_EQ(jint(j, "registered_height"), reg_h);
-        CHECK_EQ(jint(j, "expires_at"), reg_h + 12);
-        CHECK_EQ(jint(j, "grace_ends_at"), reg_h + 12 + np->grace_period);
+        CHECK_STR(arb_tl_jstr(j, "status"), "active");
+        CHECK_STR(arb_tl_jstr(j, "namespace"), NS);
+        CHECK_STR(arb_tl_jstr(j, "address"), alice.addr);
+        CHECK_STR(arb_tl_jstr(j, "zonefile_hash"), zh);
+        CHECK_EQ(arb_tl_jint(j, "registered_height"), reg_h);
+        CHECK_EQ(arb_tl_jint(j, "expires_at"), reg_h + 12);
+        CHECK_EQ(arb_tl_jint(j, "grace_ends_at"), reg_h + 12 + np->grace_period);
         json_t *hist = json_object_get(j, "history");
         CHECK_EQ(json_array_size(hist), 1);
-        CHECK_STR(jstr(json_array_get(hist, 0), "op"), "name-register");
-        CHECK_EQ(jint(json_array_get(hist, 0), "height"), reg_h);
+        CHECK_STR(arb_tl_jstr(json_array_get(hist, 0), "op"), "name-register");
+        CHECK_EQ(arb_tl_jint(json_array_get(hist, 0), "height"), reg_h);
     }
     json_decref(j);
     /* a second register of a taken name */
-    CHECK_STR(name_preorder(&bob, AL, salt3, bob.pk, price), "ok");
+    CHECK_STR(arb_tl_name_preorder(&C, NODE, &bob, AL, salt3, bob.pk, price), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_STR(name_register(&bob, AL, salt3, bob.pk, NULL), "name-taken");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &bob, AL, salt3, bob.pk, NULL), "name-taken");
 
     /* update, transfer, renew */
-    CHECK_STR(name_simple(&eve, ARB_NAMEOP_NAME_UPDATE, AL, zf2, 0), "name-not-owner");
-    CHECK_STR(name_simple(&alice, ARB_NAMEOP_NAME_UPDATE, AL, zf2, 0), "ok");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &eve, ARB_NAMEOP_NAME_UPDATE, AL, zf2, 0),
+              "name-not-owner");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &alice, ARB_NAMEOP_NAME_UPDATE, AL, zf2, 0), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_STR(name_simple(&alice, ARB_NAMEOP_NAME_TRANSFER, AL, bob.pk, 0), "ok");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &alice, ARB_NAMEOP_NAME_TRANSFER, AL, bob.pk, 0), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_STR(name_simple(&alice, ARB_NAMEOP_NAME_UPDATE, AL, zf1, 0), "name-not-owner");
-    CHECK_STR(name_simple(&bob, ARB_NAMEOP_NAME_RENEW, AL, NULL, price - 1),
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &alice, ARB_NAMEOP_NAME_UPDATE, AL, zf1, 0),
+              "name-not-owner");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &bob, ARB_NAMEOP_NAME_RENEW, AL, NULL, price - 1),
               "name-burn-insufficient");
-    CHECK_STR(name_simple(&bob, ARB_NAMEOP_NAME_RENEW, AL, NULL, price), "ok");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &bob, ARB_NAMEOP_NAME_RENEW, AL, NULL, price), "ok");
     uint32_t ren_h = mine(&miner);
     CHECK(ren_h > 0);
-    CHECK_EQ(lookup(AL, NULL, &j), 200);
-    CHECK_STR(jstr(j, "address"), bob.addr);
-    CHECK_EQ(jint(j, "renewed_height"), ren_h);
+    CHECK_EQ(arb_tl_name_lookup(NODE, AL, NULL, &j), 200);
+    CHECK_STR(arb_tl_jstr(j, "address"), bob.addr);
+    CHECK_EQ(arb_tl_jint(j, "renewed_height"), ren_h);
     CHECK_EQ(json_array_size(json_object_get(j, "history")), 4);
     json_decref(j);
     {
         char path[256];
         snprintf(path, sizeof path, "/names/v1/owner/%s", bob.addr);
-        CHECK_EQ(http(path, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(NODE, path, NULL, &j), 200);
         CHECK_EQ(json_array_size(json_object_get(j, "names")), 1);
-        CHECK_STR(jstr(json_array_get(json_object_get(j, "names"), 0), "name"), AL);
+        CHECK_STR(arb_tl_jstr(json_array_get(json_object_get(j, "names"), 0), "name"), AL);
         json_decref(j);
         snprintf(path, sizeof path, "/names/v1/owner/%s", alice.addr);
-        CHECK_EQ(http(path, NULL, &j), 200);
+        CHECK_EQ(arb_tl_http_json(NODE, path, NULL, &j), 200);
         CHECK_EQ(json_array_size(json_object_get(j, "names")), 0);
         json_decref(j);
     }
     /* both zone-file hashes are on-chain */
-    CHECK_EQ(http("/chain/v1/zonefile-hashes", NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(NODE, "/chain/v1/zonefile-hashes", NULL, &j), 200);
     {
         json_t *hs = json_object_get(j, "hashes");
         char z1[65], z2[65];
@@ -740,11 +394,11 @@ static void test_names_node(void)
     json_decref(j);
 
     /* The proof of the name, and of an absent name. */
-    CHECK_EQ(lookup(AL, "?proof=1", &j), 200);
+    CHECK_EQ(arb_tl_name_lookup(NODE, AL, "?proof=1", &j), 200);
     {
         json_t *pf = json_object_get(j, "proof");
         size_t rl;
-        uint8_t *rec = unhex(json_string_value(json_object_get(pf, "record")), &rl);
+        uint8_t *rec = arb_tl_unhex(json_string_value(json_object_get(pf, "record")), &rl);
         arb_name_rec r;
         CHECK(rec != NULL && arb_names_name_rec_decode(&r, rec, rl) == ARB_OK);
         CHECK(memcmp(r.owner, bob.pk, 32) == 0);
@@ -753,36 +407,38 @@ static void test_names_node(void)
         free(rec);
     }
     json_decref(j);
-    CHECK_EQ(lookup("nobody." NS, "?proof=1", &j), 404);
-    CHECK_STR(jstr(j, "error"), "name not found");
+    CHECK_EQ(arb_tl_name_lookup(NODE, "nobody." NS, "?proof=1", &j), 404);
+    CHECK_STR(arb_tl_jstr(j, "error"), "name not found");
     arb_names_name_key(H, key, (const uint8_t *)"nobody." NS, strlen("nobody." NS));
     verify_proof(json_object_get(j, "proof"), key, NULL, 0, 0, NULL);
     json_decref(j);
-    CHECK_EQ(lookup("nobody." NS, "?proof=1&checkpoint=00", &j), 400);
+    CHECK_EQ(arb_tl_name_lookup(NODE, "nobody." NS, "?proof=1&checkpoint=00", &j), 400);
     json_decref(j);
 
     /* Expiry: the grace period, then anyone may register it. */
-    mine_to(&miner, ren_h + 12);
-    CHECK_STR(name_status(AL), "grace");
-    CHECK_STR(name_simple(&bob, ARB_NAMEOP_NAME_UPDATE, AL, zf1, 0), "name-expired");
-    CHECK_STR(name_preorder(&eve, AL, salt, eve.pk, price), "ok");
+    arb_tl_mine_to(NODE, miner.addr, ren_h + 12);
+    CHECK_STR(arb_tl_name_status(NODE, AL), "grace");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &bob, ARB_NAMEOP_NAME_UPDATE, AL, zf1, 0),
+              "name-expired");
+    CHECK_STR(arb_tl_name_preorder(&C, NODE, &eve, AL, salt, eve.pk, price), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_STR(name_register(&eve, AL, salt, eve.pk, NULL), "name-in-grace");
-    mine_to(&miner, ren_h + 12 + np->grace_period);
-    CHECK_STR(name_status(AL), "expired");
-    CHECK_STR(name_preorder(&eve, AL, salt2, eve.pk, price), "ok");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &eve, AL, salt, eve.pk, NULL), "name-in-grace");
+    arb_tl_mine_to(NODE, miner.addr, ren_h + 12 + np->grace_period);
+    CHECK_STR(arb_tl_name_status(NODE, AL), "expired");
+    CHECK_STR(arb_tl_name_preorder(&C, NODE, &eve, AL, salt2, eve.pk, price), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_STR(name_register(&eve, AL, salt2, eve.pk, NULL), "ok");
+    CHECK_STR(arb_tl_name_register(&C, NODE, &eve, AL, salt2, eve.pk, NULL), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_EQ(lookup(AL, NULL, &j), 200);
-    CHECK_STR(jstr(j, "status"), "active");
-    CHECK_STR(jstr(j, "address"), eve.addr);
+    CHECK_EQ(arb_tl_name_lookup(NODE, AL, NULL, &j), 200);
+    CHECK_STR(arb_tl_jstr(j, "status"), "active");
+    CHECK_STR(arb_tl_jstr(j, "address"), eve.addr);
     CHECK(json_is_null(json_object_get(j, "zonefile_hash")));
     json_decref(j);
-    CHECK_STR(name_simple(&eve, ARB_NAMEOP_NAME_REVOKE, AL, NULL, 0), "ok");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &eve, ARB_NAMEOP_NAME_REVOKE, AL, NULL, 0), "ok");
     CHECK(mine(&miner) > 0);
-    CHECK_STR(name_status(AL), "revoked");
-    CHECK_STR(name_simple(&eve, ARB_NAMEOP_NAME_UPDATE, AL, zf1, 0), "name-revoked");
+    CHECK_STR(arb_tl_name_status(NODE, AL), "revoked");
+    CHECK_STR(arb_tl_name_simple(&C, NODE, &eve, ARB_NAMEOP_NAME_UPDATE, AL, zf1, 0),
+              "name-revoked");
 
     /* Anchors of a log. */
     arb_ct_signer *log = NULL;
@@ -795,8 +451,8 @@ static void test_names_node(void)
     CHECK(arb_ct_signer_spki(log, &spki, &spki_len) == ARB_OK);
     arb_sha256_digest(H, log_id, spki, spki_len);
     arb_hex_encode(lid, log_id, 32);
-    tree_init(&t, "leaf");
-    tree_init(&fork, "forked");
+    arb_tl_tree_init(&t, H, "leaf");
+    arb_tl_tree_init(&fork, H, "forked");
     const uint64_t T = 1700000000000ULL;
     CHECK_STR(anchor(&alice, log, spki, spki_len, &t, 5, T, 0, NULL), "ok");
     /* the second anchor is checked against the pending first one */
@@ -810,16 +466,16 @@ static void test_names_node(void)
     CHECK_STR(anchor(&alice, log, spki, spki_len, &fork, 13, T + 3, 0, NULL),
               "anchor-root-changed");
     snprintf(path, sizeof path, "/chain/v1/anchors/%s?proof=1", lid);
-    CHECK_EQ(http(path, NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(NODE, path, NULL, &j), 200);
     {
         json_t *latest = json_object_get(j, "latest");
-        CHECK_EQ(jint(latest, "tree_size"), 13);
-        CHECK_EQ(jint(latest, "height"), a_h);
+        CHECK_EQ(arb_tl_jint(latest, "tree_size"), 13);
+        CHECK_EQ(arb_tl_jint(latest, "height"), a_h);
         CHECK_EQ(json_array_size(json_object_get(j, "anchors")), 2);
-        CHECK_EQ(jint(json_array_get(json_object_get(j, "anchors"), 0), "tree_size"), 5);
+        CHECK_EQ(arb_tl_jint(json_array_get(json_object_get(j, "anchors"), 0), "tree_size"), 5);
         json_t *pf = json_object_get(j, "proof");
         size_t rl;
-        uint8_t *rec = unhex(json_string_value(json_object_get(pf, "record")), &rl);
+        uint8_t *rec = arb_tl_unhex(json_string_value(json_object_get(pf, "record")), &rl);
         arb_anchor_head hd;
         CHECK(rec != NULL && arb_anchor_head_decode(&hd, rec, rl) == ARB_OK);
         CHECK(hd.tree_size == 13 && memcmp(hd.log_id, log_id, 32) == 0);
@@ -828,24 +484,24 @@ static void test_names_node(void)
         free(rec);
     }
     json_decref(j);
-    CHECK_EQ(http("/chain/v1/anchors", NULL, &j), 200);
+    CHECK_EQ(arb_tl_http_json(NODE, "/chain/v1/anchors", NULL, &j), 200);
     CHECK_EQ(json_array_size(json_object_get(j, "logs")), 1);
-    CHECK_STR(jstr(json_array_get(json_object_get(j, "logs"), 0), "log_id"), lid);
+    CHECK_STR(arb_tl_jstr(json_array_get(json_object_get(j, "logs"), 0), "log_id"), lid);
     json_decref(j);
     free(spki);
     arb_ct_signer_free(log);
 
     /* A restart keeps the state (and its root). */
     json_t *before = NULL, *after = NULL;
-    CHECK_EQ(lookup(AL, "?proof=1", &before), 200);
+    CHECK_EQ(arb_tl_name_lookup(NODE, AL, "?proof=1", &before), 200);
     CHECK_EQ(stop(p), 0);
     p = start(dir);
-    CHECK(p != NULL && PORT > 0);
-    CHECK_EQ(lookup(AL, "?proof=1", &after), 200);
-    CHECK_STR(jstr(json_object_get(after, "proof"), "smt_proof"),
-              jstr(json_object_get(before, "proof"), "smt_proof"));
-    CHECK_STR(jstr(json_object_get(after, "proof"), "coinbase"),
-              jstr(json_object_get(before, "proof"), "coinbase"));
+    CHECK(p != NULL && NODE.port > 0);
+    CHECK_EQ(arb_tl_name_lookup(NODE, AL, "?proof=1", &after), 200);
+    CHECK_STR(arb_tl_jstr(json_object_get(after, "proof"), "smt_proof"),
+              arb_tl_jstr(json_object_get(before, "proof"), "smt_proof"));
+    CHECK_STR(arb_tl_jstr(json_object_get(after, "proof"), "coinbase"),
+              arb_tl_jstr(json_object_get(before, "proof"), "coinbase"));
     json_decref(before);
     json_decref(after);
     CHECK(mine(&miner) > 0);
@@ -861,6 +517,7 @@ int main(void)
         return 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     P = arb_chain_params_get("regtest");
+    C = (arb_tl_chain){H, S, P, FEE};
     test_names_node();
     curl_global_cleanup();
     arb_schnorr_free(S);

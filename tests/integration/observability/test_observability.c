@@ -23,59 +23,26 @@
 #include "ledger/chain/params.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 
 #define WAIT_MS 20000
 
 static char bin[4096];
 static char tmp[1024];
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
+/* How this test asks the node on port (tests/testlib/http.h): 30 s a
+ * request, paths sent as written. */
+static arb_tl_http_opts at(int port)
 {
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
-/* GET (body NULL) or POST JSON; returns the status (0: no answer). */
-static long http(int port, const char *path, const char *body, char **out)
-{
-    char url[2048], *resp = NULL;
-    long status = 0;
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-    if (body != NULL) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    if (out)
-        *out = resp;
-    else
-        free(resp);
-    return status;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30, .flags = ARB_TL_HTTP_PATH_AS_IS};
+    return o;
 }
 
 static json_t *get_json(int port, const char *path)
 {
     char *b = NULL;
     json_t *j = NULL;
-    if (http(port, path, NULL, &b) == 200 && b != NULL)
+    if (arb_tl_http(at(port), path, NULL, &b) == 200 && b != NULL)
         j = json_loads(b, 0, NULL);
     free(b);
     return j;
@@ -140,13 +107,7 @@ static long mine(int port)
         arb_block_decode(&b, raw, len, &eb) == ARB_OK &&
         arb_chain_mine_header(&b.header, 0, 1ULL << 32)) {
         arb_block_write(&buf, &b);
-        char *body = malloc(2 * buf.len + 16);
-        char *h = malloc(2 * buf.len + 1);
-        arb_hex_encode(h, buf.data, buf.len);
-        sprintf(body, "{\"hex\":\"%s\"}", h);
-        st = http(port, "/chain/v1/block", body, NULL);
-        free(body);
-        free(h);
+        st = arb_tl_post_hex(at(port), "/chain/v1/block", buf.data, buf.len, NULL);
     }
     arb_buf_free(&buf);
     arb_block_clear(&b);
@@ -157,24 +118,12 @@ static long mine(int port)
 
 static arb_proc *start(const char *dir, const char *const extra[], int *port)
 {
-    const char *argv[40];
-    arb_proc *p;
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "--datadir";
-    argv[n++] = dir;
-    argv[n++] = "--listen";
-    argv[n++] = "127.0.0.1:0";
-    argv[n++] = "--network";
-    argv[n++] = "regtest";
-    argv[n++] = "--json";
+    const char *args[40] = {"--network", "regtest"};
+    int n = 2;
     for (int i = 0; extra && extra[i] && n < 39; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return NULL;
-    *port = arb_proc_wait_port(p, WAIT_MS);
-    return p;
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return arb_proc_start_arbord(bin, dir, args, WAIT_MS, port);
 }
 
 /* The value of the sample line "NAME VALUE" (NAME with its labels), or -1. */
@@ -270,7 +219,7 @@ static void test_observability(void)
     }
 
     /* /status: the log and the chain, no path. */
-    CHECK_EQ(http(port, "/status", NULL, &text), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/status", NULL, &text), 200);
     CHECK(text != NULL && strstr(text, tmp) == NULL);
     st = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
@@ -292,9 +241,9 @@ static void test_observability(void)
     json_decref(st);
 
     /* A certificate logged, a block mined, a hostile path asked for. */
-    CHECK_EQ(http(port, "/ct/v1/add-chain", body, NULL), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/ct/v1/add-chain", body, NULL), 200);
     CHECK_EQ(mine(port), 200);
-    CHECK_EQ(http(port, "/a%0A%22b%3Cx%1b", NULL, NULL), 404);
+    CHECK_EQ(arb_tl_http(at(port), "/a%0A%22b%3Cx%1b", NULL, NULL), 404);
     st = get_json(port, "/status");
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(st, "log"), "tree_size")), 1);
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(st, "chain"), "height")), 1);
@@ -312,12 +261,12 @@ static void test_observability(void)
     for (int k = 0; k < 400; k++) {
         char *m = NULL;
         int synced = 0;
-        if (http(peer_port, "/metrics", NULL, &m) == 200 && m != NULL)
+        if (arb_tl_http(at(peer_port), "/metrics", NULL, &m) == 200 && m != NULL)
             synced = sample(m, "arbor_chain_height") == 1 &&
                      sample(m, "arbor_p2p_peers_outbound") == 1;
         free(m);
         m = NULL;
-        if (synced && http(port, "/metrics", NULL, &m) == 200 && m != NULL)
+        if (synced && arb_tl_http(at(port), "/metrics", NULL, &m) == 200 && m != NULL)
             synced = sample(m, "arbor_p2p_peers_inbound") == 1;
         free(m);
         if (synced)
@@ -326,7 +275,7 @@ static void test_observability(void)
     }
 
     /* /metrics: promtool, HELP/TYPE, the families. */
-    CHECK_EQ(http(port, "/metrics", NULL, &text), 200);
+    CHECK_EQ(arb_tl_http(at(port), "/metrics", NULL, &text), 200);
     CHECK(text != NULL);
     if (text != NULL) {
         char path[1300], cmd[2800];
@@ -373,7 +322,7 @@ static void test_observability(void)
     free(text);
     /* The peer's own /metrics (outbound, synced by blocks from this node). */
     text = NULL;
-    CHECK_EQ(http(peer_port, "/metrics", NULL, &text), 200);
+    CHECK_EQ(arb_tl_http(at(peer_port), "/metrics", NULL, &text), 200);
     if (text != NULL) {
         char path[1300], cmd[2800];
         FILE *f;
@@ -460,7 +409,8 @@ static void test_observability(void)
                             NULL};
         p = start(dir, x3, &port);
         CHECK(p != NULL && port > 0);
-        CHECK_EQ(http(port, "/ct/v1/add-chain", body, NULL), 200); /* a duplicate: no new entry */
+        /* a duplicate: no new entry */
+        CHECK_EQ(arb_tl_http(at(port), "/ct/v1/add-chain", body, NULL), 200);
         CHECK_EQ(arb_proc_kill(p, SIGTERM), 0);
         CHECK_EQ(arb_proc_wait(p, WAIT_MS), 0);
         text = arb_proc_output(p, ARB_PROC_STDERR);
@@ -493,17 +443,9 @@ static void test_flags(void)
 
 int main(void)
 {
-    arb_test_bin(bin, sizeof bin, "arbord");
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "no arbord at %s\n", bin);
+    if (!arb_tl_begin(bin, sizeof bin, tmp, sizeof tmp))
         return 1;
-    }
-    if (arb_test_tmpdir(tmp, sizeof tmp) != 0)
-        return 1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     test_flags();
     test_observability();
-    curl_global_cleanup();
-    arb_test_rmtree(tmp);
-    return arb_test_done();
+    return arb_tl_end(tmp);
 }

@@ -62,6 +62,7 @@
 #include "tests/integration/p2p/wspeer.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 
 #define WAIT_MS 60000
 
@@ -91,19 +92,6 @@ typedef struct {
 
 /* ---------------------------------------------------------------- HTTP */
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    char **b = ud;
-    size_t old = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, old + sz * n + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = 0;
-    *b = nb;
-    return sz * n;
-}
-
 /* Nodes listening elsewhere than 127.0.0.1 (the address book's scenario). */
 static struct {
     int port;
@@ -119,69 +107,13 @@ static const char *host_of(int port)
     return "127.0.0.1";
 }
 
-/* A request (POST when body is not NULL) with an optional extra header line
- * (e.g. "Authorization: Bearer T"); the answer's body in *raw and, if hdrs
- * is not NULL, its header lines in *hdrs (both to free). */
-static long http_req(int port, const char *path, const char *body, const char *header,
-                     char **raw, char **hdrs)
+/* How this test asks the node on port (tests/testlib/http.h): at its
+ * address, 30 s a request, with an optional extra header line (e.g.
+ * "Authorization: Bearer T"). */
+static arb_tl_http_opts at(int port, const char *header)
 {
-    char url[2048], *resp = NULL, *rh = NULL;
-    long status = 0;
-    CURL *h = curl_easy_init();
-    struct curl_slist *hl = NULL;
-    snprintf(url, sizeof url, "http://%s:%d%s", host_of(port), port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (hdrs != NULL) {
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &rh);
-    }
-    if (body != NULL)
-        hl = curl_slist_append(hl, "Content-Type: application/json");
-    if (header != NULL)
-        hl = curl_slist_append(hl, header);
-    if (hl != NULL)
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    if (body != NULL)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hl);
-    *raw = resp;
-    if (hdrs != NULL)
-        *hdrs = rh;
-    else
-        free(rh);
-    return status;
-}
-
-static long http_raw(int port, const char *path, const char *body, char **raw)
-{
-    return http_req(port, path, body, NULL, raw, NULL);
-}
-
-static long http(int port, const char *path, const char *body, json_t **out)
-{
-    char *resp = NULL;
-    long status = http_raw(port, path, body, &resp);
-    if (out)
-        *out = resp ? json_loads(resp, 0, NULL) : NULL;
-    free(resp);
-    return status;
-}
-
-static long post_hex(int port, const char *path, const uint8_t *d, size_t n, json_t **out)
-{
-    char *hex = malloc(2 * n + 1), *body = malloc(2 * n + 16);
-    arb_hex_encode(hex, d, n);
-    sprintf(body, "{\"hex\":\"%s\"}", hex);
-    long st = http(port, path, body, out);
-    free(hex);
-    free(body);
-    return st;
+    arb_tl_http_opts o = {.port = port, .header = header, .timeout_s = 30, .host = host_of(port)};
+    return o;
 }
 
 /* The tip's display hash (65 bytes) and height; 0 if the node does not answer. */
@@ -189,7 +121,7 @@ static int tip_of(int port, char hash[65], uint32_t *height)
 {
     json_t *j;
     int ok = 0;
-    if (http(port, "/chain/v1/tip", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/chain/v1/tip", NULL, &j) == 200 && j != NULL) {
         const char *h = json_string_value(json_object_get(j, "hash"));
         if (h != NULL && strlen(h) == 64) {
             memcpy(hash, h, 65);
@@ -206,7 +138,7 @@ static int digest_of(int port, char out[65])
 {
     json_t *j;
     int ok = 0;
-    if (http(port, "/chain/v1/utxo-digest", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/chain/v1/utxo-digest", NULL, &j) == 200 && j != NULL) {
         const char *d = json_string_value(json_object_get(j, "utxo_digest"));
         if (d != NULL && strlen(d) == 64) {
             memcpy(out, d, 65);
@@ -221,7 +153,7 @@ static int in_mempool(int port, const char *txid)
 {
     json_t *j;
     int found = 0;
-    if (http(port, "/chain/v1/mempool", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/chain/v1/mempool", NULL, &j) == 200 && j != NULL) {
         json_t *ids = json_object_get(j, "txids");
         for (size_t i = 0; i < json_array_size(ids); i++)
             if (strcmp(json_string_value(json_array_get(ids, i)), txid) == 0)
@@ -233,30 +165,23 @@ static int in_mempool(int port, const char *txid)
 
 /* A counter from /metrics (0 if absent). */
 /* A counter's value: every name read here is a counter, exposed with "_total". */
-/* A counter (exposed as arbor_NAME_total) or, for names ending in a gauge
- * family below, a gauge (arbor_NAME). */
 static unsigned long long metric(int port, const char *name)
 {
-    char *text = NULL, want[160];
-    unsigned long long v = 0;
+    char want[160];
     int gauge = strncmp(name, "p2p_addrman_size", 16) == 0 ||
                 strncmp(name, "p2p_addrman_tried", 17) == 0 ||
                 strcmp(name, "p2p_recv_queued_bytes") == 0;
-    snprintf(want, sizeof want, gauge ? "\narbor_%s " : "\narbor_%s_total ", name);
-    if (http_raw(port, "/metrics", NULL, &text) == 200 && text != NULL) {
-        const char *p = strstr(text, want);
-        if (p != NULL)
-            v = strtoull(p + strlen(want), NULL, 10);
-    }
-    free(text);
-    return v;
+    snprintf(want, sizeof want, gauge ? "arbor_%s" : "arbor_%s_total", name);
+    long long v;
+    arb_tl_metric(at(port, NULL), want, &v);
+    return (unsigned long long)v;
 }
 
 static int n_peers(int port, int handshaked_only)
 {
     json_t *j;
     int c = -1;
-    if (http(port, "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
         json_t *arr = json_object_get(j, "peers");
         c = 0;
         for (size_t i = 0; i < json_array_size(arr); i++)
@@ -328,7 +253,7 @@ static long admin(int port, const char *cmd, const char *tok, const char *addr)
     snprintf(path, sizeof path, "/p2p/v1/%s", cmd);
     snprintf(body, sizeof body, "{\"address\":\"%s\"}", addr);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok ? tok : "");
-    long st = http_req(port, path, body, tok ? auth : NULL, &resp, NULL);
+    long st = arb_tl_http(at(port, tok ? auth : NULL), path, body, &resp);
     free(resp);
     return st;
 }
@@ -339,7 +264,7 @@ static long admin_as(int port, const char *cmd, const char *header, const char *
 {
     char path[64], *resp = NULL, *hdrs = NULL;
     snprintf(path, sizeof path, "/p2p/v1/%s", cmd);
-    long st = http_req(port, path, body, header, &resp, &hdrs);
+    long st = arb_tl_http_headers(at(port, header), path, body, &resp, &hdrs);
     if (st == 401 && (hdrs == NULL || strstr(hdrs, "\r\nWWW-Authenticate: Bearer") == NULL))
         st = -1;
     free(resp);
@@ -456,7 +381,7 @@ static long submit_block(int port, const arb_block *b)
     arb_buf buf = ARB_BUF_INIT;
     json_t *r = NULL;
     arb_block_write(&buf, b);
-    long st = post_hex(port, "/chain/v1/block", buf.data, buf.len, &r);
+    long st = arb_tl_post_hex(at(port, NULL), "/chain/v1/block", buf.data, buf.len, &r);
     arb_buf_free(&buf);
     json_decref(r);
     return st;
@@ -474,7 +399,7 @@ static int mine(int port, const key *k, arb_block *blk, char hash_hex[65])
     arb_errbuf eb;
     int ok = 0;
     snprintf(path, sizeof path, "/chain/v1/template?address=%s", k->addr);
-    if (http(port, path, NULL, &t) != 200 || t == NULL)
+    if (arb_tl_http_json(at(port, NULL), path, NULL, &t) != 200 || t == NULL)
         return 0;
     const char *hex = json_string_value(json_object_get(t, "hex"));
     arb_block_init(&b);
@@ -597,7 +522,7 @@ static long spend(int port, const coin *c, const key *k, const key *to, char txi
         change->amount = tx.out[1].amount;
     }
     arb_tx_write(&buf, &tx, 1);
-    long st = post_hex(port, "/chain/v1/tx", buf.data, buf.len, &r);
+    long st = arb_tl_post_hex(at(port, NULL), "/chain/v1/tx", buf.data, buf.len, &r);
     arb_buf_free(&buf);
     arb_tx_clear(&tx);
     json_decref(r);
@@ -763,7 +688,7 @@ static arb_block_header *fetch_headers(int port, size_t *n)
         char path[128];
         json_t *j;
         snprintf(path, sizeof path, "/chain/v1/headers?start=%zu&count=2000", *n + 1);
-        if (http(port, path, NULL, &j) != 200 || j == NULL)
+        if (arb_tl_http_json(at(port, NULL), path, NULL, &j) != 200 || j == NULL)
             break;
         json_t *arr = json_object_get(j, "headers");
         size_t k = json_array_size(arr);
@@ -989,7 +914,7 @@ static int banned(int port, const char *ip)
 {
     json_t *j;
     int found = 0;
-    if (http(port, "/p2p/v1/bans", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/p2p/v1/bans", NULL, &j) == 200 && j != NULL) {
         json_t *arr = json_object_get(j, "bans");
         for (size_t i = 0; i < json_array_size(arr); i++)
             if (strcmp(json_string_value(json_object_get(json_array_get(arr, i), "address")),
@@ -1064,7 +989,7 @@ static void hostile(void)
         char path[128];
         uint8_t raw[80];
         snprintf(path, sizeof path, "/chain/v1/block?hash=%s", tip_before);
-        TRY(http(ph, path, NULL, &j) == 200);
+        TRY(arb_tl_http_json(at(ph, NULL), path, NULL, &j) == 200);
         const char *hx = json_string_value(json_object_get(j, "header"));
         int ok = hx != NULL && arb_hex_decode(raw, 80, hx, 160);
         json_decref(j);
@@ -1241,7 +1166,7 @@ static void hostile(void)
         wsp_close(&w);
         TRY(metric(ph, "p2p_misbehaviour_block_invalid") >= 1);
         snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hex);
-        TRY(http(ph, path, NULL, NULL) == 404);
+        TRY(arb_tl_http_json(at(ph, NULL), path, NULL, NULL) == 404);
     }
 
     /* A consensus-invalid transaction (an input spent twice). */
@@ -1279,7 +1204,7 @@ static void hostile(void)
             send_block(&w, &side) == 0);
         TRY(pong_without_getdata(&w));
         snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hex);
-        TRY(http(ph, path, NULL, NULL) == 404);
+        TRY(arb_tl_http_json(at(ph, NULL), path, NULL, NULL) == 404);
         TRY(metric(ph, "p2p_unsolicited_blocks") >= 1);
         arb_block_header low[3];
         low[0] = side.header;
@@ -1427,7 +1352,7 @@ static void compact_relay(void)
     for (int t = 0; t < WAIT_MS / 100; t++) { /* all 40 there */
         json_t *j;
         long c = 0;
-        if (http(ports[1], "/chain/v1/mempool", NULL, &j) == 200)
+        if (arb_tl_http_json(at(ports[1], NULL), "/chain/v1/mempool", NULL, &j) == 200)
             c = (long)json_integer_value(json_object_get(j, "count"));
         json_decref(j);
         if (c == 40)
@@ -1440,7 +1365,7 @@ static void compact_relay(void)
     unsigned long long sent = metric(ports[0], "p2p_bytes_sent") - before;
     json_t *j = NULL;
     snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hash);
-    TRY(http(ports[0], path, NULL, &j) == 200);
+    TRY(arb_tl_http_json(at(ports[0], NULL), path, NULL, &j) == 200);
     size_t size = strlen(json_string_value(json_object_get(j, "hex"))) / 2;
     size_t ntx = json_array_size(json_object_get(j, "txs"));
     json_decref(j);
@@ -1571,7 +1496,7 @@ static int automatic_peers(int port, int *distinct)
     int c = -1;
     char groups[16][32];
     *distinct = 1;
-    if (http(port, "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
         json_t *arr = json_object_get(j, "peers");
         c = 0;
         for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -1873,7 +1798,7 @@ static void flow_control(void)
     {
         json_t *j = NULL;
         snprintf(path, sizeof path, "/chain/v1/block?hash=%s", gh);
-        TRY(http(pf, path, NULL, &j) == 200);
+        TRY(arb_tl_http_json(at(pf, NULL), path, NULL, &j) == 200);
         bsize = strlen(json_string_value(json_object_get(j, "hex"))) / 2;
         json_decref(j);
     }
@@ -2096,7 +2021,7 @@ static void compact_negotiation(void)
             build_spend(&one, &cs[round == 0 ? i : 4 + i], &k, &to, 1000, txids[i], NULL);
             TRY(arb_tx_decode(&txs[i], one.data, one.len, &eb) == ARB_OK);
             if (i < pooled)
-                TRY(post_hex(pr, "/chain/v1/tx", one.data, one.len, NULL) == 200);
+                TRY(arb_tl_post_hex(at(pr, NULL), "/chain/v1/tx", one.data, one.len, NULL) == 200);
             arb_buf_free(&one);
         }
         {
@@ -2108,7 +2033,7 @@ static void compact_negotiation(void)
         TRY(tip_of(pr, hash, &height));
         TRY(arb_chain_hash_from_hex(&tip, hash));
         snprintf(path, sizeof path, "/chain/v1/block?hash=%s", hash);
-        TRY(http(pr, path, NULL, &j) == 200);
+        TRY(arb_tl_http_json(at(pr, NULL), path, NULL, &j) == 200);
         {
             const char *hx = json_string_value(json_object_get(j, "header"));
             uint8_t h80[80];
@@ -2196,7 +2121,7 @@ static int ban_kind(int port, const char *ip)
 {
     json_t *j;
     int kind = -1;
-    if (http(port, "/p2p/v1/bans", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/p2p/v1/bans", NULL, &j) == 200 && j != NULL) {
         json_t *arr = json_object_get(j, "bans");
         for (size_t i = 0; i < json_array_size(arr); i++) {
             json_t *e = json_array_get(arr, i);
@@ -2237,7 +2162,7 @@ static void bans_persist(void)
         char *resp = NULL;
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
         snprintf(body, sizeof body, "{\"address\":\"127.0.4.1\",\"seconds\":3600}");
-        TRY(http_req(pb, "/p2p/v1/ban", body, auth, &resp, NULL) == 200);
+        TRY(arb_tl_http(at(pb, auth), "/p2p/v1/ban", body, &resp) == 200);
         free(resp);
     }
     /* A discouragement: a malformed ping after the handshake. */
@@ -2295,7 +2220,7 @@ static int peers_of_type(int port, const char *type, char *addr, size_t cap)
 {
     json_t *j;
     int c = 0;
-    if (http(port, "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
+    if (arb_tl_http_json(at(port, NULL), "/p2p/v1/peers", NULL, &j) == 200 && j != NULL) {
         json_t *arr = json_object_get(j, "peers");
         for (size_t i = 0; i < json_array_size(arr); i++) {
             json_t *e = json_array_get(arr, i);

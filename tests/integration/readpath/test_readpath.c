@@ -37,6 +37,7 @@
 #include "tests/bench/log_bulk.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 #include "tests/unit/log/pki.h"
 
 #define DAY 86400
@@ -58,65 +59,22 @@ static arb_ct_signer *signer;
 
 /* ---- helpers ---- */
 
-typedef struct {
-    char *data;
-    size_t len;
-} body;
+typedef arb_tl_body body;
 
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-    body *b = ud;
-    char *d = realloc(b->data, b->len + sz * n + 1);
-
-    if (d == NULL)
-        return 0;
-    memcpy(d + b->len, p, sz * n);
-    b->len += sz * n;
-    d[b->len] = 0;
-    b->data = d;
-    return sz * n;
-}
-
+/* GET (post NULL) or POST post (no Content-Type of ours) on port, 60 s a
+ * request, no signals (tests/testlib/http.h); the answer in *out. */
 static long http(int port, const char *path, const char *post, body *out)
 {
-    CURL *c = curl_easy_init();
-    char url[1024];
-    long status = 0;
-
-    memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return 0;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (post != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 60, .flags = ARB_TL_HTTP_NOSIGNAL};
+    return arb_tl_http_raw(o, path, post, post ? strlen(post) : 0, out);
 }
 
 static unsigned long long metric(const char *name)
 {
-    body b;
-    unsigned long long v = 0;
-    const char *p;
-
-    if (http(arbord_port, "/metrics", NULL, &b) == 200 && b.data != NULL) {
-        for (p = strstr(b.data, name); p != NULL; p = strstr(p + 1, name))
-            if ((p == b.data || p[-1] == '\n') && p[strlen(name)] == ' ') {
-                v = strtoull(p + strlen(name) + 1, NULL, 10);
-                break;
-            }
-    }
-    free(b.data);
-    return v;
+    arb_tl_http_opts o = {.port = arbord_port, .timeout_s = 60, .flags = ARB_TL_HTTP_NOSIGNAL};
+    long long v;
+    arb_tl_metric(o, name, &v);
+    return (unsigned long long)v;
 }
 
 static int write_text(const char *path, const char *text, size_t len)

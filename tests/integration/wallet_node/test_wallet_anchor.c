@@ -21,6 +21,8 @@
 #include "merkle/hash.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
+#include "tests/testlib/wallet.h"
 #include "tests/unit/log/pki.h"
 
 static char g_wallet_bin[PATH_MAX], g_arbord[PATH_MAX], g_err[8192], g_dir[512];
@@ -40,21 +42,18 @@ static int write_file(const char *path, const char *data, size_t len)
 
 typedef struct {
     arb_proc *p;
-    char url[64];
+    int port;
+    char url[64]; /* http://127.0.0.1:port, for arbor-wallet --node */
 } node;
 
 static int node_start(node *n, const char *name)
 {
+    const char *args[] = {"--network", "regtest", "--log-key", g_key, "--log-roots", g_roots, NULL};
     char datadir[700];
-    int port;
     snprintf(datadir, sizeof(datadir), "%s/%s", g_dir, name);
-    const char *argv[] = {g_arbord, "--datadir", datadir, "--listen", "127.0.0.1:0", "--network",
-                          "regtest", "--log-key", g_key, "--log-roots", g_roots, "--json", NULL};
-    if (arb_proc_spawn(&n->p, argv) != 0)
-        return 0;
-    port = arb_proc_wait_port(n->p, 30000);
-    snprintf(n->url, sizeof(n->url), "http://127.0.0.1:%d", port);
-    return port > 0;
+    n->p = arb_proc_start_arbord(g_arbord, datadir, args, 30000, &n->port);
+    snprintf(n->url, sizeof(n->url), "http://127.0.0.1:%d", n->port);
+    return n->p != NULL && n->port > 0;
 }
 
 static int node_stop(node *n)
@@ -65,42 +64,11 @@ static int node_stop(node *n)
     return rc == 0;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-    arb_buf_put(ud, p, size * nmemb);
-    return size * nmemb;
-}
-
-/* GET or POST (body non-NULL) url+path; the JSON answer of a 200, else NULL. */
+/* GET or POST (body non-NULL) path on n; the JSON answer of a 200, else NULL. */
 static json_t *http_json(const node *n, const char *path, const char *body)
 {
-    char url[256];
-    arb_buf b = {0};
-    long status = 0;
-    json_t *j = NULL;
-    struct curl_slist *h = NULL;
-    CURL *c = curl_easy_init();
-
-    snprintf(url, sizeof(url), "%s%s", n->url, path);
-    if (c == NULL)
-        return NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    if (body != NULL) {
-        h = curl_slist_append(NULL, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(c) == CURLE_OK &&
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
-        !b.oom)
-        j = json_loadb((const char *)b.data, b.len, 0, NULL);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    arb_buf_free(&b);
-    return j;
+    arb_tl_http_opts o = {.port = n->port, .timeout_s = 30};
+    return arb_tl_json_200(o, path, body);
 }
 
 /* Submits a fresh certificate under the test CA (RFC 6962 add-chain); the
@@ -134,32 +102,7 @@ static int add_leaf(const node *n, const char *cn)
 /* Runs arbor-wallet --node url --json ARGS; *out the parsed stdout. */
 static int wallet(const node *n, json_t **out, const char *const *args)
 {
-    const char *argv[40];
-    arb_proc *p = NULL;
-    char *o, *e;
-    int k = 0, rc;
-
-    argv[k++] = g_wallet_bin;
-    argv[k++] = "--node";
-    argv[k++] = n->url;
-    argv[k++] = "--json";
-    for (; *args != NULL && k < 39; args++)
-        argv[k++] = *args;
-    argv[k] = NULL;
-    if (out != NULL)
-        *out = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return -1;
-    rc = arb_proc_wait(p, 120000);
-    o = arb_proc_output(p, ARB_PROC_STDOUT);
-    e = arb_proc_output(p, ARB_PROC_STDERR);
-    snprintf(g_err, sizeof(g_err), "%s", e != NULL ? e : "");
-    if (out != NULL && o != NULL)
-        *out = json_loads(o, JSON_DECODE_ANY, NULL);
-    free(o);
-    free(e);
-    arb_proc_free(p);
-    return rc;
+    return arb_tl_wallet(g_wallet_bin, n->url, args, 120000, out, g_err, sizeof(g_err));
 }
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})

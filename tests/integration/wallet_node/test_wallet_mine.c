@@ -36,6 +36,7 @@
 #include "merkle/hash.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 #include "wallet/spend.h"
 
 static char g_arbord[PATH_MAX], g_wallet[PATH_MAX], g_audit[PATH_MAX], g_dir[512];
@@ -43,21 +44,18 @@ static arb_sha256 *g_sha;
 
 typedef struct {
     arb_proc *p;
-    char url[64];
+    int port;
+    char url[64]; /* http://127.0.0.1:port, for arbor-wallet --node */
 } node;
 
 static int node_start(node *n, const char *network, const char *name)
 {
+    const char *args[] = {"--network", network, NULL};
     char datadir[700];
-    int port;
     snprintf(datadir, sizeof(datadir), "%s/%s", g_dir, name);
-    const char *argv[] = {g_arbord, "--datadir", datadir, "--listen", "127.0.0.1:0",
-                          "--network", network, "--json", NULL};
-    if (arb_proc_spawn(&n->p, argv) != 0)
-        return 0;
-    port = arb_proc_wait_port(n->p, 30000);
-    snprintf(n->url, sizeof(n->url), "http://127.0.0.1:%d", port);
-    return port > 0;
+    n->p = arb_proc_start_arbord(g_arbord, datadir, args, 30000, &n->port);
+    snprintf(n->url, sizeof(n->url), "http://127.0.0.1:%d", n->port);
+    return n->p != NULL && n->port > 0;
 }
 
 static int node_stop(node *n)
@@ -68,35 +66,11 @@ static int node_stop(node *n)
     return rc == 0;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-    arb_buf_put(ud, p, size * nmemb);
-    return size * nmemb;
-}
-
-/* GET url+path as JSON (NULL on any failure). */
+/* GET path on n: the JSON of a 200, else NULL. */
 static json_t *get_json(const node *n, const char *path)
 {
-    char url[256];
-    arb_buf b = {0};
-    long status = 0;
-    json_t *j = NULL;
-    CURL *c = curl_easy_init();
-
-    snprintf(url, sizeof(url), "%s%s", n->url, path);
-    if (c == NULL)
-        return NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    if (curl_easy_perform(c) == CURLE_OK &&
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
-        !b.oom)
-        j = json_loadb((const char *)b.data, b.len, 0, NULL);
-    curl_easy_cleanup(c);
-    arb_buf_free(&b);
-    return j;
+    arb_tl_http_opts o = {.port = n->port, .timeout_s = 30};
+    return arb_tl_json_200(o, path, NULL);
 }
 
 static long tip_height(const node *n)
@@ -113,15 +87,7 @@ static long tip_height(const node *n)
  * output. */
 static int run(const char *const *argv, char **out, char **err)
 {
-    arb_proc *p = NULL;
-    int rc;
-    *out = *err = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return -1;
-    rc = arb_proc_wait(p, 240000);
-    *out = arb_proc_output(p, ARB_PROC_STDOUT);
-    *err = arb_proc_output(p, ARB_PROC_STDERR);
-    arb_proc_free(p);
+    int rc = arb_proc_run(argv, 240000, out, err);
     if (rc != 0)
         fprintf(stderr, "%s: exit %d: %s\n", argv[0], rc, *err ? *err : "");
     return rc;

@@ -31,6 +31,8 @@
 #include "merkle/hash.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
+#include "tests/testlib/wallet.h"
 #include "wallet/spend.h"
 
 #define NS "arbortest" /* 9 bytes: the namespace costs 6.4 coins */
@@ -39,44 +41,14 @@
 static char g_wallet_bin[PATH_MAX], g_arbord[PATH_MAX], g_err[16384], g_dir[512];
 static char g_node[64], wa[700], wb[700], wm[700], wo[700], g_miner[128], g_bob[128];
 static arb_proc *g_arbord_p;
+static int g_port; /* the node's; g_node is its URL */
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-static void fill_argv(const char **argv, const char *const *args)
-{
-    int k = 0;
-    argv[k++] = g_wallet_bin;
-    argv[k++] = "--node";
-    argv[k++] = g_node;
-    argv[k++] = "--json";
-    for (; *args != NULL && k < 39; args++)
-        argv[k++] = *args;
-    argv[k] = NULL;
-}
 
 /* Runs arbor-wallet --node --json ARGS; *out the parsed stdout. */
 static int wallet(json_t **out, const char *const *args)
 {
-    const char *argv[40];
-    arb_proc *p = NULL;
-    char *o, *e;
-    int rc;
-
-    fill_argv(argv, args);
-    if (out != NULL)
-        *out = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return -1;
-    rc = arb_proc_wait(p, 180000);
-    o = arb_proc_output(p, ARB_PROC_STDOUT);
-    e = arb_proc_output(p, ARB_PROC_STDERR);
-    snprintf(g_err, sizeof(g_err), "%s", e != NULL ? e : "");
-    if (out != NULL && o != NULL)
-        *out = json_loads(o, JSON_DECODE_ANY, NULL);
-    free(o);
-    free(e);
-    arb_proc_free(p);
-    return rc;
+    return arb_tl_wallet(g_wallet_bin, g_node, args, 180000, out, g_err, sizeof(g_err));
 }
 
 /* Starts arbor-wallet ARGS, waits for a stderr line starting with prefix and
@@ -88,7 +60,7 @@ static int wallet_kill_at(const char *prefix, const char *const *args)
     arb_proc *p = NULL;
     int ok;
 
-    fill_argv(argv, args);
+    arb_tl_wallet_argv(argv, g_wallet_bin, g_node, args);
     if (arb_proc_spawn(&p, argv) != 0)
         return 0;
     ok = arb_proc_wait_line(p, ARB_PROC_STDERR, prefix, NULL, 0, 60000);
@@ -103,34 +75,11 @@ static int wallet_kill_at(const char *prefix, const char *const *args)
     return ok;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-    arb_buf_put(ud, p, size * nmemb);
-    return size * nmemb;
-}
-
+/* GET path on the node: the JSON of a 200, else NULL. */
 static json_t *get_json(const char *path)
 {
-    char url[512];
-    arb_buf b = {0};
-    long status = 0;
-    json_t *j = NULL;
-    CURL *c = curl_easy_init();
-
-    snprintf(url, sizeof(url), "%s%s", g_node, path);
-    if (c == NULL)
-        return NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    if (curl_easy_perform(c) == CURLE_OK &&
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
-        !b.oom)
-        j = json_loadb((const char *)b.data, b.len, 0, NULL);
-    curl_easy_cleanup(c);
-    arb_buf_free(&b);
-    return j;
+    arb_tl_http_opts o = {.port = g_port, .timeout_s = 30};
+    return arb_tl_json_200(o, path, NULL);
 }
 
 static long tip(void)
@@ -504,19 +453,15 @@ static void life_cycle(void)
 
 static void session(void)
 {
+    static const char *const regtest[] = {"--network", "regtest", NULL};
     json_t *j = NULL;
     char datadir[700];
-    int port;
 
     snprintf(datadir, sizeof(datadir), "%s/node", g_dir);
-    {
-        const char *argv[] = {g_arbord, "--datadir", datadir, "--network", "regtest", "--listen",
-                              "127.0.0.1:0", "--json", NULL};
-        CHECK(arb_proc_spawn(&g_arbord_p, argv) == 0);
-    }
-    port = arb_proc_wait_port(g_arbord_p, 30000);
-    CHECK(port > 0);
-    snprintf(g_node, sizeof(g_node), "http://127.0.0.1:%d", port);
+    g_arbord_p = arb_proc_start_arbord(g_arbord, datadir, regtest, 30000, &g_port);
+    CHECK(g_arbord_p != NULL);
+    CHECK(g_port > 0);
+    snprintf(g_node, sizeof(g_node), "http://127.0.0.1:%d", g_port);
     snprintf(wa, sizeof(wa), "%s/alice.wallet", g_dir);
     snprintf(wb, sizeof(wb), "%s/bob.wallet", g_dir);
     snprintf(wm, sizeof(wm), "%s/miner.wallet", g_dir);

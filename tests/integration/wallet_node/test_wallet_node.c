@@ -16,6 +16,7 @@
 #include "ledger/chain/params.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/wallet.h"
 #include "wallet/spend.h"
 
 static char g_wallet_bin[PATH_MAX], g_node[64], g_err[4096];
@@ -26,33 +27,9 @@ static char g_dir[512];
  * trouble); g_err holds the start of stderr. */
 static int wallet(json_t **out, const char *const *args)
 {
-    const char *argv[40];
-    arb_proc *p = NULL;
-    char *o, *e;
-    int n = 0, rc;
-
-    argv[n++] = g_wallet_bin;
-    argv[n++] = "--node";
-    argv[n++] = g_node;
-    argv[n++] = "--json";
-    for (; *args != NULL && n < 39; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    if (out != NULL)
-        *out = NULL;
-    if (arb_proc_spawn(&p, argv) != 0)
-        return -1;
-    rc = arb_proc_wait(p, 120000);
-    o = arb_proc_output(p, ARB_PROC_STDOUT);
-    e = arb_proc_output(p, ARB_PROC_STDERR);
-    snprintf(g_err, sizeof(g_err), "%s", e != NULL ? e : "");
-    if (out != NULL && o != NULL)
-        *out = json_loads(o, JSON_DECODE_ANY, NULL);
+    int rc = arb_tl_wallet(g_wallet_bin, g_node, args, 120000, out, g_err, sizeof(g_err));
     if (rc != 0 && g_err[0] != '\0')
         fprintf(stderr, "arbor-wallet: exit %d: %s", rc, g_err);
-    free(o);
-    free(e);
-    arb_proc_free(p);
     return rc;
 }
 

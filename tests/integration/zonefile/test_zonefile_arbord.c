@@ -37,6 +37,7 @@
 #include "tests/integration/p2p/wspeer.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 
 #define WAIT_MS 60000
 
@@ -64,79 +65,30 @@ typedef struct {
 
 /* ---------------------------------------------------------------- HTTP */
 
-typedef struct {
-    char *b;
-    size_t n;
-} body;
+typedef arb_tl_body body;
 
-static size_t sink(char *p, size_t sz, size_t k, void *ud)
+/* How this test asks a node on port (tests/testlib/http.h): 30 s a request. */
+static arb_tl_http_opts at(int port)
 {
-    body *b = ud;
-    char *nb = realloc(b->b, b->n + sz * k + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + b->n, p, sz * k);
-    b->n += sz * k;
-    nb[b->n] = 0;
-    b->b = nb;
-    return sz * k;
-}
-
-/* GET (post NULL) or POST post[0..plen); the answer in *out (free out->b). */
-static long http(int port, const char *path, const void *post, size_t plen, body *out)
-{
-    char url[512];
-    long status = 0;
-    CURL *h = curl_easy_init();
-    memset(out, 0, sizeof *out);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (post != NULL) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)plen);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    return status;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
+    return o;
 }
 
 static json_t *http_json(int port, const char *path, long *status)
 {
-    body b;
-    *status = http(port, path, NULL, 0, &b);
-    json_t *j = b.b ? json_loads(b.b, 0, NULL) : NULL;
-    free(b.b);
+    json_t *j = NULL;
+    *status = arb_tl_http_json(at(port), path, NULL, &j);
     return j;
 }
 
-static long post_hex(int port, const char *path, const uint8_t *d, size_t n, body *out)
-{
-    char *hex = malloc(2 * n + 1), *req = malloc(2 * n + 16);
-    arb_hex_encode(hex, d, n);
-    sprintf(req, "{\"hex\":\"%s\"}", hex);
-    long st = http(port, path, req, strlen(req), out);
-    free(hex);
-    free(req);
-    return st;
-}
-
+/* The counter arbor_<name>_total on port, or 0. */
 static unsigned long long metric(int port, const char *name)
 {
     char want[160];
-    body b;
-    unsigned long long v = 0;
-    snprintf(want, sizeof want, "\narbor_%s_total ", name);
-    if (http(port, "/metrics", NULL, 0, &b) == 200 && b.b != NULL) {
-        const char *p = strstr(b.b, want);
-        if (p != NULL)
-            v = strtoull(p + strlen(want), NULL, 10);
-    }
-    free(b.b);
-    return v;
+    snprintf(want, sizeof want, "arbor_%s_total", name);
+    long long v;
+    arb_tl_metric(at(port), want, &v);
+    return (unsigned long long)v;
 }
 
 static void sleep_ms(int ms)
@@ -259,10 +211,8 @@ static int mine(int port)
         arb_block_decode(&b, raw, len, &eb) == ARB_OK &&
         arb_chain_mine_header(&b.header, 0, 1ULL << 32)) {
         arb_buf buf = ARB_BUF_INIT;
-        body r;
         arb_block_write(&buf, &b);
-        ok = post_hex(port, "/chain/v1/block", buf.data, buf.len, &r) == 200;
-        free(r.b);
+        ok = arb_tl_post_hex(at(port), "/chain/v1/block", buf.data, buf.len, NULL) == 200;
         arb_buf_free(&buf);
         if (ok && n_coins < 16 && arb_tx_txid(H, &coins[n_coins].op.txid, &b.tx[0]) == ARB_OK) {
             coins[n_coins].op.index = 0;
@@ -282,7 +232,7 @@ static int post_op(int port, const arb_nameop *op)
 {
     arb_tx tx;
     arb_buf pl = ARB_BUF_INIT, raw = ARB_BUF_INIT;
-    body r = {0};
+    json_t *r = NULL;
     int ok = 0;
     if (next_coin >= n_coins)
         return 0;
@@ -303,11 +253,12 @@ static int post_op(int port, const arb_nameop *op)
     if (arb_chain_sign_input(P, H, S, &tx, 0, &spent, sk, NULL) != ARB_OK)
         goto done;
     arb_tx_write(&raw, &tx, 1);
-    ok = post_hex(port, "/chain/v1/tx", raw.data, raw.len, &r) == 200;
+    ok = arb_tl_post_hex(at(port), "/chain/v1/tx", raw.data, raw.len, &r) == 200;
     if (!ok)
-        fprintf(stderr, "%s refused: %s\n", arb_nameop_type_name(op->type), r.b ? r.b : "");
+        fprintf(stderr, "%s refused: %s\n", arb_nameop_type_name(op->type),
+                arb_tl_jstr(r, "error"));
 done:
-    free(r.b);
+    json_decref(r);
     arb_buf_free(&pl);
     arb_buf_free(&raw);
     arb_tx_clear(&tx);
@@ -342,9 +293,9 @@ static int wait_served(const node *nd, const uint8_t h[32], const char *zf)
     snprintf(path, sizeof path, "/names/v1/zonefile/%s", hex);
     for (int waited = 0; waited < WAIT_MS; waited += 100) {
         body b;
-        long st = http(nd->port, path, NULL, 0, &b);
-        int ok = st == 200 && b.n == strlen(zf) && memcmp(b.b, zf, b.n) == 0;
-        free(b.b);
+        long st = arb_tl_http_raw(at(nd->port), path, NULL, 0, &b);
+        int ok = st == 200 && b.len == strlen(zf) && memcmp(b.data, zf, b.len) == 0;
+        free(b.data);
         if (ok)
             return 1;
         sleep_ms(100);
@@ -355,8 +306,8 @@ static int wait_served(const node *nd, const uint8_t h[32], const char *zf)
 static int upload(const node *nd, const char *zf, long *status)
 {
     body b;
-    *status = http(nd->port, "/names/v1/zonefile", zf, strlen(zf), &b);
-    free(b.b);
+    *status = arb_tl_http_raw(at(nd->port), "/names/v1/zonefile", zf, strlen(zf), &b);
+    free(b.data);
     return *status == 200;
 }
 
@@ -552,8 +503,8 @@ static void test_names_and_zonefiles(void)
         body r;
         arb_hex_encode(hex, hx, 32);
         snprintf(path, sizeof path, "/names/v1/zonefile/%s", hex);
-        TRY(http(a.port, path, NULL, 0, &r) == 404);
-        free(r.b);
+        TRY(arb_tl_http_raw(at(a.port), path, NULL, 0, &r) == 404);
+        free(r.data);
     }
 
 out:

@@ -38,6 +38,7 @@
 #include "p2p/node.h"
 #include "tests/integration/p2p/wspeer.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 
 #define WAIT_MS 30000
 #define NZ 24
@@ -181,59 +182,23 @@ static int node_start(node *n, const char *name, const int *conn, size_t n_conn)
 
 /* ---------------------------------------------------------------- HTTP */
 
-typedef struct {
-    uint8_t *b;
-    size_t n;
-} body;
+typedef arb_tl_body body;
 
-static size_t sink(char *p, size_t sz, size_t k, void *ud)
+/* How this test asks a node on port (tests/testlib/http.h): 30 s a request. */
+static arb_tl_http_opts at(int port)
 {
-    body *b = ud;
-    uint8_t *nb = realloc(b->b, b->n + sz * k + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + b->n, p, sz * k);
-    b->n += sz * k;
-    nb[b->n] = 0;
-    b->b = nb;
-    return sz * k;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30};
+    return o;
 }
 
-/* GET (post NULL) or POST of post[0..plen); the answer in *out (free out->b). */
-static long http(int port, const char *path, const void *post, size_t plen, body *out)
-{
-    char url[256];
-    long status = 0;
-    CURL *h = curl_easy_init();
-    memset(out, 0, sizeof *out);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    if (post != NULL) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)plen);
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    return status;
-}
-
+/* The counter arbor_<name>_total on port, or 0. */
 static unsigned long long metric(int port, const char *name)
 {
     char want[160];
-    body b;
-    unsigned long long v = 0;
-    snprintf(want, sizeof want, "\narbor_%s_total ", name);
-    if (http(port, "/metrics", NULL, 0, &b) == 200 && b.b != NULL) {
-        const char *p = strstr((const char *)b.b, want);
-        if (p != NULL)
-            v = strtoull(p + strlen(want), NULL, 10);
-    }
-    free(b.b);
-    return v;
+    snprintf(want, sizeof want, "arbor_%s_total", name);
+    long long v;
+    arb_tl_metric(at(port), want, &v);
+    return (unsigned long long)v;
 }
 
 /* 1 when the node serves exactly zf for h. */
@@ -243,9 +208,9 @@ static int serves(const node *n, const uint8_t h[32], const char *zf)
     body b;
     arb_hex_encode(hex, h, 32);
     snprintf(path, sizeof path, "/names/v1/zonefile/%s", hex);
-    long st = http(n->port, path, NULL, 0, &b);
-    int ok = st == 200 && b.n == strlen(zf) && memcmp(b.b, zf, b.n) == 0;
-    free(b.b);
+    long st = arb_tl_http_raw(at(n->port), path, NULL, 0, &b);
+    int ok = st == 200 && b.len == strlen(zf) && memcmp(b.data, zf, b.len) == 0;
+    free(b.data);
     return ok;
 }
 
@@ -275,9 +240,9 @@ static int upload(const node *n, const char *zf, const uint8_t h[32])
     body b;
     arb_hex_encode(hex, h, 32);
     snprintf(want, sizeof want, "{\"hash\":\"%s\"}", hex);
-    long st = http(n->port, "/names/v1/zonefile", zf, strlen(zf), &b);
-    int ok = st == 200 && b.b != NULL && strcmp((const char *)b.b, want) == 0;
-    free(b.b);
+    long st = arb_tl_http_raw(at(n->port), "/names/v1/zonefile", zf, strlen(zf), &b);
+    int ok = st == 200 && b.data != NULL && strcmp(b.data, want) == 0;
+    free(b.data);
     return ok;
 }
 
@@ -289,9 +254,9 @@ static int banned(const node *n, const char *ip, int wait)
     snprintf(want, sizeof want, "\"address\":\"%s\"", ip);
     for (int waited = 0;; waited += 100) {
         body b;
-        int r = http(n->port, "/p2p/v1/bans", NULL, 0, &b) == 200 && b.b != NULL &&
-                strstr((const char *)b.b, want) != NULL;
-        free(b.b);
+        int r = arb_tl_http_raw(at(n->port), "/p2p/v1/bans", NULL, 0, &b) == 200 &&
+                b.data != NULL && strstr(b.data, want) != NULL;
+        free(b.data);
         if (r || !wait || waited >= WAIT_MS)
             return r;
         sleep_ms(100);
@@ -326,20 +291,22 @@ static void test_network(void)
     for (int i = 0; i < 10; i++)
         TRY(upload(&a, zf[i], zh[i]));
     TRY(upload(&a, zf[0], zh[0])); /* again: fine */
-    TRY(http(a.port, "/names/v1/zonefile", zf[22], strlen(zf[22]), &r) == 404);
-    TRY(r.b != NULL && strcmp((char *)r.b, "{\"error\":\"zonefile-not-on-chain\"}") == 0);
-    free(r.b);
-    r.b = NULL;
+    TRY(arb_tl_http_raw(at(a.port), "/names/v1/zonefile", zf[22], strlen(zf[22]), &r) == 404);
+    TRY(r.data != NULL && strcmp(r.data, "{\"error\":\"zonefile-not-on-chain\"}") == 0);
+    free(r.data);
+    r.data = NULL;
     {
         static char big[70000];
         memset(big, 'z', sizeof big);
-        TRY(http(a.port, "/names/v1/zonefile", big, ARB_NAMES_ZONEFILE_MAX + 1, &r) == 413);
-        TRY(r.b != NULL && strcmp((char *)r.b, "{\"error\":\"zonefile-too-large\"}") == 0);
-        free(r.b);
-        r.b = NULL;
-        TRY(http(a.port, "/names/v1/zonefile", big, sizeof big, &r) == 413); /* not even read */
-        free(r.b);
-        r.b = NULL;
+        TRY(arb_tl_http_raw(at(a.port), "/names/v1/zonefile", big, ARB_NAMES_ZONEFILE_MAX + 1,
+                            &r) == 413);
+        TRY(r.data != NULL && strcmp(r.data, "{\"error\":\"zonefile-too-large\"}") == 0);
+        free(r.data);
+        r.data = NULL;
+        /* not even read */
+        TRY(arb_tl_http_raw(at(a.port), "/names/v1/zonefile", big, sizeof big, &r) == 413);
+        free(r.data);
+        r.data = NULL;
     }
     TRY(serves(&a, zh[3], zf[3]));
     TRY(!serves(&a, zh[12], zf[12]));
@@ -347,12 +314,12 @@ static void test_network(void)
         char hex[65], path[128];
         arb_hex_encode(hex, zh[12], 32);
         snprintf(path, sizeof path, "/names/v1/zonefile/%s", hex);
-        TRY(http(a.port, path, NULL, 0, &r) == 404);
-        free(r.b);
-        r.b = NULL;
-        TRY(http(a.port, "/names/v1/zonefile/xyz", NULL, 0, &r) == 400);
-        free(r.b);
-        r.b = NULL;
+        TRY(arb_tl_http_raw(at(a.port), path, NULL, 0, &r) == 404);
+        free(r.data);
+        r.data = NULL;
+        TRY(arb_tl_http_raw(at(a.port), "/names/v1/zonefile/xyz", NULL, 0, &r) == 400);
+        free(r.data);
+        r.data = NULL;
     }
 
     /* B joins later and gets every zone file A has. */
@@ -501,7 +468,7 @@ static void test_network(void)
 out:
     if (started_w)
         wsp_close(&w);
-    free(r.b);
+    free(r.data);
     node_stop(&c);
     node_stop(&b);
     node_stop(&a);

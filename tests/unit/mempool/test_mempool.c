@@ -1096,15 +1096,6 @@ static void test_random_ops(void)
 
 /* ---------------------------------------------------------------- persistence */
 
-static int write_file(const char *path, const uint8_t *d, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return 0;
-    int ok = fwrite(d, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
-}
-
 /* Fixes the trailing checksum after an edit (so only the edit is wrong). */
 static void reseal(uint8_t *d, size_t n)
 {
@@ -1198,7 +1189,7 @@ static void test_persistence(void)
             cp[cases[i].off] ^= 0x5a;
         if (cases[i].reseal && clen >= 32)
             reseal(cp, clen);
-        CHECK(write_file(path, cp, clen));
+        CHECK(arb_test_write_file(path, cp, clen));
         CHECK(arb_mempool_new(&mp2, P, NULL) == ARB_OK);
         arb_err err = arb_mempool_load(mp2, &C, &CH, path, &ok, &bad, &eb);
         if (err != ARB_ERR_PARSE)
@@ -1211,7 +1202,7 @@ static void test_persistence(void)
     memcpy(cp, img, len);
     cp[8 + 4 + 32 + 8 + 8 + 1 + 4] = 7; /* first tx's input count: 7 inputs, too few bytes */
     reseal(cp, len);
-    CHECK(write_file(path, cp, len));
+    CHECK(arb_test_write_file(path, cp, len));
     CHECK(arb_mempool_new(&mp2, P, NULL) == ARB_OK);
     CHECK(arb_mempool_load(mp2, &C, &CH, path, &ok, &bad, &eb) == ARB_ERR_PARSE);
     CHECK_EQ(pool_count(mp2), 0);

@@ -2291,6 +2291,9 @@ static void connection_types(void)
     TRY(node_start_at(&d, "td", "127.0.0.1", pd, conn1, 1, eno)); /* a full-relay peer of A */
     TRY(wait_peers(pd, 1));
     TRY(wait_tips(&b, 1, hash)); /* blocks reach B */
+    /* D holds the coin's block before the spend is relayed (a spend of a
+     * coin it does not know yet would only be an orphan there). */
+    TRY(wait_tips(&d, 1, hash));
     TRY(spend(pa, &cn, &k, &to, txid, NULL) == 200);
     TRY(wait_mempools(&d, 1, txid)); /* relayed to the full-relay peer */
     TRY(mine(pa, &k, NULL, hash));

@@ -92,7 +92,8 @@ struct arb_log {
     arb_ct_verifier *verifier; /* the log key's public half: checks the stored head */
     void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
     void *batch_ud;
-    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf,
+                           const arb_ct_chain *chain);
     void *index_ud;
 
     pthread_mutex_t mu; /* guards the queue, the published head, the health, stop */
@@ -707,7 +708,7 @@ static commit_job *prepare_batch(arb_log *l, pending *list, const commit_job *pr
         arb_store_batch_put(j->b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
         arb_store_batch_put(j->b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
         if (l->index_entry != NULL &&
-            (err = l->index_entry(l->index_ud, j->b, p->index, &ml)) != ARB_OK) {
+            (err = l->index_entry(l->index_ud, j->b, p->index, &ml, p->chain)) != ARB_OK) {
             arb_errf(&eb, err, "cannot index an entry");
             goto failed;
         }

@@ -59,8 +59,11 @@ typedef struct {
     /* Optional: called while a batch is prepared (on the sequencer thread,
      * or the submitting one with submit_inline; never two calls at once) for
      * each new entry, to add rows of an index to the same batch (so they are
-     * written with the entry, atomically). An error fails the batch. */
-    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+     * written with the entry, atomically). chain is the submission's
+     * validated chain (its leaf_x509 saves parsing the certificate again).
+     * An error fails the batch. */
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf,
+                           const arb_ct_chain *chain);
     void *index_ud;
     /* 1: a submission that finds the log idle (group commit, nothing queued,
      * nothing being sequenced or written) is sequenced, written and answered

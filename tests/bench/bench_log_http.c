@@ -13,7 +13,9 @@
  *     connections; without wrk on PATH, with the libcurl threads instead;
  *   a lone client taken apart: its median latency next to one entry's crypto
  *     on one thread (validation, SCT and tree head signatures) and one fsync on
- *     the same file system (target: within 0.3 ms), with arbord's own mean
+ *     the same file system (target: within 0.3 ms; the median fdatasync of an
+ *     appended block, as a write-ahead log grows, and of an overwritten one,
+ *     as a recycled log file would be written), with arbord's own mean
  *     request and commit times from /metrics.
  * One JSON line per figure on stdout. Usage:
  *   bench_log_http [--write-only] [ENTRIES_PER_LEVEL [TREE_SIZE]]   (defaults 2000, 1000000)

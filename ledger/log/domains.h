@@ -21,7 +21,8 @@
  * index covers every entry since entry 0 (names never start with 0x00). 
  *
  * Thread-safety: arb_domains_search may run on many threads at once;
- * arb_domains_index_entry only from the sequencer. */
+ * arb_domains_index_entry only from the thread preparing the log's batch
+ * (the sequencer, or a submitter with submit_inline: one at a time). */
 #ifndef ARB_LEDGER_LOG_DOMAINS_H
 #define ARB_LEDGER_LOG_DOMAINS_H
 

@@ -442,6 +442,7 @@ void arb_ct_chain_free(arb_ct_chain *c)
         free((void *)c->path[i].der);
     free(c->path);
     free(c->tbs);
+    X509_free(c->leaf_x509);
     free(c);
 }
 
@@ -850,6 +851,8 @@ arb_err arb_ct_chain_validate_why(arb_ct_chain **out, arb_ct_reject *why, const 
         c->entry.cert = c->tbs;
         c->entry.cert_len = c->tbs_len;
     }
+    c->leaf_x509 = leaf; /* the chain keeps it */
+    leaf = NULL;
 out:
     ERR_clear_error();
     if (path != NULL)

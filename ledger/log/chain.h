@@ -16,6 +16,8 @@
 #include "ledger/log/ct.h"
 #include "merkle/error.h"
 
+struct x509_st; /* OpenSSL's X509 */
+
 /* OIDs (RFC 6962 3.1). */
 #define ARB_CT_OID_POISON "1.3.6.1.4.1.11129.2.4.3"
 #define ARB_CT_OID_PRECERT_SIGNING "1.3.6.1.4.1.11129.2.4.4"
@@ -112,6 +114,12 @@ typedef struct {
     arb_ct_signed_entry entry;
     uint8_t *tbs; /* owned; precert only */
     size_t tbs_len;
+    /* The leaf (or precertificate) as OpenSSL parsed it during validation,
+     * kept so that later readers (the log's domain index) need not parse it
+     * again; owned. Its names are those of the logged entry (a precertificate's
+     * TBS rewriting changes only the poison, issuer and key identifier). NULL
+     * in a chain not built by arb_ct_chain_validate. */
+    struct x509_st *leaf_x509;
 } arb_ct_chain;
 
 void arb_ct_chain_free(arb_ct_chain *c); /* NULL-safe */

@@ -169,17 +169,15 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-arb_err arb_domains_names(const arb_ct_signed_entry *entry, char ***out, size_t *n_out)
+/* The indexable names of a parsed certificate (arb_domains_names). */
+static arb_err names_of_x509(X509 *x, char ***out, size_t *n_out)
 {
-    X509 *x = NULL;
     GENERAL_NAMES *gens = NULL;
     names ns = {NULL, 0, 0};
     int ok = 1;
 
     *out = NULL;
     *n_out = 0;
-    if ((x = arb_domains_entry_x509(entry)) == NULL)
-        return ARB_ERR_PARSE;
     gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
     for (int i = 0; ok && gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
@@ -201,7 +199,6 @@ arb_err arb_domains_names(const arb_ct_signed_entry *entry, char ***out, size_t 
         }
     }
     GENERAL_NAMES_free(gens);
-    X509_free(x);
     if (!ok) {
         arb_domains_names_free(ns.v, ns.n);
         return ARB_ERR_NOMEM;
@@ -211,6 +208,20 @@ arb_err arb_domains_names(const arb_ct_signed_entry *entry, char ***out, size_t 
     *out = ns.v;
     *n_out = ns.n;
     return ARB_OK;
+}
+
+arb_err arb_domains_names(const arb_ct_signed_entry *entry, char ***out, size_t *n_out)
+{
+    X509 *x;
+    arb_err err;
+
+    *out = NULL;
+    *n_out = 0;
+    if ((x = arb_domains_entry_x509(entry)) == NULL)
+        return ARB_ERR_PARSE;
+    err = names_of_x509(x, out, n_out);
+    X509_free(x);
+    return err;
 }
 
 void arb_domains_names_free(char **v, size_t n)
@@ -264,13 +275,17 @@ static size_t make_key(uint8_t *key, const char *name, uint64_t index)
 }
 
 arb_err arb_domains_index_entry(void *ud, arb_store_batch *b, uint64_t index,
-                                const arb_ct_leaf *leaf)
+                                const arb_ct_leaf *leaf, const arb_ct_chain *chain)
 {
     arb_domains *d = ud;
     char **v;
     size_t n;
     uint8_t key[KEY_MAX], val[9];
-    arb_err err = arb_domains_names(&leaf->entry, &v, &n);
+    /* Parsing a certificate is most of the cost of indexing it (OpenSSL 3
+     * decodes the public key too): the one validation parsed is reused. */
+    arb_err err = chain != NULL && chain->leaf_x509 != NULL
+                      ? names_of_x509(chain->leaf_x509, &v, &n)
+                      : arb_domains_names(&leaf->entry, &v, &n);
 
     if (err == ARB_ERR_PARSE)
         return ARB_OK; /* validated by OpenSSL already; nothing indexable */
@@ -303,7 +318,7 @@ static arb_err backfill_one(void *ud, uint64_t index, const uint8_t *leaf_input,
     (void)extra_len;
     if (arb_ct_leaf_decode(&leaf, leaf_input, leaf_len) != ARB_OK)
         return ARB_OK; /* not ours to judge: nothing indexable */
-    return arb_domains_index_entry(c->d, c->b, index, &leaf);
+    return arb_domains_index_entry(c->d, c->b, index, &leaf, NULL);
 }
 
 arb_err arb_domains_backfill(arb_domains *d, arb_log *log, uint64_t *indexed, arb_errbuf *eb)

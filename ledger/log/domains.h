@@ -21,7 +21,8 @@
  * index covers every entry since entry 0 (names never start with 0x00). 
  *
  * Thread-safety: arb_domains_search may run on many threads at once;
- * arb_domains_index_entry only from the sequencer. */
+ * arb_domains_index_entry only from the thread preparing the log's batch
+ * (the sequencer, or a submitter with submit_inline: one at a time). */
 #ifndef ARB_LEDGER_LOG_DOMAINS_H
 #define ARB_LEDGER_LOG_DOMAINS_H
 
@@ -61,10 +62,13 @@ arb_err arb_domains_new(arb_domains **out, arb_store *store, unsigned cf) ARB_WA
 void arb_domains_free(arb_domains *d);
 
 /* Adds the rows of entry `index` to batch b (the arb_log_config.index_entry
- * callback; ud is the arb_domains). A certificate that does not parse gets
- * no rows. Returns ARB_OK or ARB_ERR_NOMEM. */
+ * callback; ud is the arb_domains). The names come from chain->leaf_x509
+ * when there is one (the certificate as validation parsed it: the same names
+ * as the entry's), else from parsing the entry (chain may be NULL). A
+ * certificate that does not parse gets no rows. Returns ARB_OK or
+ * ARB_ERR_NOMEM. */
 arb_err arb_domains_index_entry(void *ud, arb_store_batch *b, uint64_t index,
-                                const arb_ct_leaf *leaf);
+                                const arb_ct_leaf *leaf, const arb_ct_chain *chain);
 
 typedef struct {
     uint64_t index;

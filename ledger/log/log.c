@@ -92,7 +92,8 @@ struct arb_log {
     arb_ct_verifier *verifier; /* the log key's public half: checks the stored head */
     void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
     void *batch_ud;
-    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf,
+                           const arb_ct_chain *chain);
     void *index_ud;
 
     pthread_mutex_t mu; /* guards the queue, the published head, the health, stop */
@@ -102,6 +103,11 @@ struct arb_log {
     int stop;
     int draining;   /* arb_log_drain: refuse new submissions, sequence the queue now */
     int sequencing; /* batches taken from the queue and not answered yet */
+    /* The sequencer state (below) is in use by a submitting thread
+     * (submit_inline) or by the sequencer's own idle work (refresh, recovery):
+     * the other waits. A batch being sequenced is marked by `sequencing`. */
+    int owned;
+    int submit_inline;
     /* A write failed: the store refuses writes until reopened, so the log
      * refuses submissions and the sequencer tries to recover (try_recover). */
     int failed;
@@ -702,7 +708,7 @@ static commit_job *prepare_batch(arb_log *l, pending *list, const commit_job *pr
         arb_store_batch_put(j->b, l->cf[CF_LEAFHASH], lh.b, 32, key, 8);
         arb_store_batch_put(j->b, l->cf[CF_DEDUP], p->dedup, 32, key, 8);
         if (l->index_entry != NULL &&
-            (err = l->index_entry(l->index_ud, j->b, p->index, &ml)) != ARB_OK) {
+            (err = l->index_entry(l->index_ud, j->b, p->index, &ml, p->chain)) != ARB_OK) {
             arb_errf(&eb, err, "cannot index an entry");
             goto failed;
         }
@@ -876,6 +882,54 @@ static void sequence_batch(arb_log *l, pending *list)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* A lone submission on an idle log, on the submitting thread (submit_inline):
+ * prepares its batch, then writes and syncs it and answers as the committer
+ * would, without waking the sequencer or the committer. The caller set
+ * l->owned (the sequencer state is ours until the batch is prepared) and
+ * raised l->sequencing (lowered here once everyone is answered); nothing else
+ * is in flight. While this batch syncs, the sequencer may already prepare the
+ * next one on top of it, as it does while the committer syncs. */
+static void sequence_inline(arb_log *l, pending *p)
+{
+    commit_job *j = NULL;
+    arb_err err = settle(l); /* the last batch the committer wrote: answered already */
+
+    p->next = NULL;
+    if (err != ARB_OK) {
+        /* That write failed (the log is failed, or recovered since): its tree
+         * is gone already; refuse like the queue would. */
+        char reason[ARB_LOG_REASON_MAX];
+        snprintf(reason, sizeof(reason), "the log could not store the entry (%s)",
+                 arb_err_str(err));
+        fail_all(p, err, reason);
+    } else if ((j = prepare_batch(l, p, NULL)) != NULL && j->err != ARB_OK) {
+        char reason[ARB_LOG_REASON_MAX];
+        snprintf(reason, sizeof(reason), "the log could not store the entry (%s)",
+                 arb_err_str(j->err));
+        job_fail(j, j->err, reason);
+        job_free(j);
+        j = NULL;
+    }
+    pthread_mutex_lock(&l->mu);
+    l->owned = 0;
+    if (j == NULL) { /* answered already */
+        l->sequencing--;
+        pthread_cond_broadcast(&l->cv); /* the sequencer, for what queued meanwhile; drain */
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
+    l->inflight = j; /* settled (freed) by whoever sequences next */
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    commit_batch(l, j);
+    pthread_mutex_lock(&l->mu);
+    j->done = 1;
+    l->sequencing--;
+    pthread_cond_broadcast(&l->commit_cv); /* settle */
+    pthread_cond_broadcast(&l->cv);        /* arb_log_drain */
+    pthread_mutex_unlock(&l->mu);
+}
+
 /* Signs and durably stores a new tree head for the same tree (new timestamp)
  * and publishes it. On a failed write the log enters the failed state. */
 static arb_err refresh_head(arb_log *l, arb_errbuf *eb)
@@ -969,7 +1023,11 @@ static void *sequencer_main(void *arg)
         size_t n;
         struct timespec deadline;
 
-        while (l->head == NULL && !l->stop) {
+        while (l->owned || (l->head == NULL && !l->stop)) {
+            if (l->owned) { /* a submitter sequences inline (arb_log_submit) */
+                pthread_cond_wait(&l->cv, &l->mu);
+                continue;
+            }
             /* Idle: re-sign the tree head when it gets old, so monitors see a
              * fresh one at least every refresh interval (RFC 6962 3.5); after
              * a storage failure, try to recover at the back-off time instead.
@@ -986,6 +1044,7 @@ static void *sequencer_main(void *arg)
             }
             if (now >= due) {
                 int failed;
+                l->owned = 1;
                 pthread_mutex_unlock(&l->mu);
                 (void)settle(l); /* the store is written by one batch at a time */
                 pthread_mutex_lock(&l->mu);
@@ -1001,6 +1060,7 @@ static void *sequencer_main(void *arg)
                                  eb.msg);
                 }
                 pthread_mutex_lock(&l->mu);
+                l->owned = 0;
                 continue;
             }
             until.tv_sec = (time_t)(due / 1000);
@@ -1104,6 +1164,15 @@ void arb_log_submit(arb_log *l, arb_ct_chain *chain, arb_log_submit_fn fn, void 
         arb_ct_chain_free(chain);
         free(p);
         fn(ud, ARB_ERR_BUSY, NULL, "the log is shutting down");
+        return;
+    }
+    if (l->submit_inline && l->batch_ms == 0 && !l->failed && l->head == NULL &&
+        l->sequencing == 0 && !l->owned) {
+        /* Idle: this thread is the sequencer and the committer for once. */
+        l->owned = 1;
+        l->sequencing++;
+        pthread_mutex_unlock(&l->mu);
+        sequence_inline(l, p);
         return;
     }
     if (l->tail != NULL)
@@ -1222,6 +1291,7 @@ arb_err arb_log_open(arb_log **out, const arb_log_config *cfg, arb_errbuf *eb)
     l->signer = cfg->signer;
     arb_ct_signer_log_id(l->signer, l->log_id);
     l->batch_ms = cfg->batch_ms;
+    l->submit_inline = cfg->submit_inline;
     l->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
     l->refresh_ms = (uint64_t)(cfg->sth_refresh_s ? cfg->sth_refresh_s : DEFAULT_REFRESH_S) * 1000u;
     l->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : DEFAULT_RETRY_MAX_MS;

@@ -50,16 +50,28 @@ typedef struct {
     size_t tile_cache_bytes; /* most bytes of full data tiles kept in memory (they never
                                 change, so each is built once); 0: 32 MiB */
     arb_logger log;
-    /* Optional: called on the sequencer thread after a batch is durable, with
+    /* Optional: called after a batch is durable (on the committer thread, or
+     * the submitting one with submit_inline; never two calls at once), with
      * the entries it added, the new tree size and the seconds its synced
      * write took (for metrics and a log summary; must not block). */
     void (*on_batch)(void *ud, size_t added, uint64_t tree_size, double commit_seconds);
     void *batch_ud;
-    /* Optional: called on the sequencer thread for each new entry of a batch,
-     * to add rows of an index to the same batch (so they are written with the
-     * entry, atomically). An error fails the batch. */
-    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    /* Optional: called while a batch is prepared (on the sequencer thread,
+     * or the submitting one with submit_inline; never two calls at once) for
+     * each new entry, to add rows of an index to the same batch (so they are
+     * written with the entry, atomically). chain is the submission's
+     * validated chain (its leaf_x509 saves parsing the certificate again).
+     * An error fails the batch. */
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf,
+                           const arb_ct_chain *chain);
     void *index_ud;
+    /* 1: a submission that finds the log idle (group commit, nothing queued,
+     * nothing being sequenced or written) is sequenced, written and answered
+     * on the submitting thread, inside arb_log_submit, instead of being
+     * handed to the sequencer and then to the committer (two thread
+     * wake-ups fewer for a lone client; docs/log.md). The callbacks above and
+     * the submission's fn then run on that thread. 0: always queued. */
+    int submit_inline;
 } arb_log_config;
 
 /* Opens the log on the store: loads the tree head and the tree's right edge,
@@ -79,11 +91,14 @@ void arb_log_close(arb_log *l);
 void arb_log_drain(arb_log *l);
 
 /* Answer to a submission: err ARB_OK with the SCT (valid during the call),
- * or an error with a message. Runs on the sequencer thread. */
+ * or an error with a message. Runs on the committer or sequencer thread, or
+ * (refusals, and with submit_inline) inside arb_log_submit. */
 typedef void (*arb_log_submit_fn)(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg);
 
 /* Queues a validated chain (takes ownership of chain). fn is called exactly
- * once, after the entry is durably in the tree (or failed). A chain too large
+ * once, after the entry is durably in the tree (or failed); with
+ * submit_inline, before arb_log_submit returns when the log was idle, so
+ * the caller must hold no lock that fn takes. A chain too large
  * for the entry's TLS encodings (a certificate, TBS, or the chain after the
  * leaf over 2^24-1 bytes) is refused at once with ARB_ERR_PARSE, alone, before
  * it could fail a batch. */

@@ -239,6 +239,7 @@ arb_err arb_log_service_start(arb_log_service **out, arb_store *store, const uns
     lc.signer = s->signer;
     lc.origin = cfg->origin ? cfg->origin : DEFAULT_ORIGIN;
     lc.batch_ms = cfg->batch_ms;
+    lc.submit_inline = 1; /* the HTTP worker sequences a lone submission itself */
     lc.log = cfg->log;
     if ((err = arb_log_stats_new(&s->stats, arb_http_server_metrics(http), &cfg->log, 0)) !=
         ARB_OK) {

@@ -42,7 +42,8 @@ typedef struct {
     const char *export_dir;     /* write the static-ct-api tree here (export.h); NULL: no */
     arb_logger log;
     /* Optional index written with each entry (arb_log_config.index_entry). */
-    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf);
+    arb_err (*index_entry)(void *ud, arb_store_batch *b, uint64_t index, const arb_ct_leaf *leaf,
+                           const arb_ct_chain *chain);
     void *index_ud;
 } arb_log_service_config;
 

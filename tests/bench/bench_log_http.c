@@ -13,10 +13,14 @@
  *     connections; without wrk on PATH, with the libcurl threads instead;
  *   a lone client taken apart: its median latency next to one entry's crypto
  *     on one thread (validation, SCT and tree head signatures) and one fsync on
- *     the same file system (target: within 0.3 ms), with arbord's own mean
- *     request and commit times from /metrics.
+ *     the same file system (target: within 0.3 ms; the median fdatasync of an
+ *     appended block, as a write-ahead log grows, and of an overwritten one,
+ *     as a recycled log file would be written) and one thread wake-up, with
+ *     arbord's own mean request and commit times from /metrics.
  * One JSON line per figure on stdout. Usage:
- *   bench_log_http [ENTRIES_PER_LEVEL [TREE_SIZE]]   (defaults 2000, 1000000)
+ *   bench_log_http [--write-only] [ENTRIES_PER_LEVEL [TREE_SIZE]]   (defaults 2000, 1000000)
+ * --write-only: group commit's write figures and the lone client only (no pool
+ * window, no read phase), for comparing builds quickly.
  * arbord is found through ARB_BIN (default: ./arbord). */
 #include <fcntl.h>
 #include <pthread.h>
@@ -314,29 +318,39 @@ static int metric_hist(const char *name, const char *label, double *sum, double 
     return found == 3;
 }
 
-/* Median time of appending 256 bytes to a file in dir and fdatasync'ing it
- * (what RocksDB does to its write-ahead log for a synced write). */
-static double fsync_median(const char *dir)
+/* Median time of writing 256 bytes to a file in dir and fdatasync'ing it.
+ * overwrite = 0: appended at the end of the file (the file grows, so the sync
+ * also commits its new size: what an appending write-ahead log costs);
+ * overwrite = 1: written over blocks the file already has (a file written
+ * once and synced beforehand, as a recycled write-ahead log file is), so the
+ * sync writes data only. */
+static double fsync_median(const char *dir, int overwrite)
 {
     char path[700];
     double t[200];
     uint8_t buf[256];
-    int fd;
+    int fd, ok = 1;
 
-    snprintf(path, sizeof path, "%s/fsync-probe", dir);
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0)
+    snprintf(path, sizeof path, "%s/fsync-probe-%d", dir, overwrite);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0)
         return -1;
     memset(buf, 0x5a, sizeof buf);
-    for (int i = 0; i < 200; i++) {
+    if (overwrite) {
+        for (int i = 0; i < 200 && ok; i++)
+            ok = write(fd, buf, sizeof buf) == (ssize_t)sizeof buf;
+        ok = ok && fsync(fd) == 0;
+    }
+    for (int i = 0; i < 200 && ok; i++) {
         double t0 = now_s();
-        if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fdatasync(fd) != 0) {
-            close(fd);
-            return -1;
-        }
+        ok = (overwrite ? pwrite(fd, buf, sizeof buf, (off_t)i * (off_t)sizeof buf)
+                        : write(fd, buf, sizeof buf)) == (ssize_t)sizeof buf &&
+             fdatasync(fd) == 0;
         t[i] = now_s() - t0;
     }
     close(fd);
     unlink(path);
+    if (!ok)
+        return -1;
     qsort(t, 200, sizeof t[0], cmp_d);
     return t[100];
 }
@@ -371,7 +385,62 @@ static double crypto_one(const arb_ct_roots *roots, const arb_ct_signer *signer,
     return (now_s() - t0) / (double)n;
 }
 
-static double g_crypto_one, g_fsync;
+/* One thread hand-off as the log's path makes it: a thread asleep on a
+ * condition variable (here for 1 ms, about a lone submission's gap) woken by
+ * another; the median time from the signal to the woken thread running. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int go;
+    double sent;
+    double lat[400];
+} wake_probe;
+
+static void *wake_waiter(void *arg)
+{
+    wake_probe *w = arg;
+
+    for (int i = 0; i < 400; i++) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->go)
+            pthread_cond_wait(&w->cv, &w->mu);
+        w->go = 0;
+        w->lat[i] = now_s() - w->sent;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return NULL;
+}
+
+static double wake_median(void)
+{
+    static wake_probe w;
+    pthread_t th;
+
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    w.go = 0;
+    if (pthread_create(&th, NULL, wake_waiter, &w) != 0)
+        return -1;
+    for (int i = 0; i < 400; i++) {
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+        pthread_mutex_lock(&w.mu);
+        while (w.go) /* the last one not taken yet */
+            pthread_cond_wait(&w.cv, &w.mu);
+        w.sent = now_s();
+        w.go = 1;
+        pthread_cond_signal(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+    }
+    pthread_join(th, NULL);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    qsort(w.lat, 400, sizeof w.lat[0], cmp_d);
+    return w.lat[200];
+}
+
+static double g_crypto_one, g_fsync, g_fsync_over;
 
 /* ---- write phase ---- */
 
@@ -430,10 +499,11 @@ static int write_phase(unsigned pool_ms, long per, double bound, const char *roo
                 double p50 = lat[per / 2], srv = (hs - hs0) / (hc - hc0),
                        commit = (cs - cs0) / (cc - cc0);
                 printf("{\"bench\":\"log_single_client\",\"p50_ms\":%.3f,\"crypto_ms\":%.3f,"
-                       "\"fsync_ms\":%.3f,\"extra_ms\":%.3f,\"target_extra_ms\":0.3,"
+                       "\"fsync_ms\":%.3f,\"fsync_overwrite_ms\":%.3f,\"extra_ms\":%.3f,"
+                       "\"target_extra_ms\":0.3,"
                        "\"server_mean_ms\":%.3f,\"commit_mean_ms\":%.3f,"
                        "\"server_other_ms\":%.3f,\"outside_server_ms\":%.3f}\n",
-                       p50 * 1e3, g_crypto_one * 1e3, g_fsync * 1e3,
+                       p50 * 1e3, g_crypto_one * 1e3, g_fsync * 1e3, g_fsync_over * 1e3,
                        (p50 - g_crypto_one - g_fsync) * 1e3, srv * 1e3, commit * 1e3,
                        (srv - g_crypto_one - commit) * 1e3, (p50 - srv) * 1e3);
                 fflush(stdout);
@@ -669,7 +739,8 @@ static int read_phase(long tree, const log_bulk_config *base, const char *roots_
 
 int main(int argc, char **argv)
 {
-    long per = argc > 1 ? atol(argv[1]) : 2000, tree = argc > 2 ? atol(argv[2]) : 1000000;
+    int write_only = argc > 1 && strcmp(argv[1], "--write-only") == 0;
+    long per, tree;
     int64_t t = (int64_t)time(NULL);
     EVP_PKEY *kr = pki_key(), *ki = pki_key(), *kl = pki_key();
     pki_spec sr = {"Root", NULL, 1, t - 86400, t + 86400 * 3650, PKI_CA};
@@ -687,6 +758,12 @@ int main(int argc, char **argv)
     int ok;
     FILE *f;
 
+    if (write_only) {
+        argc--;
+        argv++;
+    }
+    per = argc > 1 ? atol(argv[1]) : 2000;
+    tree = argc > 2 ? atol(argv[2]) : 1000000;
     if (per < 64)
         per = 64;
     if (tree < 1)
@@ -749,15 +826,19 @@ int main(int argc, char **argv)
     }
 
     /* A lone submission's parts: one entry's crypto on one thread, one
-     * fsync on the file system of the data directories. */
+     * fsync on the file system of the data directories, one thread
+     * wake-up. */
     g_crypto_one = crypto_one(roots, signer, chains, per < 500 ? per : 500);
-    g_fsync = fsync_median(tmp);
-    printf("{\"bench\":\"log_single_parts\",\"crypto_ms\":%.3f,\"fsync_ms\":%.3f}\n",
-           g_crypto_one * 1e3, g_fsync * 1e3);
+    g_fsync = fsync_median(tmp, 0);
+    g_fsync_over = fsync_median(tmp, 1);
+    printf("{\"bench\":\"log_single_parts\",\"crypto_ms\":%.3f,\"fsync_ms\":%.3f,"
+           "\"fsync_overwrite_ms\":%.3f,\"wakeup_us\":%.1f}\n",
+           g_crypto_one * 1e3, g_fsync * 1e3, g_fsync_over * 1e3, wake_median() * 1e6);
     fflush(stdout);
 
     /* Write phase: group commit (the default), then a 25 ms pool window. */
-    ok = write_phase(0, per, bound, roots_path) && write_phase(25, per, bound, roots_path);
+    ok = write_phase(0, per, bound, roots_path) &&
+         (write_only || write_phase(25, per, bound, roots_path));
 
     /* Read phase, on a bulk-loaded tree (leaf serials above the write phase's). */
     memset(&bc, 0, sizeof(bc));
@@ -766,7 +847,7 @@ int main(int argc, char **argv)
     bc.inter_key = ki;
     bc.leaf_key = kl;
     bc.first_serial = 1000 + (long)total;
-    ok = ok && read_phase(tree, &bc, roots_path);
+    ok = ok && (write_only || read_phase(tree, &bc, roots_path));
 
     stop_server();
     if (ok)

@@ -35,7 +35,10 @@ typedef struct {
     arb_err err;
     uint64_t index;
     char msg[256];
+    int on_submitter; /* answered on the thread that submitted */
 } answer;
+
+static pthread_t submitter;
 
 static void on_sct(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg)
 {
@@ -46,6 +49,7 @@ static void on_sct(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg
     if (err == ARB_OK && arb_ct_leaf_index_find(&a->index, sct->ext, sct->ext_len) != ARB_OK)
         a->err = ARB_ERR_INTERNAL;
     snprintf(a->msg, sizeof(a->msg), "%s", msg ? msg : "");
+    a->on_submitter = pthread_equal(pthread_self(), submitter) != 0;
     a->done = 1;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
@@ -86,6 +90,7 @@ static void submit_wait(arb_log *log, long serial, answer *a)
         a->err = ARB_ERR_INTERNAL;
         return;
     }
+    submitter = pthread_self();
     arb_log_submit(log, c, on_sct, a);
     pthread_mutex_lock(&mu);
     while (!a->done)
@@ -101,6 +106,11 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* submit_inline: 1 makes a submission on the idle log be sequenced and
+ * written on the submitting thread (as arbord runs it), 0 through the
+ * sequencer and committer threads. */
+static int submit_inline;
+
 static arb_err open_log(arb_log **log, arb_store *store, const arb_ct_signer *s)
 {
     static const unsigned cfs[ARB_LOG_CF_COUNT] = {0, 1, 2, 3, 4, 5};
@@ -113,6 +123,7 @@ static arb_err open_log(arb_log **log, arb_store *store, const arb_ct_signer *s)
     lc.signer = s;
     lc.origin = "unit.example/log";
     lc.retry_max_ms = 200;
+    lc.submit_inline = submit_inline;
     return arb_log_open(log, &lc, &eb);
 }
 
@@ -155,6 +166,7 @@ static void test_disk_full(const char *mnt)
     CHECK(open_log(&log, store, signer) == ARB_OK);
     submit_wait(log, serial++, &a);
     CHECK(a.err == ARB_OK && a.index == 0);
+    CHECK_EQ(a.on_submitter, submit_inline); /* the idle log sequenced it inline, or not */
     arb_log_get_sth(log, &before);
     CHECK_EQ(before.tree_size, 1);
 
@@ -167,6 +179,7 @@ static void test_disk_full(const char *mnt)
     }
     CHECK(a.err == ARB_ERR_IO);
     CHECK(strstr(a.msg, "disk full") != NULL);
+    CHECK_EQ(a.on_submitter, submit_inline); /* the failed write was the submitter's own */
     arb_log_get_health(log, &h);
     CHECK(h.failed == 1);
     CHECK(strstr(h.reason, "disk full") != NULL);
@@ -212,6 +225,7 @@ static void test_disk_full(const char *mnt)
     CHECK(after.timestamp > before.timestamp);
     submit_wait(log, serial, &a);
     CHECK(a.err == ARB_OK);
+    CHECK_EQ(a.on_submitter, submit_inline);
     CHECK_EQ(a.index, after.tree_size);
     arb_log_get_sth(log, &after);
     CHECK_EQ(after.tree_size, a.index + 1);
@@ -368,7 +382,7 @@ int main(void)
         return arb_test_done();
     }
     test_oversized();
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         snprintf(mnt, sizeof mnt, "%s/mnt%d", tmp, k);
         if (mkdir(mnt, 0700) != 0 ||
             mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m") != 0) {
@@ -378,10 +392,14 @@ int main(void)
                           geteuid() == 0 ? "" : "; run this test as root");
             break;
         }
-        if (k == 0)
+        if (k == 0) {
             test_store_reopen(mnt);
-        else
+        } else {
+            submit_inline = k == 2;
+            printf("disk full, submissions %s\n",
+                   submit_inline ? "sequenced on the submitting thread" : "queued");
             test_disk_full(mnt);
+        }
         umount2(mnt, MNT_DETACH);
     }
     arb_test_rmtree(tmp);

@@ -33,6 +33,7 @@ typedef struct {
     uint64_t index;
     uint8_t sig[ARB_CT_SIG_MAX];
     size_t sig_len;
+    pthread_t thread; /* the thread that answered */
 } answer;
 
 static void on_sct(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg)
@@ -40,6 +41,7 @@ static void on_sct(void *ud, arb_err err, const arb_ct_sct *sct, const char *msg
     answer *a = ud;
 
     (void)msg;
+    a->thread = pthread_self();
     a->err = err;
     if (err == ARB_OK) {
         a->ts = sct->timestamp;
@@ -263,6 +265,152 @@ static void check_small_cache(arb_store *store, arb_ct_signer *s)
  * index). Either way every copy gets the first one's SCT and the tree holds
  * each certificate once. */
 #define PIPE_N 40
+#define PIPE_THREADS 4
+
+typedef struct {
+    arb_log *log;
+    const arb_ct_roots *roots;
+    arb_ct_cert_ref (*refs)[2];
+    answer *ans; /* PIPE_N answers of this thread */
+    size_t first; /* where this thread starts in the list */
+} pipe_arg;
+
+/* Submits every certificate once, from `first` on, wrapping around. */
+static void *pipe_submitter(void *arg)
+{
+    pipe_arg *pa = arg;
+    arb_errbuf eb;
+
+    for (size_t k = 0; k < PIPE_N; k++) {
+        size_t i = (pa->first + k) % PIPE_N;
+        arb_ct_chain *c = NULL;
+        if (arb_ct_chain_validate(&c, pa->roots, NULL, 0, pa->refs[i], 2, &eb) != ARB_OK) {
+            pa->ans[i].err = ARB_ERR_INTERNAL;
+            pthread_mutex_lock(&mu);
+            answered++;
+            pthread_cond_signal(&cv);
+            pthread_mutex_unlock(&mu);
+            continue;
+        }
+        arb_log_submit(pa->log, c, on_sct, &pa->ans[i]);
+    }
+    return NULL;
+}
+
+/* With submit_inline (as arbord runs the log): a submission on the idle log
+ * is sequenced, written and answered on the submitting thread; submissions
+ * from PIPE_THREADS threads at once, every certificate from each, mix that
+ * with the queue (a queued batch prepared while an inline one syncs, and the
+ * reverse). Every copy gets one SCT, the tree holds each certificate once,
+ * and it survives a reopen. */
+static void check_inline_submitters(const arb_ct_roots *roots, arb_ct_signer *s, EVP_PKEY *kl,
+                                    X509 *im, EVP_PKEY *ki, const uint8_t *id, size_t il)
+{
+    static const unsigned cfs[ARB_LOG_CF_COUNT] = {0, 1, 2, 3, 4, 5};
+    static answer ans[PIPE_THREADS][PIPE_N], lone;
+    static arb_ct_cert_ref refs[PIPE_N][2];
+    int64_t t = (int64_t)time(NULL);
+    arb_store *store = NULL;
+    arb_log *log = NULL;
+    arb_log_config lc;
+    arb_log_sth sth, again;
+    arb_errbuf eb;
+    pthread_t th[PIPE_THREADS];
+    pipe_arg pa[PIPE_THREADS];
+    char dir[512];
+    long base;
+    size_t i;
+
+    memset(&lc, 0, sizeof(lc));
+    lc.cfs = cfs;
+    lc.signer = s;
+    lc.origin = "unit.example/inline";
+    lc.batch_ms = 0;
+    lc.submit_inline = 1;
+    CHECK_OR(arb_test_tmpdir(dir, sizeof(dir)) == 0 &&
+                 arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) == ARB_OK,
+             );
+    lc.store = store;
+    CHECK_OR(arb_log_open(&log, &lc, &eb) == ARB_OK, );
+    for (i = 0; i < PIPE_N; i++) {
+        pki_spec sl = {"inline.example.test", NULL, 7000 + (long)i, t - 86400, t + 86400 * 90, 0};
+        X509 *l = pki_cert(&sl, kl, im, ki);
+        size_t ll;
+        refs[i][0].der = pki_der(l, &ll);
+        refs[i][0].len = ll;
+        refs[i][1].der = id;
+        refs[i][1].len = il;
+        X509_free(l);
+        CHECK_OR(refs[i][0].der != NULL, );
+    }
+    pthread_mutex_lock(&mu);
+    base = answered;
+    pthread_mutex_unlock(&mu);
+
+    /* Alone on the idle log: answered before arb_log_submit returns, on this
+     * thread. */
+    {
+        arb_ct_chain *c = NULL;
+        CHECK_OR(arb_ct_chain_validate(&c, roots, NULL, 0, refs[0], 2, &eb) == ARB_OK, );
+        memset(&lone, 0, sizeof(lone));
+        lone.err = ARB_ERR_INTERNAL;
+        arb_log_submit(log, c, on_sct, &lone);
+        pthread_mutex_lock(&mu);
+        CHECK_EQ(answered, base + 1);
+        pthread_mutex_unlock(&mu);
+        CHECK(lone.err == ARB_OK && lone.index == 0);
+        CHECK(pthread_equal(lone.thread, pthread_self()));
+    }
+
+    for (int k = 0; k < PIPE_THREADS; k++) {
+        pa[k] = (pipe_arg){log, roots, refs, ans[k], (size_t)k * PIPE_N / PIPE_THREADS};
+        CHECK_OR(pthread_create(&th[k], NULL, pipe_submitter, &pa[k]) == 0, );
+    }
+    for (int k = 0; k < PIPE_THREADS; k++)
+        pthread_join(th[k], NULL);
+    wait_answers(base + 1 + PIPE_THREADS * PIPE_N);
+    for (i = 0; i < PIPE_N; i++) {
+        const answer *a = &ans[0][i];
+        CHECK(a->err == ARB_OK && a->index < PIPE_N);
+        for (int k = 1; k < PIPE_THREADS; k++) {
+            const answer *b = &ans[k][i];
+            CHECK(b->err == ARB_OK);
+            CHECK(a->ts == b->ts && a->index == b->index && a->sig_len == b->sig_len &&
+                  memcmp(a->sig, b->sig, a->sig_len) == 0);
+        }
+        for (size_t j = 0; j < i; j++)
+            CHECK(ans[0][j].index != a->index);
+    }
+    CHECK(ans[0][0].index == lone.index && ans[0][0].ts == lone.ts);
+    {
+        int on_submitter = 0;
+        for (int k = 0; k < PIPE_THREADS; k++)
+            for (i = 0; i < PIPE_N; i++)
+                on_submitter += pthread_equal(ans[k][i].thread, th[k]) != 0;
+        printf("concurrent submitters: %d of %d answered on the submitting thread\n",
+               on_submitter, PIPE_THREADS * PIPE_N);
+    }
+    arb_log_get_sth(log, &sth);
+    CHECK_EQ(sth.tree_size, PIPE_N);
+
+    /* Durable: the same tree after a reopen. */
+    arb_log_close(log);
+    log = NULL;
+    arb_store_close(store);
+    store = NULL;
+    CHECK_OR(arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) == ARB_OK, );
+    lc.store = store;
+    CHECK_OR(arb_log_open(&log, &lc, &eb) == ARB_OK, );
+    arb_log_get_sth(log, &again);
+    CHECK_EQ(again.tree_size, PIPE_N);
+    CHECK_MEM(again.root, sth.root, 32);
+    arb_log_close(log);
+    arb_store_close(store);
+    arb_test_rmtree(dir);
+    for (i = 0; i < PIPE_N; i++)
+        free((void *)refs[i][0].der);
+}
+
 static void check_pipelined_duplicates(const arb_ct_roots *roots, arb_ct_signer *s, EVP_PKEY *kl,
                                        X509 *im, EVP_PKEY *ki, const uint8_t *id, size_t il)
 {
@@ -536,6 +684,7 @@ int main(void)
     }
     arb_log_close(log);
     check_pipelined_duplicates(roots, s, kl, im, ki, id, il);
+    check_inline_submitters(roots, s, kl, im, ki, id, il);
     arb_store_close(store);
     arb_test_rmtree(dir);
     arb_ct_signer_free(s);

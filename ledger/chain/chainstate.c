@@ -68,6 +68,7 @@ struct arb_chainstate {
     arb_coins *coins;
     size_t cache_budget; /* bytes */
     uint64_t cache_flushes;
+    uint32_t replayed; /* blocks whose coins the open re-applied */
 };
 
 #define DEFAULT_CACHE_BYTES ((size_t)128 << 20)
@@ -549,6 +550,7 @@ static arb_err replay_coins(arb_chainstate *cs, arb_errbuf *eb)
             (err = replay_block(cs, &h, height)) != ARB_OK)
             return arb_errf(eb, err, "chain state: cannot replay block %u onto the coins: %s",
                             (unsigned)height, arb_err_str(err));
+        cs->replayed++;
         /* Over the budget: write out what is there (at this block) first. */
         if (arb_coins_bytes_with(cs->coins, 0) > cs->cache_budget && height < cs->tip.height) {
             arb_hash tip = cs->tip.hash;
@@ -670,6 +672,11 @@ uint64_t arb_chainstate_cache_flushes(const arb_chainstate *cs)
 size_t arb_chainstate_cache_count(const arb_chainstate *cs)
 {
     return arb_coins_count(cs->coins);
+}
+
+uint32_t arb_chainstate_replayed(const arb_chainstate *cs)
+{
+    return cs->replayed;
 }
 
 arb_err arb_chainstate_flush(arb_chainstate *cs)

@@ -101,6 +101,9 @@ void arb_chainstate_set_cache(arb_chainstate *cs, size_t bytes);
 uint64_t arb_chainstate_cache_flushes(const arb_chainstate *cs);
 /* Entries in the cache now. */
 size_t arb_chainstate_cache_count(const arb_chainstate *cs);
+/* How many blocks arb_chainstate_open re-applied to the coins on disk (0
+ * after a clean close). */
+uint32_t arb_chainstate_replayed(const arb_chainstate *cs);
 
 typedef struct {
     arb_hash hash;

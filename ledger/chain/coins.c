@@ -17,7 +17,7 @@ struct arb_coins {
     size_t n;
 };
 
-#define MIN_CAP 1024
+#define MIN_CAP 16
 /* A table larger than this is given back at a clear (a cache that was full
  * once need not keep its memory through a quiet time). */
 #define KEEP_CAP ((size_t)1 << 16)

@@ -24,7 +24,9 @@
  *     spent on the signatures), which a loaded machine does not skew;
  *   - kill9: the same connect in a child process killed with SIGKILL once
  *     half the blocks are connected; the time to open the chain state again
- *     (recovery), the tip found, the time to connect the rest, and whether
+ *     (recovery: the store's log replay and the coins cache's replay of the
+ *     blocks since its last flush, coins_replayed_blocks), the tip found,
+ *     the time to connect the rest, and whether
  *     the UTXO set, indexes and committed state then equal the clean run's.
  * The issue's figure is `bench_connect_full 10000 1000` (about 1.5 GB of
  * blocks). Exit status 0 when everything connected and the digests agree. */
@@ -367,6 +369,7 @@ int main(int argc, char **argv)
     double conn_s = now_s() - t0;
     double conn_cpu = cpu_s() - c0;
     uint64_t syncs = arb_chainstate_sync_count(nd.cs) - syncs0;
+    uint64_t cache_flushes = arb_chainstate_cache_flushes(nd.cs);
     node_digests(&nd, &clean);
     node_close(&nd);
     uint64_t ntx_total = nsig + 1 + connected; /* signed, the fan-out, the coinbases */
@@ -375,11 +378,11 @@ int main(int argc, char **argv)
            "\"flush_blocks\":%u,\"synced_batches\":%llu,\"threads\":%u,\"seconds\":%.3f,"
            "\"blocks_per_s\":%.1f,\"tx_per_s\":%.1f,\"sigs_per_s\":%.1f,"
            "\"sig_only_sigs_per_s\":%.1f,\"ratio\":%.3f,\"cpu_seconds\":%.3f,"
-           "\"cpu_ratio\":%.3f,\"utxos\":%llu}\n",
+           "\"cpu_ratio\":%.3f,\"cache_flushes\":%llu,\"utxos\":%llu}\n",
            connected, (unsigned long long)ntx_total, flush, (unsigned long long)syncs, threads,
            conn_s, connected / conn_s, (double)ntx_total / conn_s, sig_conn_rate, sig_rate,
            sig_conn_rate / sig_rate, conn_cpu, sig_cpu / conn_cpu,
-           (unsigned long long)clean.n_utxo);
+           (unsigned long long)cache_flushes, (unsigned long long)clean.n_utxo);
     fflush(stdout);
 
     /* kill -9 half-way, recover, connect the rest. */
@@ -420,6 +423,7 @@ int main(int argc, char **argv)
     t0 = now_s();
     node_open(&nd, db2, p, flush, threads);
     double rec_s = now_s() - t0;
+    uint32_t replayed = arb_chainstate_replayed(nd.cs);
     arb_chain_tip tip;
     arb_chainstate_tip(nd.cs, &tip);
     t0 = now_s();
@@ -431,9 +435,9 @@ int main(int argc, char **argv)
     int equal = arb_hash_eq(&clean.utxo, &after.utxo) && arb_hash_eq(&clean.index, &after.index) &&
                 arb_hash_eq(&clean.state, &after.state) && tip.height == n;
     printf("{\"bench\":\"connect_full\",\"phase\":\"kill9\",\"killed_at_height\":%u,"
-           "\"recovered_tip\":%u,\"recovery_seconds\":%.3f,\"reconnected_blocks\":%u,"
-           "\"reconnect_seconds\":%.3f,\"digests_equal_clean\":%s}\n",
-           killed_at, (unsigned)(tip.height - rest), rec_s, rest, rest_s,
+           "\"recovered_tip\":%u,\"recovery_seconds\":%.3f,\"coins_replayed_blocks\":%u,"
+           "\"reconnected_blocks\":%u,\"reconnect_seconds\":%.3f,\"digests_equal_clean\":%s}\n",
+           killed_at, (unsigned)(tip.height - rest), rec_s, (unsigned)replayed, rest, rest_s,
            equal ? "true" : "false");
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -237,16 +237,26 @@ arb_err arb_chain_check_block_basic(const arb_chain_params *p, arb_sha256 *sha,
  * runs pool_run (the workers, and the calling thread once it has nothing
  * else to do), so the work spreads evenly however busy each thread is. The
  * result is the smallest failing index, as a serial loop would find: a chunk
- * is skipped only when a failure before its start is already known. */
+ * is skipped only when a failure before its start is already known.
+ *
+ * The jobs may also be streamed: the calling thread starts the workers
+ * before it has made every job and publishes them as it goes (pool_publish,
+ * then pool_close with the total); a worker whose chunk is not there yet
+ * waits for it. Everything below `ready` is written before `ready` moves
+ * (sequentially consistent atomics), and workers read nothing above it. */
 #define SIG_CHUNK 16
 #define MAX_SIG_THREADS 64
 
 typedef struct {
     const arb_schnorr *s;
     const arb_sig_job *jobs;
-    size_t n;
     atomic_size_t next;
     atomic_size_t first_bad;
+    atomic_size_t ready; /* jobs[0 .. ready) may be verified */
+    atomic_int done;     /* ready is the total */
+    atomic_int cancel;   /* stop: the result is not wanted */
+    pthread_mutex_t mu;  /* with cv: waiting for jobs */
+    pthread_cond_t cv;
     pthread_t tid[MAX_SIG_THREADS];
     int started[MAX_SIG_THREADS];
     unsigned nthreads;
@@ -255,10 +265,19 @@ typedef struct {
 static void pool_run(sig_pool *p)
 {
     for (;;) {
-        size_t i = atomic_fetch_add(&p->next, SIG_CHUNK);
-        if (i >= p->n)
+        size_t i = atomic_fetch_add(&p->next, SIG_CHUNK), total, end;
+        if (atomic_load(&p->ready) < i + SIG_CHUNK && !atomic_load(&p->done)) {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->ready) < i + SIG_CHUNK && !atomic_load(&p->done))
+                pthread_cond_wait(&p->cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->cancel))
             return;
-        size_t end = p->n - i < SIG_CHUNK ? p->n : i + SIG_CHUNK;
+        total = atomic_load(&p->done) ? atomic_load(&p->ready) : i + SIG_CHUNK;
+        if (i >= total)
+            return;
+        end = total - i < SIG_CHUNK ? total : i + SIG_CHUNK;
         if (i > atomic_load(&p->first_bad))
             continue;
         for (; i < end; i++) {
@@ -279,33 +298,61 @@ static void *pool_worker(void *arg)
     return NULL;
 }
 
-/* Starts `workers` threads on the jobs (none when workers is 0 or a thread
- * cannot be started: pool_finish then does their share). */
+/* Starts `workers` threads on the jobs: jobs[0 .. n) when stream is 0,
+ * otherwise those published later. No thread (workers 0, or a thread that
+ * cannot be started) is fine: pool_finish does the rest. */
 static void pool_start(sig_pool *p, const arb_schnorr *s, const arb_sig_job *jobs, size_t n,
-                       unsigned workers)
+                       int stream, unsigned workers)
 {
     p->s = s;
     p->jobs = jobs;
-    p->n = n;
     atomic_init(&p->next, 0);
     atomic_init(&p->first_bad, SIZE_MAX);
+    atomic_init(&p->ready, stream ? 0 : n);
+    atomic_init(&p->done, !stream);
+    atomic_init(&p->cancel, 0);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
     if (workers > MAX_SIG_THREADS)
         workers = MAX_SIG_THREADS;
-    if ((size_t)workers > (n + SIG_CHUNK - 1) / SIG_CHUNK)
+    if (!stream && (size_t)workers > (n + SIG_CHUNK - 1) / SIG_CHUNK)
         workers = (unsigned)((n + SIG_CHUNK - 1) / SIG_CHUNK);
     p->nthreads = workers;
     for (unsigned t = 0; t < workers; t++)
         p->started[t] = pthread_create(&p->tid[t], NULL, pool_worker, p) == 0;
 }
 
-/* The calling thread verifies what is left, then waits for the workers.
- * Returns the first failing index or SIZE_MAX. */
-static size_t pool_finish(sig_pool *p)
+/* Streaming: jobs[0 .. ready) are written (ready never decreases); done:
+ * there will be no more. Wakes the waiting workers when a chunk is
+ * complete or at the end. */
+static void pool_publish(sig_pool *p, size_t ready, int done)
 {
-    pool_run(p);
+    size_t before = atomic_load(&p->ready);
+    atomic_store(&p->ready, ready);
+    if (done)
+        atomic_store(&p->done, 1);
+    if (done || ready / SIG_CHUNK != before / SIG_CHUNK) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Waits for the workers (joining in first unless cancel) and frees what
+ * pool_start made. Returns the first failing index or SIZE_MAX. */
+static size_t pool_finish(sig_pool *p, int cancel)
+{
+    if (cancel) {
+        atomic_store(&p->cancel, 1);
+        pool_publish(p, atomic_load(&p->ready), 1);
+    } else {
+        pool_run(p);
+    }
     for (unsigned t = 0; t < p->nthreads; t++)
         if (p->started[t])
             pthread_join(p->tid[t], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
     return atomic_load(&p->first_bad);
 }
 
@@ -324,8 +371,8 @@ size_t arb_chain_verify_sigs(const arb_schnorr *s, const arb_sig_job *jobs, size
         return first;
     }
     /* threads - 1 workers; the calling thread is the last one. */
-    pool_start(p, s, jobs, n, threads - 1);
-    first = pool_finish(p);
+    pool_start(p, s, jobs, n, 0, threads - 1);
+    first = pool_finish(p, 0);
     free(p);
     return first;
 }
@@ -515,6 +562,7 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
 {
     view v;
     sig_pool *pool = NULL;
+    int pool_live = 0;
     arb_sig_job *jobs = NULL;
     size_t n_inputs = 0, n_outputs = 0, nj = 0, bad;
     uint64_t fees = 0;
@@ -533,6 +581,17 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
         err = ARB_ERR_NOMEM;
         goto out;
     }
+    /* With a build step (the chain state's connect), the signature workers
+     * start now and verify each transaction's signatures as soon as its
+     * inputs are checked and its messages hashed. */
+    if (build != NULL && check_sigs) {
+        if ((pool = malloc(sizeof *pool)) == NULL) {
+            err = ARB_ERR_NOMEM;
+            goto out;
+        }
+        pool_start(pool, c->schnorr, jobs, 0, 1, c->threads < 1 ? 1 : c->threads);
+        pool_live = 1;
+    }
     for (size_t t = 0; t < b->n_tx; t++) {
         const arb_tx *tx = &b->tx[t];
         arb_hash txid;
@@ -545,6 +604,8 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
             if ((err = spend_inputs(p, c->sha, &net, tx, t, height, &v, check_sigs ? jobs : NULL,
                                     &nj, &fee, bv, res)) != ARB_OK)
                 goto out;
+            if (pool_live)
+                pool_publish(pool, nj, 0);
             fees += fee; /* each fee <= ARB_MAX_MONEY, the sum checked below */
             if (fees > ARB_MAX_MONEY) {
                 err = fail(res, "bad-txns-fee-outofrange", t, SIZE_MAX, "fees out of range");
@@ -576,16 +637,16 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
         bad = check_sigs ? arb_chain_verify_sigs(c->schnorr, jobs, nj, c->threads) : SIZE_MAX;
     } else {
         arb_err berr;
-        unsigned threads = c->threads < 1 ? 1 : c->threads;
-        if ((pool = malloc(sizeof *pool)) == NULL) {
-            err = ARB_ERR_NOMEM;
-            goto out;
-        }
-        /* All c->threads workers verify while this thread builds; then it
-         * helps with what is left. */
-        pool_start(pool, c->schnorr, jobs, check_sigs ? nj : 0, threads);
+        /* The workers verify while this thread builds; then it helps with
+         * what is left. */
+        if (pool_live)
+            pool_publish(pool, nj, 1);
         berr = build(build_ud, bv, res);
-        bad = pool_finish(pool);
+        bad = SIZE_MAX;
+        if (pool_live) {
+            pool_live = 0;
+            bad = pool_finish(pool, 0);
+        }
         /* A bad signature is the block's reason whatever the build found, as
          * when the signatures were checked first. */
         if (bad == SIZE_MAX && berr != ARB_OK) {
@@ -601,6 +662,8 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
     }
     res->fees = fees;
 out:
+    if (pool_live) /* a rule failed: the signatures are not wanted */
+        pool_finish(pool, 1);
     free(pool);
     free(v.e);
     free(jobs);

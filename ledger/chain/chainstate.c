@@ -844,16 +844,38 @@ static void hist_key(uint8_t out[40], const uint8_t key[32], uint32_t height, ui
     put32be(out + 36, t);
 }
 
+typedef struct {
+    arb_hash txid;
+    uint32_t t;
+} txid_at;
+
+static int cmp_txid_at(const void *a, const void *b)
+{
+    return memcmp(((const txid_at *)a)->txid.b, ((const txid_at *)b)->txid.b, 32);
+}
+
 /* Puts the transaction index and the address history of a connected block. */
 static void put_tx_and_history(arb_chainstate *cs, arb_store_batch *b, uint32_t height,
                                const arb_hash *txids, size_t n_tx, hist_rec *h, size_t nh)
 {
     uint8_t v[48], k[40];
-    for (size_t t = 0; t < n_tx; t++) {
+    /* In key order: RocksDB's memtable inserts keys that follow the previous
+     * one from where that one went, instead of searching from the top. */
+    txid_at *order = malloc(n_tx * sizeof *order);
+    if (order != NULL) {
+        for (size_t t = 0; t < n_tx; t++) {
+            order[t].txid = txids[t];
+            order[t].t = (uint32_t)t;
+        }
+        qsort(order, n_tx, sizeof *order, cmp_txid_at);
+    }
+    for (size_t i = 0; i < n_tx; i++) {
+        size_t t = order != NULL ? order[i].t : i;
         put32be(v, height);
         put32be(v + 4, (uint32_t)t);
         arb_store_batch_put(b, cs->cf + CF_TX, txids[t].b, 32, v, 8);
     }
+    free(order);
     qsort(h, nh, sizeof *h, cmp_hist);
     for (size_t i = 0; i < nh;) {
         hist_rec r = h[i++];

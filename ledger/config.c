@@ -50,6 +50,7 @@ static const char usage_text[] =
     "                         log list fields (MMD default 86400)\n"
     "  --log-export DIR       write the static-ct-api tree (tiles, issuers, checkpoint) into DIR\n"
     "  --store-cache-mb N     store block cache, MiB (8..1048576; default: a quarter of RAM)\n"
+    "  --chain-cache-mb N     chain state's coins cache, MiB (1..1048576; default 128)\n"
     "  --connect HOST:PORT    a peer to connect to (repeatable)\n"
     "  --p2p-max-inbound N    most inbound peers (0..10000; default 125)\n"
     "  --p2p-handshake-timeout S  seconds to finish version/verack (1..3600; default 60)\n"
@@ -393,10 +394,13 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
             cfg->log_not_after_end = t;
     } else if (!strcmp(key, "log-pool-ms") || !strcmp(key, "log-max-chain") ||
                !strcmp(key, "log-max-cert") || !strcmp(key, "log-max-body") ||
-               !strcmp(key, "log-max-entries") || !strcmp(key, "store-cache-mb")) {
+               !strcmp(key, "log-max-entries") || !strcmp(key, "store-cache-mb") ||
+               !strcmp(key, "chain-cache-mb")) {
         unsigned long long n, lo = 1, hi;
         if (!strcmp(key, "store-cache-mb"))
             lo = 8, hi = 1048576;
+        else if (!strcmp(key, "chain-cache-mb"))
+            hi = 1048576;
         else if (!strcmp(key, "log-pool-ms"))
             lo = 0, hi = 0xffffffffull;
         else if (!strcmp(key, "log-max-chain"))
@@ -419,6 +423,8 @@ static arb_err apply(arb_config *cfg, const char *key, const char *v, const char
                             where, n, ARB_CONFIG_ANSWER_TIMEOUT_MS);
         if (!strcmp(key, "store-cache-mb"))
             cfg->store_cache_mb = (size_t)n;
+        else if (!strcmp(key, "chain-cache-mb"))
+            cfg->chain_cache_mb = (size_t)n;
         else if (!strcmp(key, "log-pool-ms"))
             cfg->log_pool_ms = (unsigned)n;
         else if (!strcmp(key, "log-max-chain"))
@@ -631,7 +637,7 @@ static arb_err load_file(arb_config *cfg, const char *path, arb_errbuf *eb)
 static const char *const value_opts[] = {
     "datadir",      "listen",        "network",         "log-key",    "log-roots",
     "log-origin",   "log-not-after-start", "log-not-after-end", "log-pool-ms",
-    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "connect",
+    "log-max-chain", "log-max-cert",  "log-max-body",  "log-max-entries", "store-cache-mb", "chain-cache-mb", "connect",
     "p2p-max-inbound", "p2p-handshake-timeout", "p2p-ping-interval", "p2p-timeout",
     "p2p-stall-timeout-ms", "p2p-discourage-time", "p2p-tx-delay-ms", "p2p-no-compact",
     "p2p-no-outbound", "p2p-max-outbound", "p2p-block-relay-outbound", "p2p-feeler-interval",

@@ -10,7 +10,7 @@
  * and log list keys (log-reject-expired, log-reject-unexpired,
  * log-ext-key-usages, log-reject-extensions, log-rate-limit, log-rate-burst,
  * log-url, log-monitoring-url, log-description, log-operator,
- * log-operator-email, log-mmd), log-export, store-cache-mb, connect, the p2p-*
+ * log-operator-email, log-mmd), log-export, store-cache-mb, chain-cache-mb, connect, the p2p-*
  * settings, the anchor-* settings, http-workers, http-limit, json, log-level,
  * log-format, access-log);
  * '#' starts a comment line; `connect` and `http-limit` may
@@ -52,6 +52,7 @@ typedef struct {
     unsigned log_pool_ms;   /* sequencer window, ms, below ARB_CONFIG_ANSWER_TIMEOUT_MS;
                                0: none (group commit, the default) */
     size_t store_cache_mb;  /* store block cache, MiB; 0: default (docs/store.md) */
+    size_t chain_cache_mb;  /* chain state's coins cache, MiB; 0: default (docs/ledger.md) */
     size_t log_max_chain;   /* most certificates per submission; 0: default */
     size_t log_max_cert;    /* largest certificate, DER bytes; 0: default */
     size_t log_max_body;    /* largest add-chain body, bytes; 0: default */

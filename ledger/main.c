@@ -255,8 +255,13 @@ static arb_err chain_init(arbord *d, const unsigned *cf, arb_errbuf *eb)
 {
     char mempool_file[PATH_MAX + 16];
     snprintf(mempool_file, sizeof mempool_file, "%s/mempool.dat", d->datadir_abs);
-    return arb_chainapi_start(&d->chain, d->http, d->store, cf[0], d->cfg.network, 0,
-                              mempool_file, &d->log, eb);
+    arb_err err = arb_chainapi_start(&d->chain, d->http, d->store, cf[0], d->cfg.network, 0,
+                                     mempool_file, &d->log, eb);
+    if (err == ARB_OK && d->cfg.chain_cache_mb > 0) {
+        arb_chainstate_set_cache(arb_chainapi_lock(d->chain), d->cfg.chain_cache_mb << 20);
+        arb_chainapi_unlock(d->chain);
+    }
+    return err;
 }
 
 static void chain_stop(arbord *d)

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ledger/anchor/anchor.h"
+#include "ledger/chain/coins.h"
 #include "ledger/chain/hdrcheck.h"
 #include "ledger/chain/stateview.h"
 #include "ledger/names/nameop.h"
@@ -62,7 +63,15 @@ struct arb_chainstate {
     uint64_t syncs;         /* synced batches so far (for tests and benchmarks) */
     const arb_block *pending; /* the block being submitted (connect uses it, not a copy) */
     arb_hash pending_hash;
+    /* The coins cache (coins.h): the UTXO changes since the coins on disk,
+     * which are those after the block recorded as "coins" in chain_meta. */
+    arb_coins *coins;
+    size_t cache_budget; /* bytes */
+    uint64_t cache_flushes;
+    uint32_t replayed; /* blocks whose coins the open re-applied */
 };
+
+#define DEFAULT_CACHE_BYTES ((size_t)128 << 20)
 
 static double mono_s(void)
 {
@@ -75,23 +84,32 @@ static double mono_s(void)
  * stored body) under the flush policy. Every batch is atomic and the store
  * recovers its write-ahead log to a point in time, so whatever a crash keeps
  * is a prefix of the batches: the state at some block boundary. */
-static arb_err write_policy(arb_chainstate *cs, arb_store_batch *b)
+/* 1 when the next block-boundary batch is to be synced. */
+static int sync_due(const arb_chainstate *cs)
 {
-    double now = mono_s();
-    int sync = cs->unsynced + 1 >= cs->flush_blocks ||
-               (cs->flush_ms > 0 && (now - cs->last_sync) * 1000.0 >= (double)cs->flush_ms);
+    return cs->unsynced + 1 >= cs->flush_blocks ||
+           (cs->flush_ms > 0 && (mono_s() - cs->last_sync) * 1000.0 >= (double)cs->flush_ms);
+}
+
+static arb_err write_batch(arb_chainstate *cs, arb_store_batch *b, int sync)
+{
     arb_err err = arb_store_write(cs->st, b, sync ? ARB_STORE_SYNC : 0, NULL);
     if (err != ARB_OK)
         return err;
     if (sync) {
         cs->unsynced = 0;
         cs->body_unsynced = 0;
-        cs->last_sync = now;
+        cs->last_sync = mono_s();
         cs->syncs++;
     } else {
         cs->unsynced++;
     }
     return ARB_OK;
+}
+
+static arb_err write_policy(arb_chainstate *cs, arb_store_batch *b)
+{
+    return write_batch(cs, b, sync_due(cs));
 }
 
 static void put32be(uint8_t *p, uint32_t v)
@@ -189,6 +207,9 @@ int arb_chainstate_utxo_lookup(void *ud, const arb_outpoint *op, arb_coin *out)
     uint8_t k[36], buf[COIN_SIZE];
     size_t n;
     arb_err err;
+    int in_cache = arb_coins_get(cs->coins, op, out);
+    if (in_cache >= 0)
+        return in_cache;
     op_key(k, op);
     err = arb_store_get_into(cs->st, NULL, cs->cf + CF_UTXO, k, sizeof k, buf, sizeof buf, &n, NULL);
     if (err == ARB_ERR_NOT_FOUND)
@@ -266,6 +287,71 @@ static int64_t mtp_of(arb_chainstate *cs, const arb_hash *hash, uint32_t height)
 
 /* ---- open ---- */
 
+/* ---- the coins cache's flush ---- */
+
+typedef struct {
+    arb_chainstate *cs;
+    arb_store_batch *b;
+} drain_ctx;
+
+static void drain_one(void *ud, const arb_outpoint *op, const arb_coin *coin, unsigned flags)
+{
+    drain_ctx *d = ud;
+    uint8_t k[68], v[COIN_SIZE], amt[8];
+    if ((flags & ARB_COIN_FRESH) && (flags & ARB_COIN_SPENT))
+        return; /* created and spent between two flushes: the disk never saw it */
+    op_key(k, op);
+    if (flags & ARB_COIN_SPENT) {
+        arb_store_batch_delete(d->b, d->cs->cf + CF_UTXO, k, 36);
+        addr_key(k, coin->key, op);
+        arb_store_batch_delete(d->b, d->cs->cf + CF_ADDR, k, 68);
+        return;
+    }
+    coin_enc(v, coin);
+    arb_store_batch_put(d->b, d->cs->cf + CF_UTXO, k, 36, v, sizeof v);
+    addr_key(k, coin->key, op);
+    put64le(amt, coin->amount);
+    arb_store_batch_put(d->b, d->cs->cf + CF_ADDR, k, 68, amt, 8);
+}
+
+/* Adds the cache's changes to b with the "coins" marker: once b is written,
+ * the coins on disk are those after block `at` (the caller then clears the
+ * cache). Later operations of b on the same keys come after these. */
+static void cache_drain(arb_chainstate *cs, arb_store_batch *b, const arb_hash *at)
+{
+    drain_ctx d = {cs, b};
+    arb_coins_each(cs->coins, drain_one, &d);
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"coins", 5, at->b, 32);
+}
+
+/* Writes the cache out at the tip in a batch of its own (sync: synced) and
+ * empties it. Nothing to do when it is empty. */
+static arb_err cache_flush(arb_chainstate *cs, int sync)
+{
+    arb_store_batch *b;
+    arb_err err;
+    if (arb_coins_count(cs->coins) == 0)
+        return ARB_OK;
+    if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+        return err;
+    cache_drain(cs, b, &cs->tip.hash);
+    err = arb_store_write(cs->st, b, sync ? ARB_STORE_SYNC : 0, NULL);
+    arb_store_batch_free(b);
+    if (err != ARB_OK)
+        return err;
+    arb_coins_clear(cs->coins);
+    cs->cache_flushes++;
+    if (sync) {
+        cs->unsynced = 0;
+        cs->body_unsynced = 0;
+        cs->last_sync = mono_s();
+        cs->syncs++;
+    } else {
+        cs->unsynced++;
+    }
+    return ARB_OK;
+}
+
 static arb_err write_genesis(arb_chainstate *cs, arb_errbuf *eb)
 {
     arb_block g;
@@ -299,6 +385,7 @@ static arb_err write_genesis(arb_chainstate *cs, arb_errbuf *eb)
     put32be(hk, 0);
     arb_store_batch_put(b, cs->cf + CF_HEIGHT, hk, 4, hash.b, 32);
     arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, hash.b, 32);
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"coins", 5, hash.b, 32);
     err = arb_store_write(cs->st, b, ARB_STORE_SYNC, eb);
     arb_store_batch_free(b);
     arb_buf_free(&raw);
@@ -366,6 +453,122 @@ static arb_err resume_best(arb_chainstate *cs)
     return err == ARB_ERR_VERIFY || err == ARB_ERR_NOT_FOUND ? ARB_OK : err;
 }
 
+static arb_err load_block(arb_chainstate *cs, const arb_hash *hash, arb_block *blk);
+
+/* Applies the UTXO changes of the connected block `hash` (its body and undo
+ * data) to the coins cache, as its connect did: the coins it spends from the
+ * state are its undo records, in spending order; the others are outputs of
+ * its own earlier transactions. No rule is checked again: the block passed
+ * them when it was connected. */
+static arb_err replay_block(arb_chainstate *cs, const arb_hash *hash, uint32_t height)
+{
+    arb_block blk;
+    uint8_t *undo = NULL;
+    size_t ulen, nundo, u = 0, n_in = 0, n_out = 0;
+    arb_err err;
+
+    arb_block_init(&blk);
+    if ((err = load_block(cs, hash, &blk)) != ARB_OK)
+        goto out;
+    if ((err = arb_store_get(cs->st, NULL, cs->cf + CF_UNDO, hash->b, 32, &undo, &ulen, NULL)) !=
+        ARB_OK)
+        goto out;
+    if (ulen < 4 || ulen != 4 + (size_t)get32le(undo) * UNDO_REC) {
+        err = ARB_ERR_PARSE;
+        goto out;
+    }
+    nundo = get32le(undo);
+    for (size_t t = 0; t < blk.n_tx; t++) {
+        n_out += blk.tx[t].n_out;
+        n_in += t > 0 ? blk.tx[t].n_in : 0;
+    }
+    if ((err = arb_coins_reserve(cs->coins, n_in + n_out)) != ARB_OK)
+        goto out;
+    for (size_t t = 0; t < blk.n_tx; t++) {
+        arb_hash id;
+        if ((err = arb_tx_txid(cs->sha, &id, &blk.tx[t])) != ARB_OK)
+            goto out;
+        for (size_t i = 0; t > 0 && i < blk.tx[t].n_in; i++) {
+            const arb_outpoint *op = &blk.tx[t].in[i];
+            uint8_t k[36];
+            arb_coin coin;
+            op_key(k, op);
+            if (u < nundo && memcmp(undo + 4 + u * UNDO_REC, k, 36) == 0) {
+                coin_dec(&coin, undo + 4 + u * UNDO_REC + 36);
+                u++;
+            } else if (arb_coins_get(cs->coins, op, &coin) != 1) {
+                err = ARB_ERR_PARSE; /* neither in the undo data nor made by the block */
+                goto out;
+            }
+            arb_coins_spend(cs->coins, op, &coin);
+        }
+        for (size_t o = 0; o < blk.tx[t].n_out; o++) {
+            arb_outpoint op = {id, (uint32_t)o};
+            arb_coin coin = {blk.tx[t].out[o].amount, {0}, height, t == 0};
+            memcpy(coin.key, blk.tx[t].out[o].key, 32);
+            arb_coins_add(cs->coins, &op, &coin);
+        }
+    }
+    if (u != nundo)
+        err = ARB_ERR_PARSE;
+out:
+    free(undo);
+    arb_block_clear(&blk);
+    return err;
+}
+
+/* After a crash the coins on disk may be those of an earlier block than the
+ * tip (the cache was lost): re-applies the blocks from there to the tip and
+ * writes the result, synced. The "coins" block is always on the active chain
+ * at or below the tip (a disconnect writes the cache out first). */
+static arb_err replay_coins(arb_chainstate *cs, arb_errbuf *eb)
+{
+    arb_hash coins_at, h;
+    idx_entry ce;
+    size_t n;
+    double t0 = mono_s();
+    arb_err err = arb_store_get_into(cs->st, NULL, cs->cf + CF_META, (const uint8_t *)"coins", 5,
+                                     coins_at.b, 32, &n, eb);
+    if (err == ARB_ERR_NOT_FOUND) { /* a state from before the cache: coins at the tip */
+        arb_store_batch *b;
+        if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+            return err;
+        arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"coins", 5, cs->tip.hash.b, 32);
+        err = arb_store_write(cs->st, b, ARB_STORE_SYNC, eb);
+        arb_store_batch_free(b);
+        return err;
+    }
+    if (err != ARB_OK)
+        return err;
+    if (n != 32 || idx_get(cs, &coins_at, &ce) != ARB_OK || ce.height > cs->tip.height ||
+        arb_chainstate_hash_at(cs, ce.height, &h) != ARB_OK || !arb_hash_eq(&h, &coins_at))
+        return arb_errf(eb, ARB_ERR_PARSE, "chain state: the coins' block is not on the active chain");
+    if (ce.height == cs->tip.height)
+        return ARB_OK;
+    for (uint32_t height = ce.height + 1; height <= cs->tip.height; height++) {
+        if ((err = arb_chainstate_hash_at(cs, height, &h)) != ARB_OK ||
+            (err = replay_block(cs, &h, height)) != ARB_OK)
+            return arb_errf(eb, err, "chain state: cannot replay block %u onto the coins: %s",
+                            (unsigned)height, arb_err_str(err));
+        cs->replayed++;
+        /* Over the budget: write out what is there (at this block) first. */
+        if (arb_coins_bytes_with(cs->coins, 0) > cs->cache_budget && height < cs->tip.height) {
+            arb_hash tip = cs->tip.hash;
+            cs->tip.hash = h;
+            err = cache_flush(cs, 1);
+            cs->tip.hash = tip;
+            if (err != ARB_OK)
+                return err;
+        }
+    }
+    if ((err = cache_flush(cs, 1)) != ARB_OK)
+        return err;
+    arb_logf(&cs->log, ARB_LOG_INFO,
+             "chain state: replayed the coins of blocks %u..%u in %.3f s",
+             (unsigned)ce.height + 1, (unsigned)cs->tip.height, mono_s() - t0);
+    return ARB_OK;
+}
+
 arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_base,
                             const arb_chain_params *p, unsigned sig_threads,
                             const arb_logger *log, arb_errbuf *eb)
@@ -389,6 +592,7 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs->flush_blocks = 1;
     cs->flush_ms = 0;
     cs->last_sync = mono_s();
+    cs->cache_budget = DEFAULT_CACHE_BYTES;
     cs->np = arb_names_params_get(p->name);
     if (cs->np == NULL) {
         err = arb_errf(eb, ARB_ERR_INVALID_ARG, "chain state: no name-layer constants for %s",
@@ -397,7 +601,8 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     }
     if (log != NULL)
         cs->log = *log;
-    if ((err = arb_sha256_new(&cs->sha)) != ARB_OK || (err = arb_schnorr_new(&cs->schnorr)) != ARB_OK)
+    if ((err = arb_sha256_new(&cs->sha)) != ARB_OK ||
+        (err = arb_schnorr_new(&cs->schnorr)) != ARB_OK || (err = arb_coins_new(&cs->coins)) != ARB_OK)
         goto fail;
     err = arb_store_get_into(store, NULL, cf_base + CF_META, (const uint8_t *)"tip", 3, tip.b, 32,
                              &n, eb);
@@ -436,6 +641,8 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
                        "state commitment: start from an empty data directory)");
         goto fail;
     }
+    if ((err = replay_coins(cs, eb)) != ARB_OK)
+        goto fail;
     if ((err = resume_best(cs)) != ARB_OK) /* the tip is still a consistent block boundary */
         arb_logf(&cs->log, ARB_LOG_WARN, "chain state: cannot resume the best branch: %s",
                  arb_err_str(err));
@@ -452,11 +659,33 @@ void arb_chainstate_set_flush(arb_chainstate *cs, unsigned max_blocks, unsigned 
     cs->flush_ms = max_ms;
 }
 
+void arb_chainstate_set_cache(arb_chainstate *cs, size_t bytes)
+{
+    cs->cache_budget = bytes;
+}
+
+uint64_t arb_chainstate_cache_flushes(const arb_chainstate *cs)
+{
+    return cs->cache_flushes;
+}
+
+size_t arb_chainstate_cache_count(const arb_chainstate *cs)
+{
+    return arb_coins_count(cs->coins);
+}
+
+uint32_t arb_chainstate_replayed(const arb_chainstate *cs)
+{
+    return cs->replayed;
+}
+
 arb_err arb_chainstate_flush(arb_chainstate *cs)
 {
     arb_store_batch *b;
     arb_err err;
 
+    if (arb_coins_count(cs->coins) > 0)
+        return cache_flush(cs, 1); /* syncs every earlier batch too */
     if (cs->unsynced == 0 && !cs->body_unsynced)
         return ARB_OK;
     /* Syncing the write-ahead log makes every earlier batch durable; the
@@ -484,13 +713,15 @@ void arb_chainstate_close(arb_chainstate *cs)
 {
     if (cs == NULL)
         return;
-    if (cs->st != NULL && (cs->unsynced > 0 || cs->body_unsynced) &&
+    if (cs->st != NULL && cs->coins != NULL &&
+        (cs->unsynced > 0 || cs->body_unsynced || arb_coins_count(cs->coins) > 0) &&
         arb_chainstate_flush(cs) != ARB_OK)
         arb_logf(&cs->log, ARB_LOG_ERROR,
                  "chain state: the last %u blocks were not synced at close (a crash may "
                  "lose them; they reconnect from peers)", cs->unsynced);
     arb_sha256_free(cs->sha);
     arb_schnorr_free(cs->schnorr);
+    arb_coins_free(cs->coins);
     free(cs);
 }
 
@@ -537,7 +768,11 @@ arb_err arb_chainstate_addr_coins(arb_chainstate *cs, const uint8_t key32[static
                                   arb_chain_coin_fn fn, void *ud)
 {
     arb_store_iter *it;
-    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_ADDR, key32, 32, NULL);
+    /* The address index on disk is complete once the cache is written out. */
+    arb_err err = cache_flush(cs, 0);
+    if (err != ARB_OK)
+        return err;
+    err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_ADDR, key32, 32, NULL);
     if (err != ARB_OK)
         return err;
     for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {
@@ -609,16 +844,38 @@ static void hist_key(uint8_t out[40], const uint8_t key[32], uint32_t height, ui
     put32be(out + 36, t);
 }
 
+typedef struct {
+    arb_hash txid;
+    uint32_t t;
+} txid_at;
+
+static int cmp_txid_at(const void *a, const void *b)
+{
+    return memcmp(((const txid_at *)a)->txid.b, ((const txid_at *)b)->txid.b, 32);
+}
+
 /* Puts the transaction index and the address history of a connected block. */
 static void put_tx_and_history(arb_chainstate *cs, arb_store_batch *b, uint32_t height,
                                const arb_hash *txids, size_t n_tx, hist_rec *h, size_t nh)
 {
     uint8_t v[48], k[40];
-    for (size_t t = 0; t < n_tx; t++) {
+    /* In key order: RocksDB's memtable inserts keys that follow the previous
+     * one from where that one went, instead of searching from the top. */
+    txid_at *order = malloc(n_tx * sizeof *order);
+    if (order != NULL) {
+        for (size_t t = 0; t < n_tx; t++) {
+            order[t].txid = txids[t];
+            order[t].t = (uint32_t)t;
+        }
+        qsort(order, n_tx, sizeof *order, cmp_txid_at);
+    }
+    for (size_t i = 0; i < n_tx; i++) {
+        size_t t = order != NULL ? order[i].t : i;
         put32be(v, height);
         put32be(v + 4, (uint32_t)t);
         arb_store_batch_put(b, cs->cf + CF_TX, txids[t].b, 32, v, 8);
     }
+    free(order);
     qsort(h, nh, sizeof *h, cmp_hist);
     for (size_t i = 0; i < nh;) {
         hist_rec r = h[i++];
@@ -1078,21 +1335,161 @@ out:
     return err;
 }
 
+/* What the connect of one block builds while its signatures are verified. */
+typedef struct {
+    arb_chainstate *cs;
+    const arb_block *bp;
+    const arb_hash *hash;
+    idx_entry *e;
+    int flush; /* the cache goes out with this block: its UTXO changes go in the batch too */
+    arb_store_batch *b;
+    arb_hash new_root;
+} connect_ctx;
+
+/* Builds the block's batch: undo data, the committed state, the transaction
+ * index and history, height and tip; the UTXO changes only when the cache is
+ * written out with this block (otherwise they go to the cache once the batch
+ * is written). Runs on the calling thread during the signature checks, so it
+ * changes nothing but the batch. */
+static arb_err build_connect(void *ud, const arb_block_view *bv, arb_check_result *res)
+{
+    connect_ctx *x = ud;
+    arb_chainstate *cs = x->cs;
+    const arb_block *bp = x->bp;
+    const arb_hash *txids = bv->txids;
+    uint32_t height = x->e->height;
+    hist_rec *hist = NULL;
+    created *cr = NULL;
+    size_t nhist = 0, ncr = 0, nundo = 0, n_out = 0, k_in = 0;
+    uint8_t *undo = NULL, k[68], v[COIN_SIZE], hk[4];
+    arb_err err = ARB_OK;
+
+    for (size_t t = 0; t < bp->n_tx; t++)
+        n_out += bp->tx[t].n_out;
+    cr = malloc(n_out * sizeof *cr);
+    hist = malloc((n_out + bv->n_spent) * sizeof *hist);
+    undo = malloc(4 + bv->n_spent * UNDO_REC);
+    if (cr == NULL || undo == NULL || hist == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    if (x->flush)
+        cache_drain(cs, x->b, x->hash);
+    for (size_t t = 0; t < bp->n_tx; t++) {
+        for (size_t o = 0; o < bp->tx[t].n_out; o++) {
+            created *c = &cr[ncr++];
+            c->op.txid = txids[t];
+            c->op.index = (uint32_t)o;
+            c->coin.amount = bp->tx[t].out[o].amount;
+            memcpy(c->coin.key, bp->tx[t].out[o].key, 32);
+            c->coin.height = height;
+            c->coin.coinbase = t == 0;
+            c->spent = 0;
+            hist_rec *hr = &hist[nhist++];
+            memcpy(hr->key, bp->tx[t].out[o].key, 32);
+            hr->t = (uint32_t)t;
+            hr->recv = bp->tx[t].out[o].amount;
+            hr->sent = 0;
+        }
+    }
+    qsort(cr, ncr, sizeof *cr, cmp_created);
+    /* Spends, with the coins the check found: in-block outputs are marked;
+     * state coins are recorded for undo (and deleted when flushing). */
+    for (size_t t = 1; t < bp->n_tx; t++) {
+        for (size_t i = 0; i < bp->tx[t].n_in; i++, k_in++) {
+            const arb_outpoint *op = &bp->tx[t].in[i];
+            const arb_coin *coin = &bv->spent[k_in];
+            hist_rec *hr = &hist[nhist++];
+            hr->t = (uint32_t)t;
+            hr->recv = 0;
+            memcpy(hr->key, coin->key, 32);
+            hr->sent = coin->amount;
+            if (bv->in_block[k_in]) {
+                created *c = bsearch(op, cr, ncr, sizeof *cr, cmp_created);
+                if (c == NULL) {
+                    err = ARB_ERR_INTERNAL;
+                    goto out;
+                }
+                c->spent = 1;
+                continue;
+            }
+            uint8_t *r = undo + 4 + nundo * UNDO_REC;
+            op_key(r, op);
+            coin_enc(r + 36, coin);
+            nundo++;
+            if (x->flush) {
+                op_key(k, op);
+                arb_store_batch_delete(x->b, cs->cf + CF_UTXO, k, 36);
+                addr_key(k, coin->key, op);
+                arb_store_batch_delete(x->b, cs->cf + CF_ADDR, k, 68);
+            }
+        }
+    }
+    for (size_t i = 0; i < ncr && x->flush; i++) {
+        uint8_t amt[8];
+        if (cr[i].spent)
+            continue;
+        op_key(k, &cr[i].op);
+        coin_enc(v, &cr[i].coin);
+        arb_store_batch_put(x->b, cs->cf + CF_UTXO, k, 36, v, sizeof v);
+        addr_key(k, cr[i].coin.key, &cr[i].op);
+        put64le(amt, cr[i].coin.amount);
+        arb_store_batch_put(x->b, cs->cf + CF_ADDR, k, 68, amt, 8);
+    }
+    cs->lookup_err = ARB_OK;
+    if ((err = state_connect(cs, x->b, bp, x->hash, height, txids, cr, ncr, res, &x->new_root)) !=
+        ARB_OK)
+        goto out;
+    put32le(undo, (uint32_t)nundo);
+    arb_store_batch_put(x->b, cs->cf + CF_UNDO, x->hash->b, 32, undo, 4 + nundo * UNDO_REC);
+    put_tx_and_history(cs, x->b, height, txids, bp->n_tx, hist, nhist);
+    put32be(hk, height);
+    arb_store_batch_put(x->b, cs->cf + CF_HEIGHT, hk, 4, x->hash->b, 32);
+    arb_store_batch_put(x->b, cs->cf + CF_META, (const uint8_t *)"tip", 3, x->hash->b, 32);
+    x->e->status |= ST_VALID;
+    idx_put(cs, x->b, x->hash, x->e);
+out:
+    free(hist);
+    free(undo);
+    free(cr);
+    return err;
+}
+
+/* The block's UTXO changes into the cache (room reserved before). */
+static void cache_apply(arb_chainstate *cs, const arb_block *bp, const arb_block_view *bv,
+                        uint32_t height)
+{
+    size_t k_in = 0;
+    for (size_t t = 0; t < bp->n_tx; t++) {
+        for (size_t i = 0; t > 0 && i < bp->tx[t].n_in; i++, k_in++)
+            arb_coins_spend(cs->coins, &bp->tx[t].in[i], &bv->spent[k_in]);
+        for (size_t o = 0; o < bp->tx[t].n_out; o++) {
+            arb_outpoint op = {bv->txids[t], (uint32_t)o};
+            arb_coin coin = {bp->tx[t].out[o].amount, {0}, height, t == 0};
+            memcpy(coin.key, bp->tx[t].out[o].key, 32);
+            arb_coins_add(cs->coins, &op, &coin);
+        }
+    }
+}
+
+/* Validates the stored block `hash` on top of the current tip and applies it
+ * in one atomic batch (synced by the flush policy). The batch is built while
+ * the signatures are verified and dropped if one fails. ARB_ERR_VERIFY with
+ * res on a rule failure. */
 static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_result *res)
 {
-    hist_rec *hist = NULL;
-    size_t nhist = 0;
     arb_block blk;
     const arb_block *bp = &blk;
     idx_entry e;
     arb_chain_checker chk = {cs->sha, cs->schnorr, cs->threads};
-    created *cr = NULL;
-    size_t ncr = 0, nundo = 0, undo_cap = 0;
-    uint8_t *undo = NULL, k[68], v[COIN_SIZE], hk[4];
-    arb_store_batch *b = NULL;
-    arb_hash *txids = NULL, new_root;
+    arb_block_view bv;
+    connect_ctx x;
+    size_t n_ops = 0;
+    int sync;
     arb_err err;
 
+    memset(&bv, 0, sizeof bv);
+    memset(&x, 0, sizeof x);
     arb_block_init(&blk);
     if ((err = idx_get(cs, hash, &e)) != ARB_OK)
         return err;
@@ -1105,116 +1502,45 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
         err = ARB_ERR_INTERNAL;
         goto out;
     }
+    for (size_t t = 0; t < bp->n_tx; t++)
+        n_ops += bp->tx[t].n_out + bp->tx[t].n_in;
+    /* The cache is written out with this block at the flush policy's sync
+     * points, and when this block's changes would take it over its budget. */
+    sync = sync_due(cs);
+    x.cs = cs;
+    x.bp = bp;
+    x.hash = hash;
+    x.e = &e;
+    x.flush = sync || arb_coins_bytes_with(cs->coins, n_ops) > cs->cache_budget ||
+              arb_coins_reserve(cs->coins, n_ops) != ARB_OK;
+    if ((err = arb_store_batch_new(&x.b, cs->st)) != ARB_OK)
+        goto out;
     cs->lookup_err = ARB_OK;
-    err = arb_chain_check_block(cs->p, &chk, bp, e.height, mtp_of(cs, &cs->tip.hash, cs->tip.height),
-                                arb_chainstate_utxo_lookup, cs, res);
+    err = arb_chain_check_block_ex(cs->p, &chk, bp, e.height,
+                                   mtp_of(cs, &cs->tip.hash, cs->tip.height),
+                                   arb_chainstate_utxo_lookup, cs, build_connect, &x, &bv, res);
     if (cs->lookup_err != ARB_OK) {
         err = cs->lookup_err;
         goto out;
     }
     if (err != ARB_OK)
         goto out;
-    /* Everything created by the block, sorted, so in-block spends are found. */
-    txids = malloc(bp->n_tx * sizeof *txids);
-    size_t n_out = 0, n_in = 0;
-    for (size_t t = 0; t < bp->n_tx; t++) {
-        n_out += bp->tx[t].n_out;
-        n_in += bp->tx[t].n_in;
-    }
-    cr = malloc(n_out * sizeof *cr);
-    hist = malloc((n_out + n_in) * sizeof *hist);
-    undo_cap = 4 + n_in * UNDO_REC;
-    undo = malloc(undo_cap);
-    if (txids == NULL || cr == NULL || undo == NULL || hist == NULL || (err = arb_store_batch_new(&b, cs->st)) != ARB_OK) {
-        err = ARB_ERR_NOMEM;
+    if ((err = write_batch(cs, x.b, sync)) != ARB_OK)
         goto out;
+    if (x.flush) {
+        if (arb_coins_count(cs->coins) > 0)
+            cs->cache_flushes++;
+        arb_coins_clear(cs->coins);
+    } else {
+        cache_apply(cs, bp, &bv, e.height);
     }
-    for (size_t t = 0; t < bp->n_tx; t++) {
-        if ((err = arb_tx_txid(cs->sha, &txids[t], &bp->tx[t])) != ARB_OK)
-            goto out;
-        for (size_t o = 0; o < bp->tx[t].n_out; o++) {
-            created *c = &cr[ncr++];
-            c->op.txid = txids[t];
-            c->op.index = (uint32_t)o;
-            c->coin.amount = bp->tx[t].out[o].amount;
-            memcpy(c->coin.key, bp->tx[t].out[o].key, 32);
-            c->coin.height = e.height;
-            c->coin.coinbase = t == 0;
-            c->spent = 0;
-            hist_rec *hr = &hist[nhist++];
-            memcpy(hr->key, bp->tx[t].out[o].key, 32);
-            hr->t = (uint32_t)t;
-            hr->recv = bp->tx[t].out[o].amount;
-            hr->sent = 0;
-        }
-    }
-    qsort(cr, ncr, sizeof *cr, cmp_created);
-    /* Spends: in-block outputs are just marked; state coins are deleted and
-     * recorded for undo. */
-    for (size_t t = 1; t < bp->n_tx; t++) {
-        for (size_t i = 0; i < bp->tx[t].n_in; i++) {
-            const arb_outpoint *op = &bp->tx[t].in[i];
-            created *c = bsearch(op, cr, ncr, sizeof *cr, cmp_created);
-            arb_coin coin;
-            hist_rec *hr = &hist[nhist++];
-            hr->t = (uint32_t)t;
-            hr->recv = 0;
-            if (c != NULL) {
-                c->spent = 1;
-                memcpy(hr->key, c->coin.key, 32);
-                hr->sent = c->coin.amount;
-                continue;
-            }
-            if (!arb_chainstate_utxo_lookup(cs, op, &coin)) {
-                err = cs->lookup_err != ARB_OK ? cs->lookup_err : ARB_ERR_INTERNAL;
-                goto out;
-            }
-            memcpy(hr->key, coin.key, 32);
-            hr->sent = coin.amount;
-            uint8_t *r = undo + 4 + nundo * UNDO_REC;
-            op_key(r, op);
-            coin_enc(r + 36, &coin);
-            nundo++;
-            op_key(k, op);
-            arb_store_batch_delete(b, cs->cf + CF_UTXO, k, 36);
-            addr_key(k, coin.key, op);
-            arb_store_batch_delete(b, cs->cf + CF_ADDR, k, 68);
-        }
-    }
-    for (size_t i = 0; i < ncr; i++) {
-        uint8_t amt[8];
-        if (cr[i].spent)
-            continue;
-        op_key(k, &cr[i].op);
-        coin_enc(v, &cr[i].coin);
-        arb_store_batch_put(b, cs->cf + CF_UTXO, k, 36, v, sizeof v);
-        addr_key(k, cr[i].coin.key, &cr[i].op);
-        put64le(amt, cr[i].coin.amount);
-        arb_store_batch_put(b, cs->cf + CF_ADDR, k, 68, amt, 8);
-    }
-    if ((err = state_connect(cs, b, bp, hash, e.height, txids, cr, ncr, res, &new_root)) !=
-        ARB_OK)
-        goto out;
-    put32le(undo, (uint32_t)nundo);
-    arb_store_batch_put(b, cs->cf + CF_UNDO, hash->b, 32, undo, 4 + nundo * UNDO_REC);
-    put_tx_and_history(cs, b, e.height, txids, bp->n_tx, hist, nhist);
-    put32be(hk, e.height);
-    arb_store_batch_put(b, cs->cf + CF_HEIGHT, hk, 4, hash->b, 32);
-    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, hash->b, 32);
-    e.status |= ST_VALID;
-    idx_put(cs, b, hash, &e);
-    if ((err = write_policy(cs, b)) != ARB_OK)
-        goto out;
     cs->tip.hash = *hash;
     cs->tip.height = e.height;
     cs->tip.work = e.work;
-    cs->state_root = new_root;
+    cs->state_root = x.new_root;
 out:
-    arb_store_batch_free(b);
-    free(hist);
-    free(undo);
-    free(cr);
-    free(txids);
+    arb_store_batch_free(x.b);
+    arb_block_view_clear(&bv);
     arb_block_clear(&blk);
     return err;
 }
@@ -1244,6 +1570,10 @@ static arb_err disconnect(arb_chainstate *cs)
     }
     if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
         goto out;
+    /* The cache goes out first, in the same batch: the UTXO changes below
+     * apply to the coins at the tip, and the coins' block stays on the active
+     * chain (the replay after a crash only ever moves forward). */
+    cache_drain(cs, b, &e.hdr.prev);
     for (size_t t = 0; t < blk.n_tx; t++) {
         arb_hash id;
         if ((err = arb_tx_txid(cs->sha, &id, &blk.tx[t])) != ARB_OK)
@@ -1278,6 +1608,9 @@ static arb_err disconnect(arb_chainstate *cs)
     arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, e.hdr.prev.b, 32);
     if ((err = write_policy(cs, b)) != ARB_OK)
         goto out;
+    if (arb_coins_count(cs->coins) > 0)
+        cs->cache_flushes++;
+    arb_coins_clear(cs->coins);
     cs->tip.hash = e.hdr.prev;
     cs->tip.height = pe.height;
     cs->tip.work = pe.work;
@@ -1728,8 +2061,11 @@ static arb_err digest_cf(arb_chainstate *cs, unsigned cf, uint64_t *n)
 arb_err arb_chainstate_utxo_digest(arb_chainstate *cs, arb_hash *out, uint64_t *count)
 {
     uint64_t n = 0;
+    arb_err err = cache_flush(cs, 0);
+    if (err != ARB_OK)
+        return err;
     arb_sha256_init(cs->sha);
-    arb_err err = digest_cf(cs, CF_UTXO, &n);
+    err = digest_cf(cs, CF_UTXO, &n);
     arb_sha256_final(cs->sha, out->b);
     if (count)
         *count = n;
@@ -1740,6 +2076,8 @@ arb_err arb_chainstate_index_digest(arb_chainstate *cs, arb_hash *out, uint64_t 
 {
     uint64_t n = 0;
     arb_err err;
+    if ((err = cache_flush(cs, 0)) != ARB_OK)
+        return err;
     arb_sha256_init(cs->sha);
     if ((err = digest_cf(cs, CF_ADDR, &n)) == ARB_OK && (err = digest_cf(cs, CF_TX, &n)) == ARB_OK)
         err = digest_cf(cs, CF_HIST, &n);

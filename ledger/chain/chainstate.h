@@ -8,7 +8,8 @@
  * their undo data and the new branch is connected, each connect or disconnect
  * being one atomic batch with the block's undo data and the new tip (so a
  * crash leaves the state at a block boundary; arb_chainstate_set_flush says
- * which batches are synced). A block that fails validation while being connected is marked
+ * which batches are synced; the UTXO set may lag behind in a crash and is
+ * brought to the tip at the next open, arb_chainstate_set_cache). A block that fails validation while being connected is marked
  * invalid, every block built on it is refused, and the state returns to the
  * best valid chain it was on.
  *
@@ -83,6 +84,26 @@ void arb_chainstate_set_flush(arb_chainstate *cs, unsigned max_blocks, unsigned 
 arb_err arb_chainstate_flush(arb_chainstate *cs) ARB_WARN_UNUSED;
 /* How many synced batches the flush policy and arb_chainstate_flush wrote. */
 uint64_t arb_chainstate_sync_count(const arb_chainstate *cs);
+
+/* The coins cache (docs/ledger.md, "Coins cache"): the UTXO changes of the
+ * blocks connected since the last flush stay in memory (a coin created and
+ * spent between two flushes never reaches the disk) and are written in one
+ * batch, with the block they belong to recorded as "coins" in chain_meta, at
+ * the flush policy's sync points, when the cache would pass `bytes` (default
+ * 128 MiB), before a disconnect, by arb_chainstate_flush and at close, and
+ * before a reader that iterates the disk (addr_coins and the digests).
+ * After a crash, arb_chainstate_open re-applies the blocks from the "coins"
+ * block to the tip from their bodies and undo data. Lookups
+ * (arb_chainstate_get_coin, arb_chainstate_utxo_lookup) read the cache
+ * first. With max_blocks 1 the cache is written out with every block. */
+void arb_chainstate_set_cache(arb_chainstate *cs, size_t bytes);
+/* How many times the cache was written out (for tests and benchmarks). */
+uint64_t arb_chainstate_cache_flushes(const arb_chainstate *cs);
+/* Entries in the cache now. */
+size_t arb_chainstate_cache_count(const arb_chainstate *cs);
+/* How many blocks arb_chainstate_open re-applied to the coins on disk (0
+ * after a clean close). */
+uint32_t arb_chainstate_replayed(const arb_chainstate *cs);
 
 typedef struct {
     arb_hash hash;

@@ -1,6 +1,7 @@
 #include "ledger/chain/consensus.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,14 +175,15 @@ static int cmp_hash(const void *x, const void *y)
     return memcmp(x, y, 32);
 }
 
-arb_err arb_chain_check_block_basic(const arb_chain_params *p, arb_sha256 *sha,
-                                    const arb_block *b, arb_check_result *res)
+/* The context-free block rules; ids (n_tx entries) receives every txid,
+ * computed once here for the duplicate check and reused by the caller. */
+static arb_err check_basic(arb_sha256 *sha, const arb_block *b, arb_hash *ids,
+                           arb_check_result *res)
 {
-    arb_hash root, *ids;
+    arb_hash root, *sorted;
     arb_err err;
     size_t dup = SIZE_MAX;
 
-    (void)p;
     res_init(res);
     if (b->n_tx == 0 || b->n_tx > ARB_BLOCK_MAX_TXS || arb_block_size(b) > ARB_BLOCK_MAX_SIZE)
         return fail(res, "bad-blk-length", SIZE_MAX, SIZE_MAX,
@@ -195,84 +197,183 @@ arb_err arb_chain_check_block_basic(const arb_chain_params *p, arb_sha256 *sha,
     for (size_t i = 0; i < b->n_tx; i++)
         if ((err = check_tx(&b->tx[i], i == 0, i, res)) != ARB_OK)
             return err;
-    ids = malloc(b->n_tx * sizeof *ids);
-    if (ids == NULL)
-        return ARB_ERR_NOMEM;
-    for (size_t i = 0; i < b->n_tx; i++) {
-        if ((err = arb_tx_txid(sha, &ids[i], &b->tx[i])) != ARB_OK) {
-            free(ids);
+    for (size_t i = 0; i < b->n_tx; i++)
+        if ((err = arb_tx_txid(sha, &ids[i], &b->tx[i])) != ARB_OK)
             return err;
-        }
-    }
-    qsort(ids, b->n_tx, sizeof *ids, cmp_hash);
+    sorted = malloc(b->n_tx * sizeof *sorted);
+    if (sorted == NULL)
+        return ARB_ERR_NOMEM;
+    memcpy(sorted, ids, b->n_tx * sizeof *sorted);
+    qsort(sorted, b->n_tx, sizeof *sorted, cmp_hash);
     for (size_t i = 1; i < b->n_tx && dup == SIZE_MAX; i++)
-        if (memcmp(ids[i - 1].b, ids[i].b, 32) == 0)
+        if (memcmp(sorted[i - 1].b, sorted[i].b, 32) == 0)
             dup = i;
-    free(ids);
+    free(sorted);
     if (dup != SIZE_MAX)
         return fail(res, "bad-txns-duplicate", SIZE_MAX, SIZE_MAX, "duplicate transaction");
     return ARB_OK;
 }
 
+arb_err arb_chain_check_block_basic(const arb_chain_params *p, arb_sha256 *sha,
+                                    const arb_block *b, arb_check_result *res)
+{
+    arb_hash *ids;
+    arb_err err;
+
+    (void)p;
+    res_init(res);
+    if (b->n_tx == 0 || b->n_tx > ARB_BLOCK_MAX_TXS)
+        return check_basic(sha, b, NULL, res); /* fails on the count before using ids */
+    if ((ids = malloc(b->n_tx * sizeof *ids)) == NULL)
+        return ARB_ERR_NOMEM;
+    err = check_basic(sha, b, ids, res);
+    free(ids);
+    return err;
+}
+
 /* ---- signature verification on worker threads ---- */
+
+/* The jobs are taken in chunks from a shared counter by every thread that
+ * runs pool_run (the workers, and the calling thread once it has nothing
+ * else to do), so the work spreads evenly however busy each thread is. The
+ * result is the smallest failing index, as a serial loop would find: a chunk
+ * is skipped only when a failure before its start is already known.
+ *
+ * The jobs may also be streamed: the calling thread starts the workers
+ * before it has made every job and publishes them as it goes (pool_publish,
+ * then pool_close with the total); a worker whose chunk is not there yet
+ * waits for it. Everything below `ready` is written before `ready` moves
+ * (sequentially consistent atomics), and workers read nothing above it. */
+#define SIG_CHUNK 16
+#define MAX_SIG_THREADS 64
 
 typedef struct {
     const arb_schnorr *s;
     const arb_sig_job *jobs;
-    size_t begin, end;
-    size_t first_bad;
-} sig_work;
+    atomic_size_t next;
+    atomic_size_t first_bad;
+    atomic_size_t ready; /* jobs[0 .. ready) may be verified */
+    atomic_int done;     /* ready is the total */
+    atomic_int cancel;   /* stop: the result is not wanted */
+    pthread_mutex_t mu;  /* with cv: waiting for jobs */
+    pthread_cond_t cv;
+    pthread_t tid[MAX_SIG_THREADS];
+    int started[MAX_SIG_THREADS];
+    unsigned nthreads;
+} sig_pool;
 
-static void *verify_range(void *arg)
+static void pool_run(sig_pool *p)
 {
-    sig_work *w = arg;
-    w->first_bad = SIZE_MAX;
-    for (size_t i = w->begin; i < w->end; i++) {
-        const arb_sig_job *j = &w->jobs[i];
-        if (!arb_schnorr_verify(w->s, j->sig, j->msg, 32, j->key)) {
-            w->first_bad = i;
-            break;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, SIG_CHUNK), total, end;
+        if (atomic_load(&p->ready) < i + SIG_CHUNK && !atomic_load(&p->done)) {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->ready) < i + SIG_CHUNK && !atomic_load(&p->done))
+                pthread_cond_wait(&p->cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->cancel))
+            return;
+        total = atomic_load(&p->done) ? atomic_load(&p->ready) : i + SIG_CHUNK;
+        if (i >= total)
+            return;
+        end = total - i < SIG_CHUNK ? total : i + SIG_CHUNK;
+        if (i > atomic_load(&p->first_bad))
+            continue;
+        for (; i < end; i++) {
+            const arb_sig_job *j = &p->jobs[i];
+            if (!arb_schnorr_verify(p->s, j->sig, j->msg, 32, j->key)) {
+                size_t cur = atomic_load(&p->first_bad);
+                while (i < cur && !atomic_compare_exchange_weak(&p->first_bad, &cur, i))
+                    ;
+                break;
+            }
         }
     }
+}
+
+static void *pool_worker(void *arg)
+{
+    pool_run(arg);
     return NULL;
 }
 
-#define MAX_SIG_THREADS 64
+/* Starts `workers` threads on the jobs: jobs[0 .. n) when stream is 0,
+ * otherwise those published later. No thread (workers 0, or a thread that
+ * cannot be started) is fine: pool_finish does the rest. */
+static void pool_start(sig_pool *p, const arb_schnorr *s, const arb_sig_job *jobs, size_t n,
+                       int stream, unsigned workers)
+{
+    p->s = s;
+    p->jobs = jobs;
+    atomic_init(&p->next, 0);
+    atomic_init(&p->first_bad, SIZE_MAX);
+    atomic_init(&p->ready, stream ? 0 : n);
+    atomic_init(&p->done, !stream);
+    atomic_init(&p->cancel, 0);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (workers > MAX_SIG_THREADS)
+        workers = MAX_SIG_THREADS;
+    if (!stream && (size_t)workers > (n + SIG_CHUNK - 1) / SIG_CHUNK)
+        workers = (unsigned)((n + SIG_CHUNK - 1) / SIG_CHUNK);
+    p->nthreads = workers;
+    for (unsigned t = 0; t < workers; t++)
+        p->started[t] = pthread_create(&p->tid[t], NULL, pool_worker, p) == 0;
+}
+
+/* Streaming: jobs[0 .. ready) are written (ready never decreases); done:
+ * there will be no more. Wakes the waiting workers when a chunk is
+ * complete or at the end. */
+static void pool_publish(sig_pool *p, size_t ready, int done)
+{
+    size_t before = atomic_load(&p->ready);
+    atomic_store(&p->ready, ready);
+    if (done)
+        atomic_store(&p->done, 1);
+    if (done || ready / SIG_CHUNK != before / SIG_CHUNK) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Waits for the workers (joining in first unless cancel) and frees what
+ * pool_start made. Returns the first failing index or SIZE_MAX. */
+static size_t pool_finish(sig_pool *p, int cancel)
+{
+    if (cancel) {
+        atomic_store(&p->cancel, 1);
+        pool_publish(p, atomic_load(&p->ready), 1);
+    } else {
+        pool_run(p);
+    }
+    for (unsigned t = 0; t < p->nthreads; t++)
+        if (p->started[t])
+            pthread_join(p->tid[t], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    return atomic_load(&p->first_bad);
+}
 
 size_t arb_chain_verify_sigs(const arb_schnorr *s, const arb_sig_job *jobs, size_t n,
                              unsigned threads)
 {
-    sig_work w[MAX_SIG_THREADS];
-    pthread_t tid[MAX_SIG_THREADS];
-    int started[MAX_SIG_THREADS];
+    sig_pool *p = malloc(sizeof *p);
     size_t first = SIZE_MAX;
 
     if (threads < 1)
         threads = 1;
-    if (threads > MAX_SIG_THREADS)
-        threads = MAX_SIG_THREADS;
-    if (threads > n)
-        threads = n > 0 ? (unsigned)n : 1;
-    for (unsigned t = 0; t < threads; t++) {
-        w[t].s = s;
-        w[t].jobs = jobs;
-        w[t].begin = n * t / threads;
-        w[t].end = n * (t + 1) / threads;
-        started[t] = 0;
+    if (p == NULL) { /* verify serially rather than fail */
+        for (size_t i = 0; i < n && first == SIZE_MAX; i++)
+            if (!arb_schnorr_verify(s, jobs[i].sig, jobs[i].msg, 32, jobs[i].key))
+                first = i;
+        return first;
     }
-    /* Workers take shares 1..threads-1; the caller does share 0. */
-    for (unsigned t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, verify_range, &w[t]) == 0;
-    verify_range(&w[0]);
-    for (unsigned t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            verify_range(&w[t]);
-    }
-    for (unsigned t = 0; t < threads; t++)
-        if (w[t].first_bad < first)
-            first = w[t].first_bad;
+    /* threads - 1 workers; the calling thread is the last one. */
+    pool_start(p, s, jobs, n, 0, threads - 1);
+    first = pool_finish(p, 0);
+    free(p);
     return first;
 }
 
@@ -316,7 +417,9 @@ static view_entry *view_slot(view *v, const arb_outpoint *op)
     }
 }
 
-/* Spends op: returns 1 with the coin, or 0 when missing or already spent. */
+/* Spends op: returns 1 with the coin from the base state, 2 with a coin an
+ * earlier transaction of the block created, or 0 when missing or already
+ * spent. */
 static int view_spend(view *v, const arb_outpoint *op, arb_coin *coin)
 {
     view_entry *e = view_slot(v, op);
@@ -325,7 +428,7 @@ static int view_spend(view *v, const arb_outpoint *op, arb_coin *coin)
             return 0;
         e->spent = 1;
         *coin = e->coin;
-        return 1;
+        return 2;
     }
     if (!v->base(v->base_ud, op, coin))
         return 0;
@@ -359,10 +462,12 @@ static int tx_final(const arb_tx *tx, uint32_t height, int64_t mtp)
 }
 
 /* Inputs, maturity, amounts of one non-coinbase transaction; queues its
- * signature jobs into jobs[*nj...]. */
+ * signature jobs into jobs[*nj...]; records each spent coin in
+ * bv->spent[bv->n_spent...] when bv is not NULL. */
 static arb_err spend_inputs(const arb_chain_params *p, arb_sha256 *sha, const arb_hash *net,
                             const arb_tx *tx, size_t tx_i, uint32_t height, view *v,
-                            arb_sig_job *jobs, size_t *nj, uint64_t *fee, arb_check_result *res)
+                            arb_sig_job *jobs, size_t *nj, uint64_t *fee, arb_block_view *bv,
+                            arb_check_result *res)
 {
     arb_txout *spent;
     arb_sighash_cache cache;
@@ -374,10 +479,15 @@ static arb_err spend_inputs(const arb_chain_params *p, arb_sha256 *sha, const ar
         return ARB_ERR_NOMEM;
     for (size_t i = 0; i < tx->n_in; i++) {
         arb_coin coin;
-        if (!view_spend(v, &tx->in[i], &coin)) {
+        int got = view_spend(v, &tx->in[i], &coin);
+        if (!got) {
             err = fail(res, "bad-txns-inputs-missingorspent", tx_i, i,
                        "input missing or already spent");
             goto out;
+        }
+        if (bv != NULL) {
+            bv->spent[bv->n_spent] = coin;
+            bv->in_block[bv->n_spent++] = got == 2;
         }
         if (coin.coinbase &&
             (coin.height > height || height - coin.height < p->coinbase_maturity)) {
@@ -440,13 +550,19 @@ static void locate_job(const arb_block *b, size_t first_tx, size_t job, size_t *
     *in_i = SIZE_MAX;
 }
 
-/* The state-dependent rules for transactions [first, first+count) of b. */
+/* The state-dependent rules for transactions [first, n_tx) of b. txids: the
+ * transactions' ids (NULL: computed here). bv (may be NULL) receives the
+ * spent coins; build (may be NULL) runs on the calling thread while the
+ * signatures are verified on c->threads worker threads. */
 static arb_err check_with_state(const arb_chain_params *p, const arb_chain_checker *c,
                                 const arb_block *b, size_t first, uint32_t height, int64_t mtp,
                                 arb_utxo_lookup_fn lookup, void *ud, int check_sigs,
-                                arb_check_result *res)
+                                const arb_hash *txids, arb_block_view *bv,
+                                arb_block_build_fn build, void *build_ud, arb_check_result *res)
 {
     view v;
+    sig_pool *pool = NULL;
+    int pool_live = 0;
     arb_sig_job *jobs = NULL;
     size_t n_inputs = 0, n_outputs = 0, nj = 0, bad;
     uint64_t fees = 0;
@@ -465,6 +581,17 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
         err = ARB_ERR_NOMEM;
         goto out;
     }
+    /* With a build step (the chain state's connect), the signature workers
+     * start now and verify each transaction's signatures as soon as its
+     * inputs are checked and its messages hashed. */
+    if (build != NULL && check_sigs) {
+        if ((pool = malloc(sizeof *pool)) == NULL) {
+            err = ARB_ERR_NOMEM;
+            goto out;
+        }
+        pool_start(pool, c->schnorr, jobs, 0, 1, c->threads < 1 ? 1 : c->threads);
+        pool_live = 1;
+    }
     for (size_t t = 0; t < b->n_tx; t++) {
         const arb_tx *tx = &b->tx[t];
         arb_hash txid;
@@ -475,8 +602,10 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
         if (t >= first) {
             uint64_t fee = 0;
             if ((err = spend_inputs(p, c->sha, &net, tx, t, height, &v, check_sigs ? jobs : NULL,
-                                    &nj, &fee, res)) != ARB_OK)
+                                    &nj, &fee, bv, res)) != ARB_OK)
                 goto out;
+            if (pool_live)
+                pool_publish(pool, nj, 0);
             fees += fee; /* each fee <= ARB_MAX_MONEY, the sum checked below */
             if (fees > ARB_MAX_MONEY) {
                 err = fail(res, "bad-txns-fee-outofrange", t, SIZE_MAX, "fees out of range");
@@ -484,7 +613,9 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
             }
         }
         /* Its outputs are spendable by later transactions of the block. */
-        if ((err = arb_tx_txid(c->sha, &txid, tx)) != ARB_OK)
+        if (txids != NULL)
+            txid = txids[t];
+        else if ((err = arb_tx_txid(c->sha, &txid, tx)) != ARB_OK)
             goto out;
         for (size_t o = 0; o < tx->n_out; o++) {
             arb_outpoint op = {txid, (uint32_t)o};
@@ -502,7 +633,27 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
             goto out;
         }
     }
-    bad = check_sigs ? arb_chain_verify_sigs(c->schnorr, jobs, nj, c->threads) : SIZE_MAX;
+    if (build == NULL) {
+        bad = check_sigs ? arb_chain_verify_sigs(c->schnorr, jobs, nj, c->threads) : SIZE_MAX;
+    } else {
+        arb_err berr;
+        /* The workers verify while this thread builds; then it helps with
+         * what is left. */
+        if (pool_live)
+            pool_publish(pool, nj, 1);
+        berr = build(build_ud, bv, res);
+        bad = SIZE_MAX;
+        if (pool_live) {
+            pool_live = 0;
+            bad = pool_finish(pool, 0);
+        }
+        /* A bad signature is the block's reason whatever the build found, as
+         * when the signatures were checked first. */
+        if (bad == SIZE_MAX && berr != ARB_OK) {
+            err = berr;
+            goto out;
+        }
+    }
     if (bad != SIZE_MAX) {
         size_t ti, ii;
         locate_job(b, first, bad, &ti, &ii);
@@ -511,6 +662,9 @@ static arb_err check_with_state(const arb_chain_params *p, const arb_chain_check
     }
     res->fees = fees;
 out:
+    if (pool_live) /* a rule failed: the signatures are not wanted */
+        pool_finish(pool, 1);
+    free(pool);
     free(v.e);
     free(jobs);
     return err;
@@ -520,16 +674,58 @@ arb_err arb_chain_check_block(const arb_chain_params *p, const arb_chain_checker
                               const arb_block *b, uint32_t height, int64_t mtp,
                               arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
 {
+    return arb_chain_check_block_ex(p, c, b, height, mtp, lookup, ud, NULL, NULL, NULL, res);
+}
+
+void arb_block_view_clear(arb_block_view *v)
+{
+    if (v == NULL)
+        return;
+    free(v->txids);
+    free(v->spent);
+    free(v->in_block);
+    memset(v, 0, sizeof *v);
+}
+
+arb_err arb_chain_check_block_ex(const arb_chain_params *p, const arb_chain_checker *c,
+                                 const arb_block *b, uint32_t height, int64_t mtp,
+                                 arb_utxo_lookup_fn lookup, void *ud, arb_block_build_fn build,
+                                 void *build_ud, arb_block_view *out, arb_check_result *res)
+{
+    arb_block_view local, *bv = out != NULL ? out : &local;
+    size_t n_in = 0;
     arb_err err;
 
-    if ((err = arb_chain_check_block_basic(p, c->sha, b, res)) != ARB_OK)
-        return err;
-    if (b->tx[0].in[0].index != height)
-        return fail(res, "bad-cb-height", 0, SIZE_MAX, "coinbase does not carry the block height");
-    if (height >= 1 && b->tx[0].payload_type != ARB_PAYLOAD_STATE_ROOT)
-        return fail(res, "bad-cb-state-root-missing", 0, SIZE_MAX,
-                    "coinbase does not carry the state root");
-    return check_with_state(p, c, b, 1, height, mtp, lookup, ud, 1, res);
+    memset(bv, 0, sizeof *bv);
+    res_init(res);
+    if (b->n_tx == 0 || b->n_tx > ARB_BLOCK_MAX_TXS)
+        return check_basic(c->sha, b, NULL, res); /* fails on the count */
+    for (size_t t = 1; t < b->n_tx; t++)
+        n_in += b->tx[t].n_in;
+    bv->txids = malloc(b->n_tx * sizeof *bv->txids);
+    bv->spent = malloc((n_in ? n_in : 1) * sizeof *bv->spent);
+    bv->in_block = malloc(n_in ? n_in : 1);
+    if (bv->txids == NULL || bv->spent == NULL || bv->in_block == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    if ((err = check_basic(c->sha, b, bv->txids, res)) != ARB_OK)
+        goto out;
+    if (b->tx[0].in[0].index != height) {
+        err = fail(res, "bad-cb-height", 0, SIZE_MAX, "coinbase does not carry the block height");
+        goto out;
+    }
+    if (height >= 1 && b->tx[0].payload_type != ARB_PAYLOAD_STATE_ROOT) {
+        err = fail(res, "bad-cb-state-root-missing", 0, SIZE_MAX,
+                   "coinbase does not carry the state root");
+        goto out;
+    }
+    err = check_with_state(p, c, b, 1, height, mtp, lookup, ud, 1, bv->txids, bv, build, build_ud,
+                           res);
+out:
+    if (err != ARB_OK || bv == &local)
+        arb_block_view_clear(bv);
+    return err;
 }
 
 static arb_err check_tx_inputs(const arb_chain_params *p, const arb_chain_checker *c,
@@ -546,7 +742,8 @@ static arb_err check_tx_inputs(const arb_chain_params *p, const arb_chain_checke
     /* A one-transaction "block" without a coinbase. */
     one.n_tx = 1;
     one.tx = (arb_tx *)(uintptr_t)tx;
-    return check_with_state(p, c, &one, 0, height, mtp, lookup, ud, check_sigs, res);
+    return check_with_state(p, c, &one, 0, height, mtp, lookup, ud, check_sigs, NULL, NULL, NULL,
+                            NULL, res);
 }
 
 arb_err arb_chain_check_tx_inputs(const arb_chain_params *p, const arb_chain_checker *c,

@@ -90,6 +90,35 @@ arb_err arb_chain_check_block(const arb_chain_params *p, const arb_chain_checker
                               arb_utxo_lookup_fn lookup, void *ud, arb_check_result *res)
     ARB_WARN_UNUSED;
 
+/* What the block check learned, handed to the connect that follows it so the
+ * txids are computed and the coins looked up once per block. */
+typedef struct {
+    arb_hash *txids;   /* n_tx entries */
+    arb_coin *spent;   /* the coin each input of transactions 1 .. n_tx-1 spends, in order */
+    uint8_t *in_block; /* per such input: 1 when an earlier transaction of the block made it */
+    size_t n_spent;
+} arb_block_view;
+/* Frees what a view holds and zeroes it; NULL is fine. */
+void arb_block_view_clear(arb_block_view *v);
+
+/* Builds what the caller derives from a block that passed every rule but the
+ * signatures (res may receive a reason). Returns ARB_OK or an error, which
+ * arb_chain_check_block_ex returns when every signature verifies. */
+typedef arb_err (*arb_block_build_fn)(void *ud, const arb_block_view *v, arb_check_result *res);
+
+/* arb_chain_check_block, and then, when every rule but the signatures
+ * passed: build(build_ud, view) on the calling thread while the signatures
+ * are verified on c->threads worker threads (the calling thread joins them
+ * when build returns). A failing signature gives bad-txns-sig whatever build
+ * returned: the caller drops what it built. out (may be NULL) receives the
+ * view on ARB_OK (the caller clears it with arb_block_view_clear; on an
+ * error it is cleared here). build may be NULL. */
+arb_err arb_chain_check_block_ex(const arb_chain_params *p, const arb_chain_checker *c,
+                                 const arb_block *b, uint32_t height, int64_t mtp,
+                                 arb_utxo_lookup_fn lookup, void *ud, arb_block_build_fn build,
+                                 void *build_ud, arb_block_view *out, arb_check_result *res)
+    ARB_WARN_UNUSED;
+
 /* One non-coinbase transaction against the chain state for inclusion in the
  * block at `height` (mempool admission): context-free rules, finality,
  * inputs, maturity, amounts and signatures. res->fees receives the fee. */

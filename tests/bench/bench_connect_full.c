@@ -22,9 +22,16 @@
  *     blocks/s, tx/s, signatures/s and their ratio to sig_only; and the
  *     CPU seconds of both with their ratio (the share of the connect's CPU
  *     spent on the signatures), which a loaded machine does not skew;
+ *   - paired: the same connect into another fresh chain state, each block's
+ *     signatures verified alone right before the block is submitted: the
+ *     sums of both durations and their ratio (both sums see the same load,
+ *     so the ratio holds on a shared machine where the load moves by the
+ *     minute);
  *   - kill9: the same connect in a child process killed with SIGKILL once
  *     half the blocks are connected; the time to open the chain state again
- *     (recovery), the tip found, the time to connect the rest, and whether
+ *     (recovery: the store's log replay and the coins cache's replay of the
+ *     blocks since its last flush, coins_replayed_blocks), the tip found,
+ *     the time to connect the rest, and whether
  *     the UTXO set, indexes and committed state then equal the clean run's.
  * The issue's figure is `bench_connect_full 10000 1000` (about 1.5 GB of
  * blocks). Exit status 0 when everything connected and the digests agree. */
@@ -258,6 +265,50 @@ static uint32_t connect_file(node *nd, const char *bfile, uint32_t from, uint32_
     return connected;
 }
 
+/* The paired phase: before each block is submitted, its signatures are
+ * verified alone (from the .sigs file, on `threads` threads); the two
+ * durations are summed separately, so both sums see the same load at the
+ * same moments (a loaded machine changes by the minute). */
+static void connect_paired(node *nd, const char *bfile, uint32_t n, uint32_t txs,
+                           const arb_schnorr *s, const arb_sig_job *jobs, size_t nsig,
+                           unsigned threads, uint32_t first_signed, double *sig_s, double *conn_s)
+{
+    FILE *f = fopen(bfile, "rb");
+    uint8_t *raw = malloc(ARB_BLOCK_MAX_SIZE);
+    uint32_t len, h = 0;
+    size_t next_sig = 0;
+    arb_errbuf eb;
+    *sig_s = *conn_s = 0;
+    if (f == NULL || raw == NULL)
+        die("cannot read the block file");
+    while (h < n && fread(&len, 4, 1, f) == 1) {
+        arb_block b;
+        arb_block_outcome oc;
+        arb_check_result r;
+        h++;
+        if (len > ARB_BLOCK_MAX_SIZE)
+            die("corrupt block file");
+        arb_block_init(&b);
+        if (fread(raw, 1, len, f) != len || arb_block_decode(&b, raw, len, &eb) != ARB_OK)
+            die("read");
+        if (h >= first_signed && next_sig + txs <= nsig) {
+            double t0 = now_s();
+            if (arb_chain_verify_sigs(s, jobs + next_sig, txs, threads) != SIZE_MAX)
+                die("a signature of the file does not verify");
+            *sig_s += now_s() - t0;
+            next_sig += txs;
+        }
+        double t1 = now_s();
+        if (arb_chainstate_submit(nd->cs, &b, (int64_t)time(NULL), &oc, &r) != ARB_OK ||
+            oc != ARB_BLOCK_CONNECTED)
+            die("submit");
+        *conn_s += now_s() - t1;
+        arb_block_clear(&b);
+    }
+    free(raw);
+    fclose(f);
+}
+
 typedef struct {
     arb_hash utxo, index, state;
     uint64_t n_utxo;
@@ -295,7 +346,7 @@ int main(int argc, char **argv)
     const arb_chain_params *p = arb_chain_params_get("regtest");
     const char *tmpenv = getenv("TMPDIR");
     const char *tmp = tmpenv ? tmpenv : "/tmp";
-    char bfile[600], sfile[600], dir[512], db[600], db2[600], cmd[700];
+    char bfile[600], sfile[600], dir[512], db[600], db2[600], db3[600], cmd[700];
 
     if (n < p->coinbase_maturity + 3 || txs < 1 || txs > 5000 || threads < 1)
         die("BLOCKS must be at least 103, TXS 1..5000, THREADS at least 1");
@@ -306,6 +357,7 @@ int main(int argc, char **argv)
         die("mkdtemp");
     snprintf(db, sizeof db, "%s/db", dir);
     snprintf(db2, sizeof db2, "%s/db-kill", dir);
+    snprintf(db3, sizeof db3, "%s/db-paired", dir);
 
     int reused = file_exists(bfile) && file_exists(sfile);
     double t0 = now_s();
@@ -349,8 +401,6 @@ int main(int argc, char **argv)
     double sig_s = now_s() - t0;
     double sig_cpu = cpu_s() - c0;
     double sig_rate = (double)nsig / sig_s;
-    arb_schnorr_free(s);
-    free(jobs);
     printf("{\"bench\":\"connect_full\",\"phase\":\"sig_only\",\"threads\":%u,\"sigs\":%zu,"
            "\"seconds\":%.3f,\"sigs_per_s\":%.1f,\"cpu_seconds\":%.3f}\n",
            threads, nsig, sig_s, sig_rate, sig_cpu);
@@ -367,6 +417,7 @@ int main(int argc, char **argv)
     double conn_s = now_s() - t0;
     double conn_cpu = cpu_s() - c0;
     uint64_t syncs = arb_chainstate_sync_count(nd.cs) - syncs0;
+    uint64_t cache_flushes = arb_chainstate_cache_flushes(nd.cs);
     node_digests(&nd, &clean);
     node_close(&nd);
     uint64_t ntx_total = nsig + 1 + connected; /* signed, the fan-out, the coinbases */
@@ -375,12 +426,32 @@ int main(int argc, char **argv)
            "\"flush_blocks\":%u,\"synced_batches\":%llu,\"threads\":%u,\"seconds\":%.3f,"
            "\"blocks_per_s\":%.1f,\"tx_per_s\":%.1f,\"sigs_per_s\":%.1f,"
            "\"sig_only_sigs_per_s\":%.1f,\"ratio\":%.3f,\"cpu_seconds\":%.3f,"
-           "\"cpu_ratio\":%.3f,\"utxos\":%llu}\n",
+           "\"cpu_ratio\":%.3f,\"cache_flushes\":%llu,\"utxos\":%llu}\n",
            connected, (unsigned long long)ntx_total, flush, (unsigned long long)syncs, threads,
            conn_s, connected / conn_s, (double)ntx_total / conn_s, sig_conn_rate, sig_rate,
            sig_conn_rate / sig_rate, conn_cpu, sig_cpu / conn_cpu,
-           (unsigned long long)clean.n_utxo);
+           (unsigned long long)cache_flushes, (unsigned long long)clean.n_utxo);
     fflush(stdout);
+
+    /* Paired: each block's signatures alone, then the block, in turn. */
+    {
+        node np;
+        digests d;
+        double ps, pc;
+        node_open(&np, db3, p, flush, threads);
+        connect_paired(&np, bfile, n, txs, s, jobs, nsig, threads, p->coinbase_maturity + 3, &ps,
+                       &pc);
+        node_digests(&np, &d);
+        node_close(&np);
+        if (!arb_hash_eq(&d.utxo, &clean.utxo))
+            die("the paired connect ended in another UTXO set");
+        printf("{\"bench\":\"connect_full\",\"phase\":\"paired\",\"blocks\":%u,\"threads\":%u,"
+               "\"sig_only_seconds\":%.3f,\"connect_seconds\":%.3f,\"ratio\":%.3f}\n",
+               n, threads, ps, pc, ps / pc);
+        fflush(stdout);
+    }
+    arb_schnorr_free(s);
+    free(jobs);
 
     /* kill -9 half-way, recover, connect the rest. */
     int pfd[2];
@@ -420,6 +491,7 @@ int main(int argc, char **argv)
     t0 = now_s();
     node_open(&nd, db2, p, flush, threads);
     double rec_s = now_s() - t0;
+    uint32_t replayed = arb_chainstate_replayed(nd.cs);
     arb_chain_tip tip;
     arb_chainstate_tip(nd.cs, &tip);
     t0 = now_s();
@@ -431,9 +503,9 @@ int main(int argc, char **argv)
     int equal = arb_hash_eq(&clean.utxo, &after.utxo) && arb_hash_eq(&clean.index, &after.index) &&
                 arb_hash_eq(&clean.state, &after.state) && tip.height == n;
     printf("{\"bench\":\"connect_full\",\"phase\":\"kill9\",\"killed_at_height\":%u,"
-           "\"recovered_tip\":%u,\"recovery_seconds\":%.3f,\"reconnected_blocks\":%u,"
-           "\"reconnect_seconds\":%.3f,\"digests_equal_clean\":%s}\n",
-           killed_at, (unsigned)(tip.height - rest), rec_s, rest, rest_s,
+           "\"recovered_tip\":%u,\"recovery_seconds\":%.3f,\"coins_replayed_blocks\":%u,"
+           "\"reconnected_blocks\":%u,\"reconnect_seconds\":%.3f,\"digests_equal_clean\":%s}\n",
+           killed_at, (unsigned)(tip.height - rest), rec_s, (unsigned)replayed, rest, rest_s,
            equal ? "true" : "false");
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -289,14 +289,17 @@ static int make_chain(const char *file)
 }
 
 /* Opens db, checks its tip is >= min_height and equals the clean chain there;
- * returns the tip height, or -1 on a mismatch. */
-static int check_at_tip(const char *db, uint32_t min_height)
+ * returns the tip height, or -1 on a mismatch. *replayed (may be NULL): the
+ * blocks the open re-applied to the coins on disk. */
+static int check_at_tip(const char *db, uint32_t min_height, uint32_t *replayed)
 {
     node n;
     digests d;
     arb_chain_tip tip;
     if (!node_open(&n, db, 1))
         return -1;
+    if (replayed != NULL)
+        *replayed = arb_chainstate_replayed(n.cs);
     arb_chainstate_tip(n.cs, &tip);
     int ok = node_digests(&n, &d) && tip.height <= TOP && digests_eq(&d, &CLEAN[tip.height]);
     node_close(&n);
@@ -334,7 +337,7 @@ static arb_proc *spawn_child(const char *db, const char *file)
 static void test_kill9(const char *file)
 {
     char db[700], prefix[32], line[128];
-    uint32_t h = 0, synced = 0, last = 0;
+    uint32_t h = 0, synced = 0, last = 0, last_synced = 0, replayed = 0, replays = 0;
     int rounds = 4;
 
     snprintf(db, sizeof db, "%s/killed", TMP);
@@ -354,14 +357,24 @@ static void test_kill9(const char *file)
         /* The last height it printed. */
         char *out = arb_proc_output(p, ARB_PROC_STDOUT);
         for (char *s = out; s != NULL && *s; s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL)
-            if (parse_h(s, &h, &synced) && h > last)
+            if (parse_h(s, &h, &synced) && h > last) {
                 last = h;
+                last_synced = synced;
+            }
         free(out);
         arb_proc_free(p);
-        int tip = check_at_tip(db, last);
-        printf("kill -9 round %d: killed after height %u, reopened at %d\n", r, (unsigned)last,
-               tip);
+        int tip = check_at_tip(db, last, &replayed);
+        printf("kill -9 round %d: killed after height %u (synced through %u), reopened at %d, "
+               "coins of %u blocks replayed\n",
+               r, (unsigned)last, (unsigned)last_synced, tip, (unsigned)replayed);
         CHECK(tip >= (int)last);
+        /* The coins on disk were those of the last sync point (the cache goes
+         * out with it): the open re-applied the blocks since, and no more
+         * (after the last block the child flushes). */
+        if (tip == (int)last && last < TOP)
+            CHECK_EQ(replayed, last - last_synced);
+        CHECK(tip < 0 || replayed <= (uint32_t)tip - last_synced);
+        replays += replayed > 0;
         if (tip > 0)
             last = (uint32_t)tip;
     }
@@ -370,7 +383,9 @@ static void test_kill9(const char *file)
     CHECK_OR(p != NULL, );
     CHECK(arb_proc_wait_line(p, ARB_PROC_STDOUT, "done ", line, sizeof line, WAIT_MS) == 1);
     arb_proc_free(p);
-    CHECK_EQ(check_at_tip(db, TOP), (int)TOP);
+    CHECK_EQ(check_at_tip(db, TOP, &replayed), (int)TOP);
+    CHECK_EQ(replayed, 0); /* flushed before "done" */
+    printf("kill -9: %u of the rounds replayed coins\n", (unsigned)replays);
 }
 
 /* Copies the model's record as it is now into dst, with the child stopped
@@ -461,7 +476,7 @@ static int powerloss_run(const char *file, const char *name, int no_sync)
         CHECK_OR(arb_powerloss_image(data, snap, after, NULL) == 0, -1);
         /* Consistent at a block boundary in any case; at least the synced height
          * when the store syncs. */
-        int tip = check_at_tip(adb, 0);
+        int tip = check_at_tip(adb, 0, NULL);
         CHECK_OR(tip >= 0, -1);
         printf("%s: power loss after height %u (synced through %u): tip %d\n", name,
                (unsigned)at[i], (unsigned)synced_at[i], tip);

@@ -555,6 +555,124 @@ static void test_block_rules(void)
     }
 }
 
+/* arb_chain_check_block_ex: a fan-out and FAN transactions spending its
+ * outputs in the same block (FAN + 1 signatures, more than the chunks the
+ * verifier threads take). The view hands back every txid and spent coin
+ * (in-block ones marked); build runs once, its error is the result when the
+ * signatures verify; a bad signature is the reason whatever build returned,
+ * and the first bad one (in block order) is reported for 1 to 3 threads
+ * however the chunks fall. */
+enum { FAN = 150 };
+
+typedef struct {
+    int calls;
+    arb_err ret;
+    size_t n_spent;
+} build_rec;
+
+static arb_err rec_build(void *ud, const arb_block_view *v, arb_check_result *res)
+{
+    build_rec *b = ud;
+    b->calls++;
+    b->n_spent = v->n_spent;
+    if (b->ret == ARB_ERR_VERIFY) {
+        res->reason = "from-build";
+        return ARB_ERR_VERIFY;
+    }
+    return b->ret;
+}
+
+static void fan_block(arb_block *blk, arb_outpoint a, uint64_t amount)
+{
+    arb_tx *all = calloc(FAN + 2, sizeof *all);
+    arb_hash fid;
+    coinbase(&all[0], HEIGHT, arb_chain_subsidy(P, HEIGHT));
+    spend(&all[1], a, FAN, amount / FAN);
+    sign_all(&all[1], NULL, NULL);
+    CHECK(arb_tx_txid(H, &fid, &all[1]) == ARB_OK);
+    for (size_t i = 0; i < FAN; i++) {
+        arb_outpoint op = {fid, (uint32_t)i};
+        spend(&all[2 + i], op, 1, amount / FAN);
+        sign_all(&all[2 + i], &all[1], &fid);
+    }
+    make_block(blk, all, FAN + 2);
+    free(all);
+}
+
+static void test_check_block_ex(void)
+{
+    arb_block blk;
+    arb_check_result r;
+    arb_block_view v;
+    build_rec br;
+    arb_outpoint a = add_coin(FAN * ARB_COIN, 1, 10, 0);
+
+    fan_block(&blk, a, FAN * ARB_COIN);
+    for (unsigned th = 1; th <= 3; th++) {
+        C.threads = th;
+        memset(&br, 0, sizeof br);
+        CHECK(arb_chain_check_block_ex(P, &C, &blk, HEIGHT, 0, lookup, NULL, rec_build, &br, &v,
+                                       &r) == ARB_OK);
+        CHECK_EQ(br.calls, 1);
+        CHECK_EQ(v.n_spent, FAN + 1);
+        CHECK_EQ(br.n_spent, FAN + 1);
+        for (size_t t = 0; t < blk.n_tx; t++) {
+            arb_hash id;
+            CHECK(arb_tx_txid(H, &id, &blk.tx[t]) == ARB_OK);
+            CHECK(arb_hash_eq(&id, &v.txids[t]));
+        }
+        CHECK_EQ(v.in_block[0], 0);
+        CHECK_EQ(v.spent[0].amount, FAN * ARB_COIN);
+        CHECK_MEM(v.spent[0].key, PK[1], 32);
+        CHECK_EQ(v.in_block[FAN], 1);
+        CHECK_EQ(v.spent[FAN].amount, ARB_COIN);
+        arb_block_view_clear(&v);
+        /* build's error when the signatures verify */
+        br.ret = ARB_ERR_VERIFY;
+        CHECK(arb_chain_check_block_ex(P, &C, &blk, HEIGHT, 0, lookup, NULL, rec_build, &br, &v,
+                                       &r) == ARB_ERR_VERIFY);
+        CHECK_STR(r.reason, "from-build");
+        CHECK(v.txids == NULL); /* cleared on an error */
+        br.ret = ARB_ERR_DB;
+        CHECK(arb_chain_check_block_ex(P, &C, &blk, HEIGHT, 0, lookup, NULL, rec_build, &br, NULL,
+                                       &r) == ARB_ERR_DB);
+    }
+    /* Two bad signatures: the first is reported, whatever build says. */
+    for (int round = 0; round < 6; round++) {
+        size_t k1 = 1 + (size_t)arb_test_rand_below(FAN), k2 = k1 + 1 +
+                    (size_t)arb_test_rand_below(FAN + 1 - k1);
+        blk.tx[k1].sig[0][5] ^= 0x10;
+        blk.tx[k2].sig[0][7] ^= 0x20;
+        CHECK(arb_block_merkle_root(H, &blk.header.merkle_root, blk.tx, blk.n_tx) == ARB_OK);
+        for (unsigned th = 1; th <= 3; th++) {
+            C.threads = th;
+            memset(&br, 0, sizeof br);
+            br.ret = round % 2 ? ARB_ERR_VERIFY : ARB_OK;
+            CHECK(arb_chain_check_block_ex(P, &C, &blk, HEIGHT, 0, lookup, NULL, rec_build, &br,
+                                           NULL, &r) == ARB_ERR_VERIFY);
+            CHECK_STR(r.reason, "bad-txns-sig");
+            CHECK_EQ(r.tx_index, k1);
+            CHECK_EQ(r.in_index, 0);
+            /* the plain check agrees */
+            CHECK(arb_chain_check_block(P, &C, &blk, HEIGHT, 0, lookup, NULL, &r) ==
+                  ARB_ERR_VERIFY);
+            CHECK_EQ(r.tx_index, k1);
+        }
+        blk.tx[k1].sig[0][5] ^= 0x10;
+        blk.tx[k2].sig[0][7] ^= 0x20;
+    }
+    /* A rule that fails before the signatures: build is not called. */
+    blk.tx[0].out[0].amount += 1;
+    CHECK(arb_block_merkle_root(H, &blk.header.merkle_root, blk.tx, blk.n_tx) == ARB_OK);
+    memset(&br, 0, sizeof br);
+    CHECK(arb_chain_check_block_ex(P, &C, &blk, HEIGHT, 0, lookup, NULL, rec_build, &br, NULL,
+                                   &r) == ARB_ERR_VERIFY);
+    CHECK_STR(r.reason, "bad-cb-amount");
+    CHECK_EQ(br.calls, 0);
+    C.threads = 2;
+    arb_block_clear(&blk);
+}
+
 int main(void)
 {
     arb_test_seed_init();
@@ -575,6 +693,7 @@ int main(void)
     test_input_rules();
     test_sig_rules();
     test_block_rules();
+    test_check_block_ex();
     arb_schnorr_free(S);
     arb_sha256_free(H);
     return arb_test_done();

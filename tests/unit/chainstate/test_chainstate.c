@@ -561,6 +561,172 @@ static void test_random_reorgs(void)
     free(blocks);
 }
 
+/* ---- the coins cache against no cache ----
+ * The random-reorg chain of test_random_reorgs fed, block by block, to three
+ * chain states: A writes its UTXO set with every block (the flush policy's
+ * default: no coin stays in memory past its block), B keeps every change in
+ * its cache (flushes only before a disconnect and for the digests), C has a
+ * sync every 5 blocks and a cache budget of a few dozen entries (flushes by
+ * the policy and by the budget, in the middle of branches). After every
+ * block the tips and every outpoint the chain ever made or spent must look
+ * the same through arb_chainstate_get_coin (which reads B's and C's caches);
+ * at random steps, and at the end, the UTXO, index and state digests (which
+ * write the caches out) must be equal too. */
+typedef struct {
+    arb_outpoint *v;
+    size_t n, cap;
+} op_list;
+
+static void ops_add(op_list *l, const arb_outpoint *op)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        CHECK_OR(l->v != NULL, );
+    }
+    l->v[l->n++] = *op;
+}
+
+static void digests3(arb_chainstate *cs, uint8_t out[96])
+{
+    arb_hash h;
+    uint64_t n;
+    CHECK(arb_chainstate_utxo_digest(cs, &h, &n) == ARB_OK);
+    memcpy(out, h.b, 32);
+    CHECK(arb_chainstate_index_digest(cs, &h, &n) == ARB_OK);
+    memcpy(out + 32, h.b, 32);
+    CHECK(arb_chainstate_state_digest(cs, &h, &n) == ARB_OK);
+    memcpy(out + 64, h.b, 32);
+}
+
+static void test_cache_differential(void)
+{
+    arb_store *st[3];
+    arb_chainstate *cs[3];
+    const char *names[3] = {"dA", "dB", "dC"};
+    rblock *blocks = calloc(TRUNK + RANDOM_BLOCKS + 4, sizeof *blocks);
+    size_t nb = 0, best = 0, fed = 0;
+    unsigned long n = arb_test_count(RANDOM_BLOCKS), digest_checks = 0, reorgs = 0;
+    op_list ops = {NULL, 0, 0};
+    arb_chain_tip tip[3];
+    uint64_t flushes0;
+
+    if (n > RANDOM_BLOCKS)
+        n = RANDOM_BLOCKS;
+    CHECK_OR(blocks != NULL, );
+    for (int i = 0; i < 3; i++)
+        CHECK_OR(open_cs(names[i], &st[i], &cs[i]) == ARB_OK, );
+    arb_chainstate_set_flush(cs[1], 100000, 0);
+    arb_chainstate_set_flush(cs[2], 5, 0);
+    arb_chainstate_set_cache(cs[2], 64 * 96);
+    arb_chainstate_tip(cs[0], &tip[0]);
+    blocks[0].hash = tip[0].hash;
+    blocks[0].time = P->genesis_time;
+    blocks[0].parent = -1;
+    nb = 1;
+    flushes0 = arb_chainstate_cache_flushes(cs[2]);
+    for (unsigned long step = 0; step < TRUNK + n + 3; step++) {
+        if (step < TRUNK) {
+            arb_block b;
+            rblock *rb = &blocks[nb];
+            uint32_t h = (uint32_t)step + 1;
+            CHECK(arb_chain_block_build(P, H, &b, &blocks[nb - 1].hash, blocks[nb - 1].time, h,
+                                        0x207fffff, 0, PK[0], NULL, 0, 0, NULL) == ARB_OK);
+            CHECK(arb_chain_mine_header(&b.header, 0, 1000000));
+            if (h <= SPENDABLE)
+                CHECK(arb_tx_txid(H, &TRUNK_CB[h - 1], &b.tx[0]) == ARB_OK);
+            rb->height = h;
+            rb->parent = (int)nb - 1;
+            CHECK(rsubmit(cs[0], rb, &b));
+            best = nb++;
+        } else {
+            size_t par, before = best;
+            if (step < TRUNK + n) {
+                do
+                    par = TRUNK + arb_test_rand_below(nb - TRUNK);
+                while (blocks[par].height + 3 < blocks[best].height);
+            } else { /* then a forced reorg from the best's grandparent */
+                par = step == TRUNK + n ? (size_t)blocks[blocks[best].parent].parent : nb - 1;
+            }
+            add_random_block(cs[0], blocks, &nb, &best, par, 5000 + step);
+            if (best != before && (size_t)blocks[best].parent != before)
+                reorgs++;
+        }
+        /* The same block to B and C; its outpoints to the list. */
+        for (; fed < nb - 1; fed++) {
+            arb_block b;
+            arb_errbuf eb;
+            arb_block_outcome oc[3];
+            arb_check_result r;
+            arb_block_init(&b);
+            CHECK(arb_block_decode(&b, blocks[fed + 1].raw, blocks[fed + 1].raw_len, &eb) ==
+                  ARB_OK);
+            for (int i = 1; i < 3; i++)
+                CHECK(arb_chainstate_submit(cs[i], &b, NOW, &oc[i], &r) == ARB_OK);
+            for (size_t t = 0; t < b.n_tx; t++) {
+                arb_outpoint op;
+                CHECK(arb_tx_txid(H, &op.txid, &b.tx[t]) == ARB_OK);
+                for (op.index = 0; op.index < b.tx[t].n_out; op.index++)
+                    ops_add(&ops, &op);
+                for (size_t k = 0; t > 0 && k < b.tx[t].n_in; k++)
+                    ops_add(&ops, &b.tx[t].in[k]);
+            }
+            arb_block_clear(&b);
+        }
+        for (int i = 0; i < 3; i++)
+            arb_chainstate_tip(cs[i], &tip[i]);
+        CHECK(arb_hash_eq(&tip[0].hash, &tip[1].hash) && arb_hash_eq(&tip[0].hash, &tip[2].hash));
+        CHECK(arb_hash_eq(&tip[0].hash, &blocks[best].hash));
+        size_t bad = 0;
+        for (size_t k = 0; k < ops.n; k++) {
+            arb_coin c[3];
+            arb_err e[3];
+            memset(c, 0, sizeof c);
+            for (int i = 0; i < 3; i++)
+                e[i] = arb_chainstate_get_coin(cs[i], &ops.v[k], &c[i]);
+            if (e[0] != e[1] || e[0] != e[2] ||
+                (e[0] == ARB_OK && (memcmp(&c[0], &c[1], sizeof c[0]) != 0 ||
+                                    memcmp(&c[0], &c[2], sizeof c[0]) != 0)))
+                bad++;
+        }
+        CHECK_EQ(bad, 0);
+        if (arb_test_rand_below(6) == 0 || step + 1 == TRUNK + n + 3) {
+            uint8_t d[3][96];
+            for (int i = 0; i < 3; i++)
+                digests3(cs[i], d[i]);
+            CHECK_MEM(d[0], d[1], 96);
+            CHECK_MEM(d[0], d[2], 96);
+            digest_checks++;
+        }
+    }
+    CHECK(reorgs >= 1);
+    CHECK(digest_checks >= 1);
+    /* C's budget made it write its cache out on its own between the digests. */
+    CHECK(arb_chainstate_cache_flushes(cs[2]) > flushes0 + digest_checks);
+    for (int i = 0; i < 3; i++) {
+        arb_chainstate_close(cs[i]);
+        arb_store_close(st[i]);
+    }
+    /* Reopened after a clean close: nothing to replay, the same state. */
+    {
+        uint8_t d[2][96];
+        for (int i = 0; i < 2; i++) {
+            CHECK_OR(open_cs(names[i], &st[i], &cs[i]) == ARB_OK, );
+            CHECK_EQ(arb_chainstate_replayed(cs[i]), 0);
+            digests3(cs[i], d[i]);
+        }
+        CHECK_MEM(d[0], d[1], 96);
+        for (int i = 0; i < 2; i++) {
+            arb_chainstate_close(cs[i]);
+            arb_store_close(st[i]);
+        }
+    }
+    for (size_t i = 0; i < nb; i++)
+        free(blocks[i].raw);
+    free(blocks);
+    free(ops.v);
+}
+
 /* Headers-first sync (p2p/): headers stored before bodies, bodies arriving
  * out of order, arb_chainstate_activate_to, refusals of headers, a body
  * that does not match its header, and an invalid block's body deleted while
@@ -775,6 +941,7 @@ int main(void)
     }
     test_chainstate();
     test_random_reorgs();
+    test_cache_differential();
     test_headers_first();
     arb_test_rmtree(DIR_);
     arb_schnorr_free(S);

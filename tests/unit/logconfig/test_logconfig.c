@@ -88,6 +88,15 @@ static void test_flags(void)
     arb_config_free(&c);
     check_bad("--store-cache-mb", "7");
     check_bad("--store-cache-mb", "1048577");
+    /* the chain state's coins cache (docs/ledger.md): MiB, 1..1048576, 0 (unset) is 128 */
+    CHECK_EQ(parse2(&c, "--store-cache-mb", "512"), ARB_OK);
+    CHECK_EQ(c.chain_cache_mb, 0);
+    arb_config_free(&c);
+    CHECK_EQ(parse2(&c, "--chain-cache-mb", "64"), ARB_OK);
+    CHECK_EQ(c.chain_cache_mb, 64);
+    arb_config_free(&c);
+    check_bad("--chain-cache-mb", "0");
+    check_bad("--chain-cache-mb", "1048577");
     check_bad("--store-cache-mb", "1g");
     CHECK_EQ(parse2(&c, "--log-max-cert", "16777216"), ARB_OK);
     CHECK_EQ(c.log_max_cert, 16777216);

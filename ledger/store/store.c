@@ -381,7 +381,7 @@ static arb_err free_space(const char *dir, arb_errbuf *eb)
 
 /* What a column family holds decides its table options (docs/store.md,
  * "Column family profiles"). */
-enum { PROFILE_RECORDS, PROFILE_RAW, PROFILE_BODIES };
+enum { PROFILE_RECORDS, PROFILE_RAW, PROFILE_BODIES, PROFILE_BLOBS };
 
 /* Compression and block size follow what a column family holds, measured
  * with sst_dump --command=recompress on the tables of a 10^6-entry log and
@@ -393,6 +393,11 @@ enum { PROFILE_RECORDS, PROFILE_RAW, PROFILE_BODIES };
  *     serving a data tile): LZ4 on every level;
  *   - raw: SHA-256 hashes and hash -> index maps gain 0-25%, and every point
  *     lookup would decompress a block for one 40-byte record: none;
+ *   - blobs: the chain's block bodies and undo data (tens to hundreds of KB
+ *     per block, written once, read rarely): values of BLOB_MIN_BYTES and more
+ *     go to blob files, compressed once with LZ4 when written, so compaction
+ *     moves only their small references instead of rewriting (and
+ *     recompressing) gigabytes of bodies at every level while a node syncs;
  *   - records: everything else, including names this table does not know:
  *     LZ4, zstd for the last level. */
 static const struct {
@@ -404,7 +409,13 @@ static const struct {
     {"log_nodes", PROFILE_RAW},      /* tree node -> SHA-256 */
     {"log_leafhash", PROFILE_RAW},   /* leaf hash -> index */
     {"log_dedup", PROFILE_RAW},      /* certificate hash -> index */
+    {"chain_blocks", PROFILE_BLOBS}, /* block bodies: signatures, keys, txids */
+    {"chain_undo", PROFILE_BLOBS},   /* spent coins: outpoints, keys */
+    {"chain_tx", PROFILE_RAW},       /* txid -> block and position */
 };
+
+/* Values at least this long go to blob files in the blobs profile. */
+#define BLOB_MIN_BYTES 4096
 
 static int cf_profile(const char *name)
 {
@@ -466,7 +477,15 @@ static void set_cf_options(arb_store *s, rocksdb_options_t *o, int profile, int 
     rocksdb_options_set_target_file_size_base(o, 64u << 20);
     rocksdb_options_set_target_file_size_multiplier(o, 2);
     rocksdb_options_set_max_bytes_for_level_base(o, 256u << 20);
-    if (!compress || profile == PROFILE_RAW) {
+    if (profile == PROFILE_BLOBS) {
+        rocksdb_options_set_enable_blob_files(o, 1);
+        rocksdb_options_set_min_blob_size(o, BLOB_MIN_BYTES);
+        rocksdb_options_set_blob_file_size(o, 256u << 20);
+        rocksdb_options_set_blob_compression_type(o, compress ? rocksdb_lz4_compression
+                                                              : rocksdb_no_compression);
+        rocksdb_options_set_enable_blob_gc(o, 1);
+    }
+    if (!compress || profile == PROFILE_RAW || profile == PROFILE_BLOBS) {
         rocksdb_options_set_compression(o, rocksdb_no_compression);
         rocksdb_options_set_bottommost_compression(o, rocksdb_no_compression);
     } else {

@@ -925,8 +925,9 @@ static int banned(int port, const char *ip)
     return found;
 }
 
-/* The bytes of a data directory's stored data: every RocksDB table (.sst)
- * and write-ahead log (NNNNNN.log) under it, at any depth. */
+/* The bytes of a data directory's stored data: every RocksDB table (.sst),
+ * blob file (.blob: large values such as block bodies) and write-ahead log
+ * (NNNNNN.log) under it, at any depth. */
 static unsigned long long store_bytes(const char *dir)
 {
     unsigned long long sum = 0;
@@ -947,6 +948,7 @@ static unsigned long long store_bytes(const char *dir)
             sum += store_bytes(path);
         else if (S_ISREG(st.st_mode) && n > 4 &&
                  (strcmp(e->d_name + n - 4, ".sst") == 0 ||
+                  (n > 5 && strcmp(e->d_name + n - 5, ".blob") == 0) ||
                   (strcmp(e->d_name + n - 4, ".log") == 0 && e->d_name[0] >= '0' &&
                    e->d_name[0] <= '9')))
             sum += (unsigned long long)st.st_size;

@@ -335,20 +335,12 @@ static arb_err cache_flush(arb_chainstate *cs, int sync)
     if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
         return err;
     cache_drain(cs, b, &cs->tip.hash);
-    err = arb_store_write(cs->st, b, sync ? ARB_STORE_SYNC : 0, NULL);
+    err = write_batch(cs, b, sync);
     arb_store_batch_free(b);
     if (err != ARB_OK)
         return err;
     arb_coins_clear(cs->coins);
     cs->cache_flushes++;
-    if (sync) {
-        cs->unsynced = 0;
-        cs->body_unsynced = 0;
-        cs->last_sync = mono_s();
-        cs->syncs++;
-    } else {
-        cs->unsynced++;
-    }
     return ARB_OK;
 }
 

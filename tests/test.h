@@ -100,7 +100,8 @@ uint8_t *arb_test_read_vector(const char *rel, size_t *len_out);
 int arb_test_tmpdir(char *out, size_t out_size);
 /* Removes a directory tree (best effort). */
 void arb_test_rmtree(const char *path);
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP port that was free a moment ago on 127.0.0.1 and 0.0.0.0, below the
+ * kernel's ephemeral range and not handed out before by this process. */
 int arb_test_free_port(void);
 /* Path of a built program: "<ARB_BIN>/<name>". */
 const char *arb_test_bin(char *out, size_t out_size, const char *name);

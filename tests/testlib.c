@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -164,22 +166,72 @@ void arb_test_rmtree(const char *path)
     rmdir(path);
 }
 
-int arb_test_free_port(void)
+/* 1 if a listening socket could bind port on addr right now. */
+static int port_bindable(uint32_t addr, int port)
 {
     struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
     if (fd < 0)
-        return -1;
+        return 0;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
+    a.sin_addr.s_addr = htonl(addr);
+    a.sin_port = htons((uint16_t)port);
+    ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
-    return port;
+    return ok;
+}
+
+/* The kernel's ephemeral range (ip_local_port_range): the ports outgoing
+ * connections take. */
+static void ephemeral_range(int *lo, int *hi)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    *lo = 32768;
+    *hi = 60999;
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", lo, hi) != 2) {
+            *lo = 32768;
+            *hi = 60999;
+        }
+        fclose(f);
+    }
+}
+
+/* A port below the ephemeral range (so no outgoing connection of any test
+ * running beside this one can be holding it by the time a server binds it),
+ * never handed out twice by this process, and bindable on 127.0.0.1 and on
+ * 0.0.0.0 when chosen. Chosen at random, from a source of its own (the
+ * test's seeded sequence is left alone), so concurrent tests rarely meet. */
+int arb_test_free_port(void)
+{
+    static int given[512];
+    static size_t n_given;
+    static uint64_t x;
+    int lo, hi, base = 10000;
+    ephemeral_range(&lo, &hi);
+    if (x == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20;
+        x |= 1;
+    }
+    if (lo - base < 1000) /* an unusual range: fall back to above it */
+        base = hi + 1, lo = 65536;
+    for (int tries = 0; tries < 1000; tries++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int port = base + (int)(x % (uint64_t)(lo - base)), seen = 0;
+        for (size_t i = 0; i < n_given; i++)
+            seen |= given[i] == port;
+        if (seen || !port_bindable(INADDR_LOOPBACK, port) || !port_bindable(INADDR_ANY, port))
+            continue;
+        if (n_given < sizeof given / sizeof given[0])
+            given[n_given++] = port;
+        return port;
+    }
+    return -1;
 }
 
 const char *arb_test_bin(char *out, size_t out_size, const char *name)

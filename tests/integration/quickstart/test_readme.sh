@@ -18,7 +18,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A free port below the kernel's ephemeral range, which other tests' outgoing
+# connections draw from (a port taken from it could be one of theirs by the
+# time arbord binds it).
+port=$(python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    p = random.randrange(10000, lo)
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+        print(p); break
+    except OSError:
+        pass
+')
 sed -n '/<!-- readme-example:begin -->/,/<!-- readme-example:end -->/p' "$src/README.md" |
     grep -v -e '<!-- readme-example:' -e '^```' | sed "s/7480/$port/g" >"$tmp/example.sh"
 [ "$(grep -c arbor- "$tmp/example.sh")" -ge 5 ] || { echo "README example block not found" >&2; exit 1; }

@@ -563,12 +563,25 @@ static void test_anchors_and_names(void)
     la = anchors(&A);
     CHECK(la != NULL);
     {
+        /* The anchoring thread may also have caught the tree between the
+         * leaves (size 1, 2 or 4: its block count came due while they were
+         * being added); the heads of 3 and 5 are anchored, in order, with
+         * 5 the latest. */
         json_t *arr = json_object_get(la, "anchors");
-        CHECK_EQ(json_array_size(arr), 2);
-        CHECK(anchor_is_head(json_array_get(arr, 0), sth3));
-        CHECK(anchor_is_head(json_array_get(arr, 1), sth5));
+        size_t na = json_array_size(arr), at3 = na;
+        CHECK(na >= 2 && na <= 5);
+        for (size_t i = 0; i < na; i++) {
+            int64_t sz = arb_tl_jint(json_array_get(arr, i), "tree_size");
+            CHECK(sz >= 1 && sz <= 5);
+            CHECK(i == 0 || sz > arb_tl_jint(json_array_get(arr, i - 1), "tree_size"));
+            if (sz == 3)
+                at3 = i;
+        }
+        CHECK(at3 < na && anchor_is_head(json_array_get(arr, at3), sth3));
+        CHECK(na >= 1 && anchor_is_head(json_array_get(arr, na - 1), sth5));
+        CHECK(arb_tl_metric(at(A.port), "arbor_anchor_submitted_total", &v) &&
+              v == (long long)na);
     }
-    CHECK(arb_tl_metric(at(A.port), "arbor_anchor_submitted_total", &v) && v == 2);
     /* F, over the peer network, holds the same anchors. */
     CHECK(wait_height(&F, tip_height(&A)));
     lf = anchors(&F);

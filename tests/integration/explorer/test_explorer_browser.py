@@ -33,7 +33,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -195,7 +195,19 @@ def main():
             """Runs a click or a form submit and waits for the new page to load."""
             old = driver.find_element(By.TAG_NAME, 'html')
             action()
-            WebDriverWait(driver, 60).until(EC.staleness_of(old))
+
+            def gone(_):
+                # Chromium may answer a question about an element of the
+                # page being replaced with "Node with given id does not
+                # belong to the document" instead of "stale element": that
+                # too means the old page is gone.
+                try:
+                    return EC.staleness_of(old)(driver)
+                except WebDriverException as e:
+                    if 'does not belong to the document' in str(e):
+                        return True
+                    raise
+            WebDriverWait(driver, 60).until(gone)
             WebDriverWait(driver, 60).until(
                 lambda d: d.execute_script('return document.readyState') == 'complete')
 

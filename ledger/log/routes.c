@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "ledger/api/metrics.h"
 #include "ledger/log/ctjson.h"
 #include "ledger/log/ratelimit.h"
 #include "ledger/log/static.h"
@@ -88,6 +89,14 @@ static uint64_t mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* One submission in flight: the request and where to count the answer. */
@@ -256,6 +265,7 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
     arb_err err;
     int draining;
     unsigned retry = 0;
+    double t0;
     policy *pol = policy_get(rt, &draining);
 
     eb.msg[0] = 0;
@@ -308,8 +318,11 @@ static void add_any(arb_log_routes *rt, arb_http_req *r, int precert)
         arb_http_respond_error(r, status_of(err), "bad_request", eb.msg);
         return;
     }
+    t0 = mono_s();
     err = arb_ct_chain_validate_why(&chain, &why, pol->roots, &pol->chain, precert, l.certs, l.n,
                                     &eb);
+    arb_metrics_observe(arb_http_server_metrics(rt->http), "log_validate_seconds", NULL,
+                        mono_s() - t0);
     arb_ct_json_chain_free(&l);
     policy_unref(rt, pol);
     if (err != ARB_OK) {
@@ -767,7 +780,13 @@ arb_err arb_log_routes_add(arb_log_routes **out, arb_http_server *s, const arb_l
     rt->cfg.roots = NULL;
     rt->cfg.log_list = NULL;
     rt->http = s;
-    if ((rt->pol = calloc(1, sizeof(*rt->pol))) == NULL) {
+    if (arb_metrics_declare(arb_http_server_metrics(s), "log_validate_seconds",
+                            ARB_METRIC_HISTOGRAM,
+                            "Time to parse and verify a submitted chain (add-chain and "
+                            "add-pre-chain), accepted or not.",
+                            NULL, arb_metrics_latency_buckets,
+                            arb_metrics_latency_nbuckets) != ARB_OK ||
+        (rt->pol = calloc(1, sizeof(*rt->pol))) == NULL) {
         arb_ct_roots_free(cfg->roots);
         arb_log_routes_free(rt);
         return ARB_ERR_NOMEM;

@@ -301,6 +301,10 @@ static void test_observability(void)
         CHECK_EQ(sample(text, "arbor_log_batch_entries_bucket{le=\"1\"}"), 1);
         CHECK_EQ(sample(text, "arbor_log_commit_seconds_count"), 1);
         CHECK(sample(text, "arbor_log_commit_seconds_sum") >= 0);
+        /* The one chain's validation, timed on its own. */
+        CHECK_EQ(sample(text, "arbor_log_validate_seconds_count"), 1);
+        CHECK(sample(text, "arbor_log_validate_seconds_sum") > 0);
+        CHECK_EQ(sample(text, "arbor_log_validate_seconds_bucket{le=\"+Inf\"}"), 1);
         /* The store's own synced writes: the log's (its first empty head and
          * the batch) and the chain's, in a histogram of their own. */
         CHECK(sample(text, "arbor_store_sync_seconds_count") >=

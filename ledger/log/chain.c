@@ -2,6 +2,7 @@
 #include "ledger/log/chain.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,11 +22,122 @@
 #define DEFAULT_MAX_CHAIN 10
 #define DEFAULT_MAX_CERT (64 * 1024)
 
+/* Parsed certificates from above the leaf of verified chains, by their exact
+ * DER: every submission through the same intermediate would otherwise parse
+ * it again, and with OpenSSL 3.0 a parse (its public-key decoder above all)
+ * costs as much as the signature check. Only certificates of a chain that
+ * verified to an accepted root (or that are an accepted root) get in, so
+ * chains that fail cannot churn it; a full cache drops its least recently
+ * used entry. An X509 is shared read-only by the verifications that use it
+ * (OpenSSL guards its lazily computed fields), as the store's roots are. */
+#define ISSUER_CACHE_SLOTS ARB_CT_ISSUER_CACHE
+
+struct issuer_ent {
+    uint64_t fp; /* FNV-1a of der, a filter before the full comparison */
+    uint8_t *der;
+    size_t len;
+    X509 *x;
+    uint64_t used;
+};
+
+struct issuer_cache {
+    pthread_mutex_t mu;
+    struct issuer_ent ent[ISSUER_CACHE_SLOTS];
+    uint64_t tick;
+};
+
 struct arb_ct_roots {
     X509_STORE *store;
     arb_ct_cert_ref *der; /* owned copies, bundle order */
     size_t n;
+    struct issuer_cache *ic; /* mutable behind a const handle */
 };
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    while (n--)
+        h = (h ^ *p++) * 1099511628211ull;
+    return h;
+}
+
+static struct issuer_ent *issuer_find(struct issuer_cache *ic, uint64_t fp, const uint8_t *der,
+                                      size_t len)
+{
+    for (size_t i = 0; i < ISSUER_CACHE_SLOTS; i++) {
+        struct issuer_ent *e = &ic->ent[i];
+        if (e->x != NULL && e->fp == fp && e->len == len && memcmp(e->der, der, len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* The cached parse of der, with a reference for the caller, or NULL. */
+static X509 *issuer_get(const arb_ct_roots *r, const uint8_t *der, size_t len)
+{
+    struct issuer_ent *e;
+    X509 *x = NULL;
+    uint64_t fp = fnv1a(der, len);
+
+    pthread_mutex_lock(&r->ic->mu);
+    if ((e = issuer_find(r->ic, fp, der, len)) != NULL && X509_up_ref(e->x)) {
+        x = e->x;
+        e->used = ++r->ic->tick;
+    }
+    pthread_mutex_unlock(&r->ic->mu);
+    return x;
+}
+
+/* Keeps x (the parse of der) unless it is there already; out of memory it
+ * is simply not kept. */
+static void issuer_put(const arb_ct_roots *r, const uint8_t *der, size_t len, X509 *x)
+{
+    struct issuer_cache *ic = r->ic;
+    struct issuer_ent *e, *slot = NULL;
+    uint64_t fp = fnv1a(der, len);
+    uint8_t *copy;
+    X509 *old = NULL;
+    uint8_t *old_der = NULL;
+
+    pthread_mutex_lock(&ic->mu);
+    if (issuer_find(ic, fp, der, len) != NULL) {
+        pthread_mutex_unlock(&ic->mu);
+        return;
+    }
+    pthread_mutex_unlock(&ic->mu);
+    if ((copy = malloc(len)) == NULL)
+        return;
+    memcpy(copy, der, len);
+    if (!X509_up_ref(x)) {
+        free(copy);
+        return;
+    }
+    pthread_mutex_lock(&ic->mu);
+    if (issuer_find(ic, fp, der, len) != NULL) { /* another thread was first */
+        pthread_mutex_unlock(&ic->mu);
+        X509_free(x);
+        free(copy);
+        return;
+    }
+    for (size_t i = 0; i < ISSUER_CACHE_SLOTS; i++) {
+        e = &ic->ent[i];
+        if (slot == NULL || e->x == NULL || (slot->x != NULL && e->used < slot->used))
+            slot = e;
+        if (e->x == NULL)
+            break;
+    }
+    old = slot->x;
+    old_der = slot->der;
+    slot->fp = fp;
+    slot->der = copy;
+    slot->len = len;
+    slot->x = x;
+    slot->used = ++ic->tick;
+    pthread_mutex_unlock(&ic->mu);
+    X509_free(old);
+    free(old_der);
+}
 
 void arb_ct_roots_free(arb_ct_roots *r)
 {
@@ -33,6 +145,14 @@ void arb_ct_roots_free(arb_ct_roots *r)
 
     if (r == NULL)
         return;
+    if (r->ic != NULL) {
+        for (i = 0; i < ISSUER_CACHE_SLOTS; i++) {
+            X509_free(r->ic->ent[i].x);
+            free(r->ic->ent[i].der);
+        }
+        pthread_mutex_destroy(&r->ic->mu);
+        free(r->ic);
+    }
     X509_STORE_free(r->store);
     for (i = 0; i < r->n; i++)
         free((void *)r->der[i].der);
@@ -49,6 +169,17 @@ void arb_ct_roots_get(const arb_ct_roots *r, size_t i, const uint8_t **der, size
 {
     *der = r->der[i].der;
     *der_len = r->der[i].len;
+}
+
+size_t arb_ct_roots_cached(const arb_ct_roots *r)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&r->ic->mu);
+    for (size_t i = 0; i < ISSUER_CACHE_SLOTS; i++)
+        n += r->ic->ent[i].x != NULL;
+    pthread_mutex_unlock(&r->ic->mu);
+    return n;
 }
 
 /* Encodes x to a malloc'd DER copy (unmodified certificates keep their
@@ -88,10 +219,12 @@ arb_err arb_ct_roots_from_pem(arb_ct_roots **out, const char *pem, size_t pem_le
     if (pem_len > INT_MAX)
         return arb_errf(eb, ARB_ERR_PARSE, "roots file too large");
     if ((r = calloc(1, sizeof(*r))) == NULL || (r->store = X509_STORE_new()) == NULL ||
+        (r->ic = calloc(1, sizeof(*r->ic))) == NULL ||
         (bio = BIO_new_mem_buf(pem, (int)pem_len)) == NULL) {
         err = arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
         goto out;
     }
+    pthread_mutex_init(&r->ic->mu, NULL);
     for (;;) {
         arb_ct_cert_ref ref;
         size_t i;
@@ -690,7 +823,9 @@ arb_err arb_ct_chain_validate_why(arb_ct_chain **out, arb_ct_reject *why, const 
         goto out;
     }
     for (i = 1; i < n; i++) {
-        X509 *x = parse_der(chain[i].der, chain[i].len);
+        X509 *x = issuer_get(roots, chain[i].der, chain[i].len);
+        if (x == NULL)
+            x = parse_der(chain[i].der, chain[i].len);
         if (x == NULL) {
             err = arb_errf(eb, ARB_ERR_PARSE, "certificate %zu is not a DER certificate", i);
             goto out;
@@ -787,6 +922,20 @@ arb_err arb_ct_chain_validate_why(arb_ct_chain **out, arb_ct_reject *why, const 
     if ((path = X509_STORE_CTX_get1_chain(ctx)) == NULL || sk_X509_num(path) < 1) {
         err = arb_errf(eb, ARB_ERR_INTERNAL, "verified chain missing");
         goto out;
+    }
+    /* The submitted certificates above the leaf that this verified path
+     * uses, or that are accepted roots, are kept parsed for the next
+     * submission through them. */
+    for (i = 0; i < (size_t)sk_X509_num(untrusted); i++) {
+        X509 *x = sk_X509_value(untrusted, (int)i);
+        int keep = 0;
+        for (int k = 1; k < sk_X509_num(path) && !keep; k++)
+            keep = sk_X509_value(path, k) == x;
+        for (size_t k = 0; k < roots->n && !keep; k++)
+            keep = roots->der[k].len == chain[i + 1].len &&
+                   memcmp(roots->der[k].der, chain[i + 1].der, chain[i + 1].len) == 0;
+        if (keep)
+            issuer_put(roots, chain[i + 1].der, chain[i + 1].len, x);
     }
     if (opts != NULL && opts->ext_key_usages.n > 0) {
         int skip = precert && sk_X509_num(path) >= 3 && is_precert_signer(sk_X509_value(path, 1))

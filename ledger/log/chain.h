@@ -5,8 +5,9 @@
  *
  * All X.509 work is done by OpenSSL (X509_verify_cert for path building and
  * signatures, the X509 object API for the TBS rewriting); no OpenSSL type
- * appears here. An arb_ct_roots handle is read-only once loaded and may be
- * shared by threads validating at the same time. */
+ * appears here. An arb_ct_roots handle may be shared by threads validating
+ * at the same time: its roots are read-only once loaded, and its cache of
+ * parsed intermediates (arb_ct_roots_cached) has its own lock. */
 #ifndef ARB_LEDGER_LOG_CHAIN_H
 #define ARB_LEDGER_LOG_CHAIN_H
 
@@ -34,6 +35,14 @@ void arb_ct_roots_free(arb_ct_roots *r);
 size_t arb_ct_roots_count(const arb_ct_roots *r);
 /* The DER of root i (0 <= i < count), in bundle order; the pointer lives as long as r. */
 void arb_ct_roots_get(const arb_ct_roots *r, size_t i, const uint8_t **der, size_t *der_len);
+/* How many certificates from above the leaf the handle keeps parsed: chain
+ * validation keeps the intermediates (and submitted copies of accepted
+ * roots) of every chain that verified, up to ARB_CT_ISSUER_CACHE, dropping
+ * the least recently used, so that the next submission through them is not
+ * parsed again. Only a verified chain's certificates get in; the cache
+ * changes no result, only its cost. */
+#define ARB_CT_ISSUER_CACHE 64
+size_t arb_ct_roots_cached(const arb_ct_roots *r);
 
 /* OID lists of a submission policy: dotted decimal, at most ARB_CT_OID_MAX - 1
  * characters each, at most ARB_CT_OIDS_MAX of them. */

@@ -826,25 +826,33 @@ int main(int argc, char **argv)
     }
 
     /* Crypto bound: validation + SCT signature per entry, on 2 threads, over
-     * the same chains, with a key like the log's. */
+     * the same chains, with a key like the log's. The median of three passes:
+     * two threads in OpenSSL 3.0 contend for its shared locks, and one pass
+     * can come out a third above or below the others. */
     {
         pthread_t th[2];
         crypto_arg ca[2];
-        double t0;
+        double t0, pass[3];
+        int bad = 0;
         if (arb_ct_signer_generate(&signer, &eb) != ARB_OK)
             return 1;
-        t0 = now_s();
-        for (int i = 0; i < 2; i++) {
-            ca[i] = (crypto_arg){roots, signer, chains, (long)total * i / 2,
-                                 (long)total * (i + 1) / 2, 0};
-            pthread_create(&th[i], NULL, crypto_worker, &ca[i]);
+        for (int p = 0; p < 3; p++) {
+            t0 = now_s();
+            for (int i = 0; i < 2; i++) {
+                ca[i] = (crypto_arg){roots, signer, chains, (long)total * i / 2,
+                                     (long)total * (i + 1) / 2, 0};
+                pthread_create(&th[i], NULL, crypto_worker, &ca[i]);
+            }
+            for (int i = 0; i < 2; i++)
+                pthread_join(th[i], NULL);
+            pass[p] = (double)total / (now_s() - t0);
+            bad += ca[0].bad + ca[1].bad;
         }
-        for (int i = 0; i < 2; i++)
-            pthread_join(th[i], NULL);
-        bound = (double)total / (now_s() - t0);
+        qsort(pass, 3, sizeof pass[0], cmp_d);
+        bound = pass[1];
         printf("{\"bench\":\"log_crypto_bound\",\"threads\":2,\"entries\":%zu,\"bad\":%d,"
-               "\"entries_per_s\":%.0f}\n",
-               total, ca[0].bad + ca[1].bad, bound);
+               "\"entries_per_s\":%.0f,\"passes_min\":%.0f,\"passes_max\":%.0f}\n",
+               total, bad, bound, pass[0], pass[2]);
         fflush(stdout);
     }
 

@@ -37,17 +37,30 @@ static arb_ct_roots *roots;
 
 static void check(int precert, const arb_ct_cert_ref *certs, size_t n)
 {
-    arb_ct_chain *c = NULL;
-    arb_errbuf eb;
+    arb_ct_chain *c = NULL, *again = NULL;
+    arb_errbuf eb, eb2;
     const uint8_t *rd;
     size_t rl;
+    arb_err err = arb_ct_chain_validate(&c, roots, NULL, precert, certs, n, &eb);
 
-    if (arb_ct_chain_validate(&c, roots, NULL, precert, certs, n, &eb) == ARB_OK) {
+    /* The second time the chain's verified intermediates come from the
+     * roots' cache: the answer must not change. */
+    if (arb_ct_chain_validate(&again, roots, NULL, precert, certs, n, &eb2) != err ||
+        (err != ARB_OK && strcmp(eb.msg, eb2.msg) != 0))
+        abort();
+    if (err == ARB_OK) {
         arb_ct_roots_get(roots, 0, &rd, &rl);
         if (c->path_len < 1 || c->path[c->path_len - 1].len != rl ||
-            memcmp(c->path[c->path_len - 1].der, rd, rl) != 0 || c->entry.cert_len == 0)
+            memcmp(c->path[c->path_len - 1].der, rd, rl) != 0 || c->entry.cert_len == 0 ||
+            again->path_len != c->path_len || again->entry.cert_len != c->entry.cert_len ||
+            memcmp(again->entry.cert, c->entry.cert, c->entry.cert_len) != 0)
             abort();
+        for (size_t i = 0; i < c->path_len; i++)
+            if (again->path[i].len != c->path[i].len ||
+                memcmp(again->path[i].der, c->path[i].der, c->path[i].len) != 0)
+                abort();
         arb_ct_chain_free(c);
+        arb_ct_chain_free(again);
     }
 }
 

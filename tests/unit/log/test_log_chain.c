@@ -4,6 +4,8 @@
  * by I) and Q2 (issued by P) with the same fields as L plus the poison.
  * RFC 6962 3.2 says the TBS logged for Q1 and Q2 is exactly L's TBS, which the
  * test takes from L's DER with its own DER walk. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -375,6 +377,122 @@ static void test_roots(void)
     free(bundle);
 }
 
+typedef struct {
+    const arb_ct_roots *r;
+    int bad;
+} race_arg;
+
+static void *race(void *arg)
+{
+    race_arg *a = arg;
+
+    for (int i = 0; i < 100; i++) {
+        arb_ct_chain *c = NULL;
+        if (validate(&c, a->r, NULL, i & 1, i & 1 ? &Q1 : &L, &I, i % 3 ? &R : NULL, NULL) !=
+                ARB_OK ||
+            c->path_len != 3 || !same(&c->path[1], &I) || !same(&c->path[2], &R))
+            a->bad++;
+        arb_ct_chain_free(c);
+        if (validate(&c, a->r, NULL, 0, &L, &Ibad, NULL, NULL) != ARB_ERR_VERIFY)
+            a->bad++;
+        arb_ct_chain_free(c);
+    }
+    return NULL;
+}
+
+/* The parsed-issuer cache: only verified chains fill it, it changes no
+ * answer, it stays bounded, and threads share it. */
+static void test_issuer_cache(void)
+{
+    arb_ct_roots *r = roots_of(&R);
+    arb_ct_chain *c = NULL;
+    cert extra_i[ARB_CT_ISSUER_CACHE + 6], extra_l[ARB_CT_ISSUER_CACHE + 6];
+    const size_t n_extra = sizeof extra_i / sizeof extra_i[0];
+    int64_t nb = now - 30 * DAY, na = now + 90 * DAY;
+    pthread_t th[4];
+    race_arg ra[4];
+
+    CHECK(r != NULL);
+    if (r == NULL)
+        return;
+    CHECK_EQ(arb_ct_roots_cached(r), 0);
+    /* Chains that do not verify keep nothing. */
+    CHECK(validate(&c, r, NULL, 0, &L, &Ibad, NULL, NULL) == ARB_ERR_VERIFY);
+    CHECK(validate(&c, r, NULL, 0, &L, &Other, NULL, NULL) == ARB_ERR_VERIFY);
+    CHECK(validate(&c, r, NULL, 0, &Lbadcrit, &I, NULL, NULL) == ARB_ERR_VERIFY);
+    CHECK_EQ(arb_ct_roots_cached(r), 0);
+    /* A verified chain keeps its intermediate; the same chain again gives the
+     * same path, the submitted bytes. */
+    for (int round = 0; round < 2; round++) {
+        CHECK(validate(&c, r, NULL, 0, &L, &I, NULL, NULL) == ARB_OK);
+        CHECK(c != NULL && c->path_len == 3 && same(&c->path[0], &L) && same(&c->path[1], &I) &&
+              same(&c->path[2], &R));
+        arb_ct_chain_free(c);
+        c = NULL;
+        CHECK_EQ(arb_ct_roots_cached(r), 1);
+    }
+    /* With the intermediate cached, what it must refuse is still refused: a
+     * leaf it did not sign, a CA:FALSE look-alike with the same name and key,
+     * an unknown critical extension, a precertificate on add-chain. */
+    CHECK(validate(&c, r, NULL, 0, &Other, &I, NULL, NULL) == ARB_ERR_VERIFY);
+    CHECK(validate(&c, r, NULL, 0, &L, &Ibad, NULL, NULL) == ARB_ERR_VERIFY);
+    CHECK(validate(&c, r, NULL, 0, &Lbadcrit, &I, NULL, NULL) == ARB_ERR_VERIFY);
+    CHECK(validate(&c, r, NULL, 0, &Q1, &I, NULL, NULL) == ARB_ERR_VERIFY);
+    CHECK(validate(&c, r, NULL, 1, &Q1, &I, NULL, NULL) == ARB_OK);
+    arb_ct_chain_free(c);
+    c = NULL;
+    /* A submitted copy of the root is kept too. */
+    CHECK(validate(&c, r, NULL, 0, &L, &I, &R, NULL) == ARB_OK);
+    arb_ct_chain_free(c);
+    c = NULL;
+    CHECK_EQ(arb_ct_roots_cached(r), 2);
+
+    /* More intermediates than it holds: it stays at its bound and every chain
+     * still verifies, the evicted ones included. */
+    for (size_t i = 0; i < n_extra; i++) {
+        char cn[32];
+        pki_spec si = {NULL, NULL, (long)(1000 + i), nb, na + 365 * DAY, PKI_CA};
+        pki_spec sl = {"leaf.example.test", NULL, (long)(5000 + i), nb, na, 0};
+        snprintf(cn, sizeof cn, "Intermediate %zu", i);
+        si.cn = cn;
+        memset(&extra_i[i], 0, sizeof extra_i[i]);
+        memset(&extra_l[i], 0, sizeof extra_l[i]);
+        CHECK(mk(&extra_i[i], &si, k_int, &R) && mk(&extra_l[i], &sl, k_leaf, &extra_i[i]));
+        CHECK(validate(&c, r, NULL, 0, &extra_l[i], &extra_i[i], NULL, NULL) == ARB_OK);
+        arb_ct_chain_free(c);
+        c = NULL;
+    }
+    CHECK_EQ(arb_ct_roots_cached(r), ARB_CT_ISSUER_CACHE);
+    for (size_t i = 0; i < n_extra; i++) {
+        CHECK(validate(&c, r, NULL, 0, &extra_l[i], &extra_i[i], NULL, NULL) == ARB_OK);
+        CHECK(c != NULL && same(&c->path[1], &extra_i[i]));
+        arb_ct_chain_free(c);
+        c = NULL;
+        /* A leaf submitted with an intermediate that did not issue it (the
+         * same key, another name). */
+        if (i > 0)
+            CHECK(validate(&c, r, NULL, 0, &extra_l[i], &extra_i[i - 1], NULL, NULL) ==
+                  ARB_ERR_VERIFY);
+    }
+    CHECK_EQ(arb_ct_roots_cached(r), ARB_CT_ISSUER_CACHE);
+    for (size_t i = 0; i < n_extra; i++) {
+        cert_free(&extra_i[i]);
+        cert_free(&extra_l[i]);
+    }
+
+    /* Threads validating through the same cached certificates at once. */
+    for (int i = 0; i < 4; i++) {
+        ra[i].r = r;
+        ra[i].bad = 0;
+        CHECK(pthread_create(&th[i], NULL, race, &ra[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ(ra[i].bad, 0);
+    }
+    arb_ct_roots_free(r);
+}
+
 int main(void)
 {
     now = (int64_t)time(NULL);
@@ -388,6 +506,7 @@ int main(void)
     test_precerts();
     test_roots();
     test_only_poison();
+    test_issuer_cache();
     arb_ct_roots_free(roots);
     arb_ct_roots_free(other_roots);
     cert_free(&R);

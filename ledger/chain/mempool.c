@@ -12,8 +12,6 @@
  * counter instead of clearing flags. */
 #include "ledger/chain/mempool.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,11 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ledger/chain/stateview.h"
+#include "merkle/file.h"
 
 #define NONE UINT32_MAX
 #define MAX_SLOTS (UINT32_MAX / 4)
@@ -2317,20 +2314,6 @@ static int cmp_save(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static arb_err write_all(int fd, const uint8_t *d, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, d, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return ARB_ERR_IO;
-        d += w;
-        n -= (size_t)w;
-    }
-    return ARB_OK;
-}
-
 arb_err arb_mempool_save(arb_mempool *mp, const char *path, size_t *n_out, arb_errbuf *eb)
 {
     arb_buf b = ARB_BUF_INIT;
@@ -2338,13 +2321,9 @@ arb_err arb_mempool_save(arb_mempool *mp, const char *path, size_t *n_out, arb_e
     arb_hash net;
     save_key *ids = NULL;
     arb_err err;
-    char tmp[4096], dir[4096];
-    int fd = -1;
 
     if (n_out)
         *n_out = 0;
-    if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp)
-        return arb_errf(eb, ARB_ERR_INVALID_ARG, "mempool file path too long");
     if ((err = arb_sha256_new(&sha)) != ARB_OK)
         return arb_errf(eb, err, "out of memory");
     pthread_mutex_lock(&mp->mu);
@@ -2385,51 +2364,11 @@ arb_err arb_mempool_save(arb_mempool *mp, const char *path, size_t *n_out, arb_e
         arb_buf_free(&b);
         return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (write_all(fd, b.data, b.len) != ARB_OK || fsync(fd) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        err = arb_errf(eb, ARB_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        err = arb_errf(eb, ARB_ERR_IO, "cannot sync directory %s: %s", dir, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        arb_buf_free(&b);
-        return err;
-    }
-    close(dfd);
+    /* Written beside it and renamed over it, the directory synced. */
+    err = arb_file_replace(path, b.data, b.len, eb);
     arb_buf_free(&b);
-    if (n_out)
+    if (err == ARB_OK && n_out)
         *n_out = n;
-    return ARB_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    arb_buf_free(&b);
     return err;
 }
 
@@ -2461,48 +2400,19 @@ arb_err arb_mempool_load(arb_mempool *mp, const arb_chain_checker *c,
                          const arb_mempool_chain *chain, const char *path, size_t *accepted,
                          size_t *rejected, arb_errbuf *eb)
 {
-    struct stat st;
     uint8_t *data = NULL;
+    size_t len = 0;
     arb_err err;
     if (accepted)
         *accepted = 0;
     if (rejected)
         *rejected = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return ARB_OK;
-        return arb_errf(eb, ARB_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return arb_errf(eb, ARB_ERR_IO, "%s is not a regular file", path);
-    }
-    size_t limit = mp->max_bytes * 2 + ((size_t)1 << 20);
-    if ((uint64_t)st.st_size > limit) {
-        close(fd);
-        return arb_errf(eb, ARB_ERR_PARSE, "%s is %lld bytes, over the %zu this pool reads", path,
-                        (long long)st.st_size, limit);
-    }
-    size_t len = (size_t)st.st_size, got = 0;
-    data = malloc(len ? len : 1);
-    if (data == NULL) {
-        close(fd);
-        return arb_errf(eb, ARB_ERR_NOMEM, "out of memory");
-    }
-    while (got < len) {
-        ssize_t r = read(fd, data + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != len) {
-        free(data);
-        return arb_errf(eb, ARB_ERR_IO, "cannot read %s", path);
-    }
+    /* A file over twice the pool's size is not one this pool wrote. */
+    err = arb_file_read(path, mp->max_bytes * 2 + ((size_t)1 << 20), &data, &len, eb);
+    if (err == ARB_ERR_NOT_FOUND)
+        return ARB_OK;
+    if (err != ARB_OK)
+        return err;
     load_ctx l = {mp, c, chain, 0, 0, 0};
     pthread_mutex_lock(&mp->mu);
     err = arb_mempool_file_parse(mp->p, c->sha, data, len, load_one, &l, eb);

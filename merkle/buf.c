@@ -310,8 +310,7 @@ int arb_buf_base64(arb_buf *b, const uint8_t *in, size_t len)
     return 1;
 }
 
-/* base64 alphabet value of each byte, -1 for bytes outside it. */
-static const int8_t B64VAL[256] = {
+const int8_t arb_base64_value[256] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
@@ -332,7 +331,7 @@ static const int8_t B64VAL[256] = {
 
 static int b64val(unsigned char ch)
 {
-    return B64VAL[ch];
+    return arb_base64_value[ch];
 }
 
 arb_err arb_base64_decode(uint8_t **out, size_t *out_len, const char *in, size_t in_len)
@@ -353,8 +352,8 @@ arb_err arb_base64_decode(uint8_t **out, size_t *out_len, const char *in, size_t
         return ARB_ERR_NOMEM;
     /* Every quad but the last: four table lookups, one validity check. */
     for (size_t i = 0; i + 4 < in_len; i += 4) {
-        int a = B64VAL[(unsigned char)in[i]], b = B64VAL[(unsigned char)in[i + 1]];
-        int c = B64VAL[(unsigned char)in[i + 2]], d = B64VAL[(unsigned char)in[i + 3]];
+        int a = arb_base64_value[(unsigned char)in[i]], b = arb_base64_value[(unsigned char)in[i + 1]];
+        int c = arb_base64_value[(unsigned char)in[i + 2]], d = arb_base64_value[(unsigned char)in[i + 3]];
         uint32_t w;
         if ((a | b | c | d) < 0)
             goto bad;

@@ -87,6 +87,11 @@ char *arb_base64_encode(const uint8_t *in, size_t len);
 /* Appends the base64 of in[0..len) to b (no NUL). Returns 1, or 0 with b->oom
  * set. For building large JSON answers whose strings need no escaping. */
 int arb_buf_base64(arb_buf *b, const uint8_t *in, size_t len);
+/* The value of each byte in the standard base64 alphabet (RFC 4648 section
+ * 4), -1 for every other byte, '=' included: for decoders of their own (a
+ * streaming one decoding in place, say) that must accept what
+ * arb_base64_decode accepts. */
+extern const int8_t arb_base64_value[256];
 /* Strict decoding: padding required, no whitespace, no trailing garbage.
  * Returns ARB_OK, ARB_ERR_PARSE or ARB_ERR_NOMEM; *out is freed with free(). */
 arb_err arb_base64_decode(uint8_t **out, size_t *out_len, const char *in, size_t in_len)

@@ -36,6 +36,7 @@
 #include "merkle/buf.h"
 #include "merkle/proof.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 #include "tests/unit/log/pki.h"
 
 static char tmpdir[512], mnt[600], datadir[700], keyfile[600], rootsfile[600];
@@ -44,49 +45,14 @@ static pid_t child;
 static arb_ct_verifier *verifier;
 static arb_sha256 *sha;
 
-typedef struct {
-    char *data;
-    size_t len;
-} body;
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-    body *b = ud;
-    char *d = realloc(b->data, b->len + sz * n + 1);
-
-    if (d == NULL)
-        return 0;
-    memcpy(d + b->len, p, sz * n);
-    b->len += sz * n;
-    d[b->len] = 0;
-    b->data = d;
-    return sz * n;
-}
+typedef arb_tl_body body;
 
 /* GET (post == NULL) or POST; returns the status (0 on a transport error). */
 static long http(const char *path, const char *post, body *out)
 {
-    CURL *c = curl_easy_init();
-    char url[1024];
-    long status = 0;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 30, .flags = ARB_TL_HTTP_NOSIGNAL};
 
-    memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return 0;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (post != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
+    return arb_tl_http_raw(o, path, post, post != NULL ? strlen(post) : 0, out);
 }
 
 static int stop_server(int sig)

@@ -25,6 +25,7 @@
 #include "merkle/buf.h"
 #include "tests/proc.h"
 #include "tests/test.h"
+#include "tests/testlib/http.h"
 #include "tests/unit/log/pki.h"
 
 #define DAY 86400
@@ -44,58 +45,24 @@ typedef struct {
     char retry_after[32];
 } body;
 
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-    body *b = ud;
-    char *d = realloc(b->data, b->len + sz * n + 1);
-
-    if (d == NULL)
-        return 0;
-    memcpy(d + b->len, p, sz * n);
-    b->len += sz * n;
-    d[b->len] = 0;
-    b->data = d;
-    return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-    body *b = ud;
-    size_t len = sz * n;
-
-    if (len > 13 && strncasecmp(p, "Retry-After: ", 13) == 0) {
-        size_t k = len - 13 < sizeof(b->retry_after) - 1 ? len - 13 : sizeof(b->retry_after) - 1;
-        memcpy(b->retry_after, p + 13, k);
-        b->retry_after[k] = 0;
-        b->retry_after[strcspn(b->retry_after, "\r\n")] = 0;
-    }
-    return len;
-}
-
 static long http(const char *path, const char *post, body *out)
 {
-    CURL *c = curl_easy_init();
-    char url[1024];
-    long status = 0;
+    arb_tl_http_opts o = {.port = port, .timeout_s = 60, .flags = ARB_TL_HTTP_NOSIGNAL};
+    char *headers = NULL, *ra;
+    long status;
 
     memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return 0;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (post != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
+    status = arb_tl_http_headers(o, path, post, &out->data, &headers);
+    out->len = out->data != NULL ? strlen(out->data) : 0;
+    for (ra = headers; ra != NULL && *ra; ra += strcspn(ra, "\n"), ra += *ra == '\n')
+        if (strncasecmp(ra, "Retry-After: ", 13) == 0) {
+            size_t k = strcspn(ra + 13, "\r\n");
+            if (k >= sizeof(out->retry_after))
+                k = sizeof(out->retry_after) - 1;
+            memcpy(out->retry_after, ra + 13, k);
+            out->retry_after[k] = 0;
+        }
+    free(headers);
     return status;
 }
 

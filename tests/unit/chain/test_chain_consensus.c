@@ -599,6 +599,78 @@ static void fan_block(arb_block *blk, arb_outpoint a, uint64_t amount)
     free(all);
 }
 
+/* A block large enough for its merkle root to be hashed on a thread of its
+ * own while the transactions are checked: the first broken rule is still
+ * reported, in the order the rules are listed (root, coinbase, a
+ * transaction's own rules by index, duplicates). */
+#define BIG 100
+
+static const char *basic_reason(const arb_block *b, size_t *tx_index)
+{
+    arb_check_result r;
+    arb_err e = arb_chain_check_block_basic(P, H, b, &r);
+
+    *tx_index = r.tx_index;
+    if (e == ARB_OK)
+        return "ok";
+    return e == ARB_ERR_VERIFY ? r.reason : "error";
+}
+
+static void big_block(arb_block *b, int no_coinbase, size_t empty_at, size_t dup_at)
+{
+    arb_tx txs[BIG];
+    arb_outpoint op;
+
+    memset(&op, 0x11, sizeof op);
+    coinbase(&txs[0], HEIGHT, 1);
+    for (size_t i = 1; i < BIG; i++) {
+        op.index = (uint32_t)i; /* distinct txids */
+        spend(&txs[i], op, i == empty_at ? 0 : 1, 1);
+    }
+    if (no_coinbase) {
+        arb_tx_clear(&txs[0]);
+        op.index = 0;
+        spend(&txs[0], op, 1, 1);
+    }
+    if (dup_at != 0) {
+        arb_tx_clear(&txs[dup_at + 1]);
+        CHECK(arb_tx_copy(&txs[dup_at + 1], &txs[dup_at]) == ARB_OK);
+    }
+    make_block(b, txs, BIG);
+}
+
+static void test_big_block_basic(void)
+{
+    arb_block b;
+    size_t at;
+
+    big_block(&b, 0, 0, 0);
+    CHECK_STR(basic_reason(&b, &at), "ok");
+    b.header.merkle_root.b[0] ^= 1;
+    CHECK_STR(basic_reason(&b, &at), "bad-txnmrklroot");
+    arb_block_clear(&b);
+
+    big_block(&b, 0, 70, 0);
+    CHECK_STR(basic_reason(&b, &at), "bad-txns-vout-empty");
+    CHECK_EQ(at, 70);
+    b.header.merkle_root.b[31] ^= 1; /* the root is reported first */
+    CHECK_STR(basic_reason(&b, &at), "bad-txnmrklroot");
+    arb_block_clear(&b);
+
+    big_block(&b, 1, 70, 0); /* no coinbase, and a bad transaction after it */
+    CHECK_STR(basic_reason(&b, &at), "bad-cb-missing");
+    arb_block_clear(&b);
+
+    big_block(&b, 0, 0, 80);
+    CHECK_STR(basic_reason(&b, &at), "bad-txns-duplicate");
+    arb_block_clear(&b);
+
+    big_block(&b, 0, 90, 20); /* a transaction's own rule before duplicates */
+    CHECK_STR(basic_reason(&b, &at), "bad-txns-vout-empty");
+    CHECK_EQ(at, 90);
+    arb_block_clear(&b);
+}
+
 static void test_check_block_ex(void)
 {
     arb_block blk;
@@ -693,6 +765,7 @@ int main(void)
     test_input_rules();
     test_sig_rules();
     test_block_rules();
+    test_big_block_basic();
     test_check_block_ex();
     arb_schnorr_free(S);
     arb_sha256_free(H);

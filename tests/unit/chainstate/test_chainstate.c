@@ -417,6 +417,27 @@ static int rsubmit(arb_chainstate *cs, rblock *rb, arb_block *b)
     return err == ARB_OK;
 }
 
+/* Adds trunk block h (coinbase only) on blocks[*nbp - 1] as blocks[*nbp],
+ * keeping the coinbase txid of the first SPENDABLE; it becomes the best. */
+static void add_trunk_block(arb_chainstate *cs, rblock *blocks, size_t *nbp, size_t *bestp,
+                            uint32_t h)
+{
+    arb_block b;
+    size_t nb = *nbp;
+    rblock *rb = &blocks[nb];
+
+    CHECK(arb_chain_block_build(P, H, &b, &blocks[nb - 1].hash, blocks[nb - 1].time, h,
+                                0x207fffff, 0, PK[0], NULL, 0, 0, NULL) == ARB_OK);
+    CHECK(arb_chain_mine_header(&b.header, 0, 1000000));
+    if (h <= SPENDABLE)
+        CHECK(arb_tx_txid(H, &TRUNK_CB[h - 1], &b.tx[0]) == ARB_OK);
+    rb->height = h;
+    rb->parent = (int)nb - 1;
+    CHECK(rsubmit(cs, rb, &b));
+    *bestp = nb;
+    *nbp = nb + 1;
+}
+
 /* Adds a random block on blocks[par] as blocks[*nb]; updates *best. */
 static void add_random_block(arb_chainstate *cs, rblock *blocks, size_t *nbp, size_t *bestp,
                              size_t par, unsigned long it)
@@ -489,19 +510,8 @@ static void test_random_reorgs(void)
     blocks[0].time = P->genesis_time;
     blocks[0].parent = -1;
     nb = 1;
-    for (uint32_t h = 1; h <= TRUNK; h++) {
-        arb_block b;
-        rblock *rb = &blocks[nb];
-        CHECK(arb_chain_block_build(P, H, &b, &blocks[nb - 1].hash, blocks[nb - 1].time, h,
-                                    0x207fffff, 0, PK[0], NULL, 0, 0, NULL) == ARB_OK);
-        CHECK(arb_chain_mine_header(&b.header, 0, 1000000));
-        if (h <= SPENDABLE)
-            CHECK(arb_tx_txid(H, &TRUNK_CB[h - 1], &b.tx[0]) == ARB_OK);
-        rb->height = h;
-        rb->parent = (int)nb - 1;
-        CHECK(rsubmit(cs, rb, &b));
-        best = nb++;
-    }
+    for (uint32_t h = 1; h <= TRUNK; h++)
+        add_trunk_block(cs, blocks, &nb, &best, h);
     for (unsigned long it = 0; it < n; it++) {
         /* A parent among the blocks within 3 of the best height. */
         size_t par;
@@ -627,18 +637,7 @@ static void test_cache_differential(void)
     flushes0 = arb_chainstate_cache_flushes(cs[2]);
     for (unsigned long step = 0; step < TRUNK + n + 3; step++) {
         if (step < TRUNK) {
-            arb_block b;
-            rblock *rb = &blocks[nb];
-            uint32_t h = (uint32_t)step + 1;
-            CHECK(arb_chain_block_build(P, H, &b, &blocks[nb - 1].hash, blocks[nb - 1].time, h,
-                                        0x207fffff, 0, PK[0], NULL, 0, 0, NULL) == ARB_OK);
-            CHECK(arb_chain_mine_header(&b.header, 0, 1000000));
-            if (h <= SPENDABLE)
-                CHECK(arb_tx_txid(H, &TRUNK_CB[h - 1], &b.tx[0]) == ARB_OK);
-            rb->height = h;
-            rb->parent = (int)nb - 1;
-            CHECK(rsubmit(cs[0], rb, &b));
-            best = nb++;
+            add_trunk_block(cs[0], blocks, &nb, &best, (uint32_t)step + 1);
         } else {
             size_t par, before = best;
             if (step < TRUNK + n) {

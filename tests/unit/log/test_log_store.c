@@ -297,6 +297,26 @@ static void *pipe_submitter(void *arg)
     return NULL;
 }
 
+/* A log on a fresh store in a new temporary directory (dir, dir_cap), with
+ * the column families cfs, signer s, origin, no pool window, and the rest of
+ * lc as given (lc's store, cfs, signer, origin and batch_ms are set here). */
+static int open_fresh_log(char *dir, size_t dir_cap, arb_store **store, arb_log **log,
+                          arb_log_config *lc, const unsigned *cfs, arb_ct_signer *s,
+                          const char *origin)
+{
+    arb_errbuf eb;
+
+    lc->cfs = cfs;
+    lc->signer = s;
+    lc->origin = origin;
+    lc->batch_ms = 0;
+    if (arb_test_tmpdir(dir, dir_cap) != 0 ||
+        arb_store_open(store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) != ARB_OK)
+        return 0;
+    lc->store = *store;
+    return arb_log_open(log, lc, &eb) == ARB_OK;
+}
+
 /* With submit_inline (as arbord runs the log): a submission on the idle log
  * is sequenced, written and answered on the submitting thread; submissions
  * from PIPE_THREADS threads at once, every certificate from each, mix that
@@ -322,16 +342,8 @@ static void check_inline_submitters(const arb_ct_roots *roots, arb_ct_signer *s,
     size_t i;
 
     memset(&lc, 0, sizeof(lc));
-    lc.cfs = cfs;
-    lc.signer = s;
-    lc.origin = "unit.example/inline";
-    lc.batch_ms = 0;
     lc.submit_inline = 1;
-    CHECK_OR(arb_test_tmpdir(dir, sizeof(dir)) == 0 &&
-                 arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) == ARB_OK,
-             );
-    lc.store = store;
-    CHECK_OR(arb_log_open(&log, &lc, &eb) == ARB_OK, );
+    CHECK_OR(open_fresh_log(dir, sizeof(dir), &store, &log, &lc, cfs, s, "unit.example/inline"), );
     for (i = 0; i < PIPE_N; i++) {
         pki_spec sl = {"inline.example.test", NULL, 7000 + (long)i, t - 86400, t + 86400 * 90, 0};
         X509 *l = pki_cert(&sl, kl, im, ki);
@@ -427,16 +439,8 @@ static void check_pipelined_duplicates(const arb_ct_roots *roots, arb_ct_signer 
     size_t i;
 
     memset(&lc, 0, sizeof(lc));
-    lc.cfs = cfs;
-    lc.signer = s;
-    lc.origin = "unit.example/pipe";
-    lc.batch_ms = 0;
     lc.batch_max = 1;
-    CHECK_OR(arb_test_tmpdir(dir, sizeof(dir)) == 0 &&
-                 arb_store_open(&store, dir, arb_log_cf_names, ARB_LOG_CF_COUNT, NULL, &eb) == ARB_OK,
-             );
-    lc.store = store;
-    CHECK_OR(arb_log_open(&log, &lc, &eb) == ARB_OK, );
+    CHECK_OR(open_fresh_log(dir, sizeof(dir), &store, &log, &lc, cfs, s, "unit.example/pipe"), );
     pthread_mutex_lock(&mu);
     base = answered;
     pthread_mutex_unlock(&mu);

@@ -1762,6 +1762,14 @@ static int send_getdata_n(wspeer *w, const arb_hash *hash, size_t count)
 #define RSS_SLACK_KIB (48 * 1024)
 #endif
 
+/* The test peers' socket buffers: small, so that the kernel absorbs little
+ * of what either side sends and the test is of who reads. Not smaller: at
+ * 64 KiB (the size of one loopback segment) a peer that does not read drops
+ * the node's segments, the acknowledgements they carry with them, and its
+ * own sends then wait out TCP's retransmission backoff (seconds, doubling),
+ * past the node's send timeout: about one run in four failed that way. */
+#define PEER_SOCKBUF (256 * 1024)
+
 /* Flow control: a peer that sends a 4 MB message while the node sends it
  * 4 MB of blocks (neither reading until its own send is done) does not
  * deadlock: both finish. A peer that never reads makes the node stop
@@ -1810,7 +1818,7 @@ static void flow_control(void)
     TRY(big != NULL);
 
     /* Both ways at once. Type 200 is unknown: read in whole, then ignored. */
-    TRY(wsp_connect_buf(&w1, P, "127.0.3.1", pf, 65536) == 0 && wsp_handshake(&w1, 31) == 0);
+    TRY(wsp_connect_buf(&w1, P, "127.0.3.1", pf, PEER_SOCKBUF) == 0 && wsp_handshake(&w1, 31) == 0);
     TRY(send_getdata_n(&w1, &g, count) == 0);
     TRY(wsp_send_msg(&w1, 200, big, ARB_P2P_MAX_MESSAGE - 10000) == 0);
     {
@@ -1827,7 +1835,7 @@ static void flow_control(void)
     /* Never reads: asks for 16 MB, then keeps sending 1 MB messages. */
     unsigned long rss0 = rss_kib(arb_proc_pid(f.p));
     size_t sent = 0;
-    TRY(wsp_connect_buf(&w2, P, "127.0.3.2", pf, 65536) == 0 && wsp_handshake(&w2, 32) == 0);
+    TRY(wsp_connect_buf(&w2, P, "127.0.3.2", pf, PEER_SOCKBUF) == 0 && wsp_handshake(&w2, 32) == 0);
     /* Four times: more than the node's socket buffer takes (its queue is
      * filled once more each time the kernel has taken the last answer). */
     for (int i = 0; i < 4; i++)

@@ -1,5 +1,6 @@
 #include "ledger/chain/chainstate.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,6 +70,19 @@ struct arb_chainstate {
     size_t cache_budget; /* bytes */
     uint64_t cache_flushes;
     uint32_t replayed; /* blocks whose coins the open re-applied */
+    /* The transaction index and address history of a connected block (most
+     * of its batch, by entries) are written by a thread of their own while
+     * the next block is checked, after the block's own batch. At most one
+     * such batch is in flight: the next block's batch is written only once
+     * it has landed, so a crash can leave at most the tip's rows missing,
+     * and the "txidx" marker says whether it did (repaired at open). */
+    pthread_mutex_t ix_mu;
+    pthread_cond_t ix_cv;
+    pthread_t ix_thread;
+    int ix_started, ix_stop;
+    arb_store_batch *ix_batch; /* being written (NULL: idle) */
+    arb_err ix_err;            /* the first failed write: every later wait returns it */
+    uint32_t repaired;         /* tip blocks whose index rows the open rewrote */
 };
 
 #define DEFAULT_CACHE_BYTES ((size_t)128 << 20)
@@ -110,6 +124,65 @@ static arb_err write_batch(arb_chainstate *cs, arb_store_batch *b, int sync)
 static arb_err write_policy(arb_chainstate *cs, arb_store_batch *b)
 {
     return write_batch(cs, b, sync_due(cs));
+}
+
+/* ---- the index writer ---- */
+
+static void *ix_main(void *arg)
+{
+    arb_chainstate *cs = arg;
+    pthread_mutex_lock(&cs->ix_mu);
+    for (;;) {
+        while (cs->ix_batch == NULL && !cs->ix_stop)
+            pthread_cond_wait(&cs->ix_cv, &cs->ix_mu);
+        if (cs->ix_batch == NULL)
+            break;
+        arb_store_batch *b = cs->ix_batch;
+        pthread_mutex_unlock(&cs->ix_mu);
+        arb_err err = arb_store_write(cs->st, b, 0, NULL);
+        arb_store_batch_free(b);
+        pthread_mutex_lock(&cs->ix_mu);
+        if (err != ARB_OK && cs->ix_err == ARB_OK)
+            cs->ix_err = err;
+        cs->ix_batch = NULL;
+        pthread_cond_broadcast(&cs->ix_cv);
+    }
+    pthread_mutex_unlock(&cs->ix_mu);
+    return NULL;
+}
+
+/* Waits until the index batch in flight (if any) has landed. Returns the
+ * error of any index write that failed since the open: the chain state
+ * then refuses to go on (the rows would be missing until the next open). */
+static arb_err ix_wait(arb_chainstate *cs)
+{
+    arb_err err;
+    if (!cs->ix_started)
+        return cs->ix_err;
+    pthread_mutex_lock(&cs->ix_mu);
+    while (cs->ix_batch != NULL)
+        pthread_cond_wait(&cs->ix_cv, &cs->ix_mu);
+    err = cs->ix_err;
+    pthread_mutex_unlock(&cs->ix_mu);
+    return err;
+}
+
+/* Hands a block's index batch to the writer (which frees it), after the
+ * block's own batch was written and with no index batch in flight. Without
+ * the thread, writes it here. */
+static void ix_submit(arb_chainstate *cs, arb_store_batch *b)
+{
+    if (!cs->ix_started) {
+        arb_err err = arb_store_write(cs->st, b, 0, NULL);
+        arb_store_batch_free(b);
+        if (err != ARB_OK && cs->ix_err == ARB_OK)
+            cs->ix_err = err;
+        return;
+    }
+    pthread_mutex_lock(&cs->ix_mu);
+    cs->ix_batch = b;
+    pthread_cond_signal(&cs->ix_cv);
+    pthread_mutex_unlock(&cs->ix_mu);
 }
 
 static void put32be(uint8_t *p, uint32_t v)
@@ -446,6 +519,7 @@ static arb_err resume_best(arb_chainstate *cs)
 }
 
 static arb_err load_block(arb_chainstate *cs, const arb_hash *hash, arb_block *blk);
+static arb_err repair_index(arb_chainstate *cs, arb_errbuf *eb);
 
 /* Applies the UTXO changes of the connected block `hash` (its body and undo
  * data) to the coins cache, as its connect did: the coins it spends from the
@@ -577,6 +651,8 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
     cs = calloc(1, sizeof *cs);
     if (cs == NULL)
         return ARB_ERR_NOMEM;
+    pthread_mutex_init(&cs->ix_mu, NULL);
+    pthread_cond_init(&cs->ix_cv, NULL);
     cs->st = store;
     cs->cf = cf_base;
     cs->p = p;
@@ -633,8 +709,10 @@ arb_err arb_chainstate_open(arb_chainstate **out, arb_store *store, unsigned cf_
                        "state commitment: start from an empty data directory)");
         goto fail;
     }
-    if ((err = replay_coins(cs, eb)) != ARB_OK)
+    if ((err = repair_index(cs, eb)) != ARB_OK || (err = replay_coins(cs, eb)) != ARB_OK)
         goto fail;
+    /* Without the thread, index batches are written in line. */
+    cs->ix_started = pthread_create(&cs->ix_thread, NULL, ix_main, cs) == 0;
     if ((err = resume_best(cs)) != ARB_OK) /* the tip is still a consistent block boundary */
         arb_logf(&cs->log, ARB_LOG_WARN, "chain state: cannot resume the best branch: %s",
                  arb_err_str(err));
@@ -671,11 +749,19 @@ uint32_t arb_chainstate_replayed(const arb_chainstate *cs)
     return cs->replayed;
 }
 
+uint32_t arb_chainstate_repaired(const arb_chainstate *cs)
+{
+    return cs->repaired;
+}
+
 arb_err arb_chainstate_flush(arb_chainstate *cs)
 {
     arb_store_batch *b;
     arb_err err;
 
+    /* The sync below covers the tip's index rows too. */
+    if ((err = ix_wait(cs)) != ARB_OK)
+        return err;
     if (arb_coins_count(cs->coins) > 0)
         return cache_flush(cs, 1); /* syncs every earlier batch too */
     if (cs->unsynced == 0 && !cs->body_unsynced)
@@ -705,6 +791,15 @@ void arb_chainstate_close(arb_chainstate *cs)
 {
     if (cs == NULL)
         return;
+    if (cs->ix_started) {
+        (void)ix_wait(cs); /* a failed write was logged by the store */
+        pthread_mutex_lock(&cs->ix_mu);
+        cs->ix_stop = 1;
+        pthread_cond_signal(&cs->ix_cv);
+        pthread_mutex_unlock(&cs->ix_mu);
+        pthread_join(cs->ix_thread, NULL);
+        cs->ix_started = 0;
+    }
     if (cs->st != NULL && cs->coins != NULL &&
         (cs->unsynced > 0 || cs->body_unsynced || arb_coins_count(cs->coins) > 0) &&
         arb_chainstate_flush(cs) != ARB_OK)
@@ -714,6 +809,8 @@ void arb_chainstate_close(arb_chainstate *cs)
     arb_sha256_free(cs->sha);
     arb_schnorr_free(cs->schnorr);
     arb_coins_free(cs->coins);
+    pthread_mutex_destroy(&cs->ix_mu);
+    pthread_cond_destroy(&cs->ix_cv);
     free(cs);
 }
 
@@ -813,8 +910,6 @@ static int cmp_created(const void *a, const void *b)
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-/* Validates the stored block `hash` on top of the current tip and applies it
- * in one atomic batch (synced by the flush policy). ARB_ERR_VERIFY with res on a rule failure. */
 /* One address-history record of a block: key, transaction index, amounts. */
 typedef struct {
     uint8_t key[32];
@@ -836,6 +931,31 @@ static void hist_key(uint8_t out[40], const uint8_t key[32], uint32_t height, ui
     put32be(out + 36, t);
 }
 
+/* A block's address-history records, one per output and one per spend
+ * (merged by put_tx_and_history): spent[k] is the coin spent by the k-th
+ * input after the coinbase. hist has room for every output and input. */
+static size_t block_hist(const arb_block *bp, const arb_coin *spent, hist_rec *hist)
+{
+    size_t nh = 0, k = 0;
+    for (size_t t = 0; t < bp->n_tx; t++) {
+        for (size_t o = 0; o < bp->tx[t].n_out; o++) {
+            hist_rec *hr = &hist[nh++];
+            memcpy(hr->key, bp->tx[t].out[o].key, 32);
+            hr->t = (uint32_t)t;
+            hr->recv = bp->tx[t].out[o].amount;
+            hr->sent = 0;
+        }
+        for (size_t i = 0; t > 0 && i < bp->tx[t].n_in; i++, k++) {
+            hist_rec *hr = &hist[nh++];
+            memcpy(hr->key, spent[k].key, 32);
+            hr->t = (uint32_t)t;
+            hr->recv = 0;
+            hr->sent = spent[k].amount;
+        }
+    }
+    return nh;
+}
+
 typedef struct {
     arb_hash txid;
     uint32_t t;
@@ -846,9 +966,11 @@ static int cmp_txid_at(const void *a, const void *b)
     return memcmp(((const txid_at *)a)->txid.b, ((const txid_at *)b)->txid.b, 32);
 }
 
-/* Puts the transaction index and the address history of a connected block. */
-static void put_tx_and_history(arb_chainstate *cs, arb_store_batch *b, uint32_t height,
-                               const arb_hash *txids, size_t n_tx, hist_rec *h, size_t nh)
+/* Puts the transaction index and the address history of the connected block
+ * `hash`, with the "txidx" marker naming it. */
+static void put_tx_and_history(arb_chainstate *cs, arb_store_batch *b, const arb_hash *hash,
+                               uint32_t height, const arb_hash *txids, size_t n_tx, hist_rec *h,
+                               size_t nh)
 {
     uint8_t v[48], k[40];
     /* In key order: RocksDB's memtable inserts keys that follow the previous
@@ -882,6 +1004,7 @@ static void put_tx_and_history(arb_chainstate *cs, arb_store_batch *b, uint32_t 
         put64le(v + 40, r.sent);
         arb_store_batch_put(b, cs->cf + CF_HIST, k, 40, v, 48);
     }
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"txidx", 5, hash->b, 32);
 }
 
 static void del_history(arb_chainstate *cs, arb_store_batch *b, const uint8_t key[32],
@@ -891,6 +1014,105 @@ static void del_history(arb_chainstate *cs, arb_store_batch *b, const uint8_t ke
     hist_key(lo, key, height, 0);
     hist_key(hi, key, height + 1, 0);
     arb_store_batch_delete_range(b, cs->cf + CF_HIST, lo, 40, hi, 40);
+}
+
+/* The coins a block's inputs spent, in input order (coinbase aside): from
+ * its undo data, or made by an earlier transaction of the block. */
+static arb_err spent_coins(const arb_block *blk, const arb_hash *txids, const uint8_t *undo,
+                           size_t ulen, arb_coin *spent)
+{
+    size_t nundo = get32le(undo), u = 0, k = 0;
+    if (ulen != 4 + nundo * UNDO_REC)
+        return ARB_ERR_PARSE;
+    for (size_t t = 1; t < blk->n_tx; t++) {
+        for (size_t i = 0; i < blk->tx[t].n_in; i++, k++) {
+            const arb_outpoint *op = &blk->tx[t].in[i];
+            uint8_t key[36];
+            size_t s = 0;
+            op_key(key, op);
+            if (u < nundo && memcmp(undo + 4 + u * UNDO_REC, key, 36) == 0) {
+                coin_dec(&spent[k], undo + 4 + u * UNDO_REC + 36);
+                u++;
+                continue;
+            }
+            while (s < t && !arb_hash_eq(&txids[s], &op->txid))
+                s++;
+            if (s == t || op->index >= blk->tx[s].n_out)
+                return ARB_ERR_PARSE; /* neither in the undo data nor made by the block */
+            memset(&spent[k], 0, sizeof spent[k]);
+            spent[k].amount = blk->tx[s].out[op->index].amount;
+            memcpy(spent[k].key, blk->tx[s].out[op->index].key, 32);
+        }
+    }
+    return u == nundo ? ARB_OK : ARB_ERR_PARSE;
+}
+
+/* A crash between a block's batch and its index batch leaves the tip's
+ * transaction index and history missing, and the "txidx" marker naming an
+ * earlier block: rewrites the tip's rows (synced) from the block and its
+ * undo data. A database without the marker wrote both in one batch. */
+static arb_err repair_index(arb_chainstate *cs, arb_errbuf *eb)
+{
+    arb_hash at;
+    arb_block blk;
+    arb_hash *txids = NULL;
+    arb_coin *spent = NULL;
+    hist_rec *hist = NULL;
+    uint8_t *undo = NULL;
+    arb_store_batch *b = NULL;
+    size_t n, ulen, n_in = 0, n_out = 0;
+    arb_err err = arb_store_get_into(cs->st, NULL, cs->cf + CF_META, (const uint8_t *)"txidx", 5,
+                                     at.b, 32, &n, eb);
+    if (err == ARB_ERR_NOT_FOUND)
+        return ARB_OK;
+    if (err != ARB_OK)
+        return err;
+    if (n == 32 && arb_hash_eq(&at, &cs->tip.hash))
+        return ARB_OK;
+    arb_block_init(&blk);
+    if ((err = load_block(cs, &cs->tip.hash, &blk)) != ARB_OK ||
+        (err = arb_store_get(cs->st, NULL, cs->cf + CF_UNDO, cs->tip.hash.b, 32, &undo, &ulen,
+                             eb)) != ARB_OK)
+        goto out;
+    for (size_t t = 0; t < blk.n_tx; t++) {
+        n_out += blk.tx[t].n_out;
+        n_in += t > 0 ? blk.tx[t].n_in : 0;
+    }
+    txids = malloc(blk.n_tx * sizeof *txids + 1);
+    spent = malloc(n_in * sizeof *spent + 1);
+    hist = malloc((n_in + n_out) * sizeof *hist + 1);
+    if (txids == NULL || spent == NULL || hist == NULL) {
+        err = ARB_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t t = 0; t < blk.n_tx; t++)
+        if ((err = arb_tx_txid(cs->sha, &txids[t], &blk.tx[t])) != ARB_OK)
+            goto out;
+    if (ulen < 4 || (err = spent_coins(&blk, txids, undo, ulen, spent)) != ARB_OK) {
+        err = ARB_ERR_PARSE;
+        goto out;
+    }
+    if ((err = arb_store_batch_new(&b, cs->st)) != ARB_OK)
+        goto out;
+    put_tx_and_history(cs, b, &cs->tip.hash, cs->tip.height, txids, blk.n_tx, hist,
+                       block_hist(&blk, spent, hist));
+    if ((err = arb_store_write(cs->st, b, ARB_STORE_SYNC, eb)) != ARB_OK)
+        goto out;
+    cs->repaired++;
+    arb_logf(&cs->log, ARB_LOG_INFO,
+             "chain state: rewrote the transaction index and history of the tip block %u "
+             "(interrupted before they were written)", (unsigned)cs->tip.height);
+out:
+    if (err != ARB_OK)
+        err = arb_errf(eb, err, "chain state: cannot rewrite the index of the tip block %u: %s",
+                       (unsigned)cs->tip.height, arb_err_str(err));
+    arb_store_batch_free(b);
+    free(undo);
+    free(hist);
+    free(spent);
+    free(txids);
+    arb_block_clear(&blk);
+    return err;
 }
 
 /* ---- the committed state: name records and anchored heads ----
@@ -1335,14 +1557,16 @@ typedef struct {
     idx_entry *e;
     int flush; /* the cache goes out with this block: its UTXO changes go in the batch too */
     arb_store_batch *b;
+    arb_store_batch *ib; /* its transaction index and history (the index writer's) */
     arb_hash new_root;
 } connect_ctx;
 
-/* Builds the block's batch: undo data, the committed state, the transaction
- * index and history, height and tip; the UTXO changes only when the cache is
- * written out with this block (otherwise they go to the cache once the batch
- * is written). Runs on the calling thread during the signature checks, so it
- * changes nothing but the batch. */
+/* Builds the block's batch: undo data, the committed state, height and tip;
+ * the UTXO changes only when the cache is written out with this block
+ * (otherwise they go to the cache once the batch is written). The
+ * transaction index and history go in a second batch, for the index writer.
+ * Runs on the calling thread during the signature checks, so it changes
+ * nothing but the batches. */
 static arb_err build_connect(void *ud, const arb_block_view *bv, arb_check_result *res)
 {
     connect_ctx *x = ud;
@@ -1377,11 +1601,6 @@ static arb_err build_connect(void *ud, const arb_block_view *bv, arb_check_resul
             c->coin.height = height;
             c->coin.coinbase = t == 0;
             c->spent = 0;
-            hist_rec *hr = &hist[nhist++];
-            memcpy(hr->key, bp->tx[t].out[o].key, 32);
-            hr->t = (uint32_t)t;
-            hr->recv = bp->tx[t].out[o].amount;
-            hr->sent = 0;
         }
     }
     qsort(cr, ncr, sizeof *cr, cmp_created);
@@ -1391,11 +1610,6 @@ static arb_err build_connect(void *ud, const arb_block_view *bv, arb_check_resul
         for (size_t i = 0; i < bp->tx[t].n_in; i++, k_in++) {
             const arb_outpoint *op = &bp->tx[t].in[i];
             const arb_coin *coin = &bv->spent[k_in];
-            hist_rec *hr = &hist[nhist++];
-            hr->t = (uint32_t)t;
-            hr->recv = 0;
-            memcpy(hr->key, coin->key, 32);
-            hr->sent = coin->amount;
             if (bv->in_block[k_in]) {
                 created *c = bsearch(op, cr, ncr, sizeof *cr, cmp_created);
                 if (c == NULL) {
@@ -1434,7 +1648,8 @@ static arb_err build_connect(void *ud, const arb_block_view *bv, arb_check_resul
         goto out;
     put32le(undo, (uint32_t)nundo);
     arb_store_batch_put(x->b, cs->cf + CF_UNDO, x->hash->b, 32, undo, 4 + nundo * UNDO_REC);
-    put_tx_and_history(cs, x->b, height, txids, bp->n_tx, hist, nhist);
+    nhist = block_hist(bp, bv->spent, hist);
+    put_tx_and_history(cs, x->ib, x->hash, height, txids, bp->n_tx, hist, nhist);
     put32be(hk, height);
     arb_store_batch_put(x->b, cs->cf + CF_HEIGHT, hk, 4, x->hash->b, 32);
     arb_store_batch_put(x->b, cs->cf + CF_META, (const uint8_t *)"tip", 3, x->hash->b, 32);
@@ -1505,7 +1720,8 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     x.e = &e;
     x.flush = sync || arb_coins_bytes_with(cs->coins, n_ops) > cs->cache_budget ||
               arb_coins_reserve(cs->coins, n_ops) != ARB_OK;
-    if ((err = arb_store_batch_new(&x.b, cs->st)) != ARB_OK)
+    if ((err = arb_store_batch_new(&x.b, cs->st)) != ARB_OK ||
+        (err = arb_store_batch_new(&x.ib, cs->st)) != ARB_OK)
         goto out;
     cs->lookup_err = ARB_OK;
     err = arb_chain_check_block_ex(cs->p, &chk, bp, e.height,
@@ -1517,8 +1733,11 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     }
     if (err != ARB_OK)
         goto out;
-    if ((err = write_batch(cs, x.b, sync)) != ARB_OK)
+    /* The previous block's index rows land before this block's batch. */
+    if ((err = ix_wait(cs)) != ARB_OK || (err = write_batch(cs, x.b, sync)) != ARB_OK)
         goto out;
+    ix_submit(cs, x.ib);
+    x.ib = NULL;
     if (x.flush) {
         if (arb_coins_count(cs->coins) > 0)
             cs->cache_flushes++;
@@ -1532,6 +1751,7 @@ static arb_err connect(arb_chainstate *cs, const arb_hash *hash, arb_check_resul
     cs->state_root = x.new_root;
 out:
     arb_store_batch_free(x.b);
+    arb_store_batch_free(x.ib);
     arb_block_view_clear(&bv);
     arb_block_clear(&blk);
     return err;
@@ -1551,6 +1771,9 @@ static arb_err disconnect(arb_chainstate *cs)
     arb_block_init(&blk);
     if (cs->tip.height == 0)
         return ARB_ERR_INTERNAL;
+    /* The tip's index rows land before the batch that deletes them. */
+    if ((err = ix_wait(cs)) != ARB_OK)
+        return err;
     if ((err = idx_get(cs, &hash, &e)) != ARB_OK || (err = idx_get(cs, &e.hdr.prev, &pe)) != ARB_OK ||
         (err = load_block(cs, &hash, &blk)) != ARB_OK)
         goto out;
@@ -1598,6 +1821,7 @@ static arb_err disconnect(arb_chainstate *cs)
     put32be(hk, e.height);
     arb_store_batch_delete(b, cs->cf + CF_HEIGHT, hk, 4);
     arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"tip", 3, e.hdr.prev.b, 32);
+    arb_store_batch_put(b, cs->cf + CF_META, (const uint8_t *)"txidx", 5, e.hdr.prev.b, 32);
     if ((err = write_policy(cs, b)) != ARB_OK)
         goto out;
     if (arb_coins_count(cs->coins) > 0)
@@ -2070,6 +2294,8 @@ arb_err arb_chainstate_index_digest(arb_chainstate *cs, arb_hash *out, uint64_t 
     arb_err err;
     if ((err = cache_flush(cs, 0)) != ARB_OK)
         return err;
+    if ((err = ix_wait(cs)) != ARB_OK)
+        return err;
     arb_sha256_init(cs->sha);
     if ((err = digest_cf(cs, CF_ADDR, &n)) == ARB_OK && (err = digest_cf(cs, CF_TX, &n)) == ARB_OK)
         err = digest_cf(cs, CF_HIST, &n);
@@ -2097,8 +2323,10 @@ arb_err arb_chainstate_find_tx(arb_chainstate *cs, const arb_hash *txid, uint32_
 {
     uint8_t v[8];
     size_t n;
-    arb_err err = arb_store_get_into(cs->st, NULL, cs->cf + CF_TX, txid->b, 32, v, sizeof v, &n,
-                                     NULL);
+    arb_err err = ix_wait(cs);
+    if (err != ARB_OK)
+        return err;
+    err = arb_store_get_into(cs->st, NULL, cs->cf + CF_TX, txid->b, 32, v, sizeof v, &n, NULL);
     if (err != ARB_OK)
         return err;
     if (n != 8)
@@ -2112,7 +2340,10 @@ arb_err arb_chainstate_addr_history(arb_chainstate *cs, const uint8_t key32[stat
                                     arb_chain_hist_fn fn, void *ud)
 {
     arb_store_iter *it;
-    arb_err err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_HIST, key32, 32, NULL);
+    arb_err err = ix_wait(cs);
+    if (err != ARB_OK)
+        return err;
+    err = arb_store_iter_new_prefix(&it, cs->st, NULL, cs->cf + CF_HIST, key32, 32, NULL);
     if (err != ARB_OK)
         return err;
     for (arb_store_iter_first(it); arb_store_iter_valid(it); arb_store_iter_next(it)) {

@@ -104,6 +104,9 @@ size_t arb_chainstate_cache_count(const arb_chainstate *cs);
 /* How many blocks arb_chainstate_open re-applied to the coins on disk (0
  * after a clean close). */
 uint32_t arb_chainstate_replayed(const arb_chainstate *cs);
+/* 1 when the open rewrote the tip block's transaction index and history (a
+ * crash came between the block's batch and its index batch), else 0. */
+uint32_t arb_chainstate_repaired(const arb_chainstate *cs);
 
 typedef struct {
     arb_hash hash;
